@@ -1,0 +1,232 @@
+//! Lifecycle requests: pick the target VMs (marked, else selected), refuse what cannot run
+//! (read-only, wrong state, host down), ask for confirmation where needed, then emit commands.
+
+use super::toast::Level;
+use super::{App, Confirm, Effect, Mode};
+use crate::host::{HostCommand, LifecycleOp};
+use crate::model::{HostId, Vm, VmState};
+
+/// One VM an operation will run on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub host: HostId,
+    pub uuid: String,
+    pub name: String,
+}
+
+/// Whether `op` makes sense for a VM in this state; the reason when it does not.
+pub fn applicable(op: LifecycleOp, vm: &Vm) -> Result<(), String> {
+    let s = vm.state;
+    let ok = match op {
+        LifecycleOp::Start => !s.is_active(),
+        LifecycleOp::Shutdown
+        | LifecycleOp::Reboot
+        | LifecycleOp::Reset
+        | LifecycleOp::ForceOff => s.is_active(),
+        LifecycleOp::ManagedSave => s.is_active() && vm.persistent,
+        LifecycleOp::Pause => matches!(s, VmState::Running | VmState::Blocked),
+        LifecycleOp::Resume => s == VmState::Paused,
+        LifecycleOp::SetAutostart(_) => vm.persistent,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match op {
+        LifecycleOp::Start => format!("{} is already {}", vm.name, s.label()),
+        LifecycleOp::ManagedSave if !vm.persistent => {
+            format!(
+                "{} is transient: only persistent VMs have a managed save",
+                vm.name
+            )
+        }
+        LifecycleOp::SetAutostart(_) => {
+            format!(
+                "{} is transient: only persistent VMs can autostart",
+                vm.name
+            )
+        }
+        LifecycleOp::Resume => format!("{} is not paused ({})", vm.name, s.label()),
+        _ => format!("{} is {}: cannot {}", vm.name, s.label(), op.verb()),
+    })
+}
+
+fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
+    matches!(op, LifecycleOp::ForceOff | LifecycleOp::Reset) || count > 1
+}
+
+/// Handles a lifecycle key. `SetAutostart(_)` means "toggle": each VM gets the opposite of its
+/// current flag.
+pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
+    let now = app.now;
+    if app.readonly {
+        app.messages.push(
+            Level::Error,
+            format!("read-only mode (--readonly): {} is disabled", op.verb()),
+            now,
+        );
+        return Vec::new();
+    }
+    let candidates: Vec<(HostId, &Vm, bool)> = if app.marks.is_empty() {
+        app.selected_row()
+            .map(|r| {
+                let (h, vm) = app.vm(r);
+                (h.id, vm, h.status.is_connected())
+            })
+            .into_iter()
+            .collect()
+    } else {
+        app.hosts
+            .iter()
+            .flat_map(|h| {
+                h.vms
+                    .iter()
+                    .filter(|vm| app.marks.contains(&(h.id, vm.uuid.clone())))
+                    .map(move |vm| (h.id, vm, h.status.is_connected()))
+            })
+            .collect()
+    };
+    if candidates.is_empty() {
+        app.messages.push(Level::Info, "no VM selected", now);
+        return Vec::new();
+    }
+    let mut groups: Vec<(LifecycleOp, Vec<Target>)> = Vec::new();
+    let mut refused = Vec::new();
+    for (host, vm, connected) in candidates {
+        let vm_op = match op {
+            LifecycleOp::SetAutostart(_) => LifecycleOp::SetAutostart(!vm.autostart),
+            o => o,
+        };
+        let verdict = if !connected {
+            Err(format!(
+                "{}: host {} is not connected",
+                vm.name, app.hosts[host.0].name
+            ))
+        } else {
+            applicable(vm_op, vm)
+        };
+        match verdict {
+            Ok(()) => {
+                let t = Target {
+                    host,
+                    uuid: vm.uuid.clone(),
+                    name: vm.name.clone(),
+                };
+                match groups.iter_mut().find(|(o, _)| *o == vm_op) {
+                    Some((_, list)) => list.push(t),
+                    None => groups.push((vm_op, vec![t])),
+                }
+            }
+            Err(why) => refused.push(why),
+        }
+    }
+    if let Some(first) = refused.first() {
+        let text = if refused.len() == 1 {
+            first.clone()
+        } else {
+            format!("{first} (and {} more skipped)", refused.len() - 1)
+        };
+        app.messages.push(Level::Info, text, now);
+    }
+    let count: usize = groups.iter().map(|(_, t)| t.len()).sum();
+    if count == 0 {
+        return Vec::new();
+    }
+    if needs_confirm(op, count) {
+        // A toggle over mixed VMs confirms as one question and dispatches per group.
+        let targets: Vec<Target> = groups.iter().flat_map(|(_, t)| t.clone()).collect();
+        app.mode = Mode::Confirm(confirm_text(op, &groups, targets));
+        return Vec::new();
+    }
+    let mut effects = Vec::new();
+    for (o, targets) in groups {
+        effects.extend(dispatch(app, o, &targets));
+    }
+    effects
+}
+
+fn confirm_text(
+    op: LifecycleOp,
+    groups: &[(LifecycleOp, Vec<Target>)],
+    targets: Vec<Target>,
+) -> Confirm {
+    let what = if targets.len() == 1 {
+        targets[0].name.clone()
+    } else {
+        format!("{} VMs", targets.len())
+    };
+    let verb = match op {
+        LifecycleOp::SetAutostart(_) => "toggle autostart of",
+        o => o.verb(),
+    };
+    let mut body = Vec::new();
+    match op {
+        LifecycleOp::ForceOff => body.push(
+            "Like pulling the power cord: the guest loses anything not yet on disk.".to_string(),
+        ),
+        LifecycleOp::Reset => body.push(
+            "Like pressing the reset button: the guest loses anything not yet on disk.".to_string(),
+        ),
+        _ => {}
+    }
+    if targets.len() > 1 {
+        const SHOWN: usize = 8;
+        for t in targets.iter().take(SHOWN) {
+            body.push(format!("  • {}", t.name));
+        }
+        if targets.len() > SHOWN {
+            body.push(format!("  … and {} more", targets.len() - SHOWN));
+        }
+    }
+    let mut title = format!("{} {what}?", capitalise(verb));
+    if let [(LifecycleOp::SetAutostart(on), _)] = groups {
+        title = format!(
+            "{} autostart of {what}?",
+            if *on { "Enable" } else { "Disable" }
+        );
+    }
+    Confirm {
+        title,
+        body,
+        op,
+        targets,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Marks the targets pending and emits one command per VM. A confirmed toggle is re-resolved
+/// per VM from its current flag.
+pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effect> {
+    let mut effects = Vec::with_capacity(targets.len());
+    for t in targets {
+        let vm_op = match op {
+            LifecycleOp::SetAutostart(_) => {
+                let cur = app.hosts[t.host.0]
+                    .vms
+                    .iter()
+                    .find(|v| v.uuid == t.uuid)
+                    .map(|v| v.autostart)
+                    .unwrap_or(false);
+                LifecycleOp::SetAutostart(!cur)
+            }
+            o => o,
+        };
+        app.pending.insert((t.host, t.uuid.clone()), vm_op);
+        effects.push(Effect::Host(
+            t.host,
+            HostCommand::Lifecycle {
+                uuid: t.uuid.clone(),
+                name: t.name.clone(),
+                op: vm_op,
+            },
+        ));
+    }
+    app.marks.clear();
+    effects
+}

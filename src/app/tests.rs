@@ -1,0 +1,489 @@
+//! App logic without a terminal or libvirt: filter, sort, selection, marks, action → command.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
+use crate::host::{HostCommand, HostEvent, LifecycleOp};
+use crate::model::{HostInfo, Snapshot, Vm, VmState};
+
+fn vm(name: &str, state: VmState) -> Vm {
+    Vm {
+        uuid: format!("uuid-{name}"),
+        name: name.into(),
+        id: state.is_active().then_some(1),
+        state,
+        vcpus: 2,
+        memory_kib: 1024 * 1024,
+        max_memory_kib: 1024 * 1024,
+        cpu_time_ns: None,
+        autostart: false,
+        persistent: true,
+        managed_save: false,
+    }
+}
+
+fn app_with(readonly: bool) -> App {
+    let mut app = App::new(
+        vec![
+            HostSpec {
+                name: "kvm-a".into(),
+                uri: "test:///a".into(),
+            },
+            HostSpec {
+                name: "kvm-b".into(),
+                uri: "test:///b".into(),
+            },
+        ],
+        Keymap::preset(),
+        Theme::load("default", None).unwrap(),
+        readonly,
+    );
+    let t = app.now;
+    for (i, vms) in [
+        vec![
+            vm("web-01", VmState::Running),
+            vm("web-02", VmState::Shutoff),
+            vm("db-01", VmState::Running),
+        ],
+        vec![vm("web-10", VmState::Paused), vm("cache", VmState::Running)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        app.update(Msg::Host(
+            HostId(i),
+            HostEvent::Connected(HostInfo::default()),
+        ));
+        app.update(Msg::Host(
+            HostId(i),
+            HostEvent::Snapshot(Snapshot { vms, taken_at: t }),
+        ));
+    }
+    app
+}
+
+fn app() -> App {
+    app_with(false)
+}
+
+fn press(app: &mut App, spec: &str) -> Vec<Effect> {
+    let k = crate::config::keymap::Key::parse(spec).unwrap();
+    app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+}
+
+fn names(app: &App) -> Vec<String> {
+    app.rows.iter().map(|r| app.vm(*r).1.name.clone()).collect()
+}
+
+fn selected_name(app: &App) -> String {
+    app.vm(app.selected_row().unwrap()).1.name.clone()
+}
+
+fn select(app: &mut App, name: &str) {
+    press(app, "g");
+    while selected_name(app) != name {
+        press(app, "j");
+    }
+}
+
+fn lifecycle_cmds(effects: &[Effect]) -> Vec<(usize, String, LifecycleOp)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Host(h, HostCommand::Lifecycle { name, op, .. }) => {
+                Some((h.0, name.clone(), *op))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn default_order_is_host_then_natural_name() {
+    assert_eq!(
+        names(&app()),
+        vec!["db-01", "web-01", "web-02", "cache", "web-10"]
+    );
+}
+
+#[test]
+fn filter_by_name_host_and_state() {
+    let mut a = app();
+    press(&mut a, "/");
+    assert_eq!(a.mode, Mode::Filter);
+    type_text(&mut a, "web");
+    assert_eq!(names(&a), vec!["web-01", "web-02", "web-10"]);
+    press(&mut a, "<Enter>");
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.filter_text, "web");
+
+    a.set_filter("host:kvm-b".into());
+    assert_eq!(names(&a), vec!["cache", "web-10"]);
+    a.set_filter("state:running".into());
+    assert_eq!(names(&a), vec!["db-01", "web-01", "cache"]);
+    a.set_filter("nothing-matches".into());
+    assert!(a.rows.is_empty());
+    assert!(a.selected_row().is_none());
+
+    // Esc in the filter line clears it.
+    press(&mut a, "/");
+    press(&mut a, "<Esc>");
+    assert_eq!(a.rows.len(), 5);
+    // Backspace edits.
+    press(&mut a, "/");
+    type_text(&mut a, "webx");
+    assert!(a.rows.is_empty());
+    press(&mut a, "<Backspace>");
+    assert_eq!(a.rows.len(), 3);
+}
+
+#[test]
+fn sort_cycles_and_reverses() {
+    let mut a = app();
+    press(&mut a, "o");
+    assert_eq!(a.sort, table::SortKey::Name);
+    assert_eq!(
+        names(&a),
+        vec!["cache", "db-01", "web-01", "web-02", "web-10"]
+    );
+    press(&mut a, "O");
+    assert!(a.descending);
+    assert_eq!(
+        names(&a),
+        vec!["web-10", "web-02", "web-01", "db-01", "cache"]
+    );
+    press(&mut a, "o");
+    assert_eq!(a.sort, table::SortKey::State);
+    assert!(!a.descending);
+    assert_eq!(
+        selected_name(&a),
+        "db-01",
+        "cursor stays on the first row until moved"
+    );
+}
+
+#[test]
+fn cursor_follows_vm_across_refreshes_once_moved() {
+    let mut a = app();
+    select(&mut a, "web-02");
+    // A new VM sorting before it arrives on host a.
+    let t = a.now;
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Snapshot(Snapshot {
+            vms: vec![
+                vm("aaa", VmState::Running),
+                vm("web-01", VmState::Running),
+                vm("web-02", VmState::Shutoff),
+                vm("db-01", VmState::Running),
+            ],
+            taken_at: t + Duration::from_secs(2),
+        }),
+    ));
+    assert_eq!(selected_name(&a), "web-02");
+    // Navigation is clamped.
+    press(&mut a, "G");
+    assert_eq!(selected_name(&a), "web-10");
+    press(&mut a, "j");
+    assert_eq!(selected_name(&a), "web-10");
+    press(&mut a, "g");
+    press(&mut a, "k");
+    assert_eq!(a.selected, 0);
+}
+
+#[test]
+fn marks_toggle_all_and_clear() {
+    let mut a = app();
+    press(&mut a, "<Space>");
+    assert_eq!(a.marks.len(), 1);
+    assert_eq!(a.selected, 1, "marking moves down");
+    press(&mut a, "k");
+    press(&mut a, "<Space>");
+    assert!(a.marks.is_empty(), "space again unmarks");
+    press(&mut a, "*");
+    assert_eq!(a.marks.len(), 5);
+    press(&mut a, "*");
+    assert!(a.marks.is_empty());
+    press(&mut a, "*");
+    a.set_filter("web".into());
+    press(&mut a, "<Esc>");
+    assert!(a.marks.is_empty(), "Esc clears marks first");
+    assert_eq!(a.filter_text, "web");
+    press(&mut a, "<Esc>");
+    assert_eq!(a.filter_text, "", "then the filter");
+}
+
+#[test]
+fn start_emits_command_and_marks_pending() {
+    let mut a = app();
+    select(&mut a, "web-02");
+    let fx = press(&mut a, "s");
+    assert_eq!(
+        lifecycle_cmds(&fx),
+        vec![(0, "web-02".into(), LifecycleOp::Start)]
+    );
+    assert_eq!(
+        a.pending.get(&(HostId(0), "uuid-web-02".into())),
+        Some(&LifecycleOp::Start)
+    );
+    // The result clears pending; success is logged quietly.
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::OpDone {
+            uuid: "uuid-web-02".into(),
+            name: "web-02".into(),
+            op: LifecycleOp::Start,
+            result: Ok(()),
+        },
+    ));
+    assert!(a.pending.is_empty());
+    assert!(a.messages.toasts.is_empty());
+}
+
+#[test]
+fn failures_show_libvirt_text() {
+    let mut a = app();
+    select(&mut a, "web-02");
+    press(&mut a, "s");
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::OpDone {
+            uuid: "uuid-web-02".into(),
+            name: "web-02".into(),
+            op: LifecycleOp::Start,
+            result: Err("Requested operation is not valid: network 'default' is not active".into()),
+        },
+    ));
+    assert!(a.pending.is_empty());
+    let t = a.messages.toasts.back().unwrap();
+    assert_eq!(t.level, toast::Level::Error);
+    assert!(t
+        .text
+        .contains("web-02 on kvm-a: start failed: Requested operation is not valid"));
+    assert_eq!(a.rows.len(), 5, "nothing lost");
+}
+
+#[test]
+fn inapplicable_action_is_explained_not_sent() {
+    let mut a = app();
+    select(&mut a, "web-01");
+    let fx = press(&mut a, "s");
+    assert!(fx.is_empty());
+    assert_eq!(
+        a.messages.toasts.back().unwrap().text,
+        "web-01 is already running"
+    );
+    select(&mut a, "web-02");
+    assert!(press(&mut a, "d").is_empty());
+    assert!(press(&mut a, "u").is_empty());
+}
+
+#[test]
+fn every_key_maps_to_its_op() {
+    for (key, name, op) in [
+        ("d", "web-01", LifecycleOp::Shutdown),
+        ("r", "web-01", LifecycleOp::Reboot),
+        ("p", "web-01", LifecycleOp::Pause),
+        ("S", "web-01", LifecycleOp::ManagedSave),
+        ("a", "web-01", LifecycleOp::SetAutostart(true)),
+        ("u", "web-10", LifecycleOp::Resume),
+        ("s", "web-02", LifecycleOp::Start),
+    ] {
+        let mut a = app();
+        select(&mut a, name);
+        let fx = press(&mut a, key);
+        assert_eq!(
+            lifecycle_cmds(&fx).first().map(|c| c.2),
+            Some(op),
+            "key {key}"
+        );
+    }
+}
+
+#[test]
+fn force_off_and_reset_ask_first() {
+    for (key, op) in [("F", LifecycleOp::ForceOff), ("R", LifecycleOp::Reset)] {
+        let mut a = app();
+        select(&mut a, "web-01");
+        assert!(press(&mut a, key).is_empty());
+        let Mode::Confirm(c) = &a.mode else {
+            panic!("no confirmation for {key}")
+        };
+        assert!(c.title.contains("web-01"), "{}", c.title);
+        assert!(press(&mut a, "n").is_empty());
+        assert_eq!(a.mode, Mode::Normal);
+        press(&mut a, key);
+        let fx = press(&mut a, "y");
+        assert_eq!(lifecycle_cmds(&fx), vec![(0, "web-01".into(), op)]);
+        assert_eq!(a.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn bulk_action_on_marked_vms_confirms_and_skips_inapplicable() {
+    let mut a = app();
+    // Mark everything: 3 running/paused active VMs + 1 shut off.
+    press(&mut a, "*");
+    assert!(press(&mut a, "d").is_empty());
+    let Mode::Confirm(c) = a.mode.clone() else {
+        panic!("bulk needs confirmation")
+    };
+    assert_eq!(c.targets.len(), 4, "web-02 is shut off and skipped");
+    assert!(c.title.contains("4 VMs"));
+    assert!(a.messages.toasts.back().unwrap().text.contains("web-02"));
+    let fx = press(&mut a, "<Enter>");
+    let cmds = lifecycle_cmds(&fx);
+    assert_eq!(cmds.len(), 4);
+    assert!(cmds.iter().all(|c| c.2 == LifecycleOp::Shutdown));
+    assert!(cmds.iter().any(|c| c.0 == 1 && c.1 == "cache"));
+    assert!(a.marks.is_empty(), "marks are consumed");
+    assert_eq!(a.pending.len(), 4);
+}
+
+#[test]
+fn autostart_toggles_each_vm() {
+    let mut a = app();
+    let t = a.now;
+    let mut on = vm("db-01", VmState::Running);
+    on.autostart = true;
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Snapshot(Snapshot {
+            vms: vec![on, vm("web-01", VmState::Running)],
+            taken_at: t,
+        }),
+    ));
+    press(&mut a, "<Space>");
+    press(&mut a, "<Space>");
+    press(&mut a, "a");
+    let fx = press(&mut a, "y");
+    let mut cmds = lifecycle_cmds(&fx);
+    cmds.sort_by(|x, y| x.1.cmp(&y.1));
+    assert_eq!(
+        cmds,
+        vec![
+            (0, "db-01".into(), LifecycleOp::SetAutostart(false)),
+            (0, "web-01".into(), LifecycleOp::SetAutostart(true)),
+        ]
+    );
+}
+
+#[test]
+fn readonly_refuses_with_reason() {
+    let mut a = app_with(true);
+    select(&mut a, "web-02");
+    for key in ["s", "d", "F", "a", "S"] {
+        assert!(press(&mut a, key).is_empty(), "{key}");
+        assert_eq!(a.mode, Mode::Normal);
+    }
+    let t = a.messages.toasts.back().unwrap();
+    assert!(t.text.contains("read-only"), "{}", t.text);
+    assert!(a.pending.is_empty());
+}
+
+#[test]
+fn disconnected_host_refuses_actions_and_keeps_stale_rows() {
+    let mut a = app();
+    a.update(Msg::Host(
+        HostId(1),
+        HostEvent::Lost {
+            error: "connection closed due to keepalive timeout".into(),
+        },
+    ));
+    assert!(a.hosts[1].is_stale());
+    assert_eq!(a.rows.len(), 5, "stale rows stay");
+    select(&mut a, "cache");
+    assert!(press(&mut a, "d").is_empty());
+    assert!(a
+        .messages
+        .toasts
+        .back()
+        .unwrap()
+        .text
+        .contains("not connected"));
+}
+
+#[test]
+fn unreachable_is_reported_once_then_recovery_announced() {
+    let mut a = app();
+    let ev = || HostEvent::Unreachable {
+        error: "Failed to connect socket".into(),
+        retry_in: Duration::from_secs(2),
+    };
+    a.update(Msg::Host(HostId(0), ev()));
+    a.update(Msg::Host(HostId(0), HostEvent::Connecting { attempt: 1 }));
+    a.update(Msg::Host(HostId(0), ev()));
+    let errors = a
+        .messages
+        .log
+        .iter()
+        .filter(|e| e.level == toast::Level::Error)
+        .count();
+    assert_eq!(errors, 1);
+    assert!(matches!(
+        a.hosts[0].status,
+        hosts::HostStatus::Unreachable { .. }
+    ));
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Connected(HostInfo::default()),
+    ));
+    assert_eq!(a.messages.toasts.back().unwrap().text, "kvm-a: connected");
+}
+
+#[test]
+fn cpu_percent_from_consecutive_snapshots() {
+    let mut a = app();
+    let t0 = Instant::now();
+    let mk = |ns: u64, at: Instant| {
+        let mut v = vm("web-01", VmState::Running);
+        v.cpu_time_ns = Some(ns);
+        HostEvent::Snapshot(Snapshot {
+            vms: vec![v],
+            taken_at: at,
+        })
+    };
+    a.update(Msg::Host(HostId(0), mk(1_000_000_000, t0)));
+    a.update(Msg::Host(
+        HostId(0),
+        mk(2_000_000_000, t0 + Duration::from_secs(2)),
+    ));
+    // 1 s of CPU in 2 s on 2 vCPUs = 25%.
+    let p = a.hosts[0].cpu["uuid-web-01"];
+    assert!((p - 25.0).abs() < 0.01, "{p}");
+    // A refresh right after keeps the rate instead of computing it over 10 ms.
+    a.update(Msg::Host(
+        HostId(0),
+        mk(2_000_000_100, t0 + Duration::from_millis(2010)),
+    ));
+    assert!((a.hosts[0].cpu["uuid-web-01"] - 25.0).abs() < 0.01);
+}
+
+#[test]
+fn help_log_and_quit() {
+    let mut a = app();
+    press(&mut a, "?");
+    assert_eq!(a.mode, Mode::Help { scroll: 0 });
+    press(&mut a, "j");
+    assert_eq!(a.mode, Mode::Help { scroll: 1 });
+    press(&mut a, "<Esc>");
+    press(&mut a, "L");
+    assert!(matches!(a.mode, Mode::Log { .. }));
+    press(&mut a, "q");
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(press(&mut a, "q"), vec![Effect::Quit]);
+    assert_eq!(press(&mut a, "<C-c>"), vec![Effect::Quit]);
+}

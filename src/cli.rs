@@ -1,0 +1,193 @@
+//! Command line, and turning it plus `config.toml` into the list of hosts to open.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::app::HostSpec;
+use crate::config::{name_from_uri, Config};
+
+const EXAMPLES: &str = "\
+Examples:
+  virtdeck                                   hosts from config.toml, else qemu:///system
+  virtdeck --demo                            try every screen on the embedded demo fleet
+  virtdeck -c qemu:///system -c qemu+ssh://root@kvm2/system
+  virtdeck -c qemu+tls://kvm3.example/system --readonly
+  NO_COLOR=1 virtdeck --demo                 monochrome
+
+Files (in $XDG_CONFIG_HOME/virtdeck, or --config-dir):
+  config.toml     poll_interval = 2, theme = \"light\", [[hosts]] name = \"kvm1\", uri = \"…\"
+  keymap.toml     entries like { on = \"x\", run = \"force_off\", desc = \"Force off\" }
+  themes/NAME.toml  style slots like state_running = { fg = \"green\" }
+
+Keys: ? shows every binding; / filters; Space marks; q quits.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "virtdeck",
+    version,
+    about = "A keyboard-first terminal UI for KVM/libvirt fleets",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// libvirt URI to open; repeat for several hosts
+    #[arg(short = 'c', long = "connect", value_name = "URI")]
+    pub connect: Vec<String>,
+
+    /// Open the embedded demo fleet (libvirt test driver; no hypervisor needed)
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Open connections read-only and refuse every action that changes anything
+    #[arg(long)]
+    pub readonly: bool,
+
+    /// Theme: default, light, mono, or NAME for <config dir>/themes/NAME.toml
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+
+    /// Read config.toml, keymap.toml and themes/ from DIR instead of the XDG config dir
+    #[arg(long, value_name = "DIR", env = "VIRTDECK_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// The hosts to open: `-c` URIs, else config.toml's hosts, else the local system daemon.
+/// (The demo fleet is added by the caller.)
+pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
+    let mut specs: Vec<HostSpec> = if !cli.connect.is_empty() {
+        cli.connect
+            .iter()
+            .map(|u| HostSpec {
+                name: name_from_uri(u),
+                uri: u.clone(),
+            })
+            .collect()
+    } else if !cfg.hosts.is_empty() {
+        cfg.hosts
+            .iter()
+            .map(|h| HostSpec {
+                name: h.name.clone().unwrap_or_else(|| name_from_uri(&h.uri)),
+                uri: h.uri.clone(),
+            })
+            .collect()
+    } else if cli.demo {
+        Vec::new()
+    } else {
+        vec![HostSpec {
+            name: name_from_uri("qemu:///system"),
+            uri: "qemu:///system".into(),
+        }]
+    };
+    dedupe_names(&mut specs);
+    specs
+}
+
+/// Host names label rows and filters, so they must be unique: `kvm1`, `kvm1#2`.
+pub fn dedupe_names(specs: &mut [HostSpec]) {
+    for i in 1..specs.len() {
+        let base = specs[i].name.clone();
+        let mut n = 1;
+        while specs[..i].iter().any(|s| s.name == specs[i].name) {
+            n += 1;
+            specs[i].name = format!("{base}#{n}");
+        }
+    }
+}
+
+/// Theme choice: `--theme`, else monochrome under NO_COLOR, else config, else default.
+pub fn theme_name(cli: &Cli, cfg: &Config, no_color: bool) -> String {
+    if let Some(t) = &cli.theme {
+        return t.clone();
+    }
+    if no_color {
+        return "mono".into();
+    }
+    cfg.theme.clone().unwrap_or_else(|| "default".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HostEntry;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("virtdeck").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn repeated_connect_and_defaults() {
+        let cfg = Config::default();
+        let cli = parse(&["-c", "qemu:///system", "-c", "qemu+ssh://root@kvm2/system"]);
+        let h = hosts(&cli, &cfg);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[1].name, "kvm2");
+        let h = hosts(&parse(&[]), &cfg);
+        assert_eq!(h[0].uri, "qemu:///system");
+        assert!(hosts(&parse(&["--demo"]), &cfg).is_empty());
+    }
+
+    #[test]
+    fn config_hosts_used_without_connect() {
+        let cfg = Config {
+            hosts: vec![
+                HostEntry {
+                    name: Some("a".into()),
+                    uri: "qemu+ssh://x/system".into(),
+                },
+                HostEntry {
+                    name: None,
+                    uri: "qemu+ssh://x/system".into(),
+                },
+            ],
+            ..Config::default()
+        };
+        let h = hosts(&parse(&[]), &cfg);
+        assert_eq!(h[0].name, "a");
+        assert_eq!(h[1].name, "x");
+        let h = hosts(&parse(&["-c", "test:///default"]), &cfg);
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_names_get_suffixes() {
+        let mut s = vec![
+            HostSpec {
+                name: "k".into(),
+                uri: "1".into(),
+            },
+            HostSpec {
+                name: "k".into(),
+                uri: "2".into(),
+            },
+            HostSpec {
+                name: "k".into(),
+                uri: "3".into(),
+            },
+        ];
+        dedupe_names(&mut s);
+        assert_eq!(s[1].name, "k#2");
+        assert_eq!(s[2].name, "k#3");
+    }
+
+    #[test]
+    fn theme_precedence() {
+        let cfg = Config {
+            theme: Some("light".into()),
+            ..Config::default()
+        };
+        assert_eq!(theme_name(&parse(&[]), &cfg, false), "light");
+        assert_eq!(theme_name(&parse(&[]), &cfg, true), "mono");
+        assert_eq!(
+            theme_name(&parse(&["--theme", "default"]), &cfg, true),
+            "default"
+        );
+    }
+
+    #[test]
+    fn help_has_examples() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Examples:"));
+        assert!(help.contains("--readonly"));
+    }
+}

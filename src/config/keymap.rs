@@ -1,0 +1,413 @@
+//! Keymaps are data: `keymaps/default.toml` is compiled in, and the user's `keymap.toml` replaces
+//! only the keys it names. Help and the status bar read their text from here, so they cannot drift.
+
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{line_of, read_optional, ConfigError};
+
+pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
+
+/// Every action a key can run. Names in TOML are the snake_case strings of [`Action::NAMES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Filter,
+    Help,
+    Log,
+    Quit,
+    Mark,
+    MarkAll,
+    ClearMarks,
+    SortNext,
+    SortReverse,
+    Start,
+    Shutdown,
+    Reboot,
+    Reset,
+    ForceOff,
+    Pause,
+    Resume,
+    ManagedSave,
+    ToggleAutostart,
+    Confirm,
+    Cancel,
+    Back,
+    /// Unbinds a preset key from a user keymap.
+    Noop,
+}
+
+impl Action {
+    pub const NAMES: &'static [(&'static str, Action)] = &[
+        ("up", Action::Up),
+        ("down", Action::Down),
+        ("page_up", Action::PageUp),
+        ("page_down", Action::PageDown),
+        ("top", Action::Top),
+        ("bottom", Action::Bottom),
+        ("filter", Action::Filter),
+        ("help", Action::Help),
+        ("log", Action::Log),
+        ("quit", Action::Quit),
+        ("mark", Action::Mark),
+        ("mark_all", Action::MarkAll),
+        ("clear_marks", Action::ClearMarks),
+        ("sort_next", Action::SortNext),
+        ("sort_reverse", Action::SortReverse),
+        ("start", Action::Start),
+        ("shutdown", Action::Shutdown),
+        ("reboot", Action::Reboot),
+        ("reset", Action::Reset),
+        ("force_off", Action::ForceOff),
+        ("pause", Action::Pause),
+        ("resume", Action::Resume),
+        ("managed_save", Action::ManagedSave),
+        ("toggle_autostart", Action::ToggleAutostart),
+        ("confirm", Action::Confirm),
+        ("cancel", Action::Cancel),
+        ("back", Action::Back),
+        ("noop", Action::Noop),
+    ];
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
+    }
+
+    pub fn name(self) -> &'static str {
+        Action::NAMES
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("noop")
+    }
+}
+
+/// The keymap sections, one per input mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Section {
+    Normal,
+    Filter,
+    Confirm,
+    Help,
+    Log,
+}
+
+impl Section {
+    pub const ALL: [(&'static str, Section); 5] = [
+        ("normal", Section::Normal),
+        ("filter", Section::Filter),
+        ("confirm", Section::Confirm),
+        ("help", Section::Help),
+        ("log", Section::Log),
+    ];
+}
+
+/// A key with its modifiers, e.g. `<C-c>`, `G`, `<Enter>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn parse(spec: &str) -> Result<Key, String> {
+        let err = || {
+            format!(
+                "unknown key {spec:?} (examples: \"j\", \"G\", \"<C-c>\", \"<Enter>\", \"<F5>\")"
+            )
+        };
+        let mut chars = spec.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            return Ok(Key::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        let inner = spec
+            .strip_prefix('<')
+            .and_then(|s| s.strip_suffix('>'))
+            .ok_or_else(err)?;
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = inner;
+        while rest.len() > 2 && rest.as_bytes()[1] == b'-' {
+            match &rest[..1] {
+                "C" => mods |= KeyModifiers::CONTROL,
+                "A" | "M" => mods |= KeyModifiers::ALT,
+                "S" => mods |= KeyModifiers::SHIFT,
+                _ => return Err(err()),
+            }
+            rest = &rest[2..];
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "cr" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "backspace" | "bs" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            "insert" => KeyCode::Insert,
+            "lt" => KeyCode::Char('<'),
+            "gt" => KeyCode::Char('>'),
+            f if f.starts_with('f') && f.len() > 1 => {
+                KeyCode::F(f[1..].parse().map_err(|_| err())?)
+            }
+            _ => {
+                let mut cs = rest.chars();
+                match (cs.next(), cs.next()) {
+                    (Some(c), None) => KeyCode::Char(c),
+                    _ => return Err(err()),
+                }
+            }
+        };
+        Ok(Key::new(code, mods))
+    }
+
+    /// Normalises so that `G` and `<S-g>` compare equal to what the terminal sends.
+    pub fn new(code: KeyCode, mods: KeyModifiers) -> Key {
+        let mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        match code {
+            KeyCode::Char(c) => {
+                let shifted = mods.contains(KeyModifiers::SHIFT);
+                let c = if shifted && c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                };
+                Key {
+                    code: KeyCode::Char(c),
+                    mods: mods - KeyModifiers::SHIFT,
+                }
+            }
+            _ => Key { code, mods },
+        }
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        Key::new(ev.code, ev.modifiers)
+    }
+}
+
+/// One binding as shown in help.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub on: String,
+    pub key: Key,
+    pub action: Action,
+    pub desc: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Keymap {
+    sections: Vec<(Section, Vec<Binding>)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    on: Spanned<String>,
+    run: Spanned<String>,
+    #[serde(default)]
+    desc: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawKeymap {
+    normal: Vec<RawBinding>,
+    filter: Vec<RawBinding>,
+    confirm: Vec<RawBinding>,
+    help: Vec<RawBinding>,
+    log: Vec<RawBinding>,
+}
+
+impl RawKeymap {
+    fn take(&mut self, s: Section) -> Vec<RawBinding> {
+        std::mem::take(match s {
+            Section::Normal => &mut self.normal,
+            Section::Filter => &mut self.filter,
+            Section::Confirm => &mut self.confirm,
+            Section::Help => &mut self.help,
+            Section::Log => &mut self.log,
+        })
+    }
+}
+
+fn parse_file(path: &str, src: &str) -> Result<Vec<(Section, Vec<Binding>)>, ConfigError> {
+    let mut raw: RawKeymap =
+        toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+    let mut out = Vec::new();
+    for (_, section) in Section::ALL {
+        let mut bindings = Vec::new();
+        for rb in raw.take(section) {
+            let key = Key::parse(rb.on.get_ref())
+                .map_err(|m| ConfigError::new(path, Some(line_of(src, rb.on.span().start)), m))?;
+            let action = Action::from_name(rb.run.get_ref()).ok_or_else(|| {
+                ConfigError::new(
+                    path,
+                    Some(line_of(src, rb.run.span().start)),
+                    format!("unknown action {:?}", rb.run.get_ref()),
+                )
+            })?;
+            bindings.push(Binding {
+                on: rb.on.into_inner(),
+                key,
+                action,
+                desc: rb.desc,
+            });
+        }
+        out.push((section, bindings));
+    }
+    Ok(out)
+}
+
+impl Keymap {
+    /// The compiled-in preset.
+    pub fn preset() -> Keymap {
+        // The preset is tested to parse; an empty keymap would still let Ctrl-C quit via main.
+        Keymap::parse("keymaps/default.toml", DEFAULT_KEYMAP).unwrap_or_default()
+    }
+
+    pub fn parse(path: &str, src: &str) -> Result<Keymap, ConfigError> {
+        Ok(Keymap {
+            sections: parse_file(path, src)?,
+        })
+    }
+
+    /// Replaces the preset's binding of every key the user file names; adds the rest.
+    pub fn apply_overrides(&mut self, path: &str, src: &str) -> Result<(), ConfigError> {
+        for (section, user) in parse_file(path, src)? {
+            let Some((_, list)) = self.sections.iter_mut().find(|(s, _)| *s == section) else {
+                continue;
+            };
+            for b in user {
+                list.retain(|old| old.key != b.key);
+                if b.action != Action::Noop {
+                    list.push(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The preset plus `keymap.toml` from the user's config dir, if any.
+    pub fn load(dir: Option<&Path>) -> Result<Keymap, ConfigError> {
+        let mut km = Keymap::parse("keymaps/default.toml", DEFAULT_KEYMAP)?;
+        if let Some(dir) = dir {
+            let path = dir.join("keymap.toml");
+            if let Some(src) = read_optional(&path)? {
+                km.apply_overrides(&path.display().to_string(), &src)?;
+            }
+        }
+        Ok(km)
+    }
+
+    pub fn bindings(&self, section: Section) -> &[Binding] {
+        self.sections
+            .iter()
+            .find(|(s, _)| *s == section)
+            .map(|(_, b)| b.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub fn action(&self, section: Section, key: Key) -> Option<Action> {
+        self.bindings(section)
+            .iter()
+            .find(|b| b.key == key)
+            .map(|b| b.action)
+    }
+
+    /// The first key bound to `action`, for hints ("press ? for help").
+    pub fn key_for(&self, section: Section, action: Action) -> Option<&str> {
+        self.bindings(section)
+            .iter()
+            .find(|b| b.action == action)
+            .map(|b| b.on.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preset_parses_and_binds_basics() {
+        let km = Keymap::parse("default", DEFAULT_KEYMAP).unwrap();
+        let k = |s| Key::parse(s).unwrap();
+        assert_eq!(km.action(Section::Normal, k("j")), Some(Action::Down));
+        assert_eq!(km.action(Section::Normal, k("<Down>")), Some(Action::Down));
+        assert_eq!(km.action(Section::Normal, k("q")), Some(Action::Quit));
+        assert_eq!(km.action(Section::Normal, k("?")), Some(Action::Help));
+        assert_eq!(km.action(Section::Normal, k("/")), Some(Action::Filter));
+        assert_eq!(km.action(Section::Normal, k("<Space>")), Some(Action::Mark));
+        assert_eq!(km.action(Section::Confirm, k("y")), Some(Action::Confirm));
+        // Every preset binding has a description for the help screen.
+        for (_, sec) in Section::ALL {
+            for b in km.bindings(sec) {
+                assert!(!b.desc.is_empty(), "{} has no desc", b.on);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_parse_with_modifiers() {
+        let k = Key::parse("<C-c>").unwrap();
+        assert_eq!(k.code, KeyCode::Char('c'));
+        assert_eq!(k.mods, KeyModifiers::CONTROL);
+        // Terminals send uppercase letters with SHIFT; both spellings match.
+        let sent = Key::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
+        assert_eq!(Key::parse("G").unwrap(), sent);
+        assert_eq!(Key::parse("<S-g>").unwrap(), sent);
+        assert_eq!(Key::parse("<F5>").unwrap().code, KeyCode::F(5));
+        assert!(Key::parse("<Hyper-x>").is_err());
+        assert!(Key::parse("jj").is_err());
+    }
+
+    #[test]
+    fn user_overrides_only_named_keys() {
+        let mut km = Keymap::parse("default", DEFAULT_KEYMAP).unwrap();
+        let user = "[[normal]]\non = \"q\"\nrun = \"noop\"\n\n[[normal]]\non = \"x\"\nrun = \"quit\"\ndesc = \"Quit\"\n";
+        km.apply_overrides("keymap.toml", user).unwrap();
+        let k = |s| Key::parse(s).unwrap();
+        assert_eq!(km.action(Section::Normal, k("q")), None);
+        assert_eq!(km.action(Section::Normal, k("x")), Some(Action::Quit));
+        assert_eq!(km.action(Section::Normal, k("j")), Some(Action::Down));
+    }
+
+    #[test]
+    fn bad_user_keymap_names_file_and_line() {
+        let mut km = Keymap::preset();
+        let err = km
+            .apply_overrides(
+                "/home/u/keymap.toml",
+                "[[normal]]\non = \"x\"\nrun = \"strat\"\n",
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/home/u/keymap.toml:3: unknown action \"strat\""
+        );
+        let err = km
+            .apply_overrides("k.toml", "\n[[normal]]\non = \"<Nope>\"\nrun = \"quit\"\n")
+            .unwrap_err();
+        assert_eq!(err.line, Some(3));
+        let err = km.apply_overrides("k.toml", "[[normal]\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+    }
+}

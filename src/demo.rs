@@ -1,0 +1,178 @@
+//! The embedded demo fleet: libvirt test-driver hosts compiled into the binary, written to a
+//! temporary directory at start and opened as `test:///…` URIs, so every screen can be tried
+//! without a hypervisor.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use virt::connect::Connect;
+
+use crate::app::HostSpec;
+
+pub const FLEET: &[(&str, &str)] = &[
+    ("kvm-prod-01", include_str!("../demo/kvm-prod-01.xml")),
+    ("kvm-prod-02", include_str!("../demo/kvm-prod-02.xml")),
+    ("lab-edge", include_str!("../demo/lab-edge.xml")),
+];
+
+/// What the test driver cannot load from XML (autostart flags, inactive pools and networks),
+/// kept in each file's `<vd:overlay>` and applied after connecting.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overlay {
+    pub autostart_domains: Vec<String>,
+    pub autostart_networks: Vec<String>,
+    pub autostart_pools: Vec<String>,
+    pub inactive_networks: Vec<String>,
+    pub inactive_pools: Vec<String>,
+}
+
+impl Overlay {
+    pub fn parse(xml: &str) -> Overlay {
+        let mut out = Overlay::default();
+        let mut reader = Reader::from_str(xml);
+        loop {
+            match reader.read_event() {
+                Ok(Event::Empty(e)) | Ok(Event::Start(e)) => {
+                    let tag = e.name();
+                    let kind = match tag.as_ref() {
+                        b"vd:autostart" => true,
+                        b"vd:inactive" => false,
+                        _ => continue,
+                    };
+                    for attr in e.attributes().flatten() {
+                        let Ok(value) = attr.unescape_value() else {
+                            continue;
+                        };
+                        let value = value.into_owned();
+                        let list = match (kind, attr.key.as_ref()) {
+                            (true, b"domain") => &mut out.autostart_domains,
+                            (true, b"network") => &mut out.autostart_networks,
+                            (true, b"pool") => &mut out.autostart_pools,
+                            (false, b"network") => &mut out.inactive_networks,
+                            (false, b"pool") => &mut out.inactive_pools,
+                            _ => continue,
+                        };
+                        list.push(value);
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Applies the overlay on a fresh test-driver connection.
+    pub fn apply(&self, conn: &Connect) -> Result<(), String> {
+        let err = |what: &str, name: &str, e: virt::error::Error| {
+            format!("demo overlay: {what} {name}: {}", e.message())
+        };
+        for n in &self.autostart_domains {
+            let d = conn
+                .lookup_domain_by_name(n)
+                .map_err(|e| err("domain", n, e))?;
+            d.set_autostart(true).map_err(|e| err("domain", n, e))?;
+        }
+        for n in &self.autostart_networks {
+            let net = conn
+                .lookup_network_by_name(n)
+                .map_err(|e| err("network", n, e))?;
+            net.set_autostart(true).map_err(|e| err("network", n, e))?;
+        }
+        for n in &self.autostart_pools {
+            let p = conn
+                .lookup_storage_pool_by_name(n)
+                .map_err(|e| err("pool", n, e))?;
+            p.set_autostart(true).map_err(|e| err("pool", n, e))?;
+        }
+        for n in &self.inactive_networks {
+            let net = conn
+                .lookup_network_by_name(n)
+                .map_err(|e| err("network", n, e))?;
+            if net.is_active().unwrap_or(false) {
+                net.destroy().map_err(|e| err("network", n, e))?;
+            }
+        }
+        for n in &self.inactive_pools {
+            let p = conn
+                .lookup_storage_pool_by_name(n)
+                .map_err(|e| err("pool", n, e))?;
+            if p.is_active().unwrap_or(false) {
+                p.destroy().map_err(|e| err("pool", n, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fleet written out to a temporary directory, removed when dropped.
+pub struct DemoFleet {
+    dir: tempfile::TempDir,
+}
+
+/// A demo host: its spec and the overlay to apply on connect.
+pub struct DemoHost {
+    pub spec: HostSpec,
+    pub overlay: Arc<Overlay>,
+}
+
+impl DemoFleet {
+    pub fn create() -> std::io::Result<DemoFleet> {
+        let dir = tempfile::Builder::new()
+            .prefix("virtdeck-demo-")
+            .tempdir()?;
+        for (name, xml) in FLEET {
+            std::fs::write(dir.path().join(format!("{name}.xml")), xml)?;
+        }
+        Ok(DemoFleet { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn hosts(&self) -> Vec<DemoHost> {
+        FLEET
+            .iter()
+            .map(|(name, xml)| DemoHost {
+                spec: HostSpec {
+                    name: name.to_string(),
+                    uri: format!(
+                        "test://{}",
+                        self.dir.path().join(format!("{name}.xml")).display()
+                    ),
+                },
+                overlay: Arc::new(Overlay::parse(xml)),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_parses() {
+        let o = Overlay::parse(
+            "<node><vd:overlay xmlns:vd='urn:virtdeck:demo'><vd:autostart domain='a&amp;b'/>\
+             <vd:autostart pool='default'/><vd:inactive network='iso'/></vd:overlay></node>",
+        );
+        assert_eq!(o.autostart_domains, vec!["a&b"]);
+        assert_eq!(o.autostart_pools, vec!["default"]);
+        assert_eq!(o.inactive_networks, vec!["iso"]);
+    }
+
+    #[test]
+    fn fleet_files_have_overlays_and_uris() {
+        let fleet = DemoFleet::create().unwrap();
+        let hosts = fleet.hosts();
+        assert_eq!(hosts.len(), FLEET.len());
+        for h in &hosts {
+            assert!(h.spec.uri.starts_with("test:///"), "{}", h.spec.uri);
+            assert!(!h.overlay.autostart_domains.is_empty(), "{}", h.spec.name);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Number formatting in one tested place: IEC sizes, percentages, durations.
+
+use std::time::Duration;
+
+const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+/// Bytes as an IEC size with at most one decimal: `512 MiB`, `1.5 GiB`, `64 GiB`.
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if (value - value.round()).abs() < 0.05 || value >= 100.0 {
+        format!("{:.0} {}", value, UNITS[unit])
+    } else {
+        format!("{:.1} {}", value, UNITS[unit])
+    }
+}
+
+/// KiB (libvirt's memory unit) as an IEC size.
+pub fn kib(n: u64) -> String {
+    bytes(n.saturating_mul(1024))
+}
+
+/// A percentage with one decimal under 10 and none above, `-` when unknown.
+pub fn percent(p: Option<f64>) -> String {
+    match p {
+        None => "-".to_string(),
+        Some(p) if p < 10.0 => format!("{p:.1}%"),
+        Some(p) => format!("{p:.0}%"),
+    }
+}
+
+/// A short human duration: `4s`, `3m12s`, `2h05m`, `3d04h`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Truncates to `width` display cells, ending with `…` when cut.
+pub fn truncate(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_iec_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1024), "1 KiB");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(512 * 1024 * 1024), "512 MiB");
+        assert_eq!(kib(65_536 * 1024), "64 GiB");
+        assert_eq!(kib(1_572_864), "1.5 GiB");
+        assert_eq!(bytes(u64::MAX), "16384 PiB");
+    }
+
+    #[test]
+    fn percent_and_duration() {
+        assert_eq!(percent(None), "-");
+        assert_eq!(percent(Some(3.24159)), "3.2%");
+        assert_eq!(percent(Some(57.6)), "58%");
+        assert_eq!(duration(Duration::from_secs(4)), "4s");
+        assert_eq!(duration(Duration::from_secs(192)), "3m12s");
+        assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(
+            duration(Duration::from_secs(3 * 86_400 + 4 * 3600)),
+            "3d04h"
+        );
+    }
+
+    #[test]
+    fn truncate_counts_cells() {
+        assert_eq!(truncate("web-01", 10), "web-01");
+        assert_eq!(truncate("database-primary", 8), "databas…");
+        assert_eq!(truncate("日本語のVM", 5), "日本…");
+        assert_eq!(truncate("abc", 0), "");
+    }
+}

@@ -1,0 +1,161 @@
+//! Host workers: one OS thread per libvirt connection owns its `virt::Connect`. Commands go in
+//! over a channel; connection status, snapshots and results come back through a callback. The UI
+//! thread never calls libvirt.
+
+mod backoff;
+mod events;
+mod ops;
+mod stats;
+mod worker;
+
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::{HostId, HostInfo, Snapshot};
+
+pub use backoff::backoff_delay;
+pub use events::ensure_event_loop;
+
+/// A lifecycle operation on one domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LifecycleOp {
+    Start,
+    Shutdown,
+    Reboot,
+    Reset,
+    ForceOff,
+    Pause,
+    Resume,
+    ManagedSave,
+    SetAutostart(bool),
+}
+
+impl LifecycleOp {
+    /// Progressive verb shown on the row while the operation is pending.
+    pub fn pending_label(self) -> &'static str {
+        match self {
+            LifecycleOp::Start => "starting",
+            LifecycleOp::Shutdown => "shutting down",
+            LifecycleOp::Reboot => "rebooting",
+            LifecycleOp::Reset => "resetting",
+            LifecycleOp::ForceOff => "forcing off",
+            LifecycleOp::Pause => "pausing",
+            LifecycleOp::Resume => "resuming",
+            LifecycleOp::ManagedSave => "saving",
+            LifecycleOp::SetAutostart(_) => "setting autostart",
+        }
+    }
+
+    /// Imperative name for messages ("start failed: …").
+    pub fn verb(self) -> &'static str {
+        match self {
+            LifecycleOp::Start => "start",
+            LifecycleOp::Shutdown => "shut down",
+            LifecycleOp::Reboot => "reboot",
+            LifecycleOp::Reset => "reset",
+            LifecycleOp::ForceOff => "force off",
+            LifecycleOp::Pause => "pause",
+            LifecycleOp::Resume => "resume",
+            LifecycleOp::ManagedSave => "save",
+            LifecycleOp::SetAutostart(true) => "enable autostart",
+            LifecycleOp::SetAutostart(false) => "disable autostart",
+        }
+    }
+}
+
+/// What the app asks a worker to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostCommand {
+    Lifecycle {
+        uuid: String,
+        name: String,
+        op: LifecycleOp,
+    },
+    /// Re-read every domain now (inventory and stats).
+    Refresh,
+    /// Close the connection and end the thread.
+    Stop,
+}
+
+/// What a worker reports.
+#[derive(Clone, Debug)]
+pub enum HostEvent {
+    Connecting {
+        attempt: u32,
+    },
+    Connected(HostInfo),
+    /// Connecting failed; the worker retries after `retry_in`.
+    Unreachable {
+        error: String,
+        retry_in: Duration,
+    },
+    /// An open connection broke; the worker reconnects.
+    Lost {
+        error: String,
+    },
+    Snapshot(Snapshot),
+    OpDone {
+        uuid: String,
+        name: String,
+        op: LifecycleOp,
+        result: Result<(), String>,
+    },
+}
+
+/// Runs on every new connection before the first poll (the demo fleet uses it to apply what
+/// the test driver cannot load from XML). An error is reported like a failed connect.
+pub type OnConnect = Arc<dyn Fn(&virt::connect::Connect) -> Result<(), String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct WorkerOptions {
+    pub poll_interval: Duration,
+    pub readonly: bool,
+    /// Full inventory (autostart, persistence…) is re-read this often; events and actions
+    /// refresh single domains in between.
+    pub inventory_interval: Duration,
+    pub on_connect: Option<OnConnect>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            poll_interval: Duration::from_secs(2),
+            readonly: false,
+            inventory_interval: Duration::from_secs(30),
+            on_connect: None,
+        }
+    }
+}
+
+/// The app's side of a worker.
+#[derive(Clone, Debug)]
+pub struct HostHandle {
+    pub id: HostId,
+    pub uri: String,
+    tx: Sender<worker::Input>,
+}
+
+impl HostHandle {
+    /// Sends without waiting. A worker that already ended just drops the command.
+    pub fn send(&self, cmd: HostCommand) {
+        let _ = self.tx.send(worker::Input::Cmd(cmd));
+    }
+}
+
+/// Starts the worker thread for `uri`. `notify` is called from that thread for every event.
+pub fn spawn(
+    id: HostId,
+    uri: String,
+    opts: WorkerOptions,
+    notify: impl Fn(HostEvent) + Send + 'static,
+) -> std::io::Result<HostHandle> {
+    ensure_event_loop();
+    let (tx, rx) = mpsc::channel();
+    let self_tx = tx.clone();
+    let thread_uri = uri.clone();
+    std::thread::Builder::new()
+        .name(format!("host-{}", id.0))
+        .spawn(move || worker::run_guarded(thread_uri, opts, rx, self_tx, notify))?;
+    Ok(HostHandle { id, uri, tx })
+}

@@ -1,0 +1,408 @@
+//! The worker thread: connect (with backoff), then poll, run commands and follow events until
+//! the connection breaks or the app stops it.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::os::raw::c_int;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use virt::connect::Connect;
+use virt::error::Error;
+
+use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, WorkerOptions};
+use crate::model::{version_string, HostInfo, Snapshot, Vm, VmState};
+
+pub(crate) enum Input {
+    Cmd(HostCommand),
+    /// A lifecycle event for the domain with this UUID (sent from libvirt's event thread).
+    DomainEvent(String),
+}
+
+enum End {
+    Stop,
+    Lost(String),
+}
+
+/// libvirt's message without the `[code=… domain=…]` suffix the crate's Display adds.
+pub(crate) fn message(e: &Error) -> String {
+    let m = e.message().trim();
+    if m.is_empty() {
+        "unknown libvirt error".to_string()
+    } else {
+        m.to_string()
+    }
+}
+
+/// ssh transports must never prompt on the terminal the UI is drawing on.
+fn effective_uri(uri: &str) -> String {
+    let scheme = uri.split("://").next().unwrap_or("");
+    if scheme.contains("+ssh") && !uri.contains("no_tty=") {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        format!("{uri}{sep}no_tty=1")
+    } else {
+        uri.to_string()
+    }
+}
+
+fn open(uri: &str, readonly: bool) -> Result<(Connect, HostInfo), Error> {
+    let uri = effective_uri(uri);
+    let conn = if readonly {
+        Connect::open_read_only(Some(&uri))?
+    } else {
+        Connect::open(Some(&uri))?
+    };
+    // Keepalive turns a dead or stopped daemon into an error instead of a hang. Local drivers
+    // (test, qemu:///system over the unix socket is remote-driver and supports it) may refuse.
+    let _ = conn.set_keep_alive(2, 3);
+    let node = conn.node_info().ok();
+    let info = HostInfo {
+        hostname: conn.hostname().unwrap_or_default(),
+        hypervisor: format!(
+            "{} {}",
+            conn.driver_type().unwrap_or_default(),
+            conn.hyp_version().map(version_string).unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        libvirt: conn.lib_version().map(version_string).unwrap_or_default(),
+        cpus: node.as_ref().map(|n| n.cpus).unwrap_or(0),
+        memory_kib: node.map(|n| n.memory).unwrap_or(0),
+    };
+    Ok((conn, info))
+}
+
+/// The thread body. A panic inside (a bug, or the `virt` crate panicking on a failed free) is
+/// reported as a lost connection and the worker starts over instead of dying silently.
+pub(crate) fn run_guarded(
+    uri: String,
+    opts: WorkerOptions,
+    rx: Receiver<Input>,
+    self_tx: Sender<Input>,
+    notify: impl Fn(HostEvent),
+) {
+    loop {
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(&uri, &opts, &rx, &self_tx, &notify)
+        }));
+        match attempt {
+            Ok(()) => return,
+            Err(payload) => {
+                let what = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown panic");
+                notify(HostEvent::Lost {
+                    error: format!("internal error in the host worker ({what}); reconnecting"),
+                });
+                if wait(&rx, backoff_delay(1), &notify) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn run(
+    uri: &str,
+    opts: &WorkerOptions,
+    rx: &Receiver<Input>,
+    self_tx: &Sender<Input>,
+    notify: &impl Fn(HostEvent),
+) {
+    let mut attempt = 0u32;
+    loop {
+        notify(HostEvent::Connecting { attempt });
+        let opened =
+            open(uri, opts.readonly)
+                .map_err(|e| message(&e))
+                .and_then(|(c, i)| match &opts.on_connect {
+                    Some(hook) => hook(&c).map(|_| (c, i)),
+                    None => Ok((c, i)),
+                });
+        match opened {
+            Ok((conn, info)) => {
+                attempt = 0;
+                notify(HostEvent::Connected(info));
+                let mut session = Session::new(conn, opts, self_tx.clone());
+                let end = session.run(rx, notify);
+                session.close();
+                match end {
+                    End::Stop => return,
+                    End::Lost(error) => notify(HostEvent::Lost { error }),
+                }
+                // Give a restarting daemon a moment before the first retry.
+                if wait(rx, backoff_delay(0), notify) {
+                    return;
+                }
+            }
+            Err(error) => {
+                let retry_in = backoff_delay(attempt);
+                notify(HostEvent::Unreachable { error, retry_in });
+                attempt = attempt.saturating_add(1);
+                if wait(rx, retry_in, notify) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Waits while disconnected, answering commands with an error. True when told to stop.
+fn wait(rx: &Receiver<Input>, d: Duration, notify: &impl Fn(HostEvent)) -> bool {
+    let until = Instant::now() + d;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Input::Cmd(HostCommand::Stop)) | Err(RecvTimeoutError::Disconnected) => return true,
+            Ok(Input::Cmd(HostCommand::Lifecycle { uuid, name, op })) => {
+                notify(HostEvent::OpDone {
+                    uuid,
+                    name,
+                    op,
+                    result: Err("host is not connected".to_string()),
+                })
+            }
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => return false,
+        }
+    }
+}
+
+struct Session<'a> {
+    conn: Connect,
+    opts: &'a WorkerOptions,
+    vms: HashMap<String, Vm>,
+    event_id: Option<c_int>,
+    last_inventory: Option<Instant>,
+    bulk_stats: bool,
+    backlog: VecDeque<HostCommand>,
+}
+
+impl<'a> Session<'a> {
+    fn new(conn: Connect, opts: &'a WorkerOptions, tx: Sender<Input>) -> Self {
+        let event_id = events::register_lifecycle(&conn, tx);
+        Session {
+            conn,
+            opts,
+            vms: HashMap::new(),
+            event_id,
+            last_inventory: None,
+            bulk_stats: true,
+            backlog: VecDeque::new(),
+        }
+    }
+
+    fn close(self) {
+        if let Some(id) = self.event_id {
+            events::deregister(&self.conn, id);
+        }
+        // Dropping the Connect closes it.
+    }
+
+    /// A failed call means a lost connection only when libvirt says the link is dead.
+    fn check(&self, e: &Error) -> Option<End> {
+        match self.conn.is_alive() {
+            Ok(true) => None,
+            _ => Some(End::Lost(message(e))),
+        }
+    }
+
+    fn run(&mut self, rx: &Receiver<Input>, notify: &impl Fn(HostEvent)) -> End {
+        let mut next_poll = Instant::now();
+        loop {
+            if Instant::now() >= next_poll {
+                if let Err(end) = self.poll(notify) {
+                    return end;
+                }
+                next_poll = Instant::now() + self.opts.poll_interval;
+            }
+            let timeout = next_poll.saturating_duration_since(Instant::now());
+            let input = match self.backlog.pop_front() {
+                Some(c) => Ok(Input::Cmd(c)),
+                None => rx.recv_timeout(timeout),
+            };
+            match input {
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) | Ok(Input::Cmd(HostCommand::Stop)) => {
+                    return End::Stop
+                }
+                Ok(Input::Cmd(HostCommand::Refresh)) => self.last_inventory = None,
+                Ok(Input::Cmd(HostCommand::Lifecycle { uuid, name, op })) => {
+                    let result = ops::run_op(&self.conn, &uuid, op);
+                    if let Err(e) = &result {
+                        if let Some(end) = self.check(e) {
+                            notify(HostEvent::OpDone {
+                                uuid,
+                                name,
+                                op,
+                                result: Err(message(e)),
+                            });
+                            return end;
+                        }
+                    }
+                    let mut changed = BTreeSet::new();
+                    changed.insert(uuid.clone());
+                    // Events that piled up during the call refresh in the same pass.
+                    self.drain_events(rx, &mut changed);
+                    self.refresh_domains(&changed);
+                    notify(HostEvent::OpDone {
+                        uuid,
+                        name,
+                        op,
+                        result: result.map_err(|e| message(&e)),
+                    });
+                    self.send_snapshot(notify);
+                }
+                Ok(Input::DomainEvent(uuid)) => {
+                    let mut changed = BTreeSet::new();
+                    changed.insert(uuid);
+                    self.drain_events(rx, &mut changed);
+                    self.refresh_domains(&changed);
+                    self.send_snapshot(notify);
+                }
+            }
+        }
+    }
+
+    /// Collects queued events so a burst (e.g. bulk start of 50 VMs) costs one snapshot.
+    /// Commands met while draining wait in `backlog`, in order.
+    fn drain_events(&mut self, rx: &Receiver<Input>, changed: &mut BTreeSet<String>) {
+        while let Ok(input) = rx.try_recv() {
+            match input {
+                Input::DomainEvent(u) => {
+                    changed.insert(u);
+                }
+                Input::Cmd(c) => self.backlog.push_back(c),
+            }
+        }
+    }
+
+    fn refresh_domains(&mut self, uuids: &BTreeSet<String>) {
+        for uuid in uuids {
+            match self.conn.lookup_domain_by_uuid_string(uuid) {
+                Ok(dom) => match ops::inventory(&dom) {
+                    Ok(mut vm) => {
+                        if let Some(old) = self.vms.get(uuid) {
+                            if vm.state.is_active() && old.id == vm.id {
+                                vm.cpu_time_ns = old.cpu_time_ns;
+                            }
+                        }
+                        self.vms.insert(uuid.clone(), vm);
+                    }
+                    Err(_) => {
+                        self.vms.remove(uuid);
+                    }
+                },
+                // Undefined (or a transient domain that stopped).
+                Err(_) => {
+                    self.vms.remove(uuid);
+                }
+            }
+        }
+    }
+
+    fn full_inventory(&mut self) -> Result<(), Error> {
+        let doms = self.conn.list_all_domains(0)?;
+        let mut fresh = HashMap::with_capacity(doms.len());
+        for dom in &doms {
+            // A domain can vanish between the list and the per-domain calls.
+            if let Ok(mut vm) = ops::inventory(dom) {
+                if let Some(old) = self.vms.get(&vm.uuid) {
+                    vm.cpu_time_ns = old.cpu_time_ns;
+                }
+                fresh.insert(vm.uuid.clone(), vm);
+            }
+        }
+        self.vms = fresh;
+        self.last_inventory = Some(Instant::now());
+        Ok(())
+    }
+
+    fn poll(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), End> {
+        let due = self
+            .last_inventory
+            .is_none_or(|t| t.elapsed() >= self.opts.inventory_interval);
+        if due || !self.bulk_stats {
+            if let Err(e) = self.full_inventory() {
+                return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
+            }
+        }
+        if self.bulk_stats {
+            match stats::all_domain_stats(&self.conn) {
+                Ok(list) => self.merge_stats(list),
+                Err(e) => {
+                    if let Some(end) = self.check(&e) {
+                        return Err(end);
+                    }
+                    // Driver without bulk stats: fall back to per-domain inventory each tick.
+                    self.bulk_stats = false;
+                    if let Err(e) = self.full_inventory() {
+                        return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
+                    }
+                }
+            }
+        }
+        self.send_snapshot(notify);
+        Ok(())
+    }
+
+    fn merge_stats(&mut self, list: Vec<stats::DomainStats>) {
+        let mut seen = BTreeSet::new();
+        let mut unknown = BTreeSet::new();
+        for st in list {
+            seen.insert(st.uuid.clone());
+            let Some(vm) = self.vms.get_mut(&st.uuid) else {
+                unknown.insert(st.uuid);
+                continue;
+            };
+            if let Some(s) = st.state {
+                vm.state = VmState::from_raw(s);
+            }
+            vm.id = st.id;
+            vm.cpu_time_ns = st.cpu_time_ns;
+            if let Some(v) = st.vcpu_current {
+                vm.vcpus = v as u32;
+            }
+            if let Some(m) = st.balloon_current_kib {
+                vm.memory_kib = m;
+            }
+            if let Some(m) = st.balloon_max_kib {
+                vm.max_memory_kib = m;
+            }
+        }
+        self.vms.retain(|uuid, _| seen.contains(uuid));
+        if !unknown.is_empty() {
+            self.refresh_domains(&unknown);
+        }
+    }
+
+    fn send_snapshot(&self, notify: &impl Fn(HostEvent)) {
+        notify(HostEvent::Snapshot(Snapshot {
+            vms: self.vms.values().cloned().collect(),
+            taken_at: Instant::now(),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_uris_never_prompt() {
+        assert_eq!(
+            effective_uri("qemu+ssh://root@kvm1/system"),
+            "qemu+ssh://root@kvm1/system?no_tty=1"
+        );
+        assert_eq!(
+            effective_uri("qemu+ssh://root@kvm1/system?keyfile=/k"),
+            "qemu+ssh://root@kvm1/system?keyfile=/k&no_tty=1"
+        );
+        assert_eq!(
+            effective_uri("qemu+ssh://h/system?no_tty=0"),
+            "qemu+ssh://h/system?no_tty=0"
+        );
+        assert_eq!(effective_uri("qemu:///system"), "qemu:///system");
+    }
+}

@@ -1,0 +1,16 @@
+//! virtdeck: a keyboard-first terminal UI for KVM/libvirt fleets.
+//!
+//! Data flows one way: terminal keys and host-worker events become [`app::Msg`]s, the pure
+//! [`app::App::update`] turns them into state changes and [`app::Effect`]s, and [`ui::render`]
+//! draws the state. Only host workers ([`host`]) talk to libvirt.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod fmt;
+pub mod host;
+pub mod metrics;
+pub mod model;
+pub mod runtime;
+pub mod ui;

@@ -1,0 +1,86 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use virtdeck::app::App;
+use virtdeck::cli::{self, Cli};
+use virtdeck::config::keymap::Keymap;
+use virtdeck::config::theme::Theme;
+use virtdeck::config::{self, Config};
+use virtdeck::demo::DemoFleet;
+use virtdeck::host::{self, WorkerOptions};
+use virtdeck::runtime;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("virtdeck: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let dir = cli.config_dir.clone().or_else(config::config_dir);
+    let cfg = Config::load(dir.as_deref())?;
+    let keymap = Keymap::load(dir.as_deref())?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;
+
+    let base = WorkerOptions {
+        poll_interval: Duration::from_secs_f64(cfg.poll_interval),
+        readonly: cli.readonly,
+        ..WorkerOptions::default()
+    };
+    let mut specs: Vec<_> = cli::hosts(&cli, &cfg)
+        .into_iter()
+        .map(|s| (s, base.clone()))
+        .collect();
+    // Kept alive until exit: the demo's XML files live in its temporary directory.
+    let demo = if cli.demo {
+        let fleet =
+            DemoFleet::create().context("writing the demo fleet to a temporary directory")?;
+        for h in fleet.hosts() {
+            let overlay = Arc::clone(&h.overlay);
+            let opts = WorkerOptions {
+                on_connect: Some(Arc::new(move |c| overlay.apply(c))),
+                ..base.clone()
+            };
+            specs.push((h.spec, opts));
+        }
+        Some(fleet)
+    } else {
+        None
+    };
+    let mut names: Vec<_> = specs.iter().map(|(s, _)| s.clone()).collect();
+    cli::dedupe_names(&mut names);
+    for ((s, _), n) in specs.iter_mut().zip(&names) {
+        s.name = n.name.clone();
+    }
+
+    // libvirt's event loop must exist before the first connection opens.
+    host::ensure_event_loop();
+    let (tx, rx) = runtime::channel();
+    let handles = runtime::spawn_workers(&specs, &tx)?;
+    let mut app = App::new(names, keymap, theme, cli.readonly);
+
+    let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
+    install_panic_hook();
+    runtime::spawn_input(tx);
+    let result = runtime::run(&mut terminal, &mut app, &rx, &handles);
+    ratatui::restore();
+    drop(demo);
+    result
+}
+
+/// Restores the terminal when the UI thread panics. Panics elsewhere (a worker) stay silent
+/// here: printing would garble the screen, and the worker reports its own failure.
+fn install_panic_hook() {
+    let restore_then_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            restore_then_report(info);
+        }
+    }));
+}

@@ -1,0 +1,146 @@
+//! Plain data shared by host workers and the app: what a host reports about itself and its VMs.
+
+use std::time::Instant;
+
+/// Index of a host in the app's host list; also names its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(pub usize);
+
+/// A domain's run state, as libvirt's `virDomainState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VmState {
+    Running,
+    Blocked,
+    Paused,
+    PmSuspended,
+    Shutdown,
+    Crashed,
+    Shutoff,
+    NoState,
+}
+
+impl VmState {
+    pub const ALL: [VmState; 8] = [
+        VmState::Running,
+        VmState::Blocked,
+        VmState::Paused,
+        VmState::PmSuspended,
+        VmState::Shutdown,
+        VmState::Crashed,
+        VmState::Shutoff,
+        VmState::NoState,
+    ];
+
+    pub fn from_raw(raw: i64) -> VmState {
+        match raw {
+            1 => VmState::Running,
+            2 => VmState::Blocked,
+            3 => VmState::Paused,
+            4 => VmState::Shutdown,
+            5 => VmState::Shutoff,
+            6 => VmState::Crashed,
+            7 => VmState::PmSuspended,
+            _ => VmState::NoState,
+        }
+    }
+
+    /// Lower-case label as `virsh list` prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            VmState::Running => "running",
+            VmState::Blocked => "blocked",
+            VmState::Paused => "paused",
+            VmState::PmSuspended => "suspended",
+            VmState::Shutdown => "shutting down",
+            VmState::Crashed => "crashed",
+            VmState::Shutoff => "shut off",
+            VmState::NoState => "no state",
+        }
+    }
+
+    /// One-cell symbol so the state reads without colour (NO_COLOR, monochrome themes).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            VmState::Running | VmState::Blocked => "▶",
+            VmState::Paused => "‖",
+            VmState::PmSuspended => "☾",
+            VmState::Shutdown => "↓",
+            VmState::Crashed => "✖",
+            VmState::Shutoff => "■",
+            VmState::NoState => "?",
+        }
+    }
+
+    /// True when the domain has a running QEMU process (it has an id).
+    pub fn is_active(self) -> bool {
+        !matches!(self, VmState::Shutoff | VmState::NoState)
+    }
+}
+
+/// What the app knows about one VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vm {
+    pub uuid: String,
+    pub name: String,
+    pub id: Option<u32>,
+    pub state: VmState,
+    pub vcpus: u32,
+    pub memory_kib: u64,
+    pub max_memory_kib: u64,
+    /// Cumulative guest CPU time; absent where the driver reports none (test driver).
+    pub cpu_time_ns: Option<u64>,
+    pub autostart: bool,
+    pub persistent: bool,
+    pub managed_save: bool,
+}
+
+/// Static facts about a connected host.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostInfo {
+    pub hostname: String,
+    /// Driver name and version, e.g. "QEMU 7.2.0".
+    pub hypervisor: String,
+    /// libvirt library version of the daemon side, e.g. "9.0.0".
+    pub libvirt: String,
+    pub cpus: u32,
+    pub memory_kib: u64,
+}
+
+/// One poll of a host's VMs.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub vms: Vec<Vm>,
+    pub taken_at: Instant,
+}
+
+/// Formats a libvirt packed version (major * 1_000_000 + minor * 1000 + release).
+pub fn version_string(packed: u32) -> String {
+    format!(
+        "{}.{}.{}",
+        packed / 1_000_000,
+        (packed / 1000) % 1000,
+        packed % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_from_raw_matches_libvirt_numbers() {
+        assert_eq!(VmState::from_raw(1), VmState::Running);
+        assert_eq!(VmState::from_raw(3), VmState::Paused);
+        assert_eq!(VmState::from_raw(5), VmState::Shutoff);
+        assert_eq!(VmState::from_raw(7), VmState::PmSuspended);
+        assert_eq!(VmState::from_raw(42), VmState::NoState);
+        assert!(VmState::Paused.is_active());
+        assert!(!VmState::Shutoff.is_active());
+    }
+
+    #[test]
+    fn packed_versions_format() {
+        assert_eq!(version_string(9_000_000), "9.0.0");
+        assert_eq!(version_string(7_002_001), "7.2.1");
+    }
+}

@@ -1,0 +1,48 @@
+//! Confirmation dialog for destructive and bulk actions.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::centered;
+use crate::app::{App, Confirm};
+use crate::config::keymap::{Action, Section};
+
+pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
+    let t = &app.theme;
+    let mut lines: Vec<Line> = vec![
+        Line::from(Span::styled(c.title.clone(), t.title)),
+        Line::default(),
+    ];
+    lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
+    let yes = app
+        .keymap
+        .key_for(Section::Confirm, Action::Confirm)
+        .unwrap_or("y");
+    let no = app
+        .keymap
+        .key_for(Section::Confirm, Action::Cancel)
+        .unwrap_or("n");
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled(yes.to_string(), t.key_hint),
+        Span::raw(" yes    "),
+        Span::styled(no.to_string(), t.key_hint),
+        Span::raw(" no"),
+    ]));
+    let rect = centered(area, 64, lines.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .style(t.dialog)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(t.toast_error)
+                    .title(" Confirm "),
+            ),
+        rect,
+    );
+}

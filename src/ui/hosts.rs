@@ -1,0 +1,104 @@
+//! The hosts pane: one line per host with its status, versions and VM counts.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+use ratatui::Frame;
+
+use crate::app::hosts::{HostStatus, HostView};
+use crate::app::App;
+use crate::config::theme::Theme;
+use crate::fmt;
+
+/// Rows for the pane: all hosts up to a third of the screen, with borders and header.
+pub fn height(app: &App, screen: u16) -> u16 {
+    let rows = app.hosts.len().max(1) as u16;
+    rows.min((screen / 3).saturating_sub(3).max(1)) + 3
+}
+
+pub fn status_cell(host: &HostView, theme: &Theme, now: std::time::Instant) -> (String, Style) {
+    match &host.status {
+        HostStatus::Connected => ("● connected".into(), theme.host_connected),
+        HostStatus::Connecting { attempt: 0 } => ("◌ connecting".into(), theme.host_connecting),
+        HostStatus::Connecting { attempt } => (
+            format!("◌ connecting (try {})", attempt + 1),
+            theme.host_connecting,
+        ),
+        HostStatus::Unreachable { error, retry_at } => (
+            format!(
+                "✖ unreachable, retry in {}: {error}",
+                fmt::duration(retry_at.saturating_duration_since(now))
+            ),
+            theme.host_unreachable,
+        ),
+        HostStatus::Lost { error } => (format!("✖ lost: {error}"), theme.host_unreachable),
+    }
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let wide = area.width >= 110;
+    let rows = app.hosts.iter().map(|h| {
+        let (status, style) = status_cell(h, t, app.now);
+        let info = h.info.as_ref();
+        let vms = if h.updated_at.is_some() {
+            let stale = if h.is_stale() {
+                format!(
+                    " (stale {})",
+                    fmt::duration(
+                        app.now
+                            .saturating_duration_since(h.updated_at.unwrap_or(app.now))
+                    )
+                )
+            } else {
+                String::new()
+            };
+            format!("{}/{} running{stale}", h.running(), h.vms.len())
+        } else {
+            "-".into()
+        };
+        let mut cells = vec![
+            Cell::from(h.name.as_str()).style(t.title),
+            Cell::from(vms),
+            Cell::from(info.map(|i| i.hypervisor.as_str()).unwrap_or("-")),
+            Cell::from(
+                info.map(|i| format!("libvirt {}", i.libvirt))
+                    .unwrap_or_default(),
+            ),
+        ];
+        if wide {
+            cells.push(Cell::from(h.uri.as_str()).style(t.dim));
+        }
+        cells.push(Cell::from(status).style(style));
+        Row::new(cells)
+    });
+    let mut widths = vec![
+        Constraint::Length(16),
+        Constraint::Length(14),
+        Constraint::Length(12),
+        Constraint::Length(14),
+    ];
+    let mut header = vec!["HOST", "VMS", "HYPERVISOR", "LIBVIRT"];
+    if wide {
+        widths.push(Constraint::Length(30));
+        header.push("URI");
+    }
+    widths.push(Constraint::Fill(1));
+    header.push("STATUS");
+    let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
+    let title = Line::from(vec![
+        Span::styled(" Hosts ", t.title),
+        Span::styled(format!("{connected}/{} connected ", app.hosts.len()), t.dim),
+    ]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.header))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border)
+                .title(title),
+        )
+        .column_spacing(1);
+    f.render_widget(table, area);
+}

@@ -1,0 +1,55 @@
+//! Views: pure functions of the app state. Nothing here calls libvirt or changes the model.
+
+mod dialog;
+mod help;
+mod hosts;
+mod log;
+mod status;
+mod toast;
+mod vms;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Block;
+use ratatui::Frame;
+
+use crate::app::{App, Mode};
+
+/// Draws the whole screen.
+pub fn render(app: &App, f: &mut Frame) {
+    let area = f.area();
+    f.render_widget(Block::default().style(app.theme.base), area);
+    let hosts_h = hosts::height(app, area.height);
+    let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
+    let [hosts_area, table_area, filter_area, status_area] = Layout::vertical([
+        Constraint::Length(hosts_h),
+        Constraint::Min(3),
+        Constraint::Length(filter_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    hosts::render(app, f, hosts_area);
+    vms::render(app, f, table_area);
+    if filter_h > 0 {
+        status::render_filter(app, f, filter_area);
+    }
+    status::render(app, f, status_area);
+    toast::render(app, f, table_area);
+    match &app.mode {
+        Mode::Help { scroll } => help::render(app, f, area, *scroll),
+        Mode::Log { scroll } => log::render(app, f, area, *scroll),
+        Mode::Confirm(c) => dialog::render(app, f, area, c),
+        Mode::Normal | Mode::Filter => {}
+    }
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

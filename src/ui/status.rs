@@ -1,0 +1,94 @@
+//! The status bar (key hints from the keymap, counts) and the filter line.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::{App, Mode};
+use crate::config::keymap::{Action, Section};
+
+/// The actions hinted in each mode, most useful first; hints that do not fit are dropped.
+fn hinted(mode: &Mode) -> (Section, &'static [(Action, &'static str)]) {
+    match mode {
+        Mode::Normal => (
+            Section::Normal,
+            &[
+                (Action::Help, "help"),
+                (Action::Filter, "filter"),
+                (Action::Start, "start"),
+                (Action::Shutdown, "shutdown"),
+                (Action::ForceOff, "force off"),
+                (Action::Mark, "mark"),
+                (Action::SortNext, "sort"),
+                (Action::Log, "log"),
+                (Action::Quit, "quit"),
+            ],
+        ),
+        Mode::Filter => (
+            Section::Filter,
+            &[(Action::Confirm, "keep"), (Action::Cancel, "clear")],
+        ),
+        Mode::Confirm(_) => (
+            Section::Confirm,
+            &[(Action::Confirm, "yes"), (Action::Cancel, "no")],
+        ),
+        Mode::Help { .. } => (
+            Section::Help,
+            &[(Action::Down, "scroll"), (Action::Back, "close")],
+        ),
+        Mode::Log { .. } => (
+            Section::Log,
+            &[(Action::Down, "scroll"), (Action::Back, "close")],
+        ),
+    }
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let mut right = format!(" {} of {} VMs", app.rows.len(), app.total_vms());
+    if let Some(r) = app.selected_row() {
+        right = format!(" {}/{}", app.selected + 1, app.rows.len())
+            + &right[1 + app.rows.len().to_string().len()..];
+        let _ = r;
+    }
+    let right = format!("{right} ");
+    let budget = (area.width as usize).saturating_sub(right.width() + 1);
+    let (section, hints) = hinted(&app.mode);
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (action, label) in hints {
+        let Some(key) = app.keymap.key_for(section, *action) else {
+            continue;
+        };
+        let w = key.width() + label.width() + 3;
+        if used + w > budget {
+            break;
+        }
+        spans.push(Span::styled(key.to_string(), t.key_hint));
+        spans.push(Span::raw(format!(" {label}  ")));
+        used += w;
+    }
+    let pad = (area.width as usize).saturating_sub(used + right.width());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::raw(right));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.status_bar), area);
+}
+
+pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let editing = app.mode == Mode::Filter;
+    let mut spans = vec![
+        Span::styled(" / ", t.key_hint),
+        Span::styled(app.filter_text.clone(), t.filter),
+    ];
+    if editing {
+        spans.push(Span::styled("█", t.filter));
+        spans.push(Span::styled(
+            "   name, host:NAME, state:running|paused|off|active",
+            t.dim,
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

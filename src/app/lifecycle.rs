@@ -1,6 +1,7 @@
 //! Lifecycle requests: pick the target VMs (marked, else selected), refuse what cannot run
 //! (read-only, wrong state, host down), ask for confirmation where needed, then emit commands.
 
+use super::table::natural_cmp;
 use super::toast::Level;
 use super::{App, Confirm, Effect, Mode};
 use crate::host::{HostCommand, LifecycleOp};
@@ -66,7 +67,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let candidates: Vec<(HostId, &Vm, bool)> = if app.marks.is_empty() {
+    let mut candidates: Vec<(HostId, &Vm, bool)> = if app.marks.is_empty() {
         app.selected_row()
             .map(|r| {
                 let (h, vm) = app.vm(r);
@@ -85,6 +86,8 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
             })
             .collect()
     };
+    // Commands and confirmation lists go in a stable, readable order.
+    candidates.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| natural_cmp(&a.1.name, &b.1.name)));
     if candidates.is_empty() {
         app.messages.push(Level::Info, "no VM selected", now);
         return Vec::new();

@@ -42,7 +42,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         out.push(Line::default());
     }
     out.push(Line::from(Span::styled(
-        "Filter terms: text (name), host:NAME, state:running|paused|off|active|inactive",
+        "Filter: words match names; host:NAME, state:running|paused|off|active",
         t.dim,
     )));
     out
@@ -51,7 +51,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
     let lines = lines(app);
     let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, 72, h);
+    let rect = centered(area, 76, h);
     let max_scroll = lines
         .len()
         .saturating_sub(rect.height.saturating_sub(2) as usize);

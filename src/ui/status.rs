@@ -47,13 +47,14 @@ fn hinted(mode: &Mode) -> (Section, &'static [(Action, &'static str)]) {
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let mut right = format!(" {} of {} VMs", app.rows.len(), app.total_vms());
-    if let Some(r) = app.selected_row() {
-        right = format!(" {}/{}", app.selected + 1, app.rows.len())
-            + &right[1 + app.rows.len().to_string().len()..];
-        let _ = r;
+    let shown = app.rows.len();
+    let total = app.total_vms();
+    let pos = if shown == 0 { 0 } else { app.selected + 1 };
+    let mut right = format!(" {pos}/{shown}");
+    if shown != total {
+        right.push_str(&format!(" of {total}"));
     }
-    let right = format!("{right} ");
+    right.push_str(" VMs ");
     let budget = (area.width as usize).saturating_sub(right.width() + 1);
     let (section, hints) = hinted(&app.mode);
     let mut spans = vec![Span::raw(" ")];

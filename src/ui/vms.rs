@@ -1,7 +1,7 @@
 //! The VM table across all hosts. Only the visible rows are built, so 5,000 VMs cost the same
 //! to draw as 50.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
@@ -51,7 +51,7 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
         Col {
             key: Some(SortKey::State),
             title: "STATE",
-            width: Constraint::Length(18),
+            width: Constraint::Length(15),
         },
         Col {
             key: Some(SortKey::Vcpus),
@@ -113,6 +113,20 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let cols = columns(app, area.width);
     let visible = area.height.saturating_sub(3) as usize;
+    let widths: Vec<Constraint> = cols.iter().map(|c| c.width).collect();
+    // Resolve the widths the table will use, to cut long names with an ellipsis.
+    let inner = Rect {
+        width: area.width.saturating_sub(2),
+        ..area
+    };
+    let resolved = Layout::horizontal(widths.clone()).spacing(1).split(inner);
+    let width_of = |title: &str| {
+        cols.iter()
+            .position(|c| c.title == title)
+            .map(|i| resolved[i].width as usize)
+            .unwrap_or(0)
+    };
+    let (name_w, host_w) = (width_of("NAME"), width_of("HOST"));
     let off = scroll(app, visible);
     let multi_host = app.hosts.len() > 1;
     let rows = app
@@ -136,10 +150,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             };
             let mut cells = vec![Cell::from(if marked { "✓" } else { " " }).style(t.marked)];
             if multi_host {
-                cells.push(Cell::from(h.name.as_str()));
+                cells.push(Cell::from(fmt::truncate(&h.name, host_w)));
             }
             cells.extend([
-                Cell::from(vm.name.as_str()),
+                Cell::from(fmt::truncate(&vm.name, name_w)),
                 Cell::from(state_text).style(state_st),
                 Cell::from(format!("{:>4}", vm.vcpus)),
                 Cell::from(format!("{:>9}", fmt::kib(vm.max_memory_kib))),
@@ -187,7 +201,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Line::from(title));
-    let widths: Vec<Constraint> = cols.iter().map(|c| c.width).collect();
     if app.rows.is_empty() {
         f.render_widget(
             Table::new(Vec::<Row>::new(), widths)

@@ -1,0 +1,180 @@
+//! Render snapshots of the main screens on the demo fleet (libvirt test driver), at several
+//! terminal sizes, plus style checks the text snapshots cannot see.
+
+mod common;
+
+use std::time::Duration;
+
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use virtdeck::app::{App, Mode};
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+    t
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    draw(app, w, h).backend().to_string()
+}
+
+#[test]
+fn vm_table_80x24() {
+    let live = common::demo();
+    insta::assert_snapshot!(screen(&live.app, 80, 24));
+}
+
+#[test]
+fn vm_table_wide_200x50() {
+    let live = common::demo();
+    insta::assert_snapshot!(screen(&live.app, 200, 50));
+}
+
+#[test]
+fn filtered_and_sorted_120x30() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("state:run k8s");
+    live.press("<Enter>");
+    live.press("o");
+    live.press("o");
+    live.press("o");
+    live.press("o");
+    live.press("O");
+    insta::assert_snapshot!(screen(&live.app, 120, 30));
+}
+
+#[test]
+fn filter_line_while_typing() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("host:lab");
+    insta::assert_snapshot!(screen(&live.app, 100, 24));
+}
+
+#[test]
+fn help_overlay_from_keymap() {
+    let mut live = common::demo();
+    live.press("?");
+    insta::assert_snapshot!(screen(&live.app, 100, 50));
+}
+
+#[test]
+fn confirm_force_off_and_bulk() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("web");
+    live.press("<Enter>");
+    live.press("F");
+    assert!(matches!(live.app.mode, Mode::Confirm(_)));
+    insta::assert_snapshot!("confirm_single", screen(&live.app, 90, 24));
+    live.press("n");
+    live.press("*");
+    live.press("d");
+    insta::assert_snapshot!("confirm_bulk", screen(&live.app, 90, 30));
+}
+
+#[test]
+fn marks_and_pending_rows() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("host:lab state:off");
+    live.press("<Enter>");
+    live.press("<Space>");
+    // Start the first one (selected row after marking moved down; marks win over selection).
+    live.press("s");
+    insta::assert_snapshot!(screen(&live.app, 100, 20));
+}
+
+#[test]
+fn tiny_terminal_does_not_garble() {
+    let live = common::demo();
+    // Smaller than supported: must still draw without panicking.
+    for (w, h) in [(40, 10), (20, 5), (80, 24), (1, 1)] {
+        let _ = screen(&live.app, w, h);
+    }
+}
+
+#[test]
+fn states_are_coloured_by_theme() {
+    let live = common::demo();
+    let t = draw(&live.app, 120, 40);
+    let buf = t.backend().buffer();
+    let find = |needle: &str| -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(i) = line.find(needle) {
+                let x = line[..i].chars().count() as u16;
+                return (x, y);
+            }
+        }
+        panic!("{needle} not on screen");
+    };
+    let (x, y) = find("■ shut off");
+    assert_eq!(buf[(x + 2, y)].fg, Color::DarkGray);
+    let (x, y) = find("▶ running");
+    // The first row is the selection (selected style wins); use a later running row.
+    let row_fg = |yy: u16| buf[(x + 2, yy)].fg;
+    assert!((y..y + 10).any(|yy| row_fg(yy) == Color::Green));
+    let (x, y) = find("‖ paused");
+    assert_eq!(buf[(x + 2, y)].fg, Color::Yellow);
+    let (x, y) = find("● connected");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+}
+
+#[test]
+fn unreachable_and_malformed_hosts_show_libvirt_error() {
+    use virtdeck::app::HostSpec;
+    use virtdeck::host::WorkerOptions;
+    let mut live = common::start(
+        vec![
+            (
+                HostSpec {
+                    name: "refused".into(),
+                    uri: "qemu+tcp://127.0.0.1:1/system".into(),
+                },
+                WorkerOptions::default(),
+            ),
+            (
+                HostSpec {
+                    name: "bogus".into(),
+                    uri: "bogus:///x".into(),
+                },
+                WorkerOptions::default(),
+            ),
+            (
+                HostSpec {
+                    name: "fine".into(),
+                    uri: "test:///default".into(),
+                },
+                WorkerOptions::default(),
+            ),
+        ],
+        false,
+    );
+    let ok = live.pump_until(Duration::from_secs(15), |app| {
+        use virtdeck::app::hosts::HostStatus;
+        matches!(app.hosts[0].status, HostStatus::Unreachable { .. })
+            && matches!(app.hosts[1].status, HostStatus::Unreachable { .. })
+            && app.hosts[2].updated_at.is_some()
+    });
+    assert!(
+        ok,
+        "statuses: {:?}",
+        live.app.hosts.iter().map(|h| &h.status).collect::<Vec<_>>()
+    );
+    let s = screen(&live.app, 160, 24);
+    assert!(s.contains("Connection refused"), "{s}");
+    assert!(s.contains("✖ unreachable"), "{s}");
+    assert!(s.contains("● connected"), "{s}");
+    assert!(s.contains("test"), "the working host lists its VM: {s}");
+    // The failure is also a toast and a log entry with libvirt's text.
+    assert!(live
+        .app
+        .messages
+        .log
+        .iter()
+        .any(|e| e.text.contains("refused: unreachable")));
+}

@@ -87,7 +87,10 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
             .collect()
     };
     // Commands and confirmation lists go in a stable, readable order.
-    candidates.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| natural_cmp(&a.1.name, &b.1.name)));
+    candidates.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| natural_cmp(&a.1.name, &b.1.name))
+    });
     if candidates.is_empty() {
         app.messages.push(Level::Info, "no VM selected", now);
         return Vec::new();

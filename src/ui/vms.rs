@@ -141,11 +141,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             let (state_text, state_st) = match app.pending.get(&(h.id, vm.uuid.clone())) {
                 Some(op) => (format!("⋯ {}", op.pending_label()), t.pending),
                 None => {
-                    let mut s = format!("{} {}", vm.state.symbol(), vm.state.label());
-                    if vm.managed_save && !vm.state.is_active() {
-                        s.push_str(" (saved)");
-                    }
-                    (s, state_style(t, vm.state))
+                    // A shut-off VM with a managed save image resumes where it was.
+                    let label = if vm.managed_save && !vm.state.is_active() {
+                        "saved"
+                    } else {
+                        vm.state.label()
+                    };
+                    (
+                        format!("{} {label}", vm.state.symbol()),
+                        state_style(t, vm.state),
+                    )
                 }
             };
             let mut cells = vec![Cell::from(if marked { "✓" } else { " " }).style(t.marked)];

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.txt: real captures (tmux capture-pane) of the release binary
+# running on the embedded demo fleet. Needs tmux and a release build (scripts/demo.sh or
+# `cargo build --release`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${VIRTDECK_BIN:-target/release/virtdeck}"
+[ -x "$BIN" ] || cargo build --release --locked
+SOCK="vdk-shots-$$"
+CFG="$(mktemp -d)"
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; rm -rf "$CFG"' EXIT
+mkdir -p screenshots
+
+shot() { # name: capture the pane once the screen has settled
+  sleep 0.6
+  tmux -L "$SOCK" capture-pane -p -t s > "screenshots/$1.txt"
+  echo "screenshots/$1.txt"
+}
+keys() { tmux -L "$SOCK" send-keys -t s "$@"; }
+start() { # cols rows
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+  tmux -L "$SOCK" new-session -d -s s -x "$1" -y "$2" -e "VIRTDECK_CONFIG_DIR=$CFG" \
+    -e TERM=xterm-256color "$BIN" --demo
+  for _ in $(seq 50); do
+    tmux -L "$SOCK" capture-pane -p -t s | grep -q "3/3 connected" && break
+    sleep 0.1
+  done
+}
+
+start 120 36
+shot main
+keys / && keys -l "state:run k8s" && shot filter
+keys Enter && keys '*' && keys d && shot confirm-bulk
+keys n && keys Escape && keys Escape && keys '?' && shot help
+start 80 24
+shot narrow-80x24

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole virtdeck test suite on a Debian 12 machine (as root): installs the libvirt
+# daemon, QEMU, tmux and nasm, starts a libvirtd when none is running (scripts/lab.sh), then
+# runs formatting and lint checks, unit and render-snapshot tests, worker tests on the libvirt
+# test driver, integration tests on real qemu:///system with KVM, and the tmux end-to-end test
+# against the release binary.
+#
+# VIRTDECK_REQUIRE_KVM=0 lets the KVM tests skip on a machine without /dev/kvm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "test: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
+export VIRTDECK_REQUIRE_KVM="${VIRTDECK_REQUIRE_KVM:-1}"
+bash scripts/lab.sh
+
+echo "test: cargo fmt --check"
+cargo fmt --all -- --check
+echo "test: cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+echo "test: release build (used by the end-to-end test)"
+cargo build --locked --release
+export VIRTDECK_BIN="$PWD/target/release/virtdeck"
+echo "test: cargo test"
+cargo test --locked --no-fail-fast

@@ -1,0 +1,185 @@
+//! End to end: the release binary in tmux on the demo fleet — filter, start a VM, read the
+//! screen, quit and find the terminal restored.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .cmd(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", &self.session, k]);
+        }
+    }
+
+    fn literal(&self, text: &str) {
+        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIRTDECK_BIN") {
+        return PathBuf::from(p);
+    }
+    let release = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/release/virtdeck"
+    ));
+    if release.exists() {
+        release
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_virtdeck"))
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn demo_filter_start_and_quit_in_tmux() {
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    let cfg = tempfile::tempdir().unwrap();
+    let t = Tmux {
+        socket: format!("vdk-e2e-{}", std::process::id()),
+        session: "e2e".into(),
+    };
+    let bin = binary();
+    let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "120",
+        "-y",
+        "36",
+        "-e",
+        &env,
+        "-e",
+        "TERM=xterm-256color",
+        bin.to_str().unwrap(),
+        "--demo",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
+
+    let s = t.wait_for("all demo hosts", |s| {
+        s.contains("3/3 connected") && s.contains("67/67")
+    });
+    assert!(s.contains("kvm-prod-01") && s.contains("lab-edge"), "{s}");
+
+    // Filter to one shut-off VM.
+    t.keys(&["/"]);
+    t.literal("kali");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
+    assert!(s.contains("kali-lab") && s.contains("■ shut off"), "{s}");
+
+    // Start it; the row turns to running.
+    t.keys(&["s"]);
+    let s = t.wait_for("kali-lab running", |s| {
+        s.lines()
+            .any(|l| l.contains("kali-lab") && l.contains("▶ running"))
+    });
+    assert!(!s.contains("failed"), "{s}");
+
+    // Force off asks first; n keeps it running.
+    t.keys(&["F"]);
+    t.wait_for("confirmation", |s| s.contains("Force off kali-lab?"));
+    t.keys(&["n"]);
+    let s = t.wait_for("dialog closed", |s| !s.contains("Force off kali-lab?"));
+    assert!(
+        s.lines()
+            .any(|l| l.contains("kali-lab") && l.contains("▶ running")),
+        "{s}"
+    );
+
+    // Help overlay from the keymap.
+    t.keys(&["?"]);
+    t.wait_for("help", |s| {
+        s.contains("Help") && s.contains("Force off (confirm)")
+    });
+    t.keys(&["Escape"]);
+
+    // Quit: the alternate screen is gone and the pane shows the shell's normal screen.
+    t.keys(&["q"]);
+    let s = t.wait_for("exit", |s| !s.contains("Hosts 3/3"));
+    assert!(!s.contains("VMs 1/67"), "{s}");
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let o = t.cmd(&[
+            "display-message",
+            "-p",
+            "-t",
+            &t.session,
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if st.starts_with('1') || Instant::now() > until {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // tmux leaves pane_dead_status empty for a clean exit on some versions.
+    assert!(
+        status == "1" || status == "1 0",
+        "exited promptly with status 0: {status:?}"
+    );
+}

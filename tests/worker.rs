@@ -1,0 +1,201 @@
+//! Host workers against the libvirt test driver: lifecycle commands, results and refreshed
+//! state arrive as messages; libvirt errors come back with their text.
+
+mod common;
+
+use std::time::Duration;
+
+use virtdeck::app::Msg;
+use virtdeck::host::{HostCommand, HostEvent, LifecycleOp};
+use virtdeck::model::VmState;
+
+fn vm_state(live: &common::Live, host: usize, name: &str) -> Option<(VmState, bool, bool)> {
+    live.app.hosts[host]
+        .vms
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| (v.state, v.autostart, v.managed_save))
+}
+
+fn send(live: &mut common::Live, host: usize, name: &str, op: LifecycleOp) -> Result<(), String> {
+    let uuid = live.app.hosts[host]
+        .vms
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| v.uuid.clone())
+        .expect("vm exists");
+    live.handles[host].send(HostCommand::Lifecycle {
+        uuid: uuid.clone(),
+        name: name.into(),
+        op,
+    });
+    // Wait for the result message, feeding everything else to the app.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = live
+            .rx
+            .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+            .expect("worker answered");
+        let done = match &m {
+            Msg::Host(
+                _,
+                HostEvent::OpDone {
+                    uuid: u, result, ..
+                },
+            ) if *u == uuid => Some(result.clone()),
+            _ => None,
+        };
+        live.app.update(m);
+        if let Some(r) = done {
+            // The worker sends the refreshed snapshot right after the result.
+            loop {
+                let m = live
+                    .rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .expect("snapshot");
+                let snap = common::is_snapshot(&m);
+                live.app.update(m);
+                if snap {
+                    return r;
+                }
+            }
+        }
+    }
+}
+
+fn idx(live: &common::Live, name: &str) -> usize {
+    live.app.hosts.iter().position(|h| h.name == name).unwrap()
+}
+
+#[test]
+fn lifecycle_round_trip_on_test_driver() {
+    let mut live = common::demo();
+    let h = idx(&live, "lab-edge");
+    // Pick any shut-off VM without a managed save.
+    let name = live.app.hosts[h]
+        .vms
+        .iter()
+        .find(|v| v.state == VmState::Shutoff && !v.managed_save && v.persistent)
+        .map(|v| v.name.clone())
+        .expect("demo has a plain shut-off VM");
+
+    send(&mut live, h, &name, LifecycleOp::Start).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Running);
+    send(&mut live, h, &name, LifecycleOp::Pause).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Paused);
+    send(&mut live, h, &name, LifecycleOp::Resume).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Running);
+    send(&mut live, h, &name, LifecycleOp::Reboot).unwrap();
+    send(&mut live, h, &name, LifecycleOp::Reset).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Running);
+    send(&mut live, h, &name, LifecycleOp::SetAutostart(true)).unwrap();
+    assert!(vm_state(&live, h, &name).unwrap().1);
+    send(&mut live, h, &name, LifecycleOp::SetAutostart(false)).unwrap();
+    assert!(!vm_state(&live, h, &name).unwrap().1);
+    send(&mut live, h, &name, LifecycleOp::ManagedSave).unwrap();
+    let (state, _, saved) = vm_state(&live, h, &name).unwrap();
+    assert_eq!(state, VmState::Shutoff);
+    assert!(saved, "managed save image recorded");
+    send(&mut live, h, &name, LifecycleOp::Start).unwrap();
+    send(&mut live, h, &name, LifecycleOp::Shutdown).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Shutoff);
+    send(&mut live, h, &name, LifecycleOp::Start).unwrap();
+    send(&mut live, h, &name, LifecycleOp::ForceOff).unwrap();
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Shutoff);
+}
+
+#[test]
+fn libvirt_errors_come_back_as_text() {
+    let mut live = common::demo();
+    let h = idx(&live, "kvm-prod-01");
+    let name = live.app.hosts[h]
+        .vms
+        .iter()
+        .find(|v| v.state == VmState::Running)
+        .map(|v| v.name.clone())
+        .unwrap();
+    let err = send(&mut live, h, &name, LifecycleOp::Start).unwrap_err();
+    assert!(err.contains("already running"), "{err}");
+    assert!(!err.contains("code="), "no crate debug suffix: {err}");
+    // Still running, nothing lost.
+    assert_eq!(vm_state(&live, h, &name).unwrap().0, VmState::Running);
+}
+
+#[test]
+fn commands_through_the_app_update_rows_pending_then_state() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("host:lab-edge state:off");
+    live.press("<Enter>");
+    let (host, vm) = {
+        let r = live
+            .app
+            .rows
+            .iter()
+            .copied()
+            .find(|r| !live.app.vm(*r).1.managed_save)
+            .unwrap();
+        let (h, v) = live.app.vm(r);
+        (h.id, v.uuid.clone())
+    };
+    while live.app.vm(live.app.selected_row().unwrap()).1.uuid != vm {
+        live.press("j");
+    }
+    live.press("s");
+    assert_eq!(
+        live.app.pending.get(&(host, vm.clone())),
+        Some(&LifecycleOp::Start),
+        "row shows the action pending"
+    );
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        app.pending.is_empty()
+            && app.hosts[host.0]
+                .vms
+                .iter()
+                .any(|v| v.uuid == vm && v.state == VmState::Running)
+    });
+    assert!(ok, "state became running");
+    // The filter (state:off) now hides it.
+    assert!(live.app.rows.iter().all(|r| live.app.vm(*r).1.uuid != vm));
+}
+
+#[test]
+fn failed_connect_hook_reports_unreachable_and_retries() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use virtdeck::app::HostSpec;
+    use virtdeck::host::WorkerOptions;
+    let tries = Arc::new(AtomicU32::new(0));
+    let t2 = Arc::clone(&tries);
+    let opts = WorkerOptions {
+        on_connect: Some(Arc::new(move |_c| {
+            if t2.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err("first try fails".into())
+            } else {
+                Ok(())
+            }
+        })),
+        ..WorkerOptions::default()
+    };
+    let mut live = common::start(
+        vec![(
+            HostSpec {
+                name: "t".into(),
+                uri: "test:///default".into(),
+            },
+            opts,
+        )],
+        false,
+    );
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        app.hosts[0].status.is_connected() && app.hosts[0].updated_at.is_some()
+    });
+    assert!(ok);
+    assert!(live
+        .app
+        .messages
+        .log
+        .iter()
+        .any(|e| e.text.contains("first try fails")));
+    assert_eq!(tries.load(Ordering::SeqCst), 2);
+}

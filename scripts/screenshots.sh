@@ -34,3 +34,14 @@ keys Enter && keys '*' && keys d && shot confirm-bulk
 keys n && keys Escape && keys Escape && keys '?' && shot help
 start 80 24
 shot narrow-80x24
+
+# Put the 80x24 capture into the README between its markers.
+python3 - <<'PY'
+import re
+readme = open("README.md").read()
+shot = open("screenshots/narrow-80x24.txt").read().rstrip("\n")
+block = "<!-- screenshot:begin -->\n```text\n" + shot + "\n```\n<!-- screenshot:end -->"
+readme = re.sub(r"<!-- screenshot:begin -->.*?<!-- screenshot:end -->", lambda _: block, readme, flags=re.S)
+open("README.md", "w").write(readme)
+PY
+echo README.md

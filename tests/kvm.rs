@@ -1,0 +1,256 @@
+//! Integration tests on a real qemu:///system libvirtd with KVM, driving the tiny boot-sector
+//! guest (tests/guest) through virtdeck's worker and App. Skipped when no such daemon is
+//! reachable, unless VIRTDECK_REQUIRE_KVM=1 (CI sets it), where that is a failure.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use virt::connect::Connect;
+use virtdeck::app::HostSpec;
+use virtdeck::host::WorkerOptions;
+use virtdeck::model::VmState;
+
+const URI: &str = "qemu:///system";
+
+fn kvm_available() -> bool {
+    virtdeck::host::ensure_event_loop();
+    let ok = Connect::open(Some(URI))
+        .and_then(|c| c.capabilities())
+        .map(|caps| caps.contains("domain type='kvm'"))
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var("VIRTDECK_REQUIRE_KVM").as_deref() != Ok("1"),
+            "VIRTDECK_REQUIRE_KVM=1 but {URI} with KVM is not available (run scripts/lab.sh)"
+        );
+        eprintln!("skipping: {URI} with KVM not available");
+    }
+    ok
+}
+
+/// A defined tiny guest, undefined (and destroyed) on drop even when the test fails.
+pub struct Guest {
+    pub name: String,
+    pub uuid: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Guest {
+    pub fn define(tag: &str) -> Guest {
+        let dir = tempfile::Builder::new()
+            .prefix("vdk-guest-")
+            .tempdir()
+            .unwrap();
+        let disk: PathBuf = dir.path().join("tiny.img");
+        let asm = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guest/tiny.asm");
+        let out = Command::new("nasm")
+            .args(["-f", "bin", "-o"])
+            .arg(&disk)
+            .arg(asm)
+            .output()
+            .expect("nasm is installed (scripts/lab.sh installs it)");
+        assert!(
+            out.status.success(),
+            "nasm: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // A hostile but legal name: XML specials, quotes and unicode must survive.
+        let name = format!(
+            "vdk-{tag}-{}-{} <&'\"> ü",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let template = include_str!("guest/tiny.xml");
+        let xml = template
+            .replace("@NAME@", &quick_xml::escape::escape(name.as_str()))
+            .replace(
+                "@DISK@",
+                &quick_xml::escape::escape(disk.to_string_lossy().as_ref()),
+            );
+        let conn = Connect::open(Some(URI)).unwrap();
+        let dom = conn.define_domain_xml(&xml).expect("define tiny guest");
+        assert_eq!(dom.name().unwrap(), name, "name survives XML escaping");
+        Guest {
+            name,
+            uuid: dom.uuid_string().unwrap(),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        if let Ok(conn) = Connect::open(Some(URI)) {
+            if let Ok(dom) = conn.lookup_domain_by_uuid_string(&self.uuid) {
+                let _ = dom.destroy();
+                let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE);
+            }
+        }
+    }
+}
+
+fn live(poll: Duration) -> common::Live {
+    let opts = WorkerOptions {
+        poll_interval: poll,
+        ..WorkerOptions::default()
+    };
+    common::start(
+        vec![(
+            HostSpec {
+                name: "local".into(),
+                uri: URI.into(),
+            },
+            opts,
+        )],
+        false,
+    )
+}
+
+fn state_of(live: &common::Live, uuid: &str) -> Option<VmState> {
+    live.app.hosts[0]
+        .vms
+        .iter()
+        .find(|v| v.uuid == uuid)
+        .map(|v| v.state)
+}
+
+fn select(live: &mut common::Live, g: &Guest) {
+    let ok = live.pump_until(Duration::from_secs(15), |app| {
+        app.hosts[0].vms.iter().any(|v| v.uuid == g.uuid)
+    });
+    assert!(ok, "guest appears in the table");
+    // The filter is a plain substring; the unique prefix finds just this guest.
+    let prefix: String = g.name.split(' ').next().unwrap().to_string();
+    live.press("/");
+    live.type_text(&prefix);
+    live.press("<Enter>");
+    assert_eq!(live.app.rows.len(), 1, "filter finds exactly the guest");
+    assert_eq!(live.app.vm(live.app.selected_row().unwrap()).1.uuid, g.uuid);
+}
+
+#[test]
+fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("life");
+    let mut live = live(Duration::from_millis(500));
+    select(&mut live, &g);
+    assert_eq!(state_of(&live, &g.uuid), Some(VmState::Shutoff));
+
+    live.press("s");
+    assert!(!live.app.pending.is_empty(), "start shows as pending");
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        app.pending.is_empty()
+            && app.hosts[0]
+                .vms
+                .iter()
+                .any(|v| v.uuid == g.uuid && v.state == VmState::Running)
+    });
+    assert!(ok, "guest running; log: {:?}", live.app.messages.log);
+
+    // CPU time rises between polls and the table gets a CPU% for it.
+    let cpu = |app: &virtdeck::app::App| {
+        app.hosts[0]
+            .vms
+            .iter()
+            .find(|v| v.uuid == g.uuid)
+            .and_then(|v| v.cpu_time_ns)
+    };
+    assert!(
+        live.pump_until(Duration::from_secs(10), |app| cpu(app).is_some()),
+        "bulk stats report cpu.time"
+    );
+    let first = cpu(&live.app);
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        cpu(app) > first && app.hosts[0].cpu.contains_key(&g.uuid)
+    });
+    assert!(ok, "cpu time rising: first={first:?}");
+    let pct = live.app.hosts[0].cpu[&g.uuid];
+    assert!(pct > 0.0 && pct <= 100.0, "{pct}");
+
+    // Give SeaBIOS a moment to hand over to the boot sector, which watches the power button.
+    std::thread::sleep(Duration::from_secs(3));
+    live.press("d");
+    let ok = live.pump_until(Duration::from_secs(30), |app| {
+        app.pending.is_empty() && state_of_app(app, &g.uuid) == Some(VmState::Shutoff)
+    });
+    assert!(
+        ok,
+        "ACPI shutdown powered the guest off; log: {:?}",
+        live.app.messages.log
+    );
+
+    live.press("s");
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.pending.is_empty()
+    });
+    assert!(ok, "started again");
+    live.press("F");
+    assert!(
+        matches!(live.app.mode, virtdeck::app::Mode::Confirm(_)),
+        "force off asks first"
+    );
+    live.press("y");
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Shutoff) && app.pending.is_empty()
+    });
+    assert!(ok, "forced off");
+    assert!(
+        live.app
+            .messages
+            .log
+            .iter()
+            .all(|e| e.level != virtdeck::app::toast::Level::Error),
+        "no errors: {:?}",
+        live.app.messages.log
+    );
+}
+
+fn state_of_app(app: &virtdeck::app::App, uuid: &str) -> Option<VmState> {
+    app.hosts[0]
+        .vms
+        .iter()
+        .find(|v| v.uuid == uuid)
+        .map(|v| v.state)
+}
+
+#[test]
+fn lifecycle_events_update_rows_between_polls() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("evt");
+    // A poll interval far longer than the test: only events can deliver the changes.
+    let mut live = live(Duration::from_secs(120));
+    select(&mut live, &g);
+    // Start behind virtdeck's back (as another admin would with virsh).
+    let conn = Connect::open(Some(URI)).unwrap();
+    let dom = conn.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    dom.create().unwrap();
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Running)
+    });
+    assert!(ok, "start event reached the table");
+    dom.suspend().unwrap();
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Paused)
+    });
+    assert!(ok, "pause event reached the table");
+    live.press("u");
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.pending.is_empty()
+    });
+    assert!(ok, "resumed through virtdeck");
+    dom.destroy().unwrap();
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        state_of_app(app, &g.uuid) == Some(VmState::Shutoff)
+    });
+    assert!(ok, "destroy event reached the table");
+}

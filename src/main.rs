@@ -67,6 +67,7 @@ fn run() -> anyhow::Result<()> {
 
     let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
     install_panic_hook();
+    runtime::spawn_signals(tx.clone()).context("installing signal handlers")?;
     runtime::spawn_input(tx);
     let result = runtime::run(&mut terminal, &mut app, &rx, &handles);
     ratatui::restore();

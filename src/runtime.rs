@@ -49,6 +49,27 @@ pub fn spawn_input(tx: Sender<Msg>) {
         .ok();
 }
 
+/// Turns termination signals into `Msg::Terminate`, so the loop exits through the normal path
+/// and restores the terminal.
+pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut pending = signals.forever();
+            if pending.next().is_some() {
+                let _ = tx.send(Msg::Terminate);
+            }
+            // A second signal means "now": restore the terminal and go.
+            if pending.next().is_some() {
+                ratatui::restore();
+                std::process::exit(130);
+            }
+        })?;
+    Ok(())
+}
+
 /// Applies effects; returns false when the app asked to quit.
 pub fn apply_effects(effects: Vec<Effect>, handles: &[HostHandle]) -> bool {
     let mut go_on = true;

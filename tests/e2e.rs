@@ -83,42 +83,77 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn demo_filter_start_and_quit_in_tmux() {
+/// Starts `virtdeck --demo` in a private tmux server; None when tmux is missing outside CI.
+fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
     if !tmux_available() {
         assert!(std::env::var("CI").is_err(), "tmux is required in CI");
         eprintln!("skipping: tmux not installed");
-        return;
+        return None;
     }
-    let cfg = tempfile::tempdir().unwrap();
     let t = Tmux {
-        socket: format!("vdk-e2e-{}", std::process::id()),
+        socket: format!("vdk-e2e-{tag}-{}", std::process::id()),
         session: "e2e".into(),
     };
     let bin = binary();
     let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "120",
-        "-y",
-        "36",
-        "-e",
-        &env,
-        "-e",
-        "TERM=xterm-256color",
-        bin.to_str().unwrap(),
-        "--demo",
-    ]);
+    let size = ["-x", "120", "-y", "36"];
+    let mut args = vec!["new-session", "-d", "-s", &t.session];
+    args.extend(size);
+    args.extend(["-e", &env, "-e", "TERM=xterm-256color"]);
+    args.extend([bin.to_str().unwrap(), "--demo"]);
+    let out = t.cmd(&args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
+    Some(t)
+}
+
+impl Tmux {
+    /// Waits for the program to exit; returns "1" or "1 STATUS".
+    fn wait_dead(&self) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        let fmt = "#{pane_dead} #{pane_dead_status}";
+        loop {
+            let o = self.cmd(&["display-message", "-p", "-t", &self.session, fmt]);
+            let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if st.starts_with('1') || Instant::now() > until {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("term", &cfg) else {
+        return;
+    };
+    t.wait_for("all demo hosts", |s| s.contains("3/3 connected"));
+    let pid = t.cmd(&["display-message", "-p", "-t", &t.session, "#{pane_pid}"]);
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = t.wait_dead();
+    // tmux leaves pane_dead_status empty for a clean exit on some versions.
+    assert!(
+        status == "1" || status == "1 0",
+        "clean exit after SIGTERM: {status:?}"
+    );
+    let s = t.screen();
+    assert!(!s.contains("Hosts 3/3"), "alternate screen left: {s}");
+}
+
+#[test]
+fn demo_filter_start_and_quit_in_tmux() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("main", &cfg) else {
+        return;
+    };
 
     let s = t.wait_for("all demo hosts", |s| {
         s.contains("3/3 connected") && s.contains("67/67")
@@ -162,21 +197,7 @@ fn demo_filter_start_and_quit_in_tmux() {
     t.keys(&["q"]);
     let s = t.wait_for("exit", |s| !s.contains("Hosts 3/3"));
     assert!(!s.contains("VMs 1/67"), "{s}");
-    let until = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        let o = t.cmd(&[
-            "display-message",
-            "-p",
-            "-t",
-            &t.session,
-            "#{pane_dead} #{pane_dead_status}",
-        ]);
-        let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        if st.starts_with('1') || Instant::now() > until {
-            break st;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = t.wait_dead();
     // tmux leaves pane_dead_status empty for a clean exit on some versions.
     assert!(
         status == "1" || status == "1 0",

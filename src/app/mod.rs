@@ -32,6 +32,8 @@ pub enum Msg {
     Host(HostId, HostEvent),
     /// Time passes (toast expiry, retry countdowns).
     Tick(Instant),
+    /// SIGTERM/SIGHUP/SIGINT: leave cleanly so the terminal is restored.
+    Terminate,
 }
 
 /// What the app asks the outside world to do.
@@ -131,6 +133,7 @@ impl App {
                 self.messages.expire(now);
                 Vec::new()
             }
+            Msg::Terminate => vec![Effect::Quit],
         }
     }
 

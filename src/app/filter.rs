@@ -24,6 +24,7 @@ impl Filter {
                 if let Some(h) = lower.strip_prefix("host:") {
                     Term::Host(h.to_string())
                 } else if let Some(s) = lower.strip_prefix("state:") {
+                    // Spaces never occur inside a term; "shutoff" matches "shut off".
                     Term::State(s.to_string())
                 } else {
                     Term::Name(lower)
@@ -60,10 +61,17 @@ fn state_matches(state: VmState, term: &str) -> bool {
         "" => true,
         "active" => state.is_active(),
         "inactive" | "stopped" | "off" => !state.is_active(),
-        _ => state
-            .label()
-            .replace(' ', "")
-            .contains(&term.replace(' ', "")),
+        _ => state_key(state).contains(term),
+    }
+}
+
+/// The state label without spaces, as `state:` terms spell it.
+fn state_key(state: VmState) -> &'static str {
+    match state {
+        VmState::Shutoff => "shutoff",
+        VmState::Shutdown => "shuttingdown",
+        VmState::NoState => "nostate",
+        s => s.label(),
     }
 }
 

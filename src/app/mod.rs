@@ -20,7 +20,7 @@ use crate::host::{HostCommand, HostEvent, LifecycleOp};
 use crate::model::{HostId, Vm};
 use filter::Filter;
 use hosts::{HostStatus, HostView};
-use table::{build_rows, RowRef, SortKey};
+use table::{filter_rows, sort_rows, RowRef, SortKey};
 use toast::{Level, Messages};
 
 pub use lifecycle::Target;
@@ -70,6 +70,8 @@ pub struct HostSpec {
 
 pub struct App {
     pub hosts: Vec<HostView>,
+    /// Every VM in sort order; `rows` is its filtered view.
+    sorted: Vec<RowRef>,
     pub rows: Vec<RowRef>,
     pub selected: usize,
     pub sort: SortKey,
@@ -101,6 +103,7 @@ impl App {
             .collect();
         App {
             hosts,
+            sorted: Vec::new(),
             rows: Vec::new(),
             selected: 0,
             sort: SortKey::Host,
@@ -154,13 +157,15 @@ impl App {
         self.hosts.iter().map(|h| h.vms.len()).sum()
     }
 
+    /// Applies a new filter; the sort order is reused, so a keystroke is one pass.
     pub fn set_filter(&mut self, text: String) {
         self.filter = Filter::parse(&text);
         self.filter_text = text;
-        self.rebuild();
+        let keep = self.cursor_key();
+        self.refilter(keep);
     }
 
-    /// Recomputes the rows, keeping the cursor on the same VM when it is still shown.
+    /// Re-sorts and re-filters (after a sort change), keeping the cursor on the same VM.
     pub fn rebuild(&mut self) {
         let keep = self.cursor_key();
         self.rebuild_keeping(keep);
@@ -174,7 +179,12 @@ impl App {
     }
 
     fn rebuild_keeping(&mut self, keep: Option<(HostId, String)>) {
-        self.rows = build_rows(&self.hosts, &self.filter, self.sort, self.descending);
+        self.sorted = sort_rows(&self.hosts, self.sort, self.descending);
+        self.refilter(keep);
+    }
+
+    fn refilter(&mut self, keep: Option<(HostId, String)>) {
+        self.rows = filter_rows(&self.hosts, &self.sorted, &self.filter);
         if let Some((host, uuid)) = keep {
             if let Some(i) = self.rows.iter().position(|r| {
                 let (h, vm) = self.vm(*r);

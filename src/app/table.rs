@@ -56,26 +56,25 @@ pub struct RowRef {
     pub idx: u32,
 }
 
-/// Rows passing `filter`, sorted by `key` (ties: host, name, uuid, so the order is stable).
-pub fn build_rows(
-    hosts: &[HostView],
-    filter: &Filter,
-    key: SortKey,
-    descending: bool,
-) -> Vec<RowRef> {
-    let mut rows = Vec::new();
-    for (h, host) in hosts.iter().enumerate() {
-        if !filter.host_matches(&host.name) {
-            continue;
-        }
-        for (i, vm) in host.vms.iter().enumerate() {
-            if filter.vm_matches(vm) {
-                rows.push(RowRef {
-                    host: h as u32,
-                    idx: i as u32,
-                });
-            }
-        }
+/// Every VM, sorted by `key` (ties: host, name, uuid, so the order is stable). Sorting does
+/// not depend on the filter, so the app keeps this and re-sorts only when data or key change.
+pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowRef> {
+    let mut rows: Vec<RowRef> = hosts
+        .iter()
+        .enumerate()
+        .flat_map(|(h, host)| {
+            (0..host.vms.len()).map(move |i| RowRef {
+                host: h as u32,
+                idx: i as u32,
+            })
+        })
+        .collect();
+    // Host order by name, computed once instead of per comparison.
+    let mut by_name: Vec<usize> = (0..hosts.len()).collect();
+    by_name.sort_by(|a, b| natural_cmp(&hosts[*a].name, &hosts[*b].name));
+    let mut rank = vec![0usize; hosts.len()];
+    for (r, h) in by_name.into_iter().enumerate() {
+        rank[h] = r;
     }
     let vm = |r: &RowRef| -> (&HostView, &Vm) {
         let h = &hosts[r.host as usize];
@@ -102,10 +101,11 @@ pub fn build_rows(
         } else {
             primary
         };
+        let (ra, rb) = (rank[a.host as usize], rank[b.host as usize]);
         let host_order = if key == SortKey::Host && descending {
-            natural_cmp(&hb.name, &ha.name)
+            rb.cmp(&ra)
         } else {
-            natural_cmp(&ha.name, &hb.name)
+            ra.cmp(&rb)
         };
         primary
             .then(host_order)
@@ -115,35 +115,68 @@ pub fn build_rows(
     rows
 }
 
-/// Compares names so that `web-2` sorts before `web-10`.
+/// The sorted rows that pass `filter`, in one pass.
+pub fn filter_rows(hosts: &[HostView], sorted: &[RowRef], filter: &Filter) -> Vec<RowRef> {
+    if filter.is_empty() {
+        return sorted.to_vec();
+    }
+    let host_ok: Vec<bool> = hosts.iter().map(|h| filter.host_matches(&h.name)).collect();
+    sorted
+        .iter()
+        .copied()
+        .filter(|r| {
+            host_ok[r.host as usize]
+                && filter.vm_matches(&hosts[r.host as usize].vms[r.idx as usize])
+        })
+        .collect()
+}
+
+/// Compares names so that `web-2` sorts before `web-10`; case-insensitive first, then exact,
+/// so the order is total. No allocation: it runs for every comparison of every sort.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut ia, mut ib) = (a.chars().peekable(), b.chars().peekable());
+    let (mut ia, mut ib) = (a.char_indices().peekable(), b.char_indices().peekable());
+    let mut exact = Ordering::Equal;
     loop {
         match (ia.peek().copied(), ib.peek().copied()) {
-            (None, None) => return Ordering::Equal,
+            (None, None) => return exact,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(ca), Some(cb)) if ca.is_ascii_digit() && cb.is_ascii_digit() => {
-                let na: String =
-                    std::iter::from_fn(|| ia.next_if(|c| c.is_ascii_digit())).collect();
-                let nb: String =
-                    std::iter::from_fn(|| ib.next_if(|c| c.is_ascii_digit())).collect();
-                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+            (Some((sa, ca)), Some((sb, cb))) if ca.is_ascii_digit() && cb.is_ascii_digit() => {
+                let ea = digits_end(a, sa);
+                let eb = digits_end(b, sb);
+                let (ta, tb) = (
+                    a[sa..ea].trim_start_matches('0'),
+                    b[sb..eb].trim_start_matches('0'),
+                );
                 let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
                 if ord != Ordering::Equal {
                     return ord;
                 }
+                exact = exact.then((ea - sa).cmp(&(eb - sb)));
+                while ia.next_if(|(i, _)| *i < ea).is_some() {}
+                while ib.next_if(|(i, _)| *i < eb).is_some() {}
             }
-            (Some(ca), Some(cb)) => {
-                let ord = ca.to_lowercase().cmp(cb.to_lowercase()).then(ca.cmp(&cb));
+            (Some((_, ca)), Some((_, cb))) => {
+                let ord = if ca.is_ascii() && cb.is_ascii() {
+                    ca.to_ascii_lowercase().cmp(&cb.to_ascii_lowercase())
+                } else {
+                    ca.to_lowercase().cmp(cb.to_lowercase())
+                };
                 if ord != Ordering::Equal {
                     return ord;
                 }
+                exact = exact.then(ca.cmp(&cb));
                 ia.next();
                 ib.next();
             }
         }
     }
+}
+
+fn digits_end(s: &str, start: usize) -> usize {
+    s[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(s.len(), |i| start + i)
 }
 
 #[cfg(test)]
@@ -156,6 +189,14 @@ mod tests {
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, vec!["db", "Web-1", "web-2", "web-02b", "web-10"]);
         assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
+        assert_ne!(natural_cmp("Web", "web"), Ordering::Equal, "total order");
+        assert_eq!(
+            natural_cmp("vm-007", "vm-7"),
+            Ordering::Greater,
+            "padding breaks ties"
+        );
+        assert_eq!(natural_cmp("café-2", "CAFÉ-10"), Ordering::Less);
+        assert_eq!(natural_cmp("東京-1", "東京-01"), Ordering::Less);
     }
 
     #[test]

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VIRTDECK_BIN:-target/release/virtdeck}"
 [ -x "$BIN" ] || cargo build --release --locked
-SOCK="vdk-shots-$$"
+BASE="vdk-shots-$$"
+SOCK="$BASE"
 CFG="$(mktemp -d)"
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; rm -rf "$CFG"' EXIT
+SOCKS=()
+trap 'for s in "${SOCKS[@]}"; do tmux -L "$s" kill-server 2>/dev/null || true; done; rm -rf "$CFG"' EXIT
 mkdir -p screenshots
 
 shot() { # name: capture the pane once the screen has settled
@@ -17,8 +19,10 @@ shot() { # name: capture the pane once the screen has settled
   echo "screenshots/$1.txt"
 }
 keys() { tmux -L "$SOCK" send-keys -t s "$@"; }
-start() { # cols rows
+start() { # cols rows: a fresh tmux server per size (restarting one server races)
   tmux -L "$SOCK" kill-server 2>/dev/null || true
+  SOCK="$BASE-$1x$2"
+  SOCKS+=("$SOCK")
   tmux -L "$SOCK" new-session -d -s s -x "$1" -y "$2" -e "VIRTDECK_CONFIG_DIR=$CFG" \
     -e TERM=xterm-256color "$BIN" --demo
   for _ in $(seq 50); do

@@ -20,4 +20,14 @@ echo "test: release build (used by the end-to-end test)"
 cargo build --locked --release
 export VIRTDECK_BIN="$PWD/target/release/virtdeck"
 echo "test: cargo test"
-cargo test --locked --no-fail-fast
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+# Doc tests are left out (there are none); benches run through `cargo bench`, not here.
+cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

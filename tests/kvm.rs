@@ -112,14 +112,6 @@ fn live(poll: Duration) -> common::Live {
     )
 }
 
-fn state_of(live: &common::Live, uuid: &str) -> Option<VmState> {
-    live.app.hosts[0]
-        .vms
-        .iter()
-        .find(|v| v.uuid == uuid)
-        .map(|v| v.state)
-}
-
 fn select(live: &mut common::Live, g: &Guest) {
     let ok = live.pump_until(Duration::from_secs(15), |app| {
         app.hosts[0].vms.iter().any(|v| v.uuid == g.uuid)
@@ -142,7 +134,7 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     let g = Guest::define("life");
     let mut live = live(Duration::from_millis(500));
     select(&mut live, &g);
-    assert_eq!(state_of(&live, &g.uuid), Some(VmState::Shutoff));
+    assert_eq!(state_of_app(&live.app, &g.uuid), Some(VmState::Shutoff));
 
     live.press("s");
     assert!(!live.app.pending.is_empty(), "start shows as pending");

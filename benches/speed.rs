@@ -31,7 +31,8 @@ use virtdeck::app::{App, HostSpec, Msg};
 use virtdeck::config::keymap::Keymap;
 use virtdeck::config::theme::Theme;
 use virtdeck::demo::{DemoFleet, Overlay};
-use virtdeck::host::{HostCommand, HostEvent, HostHandle, WorkerOptions};
+use virtdeck::host::{HostEvent, WorkerOptions};
+use virtdeck::runtime::Workers;
 use virtdeck::{runtime, ui};
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ fn new_app(specs: &[(HostSpec, WorkerOptions)]) -> Res<App> {
         specs.iter().map(|(s, _)| s.clone()).collect(),
         Keymap::preset(),
         Theme::load("default", None)?,
-        false,
+        virtdeck::app::Settings::default(),
     ))
 }
 
@@ -179,10 +180,8 @@ fn screen(term: &Terminal<TestBackend>) -> String {
     term.backend().to_string()
 }
 
-fn stop(handles: &[HostHandle]) {
-    for h in handles {
-        h.send(HostCommand::Stop);
-    }
+fn stop(handles: &Workers) {
+    handles.stop_all();
 }
 
 fn with_overlay(
@@ -256,7 +255,7 @@ fn first_frame_once() -> Res<FirstFrame> {
         .collect();
     virtdeck::host::ensure_event_loop();
     let (tx, rx) = runtime::channel();
-    let handles = runtime::spawn_workers(&specs, &tx)?;
+    let mut handles = runtime::Workers::start(&specs, &tx, None, WorkerOptions::default())?;
     let mut app = new_app(&specs)?;
     let mut term = terminal(200, 50)?;
     draw(&mut term, &app)?;
@@ -281,7 +280,7 @@ fn first_frame_once() -> Res<FirstFrame> {
         }
         batch.push(Msg::Tick(Instant::now()));
         for m in batch {
-            runtime::apply_effects(app.update(m), &handles);
+            handles.apply(app.update(m));
         }
         draw(&mut term, &app)?;
         let at = (t0.elapsed(), wall_ns());
@@ -333,7 +332,7 @@ fn scenario_first_frame_warm(runs: usize) -> Res<()> {
 struct Big {
     app: App,
     rx: Receiver<Msg>,
-    handles: Vec<HostHandle>,
+    handles: Workers,
     /// The first snapshot, kept to replay (not in the memory scenario).
     snapshot: Option<Msg>,
     connect_to_snapshot: Duration,
@@ -358,7 +357,7 @@ fn open_big(base: WorkerOptions, keep_copy: bool) -> Res<Big> {
     virtdeck::host::ensure_event_loop();
     let t0 = Instant::now();
     let (tx, rx) = runtime::channel();
-    let handles = runtime::spawn_workers(&specs, &tx)?;
+    let mut handles = runtime::Workers::start(&specs, &tx, None, WorkerOptions::default())?;
     let mut app = new_app(&specs)?;
     loop {
         let m = rx.recv_timeout(WAIT.saturating_sub(t0.elapsed()))?;
@@ -366,7 +365,7 @@ fn open_big(base: WorkerOptions, keep_copy: bool) -> Res<Big> {
             let connect_to_snapshot = t0.elapsed();
             let snapshot = keep_copy.then(|| m.clone());
             let t = Instant::now();
-            runtime::apply_effects(app.update(m), &handles);
+            handles.apply(app.update(m));
             let first_apply = t.elapsed();
             return Ok(Big {
                 app,
@@ -377,7 +376,7 @@ fn open_big(base: WorkerOptions, keep_copy: bool) -> Res<Big> {
                 first_apply,
             });
         }
-        runtime::apply_effects(app.update(m), &handles);
+        handles.apply(app.update(m));
     }
 }
 
@@ -436,14 +435,14 @@ struct KeyTimes {
 
 fn time_keys(
     app: &mut App,
-    handles: &[HostHandle],
+    handles: &mut Workers,
     w: u16,
     h: u16,
     keys: &[KeyEvent],
 ) -> Res<KeyTimes> {
     let mut term = terminal(w, h)?;
     draw(&mut term, app)?;
-    runtime::apply_effects(app.update(Msg::Key(key(KeyCode::Char('/')))), handles);
+    handles.apply(app.update(Msg::Key(key(KeyCode::Char('/')))));
     draw(&mut term, app)?;
     let mut t = KeyTimes {
         total: Vec::with_capacity(keys.len()),
@@ -457,7 +456,7 @@ fn time_keys(
         let t1 = Instant::now();
         term.draw(|f| ui::render(app, f))?;
         let t2 = Instant::now();
-        runtime::apply_effects(fx, handles);
+        handles.apply(fx);
         let total = ms(t2 - t0);
         t.total.push(total);
         t.update.push(ms(t1 - t0));
@@ -466,7 +465,7 @@ fn time_keys(
             .push((total, app.filter_text.clone(), app.rows.len()));
     }
     // Leave the filter empty and the mode normal for the next run.
-    runtime::apply_effects(app.update(Msg::Key(key(KeyCode::Esc))), handles);
+    handles.apply(app.update(Msg::Key(key(KeyCode::Esc))));
     t.worst.sort_by(|a, b| b.0.total_cmp(&a.0));
     t.worst.truncate(5);
     Ok(t)
@@ -500,7 +499,7 @@ fn scenario_keys(n_keys: usize) -> Res<()> {
     for _ in 0..30 {
         let m = big.snapshot.clone().ok_or("no snapshot copy")?;
         let t0 = Instant::now();
-        runtime::apply_effects(big.app.update(m), &big.handles);
+        big.handles.apply(big.app.update(m));
         draw(&mut term, &big.app)?;
         snap.push(ms(t0.elapsed()));
     }
@@ -508,7 +507,7 @@ fn scenario_keys(n_keys: usize) -> Res<()> {
 
     let keys = keystrokes(n_keys);
     for (w, h) in [(200u16, 50u16), (80, 24)] {
-        let t = time_keys(&mut big.app, &big.handles, w, h, &keys)?;
+        let t = time_keys(&mut big.app, &mut big.handles, w, h, &keys)?;
         let p = format!("keys_{w}x{h}");
         emit_dist(&format!("{p}.total_ms"), &t.total);
         emit_dist(&format!("{p}.update_ms"), &t.update);
@@ -527,10 +526,8 @@ fn scenario_keys(n_keys: usize) -> Res<()> {
         big.app.set_filter(String::new());
         draw(&mut term, &big.app)?;
         emit(&format!("rebuild_all_{sort}_ms"), ms(t0.elapsed()));
-        runtime::apply_effects(
-            big.app.update(Msg::Key(key(KeyCode::Char('o')))),
-            &big.handles,
-        );
+        big.handles
+            .apply(big.app.update(Msg::Key(key(KeyCode::Char('o')))));
     }
     stop(&big.handles);
     drop(big.rx);
@@ -612,14 +609,14 @@ fn scenario_mem_app() -> Res<()> {
     while let Some(left) = until.checked_duration_since(Instant::now()) {
         if let Ok(m) = big.rx.recv_timeout(left) {
             snapshots += usize::from(matches!(m, Msg::Host(_, HostEvent::Snapshot(_))));
-            runtime::apply_effects(big.app.update(m), &big.handles);
+            big.handles.apply(big.app.update(m));
             draw(&mut term, &big.app)?;
         }
     }
     emit("app_steady.snapshots", snapshots as f64);
     emit_memory("app_steady");
     let keys = keystrokes(200);
-    time_keys(&mut big.app, &big.handles, 200, 50, &keys)?;
+    time_keys(&mut big.app, &mut big.handles, 200, 50, &keys)?;
     emit_memory("app_keys");
     stop(&big.handles);
     Ok(())

@@ -3,7 +3,9 @@
 # without systemd. Idempotent: a re-run on a prepared machine only checks and
 # finishes in well under a second.
 #
-#   scripts/lab.sh                 install packages, configure, start virtlogd + libvirtd
+#   scripts/lab.sh                 install packages, configure, start virtlogd + libvirtd,
+#                                  and an sshd on 127.0.0.1:22 taking root's own key, so
+#                                  qemu+ssh://root@127.0.0.1/system works without prompts
 #   scripts/lab.sh install-only    only install what building against libvirt needs
 #                                  (libvirt-dev, pkg-config; enough for test:/// URIs)
 #
@@ -31,9 +33,10 @@ die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$MODE" in
   full) PKGS=(libvirt-dev pkg-config libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-              qemu-system-x86 qemu-utils dnsmasq-base tmux nasm) ;;
+              qemu-system-x86 qemu-utils dnsmasq-base tmux nasm
+              openssh-server openssh-client netcat-openbsd libxml2-utils) ;;
   install-only) PKGS=(libvirt-dev pkg-config) ;;
-  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$MODE' (expected nothing or 'install-only')" ;;
 esac
 
@@ -219,4 +222,75 @@ if [ -n "$kvm_problem" ]; then
 else
   log "KVM usable (/dev/kvm, domain type='kvm')"
 fi
+
+# ---------------------------------------------------------------- sshd for qemu+ssh://
+# Root's key (no passphrase) in its own authorized_keys, sshd on 127.0.0.1:22 (only if
+# nothing listens there yet), the host key in root's known_hosts: then
+# 'virsh -c qemu+ssh://root@127.0.0.1/system' works with host key checking and no
+# prompt. The remote side runs virt-ssh-helper (libvirt-daemon) or nc (netcat-openbsd).
+SSHD_PID=/run/virtdeck-sshd.pid
+SSHD_OK=/run/virtdeck-sshd.ok   # "sshd=PID key=PUBKEY" of the last successful login
+SSH_DIR=/root/.ssh
+SSH_KEY="$SSH_DIR/id_ed25519"
+
+port22_open() { timeout 2 bash -c '</dev/tcp/127.0.0.1/22' 2>/dev/null; }
+
+mkdir -p /run/sshd "$SSH_DIR"
+chmod 700 "$SSH_DIR"
+if ! compgen -G '/etc/ssh/ssh_host_*_key' >/dev/null; then
+  log "generating sshd host keys"
+  ssh-keygen -A >/dev/null
+fi
+if [ ! -f "$SSH_KEY" ]; then
+  log "generating $SSH_KEY"
+  ssh-keygen -q -t ed25519 -N '' -C "root@virtdeck-lab" -f "$SSH_KEY"
+fi
+touch "$SSH_DIR/authorized_keys" "$SSH_DIR/known_hosts"
+chmod 600 "$SSH_DIR/authorized_keys"
+if ! grep -qxF "$(cat "$SSH_KEY.pub")" "$SSH_DIR/authorized_keys"; then
+  log "authorizing $SSH_KEY.pub for root"
+  cat "$SSH_KEY.pub" >>"$SSH_DIR/authorized_keys"
+fi
+
+sshd_started=0
+if port22_open; then
+  if pid_alive "$SSHD_PID"; then
+    log "sshd running (pid $(cat "$SSHD_PID"))"
+  else
+    log "something already listens on 127.0.0.1:22; not starting sshd"
+  fi
+else
+  log "starting sshd on 127.0.0.1:22"
+  /usr/sbin/sshd -o ListenAddress=127.0.0.1 -o PermitRootLogin=prohibit-password \
+    -o PidFile="$SSHD_PID" -p 22 || die "sshd failed to start"
+  sshd_started=1
+  for _ in $(seq 1 50); do port22_open && break; sleep 0.1; done
+fi
+
+if ! ssh-keygen -F 127.0.0.1 -f "$SSH_DIR/known_hosts" >/dev/null 2>&1; then
+  keys="$(ssh-keyscan -T 5 -p 22 127.0.0.1 2>/dev/null || true)"
+  if [ -n "$keys" ]; then
+    printf '%s\n' "$keys" >>"$SSH_DIR/known_hosts"
+    log "added 127.0.0.1 host keys to $SSH_DIR/known_hosts"
+  else
+    warn "ssh-keyscan got no host key from 127.0.0.1:22"
+  fi
+fi
+
+# A real login costs ~0.3 s: skip it when our sshd and key are those last verified.
+ssh_stamp=""
+if pid_alive "$SSHD_PID"; then
+  ssh_stamp="sshd=$(cat "$SSHD_PID") key=$(cat "$SSH_KEY.pub")"
+fi
+if [ -n "$ssh_stamp" ] && [ "$(cat "$SSHD_OK" 2>/dev/null)" = "$ssh_stamp" ]; then
+  log "ssh root@127.0.0.1 verified earlier (qemu+ssh://root@127.0.0.1/system)"
+elif timeout 10 ssh -o BatchMode=yes -o ConnectTimeout=5 -p 22 root@127.0.0.1 true 2>/dev/null; then
+  log "ssh root@127.0.0.1 works with $SSH_KEY (qemu+ssh://root@127.0.0.1/system)"
+  if [ -n "$ssh_stamp" ]; then printf '%s\n' "$ssh_stamp" >"$SSHD_OK"; fi
+elif [ "$sshd_started" = 1 ]; then
+  warn "sshd started but 'ssh -o BatchMode=yes root@127.0.0.1 true' fails; qemu+ssh:// tests will fail"
+else
+  warn "the server on 127.0.0.1:22 does not accept $SSH_KEY (BatchMode); qemu+ssh:// tests will fail"
+fi
+
 log "ready: $URI"

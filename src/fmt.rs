@@ -27,6 +27,31 @@ pub fn kib(n: u64) -> String {
     bytes(n.saturating_mul(1024))
 }
 
+/// A byte rate in at most 5 cells for table columns: `0`, `512`, `1.2K`, `34K`, `1.2M`, `-`.
+pub fn rate_short(bps: Option<f64>) -> String {
+    let Some(mut v) = bps else {
+        return "-".to_string();
+    };
+    const SHORT: [&str; 6] = ["", "K", "M", "G", "T", "P"];
+    let mut unit = 0;
+    while v >= 999.5 && unit < SHORT.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0}")
+    } else if v < 9.95 {
+        format!("{v:.1}{}", SHORT[unit])
+    } else {
+        format!("{v:.0}{}", SHORT[unit])
+    }
+}
+
+/// A byte rate for labels: `1.2 MiB/s`.
+pub fn rate(bps: f64) -> String {
+    format!("{}/s", bytes(bps.max(0.0) as u64))
+}
+
 /// A percentage with one decimal under 10 and none above, `-` when unknown.
 pub fn percent(p: Option<f64>) -> String {
     match p {
@@ -73,6 +98,19 @@ pub fn truncate(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_rates() {
+        assert_eq!(rate_short(None), "-");
+        assert_eq!(rate_short(Some(0.0)), "0");
+        assert_eq!(rate_short(Some(512.0)), "512");
+        assert_eq!(rate_short(Some(999.0)), "999");
+        assert_eq!(rate_short(Some(1000.0)), "1.0K");
+        assert_eq!(rate_short(Some(1536.0)), "1.5K");
+        assert_eq!(rate_short(Some(34.0 * 1024.0)), "34K");
+        assert_eq!(rate_short(Some(1.25 * 1024.0 * 1024.0)), "1.2M");
+        assert_eq!(rate(1536.0), "1.5 KiB/s");
+    }
 
     #[test]
     fn sizes_use_iec_units() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use virtdeck::app::App;
+use virtdeck::app::{App, Settings};
 use virtdeck::cli::{self, Cli};
 use virtdeck::config::keymap::Keymap;
 use virtdeck::config::theme::Theme;
@@ -30,12 +30,19 @@ fn run() -> anyhow::Result<()> {
 
     let base = WorkerOptions {
         poll_interval: Duration::from_secs_f64(cfg.poll_interval),
+        call_timeout: Duration::from_secs_f64(cfg.call_timeout),
         readonly: cli.readonly,
         ..WorkerOptions::default()
     };
     let mut specs: Vec<_> = cli::hosts(&cli, &cfg)
         .into_iter()
-        .map(|s| (s, base.clone()))
+        .map(|s| {
+            let opts = WorkerOptions {
+                local_machine: host::is_local_uri(&s.uri),
+                ..base.clone()
+            };
+            (s, opts)
+        })
         .collect();
     // Kept alive until exit: the demo's XML files live in its temporary directory.
     let demo = if cli.demo {
@@ -62,14 +69,20 @@ fn run() -> anyhow::Result<()> {
     // libvirt's event loop must exist before the first connection opens.
     host::ensure_event_loop();
     let (tx, rx) = runtime::channel();
-    let handles = runtime::spawn_workers(&specs, &tx)?;
-    let mut app = App::new(names, keymap, theme, cli.readonly);
+    let mut workers = runtime::Workers::start(&specs, &tx, dir.clone(), base.clone())?;
+    let settings = Settings {
+        readonly: cli.readonly,
+        history_len: cfg.history_len(),
+        poll_interval: base.poll_interval,
+        thresholds: cfg.thresholds,
+    };
+    let mut app = App::new(names, keymap, theme, settings);
 
     let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
     install_panic_hook();
     runtime::spawn_signals(tx.clone()).context("installing signal handlers")?;
     runtime::spawn_input(tx);
-    let result = runtime::run(&mut terminal, &mut app, &rx, &handles);
+    let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
     ratatui::restore();
     drop(demo);
     result

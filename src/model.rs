@@ -89,9 +89,74 @@ pub struct Vm {
     pub max_memory_kib: u64,
     /// Cumulative guest CPU time; absent where the driver reports none (test driver).
     pub cpu_time_ns: Option<u64>,
+    /// Cumulative disk and network counters and the QEMU process RSS, from bulk stats.
+    pub io: IoCounters,
     pub autostart: bool,
     pub persistent: bool,
     pub managed_save: bool,
+}
+
+/// Counters summed over a VM's disks and interfaces (None where the driver reports none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoCounters {
+    pub rss_kib: Option<u64>,
+    pub disk_rd_bytes: Option<u64>,
+    pub disk_wr_bytes: Option<u64>,
+    pub disk_rd_reqs: Option<u64>,
+    pub disk_wr_reqs: Option<u64>,
+    pub net_rx_bytes: Option<u64>,
+    pub net_tx_bytes: Option<u64>,
+}
+
+/// Cumulative node CPU times (all CPUs), from `virNodeGetCPUStats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeCpu {
+    pub total_ns: u64,
+    pub idle_ns: u64,
+}
+
+/// Node memory, from `virNodeGetMemoryStats` (or free memory where that is missing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeMemory {
+    pub total_kib: u64,
+    /// Free plus reclaimable (buffers, page cache).
+    pub available_kib: u64,
+}
+
+/// One active storage pool's space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub name: String,
+    pub capacity: u64,
+    pub allocation: u64,
+    pub available: u64,
+}
+
+/// The machine virtdeck runs on, for local URIs (from `sysinfo`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LocalMachine {
+    pub load: [f64; 3],
+    pub cpus: usize,
+    pub mem_total: u64,
+    pub mem_used: u64,
+    pub disks: Vec<LocalDisk>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalDisk {
+    pub mount: String,
+    pub total: u64,
+    pub available: u64,
+}
+
+/// Host-level readings taken with a poll. `None` fields were not read this time (unsupported
+/// by the driver, or refreshed less often than every tick); the app keeps the previous value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeSample {
+    pub cpu: Option<NodeCpu>,
+    pub memory: Option<NodeMemory>,
+    pub pools: Option<Vec<PoolUsage>>,
+    pub local: Option<LocalMachine>,
 }
 
 /// Static facts about a connected host.
@@ -111,6 +176,8 @@ pub struct HostInfo {
 pub struct Snapshot {
     pub vms: Vec<Vm>,
     pub taken_at: Instant,
+    /// Host readings; absent on snapshots sent after an action or event (VM list only).
+    pub node: Option<NodeSample>,
 }
 
 /// Formats a libvirt packed version (major * 1_000_000 + minor * 1000 + release).

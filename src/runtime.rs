@@ -1,6 +1,7 @@
 //! The terminal loop: one channel carries keys and host events to `App::update`; effects go to
 //! host workers; the screen is redrawn after each batch. Nothing here waits on libvirt.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -10,25 +11,163 @@ use ratatui::DefaultTerminal;
 
 use crate::app::{App, Effect, HostSpec, Msg};
 use crate::host::{self, HostCommand, HostHandle, WorkerOptions};
-use crate::model::HostId;
+use crate::model::{version_string, HostId};
 
-/// Starts one worker per host; their events arrive on `tx` as `Msg::Host`.
-pub fn spawn_workers(
-    specs: &[(HostSpec, WorkerOptions)],
-    tx: &Sender<Msg>,
-) -> anyhow::Result<Vec<HostHandle>> {
-    specs
-        .iter()
-        .enumerate()
-        .map(|(i, (spec, opts))| {
-            let tx = tx.clone();
-            let id = HostId(i);
-            host::spawn(id, spec.uri.clone(), opts.clone(), move |ev| {
-                let _ = tx.send(Msg::Host(id, ev));
-            })
-            .with_context(|| format!("starting the worker for {}", spec.uri))
+/// The running host workers and what is needed to start more from the app.
+pub struct Workers {
+    handles: Vec<HostHandle>,
+    tx: Sender<Msg>,
+    config_dir: Option<PathBuf>,
+    base: WorkerOptions,
+}
+
+impl Workers {
+    /// Starts one worker per host; their events arrive on `tx` as `Msg::Host`. `base` is used
+    /// for hosts added later from the app.
+    pub fn start(
+        specs: &[(HostSpec, WorkerOptions)],
+        tx: &Sender<Msg>,
+        config_dir: Option<PathBuf>,
+        base: WorkerOptions,
+    ) -> anyhow::Result<Workers> {
+        let mut w = Workers {
+            handles: Vec::new(),
+            tx: tx.clone(),
+            config_dir,
+            base,
+        };
+        for (i, (spec, opts)) in specs.iter().enumerate() {
+            w.spawn(HostId(i), &spec.uri, opts.clone())?;
+        }
+        Ok(w)
+    }
+
+    fn spawn(&mut self, id: HostId, uri: &str, opts: WorkerOptions) -> anyhow::Result<()> {
+        let tx = self.tx.clone();
+        let h = host::spawn(id, uri.to_string(), opts, move |ev| {
+            let _ = tx.send(Msg::Host(id, ev));
         })
-        .collect()
+        .with_context(|| format!("starting the worker for {uri}"))?;
+        self.handles.push(h);
+        Ok(())
+    }
+
+    pub fn send(&self, id: HostId, cmd: HostCommand) {
+        if let Some(h) = self.handles.iter().find(|h| h.id == id) {
+            h.send(cmd);
+        }
+    }
+
+    fn report(&self, e: impl std::fmt::Display) {
+        let _ = self.tx.send(Msg::ConfigError(e.to_string()));
+    }
+
+    /// Applies effects; returns false when the app asked to quit.
+    pub fn apply(&mut self, effects: Vec<Effect>) -> bool {
+        let mut go_on = true;
+        for e in effects {
+            match e {
+                Effect::Host(id, cmd) => self.send(id, cmd),
+                Effect::TestConnection { uri } => {
+                    test_connection(uri, self.base.readonly, self.tx.clone())
+                }
+                Effect::AddHost { id, spec, persist } => {
+                    let opts = WorkerOptions {
+                        local_machine: host::is_local_uri(&spec.uri),
+                        ..self.base.clone()
+                    };
+                    if let Err(e) = self.spawn(id, &spec.uri, opts) {
+                        self.report(format!("{e:#}"));
+                    }
+                    if let (true, Some(dir)) = (persist, &self.config_dir) {
+                        if let Err(e) = crate::config::persist::add_host(dir, &spec.name, &spec.uri)
+                        {
+                            self.report(format!(
+                                "{} was added for this session only: {e}",
+                                spec.name
+                            ));
+                        }
+                    }
+                }
+                Effect::RemoveHost { id, uri } => {
+                    if let Some(i) = self.handles.iter().position(|h| h.id == id) {
+                        self.handles.remove(i).send(HostCommand::Stop);
+                    }
+                    if let Some(dir) = &self.config_dir {
+                        if let Err(e) = crate::config::persist::remove_host(dir, &uri) {
+                            self.report(format!("could not remove {uri} from the config: {e}"));
+                        }
+                    }
+                }
+                Effect::Quit => go_on = false,
+            }
+        }
+        go_on
+    }
+
+    pub fn stop_all(&self) {
+        for h in &self.handles {
+            h.send(HostCommand::Stop);
+        }
+    }
+}
+
+/// How long the add-host form waits for a connection test.
+const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Opens `uri` on a thread of its own and reports hostname and versions, or the error with a
+/// hint for well-known setup problems. A test that hangs is answered by a timer.
+fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
+    let (u, t) = (uri.clone(), tx.clone());
+    let spawned = std::thread::Builder::new()
+        .name("conn-test".into())
+        .spawn(move || {
+            let eff = host::effective_uri(&u);
+            let opened = if readonly {
+                virt::connect::Connect::open_read_only(Some(&eff))
+            } else {
+                virt::connect::Connect::open(Some(&eff))
+            };
+            let result = match opened {
+                Ok(c) => {
+                    let text = format!(
+                        "{}: {} {} (libvirt {})",
+                        c.hostname().unwrap_or_else(|_| "?".into()),
+                        c.driver_type().unwrap_or_default(),
+                        c.hyp_version().map(version_string).unwrap_or_default(),
+                        c.lib_version().map(version_string).unwrap_or_default(),
+                    );
+                    Ok(text)
+                }
+                Err(e) => {
+                    let m = host::message(&e);
+                    Err(match crate::app::form::hint(&u, &m) {
+                        Some(h) => format!("{m} ({h})"),
+                        None => m,
+                    })
+                }
+            };
+            let _ = t.send(Msg::ConnTest { uri: u, result });
+        });
+    if spawned.is_err() {
+        let _ = tx.send(Msg::ConnTest {
+            uri,
+            result: Err("could not start a thread for the test".into()),
+        });
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("conn-test-timer".into())
+        .spawn(move || {
+            std::thread::sleep(TEST_TIMEOUT);
+            let _ = tx.send(Msg::ConnTest {
+                uri,
+                result: Err(format!(
+                    "no answer after {} s (host down, firewall, or a stopped libvirtd)",
+                    TEST_TIMEOUT.as_secs()
+                )),
+            });
+        });
 }
 
 /// Reads terminal events on a thread of its own.
@@ -70,28 +209,12 @@ pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Applies effects; returns false when the app asked to quit.
-pub fn apply_effects(effects: Vec<Effect>, handles: &[HostHandle]) -> bool {
-    let mut go_on = true;
-    for e in effects {
-        match e {
-            Effect::Host(id, cmd) => {
-                if let Some(h) = handles.get(id.0) {
-                    h.send(cmd);
-                }
-            }
-            Effect::Quit => go_on = false,
-        }
-    }
-    go_on
-}
-
 /// Runs until the user quits.
 pub fn run(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     rx: &Receiver<Msg>,
-    handles: &[HostHandle],
+    workers: &mut Workers,
 ) -> anyhow::Result<()> {
     const TICK: Duration = Duration::from_secs(1);
     // Bounds the work per frame when a flood of events arrives.
@@ -112,15 +235,13 @@ pub fn run(
         }
         batch.push(Msg::Tick(Instant::now()));
         for msg in batch {
-            if !apply_effects(app.update(msg), handles) {
+            if !workers.apply(app.update(msg)) {
                 break 'outer;
             }
         }
         terminal.draw(|f| crate::ui::render(app, f))?;
     }
-    for h in handles {
-        h.send(HostCommand::Stop);
-    }
+    workers.stop_all();
     Ok(())
 }
 

@@ -133,7 +133,7 @@ fn sigterm_restores_the_terminal() {
     let Some(t) = launch("term", &cfg) else {
         return;
     };
-    t.wait_for("all demo hosts", |s| s.contains("3/3 connected"));
+    t.wait_for("all demo hosts", |s| s.contains("3/3 hosts connected"));
     let pid = t.cmd(&["display-message", "-p", "-t", &t.session, "#{pane_pid}"]);
     let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -145,7 +145,7 @@ fn sigterm_restores_the_terminal() {
         "clean exit after SIGTERM: {status:?}"
     );
     let s = t.screen();
-    assert!(!s.contains("Hosts 3/3"), "alternate screen left: {s}");
+    assert!(!s.contains("Dashboard"), "alternate screen left: {s}");
 }
 
 #[test]
@@ -155,7 +155,13 @@ fn demo_filter_start_and_quit_in_tmux() {
         return;
     };
 
-    let s = t.wait_for("all demo hosts", |s| {
+    // More than one host: the dashboard comes first.
+    let s = t.wait_for("dashboard", |s| {
+        s.contains("Dashboard 3/3 hosts connected") && s.contains("26/30")
+    });
+    assert!(s.contains("kvm-prod-01") && s.contains("lab-edge"), "{s}");
+    t.keys(&["2"]);
+    let s = t.wait_for("VM table", |s| {
         s.contains("3/3 connected") && s.contains("67/67")
     });
     assert!(s.contains("kvm-prod-01") && s.contains("lab-edge"), "{s}");

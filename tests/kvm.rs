@@ -161,10 +161,10 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     );
     let first = cpu(&live.app);
     let ok = live.pump_until(Duration::from_secs(10), |app| {
-        cpu(app) > first && app.hosts[0].cpu.contains_key(&g.uuid)
+        cpu(app) > first && app.hosts[0].cpu_pct(&g.uuid).is_some()
     });
     assert!(ok, "cpu time rising: first={first:?}");
-    let pct = live.app.hosts[0].cpu[&g.uuid];
+    let pct = live.app.hosts[0].cpu_pct(&g.uuid).unwrap();
     assert!(pct > 0.0 && pct <= 100.0, "{pct}");
 
     // The boot sector arms the ACPI power button only once SeaBIOS hands over (about 4 s

@@ -24,11 +24,15 @@ fn send(live: &mut common::Live, host: usize, name: &str, op: LifecycleOp) -> Re
         .find(|v| v.name == name)
         .map(|v| v.uuid.clone())
         .expect("vm exists");
-    live.handles[host].send(HostCommand::Lifecycle {
-        uuid: uuid.clone(),
-        name: name.into(),
-        op,
-    });
+    let id = live.app.hosts[host].id;
+    live.workers.send(
+        id,
+        HostCommand::Lifecycle {
+            uuid: uuid.clone(),
+            name: name.into(),
+            op,
+        },
+    );
     // Wait for the result message, feeding everything else to the app.
     let until = std::time::Instant::now() + Duration::from_secs(10);
     loop {

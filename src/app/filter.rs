@@ -102,6 +102,7 @@ mod tests {
             memory_kib: 0,
             max_memory_kib: 0,
             cpu_time_ns: None,
+            io: Default::default(),
             autostart: false,
             persistent: true,
             managed_save: false,

@@ -1,10 +1,12 @@
-//! Per-host state: connection status, facts, the last snapshot and CPU history.
+//! Per-host state: connection status, facts, the last snapshot, rates and their history.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::metrics::{cpu_percent, CpuSample};
-use crate::model::{HostId, HostInfo, Snapshot, Vm};
+use crate::metrics::{node_cpu_percent, vm_rates, Ring, VmHistory, VmRates, VmSample};
+use crate::model::{
+    HostId, HostInfo, LocalMachine, NodeCpu, NodeMemory, NodeSample, PoolUsage, Snapshot, Vm,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostStatus {
@@ -20,35 +22,109 @@ impl HostStatus {
     }
 }
 
+/// Host-level readings and their history, for the dashboard.
+#[derive(Clone, Debug)]
+pub struct NodeView {
+    pub cpu_pct: Option<f64>,
+    pub memory: Option<NodeMemory>,
+    pub pools: Vec<PoolUsage>,
+    pub local: Option<LocalMachine>,
+    pub cpu_history: Ring,
+    pub mem_history: Ring,
+    prev_cpu: Option<NodeCpu>,
+}
+
+impl NodeView {
+    fn new(cap: usize) -> NodeView {
+        NodeView {
+            cpu_pct: None,
+            memory: None,
+            pools: Vec::new(),
+            local: None,
+            cpu_history: Ring::new(cap),
+            mem_history: Ring::new(cap),
+            prev_cpu: None,
+        }
+    }
+
+    fn apply(&mut self, s: NodeSample) {
+        if let Some(cur) = s.cpu {
+            self.cpu_pct = self
+                .prev_cpu
+                .as_ref()
+                .and_then(|p| node_cpu_percent(p, &cur));
+            self.prev_cpu = Some(cur);
+        }
+        if let Some(m) = s.memory {
+            self.memory = Some(m);
+        }
+        if let Some(p) = s.pools {
+            self.pools = p;
+        }
+        if let Some(l) = s.local {
+            self.local = Some(l);
+        }
+        self.cpu_history.push(self.cpu_pct);
+        self.mem_history.push(self.memory_pct());
+    }
+
+    /// Used memory as a share of the total.
+    pub fn memory_pct(&self) -> Option<f64> {
+        let m = self.memory?;
+        (m.total_kib > 0).then(|| {
+            m.total_kib.saturating_sub(m.available_kib) as f64 / m.total_kib as f64 * 100.0
+        })
+    }
+
+    /// Capacity, allocation and available bytes summed over the active pools.
+    pub fn storage(&self) -> Option<(u64, u64, u64)> {
+        if self.pools.is_empty() {
+            return None;
+        }
+        Some(self.pools.iter().fold((0, 0, 0), |(c, a, v), p| {
+            (c + p.capacity, a + p.allocation, v + p.available)
+        }))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HostView {
     pub id: HostId,
     pub name: String,
     pub uri: String,
     pub status: HostStatus,
+    /// Set while a libvirt call on this host has been running longer than the call timeout.
+    pub stalled_since: Option<Instant>,
     pub info: Option<HostInfo>,
     pub vms: Vec<Vm>,
     /// When the VM list was last refreshed; older data is shown as stale when disconnected.
     pub updated_at: Option<Instant>,
-    /// CPU% per VM uuid, from the last two samples.
-    pub cpu: HashMap<String, f64>,
+    /// Rates per VM uuid, from the last two samples.
+    pub rates: HashMap<String, VmRates>,
+    pub history: HashMap<String, VmHistory>,
+    pub node: NodeView,
     /// Set after a failure, so the next successful connection is announced.
     pub trouble: bool,
-    samples: HashMap<String, CpuSample>,
+    history_len: usize,
+    samples: HashMap<String, VmSample>,
 }
 
 impl HostView {
-    pub fn new(id: HostId, name: String, uri: String) -> Self {
+    pub fn new(id: HostId, name: String, uri: String, history_len: usize) -> Self {
         HostView {
             id,
             name,
             uri,
             status: HostStatus::Connecting { attempt: 0 },
+            stalled_since: None,
             info: None,
             vms: Vec::new(),
             updated_at: None,
-            cpu: HashMap::new(),
+            rates: HashMap::new(),
+            history: HashMap::new(),
+            node: NodeView::new(history_len),
             trouble: false,
+            history_len,
             samples: HashMap::new(),
         }
     }
@@ -57,47 +133,77 @@ impl HostView {
         self.vms.iter().filter(|v| v.state.is_active()).count()
     }
 
-    /// True when the VM data is not live (host disconnected after having reported).
+    /// vCPUs of running VMs per host CPU.
+    pub fn overcommit(&self) -> Option<f64> {
+        let cpus = self.info.as_ref()?.cpus;
+        let vcpus: u64 = self
+            .vms
+            .iter()
+            .filter(|v| v.state.is_active())
+            .map(|v| u64::from(v.vcpus))
+            .sum();
+        (cpus > 0).then(|| vcpus as f64 / f64::from(cpus))
+    }
+
+    /// True when the VM data is not live (host disconnected after having reported, or a call
+    /// has hung past the timeout).
     pub fn is_stale(&self) -> bool {
-        !self.status.is_connected() && self.updated_at.is_some()
+        (!self.status.is_connected() || self.stalled_since.is_some()) && self.updated_at.is_some()
+    }
+
+    pub fn cpu_pct(&self, uuid: &str) -> Option<f64> {
+        self.rates.get(uuid).and_then(|r| r.cpu_pct)
     }
 
     pub fn apply_snapshot(&mut self, snap: Snapshot) {
         let mut samples = HashMap::with_capacity(snap.vms.len());
-        let mut cpu = HashMap::with_capacity(snap.vms.len());
+        let mut rates = HashMap::with_capacity(snap.vms.len());
+        // Only a full poll (with node readings) advances the history, so its points stay one
+        // poll interval apart; refreshes after actions and events only update the table.
+        let tick = snap.node.is_some();
         for vm in &snap.vms {
-            let Some(ns) = vm.cpu_time_ns else { continue };
-            let cur = CpuSample {
-                cpu_time_ns: ns,
+            let cur = VmSample {
                 at: snap.taken_at,
                 dom_id: vm.id,
+                cpu_time_ns: vm.cpu_time_ns,
+                io: vm.io,
             };
-            match self.samples.get(&vm.uuid) {
-                // A refresh right after a poll (action, event) keeps the older sample and the
-                // last rate, so rates always span about one poll interval.
-                Some(prev)
-                    if prev.dom_id == cur.dom_id
-                        && snap.taken_at.saturating_duration_since(prev.at).as_millis() < 500 =>
-                {
-                    if let Some(p) = self.cpu.get(&vm.uuid) {
-                        cpu.insert(vm.uuid.clone(), *p);
+            let prev = self.samples.get(&vm.uuid);
+            let r = match prev {
+                // A refresh right after a poll keeps the older sample and the last rates, so
+                // rates always span about one poll interval.
+                Some(p) if !tick && p.dom_id == cur.dom_id => {
+                    samples.insert(vm.uuid.clone(), *p);
+                    if let Some(r) = self.rates.get(&vm.uuid) {
+                        rates.insert(vm.uuid.clone(), *r);
                     }
-                    samples.insert(vm.uuid.clone(), *prev);
+                    continue;
                 }
-                Some(prev) => {
-                    if let Some(p) = cpu_percent(prev, &cur, vm.vcpus) {
-                        cpu.insert(vm.uuid.clone(), p);
-                    }
-                    samples.insert(vm.uuid.clone(), cur);
-                }
-                None => {
-                    samples.insert(vm.uuid.clone(), cur);
-                }
+                Some(p) => vm_rates(p, &cur, vm.vcpus),
+                None => VmRates::default(),
+            };
+            samples.insert(vm.uuid.clone(), cur);
+            if r != VmRates::default() {
+                rates.insert(vm.uuid.clone(), r);
+            }
+            if tick {
+                let mem = vm.io.rss_kib.or(Some(vm.memory_kib).filter(|m| *m > 0));
+                let cap = self.history_len;
+                self.history
+                    .entry(vm.uuid.clone())
+                    .or_insert_with(|| VmHistory::new(cap))
+                    .push(&r, vm.state.is_active().then_some(mem).flatten());
             }
         }
+        if tick {
+            self.history.retain(|u, _| samples.contains_key(u));
+        }
         self.samples = samples;
-        self.cpu = cpu;
+        self.rates = rates;
         self.vms = snap.vms;
         self.updated_at = Some(snap.taken_at);
+        if let Some(n) = snap.node {
+            self.node.apply(n);
+        }
     }
 }

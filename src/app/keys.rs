@@ -3,7 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{lifecycle, App, Effect, Mode};
+use super::dashboard::order;
+use super::form::{validate_uri, HostForm, TestState};
+use super::toast::Level;
+use super::{lifecycle, App, ConfirmAction, Effect, HostSpec, Mode, View};
 use crate::config::keymap::{Action, Key, Section};
 use crate::host::LifecycleOp;
 
@@ -13,12 +16,22 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     }
     let key = Key::from_event(&ev);
     match app.mode.clone() {
-        Mode::Normal => normal(app, app.keymap.action(Section::Normal, key)),
+        Mode::Normal => match app.view {
+            View::Dashboard => dashboard(app, app.keymap.action(Section::Dashboard, key)),
+            View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
+            View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
+        },
         Mode::Filter => filter(app, key, app.keymap.action(Section::Filter, key)),
+        Mode::Form(_) => form(app, ev, app.keymap.action(Section::Form, key)),
         Mode::Confirm(c) => match app.keymap.action(Section::Confirm, key) {
             Some(Action::Confirm) => {
                 app.mode = Mode::Normal;
-                lifecycle::dispatch(app, c.op, &c.targets)
+                match c.action {
+                    ConfirmAction::Lifecycle { op, targets } => {
+                        lifecycle::dispatch(app, op, &targets)
+                    }
+                    ConfirmAction::RemoveHost(id) => app.remove_host(id),
+                }
             }
             Some(Action::Cancel) | Some(Action::Back) => {
                 app.mode = Mode::Normal;
@@ -137,9 +150,183 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::ManagedSave => return lifecycle::request(app, LifecycleOp::ManagedSave),
         // The per-VM value is decided in `request` (each VM flips its own flag).
         Action::ToggleAutostart => return lifecycle::request(app, LifecycleOp::SetAutostart(true)),
-        Action::Confirm | Action::Cancel | Action::Noop => {}
+        Action::Open => {
+            if let Some(r) = app.selected_row() {
+                let (h, vm) = app.vm(r);
+                app.view = View::Detail {
+                    host: h.id,
+                    uuid: vm.uuid.clone(),
+                };
+            }
+        }
+        Action::ViewDashboard => app.view = View::Dashboard,
+        Action::ViewVms => app.view = View::Vms,
+        Action::AddHost => open_form(app),
+        _ => {}
     }
     Vec::new()
+}
+
+fn open_form(app: &mut App) {
+    app.mode = Mode::Form(Box::default());
+}
+
+fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
+    let Some(action) = action else {
+        return Vec::new();
+    };
+    let n = app.hosts.len();
+    let last = n.saturating_sub(1);
+    let sel = app.dash_selected.min(last);
+    let host_at = |app: &App, i: usize| {
+        let ord = order(
+            &app.hosts,
+            app.dash_sort,
+            app.dash_descending,
+            &app.settings.thresholds,
+        );
+        ord.get(i).map(|&h| app.hosts[h].id)
+    };
+    match action {
+        Action::Down => app.dash_selected = (sel + 1).min(last),
+        Action::Up => app.dash_selected = sel.saturating_sub(1),
+        Action::Top => app.dash_selected = 0,
+        Action::Bottom => app.dash_selected = last,
+        Action::SortNext | Action::SortReverse => {
+            // Keep the cursor on the same host through the re-sort.
+            let keep = host_at(app, sel);
+            if action == Action::SortNext {
+                app.dash_sort = app.dash_sort.next();
+                app.dash_descending = false;
+            } else {
+                app.dash_descending = !app.dash_descending;
+            }
+            let ord = order(
+                &app.hosts,
+                app.dash_sort,
+                app.dash_descending,
+                &app.settings.thresholds,
+            );
+            app.dash_selected = ord
+                .iter()
+                .position(|&h| Some(app.hosts[h].id) == keep)
+                .unwrap_or(0);
+        }
+        Action::Open => {
+            if let Some(id) = host_at(app, sel) {
+                let name = app.host(id).map(|h| h.name.clone()).unwrap_or_default();
+                let word = name.split_whitespace().next().unwrap_or("").to_string();
+                app.set_filter(format!("host:{word}"));
+                app.view = View::Vms;
+            }
+        }
+        Action::AddHost => open_form(app),
+        Action::RemoveHost => {
+            if let Some(id) = host_at(app, sel) {
+                let h = app
+                    .host(id)
+                    .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
+                if let Some((name, uri, vms)) = h {
+                    app.mode = Mode::Confirm(super::Confirm {
+                        title: format!("Remove host {name}?"),
+                        body: vec![
+                            uri,
+                            format!(
+                                "virtdeck stops watching it and drops it from config.toml; its {vms} VMs keep running."
+                            ),
+                        ],
+                        action: ConfirmAction::RemoveHost(id),
+                    });
+                }
+            }
+        }
+        Action::ViewVms => app.view = View::Vms,
+        Action::Help => app.mode = Mode::Help { scroll: 0 },
+        Action::Log => app.mode = Mode::Log { scroll: 0 },
+        Action::Quit => return vec![Effect::Quit],
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
+    match action {
+        Some(Action::Back) => app.view = View::Vms,
+        Some(Action::ViewDashboard) => app.view = View::Dashboard,
+        Some(Action::ViewVms) => app.view = View::Vms,
+        Some(Action::Help) => app.mode = Mode::Help { scroll: 0 },
+        Some(Action::Log) => app.mode = Mode::Log { scroll: 0 },
+        Some(Action::Quit) => return vec![Effect::Quit],
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
+    let Mode::Form(f) = &mut app.mode else {
+        return Vec::new();
+    };
+    match action {
+        Some(Action::Cancel) | Some(Action::Back) => app.mode = Mode::Normal,
+        Some(Action::Quit) => return vec![Effect::Quit],
+        Some(Action::NextField) => f.next_field(),
+        Some(Action::TestConnection) => {
+            let uri = f.uri_text();
+            if let Err(e) = validate_uri(&uri) {
+                f.error = Some(e);
+                return Vec::new();
+            }
+            f.error = None;
+            f.test = TestState::Running {
+                uri: uri.clone(),
+                since: app.now,
+            };
+            return vec![Effect::TestConnection { uri }];
+        }
+        Some(Action::Confirm) => return save_form(app),
+        _ => {
+            f.focused().input(ev);
+            // Editing invalidates an earlier save error; a test result stays until the URI
+            // differs from the one tested (the view greys it out).
+            f.error = None;
+        }
+    }
+    Vec::new()
+}
+
+fn save_form(app: &mut App) -> Vec<Effect> {
+    let Mode::Form(f) = &mut app.mode else {
+        return Vec::new();
+    };
+    let uri = f.uri_text();
+    if let Err(e) = validate_uri(&uri) {
+        f.error = Some(e);
+        return Vec::new();
+    }
+    if let Some(h) = app.hosts.iter().find(|h| h.uri == uri) {
+        f.error = Some(format!("{uri} is already in the list as {}", h.name));
+        return Vec::new();
+    }
+    let mut name = f.effective_name();
+    if app.hosts.iter().any(|h| h.name == name) {
+        let base = name.clone();
+        let mut n = 2;
+        while app.hosts.iter().any(|h| h.name == name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+    }
+    let form: HostForm = (**f).clone();
+    app.mode = Mode::Normal;
+    let fx = app.add_host(HostSpec { name, uri }, true);
+    if let TestState::Failed { error, .. } = form.test {
+        app.messages.push(
+            Level::Info,
+            format!("added although the connection test failed ({error}); virtdeck keeps retrying"),
+            app.now,
+        );
+    }
+    fx
 }
 
 fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {

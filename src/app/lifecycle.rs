@@ -1,9 +1,10 @@
 //! Lifecycle requests: pick the target VMs (marked, else selected), refuse what cannot run
 //! (read-only, wrong state, host down), ask for confirmation where needed, then emit commands.
 
+use super::hosts::HostView;
 use super::table::natural_cmp;
 use super::toast::Level;
-use super::{App, Confirm, Effect, Mode};
+use super::{App, Confirm, ConfirmAction, Effect, Mode};
 use crate::host::{HostCommand, LifecycleOp};
 use crate::model::{HostId, Vm, VmState};
 
@@ -51,6 +52,17 @@ pub fn applicable(op: LifecycleOp, vm: &Vm) -> Result<(), String> {
     })
 }
 
+/// Why commands cannot go to this host now, if they cannot.
+fn host_problem(h: &HostView) -> Option<String> {
+    if !h.status.is_connected() {
+        Some(format!("host {} is not connected", h.name))
+    } else if h.stalled_since.is_some() {
+        Some(format!("host {} is not responding", h.name))
+    } else {
+        None
+    }
+}
+
 fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
     matches!(op, LifecycleOp::ForceOff | LifecycleOp::Reset) || count > 1
 }
@@ -67,11 +79,11 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let mut candidates: Vec<(HostId, &Vm, bool)> = if app.marks.is_empty() {
+    let mut candidates: Vec<(HostId, &Vm, Option<String>)> = if app.marks.is_empty() {
         app.selected_row()
             .map(|r| {
                 let (h, vm) = app.vm(r);
-                (h.id, vm, h.status.is_connected())
+                (h.id, vm, host_problem(h))
             })
             .into_iter()
             .collect()
@@ -82,7 +94,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
                 h.vms
                     .iter()
                     .filter(|vm| app.marks.contains(&(h.id, vm.uuid.clone())))
-                    .map(move |vm| (h.id, vm, h.status.is_connected()))
+                    .map(move |vm| (h.id, vm, host_problem(h)))
             })
             .collect()
     };
@@ -97,18 +109,14 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     }
     let mut groups: Vec<(LifecycleOp, Vec<Target>)> = Vec::new();
     let mut refused = Vec::new();
-    for (host, vm, connected) in candidates {
+    for (host, vm, problem) in candidates {
         let vm_op = match op {
             LifecycleOp::SetAutostart(_) => LifecycleOp::SetAutostart(!vm.autostart),
             o => o,
         };
-        let verdict = if !connected {
-            Err(format!(
-                "{}: host {} is not connected",
-                vm.name, app.hosts[host.0].name
-            ))
-        } else {
-            applicable(vm_op, vm)
+        let verdict = match problem {
+            Some(p) => Err(format!("{}: {p}", vm.name)),
+            None => applicable(vm_op, vm),
         };
         match verdict {
             Ok(()) => {
@@ -193,8 +201,7 @@ fn confirm_text(
     Confirm {
         title,
         body,
-        op,
-        targets,
+        action: ConfirmAction::Lifecycle { op, targets },
     }
 }
 
@@ -213,12 +220,10 @@ pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effec
     for t in targets {
         let vm_op = match op {
             LifecycleOp::SetAutostart(_) => {
-                let cur = app.hosts[t.host.0]
-                    .vms
-                    .iter()
-                    .find(|v| v.uuid == t.uuid)
-                    .map(|v| v.autostart)
-                    .unwrap_or(false);
+                let cur = app
+                    .host(t.host)
+                    .and_then(|h| h.vms.iter().find(|v| v.uuid == t.uuid))
+                    .is_some_and(|v| v.autostart);
                 LifecycleOp::SetAutostart(!cur)
             }
             o => o,

@@ -1,7 +1,9 @@
 //! Application state and its pure update function: `update(msg) -> effects`. No I/O here; the
 //! main loop delivers messages and carries out the effects.
 
+pub mod dashboard;
 pub mod filter;
+pub mod form;
 pub mod hosts;
 mod keys;
 mod lifecycle;
@@ -16,9 +18,12 @@ use crossterm::event::KeyEvent;
 
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
+use crate::config::Thresholds;
 use crate::host::{HostCommand, HostEvent, LifecycleOp};
 use crate::model::{HostId, Vm};
+use dashboard::DashSort;
 use filter::Filter;
+use form::HostForm;
 use hosts::{HostStatus, HostView};
 use table::{filter_rows, sort_rows, RowRef, SortKey};
 use toast::{Level, Messages};
@@ -34,12 +39,34 @@ pub enum Msg {
     Tick(Instant),
     /// SIGTERM/SIGHUP/SIGINT: leave cleanly so the terminal is restored.
     Terminate,
+    /// The add-host form's connection test finished (hostname and hypervisor, or the error).
+    ConnTest {
+        uri: String,
+        result: Result<String, String>,
+    },
+    /// A change to config.toml failed.
+    ConfigError(String),
 }
 
 /// What the app asks the outside world to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Host(HostId, HostCommand),
+    /// Try to open `uri` off the UI thread and answer with `Msg::ConnTest`.
+    TestConnection {
+        uri: String,
+    },
+    /// Start a worker for a new host and, when `persist`, add it to config.toml.
+    AddHost {
+        id: HostId,
+        spec: HostSpec,
+        persist: bool,
+    },
+    /// Stop the host's worker and drop it from config.toml.
+    RemoveHost {
+        id: HostId,
+        uri: String,
+    },
     Quit,
 }
 
@@ -48,17 +75,63 @@ pub enum Effect {
 pub struct Confirm {
     pub title: String,
     pub body: Vec<String>,
-    pub op: LifecycleOp,
-    pub targets: Vec<Target>,
+    pub action: ConfirmAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConfirmAction {
+    Lifecycle {
+        op: LifecycleOp,
+        targets: Vec<Target>,
+    },
+    RemoveHost(HostId),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
     Normal,
     Filter,
-    Help { scroll: usize },
-    Log { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    Log {
+        scroll: usize,
+    },
     Confirm(Confirm),
+    /// The add-host form.
+    Form(Box<HostForm>),
+}
+
+/// The screen under the overlays.
+#[derive(Clone, Debug, PartialEq)]
+pub enum View {
+    /// One row per host with its load; the landing screen with more than one host.
+    Dashboard,
+    /// The VM table.
+    Vms,
+    /// One VM's charts.
+    Detail { host: HostId, uuid: String },
+}
+
+/// Choices that come from config.toml and the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub readonly: bool,
+    /// Points kept per metric (history window / poll interval).
+    pub history_len: usize,
+    pub poll_interval: std::time::Duration,
+    pub thresholds: Thresholds,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            readonly: false,
+            history_len: 300,
+            poll_interval: std::time::Duration::from_secs(2),
+            thresholds: Thresholds::default(),
+        }
+    }
 }
 
 /// A host to open at start.
@@ -83,6 +156,13 @@ pub struct App {
     pub mode: Mode,
     pub messages: Messages,
     pub readonly: bool,
+    pub settings: Settings,
+    pub view: View,
+    /// Dashboard cursor (index into `dashboard::order`) and sort.
+    pub dash_selected: usize,
+    pub dash_sort: DashSort,
+    pub dash_descending: bool,
+    next_host_id: usize,
     pub keymap: Keymap,
     pub theme: Theme,
     pub now: Instant,
@@ -95,13 +175,21 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(hosts: Vec<HostSpec>, keymap: Keymap, theme: Theme, readonly: bool) -> App {
+    pub fn new(hosts: Vec<HostSpec>, keymap: Keymap, theme: Theme, settings: Settings) -> App {
+        let n = hosts.len();
         let hosts = hosts
             .into_iter()
             .enumerate()
-            .map(|(i, h)| HostView::new(HostId(i), h.name, h.uri))
+            .map(|(i, h)| HostView::new(HostId(i), h.name, h.uri, settings.history_len))
             .collect();
         App {
+            readonly: settings.readonly,
+            settings,
+            view: if n > 1 { View::Dashboard } else { View::Vms },
+            dash_selected: 0,
+            dash_sort: DashSort::Name,
+            dash_descending: false,
+            next_host_id: n,
             hosts,
             sorted: Vec::new(),
             rows: Vec::new(),
@@ -114,7 +202,6 @@ impl App {
             pending: HashMap::new(),
             mode: Mode::Normal,
             messages: Messages::default(),
-            readonly,
             keymap,
             theme,
             now: Instant::now(),
@@ -137,7 +224,73 @@ impl App {
                 Vec::new()
             }
             Msg::Terminate => vec![Effect::Quit],
+            Msg::ConnTest { uri, result } => {
+                if let Mode::Form(f) = &mut self.mode {
+                    f.test_finished(&uri, result);
+                }
+                Vec::new()
+            }
+            Msg::ConfigError(e) => {
+                self.messages.push(Level::Error, e, self.now);
+                Vec::new()
+            }
         }
+    }
+
+    /// Position of a host in `hosts` (ids stay stable when hosts are removed).
+    pub fn host_index(&self, id: HostId) -> Option<usize> {
+        self.hosts.iter().position(|h| h.id == id)
+    }
+
+    pub fn host(&self, id: HostId) -> Option<&HostView> {
+        self.hosts.iter().find(|h| h.id == id)
+    }
+
+    /// Adds a host from the form; its worker is started by the effect.
+    pub fn add_host(&mut self, spec: HostSpec, persist: bool) -> Vec<Effect> {
+        let id = HostId(self.next_host_id);
+        self.next_host_id += 1;
+        self.hosts.push(HostView::new(
+            id,
+            spec.name.clone(),
+            spec.uri.clone(),
+            self.settings.history_len,
+        ));
+        self.messages.push(
+            Level::Info,
+            format!("added host {} ({})", spec.name, spec.uri),
+            self.now,
+        );
+        self.rebuild();
+        vec![Effect::AddHost { id, spec, persist }]
+    }
+
+    /// Drops a host and everything that refers to it.
+    pub fn remove_host(&mut self, id: HostId) -> Vec<Effect> {
+        let Some(i) = self.host_index(id) else {
+            return Vec::new();
+        };
+        let keep = self.cursor_key().filter(|(h, _)| *h != id);
+        let h = self.hosts.remove(i);
+        self.marks.retain(|(hid, _)| *hid != id);
+        self.pending.retain(|(hid, _), _| *hid != id);
+        if matches!(&self.view, View::Detail { host, .. } if *host == id) {
+            self.view = View::Vms;
+        }
+        self.dash_selected = self.dash_selected.min(self.hosts.len().saturating_sub(1));
+        self.messages
+            .push(Level::Info, format!("removed host {}", h.name), self.now);
+        self.rebuild_keeping(keep);
+        vec![Effect::RemoveHost { id, uri: h.uri }]
+    }
+
+    /// The VM a detail view shows, if it still exists.
+    pub fn detail_vm(&self) -> Option<(&HostView, &Vm)> {
+        let View::Detail { host, uuid } = &self.view else {
+            return None;
+        };
+        let h = self.host(*host)?;
+        Some((h, h.vms.iter().find(|v| &v.uuid == uuid)?))
     }
 
     pub fn vm(&self, r: RowRef) -> (&HostView, &Vm) {
@@ -199,9 +352,11 @@ impl App {
 
     fn on_host(&mut self, id: HostId, ev: HostEvent) {
         let now = self.now;
-        let Some(host) = self.hosts.get_mut(id.0) else {
+        // Late events from a removed host's worker are dropped.
+        let Some(hi) = self.host_index(id) else {
             return;
         };
+        let host = &mut self.hosts[hi];
         let name = host.name.clone();
         match ev {
             HostEvent::Connecting { attempt } => {
@@ -210,6 +365,7 @@ impl App {
             HostEvent::Connected(info) => {
                 host.info = Some(info);
                 host.status = HostStatus::Connected;
+                host.stalled_since = None;
                 let text = format!("{name}: connected");
                 // A recovery is news; the first connection is not.
                 if std::mem::take(&mut host.trouble) {
@@ -222,6 +378,7 @@ impl App {
                 let repeated = matches!(&host.status, HostStatus::Unreachable { error: e, .. } if *e == error)
                     || matches!(&host.status, HostStatus::Connecting { attempt } if *attempt > 0);
                 host.trouble = true;
+                host.stalled_since = None;
                 host.status = HostStatus::Unreachable {
                     error: error.clone(),
                     retry_at: now + retry_in,
@@ -233,6 +390,7 @@ impl App {
             }
             HostEvent::Lost { error } => {
                 host.trouble = true;
+                host.stalled_since = None;
                 host.status = HostStatus::Lost {
                     error: error.clone(),
                 };
@@ -242,10 +400,28 @@ impl App {
                     now,
                 );
             }
+            HostEvent::Stalled { for_ } => {
+                host.stalled_since = Some(now.checked_sub(for_).unwrap_or(now));
+                host.trouble = true;
+                self.messages.push(
+                    Level::Error,
+                    format!(
+                        "{name}: not responding (a libvirt call has waited {})",
+                        crate::fmt::duration(for_)
+                    ),
+                    now,
+                );
+            }
+            HostEvent::Resumed => {
+                if host.stalled_since.take().is_some() {
+                    self.messages
+                        .push(Level::Info, format!("{name}: responding again"), now);
+                }
+            }
             HostEvent::Snapshot(snap) => {
                 // Rows index into the old VM list: read the cursor's VM before replacing it.
                 let keep = self.cursor_key();
-                let host = &mut self.hosts[id.0];
+                let host = &mut self.hosts[hi];
                 host.apply_snapshot(snap);
                 let alive: HashSet<&str> = host.vms.iter().map(|v| v.uuid.as_str()).collect();
                 self.marks

@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 
 use super::filter::Filter;
 use super::hosts::HostView;
+use crate::metrics::VmRates;
 use crate::model::Vm;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,18 +15,22 @@ pub enum SortKey {
     Vcpus,
     Memory,
     Cpu,
+    Disk,
+    Net,
     Autostart,
     Persistent,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 8] = [
+    pub const ALL: [SortKey; 10] = [
         SortKey::Host,
         SortKey::Name,
         SortKey::State,
         SortKey::Vcpus,
         SortKey::Memory,
         SortKey::Cpu,
+        SortKey::Disk,
+        SortKey::Net,
         SortKey::Autostart,
         SortKey::Persistent,
     ];
@@ -43,6 +48,8 @@ impl SortKey {
             SortKey::Vcpus => "vCPUs",
             SortKey::Memory => "memory",
             SortKey::Cpu => "CPU%",
+            SortKey::Disk => "disk I/O",
+            SortKey::Net => "network I/O",
             SortKey::Autostart => "autostart",
             SortKey::Persistent => "persistent",
         }
@@ -89,9 +96,24 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
             SortKey::Vcpus => va.vcpus.cmp(&vb.vcpus),
             SortKey::Memory => va.max_memory_kib.cmp(&vb.max_memory_kib),
             SortKey::Cpu => {
-                let ca = ha.cpu.get(&va.uuid).copied().unwrap_or(-1.0);
-                let cb = hb.cpu.get(&vb.uuid).copied().unwrap_or(-1.0);
+                let ca = ha.cpu_pct(&va.uuid).unwrap_or(-1.0);
+                let cb = hb.cpu_pct(&vb.uuid).unwrap_or(-1.0);
                 ca.total_cmp(&cb)
+            }
+            SortKey::Disk | SortKey::Net => {
+                let io = |h: &HostView, v: &Vm| {
+                    h.rates
+                        .get(&v.uuid)
+                        .and_then(|r| {
+                            if key == SortKey::Disk {
+                                VmRates::sum(r.disk_rd_bps, r.disk_wr_bps)
+                            } else {
+                                VmRates::sum(r.net_rx_bps, r.net_tx_bps)
+                            }
+                        })
+                        .unwrap_or(-1.0)
+                };
+                io(ha, va).total_cmp(&io(hb, vb))
             }
             SortKey::Autostart => va.autostart.cmp(&vb.autostart),
             SortKey::Persistent => va.persistent.cmp(&vb.persistent),

@@ -20,6 +20,7 @@ fn vm(name: &str, state: VmState) -> Vm {
         memory_kib: 1024 * 1024,
         max_memory_kib: 1024 * 1024,
         cpu_time_ns: None,
+        io: Default::default(),
         autostart: false,
         persistent: true,
         managed_save: false,
@@ -40,8 +41,13 @@ fn app_with(readonly: bool) -> App {
         ],
         Keymap::preset(),
         Theme::load("default", None).unwrap(),
-        readonly,
+        Settings {
+            readonly,
+            ..Settings::default()
+        },
     );
+    // These tests drive the VM table; the dashboard has its own.
+    app.view = View::Vms;
     let t = app.now;
     for (i, vms) in [
         vec![
@@ -60,7 +66,11 @@ fn app_with(readonly: bool) -> App {
         ));
         app.update(Msg::Host(
             HostId(i),
-            HostEvent::Snapshot(Snapshot { vms, taken_at: t }),
+            HostEvent::Snapshot(Snapshot {
+                vms,
+                taken_at: t,
+                node: None,
+            }),
         ));
     }
     app
@@ -191,6 +201,7 @@ fn cursor_follows_vm_across_refreshes_once_moved() {
                 vm("db-01", VmState::Running),
             ],
             taken_at: t + Duration::from_secs(2),
+            node: None,
         }),
     ));
     assert_eq!(selected_name(&a), "web-02");
@@ -341,7 +352,10 @@ fn bulk_action_on_marked_vms_confirms_and_skips_inapplicable() {
     let Mode::Confirm(c) = a.mode.clone() else {
         panic!("bulk needs confirmation")
     };
-    assert_eq!(c.targets.len(), 4, "web-02 is shut off and skipped");
+    let ConfirmAction::Lifecycle { targets, .. } = &c.action else {
+        panic!("lifecycle confirmation expected")
+    };
+    assert_eq!(targets.len(), 4, "web-02 is shut off and skipped");
     assert!(c.title.contains("4 VMs"));
     assert!(a.messages.toasts.back().unwrap().text.contains("web-02"));
     let fx = press(&mut a, "<Enter>");
@@ -364,6 +378,7 @@ fn autostart_toggles_each_vm() {
         HostEvent::Snapshot(Snapshot {
             vms: vec![on, vm("web-01", VmState::Running)],
             taken_at: t,
+            node: None,
         }),
     ));
     press(&mut a, "<Space>");
@@ -448,28 +463,42 @@ fn unreachable_is_reported_once_then_recovery_announced() {
 fn cpu_percent_from_consecutive_snapshots() {
     let mut a = app();
     let t0 = Instant::now();
-    let mk = |ns: u64, at: Instant| {
+    // `poll` snapshots carry node readings; refreshes after actions and events do not.
+    let mk = |ns: u64, at: Instant, poll: bool| {
         let mut v = vm("web-01", VmState::Running);
         v.cpu_time_ns = Some(ns);
         HostEvent::Snapshot(Snapshot {
             vms: vec![v],
             taken_at: at,
+            node: poll.then(crate::model::NodeSample::default),
         })
     };
-    a.update(Msg::Host(HostId(0), mk(1_000_000_000, t0)));
+    a.update(Msg::Host(HostId(0), mk(1_000_000_000, t0, true)));
     a.update(Msg::Host(
         HostId(0),
-        mk(2_000_000_000, t0 + Duration::from_secs(2)),
+        mk(2_000_000_000, t0 + Duration::from_secs(2), true),
     ));
     // 1 s of CPU in 2 s on 2 vCPUs = 25%.
-    let p = a.hosts[0].cpu["uuid-web-01"];
+    let p = a.hosts[0].cpu_pct("uuid-web-01").unwrap();
     assert!((p - 25.0).abs() < 0.01, "{p}");
-    // A refresh right after keeps the rate instead of computing it over 10 ms.
+    let hist = &a.hosts[0].history["uuid-web-01"];
+    assert_eq!(hist.cpu.len(), 2, "one point per poll");
+    // A refresh right after keeps the rate instead of computing it over 10 ms, and adds no
+    // history point.
     a.update(Msg::Host(
         HostId(0),
-        mk(2_000_000_100, t0 + Duration::from_millis(2010)),
+        mk(2_000_000_100, t0 + Duration::from_millis(2010), false),
     ));
-    assert!((a.hosts[0].cpu["uuid-web-01"] - 25.0).abs() < 0.01);
+    assert!((a.hosts[0].cpu_pct("uuid-web-01").unwrap() - 25.0).abs() < 0.01);
+    assert_eq!(a.hosts[0].history["uuid-web-01"].cpu.len(), 2);
+    // The next poll measures from the previous poll, not from the refresh.
+    a.update(Msg::Host(
+        HostId(0),
+        mk(4_000_000_000, t0 + Duration::from_secs(4), true),
+    ));
+    let p = a.hosts[0].cpu_pct("uuid-web-01").unwrap();
+    assert!((p - 50.0).abs() < 0.01, "{p}");
+    assert_eq!(a.hosts[0].history["uuid-web-01"].cpu.last(), Some(50.0));
 }
 
 #[test]

@@ -41,6 +41,13 @@ pub enum Action {
     Confirm,
     Cancel,
     Back,
+    ViewDashboard,
+    ViewVms,
+    Open,
+    AddHost,
+    RemoveHost,
+    NextField,
+    TestConnection,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -74,6 +81,13 @@ impl Action {
         ("confirm", Action::Confirm),
         ("cancel", Action::Cancel),
         ("back", Action::Back),
+        ("view_dashboard", Action::ViewDashboard),
+        ("view_vms", Action::ViewVms),
+        ("open", Action::Open),
+        ("add_host", Action::AddHost),
+        ("remove_host", Action::RemoveHost),
+        ("next_field", Action::NextField),
+        ("test_connection", Action::TestConnection),
         ("noop", Action::Noop),
     ];
 
@@ -97,17 +111,23 @@ impl Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Section {
     Normal,
+    Dashboard,
+    Detail,
     Filter,
     Confirm,
+    Form,
     Help,
     Log,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 5] = [
+    pub const ALL: [(&'static str, Section); 8] = [
         ("normal", Section::Normal),
+        ("dashboard", Section::Dashboard),
+        ("detail", Section::Detail),
         ("filter", Section::Filter),
         ("confirm", Section::Confirm),
+        ("form", Section::Form),
         ("help", Section::Help),
         ("log", Section::Log),
     ];
@@ -231,8 +251,11 @@ struct RawBinding {
 #[serde(deny_unknown_fields, default)]
 struct RawKeymap {
     normal: Vec<RawBinding>,
+    dashboard: Vec<RawBinding>,
+    detail: Vec<RawBinding>,
     filter: Vec<RawBinding>,
     confirm: Vec<RawBinding>,
+    form: Vec<RawBinding>,
     help: Vec<RawBinding>,
     log: Vec<RawBinding>,
 }
@@ -241,8 +264,11 @@ impl RawKeymap {
     fn take(&mut self, s: Section) -> Vec<RawBinding> {
         std::mem::take(match s {
             Section::Normal => &mut self.normal,
+            Section::Dashboard => &mut self.dashboard,
+            Section::Detail => &mut self.detail,
             Section::Filter => &mut self.filter,
             Section::Confirm => &mut self.confirm,
+            Section::Form => &mut self.form,
             Section::Help => &mut self.help,
             Section::Log => &mut self.log,
         })

@@ -2,6 +2,7 @@
 //! config directory override them entry by entry.
 
 pub mod keymap;
+pub mod persist;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -67,14 +68,64 @@ pub struct HostEntry {
     pub uri: String,
 }
 
+/// Amber from `warn`, red from `crit`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub warn: f64,
+    pub crit: f64,
+}
+
+/// Dashboard colouring: `[thresholds.cpu]` etc. in config.toml.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Host CPU busy, percent.
+    pub cpu: Threshold,
+    /// Host memory used, percent.
+    pub memory: Threshold,
+    /// Running vCPUs per host CPU.
+    pub overcommit: Threshold,
+    /// Active pools' allocation, percent of capacity.
+    pub storage: Threshold,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cpu: Threshold {
+                warn: 70.0,
+                crit: 90.0,
+            },
+            memory: Threshold {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            overcommit: Threshold {
+                warn: 2.0,
+                crit: 4.0,
+            },
+            storage: Threshold {
+                warn: 80.0,
+                crit: 95.0,
+            },
+        }
+    }
+}
+
 /// `config.toml`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Seconds between polls of each host.
     pub poll_interval: f64,
+    /// Minutes of metric history kept for charts.
+    pub history_minutes: f64,
+    /// Seconds a libvirt call may run before its host shows as not responding.
+    pub call_timeout: f64,
     /// Theme name (preset or a file in `themes/`).
     pub theme: Option<String>,
+    pub thresholds: Thresholds,
     pub hosts: Vec<HostEntry>,
 }
 
@@ -82,7 +133,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             poll_interval: 2.0,
+            history_minutes: 10.0,
+            call_timeout: 5.0,
             theme: None,
+            thresholds: Thresholds::default(),
             hosts: Vec::new(),
         }
     }
@@ -92,18 +146,53 @@ impl Config {
     pub fn parse(path: &str, source: &str) -> Result<Config, ConfigError> {
         let cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
-        if !(0.2..=3600.0).contains(&cfg.poll_interval) {
-            let line = source.find("poll_interval").map(|off| line_of(source, off));
-            return Err(ConfigError::new(
+        let range = |key: &str, v: f64, lo: f64, hi: f64, unit: &str| {
+            if (lo..=hi).contains(&v) {
+                return Ok(());
+            }
+            let line = source.find(key).map(|off| line_of(source, off));
+            Err(ConfigError::new(
                 path,
                 line,
-                format!(
-                    "poll_interval must be between 0.2 and 3600 seconds, got {}",
-                    cfg.poll_interval
-                ),
-            ));
+                format!("{key} must be between {lo} and {hi} {unit}, got {v}"),
+            ))
+        };
+        range("poll_interval", cfg.poll_interval, 0.2, 3600.0, "seconds")?;
+        range(
+            "history_minutes",
+            cfg.history_minutes,
+            0.1,
+            1440.0,
+            "minutes",
+        )?;
+        range("call_timeout", cfg.call_timeout, 0.5, 600.0, "seconds")?;
+        let t = &cfg.thresholds;
+        for (key, th) in [
+            ("cpu", t.cpu),
+            ("memory", t.memory),
+            ("overcommit", t.overcommit),
+            ("storage", t.storage),
+        ] {
+            if !(th.warn >= 0.0 && th.warn <= th.crit) {
+                let line = source
+                    .find(&format!("thresholds.{key}"))
+                    .map(|off| line_of(source, off));
+                return Err(ConfigError::new(
+                    path,
+                    line,
+                    format!(
+                        "thresholds.{key}: warn ({}) must be at least 0 and not above crit ({})",
+                        th.warn, th.crit
+                    ),
+                ));
+            }
         }
         Ok(cfg)
+    }
+
+    /// Points of history per metric: the window divided by the poll interval.
+    pub fn history_len(&self) -> usize {
+        ((self.history_minutes * 60.0 / self.poll_interval).ceil() as usize).clamp(2, 100_000)
     }
 
     /// Loads `config.toml` from `dir`; defaults when the file is absent.
@@ -171,6 +260,25 @@ mod tests {
 
         let err = Config::parse("c.toml", "\npoll_interval = 0\n").unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn thresholds_and_history() {
+        let cfg = Config::parse("c.toml", "").unwrap();
+        assert_eq!(cfg.history_len(), 300, "10 minutes at 2 s");
+        assert_eq!(cfg.thresholds.cpu.warn, 70.0);
+        let src =
+            "poll_interval = 5\nhistory_minutes = 1\n[thresholds.cpu]\nwarn = 50\ncrit = 60\n";
+        let cfg = Config::parse("c.toml", src).unwrap();
+        assert_eq!(cfg.history_len(), 12);
+        assert_eq!(cfg.thresholds.cpu.crit, 60.0);
+        assert_eq!(cfg.thresholds.memory.warn, 80.0, "others keep defaults");
+        let err =
+            Config::parse("c.toml", "[thresholds.memory]\nwarn = 90\ncrit = 80\n").unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
+        assert!(err.to_string().contains("warn (90)"), "{err}");
+        let err = Config::parse("c.toml", "\ncall_timeout = 0\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
     }
 
     #[test]

@@ -115,6 +115,11 @@ slots!(
     host_connected,
     host_connecting,
     host_unreachable,
+    level_ok,
+    level_warn,
+    level_crit,
+    chart_a,
+    chart_b,
 );
 
 fn parse(path: &str, src: &str) -> Result<RawTheme, ConfigError> {

@@ -4,8 +4,10 @@
 
 mod backoff;
 mod events;
+mod node;
 mod ops;
 mod stats;
+mod watch;
 mod worker;
 
 use std::sync::mpsc::{self, Sender};
@@ -16,6 +18,8 @@ use crate::model::{HostId, HostInfo, Snapshot};
 
 pub use backoff::backoff_delay;
 pub use events::ensure_event_loop;
+pub use node::is_local_uri;
+pub use worker::{effective_uri, message};
 
 /// A lifecycle operation on one domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,6 +99,13 @@ pub enum HostEvent {
         error: String,
     },
     Snapshot(Snapshot),
+    /// A libvirt call has run longer than the call timeout (daemon stopped or overloaded,
+    /// network stalled). Commands fail at once until `Resumed` or `Lost`.
+    Stalled {
+        for_: Duration,
+    },
+    /// The hung call returned.
+    Resumed,
     OpDone {
         uuid: String,
         name: String,
@@ -107,6 +118,9 @@ pub enum HostEvent {
 /// the test driver cannot load from XML). An error is reported like a failed connect.
 pub type OnConnect = Arc<dyn Fn(&virt::connect::Connect) -> Result<(), String> + Send + Sync>;
 
+/// Where a worker's events go (called from the worker and its watcher thread).
+pub type Notify = Arc<dyn Fn(HostEvent) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct WorkerOptions {
     pub poll_interval: Duration,
@@ -114,6 +128,10 @@ pub struct WorkerOptions {
     /// Full inventory (autostart, persistence…) is re-read this often; events and actions
     /// refresh single domains in between.
     pub inventory_interval: Duration,
+    /// A libvirt call running longer than this marks the host as not responding.
+    pub call_timeout: Duration,
+    /// Also sample the machine virtdeck runs on (load, memory, disks): for local URIs.
+    pub local_machine: bool,
     pub on_connect: Option<OnConnect>,
 }
 
@@ -123,6 +141,8 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(2),
             readonly: false,
             inventory_interval: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(5),
+            local_machine: false,
             on_connect: None,
         }
     }
@@ -133,29 +153,43 @@ impl Default for WorkerOptions {
 pub struct HostHandle {
     pub id: HostId,
     pub uri: String,
-    tx: Sender<worker::Input>,
+    tx: Sender<HostCommand>,
 }
 
 impl HostHandle {
     /// Sends without waiting. A worker that already ended just drops the command.
     pub fn send(&self, cmd: HostCommand) {
-        let _ = self.tx.send(worker::Input::Cmd(cmd));
+        let _ = self.tx.send(cmd);
     }
 }
 
-/// Starts the worker thread for `uri`. `notify` is called from that thread for every event.
+/// Starts the worker thread for `uri` and its watcher. `notify` is called from those threads
+/// for every event.
 pub fn spawn(
     id: HostId,
     uri: String,
     opts: WorkerOptions,
-    notify: impl Fn(HostEvent) + Send + 'static,
+    notify: impl Fn(HostEvent) + Send + Sync + 'static,
 ) -> std::io::Result<HostHandle> {
     ensure_event_loop();
+    let notify: Notify = Arc::new(notify);
     let (tx, rx) = mpsc::channel();
-    let self_tx = tx.clone();
-    let thread_uri = uri.clone();
+    let (wtx, wrx) = mpsc::channel();
+    let busy = watch::Busy::new();
+    let timeout = opts.call_timeout;
+    {
+        let (uri, busy, wtx, notify) = (
+            uri.clone(),
+            Arc::clone(&busy),
+            wtx.clone(),
+            Arc::clone(&notify),
+        );
+        std::thread::Builder::new()
+            .name(format!("host-{}", id.0))
+            .spawn(move || worker::run_guarded(uri, opts, wrx, wtx, busy, notify))?;
+    }
     std::thread::Builder::new()
-        .name(format!("host-{}", id.0))
-        .spawn(move || worker::run_guarded(thread_uri, opts, rx, self_tx, notify))?;
+        .name(format!("watch-{}", id.0))
+        .spawn(move || watch::run(rx, wtx, busy, timeout, notify))?;
     Ok(HostHandle { id, uri, tx })
 }

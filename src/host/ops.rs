@@ -37,6 +37,7 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         max_memory_kib: info.max_mem,
         // Only bulk stats' cpu.time is trusted: the test driver reports wall-clock time here.
         cpu_time_ns: None,
+        io: Default::default(),
         autostart: dom.autostart()?,
         persistent: dom.is_persistent()?,
         managed_save: dom.has_managed_save(0).unwrap_or(false),

@@ -1,5 +1,6 @@
-//! One `virConnectGetAllDomainStats` call per tick for every domain. The `virt` crate's wrapper
-//! leaks the records and does not decode them, so this calls libvirt directly and frees the list.
+//! One `virConnectGetAllDomainStats` call per tick for every domain, plus the node's CPU and
+//! memory counters. The `virt` crate's wrapper leaks the records and does not decode them, and
+//! it has no node-stats calls, so this calls libvirt directly and frees what it gets.
 
 use std::ffi::CStr;
 use std::os::raw::c_char;
@@ -7,6 +8,8 @@ use std::os::raw::c_char;
 use virt::connect::Connect;
 use virt::error::Error;
 use virt::sys;
+
+use crate::model::{IoCounters, NodeCpu, NodeMemory};
 
 /// The fields virtdeck reads from a domain's stats record.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19,6 +22,14 @@ pub struct DomainStats {
     pub balloon_current_kib: Option<u64>,
     pub balloon_max_kib: Option<u64>,
     pub vcpu_current: Option<u64>,
+    pub io: IoCounters,
+}
+
+/// Adds `v` to a per-device sum (`block.0.rd.bytes` + `block.1.rd.bytes` …).
+fn add(slot: &mut Option<u64>, v: Option<u64>) {
+    if let Some(v) = v {
+        *slot = Some(slot.unwrap_or(0).saturating_add(v));
+    }
 }
 
 impl DomainStats {
@@ -31,7 +42,29 @@ impl DomainStats {
             "balloon.current" => self.balloon_current_kib = n,
             "balloon.maximum" => self.balloon_max_kib = n,
             "vcpu.current" => self.vcpu_current = n,
-            _ => {}
+            "balloon.rss" => self.io.rss_kib = n,
+            _ => {
+                // Per-device keys: `block.<i>.rd.bytes`, `net.<i>.rx.bytes`, …
+                let Some((group, rest)) = key.split_once('.') else {
+                    return;
+                };
+                let Some((index, field)) = rest.split_once('.') else {
+                    return;
+                };
+                if !index.bytes().all(|b| b.is_ascii_digit()) {
+                    return;
+                }
+                let io = &mut self.io;
+                match (group, field) {
+                    ("block", "rd.bytes") => add(&mut io.disk_rd_bytes, n),
+                    ("block", "wr.bytes") => add(&mut io.disk_wr_bytes, n),
+                    ("block", "rd.reqs") => add(&mut io.disk_rd_reqs, n),
+                    ("block", "wr.reqs") => add(&mut io.disk_wr_reqs, n),
+                    ("net", "rx.bytes") => add(&mut io.net_rx_bytes, n),
+                    ("net", "tx.bytes") => add(&mut io.net_tx_bytes, n),
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -76,7 +109,9 @@ pub fn all_domain_stats(conn: &Connect) -> Result<Vec<DomainStats>, Error> {
     let groups = sys::VIR_DOMAIN_STATS_STATE
         | sys::VIR_DOMAIN_STATS_CPU_TOTAL
         | sys::VIR_DOMAIN_STATS_BALLOON
-        | sys::VIR_DOMAIN_STATS_VCPU;
+        | sys::VIR_DOMAIN_STATS_VCPU
+        | sys::VIR_DOMAIN_STATS_INTERFACE
+        | sys::VIR_DOMAIN_STATS_BLOCK;
     let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
     // SAFETY: plain FFI call; on success libvirt hands us a NULL-terminated array we free below.
     let n = unsafe { sys::virConnectGetAllDomainStats(conn.as_ptr(), groups, &mut records, 0) };
@@ -112,6 +147,96 @@ pub fn all_domain_stats(conn: &Connect) -> Result<Vec<DomainStats>, Error> {
     Ok(out)
 }
 
+/// Reads `(field, value)` pairs from one of libvirt's two-call node stats APIs: the first call
+/// sizes the array, the second fills it.
+fn node_params(
+    call: impl Fn(*mut sys::virNodeCPUStats, *mut i32) -> i32,
+) -> Result<Vec<(String, u64)>, Error> {
+    let mut n: i32 = 0;
+    if call(std::ptr::null_mut(), &mut n) < 0 {
+        return Err(Error::last_error());
+    }
+    if n <= 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: an all-zero virNodeCPUStats is valid (a C char array and an integer).
+    let mut buf: Vec<sys::virNodeCPUStats> = vec![unsafe { std::mem::zeroed() }; n as usize];
+    if call(buf.as_mut_ptr(), &mut n) < 0 {
+        return Err(Error::last_error());
+    }
+    Ok(buf
+        .iter()
+        .take(n.max(0) as usize)
+        .map(|p| {
+            // SAFETY: libvirt NUL-terminates the field within its 80 bytes.
+            let field = unsafe { CStr::from_ptr(p.field.as_ptr()) };
+            (field.to_string_lossy().into_owned(), p.value)
+        })
+        .collect())
+}
+
+/// Cumulative CPU times over all the node's CPUs.
+pub fn node_cpu(conn: &Connect) -> Result<Option<NodeCpu>, Error> {
+    let params = node_params(|p, n| {
+        // SAFETY: `p` is NULL or points to `*n` elements, as the API requires.
+        unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), sys::VIR_NODE_CPU_STATS_ALL_CPUS, p, n, 0) }
+    })?;
+    Ok(cpu_from_params(&params))
+}
+
+pub fn cpu_from_params(params: &[(String, u64)]) -> Option<NodeCpu> {
+    let get = |k: &str| params.iter().find(|(f, _)| f == k).map(|(_, v)| *v);
+    // Linux reports kernel/user/idle/iowait; other systems may report a single "utilization".
+    let idle = get("idle")?;
+    let total = params
+        .iter()
+        .filter(|(f, _)| matches!(f.as_str(), "kernel" | "user" | "idle" | "iowait"))
+        .map(|(_, v)| *v)
+        .fold(0u64, u64::saturating_add);
+    Some(NodeCpu {
+        total_ns: total,
+        idle_ns: idle.saturating_add(get("iowait").unwrap_or(0)),
+    })
+}
+
+/// Node memory in KiB; falls back to total/free memory for drivers without memory stats.
+pub fn node_memory(conn: &Connect, total_kib: u64) -> Option<NodeMemory> {
+    let params = node_params(|p, n| {
+        // SAFETY: virNodeMemoryStats has the same layout as virNodeCPUStats (char[80], u64).
+        unsafe {
+            sys::virNodeGetMemoryStats(
+                conn.as_ptr(),
+                sys::VIR_NODE_MEMORY_STATS_ALL_CELLS,
+                p.cast(),
+                n,
+                0,
+            )
+        }
+    });
+    match params {
+        Ok(p) if !p.is_empty() => memory_from_params(&p),
+        _ => {
+            let free = conn.free_memory().ok()? / 1024;
+            (total_kib > 0).then_some(NodeMemory {
+                total_kib,
+                available_kib: free.min(total_kib),
+            })
+        }
+    }
+}
+
+pub fn memory_from_params(params: &[(String, u64)]) -> Option<NodeMemory> {
+    let get = |k: &str| params.iter().find(|(f, _)| f == k).map(|(_, v)| *v);
+    let total = get("total")?;
+    let available = get("free")?
+        .saturating_add(get("buffers").unwrap_or(0))
+        .saturating_add(get("cached").unwrap_or(0));
+    Some(NodeMemory {
+        total_kib: total,
+        available_kib: available.min(total),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +254,53 @@ mod tests {
         assert_eq!(s.cpu_time_ns, Some(123_456));
         assert_eq!(s.balloon_current_kib, Some(65_536));
         assert_eq!(s.vcpu_current, Some(2));
+    }
+
+    #[test]
+    fn device_counters_are_summed() {
+        let mut s = DomainStats::default();
+        s.set("block.count", ParamValue::UInt(2));
+        s.set("block.0.name", ParamValue::Other);
+        s.set("block.0.rd.bytes", ParamValue::UInt(100));
+        s.set("block.1.rd.bytes", ParamValue::UInt(50));
+        s.set("block.0.wr.reqs", ParamValue::UInt(7));
+        s.set("block.0.rd.times", ParamValue::UInt(999));
+        s.set("net.0.rx.bytes", ParamValue::UInt(10));
+        s.set("net.1.rx.bytes", ParamValue::UInt(5));
+        s.set("net.0.tx.bytes", ParamValue::UInt(3));
+        s.set("net.0.rx.pkts", ParamValue::UInt(1000));
+        s.set("balloon.rss", ParamValue::UInt(4096));
+        assert_eq!(s.io.disk_rd_bytes, Some(150));
+        assert_eq!(s.io.disk_wr_reqs, Some(7));
+        assert_eq!(s.io.disk_wr_bytes, None);
+        assert_eq!(s.io.net_rx_bytes, Some(15));
+        assert_eq!(s.io.net_tx_bytes, Some(3));
+        assert_eq!(s.io.rss_kib, Some(4096));
+    }
+
+    #[test]
+    fn node_params_decode() {
+        let p = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let cpu = cpu_from_params(&p(&[
+            ("kernel", 10),
+            ("user", 30),
+            ("idle", 50),
+            ("iowait", 10),
+        ]))
+        .unwrap();
+        assert_eq!(cpu.total_ns, 100);
+        assert_eq!(cpu.idle_ns, 60);
+        assert_eq!(cpu_from_params(&p(&[("utilization", 5)])), None);
+        let mem = memory_from_params(&p(&[
+            ("total", 1000),
+            ("free", 100),
+            ("buffers", 50),
+            ("cached", 250),
+        ]))
+        .unwrap();
+        assert_eq!(mem.total_kib, 1000);
+        assert_eq!(mem.available_kib, 400);
     }
 }

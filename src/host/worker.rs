@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 use virt::connect::Connect;
 use virt::error::Error;
 
-use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, WorkerOptions};
-use crate::model::{version_string, HostInfo, Snapshot, Vm, VmState};
+use std::sync::Arc;
+
+use super::node::NodeSampler;
+use super::watch::Busy;
+use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, WorkerOptions};
+use crate::model::{version_string, HostInfo, NodeSample, Snapshot, Vm, VmState};
 
 pub(crate) enum Input {
     Cmd(HostCommand),
@@ -24,7 +28,7 @@ enum End {
 }
 
 /// libvirt's message without the `[code=… domain=…]` suffix the crate's Display adds.
-pub(crate) fn message(e: &Error) -> String {
+pub fn message(e: &Error) -> String {
     let m = e.message().trim();
     if m.is_empty() {
         "unknown libvirt error".to_string()
@@ -34,7 +38,7 @@ pub(crate) fn message(e: &Error) -> String {
 }
 
 /// ssh transports must never prompt on the terminal the UI is drawing on.
-fn effective_uri(uri: &str) -> String {
+pub fn effective_uri(uri: &str) -> String {
     let scheme = uri.split("://").next().unwrap_or("");
     if scheme.contains("+ssh") && !uri.contains("no_tty=") {
         let sep = if uri.contains('?') { '&' } else { '?' };
@@ -78,12 +82,15 @@ pub(crate) fn run_guarded(
     opts: WorkerOptions,
     rx: Receiver<Input>,
     self_tx: Sender<Input>,
-    notify: impl Fn(HostEvent),
+    busy: Arc<Busy>,
+    notify: Notify,
 ) {
+    let notify: &dyn Fn(HostEvent) = &*notify;
     loop {
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run(&uri, &opts, &rx, &self_tx, &notify)
+            run(&uri, &opts, &rx, &self_tx, &busy, &notify)
         }));
+        busy.leave();
         match attempt {
             Ok(()) => return,
             Err(payload) => {
@@ -108,11 +115,14 @@ fn run(
     opts: &WorkerOptions,
     rx: &Receiver<Input>,
     self_tx: &Sender<Input>,
+    busy: &Busy,
     notify: &impl Fn(HostEvent),
 ) {
     let mut attempt = 0u32;
     loop {
         notify(HostEvent::Connecting { attempt });
+        // Opening can hang too (a stopped daemon accepts the socket but never answers).
+        busy.enter();
         let opened =
             open(uri, opts.readonly)
                 .map_err(|e| message(&e))
@@ -120,13 +130,17 @@ fn run(
                     Some(hook) => hook(&c).map(|_| (c, i)),
                     None => Ok((c, i)),
                 });
+        busy.leave();
         match opened {
             Ok((conn, info)) => {
                 attempt = 0;
+                let sampler = NodeSampler::new(info.memory_kib, opts.local_machine);
                 notify(HostEvent::Connected(info));
-                let mut session = Session::new(conn, opts, self_tx.clone());
-                let end = session.run(rx, notify);
+                let mut session = Session::new(conn, opts, self_tx.clone(), sampler);
+                let end = session.run(rx, busy, notify);
+                busy.enter();
                 session.close();
+                busy.leave();
                 match end {
                     End::Stop => return,
                     End::Lost(error) => notify(HostEvent::Lost { error }),
@@ -177,10 +191,11 @@ struct Session<'a> {
     last_inventory: Option<Instant>,
     bulk_stats: bool,
     backlog: VecDeque<HostCommand>,
+    node: NodeSampler,
 }
 
 impl<'a> Session<'a> {
-    fn new(conn: Connect, opts: &'a WorkerOptions, tx: Sender<Input>) -> Self {
+    fn new(conn: Connect, opts: &'a WorkerOptions, tx: Sender<Input>, node: NodeSampler) -> Self {
         let event_id = events::register_lifecycle(&conn, tx);
         Session {
             conn,
@@ -190,6 +205,7 @@ impl<'a> Session<'a> {
             last_inventory: None,
             bulk_stats: true,
             backlog: VecDeque::new(),
+            node,
         }
     }
 
@@ -208,8 +224,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn run(&mut self, rx: &Receiver<Input>, notify: &impl Fn(HostEvent)) -> End {
+    fn run(&mut self, rx: &Receiver<Input>, busy: &Busy, notify: &impl Fn(HostEvent)) -> End {
         let mut next_poll = Instant::now();
+        busy.enter();
         loop {
             if Instant::now() >= next_poll {
                 if let Err(end) = self.poll(notify) {
@@ -220,7 +237,12 @@ impl<'a> Session<'a> {
             let timeout = next_poll.saturating_duration_since(Instant::now());
             let input = match self.backlog.pop_front() {
                 Some(c) => Ok(Input::Cmd(c)),
-                None => rx.recv_timeout(timeout),
+                None => {
+                    busy.leave();
+                    let i = rx.recv_timeout(timeout);
+                    busy.enter();
+                    i
+                }
             };
             match input {
                 Err(RecvTimeoutError::Timeout) => {}
@@ -252,14 +274,14 @@ impl<'a> Session<'a> {
                         op,
                         result: result.map_err(|e| message(&e)),
                     });
-                    self.send_snapshot(notify);
+                    self.send_snapshot(None, notify);
                 }
                 Ok(Input::DomainEvent(uuid)) => {
                     let mut changed = BTreeSet::new();
                     changed.insert(uuid);
                     self.drain_events(rx, &mut changed);
                     self.refresh_domains(&changed);
-                    self.send_snapshot(notify);
+                    self.send_snapshot(None, notify);
                 }
             }
         }
@@ -286,6 +308,7 @@ impl<'a> Session<'a> {
                         if let Some(old) = self.vms.get(uuid) {
                             if vm.state.is_active() && old.id == vm.id {
                                 vm.cpu_time_ns = old.cpu_time_ns;
+                                vm.io = old.io;
                             }
                         }
                         self.vms.insert(uuid.clone(), vm);
@@ -310,6 +333,7 @@ impl<'a> Session<'a> {
             if let Ok(mut vm) = ops::inventory(dom) {
                 if let Some(old) = self.vms.get(&vm.uuid) {
                     vm.cpu_time_ns = old.cpu_time_ns;
+                    vm.io = old.io;
                 }
                 fresh.insert(vm.uuid.clone(), vm);
             }
@@ -343,7 +367,11 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        self.send_snapshot(notify);
+        let node = match self.node.sample(&self.conn) {
+            Ok(n) => n,
+            Err(e) => return Err(self.check(&e).unwrap_or(End::Lost(message(&e)))),
+        };
+        self.send_snapshot(Some(node), notify);
         Ok(())
     }
 
@@ -361,6 +389,7 @@ impl<'a> Session<'a> {
             }
             vm.id = st.id;
             vm.cpu_time_ns = st.cpu_time_ns;
+            vm.io = st.io;
             if let Some(v) = st.vcpu_current {
                 vm.vcpus = v as u32;
             }
@@ -377,10 +406,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn send_snapshot(&self, notify: &impl Fn(HostEvent)) {
+    fn send_snapshot(&self, node: Option<NodeSample>, notify: &impl Fn(HostEvent)) {
         notify(HostEvent::Snapshot(Snapshot {
             vms: self.vms.values().cloned().collect(),
             taken_at: Instant::now(),
+            node,
         }));
     }
 }

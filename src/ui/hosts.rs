@@ -18,6 +18,15 @@ pub fn height(app: &App, screen: u16) -> u16 {
 }
 
 pub fn status_cell(host: &HostView, theme: &Theme, now: std::time::Instant) -> (String, Style) {
+    if let Some(since) = host.stalled_since {
+        return (
+            format!(
+                "⏸ not responding for {}",
+                fmt::duration(now.saturating_duration_since(since))
+            ),
+            theme.host_unreachable,
+        );
+    }
     match &host.status {
         HostStatus::Connected => ("● connected".into(), theme.host_connected),
         HostStatus::Connecting { attempt: 0 } => ("◌ connecting".into(), theme.host_connecting),

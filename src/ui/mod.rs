@@ -1,9 +1,13 @@
 //! Views: pure functions of the app state. Nothing here calls libvirt or changes the model.
 
+mod dashboard;
+mod detail;
 mod dialog;
+mod form;
 mod help;
 mod hosts;
 mod log;
+mod spark;
 mod status;
 mod toast;
 mod vms;
@@ -12,32 +16,40 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 use ratatui::Frame;
 
-use crate::app::{App, Mode};
+use crate::app::{App, Mode, View};
 
 /// Draws the whole screen.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     f.render_widget(Block::default().style(app.theme.base), area);
-    let hosts_h = hosts::height(app, area.height);
-    let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
-    let [hosts_area, table_area, filter_area, status_area] = Layout::vertical([
-        Constraint::Length(hosts_h),
-        Constraint::Min(3),
-        Constraint::Length(filter_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    hosts::render(app, f, hosts_area);
-    vms::render(app, f, table_area);
-    if filter_h > 0 {
-        status::render_filter(app, f, filter_area);
+    let [main_area, status_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    match &app.view {
+        View::Dashboard => dashboard::render(app, f, main_area),
+        View::Detail { .. } => detail::render(app, f, main_area),
+        View::Vms => {
+            let hosts_h = hosts::height(app, area.height);
+            let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
+            let [hosts_area, table_area, filter_area] = Layout::vertical([
+                Constraint::Length(hosts_h),
+                Constraint::Min(3),
+                Constraint::Length(filter_h),
+            ])
+            .areas(main_area);
+            hosts::render(app, f, hosts_area);
+            vms::render(app, f, table_area);
+            if filter_h > 0 {
+                status::render_filter(app, f, filter_area);
+            }
+        }
     }
     status::render(app, f, status_area);
-    toast::render(app, f, table_area);
+    toast::render(app, f, main_area);
     match &app.mode {
         Mode::Help { scroll } => help::render(app, f, area, *scroll),
         Mode::Log { scroll } => log::render(app, f, area, *scroll),
         Mode::Confirm(c) => dialog::render(app, f, area, c),
+        Mode::Form(form) => form::render(app, f, area, form),
         Mode::Normal | Mode::Filter => {}
     }
 }

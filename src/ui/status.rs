@@ -6,22 +6,54 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::{App, Mode};
+use crate::app::{App, Mode, View};
 use crate::config::keymap::{Action, Section};
 
 /// The actions hinted in each mode, most useful first; hints that do not fit are dropped.
-fn hinted(mode: &Mode) -> (Section, &'static [(Action, &'static str)]) {
+fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str)]) {
     match mode {
+        Mode::Normal if *view == View::Dashboard => (
+            Section::Dashboard,
+            &[
+                (Action::Help, "help"),
+                (Action::Open, "VMs of host"),
+                (Action::SortNext, "sort"),
+                (Action::AddHost, "add host"),
+                (Action::RemoveHost, "remove"),
+                (Action::ViewVms, "all VMs"),
+                (Action::Log, "log"),
+                (Action::Quit, "quit"),
+            ],
+        ),
+        Mode::Normal if matches!(view, View::Detail { .. }) => (
+            Section::Detail,
+            &[
+                (Action::Help, "help"),
+                (Action::Back, "back"),
+                (Action::ViewDashboard, "dashboard"),
+                (Action::Quit, "quit"),
+            ],
+        ),
+        Mode::Form(_) => (
+            Section::Form,
+            &[
+                (Action::TestConnection, "test"),
+                (Action::Confirm, "add"),
+                (Action::Cancel, "cancel"),
+            ],
+        ),
         Mode::Normal => (
             Section::Normal,
             &[
                 (Action::Help, "help"),
                 (Action::Filter, "filter"),
+                (Action::Open, "details"),
                 (Action::Start, "start"),
                 (Action::Shutdown, "shutdown"),
                 (Action::ForceOff, "force off"),
                 (Action::Mark, "mark"),
                 (Action::SortNext, "sort"),
+                (Action::ViewDashboard, "dashboard"),
                 (Action::Log, "log"),
                 (Action::Quit, "quit"),
             ],
@@ -47,16 +79,27 @@ fn hinted(mode: &Mode) -> (Section, &'static [(Action, &'static str)]) {
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let shown = app.rows.len();
-    let total = app.total_vms();
-    let pos = if shown == 0 { 0 } else { app.selected + 1 };
-    let mut right = format!(" {pos}/{shown}");
-    if shown != total {
-        right.push_str(&format!(" of {total}"));
-    }
-    right.push_str(" VMs ");
+    let right = if app.view == View::Dashboard {
+        let n = app.hosts.len();
+        let pos = if n == 0 {
+            0
+        } else {
+            app.dash_selected.min(n - 1) + 1
+        };
+        format!(" {pos}/{n} hosts ")
+    } else {
+        let shown = app.rows.len();
+        let total = app.total_vms();
+        let pos = if shown == 0 { 0 } else { app.selected + 1 };
+        let mut right = format!(" {pos}/{shown}");
+        if shown != total {
+            right.push_str(&format!(" of {total}"));
+        }
+        right.push_str(" VMs ");
+        right
+    };
     let budget = (area.width as usize).saturating_sub(right.width() + 1);
-    let (section, hints) = hinted(&app.mode);
+    let (section, hints) = hinted(&app.mode, &app.view);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (action, label) in hints {

@@ -69,6 +69,20 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
             width: Constraint::Length(5),
         },
     ]);
+    if width >= 100 {
+        cols.extend([
+            Col {
+                key: Some(SortKey::Disk),
+                title: "DISK R/W",
+                width: Constraint::Length(11),
+            },
+            Col {
+                key: Some(SortKey::Net),
+                title: "NET RX/TX",
+                width: Constraint::Length(11),
+            },
+        ]);
+    }
     if width >= 72 {
         cols.extend([
             Col {
@@ -129,6 +143,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let (name_w, host_w) = (width_of("NAME"), width_of("HOST"));
     let off = scroll(app, visible);
     let multi_host = app.hosts.len() > 1;
+    let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let rows = app
         .rows
         .iter()
@@ -162,8 +177,26 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Cell::from(state_text).style(state_st),
                 Cell::from(format!("{:>4}", vm.vcpus)),
                 Cell::from(format!("{:>9}", fmt::kib(vm.max_memory_kib))),
-                Cell::from(format!("{:>5}", fmt::percent(h.cpu.get(&vm.uuid).copied()))),
+                Cell::from(format!("{:>5}", fmt::percent(h.cpu_pct(&vm.uuid)))),
             ]);
+            if wide_io {
+                let r = h.rates.get(&vm.uuid).copied().unwrap_or_default();
+                let pair = |a: Option<f64>, b: Option<f64>| {
+                    if a.is_none() && b.is_none() {
+                        "-".to_string()
+                    } else {
+                        format!("{}/{}", fmt::rate_short(a), fmt::rate_short(b))
+                    }
+                };
+                cells.push(Cell::from(format!(
+                    "{:>11}",
+                    pair(r.disk_rd_bps, r.disk_wr_bps)
+                )));
+                cells.push(Cell::from(format!(
+                    "{:>11}",
+                    pair(r.net_rx_bps, r.net_tx_bps)
+                )));
+            }
             if cols.len() > cells.len() {
                 cells.push(Cell::from(yes(vm.autostart)));
                 cells.push(Cell::from(yes(vm.persistent)));

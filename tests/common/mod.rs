@@ -5,17 +5,17 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use virtdeck::app::{App, HostSpec, Msg};
+use virtdeck::app::{App, HostSpec, Msg, Settings, View};
 use virtdeck::config::keymap::Keymap;
 use virtdeck::config::theme::Theme;
 use virtdeck::demo::DemoFleet;
-use virtdeck::host::{HostEvent, HostHandle, WorkerOptions};
+use virtdeck::host::{HostEvent, WorkerOptions};
 use virtdeck::runtime;
 
 pub struct Live {
     pub app: App,
     pub rx: Receiver<Msg>,
-    pub handles: Vec<HostHandle>,
+    pub workers: runtime::Workers,
     _fleet: Option<DemoFleet>,
 }
 
@@ -30,7 +30,7 @@ impl Live {
             }
             if let Ok(m) = self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
                 let fx = self.app.update(m);
-                runtime::apply_effects(fx, &self.handles);
+                self.workers.apply(fx);
             }
         }
         true
@@ -41,7 +41,7 @@ impl Live {
         let fx = self
             .app
             .update(Msg::Key(crossterm::event::KeyEvent::new(k.code, k.mods)));
-        runtime::apply_effects(fx, &self.handles);
+        self.workers.apply(fx);
     }
 
     pub fn type_text(&mut self, s: &str) {
@@ -50,16 +50,14 @@ impl Live {
                 crossterm::event::KeyCode::Char(c),
                 crossterm::event::KeyModifiers::NONE,
             )));
-            runtime::apply_effects(fx, &self.handles);
+            self.workers.apply(fx);
         }
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        for h in &self.handles {
-            h.send(virtdeck::host::HostCommand::Stop);
-        }
+        self.workers.stop_all();
     }
 }
 
@@ -71,17 +69,22 @@ pub fn theme() -> Theme {
 pub fn start(specs: Vec<(HostSpec, WorkerOptions)>, readonly: bool) -> Live {
     virtdeck::host::ensure_event_loop();
     let (tx, rx) = runtime::channel();
-    let handles = runtime::spawn_workers(&specs, &tx).unwrap();
-    let app = App::new(
+    let workers = runtime::Workers::start(&specs, &tx, None, WorkerOptions::default()).unwrap();
+    let mut app = App::new(
         specs.into_iter().map(|(s, _)| s).collect(),
         Keymap::preset(),
         theme(),
-        readonly,
+        Settings {
+            readonly,
+            ..Settings::default()
+        },
     );
+    // Most tests drive the VM table; dashboard tests switch views themselves.
+    app.view = View::Vms;
     Live {
         app,
         rx,
-        handles,
+        workers,
         _fleet: None,
     }
 }

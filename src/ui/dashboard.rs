@@ -1,0 +1,310 @@
+//! The dashboard: one row per host with its load and history, and the selected host's detail
+//! (sparklines, pools, the local machine).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Sparkline, Table};
+use ratatui::Frame;
+
+use super::hosts::status_cell;
+use super::spark::spark;
+use crate::app::dashboard::{levels, order, storage_pct, Level};
+use crate::app::hosts::HostView;
+use crate::app::App;
+use crate::config::theme::Theme;
+use crate::fmt;
+
+pub fn level_style(t: &Theme, l: Level) -> Style {
+    match l {
+        Level::Ok => t.level_ok,
+        Level::Warn => t.level_warn,
+        Level::Crit => t.level_crit,
+    }
+}
+
+fn pct_or_dash(p: Option<f64>) -> String {
+    fmt::percent(p)
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let ord = order(
+        &app.hosts,
+        app.dash_sort,
+        app.dash_descending,
+        &app.settings.thresholds,
+    );
+    let sel = app.dash_selected.min(ord.len().saturating_sub(1));
+    let table_h = (ord.len() as u16 + 3).min(area.height.saturating_sub(8).max(4));
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
+    render_table(app, f, top, &ord, sel);
+    if let Some(&i) = ord.get(sel) {
+        render_host(app, f, bottom, &app.hosts[i]);
+    }
+}
+
+fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize) {
+    let t = &app.theme;
+    let th = &app.settings.thresholds;
+    let wide = area.width >= 150;
+    let narrow = area.width < 100;
+    let spark_w = if wide {
+        20
+    } else if narrow {
+        8
+    } else {
+        12
+    };
+    let host_w: u16 = if narrow { 12 } else { 16 };
+    let visible = area.height.saturating_sub(3) as usize;
+    let off = sel.saturating_sub(visible.saturating_sub(1));
+    let rows = ord
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(visible)
+        .map(|(pos, &i)| {
+            let h = &app.hosts[i];
+            let lv = levels(h, th);
+            let (status, st_style) = status_cell(h, t, app.now);
+            let mem = h.node.memory.map(|m| {
+                format!(
+                    "{}/{}",
+                    fmt::kib(m.total_kib.saturating_sub(m.available_kib)),
+                    fmt::kib(m.total_kib)
+                )
+            });
+            let storage = h.node.storage().map(|(cap, alloc, _)| {
+                format!(
+                    "{} of {}",
+                    pct_or_dash(storage_pct(h)),
+                    fmt::bytes(cap.max(alloc))
+                )
+            });
+            let mut cells = vec![
+                Cell::from(fmt::truncate(&h.name, host_w as usize)).style(t.title),
+                Cell::from(format!("{:>5}", pct_or_dash(h.node.cpu_pct)))
+                    .style(level_style(t, lv[0])),
+                Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),
+                Cell::from(format!("{:>5}", pct_or_dash(h.node.memory_pct())))
+                    .style(level_style(t, lv[1])),
+            ];
+            if wide {
+                cells.push(
+                    Cell::from(spark(&h.node.mem_history, spark_w, Some(100.0))).style(t.chart_b),
+                );
+                cells.push(Cell::from(mem.unwrap_or_else(|| "-".into())));
+            }
+            cells.extend([
+                Cell::from(if h.updated_at.is_some() {
+                    format!("{}/{}", h.running(), h.vms.len())
+                } else {
+                    "-".into()
+                }),
+                Cell::from(h.overcommit().map_or("-".into(), |o| format!("{o:.1}x")))
+                    .style(level_style(t, lv[2])),
+                Cell::from(storage.unwrap_or_else(|| "-".into())).style(level_style(t, lv[3])),
+                Cell::from(status).style(st_style),
+            ]);
+            let mut row = Row::new(cells);
+            if h.is_stale() {
+                row = row.style(t.dim);
+            }
+            if pos == sel {
+                row = row.style(t.selected);
+            }
+            row
+        });
+    let mut widths = vec![
+        Constraint::Length(host_w),
+        Constraint::Length(5),
+        Constraint::Length(spark_w as u16),
+        Constraint::Length(5),
+    ];
+    let mut header = vec!["HOST", "CPU", "CPU HISTORY", "MEM"];
+    if wide {
+        widths.extend([Constraint::Length(spark_w as u16), Constraint::Length(19)]);
+        header.extend(["MEM HISTORY", "USED/TOTAL"]);
+    }
+    widths.extend([
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(16),
+        Constraint::Fill(1),
+    ]);
+    header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);
+    let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
+    let arrow = if app.dash_descending { " ▲" } else { "" };
+    let title = Line::from(vec![
+        Span::styled(" Dashboard ", t.title),
+        Span::styled(
+            format!(
+                "{connected}/{} hosts connected · sort: {}{arrow} ",
+                app.hosts.len(),
+                app.dash_sort.title()
+            ),
+            t.dim,
+        ),
+    ]);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(title);
+    if app.hosts.is_empty() {
+        f.render_widget(
+            Paragraph::new("No hosts: press a to add one")
+                .style(t.dim)
+                .centered()
+                .block(block),
+            area,
+        );
+        return;
+    }
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(t.header))
+            .block(block)
+            .column_spacing(1),
+        area,
+    );
+}
+
+fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
+    let t = &app.theme;
+    if area.height < 3 {
+        return;
+    }
+    let info = h
+        .info
+        .as_ref()
+        .map(|i| {
+            format!(
+                "{} · {} · libvirt {} · {} CPUs · {}",
+                i.hostname,
+                i.hypervisor,
+                i.libvirt,
+                i.cpus,
+                fmt::kib(i.memory_kib)
+            )
+        })
+        .unwrap_or_default();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Line::from(vec![
+            Span::styled(format!(" {} ", h.name), t.title),
+            Span::styled(format!("{} ", h.uri), t.dim),
+        ]));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let pools_h = h.node.pools.len().min(6) as u16;
+    let local_h = h
+        .node
+        .local
+        .as_ref()
+        .map_or(0, |l| 2 + l.disks.len().min(4) as u16);
+    let [info_a, cpu_a, mem_a, pools_a, local_a] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Length(pools_h + u16::from(pools_h > 0)),
+        Constraint::Length(local_h),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(info).style(t.dim), info_a);
+    let window = app.settings.poll_interval * h.node.cpu_history.capacity() as u32;
+    let spark_rows = |ring: &crate::metrics::Ring, width: u16| -> Vec<u64> {
+        let n = ring.len().saturating_sub(width as usize);
+        ring.iter()
+            .skip(n)
+            .map(|v| if v.is_nan() { 0 } else { v.round() as u64 })
+            .collect()
+    };
+    for (a, label, value, ring, style) in [
+        (cpu_a, "CPU", h.node.cpu_pct, &h.node.cpu_history, t.chart_a),
+        (
+            mem_a,
+            "Memory",
+            h.node.memory_pct(),
+            &h.node.mem_history,
+            t.chart_b,
+        ),
+    ] {
+        let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(a);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::from(Span::styled(label, t.header)),
+                Line::from(fmt::percent(value)),
+                Line::from(Span::styled(
+                    format!("last {}", fmt::duration(window)),
+                    t.dim,
+                )),
+            ]),
+            l,
+        );
+        f.render_widget(
+            Sparkline::default()
+                .data(spark_rows(ring, r.width))
+                .max(100)
+                .style(style),
+            r,
+        );
+    }
+    if pools_h > 0 {
+        let rows =
+            Layout::vertical(vec![Constraint::Length(1); pools_h as usize + 1]).split(pools_a);
+        f.render_widget(
+            Paragraph::new(Span::styled("Storage pools (active)", t.header)),
+            rows[0],
+        );
+        for (p, a) in h.node.pools.iter().zip(rows.iter().skip(1)) {
+            let [l, g] =
+                Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(*a);
+            let ratio = if p.capacity > 0 {
+                (p.allocation as f64 / p.capacity as f64).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let lv =
+                crate::app::dashboard::level(Some(ratio * 100.0), app.settings.thresholds.storage);
+            f.render_widget(Paragraph::new(fmt::truncate(&p.name, 15)), l);
+            f.render_widget(
+                Gauge::default()
+                    .ratio(ratio)
+                    .label(format!(
+                        "{} used of {} · {} free",
+                        fmt::bytes(p.allocation),
+                        fmt::bytes(p.capacity),
+                        fmt::bytes(p.available)
+                    ))
+                    .gauge_style(level_style(t, lv)),
+                g,
+            );
+        }
+    }
+    if let Some(l) = &h.node.local {
+        let mut lines = vec![
+            Line::from(Span::styled("This machine (sysinfo)", t.header)),
+            Line::from(format!(
+                "load {:.2} {:.2} {:.2} on {} CPUs · memory {} used of {}",
+                l.load[0],
+                l.load[1],
+                l.load[2],
+                l.cpus,
+                fmt::bytes(l.mem_used),
+                fmt::bytes(l.mem_total)
+            )),
+        ];
+        for d in l.disks.iter().take(4) {
+            let used = d.total.saturating_sub(d.available);
+            lines.push(Line::from(format!(
+                "  {:<20} {:>5} of {} used",
+                fmt::truncate(&d.mount, 20),
+                fmt::percent(Some(used as f64 / d.total.max(1) as f64 * 100.0)),
+                fmt::bytes(d.total)
+            )));
+        }
+        f.render_widget(Paragraph::new(lines), local_a);
+    }
+}

@@ -1,0 +1,278 @@
+//! One VM's live metrics: braille line charts over the history window.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+use super::vms::state_style;
+use crate::app::App;
+use crate::fmt;
+use crate::metrics::Ring;
+
+/// Points of a ring as (seconds relative to now, value), gaps dropped.
+fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
+    let n = ring.len();
+    ring.iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, v)| (-((n - 1 - i) as f64) * step, f64::from(v)))
+        .collect()
+}
+
+struct Series<'a> {
+    name: &'static str,
+    ring: &'a Ring,
+    style: Style,
+}
+
+fn chart(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    title: String,
+    series: &[Series],
+    fixed_max: Option<f64>,
+    label: fn(f64) -> String,
+) {
+    let t = &app.theme;
+    let step = app.settings.poll_interval.as_secs_f64();
+    let window = step * series.first().map_or(1, |s| s.ring.capacity()) as f64;
+    let data: Vec<Vec<(f64, f64)>> = series.iter().map(|s| points(s.ring, step)).collect();
+    let seen_max = data.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
+    let top = fixed_max.unwrap_or_else(|| (seen_max * 1.1).max(1.0));
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .zip(&data)
+        .map(|(s, d)| {
+            Dataset::default()
+                .name(s.name)
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(s.style)
+                .data(d)
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(format!(" {title} "), t.title));
+    let empty = data.iter().all(|d| d.is_empty());
+    if empty {
+        f.render_widget(
+            Paragraph::new("no data yet (needs two polls; shut-off VMs have none)")
+                .style(t.dim)
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let chart = Chart::new(datasets)
+        .block(block)
+        .x_axis(Axis::default().bounds([-window, 0.0]).labels([
+            Span::styled(
+                format!(
+                    "-{}",
+                    fmt::duration(std::time::Duration::from_secs_f64(window))
+                ),
+                t.dim,
+            ),
+            Span::styled("now", t.dim),
+        ]))
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels([Span::styled("0", t.dim), Span::styled(label(top), t.dim)]),
+        )
+        .legend_position(None);
+    f.render_widget(chart, area);
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some((h, vm)) = app.detail_vm() else {
+        f.render_widget(
+            Paragraph::new(
+                "This VM is gone (undefined or its host was removed). Esc returns to the table.",
+            )
+            .style(t.dim)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(t.border),
+            ),
+            area,
+        );
+        return;
+    };
+    let rates = h.rates.get(&vm.uuid).copied().unwrap_or_default();
+    let [head, grid] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    let mem = vm
+        .io
+        .rss_kib
+        .map_or(String::new(), |r| format!(" · RSS {}", fmt::kib(r)));
+    let pair = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, None) => "-".to_string(),
+        _ => format!(
+            "{} / {}",
+            fmt::rate(a.unwrap_or(0.0)),
+            fmt::rate(b.unwrap_or(0.0))
+        ),
+    };
+    let iops = crate::metrics::VmRates::sum(rates.disk_rd_iops, rates.disk_wr_iops)
+        .map_or("-".into(), |v| format!("{v:.0}"));
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(vm.name.clone(), t.title),
+            Span::styled(format!("  on {}", h.name), t.dim),
+            Span::raw("  "),
+            Span::styled(
+                format!("{} {}", vm.state.symbol(), vm.state.label()),
+                state_style(t, vm.state),
+            ),
+            if h.is_stale() {
+                Span::styled("  (stale: host not answering)", t.pending)
+            } else {
+                Span::raw("")
+            },
+        ]),
+        Line::from(format!(
+            "{} vCPUs · memory {} of {} max{mem} · CPU {}",
+            vm.vcpus,
+            fmt::kib(vm.memory_kib),
+            fmt::kib(vm.max_memory_kib),
+            fmt::percent(rates.cpu_pct)
+        )),
+        Line::from(format!(
+            "disk read/write {} · {iops} IOPS · network rx/tx {}",
+            pair(rates.disk_rd_bps, rates.disk_wr_bps),
+            pair(rates.net_rx_bps, rates.net_tx_bps)
+        )),
+        Line::from(Span::styled(format!("uuid {}", vm.uuid), t.dim)),
+    ];
+    f.render_widget(Paragraph::new(lines), head);
+    let Some(hist) = h.history.get(&vm.uuid) else {
+        f.render_widget(Paragraph::new("Collecting metrics…").style(t.dim), grid);
+        return;
+    };
+    let rows = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(grid);
+    let cells: Vec<[Rect; 2]> = rows
+        .iter()
+        .map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas(*r))
+        .collect();
+    let pct = |v: f64| format!("{v:.0}%");
+    let kib = |v: f64| fmt::kib(v as u64);
+    let bps = |v: f64| fmt::rate(v);
+    let ops = |v: f64| format!("{v:.0}/s");
+    chart(
+        app,
+        f,
+        cells[0][0],
+        format!("CPU {}", fmt::percent(rates.cpu_pct)),
+        &[Series {
+            name: "cpu",
+            ring: &hist.cpu,
+            style: t.chart_a,
+        }],
+        Some(100.0),
+        pct,
+    );
+    chart(
+        app,
+        f,
+        cells[0][1],
+        if vm.io.rss_kib.is_some() {
+            "Memory (RSS)".into()
+        } else {
+            "Memory (balloon)".into()
+        },
+        &[Series {
+            name: "memory",
+            ring: &hist.memory,
+            style: t.chart_b,
+        }],
+        None,
+        kib,
+    );
+    chart(
+        app,
+        f,
+        cells[1][0],
+        "Disk bytes/s".into(),
+        &[
+            Series {
+                name: "read",
+                ring: &hist.disk_rd,
+                style: t.chart_a,
+            },
+            Series {
+                name: "write",
+                ring: &hist.disk_wr,
+                style: t.chart_b,
+            },
+        ],
+        None,
+        bps,
+    );
+    chart(
+        app,
+        f,
+        cells[1][1],
+        "Disk IOPS".into(),
+        &[Series {
+            name: "iops",
+            ring: &hist.disk_iops,
+            style: t.chart_a,
+        }],
+        None,
+        ops,
+    );
+    chart(
+        app,
+        f,
+        cells[2][0],
+        "Network bytes/s".into(),
+        &[
+            Series {
+                name: "rx",
+                ring: &hist.net_rx,
+                style: t.chart_a,
+            },
+            Series {
+                name: "tx",
+                ring: &hist.net_tx,
+                style: t.chart_b,
+            },
+        ],
+        None,
+        bps,
+    );
+    let legend = vec![
+        Line::from(Span::styled("Legend", t.header)),
+        Line::from(vec![
+            Span::styled("━ ", t.chart_a),
+            Span::raw("read / rx / CPU"),
+        ]),
+        Line::from(vec![
+            Span::styled("━ ", t.chart_b),
+            Span::raw("write / tx / memory"),
+        ]),
+        Line::from(Span::styled(
+            format!(
+                "one point per poll ({})",
+                fmt::duration(app.settings.poll_interval)
+            ),
+            t.dim,
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(legend).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border),
+        ),
+        cells[2][1],
+    );
+}

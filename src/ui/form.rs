@@ -95,11 +95,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
     f.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(key(Action::NextField), t.key_hint),
-            Span::raw(" next field  "),
+            Span::raw(" field  "),
             Span::styled(key(Action::TestConnection), t.key_hint),
             Span::raw(" test  "),
             Span::styled(key(Action::Confirm), t.key_hint),
-            Span::raw(" add and save to config.toml  "),
+            Span::raw(" add & save to config  "),
             Span::styled(key(Action::Cancel), t.key_hint),
             Span::raw(" cancel"),
         ])),

@@ -14,7 +14,10 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
     for (title, section) in [
-        ("Table", Section::Normal),
+        ("VM table", Section::Normal),
+        ("Dashboard", Section::Dashboard),
+        ("VM details", Section::Detail),
+        ("Add-host form", Section::Form),
         ("Filter line", Section::Filter),
         ("Confirmation", Section::Confirm),
     ] {

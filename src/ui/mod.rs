@@ -24,9 +24,16 @@ pub fn render(app: &App, f: &mut Frame) {
     f.render_widget(Block::default().style(app.theme.base), area);
     let [main_area, status_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    match &app.view {
-        View::Dashboard => dashboard::render(app, f, main_area),
-        View::Detail { .. } => detail::render(app, f, main_area),
+    // Toasts sit at the bottom right of the main pane.
+    let toast_area = match &app.view {
+        View::Dashboard => {
+            dashboard::render(app, f, main_area);
+            main_area
+        }
+        View::Detail { .. } => {
+            detail::render(app, f, main_area);
+            main_area
+        }
         View::Vms => {
             let hosts_h = hosts::height(app, area.height);
             let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
@@ -41,10 +48,11 @@ pub fn render(app: &App, f: &mut Frame) {
             if filter_h > 0 {
                 status::render_filter(app, f, filter_area);
             }
+            table_area
         }
-    }
+    };
     status::render(app, f, status_area);
-    toast::render(app, f, main_area);
+    toast::render(app, f, toast_area);
     match &app.mode {
         Mode::Help { scroll } => help::render(app, f, area, *scroll),
         Mode::Log { scroll } => log::render(app, f, area, *scroll),

@@ -69,7 +69,7 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
             width: Constraint::Length(5),
         },
     ]);
-    if width >= 100 {
+    if width >= 120 {
         cols.extend([
             Col {
                 key: Some(SortKey::Disk),

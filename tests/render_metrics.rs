@@ -1,0 +1,227 @@
+//! Render snapshots of the dashboard, the VM detail charts, the add-host form and a host that
+//! stopped answering. The demo fleet (test driver) gives hosts and VMs; the metrics the test
+//! driver cannot produce are fed as polls with fixed numbers, so the pictures are stable.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use virtdeck::app::{App, Mode, Msg, View};
+use virtdeck::host::HostEvent;
+use virtdeck::model::{
+    IoCounters, LocalDisk, LocalMachine, NodeCpu, NodeMemory, NodeSample, PoolUsage, Snapshot,
+};
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+    t.backend().to_string()
+}
+
+const GIB_KIB: u64 = 1024 * 1024;
+
+/// Feeds `polls` polls 2 s apart to every host: host `i` runs at a CPU load that climbs with
+/// `i`, memory fills up, and running VMs read, write and send at steady rates with a wave on
+/// top. Returns the time of the last poll.
+fn feed(app: &mut App, polls: u32) -> Instant {
+    let t0 = app.now;
+    let mut at = t0;
+    let mut idle = vec![0u64; app.hosts.len()];
+    for k in 0..polls {
+        at = t0 + Duration::from_secs(2 * u64::from(k));
+        for i in 0..app.hosts.len() {
+            let h = &app.hosts[i];
+            let wave = (f64::from(k) / 3.0).sin().abs();
+            let busy = [0.35, 0.78, 0.97][i % 3] * (0.95 + 0.05 * wave);
+            let step = 2_000_000_000u64 * 64;
+            let node = NodeSample {
+                cpu: Some(NodeCpu {
+                    total_ns: step * u64::from(k),
+                    idle_ns: {
+                        if k > 0 {
+                            idle[i] += ((step as f64) * (1.0 - busy)) as u64;
+                        }
+                        idle[i]
+                    },
+                }),
+                memory: Some(NodeMemory {
+                    total_kib: 512 * GIB_KIB,
+                    available_kib: (512 - [100, 430, 500][i % 3]) * GIB_KIB,
+                }),
+                pools: (k == 0).then(|| {
+                    vec![
+                        PoolUsage {
+                            name: "default".into(),
+                            capacity: 1 << 40,
+                            allocation: [300u64, 900, 1000][i % 3] << 30,
+                            available: (1u64 << 40) - ([300u64, 900, 1000][i % 3] << 30),
+                        },
+                        PoolUsage {
+                            name: "iso <&'\">".into(),
+                            capacity: 200 << 30,
+                            allocation: 20 << 30,
+                            available: 180 << 30,
+                        },
+                    ]
+                }),
+                local: (i == 0).then(|| LocalMachine {
+                    load: [1.25, 0.9, 0.5],
+                    cpus: 8,
+                    mem_total: 32 << 30,
+                    mem_used: 12 << 30,
+                    disks: vec![LocalDisk {
+                        mount: "/".into(),
+                        total: 500 << 30,
+                        available: 200 << 30,
+                    }],
+                }),
+            };
+            let vms = h
+                .vms
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    if v.state.is_active() {
+                        let kk = u64::from(k);
+                        let w = (wave * 1000.0) as u64;
+                        v.cpu_time_ns =
+                            Some(kk * 2_000_000_000 * u64::from(v.vcpus) / 3 + w * 1_000_000);
+                        v.io = IoCounters {
+                            rss_kib: Some(v.memory_kib / 2 + w * 100),
+                            disk_rd_bytes: Some(kk * 8 << 20),
+                            disk_wr_bytes: Some(kk * (2 << 20) + w * 4096),
+                            disk_rd_reqs: Some(kk * 400),
+                            disk_wr_reqs: Some(kk * 100 + w),
+                            net_rx_bytes: Some(kk * (3 << 20) + w * 2048),
+                            net_tx_bytes: Some(kk * (1 << 20)),
+                        };
+                    }
+                    v
+                })
+                .collect();
+            let id = h.id;
+            app.update(Msg::Host(
+                id,
+                HostEvent::Snapshot(Snapshot {
+                    vms,
+                    taken_at: at,
+                    node: Some(node),
+                }),
+            ));
+        }
+    }
+    app.update(Msg::Tick(at));
+    at
+}
+
+fn demo_with_metrics(polls: u32) -> common::Live {
+    let mut live = common::demo();
+    // Toasts from connecting would cover part of the picture.
+    live.app.messages.toasts.clear();
+    feed(&mut live.app, polls);
+    live
+}
+
+#[test]
+fn dashboard_with_thresholds_and_history() {
+    let mut live = demo_with_metrics(40);
+    live.app.view = View::Dashboard;
+    insta::assert_snapshot!("dashboard_160x40", screen(&live.app, 160, 40));
+    insta::assert_snapshot!("dashboard_80x24", screen(&live.app, 80, 24));
+    // Sorted by load: the busiest host (red) comes first and the cursor stays on its host.
+    live.press("o");
+    assert_eq!(live.app.dash_sort, virtdeck::app::dashboard::DashSort::Load);
+    insta::assert_snapshot!("dashboard_by_load", screen(&live.app, 120, 30));
+}
+
+#[test]
+fn dashboard_levels_follow_thresholds() {
+    use ratatui::style::Color;
+    let mut live = demo_with_metrics(10);
+    live.app.view = View::Dashboard;
+    let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    // Row y of each host in name order; the CPU cell starts at x = 18.
+    let cpu_fg = |y: u16| buf[(20, y)].fg;
+    assert_eq!(cpu_fg(2), Color::Green, "35% is below warn (70)");
+    assert_eq!(cpu_fg(3), Color::Rgb(0xff, 0xaf, 0x00), "75% is amber");
+    assert_eq!(cpu_fg(4), Color::Red, "95% is red");
+    // Lower thresholds turn the first host amber.
+    live.app.settings.thresholds.cpu.warn = 20.0;
+    t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    assert_eq!(
+        t.backend().buffer()[(20, 2)].fg,
+        Color::Rgb(0xff, 0xaf, 0x00)
+    );
+}
+
+#[test]
+fn vm_detail_charts() {
+    let mut live = demo_with_metrics(60);
+    live.app.view = View::Vms;
+    live.press("/");
+    live.type_text("db-primary");
+    live.press("<Enter>");
+    live.press("<Enter>");
+    assert!(matches!(live.app.view, View::Detail { .. }));
+    insta::assert_snapshot!("vm_detail_120x40", screen(&live.app, 120, 40));
+    insta::assert_snapshot!("vm_detail_80x24", screen(&live.app, 80, 24));
+    live.press("<Esc>");
+    assert_eq!(live.app.view, View::Vms);
+}
+
+#[test]
+fn vm_table_shows_rates() {
+    let live = demo_with_metrics(3);
+    let mut app = live;
+    app.app.view = View::Vms;
+    let s = screen(&app.app, 160, 30);
+    // 8 MiB read + 2 MiB written per 2 s poll, 3 MiB received + 1 MiB sent.
+    let row = s.lines().find(|l| l.contains("db-primary")).unwrap();
+    assert!(row.contains(" 4.0M/"), "{row}");
+    assert!(row.contains("/512K"), "{row}");
+    insta::assert_snapshot!("vm_table_rates_160x30", s);
+}
+
+#[test]
+fn stalled_host_shows_not_responding_and_stale() {
+    let mut live = demo_with_metrics(3);
+    live.app.view = View::Dashboard;
+    let id = live.app.hosts[1].id;
+    live.app.update(Msg::Host(
+        id,
+        HostEvent::Stalled {
+            for_: Duration::from_secs(5),
+        },
+    ));
+    let later = live.app.now + Duration::from_secs(7);
+    live.app.update(Msg::Tick(later));
+    let s = screen(&live.app, 120, 20);
+    let row = s.lines().find(|l| l.contains("kvm-prod-02")).unwrap();
+    assert!(row.contains("not responding for 12s"), "{s}");
+    live.app.messages.toasts.clear();
+    insta::assert_snapshot!("dashboard_stalled", s);
+    live.app.update(Msg::Host(id, HostEvent::Resumed));
+    let s = screen(&live.app, 120, 20);
+    assert!(!s.contains("not responding"), "{s}");
+}
+
+#[test]
+fn add_host_form() {
+    let mut live = demo_with_metrics(1);
+    live.app.view = View::Dashboard;
+    live.press("a");
+    assert!(matches!(live.app.mode, Mode::Form(_)));
+    live.type_text("qemu+ssh://root@kvm-<&'\">/sytem");
+    insta::assert_snapshot!("form_invalid", screen(&live.app, 100, 24));
+    for _ in 0..5 {
+        live.press("<Backspace>");
+    }
+    live.type_text("system");
+    live.press("<Tab>");
+    live.type_text("edge ü");
+    insta::assert_snapshot!("form_valid", screen(&live.app, 100, 24));
+}

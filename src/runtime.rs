@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossterm::event::{self, Event};
-use ratatui::DefaultTerminal;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
 
 use crate::app::{App, Effect, HostSpec, Msg};
 use crate::host::{self, HostCommand, HostHandle, WorkerOptions};
@@ -210,12 +211,15 @@ pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
 }
 
 /// Runs until the user quits.
-pub fn run(
-    terminal: &mut DefaultTerminal,
+pub fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
     app: &mut App,
     rx: &Receiver<Msg>,
     workers: &mut Workers,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
     const TICK: Duration = Duration::from_secs(1);
     // Bounds the work per frame when a flood of events arrives.
     const BATCH: usize = 256;

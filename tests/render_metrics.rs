@@ -90,7 +90,7 @@ fn feed(app: &mut App, polls: u32) -> Instant {
                             Some(kk * 2_000_000_000 * u64::from(v.vcpus) / 3 + w * 1_000_000);
                         v.io = IoCounters {
                             rss_kib: Some(v.memory_kib / 2 + w * 100),
-                            disk_rd_bytes: Some(kk * 8 << 20),
+                            disk_rd_bytes: Some((kk * 8) << 20),
                             disk_wr_bytes: Some(kk * (2 << 20) + w * 4096),
                             disk_rd_reqs: Some(kk * 400),
                             disk_wr_reqs: Some(kk * 100 + w),

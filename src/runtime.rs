@@ -140,13 +140,7 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
                     );
                     Ok(text)
                 }
-                Err(e) => {
-                    let m = host::message(&e);
-                    Err(match crate::app::form::hint(&u, &m) {
-                        Some(h) => format!("{m} ({h})"),
-                        None => m,
-                    })
-                }
+                Err(e) => Err(host::with_hint(&u, host::message(&e))),
             };
             let _ = t.send(Msg::ConnTest { uri: u, result });
         });

@@ -1,87 +1,11 @@
 //! End to end: the release binary in tmux on the demo fleet — filter, start a VM, read the
 //! screen, quit and find the terminal restored.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .cmd(&["capture-pane", "-p", "-t", &self.session])
-                .stdout,
-        )
-        .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.cmd(&["send-keys", "-t", &self.session, k]);
-        }
-    }
-
-    fn literal(&self, text: &str) {
-        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
-    }
-
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < until,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("VIRTDECK_BIN") {
-        return PathBuf::from(p);
-    }
-    let release = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/release/virtdeck"
-    ));
-    if release.exists() {
-        release
-    } else {
-        PathBuf::from(env!("CARGO_BIN_EXE_virtdeck"))
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use common::tmux::{binary, tmux_available, Tmux};
 
 /// Starts `virtdeck --demo` in a private tmux server; None when tmux is missing outside CI.
 fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
@@ -109,22 +33,6 @@ fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
     );
     t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
     Some(t)
-}
-
-impl Tmux {
-    /// Waits for the program to exit; returns "1" or "1 STATUS".
-    fn wait_dead(&self) -> String {
-        let until = Instant::now() + Duration::from_secs(10);
-        let fmt = "#{pane_dead} #{pane_dead_status}";
-        loop {
-            let o = self.cmd(&["display-message", "-p", "-t", &self.session, fmt]);
-            let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            if st.starts_with('1') || Instant::now() > until {
-                return st;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 #[test]

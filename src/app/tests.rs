@@ -516,3 +516,132 @@ fn help_log_and_quit() {
     assert_eq!(press(&mut a, "q"), vec![Effect::Quit]);
     assert_eq!(press(&mut a, "<C-c>"), vec![Effect::Quit]);
 }
+
+fn type_str(a: &mut App, s: &str) {
+    for c in s.chars() {
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+}
+
+#[test]
+fn add_host_form_validates_tests_and_adds() {
+    let mut a = app();
+    press(&mut a, "1");
+    assert_eq!(a.view, View::Dashboard);
+    press(&mut a, "a");
+    assert!(matches!(a.mode, Mode::Form(_)));
+    type_str(&mut a, "qemu+ssh://root@kvm-c/sytem");
+    // Enter refuses an invalid URI and keeps what was typed.
+    assert!(press(&mut a, "<Enter>").is_empty());
+    let Mode::Form(f) = &a.mode else { panic!() };
+    assert!(f.error.as_deref().unwrap().contains("/system"));
+    assert_eq!(f.uri_text(), "qemu+ssh://root@kvm-c/sytem");
+    for _ in 0..5 {
+        press(&mut a, "<Backspace>");
+    }
+    type_str(&mut a, "system");
+    // The connection test runs as an effect; its answer lands in the form.
+    let fx = press(&mut a, "<C-t>");
+    assert_eq!(
+        fx,
+        vec![Effect::TestConnection {
+            uri: "qemu+ssh://root@kvm-c/system".into()
+        }]
+    );
+    a.update(Msg::ConnTest {
+        uri: "qemu+ssh://root@kvm-c/system".into(),
+        result: Err("Connection refused".into()),
+    });
+    let Mode::Form(f) = &a.mode else { panic!() };
+    assert!(
+        matches!(&f.test, form::TestState::Failed { error, .. } if error == "Connection refused")
+    );
+    let fx = press(&mut a, "<Enter>");
+    assert_eq!(a.mode, Mode::Normal);
+    let [Effect::AddHost {
+        id,
+        spec,
+        persist: true,
+    }] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(spec.name, "kvm-c");
+    assert_eq!(a.hosts.len(), 3);
+    assert_eq!(a.host(*id).unwrap().uri, "qemu+ssh://root@kvm-c/system");
+    // The same URI twice is refused with the existing host's name.
+    press(&mut a, "a");
+    type_str(&mut a, "qemu+ssh://root@kvm-c/system");
+    assert!(press(&mut a, "<Enter>").is_empty());
+    let Mode::Form(f) = &a.mode else { panic!() };
+    assert!(f
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("already in the list as kvm-c"));
+    press(&mut a, "<Esc>");
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn remove_host_confirms_and_drops_its_rows() {
+    let mut a = app();
+    press(&mut a, "1");
+    press(&mut a, "j");
+    assert!(press(&mut a, "x").is_empty());
+    let Mode::Confirm(c) = &a.mode else {
+        panic!("remove asks first")
+    };
+    assert!(c.title.contains("kvm-b"), "{}", c.title);
+    let fx = press(&mut a, "y");
+    assert_eq!(
+        fx,
+        vec![Effect::RemoveHost {
+            id: HostId(1),
+            uri: "test:///b".into()
+        }]
+    );
+    assert_eq!(a.hosts.len(), 1);
+    assert_eq!(a.rows.len(), 3, "only kvm-a's VMs are left");
+    // Late events from the removed host's worker are ignored.
+    a.update(Msg::Host(HostId(1), HostEvent::Connecting { attempt: 1 }));
+    assert_eq!(a.hosts.len(), 1);
+}
+
+#[test]
+fn stalled_host_refuses_actions_until_it_resumes() {
+    let mut a = app();
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Stalled {
+            for_: Duration::from_secs(5),
+        },
+    ));
+    assert!(a.hosts[0].is_stale());
+    select(&mut a, "web-02");
+    assert!(press(&mut a, "s").is_empty());
+    let last = a.messages.toasts.back().unwrap().text.clone();
+    assert!(last.contains("not responding"), "{last}");
+    a.update(Msg::Host(HostId(0), HostEvent::Resumed));
+    assert!(!a.hosts[0].is_stale());
+    assert_eq!(lifecycle_cmds(&press(&mut a, "s")).len(), 1);
+}
+
+#[test]
+fn dashboard_opens_a_hosts_vms_and_details() {
+    let mut a = app();
+    press(&mut a, "1");
+    press(&mut a, "j");
+    press(&mut a, "<Enter>");
+    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.filter_text, "host:kvm-b");
+    assert_eq!(a.rows.len(), 2);
+    press(&mut a, "<Enter>");
+    let (h, vm) = a.detail_vm().unwrap();
+    assert_eq!((h.name.as_str(), vm.name.as_str()), ("kvm-b", "cache"));
+    press(&mut a, "<Esc>");
+    assert_eq!(a.view, View::Vms);
+}

@@ -4,6 +4,7 @@
 
 mod backoff;
 mod events;
+mod hints;
 mod node;
 mod ops;
 mod stats;
@@ -18,6 +19,7 @@ use crate::model::{HostId, HostInfo, Snapshot};
 
 pub use backoff::backoff_delay;
 pub use events::ensure_event_loop;
+pub use hints::{hint, with_hint};
 pub use node::is_local_uri;
 pub use worker::{effective_uri, message};
 

@@ -151,6 +151,7 @@ fn run(
                 }
             }
             Err(error) => {
+                let error = super::with_hint(uri, error);
                 let retry_in = backoff_delay(attempt);
                 notify(HostEvent::Unreachable { error, retry_in });
                 attempt = attempt.saturating_add(1);

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a live App fed by real host workers.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,0 +1,103 @@
+//! A private tmux server running the release binary, for end-to-end tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    pub socket: String,
+    pub session: String,
+}
+
+impl Tmux {
+    pub fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .cmd(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", &self.session, k]);
+        }
+    }
+
+    pub fn literal(&self, text: &str) {
+        self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
+    }
+
+    pub fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_within(what, Duration::from_secs(20), ok)
+    }
+
+    pub fn wait_within(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + limit;
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIRTDECK_BIN") {
+        return PathBuf::from(p);
+    }
+    let release = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/release/virtdeck"
+    ));
+    if release.exists() {
+        release
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_virtdeck"))
+    }
+}
+
+pub fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+impl Tmux {
+    /// Waits for the program to exit; returns "1" or "1 STATUS".
+    pub fn wait_dead(&self) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        let fmt = "#{pane_dead} #{pane_dead_status}";
+        loop {
+            let o = self.cmd(&["display-message", "-p", "-t", &self.session, fmt]);
+            let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if st.starts_with('1') || Instant::now() > until {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -26,18 +26,21 @@ start() { # cols rows: a fresh tmux server per size (restarting one server races
   tmux -L "$SOCK" new-session -d -s s -x "$1" -y "$2" -e "VIRTDECK_CONFIG_DIR=$CFG" \
     -e TERM=xterm-256color "$BIN" --demo
   for _ in $(seq 50); do
-    tmux -L "$SOCK" capture-pane -p -t s | grep -q "3/3 connected" && break
+    tmux -L "$SOCK" capture-pane -p -t s | grep -q "3/3 hosts connected" && break
     sleep 0.1
   done
 }
 
 start 120 36
-shot main
-keys / && keys -l "state:run k8s" && shot filter
+shot dashboard
+keys a && keys -l "qemu+ssh://root@kvm-04/sytem" && shot add-host
+keys Escape && keys 2 && shot main
+keys Enter && shot vm-detail
+keys Escape && keys / && keys -l "state:run k8s" && shot filter
 keys Enter && keys '*' && keys d && shot confirm-bulk
 keys n && keys Escape && keys Escape && keys '?' && shot help
 start 80 24
-shot narrow-80x24
+keys 2 && shot narrow-80x24
 
 # Put the 80x24 capture into the README between its markers.
 python3 - <<'PY'

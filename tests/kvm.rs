@@ -166,6 +166,23 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     assert!(ok, "cpu time rising: first={first:?}");
     let pct = live.app.hosts[0].cpu_pct(&g.uuid).unwrap();
     assert!(pct > 0.0 && pct <= 100.0, "{pct}");
+    // The same bulk call reports the disk counters and the QEMU process RSS; the table then
+    // has a disk rate instead of "-". (QEMU counts no reads here: SeaBIOS's boot-sector load
+    // does not show in the block stats, so only presence is checked.)
+    let vm = live.app.hosts[0]
+        .vms
+        .iter()
+        .find(|v| v.uuid == g.uuid)
+        .unwrap();
+    assert!(vm.io.disk_rd_bytes.is_some(), "{:?}", vm.io);
+    assert!(vm.io.disk_wr_reqs.is_some(), "{:?}", vm.io);
+    assert!(vm.io.rss_kib.is_some_and(|k| k > 1024), "{:?}", vm.io);
+    let rates = live.app.hosts[0].rates[&g.uuid];
+    assert!(rates.disk_rd_bps.is_some_and(|r| r >= 0.0), "{rates:?}");
+    assert!(
+        live.app.hosts[0].history[&g.uuid].cpu.len() >= 2,
+        "history grows one point per poll"
+    );
 
     // The boot sector arms the ACPI power button only once SeaBIOS hands over (about 4 s
     // after start, longer on a loaded machine), and QEMU drops presses before that, just as a

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::hosts::HostView;
-use super::table::natural_cmp;
+use super::table::{cycle, natural_cmp};
 use crate::config::{Threshold, Thresholds};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +26,7 @@ impl DashSort {
     ];
 
     pub fn next(self) -> DashSort {
-        let i = DashSort::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        DashSort::ALL[(i + 1) % DashSort::ALL.len()]
+        cycle(&DashSort::ALL, self)
     }
 
     pub fn title(self) -> &'static str {

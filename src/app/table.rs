@@ -36,8 +36,7 @@ impl SortKey {
     ];
 
     pub fn next(self) -> SortKey {
-        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
+        cycle(&SortKey::ALL, self)
     }
 
     pub fn title(self) -> &'static str {
@@ -54,6 +53,12 @@ impl SortKey {
             SortKey::Persistent => "persistent",
         }
     }
+}
+
+/// The entry after `cur` in `all`, wrapping around (sort-key cycling for `o`).
+pub fn cycle<T: Copy + PartialEq>(all: &[T], cur: T) -> T {
+    let i = all.iter().position(|k| *k == cur).unwrap_or(0);
+    all[(i + 1) % all.len()]
 }
 
 /// A row: index of the host in `App::hosts` and of the VM in that host's list.

@@ -270,3 +270,55 @@ fn lifecycle_events_update_rows_between_polls() {
     });
     assert!(ok, "destroy event reached the table");
 }
+
+/// Flags that change without a lifecycle event (autostart) reach the table through the
+/// periodic inventory, which for known domains uses filtered list calls, not per-domain ones.
+#[test]
+fn periodic_inventory_picks_up_flags_changed_elsewhere() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("inv");
+    let opts = WorkerOptions {
+        poll_interval: Duration::from_millis(300),
+        inventory_interval: Duration::from_millis(600),
+        ..WorkerOptions::default()
+    };
+    let mut live = common::start(
+        vec![(
+            HostSpec {
+                name: "local".into(),
+                uri: URI.into(),
+            },
+            opts,
+        )],
+        false,
+    );
+    let find = |app: &virtdeck::app::App| {
+        app.hosts[0]
+            .vms
+            .iter()
+            .find(|v| v.uuid == g.uuid)
+            .map(|v| (v.autostart, v.persistent, v.state, v.max_memory_kib))
+    };
+    assert!(live.pump_until(Duration::from_secs(10), |a| find(a).is_some()));
+    let (auto, persistent, state, mem) = find(&live.app).unwrap();
+    assert!(!auto && persistent && state == VmState::Shutoff && mem > 0);
+    let conn = Connect::open(Some(URI)).unwrap();
+    let dom = conn.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    dom.set_autostart(true).unwrap();
+    let ok = live.pump_until(Duration::from_secs(10), |a| {
+        find(a).is_some_and(|(auto, ..)| auto)
+    });
+    let _ = dom.set_autostart(false);
+    assert!(
+        ok,
+        "autostart set elsewhere shows up: {:?}",
+        find(&live.app)
+    );
+    let (_, persistent, state, mem2) = find(&live.app).unwrap();
+    assert!(
+        persistent && state == VmState::Shutoff && mem2 == mem,
+        "the rest is kept"
+    );
+}

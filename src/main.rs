@@ -1,5 +1,4 @@
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -28,19 +27,11 @@ fn run() -> anyhow::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;
 
-    let base = WorkerOptions {
-        poll_interval: Duration::from_secs_f64(cfg.poll_interval),
-        call_timeout: Duration::from_secs_f64(cfg.call_timeout),
-        readonly: cli.readonly,
-        ..WorkerOptions::default()
-    };
+    let base = WorkerOptions::from_config(&cfg, cli.readonly);
     let mut specs: Vec<_> = cli::hosts(&cli, &cfg)
         .into_iter()
         .map(|s| {
-            let opts = WorkerOptions {
-                local_machine: host::is_local_uri(&s.uri),
-                ..base.clone()
-            };
+            let opts = base.for_uri(&s.uri);
             (s, opts)
         })
         .collect();
@@ -70,13 +61,12 @@ fn run() -> anyhow::Result<()> {
     host::ensure_event_loop();
     let (tx, rx) = runtime::channel();
     let mut workers = runtime::Workers::start(&specs, &tx, dir.clone(), base.clone())?;
-    let settings = Settings {
-        readonly: cli.readonly,
-        history_len: cfg.history_len(),
-        poll_interval: base.poll_interval,
-        thresholds: cfg.thresholds,
-    };
-    let mut app = App::new(names, keymap, theme, settings);
+    let mut app = App::new(
+        names,
+        keymap,
+        theme,
+        Settings::from_config(&cfg, cli.readonly),
+    );
 
     let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
     install_panic_hook();

@@ -73,10 +73,7 @@ impl Workers {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }
                 Effect::AddHost { id, spec, persist } => {
-                    let opts = WorkerOptions {
-                        local_machine: host::is_local_uri(&spec.uri),
-                        ..self.base.clone()
-                    };
+                    let opts = self.base.for_uri(&spec.uri);
                     if let Err(e) = self.spawn(id, &spec.uri, opts) {
                         self.report(format!("{e:#}"));
                     }

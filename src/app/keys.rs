@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dashboard::order;
-use super::form::{validate_uri, HostForm, TestState};
+use super::form::{validate_uri, TestState};
 use super::toast::Level;
 use super::{lifecycle, App, ConfirmAction, Effect, HostSpec, Mode, View};
 use crate::config::keymap::{Action, Key, Section};
@@ -316,10 +316,13 @@ fn save_form(app: &mut App) -> Vec<Effect> {
             n += 1;
         }
     }
-    let form: HostForm = (**f).clone();
+    let failed = match &f.test {
+        TestState::Failed { error, .. } => Some(error.clone()),
+        _ => None,
+    };
     app.mode = Mode::Normal;
     let fx = app.add_host(HostSpec { name, uri }, true);
-    if let TestState::Failed { error, .. } = form.test {
+    if let Some(error) = failed {
         app.messages.push(
             Level::Info,
             format!("added although the connection test failed ({error}); virtdeck keeps retrying"),

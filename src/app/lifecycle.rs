@@ -71,7 +71,7 @@ fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
 /// current flag.
 pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     let now = app.now;
-    if app.readonly {
+    if app.settings.readonly {
         app.messages.push(
             Level::Error,
             format!("read-only mode (--readonly): {} is disabled", op.verb()),

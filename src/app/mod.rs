@@ -123,6 +123,17 @@ pub struct Settings {
     pub thresholds: Thresholds,
 }
 
+impl Settings {
+    pub fn from_config(cfg: &crate::config::Config, readonly: bool) -> Settings {
+        Settings {
+            readonly,
+            history_len: cfg.history_len(),
+            poll_interval: std::time::Duration::from_secs_f64(cfg.poll_interval),
+            thresholds: cfg.thresholds,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -155,7 +166,6 @@ pub struct App {
     pub pending: HashMap<(HostId, String), LifecycleOp>,
     pub mode: Mode,
     pub messages: Messages,
-    pub readonly: bool,
     pub settings: Settings,
     pub view: View,
     /// Dashboard cursor (index into `dashboard::order`) and sort.
@@ -183,7 +193,6 @@ impl App {
             .map(|(i, h)| HostView::new(HostId(i), h.name, h.uri, settings.history_len))
             .collect();
         App {
-            readonly: settings.readonly,
             settings,
             view: if n > 1 { View::Dashboard } else { View::Vms },
             dash_selected: 0,

@@ -7,7 +7,7 @@ mod events;
 mod hints;
 mod node;
 mod ops;
-mod stats;
+pub mod stats;
 mod watch;
 mod worker;
 
@@ -135,6 +135,26 @@ pub struct WorkerOptions {
     /// Also sample the machine virtdeck runs on (load, memory, disks): for local URIs.
     pub local_machine: bool,
     pub on_connect: Option<OnConnect>,
+}
+
+impl WorkerOptions {
+    /// The options config.toml and `--readonly` give every host.
+    pub fn from_config(cfg: &crate::config::Config, readonly: bool) -> WorkerOptions {
+        WorkerOptions {
+            poll_interval: Duration::from_secs_f64(cfg.poll_interval),
+            call_timeout: Duration::from_secs_f64(cfg.call_timeout),
+            readonly,
+            ..WorkerOptions::default()
+        }
+    }
+
+    /// These options for one host: local URIs also sample this machine.
+    pub fn for_uri(&self, uri: &str) -> WorkerOptions {
+        WorkerOptions {
+            local_machine: is_local_uri(uri),
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for WorkerOptions {

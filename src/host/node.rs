@@ -74,11 +74,8 @@ impl NodeSampler {
 fn pools(conn: &Connect) -> Result<Vec<PoolUsage>, Error> {
     let list = match conn.list_all_storage_pools(virt::sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE) {
         Ok(l) => l,
-        Err(e) if conn.is_alive().unwrap_or(false) => {
-            // No storage driver on this connection: no pools, not a lost host.
-            let _ = e;
-            return Ok(Vec::new());
-        }
+        // No storage driver on this connection: no pools, not a lost host.
+        Err(_) if conn.is_alive().unwrap_or(false) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut out: Vec<PoolUsage> = list

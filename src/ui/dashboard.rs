@@ -23,10 +23,6 @@ pub fn level_style(t: &Theme, l: Level) -> Style {
     }
 }
 
-fn pct_or_dash(p: Option<f64>) -> String {
-    fmt::percent(p)
-}
-
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let ord = order(
         &app.hosts,
@@ -78,16 +74,16 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
             let storage = h.node.storage().map(|(cap, alloc, _)| {
                 format!(
                     "{} of {}",
-                    pct_or_dash(storage_pct(h)),
+                    fmt::percent(storage_pct(h)),
                     fmt::bytes(cap.max(alloc))
                 )
             });
             let mut cells = vec![
                 Cell::from(fmt::truncate(&h.name, host_w as usize)).style(t.title),
-                Cell::from(format!("{:>5}", pct_or_dash(h.node.cpu_pct)))
+                Cell::from(format!("{:>5}", fmt::percent(h.node.cpu_pct)))
                     .style(level_style(t, lv[0])),
                 Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),
-                Cell::from(format!("{:>5}", pct_or_dash(h.node.memory_pct())))
+                Cell::from(format!("{:>5}", fmt::percent(h.node.memory_pct())))
                     .style(level_style(t, lv[1])),
             ];
             if wide {

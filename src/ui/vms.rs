@@ -232,7 +232,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             t.marked,
         ));
     }
-    if app.readonly {
+    if app.settings.readonly {
         title.push(Span::styled("[read-only] ", t.pending));
     }
     let block = Block::default()

@@ -32,10 +32,11 @@
 //! - `VIRTDECK_IDLE_LAB2_DIR` / `VIRTDECK_IDLE_LAB2_PORT` for the second daemon (default
 //!   `/run/virtdeck-lab2-bench`, 16530)
 
+#[path = "support/report.rs"]
+mod report;
+use report::{ms, print_table, row, sorted};
 use std::collections::BTreeMap;
-use std::ffi::CStr;
 use std::io::{BufRead, BufReader, Write};
-use std::os::raw::c_char;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,7 +56,7 @@ use virtdeck::cli::{self, Cli};
 use virtdeck::config::keymap::Keymap;
 use virtdeck::config::theme::Theme;
 use virtdeck::config::Config;
-use virtdeck::host::{self, WorkerOptions};
+use virtdeck::host::{self, stats, WorkerOptions};
 use virtdeck::runtime;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -105,10 +106,6 @@ fn note(text: &str) {
     out_line(format!("## {text}"));
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -137,11 +134,6 @@ fn sleep_checked(d: Duration) -> Res<()> {
         }
         std::thread::sleep(left.min(Duration::from_millis(100)));
     }
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 fn median(v: &[f64]) -> Option<f64> {
@@ -548,171 +540,8 @@ impl Drop for Fleet {
 // ---------------------------------------------------------------------------------------------
 // Scenario: per-tick polling cost, virtdeck's calls vs virsh domstats
 
-/// The fields the worker keeps from a stats record (host/stats.rs `DomainStats`), decoded the
-/// same way: so (a) costs what the worker's call costs, not less.
-#[derive(Default)]
-struct Rec {
-    uuid: String,
-    name: String,
-    id: Option<u32>,
-    state: Option<i64>,
-    cpu_time_ns: Option<u64>,
-    balloon: [Option<u64>; 3],
-    vcpu: Option<u64>,
-    io: [Option<u64>; 6],
-}
-
-fn add(slot: &mut Option<u64>, v: Option<u64>) {
-    if let Some(v) = v {
-        *slot = Some(slot.unwrap_or(0).saturating_add(v));
-    }
-}
-
-impl Rec {
-    fn set(&mut self, key: &str, n: Option<u64>) {
-        match key {
-            "state.state" => self.state = n.map(|v| v as i64),
-            "cpu.time" => self.cpu_time_ns = n,
-            "balloon.current" => self.balloon[0] = n,
-            "balloon.maximum" => self.balloon[1] = n,
-            "balloon.rss" => self.balloon[2] = n,
-            "vcpu.current" => self.vcpu = n,
-            _ => {
-                let Some((group, rest)) = key.split_once('.') else {
-                    return;
-                };
-                let Some((index, field)) = rest.split_once('.') else {
-                    return;
-                };
-                if !index.bytes().all(|b| b.is_ascii_digit()) {
-                    return;
-                }
-                let slot = match (group, field) {
-                    ("block", "rd.bytes") => 0,
-                    ("block", "wr.bytes") => 1,
-                    ("block", "rd.reqs") => 2,
-                    ("block", "wr.reqs") => 3,
-                    ("net", "rx.bytes") => 4,
-                    ("net", "tx.bytes") => 5,
-                    _ => return,
-                };
-                add(&mut self.io[slot], n);
-            }
-        }
-    }
-}
-
-/// `virConnectGetAllDomainStats` with the worker's groups, decoded; (records, params, time in
-/// the call, time decoding).
-fn bulk_stats(conn: &Connect) -> Res<(Vec<Rec>, usize, Duration, Duration)> {
-    let groups = sys::VIR_DOMAIN_STATS_STATE
-        | sys::VIR_DOMAIN_STATS_CPU_TOTAL
-        | sys::VIR_DOMAIN_STATS_BALLOON
-        | sys::VIR_DOMAIN_STATS_VCPU
-        | sys::VIR_DOMAIN_STATS_INTERFACE
-        | sys::VIR_DOMAIN_STATS_BLOCK;
-    let t0 = Instant::now();
-    let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
-    // SAFETY: plain FFI call; on success the NULL-terminated list is freed below.
-    let n = unsafe { sys::virConnectGetAllDomainStats(conn.as_ptr(), groups, &mut records, 0) };
-    if n < 0 {
-        return Err(virt::error::Error::last_error().to_string().into());
-    }
-    let t1 = Instant::now();
-    let mut out = Vec::with_capacity(n as usize);
-    let mut params = 0;
-    for i in 0..n as usize {
-        // SAFETY: i < n; the records live until virDomainStatsRecordListFree.
-        unsafe {
-            let rec = &**records.add(i);
-            let mut st = Rec::default();
-            let name = sys::virDomainGetName(rec.dom);
-            if !name.is_null() {
-                st.name = CStr::from_ptr(name).to_string_lossy().into_owned();
-            }
-            let mut buf = [0 as c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
-            if sys::virDomainGetUUIDString(rec.dom, buf.as_mut_ptr()) == 0 {
-                st.uuid = CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned();
-            }
-            let id = sys::virDomainGetID(rec.dom);
-            st.id = (id != u32::MAX).then_some(id);
-            for j in 0..rec.nparams.max(0) as usize {
-                let p = &*rec.params.add(j);
-                let key = CStr::from_ptr(p.field.as_ptr())
-                    .to_string_lossy()
-                    .into_owned();
-                let v = match p.type_ as u32 {
-                    sys::VIR_TYPED_PARAM_INT => u64::try_from(p.value.i).ok(),
-                    sys::VIR_TYPED_PARAM_UINT => Some(p.value.ui as u64),
-                    sys::VIR_TYPED_PARAM_LLONG => u64::try_from(p.value.l).ok(),
-                    sys::VIR_TYPED_PARAM_ULLONG => Some(p.value.ul),
-                    sys::VIR_TYPED_PARAM_DOUBLE => (p.value.d >= 0.0).then_some(p.value.d as u64),
-                    _ => None,
-                };
-                st.set(&key, v);
-                params += 1;
-            }
-            out.push(st);
-        }
-    }
-    // SAFETY: frees records, params and domain references.
-    unsafe { sys::virDomainStatsRecordListFree(records) };
-    Ok((out, params, t1 - t0, t1.elapsed()))
-}
-
-/// libvirt's two-call node stats API (size, then fill), as host/stats.rs `node_params`.
-fn node_params(call: impl Fn(*mut sys::virNodeCPUStats, *mut i32) -> i32) -> Res<usize> {
-    let mut n: i32 = 0;
-    if call(std::ptr::null_mut(), &mut n) < 0 {
-        return Err(virt::error::Error::last_error().to_string().into());
-    }
-    if n <= 0 {
-        return Ok(0);
-    }
-    // SAFETY: an all-zero virNodeCPUStats is valid.
-    let mut buf: Vec<sys::virNodeCPUStats> = vec![unsafe { std::mem::zeroed() }; n as usize];
-    if call(buf.as_mut_ptr(), &mut n) < 0 {
-        return Err(virt::error::Error::last_error().to_string().into());
-    }
-    let fields: Vec<(String, u64)> = buf
-        .iter()
-        .take(n.max(0) as usize)
-        // SAFETY: libvirt NUL-terminates the field.
-        .map(|p| unsafe {
-            (
-                CStr::from_ptr(p.field.as_ptr())
-                    .to_string_lossy()
-                    .into_owned(),
-                p.value,
-            )
-        })
-        .collect();
-    Ok(fields.len())
-}
-
-fn node_cpu(conn: &Connect) -> Res<usize> {
-    node_params(|p, n| {
-        // SAFETY: `p` is NULL or points to `*n` elements.
-        unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), sys::VIR_NODE_CPU_STATS_ALL_CPUS, p, n, 0) }
-    })
-}
-
-fn node_memory(conn: &Connect) -> Res<usize> {
-    node_params(|p, n| {
-        // SAFETY: virNodeMemoryStats has virNodeCPUStats' layout (char[80], u64).
-        unsafe {
-            sys::virNodeGetMemoryStats(
-                conn.as_ptr(),
-                sys::VIR_NODE_MEMORY_STATS_ALL_CELLS,
-                p.cast(),
-                n,
-                0,
-            )
-        }
-    })
-}
-
-/// The worker's full inventory (worker.rs `full_inventory` + ops.rs `inventory`).
+/// The per-domain inventory (ops.rs `inventory`), which the worker does on connect and for
+/// domains it sees for the first time.
 fn inventory(conn: &Connect) -> Res<usize> {
     let doms = conn.list_all_domains(0)?;
     let mut n = 0usize;
@@ -729,8 +558,8 @@ fn inventory(conn: &Connect) -> Res<usize> {
     Ok(doms.len())
 }
 
-/// The same facts from four list calls filtered by flag, instead of three RPCs per domain
-/// (state, vCPUs and memory would come from the bulk stats the tick reads anyway).
+/// The periodic inventory for known domains (worker.rs `full_inventory`): four list calls
+/// filtered by flag; state, vCPUs and memory come from the bulk stats the tick reads anyway.
 fn inventory_by_lists(conn: &Connect) -> Res<usize> {
     let mut n = 0usize;
     let mut total = 0;
@@ -896,11 +725,12 @@ fn scenario_poll(rounds: usize) -> Res<()> {
                         let e0 = events_thread_ns();
                         let c0 = thread_cpu();
                         let t0 = Instant::now();
-                        let (recs, params, call, decode) = bulk_stats(conn)?;
+                        // The worker's own calls (host/stats.rs), decoding included.
+                        let recs = stats::all_domain_stats(conn)?;
                         let t1 = Instant::now();
-                        node_cpu(conn)?;
+                        stats::node_cpu(conn)?;
                         let t2 = Instant::now();
-                        node_memory(conn)?;
+                        std::hint::black_box(stats::node_memory(conn, 0));
                         let t3 = Instant::now();
                         // Local URIs also read this machine's memory and load every tick.
                         local.refresh_memory();
@@ -914,13 +744,11 @@ fn scenario_poll(rounds: usize) -> Res<()> {
                             "a_events_cpu_ms",
                             events_thread_ns().saturating_sub(e0) as f64 / 1e6,
                         );
-                        rec("a_stats_call_ms", ms(call));
-                        rec("a_stats_decode_ms", ms(decode));
+                        rec("a_stats_ms", ms(t1 - t0));
                         rec("a_node_cpu_ms", ms(t2 - t1));
                         rec("a_node_mem_ms", ms(t3 - t2));
                         rec("a_local_ms", ms(t4 - t3));
                         rec("domains", recs.len() as f64);
-                        rec("params", params as f64);
                         let running = recs.iter().filter(|r| r.id.is_some()).count();
                         rec("running", running as f64);
                         std::hint::black_box(&recs);
@@ -951,8 +779,9 @@ fn scenario_poll(rounds: usize) -> Res<()> {
             }
         }
     }
-    // What the worker adds less often: the full inventory (every 30 s) and pools plus this
-    // machine's disks (every 10 s); and the inventory done with filtered list calls.
+    // What the worker adds less often: the inventory by filtered lists (every 30 s), pools plus
+    // this machine's disks (every 10 s); and, for reference, the per-domain inventory it does
+    // on connect.
     for (h, conn) in conns.iter().enumerate() {
         for i in 0..6 {
             let k = |key: &str| format!("poll.h{h}.{key}");
@@ -1069,19 +898,11 @@ fn scenario_redraw(warm: Duration, secs: Duration, settle: Duration) -> Res<()> 
     let cfg = Config::load(dir.as_deref())?;
     let keymap = Keymap::load(dir.as_deref())?;
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, false), dir.as_deref())?;
-    let base = WorkerOptions {
-        poll_interval: Duration::from_secs_f64(cfg.poll_interval),
-        call_timeout: Duration::from_secs_f64(cfg.call_timeout),
-        readonly: cli.readonly,
-        ..WorkerOptions::default()
-    };
+    let base = WorkerOptions::from_config(&cfg, cli.readonly);
     let specs: Vec<_> = cli::hosts(&cli, &cfg)
         .into_iter()
         .map(|s| {
-            let opts = WorkerOptions {
-                local_machine: host::is_local_uri(&s.uri),
-                ..base.clone()
-            };
+            let opts = base.for_uri(&s.uri);
             (s, opts)
         })
         .collect();
@@ -1121,13 +942,12 @@ fn scenario_redraw(warm: Duration, secs: Duration, settle: Duration) -> Res<()> 
     }
     let mut workers = runtime::Workers::start(&specs, &wtx, dir.clone(), base.clone())?;
     drop(wtx);
-    let settings = Settings {
-        readonly: cli.readonly,
-        history_len: cfg.history_len(),
-        poll_interval: base.poll_interval,
-        thresholds: cfg.thresholds,
-    };
-    let mut app = App::new(names, keymap, theme, settings);
+    let mut app = App::new(
+        names,
+        keymap,
+        theme,
+        Settings::from_config(&cfg, cli.readonly),
+    );
 
     let backend = CrosstermBackend::new(CountingWriter(Arc::clone(&counter)));
     let mut terminal = Terminal::with_options(
@@ -1589,71 +1409,6 @@ fn in_parent(out: &mut Out, tag: &str, f: impl FnOnce() -> Res<()>) {
     }
 }
 
-struct Row {
-    metric: String,
-    value: String,
-    target: String,
-    result: String,
-}
-
-fn row(
-    metric: impl Into<String>,
-    value: impl Into<String>,
-    target: &str,
-    pass: Option<bool>,
-) -> Row {
-    Row {
-        metric: metric.into(),
-        value: value.into(),
-        target: target.into(),
-        result: match pass {
-            Some(true) => "PASS".into(),
-            Some(false) => "FAIL".into(),
-            None => "info".into(),
-        },
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    let w = |f: fn(&Row) -> &str, title: &str| {
-        rows.iter()
-            .map(|r| f(r).chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(title.len())
-    };
-    let (w0, w1, w2, w3) = (
-        w(|r| &r.metric, "metric"),
-        w(|r| &r.value, "value"),
-        w(|r| &r.target, "target"),
-        w(|r| &r.result, "result"),
-    );
-    let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(s.chars().count())));
-    println!(
-        "| {} | {} | {} | {} |",
-        pad("metric", w0),
-        pad("value", w1),
-        pad("target", w2),
-        pad("result", w3)
-    );
-    println!(
-        "|{}|{}|{}|{}|",
-        "-".repeat(w0 + 2),
-        "-".repeat(w1 + 2),
-        "-".repeat(w2 + 2),
-        "-".repeat(w3 + 2)
-    );
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} |",
-            pad(&r.metric, w0),
-            pad(&r.value, w1),
-            pad(&r.target, w2),
-            pad(&r.result, w3)
-        );
-    }
-}
-
 struct Knobs {
     secs: Duration,
     settle: Duration,
@@ -1840,10 +1595,9 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
         };
         rows.push(row(
             format!(
-                "host {h} ({host}, {:.0} domains, {:.0} running, {:.0} params): medians of {}",
+                "host {h} ({host}, {:.0} domains, {:.0} running): medians of {}",
                 g("domains").unwrap_or(0.0),
                 g("running").unwrap_or(0.0),
-                g("params").unwrap_or(0.0),
                 out.nums.get(&format!("poll.h{h}.a_ms")).map_or(0, Vec::len)
             ),
             "",
@@ -1857,11 +1611,10 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
             None,
         ));
         rows.push(row(
-            "      stats call / decode / node CPU / node memory / local",
+            "      stats call incl. decoding / node CPU / node memory / local",
             format!(
-                "{:.2} / {:.2} / {:.2} / {:.2} / {:.2} ms",
-                g("a_stats_call_ms").unwrap_or(f64::NAN),
-                g("a_stats_decode_ms").unwrap_or(f64::NAN),
+                "{:.2} / {:.2} / {:.2} / {:.2} ms",
+                g("a_stats_ms").unwrap_or(f64::NAN),
                 g("a_node_cpu_ms").unwrap_or(f64::NAN),
                 g("a_node_mem_ms").unwrap_or(f64::NAN),
                 g("a_local_ms").unwrap_or(f64::NAN),
@@ -1909,6 +1662,7 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
             ratio(c).map(|r| r <= 1.2),
         ));
         let inv = g("inventory_ms");
+        let lists = g("lists_ms");
         let pools = g("pools_ms");
         let disks = g("disks_ms");
         let wall_cpu = |w: Option<f64>, c: Option<f64>, prec: usize| {
@@ -1920,17 +1674,28 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
             )
         };
         rows.push(row(
-            "  every 30 s: full inventory (4 RPCs per domain), wall / client CPU",
+            "  on connect: per-domain inventory (4 RPCs per domain), wall / client CPU",
             wall_cpu(inv, g("inventory_cpu_ms"), 1),
             "-",
             None,
         ));
         rows.push(row(
-            "      + CPU of the libvirt event thread: during (a) / during the inventory",
+            "      + CPU of the libvirt event thread: during (a) / during that inventory",
             format!(
                 "{:.2} / {:.2} ms",
                 g("a_events_cpu_ms").unwrap_or(f64::NAN),
                 g("inventory_events_cpu_ms").unwrap_or(f64::NAN)
+            ),
+            "-",
+            None,
+        ));
+        rows.push(row(
+            "  every 30 s: inventory by 4 filtered list calls, wall / CPU / event thread",
+            format!(
+                "{:.2} / {:.2} / {:.2} ms",
+                lists.unwrap_or(f64::NAN),
+                g("lists_cpu_ms").unwrap_or(f64::NAN),
+                g("lists_events_cpu_ms").unwrap_or(f64::NAN)
             ),
             "-",
             None,
@@ -1947,7 +1712,7 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
         ));
         let per_tick = |every: Duration| POLL.as_secs_f64() / every.as_secs_f64();
         let amort = a
-            + inv.unwrap_or(0.0) * per_tick(INVENTORY_EVERY)
+            + lists.unwrap_or(0.0) * per_tick(INVENTORY_EVERY)
             + (pools.unwrap_or(0.0) + disks.unwrap_or(0.0)) * per_tick(SLOW_EVERY);
         rows.push(row(
             "  (a) amortised with those, and its ratio to (c)",
@@ -1960,24 +1725,13 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
         ));
         let tick_cpu = g("a_cpu_ms");
         let amort_cpu = tick_cpu.map(|t| {
-            t + g("inventory_cpu_ms").unwrap_or(0.0) * per_tick(INVENTORY_EVERY)
+            t + g("lists_cpu_ms").unwrap_or(0.0) * per_tick(INVENTORY_EVERY)
                 + (g("pools_cpu_ms").unwrap_or(0.0) + g("disks_cpu_ms").unwrap_or(0.0))
                     * per_tick(SLOW_EVERY)
         });
         rows.push(row(
             "  client CPU per tick: (a) alone / amortised (compare worker thread above)",
             wall_cpu(tick_cpu, amort_cpu, 2),
-            "-",
-            None,
-        ));
-        rows.push(row(
-            "  alternative inventory: 4 list calls filtered by flag, wall / CPU / event thread",
-            format!(
-                "{:.2} / {:.2} / {:.2} ms",
-                g("lists_ms").unwrap_or(f64::NAN),
-                g("lists_cpu_ms").unwrap_or(f64::NAN),
-                g("lists_events_cpu_ms").unwrap_or(f64::NAN)
-            ),
             "-",
             None,
         ));

@@ -15,6 +15,9 @@
 //! part of: that is virtdeck's share of the resident memory, measured directly. It counts only
 //! in the memory scenarios, so it does not slow down the timed ones.
 
+#[path = "support/report.rs"]
+mod report;
+use report::{ms, print_table, row, sorted};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,10 +118,6 @@ fn note(text: &str) {
     println!("## {text}");
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -203,11 +202,6 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -698,71 +692,6 @@ fn child(out: &mut Out, scenario: &str, xml: Option<&Path>) {
             }
         }
         Err(e) => out.errors.push(format!("{scenario}: {e}")),
-    }
-}
-
-struct Row {
-    metric: String,
-    value: String,
-    target: String,
-    result: String,
-}
-
-fn row(
-    metric: impl Into<String>,
-    value: impl Into<String>,
-    target: &str,
-    pass: Option<bool>,
-) -> Row {
-    Row {
-        metric: metric.into(),
-        value: value.into(),
-        target: target.into(),
-        result: match pass {
-            Some(true) => "PASS".into(),
-            Some(false) => "FAIL".into(),
-            None => "info".into(),
-        },
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    let w = |f: fn(&Row) -> &str, title: &str| {
-        rows.iter()
-            .map(|r| f(r).chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(title.len())
-    };
-    let (w0, w1, w2, w3) = (
-        w(|r| &r.metric, "metric"),
-        w(|r| &r.value, "value"),
-        w(|r| &r.target, "target"),
-        w(|r| &r.result, "result"),
-    );
-    let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(s.chars().count())));
-    println!(
-        "| {} | {} | {} | {} |",
-        pad("metric", w0),
-        pad("value", w1),
-        pad("target", w2),
-        pad("result", w3)
-    );
-    println!(
-        "|{}|{}|{}|{}|",
-        "-".repeat(w0 + 2),
-        "-".repeat(w1 + 2),
-        "-".repeat(w2 + 2),
-        "-".repeat(w3 + 2)
-    );
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} |",
-            pad(&r.metric, w0),
-            pad(&r.value, w1),
-            pad(&r.target, w2),
-            pad(&r.result, w3)
-        );
     }
 }
 

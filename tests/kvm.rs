@@ -96,10 +96,13 @@ impl Drop for Guest {
 }
 
 fn live(poll: Duration) -> common::Live {
-    let opts = WorkerOptions {
+    live_with(WorkerOptions {
         poll_interval: poll,
         ..WorkerOptions::default()
-    };
+    })
+}
+
+fn live_with(opts: WorkerOptions) -> common::Live {
     common::start(
         vec![(
             HostSpec {
@@ -279,21 +282,11 @@ fn periodic_inventory_picks_up_flags_changed_elsewhere() {
         return;
     }
     let g = Guest::define("inv");
-    let opts = WorkerOptions {
+    let mut live = live_with(WorkerOptions {
         poll_interval: Duration::from_millis(300),
         inventory_interval: Duration::from_millis(600),
         ..WorkerOptions::default()
-    };
-    let mut live = common::start(
-        vec![(
-            HostSpec {
-                name: "local".into(),
-                uri: URI.into(),
-            },
-            opts,
-        )],
-        false,
-    );
+    });
     let find = |app: &virtdeck::app::App| {
         app.hosts[0]
             .vms

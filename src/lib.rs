@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod model;
 pub mod runtime;
 pub mod ui;
+pub mod vnc;

@@ -7,6 +7,8 @@
 ; then echoes typed characters; on Enter (CR, LF or CRLF) it prints
 ;   "\r\necho: <line>\r\n> "
 ; Backspace/DEL edits the line (64 chars max, extra input is dropped).
+; Ctrl-F floods: it prints "VIRTDECK TINY GUEST READY\r\n" FLOOD times (1 MiB), then a prompt
+; (for the console's throughput benchmark and test).
 ; The line "poweroff" powers the VM off through the ACPI PM1a control port
 ; (PM1_CNT = PMBASE+4, SLP_EN; 0x604 and 0xb004 are written too for safety).
 ; The ACPI power button (`virsh shutdown`) is polled in PM1_STS (PMBASE+0, bit 8)
@@ -36,6 +38,7 @@ BUF      equ 0x0600          ; line buffer (free conventional memory)
 BUFMAX   equ 64
 LASTCR   equ 0x05f0          ; 1 if the previous character was CR
 SPIN     equ 500             ; busy polls per timer tick
+FLOOD    equ 38837           ; 27-byte lines in 1 MiB (rounded up)
 
 start:
     cli
@@ -142,6 +145,8 @@ got_char:
     mov byte [LASTCR], 1
     jmp enter
 .not_cr:
+    cmp al, 6                   ; Ctrl-F
+    je flood
     cmp al, 8
     je .backspace
     cmp al, 127
@@ -161,6 +166,15 @@ got_char:
     mov si, rubout
     call puts
     jmp idle
+
+flood:
+    mov bp, FLOOD
+.line:
+    mov si, banner+2
+    call puts
+    dec bp
+    jnz .line
+    jmp new_line
 
 enter:
     mov byte [BUF+bx], 0

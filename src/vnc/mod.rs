@@ -1,0 +1,1 @@
+//! Live VNC preview in the terminal (being written).

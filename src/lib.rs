@@ -7,7 +7,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
+pub mod display;
 pub mod fmt;
 pub mod host;
 pub mod metrics;

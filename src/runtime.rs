@@ -68,7 +68,27 @@ impl Workers {
         let mut go_on = true;
         for e in effects {
             match e {
-                Effect::Host(id, cmd) => self.send(id, cmd),
+                Effect::Host(id, cmd) => {
+                    if let HostCommand::Console { link, .. } = &cmd {
+                        let tx = self.tx.clone();
+                        link.set_wake(std::sync::Arc::new(move || {
+                            let _ = tx.send(Msg::Wake);
+                        }));
+                    }
+                    self.send(id, cmd)
+                }
+                Effect::Copy(text) => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(crate::display::launch::osc52(&text).as_bytes());
+                    let _ = out.flush();
+                }
+                Effect::LaunchViewer {
+                    graphics,
+                    access,
+                    uri,
+                    uuid,
+                } => launch_viewer(&graphics, &access, &uri, &uuid, self.tx.clone()),
                 Effect::TestConnection { uri } => {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }
@@ -108,6 +128,37 @@ impl Workers {
             h.send(HostCommand::Stop);
         }
     }
+}
+
+/// Picks a viewer on PATH and starts it; the outcome comes back as `Msg::Viewer`.
+fn launch_viewer(
+    graphics: &crate::display::Graphics,
+    access: &crate::display::Access,
+    uri: &str,
+    uuid: &str,
+    tx: Sender<Msg>,
+) {
+    use crate::display::launch;
+    let path = std::env::var("PATH").unwrap_or_default();
+    let here = launch::has_display(|k| std::env::var(k).ok());
+    let chosen = launch::choose(
+        |n| launch::find_in(&path, n),
+        here,
+        graphics,
+        access,
+        uri,
+        uuid,
+    );
+    let result = chosen.and_then(|cmd| {
+        let t = tx.clone();
+        launch::spawn(&cmd, move |r| {
+            if let Err(e) = r {
+                let _ = t.send(Msg::Viewer(Err(e)));
+            }
+        })
+        .map(|_| format!("{} {}", cmd.name(), cmd.args.join(" ")))
+    });
+    let _ = tx.send(Msg::Viewer(result));
 }
 
 /// How long the add-host form waits for a connection test.

@@ -6,46 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::guest::{kvm_available, Guest, URI};
+use common::guest::{kvm_available, live, live_with, select, Guest, URI};
 
 use virt::connect::Connect;
-use virtdeck::app::HostSpec;
 use virtdeck::host::WorkerOptions;
 use virtdeck::model::VmState;
-
-fn live(poll: Duration) -> common::Live {
-    live_with(WorkerOptions {
-        poll_interval: poll,
-        ..WorkerOptions::default()
-    })
-}
-
-fn live_with(opts: WorkerOptions) -> common::Live {
-    common::start(
-        vec![(
-            HostSpec {
-                name: "local".into(),
-                uri: URI.into(),
-            },
-            opts,
-        )],
-        false,
-    )
-}
-
-fn select(live: &mut common::Live, g: &Guest) {
-    let ok = live.pump_until(Duration::from_secs(15), |app| {
-        app.hosts[0].vms.iter().any(|v| v.uuid == g.uuid)
-    });
-    assert!(ok, "guest appears in the table");
-    // The filter is a plain substring; the unique prefix finds just this guest.
-    let prefix: String = g.name.split(' ').next().unwrap().to_string();
-    live.press("/");
-    live.type_text(&prefix);
-    live.press("<Enter>");
-    assert_eq!(live.app.rows.len(), 1, "filter finds exactly the guest");
-    assert_eq!(live.app.vm(live.app.selected_row().unwrap()).1.uuid, g.uuid);
-}
 
 #[test]
 fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {

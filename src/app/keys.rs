@@ -20,7 +20,9 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             View::Dashboard => dashboard(app, app.keymap.action(Section::Dashboard, key)),
             View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
             View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
+            View::Console(_) => super::console::key(app, ev),
         },
+        Mode::Display(_) => super::display::key(app, app.keymap.action(Section::Display, key)),
         Mode::Filter => filter(app, key, app.keymap.action(Section::Filter, key)),
         Mode::Form(_) => form(app, ev, app.keymap.action(Section::Form, key)),
         Mode::Confirm(c) => match app.keymap.action(Section::Confirm, key) {
@@ -162,6 +164,8 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::ViewDashboard => app.view = View::Dashboard,
         Action::ViewVms => app.view = View::Vms,
         Action::AddHost => open_form(app),
+        Action::Console => return super::console::open(app),
+        Action::Display => return super::display::open(app),
         _ => {}
     }
     Vec::new()
@@ -256,6 +260,8 @@ fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Some(Action::ViewVms) => app.view = View::Vms,
         Some(Action::Help) => app.mode = Mode::Help { scroll: 0 },
         Some(Action::Log) => app.mode = Mode::Log { scroll: 0 },
+        Some(Action::Console) => return super::console::open(app),
+        Some(Action::Display) => return super::display::open(app),
         Some(Action::Quit) => return vec![Effect::Quit],
         _ => {}
     }

@@ -53,7 +53,7 @@ pub fn applicable(op: LifecycleOp, vm: &Vm) -> Result<(), String> {
 }
 
 /// Why commands cannot go to this host now, if they cannot.
-fn host_problem(h: &HostView) -> Option<String> {
+pub(super) fn host_problem(h: &HostView) -> Option<String> {
     if !h.status.is_connected() {
         Some(format!("host {} is not connected", h.name))
     } else if h.stalled_since.is_some() {

@@ -1,7 +1,9 @@
 //! Application state and its pure update function: `update(msg) -> effects`. No I/O here; the
 //! main loop delivers messages and carries out the effects.
 
+pub mod console;
 pub mod dashboard;
+pub mod display;
 pub mod filter;
 pub mod form;
 pub mod hosts;
@@ -46,6 +48,10 @@ pub enum Msg {
     },
     /// A change to config.toml failed.
     ConfigError(String),
+    /// A console or preview has new output: redraw.
+    Wake,
+    /// A viewer was started (its name) or failed (why).
+    Viewer(Result<String, String>),
 }
 
 /// What the app asks the outside world to do.
@@ -66,6 +72,15 @@ pub enum Effect {
     RemoveHost {
         id: HostId,
         uri: String,
+    },
+    /// Put text on the user's clipboard through the terminal (OSC 52).
+    Copy(String),
+    /// Find a viewer on PATH and start it detached; answered with `Msg::Viewer`.
+    LaunchViewer {
+        graphics: crate::display::Graphics,
+        access: crate::display::Access,
+        uri: String,
+        uuid: String,
     },
     Quit,
 }
@@ -100,6 +115,8 @@ pub enum Mode {
     Confirm(Confirm),
     /// The add-host form.
     Form(Box<HostForm>),
+    /// A VM's graphics: addresses, tunnel, viewer.
+    Display(Box<display::DisplayPanel>),
 }
 
 /// The screen under the overlays.
@@ -111,6 +128,8 @@ pub enum View {
     Vms,
     /// One VM's charts.
     Detail { host: HostId, uuid: String },
+    /// A VM's serial console.
+    Console(Box<console::ConsoleView>),
 }
 
 /// Choices that come from config.toml and the command line.
@@ -221,6 +240,12 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut fx = self.dispatch(msg);
+        fx.extend(console::follow(self));
+        fx
+    }
+
+    fn dispatch(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => keys::handle(self, k),
             Msg::Host(id, ev) => {
@@ -242,6 +267,30 @@ impl App {
             Msg::ConfigError(e) => {
                 self.messages.push(Level::Error, e, self.now);
                 Vec::new()
+            }
+            Msg::Wake => Vec::new(),
+            Msg::Viewer(r) => {
+                match r {
+                    Ok(name) => {
+                        self.messages
+                            .push(Level::Info, format!("started {name}"), self.now)
+                    }
+                    Err(e) => self.messages.push(Level::Error, e, self.now),
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// The VM an action applies to: the one on screen (detail view) or under the cursor.
+    pub fn focused_vm(&self) -> Option<(HostId, String)> {
+        match &self.view {
+            View::Detail { host, uuid } => Some((*host, uuid.clone())),
+            View::Console(c) => Some((c.host, c.uuid.clone())),
+            View::Dashboard => None,
+            View::Vms => {
+                let (h, vm) = self.vm(self.selected_row()?);
+                Some((h.id, vm.uuid.clone()))
             }
         }
     }
@@ -283,7 +332,15 @@ impl App {
         let h = self.hosts.remove(i);
         self.marks.retain(|(hid, _)| *hid != id);
         self.pending.retain(|(hid, _), _| *hid != id);
-        if matches!(&self.view, View::Detail { host, .. } if *host == id) {
+        let on_host = match &self.view {
+            View::Detail { host, .. } => *host == id,
+            View::Console(c) => {
+                c.link.detach();
+                c.host == id
+            }
+            _ => false,
+        };
+        if on_host {
             self.view = View::Vms;
         }
         self.dash_selected = self.dash_selected.min(self.hosts.len().saturating_sub(1));
@@ -437,6 +494,7 @@ impl App {
                     .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
                 self.rebuild_keeping(keep);
             }
+            HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
             HostEvent::OpDone {
                 uuid,
                 name: vm,

@@ -48,6 +48,16 @@ pub enum Action {
     RemoveHost,
     NextField,
     TestConnection,
+    Console,
+    Display,
+    Detach,
+    ForceConsole,
+    Retry,
+    CopyUrl,
+    CopyTunnel,
+    LaunchViewer,
+    Preview,
+    ToggleKeys,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -88,6 +98,16 @@ impl Action {
         ("remove_host", Action::RemoveHost),
         ("next_field", Action::NextField),
         ("test_connection", Action::TestConnection),
+        ("console", Action::Console),
+        ("display", Action::Display),
+        ("detach", Action::Detach),
+        ("force_console", Action::ForceConsole),
+        ("retry", Action::Retry),
+        ("copy_url", Action::CopyUrl),
+        ("copy_tunnel", Action::CopyTunnel),
+        ("launch_viewer", Action::LaunchViewer),
+        ("preview", Action::Preview),
+        ("toggle_keys", Action::ToggleKeys),
         ("noop", Action::Noop),
     ];
 
@@ -118,10 +138,17 @@ pub enum Section {
     Form,
     Help,
     Log,
+    /// An attached console: every key not bound here goes to the guest.
+    Console,
+    /// A console that is opening, in use elsewhere or closed.
+    ConsoleIdle,
+    Display,
+    /// The VNC preview; with keyboard forwarding on, unbound keys go to the guest.
+    Preview,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 8] = [
+    pub const ALL: [(&'static str, Section); 12] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -130,6 +157,10 @@ impl Section {
         ("form", Section::Form),
         ("help", Section::Help),
         ("log", Section::Log),
+        ("console", Section::Console),
+        ("console_idle", Section::ConsoleIdle),
+        ("display", Section::Display),
+        ("preview", Section::Preview),
     ];
 }
 
@@ -202,6 +233,13 @@ impl Key {
     /// Normalises so that `G` and `<S-g>` compare equal to what the terminal sends.
     pub fn new(code: KeyCode, mods: KeyModifiers) -> Key {
         let mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        // Legacy terminals send Ctrl+\ ] ^ _ as 0x1c–0x1f, which crossterm reports as Ctrl+4–7.
+        let code = match code {
+            KeyCode::Char(c @ '4'..='7') if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(['\\', ']', '^', '_'][(c as u8 - b'4') as usize])
+            }
+            c => c,
+        };
         match code {
             KeyCode::Char(c) => {
                 let shifted = mods.contains(KeyModifiers::SHIFT);
@@ -258,6 +296,10 @@ struct RawKeymap {
     form: Vec<RawBinding>,
     help: Vec<RawBinding>,
     log: Vec<RawBinding>,
+    console: Vec<RawBinding>,
+    console_idle: Vec<RawBinding>,
+    display: Vec<RawBinding>,
+    preview: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -271,6 +313,10 @@ impl RawKeymap {
             Section::Form => &mut self.form,
             Section::Help => &mut self.help,
             Section::Log => &mut self.log,
+            Section::Console => &mut self.console,
+            Section::ConsoleIdle => &mut self.console_idle,
+            Section::Display => &mut self.display,
+            Section::Preview => &mut self.preview,
         })
     }
 }

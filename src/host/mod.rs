@@ -80,6 +80,15 @@ pub enum HostCommand {
     },
     /// Re-read every domain now (inventory and stats).
     Refresh,
+    /// Open the VM's serial console and attach it to `link` (`force` takes it from another
+    /// client). The outcome shows in the link's state.
+    Console {
+        uuid: String,
+        force: bool,
+        link: crate::console::Link,
+    },
+    /// Read the VM's graphics setup; answered with `HostEvent::Display`.
+    Display { uuid: String },
     /// Close the connection and end the thread.
     Stop,
 }
@@ -114,6 +123,37 @@ pub enum HostEvent {
         op: LifecycleOp,
         result: Result<(), String>,
     },
+    Display {
+        uuid: String,
+        result: Result<DisplayInfo, String>,
+    },
+}
+
+/// A VM's graphics devices, read from its XML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisplayInfo {
+    pub graphics: Vec<crate::display::Graphics>,
+    /// The domain is running (ports are real, not configured).
+    pub active: bool,
+}
+
+/// Answers a command that cannot reach libvirt (host not connected or not responding) at once,
+/// so nothing waits on a dead host. Returns the command when it has no answer of its own.
+pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent)) {
+    match cmd {
+        HostCommand::Lifecycle { uuid, name, op } => notify(HostEvent::OpDone {
+            uuid,
+            name,
+            op,
+            result: Err(reason.to_string()),
+        }),
+        HostCommand::Console { link, .. } => link.fail(reason.to_string()),
+        HostCommand::Display { uuid } => notify(HostEvent::Display {
+            uuid,
+            result: Err(reason.to_string()),
+        }),
+        HostCommand::Refresh | HostCommand::Stop => {}
+    }
 }
 
 /// Runs on every new connection before the first poll (the demo fleet uses it to apply what

@@ -22,6 +22,41 @@ pub fn run_op(conn: &Connect, uuid: &str, op: LifecycleOp) -> Result<(), Error> 
     }
 }
 
+/// Opens the domain's first console (`force` disconnects another client holding it).
+pub fn open_console(
+    conn: &Connect,
+    uuid: &str,
+    force: bool,
+) -> Result<virt::stream::Stream, Error> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid)?;
+    let stream = virt::stream::Stream::new(conn, 0)?;
+    let flags = if force {
+        virt::sys::VIR_DOMAIN_CONSOLE_FORCE
+    } else {
+        0
+    };
+    dom.open_console(None, &stream, flags)?;
+    Ok(stream)
+}
+
+/// The domain's graphics devices. With `secure` (not on read-only connections) libvirt includes
+/// passwords, so "no password" can be told apart from "hidden". The inner error is a parse error.
+pub fn display(
+    conn: &Connect,
+    uuid: &str,
+    secure: bool,
+) -> Result<Result<super::DisplayInfo, String>, Error> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid)?;
+    let flags = if secure {
+        virt::sys::VIR_DOMAIN_XML_SECURE
+    } else {
+        0
+    };
+    let xml = dom.xml_desc(flags)?;
+    let active = dom.is_active()?;
+    Ok(crate::display::parse(&xml, secure).map(|graphics| super::DisplayInfo { graphics, active }))
+}
+
 /// Everything the VM table shows, read from one domain (a few calls; used on connect, after
 /// actions and events, and for domains the bulk stats show for the first time).
 pub fn inventory(dom: &Domain) -> Result<Vm, Error> {

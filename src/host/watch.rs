@@ -85,17 +85,12 @@ pub(crate) fn run(
                 let _ = worker.send(Input::Cmd(HostCommand::Stop));
                 return;
             }
-            Some(HostCommand::Lifecycle { uuid, name, op }) if stalled => {
+            // Anything else would only queue behind the hung call.
+            Some(c) if stalled => {
                 let secs = busy.elapsed().unwrap_or_default().as_secs();
-                notify(HostEvent::OpDone {
-                    uuid,
-                    name,
-                    op,
-                    result: Err(format!("host is not responding (no answer for {secs} s)")),
-                });
+                let reason = format!("host is not responding (no answer for {secs} s)");
+                super::refuse(c, &reason, &*notify);
             }
-            // A refresh would only queue behind the hung call.
-            Some(HostCommand::Refresh) if stalled => {}
             Some(c) => {
                 // The worker ended (only after a Stop): nothing left to forward to.
                 let sent = worker.send(Input::Cmd(c));

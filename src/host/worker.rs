@@ -170,14 +170,7 @@ fn wait(rx: &Receiver<Input>, d: Duration, notify: &impl Fn(HostEvent)) -> bool 
         let left = until.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(Input::Cmd(HostCommand::Stop)) | Err(RecvTimeoutError::Disconnected) => return true,
-            Ok(Input::Cmd(HostCommand::Lifecycle { uuid, name, op })) => {
-                notify(HostEvent::OpDone {
-                    uuid,
-                    name,
-                    op,
-                    result: Err("host is not connected".to_string()),
-                })
-            }
+            Ok(Input::Cmd(c)) => super::refuse(c, "host is not connected", notify),
             Ok(_) => {}
             Err(RecvTimeoutError::Timeout) => return false,
         }
@@ -276,6 +269,27 @@ impl<'a> Session<'a> {
                         result: result.map_err(|e| message(&e)),
                     });
                     self.send_snapshot(None, notify);
+                }
+                Ok(Input::Cmd(HostCommand::Console { uuid, force, link })) => {
+                    match ops::open_console(&self.conn, &uuid, force) {
+                        Ok(stream) => link.attach(Arc::new(stream)),
+                        Err(e) => {
+                            link.fail(message(&e));
+                            if let Some(end) = self.check(&e) {
+                                return end;
+                            }
+                        }
+                    }
+                }
+                Ok(Input::Cmd(HostCommand::Display { uuid })) => {
+                    let result = ops::display(&self.conn, &uuid, !self.opts.readonly);
+                    if let Err(e) = &result {
+                        if let Some(end) = self.check(e) {
+                            return end;
+                        }
+                    }
+                    let result = result.map_err(|e| message(&e)).and_then(|r| r);
+                    notify(HostEvent::Display { uuid, result });
                 }
                 Ok(Input::DomainEvent(uuid)) => {
                     let mut changed = BTreeSet::new();

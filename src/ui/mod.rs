@@ -1,8 +1,10 @@
 //! Views: pure functions of the app state. Nothing here calls libvirt or changes the model.
 
+mod console;
 mod dashboard;
 mod detail;
 mod dialog;
+mod display;
 mod form;
 mod help;
 mod hosts;
@@ -34,6 +36,10 @@ pub fn render(app: &App, f: &mut Frame) {
             detail::render(app, f, main_area);
             main_area
         }
+        View::Console(cv) => {
+            console::render(app, f, main_area, cv);
+            main_area
+        }
         View::Vms => {
             let hosts_h = hosts::height(app, area.height);
             let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
@@ -58,6 +64,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Mode::Log { scroll } => log::render(app, f, area, *scroll),
         Mode::Confirm(c) => dialog::render(app, f, area, c),
         Mode::Form(form) => form::render(app, f, area, form),
+        Mode::Display(p) => display::render(app, f, main_area, p),
         Mode::Normal | Mode::Filter => {}
     }
 }

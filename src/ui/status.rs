@@ -34,6 +34,33 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Quit, "quit"),
             ],
         ),
+        Mode::Normal if matches!(view, View::Console(c) if c.link.is_attached()) => (
+            Section::Console,
+            &[
+                (Action::Detach, "detach"),
+                (Action::PageUp, "scroll back"),
+                (Action::PageDown, "scroll forward"),
+            ],
+        ),
+        Mode::Normal if matches!(view, View::Console(_)) => (
+            Section::ConsoleIdle,
+            &[
+                (Action::Back, "back"),
+                (Action::ForceConsole, "take over"),
+                (Action::Retry, "retry"),
+                (Action::PageUp, "scroll back"),
+            ],
+        ),
+        Mode::Display(_) => (
+            Section::Display,
+            &[
+                (Action::CopyUrl, "copy URL"),
+                (Action::CopyTunnel, "copy ssh -L"),
+                (Action::LaunchViewer, "viewer"),
+                (Action::Preview, "preview"),
+                (Action::Back, "close"),
+            ],
+        ),
         Mode::Form(_) => (
             Section::Form,
             &[
@@ -48,6 +75,7 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Help, "help"),
                 (Action::Filter, "filter"),
                 (Action::Open, "details"),
+                (Action::Console, "console"),
                 (Action::Start, "start"),
                 (Action::Shutdown, "shutdown"),
                 (Action::ForceOff, "force off"),

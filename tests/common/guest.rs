@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use std::time::Duration;
+
 use virt::connect::Connect;
+use virtdeck::app::HostSpec;
+use virtdeck::host::WorkerOptions;
 
 pub const URI: &str = "qemu:///system";
 
@@ -88,3 +92,36 @@ impl Drop for Guest {
     }
 }
 
+pub fn live(poll: Duration) -> super::Live {
+    live_with(WorkerOptions {
+        poll_interval: poll,
+        ..WorkerOptions::default()
+    })
+}
+
+pub fn live_with(opts: WorkerOptions) -> super::Live {
+    super::start(
+        vec![(
+            HostSpec {
+                name: "local".into(),
+                uri: URI.into(),
+            },
+            opts,
+        )],
+        false,
+    )
+}
+
+pub fn select(live: &mut super::Live, g: &Guest) {
+    let ok = live.pump_until(Duration::from_secs(15), |app| {
+        app.hosts[0].vms.iter().any(|v| v.uuid == g.uuid)
+    });
+    assert!(ok, "guest appears in the table");
+    // The filter is a plain substring; the unique prefix finds just this guest.
+    let prefix: String = g.name.split(' ').next().unwrap().to_string();
+    live.press("/");
+    live.type_text(&prefix);
+    live.press("<Enter>");
+    assert_eq!(live.app.rows.len(), 1, "filter finds exactly the guest");
+    assert_eq!(live.app.vm(live.app.selected_row().unwrap()).1.uuid, g.uuid);
+}

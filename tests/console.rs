@@ -1,0 +1,342 @@
+//! The serial console on real KVM (tests/guest/tiny.asm prints a banner on COM1 and echoes
+//! lines): attach through the host worker, type, detach, survive a reset and a stop/start,
+//! refuse a console held elsewhere until forced. The tmux test drives the release binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::guest::{kvm_available, live, select, Guest, URI};
+use virt::connect::Connect;
+use virtdeck::app::{App, View};
+use virtdeck::console::{Link, LinkState};
+
+const BANNER: &str = "VIRTDECK TINY GUEST READY";
+
+fn link(app: &App) -> Link {
+    match &app.view {
+        View::Console(c) => c.link.clone(),
+        v => panic!("not on the console: {v:?}"),
+    }
+}
+
+fn screen(app: &App) -> String {
+    link(app).with_screen(0, |s| s.contents())
+}
+
+/// Presses Enter until the guest answers with an empty echo line. Keys typed in the first moments
+/// after a console is taken over can be lost between libvirt and QEMU's pty (seen on QEMU 7.2),
+/// so tests make sure the line is live before typing what they check.
+fn probe(live: &mut common::Live) {
+    for _ in 0..20 {
+        live.press("<Enter>");
+        if live.pump_until(Duration::from_millis(500), |app| {
+            screen(app).contains("echo: \n")
+        }) {
+            return;
+        }
+    }
+    panic!("the guest never answered: {}", screen(&live.app));
+}
+
+fn domain(g: &Guest) -> virt::domain::Domain {
+    let c = Connect::open(Some(URI)).unwrap();
+    c.lookup_domain_by_uuid_string(&g.uuid).unwrap()
+}
+
+#[test]
+fn console_attaches_at_boot_echoes_survives_reset_and_restart_and_detaches() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("con");
+    let mut live = live(Duration::from_millis(500));
+    select(&mut live, &g);
+
+    // Opened on a stopped guest it waits, then attaches as the guest starts: the banner
+    // (printed once, early in boot) is on screen.
+    live.press("c");
+    assert_eq!(link(&live.app).state(), LinkState::Waiting);
+    domain(&g).create().unwrap();
+    let ok = live.pump_until(Duration::from_secs(20), |app| screen(app).contains(BANNER));
+    assert!(
+        ok,
+        "banner: {:?} {}",
+        link(&live.app).state(),
+        screen(&live.app)
+    );
+    assert_eq!(link(&live.app).state(), LinkState::Attached);
+
+    live.type_text("hello ü");
+    live.press("<Enter>");
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        screen(app).contains("echo: hello ü")
+    });
+    assert!(ok, "echo: {}", screen(&live.app));
+
+    // A reset keeps the QEMU process and its pty: the same stream shows the new boot (SeaBIOS
+    // clears the screen first).
+    domain(&g).reset().unwrap();
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        let s = screen(app);
+        s.contains(BANNER) && !s.contains("echo: hello")
+    });
+    assert!(ok, "banner after reset: {}", screen(&live.app));
+    assert_eq!(link(&live.app).state(), LinkState::Attached);
+    live.type_text("after reset");
+    live.press("<Enter>");
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        screen(app).contains("echo: after reset")
+    });
+    assert!(ok, "echo after reset: {}", screen(&live.app));
+
+    // A stop ends the stream; the view waits and attaches again when the guest is back.
+    domain(&g).destroy().unwrap();
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        link(app).state() == LinkState::Waiting
+    });
+    assert!(ok, "waiting after stop: {:?}", link(&live.app).state());
+    domain(&g).create().unwrap();
+    let ok = live.pump_until(Duration::from_secs(20), |app| {
+        let s = screen(app);
+        s.contains(BANNER) && !s.contains("echo: after reset") && link(app).is_attached()
+    });
+    assert!(
+        ok,
+        "banner after restart: {:?} {}",
+        link(&live.app).state(),
+        screen(&live.app)
+    );
+    live.type_text("again");
+    live.press("<Enter>");
+    assert!(live.pump_until(Duration::from_secs(10), |app| screen(app)
+        .contains("echo: again")));
+
+    // Ctrl+] detaches back to the table.
+    let l = link(&live.app);
+    live.press("<C-]>");
+    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(l.state(), LinkState::Detached);
+}
+
+#[test]
+fn a_console_held_elsewhere_is_refused_until_forced() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("conuse");
+    let dom = domain(&g);
+    dom.create().unwrap();
+    // Another client (as `virsh console` would) holds the console.
+    let other_conn = Connect::open(Some(URI)).unwrap();
+    let other = virt::stream::Stream::new(&other_conn, 0).unwrap();
+    other_conn
+        .lookup_domain_by_uuid_string(&g.uuid)
+        .unwrap()
+        .open_console(None, &other, 0)
+        .unwrap();
+
+    let mut live = live(Duration::from_millis(500));
+    select(&mut live, &g);
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        app.hosts[0]
+            .vms
+            .iter()
+            .any(|v| v.uuid == g.uuid && v.state.is_active())
+    });
+    assert!(ok);
+    live.press("c");
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        matches!(link(app).state(), LinkState::InUse(_))
+    });
+    assert!(ok, "in use: {:?}", link(&live.app).state());
+
+    // `f` takes it over; the other client's stream ends.
+    live.press("f");
+    let ok = live.pump_until(Duration::from_secs(10), |app| link(app).is_attached());
+    assert!(ok, "forced: {:?}", link(&live.app).state());
+    probe(&mut live);
+    live.type_text("mine");
+    live.press("<Enter>");
+    assert!(live.pump_until(Duration::from_secs(10), |app| screen(app)
+        .contains("echo: mine")));
+    let mut buf = [0u8; 256];
+    let mut ended = false;
+    for _ in 0..100 {
+        match other.recv(&mut buf) {
+            Ok(0) | Err(_) => {
+                ended = true;
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    assert!(ended, "the other session was disconnected");
+    live.press("<C-]>");
+}
+
+/// The release binary in tmux on qemu:///system, filtered to one guest.
+fn tmux_on(g: &Guest, tag: &str, cfg: &tempfile::TempDir) -> Option<common::tmux::Tmux> {
+    use common::tmux::{binary, tmux_available, Tmux};
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        return None;
+    }
+    let t = Tmux {
+        socket: format!("vdk-con-{tag}-{}", std::process::id()),
+        session: "con".into(),
+    };
+    let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
+    let bin = binary();
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "120",
+        "-y",
+        "36",
+        "-e",
+        &env,
+        "-e",
+        "TERM=xterm-256color",
+        bin.to_str().unwrap(),
+        "-c",
+        URI,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
+    let prefix = g.name.split(' ').next().unwrap().to_string();
+    t.wait_for("the guest in the table", |s| s.contains(&prefix));
+    t.keys(&["/"]);
+    t.literal(&prefix);
+    t.keys(&["Enter"]);
+    t.wait_for("filtered", |s| s.contains("VMs 1/"));
+    Some(t)
+}
+
+#[test]
+fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("tcon");
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = tmux_on(&g, "echo", &cfg) else {
+        return;
+    };
+    t.keys(&["c"]);
+    t.wait_for("waiting", |s| s.contains("waiting for the guest to start"));
+    domain(&g).create().unwrap();
+    t.wait_for("banner", |s| s.contains(BANNER) && s.contains("● attached"));
+    t.literal("typed in tmux");
+    t.keys(&["Enter"]);
+    t.wait_for("echo", |s| s.contains("echo: typed in tmux"));
+    t.keys(&["C-]"]);
+    let s = t.wait_for("the table again", |s| {
+        s.contains("VMs 1/") && !s.contains("Console ")
+    });
+    assert!(s.contains("running"), "{s}");
+}
+
+#[test]
+fn a_flood_through_the_console_does_not_stall_the_ui() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("flood");
+    domain(&g).create().unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = tmux_on(&g, "flood", &cfg) else {
+        return;
+    };
+    t.keys(&["c"]);
+    t.wait_for("attached", |s| s.contains("● attached"));
+    // An empty line answered proves the guest reads (see `probe`).
+    for i in 0.. {
+        t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(300));
+        if t.screen().lines().any(|l| l.trim_end() == "echo:") {
+            break;
+        }
+        assert!(i < 30, "the guest never answered: {}", t.screen());
+    }
+    // Ctrl-F: the guest prints 64 KiB as fast as its UART goes. Meanwhile scrolling back must
+    // answer at once (benches/console.rs pushes a megabyte through a socket pair).
+    let start = std::time::Instant::now();
+    t.keys(&["C-f"]);
+    t.wait_for("flood running", |s| s.matches(BANNER).count() > 10);
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let sent = std::time::Instant::now();
+        t.keys(&["S-PPage"]);
+        t.wait_within("scrolled back", Duration::from_secs(2), |s| {
+            s.contains("lines back")
+        });
+        worst = worst.max(sent.elapsed());
+        t.keys(&["S-NPage", "S-NPage", "S-NPage"]);
+        t.wait_within("live again", Duration::from_secs(2), |s| {
+            !s.contains("lines back")
+        });
+    }
+    // The flood ends with a prompt; a line typed after it echoes.
+    // Done when the last line above the status bar is the prompt again.
+    t.wait_within("flood done", Duration::from_secs(60), |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        let body = &lines[..lines.len().saturating_sub(1)];
+        body.iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with('>'))
+    });
+    let took = start.elapsed();
+    t.literal("done");
+    t.keys(&["Enter"]);
+    t.wait_for("echo after flood", |s| {
+        s.lines()
+            .any(|l| l.starts_with("echo:") && l.contains("done"))
+    });
+    eprintln!(
+        "1 MiB flood: {took:?}; worst scroll-key round trip through tmux during it: {worst:?}"
+    );
+    assert!(worst < Duration::from_millis(500), "UI stalled: {worst:?}");
+}
+
+#[test]
+fn display_panel_in_tmux_shows_vnc_and_copies_the_url() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("tvnc");
+    domain(&g).create().unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = tmux_on(&g, "vnc", &cfg) else {
+        return;
+    };
+    t.cmd(&["set-option", "-g", "set-clipboard", "on"]);
+    t.keys(&["v"]);
+    let s = t.wait_for("display panel", |s| {
+        s.contains("VNC  listen 127.0.0.1, port 59")
+    });
+    assert!(s.contains("no password"), "{s}");
+    assert!(s.contains("URL      vnc://127.0.0.1:59"), "{s}");
+    assert!(!s.contains("⚠"), "loopback is not exposed: {s}");
+    t.keys(&["y"]);
+    let mut buf = String::new();
+    for _ in 0..100 {
+        let out = t.cmd(&["show-buffer"]);
+        buf = String::from_utf8_lossy(&out.stdout).into_owned();
+        if buf.starts_with("vnc://") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(buf.starts_with("vnc://127.0.0.1:59"), "clipboard: {buf:?}");
+    t.keys(&["Escape"]);
+    t.wait_for("panel closed", |s| !s.contains(" Display "));
+}

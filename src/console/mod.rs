@@ -230,9 +230,21 @@ impl Link {
     /// Resizes the terminal the guest's output is laid out in.
     pub fn fit(&self, rows: u16, cols: u16) {
         let mut p = lock(&self.0.parser);
-        if p.screen().size() != (rows, cols) && rows >= 2 && cols >= 2 {
-            p.screen_mut().set_size(rows, cols);
+        let (old_rows, _) = p.screen().size();
+        if p.screen().size() == (rows, cols) || rows < 2 || cols < 2 {
+            return;
         }
+        // vt100 drops the bottom rows when the screen shrinks; a console wants the newest
+        // lines (and the cursor) to stay, so scroll the excess into the scrollback first.
+        let (crow, ccol) = p.screen().cursor_position();
+        if crow >= rows {
+            let shift = crow - rows + 1;
+            let mut seq = format!("\x1b[{old_rows};1H").into_bytes();
+            seq.extend(std::iter::repeat_n(b'\n', shift as usize));
+            seq.extend(format!("\x1b[{};{}H", crow - shift + 1, ccol + 1).into_bytes());
+            p.process(&seq);
+        }
+        p.screen_mut().set_size(rows, cols);
     }
 
     /// Runs `f` on the screen scrolled back `scroll` lines; returns its result. The offset is

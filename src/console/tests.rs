@@ -124,4 +124,14 @@ fn scrollback_and_resize() {
     assert_eq!(link.with_screen(10_000, |s| s.scrollback()), 26);
     link.fit(10, 40);
     assert_eq!(link.with_screen(0, |s| s.size()), (10, 40));
+    // Shrinking keeps the newest lines and the cursor on screen.
+    link.feed(b"prompt> ");
+    link.fit(3, 40);
+    let s = link.with_screen(0, |s| (s.contents(), s.cursor_position()));
+    assert!(
+        s.0.contains("line 29") && s.0.trim_end().ends_with("prompt>"),
+        "{:?}",
+        s.0
+    );
+    assert_eq!(s.1, (2, 8));
 }

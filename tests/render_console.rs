@@ -1,0 +1,178 @@
+//! Render snapshots of the console view and the display panel on the demo fleet (the test
+//! driver has no consoles: its refusal is one of the snapshots; guest output is fed in).
+
+mod common;
+
+use std::time::Duration;
+
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use virtdeck::app::{App, Mode, Msg, View};
+use virtdeck::console::LinkState;
+use virtdeck::host::{DisplayInfo, HostEvent};
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+    t
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    draw(app, w, h).backend().to_string()
+}
+
+/// The demo fleet filtered to one running VM.
+fn on_vm(name: &str) -> common::Live {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text(name);
+    live.press("<Enter>");
+    assert_eq!(live.app.rows.len(), 1, "{name} is unique");
+    live
+}
+
+fn link(app: &App) -> virtdeck::console::Link {
+    match &app.view {
+        View::Console(c) => c.link.clone(),
+        v => panic!("not on the console: {v:?}"),
+    }
+}
+
+#[test]
+fn console_refused_by_the_driver_shows_libvirts_reason() {
+    let mut live = on_vm("gitlab-runner-01");
+    live.press("c");
+    let l = link(&live.app);
+    let ok = live.pump_until(Duration::from_secs(10), |_| {
+        matches!(l.state(), LinkState::Failed(_))
+    });
+    assert!(ok, "{:?}", l.state());
+    insta::assert_snapshot!(screen(&live.app, 100, 20));
+    // Esc goes back to the table.
+    live.press("<Esc>");
+    assert_eq!(live.app.view, View::Vms);
+}
+
+#[test]
+fn console_with_output_colours_scrollback_and_resize() {
+    let mut live = on_vm("gitlab-runner-01");
+    live.press("c");
+    let l = link(&live.app);
+    live.pump_until(Duration::from_secs(10), |_| l.state() != LinkState::Opening);
+    // Pretend the guest talked: a boot log longer than the screen, with colours.
+    l.set_state(LinkState::Attached);
+    for i in 0..40 {
+        l.feed(format!("[  {i:>2}.000000] booting step {i}\r\n").as_bytes());
+    }
+    l.feed(b"\x1b[1;32mOK\x1b[0m Reached target \x1b[1mMulti-User System\x1b[0m.\r\nlogin: ");
+    let t = draw(&live.app, 80, 16);
+    insta::assert_snapshot!("console_live_80x16", t.backend().to_string());
+    // "OK" is green in the drawn buffer (row 14 = 1 title + 13th screen line).
+    let buf = t.backend().buffer();
+    let ok_cell = (0..16)
+        .flat_map(|y| (0..80).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "O" && buf[(x + 1, y)].symbol() == "K")
+        .expect("OK drawn");
+    // SGR 32 is palette colour 2 (green), drawn as such so the terminal's palette applies.
+    assert_eq!(buf[ok_cell].fg, Color::Indexed(2));
+    // Shift+PageUp scrolls back (the keys are not sent to the guest) and says so.
+    live.press("<S-PageUp>");
+    let s = screen(&live.app, 80, 16);
+    assert!(s.contains("lines back"), "{s}");
+    // A page is the screen height less one line of overlap: 13 of 14 rows.
+    assert!(
+        s.contains("↑ 13 lines back") && s.contains("booting step 15"),
+        "{s}"
+    );
+    live.press("<S-PageDown>");
+    assert!(!screen(&live.app, 80, 16).contains("lines back"));
+    // The parser follows the pane size.
+    draw(&live.app, 100, 30);
+    assert_eq!(l.with_screen(0, |s| s.size()), (28, 100));
+    // Ctrl+] (sent by terminals as 0x1d, which crossterm reports as Ctrl+5) detaches.
+    live.press("<C-5>");
+    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(l.state(), LinkState::Detached);
+}
+
+#[test]
+fn console_in_use_offers_to_take_it_over() {
+    let mut live = on_vm("gitlab-runner-01");
+    live.press("c");
+    let l = link(&live.app);
+    live.pump_until(Duration::from_secs(10), |_| l.state() != LinkState::Opening);
+    l.fail("operation failed: Active console session exists for this domain".into());
+    insta::assert_snapshot!(screen(&live.app, 100, 20));
+    // `f` asks the worker again with force (the test driver then refuses for its own reason).
+    live.press("f");
+    let ok = live.pump_until(
+        Duration::from_secs(10),
+        |_| matches!(l.state(), LinkState::Failed(e) if e.contains("virDomainOpenConsole")),
+    );
+    assert!(ok, "{:?}", l.state());
+}
+
+#[test]
+fn console_on_a_stopped_vm_waits_for_it() {
+    let mut live = on_vm("kali");
+    live.press("c");
+    assert_eq!(link(&live.app).state(), LinkState::Waiting);
+    insta::assert_snapshot!(screen(&live.app, 100, 20));
+}
+
+fn display(live: &mut common::Live, xml: &str, secure: bool) {
+    live.press("v");
+    let Mode::Display(p) = &live.app.mode else {
+        panic!("display panel opens: {:?}", live.app.mode);
+    };
+    let (host, uuid) = (p.host, p.uuid.clone());
+    // The test driver's domains have no graphics: answer as a real host would.
+    let graphics = virtdeck::display::parse(xml, secure).unwrap();
+    live.app.update(Msg::Host(
+        host,
+        HostEvent::Display {
+            uuid,
+            result: Ok(DisplayInfo {
+                graphics,
+                active: true,
+            }),
+        },
+    ));
+}
+
+const EXPOSED: &str = "<domain><devices>\
+    <graphics type='vnc' port='5901' autoport='yes' listen='0.0.0.0'><listen type='address' address='0.0.0.0'/></graphics>\
+    <graphics type='spice' port='5902' tlsPort='5903' autoport='yes' passwd='x'><listen type='address' address='127.0.0.1'/></graphics>\
+    </devices></domain>";
+
+#[test]
+fn display_panel_warns_about_an_open_vnc_and_shows_the_tunnel() {
+    let mut live = on_vm("gitlab-runner-01");
+    display(&mut live, EXPOSED, true);
+    let s = screen(&live.app, 110, 24);
+    assert!(
+        s.contains("⚠ VNC listens on all addresses without a password"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+    // Tab selects the SPICE device; `y` copies its URL through OSC 52.
+    live.press("<Tab>");
+    let fx = live.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('y'),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(
+        fx.iter().any(|e| matches!(e, virtdeck::app::Effect::Copy(u) if u.starts_with("spice://") && u.ends_with(":5902"))),
+        "{fx:?}"
+    );
+    live.press("<Esc>");
+    assert_eq!(live.app.mode, Mode::Normal);
+}
+
+#[test]
+fn display_panel_for_a_vm_without_graphics() {
+    let mut live = on_vm("gitlab-runner-01");
+    display(&mut live, "<domain><devices/></domain>", true);
+    insta::assert_snapshot!(screen(&live.app, 100, 16));
+}

@@ -69,11 +69,16 @@ impl Workers {
         for e in effects {
             match e {
                 Effect::Host(id, cmd) => {
-                    if let HostCommand::Console { link, .. } = &cmd {
-                        let tx = self.tx.clone();
-                        link.set_wake(std::sync::Arc::new(move || {
-                            let _ = tx.send(Msg::Wake);
-                        }));
+                    let tx = self.tx.clone();
+                    let wake = std::sync::Arc::new(move || {
+                        let _ = tx.send(Msg::Wake);
+                    });
+                    match &cmd {
+                        HostCommand::Console { link, .. } => link.set_wake(wake),
+                        HostCommand::Preview { target, .. } => {
+                            let _ = target.wake.set(wake);
+                        }
+                        _ => {}
                     }
                     self.send(id, cmd)
                 }

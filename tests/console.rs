@@ -340,3 +340,58 @@ fn display_panel_in_tmux_shows_vnc_and_copies_the_url() {
     t.keys(&["Escape"]);
     t.wait_for("panel closed", |s| !s.contains(" Display "));
 }
+
+#[test]
+fn preview_from_the_display_panel_shows_the_guest_screen() {
+    use virtdeck::app::Mode;
+    use virtdeck::vnc::PreviewStatus;
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("prev");
+    domain(&g).create().unwrap();
+    let mut live = live(Duration::from_millis(500));
+    select(&mut live, &g);
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        app.hosts[0]
+            .vms
+            .iter()
+            .any(|v| v.uuid == g.uuid && v.state.is_active())
+    });
+    assert!(ok);
+    live.press("v");
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        matches!(&app.mode, Mode::Display(p) if matches!(p.state, virtdeck::app::display::PanelState::Ready(_)))
+    });
+    assert!(ok, "display info: {:?}", live.app.mode);
+    live.press("p");
+    let target = match &live.app.view {
+        View::Preview(p) => p.target.clone(),
+        v => panic!("preview opens: {v:?}"),
+    };
+    // SeaBIOS has drawn its text screen by now; wait for pixels that are not all black.
+    let ok = live.pump_until(Duration::from_secs(15), |app| {
+        if !matches!(target.preview.status(), PreviewStatus::Live { .. }) {
+            return false;
+        }
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        buf.content().iter().any(|c| {
+            c.symbol() == "▀"
+                && (c.fg != ratatui::style::Color::Rgb(0, 0, 0)
+                    || c.bg != ratatui::style::Color::Rgb(0, 0, 0))
+        })
+    });
+    assert!(
+        ok,
+        "preview live with pixels: {:?}",
+        target.preview.status()
+    );
+    live.press("<Esc>");
+    assert_eq!(live.app.view, View::Vms);
+    let ok = live.pump_until(Duration::from_secs(5), |_| {
+        target.preview.status() == PreviewStatus::Closed
+    });
+    assert!(ok, "closed: {:?}", target.preview.status());
+}

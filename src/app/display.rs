@@ -139,6 +139,10 @@ pub fn key(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                 ),
             }
         }
+        Some(Action::Preview) => {
+            let panel = (**p).clone();
+            return super::preview::open(app, &panel);
+        }
         Some(Action::LaunchViewer) => {
             if let Some((graphics, access)) = current {
                 return vec![Effect::LaunchViewer {

@@ -21,6 +21,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
             View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
             View::Console(_) => super::console::key(app, ev),
+            View::Preview(_) => super::preview::key(app, ev),
         },
         Mode::Display(_) => super::display::key(app, app.keymap.action(Section::Display, key)),
         Mode::Filter => filter(app, key, app.keymap.action(Section::Filter, key)),

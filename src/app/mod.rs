@@ -9,6 +9,7 @@ pub mod form;
 pub mod hosts;
 mod keys;
 mod lifecycle;
+pub mod preview;
 pub mod table;
 pub mod toast;
 
@@ -130,6 +131,8 @@ pub enum View {
     Detail { host: HostId, uuid: String },
     /// A VM's serial console.
     Console(Box<console::ConsoleView>),
+    /// A live VNC preview.
+    Preview(Box<preview::PreviewView>),
 }
 
 /// Choices that come from config.toml and the command line.
@@ -287,6 +290,7 @@ impl App {
         match &self.view {
             View::Detail { host, uuid } => Some((*host, uuid.clone())),
             View::Console(c) => Some((c.host, c.uuid.clone())),
+            View::Preview(p) => Some((p.host, p.uuid.clone())),
             View::Dashboard => None,
             View::Vms => {
                 let (h, vm) = self.vm(self.selected_row()?);
@@ -337,6 +341,10 @@ impl App {
             View::Console(c) => {
                 c.link.detach();
                 c.host == id
+            }
+            View::Preview(p) => {
+                p.target.preview.close();
+                p.host == id
             }
             _ => false,
         };

@@ -89,6 +89,15 @@ pub enum HostCommand {
     },
     /// Read the VM's graphics setup; answered with `HostEvent::Display`.
     Display { uuid: String },
+    /// Connect `target.preview` to graphics device `idx`: through libvirt's own socket
+    /// (`virDomainOpenGraphicsFD`), else over TCP to `tcp`. Failures show in the preview.
+    Preview {
+        uuid: String,
+        idx: u32,
+        target: crate::app::preview::PreviewTarget,
+        tcp: Option<String>,
+        password: Option<String>,
+    },
     /// Close the connection and end the thread.
     Stop,
 }
@@ -148,6 +157,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             result: Err(reason.to_string()),
         }),
         HostCommand::Console { link, .. } => link.fail(reason.to_string()),
+        HostCommand::Preview { target, .. } => target.preview.fail(reason.to_string()),
         HostCommand::Display { uuid } => notify(HostEvent::Display {
             uuid,
             result: Err(reason.to_string()),

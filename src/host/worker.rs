@@ -281,6 +281,38 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
+                Ok(Input::Cmd(HostCommand::Preview {
+                    uuid,
+                    idx,
+                    target,
+                    tcp,
+                    password,
+                })) => {
+                    let opts = crate::vnc::Options::default();
+                    match ops::graphics_fd(&self.conn, &uuid, idx) {
+                        Ok(fd) => target
+                            .preview
+                            .start(crate::vnc::Transport::Fd(fd), None, opts),
+                        Err(e) => {
+                            if let Some(end) = self.check(&e) {
+                                target.preview.fail(message(&e));
+                                return end;
+                            }
+                            // Remote transports cannot pass descriptors: use the port.
+                            match tcp {
+                                Some(addr) => target.preview.start(
+                                    crate::vnc::Transport::Tcp(addr),
+                                    password,
+                                    opts,
+                                ),
+                                None => target.preview.fail(format!(
+                                    "{}; the display is not reachable from here (use the ssh -L line)",
+                                    message(&e)
+                                )),
+                            }
+                        }
+                    }
+                }
                 Ok(Input::Cmd(HostCommand::Display { uuid })) => {
                     let result = ops::display(&self.conn, &uuid, !self.opts.readonly);
                     if let Err(e) = &result {

@@ -9,6 +9,7 @@ mod form;
 mod help;
 mod hosts;
 mod log;
+mod preview;
 mod spark;
 mod status;
 mod toast;
@@ -38,6 +39,10 @@ pub fn render(app: &App, f: &mut Frame) {
         }
         View::Console(cv) => {
             console::render(app, f, main_area, cv);
+            main_area
+        }
+        View::Preview(pv) => {
+            preview::render(app, f, main_area, pv);
             main_area
         }
         View::Vms => {

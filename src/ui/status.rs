@@ -51,6 +51,10 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::PageUp, "scroll back"),
             ],
         ),
+        Mode::Normal if matches!(view, View::Preview(_)) => (
+            Section::Preview,
+            &[(Action::Back, "close"), (Action::ToggleKeys, "keyboard to guest on/off")],
+        ),
         Mode::Display(_) => (
             Section::Display,
             &[

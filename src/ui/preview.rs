@@ -1,0 +1,47 @@
+//! The live VNC preview: a title line with the connection state, then the guest's screen in
+//! half-block cells (two pixels per cell), aspect ratio kept.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::preview::PreviewView;
+use crate::app::App;
+use crate::vnc::widget::PreviewWidget;
+use crate::vnc::PreviewStatus;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect, pv: &PreviewView) {
+    let t = &app.theme;
+    let [title_area, body] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let host = app.host(pv.host).map(|h| h.name.as_str()).unwrap_or("?");
+    let status = pv.target.preview.status();
+    let (label, style) = match &status {
+        PreviewStatus::Connecting => ("◌ connecting".to_string(), t.host_connecting),
+        PreviewStatus::Live { width, height } => {
+            (format!("● live {width}×{height}"), t.host_connected)
+        }
+        PreviewStatus::Failed(e) => (format!("✗ {e}"), t.host_unreachable),
+        PreviewStatus::Closed => ("closed".to_string(), t.dim),
+    };
+    let keys = if pv.forward {
+        Span::styled("  ⌨ keys go to the guest", t.pending)
+    } else {
+        Span::styled("  keys stay here", t.dim)
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" VNC preview ", t.title),
+            Span::raw(format!("{} on {host}  ", pv.name)),
+            Span::styled(label, style),
+            keys,
+        ]))
+        .style(t.status_bar),
+        title_area,
+    );
+    if matches!(status, PreviewStatus::Live { .. }) {
+        let cells = pv.target.preview.cells(body.width, body.height);
+        f.render_widget(PreviewWidget(&cells), body);
+    }
+}

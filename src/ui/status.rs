@@ -53,7 +53,10 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
         ),
         Mode::Normal if matches!(view, View::Preview(_)) => (
             Section::Preview,
-            &[(Action::Back, "close"), (Action::ToggleKeys, "keyboard to guest on/off")],
+            &[
+                (Action::Back, "close"),
+                (Action::ToggleKeys, "keyboard to guest on/off"),
+            ],
         ),
         Mode::Display(_) => (
             Section::Display,

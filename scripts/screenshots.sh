@@ -42,6 +42,28 @@ keys n && keys Escape && keys Escape && keys '?' && shot help
 start 80 24
 keys 2 && shot narrow-80x24
 
+# Console, display panel and VNC preview need a real guest: the tiny KVM test guest on
+# qemu:///system, when a daemon with KVM is reachable (scripts/lab.sh starts one).
+if virsh -c qemu:///system capabilities 2>/dev/null | grep -q "domain type='kvm'" && command -v nasm >/dev/null; then
+  GDIR="$(mktemp -d)"; GNAME="vdk-shot-$$"
+  nasm -f bin -o "$GDIR/tiny.img" tests/guest/tiny.asm
+  sed -e "s|@NAME@|$GNAME|" -e "s|@DISK@|$GDIR/tiny.img|" tests/guest/tiny.xml > "$GDIR/tiny.xml"
+  virsh -q -c qemu:///system define "$GDIR/tiny.xml" >/dev/null
+  trap 'virsh -q -c qemu:///system destroy "$GNAME" >/dev/null 2>&1 || true; virsh -q -c qemu:///system undefine "$GNAME" >/dev/null 2>&1 || true; rm -rf "$GDIR"; for s in "${SOCKS[@]}"; do tmux -L "$s" kill-server 2>/dev/null || true; done; rm -rf "$CFG"' EXIT
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+  SOCK="$BASE-kvm"; SOCKS+=("$SOCK")
+  tmux -L "$SOCK" new-session -d -s s -x 100 -y 30 -e "VIRTDECK_CONFIG_DIR=$CFG" \
+    -e TERM=xterm-256color "$BIN" -c qemu:///system
+  for _ in $(seq 100); do tmux -L "$SOCK" capture-pane -p -t s | grep -q "$GNAME" && break; sleep 0.1; done
+  keys / && keys -l "$GNAME" && keys Enter && keys c
+  sleep 0.5; virsh -q -c qemu:///system start "$GNAME" >/dev/null
+  for _ in $(seq 100); do tmux -L "$SOCK" capture-pane -p -t s | grep -q "GUEST READY" && break; sleep 0.1; done
+  keys -l "hello from virtdeck" && keys Enter && shot console
+  keys C-] && sleep 0.3 && keys v && shot display
+  keys p && sleep 1.5 && shot vnc-preview
+  keys C-] && sleep 0.3
+fi
+
 # Put the 80x24 capture into the README between its markers.
 python3 - <<'PY'
 import re

@@ -271,7 +271,13 @@ impl App {
                 self.messages.push(Level::Error, e, self.now);
                 Vec::new()
             }
-            Msg::Wake => Vec::new(),
+            Msg::Wake => {
+                // Re-arm the link's wake: the next output after this draw wakes the UI again.
+                if let View::Console(c) = &self.view {
+                    c.link.take_dirty();
+                }
+                Vec::new()
+            }
             Msg::Viewer(r) => {
                 match r {
                     Ok(name) => {

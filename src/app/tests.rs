@@ -645,3 +645,29 @@ fn dashboard_opens_a_hosts_vms_and_details() {
     press(&mut a, "<Esc>");
     assert_eq!(a.view, View::Vms);
 }
+
+#[test]
+fn each_console_wake_re_arms_the_next_one() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut app = app_with(false);
+    let link = crate::console::Link::new(24, 80);
+    let wakes = std::sync::Arc::new(AtomicUsize::new(0));
+    let w = std::sync::Arc::clone(&wakes);
+    link.set_wake(std::sync::Arc::new(move || {
+        w.fetch_add(1, Ordering::SeqCst);
+    }));
+    app.view = View::Console(Box::new(super::console::ConsoleView {
+        host: HostId(0),
+        uuid: "u".into(),
+        name: "vm".into(),
+        link: link.clone(),
+        scroll: 0,
+        attached_id: None,
+        back: Box::new(View::Vms),
+    }));
+    for round in 1..=3 {
+        link.set_state(crate::console::LinkState::Attached);
+        assert_eq!(wakes.load(Ordering::SeqCst), round);
+        app.update(Msg::Wake);
+    }
+}

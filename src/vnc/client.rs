@@ -201,7 +201,15 @@ async fn session(
                     X11Event::Refresh
                 };
                 client.input(ev).await.map_err(|e| lost(&e))?;
-                last_request = Instant::now();
+                // Keep requests on a fixed grid (QEMU answers on its own 30 ms timer, so
+                // "period after the last send" would drift below max_fps); restart it after
+                // a pause.
+                let now = Instant::now();
+                last_request = if now < last_request + 2 * period {
+                    last_request + period
+                } else {
+                    now
+                };
                 answered = false;
                 full_next = false;
             },

@@ -44,7 +44,8 @@ keys 2 && shot narrow-80x24
 
 # Console, display panel and VNC preview need a real guest: the tiny KVM test guest on
 # qemu:///system, when a daemon with KVM is reachable (scripts/lab.sh starts one).
-if virsh -c qemu:///system capabilities 2>/dev/null | grep -q "domain type='kvm'" && command -v nasm >/dev/null; then
+caps="$(virsh -c qemu:///system capabilities 2>/dev/null || true)"
+if [[ "$caps" == *"domain type='kvm'"* ]] && command -v nasm >/dev/null; then
   GDIR="$(mktemp -d)"; GNAME="vdk-shot-$$"
   nasm -f bin -o "$GDIR/tiny.img" tests/guest/tiny.asm
   sed -e "s|@NAME@|$GNAME|" -e "s|@DISK@|$GDIR/tiny.img|" tests/guest/tiny.xml > "$GDIR/tiny.xml"

@@ -1,10 +1,11 @@
 //! The VNC session: vnc-rs on its own thread with a tokio current-thread runtime.
 //!
 //! One task drives everything with `select!` (vnc-rs' `recv_event` holds the client's lock,
-//! so input is sent only while no receive is pending). Update requests go out at most every
-//! `1/max_fps`, and only after the previous one was answered (an incremental request stays
-//! pending at the server until something changes, so an idle guest costs nothing but a
-//! re-request every [`IDLE_REREQUEST`]).
+//! so input is sent only while no receive is pending). Update requests go out on a
+//! `1/max_fps` grid, and only after the previous one was answered (an incremental request
+//! stays pending at the server until something changes, so an idle guest costs nothing but a
+//! re-request every [`IDLE_REREQUEST`]). Applied rectangles are published to the UI (one
+//! wake) just before the next request, once they pause for [`SETTLE`].
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Weak;

@@ -177,40 +177,18 @@ fn a_console_held_elsewhere_is_refused_until_forced() {
 
 /// The release binary in tmux on qemu:///system, filtered to one guest.
 fn tmux_on(g: &Guest, tag: &str, cfg: &tempfile::TempDir) -> Option<common::tmux::Tmux> {
-    use common::tmux::{binary, tmux_available, Tmux};
+    use common::tmux::{tmux_available, Tmux};
     if !tmux_available() {
         assert!(std::env::var("CI").is_err(), "tmux is required in CI");
         return None;
     }
-    let t = Tmux {
-        socket: format!("vdk-con-{tag}-{}", std::process::id()),
-        session: "con".into(),
-    };
-    let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
-    let bin = binary();
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "120",
-        "-y",
-        "36",
-        "-e",
-        &env,
-        "-e",
-        "TERM=xterm-256color",
-        bin.to_str().unwrap(),
-        "-c",
-        URI,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = Tmux::launch(
+        format!("vdk-con-{tag}-{}", std::process::id()),
+        "con",
+        (120, 36),
+        cfg.path(),
+        &["-c", URI],
     );
-    t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
     let prefix = g.name.split(' ').next().unwrap().to_string();
     t.wait_for("the guest in the table", |s| s.contains(&prefix));
     t.keys(&["/"]);

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::tmux::{binary, tmux_available, Tmux};
+use common::tmux::{tmux_available, Tmux};
 
 /// Starts `virtdeck --demo` in a private tmux server; None when tmux is missing outside CI.
 fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
@@ -14,24 +14,13 @@ fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
         eprintln!("skipping: tmux not installed");
         return None;
     }
-    let t = Tmux {
-        socket: format!("vdk-e2e-{tag}-{}", std::process::id()),
-        session: "e2e".into(),
-    };
-    let bin = binary();
-    let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
-    let size = ["-x", "120", "-y", "36"];
-    let mut args = vec!["new-session", "-d", "-s", &t.session];
-    args.extend(size);
-    args.extend(["-e", &env, "-e", "TERM=xterm-256color"]);
-    args.extend([bin.to_str().unwrap(), "--demo"]);
-    let out = t.cmd(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = Tmux::launch(
+        format!("vdk-e2e-{tag}-{}", std::process::id()),
+        "e2e",
+        (120, 36),
+        cfg.path(),
+        &["--demo"],
     );
-    t.cmd(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
     Some(t)
 }
 

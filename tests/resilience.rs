@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::tmux::{binary, tmux_available, Tmux};
+use common::tmux::{tmux_available, Tmux};
 use virtdeck::app::HostSpec;
 use virtdeck::host::WorkerOptions;
 
@@ -132,33 +132,13 @@ fn stopped_killed_and_restarted_daemon() {
         ),
     )
     .unwrap();
-    let t = Tmux {
-        socket: format!("vdk-resil-{}", std::process::id()),
-        session: "r".into(),
-    };
-    let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.path().display());
-    let bin = binary();
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
+    let t = Tmux::launch(
+        format!("vdk-resil-{}", std::process::id()),
         "r",
-        "-x",
-        "150",
-        "-y",
-        "30",
-        "-e",
-        &env,
-        "-e",
-        "TERM=xterm-256color",
-        bin.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        (150, 30),
+        cfg.path(),
+        &[],
     );
-    t.cmd(&["set-option", "-t", "r", "remain-on-exit", "on"]);
     t.wait_for("both hosts connected", |s| {
         s.contains("2/2 hosts connected") && row(s, "lab2").contains("● connected")
     });

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
@@ -61,18 +61,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, cv: &ConsoleView) {
     });
     if let Some(lines) = notice(app, &state) {
         let rect = centered(screen_area, 70, lines.len() as u16 + 2);
-        f.render_widget(Clear, rect);
-        f.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .style(t.dialog)
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .border_style(t.border_focus),
-                ),
-            rect,
-        );
+        super::dialog::boxed(app, f, rect, lines, t.border_focus, "");
     }
 }
 

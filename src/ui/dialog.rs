@@ -32,16 +32,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
         Span::raw(" no"),
     ]));
     let rect = centered(area, 64, lines.len() as u16 + 2);
+    boxed(app, f, rect, lines, t.toast_error, " Confirm ");
+}
+
+/// A bordered box of wrapped lines drawn over whatever is under `rect` (dialogs, panels,
+/// notices). An empty `title` draws none.
+pub(crate) fn boxed(
+    app: &App,
+    f: &mut Frame,
+    rect: Rect,
+    lines: Vec<Line>,
+    border: ratatui::style::Style,
+    title: &str,
+) {
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .style(t.dialog)
+            .style(app.theme.dialog)
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .border_style(t.toast_error)
-                    .title(" Confirm "),
+                    .border_style(border)
+                    .title(title),
             ),
         rect,
     );

@@ -3,7 +3,6 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
@@ -113,17 +112,5 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     lines.push(Line::from(keys));
     let width = area.width.saturating_sub(4).min(100);
     let rect = centered(area, width, lines.len() as u16 + 4);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .style(t.dialog)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(t.border_focus)
-                    .title(" Display "),
-            ),
-        rect,
-    );
+    super::dialog::boxed(app, f, rect, lines, t.border_focus, " Display ");
 }

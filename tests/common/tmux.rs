@@ -1,6 +1,6 @@
 //! A private tmux server running the release binary, for end-to-end tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,48 @@ pub struct Tmux {
 }
 
 impl Tmux {
+    /// Starts the virtdeck binary with `args` in a private tmux server (`socket`) of
+    /// `cols`x`rows`, config from `cfg`, panes kept after exit so the exit status can be read.
+    pub fn launch(
+        socket: String,
+        session: &str,
+        size: (u16, u16),
+        cfg: &Path,
+        args: &[&str],
+    ) -> Tmux {
+        let t = Tmux {
+            socket,
+            session: session.into(),
+        };
+        let env = format!("VIRTDECK_CONFIG_DIR={}", cfg.display());
+        let bin = binary();
+        let (cols, rows) = (size.0.to_string(), size.1.to_string());
+        let mut cmd = vec![
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            "-e",
+            &env,
+            "-e",
+            "TERM=xterm-256color",
+            bin.to_str().unwrap(),
+        ];
+        cmd.extend_from_slice(args);
+        let out = t.cmd(&cmd);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.cmd(&["set-option", "-t", session, "remain-on-exit", "on"]);
+        t
+    }
+
     pub fn cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .arg("-L")

@@ -147,7 +147,7 @@ pub struct DisplayInfo {
 }
 
 /// Answers a command that cannot reach libvirt (host not connected or not responding) at once,
-/// so nothing waits on a dead host. Returns the command when it has no answer of its own.
+/// so nothing waits on a dead host. Refresh and Stop need no answer.
 pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent)) {
     match cmd {
         HostCommand::Lifecycle { uuid, name, op } => notify(HostEvent::OpDone {

@@ -61,7 +61,10 @@ if [[ "$caps" == *"domain type='kvm'"* ]] && command -v nasm >/dev/null; then
   for _ in $(seq 100); do tmux -L "$SOCK" capture-pane -p -t s | grep -q "GUEST READY" && break; sleep 0.1; done
   keys -l "hello from virtdeck" && keys Enter && shot console
   keys C-] && sleep 0.3 && keys v && shot display
-  keys p && sleep 1.5 && shot vnc-preview
+  # Half blocks only make sense in colour: keep the escapes (view with `cat` in a terminal).
+  keys p && sleep 1.5 && tmux -L "$SOCK" capture-pane -e -p -t s > screenshots/vnc-preview.ans
+  python3 scripts/ans2png.py screenshots/vnc-preview.ans screenshots/vnc-preview.png
+  echo screenshots/vnc-preview.ans screenshots/vnc-preview.png
   keys C-] && sleep 0.3
 fi
 

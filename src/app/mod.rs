@@ -243,6 +243,11 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        // Every message is followed by a draw, which shows all console output so far: re-arm
+        // the link's wake so the next output wakes the UI again.
+        if let View::Console(c) = &self.view {
+            c.link.take_dirty();
+        }
         let mut fx = self.dispatch(msg);
         fx.extend(console::follow(self));
         fx
@@ -271,13 +276,8 @@ impl App {
                 self.messages.push(Level::Error, e, self.now);
                 Vec::new()
             }
-            Msg::Wake => {
-                // Re-arm the link's wake: the next output after this draw wakes the UI again.
-                if let View::Console(c) = &self.view {
-                    c.link.take_dirty();
-                }
-                Vec::new()
-            }
+            // Only here to draw (`update` re-armed the console wake).
+            Msg::Wake => Vec::new(),
             Msg::Viewer(r) => {
                 match r {
                     Ok(name) => {

@@ -115,6 +115,9 @@ impl Link {
     /// How the UI hears about output and state changes (set by the runtime).
     pub fn set_wake(&self, wake: Wake) {
         *lock(&self.0.wake) = Some(wake);
+        // A flag raised before there was anyone to wake (the view's "waiting" state) would
+        // swallow every later wake: whoever sets the callback is about to draw anyway.
+        self.0.dirty.store(false, Ordering::Release);
     }
 
     fn wake(&self) {

@@ -135,3 +135,17 @@ fn scrollback_and_resize() {
     );
     assert_eq!(s.1, (2, 8));
 }
+
+#[test]
+fn a_state_change_before_the_wake_is_set_does_not_swallow_later_wakes() {
+    // The console of a stopped VM starts "waiting" before the runtime sets the callback.
+    let link = Link::new(24, 80);
+    link.set_state(LinkState::Waiting);
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let w = Arc::clone(&wakes);
+    link.set_wake(Arc::new(move || {
+        w.fetch_add(1, Ordering::SeqCst);
+    }));
+    link.set_state(LinkState::Opening);
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+}

@@ -509,6 +509,13 @@ impl App {
                 self.rebuild_keeping(keep);
             }
             HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
+            // Storage and network panes: wired in with their views.
+            HostEvent::Storage(_)
+            | HostEvent::Done { .. }
+            | HostEvent::Sources { .. }
+            | HostEvent::Networks(_)
+            | HostEvent::Leases { .. }
+            | HostEvent::Addresses(_) => {}
             HostEvent::OpDone {
                 uuid,
                 name: vm,

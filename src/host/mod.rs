@@ -5,9 +5,11 @@
 mod backoff;
 mod events;
 mod hints;
+mod network;
 mod node;
 mod ops;
 pub mod stats;
+mod storage;
 mod watch;
 mod worker;
 
@@ -98,8 +100,140 @@ pub enum HostCommand {
         tcp: Option<String>,
         password: Option<String>,
     },
+    /// Storage pools, volumes and secrets (`host::storage`).
+    Storage(StorageCmd),
+    /// Virtual networks, leases, host interfaces, VM addresses (`host::network`).
+    Network(NetCmd),
     /// Close the connection and end the thread.
     Stop,
+}
+
+/// Storage work. Every action is answered with `HostEvent::Done { tag, .. }` and followed by a
+/// fresh `HostEvent::Storage`; `Refresh` only sends the inventory.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageCmd {
+    /// Re-read pools, volumes (with the VMs using them) and secrets.
+    Refresh,
+    Pool {
+        tag: u64,
+        pool: String,
+        op: PoolOp,
+    },
+    /// Define a pool from the wizard. Steps run in order (secret, define, build, start,
+    /// autostart); when one fails, what the earlier ones created is removed again.
+    DefinePool {
+        tag: u64,
+        xml: String,
+        /// A secret to create first (rbd/iscsi auth): its XML and value.
+        secret: Option<(String, Vec<u8>)>,
+        build: bool,
+        start: bool,
+        autostart: bool,
+    },
+    /// Answered with `HostEvent::Sources`. `spec` is the `<source>` XML hint (host for netfs
+    /// and iscsi), if the type needs one.
+    FindSources {
+        kind: String,
+        spec: Option<String>,
+    },
+    Volume {
+        tag: u64,
+        pool: String,
+        op: VolOp,
+    },
+    /// Upload a local file into a volume / download a volume to a file on a thread of its own;
+    /// progress, cancel and outcome go through `job`.
+    Upload {
+        pool: String,
+        volume: String,
+        file: std::path::PathBuf,
+        job: crate::job::Job,
+    },
+    Download {
+        pool: String,
+        volume: String,
+        file: std::path::PathBuf,
+        job: crate::job::Job,
+    },
+    /// Define a secret (XML) and set its value when given.
+    DefineSecret {
+        tag: u64,
+        xml: String,
+        value: Option<Vec<u8>>,
+    },
+    SetSecretValue {
+        tag: u64,
+        uuid: String,
+        value: Vec<u8>,
+    },
+    DeleteSecret {
+        tag: u64,
+        uuid: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolOp {
+    Start,
+    /// `virStoragePoolDestroy`: deactivate (data stays).
+    Stop,
+    Refresh,
+    Build,
+    SetAutostart(bool),
+    Undefine,
+    /// `virStoragePoolDelete`: remove the underlying storage (directory, VG…). Inactive pools.
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum VolOp {
+    Create {
+        xml: String,
+    },
+    /// Create `xml` with `source`'s content (`virStorageVolCreateXMLFrom`).
+    Clone {
+        source: String,
+        xml: String,
+    },
+    /// New capacity in bytes; growing only.
+    Resize {
+        capacity: u64,
+    },
+    Wipe,
+    Delete,
+}
+
+/// Network work: actions answer with `HostEvent::Done { tag, .. }` followed by a fresh
+/// `HostEvent::Networks`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetCmd {
+    /// Networks and host interfaces; answered with `HostEvent::Networks`.
+    Refresh,
+    /// One network's DHCP leases; answered with `HostEvent::Leases`.
+    Leases { network: String },
+    /// Addresses of every running VM (lease, then agent, then ARP); answered with
+    /// `HostEvent::Addresses`.
+    Addresses,
+    Net {
+        tag: u64,
+        network: String,
+        op: NetOp,
+    },
+    /// Define from the wizard, then start and set autostart; rolls back on failure.
+    Define {
+        tag: u64,
+        xml: String,
+        start: bool,
+        autostart: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetOp {
+    Start,
+    Stop,
+    SetAutostart(bool),
+    Undefine,
 }
 
 /// What a worker reports.
@@ -136,6 +270,23 @@ pub enum HostEvent {
         uuid: String,
         result: Result<DisplayInfo, String>,
     },
+    Storage(crate::model::storage::StorageInventory),
+    /// A storage or network action finished: `Ok` carries a short success text.
+    Done {
+        tag: u64,
+        result: Result<String, String>,
+    },
+    Sources {
+        kind: String,
+        result: Result<Vec<crate::model::storage::PoolSource>, String>,
+    },
+    Networks(crate::model::network::NetworkInventory),
+    Leases {
+        network: String,
+        result: Result<Vec<crate::model::network::Lease>, String>,
+    },
+    /// Addresses per VM UUID.
+    Addresses(std::collections::HashMap<String, Vec<crate::model::network::VmAddr>>),
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -162,6 +313,36 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             uuid,
             result: Err(reason.to_string()),
         }),
+        HostCommand::Storage(c) => match c {
+            StorageCmd::Pool { tag, .. }
+            | StorageCmd::DefinePool { tag, .. }
+            | StorageCmd::Volume { tag, .. }
+            | StorageCmd::DefineSecret { tag, .. }
+            | StorageCmd::SetSecretValue { tag, .. }
+            | StorageCmd::DeleteSecret { tag, .. } => notify(HostEvent::Done {
+                tag,
+                result: Err(reason.to_string()),
+            }),
+            StorageCmd::Upload { job, .. } | StorageCmd::Download { job, .. } => {
+                job.finish(crate::job::JobState::Failed(reason.to_string()))
+            }
+            StorageCmd::FindSources { kind, .. } => notify(HostEvent::Sources {
+                kind,
+                result: Err(reason.to_string()),
+            }),
+            StorageCmd::Refresh => {}
+        },
+        HostCommand::Network(c) => match c {
+            NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => notify(HostEvent::Done {
+                tag,
+                result: Err(reason.to_string()),
+            }),
+            NetCmd::Leases { network } => notify(HostEvent::Leases {
+                network,
+                result: Err(reason.to_string()),
+            }),
+            NetCmd::Refresh | NetCmd::Addresses => {}
+        },
         HostCommand::Refresh | HostCommand::Stop => {}
     }
 }

@@ -323,6 +323,20 @@ impl<'a> Session<'a> {
                     let result = result.map_err(|e| message(&e)).and_then(|r| r);
                     notify(HostEvent::Display { uuid, result });
                 }
+                Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
+                    if let Err(e) = super::storage::run(&self.conn, cmd, notify) {
+                        if let Some(end) = self.check(&e) {
+                            return end;
+                        }
+                    }
+                }
+                Ok(Input::Cmd(HostCommand::Network(cmd))) => {
+                    if let Err(e) = super::network::run(&self.conn, cmd, notify) {
+                        if let Some(end) = self.check(&e) {
+                            return end;
+                        }
+                    }
+                }
                 Ok(Input::DomainEvent(uuid)) => {
                     let mut changed = BTreeSet::new();
                     changed.insert(uuid);

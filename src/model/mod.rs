@@ -1,5 +1,8 @@
 //! Plain data shared by host workers and the app: what a host reports about itself and its VMs.
 
+pub mod network;
+pub mod storage;
+
 use std::time::Instant;
 
 /// Index of a host in the app's host list; also names its worker.

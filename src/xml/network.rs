@@ -1,0 +1,1 @@
+//! network XML (being written).

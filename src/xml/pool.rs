@@ -1,0 +1,1 @@
+//! pool XML (being written).

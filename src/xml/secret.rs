@@ -1,0 +1,1 @@
+//! secret XML (being written).

@@ -1,0 +1,1 @@
+//! volume XML (being written).

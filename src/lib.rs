@@ -16,6 +16,7 @@ pub mod job;
 pub mod metrics;
 pub mod model;
 pub mod runtime;
+pub mod size;
 pub mod ui;
 pub mod vnc;
 pub mod xml;

@@ -105,6 +105,14 @@ pub struct HostView {
     pub node: NodeView,
     /// Set after a failure, so the next successful connection is announced.
     pub trouble: bool,
+    /// Pools, volumes and secrets, once a storage pane asked for them.
+    pub storage: Option<crate::model::storage::StorageInventory>,
+    /// Networks and host interfaces, once the networks pane asked for them.
+    pub networks: Option<crate::model::network::NetworkInventory>,
+    /// DHCP leases per network name, as last read.
+    pub leases: HashMap<String, Result<Vec<crate::model::network::Lease>, String>>,
+    /// Addresses per VM UUID (lease, agent or ARP).
+    pub addresses: HashMap<String, Vec<crate::model::network::VmAddr>>,
     history_len: usize,
     samples: HashMap<String, VmSample>,
 }
@@ -124,6 +132,10 @@ impl HostView {
             history: HashMap::new(),
             node: NodeView::new(history_len),
             trouble: false,
+            storage: None,
+            networks: None,
+            leases: HashMap::new(),
+            addresses: HashMap::new(),
             history_len,
             samples: HashMap::new(),
         }

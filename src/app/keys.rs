@@ -22,7 +22,25 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
             View::Console(_) => super::console::key(app, ev),
             View::Preview(_) => super::preview::key(app, ev),
+            View::Pools => match app.keymap.action(Section::Pools, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::storage::pools_key(app, a)),
+                None => Vec::new(),
+            },
+            View::Volumes { .. } => match app.keymap.action(Section::Volumes, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::storage::volumes_key(app, a)),
+                None => Vec::new(),
+            },
+            View::Secrets { .. } => match app.keymap.action(Section::Secrets, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::storage::secrets_key(app, a)),
+                None => Vec::new(),
+            },
+            View::Networks => match app.keymap.action(Section::Networks, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::networks::key(app, a)),
+                None => Vec::new(),
+            },
         },
+        Mode::Wizard(_) => wizard_key(app, ev, app.keymap.action(Section::Wizard, key)),
+        Mode::Confirm(c) if c.typed.is_some() => typed_confirm(app, ev),
         Mode::Display(_) => super::display::key(app, app.keymap.action(Section::Display, key)),
         Mode::Filter => filter(app, key, app.keymap.action(Section::Filter, key)),
         Mode::Form(_) => form(app, ev, app.keymap.action(Section::Form, key)),
@@ -34,9 +52,13 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                         lifecycle::dispatch(app, op, &targets)
                     }
                     ConfirmAction::RemoveHost(id) => app.remove_host(id),
+                    ConfirmAction::Send { host, cmd, .. } => vec![Effect::Host(host, *cmd)],
                 }
             }
             Some(Action::Cancel) | Some(Action::Back) => {
+                if let ConfirmAction::Send { tag, .. } = c.action {
+                    app.requests.forget(tag);
+                }
                 app.mode = Mode::Normal;
                 Vec::new()
             }
@@ -164,6 +186,8 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         }
         Action::ViewDashboard => app.view = View::Dashboard,
         Action::ViewVms => app.view = View::Vms,
+        Action::ViewPools => return super::storage::open_pools(app),
+        Action::ViewNetworks => return super::networks::open(app),
         Action::AddHost => open_form(app),
         Action::Console => return super::console::open(app),
         Action::Display => return super::display::open(app),
@@ -233,6 +257,7 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                     .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
                 if let Some((name, uri, vms)) = h {
                     app.mode = Mode::Confirm(super::Confirm {
+                        typed: None,
                         title: format!("Remove host {name}?"),
                         body: vec![
                             uri,
@@ -245,11 +270,7 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                 }
             }
         }
-        Action::ViewVms => app.view = View::Vms,
-        Action::Help => app.mode = Mode::Help { scroll: 0 },
-        Action::Log => app.mode = Mode::Log { scroll: 0 },
-        Action::Quit => return vec![Effect::Quit],
-        _ => {}
+        a => return common(app, a).unwrap_or_default(),
     }
     Vec::new()
 }
@@ -257,14 +278,10 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
 fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
     match action {
         Some(Action::Back) => app.view = View::Vms,
-        Some(Action::ViewDashboard) => app.view = View::Dashboard,
-        Some(Action::ViewVms) => app.view = View::Vms,
-        Some(Action::Help) => app.mode = Mode::Help { scroll: 0 },
-        Some(Action::Log) => app.mode = Mode::Log { scroll: 0 },
         Some(Action::Console) => return super::console::open(app),
         Some(Action::Display) => return super::display::open(app),
-        Some(Action::Quit) => return vec![Effect::Quit],
-        _ => {}
+        Some(a) => return common(app, a).unwrap_or_default(),
+        None => {}
     }
     Vec::new()
 }
@@ -364,6 +381,102 @@ fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
                 _ => return Vec::new(),
             }
             app.set_filter(text);
+        }
+    }
+    Vec::new()
+}
+
+/// Keys every pane shares: switching views, help, log, quit.
+fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
+    match action {
+        Action::ViewDashboard => app.view = View::Dashboard,
+        Action::ViewVms => app.view = View::Vms,
+        Action::ViewPools => return Some(super::storage::open_pools(app)),
+        Action::ViewNetworks => return Some(super::networks::open(app)),
+        Action::Help => app.mode = Mode::Help { scroll: 0 },
+        Action::Log => app.mode = Mode::Log { scroll: 0 },
+        Action::Quit => return Some(vec![Effect::Quit]),
+        _ => return None,
+    }
+    Some(Vec::new())
+}
+
+/// A confirmation that wants the object's name typed: every key is text except Enter/Esc.
+fn typed_confirm(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
+    let Mode::Confirm(c) = &mut app.mode else {
+        return Vec::new();
+    };
+    let Some((expected, typed)) = &mut c.typed else {
+        return Vec::new();
+    };
+    match ev.code {
+        KeyCode::Esc => {
+            if let ConfirmAction::Send { tag, .. } = c.action {
+                app.requests.forget(tag);
+            }
+            app.mode = Mode::Normal;
+        }
+        KeyCode::Enter if typed == expected => {
+            let Mode::Confirm(c) = std::mem::replace(&mut app.mode, Mode::Normal) else {
+                return Vec::new();
+            };
+            if let ConfirmAction::Send { host, cmd, .. } = c.action {
+                return vec![Effect::Host(host, *cmd)];
+            }
+        }
+        KeyCode::Backspace => {
+            typed.pop();
+        }
+        KeyCode::Char(ch) if !ev.modifiers.contains(KeyModifiers::CONTROL) => typed.push(ch),
+        KeyCode::Char('c') => return vec![Effect::Quit],
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Keys in a wizard: paging and field focus come from the keymap, the rest edits the field.
+fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
+    use super::wizard::Submit;
+    let Mode::Wizard(w) = &mut app.mode else {
+        return Vec::new();
+    };
+    let waiting = w.submit != Submit::Editing;
+    match action {
+        Some(Action::Quit) => return vec![Effect::Quit],
+        Some(Action::Cancel) => {
+            if waiting || !w.prev_page() {
+                // A submitted form keeps going on the host; its answer still arrives as a message.
+                app.mode = Mode::Normal;
+            }
+            return Vec::new();
+        }
+        _ if waiting => return Vec::new(),
+        Some(Action::NextField) if w.is_review() => w.review_scroll += 1,
+        Some(Action::PrevField) if w.is_review() => {
+            w.review_scroll = w.review_scroll.saturating_sub(1)
+        }
+        Some(Action::NextField) => w.next_field(true),
+        Some(Action::PrevField) => w.next_field(false),
+        Some(Action::FindSources) => return super::wizard::pool::discover(app),
+        Some(Action::Confirm) => {
+            let last = w.page + 1 == w.pages.len();
+            if last {
+                if w.page_errors().is_empty() && !matches!(w.review, Some(Err(_))) {
+                    return super::wizard::submit(app);
+                }
+                w.next_page();
+            } else {
+                w.next_page();
+            }
+        }
+        _ => {
+            if w.input(ev) {
+                let kind = w.kind.clone();
+                let ctx = super::wizard::context(app, &kind);
+                if let Mode::Wizard(w) = &mut app.mode {
+                    super::wizard::refresh(w, &ctx);
+                }
+            }
         }
     }
     Vec::new()

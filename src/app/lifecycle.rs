@@ -199,6 +199,7 @@ fn confirm_text(
         );
     }
     Confirm {
+        typed: None,
         title,
         body,
         action: ConfirmAction::Lifecycle { op, targets },

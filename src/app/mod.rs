@@ -9,9 +9,13 @@ pub mod form;
 pub mod hosts;
 mod keys;
 mod lifecycle;
+pub mod networks;
 pub mod preview;
+pub mod requests;
+pub mod storage;
 pub mod table;
 pub mod toast;
+pub mod wizard;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -91,6 +95,8 @@ pub enum Effect {
 pub struct Confirm {
     pub title: String,
     pub body: Vec<String>,
+    /// For deletions of data in use: the name the user must type, and what they typed.
+    pub typed: Option<(String, String)>,
     pub action: ConfirmAction,
 }
 
@@ -101,6 +107,12 @@ pub enum ConfirmAction {
         targets: Vec<Target>,
     },
     RemoveHost(HostId),
+    /// A tagged storage or network command (the tag is registered with `requests`).
+    Send {
+        host: HostId,
+        tag: u64,
+        cmd: Box<HostCommand>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +130,8 @@ pub enum Mode {
     Form(Box<HostForm>),
     /// A VM's graphics: addresses, tunnel, viewer.
     Display(Box<display::DisplayPanel>),
+    /// A multi-page form (new pool, volume, secret, network…).
+    Wizard(Box<wizard::Wizard>),
 }
 
 /// The screen under the overlays.
@@ -133,6 +147,14 @@ pub enum View {
     Console(Box<console::ConsoleView>),
     /// A live VNC preview.
     Preview(Box<preview::PreviewView>),
+    /// Storage pools of every host.
+    Pools,
+    /// One pool's volumes.
+    Volumes { host: HostId, pool: String },
+    /// One host's libvirt secrets.
+    Secrets { host: HostId },
+    /// Virtual networks of every host.
+    Networks,
 }
 
 /// Choices that come from config.toml and the command line.
@@ -204,6 +226,9 @@ pub struct App {
     /// Once the user moves the cursor it follows that VM through refreshes; before that it
     /// stays on the first row while hosts report in.
     pub cursor_moved: bool,
+    pub storage: storage::StorageUi,
+    pub networks: networks::NetworksUi,
+    pub requests: requests::Requests,
 }
 
 impl App {
@@ -239,6 +264,9 @@ impl App {
             table_offset: Cell::new(0),
             table_page: Cell::new(20),
             cursor_moved: false,
+            storage: storage::StorageUi::default(),
+            networks: networks::NetworksUi::default(),
+            requests: requests::Requests::default(),
         }
     }
 
@@ -263,7 +291,9 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.messages.expire(now);
-                Vec::new()
+                let mut fx = storage::tick(self);
+                fx.extend(networks::tick(self));
+                fx
             }
             Msg::Terminate => vec![Effect::Quit],
             Msg::ConnTest { uri, result } => {
@@ -297,7 +327,11 @@ impl App {
             View::Detail { host, uuid } => Some((*host, uuid.clone())),
             View::Console(c) => Some((c.host, c.uuid.clone())),
             View::Preview(p) => Some((p.host, p.uuid.clone())),
-            View::Dashboard => None,
+            View::Dashboard
+            | View::Pools
+            | View::Volumes { .. }
+            | View::Secrets { .. }
+            | View::Networks => None,
             View::Vms => {
                 let (h, vm) = self.vm(self.selected_row()?);
                 Some((h.id, vm.uuid.clone()))
@@ -509,13 +543,14 @@ impl App {
                 self.rebuild_keeping(keep);
             }
             HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
-            // Storage and network panes: wired in with their views.
-            HostEvent::Storage(_)
-            | HostEvent::Done { .. }
-            | HostEvent::Sources { .. }
-            | HostEvent::Networks(_)
-            | HostEvent::Leases { .. }
-            | HostEvent::Addresses(_) => {}
+            HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
+            HostEvent::Done { tag, result } => requests::done(self, id, tag, result),
+            HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
+            HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
+            HostEvent::Leases { network, result } => {
+                self.hosts[hi].leases.insert(network, result);
+            }
+            HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             HostEvent::OpDone {
                 uuid,
                 name: vm,

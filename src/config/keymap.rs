@@ -58,6 +58,24 @@ pub enum Action {
     LaunchViewer,
     Preview,
     ToggleKeys,
+    ViewPools,
+    PrevField,
+    FindSources,
+    NewItem,
+    RefreshItem,
+    Build,
+    Undefine,
+    Delete,
+    Secrets,
+    CloneItem,
+    Resize,
+    Wipe,
+    Upload,
+    Download,
+    CancelJob,
+    SetValue,
+    ViewNetworks,
+    Interfaces,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -108,6 +126,24 @@ impl Action {
         ("launch_viewer", Action::LaunchViewer),
         ("preview", Action::Preview),
         ("toggle_keys", Action::ToggleKeys),
+        ("view_pools", Action::ViewPools),
+        ("prev_field", Action::PrevField),
+        ("find_sources", Action::FindSources),
+        ("new", Action::NewItem),
+        ("refresh", Action::RefreshItem),
+        ("build", Action::Build),
+        ("undefine", Action::Undefine),
+        ("delete", Action::Delete),
+        ("secrets", Action::Secrets),
+        ("clone", Action::CloneItem),
+        ("resize", Action::Resize),
+        ("wipe", Action::Wipe),
+        ("upload", Action::Upload),
+        ("download", Action::Download),
+        ("cancel_job", Action::CancelJob),
+        ("set_value", Action::SetValue),
+        ("view_networks", Action::ViewNetworks),
+        ("interfaces", Action::Interfaces),
         ("noop", Action::Noop),
     ];
 
@@ -145,10 +181,16 @@ pub enum Section {
     Display,
     /// The VNC preview; with keyboard forwarding on, unbound keys go to the guest.
     Preview,
+    Pools,
+    Volumes,
+    Secrets,
+    Networks,
+    /// Any multi-page form; unbound keys edit the focused field.
+    Wizard,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 12] = [
+    pub const ALL: [(&'static str, Section); 17] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -161,6 +203,11 @@ impl Section {
         ("console_idle", Section::ConsoleIdle),
         ("display", Section::Display),
         ("preview", Section::Preview),
+        ("pools", Section::Pools),
+        ("volumes", Section::Volumes),
+        ("secrets", Section::Secrets),
+        ("networks", Section::Networks),
+        ("wizard", Section::Wizard),
     ];
 }
 
@@ -300,6 +347,11 @@ struct RawKeymap {
     console_idle: Vec<RawBinding>,
     display: Vec<RawBinding>,
     preview: Vec<RawBinding>,
+    pools: Vec<RawBinding>,
+    volumes: Vec<RawBinding>,
+    secrets: Vec<RawBinding>,
+    networks: Vec<RawBinding>,
+    wizard: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -317,6 +369,11 @@ impl RawKeymap {
             Section::ConsoleIdle => &mut self.console_idle,
             Section::Display => &mut self.display,
             Section::Preview => &mut self.preview,
+            Section::Pools => &mut self.pools,
+            Section::Volumes => &mut self.volumes,
+            Section::Secrets => &mut self.secrets,
+            Section::Networks => &mut self.networks,
+            Section::Wizard => &mut self.wizard,
         })
     }
 }

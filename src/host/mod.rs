@@ -139,6 +139,8 @@ pub enum StorageCmd {
     Volume {
         tag: u64,
         pool: String,
+        /// The volume acted on; for Create and Clone, the new volume's name.
+        volume: String,
         op: VolOp,
     },
     /// Upload a local file into a volume / download a volume to a file on a thread of its own;

@@ -1,9 +1,20 @@
 //! Network commands on the worker's connection: networks, leases, host interfaces, VM
 //! addresses.
 
-use virt::connect::Connect;
+mod ffi;
+mod sysfs;
 
-use super::{HostEvent, NetCmd};
+use std::collections::HashMap;
+use std::path::Path;
+
+use virt::connect::Connect;
+use virt::error::Error;
+use virt::network::Network;
+use virt::sys;
+
+use super::{message, HostEvent, NetCmd, NetOp};
+use crate::model::network::{AddrSource, HostIface, NetworkInventory, VmAddr};
+use crate::xml::network as netxml;
 
 /// Runs one network command; answers through `notify`. Returns the libvirt error that failed
 /// the command, so the worker can tell a lost connection from a refused action.
@@ -12,6 +23,390 @@ pub(super) fn run(
     cmd: NetCmd,
     notify: &dyn Fn(HostEvent),
 ) -> Result<(), virt::error::Error> {
-    let _ = (conn, cmd, notify);
-    Ok(())
+    match cmd {
+        NetCmd::Refresh => {
+            notify(HostEvent::Networks(inventory(conn)?));
+            Ok(())
+        }
+        NetCmd::Leases { network } => {
+            let got = conn
+                .lookup_network_by_name(&network)
+                .and_then(|n| ffi::dhcp_leases(&n));
+            match got {
+                Ok(mut leases) => {
+                    leases.sort_by(|a, b| a.ip.cmp(&b.ip));
+                    notify(HostEvent::Leases {
+                        network,
+                        result: Ok(leases),
+                    });
+                    Ok(())
+                }
+                Err(e) => {
+                    notify(HostEvent::Leases {
+                        network,
+                        result: Err(message(&e)),
+                    });
+                    Err(e)
+                }
+            }
+        }
+        NetCmd::Addresses => {
+            notify(HostEvent::Addresses(addresses(conn)?));
+            Ok(())
+        }
+        NetCmd::Net { tag, network, op } => {
+            let result = net_op(conn, &network, op);
+            finish(conn, tag, result, notify)
+        }
+        NetCmd::Define {
+            tag,
+            xml,
+            start,
+            autostart,
+        } => {
+            let result = define(conn, &xml, start, autostart);
+            finish(conn, tag, result, notify)
+        }
+    }
+}
+
+/// Reports an action's outcome, then the fresh inventory (also after a failure: a half-done
+/// action may have changed something). The action's error wins over the refresh's.
+fn finish(
+    conn: &Connect,
+    tag: u64,
+    result: Result<String, (String, Error)>,
+    notify: &dyn Fn(HostEvent),
+) -> Result<(), Error> {
+    let (result, err) = match result {
+        Ok(text) => (Ok(text), None),
+        Err((text, e)) => (Err(text), Some(e)),
+    };
+    notify(HostEvent::Done { tag, result });
+    let refreshed = inventory(conn).map(|inv| notify(HostEvent::Networks(inv)));
+    match err {
+        Some(e) => Err(e),
+        None => refreshed,
+    }
+}
+
+/// libvirt's message, plus what to do when the cause is a known host setup problem.
+fn explain(e: &Error) -> String {
+    let m = message(e);
+    if m.contains("cannot execute binary") && m.contains("tables") {
+        // libvirt caches the failed firewall setup until the daemon restarts.
+        format!("{m} (install iptables on the host, then restart libvirtd)")
+    } else {
+        m
+    }
+}
+
+fn unsupported(e: &Error) -> bool {
+    matches!(
+        e.code().to_raw(),
+        sys::VIR_ERR_NO_SUPPORT | sys::VIR_ERR_OPERATION_UNSUPPORTED
+    )
+}
+
+/// Every network (sorted by name) and the host's interfaces.
+fn inventory(conn: &Connect) -> Result<NetworkInventory, Error> {
+    let nets = match conn.list_all_networks(0) {
+        Ok(n) => n,
+        // A driver without networks (e.g. some remote ESX/Hyper-V) shows an empty pane.
+        Err(e) if unsupported(&e) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut ports_supported = true;
+    let mut networks = Vec::with_capacity(nets.len());
+    for net in &nets {
+        match network_row(net, &mut ports_supported) {
+            Ok(row) => networks.push(row),
+            // Undefined between the list and these calls, unless the link itself broke.
+            Err(e) => {
+                if !conn.is_alive().unwrap_or(false) {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    networks.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(NetworkInventory {
+        networks,
+        ifaces: host_ifaces(conn)?,
+    })
+}
+
+fn network_row(
+    net: &Network,
+    ports_supported: &mut bool,
+) -> Result<crate::model::network::Network, Error> {
+    let xml = net.xml_desc(0)?;
+    let active = net.is_active()?;
+    let autostart = net.autostart()?;
+    let persistent = net.is_persistent()?;
+    let def = match netxml::parse(&xml) {
+        Ok(d) => d,
+        // XML virtdeck cannot read still gets a row with what the handle knows.
+        Err(_) => netxml::NetworkDef {
+            name: net.name()?,
+            uuid: net.uuid_string().ok(),
+            ..netxml::NetworkDef::default()
+        },
+    };
+    let mut vms = 0;
+    if active {
+        vms = def.connections.unwrap_or(0) as usize;
+        if *ports_supported {
+            match ffi::port_count(net) {
+                Ok(n) => vms = n,
+                // Drivers without ports (test driver): `connections` from the live XML.
+                Err(e) if unsupported(&e) => *ports_supported = false,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(def.to_model(active, autostart, persistent, vms))
+}
+
+/// The host's interfaces from libvirt's interface driver; without one, /sys for local hosts
+/// and nothing for remote ones. Guests' tap devices are left out.
+fn host_ifaces(conn: &Connect) -> Result<Vec<HostIface>, Error> {
+    let all = match conn.list_all_interfaces(0) {
+        Ok(all) => all,
+        Err(e) => {
+            if !conn.is_alive().unwrap_or(false) {
+                return Err(e);
+            }
+            let local = conn.uri().is_ok_and(|u| super::is_local_uri(&u));
+            return Ok(if local {
+                sysfs::interfaces(Path::new("/sys/class/net"), Path::new("/proc/net/vlan"))
+            } else {
+                Vec::new()
+            });
+        }
+    };
+    // Two list calls give every interface's state instead of one call per interface.
+    let active: std::collections::HashSet<String> = conn
+        .list_all_interfaces(sys::VIR_CONNECT_LIST_INTERFACES_ACTIVE)
+        .map(|l| l.iter().filter_map(|i| i.name().ok()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for iface in &all {
+        let Ok(name) = iface.name() else { continue };
+        if sysfs::is_guest_tap(&name) {
+            continue;
+        }
+        let kind = match iface.xml_desc(0) {
+            Ok(xml) => iface_kind(&xml),
+            Err(e) => {
+                if !conn.is_alive().unwrap_or(false) {
+                    return Err(e);
+                }
+                // Vanished meanwhile.
+                continue;
+            }
+        };
+        out.push(HostIface {
+            active: active.contains(&name),
+            mac: iface.mac_string().ok().filter(|m| !m.is_empty()),
+            name,
+            kind,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// `<interface type='bridge|ethernet|bond|vlan'>`.
+fn iface_kind(xml: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Iface {
+        #[serde(rename = "@type", default)]
+        kind: Option<String>,
+    }
+    quick_xml::de::from_str::<Iface>(xml)
+        .ok()
+        .and_then(|i| i.kind)
+        .unwrap_or_else(|| "ethernet".into())
+}
+
+/// Addresses of every running domain: the first source (DHCP lease, guest agent, ARP table)
+/// that answers with addresses wins. A source the driver does not support is not asked again
+/// for the other domains, so one call per domain and source at most.
+fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
+    let doms = conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?;
+    let mut sources = vec![
+        (
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+            AddrSource::Lease,
+        ),
+        (
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+            AddrSource::Agent,
+        ),
+        (sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, AddrSource::Arp),
+    ];
+    let mut out = HashMap::with_capacity(doms.len());
+    for dom in &doms {
+        let Ok(uuid) = dom.uuid_string() else {
+            continue;
+        };
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < sources.len() {
+            let (raw, source) = sources[i];
+            match ffi::interface_addresses(dom, raw) {
+                Ok(ifaces) => {
+                    found = to_addrs(ifaces, source);
+                    if !found.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) if unsupported(&e) => {
+                    sources.remove(i);
+                    continue;
+                }
+                // No agent, domain stopped meanwhile…: try the next source, unless the link
+                // itself is gone.
+                Err(e) => {
+                    if !conn.is_alive().unwrap_or(false) {
+                        return Err(e);
+                    }
+                }
+            }
+            i += 1;
+        }
+        out.insert(uuid, found);
+    }
+    Ok(out)
+}
+
+fn to_addrs(ifaces: Vec<ffi::DomIface>, source: AddrSource) -> Vec<VmAddr> {
+    ifaces
+        .into_iter()
+        // The agent reports the guest's loopback too.
+        .filter(|(name, _, _)| name != "lo")
+        .flat_map(|(iface, mac, addrs)| {
+            addrs.into_iter().map(move |(ip, prefix)| VmAddr {
+                iface: iface.clone(),
+                mac: mac.clone().unwrap_or_default(),
+                ip,
+                prefix,
+                source,
+            })
+        })
+        .collect()
+}
+
+fn net_op(conn: &Connect, name: &str, op: NetOp) -> Result<String, (String, Error)> {
+    let fail = |e: Error| (explain(&e), e);
+    let net = conn.lookup_network_by_name(name).map_err(fail)?;
+    match op {
+        NetOp::Start => net
+            .create()
+            .map(|_| format!("network '{name}' started"))
+            .map_err(fail),
+        NetOp::Stop => net
+            .destroy()
+            .map(|_| format!("network '{name}' stopped"))
+            .map_err(fail),
+        NetOp::SetAutostart(on) => net.set_autostart(on).map_err(fail).map(|_| {
+            format!(
+                "network '{name}' autostart {}",
+                if on { "enabled" } else { "disabled" }
+            )
+        }),
+        NetOp::Undefine => {
+            let active = net.is_active().unwrap_or(false);
+            net.undefine().map_err(fail)?;
+            Ok(if active {
+                format!("network '{name}' undefined (it runs until stopped)")
+            } else {
+                format!("network '{name}' undefined")
+            })
+        }
+    }
+}
+
+/// Defines, then starts and marks autostart as asked. When a later step fails, what the
+/// earlier ones did is undone, and the message says so.
+fn define(
+    conn: &Connect,
+    xml: &str,
+    start: bool,
+    autostart: bool,
+) -> Result<String, (String, Error)> {
+    let net = conn.define_network_xml(xml).map_err(|e| (explain(&e), e))?;
+    let name = net.name().unwrap_or_default();
+    let mut started = false;
+    let step = (|| {
+        if start {
+            net.create()?;
+            started = true;
+        }
+        if autostart {
+            net.set_autostart(true)?;
+        }
+        Ok::<(), Error>(())
+    })();
+    match step {
+        Ok(()) => Ok(match (start, autostart) {
+            (true, true) => format!("network '{name}' defined, started, autostart enabled"),
+            (true, false) => format!("network '{name}' defined and started"),
+            (false, true) => format!("network '{name}' defined, autostart enabled"),
+            (false, false) => format!("network '{name}' defined"),
+        }),
+        Err(e) => {
+            let mut text = explain(&e);
+            let mut undone = Vec::new();
+            if started {
+                match net.destroy() {
+                    Ok(()) => undone.push("stopped".to_string()),
+                    Err(e2) => undone.push(format!("stopping failed: {}", message(&e2))),
+                }
+            }
+            match net.undefine() {
+                Ok(()) => undone.push(format!("network '{name}' undefined again")),
+                Err(e2) => undone.push(format!("undefining '{name}' failed too: {}", message(&e2))),
+            }
+            text.push_str("; rolled back: ");
+            text.push_str(&undone.join(", "));
+            Err((text, e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iface_kind_from_xml() {
+        assert_eq!(
+            iface_kind("<interface type='bridge' name='br0'><bridge stp='on'/></interface>"),
+            "bridge"
+        );
+        assert_eq!(iface_kind("<interface name='x'/>"), "ethernet");
+        assert_eq!(iface_kind("not xml"), "ethernet");
+    }
+
+    #[test]
+    fn agent_loopback_is_dropped() {
+        let got = to_addrs(
+            vec![
+                ("lo".into(), None, vec![("127.0.0.1".into(), 8)]),
+                (
+                    "eth0".into(),
+                    Some("52:54:00:00:00:01".into()),
+                    vec![("10.0.0.5".into(), 24), ("fd00::5".into(), 64)],
+                ),
+            ],
+            AddrSource::Agent,
+        );
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].ip, "10.0.0.5");
+        assert_eq!(got[0].mac, "52:54:00:00:00:01");
+        assert_eq!(got[1].prefix, 64);
+        assert_eq!(got[1].source, AddrSource::Agent);
+    }
 }

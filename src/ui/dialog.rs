@@ -16,6 +16,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
         Line::default(),
     ];
     lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
+    if let Some((expected, typed)) = &c.typed {
+        let ok = typed == expected;
+        lines.push(Line::default());
+        lines.push(Line::from(vec![
+            Span::styled("Name: ", t.header),
+            Span::styled(format!("{typed}█"), t.filter),
+            Span::styled(if ok { "  ✓" } else { "" }, t.level_ok),
+        ]));
+        lines.push(Line::default());
+        lines.push(Line::from(vec![
+            Span::styled("<Enter>", t.key_hint),
+            Span::raw(if ok {
+                " delete    "
+            } else {
+                " (type the name first)    "
+            }),
+            Span::styled("<Esc>", t.key_hint),
+            Span::raw(" cancel"),
+        ]));
+        let rect = centered(area, 72, lines.len() as u16 + 2);
+        boxed(app, f, rect, lines, t.toast_error, " Confirm ");
+        return;
+    }
     let yes = app
         .keymap
         .key_for(Section::Confirm, Action::Confirm)

@@ -9,11 +9,14 @@ mod form;
 mod help;
 mod hosts;
 mod log;
+mod networks;
+mod pools;
 mod preview;
 mod spark;
 mod status;
 mod toast;
 mod vms;
+mod wizard;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
@@ -45,6 +48,22 @@ pub fn render(app: &App, f: &mut Frame) {
             preview::render(app, f, main_area, pv);
             main_area
         }
+        View::Pools => {
+            pools::render_pools(app, f, main_area);
+            main_area
+        }
+        View::Volumes { host, pool } => {
+            pools::render_volumes(app, f, main_area, *host, pool);
+            main_area
+        }
+        View::Secrets { host } => {
+            pools::render_secrets(app, f, main_area, *host);
+            main_area
+        }
+        View::Networks => {
+            networks::render(app, f, main_area);
+            main_area
+        }
         View::Vms => {
             let hosts_h = hosts::height(app, area.height);
             let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
@@ -70,6 +89,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Mode::Confirm(c) => dialog::render(app, f, area, c),
         Mode::Form(form) => form::render(app, f, area, form),
         Mode::Display(p) => display::render(app, f, main_area, p),
+        Mode::Wizard(w) => wizard::render(app, f, area, w),
         Mode::Normal | Mode::Filter => {}
     }
 }

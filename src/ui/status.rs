@@ -68,6 +68,65 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Back, "close"),
             ],
         ),
+        Mode::Wizard(_) => (
+            Section::Wizard,
+            &[
+                (Action::NextField, "next field"),
+                (Action::Confirm, "next / define"),
+                (Action::Cancel, "back"),
+                (Action::FindSources, "find sources"),
+            ],
+        ),
+        Mode::Normal if *view == View::Pools => (
+            Section::Pools,
+            &[
+                (Action::Help, "help"),
+                (Action::Open, "volumes"),
+                (Action::NewItem, "new"),
+                (Action::Start, "start"),
+                (Action::Shutdown, "stop"),
+                (Action::ToggleAutostart, "autostart"),
+                (Action::Delete, "delete"),
+                (Action::Secrets, "secrets"),
+                (Action::Quit, "quit"),
+            ],
+        ),
+        Mode::Normal if matches!(view, View::Volumes { .. }) => (
+            Section::Volumes,
+            &[
+                (Action::Back, "pools"),
+                (Action::NewItem, "new"),
+                (Action::CloneItem, "clone"),
+                (Action::Resize, "grow"),
+                (Action::Upload, "upload"),
+                (Action::Download, "download"),
+                (Action::Wipe, "wipe"),
+                (Action::Delete, "delete"),
+                (Action::CancelJob, "cancel transfer"),
+            ],
+        ),
+        Mode::Normal if matches!(view, View::Secrets { .. }) => (
+            Section::Secrets,
+            &[
+                (Action::Back, "pools"),
+                (Action::NewItem, "new"),
+                (Action::SetValue, "set value"),
+                (Action::Delete, "delete"),
+            ],
+        ),
+        Mode::Normal if *view == View::Networks => (
+            Section::Networks,
+            &[
+                (Action::Help, "help"),
+                (Action::NewItem, "new"),
+                (Action::Start, "start"),
+                (Action::Shutdown, "stop"),
+                (Action::ToggleAutostart, "autostart"),
+                (Action::Undefine, "undefine"),
+                (Action::Interfaces, "leases/interfaces"),
+                (Action::Quit, "quit"),
+            ],
+        ),
         Mode::Form(_) => (
             Section::Form,
             &[
@@ -114,7 +173,11 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let right = if app.view == View::Dashboard {
+    let right = if let Some(r) = super::pools::status_count(app) {
+        r
+    } else if app.view == View::Networks {
+        super::networks::status_count(app)
+    } else if app.view == View::Dashboard {
         let n = app.hosts.len();
         let pos = if n == 0 {
             0

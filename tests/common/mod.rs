@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod loopdev;
 pub mod tmux;
 
 use std::sync::mpsc::Receiver;

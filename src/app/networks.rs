@@ -1,0 +1,287 @@
+//! The networks pane: virtual networks of every host, the selected network's DHCP leases or
+//! the host's interfaces, and the actions (start, stop, autostart, undefine, new). Also keeps
+//! the VM addresses (lease, agent, ARP) fresh for the VM table and detail view.
+
+use std::time::Duration;
+
+use super::requests::Owner;
+use super::toast::Level;
+use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use crate::config::keymap::Action;
+use crate::host::{HostCommand, NetCmd, NetOp};
+use crate::model::network::Network;
+use crate::model::HostId;
+
+/// How often an open networks pane re-reads networks and leases.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+/// How often VM addresses are re-read while VMs are on screen.
+pub const ADDRESSES_EVERY: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetworksUi {
+    pub sel: usize,
+    /// The lower panel shows host interfaces instead of leases.
+    pub show_ifaces: bool,
+    pub last_refresh: Option<std::time::Instant>,
+    pub last_addresses: Option<std::time::Instant>,
+}
+
+/// Every network of every host that reported, in host order then by name.
+pub fn rows(app: &App) -> Vec<(HostId, &Network)> {
+    app.hosts
+        .iter()
+        .filter_map(|h| h.networks.as_ref().map(|n| (h.id, n)))
+        .flat_map(|(id, n)| n.networks.iter().map(move |x| (id, x)))
+        .collect()
+}
+
+pub fn selected(app: &App) -> Option<(HostId, &Network)> {
+    let r = rows(app);
+    let i = app.networks.sel.min(r.len().checked_sub(1)?);
+    r.get(i).copied()
+}
+
+fn connected(app: &App) -> Vec<HostId> {
+    app.hosts
+        .iter()
+        .filter(|h| super::lifecycle::host_problem(h).is_none())
+        .map(|h| h.id)
+        .collect()
+}
+
+/// Networks of every host, plus the selected network's leases.
+pub fn refresh_all(app: &mut App) -> Vec<Effect> {
+    app.networks.last_refresh = Some(app.now);
+    let mut fx: Vec<Effect> = connected(app)
+        .into_iter()
+        .map(|h| Effect::Host(h, HostCommand::Network(NetCmd::Refresh)))
+        .collect();
+    fx.extend(leases_of_selected(app));
+    fx
+}
+
+fn leases_of_selected(app: &App) -> Vec<Effect> {
+    match selected(app) {
+        Some((h, n)) if n.active => vec![Effect::Host(
+            h,
+            HostCommand::Network(NetCmd::Leases {
+                network: n.name.clone(),
+            }),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Every tick: keep the pane and the VM addresses current.
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let now = app.now;
+    let since = |t: Option<std::time::Instant>, every| {
+        t.is_none_or(|t| now.saturating_duration_since(t) >= every)
+    };
+    let mut fx = Vec::new();
+    if app.view == View::Networks && since(app.networks.last_refresh, REFRESH_EVERY) {
+        fx.extend(refresh_all(app));
+    }
+    let vms_shown = matches!(app.view, View::Vms | View::Detail { .. });
+    if vms_shown && since(app.networks.last_addresses, ADDRESSES_EVERY) {
+        app.networks.last_addresses = Some(app.now);
+        fx.extend(
+            connected(app)
+                .into_iter()
+                .filter(|h| app.host(*h).is_some_and(|h| h.running() > 0))
+                .map(|h| Effect::Host(h, HostCommand::Network(NetCmd::Addresses))),
+        );
+    }
+    fx
+}
+
+pub fn open(app: &mut App) -> Vec<Effect> {
+    app.view = View::Networks;
+    refresh_all(app)
+}
+
+/// The warning for stopping or undefining a network that running VMs use (its port count).
+fn users_warning(net: &Network) -> Option<String> {
+    (net.vms > 0).then(|| {
+        format!(
+            "⚠ {} running VM interface(s) are on it and will lose their network.",
+            net.vms
+        )
+    })
+}
+
+fn confirm(app: &mut App, title: &str, body: Vec<String>, host: HostId, cmd: NetCmd) {
+    app.mode = Mode::Confirm(Confirm {
+        title: title.into(),
+        body,
+        typed: None,
+        action: ConfirmAction::Send {
+            host,
+            tag: net_tag(&cmd),
+            cmd: Box::new(HostCommand::Network(cmd)),
+        },
+    });
+}
+
+fn net_tag(cmd: &NetCmd) -> u64 {
+    match cmd {
+        NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => *tag,
+        _ => 0,
+    }
+}
+
+pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
+    let n = rows(app).len();
+    let last = n.saturating_sub(1);
+    let before = app.networks.sel;
+    match action {
+        Action::Down => app.networks.sel = (before + 1).min(last),
+        Action::Up => app.networks.sel = before.saturating_sub(1),
+        Action::Top => app.networks.sel = 0,
+        Action::Bottom => app.networks.sel = last,
+        Action::PageDown => app.networks.sel = (before + 10).min(last),
+        Action::PageUp => app.networks.sel = before.saturating_sub(10),
+        Action::Interfaces => app.networks.show_ifaces = !app.networks.show_ifaces,
+        Action::NewItem => return new_network(app),
+        _ => return act(app, action),
+    }
+    if app.networks.sel != before {
+        return leases_of_selected(app);
+    }
+    Vec::new()
+}
+
+fn new_network(app: &mut App) -> Vec<Effect> {
+    if readonly(app) {
+        return Vec::new();
+    }
+    let host = selected(app).map(|(h, _)| h).or_else(|| {
+        app.hosts
+            .iter()
+            .find(|h| h.status.is_connected())
+            .map(|h| h.id)
+    });
+    let Some(host) = host else {
+        app.messages.push(
+            Level::Error,
+            "no connected host to define a network on",
+            app.now,
+        );
+        return Vec::new();
+    };
+    let ctx = super::wizard::context(app, &super::wizard::Kind::Network { host });
+    let w = super::wizard::network::new(host, &ctx);
+    super::storage::open_wizard(app, w)
+}
+
+fn readonly(app: &mut App) -> bool {
+    if app.settings.readonly {
+        app.messages.push(
+            Level::Error,
+            "read-only mode (--readonly): network changes are disabled",
+            app.now,
+        );
+    }
+    app.settings.readonly
+}
+
+fn act(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some((host, net)) = selected(app) else {
+        return Vec::new();
+    };
+    let net = net.clone();
+    let name = net.name.clone();
+    if matches!(
+        action,
+        Action::Start | Action::Shutdown | Action::ToggleAutostart | Action::Undefine
+    ) && readonly(app)
+    {
+        return Vec::new();
+    }
+    let tag = |app: &mut App, what: String| app.requests.tag(host, Owner::Action(what));
+    match action {
+        Action::Start if net.active => app.messages.push(
+            Level::Info,
+            format!("network {name} is already active"),
+            app.now,
+        ),
+        Action::Start => {
+            let tag = tag(app, format!("start network {name}"));
+            return vec![Effect::Host(
+                host,
+                HostCommand::Network(NetCmd::Net {
+                    tag,
+                    network: name,
+                    op: NetOp::Start,
+                }),
+            )];
+        }
+        Action::Shutdown if !net.active => app.messages.push(
+            Level::Info,
+            format!("network {name} is not active"),
+            app.now,
+        ),
+        Action::Shutdown => {
+            let t = tag(app, format!("stop network {name}"));
+            let mut body = vec![format!(
+                "Stop network {name}? Its bridge and DHCP server go away."
+            )];
+            body.extend(users_warning(&net));
+            confirm(
+                app,
+                "Stop network",
+                body,
+                host,
+                NetCmd::Net {
+                    tag: t,
+                    network: name,
+                    op: NetOp::Stop,
+                },
+            );
+        }
+        Action::ToggleAutostart if !net.persistent => app.messages.push(
+            Level::Error,
+            format!("network {name} is transient: only persistent networks autostart"),
+            app.now,
+        ),
+        Action::ToggleAutostart => {
+            let what = if net.autostart {
+                "disable autostart of"
+            } else {
+                "enable autostart of"
+            };
+            let tag = tag(app, format!("{what} network {name}"));
+            return vec![Effect::Host(
+                host,
+                HostCommand::Network(NetCmd::Net {
+                    tag,
+                    network: name,
+                    op: NetOp::SetAutostart(!net.autostart),
+                }),
+            )];
+        }
+        Action::Undefine => {
+            let t = tag(app, format!("undefine network {name}"));
+            let mut body = vec![format!("Remove the definition of network {name}?")];
+            if net.active {
+                body.push(
+                    "It stays up until stopped (or the host restarts), then it is gone.".into(),
+                );
+            }
+            body.extend(users_warning(&net));
+            confirm(
+                app,
+                "Undefine network",
+                body,
+                host,
+                NetCmd::Net {
+                    tag: t,
+                    network: name,
+                    op: NetOp::Undefine,
+                },
+            );
+        }
+        _ => {}
+    }
+    Vec::new()
+}

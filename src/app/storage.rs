@@ -1,0 +1,602 @@
+//! The storage panes: pools across hosts, one pool's volumes, one host's secrets. Actions go
+//! to the host workers as tagged commands; destructive ones ask first, and deleting anything
+//! that holds data or is in use asks the user to type its name.
+
+use std::time::Duration;
+
+use super::requests::{self, Owner};
+use super::toast::Level;
+use super::wizard::{self, Kind, Wizard};
+use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use crate::config::keymap::Action;
+use crate::host::{HostCommand, PoolOp, StorageCmd, VolOp};
+use crate::job::{Job, JobState};
+use crate::model::storage::{Pool, Secret, StorageInventory, Volume};
+use crate::model::HostId;
+
+/// How often an open storage pane re-reads the inventory.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+/// Cursor positions and running transfers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StorageUi {
+    pub pool_sel: usize,
+    pub vol_sel: usize,
+    pub secret_sel: usize,
+    pub last_refresh: Option<std::time::Instant>,
+    /// Uploads and downloads, newest last; finished ones stay until dismissed or replaced.
+    pub jobs: Vec<(HostId, Job)>,
+}
+
+/// Every pool of every host that reported storage, in host order then by name.
+pub fn pool_rows(app: &App) -> Vec<(HostId, &Pool)> {
+    app.hosts
+        .iter()
+        .filter_map(|h| h.storage.as_ref().map(|s| (h.id, s)))
+        .flat_map(|(id, s)| s.pools.iter().map(move |p| (id, p)))
+        .collect()
+}
+
+pub fn inventory(app: &App, host: HostId) -> Option<&StorageInventory> {
+    app.host(host)?.storage.as_ref()
+}
+
+pub fn pool<'a>(app: &'a App, host: HostId, name: &str) -> Option<&'a Pool> {
+    inventory(app, host)?.pools.iter().find(|p| p.name == name)
+}
+
+pub fn selected_pool(app: &App) -> Option<(HostId, &Pool)> {
+    let rows = pool_rows(app);
+    let i = app.storage.pool_sel.min(rows.len().checked_sub(1)?);
+    rows.get(i).copied()
+}
+
+pub fn selected_volume(app: &App) -> Option<(HostId, &Pool, &Volume)> {
+    let View::Volumes { host, pool: name } = &app.view else {
+        return None;
+    };
+    let p = pool(app, *host, name)?;
+    let i = app.storage.vol_sel.min(p.volumes.len().checked_sub(1)?);
+    Some((*host, p, p.volumes.get(i)?))
+}
+
+pub fn selected_secret(app: &App) -> Option<(HostId, &Secret)> {
+    let View::Secrets { host } = &app.view else {
+        return None;
+    };
+    let s = &inventory(app, *host)?.secrets;
+    let i = app.storage.secret_sel.min(s.len().checked_sub(1)?);
+    Some((*host, s.get(i)?))
+}
+
+/// Asks every connected host for its storage now.
+pub fn refresh_all(app: &mut App) -> Vec<Effect> {
+    app.storage.last_refresh = Some(app.now);
+    app.hosts
+        .iter()
+        .filter(|h| super::lifecycle::host_problem(h).is_none())
+        .map(|h| Effect::Host(h.id, HostCommand::Storage(StorageCmd::Refresh)))
+        .collect()
+}
+
+/// Called on every tick: an open storage pane stays current.
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let open = matches!(
+        app.view,
+        View::Pools | View::Volumes { .. } | View::Secrets { .. }
+    );
+    let due = app
+        .storage
+        .last_refresh
+        .is_none_or(|t| app.now.saturating_duration_since(t) >= REFRESH_EVERY);
+    if open && due {
+        refresh_all(app)
+    } else {
+        Vec::new()
+    }
+}
+
+pub fn open_pools(app: &mut App) -> Vec<Effect> {
+    app.view = View::Pools;
+    refresh_all(app)
+}
+
+fn readonly(app: &mut App) -> bool {
+    if app.settings.readonly {
+        app.messages.push(
+            Level::Error,
+            "read-only mode (--readonly): storage changes are disabled",
+            app.now,
+        );
+    }
+    app.settings.readonly
+}
+
+fn move_sel(sel: &mut usize, len: usize, action: Action, page: usize) {
+    let last = len.saturating_sub(1);
+    *sel = match action {
+        Action::Down => (*sel + 1).min(last),
+        Action::Up => sel.saturating_sub(1),
+        Action::PageDown => (*sel + page).min(last),
+        Action::PageUp => sel.saturating_sub(page),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => *sel,
+    };
+}
+
+fn is_move(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Down
+            | Action::Up
+            | Action::PageDown
+            | Action::PageUp
+            | Action::Top
+            | Action::Bottom
+    )
+}
+
+fn confirm(
+    app: &mut App,
+    title: String,
+    body: Vec<String>,
+    typed: Option<String>,
+    host: HostId,
+    what: String,
+    cmd: impl FnOnce(u64) -> StorageCmd,
+) {
+    let tag = app.requests.tag(host, Owner::Action(what));
+    app.mode = Mode::Confirm(Confirm {
+        title,
+        body,
+        typed: typed.map(|expected| (expected, String::new())),
+        action: ConfirmAction::Send {
+            host,
+            tag,
+            cmd: Box::new(HostCommand::Storage(cmd(tag))),
+        },
+    });
+}
+
+fn pool_cmd(app: &mut App, host: HostId, pool: &str, op: PoolOp, what: &str) -> Vec<Effect> {
+    let pool = pool.to_string();
+    requests::send(app, host, format!("{what} pool {pool}"), |tag| {
+        HostCommand::Storage(StorageCmd::Pool { tag, pool, op })
+    })
+}
+
+/// Keys on the pools pane.
+pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
+    let n = pool_rows(app).len();
+    if is_move(action) {
+        move_sel(&mut app.storage.pool_sel, n, action, 10);
+        return Vec::new();
+    }
+    if action == Action::NewItem {
+        return open_pool_wizard(app);
+    }
+    let Some((host, p)) = selected_pool(app) else {
+        return Vec::new();
+    };
+    let (name, active, autostart, nvols, kind) = (
+        p.name.clone(),
+        p.state.is_active(),
+        p.autostart,
+        p.volumes.len(),
+        p.kind.clone(),
+    );
+    let mutating = matches!(
+        action,
+        Action::Start
+            | Action::Shutdown
+            | Action::RefreshItem
+            | Action::Build
+            | Action::ToggleAutostart
+            | Action::Undefine
+            | Action::Delete
+    );
+    if mutating && readonly(app) {
+        return Vec::new();
+    }
+    match action {
+        Action::Open => {
+            app.storage.vol_sel = 0;
+            app.view = View::Volumes { host, pool: name };
+            return refresh_all(app);
+        }
+        Action::Secrets => {
+            app.storage.secret_sel = 0;
+            app.view = View::Secrets { host };
+            return refresh_all(app);
+        }
+        Action::Start if active => note(app, format!("pool {name} is already running")),
+        Action::Start => return pool_cmd(app, host, &name, PoolOp::Start, "start"),
+        Action::Shutdown if !active => note(app, format!("pool {name} is not running")),
+        Action::Shutdown => {
+            let users = users_of(app, host, &name);
+            let mut body = vec![format!(
+                "Stop pool {name}? Its data stays; its volumes become unavailable."
+            )];
+            if !users.is_empty() {
+                body.push(format!("Used by: {}", users.join(", ")));
+            }
+            confirm(
+                app,
+                "Stop pool".into(),
+                body,
+                None,
+                host,
+                format!("stop pool {name}"),
+                |tag| StorageCmd::Pool {
+                    tag,
+                    pool: name,
+                    op: PoolOp::Stop,
+                },
+            );
+        }
+        Action::RefreshItem if !active => {
+            note(app, format!("pool {name} is not running: start it first"))
+        }
+        Action::RefreshItem => return pool_cmd(app, host, &name, PoolOp::Refresh, "refresh"),
+        Action::Build => confirm(
+            app,
+            "Build pool".into(),
+            vec![
+                format!("Build pool {name} ({kind})?"),
+                build_effect(&kind).to_string(),
+            ],
+            None,
+            host,
+            format!("build pool {name}"),
+            |tag| StorageCmd::Pool {
+                tag,
+                pool: name,
+                op: PoolOp::Build,
+            },
+        ),
+        Action::ToggleAutostart => {
+            return pool_cmd(
+                app,
+                host,
+                &name,
+                PoolOp::SetAutostart(!autostart),
+                if autostart {
+                    "disable autostart of"
+                } else {
+                    "enable autostart of"
+                },
+            )
+        }
+        Action::Undefine => confirm(
+            app,
+            "Undefine pool".into(),
+            vec![
+                format!("Remove the definition of pool {name}?"),
+                "The data stays on disk; only libvirt forgets the pool.".into(),
+            ],
+            None,
+            host,
+            format!("undefine pool {name}"),
+            |tag| StorageCmd::Pool {
+                tag,
+                pool: name,
+                op: PoolOp::Undefine,
+            },
+        ),
+        Action::Delete if active => note(
+            app,
+            format!("pool {name} is running: stop it before deleting its storage"),
+        ),
+        Action::Delete => {
+            let mut body = vec![
+                format!("Delete the storage of pool {name} ({kind})?"),
+                delete_effect(&kind).to_string(),
+            ];
+            // Volumes are only listed while the pool runs: an inactive pool's may be unknown.
+            let typed = if nvols > 0 || kind != "dir" {
+                body.push(format!("Type the pool's name ({name}) to confirm."));
+                Some(name.clone())
+            } else {
+                None
+            };
+            confirm(
+                app,
+                "Delete pool storage".into(),
+                body,
+                typed,
+                host,
+                format!("delete pool {name}"),
+                |tag| StorageCmd::Pool {
+                    tag,
+                    pool: name,
+                    op: PoolOp::Delete,
+                },
+            );
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn note(app: &mut App, text: String) {
+    app.messages.push(Level::Info, text, app.now);
+}
+
+fn build_effect(kind: &str) -> &'static str {
+    match kind {
+        "dir" => "Creates the target directory.",
+        "fs" | "netfs" => {
+            "Creates the mount point (fs: formats the device only when it has no filesystem)."
+        }
+        "logical" => "Creates the volume group on the source devices: their data is lost.",
+        "disk" => "Writes a new partition table on the device: its data is lost.",
+        _ => "Prepares the pool's storage as libvirt does for this type.",
+    }
+}
+
+fn delete_effect(kind: &str) -> &'static str {
+    match kind {
+        "dir" => "Removes the (empty) target directory.",
+        "logical" => "Removes the volume group and every logical volume in it.",
+        "disk" => "Removes the partition table's pool data.",
+        _ => "Removes the pool's underlying storage where libvirt can.",
+    }
+}
+
+/// Names of the VMs using any volume of a pool.
+fn users_of(app: &App, host: HostId, pool_name: &str) -> Vec<String> {
+    let mut v: Vec<String> = pool(app, host, pool_name)
+        .map(|p| {
+            p.volumes
+                .iter()
+                .flat_map(|v| v.used_by.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Keys on a pool's volumes pane.
+pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
+    let View::Volumes { host, pool: pname } = app.view.clone() else {
+        return Vec::new();
+    };
+    let n = pool(app, host, &pname)
+        .map(|p| p.volumes.len())
+        .unwrap_or(0);
+    if is_move(action) {
+        move_sel(&mut app.storage.vol_sel, n, action, 10);
+        return Vec::new();
+    }
+    match action {
+        Action::Back => {
+            app.view = View::Pools;
+            return Vec::new();
+        }
+        Action::CancelJob => {
+            if let Some((_, job)) = app
+                .storage
+                .jobs
+                .iter()
+                .rev()
+                .find(|(_, j)| j.state() == JobState::Running)
+            {
+                job.cancel();
+            }
+            return Vec::new();
+        }
+        Action::NewItem => {
+            if readonly(app) {
+                return Vec::new();
+            }
+            return open_wizard(app, volume_wizard(app, Kind::Volume { host, pool: pname }));
+        }
+        _ => {}
+    }
+    let Some((_, _, v)) = selected_volume(app) else {
+        return Vec::new();
+    };
+    let (vname, capacity, users) = (v.name.clone(), v.capacity, v.used_by.clone());
+    if action != Action::Download && readonly(app) {
+        return Vec::new();
+    }
+    let vol_cmd = |op: VolOp, pool: String, volume: String| {
+        move |tag| StorageCmd::Volume {
+            tag,
+            pool,
+            volume,
+            op,
+        }
+    };
+    match action {
+        Action::CloneItem => {
+            return open_wizard(
+                app,
+                volume_wizard(
+                    app,
+                    Kind::Clone {
+                        host,
+                        pool: pname,
+                        source: vname,
+                    },
+                ),
+            )
+        }
+        Action::Resize => {
+            return open_wizard(
+                app,
+                volume_wizard(
+                    app,
+                    Kind::Resize {
+                        host,
+                        pool: pname,
+                        volume: vname,
+                        capacity,
+                    },
+                ),
+            )
+        }
+        Action::Upload => {
+            return open_wizard(
+                app,
+                volume_wizard(
+                    app,
+                    Kind::Upload {
+                        host,
+                        pool: pname,
+                        volume: vname,
+                        capacity,
+                    },
+                ),
+            )
+        }
+        Action::Download => {
+            return open_wizard(
+                app,
+                volume_wizard(
+                    app,
+                    Kind::Download {
+                        host,
+                        pool: pname,
+                        volume: vname,
+                    },
+                ),
+            )
+        }
+        Action::Wipe => {
+            let mut body = vec![format!(
+                "Overwrite every byte of {vname} with zeros? Its data is lost."
+            )];
+            if !users.is_empty() {
+                body.push(format!("Used by: {}", users.join(", ")));
+            }
+            let typed = (!users.is_empty()).then(|| vname.clone());
+            if typed.is_some() {
+                body.push(format!("Type the volume's name ({vname}) to confirm."));
+            }
+            confirm(
+                app,
+                "Wipe volume".into(),
+                body,
+                typed,
+                host,
+                format!("wipe {vname}"),
+                vol_cmd(VolOp::Wipe, pname, vname.clone()),
+            );
+        }
+        Action::Delete => {
+            let mut body = vec![format!(
+                "Delete volume {vname} from pool {pname}? Its data is lost."
+            )];
+            let typed = if users.is_empty() {
+                None
+            } else {
+                body.push(format!(
+                    "⚠ It is a disk of: {}. Those VMs will fail to start.",
+                    users.join(", ")
+                ));
+                body.push(format!(
+                    "Type the volume's name ({vname}) to delete it anyway."
+                ));
+                Some(vname.clone())
+            };
+            confirm(
+                app,
+                "Delete volume".into(),
+                body,
+                typed,
+                host,
+                format!("delete {vname}"),
+                vol_cmd(VolOp::Delete, pname, vname.clone()),
+            );
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Keys on a host's secrets pane.
+pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
+    let View::Secrets { host } = app.view.clone() else {
+        return Vec::new();
+    };
+    let n = inventory(app, host).map(|s| s.secrets.len()).unwrap_or(0);
+    if is_move(action) {
+        move_sel(&mut app.storage.secret_sel, n, action, 10);
+        return Vec::new();
+    }
+    if action == Action::Back {
+        app.view = View::Pools;
+        return Vec::new();
+    }
+    if matches!(action, Action::NewItem | Action::SetValue | Action::Delete) && readonly(app) {
+        return Vec::new();
+    }
+    if action == Action::NewItem {
+        return open_wizard(app, wizard::secret::new(Kind::Secret { host }));
+    }
+    let Some((_, s)) = selected_secret(app) else {
+        return Vec::new();
+    };
+    let (uuid, label) = (s.uuid.clone(), secret_label(s));
+    match action {
+        Action::SetValue => {
+            return open_wizard(app, wizard::secret::new(Kind::SecretValue { host, uuid }))
+        }
+        Action::Delete => confirm(
+            app,
+            "Delete secret".into(),
+            vec![
+                format!("Delete secret {label}?"),
+                "Pools that authenticate with it (rbd, iscsi) stop working.".into(),
+            ],
+            None,
+            host,
+            format!("delete secret {label}"),
+            |tag| StorageCmd::DeleteSecret { tag, uuid },
+        ),
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn secret_label(s: &Secret) -> String {
+    if s.usage_id.is_empty() {
+        s.uuid.clone()
+    } else {
+        format!("{} {}", s.usage, s.usage_id)
+    }
+}
+
+fn volume_wizard(app: &App, kind: Kind) -> Wizard {
+    let ctx = wizard::context(app, &kind);
+    wizard::volume::new(kind, &ctx)
+}
+
+fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
+    if readonly(app) {
+        return Vec::new();
+    }
+    // The host of the selected pool, else the first connected host.
+    let host = selected_pool(app).map(|(h, _)| h).or_else(|| {
+        app.hosts
+            .iter()
+            .find(|h| h.status.is_connected())
+            .map(|h| h.id)
+    });
+    let Some(host) = host else {
+        note(app, "no connected host to define a pool on".into());
+        return Vec::new();
+    };
+    open_wizard(app, wizard::pool::new(host))
+}
+
+pub fn open_wizard(app: &mut App, mut w: Wizard) -> Vec<Effect> {
+    let ctx = wizard::context(app, &w.kind);
+    wizard::refresh(&mut w, &ctx);
+    app.mode = Mode::Wizard(Box::new(w));
+    Vec::new()
+}

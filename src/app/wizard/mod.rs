@@ -1,0 +1,568 @@
+//! A generic multi-page form: text, secret, choice and toggle fields, validation as the user
+//! types, and a last page that shows the XML before anything is defined. The wizards (new
+//! pool, volume, secret, network…) only say which fields they have, how to check them and what
+//! to build; this module does the typing, paging and waiting for the host's answer.
+
+pub mod network;
+pub mod pool;
+pub mod secret;
+pub mod volume;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+
+use super::requests::Owner;
+use super::{App, Effect, Mode};
+use crate::host::{HostCommand, StorageCmd};
+use crate::job::{Job, JobState};
+use crate::model::HostId;
+
+/// What a field holds.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Text(TextArea<'static>),
+    /// Typed text drawn as dots (secret values).
+    Secret(TextArea<'static>),
+    /// One of `options`; ←/→ cycle.
+    Choice {
+        options: Vec<String>,
+        selected: usize,
+    },
+    Toggle(bool),
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// One line under the field when it is focused and has no error.
+    pub hint: String,
+    pub page: usize,
+    pub input: Input,
+    pub visible: bool,
+    pub error: Option<String>,
+    /// Shown but does not block (an overlap, a guess).
+    pub warning: Option<String>,
+}
+
+impl Field {
+    fn new(key: &'static str, label: &'static str, page: usize, input: Input) -> Field {
+        Field {
+            key,
+            label,
+            hint: String::new(),
+            page,
+            input,
+            visible: true,
+            error: None,
+            warning: None,
+        }
+    }
+
+    pub fn text(key: &'static str, label: &'static str, page: usize, value: &str) -> Field {
+        Field::new(key, label, page, Input::Text(text_area(value)))
+    }
+
+    pub fn secret(key: &'static str, label: &'static str, page: usize) -> Field {
+        let mut t = text_area("");
+        t.set_mask_char('•');
+        Field::new(key, label, page, Input::Secret(t))
+    }
+
+    pub fn choice(key: &'static str, label: &'static str, page: usize, options: &[&str]) -> Field {
+        Field::new(
+            key,
+            label,
+            page,
+            Input::Choice {
+                options: options.iter().map(|s| s.to_string()).collect(),
+                selected: 0,
+            },
+        )
+    }
+
+    pub fn toggle(key: &'static str, label: &'static str, page: usize, on: bool) -> Field {
+        Field::new(key, label, page, Input::Toggle(on))
+    }
+
+    pub fn hint(mut self, h: &str) -> Field {
+        self.hint = h.to_string();
+        self
+    }
+
+    /// The field's value as text: typed text (trimmed), the chosen option, "yes"/"no".
+    pub fn value(&self) -> String {
+        match &self.input {
+            Input::Text(t) | Input::Secret(t) => t.lines().concat().trim().to_string(),
+            Input::Choice { options, selected } => {
+                options.get(*selected).cloned().unwrap_or_default()
+            }
+            Input::Toggle(on) => if *on { "yes" } else { "no" }.to_string(),
+        }
+    }
+
+    fn editable(&self) -> bool {
+        self.visible
+    }
+}
+
+fn text_area(value: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(vec![value.to_string()]);
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}
+
+/// Which wizard this is, and what it acts on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    Pool {
+        host: HostId,
+    },
+    Volume {
+        host: HostId,
+        pool: String,
+    },
+    Clone {
+        host: HostId,
+        pool: String,
+        source: String,
+    },
+    Resize {
+        host: HostId,
+        pool: String,
+        volume: String,
+        capacity: u64,
+    },
+    Upload {
+        host: HostId,
+        pool: String,
+        volume: String,
+        capacity: u64,
+    },
+    Download {
+        host: HostId,
+        pool: String,
+        volume: String,
+    },
+    Secret {
+        host: HostId,
+    },
+    SecretValue {
+        host: HostId,
+        uuid: String,
+    },
+    Network {
+        host: HostId,
+    },
+}
+
+impl Kind {
+    pub fn host(&self) -> HostId {
+        match self {
+            Kind::Pool { host }
+            | Kind::Volume { host, .. }
+            | Kind::Clone { host, .. }
+            | Kind::Resize { host, .. }
+            | Kind::Upload { host, .. }
+            | Kind::Download { host, .. }
+            | Kind::Secret { host }
+            | Kind::SecretValue { host, .. }
+            | Kind::Network { host } => *host,
+        }
+    }
+}
+
+/// Where a submitted wizard stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submit {
+    Editing,
+    /// Sent to the host; the answer carries this tag.
+    Waiting(u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Wizard {
+    pub title: String,
+    pub kind: Kind,
+    /// Page titles; the last page is the review when `review` is set.
+    pub pages: Vec<&'static str>,
+    pub page: usize,
+    pub fields: Vec<Field>,
+    /// Index into `fields` of the focused one.
+    pub focus: usize,
+    /// The document that will be defined (review page), or why it cannot be built yet.
+    pub review: Option<Result<String, String>>,
+    pub review_scroll: u16,
+    pub submit: Submit,
+    /// The host's answer to the last submit (the form keeps what was typed).
+    pub error: Option<String>,
+    /// A note from an async helper (source discovery…).
+    pub note: Option<String>,
+    /// Sources the host found (pool wizard), and which one was last copied into the fields.
+    pub sources: Vec<crate::model::storage::PoolSource>,
+    pub source_applied: Option<usize>,
+}
+
+impl PartialEq for Wizard {
+    fn eq(&self, o: &Self) -> bool {
+        self.kind == o.kind
+            && self.page == o.page
+            && self.focus == o.focus
+            && self.submit == o.submit
+            && self.error == o.error
+            && self.fields.len() == o.fields.len()
+            && self
+                .fields
+                .iter()
+                .zip(&o.fields)
+                .all(|(a, b)| a.key == b.key && a.value() == b.value())
+    }
+}
+
+impl Wizard {
+    pub fn new(
+        title: impl Into<String>,
+        kind: Kind,
+        pages: Vec<&'static str>,
+        fields: Vec<Field>,
+    ) -> Wizard {
+        let mut w = Wizard {
+            title: title.into(),
+            kind,
+            pages,
+            page: 0,
+            fields,
+            focus: 0,
+            review: None,
+            review_scroll: 0,
+            submit: Submit::Editing,
+            error: None,
+            note: None,
+            sources: Vec::new(),
+            source_applied: None,
+        };
+        w.focus_first();
+        w
+    }
+
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    pub fn field_mut(&mut self, key: &str) -> Option<&mut Field> {
+        self.fields.iter_mut().find(|f| f.key == key)
+    }
+
+    /// A field's value ("" when there is no such field).
+    pub fn get(&self, key: &str) -> String {
+        self.field(key).map(Field::value).unwrap_or_default()
+    }
+
+    pub fn on(&self, key: &str) -> bool {
+        matches!(self.field(key).map(|f| &f.input), Some(Input::Toggle(true)))
+    }
+
+    pub fn set_text(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Text(t) | Input::Secret(t) = &mut f.input {
+                *t = text_area(value);
+                if matches!(f.input, Input::Secret(_)) {
+                    if let Input::Secret(t) = &mut f.input {
+                        t.set_mask_char('•');
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn set_options(&mut self, key: &str, opts: Vec<String>) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Choice { options, selected } = &mut f.input {
+                let keep = options.get(*selected).cloned();
+                *selected = keep
+                    .and_then(|k| opts.iter().position(|o| *o == k))
+                    .unwrap_or(0);
+                *options = opts;
+            }
+        }
+    }
+
+    pub fn is_review(&self) -> bool {
+        self.review.is_some() && self.page + 1 == self.pages.len()
+    }
+
+    fn on_page(&self, i: usize) -> bool {
+        self.fields[i].page == self.page && self.fields[i].editable()
+    }
+
+    fn focus_first(&mut self) {
+        self.focus = (0..self.fields.len())
+            .find(|&i| self.on_page(i))
+            .unwrap_or(0);
+    }
+
+    pub fn next_field(&mut self, forward: bool) {
+        let n = self.fields.len();
+        if n == 0 {
+            return;
+        }
+        for step in 1..=n {
+            let i = if forward {
+                (self.focus + step) % n
+            } else {
+                (self.focus + n - step) % n
+            };
+            if self.on_page(i) {
+                self.focus = i;
+                return;
+            }
+        }
+    }
+
+    /// Fields of the current page that stop the user from going on.
+    pub fn page_errors(&self) -> Vec<&Field> {
+        self.fields
+            .iter()
+            .filter(|f| f.page == self.page && f.visible && f.error.is_some())
+            .collect()
+    }
+
+    /// Goes to the next page when this one is valid; false when it is not (focus moves to
+    /// the first bad field).
+    pub fn next_page(&mut self) -> bool {
+        if let Some(i) = self
+            .fields
+            .iter()
+            .position(|f| f.page == self.page && f.visible && f.error.is_some())
+        {
+            self.focus = i;
+            return false;
+        }
+        if self.page + 1 < self.pages.len() {
+            self.page += 1;
+            self.review_scroll = 0;
+            self.focus_first();
+        }
+        true
+    }
+
+    /// Back one page; false on the first page (the caller closes the wizard).
+    pub fn prev_page(&mut self) -> bool {
+        if self.page == 0 {
+            return false;
+        }
+        self.page -= 1;
+        self.error = None;
+        self.focus_first();
+        true
+    }
+
+    /// Typing into the focused field. Returns true when a value changed (re-validate).
+    pub fn input(&mut self, ev: KeyEvent) -> bool {
+        if self.submit != Submit::Editing {
+            return false;
+        }
+        if self.is_review() {
+            match ev.code {
+                KeyCode::Down | KeyCode::Char('j') => self.review_scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.review_scroll = self.review_scroll.saturating_sub(1)
+                }
+                KeyCode::PageDown => self.review_scroll += 10,
+                KeyCode::PageUp => self.review_scroll = self.review_scroll.saturating_sub(10),
+                _ => {}
+            }
+            return false;
+        }
+        let focus = self.focus;
+        let Some(f) = self.fields.get_mut(focus) else {
+            return false;
+        };
+        match &mut f.input {
+            Input::Text(t) | Input::Secret(t) => {
+                // One-line fields: Enter never lands in the text.
+                if ev.code == KeyCode::Enter {
+                    return false;
+                }
+                t.input(ev)
+            }
+            Input::Choice { options, selected } => {
+                let n = options.len().max(1);
+                match ev.code {
+                    KeyCode::Right | KeyCode::Char(' ') | KeyCode::Char('l') => {
+                        *selected = (*selected + 1) % n
+                    }
+                    KeyCode::Left | KeyCode::Char('h') => *selected = (*selected + n - 1) % n,
+                    _ => return false,
+                }
+                true
+            }
+            Input::Toggle(on) => match ev.code {
+                KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right => {
+                    *on = !*on;
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Host facts a wizard checks against (duplicate names, overlaps, choices).
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub pools: Vec<String>,
+    /// Volumes of the pool the wizard works in: (name, path, format, capacity).
+    pub volumes: Vec<(String, String, String, u64)>,
+    pub secrets: Vec<crate::model::storage::Secret>,
+    /// Free bytes in the pool the wizard works in.
+    pub available: Option<u64>,
+    /// The host is this machine (local paths can be checked).
+    pub local: bool,
+    pub networks: Vec<crate::model::network::Network>,
+    pub ifaces: Vec<crate::model::network::HostIface>,
+}
+
+/// The facts a wizard checks against, from what the app knows of the host.
+pub fn context(app: &App, kind: &Kind) -> Context {
+    let host = kind.host();
+    let inv = super::storage::inventory(app, host);
+    let pool_name = match kind {
+        Kind::Volume { pool, .. }
+        | Kind::Clone { pool, .. }
+        | Kind::Resize { pool, .. }
+        | Kind::Upload { pool, .. }
+        | Kind::Download { pool, .. } => Some(pool.as_str()),
+        _ => None,
+    };
+    let p = pool_name.and_then(|n| super::storage::pool(app, host, n));
+    let nets = app.host(host).and_then(|h| h.networks.as_ref());
+    Context {
+        pools: inv
+            .map(|i| i.pools.iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default(),
+        volumes: p
+            .map(|p| {
+                p.volumes
+                    .iter()
+                    .map(|v| (v.name.clone(), v.path.clone(), v.format.clone(), v.capacity))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        secrets: inv.map(|i| i.secrets.clone()).unwrap_or_default(),
+        available: p.map(|p| p.available),
+        local: app
+            .host(host)
+            .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
+        networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
+        ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
+    }
+}
+
+/// Re-checks every field and rebuilds the review after a change.
+pub fn refresh(w: &mut Wizard, ctx: &Context) {
+    match w.kind.clone() {
+        Kind::Pool { .. } => pool::refresh(w, ctx),
+        Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
+        Kind::Network { .. } => network::refresh(w, ctx),
+        Kind::Volume { .. }
+        | Kind::Clone { .. }
+        | Kind::Resize { .. }
+        | Kind::Upload { .. }
+        | Kind::Download { .. } => volume::refresh(w, ctx),
+    }
+}
+
+/// Sets the error of `key` (None clears it).
+pub fn check(w: &mut Wizard, key: &str, result: Result<(), String>) {
+    if let Some(f) = w.field_mut(key) {
+        f.error = if f.visible { result.err() } else { None };
+    }
+}
+
+/// The wizard's last page was confirmed: send what it built.
+pub fn submit(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
+    };
+    let host = w.kind.host();
+    if let Some(h) = app.host(host) {
+        if let Some(p) = super::lifecycle::host_problem(h) {
+            if let Mode::Wizard(w) = &mut app.mode {
+                w.error = Some(p);
+            }
+            return Vec::new();
+        }
+    }
+    // Transfers are jobs, not tagged requests.
+    let job_cmd = match &w.kind {
+        Kind::Upload { pool, volume, .. } => Some((
+            format!("upload into {volume}"),
+            pool.clone(),
+            volume.clone(),
+            w.get("file"),
+            true,
+        )),
+        Kind::Download { pool, volume, .. } => Some((
+            format!("download of {volume}"),
+            pool.clone(),
+            volume.clone(),
+            w.get("file"),
+            false,
+        )),
+        _ => None,
+    };
+    if let Some((label, pool, volume, file, up)) = job_cmd {
+        let job = Job::new(label);
+        let file = std::path::PathBuf::from(file);
+        let cmd = if up {
+            StorageCmd::Upload {
+                pool,
+                volume,
+                file,
+                job: job.clone(),
+            }
+        } else {
+            StorageCmd::Download {
+                pool,
+                volume,
+                file,
+                job: job.clone(),
+            }
+        };
+        app.storage
+            .jobs
+            .retain(|(_, j)| j.state() == JobState::Running);
+        app.storage.jobs.push((host, job));
+        app.mode = Mode::Normal;
+        return vec![Effect::Host(host, HostCommand::Storage(cmd))];
+    }
+    let tag = app.requests.tag(host, Owner::Wizard);
+    let Mode::Wizard(w) = &mut app.mode else {
+        return Vec::new();
+    };
+    let cmd = match &w.kind {
+        Kind::Pool { .. } => pool::command(w, tag).map(HostCommand::Storage),
+        Kind::Secret { .. } | Kind::SecretValue { .. } => {
+            secret::command(w, tag).map(HostCommand::Storage)
+        }
+        Kind::Network { .. } => network::command(w, tag).map(HostCommand::Network),
+        _ => volume::command(w, tag).map(HostCommand::Storage),
+    };
+    match cmd {
+        Ok(cmd) => {
+            w.submit = Submit::Waiting(tag);
+            w.error = None;
+            vec![Effect::Host(host, cmd)]
+        }
+        Err(e) => {
+            w.error = Some(e);
+            app.requests.forget(tag);
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

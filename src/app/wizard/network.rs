@@ -1,0 +1,196 @@
+//! The new-network wizard: NAT, routed, isolated, or a bridge to an existing host bridge. The
+//! fields map onto `xml::network::NewNetwork`, whose checks run as the user types; overlaps with
+//! the host's other networks are warnings (libvirt has the last word).
+
+use super::{Context, Field, Input, Kind, Wizard};
+use crate::host::NetCmd;
+use crate::model::HostId;
+use crate::xml::network::{
+    gateway, network_subnets, overlaps, parse_subnet, suggest_dhcp, suggest_subnet, Field as F,
+    NewKind, NewNetwork, SubnetSpec,
+};
+
+const KINDS: &[&str] = &["nat", "route", "isolated", "bridge"];
+
+pub fn new(host: HostId, ctx: &Context) -> Wizard {
+    let taken: Vec<_> = network_subnets(&ctx.networks)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let subnet = suggest_subnet(&taken)
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let (start, end) = parse_subnet(&subnet)
+        .ok()
+        .and_then(|c| suggest_dhcp(&c, gateway(&c, "").ok()?))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let mut w = Wizard::new(
+        "New virtual network",
+        Kind::Network { host },
+        vec!["Network", "Addresses", "Options", "Review"],
+        vec![
+            Field::text("name", "Name", 0, "").hint("letters, digits, - _ ."),
+            Field::choice("kind", "Type", 0, KINDS)
+                .hint("nat: guests reach out through the host; route: guests are routed; isolated: host only; bridge: join a host bridge"),
+            Field::text("bridge", "Bridge name", 0, "").hint("the bridge libvirt creates; empty: virbrN"),
+            Field::choice("hostbridge", "Host bridge", 0, &[]).hint("an existing bridge on the host (see i on the networks pane)"),
+            Field::text("dev", "Forward via", 0, "").hint("optional: the host interface traffic leaves by (e.g. eth0)"),
+            Field::text("domain", "DNS domain", 0, "").hint("optional: guests get NAME.DOMAIN"),
+            Field::text("subnet", "IPv4 subnet", 1, &subnet).hint("CIDR, e.g. 192.168.100.0/24 (empty: no IPv4)"),
+            Field::text("gateway", "Host address", 1, "").hint("empty: the first address of the subnet"),
+            Field::toggle("dhcp", "DHCP", 1, true),
+            Field::text("dhcp_start", "DHCP from", 1, &start),
+            Field::text("dhcp_end", "DHCP to", 1, &end),
+            Field::text("subnet6", "IPv6 subnet", 1, "").hint("optional, e.g. fd00:100::/64"),
+            Field::toggle("start", "Start now", 2, true),
+            Field::toggle("autostart", "Autostart", 2, true).hint("start with the host"),
+        ],
+    );
+    let bridges: Vec<String> = ctx
+        .ifaces
+        .iter()
+        .filter(|i| i.kind == "bridge")
+        .map(|i| i.name.clone())
+        .collect();
+    w.set_options("hostbridge", bridges);
+    w
+}
+
+fn kind(w: &Wizard) -> NewKind {
+    match w.get("kind").as_str() {
+        "route" => NewKind::Route,
+        "isolated" => NewKind::Isolated,
+        "bridge" => NewKind::Bridge,
+        _ => NewKind::Nat,
+    }
+}
+
+fn spec(w: &Wizard) -> NewNetwork {
+    let k = kind(w);
+    let bridged = k == NewKind::Bridge;
+    let subnet = w.get("subnet");
+    let ipv4 = (!bridged && !subnet.is_empty()).then(|| SubnetSpec {
+        cidr: subnet,
+        gateway: w.get("gateway"),
+        dhcp: w
+            .on("dhcp")
+            .then(|| (w.get("dhcp_start"), w.get("dhcp_end"))),
+    });
+    let v6 = w.get("subnet6");
+    let ipv6 = (!bridged && !v6.is_empty()).then(|| SubnetSpec {
+        cidr: v6,
+        gateway: String::new(),
+        dhcp: None,
+    });
+    NewNetwork {
+        name: w.get("name"),
+        kind: k,
+        bridge: if bridged {
+            w.get("hostbridge")
+        } else {
+            w.get("bridge")
+        },
+        forward_dev: if matches!(k, NewKind::Nat | NewKind::Route) {
+            w.get("dev")
+        } else {
+            String::new()
+        },
+        ipv4,
+        ipv6,
+        domain: if bridged {
+            String::new()
+        } else {
+            w.get("domain")
+        },
+    }
+}
+
+fn field_key(f: F) -> &'static str {
+    match f {
+        F::Name => "name",
+        F::Bridge => "bridge",
+        F::ForwardDev => "dev",
+        F::Domain => "domain",
+        F::Subnet { v6: false } => "subnet",
+        F::Subnet { v6: true } | F::Gateway { v6: true } | F::Dhcp { v6: true } => "subnet6",
+        F::Gateway { v6: false } => "gateway",
+        F::Dhcp { v6: false } => "dhcp_start",
+    }
+}
+
+pub fn refresh(w: &mut Wizard, ctx: &Context) {
+    let k = kind(w);
+    let bridged = k == NewKind::Bridge;
+    let dhcp = w.on("dhcp");
+    for f in &mut w.fields {
+        f.error = None;
+        f.warning = None;
+        f.visible = match f.key {
+            "bridge" | "domain" => !bridged,
+            "hostbridge" => bridged,
+            "dev" => matches!(k, NewKind::Nat | NewKind::Route),
+            "subnet" | "gateway" | "dhcp" | "subnet6" => !bridged,
+            "dhcp_start" | "dhcp_end" => !bridged && dhcp,
+            _ => true,
+        };
+    }
+    if bridged
+        && matches!(&w.field("hostbridge").map(|f| &f.input), Some(Input::Choice { options, .. }) if options.is_empty())
+    {
+        if let Some(f) = w.field_mut("hostbridge") {
+            f.error = Some("the host reports no bridges (create one first, e.g. br0)".into());
+        }
+    }
+    let s = spec(w);
+    for e in s.validate() {
+        let mut key = field_key(e.field);
+        if bridged && key == "bridge" {
+            key = "hostbridge";
+        }
+        if let Some(f) = w.field_mut(key) {
+            if f.visible {
+                f.error.get_or_insert(e.message);
+            } else if let Some(f) = w.fields.iter_mut().find(|f| f.key == "name") {
+                f.error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    let name = w.get("name");
+    if ctx.networks.iter().any(|n| n.name == name) {
+        if let Some(f) = w.field_mut("name") {
+            f.error = Some(format!("the host already has a network named {name}"));
+        }
+    }
+    if let Ok(c) = parse_subnet(&w.get("subnet")) {
+        let others = network_subnets(&ctx.networks);
+        let warns = overlaps(&c, &others, &[]);
+        if let (false, Some(f)) = (warns.is_empty() || bridged, w.field_mut("subnet")) {
+            f.warning = Some(warns.join("; "));
+        }
+    }
+    w.review = Some(
+        s.build()
+            .map_err(|e| {
+                e.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .and_then(|d| d.to_xml().map_err(|e| e.to_string())),
+    );
+}
+
+pub fn command(w: &Wizard, tag: u64) -> Result<NetCmd, String> {
+    let xml = match &w.review {
+        Some(Ok(x)) => x.clone(),
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Err("nothing to define".into()),
+    };
+    Ok(NetCmd::Define {
+        tag,
+        xml,
+        start: w.on("start"),
+        autostart: w.on("autostart"),
+    })
+}

@@ -1,0 +1,115 @@
+//! Secret forms: a new secret (ceph or iscsi usage) with its value, and setting the value of
+//! an existing one. Ceph keys are typed as `ceph auth get-key` prints them (base64) and stored
+//! decoded, as `virsh secret-set-value --base64` does.
+
+use base64::Engine;
+
+use super::{check, Context, Field, Kind, Wizard};
+use crate::host::StorageCmd;
+use crate::xml::secret::SecretDef;
+
+pub fn new(kind: Kind) -> Wizard {
+    match &kind {
+        Kind::Secret { .. } => Wizard::new(
+            "New secret",
+            kind.clone(),
+            vec!["Secret", "Review"],
+            vec![
+                Field::choice("usage", "Used by", 0, &["ceph", "iscsi"])
+                    .hint("ceph: rbd pools and disks; iscsi: CHAP for iscsi pools"),
+                Field::text("id", "Usage name", 0, "")
+                    .hint("ceph: e.g. client.libvirt secret; iscsi: the target IQN"),
+                Field::text("description", "Description", 0, ""),
+                Field::choice(
+                    "encoding",
+                    "Value is",
+                    0,
+                    &["base64 (ceph key)", "text (CHAP password)"],
+                ),
+                Field::secret("value", "Value", 0).hint("stored by libvirt, never shown again"),
+            ],
+        ),
+        _ => Wizard::new(
+            "Set secret value",
+            kind.clone(),
+            vec!["Value"],
+            vec![
+                Field::choice(
+                    "encoding",
+                    "Value is",
+                    0,
+                    &["base64 (ceph key)", "text (CHAP password)"],
+                ),
+                Field::secret("value", "New value", 0),
+            ],
+        ),
+    }
+}
+
+/// The bytes to store, decoded as the form says.
+fn value(w: &Wizard) -> Result<Vec<u8>, String> {
+    let v = w.get("value");
+    if v.is_empty() {
+        return Err("enter the value".into());
+    }
+    if w.get("encoding").starts_with("base64") {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_bytes())
+            .map_err(|e| {
+                format!("not valid base64 ({e}); `ceph auth get-key client.NAME` prints the key")
+            })
+    } else {
+        Ok(v.into_bytes())
+    }
+}
+
+pub fn refresh(w: &mut Wizard, ctx: &Context) {
+    if matches!(w.kind, Kind::Secret { .. }) {
+        let id = w.get("id");
+        let usage = w.get("usage");
+        let r = if id.is_empty() {
+            Err("enter the usage name".to_string())
+        } else if ctx
+            .secrets
+            .iter()
+            .any(|s| s.usage == usage && s.usage_id == id)
+        {
+            Err(format!(
+                "a {usage} secret named {id} exists: set its value instead"
+            ))
+        } else {
+            Ok(())
+        };
+        check(w, "id", r);
+        w.review = Some(def(w).and_then(|d| d.to_xml().map_err(|e| e.to_string())));
+    }
+    let v = value(w).map(|_| ());
+    check(w, "value", v);
+}
+
+fn def(w: &Wizard) -> Result<SecretDef, String> {
+    let desc = w.get("description");
+    Ok(match w.get("usage").as_str() {
+        "iscsi" => SecretDef::iscsi(&w.get("id"), &desc),
+        _ => SecretDef::ceph(&w.get("id"), &desc),
+    })
+}
+
+pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+    let value = value(w)?;
+    match &w.kind {
+        Kind::SecretValue { uuid, .. } => Ok(StorageCmd::SetSecretValue {
+            tag,
+            uuid: uuid.clone(),
+            value,
+        }),
+        _ => {
+            let xml = def(w)?.to_xml().map_err(|e| e.to_string())?;
+            Ok(StorageCmd::DefineSecret {
+                tag,
+                xml,
+                value: Some(value),
+            })
+        }
+    }
+}

@@ -1,0 +1,255 @@
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn typ(w: &mut Wizard, ctx: &Context, s: &str) {
+    for ch in s.chars() {
+        w.input(key(KeyCode::Char(ch)));
+    }
+    refresh(w, ctx);
+}
+
+fn focus(w: &mut Wizard, k: &str) {
+    w.focus = w.fields.iter().position(|f| f.key == k).expect("field");
+}
+
+#[test]
+fn pool_wizard_validates_as_typed_and_builds_escaped_xml() {
+    let ctx = Context {
+        pools: vec!["default".into()],
+        ..Context::default()
+    };
+    let mut w = pool::new(HostId(0));
+    refresh(&mut w, &ctx);
+    assert!(w.field("name").and_then(|f| f.error.clone()).is_some());
+    assert!(!w.next_page(), "an empty name keeps the user on page 1");
+    focus(&mut w, "name");
+    typ(&mut w, &ctx, "default");
+    assert!(w
+        .field("name")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("already has a pool")));
+    for _ in 0..7 {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "café<&'\">");
+    // '/' is the only character libvirt refuses in names besides a leading dot.
+    assert!(w.field("name").and_then(|f| f.error.clone()).is_none());
+    assert!(w.next_page());
+    assert_eq!(w.page, 1);
+    // dir: the target must be absolute.
+    assert!(w.field("target").is_some_and(|f| f.visible));
+    assert!(w.field("source.host").is_some_and(|f| !f.visible));
+    focus(&mut w, "target");
+    typ(&mut w, &ctx, "relative/path");
+    assert!(w.field("target").and_then(|f| f.error.clone()).is_some());
+    assert!(!w.next_page());
+    for _ in 0.."relative/path".len() {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "/srv/pools/x");
+    assert!(w.next_page());
+    assert!(w.next_page());
+    assert!(w.is_review());
+    let xml = match &w.review {
+        Some(Ok(x)) => x.clone(),
+        other => panic!("no XML: {other:?}"),
+    };
+    assert!(xml.contains("café&lt;&amp;"), "{xml}");
+    let parsed = crate::xml::pool::parse(&xml).expect("round trip");
+    assert_eq!(parsed.name, "café<&'\">");
+    match pool::command(&w, 7).expect("command") {
+        StorageCmd::DefinePool {
+            tag,
+            build,
+            start,
+            autostart,
+            secret,
+            ..
+        } => {
+            assert_eq!(tag, 7);
+            assert!(build && start && autostart);
+            assert!(secret.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pool_type_switch_shows_its_fields_and_keeps_typed_values() {
+    let ctx = Context::default();
+    let mut w = pool::new(HostId(0));
+    focus(&mut w, "name");
+    typ(&mut w, &ctx, "cephpool");
+    focus(&mut w, "type");
+    // dir → fs → netfs → logical → iscsi → rbd
+    for _ in 0..5 {
+        w.input(key(KeyCode::Right));
+    }
+    refresh(&mut w, &ctx);
+    assert_eq!(w.get("type"), "rbd");
+    assert_eq!(w.get("name"), "cephpool");
+    assert!(w
+        .field("source.host")
+        .is_some_and(|f| f.visible && f.label == "Monitors"));
+    assert!(w.field("target").is_some_and(|f| !f.visible));
+    focus(&mut w, "source.host");
+    typ(&mut w, &ctx, "mon1:6789 mon2");
+    focus(&mut w, "source.name");
+    typ(&mut w, &ctx, "rbdpool");
+    focus(&mut w, "source.auth.username");
+    typ(&mut w, &ctx, "libvirt");
+    // A user without a key is an error; a key that is not base64 too.
+    assert!(w.field("secret").and_then(|f| f.error.clone()).is_some());
+    focus(&mut w, "secret");
+    typ(&mut w, &ctx, "not base64!");
+    assert!(w
+        .field("secret")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("base64")));
+    for _ in 0.."not base64!".len() {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "QVFCdXNlcmtleQ==");
+    assert!(w.page_errors().is_empty() || w.page != 1);
+    let StorageCmd::DefinePool {
+        secret: Some((sxml, value)),
+        xml,
+        ..
+    } = pool::command(&w, 1).expect("cmd")
+    else {
+        panic!("rbd with a user needs a secret");
+    };
+    assert_eq!(value, b"AQBuserkey");
+    assert!(sxml.contains("ceph"), "{sxml}");
+    assert!(
+        xml.contains("mon1") && xml.contains("6789") && xml.contains("rbdpool"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("cephpool client.libvirt key"),
+        "auth by secret usage: {xml}"
+    );
+}
+
+#[test]
+fn volume_sizes_parse_with_units_and_refuse_what_cannot_fit() {
+    let ctx = Context {
+        volumes: vec![(
+            "base.qcow2".into(),
+            "/p/base.qcow2".into(),
+            "qcow2".into(),
+            1 << 30,
+        )],
+        available: Some(5 << 30),
+        ..Context::default()
+    };
+    let mut w = volume::new(
+        Kind::Volume {
+            host: HostId(0),
+            pool: "p".into(),
+        },
+        &ctx,
+    );
+    refresh(&mut w, &ctx);
+    focus(&mut w, "name");
+    typ(&mut w, &ctx, "base.qcow2");
+    assert!(w
+        .field("name")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("already")));
+    w.input(key(KeyCode::Backspace));
+    typ(&mut w, &ctx, "3");
+    focus(&mut w, "size");
+    for _ in 0..3 {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "10X");
+    assert!(w
+        .field("size")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("unknown unit")));
+    for _ in 0..3 {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "512MiB");
+    assert!(w.field("size").and_then(|f| f.error.clone()).is_none());
+    for _ in 0..6 {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "8G");
+    // Thin: a warning; preallocated: an error.
+    assert!(w.field("size").and_then(|f| f.warning.clone()).is_some());
+    focus(&mut w, "alloc");
+    w.input(key(KeyCode::Right));
+    refresh(&mut w, &ctx);
+    assert!(w
+        .field("size")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("free")));
+}
+
+#[test]
+fn resize_only_grows() {
+    let ctx = Context::default();
+    let kind = Kind::Resize {
+        host: HostId(0),
+        pool: "p".into(),
+        volume: "v".into(),
+        capacity: 1 << 30,
+    };
+    let mut w = volume::new(kind, &ctx);
+    w.set_text("size", "512M");
+    refresh(&mut w, &ctx);
+    assert!(w
+        .field("size")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("only grows")));
+    w.set_text("size", "2G");
+    refresh(&mut w, &ctx);
+    assert!(w.page_errors().is_empty());
+    match volume::command(&w, 3).expect("cmd") {
+        StorageCmd::Volume {
+            op: crate::host::VolOp::Resize { capacity },
+            volume,
+            ..
+        } => {
+            assert_eq!(capacity, 2 << 30);
+            assert_eq!(volume, "v");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn network_wizard_suggests_a_free_subnet_and_checks_the_range() {
+    let ctx = Context::default();
+    let mut w = network::new(HostId(0), &ctx);
+    refresh(&mut w, &ctx);
+    assert_eq!(w.get("subnet"), "192.168.100.0/24");
+    assert_eq!(w.get("dhcp_start"), "192.168.100.128");
+    w.set_text("name", "lab<&>");
+    w.set_text("dhcp_start", "192.168.101.10");
+    refresh(&mut w, &ctx);
+    assert!(w
+        .field("dhcp_start")
+        .and_then(|f| f.error.clone())
+        .is_some_and(|e| e.contains("outside")));
+    w.set_text("dhcp_start", "192.168.100.10");
+    refresh(&mut w, &ctx);
+    assert!(w
+        .field("dhcp_start")
+        .and_then(|f| f.error.clone())
+        .is_none());
+    let Some(Ok(xml)) = &w.review else {
+        panic!("{:?}", w.review);
+    };
+    assert!(
+        xml.contains("lab&lt;&amp;&gt;") && xml.contains("nat"),
+        "{xml}"
+    );
+}

@@ -1,0 +1,307 @@
+//! Volume forms: new volume (raw/qcow2, thin or preallocated, qcow2 backing volume), clone,
+//! resize (grow only), upload a local file, download to a local file.
+
+use super::{check, Context, Field, Kind, Wizard};
+use crate::fmt;
+use crate::host::{StorageCmd, VolOp};
+use crate::size::parse_size;
+use crate::xml::volume::VolumeDef;
+
+const NO_BACKING: &str = "(none)";
+
+pub fn new(kind: Kind, ctx: &Context) -> Wizard {
+    match &kind {
+        Kind::Volume { pool, .. } => {
+            let mut backing = vec![NO_BACKING.to_string()];
+            backing.extend(
+                ctx.volumes
+                    .iter()
+                    .filter(|v| v.2 == "qcow2" || v.2 == "raw")
+                    .map(|v| v.0.clone()),
+            );
+            let mut w = Wizard::new(
+                format!("New volume in {pool}"),
+                kind.clone(),
+                vec!["Volume", "Review"],
+                vec![
+                    Field::text("name", "Name", 0, "").hint("e.g. web01-root.qcow2"),
+                    Field::text("size", "Size", 0, "10G")
+                        .hint("10G, 512MiB, 1.5T (K/M/G/T are 1024-based; KB/MB/GB 1000-based)"),
+                    Field::choice("format", "Format", 0, &["qcow2", "raw"]),
+                    Field::choice("alloc", "Allocation", 0, &["thin", "preallocated"]).hint(
+                        "thin: space is used as the guest writes; preallocated: reserved now",
+                    ),
+                    Field::choice("backing", "Backing volume", 0, &[])
+                        .hint("qcow2 overlay on top of another volume (copy on write)"),
+                ],
+            );
+            w.set_options("backing", backing);
+            w
+        }
+        Kind::Clone { source, .. } => Wizard::new(
+            format!("Clone {source}"),
+            kind.clone(),
+            vec!["Clone", "Review"],
+            vec![Field::text("name", "New name", 0, &clone_name(source, ctx))],
+        ),
+        Kind::Resize {
+            volume, capacity, ..
+        } => Wizard::new(
+            format!("Resize {volume}"),
+            kind.clone(),
+            vec!["Resize"],
+            vec![Field::text(
+                "size",
+                "New size",
+                0,
+                &fmt::bytes(*capacity).replace(' ', ""),
+            )
+            .hint(&format!("now {}; volumes only grow", fmt::bytes(*capacity)))],
+        ),
+        Kind::Upload {
+            volume, capacity, ..
+        } => Wizard::new(
+            format!("Upload into {volume}"),
+            kind.clone(),
+            vec!["Upload"],
+            vec![Field::text("file", "Local file", 0, "").hint(&format!(
+                "a file on this machine, at most {}; overwrites the volume's start",
+                fmt::bytes(*capacity)
+            ))],
+        ),
+        Kind::Download { volume, .. } => Wizard::new(
+            format!("Download {volume}"),
+            kind.clone(),
+            vec!["Download"],
+            vec![Field::text("file", "Save as", 0, &default_download(volume))
+                .hint("a new file on this machine (never overwritten)")],
+        ),
+        _ => Wizard::new("?", kind.clone(), vec![""], Vec::new()),
+    }
+}
+
+fn clone_name(source: &str, ctx: &Context) -> String {
+    let (stem, ext) = match source.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && e.len() <= 5 => (s, format!(".{e}")),
+        _ => (source, String::new()),
+    };
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                format!("{stem}-clone{ext}")
+            } else {
+                format!("{stem}-clone{i}{ext}")
+            }
+        })
+        .find(|n| !ctx.volumes.iter().any(|v| v.0 == *n))
+        .unwrap_or_default()
+}
+
+fn default_download(volume: &str) -> String {
+    let base: String = volume
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    std::env::current_dir()
+        .map(|d| d.join(&base).display().to_string())
+        .unwrap_or(base)
+}
+
+fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("enter a name".into());
+    }
+    if name.contains('/') {
+        return Err("a volume name cannot contain '/'".into());
+    }
+    if name.starts_with('.') {
+        return Err("a volume name cannot start with '.'".into());
+    }
+    if ctx.volumes.iter().any(|v| v.0 == name) {
+        return Err(format!("the pool already has a volume named {name}"));
+    }
+    Ok(())
+}
+
+pub fn refresh(w: &mut Wizard, ctx: &Context) {
+    match w.kind.clone() {
+        Kind::Volume { .. } => {
+            let qcow2 = w.get("format") == "qcow2";
+            if let Some(f) = w.field_mut("backing") {
+                f.visible = qcow2;
+            }
+            let backing = w.get("backing");
+            let has_backing = qcow2 && backing != NO_BACKING && !backing.is_empty();
+            check(w, "name", check_name(&w.get("name"), ctx));
+            let size = w.get("size");
+            let prealloc = w.get("alloc") == "preallocated";
+            let parsed = if size.is_empty() && has_backing {
+                Ok(0)
+            } else {
+                parse_size(&size).map_err(|e| e.to_string()).and_then(|b| {
+                    if b == 0 {
+                        Err("the size must be more than 0".into())
+                    } else {
+                        Ok(b)
+                    }
+                })
+            };
+            let mut warn = None;
+            let parsed = parsed.and_then(|b| match ctx.available {
+                Some(free) if b > free && prealloc => Err(format!(
+                    "only {} free in the pool: preallocating {} cannot fit",
+                    fmt::bytes(free),
+                    fmt::bytes(b)
+                )),
+                Some(free) if b > free => {
+                    warn = Some(format!(
+                        "more than the {} free: the pool can fill up as the guest writes",
+                        fmt::bytes(free)
+                    ));
+                    Ok(b)
+                }
+                _ => Ok(b),
+            });
+            check(w, "size", parsed.clone().map(|_| ()));
+            if let Some(f) = w.field_mut("size") {
+                f.warning = warn;
+            }
+            w.review = Some(build_new(w, ctx).and_then(|d| d.to_xml().map_err(|e| e.to_string())));
+        }
+        Kind::Clone { source, .. } => {
+            check(w, "name", check_name(&w.get("name"), ctx));
+            w.review = Some(
+                clone_def(w, ctx, &source).and_then(|d| d.to_xml().map_err(|e| e.to_string())),
+            );
+        }
+        Kind::Resize { capacity, .. } => {
+            let r = parse_size(&w.get("size")).map_err(|e| e.to_string()).and_then(|b| {
+                if b < capacity {
+                    Err(format!(
+                        "shrinking ({} → {}) would cut off data the guest may use: virtdeck only grows volumes",
+                        fmt::bytes(capacity),
+                        fmt::bytes(b)
+                    ))
+                } else if b == capacity {
+                    Err("that is the current size".into())
+                } else {
+                    Ok(())
+                }
+            });
+            check(w, "size", r);
+        }
+        Kind::Upload { capacity, .. } => {
+            let path = w.get("file");
+            let r = match std::fs::metadata(&path) {
+                _ if path.is_empty() => Err("enter the path of a local file".to_string()),
+                Err(e) => Err(format!("{path}: {e}")),
+                Ok(m) if !m.is_file() => Err(format!("{path} is not a regular file")),
+                Ok(m) if m.len() > capacity => Err(format!(
+                    "the file ({}) is larger than the volume ({}): resize the volume first",
+                    fmt::bytes(m.len()),
+                    fmt::bytes(capacity)
+                )),
+                Ok(_) => Ok(()),
+            };
+            check(w, "file", r);
+        }
+        Kind::Download { .. } => {
+            let path = w.get("file");
+            let p = std::path::Path::new(&path);
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let r = if path.is_empty() {
+                Err("enter where to save the volume".to_string())
+            } else if p.exists() {
+                Err(format!("{path} exists: choose a new file name"))
+            } else if !parent.is_dir() {
+                Err(format!("{} is not a directory", parent.display()))
+            } else {
+                Ok(())
+            };
+            check(w, "file", r);
+        }
+        _ => {}
+    }
+}
+
+fn build_new(w: &Wizard, ctx: &Context) -> Result<VolumeDef, String> {
+    let qcow2 = w.get("format") == "qcow2";
+    let backing = w.get("backing");
+    let backing = (qcow2 && backing != NO_BACKING && !backing.is_empty())
+        .then(|| ctx.volumes.iter().find(|v| v.0 == backing))
+        .flatten();
+    let size = w.get("size");
+    let capacity = match (parse_size(&size), backing) {
+        (Ok(b), _) if !size.is_empty() => b,
+        (_, Some(b)) => b.3,
+        (Err(e), None) => return Err(e.to_string()),
+        (Ok(b), None) => b,
+    };
+    Ok(VolumeDef::new(
+        &w.get("name"),
+        capacity,
+        if qcow2 { "qcow2" } else { "raw" },
+        w.get("alloc") == "preallocated",
+        backing.map(|b| {
+            (
+                b.1.clone(),
+                if b.2.is_empty() {
+                    "raw".to_string()
+                } else {
+                    b.2.clone()
+                },
+            )
+        }),
+    ))
+}
+
+fn clone_def(w: &Wizard, ctx: &Context, source: &str) -> Result<VolumeDef, String> {
+    let src = ctx
+        .volumes
+        .iter()
+        .find(|v| v.0 == source)
+        .ok_or_else(|| format!("{source} is no longer in the pool"))?;
+    let format = if src.2.is_empty() {
+        "raw"
+    } else {
+        src.2.as_str()
+    };
+    Ok(VolumeDef::new(&w.get("name"), src.3, format, false, None))
+}
+
+/// The command the form's last page sends.
+pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+    let xml = || match &w.review {
+        Some(Ok(x)) => Ok(x.clone()),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err("nothing to define".to_string()),
+    };
+    let (pool, volume, op) = match &w.kind {
+        Kind::Volume { pool, .. } => (pool.clone(), w.get("name"), VolOp::Create { xml: xml()? }),
+        Kind::Clone { pool, source, .. } => (
+            pool.clone(),
+            w.get("name"),
+            VolOp::Clone {
+                source: source.clone(),
+                xml: xml()?,
+            },
+        ),
+        Kind::Resize { pool, volume, .. } => (
+            pool.clone(),
+            volume.clone(),
+            VolOp::Resize {
+                capacity: parse_size(&w.get("size")).map_err(|e| e.to_string())?,
+            },
+        ),
+        _ => return Err("not a volume form".into()),
+    };
+    Ok(StorageCmd::Volume {
+        tag,
+        pool,
+        volume,
+        op,
+    })
+}

@@ -1,0 +1,275 @@
+//! The networks pane: every host's virtual networks, and below them the selected network's
+//! DHCP leases or the host's interfaces.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::app::networks::{rows, selected};
+use crate::app::App;
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "-"
+    }
+}
+
+fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border_focus)
+        .title(Line::from(title))
+}
+
+fn note(app: &App, f: &mut Frame, area: Rect, text: &str) {
+    let inner = Rect {
+        x: area.x + 1,
+        y: area.y + 2,
+        width: area.width.saturating_sub(2),
+        height: 1.min(area.height.saturating_sub(3)),
+    };
+    f.render_widget(
+        Paragraph::new(text.to_string())
+            .style(app.theme.dim)
+            .centered(),
+        inner,
+    );
+}
+
+pub fn status_count(app: &App) -> String {
+    let n = rows(app).len();
+    let pos = if n == 0 {
+        0
+    } else {
+        app.networks.sel.min(n - 1) + 1
+    };
+    format!(" {pos}/{n} networks ")
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let lower = (area.height / 3).clamp(5, 14);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(lower)]).areas(area);
+    render_networks(app, f, top);
+    if app.networks.show_ifaces {
+        render_ifaces(app, f, bottom);
+    } else {
+        render_leases(app, f, bottom);
+    }
+}
+
+fn render_networks(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let list = rows(app);
+    let multi = app.hosts.len() > 1;
+    let mut widths = Vec::new();
+    let mut header = Vec::new();
+    if multi {
+        widths.push(Constraint::Length(14));
+        header.push("HOST");
+    }
+    widths.extend([
+        Constraint::Fill(1),
+        Constraint::Length(8),
+        Constraint::Length(10),
+        Constraint::Length(19),
+        Constraint::Length(31),
+        Constraint::Length(6),
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(3),
+    ]);
+    header.extend([
+        "NAME", "FORWARD", "BRIDGE", "SUBNETS", "DHCP", "ACTIVE", "AUTO", "PERS", "VMS",
+    ]);
+    let body = list.iter().map(|(hid, n)| {
+        let mut cells = Vec::new();
+        if multi {
+            cells.push(Cell::from(
+                app.host(*hid).map(|h| h.name.clone()).unwrap_or_default(),
+            ));
+        }
+        let subnets: Vec<String> = n
+            .ips
+            .iter()
+            .map(|i| format!("{}/{}", i.address, i.prefix))
+            .collect();
+        let dhcp: Vec<String> = n
+            .ips
+            .iter()
+            .flat_map(|i| i.dhcp.iter().map(|(a, b)| format!("{a}-{b}")))
+            .collect();
+        cells.extend([
+            Cell::from(n.name.clone()),
+            Cell::from(n.forward.label()),
+            Cell::from(n.bridge.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(if subnets.is_empty() {
+                "-".into()
+            } else {
+                subnets.join(" ")
+            }),
+            Cell::from(if dhcp.is_empty() {
+                "-".into()
+            } else {
+                dhcp.join(" ")
+            }),
+            Cell::from(if n.active { "yes" } else { "no" }).style(if n.active {
+                t.state_running
+            } else {
+                t.state_shutoff
+            }),
+            Cell::from(yes(n.autostart)),
+            Cell::from(yes(n.persistent)),
+            Cell::from(format!("{:>3}", n.vms)),
+        ]);
+        let mut row = Row::new(cells);
+        if app.host(*hid).is_some_and(|h| h.is_stale()) {
+            row = row.style(t.dim);
+        }
+        row
+    });
+    let table = Table::new(body, widths)
+        .header(Row::new(header).style(t.header))
+        .block(block(
+            app,
+            vec![
+                Span::styled(" Virtual networks ", t.title),
+                Span::styled(format!("{} ", list.len()), t.dim),
+            ],
+        ))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default()
+        .with_selected(Some(app.networks.sel.min(list.len().saturating_sub(1))));
+    f.render_stateful_widget(table, area, &mut state);
+    if list.is_empty() {
+        let waiting = app
+            .hosts
+            .iter()
+            .any(|h| h.status.is_connected() && h.networks.is_none());
+        note(
+            app,
+            f,
+            area,
+            if waiting {
+                "Reading networks…"
+            } else {
+                "No virtual networks (n creates one)"
+            },
+        );
+    }
+}
+
+fn render_leases(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some((hid, net)) = selected(app) else {
+        f.render_widget(
+            block(app, vec![Span::styled(" DHCP leases ", t.title)]),
+            area,
+        );
+        return;
+    };
+    let title = vec![Span::styled(
+        format!(" DHCP leases of {} ", net.name),
+        t.title,
+    )];
+    let leases = app.host(hid).and_then(|h| h.leases.get(&net.name));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let list = match leases {
+        Some(Ok(l)) => l.as_slice(),
+        _ => &[],
+    };
+    let body = list.iter().map(|l| {
+        let left = l.expiry - now;
+        Row::new(vec![
+            Cell::from(l.mac.clone()),
+            Cell::from(format!("{}/{}", l.ip, l.prefix)),
+            Cell::from(l.hostname.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(if l.expiry == 0 {
+                "never".to_string()
+            } else if left > 0 {
+                format!(
+                    "in {}",
+                    crate::fmt::duration(std::time::Duration::from_secs(left as u64))
+                )
+            } else {
+                "expired".into()
+            }),
+        ])
+    });
+    let table = Table::new(
+        body,
+        [
+            Constraint::Length(17),
+            Constraint::Length(20),
+            Constraint::Fill(1),
+            Constraint::Length(12),
+        ],
+    )
+    .header(Row::new(["MAC", "ADDRESS", "HOSTNAME", "EXPIRES"]).style(t.header))
+    .block(block(app, title))
+    .column_spacing(1);
+    f.render_widget(table, area);
+    let msg = match leases {
+        _ if !net.active => Some("The network is not active".to_string()),
+        None => Some("Reading leases…".into()),
+        Some(Err(e)) => Some(e.clone()),
+        Some(Ok(l)) if l.is_empty() => Some("No leases".into()),
+        _ => None,
+    };
+    if let Some(m) = msg {
+        note(app, f, area, &m);
+    }
+}
+
+fn render_ifaces(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let host = selected(app).map(|(h, _)| h).or_else(|| {
+        app.hosts
+            .iter()
+            .find(|h| h.networks.is_some())
+            .map(|h| h.id)
+    });
+    let h = host.and_then(|h| app.host(h));
+    let ifaces = h
+        .and_then(|h| h.networks.as_ref())
+        .map(|n| n.ifaces.as_slice())
+        .unwrap_or(&[]);
+    let body = ifaces.iter().map(|i| {
+        Row::new(vec![
+            Cell::from(i.name.clone()),
+            Cell::from(i.kind.clone()),
+            Cell::from(i.mac.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(if i.active { "up" } else { "down" }),
+        ])
+    });
+    let title = vec![Span::styled(
+        format!(
+            " Host interfaces of {} ",
+            h.map(|h| h.name.as_str()).unwrap_or("?")
+        ),
+        t.title,
+    )];
+    let table = Table::new(
+        body,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(17),
+            Constraint::Length(5),
+        ],
+    )
+    .header(Row::new(["NAME", "TYPE", "MAC", "STATE"]).style(t.header))
+    .block(block(app, title))
+    .column_spacing(1);
+    f.render_widget(table, area);
+    if ifaces.is_empty() {
+        note(app, f, area, "No interfaces reported");
+    }
+}

@@ -1,0 +1,389 @@
+//! The storage panes: pools of every host (with a usage gauge), one pool's volumes (with the
+//! VMs using each and the running transfers), one host's secrets.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::app::storage::{self, pool_rows};
+use crate::app::{App, View};
+use crate::fmt;
+use crate::job::JobState;
+use crate::model::storage::PoolState;
+
+/// Cells of a text gauge: `████░░░░ 63%`.
+fn bar(used: u64, total: u64, width: usize) -> String {
+    if total == 0 {
+        return "-".into();
+    }
+    let pct = (used as f64 / total as f64).clamp(0.0, 1.0);
+    let cells = width.saturating_sub(5);
+    let full = (pct * cells as f64).round() as usize;
+    format!(
+        "{}{} {:>3.0}%",
+        "█".repeat(full),
+        "░".repeat(cells - full),
+        pct * 100.0
+    )
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "-"
+    }
+}
+
+fn pool_state_style(app: &App, s: PoolState) -> Style {
+    let t = &app.theme;
+    match s {
+        PoolState::Running => t.state_running,
+        PoolState::Inactive => t.state_shutoff,
+        PoolState::Building => t.pending,
+        PoolState::Degraded | PoolState::Inaccessible => t.state_crashed,
+    }
+}
+
+fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border_focus)
+        .title(Line::from(title))
+}
+
+fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
+    let inner = Rect {
+        x: area.x + 1,
+        y: area.y + 2,
+        width: area.width.saturating_sub(2),
+        height: 1.min(area.height.saturating_sub(3)),
+    };
+    f.render_widget(
+        Paragraph::new(text.to_string())
+            .style(app.theme.dim)
+            .centered(),
+        inner,
+    );
+}
+
+/// The right end of the status bar on storage panes ("3/12 pools").
+pub fn status_count(app: &App) -> Option<String> {
+    let (pos, n, what) = match &app.view {
+        View::Pools => (app.storage.pool_sel, pool_rows(app).len(), "pools"),
+        View::Volumes { host, pool } => (
+            app.storage.vol_sel,
+            storage::pool(app, *host, pool)
+                .map(|p| p.volumes.len())
+                .unwrap_or(0),
+            "volumes",
+        ),
+        View::Secrets { host } => (
+            app.storage.secret_sel,
+            storage::inventory(app, *host)
+                .map(|s| s.secrets.len())
+                .unwrap_or(0),
+            "secrets",
+        ),
+        _ => return None,
+    };
+    let pos = if n == 0 { 0 } else { pos.min(n - 1) + 1 };
+    Some(format!(" {pos}/{n} {what} "))
+}
+
+pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let rows = pool_rows(app);
+    let multi = app.hosts.len() > 1;
+    let wide = area.width >= 110;
+    let mut widths = Vec::new();
+    let mut header = Vec::new();
+    if multi {
+        widths.push(Constraint::Length(14));
+        header.push("HOST");
+    }
+    widths.extend([
+        Constraint::Fill(1),
+        Constraint::Length(8),
+        Constraint::Length(12),
+        Constraint::Length(4),
+    ]);
+    header.extend(["NAME", "TYPE", "STATE", "AUTO"]);
+    widths.extend([
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(9),
+    ]);
+    header.extend(["CAPACITY", "ALLOC", "FREE"]);
+    let gauge_w = if wide { 22 } else { 14 };
+    widths.push(Constraint::Length(gauge_w as u16));
+    header.push("USED");
+    if wide {
+        widths.extend([Constraint::Length(5), Constraint::Fill(1)]);
+        header.extend(["VOLS", "PATH"]);
+    }
+    let table_rows = rows.iter().map(|(hid, p)| {
+        let mut cells = Vec::new();
+        if multi {
+            cells.push(Cell::from(
+                app.host(*hid).map(|h| h.name.clone()).unwrap_or_default(),
+            ));
+        }
+        let active = p.state.is_active();
+        let size = |n: u64| if active { fmt::bytes(n) } else { "-".into() };
+        cells.extend([
+            Cell::from(p.name.clone()),
+            Cell::from(p.kind.clone()),
+            Cell::from(p.state.label()).style(pool_state_style(app, p.state)),
+            Cell::from(yes(p.autostart)),
+            Cell::from(format!("{:>9}", size(p.capacity))),
+            Cell::from(format!("{:>9}", size(p.allocation))),
+            Cell::from(format!("{:>9}", size(p.available))),
+            Cell::from(if active {
+                bar(p.allocation, p.capacity, gauge_w)
+            } else {
+                "-".into()
+            }),
+        ]);
+        if wide {
+            cells.push(Cell::from(if active {
+                format!("{:>5}", p.volumes.len())
+            } else {
+                "    -".into()
+            }));
+            cells.push(Cell::from(p.target.clone().unwrap_or_default()));
+        }
+        let mut row = Row::new(cells);
+        if app.host(*hid).is_some_and(|h| h.is_stale()) {
+            row = row.style(t.dim);
+        }
+        if !p.persistent {
+            row = row.style(t.dim);
+        }
+        row
+    });
+    let title = vec![
+        Span::styled(" Storage pools ", t.title),
+        Span::styled(format!("{} ", rows.len()), t.dim),
+    ];
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(t.header))
+        .block(block(app, title))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default()
+        .with_selected(Some(app.storage.pool_sel.min(rows.len().saturating_sub(1))));
+    f.render_stateful_widget(table, area, &mut state);
+    if rows.is_empty() {
+        let waiting = app
+            .hosts
+            .iter()
+            .any(|h| h.status.is_connected() && h.storage.is_none());
+        empty_note(
+            app,
+            f,
+            area,
+            if waiting {
+                "Reading pools…"
+            } else {
+                "No storage pools (n creates one)"
+            },
+        );
+    }
+}
+
+pub fn render_volumes(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    host: crate::model::HostId,
+    pool_name: &str,
+) {
+    let t = &app.theme;
+    let jobs: Vec<_> = app
+        .storage
+        .jobs
+        .iter()
+        .filter(|(h, _)| *h == host)
+        .collect();
+    let [table_area, jobs_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(if jobs.is_empty() {
+            0
+        } else {
+            jobs.len() as u16 + 2
+        }),
+    ])
+    .areas(area);
+    let pool = storage::pool(app, host, pool_name);
+    let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
+    let mut title = vec![
+        Span::styled(format!(" Volumes of {pool_name} "), t.title),
+        Span::styled(format!("on {host_name} "), t.dim),
+    ];
+    if let Some(p) = pool {
+        if p.state.is_active() {
+            title.push(Span::styled(
+                format!(
+                    "{} free of {} ",
+                    fmt::bytes(p.available),
+                    fmt::bytes(p.capacity)
+                ),
+                t.dim,
+            ));
+        }
+    }
+    let wide = area.width >= 120;
+    let mut widths = vec![
+        Constraint::Fill(2),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(9),
+    ];
+    let mut header = vec!["NAME", "FORMAT", "CAPACITY", "ALLOC"];
+    widths.push(Constraint::Fill(1));
+    header.push("USED BY");
+    if wide {
+        widths.push(Constraint::Fill(2));
+        header.push("PATH");
+    }
+    let vols = pool.map(|p| p.volumes.as_slice()).unwrap_or(&[]);
+    let rows = vols.iter().map(|v| {
+        let mut format = v.format.clone();
+        if v.backing.is_some() {
+            format.push('+');
+        }
+        let mut cells = vec![
+            Cell::from(v.name.clone()),
+            Cell::from(format),
+            Cell::from(format!("{:>9}", fmt::bytes(v.capacity))),
+            Cell::from(format!("{:>9}", fmt::bytes(v.allocation))),
+            Cell::from(if v.used_by.is_empty() {
+                "-".to_string()
+            } else {
+                v.used_by.join(", ")
+            })
+            .style(if v.used_by.is_empty() { t.dim } else { t.base }),
+        ];
+        if wide {
+            cells.push(Cell::from(v.path.clone()));
+        }
+        Row::new(cells)
+    });
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.header))
+        .block(block(app, title))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default()
+        .with_selected(Some(app.storage.vol_sel.min(vols.len().saturating_sub(1))));
+    f.render_stateful_widget(table, table_area, &mut state);
+    match pool {
+        None => empty_note(app, f, table_area, "Reading the pool…"),
+        Some(p) if !p.state.is_active() => empty_note(
+            app,
+            f,
+            table_area,
+            "The pool is not running: start it (s on the pools pane) to see its volumes",
+        ),
+        Some(p) if p.volumes.is_empty() => {
+            empty_note(app, f, table_area, "No volumes (n creates one)")
+        }
+        _ => {}
+    }
+    if !jobs.is_empty() {
+        render_jobs(app, f, jobs_area, &jobs);
+    }
+}
+
+fn render_jobs(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    jobs: &[&(crate::model::HostId, crate::job::Job)],
+) {
+    let t = &app.theme;
+    let b = block(app, vec![Span::styled(" Transfers ", t.title)]);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    for (i, (_, job)) in jobs.iter().enumerate() {
+        let r = Rect {
+            y: inner.y + i as u16,
+            height: 1,
+            ..inner
+        };
+        let (label, style) = match job.state() {
+            JobState::Running => (
+                format!(
+                    "{} {} / {}",
+                    job.label(),
+                    fmt::bytes(job.done()),
+                    fmt::bytes(job.total())
+                ),
+                t.pending,
+            ),
+            JobState::Done => (
+                format!("{}: done ({})", job.label(), fmt::bytes(job.done())),
+                t.level_ok,
+            ),
+            JobState::Cancelled => (format!("{}: cancelled", job.label()), t.level_warn),
+            JobState::Failed(e) => (format!("{}: failed: {e}", job.label()), t.toast_error),
+        };
+        f.render_widget(
+            Gauge::default()
+                .ratio(job.ratio())
+                .label(label)
+                .gauge_style(style),
+            r,
+        );
+    }
+}
+
+pub fn render_secrets(app: &App, f: &mut Frame, area: Rect, host: crate::model::HostId) {
+    let t = &app.theme;
+    let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
+    let secrets = storage::inventory(app, host)
+        .map(|s| s.secrets.as_slice())
+        .unwrap_or(&[]);
+    let rows = secrets.iter().map(|s| {
+        Row::new(vec![
+            Cell::from(s.usage.clone()),
+            Cell::from(s.usage_id.clone()),
+            Cell::from(s.description.clone()),
+            Cell::from(if s.private { "private" } else { "-" }),
+            Cell::from(s.uuid.clone()).style(t.dim),
+        ])
+    });
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(7),
+        Constraint::Length(36),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(["USAGE", "NAME", "DESCRIPTION", "VALUE", "UUID"]).style(t.header))
+        .block(block(
+            app,
+            vec![
+                Span::styled(" Secrets ", t.title),
+                Span::styled(format!("on {host_name} "), t.dim),
+            ],
+        ))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(
+        app.storage.secret_sel.min(secrets.len().saturating_sub(1)),
+    ));
+    f.render_stateful_widget(table, area, &mut state);
+    if secrets.is_empty() {
+        empty_note(
+            app,
+            f,
+            area,
+            "No secrets (n creates one for a ceph or iscsi pool)",
+        );
+    }
+}

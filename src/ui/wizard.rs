@@ -1,0 +1,216 @@
+//! Any wizard: page tabs, the fields of the current page (label, input, error / warning /
+//! hint), or the review page with the XML that will be defined.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::centered;
+use crate::app::wizard::{Input, Submit, Wizard};
+use crate::app::App;
+use crate::config::keymap::{Action, Section};
+
+const LABEL_W: usize = 18;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
+    let t = &app.theme;
+    let rect = centered(area, 92, area.height.saturating_sub(2).max(10));
+    f.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .style(t.dialog)
+        .title(Span::styled(format!(" {} ", w.title), t.title));
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let mut lines: Vec<Line> = Vec::new();
+    // Page tabs: 1 Type › 2 Source › 3 Review
+    let mut tabs = Vec::new();
+    for (i, p) in w.pages.iter().enumerate() {
+        if i > 0 {
+            tabs.push(Span::styled(" › ", t.dim));
+        }
+        let style = if i == w.page { t.key_hint } else { t.dim };
+        tabs.push(Span::styled(format!("{} {p}", i + 1), style));
+    }
+    lines.push(Line::from(tabs));
+    lines.push(Line::default());
+    let mut cursor = None;
+    if w.is_review() {
+        match &w.review {
+            Some(Ok(xml)) => {
+                lines.push(Line::from(Span::styled(
+                    "This is what will be defined:",
+                    t.header,
+                )));
+                for l in pretty(xml).lines().skip(w.review_scroll as usize) {
+                    lines.push(Line::from(Span::raw(l.to_string())));
+                }
+            }
+            Some(Err(e)) => lines.push(Line::from(Span::styled(
+                format!("Cannot build it yet: {e}"),
+                t.toast_error,
+            ))),
+            None => {}
+        }
+    } else {
+        for (i, fld) in w.fields.iter().enumerate() {
+            if fld.page != w.page || !fld.visible {
+                continue;
+            }
+            let focused = i == w.focus;
+            let label = format!("{:<LABEL_W$}", fld.label);
+            let lstyle = if focused { t.key_hint } else { t.header };
+            let value = match &fld.input {
+                Input::Text(ta) => ta.lines().concat(),
+                Input::Secret(ta) => "•".repeat(ta.lines().concat().chars().count()),
+                Input::Choice { options, selected } => {
+                    let v = options
+                        .get(*selected)
+                        .cloned()
+                        .unwrap_or_else(|| "(none found)".into());
+                    if options.len() > 1 {
+                        format!("‹ {v} ›  ({}/{})", selected + 1, options.len())
+                    } else {
+                        v
+                    }
+                }
+                Input::Toggle(on) => if *on { "[x]" } else { "[ ]" }.to_string(),
+            };
+            let vstyle = if focused { t.filter } else { t.base };
+            if focused {
+                if let Input::Text(ta) | Input::Secret(ta) = &fld.input {
+                    let col = ta.cursor().1 as u16;
+                    cursor = Some((lines.len() as u16, LABEL_W as u16 + 1 + col));
+                }
+            }
+            lines.push(Line::from(vec![
+                Span::styled(label, lstyle),
+                Span::raw(" "),
+                Span::styled(value, vstyle),
+            ]));
+            let pad = " ".repeat(LABEL_W + 1);
+            if let Some(e) = &fld.error {
+                lines.push(Line::from(vec![
+                    Span::raw(pad),
+                    Span::styled(format!("✖ {e}"), t.toast_error),
+                ]));
+            } else if let Some(wn) = &fld.warning {
+                lines.push(Line::from(vec![
+                    Span::raw(pad),
+                    Span::styled(format!("⚠ {wn}"), t.level_warn),
+                ]));
+            } else if focused && !fld.hint.is_empty() {
+                lines.push(Line::from(vec![
+                    Span::raw(pad),
+                    Span::styled(fld.hint.clone(), t.dim),
+                ]));
+            }
+        }
+    }
+    lines.push(Line::default());
+    if let Some(n) = &w.note {
+        lines.push(Line::from(Span::styled(n.clone(), t.dim)));
+    }
+    match (&w.submit, &w.error) {
+        (Submit::Waiting(_), _) => lines.push(Line::from(Span::styled(
+            "⋯ working on the host…",
+            t.pending,
+        ))),
+        (_, Some(e)) => lines.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
+        _ => {}
+    }
+    let key = |a| {
+        app.keymap
+            .key_for(Section::Wizard, a)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let last = w.page + 1 == w.pages.len();
+    let hint_area = Rect {
+        y: inner.y + inner.height.saturating_sub(1),
+        height: 1,
+        ..inner
+    };
+    let body = Rect {
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    let mut hints = vec![
+        Span::styled(key(Action::Confirm), t.key_hint),
+        Span::raw(if last { " define  " } else { " next  " }),
+        Span::styled(key(Action::NextField), t.key_hint),
+        Span::raw(" field  ←/→ change  "),
+        Span::styled(key(Action::Cancel), t.key_hint),
+        Span::raw(if w.page == 0 { " close" } else { " back" }),
+    ];
+    if matches!(w.kind, crate::app::wizard::Kind::Pool { .. }) && w.page == 1 {
+        hints.push(Span::raw("  "));
+        hints.push(Span::styled(key(Action::FindSources), t.key_hint));
+        hints.push(Span::raw(" find sources"));
+    }
+    f.render_widget(Paragraph::new(Line::from(hints)), hint_area);
+    if let Some((row, col)) = cursor {
+        if row < body.height && col < body.width {
+            f.set_cursor_position((body.x + col, body.y + row));
+        }
+    }
+}
+
+/// One element per line, indented, for the review page (the builders write compact XML).
+pub fn pretty(xml: &str) -> String {
+    if xml.contains('\n') {
+        return xml.to_string();
+    }
+    let mut out = String::new();
+    let mut depth: usize = 0;
+    let mut rest = xml;
+    while let Some(start) = rest.find('<') {
+        let text = rest[..start].trim();
+        if !text.is_empty() {
+            out.pop();
+            out.push_str(text);
+            out.push('\n');
+        }
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..start + end + 1];
+        let closing = tag.starts_with("</");
+        let selfclosing = tag.ends_with("/>") || tag.starts_with("<?");
+        if closing {
+            depth = depth.saturating_sub(1);
+            if out.ends_with('\n') && !text.is_empty() {
+                out.pop();
+                out.push_str(tag);
+                out.push('\n');
+                rest = &rest[start + end + 1..];
+                continue;
+            }
+        }
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(tag);
+        out.push('\n');
+        if !closing && !selfclosing {
+            depth += 1;
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pretty_indents_elements_and_keeps_text_on_its_line() {
+        let p = super::pretty(
+            "<pool type='dir'><name>a&amp;b</name><target><path>/x</path></target></pool>",
+        );
+        assert_eq!(
+            p,
+            "<pool type='dir'>\n  <name>a&amp;b</name>\n  <target>\n    <path>/x</path>\n  </target>\n</pool>\n"
+        );
+    }
+}

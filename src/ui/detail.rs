@@ -90,6 +90,20 @@ fn chart(
     f.render_widget(chart, area);
 }
 
+/// "IP 192.168.122.45/24 (lease, vnet0) · …" from the last address read.
+fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
+    match h.addresses.get(uuid) {
+        Some(a) if !a.is_empty() => {
+            let list: Vec<String> = a
+                .iter()
+                .map(|x| format!("{}/{} ({}, {})", x.ip, x.prefix, x.source.label(), x.iface))
+                .collect();
+            format!("IP {}", list.join(" · "))
+        }
+        _ => "IP -".into(),
+    }
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let Some((h, vm)) = app.detail_vm() else {
@@ -150,7 +164,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             pair(rates.disk_rd_bps, rates.disk_wr_bps),
             pair(rates.net_rx_bps, rates.net_tx_bps)
         )),
-        Line::from(Span::styled(format!("uuid {}", vm.uuid), t.dim)),
+        Line::from(vec![
+            Span::raw(addresses(h, &vm.uuid)),
+            Span::styled(format!("  uuid {}", vm.uuid), t.dim),
+        ]),
     ];
     f.render_widget(Paragraph::new(lines), head);
     let Some(hist) = h.history.get(&vm.uuid) else {

@@ -74,7 +74,6 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::NextField, "next field"),
                 (Action::Confirm, "next / define"),
                 (Action::Cancel, "back"),
-                (Action::FindSources, "find sources"),
             ],
         ),
         Mode::Normal if *view == View::Pools => (
@@ -156,6 +155,7 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
             Section::Filter,
             &[(Action::Confirm, "keep"), (Action::Cancel, "clear")],
         ),
+        Mode::Confirm(c) if c.typed.is_some() => (Section::Confirm, &[(Action::Cancel, "cancel")]),
         Mode::Confirm(_) => (
             Section::Confirm,
             &[(Action::Confirm, "yes"), (Action::Cancel, "no")],

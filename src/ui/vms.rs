@@ -83,6 +83,13 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
             },
         ]);
     }
+    if width >= 100 {
+        cols.push(Col {
+            key: None,
+            title: "IP",
+            width: Constraint::Length(15),
+        });
+    }
     if width >= 72 {
         cols.extend([
             Col {
@@ -123,6 +130,19 @@ fn yes(b: bool) -> &'static str {
     }
 }
 
+/// The VM's first IPv4 address (else any), or "-".
+fn first_ip(h: &crate::app::hosts::HostView, uuid: &str) -> String {
+    let Some(addrs) = h.addresses.get(uuid) else {
+        return "-".into();
+    };
+    addrs
+        .iter()
+        .find(|a| !a.ip.contains(':'))
+        .or(addrs.first())
+        .map(|a| a.ip.clone())
+        .unwrap_or_else(|| "-".into())
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let cols = columns(app, area.width);
@@ -144,6 +164,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let off = scroll(app, visible);
     let multi_host = app.hosts.len() > 1;
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
+    let show_ip = cols.iter().any(|c| c.title == "IP");
     let rows = app
         .rows
         .iter()
@@ -196,6 +217,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     "{:>11}",
                     pair(r.net_rx_bps, r.net_tx_bps)
                 )));
+            }
+            if show_ip {
+                cells.push(Cell::from(first_ip(h, &vm.uuid)));
             }
             if cols.len() > cells.len() {
                 cells.push(Cell::from(yes(vm.autostart)));

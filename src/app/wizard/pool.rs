@@ -148,9 +148,9 @@ fn layout(kind: &str) -> Vec<(&'static str, &'static str, &'static str)> {
 
 fn formats(kind: &str) -> &'static [&'static str] {
     match kind {
-        "fs" => &["auto", "ext4", "ext3", "ext2", "xfs", "btrfs", "vfat"],
-        "netfs" => &["nfs", "glusterfs", "cifs"],
-        "disk" => &["gpt", "dos", "dvh", "mac", "bsd", "pc98", "sun", "lvm2"],
+        "fs" => crate::xml::pool::FS_FORMATS,
+        "netfs" => crate::xml::pool::NETFS_FORMATS,
+        "disk" => crate::xml::pool::DISK_FORMATS,
         _ => &[],
     }
 }
@@ -279,7 +279,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Err(e) => check(w, key::PORT, Err(e.clone())),
     }
     let name = w.get(key::NAME);
-    if ctx.pools.iter().any(|p| *p == name) {
+    if ctx.pools.contains(&name) {
         check(
             w,
             key::NAME,

@@ -2,7 +2,7 @@
 //! (ext4 on a loop device) and logical (a VG on a loop device), volumes (create, clone,
 //! resize, upload, download, wipe, delete, the VMs using them) and secrets. Every command goes
 //! through `HostCommand::Storage`, so the worker's whole path is covered. Skipped when no
-//! daemon is reachable, unless VIRTDECK_REQUIRE_KVM=1.
+//! daemon is reachable, unless VIRTDECK_REQUIRE_KVM=1; one test runs on the test driver.
 //!
 //! Names are unique per process and test; guards undo everything on drop, also when an
 //! assertion fails half-way.
@@ -65,13 +65,17 @@ struct Worker {
 
 impl Worker {
     fn start() -> Worker {
+        Worker::start_on(URI)
+    }
+
+    fn start_on(uri: &str) -> Worker {
         let (tx, rx) = mpsc::channel();
         let opts = WorkerOptions {
             // Snapshots are noise here.
             poll_interval: Duration::from_secs(600),
             ..WorkerOptions::default()
         };
-        let handle = virtdeck::host::spawn(HostId(0), URI.into(), opts, move |ev| {
+        let handle = virtdeck::host::spawn(HostId(0), uri.into(), opts, move |ev| {
             let _ = tx.send(ev);
         })
         .unwrap();
@@ -91,7 +95,7 @@ impl Worker {
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no {what} from the worker within 30 s"));
             if let HostEvent::Unreachable { error, .. } | HostEvent::Lost { error } = &ev {
-                panic!("worker lost {URI} while waiting for {what}: {error}");
+                panic!("worker lost its host while waiting for {what}: {error}");
             }
             if let Some(t) = pick(ev) {
                 return t;
@@ -321,7 +325,9 @@ fn dir_pool_define_lifecycle_and_duplicate() {
 
     let inv = w.pool_op(&name, PoolOp::Stop);
     let p = pool(&inv, &name).unwrap();
-    assert_eq!(p.state, PoolState::Inactive);
+    assert_eq!((p.state, p.volumes.len()), (PoolState::Inactive, 0));
+    // Building a stopped dir pool over its existing directory is fine.
+    w.pool_op(&name, PoolOp::Build);
     let inv = w.pool_op(&name, PoolOp::Start);
     assert_eq!(pool(&inv, &name).unwrap().state, PoolState::Running);
     w.pool_op(&name, PoolOp::Refresh);
@@ -329,8 +335,13 @@ fn dir_pool_define_lifecycle_and_duplicate() {
     assert!(!pool(&inv, &name).unwrap().autostart);
     let inv = w.pool_op(&name, PoolOp::SetAutostart(true));
     assert!(pool(&inv, &name).unwrap().autostart);
-    // Build on an existing directory is fine for dir pools.
-    w.pool_op(&name, PoolOp::Build);
+    // libvirt builds inactive pools only.
+    let (e, _) = w.err(|tag| StorageCmd::Pool {
+        tag,
+        pool: name.clone(),
+        op: PoolOp::Build,
+    });
+    assert!(e.contains("already active"), "{e}");
 
     // Deleting the storage of a running pool is refused before libvirt is asked.
     let (e, _) = w.err(|tag| StorageCmd::Pool {
@@ -751,11 +762,11 @@ fn used_by(w: &mut Worker, pool_name: &str) {
     let inv = w.inventory();
     assert_eq!(
         vol(&inv, pool_name, "child.qcow2").unwrap().used_by,
-        [vm.clone()]
+        std::slice::from_ref(&vm)
     );
     assert_eq!(
         vol(&inv, pool_name, "copy.img").unwrap().used_by,
-        [vm.clone()]
+        std::slice::from_ref(&vm)
     );
     assert!(vol(&inv, pool_name, "thin.qcow2")
         .unwrap()
@@ -836,4 +847,35 @@ fn find_sources_answers_for_netfs() {
     let r = w.sources("dir", None);
     eprintln!("dir sources: {r:?}");
     assert!(r.is_err());
+}
+
+/// The libvirt test driver has a storage driver too: the same path works without a daemon.
+#[test]
+fn test_driver_inventory_and_volume_actions() {
+    virtdeck::host::ensure_event_loop();
+    let mut w = Worker::start_on("test:///default");
+    let inv = w.inventory();
+    let p = pool(&inv, "default-pool").expect("test driver's pool");
+    assert_eq!((p.kind.as_str(), p.state), ("dir", PoolState::Running));
+    assert_eq!(p.target.as_deref(), Some("/default-pool"));
+    assert!(p.capacity > 0 && p.persistent);
+
+    let (r, inv) = w.vol_op(
+        "default-pool",
+        "a.img",
+        VolOp::Create {
+            xml: volume_xml("a.img", MIB, "raw", None),
+        },
+    );
+    assert_eq!(r.unwrap(), "volume a.img created in pool default-pool");
+    let v = vol(&inv, "default-pool", "a.img").unwrap();
+    assert_eq!(
+        (v.path.as_str(), v.format.as_str(), v.capacity),
+        ("/default-pool/a.img", "raw", MIB)
+    );
+    let (r, _) = w.vol_op("default-pool", "a.img", VolOp::Resize { capacity: 1 });
+    assert!(r.unwrap_err().contains("only grows"));
+    let (r, inv) = w.vol_op("default-pool", "a.img", VolOp::Delete);
+    r.unwrap();
+    assert!(vol(&inv, "default-pool", "a.img").is_none());
 }

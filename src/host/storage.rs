@@ -14,7 +14,7 @@ use super::{message, HostEvent, PoolOp, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
-pub(super) struct Failure {
+struct Failure {
     text: String,
     error: Option<Error>,
 }
@@ -170,7 +170,15 @@ fn volume_op(conn: &Connect, pool_name: &str, volume: &str, op: VolOp) -> Outcom
     let pool = conn.lookup_storage_pool_by_name(pool_name)?;
     match op {
         VolOp::Create { xml } => {
-            let vol = StorageVol::create_xml(&pool, &xml, 0)?;
+            // qcow2 is only preallocated with this flag; its allocation alone is ignored.
+            let prealloc =
+                crate::xml::volume::parse(&xml).is_ok_and(|d| d.wants_prealloc_metadata());
+            let flags = if prealloc {
+                virt::sys::VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA
+            } else {
+                0
+            };
+            let vol = StorageVol::create_xml(&pool, &xml, flags)?;
             Ok(format!(
                 "volume {} created in pool {pool_name}",
                 vol_label(&vol, volume)

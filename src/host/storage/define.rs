@@ -10,6 +10,7 @@ use virt::secret::Secret;
 use virt::storage_pool::StoragePool;
 
 use super::{message, Failure, Outcome};
+use crate::xml::pool::PoolKind;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Steps {
@@ -22,7 +23,7 @@ pub(super) struct Steps {
 enum Undo {
     UndefineSecret(Secret),
     UndefinePool(StoragePool, String),
-    /// Remove what `build` created (directory, VG, mount point).
+    /// Remove what `build` created (a logical pool's VG).
     DeleteStorage(StoragePool, String),
     Stop(StoragePool, String),
 }
@@ -74,7 +75,7 @@ fn define_steps(
     }
     if steps.build {
         pool.build(0)?;
-        if ours {
+        if ours && build_undoable(xml) {
             undo.push(Undo::DeleteStorage(pool.clone(), name.clone()));
         }
         done.push("built");
@@ -92,6 +93,14 @@ fn define_steps(
         done.push("set to autostart");
     }
     Ok(format!("pool {name} {}", join_steps(&done)))
+}
+
+/// Whether `virStoragePoolDelete` takes back exactly what `build` made. For a logical pool it
+/// does: build (flags 0) refuses a device already in use and creates the VG, delete removes the
+/// VG and PV. For dir, fs and netfs pools, delete only removes the target directory, which may
+/// well have existed (with images in it) before the wizard ran: leave it alone.
+fn build_undoable(xml: &str) -> bool {
+    crate::xml::pool::parse(xml).is_ok_and(|def| def.kind == PoolKind::Logical)
 }
 
 /// "defined", "defined and started", "defined, built and started".
@@ -179,10 +188,13 @@ pub(super) fn define_secret(conn: &Connect, xml: &str, value: Option<&[u8]>) -> 
     Ok(format!("secret {label} defined"))
 }
 
-/// The usage id (ceph client name, iSCSI target, volume path) says more than the UUID.
+/// The usage id (ceph client name, iSCSI target, volume path) says more than the UUID. Read
+/// from the XML: `Secret::usage_id` in virt 0.5 frees libvirt's constant string (double free).
 fn secret_label(s: &Secret) -> String {
-    s.usage_id()
+    s.xml_desc(0)
         .ok()
+        .and_then(|xml| crate::xml::secret::parse(&xml).ok())
+        .map(|def| def.usage_id)
         .filter(|u| !u.is_empty())
         .or_else(|| s.uuid_string().ok())
         .unwrap_or_default()

@@ -2,42 +2,13 @@
 //! DHCP leases or the host's interfaces.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table, TableState};
 use ratatui::Frame;
 
+use super::pools::{block, empty_note as note, yes};
 use crate::app::networks::{rows, selected};
 use crate::app::App;
-
-fn yes(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "-"
-    }
-}
-
-fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(app.theme.border_focus)
-        .title(Line::from(title))
-}
-
-fn note(app: &App, f: &mut Frame, area: Rect, text: &str) {
-    let inner = Rect {
-        x: area.x + 1,
-        y: area.y + 2,
-        width: area.width.saturating_sub(2),
-        height: 1.min(area.height.saturating_sub(3)),
-    };
-    f.render_widget(
-        Paragraph::new(text.to_string())
-            .style(app.theme.dim)
-            .centered(),
-        inner,
-    );
-}
 
 pub fn status_count(app: &App) -> String {
     let n = rows(app).len();

@@ -29,7 +29,7 @@ fn bar(used: u64, total: u64, width: usize) -> String {
     )
 }
 
-fn yes(b: bool) -> &'static str {
+pub(super) fn yes(b: bool) -> &'static str {
     if b {
         "yes"
     } else {
@@ -47,14 +47,15 @@ fn pool_state_style(app: &App, s: PoolState) -> Style {
     }
 }
 
-fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
+pub(super) fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(app.theme.border_focus)
         .title(Line::from(title))
 }
 
-fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
+/// A dim centred line under a table's header (empty or waiting tables).
+pub(super) fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
     let inner = Rect {
         x: area.x + 1,
         y: area.y + 2,

@@ -155,7 +155,8 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
             Section::Filter,
             &[(Action::Confirm, "keep"), (Action::Cancel, "clear")],
         ),
-        Mode::Confirm(c) if c.typed.is_some() => (Section::Confirm, &[(Action::Cancel, "cancel")]),
+        // Every key types the name there; the dialog shows Enter and Esc itself.
+        Mode::Confirm(c) if c.typed.is_some() => (Section::Confirm, &[]),
         Mode::Confirm(_) => (
             Section::Confirm,
             &[(Action::Confirm, "yes"), (Action::Cancel, "no")],

@@ -88,7 +88,12 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         fx.extend(
             connected(app)
                 .into_iter()
-                .filter(|h| app.host(*h).is_some_and(|h| h.running() > 0))
+                // The test driver's fake interface addresses crash the FFI reader (a null
+                // field, not yet found): demo hosts get no addresses until that is fixed.
+                .filter(|h| {
+                    app.host(*h)
+                        .is_some_and(|h| h.running() > 0 && !h.uri.starts_with("test:"))
+                })
                 .map(|h| Effect::Host(h, HostCommand::Network(NetCmd::Addresses))),
         );
     }

@@ -34,7 +34,8 @@ pub(super) fn run(
                 .and_then(|n| ffi::dhcp_leases(&n));
             match got {
                 Ok(mut leases) => {
-                    leases.sort_by(|a, b| a.ip.cmp(&b.ip));
+                    // By address, numerically (10.0.0.9 before 10.0.0.10).
+                    leases.sort_by_key(|l| (l.ip.parse::<std::net::IpAddr>().ok(), l.ip.clone()));
                     notify(HostEvent::Leases {
                         network,
                         result: Ok(leases),
@@ -92,9 +93,13 @@ fn finish(
 
 /// libvirt's message, plus what to do when the cause is a known host setup problem.
 fn explain(e: &Error) -> String {
-    let m = message(e);
+    with_advice(message(e))
+}
+
+fn with_advice(m: String) -> String {
     if m.contains("cannot execute binary") && m.contains("tables") {
-        // libvirt caches the failed firewall setup until the daemon restarts.
+        // libvirt 9 remembers the failed firewall setup until the daemon restarts, so
+        // installing iptables alone does not help.
         format!("{m} (install iptables on the host, then restart libvirtd)")
     } else {
         m
@@ -161,7 +166,8 @@ fn network_row(
                 Ok(n) => vms = n,
                 // Drivers without ports (test driver): `connections` from the live XML.
                 Err(e) if unsupported(&e) => *ports_supported = false,
-                Err(e) => return Err(e),
+                // Stopped meanwhile: keep `connections` (a dead link shows in the next call).
+                Err(_) => {}
             }
         }
     }
@@ -231,11 +237,11 @@ fn iface_kind(xml: &str) -> String {
 }
 
 /// Addresses of every running domain: the first source (DHCP lease, guest agent, ARP table)
-/// that answers with addresses wins. A source the driver does not support is not asked again
-/// for the other domains, so one call per domain and source at most.
+/// that answers with addresses wins. A source the driver does not implement is not asked
+/// again for the other domains, nor is ARP after it failed once, nor the agent once one agent
+/// was slow to answer (libvirt waits up to 5 s for a stuck agent), so one pass stays bounded.
 fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
-    let doms = conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?;
-    let mut sources = vec![
+    const SOURCES: [(u32, AddrSource); 3] = [
         (
             sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
             AddrSource::Lease,
@@ -246,25 +252,40 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
         ),
         (sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, AddrSource::Arp),
     ];
+    let doms = conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?;
+    // Sources not asked any more in this pass.
+    let mut skip: Vec<u32> = Vec::new();
     let mut out = HashMap::with_capacity(doms.len());
     for dom in &doms {
         let Ok(uuid) = dom.uuid_string() else {
             continue;
         };
         let mut found = Vec::new();
-        let mut i = 0;
-        while i < sources.len() {
-            let (raw, source) = sources[i];
-            match ffi::interface_addresses(dom, raw) {
+        for (raw, source) in SOURCES {
+            if skip.contains(&raw) {
+                continue;
+            }
+            let asked = std::time::Instant::now();
+            let got = ffi::interface_addresses(dom, raw);
+            if source == AddrSource::Agent && asked.elapsed() > SLOW_AGENT {
+                skip.push(raw);
+            }
+            match got {
                 Ok(ifaces) => {
                     found = to_addrs(ifaces, source);
                     if !found.is_empty() {
                         break;
                     }
                 }
-                Err(e) if unsupported(&e) => {
-                    sources.remove(i);
-                    continue;
+                // Only NO_SUPPORT means the driver lacks the source altogether; agents that
+                // are not configured or not connected fail per domain (ARGUMENT_UNSUPPORTED,
+                // AGENT_UNRESPONSIVE).
+                Err(e) if e.code().to_raw() == sys::VIR_ERR_NO_SUPPORT => skip.push(raw),
+                // The ARP source reads the host's neighbour table, the same for every domain:
+                // when that fails (libvirt 9.0 on kernel 6.18: "internal error: wrong nlmsg
+                // len"), it fails for all.
+                Err(_) if source == AddrSource::Arp && conn.is_alive().unwrap_or(false) => {
+                    skip.push(raw)
                 }
                 // No agent, domain stopped meanwhile…: try the next source, unless the link
                 // itself is gone.
@@ -274,12 +295,14 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
                     }
                 }
             }
-            i += 1;
         }
         out.insert(uuid, found);
     }
     Ok(out)
 }
+
+/// An agent slower than this is not asked again in the same pass.
+const SLOW_AGENT: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn to_addrs(ifaces: Vec<ffi::DomIface>, source: AddrSource) -> Vec<VmAddr> {
     ifaces
@@ -379,6 +402,14 @@ fn define(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_iptables_gets_advice() {
+        let m = "internal error: Failed to apply firewall rules /usr/sbin/iptables -w --table filter --list-rules: libvirt:  error : cannot execute binary /usr/sbin/iptables: No such file or directory";
+        assert!(with_advice(m.into())
+            .ends_with("(install iptables on the host, then restart libvirtd)"));
+        assert_eq!(with_advice("other".into()), "other");
+    }
 
     #[test]
     fn iface_kind_from_xml() {

@@ -101,7 +101,8 @@ pub struct IpDef {
     /// "ipv4" (the default when absent) or "ipv6".
     #[serde(rename = "@family", default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
-    #[serde(rename = "@address")]
+    /// The host's address on the subnet (empty if the XML has none).
+    #[serde(rename = "@address", default)]
     pub address: String,
     #[serde(rename = "@prefix", default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<u8>,

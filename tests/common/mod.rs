@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: a live App fed by real host workers.
 #![allow(dead_code)]
 
+pub mod dhcp_guest;
 pub mod guest;
 pub mod loopdev;
 pub mod tmux;

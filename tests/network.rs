@@ -1,0 +1,646 @@
+//! Virtual networks on a real libvirtd (qemu:///system, or `VIRTDECK_NET_URI`), driven through
+//! the host worker's public commands: create/start/stop/autostart/undefine, libvirt's errors
+//! and the rollback of a failed define, host interfaces, and a guest that really asks for DHCP
+//! (tests/common/dhcp_guest.rs) showing up in the network's leases and in the VM's addresses.
+//! The XML of every wizard kind is also checked with libvirt's own schema (virt-xml-validate).
+//!
+//! Networks, bridges and subnets get names unique to this process and are removed by drop
+//! guards even when an assertion fails. These tests fail when libvirtd is missing; they skip
+//! only with VIRTDECK_REQUIRE_KVM=0 on a machine without /dev/kvm.
+
+mod common;
+
+use std::net::IpAddr;
+use std::process::Command;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use common::dhcp_guest::{self, DhcpGuest, Nic};
+use virt::connect::Connect;
+use virtdeck::host::{HostCommand, HostEvent, HostHandle, NetCmd, NetOp, WorkerOptions};
+use virtdeck::model::network::{AddrSource, ForwardMode, Lease, Network, NetworkInventory};
+use virtdeck::model::HostId;
+use virtdeck::xml::network::{self as netxml, Cidr, NewNetwork, SubnetSpec};
+
+/// A host worker and the events it sends.
+struct Worker {
+    handle: HostHandle,
+    rx: Receiver<HostEvent>,
+    uri: String,
+    tag: u64,
+}
+
+impl Worker {
+    fn start(uri: &str) -> Worker {
+        let (tx, rx) = mpsc::channel();
+        let opts = WorkerOptions {
+            // Snapshots are noise here.
+            poll_interval: Duration::from_secs(600),
+            ..WorkerOptions::default()
+        };
+        let handle = virtdeck::host::spawn(HostId(0), uri.into(), opts, move |ev| {
+            let _ = tx.send(ev);
+        })
+        .unwrap();
+        let w = Worker {
+            handle,
+            rx,
+            uri: uri.into(),
+            tag: 0,
+        };
+        w.wait("connection", Duration::from_secs(30), |ev| {
+            matches!(ev, HostEvent::Connected(_)).then_some(())
+        });
+        w
+    }
+
+    fn wait<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut pick: impl FnMut(HostEvent) -> Option<T>,
+    ) -> T {
+        let until = Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let ev = self
+                .rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what} from the worker within {timeout:?}"));
+            if let HostEvent::Unreachable { error, .. } | HostEvent::Lost { error } = &ev {
+                panic!("worker lost {} while waiting for {what}: {error}", self.uri);
+            }
+            if let Some(t) = pick(ev) {
+                return t;
+            }
+        }
+    }
+
+    fn send(&self, cmd: NetCmd) {
+        self.handle.send(HostCommand::Network(cmd));
+    }
+
+    /// Runs an action: its result, then the inventory the worker sends after every action.
+    fn act(
+        &mut self,
+        make: impl FnOnce(u64) -> NetCmd,
+    ) -> (Result<String, String>, NetworkInventory) {
+        self.tag += 1;
+        let tag = self.tag;
+        self.send(make(tag));
+        let result = self.wait("result", Duration::from_secs(30), |ev| match ev {
+            HostEvent::Done { tag: t, result } if t == tag => Some(result),
+            _ => None,
+        });
+        let inv = self.wait(
+            "inventory after the action",
+            Duration::from_secs(30),
+            |ev| match ev {
+                HostEvent::Networks(inv) => Some(inv),
+                _ => None,
+            },
+        );
+        (result, inv)
+    }
+
+    fn ok(&mut self, make: impl FnOnce(u64) -> NetCmd) -> (String, NetworkInventory) {
+        match self.act(make) {
+            (Ok(text), inv) => (text, inv),
+            (Err(e), _) => panic!("action failed: {e}"),
+        }
+    }
+
+    fn op(&mut self, network: &str, op: NetOp) -> NetworkInventory {
+        let network = network.to_string();
+        self.ok(|tag| NetCmd::Net { tag, network, op }).1
+    }
+
+    fn inventory(&self) -> NetworkInventory {
+        self.send(NetCmd::Refresh);
+        self.wait("inventory", Duration::from_secs(30), |ev| match ev {
+            HostEvent::Networks(inv) => Some(inv),
+            _ => None,
+        })
+    }
+
+    fn leases(&self, network: &str) -> Result<Vec<Lease>, String> {
+        self.send(NetCmd::Leases {
+            network: network.into(),
+        });
+        self.wait("leases", Duration::from_secs(30), |ev| match ev {
+            HostEvent::Leases { network: n, result } if n == network => Some(result),
+            _ => None,
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.handle.send(HostCommand::Stop);
+    }
+}
+
+fn find<'a>(inv: &'a NetworkInventory, name: &str) -> Option<&'a Network> {
+    inv.networks.iter().find(|n| n.name == name)
+}
+
+/// Removes the named networks (stop + undefine) on drop, whatever state they are in.
+struct Cleanup {
+    uri: String,
+    names: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Ok(conn) = Connect::open(Some(&self.uri)) else {
+            return;
+        };
+        for name in &self.names {
+            if let Ok(net) = conn.lookup_network_by_name(name) {
+                let _ = net.destroy();
+                let _ = net.undefine();
+            }
+        }
+    }
+}
+
+/// Subnets in use: every libvirt network's and the host's routes (/proc/net/route).
+fn taken_subnets(conn: &Connect) -> Vec<Cidr> {
+    let mut out: Vec<Cidr> = conn
+        .list_all_networks(0)
+        .unwrap()
+        .iter()
+        .filter_map(|n| netxml::parse(&n.xml_desc(0).ok()?).ok())
+        .flat_map(|d| d.subnets())
+        .collect();
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    for l in routes.lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 8 {
+            continue;
+        }
+        let (Ok(dest), Ok(mask)) = (u32::from_str_radix(f[1], 16), u32::from_str_radix(f[7], 16))
+        else {
+            continue;
+        };
+        // /proc/net/route is little-endian; the default route (mask 0) clashes with nothing.
+        if mask == 0 {
+            continue;
+        }
+        let addr = std::net::Ipv4Addr::from(u32::from_be(dest));
+        let prefix = u32::from_be(mask).leading_ones() as u8;
+        out.push(Cidr {
+            addr: IpAddr::V4(addr),
+            prefix,
+        });
+    }
+    out
+}
+
+/// A 10.x.y.0/24 derived from the pid, moved on until nothing on the host uses it.
+fn free_subnet(conn: &Connect, salt: u32) -> Cidr {
+    let taken = taken_subnets(conn);
+    let seed = std::process::id()
+        .wrapping_mul(7919)
+        .wrapping_add(salt * 104_729);
+    for i in 0..4096u32 {
+        let n = seed.wrapping_add(i * 17);
+        let c = Cidr::parse(&format!("10.{}.{}.0/24", 150 + (n >> 8) % 100, n % 256)).unwrap();
+        if !taken.iter().any(|t| t.overlaps(&c)) {
+            return c;
+        }
+    }
+    panic!("no free 10.x.y.0/24 subnet");
+}
+
+/// A bridge name of at most 15 bytes, unique to this process and `tag`.
+fn bridge_name(tag: char) -> String {
+    format!("vdk{}{tag}", std::process::id() % 10_000_000)
+}
+
+fn prepare() -> Option<(String, Connect)> {
+    if dhcp_guest::skip() {
+        return None;
+    }
+    virtdeck::host::ensure_event_loop();
+    let uri = dhcp_guest::uri();
+    let conn = Connect::open(Some(&uri)).unwrap_or_else(|e| {
+        panic!("cannot open {uri} (run scripts/lab.sh, or set VIRTDECK_NET_URI): {e}")
+    });
+    Some((uri, conn))
+}
+
+#[test]
+fn create_stop_start_autostart_undefine_and_errors() {
+    let Some((uri, conn)) = prepare() else {
+        return;
+    };
+    let pid = std::process::id();
+    // A hostile but legal name: XML specials, quotes and unicode must survive.
+    let name = format!("vdk-net-{pid} <&'\"> ü");
+    let clash = format!("vdk-net-{pid}-clash");
+    let bridged = format!("vdk-net-{pid}-bridged");
+    let isolated = format!("vdk-net-{pid}-isolated");
+    let _cleanup = Cleanup {
+        uri: uri.clone(),
+        names: vec![
+            name.clone(),
+            clash.clone(),
+            bridged.clone(),
+            isolated.clone(),
+        ],
+    };
+    let subnet = free_subnet(&conn, 1);
+    let br = bridge_name('a');
+    let mut spec = NewNetwork::nat(&name, &subnet.to_string());
+    spec.bridge = br.clone();
+    let def = spec.build().unwrap();
+    let xml = def.to_xml().unwrap();
+    let range = spec.ipv4.as_ref().unwrap().dhcp.clone().unwrap();
+
+    let mut w = Worker::start(&uri);
+    let (text, inv) = w.ok(|tag| NetCmd::Define {
+        tag,
+        xml: xml.clone(),
+        start: true,
+        autostart: true,
+    });
+    assert!(
+        text.contains("started") && text.contains("autostart"),
+        "{text}"
+    );
+    let n = find(&inv, &name).expect("new network in the inventory");
+    assert!(n.active && n.autostart && n.persistent, "{n:?}");
+    assert_eq!(n.forward, ForwardMode::Nat);
+    assert_eq!(n.bridge.as_deref(), Some(br.as_str()));
+    assert_eq!(n.ips.len(), 1);
+    assert_eq!(n.ips[0].family, "ipv4");
+    assert_eq!(n.ips[0].address, subnet.nth(1).unwrap().to_string());
+    assert_eq!(n.ips[0].prefix, 24);
+    assert_eq!(n.ips[0].dhcp, vec![range.clone()]);
+    assert_eq!(n.vms, 0);
+    assert!(!n.uuid.is_empty());
+    // The bridge libvirt created shows among the host's interfaces.
+    let iface = inv
+        .ifaces
+        .iter()
+        .find(|i| i.name == br)
+        .unwrap_or_else(|| panic!("bridge {br} among {:?}", inv.ifaces));
+    assert_eq!(iface.kind, "bridge");
+
+    let inv = w.op(&name, NetOp::Stop);
+    assert!(!find(&inv, &name).unwrap().active);
+    let inv = w.op(&name, NetOp::Start);
+    assert!(find(&inv, &name).unwrap().active);
+    let inv = w.op(&name, NetOp::SetAutostart(false));
+    assert!(!find(&inv, &name).unwrap().autostart);
+    let inv = w.op(&name, NetOp::SetAutostart(true));
+    assert!(find(&inv, &name).unwrap().autostart);
+
+    // The same definition again: libvirt's own words come back.
+    let (result, _) = w.act(|tag| NetCmd::Define {
+        tag,
+        xml: xml.clone(),
+        start: true,
+        autostart: false,
+    });
+    let err = result.unwrap_err();
+    assert!(
+        err.contains("already exists") && err.contains(&name),
+        "{err}"
+    );
+
+    // Same subnet under another name and bridge: defining works, starting fails, and the
+    // definition is removed again.
+    let mut other = NewNetwork::nat(&clash, &subnet.to_string());
+    other.bridge = bridge_name('b');
+    let other_xml = other.build().unwrap().to_xml().unwrap();
+    let (result, inv) = w.act(|tag| NetCmd::Define {
+        tag,
+        xml: other_xml,
+        start: true,
+        autostart: true,
+    });
+    let err = result.unwrap_err();
+    assert!(err.contains("already in use"), "{err}");
+    assert!(
+        err.contains("rolled back") && err.contains("undefined again"),
+        "{err}"
+    );
+    assert!(find(&inv, &clash).is_none(), "rolled back: {clash} is gone");
+
+    // A bridged network on the NAT network's bridge (an existing host bridge), and an
+    // isolated one without addresses.
+    let b_xml = NewNetwork::bridged(&bridged, &br)
+        .build()
+        .unwrap()
+        .to_xml()
+        .unwrap();
+    let (_, inv) = w.ok(|tag| NetCmd::Define {
+        tag,
+        xml: b_xml,
+        start: true,
+        autostart: false,
+    });
+    let b = find(&inv, &bridged).unwrap();
+    assert_eq!(b.forward, ForwardMode::Bridge);
+    assert!(b.active && b.ips.is_empty());
+    assert_eq!(b.bridge.as_deref(), Some(br.as_str()));
+    let mut iso = NewNetwork::isolated(&isolated, "");
+    iso.bridge = bridge_name('c');
+    let i_xml = iso.build().unwrap().to_xml().unwrap();
+    let (_, inv) = w.ok(|tag| NetCmd::Define {
+        tag,
+        xml: i_xml,
+        start: false,
+        autostart: false,
+    });
+    let i = find(&inv, &isolated).unwrap();
+    assert_eq!(i.forward, ForwardMode::Isolated);
+    assert!(!i.active && i.persistent);
+    for n in [&bridged, &isolated] {
+        let inv = w.op(n, NetOp::Undefine);
+        if n == &bridged {
+            // Undefining a running network leaves it running, transient.
+            let b = find(&inv, n).expect("still running");
+            assert!(b.active && !b.persistent);
+            let inv = w.op(n, NetOp::Stop);
+            assert!(find(&inv, n).is_none());
+        } else {
+            assert!(find(&inv, n).is_none());
+        }
+    }
+
+    // Unknown networks: the libvirt error text.
+    let err = w.leases("vdk-no-such-network").unwrap_err();
+    assert!(err.contains("no network with matching name"), "{err}");
+    let (result, _) = w.act(|tag| NetCmd::Net {
+        tag,
+        network: "vdk-no-such-network".into(),
+        op: NetOp::Start,
+    });
+    assert!(
+        result
+            .unwrap_err()
+            .contains("no network with matching name"),
+        "unknown network"
+    );
+
+    // Undefine while running, then stop: gone.
+    let inv = w.op(&name, NetOp::Undefine);
+    let n = find(&inv, &name).unwrap();
+    assert!(n.active && !n.persistent);
+    let inv = w.op(&name, NetOp::Stop);
+    assert!(find(&inv, &name).is_none());
+    // The worker is still connected and answering after all those errors.
+    assert!(find(&w.inventory(), &name).is_none());
+}
+
+/// Two guests that really ask for DHCP on one NAT network's bridge: one through the libvirt
+/// network (its address comes from the lease), one plugged straight into the bridge (no libvirt
+/// network, no agent: its address comes from the host's ARP table).
+#[test]
+fn dhcp_guests_show_in_leases_and_addresses() {
+    let Some((uri, conn)) = prepare() else {
+        return;
+    };
+    let t0 = Instant::now();
+    let pid = std::process::id();
+    let name = format!("vdk-dhcp-{pid} <&'\"> ü");
+    let _cleanup = Cleanup {
+        uri: uri.clone(),
+        names: vec![name.clone()],
+    };
+    let subnet = free_subnet(&conn, 2);
+    let br = bridge_name('d');
+    let mut spec = NewNetwork::nat(&name, &subnet.to_string());
+    spec.bridge = br.clone();
+    spec.ipv4 = Some(SubnetSpec {
+        cidr: subnet.to_string(),
+        gateway: String::new(),
+        dhcp: Some((
+            subnet.nth(100).unwrap().to_string(),
+            subnet.nth(199).unwrap().to_string(),
+        )),
+    });
+    let xml = spec.build().unwrap().to_xml().unwrap();
+    // Kernel fetch / initramfs build happen here, before the clock matters.
+    dhcp_guest::boot_files();
+    let mut w = Worker::start(&uri);
+    w.ok(|tag| NetCmd::Define {
+        tag,
+        xml,
+        start: true,
+        autostart: false,
+    });
+
+    let on_net = DhcpGuest::start(&uri, Nic::Network(&name));
+    let on_bridge = DhcpGuest::start(&uri, Nic::Bridge(&br));
+    let until = Instant::now() + Duration::from_secs(60);
+    let leases = loop {
+        let leases = w.leases(&name).expect("leases on a running qemu network");
+        let has = |g: &DhcpGuest| leases.iter().any(|l| l.mac == g.mac);
+        if has(&on_net) && has(&on_bridge) {
+            break leases;
+        }
+        for g in [&on_net, &on_bridge] {
+            assert!(
+                Instant::now() < until || has(g),
+                "no lease for {} within 60 s (type='{}'); leases {leases:?}; console:\n{}",
+                g.mac,
+                g.virt_type,
+                g.console_log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let lease_of = |g: &DhcpGuest| leases.iter().find(|l| l.mac == g.mac).cloned().unwrap();
+    for g in [&on_net, &on_bridge] {
+        let lease = lease_of(g);
+        let IpAddr::V4(ip) = lease.ip.parse::<IpAddr>().unwrap() else {
+            panic!("IPv4 lease expected: {lease:?}");
+        };
+        assert!(subnet.contains(IpAddr::V4(ip)), "{lease:?}");
+        assert!(
+            (100..=199).contains(&(u32::from(ip) & 0xff)),
+            "lease inside the DHCP range: {lease:?}"
+        );
+        assert_eq!(lease.prefix, 24);
+        assert_eq!(lease.hostname.as_deref(), Some(g.hostname.as_str()));
+        assert!(lease.expiry > 0, "{lease:?}");
+        assert!(
+            g.wait_console(
+                &format!("vdk-guest: lease {}", lease.ip),
+                Duration::from_secs(10)
+            ),
+            "the guest configured what the host leased; console:\n{}",
+            g.console_log()
+        );
+    }
+
+    // The VMs' addresses: the network guest's from its lease; the bridge guest's from ARP
+    // (it pings the gateway every 2 s, so the host learns its MAC).
+    let until = Instant::now() + Duration::from_secs(30);
+    let addrs = loop {
+        w.send(NetCmd::Addresses);
+        let addrs = w.wait("addresses", Duration::from_secs(30), |ev| match ev {
+            HostEvent::Addresses(map) => Some(map),
+            _ => None,
+        });
+        let known = |g: &DhcpGuest| addrs.get(&g.uuid).is_some_and(|a| !a.is_empty());
+        if (known(&on_net) && known(&on_bridge)) || Instant::now() > until {
+            break addrs;
+        }
+        // Without a working ARP source the bridge guest never gets one.
+        if known(&on_net) && addrs.contains_key(&on_bridge.uuid) && arp_broken(&uri, &on_bridge) {
+            break addrs;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // libvirt 9.0 cannot read the neighbour table of newer kernels ("internal error: wrong
+    // nlmsg len" on 6.18); there the bridge guest has no known address, which is all the
+    // worker can report.
+    let mut expect = vec![(&on_net, AddrSource::Lease)];
+    if arp_broken(&uri, &on_bridge) {
+        eprintln!("libvirt's ARP source fails on this host: bridge guest without address");
+        assert_eq!(addrs.get(&on_bridge.uuid), Some(&Vec::new()), "{addrs:?}");
+    } else {
+        expect.push((&on_bridge, AddrSource::Arp));
+    }
+    for (g, source) in expect {
+        let mine = addrs
+            .get(&g.uuid)
+            .unwrap_or_else(|| panic!("running guest {} in {addrs:?}", g.uuid));
+        let lease = lease_of(g);
+        let a = mine
+            .iter()
+            .find(|a| a.ip == lease.ip)
+            .unwrap_or_else(|| panic!("{} ({source:?}) in {mine:?}", lease.ip));
+        assert_eq!(a.source, source, "{a:?}");
+        assert_eq!(a.mac, g.mac);
+        assert!(a.iface.starts_with("vnet"), "{a:?}");
+        if source == AddrSource::Lease {
+            assert_eq!(a.prefix, 24);
+        }
+    }
+
+    // The network counts the guest on it (the bridge guest is no port of it).
+    let n = find(&w.inventory(), &name).cloned().unwrap();
+    assert_eq!(n.vms, 1, "{n:?}");
+    let virt_type = on_net.virt_type;
+    drop(on_net);
+    let n = find(&w.inventory(), &name).cloned().unwrap();
+    assert_eq!(n.vms, 0, "port released when the guest stops: {n:?}");
+    eprintln!(
+        "dhcp test took {:?} (guest type='{virt_type}')",
+        t0.elapsed()
+    );
+}
+
+/// libvirt's own ARP lookup fails for this guest: libvirt 9.0 cannot read the neighbour table
+/// of newer kernels ("internal error: wrong nlmsg len" on 6.18).
+fn arp_broken(uri: &str, g: &DhcpGuest) -> bool {
+    Connect::open(Some(uri))
+        .and_then(|c| c.lookup_domain_by_uuid_string(&g.uuid))
+        .and_then(|d| d.interface_addresses(virt::sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, 0))
+        .is_err()
+}
+
+/// libvirt's schema accepts what every wizard kind builds, and rejects a broken document.
+#[test]
+fn every_builder_kind_passes_virt_xml_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut routed = NewNetwork::routed("vdk routed <&'\"> ü", "10.20.0.0/16");
+    routed.forward_dev = "eth0".into();
+    routed.bridge = "vdkr0".into();
+    routed.domain = "lab.test".into();
+    routed.ipv6 = Some(SubnetSpec {
+        cidr: "fd00:20::/64".into(),
+        gateway: String::new(),
+        dhcp: Some(("fd00:20::100".into(), "fd00:20::1ff".into())),
+    });
+    let mut iso_dhcp = NewNetwork::isolated("iso-dhcp", "192.168.150.0/24");
+    iso_dhcp.ipv4.as_mut().unwrap().gateway = "192.168.150.254".into();
+    iso_dhcp.ipv4.as_mut().unwrap().dhcp = Some(("192.168.150.10".into(), "192.168.150.20".into()));
+    let kinds = [
+        ("nat", NewNetwork::nat("vdk-nat", "192.168.100.0/24")),
+        ("routed", routed),
+        ("isolated", NewNetwork::isolated("vdk-iso", "")),
+        ("isolated-dhcp", iso_dhcp),
+        ("bridge", NewNetwork::bridged("vdk-br", "br0")),
+    ];
+    let validate = |file: &std::path::Path| {
+        Command::new("virt-xml-validate")
+            .arg(file)
+            .arg("network")
+            .output()
+            .expect("virt-xml-validate (libvirt-clients + libxml2-utils; scripts/lab.sh)")
+    };
+    for (kind, spec) in kinds {
+        let xml = spec.build().unwrap().to_xml().unwrap();
+        let file = dir.path().join(format!("{kind}.xml"));
+        std::fs::write(&file, &xml).unwrap();
+        let out = validate(&file);
+        assert!(
+            out.status.success(),
+            "{kind} rejected by libvirt's schema: {}{}\n{xml}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // And it reads back the same.
+        assert_eq!(
+            netxml::parse(&xml).unwrap(),
+            spec.build().unwrap(),
+            "{kind}"
+        );
+    }
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(
+        &bad,
+        "<network><name>x</name><forward mode='warp'/><ip address='10.0.0.1' prefix='24'/></network>",
+    )
+    .unwrap();
+    assert!(
+        !validate(&bad).status.success(),
+        "an unknown forward mode must be rejected"
+    );
+}
+
+/// The test driver: networks without ports (vms from `connections`), no DHCP leases (libvirt's
+/// error comes back, the worker stays connected), interfaces from its own driver.
+#[test]
+fn test_driver_inventory_and_unsupported_leases() {
+    virtdeck::host::ensure_event_loop();
+    let w = Worker::start("test:///default");
+    let inv = w.inventory();
+    let n = find(&inv, "default").expect("test:///default has network 'default'");
+    assert_eq!(n.forward, ForwardMode::Nat);
+    assert_eq!(n.bridge.as_deref(), Some("virbr0"));
+    assert!(n.active && n.persistent);
+    assert_eq!(n.ips[0].address, "192.168.122.1");
+    assert_eq!(n.ips[0].prefix, 24);
+    assert_eq!(
+        n.ips[0].dhcp,
+        vec![("192.168.122.2".to_string(), "192.168.122.254".to_string())]
+    );
+    assert!(!inv.ifaces.is_empty(), "the test driver has interfaces");
+    let err = w.leases("default").unwrap_err();
+    assert!(err.contains("not supported"), "{err}");
+    w.send(NetCmd::Addresses);
+    let addrs = w.wait("addresses", Duration::from_secs(10), |ev| match ev {
+        HostEvent::Addresses(map) => Some(map),
+        _ => None,
+    });
+    // The test driver answers the lease source with a canned address for its running VM.
+    let all: Vec<_> = addrs.values().flatten().collect();
+    assert!(
+        all.iter()
+            .any(|a| a.ip == "192.168.122.3" && a.source == AddrSource::Lease),
+        "{addrs:?}"
+    );
+    let eth1 = inv.ifaces.iter().find(|i| i.name == "eth1").unwrap();
+    assert_eq!(eth1.kind, "ethernet");
+    assert!(eth1.active);
+    // Still connected and answering.
+    assert!(find(&w.inventory(), "default").is_some());
+}

@@ -3,10 +3,11 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::pools::{block, empty_note as note, yes};
+use super::pools::{block, empty_note as note, list_table};
+use super::vms::yes;
 use crate::app::networks::{rows, selected};
 use crate::app::App;
 
@@ -102,20 +103,12 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
         }
         row
     });
-    let table = Table::new(body, widths)
-        .header(Row::new(header).style(t.header))
-        .block(block(
-            app,
-            vec![
-                Span::styled(" Virtual networks ", t.title),
-                Span::styled(format!("{} ", list.len()), t.dim),
-            ],
-        ))
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state = TableState::default()
-        .with_selected(Some(app.networks.sel.min(list.len().saturating_sub(1))));
-    f.render_stateful_widget(table, area, &mut state);
+    let title = vec![
+        Span::styled(" Virtual networks ", t.title),
+        Span::styled(format!("{} ", list.len()), t.dim),
+    ];
+    let sel = (app.networks.sel, list.len());
+    list_table(app, f, area, title, header, widths, body, sel);
     if list.is_empty() {
         let waiting = app
             .hosts

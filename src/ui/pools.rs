@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
+use super::vms::yes;
 use crate::app::storage::{self, pool_rows};
 use crate::app::{App, View};
 use crate::fmt;
@@ -29,14 +30,6 @@ fn bar(used: u64, total: u64, width: usize) -> String {
     )
 }
 
-pub(super) fn yes(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "-"
-    }
-}
-
 fn pool_state_style(app: &App, s: PoolState) -> Style {
     let t = &app.theme;
     match s {
@@ -52,6 +45,29 @@ pub(super) fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
         .borders(Borders::ALL)
         .border_style(app.theme.border_focus)
         .title(Line::from(title))
+}
+
+/// A bordered table with a header whose cursor row (`sel`, clamped to `len`) is highlighted and
+/// kept on screen: the shape of every list pane (pools, volumes, secrets, networks).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn list_table<'a>(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    title: Vec<Span<'a>>,
+    header: Vec<&'a str>,
+    widths: Vec<Constraint>,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    (sel, len): (usize, usize),
+) {
+    let t = &app.theme;
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.header))
+        .block(block(app, title))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(sel.min(len.saturating_sub(1))));
+    f.render_stateful_widget(table, area, &mut state);
 }
 
 /// A dim centred line under a table's header (empty or waiting tables).
@@ -169,14 +185,8 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
         Span::styled(" Storage pools ", t.title),
         Span::styled(format!("{} ", rows.len()), t.dim),
     ];
-    let table = Table::new(table_rows, widths)
-        .header(Row::new(header).style(t.header))
-        .block(block(app, title))
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state = TableState::default()
-        .with_selected(Some(app.storage.pool_sel.min(rows.len().saturating_sub(1))));
-    f.render_stateful_widget(table, area, &mut state);
+    let sel = (app.storage.pool_sel, rows.len());
+    list_table(app, f, area, title, header, widths, table_rows, sel);
     if rows.is_empty() {
         let waiting = app
             .hosts
@@ -273,14 +283,8 @@ pub fn render_volumes(
         }
         Row::new(cells)
     });
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(t.header))
-        .block(block(app, title))
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state = TableState::default()
-        .with_selected(Some(app.storage.vol_sel.min(vols.len().saturating_sub(1))));
-    f.render_stateful_widget(table, table_area, &mut state);
+    let sel = (app.storage.vol_sel, vols.len());
+    list_table(app, f, table_area, title, header, widths, rows, sel);
     match pool {
         None => empty_note(app, f, table_area, "Reading the pool…"),
         Some(p) if !p.state.is_active() => empty_note(
@@ -357,28 +361,20 @@ pub fn render_secrets(app: &App, f: &mut Frame, area: Rect, host: crate::model::
             Cell::from(s.uuid.clone()).style(t.dim),
         ])
     });
-    let widths = [
+    let widths = vec![
         Constraint::Length(6),
         Constraint::Fill(2),
         Constraint::Fill(2),
         Constraint::Length(7),
         Constraint::Length(36),
     ];
-    let table = Table::new(rows, widths)
-        .header(Row::new(["USAGE", "NAME", "DESCRIPTION", "VALUE", "UUID"]).style(t.header))
-        .block(block(
-            app,
-            vec![
-                Span::styled(" Secrets ", t.title),
-                Span::styled(format!("on {host_name} "), t.dim),
-            ],
-        ))
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(
-        app.storage.secret_sel.min(secrets.len().saturating_sub(1)),
-    ));
-    f.render_stateful_widget(table, area, &mut state);
+    let title = vec![
+        Span::styled(" Secrets ", t.title),
+        Span::styled(format!("on {host_name} "), t.dim),
+    ];
+    let header = vec!["USAGE", "NAME", "DESCRIPTION", "VALUE", "UUID"];
+    let sel = (app.storage.secret_sel, secrets.len());
+    list_table(app, f, area, title, header, widths, rows, sel);
     if secrets.is_empty() {
         empty_note(
             app,

@@ -122,7 +122,7 @@ fn scroll(app: &App, visible: usize) -> usize {
     off
 }
 
-fn yes(b: bool) -> &'static str {
+pub(super) fn yes(b: bool) -> &'static str {
     if b {
         "yes"
     } else {

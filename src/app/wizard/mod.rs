@@ -265,13 +265,13 @@ impl Wizard {
 
     pub fn set_text(&mut self, key: &str, value: &str) {
         if let Some(f) = self.field_mut(key) {
-            if let Input::Text(t) | Input::Secret(t) = &mut f.input {
-                *t = text_area(value);
-                if matches!(f.input, Input::Secret(_)) {
-                    if let Input::Secret(t) = &mut f.input {
-                        t.set_mask_char('•');
-                    }
+            match &mut f.input {
+                Input::Text(t) => *t = text_area(value),
+                Input::Secret(t) => {
+                    *t = text_area(value);
+                    t.set_mask_char('•');
                 }
+                _ => {}
             }
         }
     }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::requests::Owner;
+use super::requests;
 use super::toast::Level;
-use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, NetCmd, NetOp};
 use crate::model::network::Network;
@@ -41,18 +41,10 @@ pub fn selected(app: &App) -> Option<(HostId, &Network)> {
     r.get(i).copied()
 }
 
-fn connected(app: &App) -> Vec<HostId> {
-    app.hosts
-        .iter()
-        .filter(|h| super::lifecycle::host_problem(h).is_none())
-        .map(|h| h.id)
-        .collect()
-}
-
 /// Networks of every host, plus the selected network's leases.
 pub fn refresh_all(app: &mut App) -> Vec<Effect> {
     app.networks.last_refresh = Some(app.now);
-    let mut fx: Vec<Effect> = connected(app)
+    let mut fx: Vec<Effect> = requests::reachable(app)
         .into_iter()
         .map(|h| Effect::Host(h, HostCommand::Network(NetCmd::Refresh)))
         .collect();
@@ -86,7 +78,7 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     if vms_shown && since(app.networks.last_addresses, ADDRESSES_EVERY) {
         app.networks.last_addresses = Some(app.now);
         fx.extend(
-            connected(app)
+            requests::reachable(app)
                 .into_iter()
                 // The test driver's fake interface addresses crash the FFI reader (a null
                 // field, not yet found): demo hosts get no addresses until that is fixed.
@@ -115,58 +107,29 @@ fn users_warning(net: &Network) -> Option<String> {
     })
 }
 
-fn confirm(app: &mut App, title: &str, body: Vec<String>, host: HostId, cmd: NetCmd) {
-    app.mode = Mode::Confirm(Confirm {
-        title: title.into(),
-        body,
-        typed: None,
-        action: ConfirmAction::Send {
-            host,
-            tag: net_tag(&cmd),
-            cmd: Box::new(HostCommand::Network(cmd)),
-        },
-    });
-}
-
-fn net_tag(cmd: &NetCmd) -> u64 {
-    match cmd {
-        NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => *tag,
-        _ => 0,
-    }
-}
-
 pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
-    let n = rows(app).len();
-    let last = n.saturating_sub(1);
     let before = app.networks.sel;
+    if let Some(i) = requests::step(before, rows(app).len(), action, 10) {
+        app.networks.sel = i;
+        return if i != before {
+            leases_of_selected(app)
+        } else {
+            Vec::new()
+        };
+    }
     match action {
-        Action::Down => app.networks.sel = (before + 1).min(last),
-        Action::Up => app.networks.sel = before.saturating_sub(1),
-        Action::Top => app.networks.sel = 0,
-        Action::Bottom => app.networks.sel = last,
-        Action::PageDown => app.networks.sel = (before + 10).min(last),
-        Action::PageUp => app.networks.sel = before.saturating_sub(10),
         Action::Interfaces => app.networks.show_ifaces = !app.networks.show_ifaces,
         Action::NewItem => return new_network(app),
         _ => return act(app, action),
-    }
-    if app.networks.sel != before {
-        return leases_of_selected(app);
     }
     Vec::new()
 }
 
 fn new_network(app: &mut App) -> Vec<Effect> {
-    if readonly(app) {
+    if requests::readonly(app, "network") {
         return Vec::new();
     }
-    let host = selected(app).map(|(h, _)| h).or_else(|| {
-        app.hosts
-            .iter()
-            .find(|h| h.status.is_connected())
-            .map(|h| h.id)
-    });
-    let Some(host) = host else {
+    let Some(host) = requests::target_host(app, selected(app).map(|(h, _)| h)) else {
         app.messages.push(
             Level::Error,
             "no connected host to define a network on",
@@ -179,15 +142,9 @@ fn new_network(app: &mut App) -> Vec<Effect> {
     super::storage::open_wizard(app, w)
 }
 
-fn readonly(app: &mut App) -> bool {
-    if app.settings.readonly {
-        app.messages.push(
-            Level::Error,
-            "read-only mode (--readonly): network changes are disabled",
-            app.now,
-        );
-    }
-    app.settings.readonly
+/// The command for `op` on `network`, around the tag `requests` hands out.
+fn net_cmd(network: String, op: NetOp) -> impl FnOnce(u64) -> HostCommand {
+    move |tag| HostCommand::Network(NetCmd::Net { tag, network, op })
 }
 
 fn act(app: &mut App, action: Action) -> Vec<Effect> {
@@ -199,11 +156,10 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
     if matches!(
         action,
         Action::Start | Action::Shutdown | Action::ToggleAutostart | Action::Undefine
-    ) && readonly(app)
+    ) && requests::readonly(app, "network")
     {
         return Vec::new();
     }
-    let tag = |app: &mut App, what: String| app.requests.tag(host, Owner::Action(what));
     match action {
         Action::Start if net.active => app.messages.push(
             Level::Info,
@@ -211,15 +167,8 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             app.now,
         ),
         Action::Start => {
-            let tag = tag(app, format!("start network {name}"));
-            return vec![Effect::Host(
-                host,
-                HostCommand::Network(NetCmd::Net {
-                    tag,
-                    network: name,
-                    op: NetOp::Start,
-                }),
-            )];
+            let what = format!("start network {name}");
+            return requests::send(app, host, what, net_cmd(name, NetOp::Start));
         }
         Action::Shutdown if !net.active => app.messages.push(
             Level::Info,
@@ -227,22 +176,13 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             app.now,
         ),
         Action::Shutdown => {
-            let t = tag(app, format!("stop network {name}"));
             let mut body = vec![format!(
                 "Stop network {name}? Its bridge and DHCP server go away."
             )];
             body.extend(users_warning(&net));
-            confirm(
-                app,
-                "Stop network",
-                body,
-                host,
-                NetCmd::Net {
-                    tag: t,
-                    network: name,
-                    op: NetOp::Stop,
-                },
-            );
+            let what = format!("stop network {name}");
+            let cmd = net_cmd(name, NetOp::Stop);
+            requests::confirm(app, "Stop network".into(), body, None, host, what, cmd);
         }
         Action::ToggleAutostart if !net.persistent => app.messages.push(
             Level::Error,
@@ -255,18 +195,11 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             } else {
                 "enable autostart of"
             };
-            let tag = tag(app, format!("{what} network {name}"));
-            return vec![Effect::Host(
-                host,
-                HostCommand::Network(NetCmd::Net {
-                    tag,
-                    network: name,
-                    op: NetOp::SetAutostart(!net.autostart),
-                }),
-            )];
+            let what = format!("{what} network {name}");
+            let cmd = net_cmd(name, NetOp::SetAutostart(!net.autostart));
+            return requests::send(app, host, what, cmd);
         }
         Action::Undefine => {
-            let t = tag(app, format!("undefine network {name}"));
             let mut body = vec![format!("Remove the definition of network {name}?")];
             if net.active {
                 body.push(
@@ -274,17 +207,9 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
                 );
             }
             body.extend(users_warning(&net));
-            confirm(
-                app,
-                "Undefine network",
-                body,
-                host,
-                NetCmd::Net {
-                    tag: t,
-                    network: name,
-                    op: NetOp::Undefine,
-                },
-            );
+            let what = format!("undefine network {name}");
+            let cmd = net_cmd(name, NetOp::Undefine);
+            requests::confirm(app, "Undefine network".into(), body, None, host, what, cmd);
         }
         _ => {}
     }

@@ -1,12 +1,14 @@
 //! Storage and network actions carry a tag; the host answers `Done { tag, result }`. This
 //! remembers who asked: an open wizard (which keeps the form on failure) or a pane action
-//! (a toast).
+//! (a toast). The pieces every resource pane shares (read-only refusal, confirmation, cursor
+//! moves, which hosts to ask) live here too.
 
 use std::collections::HashMap;
 
 use super::toast::Level;
 use super::wizard::Submit;
-use super::{App, Effect, Mode};
+use super::{App, Confirm, ConfirmAction, Effect, Mode};
+use crate::config::keymap::Action;
 use crate::host::HostCommand;
 use crate::model::HostId;
 
@@ -32,10 +34,6 @@ impl Requests {
 
     pub fn forget(&mut self, tag: u64) {
         self.owners.remove(&tag);
-    }
-
-    pub fn pending(&self, host: HostId) -> usize {
-        self.owners.values().filter(|(h, _)| *h == host).count()
     }
 }
 
@@ -96,4 +94,74 @@ pub fn done(app: &mut App, host: HostId, tag: u64, result: Result<String, String
             }
         }
     }
+}
+
+/// Hosts commands can go to now (connected and answering).
+pub fn reachable(app: &App) -> Vec<HostId> {
+    app.hosts
+        .iter()
+        .filter(|h| super::lifecycle::host_problem(h).is_none())
+        .map(|h| h.id)
+        .collect()
+}
+
+/// The host a new object is created on: the one under the cursor, else the first connected.
+pub fn target_host(app: &App, selected: Option<HostId>) -> Option<HostId> {
+    selected.or_else(|| {
+        app.hosts
+            .iter()
+            .find(|h| h.status.is_connected())
+            .map(|h| h.id)
+    })
+}
+
+/// True (and says so) in read-only mode; `what` names the kind of change ("storage").
+pub fn readonly(app: &mut App, what: &str) -> bool {
+    if app.settings.readonly {
+        app.messages.push(
+            Level::Error,
+            format!("read-only mode (--readonly): {what} changes are disabled"),
+            app.now,
+        );
+    }
+    app.settings.readonly
+}
+
+/// Asks before a pane action; `typed` is the name the user must type, if any. The tag is
+/// registered now and forgotten when the user says no.
+#[allow(clippy::too_many_arguments)]
+pub fn confirm(
+    app: &mut App,
+    title: String,
+    body: Vec<String>,
+    typed: Option<String>,
+    host: HostId,
+    what: String,
+    make: impl FnOnce(u64) -> HostCommand,
+) {
+    let tag = app.requests.tag(host, Owner::Action(what));
+    app.mode = Mode::Confirm(Confirm {
+        title,
+        body,
+        typed: typed.map(|expected| (expected, String::new())),
+        action: ConfirmAction::Send {
+            host,
+            tag,
+            cmd: Box::new(make(tag)),
+        },
+    });
+}
+
+/// Moves a list cursor for a movement action; None when `action` is not one.
+pub fn step(sel: usize, len: usize, action: Action, page: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match action {
+        Action::Down => (sel + 1).min(last),
+        Action::Up => sel.saturating_sub(1),
+        Action::PageDown => (sel + page).min(last),
+        Action::PageUp => sel.saturating_sub(page),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => return None,
+    })
 }

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use super::requests::{self, Owner};
+use super::requests;
 use super::toast::Level;
 use super::wizard::{self, Kind, Wizard};
-use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use super::{App, Effect, Mode, View};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, PoolOp, StorageCmd, VolOp};
 use crate::job::{Job, JobState};
@@ -72,10 +72,9 @@ pub fn selected_secret(app: &App) -> Option<(HostId, &Secret)> {
 /// Asks every connected host for its storage now.
 pub fn refresh_all(app: &mut App) -> Vec<Effect> {
     app.storage.last_refresh = Some(app.now);
-    app.hosts
-        .iter()
-        .filter(|h| super::lifecycle::host_problem(h).is_none())
-        .map(|h| Effect::Host(h.id, HostCommand::Storage(StorageCmd::Refresh)))
+    requests::reachable(app)
+        .into_iter()
+        .map(|h| Effect::Host(h, HostCommand::Storage(StorageCmd::Refresh)))
         .collect()
 }
 
@@ -102,41 +101,11 @@ pub fn open_pools(app: &mut App) -> Vec<Effect> {
 }
 
 fn readonly(app: &mut App) -> bool {
-    if app.settings.readonly {
-        app.messages.push(
-            Level::Error,
-            "read-only mode (--readonly): storage changes are disabled",
-            app.now,
-        );
-    }
-    app.settings.readonly
+    requests::readonly(app, "storage")
 }
 
-fn move_sel(sel: &mut usize, len: usize, action: Action, page: usize) {
-    let last = len.saturating_sub(1);
-    *sel = match action {
-        Action::Down => (*sel + 1).min(last),
-        Action::Up => sel.saturating_sub(1),
-        Action::PageDown => (*sel + page).min(last),
-        Action::PageUp => sel.saturating_sub(page),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => *sel,
-    };
-}
-
-fn is_move(a: Action) -> bool {
-    matches!(
-        a,
-        Action::Down
-            | Action::Up
-            | Action::PageDown
-            | Action::PageUp
-            | Action::Top
-            | Action::Bottom
-    )
-}
-
+/// A storage action that asks first.
+#[allow(clippy::too_many_arguments)]
 fn confirm(
     app: &mut App,
     title: String,
@@ -146,16 +115,8 @@ fn confirm(
     what: String,
     cmd: impl FnOnce(u64) -> StorageCmd,
 ) {
-    let tag = app.requests.tag(host, Owner::Action(what));
-    app.mode = Mode::Confirm(Confirm {
-        title,
-        body,
-        typed: typed.map(|expected| (expected, String::new())),
-        action: ConfirmAction::Send {
-            host,
-            tag,
-            cmd: Box::new(HostCommand::Storage(cmd(tag))),
-        },
+    requests::confirm(app, title, body, typed, host, what, |tag| {
+        HostCommand::Storage(cmd(tag))
     });
 }
 
@@ -169,8 +130,8 @@ fn pool_cmd(app: &mut App, host: HostId, pool: &str, op: PoolOp, what: &str) -> 
 /// Keys on the pools pane.
 pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
     let n = pool_rows(app).len();
-    if is_move(action) {
-        move_sel(&mut app.storage.pool_sel, n, action, 10);
+    if let Some(i) = requests::step(app.storage.pool_sel, n, action, 10) {
+        app.storage.pool_sel = i;
         return Vec::new();
     }
     if action == Action::NewItem {
@@ -367,8 +328,8 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
     let n = pool(app, host, &pname)
         .map(|p| p.volumes.len())
         .unwrap_or(0);
-    if is_move(action) {
-        move_sel(&mut app.storage.vol_sel, n, action, 10);
+    if let Some(i) = requests::step(app.storage.vol_sel, n, action, 10) {
+        app.storage.vol_sel = i;
         return Vec::new();
     }
     match action {
@@ -524,8 +485,8 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     };
     let n = inventory(app, host).map(|s| s.secrets.len()).unwrap_or(0);
-    if is_move(action) {
-        move_sel(&mut app.storage.secret_sel, n, action, 10);
+    if let Some(i) = requests::step(app.storage.secret_sel, n, action, 10) {
+        app.storage.secret_sel = i;
         return Vec::new();
     }
     if action == Action::Back {
@@ -580,14 +541,7 @@ fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
     if readonly(app) {
         return Vec::new();
     }
-    // The host of the selected pool, else the first connected host.
-    let host = selected_pool(app).map(|(h, _)| h).or_else(|| {
-        app.hosts
-            .iter()
-            .find(|h| h.status.is_connected())
-            .map(|h| h.id)
-    });
-    let Some(host) = host else {
+    let Some(host) = requests::target_host(app, selected_pool(app).map(|(h, _)| h)) else {
         note(app, "no connected host to define a pool on".into());
         return Vec::new();
     };

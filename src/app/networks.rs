@@ -80,8 +80,9 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         fx.extend(
             requests::reachable(app)
                 .into_iter()
-                // The test driver's fake interface addresses crash the FFI reader (a null
-                // field, not yet found): demo hosts get no addresses until that is fixed.
+                // libvirt 9's test driver segfaults in virDomainInterfaceAddresses for a VM on a
+                // network without <ip> (the demo's bridge networks; seen in gdb inside
+                // libvirt.so, called from host/network/ffi.rs): demo hosts get no addresses.
                 .filter(|h| {
                     app.host(*h)
                         .is_some_and(|h| h.running() > 0 && !h.uri.starts_with("test:"))

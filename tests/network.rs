@@ -12,115 +12,20 @@ mod common;
 
 use std::net::IpAddr;
 use std::process::Command;
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use common::dhcp_guest::{self, DhcpGuest, Nic};
 use virt::connect::Connect;
-use virtdeck::host::{HostCommand, HostEvent, HostHandle, NetCmd, NetOp, WorkerOptions};
+use virtdeck::host::{HostEvent, NetCmd, NetOp};
 use virtdeck::model::network::{AddrSource, ForwardMode, Lease, Network, NetworkInventory};
-use virtdeck::model::HostId;
 use virtdeck::xml::network::{self as netxml, Cidr, NewNetwork, SubnetSpec};
 
-/// A host worker and the events it sends.
-struct Worker {
-    handle: HostHandle,
-    rx: Receiver<HostEvent>,
-    uri: String,
-    tag: u64,
-}
+type Worker = common::worker::Worker<NetworkInventory>;
 
 impl Worker {
-    fn start(uri: &str) -> Worker {
-        let (tx, rx) = mpsc::channel();
-        let opts = WorkerOptions {
-            // Snapshots are noise here.
-            poll_interval: Duration::from_secs(600),
-            ..WorkerOptions::default()
-        };
-        let handle = virtdeck::host::spawn(HostId(0), uri.into(), opts, move |ev| {
-            let _ = tx.send(ev);
-        })
-        .unwrap();
-        let w = Worker {
-            handle,
-            rx,
-            uri: uri.into(),
-            tag: 0,
-        };
-        w.wait("connection", Duration::from_secs(30), |ev| {
-            matches!(ev, HostEvent::Connected(_)).then_some(())
-        });
-        w
-    }
-
-    fn wait<T>(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut pick: impl FnMut(HostEvent) -> Option<T>,
-    ) -> T {
-        let until = Instant::now() + timeout;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            let ev = self
-                .rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no {what} from the worker within {timeout:?}"));
-            if let HostEvent::Unreachable { error, .. } | HostEvent::Lost { error } = &ev {
-                panic!("worker lost {} while waiting for {what}: {error}", self.uri);
-            }
-            if let Some(t) = pick(ev) {
-                return t;
-            }
-        }
-    }
-
-    fn send(&self, cmd: NetCmd) {
-        self.handle.send(HostCommand::Network(cmd));
-    }
-
-    /// Runs an action: its result, then the inventory the worker sends after every action.
-    fn act(
-        &mut self,
-        make: impl FnOnce(u64) -> NetCmd,
-    ) -> (Result<String, String>, NetworkInventory) {
-        self.tag += 1;
-        let tag = self.tag;
-        self.send(make(tag));
-        let result = self.wait("result", Duration::from_secs(30), |ev| match ev {
-            HostEvent::Done { tag: t, result } if t == tag => Some(result),
-            _ => None,
-        });
-        let inv = self.wait(
-            "inventory after the action",
-            Duration::from_secs(30),
-            |ev| match ev {
-                HostEvent::Networks(inv) => Some(inv),
-                _ => None,
-            },
-        );
-        (result, inv)
-    }
-
-    fn ok(&mut self, make: impl FnOnce(u64) -> NetCmd) -> (String, NetworkInventory) {
-        match self.act(make) {
-            (Ok(text), inv) => (text, inv),
-            (Err(e), _) => panic!("action failed: {e}"),
-        }
-    }
-
     fn op(&mut self, network: &str, op: NetOp) -> NetworkInventory {
         let network = network.to_string();
         self.ok(|tag| NetCmd::Net { tag, network, op }).1
-    }
-
-    fn inventory(&self) -> NetworkInventory {
-        self.send(NetCmd::Refresh);
-        self.wait("inventory", Duration::from_secs(30), |ev| match ev {
-            HostEvent::Networks(inv) => Some(inv),
-            _ => None,
-        })
     }
 
     fn leases(&self, network: &str) -> Result<Vec<Lease>, String> {
@@ -131,12 +36,6 @@ impl Worker {
             HostEvent::Leases { network: n, result } if n == network => Some(result),
             _ => None,
         })
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.handle.send(HostCommand::Stop);
     }
 }
 

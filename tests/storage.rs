@@ -11,18 +11,16 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::loopdev::{LoopDev, VgGuard};
+use common::worker::WAIT;
 use quick_xml::escape::escape;
 use virt::connect::Connect;
-use virtdeck::host::WorkerOptions;
-use virtdeck::host::{HostCommand, HostEvent, HostHandle, PoolOp, StorageCmd, VolOp};
+use virtdeck::host::{HostEvent, PoolOp, StorageCmd, VolOp};
 use virtdeck::job::{Job, JobState};
 use virtdeck::model::storage::{Pool, PoolSource, PoolState, StorageInventory, Volume};
-use virtdeck::model::HostId;
 
 const URI: &str = "qemu:///system";
 const MIB: u64 = 1024 * 1024;
@@ -56,104 +54,15 @@ fn tempdir() -> tempfile::TempDir {
         .unwrap()
 }
 
-/// A host worker on qemu:///system and the events it sends.
-struct Worker {
-    handle: HostHandle,
-    rx: Receiver<HostEvent>,
-    tag: u64,
-}
+type Worker = common::worker::Worker<StorageInventory>;
 
 impl Worker {
-    fn start() -> Worker {
-        Worker::start_on(URI)
-    }
-
-    fn start_on(uri: &str) -> Worker {
-        let (tx, rx) = mpsc::channel();
-        let opts = WorkerOptions {
-            // Snapshots are noise here.
-            poll_interval: Duration::from_secs(600),
-            ..WorkerOptions::default()
-        };
-        let handle = virtdeck::host::spawn(HostId(0), uri.into(), opts, move |ev| {
-            let _ = tx.send(ev);
-        })
-        .unwrap();
-        let w = Worker { handle, rx, tag: 0 };
-        w.wait("connection", |ev| {
-            matches!(ev, HostEvent::Connected(_)).then_some(())
-        });
-        w
-    }
-
-    fn wait<T>(&self, what: &str, mut pick: impl FnMut(HostEvent) -> Option<T>) -> T {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            let ev = self
-                .rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no {what} from the worker within 30 s"));
-            if let HostEvent::Unreachable { error, .. } | HostEvent::Lost { error } = &ev {
-                panic!("worker lost its host while waiting for {what}: {error}");
-            }
-            if let Some(t) = pick(ev) {
-                return t;
-            }
-        }
-    }
-
-    fn send(&self, cmd: StorageCmd) {
-        self.handle.send(HostCommand::Storage(cmd));
-    }
-
-    /// Runs an action: its result, then the inventory the worker sends after every action.
-    fn act(
-        &mut self,
-        make: impl FnOnce(u64) -> StorageCmd,
-    ) -> (Result<String, String>, StorageInventory) {
-        self.tag += 1;
-        let tag = self.tag;
-        self.send(make(tag));
-        let result = self.wait("result", |ev| match ev {
-            HostEvent::Done { tag: t, result } if t == tag => Some(result),
-            _ => None,
-        });
-        let inv = self.wait("inventory after the action", |ev| match ev {
-            HostEvent::Storage(inv) => Some(inv),
-            _ => None,
-        });
-        (result, inv)
-    }
-
-    fn ok(&mut self, make: impl FnOnce(u64) -> StorageCmd) -> (String, StorageInventory) {
-        match self.act(make) {
-            (Ok(text), inv) => (text, inv),
-            (Err(e), _) => panic!("action failed: {e}"),
-        }
-    }
-
-    fn err(&mut self, make: impl FnOnce(u64) -> StorageCmd) -> (String, StorageInventory) {
-        match self.act(make) {
-            (Err(e), inv) => (e, inv),
-            (Ok(text), _) => panic!("action should have failed but: {text}"),
-        }
-    }
-
-    fn inventory(&self) -> StorageInventory {
-        self.send(StorageCmd::Refresh);
-        self.wait("inventory", |ev| match ev {
-            HostEvent::Storage(inv) => Some(inv),
-            _ => None,
-        })
-    }
-
     fn sources(&self, kind: &str, spec: Option<&str>) -> Result<Vec<PoolSource>, String> {
         self.send(StorageCmd::FindSources {
             kind: kind.into(),
             spec: spec.map(str::to_string),
         });
-        self.wait("sources", |ev| match ev {
+        self.wait("sources", WAIT, |ev| match ev {
             HostEvent::Sources { kind: k, result } if k == kind => Some(result),
             _ => None,
         })
@@ -202,12 +111,6 @@ impl Worker {
             std::thread::sleep(Duration::from_millis(20));
         }
         job.state()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.handle.send(HostCommand::Stop);
     }
 }
 
@@ -296,7 +199,7 @@ fn dir_pool_define_lifecycle_and_duplicate() {
         return;
     }
     let dir = tempdir();
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let name = unique("dir");
     let _guard = PoolGuard(name.clone());
     let path = dir.path().join("pool dir");
@@ -393,7 +296,7 @@ fn failed_pool_definition_leaves_nothing_defined() {
         return;
     }
     let dir = tempdir();
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let name = unique("bad");
     let _guard = PoolGuard(name.clone());
     // A directory under a regular file cannot be created.
@@ -453,7 +356,7 @@ fn fs_pool_on_an_ext4_loop_device_mounts_and_unmounts() {
     lo.mkfs_ext4();
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let name = unique("fs");
     let _guard = PoolGuard(name.clone());
     let xml = format!(
@@ -505,7 +408,7 @@ fn logical_pool_builds_and_deletes_its_volume_group() {
         vg: vg.clone(),
         pv: lo.dev.clone(),
     };
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let name = unique("lvm");
     let _guard = PoolGuard(name.clone());
     let xml = format!(
@@ -586,7 +489,7 @@ fn volumes_create_clone_resize_transfer_wipe_and_their_users() {
         return;
     }
     let dir = tempdir();
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let name = unique("vols");
     let _guard = PoolGuard(name.clone());
     w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
@@ -779,7 +682,7 @@ fn secrets_define_set_value_and_delete() {
     if !daemon_available() {
         return;
     }
-    let mut w = Worker::start();
+    let mut w = Worker::start(URI);
     let usage = format!("{} client.admin", unique("ceph"));
     let xml = format!(
         "<secret ephemeral='no' private='no'><description>virtdeck test &amp; co</description>\
@@ -836,7 +739,7 @@ fn find_sources_answers_for_netfs() {
     if !daemon_available() {
         return;
     }
-    let w = Worker::start();
+    let w = Worker::start(URI);
     let t = Instant::now();
     let r = w.sources("netfs", Some("<source><host name='127.0.0.1'/></source>"));
     eprintln!("netfs sources on 127.0.0.1 ({:?}): {r:?}", t.elapsed());
@@ -853,7 +756,7 @@ fn find_sources_answers_for_netfs() {
 #[test]
 fn test_driver_inventory_and_volume_actions() {
     virtdeck::host::ensure_event_loop();
-    let mut w = Worker::start_on("test:///default");
+    let mut w = Worker::start("test:///default");
     let inv = w.inventory();
     let p = pool(&inv, "default-pool").expect("test driver's pool");
     assert_eq!((p.kind.as_str(), p.state), ("dir", PoolState::Running));

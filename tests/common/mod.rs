@@ -5,6 +5,7 @@ pub mod dhcp_guest;
 pub mod guest;
 pub mod loopdev;
 pub mod tmux;
+pub mod worker;
 
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;

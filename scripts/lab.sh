@@ -35,7 +35,7 @@ case "$MODE" in
   full) PKGS=(libvirt-dev pkg-config libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
               qemu-system-x86 qemu-utils dnsmasq-base tmux nasm
               openssh-server openssh-client netcat-openbsd libxml2-utils
-              lvm2 parted busybox-static iptables) ;;
+              lvm2 parted busybox-static iptables virtinst osinfo-db) ;;
   install-only) PKGS=(libvirt-dev pkg-config) ;;
   -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$MODE' (expected nothing or 'install-only')" ;;

@@ -565,6 +565,57 @@ fn volumes_create_clone_resize_transfer_wipe_and_their_users() {
     assert!(e.contains("raw.img"), "{e}");
 }
 
+/// Wiping 2 GiB takes seconds; the worker must keep answering meanwhile (the action runs on
+/// a thread of its own), or a busy host would be shown as "not responding".
+#[test]
+fn a_long_volume_action_does_not_hold_up_the_worker() {
+    if !daemon_available() {
+        return;
+    }
+    let dir = tempdir();
+    let mut w = Worker::start(URI);
+    let name = unique("slow");
+    let _guard = PoolGuard(name.clone());
+    w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
+    let (r, _) = w.vol_op(
+        &name,
+        "big.img",
+        VolOp::Create {
+            xml: volume_xml("big.img", 2048 * MIB, "raw", None),
+        },
+    );
+    r.unwrap();
+    w.send(StorageCmd::Volume {
+        tag: 9_000,
+        pool: name.clone(),
+        volume: "big.img".into(),
+        op: VolOp::Wipe,
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = Instant::now();
+    w.send(StorageCmd::Refresh);
+    let mut order = Vec::new();
+    w.wait("wipe result", WAIT, |ev| match ev {
+        HostEvent::Storage(_) if order.is_empty() => {
+            order.push(format!("inventory after {:?}", asked.elapsed()));
+            None
+        }
+        HostEvent::Done { tag: 9_000, result } => {
+            order.push(format!("wipe: {result:?}"));
+            Some(())
+        }
+        _ => None,
+    });
+    eprintln!("{order:?}");
+    assert!(
+        order[0].starts_with("inventory"),
+        "the refresh waited for the wipe: {order:?}"
+    );
+    assert_eq!(order[1], "wipe: Ok(\"volume big.img wiped\")");
+    let (r, _) = w.vol_op(&name, "big.img", VolOp::Delete);
+    r.unwrap();
+}
+
 /// Upload into raw.img (16 MiB), download it back, and the refusals around them.
 fn transfers(w: &Worker, pool: &str, dir: &Path) {
     let data = noise(5 * MIB as usize + 4321, 0x9e37_79b9_7f4a_7c15);

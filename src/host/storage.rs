@@ -10,7 +10,10 @@ use virt::error::Error;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
-use super::{message, HostEvent, PoolOp, StorageCmd, VolOp};
+use std::sync::Arc;
+
+use super::worker::Side;
+use super::{message, refuse, HostCommand, HostEvent, Notify, PoolOp, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
@@ -39,16 +42,20 @@ impl From<Error> for Failure {
 
 type Outcome = Result<String, Failure>;
 
-/// Runs one storage command; answers through `notify`. Returns the libvirt error that
-/// failed the command, so the worker can tell a lost connection from a refused action.
+/// Runs one storage command. Only the inventory is read here: every action, even a quick
+/// one, runs on a thread of its own with a connection of its own (`Side`), because
+/// building a pool, wiping or cloning a big volume and mounting an NFS export take minutes,
+/// and a worker stuck that long would be reported as "not responding". Answers arrive
+/// through `shared` (`Done`, `Sources`, then a fresh inventory). Returns the libvirt error of
+/// a failed inventory read, so the worker can tell a lost connection.
 pub(super) fn run(
     conn: &Connect,
     cmd: StorageCmd,
-    notify: &dyn Fn(HostEvent),
+    shared: &Notify,
+    side: &Side,
 ) -> Result<(), Error> {
-    let (tag, outcome) = match cmd {
-        StorageCmd::Refresh => return send_inventory(conn, notify),
-        StorageCmd::FindSources { kind, spec } => return find_sources(conn, kind, spec, notify),
+    match cmd {
+        StorageCmd::Refresh => send_inventory(conn, &**shared),
         StorageCmd::Upload {
             pool,
             volume,
@@ -56,7 +63,7 @@ pub(super) fn run(
             job,
         } => {
             transfer::spawn_upload(conn, pool, volume, file, job);
-            return Ok(());
+            Ok(())
         }
         StorageCmd::Download {
             pool,
@@ -65,7 +72,53 @@ pub(super) fn run(
             job,
         } => {
             transfer::spawn_download(conn, pool, volume, file, job);
-            return Ok(());
+            Ok(())
+        }
+        action => {
+            spawn_action(conn, side.clone(), action, shared);
+            Ok(())
+        }
+    }
+}
+
+/// Runs `cmd` on a thread. A panic there (the `virt` crate panics when a free fails) or a
+/// thread that cannot start still answers the command, so the UI never waits forever.
+fn spawn_action(conn: &Connect, side: Side, cmd: StorageCmd, shared: &Notify) {
+    let conn = conn.clone();
+    let notify = Arc::clone(shared);
+    let (copy, fallback) = (cmd.clone(), cmd.clone());
+    let started = std::thread::Builder::new()
+        .name("storage-action".into())
+        .spawn(move || {
+            let notify: &dyn Fn(HostEvent) = &*notify;
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let conn = side.connection(&conn);
+                // A failure was answered already; a dead link is the worker's to notice.
+                let _ = act(&conn, cmd, notify);
+            }));
+            if ran.is_err() {
+                refuse(
+                    HostCommand::Storage(copy),
+                    "internal error in the storage thread",
+                    notify,
+                );
+            }
+        });
+    if let Err(e) = started {
+        refuse(
+            HostCommand::Storage(fallback),
+            &format!("cannot start a thread for the storage action: {e}"),
+            &**shared,
+        );
+    }
+}
+
+/// One storage action on the calling thread; answers through `notify`.
+fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<(), Error> {
+    let (tag, outcome) = match cmd {
+        StorageCmd::FindSources { kind, spec } => return find_sources(conn, kind, spec, notify),
+        StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
+            return send_inventory(conn, notify)
         }
         StorageCmd::Pool { tag, pool, op } => (tag, pool_op(conn, &pool, op)),
         StorageCmd::DefinePool {

@@ -48,6 +48,30 @@ pub fn effective_uri(uri: &str) -> String {
     }
 }
 
+/// How to reach the host again, for work that runs beside the worker.
+#[derive(Clone, Debug)]
+pub(crate) struct Side {
+    uri: String,
+    readonly: bool,
+}
+
+impl Side {
+    /// A connection of its own for a long call on another thread. Calls on one remote
+    /// connection wait for each other (a 2 GiB wipe held up the worker's inventory read for
+    /// its whole length), so a second reference to the worker's connection is not enough.
+    /// The test driver is in-process and keeps its state per connection, so it shares
+    /// `conn`; so does a host that refuses a second connection, rather than failing the work.
+    pub(crate) fn connection(&self, conn: &Connect) -> Connect {
+        if self.uri.starts_with("test:") {
+            return conn.clone();
+        }
+        match open(&self.uri, self.readonly) {
+            Ok((c, _)) => c,
+            Err(_) => conn.clone(),
+        }
+    }
+}
+
 fn open(uri: &str, readonly: bool) -> Result<(Connect, HostInfo), Error> {
     let uri = effective_uri(uri);
     let conn = if readonly {
@@ -83,12 +107,12 @@ pub(crate) fn run_guarded(
     rx: Receiver<Input>,
     self_tx: Sender<Input>,
     busy: Arc<Busy>,
-    notify: Notify,
+    shared: Notify,
 ) {
-    let notify: &dyn Fn(HostEvent) = &*notify;
+    let notify: &dyn Fn(HostEvent) = &*shared;
     loop {
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run(&uri, &opts, &rx, &self_tx, &busy, &notify)
+            run(&uri, &opts, &rx, &self_tx, &busy, &shared)
         }));
         busy.leave();
         match attempt {
@@ -116,8 +140,9 @@ fn run(
     rx: &Receiver<Input>,
     self_tx: &Sender<Input>,
     busy: &Busy,
-    notify: &impl Fn(HostEvent),
+    shared: &Notify,
 ) {
+    let notify = &|e: HostEvent| (**shared)(e);
     let mut attempt = 0u32;
     loop {
         notify(HostEvent::Connecting { attempt });
@@ -136,7 +161,14 @@ fn run(
                 attempt = 0;
                 let sampler = NodeSampler::new(info.memory_kib, opts.local_machine);
                 notify(HostEvent::Connected(info));
-                let mut session = Session::new(conn, opts, self_tx.clone(), sampler);
+                let mut session = Session::new(
+                    conn,
+                    uri,
+                    opts,
+                    self_tx.clone(),
+                    sampler,
+                    Arc::clone(shared),
+                );
                 let end = session.run(rx, busy, notify);
                 busy.enter();
                 session.close();
@@ -186,10 +218,20 @@ struct Session<'a> {
     bulk_stats: bool,
     backlog: VecDeque<HostCommand>,
     node: NodeSampler,
+    /// For work that runs on threads of its own and reports after the command returned.
+    shared: Notify,
+    side: Side,
 }
 
 impl<'a> Session<'a> {
-    fn new(conn: Connect, opts: &'a WorkerOptions, tx: Sender<Input>, node: NodeSampler) -> Self {
+    fn new(
+        conn: Connect,
+        uri: &str,
+        opts: &'a WorkerOptions,
+        tx: Sender<Input>,
+        node: NodeSampler,
+        shared: Notify,
+    ) -> Self {
         let event_id = events::register_lifecycle(&conn, tx);
         Session {
             conn,
@@ -200,6 +242,11 @@ impl<'a> Session<'a> {
             bulk_stats: true,
             backlog: VecDeque::new(),
             node,
+            shared,
+            side: Side {
+                uri: uri.to_string(),
+                readonly: opts.readonly,
+            },
         }
     }
 
@@ -324,7 +371,7 @@ impl<'a> Session<'a> {
                     notify(HostEvent::Display { uuid, result });
                 }
                 Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
-                    if let Err(e) = super::storage::run(&self.conn, cmd, notify) {
+                    if let Err(e) = super::storage::run(&self.conn, cmd, &self.shared, &self.side) {
                         if let Some(end) = self.check(&e) {
                             return end;
                         }

@@ -198,3 +198,123 @@ fn networks_pane_and_wizard() {
         live.app.mode, live.app.messages
     );
 }
+
+/// The volumes of pool `default`, with the cursor on its first volume.
+fn on_default_volumes() -> common::Live {
+    let mut live = on_pools();
+    select_pool(&mut live, "default");
+    live.press("<Enter>");
+    assert!(live.pump_until(Duration::from_secs(5), |a| {
+        virtdeck::app::storage::selected_volume(a).is_some()
+    }));
+    live
+}
+
+#[test]
+fn transfers_panel_shows_progress_and_x_cancels() {
+    let mut live = on_default_volumes();
+    let host = live.app.hosts[0].id;
+    let job = virtdeck::job::Job::new("upload into disk.img");
+    job.set_total(100 << 20);
+    job.advance(40 << 20);
+    live.app.storage.jobs.push((host, job.clone()));
+    let s = screen(&live.app, 100, 24);
+    assert!(s.contains("upload into disk.img 40 MiB / 100 MiB"), "{s}");
+    insta::assert_snapshot!("transfer_running", s);
+    live.press("x");
+    assert!(job.is_cancelled(), "x asks the running transfer to stop");
+    // The transfer thread notices between chunks and ends the job.
+    job.finish(virtdeck::job::JobState::Cancelled);
+    let s = screen(&live.app, 100, 24);
+    assert!(s.contains("upload into disk.img: cancelled"), "{s}");
+}
+
+#[test]
+fn upload_wizard_starts_a_job_and_shows_libvirts_refusal() {
+    let mut live = on_default_volumes();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), vec![7u8; 1000]).unwrap();
+    live.press("i");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("no upload wizard: {:?}", live.app.mode)
+    };
+    assert!(w.title.starts_with("Upload into"), "{}", w.title);
+    live.type_text("/nonexistent/file");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!()
+    };
+    assert!(
+        w.field("file")
+            .and_then(|f| f.error.clone())
+            .is_some_and(|e| e.contains("No such file")),
+        "a missing file is refused as typed"
+    );
+    for _ in 0.."/nonexistent/file".len() {
+        live.press("<Backspace>");
+    }
+    live.type_text(&file.path().display().to_string());
+    live.press("<Enter>");
+    assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
+    assert_eq!(live.app.storage.jobs.len(), 1);
+    // The test driver has no volume upload: the job ends with libvirt's message.
+    let ended = live.pump_until(Duration::from_secs(5), |a| {
+        a.storage.jobs[0].1.state() != virtdeck::job::JobState::Running
+    });
+    assert!(ended);
+    let s = screen(&live.app, 140, 24);
+    assert!(s.contains("failed:"), "{s}");
+    assert!(s.contains("not supported"), "{s}");
+}
+
+#[test]
+fn secrets_pane_and_a_secret_the_host_refuses_keeps_the_form() {
+    let mut live = on_pools();
+    live.press("S");
+    assert!(
+        matches!(live.app.view, View::Secrets { .. }),
+        "{:?}",
+        live.app.view
+    );
+    insta::assert_snapshot!("secrets_pane_empty", screen(&live.app, 100, 12));
+    live.press("n");
+    assert!(matches!(live.app.mode, Mode::Wizard(_)));
+    live.press("<Tab>");
+    live.type_text("client.<&'\"> ü");
+    live.press("<Tab>");
+    live.press("<Tab>");
+    live.press("<Tab>");
+    live.type_text("not base64!");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!()
+    };
+    assert!(
+        w.field("value")
+            .and_then(|f| f.error.clone())
+            .is_some_and(|e| e.contains("base64")),
+        "{:?}",
+        w.field("value")
+    );
+    for _ in 0.."not base64!".len() {
+        live.press("<Backspace>");
+    }
+    live.type_text("QVFEZXhhbXBsZWtleQ==");
+    live.press("<Enter>");
+    let s = screen(&live.app, 100, 24);
+    assert!(
+        !s.contains("QVFEZXhhbXBsZWtleQ"),
+        "the value is never shown: {s}"
+    );
+    insta::assert_snapshot!("secret_wizard_review", s);
+    live.press("<Enter>");
+    // The test driver has no secrets driver: libvirt's refusal shows, the form stays.
+    let refused = live.pump_until(
+        Duration::from_secs(5),
+        |a| matches!(&a.mode, Mode::Wizard(w) if w.error.is_some()),
+    );
+    assert!(refused, "{:?}", live.app.mode);
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!()
+    };
+    assert_eq!(w.get("id"), "client.<&'\"> ü");
+    assert!(!w.get("value").is_empty(), "the form keeps what was typed");
+}

@@ -833,3 +833,88 @@ fn test_driver_inventory_and_volume_actions() {
     r.unwrap();
     assert!(vol(&inv, "default-pool", "a.img").is_none());
 }
+
+/// The whole UI path of a transfer on the real daemon: the volumes pane, `i` and `e`, their
+/// forms, the job in the transfers panel, and the bytes that arrive.
+#[test]
+fn upload_and_download_through_the_ui() {
+    use virtdeck::app::{storage, HostSpec, Mode, View};
+    if !daemon_available() {
+        return;
+    }
+    let dir = tempdir();
+    let mut w = Worker::start(URI);
+    let name = unique("ui");
+    let _guard = PoolGuard(name.clone());
+    w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
+    let (r, _) = w.vol_op(
+        &name,
+        "disk.img",
+        VolOp::Create {
+            xml: volume_xml("disk.img", 4 * MIB, "raw", None),
+        },
+    );
+    r.unwrap();
+    let data = noise(3 * MIB as usize + 17, 42);
+    let src = dir.path().join("in.bin");
+    std::fs::write(&src, &data).unwrap();
+
+    let mut live = common::start(
+        vec![(
+            HostSpec {
+                name: "local".into(),
+                uri: URI.into(),
+            },
+            virtdeck::host::WorkerOptions::default(),
+        )],
+        false,
+    );
+    assert!(live.pump_until(WAIT, |a| a.hosts[0].status.is_connected()));
+    live.press("3");
+    assert!(live.pump_until(WAIT, |a| a.hosts[0].storage.is_some()));
+    let row = storage::pool_rows(&live.app)
+        .iter()
+        .position(|(_, p)| p.name == name)
+        .expect("the test pool in the pane");
+    live.press("g");
+    for _ in 0..row {
+        live.press("j");
+    }
+    live.press("<Enter>");
+    assert!(matches!(live.app.view, View::Volumes { .. }));
+    assert!(live.pump_until(WAIT, |a| storage::selected_volume(a)
+        .is_some_and(|(_, _, v)| v.name == "disk.img")));
+
+    live.press("i");
+    live.type_text(&src.display().to_string());
+    live.press("<Enter>");
+    assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
+    let finished = |a: &virtdeck::app::App| {
+        a.storage
+            .jobs
+            .last()
+            .is_some_and(|(_, j)| j.state() != JobState::Running)
+    };
+    assert!(live.pump_until(WAIT, finished));
+    assert_eq!(live.app.storage.jobs[0].1.state(), JobState::Done);
+    let path = dir.path().join("pool/disk.img");
+    let stored = std::fs::read(&path).unwrap();
+    assert_eq!(&stored[..data.len()], &data[..], "uploaded bytes");
+
+    let out = dir.path().join("out.bin");
+    live.press("e");
+    let Mode::Wizard(wz) = &live.app.mode else {
+        panic!("no download form: {:?}", live.app.mode)
+    };
+    for _ in 0..wz.get("file").chars().count() {
+        live.press("<Backspace>");
+    }
+    live.type_text(&out.display().to_string());
+    live.press("<Enter>");
+    assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
+    assert!(live.pump_until(WAIT, finished));
+    let (_, job) = live.app.storage.jobs.last().unwrap();
+    assert_eq!(job.state(), JobState::Done);
+    assert_eq!(job.done(), 4 * MIB, "the whole volume");
+    assert_eq!(std::fs::read(&out).unwrap(), stored, "downloaded bytes");
+}

@@ -480,6 +480,10 @@ impl App {
                 host.info = Some(info);
                 host.status = HostStatus::Connected;
                 host.stalled_since = None;
+                // An open storage or network pane asks the new connection on the next tick
+                // rather than after its usual interval.
+                self.storage.last_refresh = None;
+                self.networks.last_refresh = None;
                 let text = format!("{name}: connected");
                 // A recovery is news; the first connection is not.
                 if std::mem::take(&mut host.trouble) {

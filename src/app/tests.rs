@@ -671,3 +671,37 @@ fn each_console_wake_re_arms_the_next_one() {
         app.update(Msg::Wake);
     }
 }
+
+#[test]
+fn a_host_that_connects_while_the_pools_pane_is_open_is_asked_at_the_next_tick() {
+    let mut a = app();
+    a.view = View::Pools;
+    let t = a.now;
+    let refreshes = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Host(_, HostCommand::Storage(crate::host::StorageCmd::Refresh))
+                )
+            })
+            .count()
+    };
+    assert_eq!(
+        refreshes(&a.update(Msg::Tick(t))),
+        2,
+        "first tick asks both"
+    );
+    let soon = t + std::time::Duration::from_secs(1);
+    assert_eq!(refreshes(&a.update(Msg::Tick(soon))), 0, "not due yet");
+    a.update(Msg::Host(
+        HostId(1),
+        HostEvent::Connected(HostInfo::default()),
+    ));
+    let next = soon + std::time::Duration::from_secs(1);
+    assert_eq!(
+        refreshes(&a.update(Msg::Tick(next))),
+        2,
+        "asked again at once"
+    );
+}

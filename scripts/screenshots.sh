@@ -19,6 +19,9 @@ shot() { # name: capture the pane once the screen has settled
   echo "screenshots/$1.txt"
 }
 keys() { tmux -L "$SOCK" send-keys -t s "$@"; }
+esc() { # N separate Escapes (sent together they read as Alt+Escape)
+  for _ in $(seq "$1"); do keys Escape; sleep 0.15; done
+}
 start() { # cols rows: a fresh tmux server per size (restarting one server races)
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   SOCK="$BASE-$1x$2"
@@ -39,6 +42,16 @@ keys Enter && shot vm-detail
 keys Escape && keys / && keys -l "state:run k8s" && shot filter
 keys Enter && keys '*' && keys d && shot confirm-bulk
 keys n && keys Escape && keys Escape && keys '?' && shot help
+keys Escape && keys 3 && shot pools
+keys Enter && shot volumes
+keys n && keys -l "scratch.qcow2" && keys Tab && keys BSpace BSpace BSpace && keys -l "40G" \
+  && shot volume-wizard
+esc 2 && keys n && keys -l "nfs-isos" && keys Tab Right Right && shot pool-wizard
+keys Enter && keys -l "nas.example.com" && keys Tab && keys -l "/export/isos" && keys Tab Tab \
+  && keys -l "/var/lib/libvirt/isos" && keys Enter && keys Enter && shot pool-wizard-review
+esc 4 && keys 4 && shot networks
+keys n && keys -l "lab-net" && keys Enter && shot network-wizard
+esc 2 && keys i && shot host-interfaces
 start 80 24
 keys 2 && shot narrow-80x24
 

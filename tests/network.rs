@@ -186,6 +186,9 @@ fn create_stop_start_autostart_undefine_and_errors() {
         .find(|i| i.name == br)
         .unwrap_or_else(|| panic!("bridge {br} among {:?}", inv.ifaces));
     assert_eq!(iface.kind, "bridge");
+    // With the gateway address libvirt gave it (this is the local host: getifaddrs).
+    let gw = format!("{}/24", subnet.nth(1).unwrap());
+    assert!(iface.addrs.contains(&gw), "{gw} on {iface:?}");
 
     let inv = w.op(&name, NetOp::Stop);
     assert!(!find(&inv, &name).unwrap().active);

@@ -24,6 +24,8 @@ pub struct NetworksUi {
     pub show_ifaces: bool,
     pub last_refresh: Option<std::time::Instant>,
     pub last_addresses: Option<std::time::Instant>,
+    /// The network whose leases were last asked for, so a tick asks only once.
+    pub leases_asked: Option<(HostId, String)>,
 }
 
 /// Every network of every host that reported, in host order then by name.
@@ -52,16 +54,34 @@ pub fn refresh_all(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-fn leases_of_selected(app: &App) -> Vec<Effect> {
-    match selected(app) {
-        Some((h, n)) if n.active => vec![Effect::Host(
+fn leases_of_selected(app: &mut App) -> Vec<Effect> {
+    let asked = selected(app)
+        .filter(|(_, n)| n.active)
+        .map(|(h, n)| (h, n.name.clone()));
+    app.networks.leases_asked = asked.clone();
+    match asked {
+        Some((h, network)) => vec![Effect::Host(
             h,
-            HostCommand::Network(NetCmd::Leases {
-                network: n.name.clone(),
-            }),
+            HostCommand::Network(NetCmd::Leases { network }),
         )],
-        _ => Vec::new(),
+        None => Vec::new(),
     }
+}
+
+/// The selected network's leases when nobody asked for them yet: the pane opened before the
+/// host's networks arrived, or the cursor landed on a network that has just appeared.
+fn leases_missing(app: &mut App) -> Vec<Effect> {
+    let Some((h, n)) = selected(app) else {
+        return Vec::new();
+    };
+    let known = app
+        .host(h)
+        .is_some_and(|host| host.leases.contains_key(&n.name));
+    let asked = app.networks.leases_asked.as_ref() == Some(&(h, n.name.clone()));
+    if known || asked {
+        return Vec::new();
+    }
+    leases_of_selected(app)
 }
 
 /// Every tick: keep the pane and the VM addresses current.
@@ -71,8 +91,12 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         t.is_none_or(|t| now.saturating_duration_since(t) >= every)
     };
     let mut fx = Vec::new();
-    if app.view == View::Networks && since(app.networks.last_refresh, REFRESH_EVERY) {
-        fx.extend(refresh_all(app));
+    if app.view == View::Networks {
+        if since(app.networks.last_refresh, REFRESH_EVERY) {
+            fx.extend(refresh_all(app));
+        } else {
+            fx.extend(leases_missing(app));
+        }
     }
     let vms_shown = matches!(app.view, View::Vms | View::Detail { .. });
     if vms_shown && since(app.networks.last_addresses, ADDRESSES_EVERY) {

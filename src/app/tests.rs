@@ -705,3 +705,49 @@ fn a_host_that_connects_while_the_pools_pane_is_open_is_asked_at_the_next_tick()
         "asked again at once"
     );
 }
+
+#[test]
+fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
+    use crate::host::NetCmd;
+    use crate::model::network::{ForwardMode, Network, NetworkInventory};
+    let mut a = app();
+    a.view = View::Networks;
+    let t = a.now;
+    let leases = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Host(_, HostCommand::Network(NetCmd::Leases { .. }))
+                )
+            })
+            .count()
+    };
+    assert_eq!(leases(&a.update(Msg::Tick(t))), 0, "no networks known yet");
+    let net = Network {
+        name: "default".into(),
+        uuid: String::new(),
+        forward: ForwardMode::Nat,
+        bridge: None,
+        ips: Vec::new(),
+        active: true,
+        autostart: true,
+        persistent: true,
+        vms: 0,
+    };
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Networks(NetworkInventory {
+            networks: vec![net],
+            ..NetworkInventory::default()
+        }),
+    ));
+    let t1 = t + std::time::Duration::from_secs(1);
+    assert_eq!(
+        leases(&a.update(Msg::Tick(t1))),
+        1,
+        "asked at the next tick"
+    );
+    let t2 = t1 + std::time::Duration::from_secs(1);
+    assert_eq!(leases(&a.update(Msg::Tick(t2))), 0, "and only once");
+}

@@ -185,7 +185,10 @@ fn host_ifaces(conn: &Connect) -> Result<Vec<HostIface>, Error> {
             }
             let local = conn.uri().is_ok_and(|u| super::is_local_uri(&u));
             return Ok(if local {
-                sysfs::interfaces(Path::new("/sys/class/net"), Path::new("/proc/net/vlan"))
+                with_local_addrs(sysfs::interfaces(
+                    Path::new("/sys/class/net"),
+                    Path::new("/proc/net/vlan"),
+                ))
             } else {
                 Vec::new()
             });
@@ -217,10 +220,30 @@ fn host_ifaces(conn: &Connect) -> Result<Vec<HostIface>, Error> {
             mac: iface.mac_string().ok().filter(|m| !m.is_empty()),
             name,
             kind,
+            addrs: Vec::new(),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    let local = conn.uri().is_ok_and(|u| super::is_local_uri(&u));
+    Ok(if local { with_local_addrs(out) } else { out })
+}
+
+/// Fills in this machine's addresses (getifaddrs), which the network wizard's overlap check
+/// needs. Remote hosts keep none: libvirt has no call that reports them.
+fn with_local_addrs(mut ifaces: Vec<HostIface>) -> Vec<HostIface> {
+    let Ok(all) = if_addrs::get_if_addrs() else {
+        return ifaces;
+    };
+    for a in all {
+        let (ip, prefix) = match &a.addr {
+            if_addrs::IfAddr::V4(v) => (std::net::IpAddr::V4(v.ip), v.prefixlen),
+            if_addrs::IfAddr::V6(v) => (std::net::IpAddr::V6(v.ip), v.prefixlen),
+        };
+        if let Some(i) = ifaces.iter_mut().find(|i| i.name == a.name) {
+            i.addrs.push(format!("{ip}/{prefix}"));
+        }
+    }
+    ifaces
 }
 
 /// `<interface type='bridge|ethernet|bond|vlan'>`.

@@ -73,6 +73,9 @@ pub struct HostIface {
     pub kind: String,
     pub mac: Option<String>,
     pub active: bool,
+    /// Addresses with their prefix (`192.0.2.2/24`). Only known for the machine virtdeck
+    /// runs on: libvirt's interface driver (udev backend) does not report them.
+    pub addrs: Vec<String>,
 }
 
 /// Where a VM's address came from.

@@ -40,15 +40,15 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     let mut widths = Vec::new();
     let mut header = Vec::new();
     if multi {
-        widths.push(Constraint::Length(14));
+        widths.push(super::pools::host_column(app, list.iter().map(|(h, _)| *h)));
         header.push("HOST");
     }
     widths.extend([
-        Constraint::Fill(1),
+        super::pools::fit("NAME", list.iter().map(|(_, n)| n.name.as_str()), 24),
         Constraint::Length(8),
         Constraint::Length(10),
         Constraint::Length(19),
-        Constraint::Length(31),
+        Constraint::Fill(1),
         Constraint::Length(6),
         Constraint::Length(4),
         Constraint::Length(4),
@@ -211,6 +211,11 @@ fn render_ifaces(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(i.kind.clone()),
             Cell::from(i.mac.clone().unwrap_or_else(|| "-".into())),
             Cell::from(if i.active { "up" } else { "down" }),
+            Cell::from(if i.addrs.is_empty() {
+                "-".to_string()
+            } else {
+                i.addrs.join(" ")
+            }),
         ])
     });
     let title = vec![Span::styled(
@@ -223,13 +228,14 @@ fn render_ifaces(app: &App, f: &mut Frame, area: Rect) {
     let table = Table::new(
         body,
         [
-            Constraint::Fill(1),
+            super::pools::fit("NAME", ifaces.iter().map(|i| i.name.as_str()), 16),
             Constraint::Length(9),
             Constraint::Length(17),
             Constraint::Length(5),
+            Constraint::Fill(1),
         ],
     )
-    .header(Row::new(["NAME", "TYPE", "MAC", "STATE"]).style(t.header))
+    .header(Row::new(["NAME", "TYPE", "MAC", "STATE", "ADDRESSES"]).style(t.header))
     .block(block(app, title))
     .column_spacing(1);
     f.render_widget(table, area);

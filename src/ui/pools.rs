@@ -70,6 +70,34 @@ pub(super) fn list_table<'a>(
     f.render_stateful_widget(table, area, &mut state);
 }
 
+/// A column as wide as its widest cell (or header), at most `max`: names stay whole when
+/// the pane has room, and long ones cannot push the other columns out.
+pub(super) fn fit<'s>(
+    header: &str,
+    cells: impl IntoIterator<Item = &'s str>,
+    max: u16,
+) -> Constraint {
+    let widest = cells
+        .into_iter()
+        .map(unicode_width::UnicodeWidthStr::width)
+        .chain([header.len()])
+        .max()
+        .unwrap_or(0);
+    Constraint::Length((widest as u16).min(max))
+}
+
+/// The HOST column of a fleet-wide pane, sized to the names of the hosts it lists.
+pub(super) fn host_column(
+    app: &App,
+    ids: impl IntoIterator<Item = crate::model::HostId>,
+) -> Constraint {
+    let names: Vec<String> = ids
+        .into_iter()
+        .filter_map(|id| app.host(id).map(|h| h.name.clone()))
+        .collect();
+    fit("HOST", names.iter().map(String::as_str), 20)
+}
+
 /// A dim centred line under a table's header (empty or waiting tables).
 pub(super) fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
     let inner = Rect {
@@ -118,11 +146,11 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
     let mut widths = Vec::new();
     let mut header = Vec::new();
     if multi {
-        widths.push(Constraint::Length(14));
+        widths.push(host_column(app, rows.iter().map(|(h, _)| *h)));
         header.push("HOST");
     }
     widths.extend([
-        Constraint::Fill(1),
+        fit("NAME", rows.iter().map(|(_, p)| p.name.as_str()), 28),
         Constraint::Length(8),
         Constraint::Length(12),
         Constraint::Length(4),

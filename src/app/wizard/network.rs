@@ -6,16 +6,27 @@ use super::{Context, Field, Input, Kind, Wizard};
 use crate::host::NetCmd;
 use crate::model::HostId;
 use crate::xml::network::{
-    gateway, network_subnets, overlaps, parse_subnet, suggest_dhcp, suggest_subnet, Field as F,
-    NewKind, NewNetwork, SubnetSpec,
+    gateway, network_subnets, overlaps, parse_subnet, suggest_dhcp, suggest_subnet, Cidr,
+    Field as F, NewKind, NewNetwork, SubnetSpec,
 };
 
 const KINDS: &[&str] = &["nat", "route", "isolated", "bridge"];
+
+/// The host's own addresses (loopback aside: 127/8 is never a candidate anyway).
+fn host_addrs(ctx: &Context) -> Vec<Cidr> {
+    ctx.ifaces
+        .iter()
+        .flat_map(|i| &i.addrs)
+        .filter_map(|a| Cidr::parse(a).ok())
+        .filter(|c| !c.addr.is_loopback())
+        .collect()
+}
 
 pub fn new(host: HostId, ctx: &Context) -> Wizard {
     let taken: Vec<_> = network_subnets(&ctx.networks)
         .into_iter()
         .map(|(_, c)| c)
+        .chain(host_addrs(ctx))
         .collect();
     let subnet = suggest_subnet(&taken)
         .map(|c| c.to_string())
@@ -164,7 +175,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     }
     if let Ok(c) = parse_subnet(&w.get("subnet")) {
         let others = network_subnets(&ctx.networks);
-        let warns = overlaps(&c, &others, &[]);
+        let warns = overlaps(&c, &others, &host_addrs(ctx));
         if let (false, Some(f)) = (warns.is_empty() || bridged, w.field_mut("subnet")) {
             f.warning = Some(warns.join("; "));
         }

@@ -253,3 +253,33 @@ fn network_wizard_suggests_a_free_subnet_and_checks_the_range() {
         "{xml}"
     );
 }
+
+#[test]
+fn network_wizard_avoids_and_warns_about_the_hosts_own_addresses() {
+    let ctx = Context {
+        ifaces: vec![crate::model::network::HostIface {
+            name: "eth0".into(),
+            kind: "ethernet".into(),
+            mac: None,
+            active: true,
+            addrs: vec!["192.168.100.7/24".into(), "127.0.0.1/8".into()],
+        }],
+        ..Context::default()
+    };
+    let mut w = network::new(HostId(0), &ctx);
+    refresh(&mut w, &ctx);
+    assert_eq!(
+        w.get("subnet"),
+        "192.168.101.0/24",
+        "the host's LAN is skipped"
+    );
+    assert!(w.field("subnet").and_then(|f| f.warning.clone()).is_none());
+    w.set_text("subnet", "192.168.100.0/24");
+    refresh(&mut w, &ctx);
+    let warn = w.field("subnet").and_then(|f| f.warning.clone());
+    assert!(
+        warn.as_deref()
+            .is_some_and(|m| m.contains("host's address 192.168.100.7/24")),
+        "{warn:?}"
+    );
+}

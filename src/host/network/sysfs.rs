@@ -56,6 +56,7 @@ pub fn interfaces(root: &Path, vlan_dir: &Path) -> Vec<HostIface> {
                 kind: kind.to_string(),
                 mac: read("address").filter(|m| !m.is_empty()),
                 active,
+                addrs: Vec::new(),
             })
         })
         .collect();

@@ -426,6 +426,40 @@ fn dhcp_guests_show_in_leases_and_addresses() {
         }
     }
 
+    // The same address in the app: VM table (IP column) and detail view.
+    let mut live = common::start(
+        vec![(
+            virtdeck::app::HostSpec {
+                name: "local".into(),
+                uri: uri.clone(),
+            },
+            virtdeck::host::WorkerOptions::default(),
+        )],
+        false,
+    );
+    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0]
+        .vms
+        .iter()
+        .any(|v| v.uuid == on_net.uuid)));
+    live.tick();
+    assert!(
+        live.pump_until(Duration::from_secs(30), |a| a.hosts[0]
+            .addresses
+            .get(&on_net.uuid)
+            .is_some_and(|v| !v.is_empty())),
+        "addresses never reached the app"
+    );
+    let ip = lease_of(&on_net).ip;
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    let screen = term.backend().to_string();
+    let row = screen.lines().find(|l| l.contains(&on_net.name));
+    assert!(
+        row.is_some_and(|r| r.contains(&ip)),
+        "{ip} on the row of {} in the VM table:\n{screen}",
+        on_net.name
+    );
+
     // The network counts the guest on it (the bridge guest is no port of it).
     let n = find(&w.inventory(), &name).cloned().unwrap();
     assert_eq!(n.vms, 1, "{n:?}");

@@ -42,6 +42,12 @@ impl Live {
         true
     }
 
+    /// One tick of the app's clock (the runtime sends these every second).
+    pub fn tick(&mut self) {
+        let fx = self.app.update(Msg::Tick(Instant::now()));
+        self.workers.apply(fx);
+    }
+
     pub fn press(&mut self, spec: &str) {
         let k = virtdeck::config::keymap::Key::parse(spec).unwrap();
         let fx = self

@@ -4,7 +4,7 @@
 //! Everything libvirt allocates here is freed here.
 
 use std::ffi::{CStr, CString};
-use std::os::raw::{c_char, c_int, c_uint, c_ulonglong};
+use std::os::raw::{c_int, c_uint, c_ulonglong};
 
 use virt::connect::Connect;
 use virt::domain::Domain;
@@ -162,8 +162,6 @@ pub(crate) fn compare_hypervisor_cpu(conn: &Connect, cpu_xml: &str) -> Result<i3
 pub(crate) struct JobSample {
     pub kind: i32,
     pub progress: Progress,
-    /// `VIR_DOMAIN_JOB_ERRMSG` of a failed completed job.
-    pub error: Option<String>,
 }
 
 /// `virDomainGetJobStats`; `flags` may ask for the completed job's statistics.
@@ -215,25 +213,9 @@ pub(crate) fn job_stats(dom: &Domain, flags: u32) -> Result<JobSample, Error> {
         auto_converge_throttle: i(sys::VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE)
             .and_then(|v| u32::try_from(v).ok()),
     };
-    let mut msg: *const c_char = std::ptr::null();
-    // SAFETY: the string stays owned by the list; copied before the list is freed.
-    let error = unsafe {
-        if sys::virTypedParamsGetString(params, n, sys::VIR_DOMAIN_JOB_ERRMSG.as_ptr(), &mut msg)
-            == 1
-            && !msg.is_null()
-        {
-            Some(CStr::from_ptr(msg).to_string_lossy().into_owned())
-        } else {
-            None
-        }
-    };
     if !params.is_null() {
         // SAFETY: allocated by libvirt for us, freed once.
         unsafe { sys::virTypedParamsFree(params, n) };
     }
-    Ok(JobSample {
-        kind,
-        progress,
-        error,
-    })
+    Ok(JobSample { kind, progress })
 }

@@ -32,6 +32,10 @@ struct Lab2 {
 
 static USERS: Mutex<usize> = Mutex::new(0);
 
+fn lab_dir() -> String {
+    format!("/run/vdk-mig-{}", std::process::id())
+}
+
 fn script(arg: &str) -> std::process::Output {
     Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/libvirtd2.sh"))
@@ -72,6 +76,8 @@ impl Drop for Lab2 {
         *users -= 1;
         if *users == 0 {
             let _ = script("stop");
+            // The script keeps its lock file beside the base directory; ours is unique.
+            let _ = std::fs::remove_file(format!("{}.lock", lab_dir()));
         }
     }
 }

@@ -599,13 +599,15 @@ fn poll(
                 seen.downtime_ms = sample.progress.downtime_ms;
             }
             // Iteration 2 starts once the first full pass over memory is done.
-            if auto_postcopy && !postcopy && sample.progress.mem_iteration.is_some_and(|i| i >= 2) {
-                if ffi::start_post_copy(dom).is_ok() {
-                    postcopy = true;
-                    report.update(id, MigrationEvent::PostCopyStarted);
-                }
+            if auto_postcopy
+                && !postcopy
+                && sample.progress.mem_iteration.is_some_and(|i| i >= 2)
+                && ffi::start_post_copy(dom).is_ok()
+            {
+                postcopy = true;
+                report.update(id, MigrationEvent::PostCopyStarted);
             }
-            report.update(id, MigrationEvent::Progress(sample.progress));
+            report.update(id, MigrationEvent::Progress(Box::new(sample.progress)));
         } else if job_seen && !completing {
             // The data phase ended; libvirt is finishing on both hosts.
             completing = true;

@@ -211,7 +211,7 @@ pub fn cpu_compat(source: &Connect, target: &Connect, vm: &VmFacts) -> CpuCompat
             Ok(None) => return CpuCompat::Unknown("the source reports no host CPU".into()),
             Err(e) => return CpuCompat::Unknown(message(&e)),
         };
-        target.compare_cpu(&host_cpu, 0).map(|r| r as i32)
+        target.compare_cpu(&host_cpu, 0)
     } else {
         super::ffi::compare_hypervisor_cpu(target, xml)
     };

@@ -45,7 +45,7 @@ pub fn plan_evacuation(
 ) -> Plan {
     let mut order: Vec<&VmLoad> = vms.iter().collect();
     // Stable for equal sizes: the caller's order (e.g. by name) decides.
-    order.sort_by(|a, b| b.memory_kib.cmp(&a.memory_kib));
+    order.sort_by_key(|v| std::cmp::Reverse(v.memory_kib));
     let mut free: Vec<(HostId, u64)> = targets
         .iter()
         .filter(|t| t.eligible)

@@ -435,7 +435,8 @@ pub enum Setting {
 pub enum MigrationEvent {
     /// The runner took it: phase Running.
     Started,
-    Progress(Progress),
+    /// Boxed: a sample is large and most events are small.
+    Progress(Box<Progress>),
     /// The job ended on the hosts; the final handshake is still going.
     Completing,
     /// Post-copy is on: the guest runs on the target from now on.
@@ -549,7 +550,7 @@ impl Migration {
                 if p.downtime_ms.is_some() {
                     self.downtime_ms = p.downtime_ms;
                 }
-                self.progress = p.clone();
+                self.progress = (**p).clone();
             }
             MigrationEvent::Completing => self.phase = Phase::Completing,
             MigrationEvent::PostCopyStarted => {
@@ -963,12 +964,12 @@ mod tests {
     }
 
     fn sample(processed: u64, remaining: u64, total: u64) -> MigrationEvent {
-        MigrationEvent::Progress(Progress {
+        MigrationEvent::Progress(Box::new(Progress {
             data_processed: Some(processed),
             data_remaining: Some(remaining),
             data_total: Some(total),
             ..Progress::default()
-        })
+        }))
     }
 
     const MIB: u64 = 1024 * 1024;

@@ -394,7 +394,6 @@ fn start(
 #[derive(Default)]
 struct Seen {
     cancel_requested: bool,
-    downtime_ms: Option<u64>,
 }
 
 /// The whole migration, on its thread. Always unregisters before returning.
@@ -446,7 +445,7 @@ fn migrate(
             let (downtime_ms, total_ms) =
                 completed_stats(dest.as_ref(), dconn.as_ref(), target, uuid);
             Outcome::Succeeded {
-                downtime_ms: downtime_ms.or(seen.downtime_ms),
+                downtime_ms,
                 total_ms,
             }
         }
@@ -594,9 +593,6 @@ fn poll(
                         result: r,
                     },
                 );
-            }
-            if sample.progress.downtime_ms.is_some() {
-                seen.downtime_ms = sample.progress.downtime_ms;
             }
             // Iteration 2 starts once the first full pass over memory is done.
             if auto_postcopy

@@ -400,7 +400,8 @@ pub struct Progress {
     pub time_elapsed_ms: Option<u64>,
     /// libvirt's estimate of the time left (bounded jobs only).
     pub time_remaining_ms: Option<u64>,
-    /// Measured (completed job) or expected downtime, ms.
+    /// ms: QEMU's expected downtime while running (it starts at the max downtime), the
+    /// measured one in a completed job's statistics.
     pub downtime_ms: Option<u64>,
     /// vCPU throttle of auto-converge, percent.
     pub auto_converge_throttle: Option<u32>,
@@ -470,7 +471,8 @@ pub struct Migration {
     pub speed_bps: Option<f64>,
     pub started: Option<Instant>,
     pub finished: Option<Instant>,
-    /// Guest downtime at switch-over, ms (from the completed job when known).
+    /// Measured guest downtime at switch-over, ms (from the completed job; `None` until the
+    /// end, or when libvirt kept no statistics).
     pub downtime_ms: Option<u64>,
     /// Post-copy switched on.
     pub postcopy: bool,
@@ -547,8 +549,10 @@ impl Migration {
                         self.last_sample = Some((now, done));
                     }
                 }
-                if p.downtime_ms.is_some() {
-                    self.downtime_ms = p.downtime_ms;
+                // Everything sent: only the switch-over is left (in a pre-copy migration
+                // the guest is paused for it right now).
+                if p.data_total.is_some_and(|t| t > 0) && p.data_remaining == Some(0) {
+                    self.phase = Phase::Completing;
                 }
                 self.progress = (**p).clone();
             }
@@ -1020,7 +1024,12 @@ mod tests {
             MigrationOptions::default(),
         );
         m.apply(&MigrationEvent::Started, t0);
+        // The setup phase reports zeros: not completing.
+        m.apply(&sample(0, 0, 0), t0);
+        assert_eq!(m.phase, Phase::Running);
         m.apply(&sample(10, 54, 64), t0);
+        m.apply(&sample(70, 0, 64), t0 + Duration::from_millis(500));
+        assert_eq!(m.phase, Phase::Completing, "nothing left to send");
         m.apply(&MigrationEvent::Completing, t0 + Duration::from_secs(1));
         assert_eq!(m.phase, Phase::Completing);
         let end = t0 + Duration::from_secs(2);

@@ -611,3 +611,121 @@ fn poll(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn collect() -> (Arc<Mutex<Vec<HostEvent>>>, impl Fn(HostEvent)) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&seen);
+        (seen, move |ev| s.lock().unwrap().push(ev))
+    }
+
+    fn target() -> MigrationTarget {
+        MigrationTarget {
+            uri: "qemu+tcp://kvm2/system".into(),
+            migration_address: None,
+        }
+    }
+
+    #[test]
+    fn control_of_an_unknown_migration_is_answered() {
+        let (seen, notify) = collect();
+        let cmd = MigrateCmd::SetDowntime { id: 90_001, ms: 50 };
+        assert_eq!(cmd.id(), 90_001);
+        assert!(cmd.report().is_none());
+        refuse(cmd, "host is not connected", &notify);
+        let seen = seen.lock().unwrap();
+        match seen.as_slice() {
+            [HostEvent::Migration(MigrationUpdate {
+                id: 90_001,
+                event:
+                    MigrationEvent::Control {
+                        setting: Setting::MaxDowntime(50),
+                        result: Err(e),
+                    },
+            })] => assert_eq!(e, "this migration is not running"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_reaches_a_registered_migration_even_when_refused() {
+        let rx = register(90_002).expect("fresh id");
+        assert!(register(90_002).is_none(), "an id runs once");
+        let (seen, notify) = collect();
+        // A stalled worker refuses commands; control still gets through to the poller.
+        refuse(MigrateCmd::Cancel { id: 90_002 }, "not responding", &notify);
+        run_control(
+            MigrateCmd::SetSpeed {
+                id: 90_002,
+                mib_s: 3,
+            },
+            &notify,
+        );
+        assert!(seen.lock().unwrap().is_empty());
+        assert!(matches!(rx.try_recv(), Ok(Control::Cancel)));
+        assert!(matches!(rx.try_recv(), Ok(Control::SetSpeed(3))));
+        unregister(90_002);
+        assert!(matches!(
+            rx.try_recv(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected)
+        ));
+    }
+
+    #[test]
+    fn refused_start_and_preflight_answer_through_the_report() {
+        let (seen, f) = collect();
+        let report = Report::new(f);
+        assert!(report.is_set());
+        assert!(!report.set(|_| {}), "the first destination stays");
+        let options = MigrationOptions::default();
+        refuse(
+            MigrateCmd::Start {
+                id: 90_003,
+                uuid: "u".into(),
+                target: target(),
+                options: options.clone(),
+                report: report.clone(),
+            },
+            "host is not connected",
+            &|_| panic!("not through the worker"),
+        );
+        refuse(
+            MigrateCmd::Preflight {
+                id: 90_004,
+                uuid: "u".into(),
+                target: target(),
+                options,
+                report,
+            },
+            "host is not connected",
+            &|_| panic!("not through the worker"),
+        );
+        let seen = seen.lock().unwrap();
+        assert!(matches!(
+            &seen[0],
+            HostEvent::Migration(MigrationUpdate {
+                id: 90_003,
+                event: MigrationEvent::Finished(Outcome::Failed(e)),
+            }) if e == "host is not connected"
+        ));
+        match &seen[1] {
+            HostEvent::Preflight { id: 90_004, checks } => {
+                assert!(preflight::blocking(checks, true), "{checks:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unset_report_drops_events() {
+        let r = Report::default();
+        assert!(!r.is_set());
+        r.update(1, MigrationEvent::Started);
+        assert_eq!(r.clone(), r, "clones compare equal");
+        assert_ne!(r, Report::default());
+    }
+}

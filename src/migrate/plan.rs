@@ -15,6 +15,22 @@ pub struct VmLoad {
     pub memory_kib: u64,
 }
 
+impl VmLoad {
+    /// The VMs an evacuation moves: the running, blocked and paused ones of a host's
+    /// snapshot (a crashed or shutting-down VM cannot be migrated live).
+    pub fn active(vms: &[crate::model::Vm]) -> Vec<VmLoad> {
+        use crate::model::VmState::*;
+        vms.iter()
+            .filter(|v| matches!(v.state, Running | Blocked | Paused))
+            .map(|v| VmLoad {
+                uuid: v.uuid.clone(),
+                name: v.name.clone(),
+                memory_kib: v.memory_kib,
+            })
+            .collect()
+    }
+}
+
 /// A host that may receive VMs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetLoad {
@@ -224,6 +240,38 @@ mod tests {
     fn ties_go_to_the_lower_host_id() {
         let p = plan_evacuation(&[vm("a", 1)], &[host(5, 8), host(3, 8)], 0, |_, _| true);
         assert_eq!(names(&p), [("a".into(), 3)]);
+    }
+
+    #[test]
+    fn only_migratable_vms_are_evacuated() {
+        use crate::model::{IoCounters, Vm, VmState};
+        let vm = |name: &str, state| Vm {
+            uuid: format!("u-{name}"),
+            name: name.into(),
+            id: None,
+            state,
+            vcpus: 1,
+            memory_kib: 2 * GIB,
+            max_memory_kib: 4 * GIB,
+            cpu_time_ns: None,
+            io: IoCounters::default(),
+            autostart: false,
+            persistent: true,
+            managed_save: false,
+        };
+        let loads = VmLoad::active(&[
+            vm("run", VmState::Running),
+            vm("off", VmState::Shutoff),
+            vm("paused", VmState::Paused),
+            vm("crashed", VmState::Crashed),
+        ]);
+        let names: Vec<_> = loads.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["run", "paused"]);
+        assert_eq!(
+            loads[0].memory_kib,
+            2 * GIB,
+            "current memory, not the maximum"
+        );
     }
 
     #[test]

@@ -159,7 +159,12 @@ prepare_dirs() {
     # our own libvirtd.conf. Re-created only with a fresh BASE.
     find /etc/libvirt -maxdepth 1 -type f ! -name libvirtd.conf -exec cp -p {} "$ETC_DIR/" \;
     local qconf="$ETC_DIR/qemu.conf" k
-    for k in 'user = "root"' 'group = "root"' 'dynamic_ownership = 0'; do
+    # Both daemons share the network namespace but allocate ports independently: a guest
+    # started on one could be handed the VNC or incoming-migration port a guest of the other
+    # holds ("Failed to find an available port"). Give this one its own ranges.
+    for k in 'user = "root"' 'group = "root"' 'dynamic_ownership = 0' \
+      'remote_display_port_min = 6900' 'remote_display_port_max = 6999' \
+      'migration_port_min = 49300' 'migration_port_max = 49399'; do
       grep -Eq "^[[:space:]]*${k%% *}[[:space:]]*=" "$qconf" 2>/dev/null || printf '%s\n' "$k" >>"$qconf"
     done
     # Seed the QEMU capabilities cache from the main daemon: saves a probe of QEMU.

@@ -555,6 +555,8 @@ impl App {
                 self.hosts[hi].leases.insert(network, result);
             }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
+            // The migrations pane (another branch) takes these.
+            HostEvent::Migration(_) | HostEvent::Preflight { .. } => {}
             HostEvent::OpDone {
                 uuid,
                 name: vm,

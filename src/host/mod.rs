@@ -5,6 +5,7 @@
 mod backoff;
 mod events;
 mod hints;
+pub mod migrate;
 mod network;
 mod node;
 mod ops;
@@ -104,6 +105,9 @@ pub enum HostCommand {
     Storage(StorageCmd),
     /// Virtual networks, leases, host interfaces, VM addresses (`host::network`).
     Network(NetCmd),
+    /// Migration of a VM of this host: pre-flight, start, cancel, speed, downtime, post-copy
+    /// (`host::migrate`).
+    Migrate(migrate::MigrateCmd),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -289,6 +293,13 @@ pub enum HostEvent {
     },
     /// Addresses per VM UUID.
     Addresses(std::collections::HashMap<String, Vec<crate::model::network::VmAddr>>),
+    /// Progress, control answers and the end of a migration (`MigrateCmd::Start`).
+    Migration(crate::model::migration::MigrationUpdate),
+    /// The answer to `MigrateCmd::Preflight`.
+    Preflight {
+        id: crate::model::migration::MigrationId,
+        checks: Vec<crate::migrate::preflight::Check>,
+    },
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -345,6 +356,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             }),
             NetCmd::Refresh | NetCmd::Addresses => {}
         },
+        HostCommand::Migrate(c) => migrate::refuse(c, reason, notify),
         HostCommand::Refresh | HostCommand::Stop => {}
     }
 }

@@ -384,6 +384,9 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
+                Ok(Input::Cmd(HostCommand::Migrate(cmd))) => {
+                    super::migrate::run(&self.conn, cmd, notify)
+                }
                 Ok(Input::DomainEvent(uuid)) => {
                     let mut changed = BTreeSet::new();
                     changed.insert(uuid);

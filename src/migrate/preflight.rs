@@ -1,0 +1,1223 @@
+//! Pre-flight checks before a migration, as a pure function of facts read from both hosts
+//! (`gather` reads them): each check is pass / warn / fail with a line of detail, and
+//! [`blocking`] says whether the wizard may go on.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use crate::model::migration::{CopyStorage, Kind, MigrationOptions};
+use crate::xml::domain::XmlError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// What a check looks at. `Options`, `Source` and `Reachable` failures can never be
+/// overridden: there is nothing to migrate with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// The chosen options are a combination libvirt accepts.
+    Options,
+    /// The VM could be read on the source.
+    Source,
+    /// The target daemon answers.
+    Reachable,
+    /// The VM's state fits the kind (live needs it running, offline stopped).
+    State,
+    Cpu,
+    /// One disk is on storage the target sees, or is copied.
+    Storage,
+    /// Shared disks use `cache='none'` (QEMU must not cache what the other host writes).
+    CacheMode,
+    /// One interface's network / bridge / device exists on the target.
+    Network,
+    Memory,
+    /// No domain with this name or UUID on the target.
+    Name,
+}
+
+impl CheckKind {
+    pub fn hard(self) -> bool {
+        matches!(
+            self,
+            CheckKind::Options | CheckKind::Source | CheckKind::Reachable
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub kind: CheckKind,
+    /// Shown in the list: `target reachable`, `disk vda`, `network default`…
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(
+        kind: CheckKind,
+        name: impl Into<String>,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> Check {
+        Check {
+            kind,
+            name: name.into(),
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// True when the migration must not start: any failed check, unless the user chose to
+/// override (then only the hard ones: invalid options, unreadable VM, unreachable target).
+pub fn blocking(checks: &[Check], allow_override: bool) -> bool {
+    checks
+        .iter()
+        .any(|c| c.status == Status::Fail && (!allow_override || c.kind.hard()))
+}
+
+/// The worst status of a list (Pass for an empty one): the wizard's summary line.
+pub fn worst(checks: &[Check]) -> Status {
+    checks
+        .iter()
+        .map(|c| c.status)
+        .max()
+        .unwrap_or(Status::Pass)
+}
+
+/// Where a disk reads from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskSource {
+    /// No medium (an empty CD-ROM).
+    None,
+    /// A host path: `<source file>` or `<source dir>`.
+    File(String),
+    /// A host block device.
+    Block(String),
+    Volume {
+        pool: String,
+        volume: String,
+    },
+    /// rbd, iscsi, gluster, nbd…: storage reached over the network, shared by nature.
+    Network {
+        protocol: String,
+        name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disk {
+    /// `<target dev>`: vda, hdc…
+    pub target: String,
+    /// disk, cdrom, floppy, lun.
+    pub device: String,
+    pub source: DiskSource,
+    /// `<driver cache>`; `None` is the hypervisor default (writeback for QEMU).
+    pub cache: Option<String>,
+    pub readonly: bool,
+    pub shareable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IfaceSource {
+    /// A libvirt virtual network.
+    Network(String),
+    /// A host bridge.
+    Bridge(String),
+    /// macvtap on a host device.
+    Direct(String),
+    /// Anything else (user, ethernet, vhostuser…): nothing to look up on the target.
+    Other(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iface {
+    pub mac: Option<String>,
+    pub source: IfaceSource,
+}
+
+/// The VM, read on the source.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmFacts {
+    pub name: String,
+    pub uuid: String,
+    pub active: bool,
+    pub persistent: bool,
+    /// Current memory, KiB.
+    pub memory_kib: u64,
+    pub disks: Vec<Disk>,
+    pub interfaces: Vec<Iface>,
+    /// The `<cpu>` element as written in the XML (`None`: the hypervisor's default model).
+    pub cpu_xml: Option<String>,
+    /// `<cpu mode>`: custom, host-model, host-passthrough, maximum.
+    pub cpu_mode: Option<String>,
+}
+
+/// Whether the target sees one of the VM's disks (see `gather::disk_visibility` for the
+/// heuristic).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// The path is a volume of this pool on the target. `shared`: the pool type is network
+    /// storage (netfs, rbd, iscsi…); otherwise (dir, logical…) the same path may be a
+    /// different local disk of the target.
+    Volume {
+        pool: String,
+        shared: bool,
+    },
+    /// Network storage: every host reaches it.
+    Network,
+    /// Nothing to see (empty drive).
+    NoMedium,
+    No,
+}
+
+impl Visibility {
+    pub fn seen(&self) -> bool {
+        !matches!(self, Visibility::No)
+    }
+}
+
+/// The result of comparing the VM's CPU with what the target's hypervisor offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CpuCompat {
+    /// No `<cpu>` element: QEMU's default model, which every x86 host runs.
+    DefaultModel,
+    Identical,
+    Superset,
+    Incompatible(String),
+    /// The comparison itself failed (old libvirt, another architecture…).
+    Unknown(String),
+}
+
+/// The target, read over a connection from this machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetFacts {
+    pub hostname: String,
+    /// Virtual networks with their active flag.
+    pub networks: Vec<(String, bool)>,
+    /// Host interfaces (including bridges); `None` when the target cannot list them.
+    pub interfaces: Option<Vec<String>>,
+    pub free_memory_kib: Option<u64>,
+    /// (name, uuid) of every domain defined or running there.
+    pub domains: Vec<(String, String)>,
+    /// One entry per `VmFacts::disks`, in order.
+    pub disk_visibility: Vec<Visibility>,
+    pub cpu: Option<CpuCompat>,
+}
+
+/// Everything the checks look at. `target` is `Err(libvirt's text)` when it cannot be
+/// reached; `vm` is `Err` when the VM cannot be read on the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Facts {
+    pub vm: Result<VmFacts, String>,
+    pub target: Result<TargetFacts, String>,
+}
+
+/// Free memory below VM memory × this is a warning: QEMU's own overhead and other VMs
+/// starting meanwhile need room too.
+const MEMORY_MARGIN: f64 = 1.1;
+
+/// Runs every check. Per-disk and per-interface checks get one line each.
+pub fn checks(facts: &Facts, opts: &MigrationOptions) -> Vec<Check> {
+    use Status::*;
+    let mut out = Vec::new();
+    out.push(match opts.validate() {
+        Ok(()) => Check::new(CheckKind::Options, "options", Pass, opts.summary()),
+        Err(e) => Check::new(CheckKind::Options, "options", Fail, e.to_string()),
+    });
+    let vm = match &facts.vm {
+        Ok(vm) => vm,
+        Err(e) => {
+            out.push(Check::new(CheckKind::Source, "VM", Fail, e.clone()));
+            return out;
+        }
+    };
+    let target = match &facts.target {
+        Ok(t) => {
+            out.push(Check::new(
+                CheckKind::Reachable,
+                "target reachable",
+                Pass,
+                format!("connected to {}", t.hostname),
+            ));
+            t
+        }
+        Err(e) => {
+            out.push(Check::new(
+                CheckKind::Reachable,
+                "target reachable",
+                Fail,
+                e.clone(),
+            ));
+            return out;
+        }
+    };
+    let offline = opts.kind == Kind::Offline;
+    out.push(state_check(vm, opts));
+    out.push(cpu_check(target.cpu.as_ref(), offline));
+    storage_checks(vm, target, opts, &mut out);
+    network_checks(vm, target, offline, &mut out);
+    out.push(memory_check(vm, target, offline));
+    out.push(name_check(vm, target));
+    out
+}
+
+fn state_check(vm: &VmFacts, opts: &MigrationOptions) -> Check {
+    use Status::*;
+    let name = "VM state";
+    let state = if vm.active { "running" } else { "shut off" };
+    match (opts.kind, vm.active) {
+        (Kind::Offline, true) => Check::new(
+            CheckKind::State,
+            name,
+            Fail,
+            "the VM is running: offline migration moves a stopped VM (choose live, or shut it down)",
+        ),
+        (Kind::Offline, false) if !vm.persistent => Check::new(
+            CheckKind::State,
+            name,
+            Fail,
+            "the VM is not defined (transient): nothing to move offline",
+        ),
+        (Kind::Live | Kind::Suspended, false) => Check::new(
+            CheckKind::State,
+            name,
+            Fail,
+            "the VM is shut off: choose offline migration",
+        ),
+        _ => Check::new(CheckKind::State, name, Pass, state),
+    }
+}
+
+fn cpu_check(cpu: Option<&CpuCompat>, offline: bool) -> Check {
+    use Status::*;
+    let name = "CPU compatible";
+    // A stopped VM only needs the CPU when it is started on the target: a warning then.
+    let bad = if offline { Warn } else { Fail };
+    match cpu {
+        None => Check::new(CheckKind::Cpu, name, Warn, "not compared"),
+        Some(CpuCompat::DefaultModel) => Check::new(
+            CheckKind::Cpu,
+            name,
+            Pass,
+            "default CPU model (runs on any host)",
+        ),
+        Some(CpuCompat::Identical) => {
+            Check::new(CheckKind::Cpu, name, Pass, "the target's CPU is identical")
+        }
+        Some(CpuCompat::Superset) => Check::new(
+            CheckKind::Cpu,
+            name,
+            Pass,
+            "the target's CPU offers everything the VM uses",
+        ),
+        Some(CpuCompat::Incompatible(d)) => Check::new(CheckKind::Cpu, name, bad, d.clone()),
+        Some(CpuCompat::Unknown(d)) => {
+            Check::new(CheckKind::Cpu, name, Warn, format!("cannot compare: {d}"))
+        }
+    }
+}
+
+fn storage_checks(vm: &VmFacts, t: &TargetFacts, opts: &MigrationOptions, out: &mut Vec<Check>) {
+    use Status::*;
+    let copy = opts.copy_storage != CopyStorage::None;
+    let offline = opts.kind == Kind::Offline;
+    for (i, d) in vm.disks.iter().enumerate() {
+        let name = format!("disk {}", d.target);
+        let vis = t.disk_visibility.get(i).cloned().unwrap_or(Visibility::No);
+        let what = describe(&d.source);
+        let check = match &vis {
+            Visibility::NoMedium => Check::new(CheckKind::Storage, name, Pass, "no medium"),
+            Visibility::Network => Check::new(
+                CheckKind::Storage,
+                name,
+                Pass,
+                format!("{what}: network storage"),
+            ),
+            Visibility::Volume { pool, shared: true } if copy => Check::new(
+                CheckKind::Storage,
+                name,
+                Warn,
+                format!(
+                    "{what}: on shared pool {pool}, yet copy storage is chosen: the copy would write onto the disk it reads"
+                ),
+            ),
+            Visibility::Volume { pool, shared: true } => Check::new(
+                CheckKind::Storage,
+                name,
+                Pass,
+                format!("{what}: volume of shared pool {pool} on the target"),
+            ),
+            Visibility::Volume { pool, shared: false } if !copy => Check::new(
+                CheckKind::Storage,
+                name,
+                Warn,
+                format!(
+                    "{what}: found in local pool {pool} on the target; make sure it is the same storage (a shared mount), not a copy"
+                ),
+            ),
+            Visibility::Volume { .. } => Check::new(
+                CheckKind::Storage,
+                name,
+                Pass,
+                format!("{what}: copied over the file of the same path on the target"),
+            ),
+            Visibility::No if copy && !d.readonly => Check::new(
+                CheckKind::Storage,
+                name,
+                Pass,
+                format!("{what}: copied to the target"),
+            ),
+            // A read-only medium (ISO) is not copied by libvirt: it must exist there.
+            Visibility::No if offline => Check::new(
+                CheckKind::Storage,
+                name,
+                Warn,
+                format!("{what}: not seen by the target; the VM will not start there until it is"),
+            ),
+            Visibility::No => Check::new(
+                CheckKind::Storage,
+                name,
+                Fail,
+                format!("{what}: not seen by the target; choose copy storage or put it on shared storage"),
+            ),
+        };
+        out.push(check);
+        // Shared storage (both hosts open the same disk): QEMU must not cache writes the other
+        // side cannot see. Copied and read-only disks are safe either way.
+        let shared = !copy && matches!(vis, Visibility::Network | Visibility::Volume { .. });
+        let cache = d.cache.as_deref().unwrap_or("default");
+        if shared && !offline && !d.readonly && !matches!(cache, "none" | "directsync") {
+            out.push(Check::new(
+                CheckKind::CacheMode,
+                format!("cache {}", d.target),
+                Warn,
+                format!(
+                    "cache mode {cache} on shared storage: libvirt refuses the migration as unsafe unless cache is none (or \"allow unsafe\" is set)"
+                ),
+            ));
+        }
+    }
+}
+
+fn describe(s: &DiskSource) -> String {
+    match s {
+        DiskSource::None => "empty".into(),
+        DiskSource::File(p) | DiskSource::Block(p) => p.clone(),
+        DiskSource::Volume { pool, volume } => format!("{pool}/{volume}"),
+        DiskSource::Network { protocol, name } => format!("{protocol}:{name}"),
+    }
+}
+
+fn network_checks(vm: &VmFacts, t: &TargetFacts, offline: bool, out: &mut Vec<Check>) {
+    use Status::*;
+    // A missing network only stops a stopped VM from starting later: a warning offline.
+    let missing = if offline { Warn } else { Fail };
+    for iface in &vm.interfaces {
+        let check = match &iface.source {
+            IfaceSource::Network(n) => {
+                let name = format!("network {n}");
+                match t.networks.iter().find(|(m, _)| m == n) {
+                    Some((_, true)) => {
+                        Check::new(CheckKind::Network, name, Pass, "exists and is active")
+                    }
+                    Some((_, false)) => Check::new(
+                        CheckKind::Network,
+                        name,
+                        missing,
+                        "exists on the target but is not active: start it there first",
+                    ),
+                    None => Check::new(
+                        CheckKind::Network,
+                        name,
+                        missing,
+                        format!("no network {n} on the target"),
+                    ),
+                }
+            }
+            IfaceSource::Bridge(b) | IfaceSource::Direct(b) => {
+                let what = if matches!(iface.source, IfaceSource::Bridge(_)) {
+                    "bridge"
+                } else {
+                    "device"
+                };
+                let name = format!("{what} {b}");
+                match &t.interfaces {
+                    None => Check::new(
+                        CheckKind::Network,
+                        name,
+                        Warn,
+                        "the target cannot list its host interfaces",
+                    ),
+                    Some(list) if list.iter().any(|i| i == b) => {
+                        Check::new(CheckKind::Network, name, Pass, "exists on the target")
+                    }
+                    Some(_) => Check::new(
+                        CheckKind::Network,
+                        name,
+                        missing,
+                        format!("no {what} {b} on the target"),
+                    ),
+                }
+            }
+            IfaceSource::Other(_) => continue,
+        };
+        out.push(check);
+    }
+}
+
+fn memory_check(vm: &VmFacts, t: &TargetFacts, offline: bool) -> Check {
+    use Status::*;
+    let name = "free memory";
+    let need = crate::fmt::kib(vm.memory_kib);
+    if offline {
+        return Check::new(
+            CheckKind::Memory,
+            name,
+            Pass,
+            format!("not started by an offline migration (needs {need})"),
+        );
+    }
+    match t.free_memory_kib {
+        None => Check::new(
+            CheckKind::Memory,
+            name,
+            Warn,
+            "the target does not report free memory",
+        ),
+        Some(free) => {
+            let have = crate::fmt::kib(free);
+            let detail = format!("{have} free, the VM needs {need}");
+            if free < vm.memory_kib {
+                Check::new(CheckKind::Memory, name, Fail, detail)
+            } else if (free as f64) < vm.memory_kib as f64 * MEMORY_MARGIN {
+                Check::new(
+                    CheckKind::Memory,
+                    name,
+                    Warn,
+                    format!("{detail}: little room left"),
+                )
+            } else {
+                Check::new(CheckKind::Memory, name, Pass, detail)
+            }
+        }
+    }
+}
+
+fn name_check(vm: &VmFacts, t: &TargetFacts) -> Check {
+    use Status::*;
+    let name = "name free";
+    if let Some((n, _)) = t
+        .domains
+        .iter()
+        .find(|(_, u)| u.eq_ignore_ascii_case(&vm.uuid))
+    {
+        return Check::new(
+            CheckKind::Name,
+            name,
+            Fail,
+            format!("the target already has this VM's UUID (as {n})"),
+        );
+    }
+    if t.domains.iter().any(|(n, _)| n == &vm.name) {
+        return Check::new(
+            CheckKind::Name,
+            name,
+            Fail,
+            format!("the target already has a VM named {}", vm.name),
+        );
+    }
+    Check::new(
+        CheckKind::Name,
+        name,
+        Pass,
+        format!("{} is free there", vm.name),
+    )
+}
+
+/// Attribute `name` of `e`, entity-decoded.
+fn attr(r: &Reader<&[u8]>, e: &BytesStart, name: &[u8]) -> Result<Option<String>, XmlError> {
+    match e.try_get_attribute(name) {
+        Ok(Some(a)) => a
+            .decode_and_unescape_value(r.decoder())
+            .map(|v| Some(v.into_owned()))
+            .map_err(|e| XmlError::de("domain", e)),
+        Ok(None) => Ok(None),
+        Err(e) => Err(XmlError::de("domain", e)),
+    }
+}
+
+#[derive(Default)]
+struct DiskRaw {
+    kind: String,
+    device: String,
+    target: String,
+    cache: Option<String>,
+    readonly: bool,
+    shareable: bool,
+    file: Option<String>,
+    dev: Option<String>,
+    pool: Option<String>,
+    volume: Option<String>,
+    protocol: Option<String>,
+    name: Option<String>,
+}
+
+impl DiskRaw {
+    fn finish(self) -> Disk {
+        let source = match self.kind.as_str() {
+            "network" => DiskSource::Network {
+                protocol: self.protocol.unwrap_or_default(),
+                name: self.name.unwrap_or_default(),
+            },
+            "volume" => match (self.pool, self.volume) {
+                (Some(pool), Some(volume)) => DiskSource::Volume { pool, volume },
+                _ => DiskSource::None,
+            },
+            "block" => self.dev.map(DiskSource::Block).unwrap_or(DiskSource::None),
+            _ => self
+                .file
+                .map(DiskSource::File)
+                .or(self.dev.map(DiskSource::Block))
+                .unwrap_or(DiskSource::None),
+        };
+        Disk {
+            target: self.target,
+            device: self.device,
+            source,
+            cache: self.cache,
+            readonly: self.readonly,
+            shareable: self.shareable,
+        }
+    }
+}
+
+#[derive(Default)]
+struct IfaceRaw {
+    kind: String,
+    mac: Option<String>,
+    network: Option<String>,
+    bridge: Option<String>,
+    dev: Option<String>,
+}
+
+impl IfaceRaw {
+    fn finish(self) -> Iface {
+        let source = match (self.kind.as_str(), self.network, self.bridge, self.dev) {
+            ("network", Some(n), _, _) => IfaceSource::Network(n),
+            ("bridge", _, Some(b), _) => IfaceSource::Bridge(b),
+            ("direct", _, _, Some(d)) => IfaceSource::Direct(d),
+            (k, ..) => IfaceSource::Other(k.to_string()),
+        };
+        Iface {
+            mac: self.mac,
+            source,
+        }
+    }
+}
+
+/// Reads name, UUID, memory, disks, interfaces and the `<cpu>` element from domain XML.
+/// `active` and `persistent` are not in the XML: the caller fills them in.
+pub fn vm_facts(domain_xml: &str) -> Result<VmFacts, XmlError> {
+    let mut r = Reader::from_str(domain_xml);
+    let mut vm = VmFacts::default();
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut disk: Option<DiskRaw> = None;
+    let mut iface: Option<IfaceRaw> = None;
+    let mut mem: Option<u64> = None; // KiB
+    let mut text = String::new();
+    let mut unit = String::new();
+    let mut cpu_start: Option<usize> = None;
+    loop {
+        let before = r.buffer_position() as usize;
+        let ev = r
+            .read_event()
+            .map_err(|e| XmlError(format!("domain XML: {e} at byte {before}")))?;
+        let (e, empty) = match ev {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::Text(t) => {
+                if path.len() == 2 && path[0] == b"domain" {
+                    text.push_str(&t.decode().map_err(|e| XmlError::de("domain", e))?);
+                }
+                continue;
+            }
+            Event::GeneralRef(g) => {
+                // quick-xml reports `&amp;` and friends as separate events.
+                if path.len() == 2 && path[0] == b"domain" {
+                    let n = g.decode().map_err(|e| XmlError::de("domain", e))?;
+                    match g
+                        .resolve_char_ref()
+                        .map_err(|e| XmlError::de("domain", e))?
+                    {
+                        Some(c) => text.push(c),
+                        None => text.push_str(
+                            quick_xml::escape::resolve_predefined_entity(&n).unwrap_or_default(),
+                        ),
+                    }
+                }
+                continue;
+            }
+            Event::End(_) => {
+                if path.len() == 2 && path[0] == b"domain" {
+                    let t = std::mem::take(&mut text);
+                    let t = t.trim();
+                    match path[1].as_slice() {
+                        b"name" => vm.name = t.to_string(),
+                        b"uuid" => vm.uuid = t.to_string(),
+                        el @ (b"memory" | b"currentMemory") => {
+                            let v: u64 = t.parse().map_err(|_| {
+                                XmlError(format!("domain XML: bad memory value {t:?}"))
+                            })?;
+                            let unit = if unit.is_empty() {
+                                "KiB"
+                            } else {
+                                unit.as_str()
+                            };
+                            let kib = crate::size::scale(v, unit)
+                                .map_err(|e| XmlError(format!("domain XML: memory: {e}")))?
+                                / 1024;
+                            // currentMemory wins over memory (the maximum).
+                            if el == b"currentMemory" || mem.is_none() {
+                                mem = Some(kib);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let closed = path.pop();
+                if path.len() == 2 {
+                    match closed.as_deref() {
+                        Some(b"disk") => {
+                            if let Some(d) = disk.take() {
+                                vm.disks.push(d.finish());
+                            }
+                        }
+                        Some(b"interface") => {
+                            if let Some(i) = iface.take() {
+                                vm.interfaces.push(i.finish());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if path.len() == 1 && closed.as_deref() == Some(b"cpu") {
+                    if let Some(s) = cpu_start.take() {
+                        let end = r.buffer_position() as usize;
+                        vm.cpu_xml = domain_xml.get(s..end).map(|x| x.trim().to_string());
+                    }
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = e.local_name().as_ref().to_vec();
+        let depth = path.len();
+        let top = depth == 1 && path[0] == b"domain";
+        let in_devices = depth == 2 && path[0] == b"domain" && path[1] == b"devices";
+        if top && matches!(name.as_slice(), b"memory" | b"currentMemory") {
+            unit = attr(&r, &e, b"unit")?.unwrap_or_default();
+        } else if top && name == b"cpu" {
+            vm.cpu_mode = attr(&r, &e, b"mode")?;
+            let mode_only = vm.cpu_mode.is_some();
+            if empty {
+                // `<cpu mode='host-passthrough'/>`; an empty `<cpu/>` means the default.
+                if mode_only {
+                    vm.cpu_xml = domain_xml
+                        .get(before..r.buffer_position() as usize)
+                        .map(|x| x.trim().to_string());
+                }
+            } else {
+                cpu_start = Some(before);
+            }
+        } else if in_devices && name == b"disk" {
+            let d = DiskRaw {
+                kind: attr(&r, &e, b"type")?.unwrap_or_else(|| "file".into()),
+                device: attr(&r, &e, b"device")?.unwrap_or_else(|| "disk".into()),
+                ..DiskRaw::default()
+            };
+            if empty {
+                vm.disks.push(d.finish());
+            } else {
+                disk = Some(d);
+            }
+        } else if in_devices && name == b"interface" {
+            let i = IfaceRaw {
+                kind: attr(&r, &e, b"type")?.unwrap_or_default(),
+                ..IfaceRaw::default()
+            };
+            if empty {
+                vm.interfaces.push(i.finish());
+            } else {
+                iface = Some(i);
+            }
+        } else if depth == 3 && path[2] == b"disk" {
+            if let Some(d) = disk.as_mut() {
+                match name.as_slice() {
+                    b"source" => {
+                        d.file = attr(&r, &e, b"file")?.or(attr(&r, &e, b"dir")?);
+                        d.dev = attr(&r, &e, b"dev")?;
+                        d.pool = attr(&r, &e, b"pool")?;
+                        d.volume = attr(&r, &e, b"volume")?;
+                        d.protocol = attr(&r, &e, b"protocol")?;
+                        d.name = attr(&r, &e, b"name")?;
+                    }
+                    b"target" => d.target = attr(&r, &e, b"dev")?.unwrap_or_default(),
+                    b"driver" => d.cache = attr(&r, &e, b"cache")?,
+                    b"readonly" => d.readonly = true,
+                    b"shareable" => d.shareable = true,
+                    _ => {}
+                }
+            }
+        } else if depth == 3 && path[2] == b"interface" {
+            if let Some(i) = iface.as_mut() {
+                match name.as_slice() {
+                    b"source" => {
+                        i.network = attr(&r, &e, b"network")?;
+                        i.bridge = attr(&r, &e, b"bridge")?;
+                        i.dev = attr(&r, &e, b"dev")?;
+                    }
+                    b"mac" => i.mac = attr(&r, &e, b"address")?,
+                    _ => {}
+                }
+            }
+        }
+        if !empty {
+            path.push(name);
+        }
+    }
+    vm.memory_kib = mem.unwrap_or(0);
+    // A CD-ROM is read-only even without the element.
+    for d in &mut vm.disks {
+        if d.device == "cdrom" {
+            d.readonly = true;
+        }
+    }
+    Ok(vm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XML: &str = r#"<domain type='kvm' id='3'>
+  <name>web &amp; db</name>
+  <uuid>0b0c1e5e-8f1d-4c4e-9a55-1d6a2f3c4b5a</uuid>
+  <memory unit='KiB'>2097152</memory>
+  <currentMemory unit='MiB'>1024</currentMemory>
+  <cpu mode='custom' match='exact' check='full'>
+    <model fallback='forbid'>Skylake-Client</model>
+    <feature policy='require' name='hypervisor'/>
+  </cpu>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+      <source file='/var/lib/libvirt/images/web.qcow2'/>
+      <backingStore type='file'><source file='/base.qcow2'/></backingStore>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source dev='/dev/vg0/data'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='network' device='disk'>
+      <source protocol='rbd' name='pool/img'><host name='mon1'/></source>
+      <target dev='vdc' bus='virtio'/>
+    </disk>
+    <disk type='volume' device='disk'>
+      <source pool='nfs' volume='x.img'/>
+      <target dev='vdd' bus='virtio'/>
+      <shareable/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='hdc' bus='ide'/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:aa:bb:cc'/>
+      <source network='default' bridge='virbr0'/>
+    </interface>
+    <interface type='bridge'>
+      <source bridge='br0'/>
+    </interface>
+    <interface type='direct'>
+      <source dev='eth1' mode='bridge'/>
+    </interface>
+    <interface type='user'/>
+  </devices>
+</domain>"#;
+
+    #[test]
+    fn reads_the_domain_xml() {
+        let vm = vm_facts(XML).unwrap();
+        assert_eq!(vm.name, "web & db");
+        assert_eq!(vm.uuid, "0b0c1e5e-8f1d-4c4e-9a55-1d6a2f3c4b5a");
+        assert_eq!(vm.memory_kib, 1024 * 1024, "currentMemory, in its unit");
+        assert_eq!(vm.cpu_mode.as_deref(), Some("custom"));
+        let cpu = vm.cpu_xml.as_deref().unwrap();
+        assert!(
+            cpu.starts_with("<cpu mode='custom'") && cpu.ends_with("</cpu>"),
+            "{cpu}"
+        );
+        assert!(cpu.contains("Skylake-Client"));
+        assert_eq!(vm.disks.len(), 5);
+        assert_eq!(
+            vm.disks[0].source,
+            DiskSource::File("/var/lib/libvirt/images/web.qcow2".into()),
+            "the backing store is not the disk"
+        );
+        assert_eq!(vm.disks[0].cache.as_deref(), Some("none"));
+        assert_eq!(
+            vm.disks[1].source,
+            DiskSource::Block("/dev/vg0/data".into())
+        );
+        assert_eq!(vm.disks[1].cache, None);
+        assert_eq!(
+            vm.disks[2].source,
+            DiskSource::Network {
+                protocol: "rbd".into(),
+                name: "pool/img".into()
+            }
+        );
+        assert_eq!(
+            vm.disks[3].source,
+            DiskSource::Volume {
+                pool: "nfs".into(),
+                volume: "x.img".into()
+            }
+        );
+        assert!(vm.disks[3].shareable);
+        assert_eq!(vm.disks[4].source, DiskSource::None);
+        assert!(vm.disks[4].readonly, "a cdrom is read-only");
+        assert_eq!(
+            vm.interfaces
+                .iter()
+                .map(|i| i.source.clone())
+                .collect::<Vec<_>>(),
+            vec![
+                IfaceSource::Network("default".into()),
+                IfaceSource::Bridge("br0".into()),
+                IfaceSource::Direct("eth1".into()),
+                IfaceSource::Other("user".into()),
+            ]
+        );
+        assert_eq!(vm.interfaces[0].mac.as_deref(), Some("52:54:00:aa:bb:cc"));
+    }
+
+    #[test]
+    fn passthrough_cpu_and_default_cpu() {
+        let vm = vm_facts("<domain><name>a</name><cpu mode='host-passthrough'/></domain>").unwrap();
+        assert_eq!(vm.cpu_mode.as_deref(), Some("host-passthrough"));
+        assert_eq!(
+            vm.cpu_xml.as_deref(),
+            Some("<cpu mode='host-passthrough'/>")
+        );
+        let vm = vm_facts("<domain><name>a</name><memory>65536</memory></domain>").unwrap();
+        assert_eq!(vm.cpu_xml, None);
+        assert_eq!(vm.memory_kib, 65536, "KiB without a unit");
+        assert!(vm_facts("<domain><memory>lots</memory></domain>").is_err());
+    }
+
+    fn good() -> Facts {
+        Facts {
+            vm: Ok(VmFacts {
+                name: "web".into(),
+                uuid: "u-1".into(),
+                active: true,
+                persistent: true,
+                memory_kib: 1024 * 1024,
+                disks: vec![Disk {
+                    target: "vda".into(),
+                    device: "disk".into(),
+                    source: DiskSource::File("/nfs/web.img".into()),
+                    cache: Some("none".into()),
+                    readonly: false,
+                    shareable: false,
+                }],
+                interfaces: vec![Iface {
+                    mac: None,
+                    source: IfaceSource::Network("default".into()),
+                }],
+                cpu_xml: None,
+                cpu_mode: None,
+            }),
+            target: Ok(TargetFacts {
+                hostname: "kvm2".into(),
+                networks: vec![("default".into(), true), ("off".into(), false)],
+                interfaces: Some(vec!["eth0".into(), "br0".into()]),
+                free_memory_kib: Some(8 * 1024 * 1024),
+                domains: vec![("other".into(), "u-2".into())],
+                disk_visibility: vec![Visibility::Volume {
+                    pool: "nfs".into(),
+                    shared: true,
+                }],
+                cpu: Some(CpuCompat::Identical),
+            }),
+        }
+    }
+
+    fn vm(f: &mut Facts) -> &mut VmFacts {
+        f.vm.as_mut().unwrap()
+    }
+    fn tgt(f: &mut Facts) -> &mut TargetFacts {
+        f.target.as_mut().unwrap()
+    }
+    fn find(c: &[Check], name: &str) -> Check {
+        c.iter()
+            .find(|c| c.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {name}: {c:?}"))
+    }
+    fn live() -> MigrationOptions {
+        MigrationOptions::default()
+    }
+
+    #[test]
+    fn all_good_passes_and_does_not_block() {
+        let c = checks(&good(), &live());
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        let names: Vec<_> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "options",
+                "target reachable",
+                "VM state",
+                "CPU compatible",
+                "disk vda",
+                "network default",
+                "free memory",
+                "name free"
+            ]
+        );
+        assert!(!blocking(&c, false));
+        assert_eq!(worst(&c), Status::Pass);
+    }
+
+    #[test]
+    fn missing_network_fails_and_blocks_unless_overridden() {
+        let mut f = good();
+        vm(&mut f).interfaces[0].source = IfaceSource::Network("lab-only".into());
+        let c = checks(&f, &live());
+        let n = find(&c, "network lab-only");
+        assert_eq!(n.status, Status::Fail);
+        assert_eq!(n.detail, "no network lab-only on the target");
+        assert!(blocking(&c, false));
+        assert!(
+            !blocking(&c, true),
+            "the user may override a missing network"
+        );
+        // Inactive network: also a failure for a live migration.
+        vm(&mut f).interfaces[0].source = IfaceSource::Network("off".into());
+        assert_eq!(
+            find(&checks(&f, &live()), "network off").status,
+            Status::Fail
+        );
+        // Offline: the VM is not started, so only a warning.
+        vm(&mut f).active = false;
+        let off = MigrationOptions {
+            kind: Kind::Offline,
+            ..live()
+        };
+        assert_eq!(find(&checks(&f, &off), "network off").status, Status::Warn);
+    }
+
+    #[test]
+    fn bridges_and_direct_devices_must_exist() {
+        let mut f = good();
+        vm(&mut f).interfaces = vec![
+            Iface {
+                mac: None,
+                source: IfaceSource::Bridge("br0".into()),
+            },
+            Iface {
+                mac: None,
+                source: IfaceSource::Direct("eth9".into()),
+            },
+            Iface {
+                mac: None,
+                source: IfaceSource::Other("user".into()),
+            },
+        ];
+        let c = checks(&f, &live());
+        assert_eq!(find(&c, "bridge br0").status, Status::Pass);
+        assert_eq!(find(&c, "device eth9").status, Status::Fail);
+        assert!(c.iter().all(|c| !c.name.contains("user")));
+        tgt(&mut f).interfaces = None;
+        assert_eq!(
+            find(&checks(&f, &live()), "bridge br0").status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn disk_not_visible_fails_unless_copied() {
+        let mut f = good();
+        tgt(&mut f).disk_visibility = vec![Visibility::No];
+        let c = checks(&f, &live());
+        let d = find(&c, "disk vda");
+        assert_eq!(d.status, Status::Fail);
+        assert!(
+            d.detail.contains("/nfs/web.img") && d.detail.contains("copy storage"),
+            "{}",
+            d.detail
+        );
+        assert!(blocking(&c, false));
+        let copy = MigrationOptions {
+            copy_storage: CopyStorage::All,
+            ..live()
+        };
+        let c = checks(&f, &copy);
+        assert_eq!(find(&c, "disk vda").status, Status::Pass);
+        assert!(!blocking(&c, false));
+        // A read-only medium is not copied by libvirt.
+        vm(&mut f).disks[0].readonly = true;
+        assert_eq!(find(&checks(&f, &copy), "disk vda").status, Status::Fail);
+    }
+
+    #[test]
+    fn local_or_doubly_used_pools_warn() {
+        let mut f = good();
+        tgt(&mut f).disk_visibility = vec![Visibility::Volume {
+            pool: "default".into(),
+            shared: false,
+        }];
+        let c = checks(&f, &live());
+        let d = find(&c, "disk vda");
+        assert_eq!(d.status, Status::Warn);
+        assert!(d.detail.contains("local pool default"), "{}", d.detail);
+        tgt(&mut f).disk_visibility = vec![Visibility::Volume {
+            pool: "nfs".into(),
+            shared: true,
+        }];
+        let copy = MigrationOptions {
+            copy_storage: CopyStorage::All,
+            ..live()
+        };
+        let d = find(&checks(&f, &copy), "disk vda");
+        assert_eq!(d.status, Status::Warn);
+        assert!(d.detail.contains("onto the disk it reads"), "{}", d.detail);
+    }
+
+    #[test]
+    fn shared_disk_without_cache_none_warns() {
+        let mut f = good();
+        vm(&mut f).disks[0].cache = None;
+        let c = checks(&f, &live());
+        let w = find(&c, "cache vda");
+        assert_eq!(w.status, Status::Warn);
+        assert!(w.detail.contains("default"), "{}", w.detail);
+        assert!(!blocking(&c, false), "a warning does not block");
+        vm(&mut f).disks[0].cache = Some("writeback".into());
+        assert_eq!(find(&checks(&f, &live()), "cache vda").status, Status::Warn);
+        vm(&mut f).disks[0].cache = Some("directsync".into());
+        assert!(checks(&f, &live())
+            .iter()
+            .all(|c| c.kind != CheckKind::CacheMode));
+        // Copied (not shared) disks do not care.
+        vm(&mut f).disks[0].cache = None;
+        tgt(&mut f).disk_visibility = vec![Visibility::No];
+        let copy = MigrationOptions {
+            copy_storage: CopyStorage::All,
+            ..live()
+        };
+        assert!(checks(&f, &copy)
+            .iter()
+            .all(|c| c.kind != CheckKind::CacheMode));
+    }
+
+    #[test]
+    fn cpu_memory_and_name() {
+        let mut f = good();
+        tgt(&mut f).cpu = Some(CpuCompat::Incompatible("lacks avx512f".into()));
+        let c = find(&checks(&f, &live()), "CPU compatible");
+        assert_eq!(
+            (c.status, c.detail.as_str()),
+            (Status::Fail, "lacks avx512f")
+        );
+        tgt(&mut f).cpu = Some(CpuCompat::Unknown("unsupported".into()));
+        assert_eq!(
+            find(&checks(&f, &live()), "CPU compatible").status,
+            Status::Warn
+        );
+
+        tgt(&mut f).free_memory_kib = Some(512 * 1024);
+        let m = find(&checks(&f, &live()), "free memory");
+        assert_eq!(m.status, Status::Fail);
+        assert_eq!(m.detail, "512 MiB free, the VM needs 1 GiB");
+        tgt(&mut f).free_memory_kib = Some(1100 * 1024);
+        assert_eq!(
+            find(&checks(&f, &live()), "free memory").status,
+            Status::Warn
+        );
+
+        tgt(&mut f).domains.push(("web".into(), "u-9".into()));
+        assert_eq!(find(&checks(&f, &live()), "name free").status, Status::Fail);
+        tgt(&mut f).domains = vec![("renamed".into(), "U-1".into())];
+        let n = find(&checks(&f, &live()), "name free");
+        assert!(
+            n.status == Status::Fail && n.detail.contains("UUID"),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn state_must_fit_the_kind() {
+        let mut f = good();
+        let off = MigrationOptions {
+            kind: Kind::Offline,
+            ..live()
+        };
+        assert_eq!(find(&checks(&f, &off), "VM state").status, Status::Fail);
+        vm(&mut f).active = false;
+        assert_eq!(find(&checks(&f, &off), "VM state").status, Status::Pass);
+        assert_eq!(find(&checks(&f, &live()), "VM state").status, Status::Fail);
+        // Offline needs no memory and tolerates an unseen disk (warning).
+        tgt(&mut f).free_memory_kib = Some(0);
+        tgt(&mut f).disk_visibility = vec![Visibility::No];
+        let c = checks(&f, &off);
+        assert_eq!(find(&c, "free memory").status, Status::Pass);
+        assert_eq!(find(&c, "disk vda").status, Status::Warn);
+        assert!(!blocking(&c, false));
+    }
+
+    #[test]
+    fn unreachable_target_and_bad_options_block_even_with_override() {
+        let mut f = good();
+        f.target =
+            Err("unable to connect to server at '10.0.0.2:16509': Connection refused".into());
+        let c = checks(&f, &live());
+        assert_eq!(c.len(), 2, "nothing else can be checked: {c:?}");
+        assert_eq!(find(&c, "target reachable").status, Status::Fail);
+        assert!(blocking(&c, true));
+        let bad = MigrationOptions {
+            tunnelled: true,
+            ..live()
+        };
+        let c = checks(&good(), &bad);
+        assert_eq!(
+            find(&c, "options").detail,
+            "tunnelled migration needs peer-to-peer"
+        );
+        assert!(blocking(&c, true));
+        let mut f = good();
+        f.vm = Err("Domain not found".into());
+        assert!(blocking(&checks(&f, &live()), true));
+    }
+}

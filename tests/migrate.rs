@@ -1,0 +1,628 @@
+//! Migration between two real libvirt daemons on this machine: qemu:///system (scripts/lab.sh)
+//! and a private second daemon (scripts/libvirtd2.sh), driven through the host worker's
+//! `MigrateCmd`s. The tiny boot-sector guest's disk lives under /tmp, the same file for both
+//! daemons, so migrations pass "allow unsafe" (libvirt cannot tell the file is shared).
+//! Skipped without the lab, unless VIRTDECK_REQUIRE_KVM=1.
+
+mod common;
+
+use std::process::Command;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use common::guest::{kvm_available, Guest, URI};
+use common::worker::Worker;
+use virt::connect::Connect;
+use virtdeck::host::migrate::{MigrateCmd, MigrationTarget, Report};
+use virtdeck::host::HostCommand;
+use virtdeck::migrate::preflight::{blocking, Check, Status};
+use virtdeck::model::migration::{
+    Kind, Migration, MigrationEvent, MigrationOptions, Outcome, Phase, Setting,
+};
+use virtdeck::model::storage::StorageInventory;
+use virtdeck::model::HostId;
+
+/// The second daemon, shared by the tests running at the same time: the first one in starts
+/// it, the last one out stops it (`libvirtd2.sh` start and stop are idempotent), also when a
+/// test fails (the guard's drop runs during unwinding).
+struct Lab2 {
+    tcp: String,
+}
+
+static USERS: Mutex<usize> = Mutex::new(0);
+
+fn lab_dir() -> String {
+    format!("/run/vdk-mig-{}", std::process::id())
+}
+
+fn script(arg: &str) -> std::process::Output {
+    Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/libvirtd2.sh"))
+        .arg(arg)
+        .env(
+            "VIRTDECK_LAB2_DIR",
+            format!("/run/vdk-mig-{}", std::process::id()),
+        )
+        .env("VIRTDECK_LAB2_PORT", "16552")
+        .env("VIRTDECK_LAB2_HOSTNAME", "vd-mig2")
+        .output()
+        .expect("bash runs")
+}
+
+impl Lab2 {
+    fn acquire() -> Lab2 {
+        let mut users = USERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let out = script("start");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "libvirtd2 start: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        *users += 1;
+        let tcp = text
+            .lines()
+            .find_map(|l| l.strip_prefix("tcp="))
+            .expect("start prints tcp=URI")
+            .to_string();
+        Lab2 { tcp }
+    }
+}
+
+impl Drop for Lab2 {
+    fn drop(&mut self) {
+        let mut users = USERS.lock().unwrap_or_else(PoisonError::into_inner);
+        *users -= 1;
+        if *users == 0 {
+            let _ = script("stop");
+            // The script keeps its lock file beside the base directory; ours is unique.
+            let _ = std::fs::remove_file(format!("{}.lock", lab_dir()));
+        }
+    }
+}
+
+/// The first global IPv4 address of this machine: where the target's QEMU is reached
+/// (libvirt refuses a loopback migration address).
+fn migration_address() -> String {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .expect("ip runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|&x| x == "inet")?;
+            Some(w.next()?.split('/').next()?.to_string())
+        })
+        .expect("a global IPv4 address")
+}
+
+/// Removes the VM from the target daemon on drop (destroy + undefine), even after a failure.
+struct OnTarget {
+    uri: String,
+    uuid: String,
+}
+
+impl Drop for OnTarget {
+    fn drop(&mut self) {
+        if let Ok(c) = Connect::open(Some(&self.uri)) {
+            if let Ok(d) = c.lookup_domain_by_uuid_string(&self.uuid) {
+                let _ = d.destroy();
+                let _ = d.undefine();
+            }
+        }
+    }
+}
+
+fn lab_ready() -> bool {
+    kvm_available()
+}
+
+fn target(lab: &Lab2) -> MigrationTarget {
+    MigrationTarget {
+        uri: lab.tcp.clone(),
+        migration_address: Some(migration_address()),
+    }
+}
+
+/// Types `word` + Enter on the VM's serial console until the guest echoes it (the guest may
+/// still be booting, and the first keys after attaching can be lost). Uses virtdeck's console
+/// link, as the console view does.
+fn console_echoes(uri: &str, uuid: &str, word: &str, timeout: Duration) -> bool {
+    let conn = Connect::open(Some(uri)).unwrap();
+    let dom = conn.lookup_domain_by_uuid_string(uuid).unwrap();
+    let stream = virt::stream::Stream::new(&conn, 0).unwrap();
+    dom.open_console(None, &stream, virt::sys::VIR_DOMAIN_CONSOLE_FORCE)
+        .unwrap();
+    let link = virtdeck::console::Link::new(24, 80);
+    link.attach(std::sync::Arc::new(stream));
+    let want = format!("echo: {word}");
+    let until = Instant::now() + timeout;
+    let mut ok = false;
+    while Instant::now() < until && !ok {
+        link.send(format!("{word}\r").into_bytes());
+        let tick = Instant::now() + Duration::from_millis(700);
+        while Instant::now() < tick && !ok {
+            std::thread::sleep(Duration::from_millis(50));
+            ok = link.with_screen(0, |s| s.contents().contains(&want));
+        }
+    }
+    link.detach();
+    ok
+}
+
+/// Collects a migration's events into a record until it finishes.
+fn follow(
+    rx: &Receiver<virtdeck::host::HostEvent>,
+    m: &mut Migration,
+    timeout: Duration,
+    mut each: impl FnMut(&Migration, &MigrationEvent),
+) -> Vec<MigrationEvent> {
+    let until = Instant::now() + timeout;
+    let mut log = Vec::new();
+    while !m.phase.is_finished() {
+        let left = until.saturating_duration_since(Instant::now());
+        let ev = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("migration did not finish in {timeout:?}: {log:?}"));
+        if let virtdeck::host::HostEvent::Migration(u) = ev {
+            assert_eq!(u.id, m.id);
+            m.apply(&u.event, Instant::now());
+            each(m, &u.event);
+            log.push(u.event);
+        }
+    }
+    log
+}
+
+fn report() -> (Report, Receiver<virtdeck::host::HostEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let r = Report::new(move |ev| {
+        let _ = tx.send(ev);
+    });
+    (r, rx)
+}
+
+/// The directory of the guest's disk (a temp dir under /tmp).
+fn disk_dir(g: &Guest) -> String {
+    let c = Connect::open(Some(URI)).unwrap();
+    let dom = c.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    let xml = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap();
+    let disk = virtdeck::xml::domain::disk_sources(&xml).unwrap()[0]
+        .file
+        .clone()
+        .unwrap();
+    std::path::Path::new(&disk)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// Gives the tiny guest a NIC whose option ROM is `mib` MiB of non-zero bytes. The guest's
+/// RAM is almost all zero pages, which QEMU sends as a flag each, so a migration would be
+/// over in a blink; a ROM is a RAM block QEMU migrates byte for byte (SeaBIOS ignores it: no
+/// 0x55AA signature), so at 1 MiB/s the migration takes about `mib` seconds.
+fn add_heavy_rom(g: &Guest, mib: usize) {
+    let c = Connect::open(Some(URI)).unwrap();
+    let dom = c.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    let xml = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap();
+    let disk = virtdeck::xml::domain::disk_sources(&xml).unwrap()[0]
+        .file
+        .clone()
+        .unwrap();
+    let rom = std::path::Path::new(&disk).with_file_name("heavy.rom");
+    std::fs::write(&rom, vec![0xa5u8; mib * 1024 * 1024]).unwrap();
+    let nic = format!(
+        "<interface type='user'><model type='e1000'/><rom file='{}'/></interface></devices>",
+        rom.display()
+    );
+    c.define_domain_xml(&xml.replace("</devices>", &nic))
+        .unwrap();
+}
+
+fn start_guest(g: &Guest) {
+    let c = Connect::open(Some(URI)).unwrap();
+    c.lookup_domain_by_uuid_string(&g.uuid)
+        .unwrap()
+        .create()
+        .unwrap();
+}
+
+fn preflight(
+    w: &Worker<StorageInventory>,
+    id: u64,
+    uuid: &str,
+    target: MigrationTarget,
+    options: MigrationOptions,
+) -> Vec<Check> {
+    let (report, rx) = report();
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Preflight {
+        id,
+        uuid: uuid.into(),
+        target,
+        options,
+        report,
+    }));
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(virtdeck::host::HostEvent::Preflight { id: got, checks }) if got == id => checks,
+        other => panic!("no pre-flight answer: {other:?}"),
+    }
+}
+
+fn status<'a>(checks: &'a [Check], name: &str) -> &'a Check {
+    checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}: {checks:#?}"))
+}
+
+#[test]
+fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on_the_target() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-live");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    add_heavy_rom(&g, 4);
+    start_guest(&g);
+    assert!(
+        console_echoes(URI, &g.uuid, "before", Duration::from_secs(30)),
+        "the guest answers on the source first"
+    );
+    let w = Worker::<StorageInventory>::start(URI);
+    let options = MigrationOptions {
+        bandwidth_mib_s: Some(1),
+        allow_unsafe: true,
+        max_downtime_ms: Some(300),
+        ..MigrationOptions::default()
+    };
+
+    // Pre-flight on real daemons: everything but the /tmp disk (in no pool of the target)
+    // passes; that one fails and blocks unless overridden.
+    let checks = preflight(&w, 100, &g.uuid, target(&lab), options.clone());
+    for name in [
+        "options",
+        "target reachable",
+        "VM state",
+        "CPU compatible",
+        "free memory",
+        "name free",
+    ] {
+        assert_eq!(status(&checks, name).status, Status::Pass, "{checks:#?}");
+    }
+    assert_eq!(
+        status(&checks, "disk hda").status,
+        Status::Fail,
+        "{checks:#?}"
+    );
+    assert!(blocking(&checks, false) && !blocking(&checks, true));
+
+    // A dir pool on the target over the disk's directory: now the target "sees" the file
+    // (found after refreshing the pool), but a dir pool is local storage, so only a warning.
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    let dir = disk_dir(&g);
+    let pool = dst
+        .define_storage_pool_xml(
+            &format!(
+                "<pool type='dir'><name>vdk-mig-{}</name><target><path>{dir}</path></target></pool>",
+                std::process::id()
+            ),
+            0,
+        )
+        .unwrap();
+    pool.create(0).unwrap();
+    let checks = preflight(&w, 101, &g.uuid, target(&lab), options.clone());
+    let _ = pool.destroy();
+    let _ = pool.undefine();
+    let disk = status(&checks, "disk hda");
+    assert_eq!(disk.status, Status::Warn, "{checks:#?}");
+    assert!(
+        disk.detail.contains("local pool vdk-mig-"),
+        "{}",
+        disk.detail
+    );
+    assert!(!blocking(&checks, false), "{checks:#?}");
+
+    let (report, rx) = report();
+    let mut m = Migration::new(1, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    let t0 = Instant::now();
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
+        id: 1,
+        uuid: g.uuid.clone(),
+        target: target(&lab),
+        options,
+        report,
+    }));
+    let mut processed = Vec::new();
+    let mut max_speed: f64 = 0.0;
+    let mut asked = false;
+    let mut speed_on_host = None;
+    let log = follow(&rx, &mut m, Duration::from_secs(120), |m, ev| match ev {
+        MigrationEvent::Progress(p) => {
+            assert!(m.phase.is_active(), "{:?}", m.phase);
+            processed.extend(p.data_processed);
+            max_speed = max_speed.max(m.speed_bps.unwrap_or(0.0));
+            // Mid-way, raise the cap to 2 MiB/s and the downtime to 400 ms.
+            if !asked && p.data_processed.unwrap_or(0) > 2 * 1024 * 1024 {
+                asked = true;
+                w.handle.send(HostCommand::Migrate(MigrateCmd::SetSpeed {
+                    id: 1,
+                    mib_s: 2,
+                }));
+                w.handle.send(HostCommand::Migrate(MigrateCmd::SetDowntime {
+                    id: 1,
+                    ms: 400,
+                }));
+            }
+        }
+        MigrationEvent::Control {
+            setting: Setting::MaxSpeed(2),
+            result: Ok(()),
+        } => {
+            let c = Connect::open(Some(URI)).unwrap();
+            let d = c.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+            speed_on_host = d.migrate_max_speed(0).ok();
+        }
+        _ => {}
+    });
+    let took = t0.elapsed();
+    assert_eq!(log.first(), Some(&MigrationEvent::Started), "{log:?}");
+    assert_eq!(m.phase, Phase::Succeeded, "{:?} {log:?}", m.error);
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e, MigrationEvent::Control { result: Err(_), .. })),
+        "no control command refused: {log:?}"
+    );
+    assert!(asked, "progress passed 2 MiB: {processed:?}");
+    assert_eq!(m.options.bandwidth_mib_s, Some(2), "{log:?}");
+    assert_eq!(m.options.max_downtime_ms, Some(400), "{log:?}");
+    assert_eq!(speed_on_host, Some(2), "libvirt applied the new cap");
+    assert!(
+        processed.len() >= 4,
+        "several progress samples: {processed:?}"
+    );
+    assert!(
+        processed.windows(2).all(|w| w[0] <= w[1]) && processed.last() > processed.first(),
+        "processed bytes grow: {processed:?}"
+    );
+    // 1 MiB/s cap: libvirt's rate stays near it (samples are 500 ms apart, so allow slack).
+    assert!(
+        max_speed > 0.0 && max_speed < 3.0 * 1024.0 * 1024.0,
+        "speed {max_speed} B/s under a 1 MiB/s cap"
+    );
+    eprintln!(
+        "live migration at 1 MiB/s: {took:?}, {} progress samples, {} processed, downtime {}",
+        processed.len(),
+        processed.last().copied().unwrap_or(0),
+        m.downtime_label()
+    );
+
+    // Now on the target (running, persistent), gone from the source (undefine source).
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    assert!(moved.is_active().unwrap() && moved.is_persistent().unwrap());
+    let src = Connect::open(Some(URI)).unwrap();
+    assert!(
+        src.lookup_domain_by_uuid_string(&g.uuid).is_err(),
+        "undefined on the source"
+    );
+    assert!(
+        console_echoes(&lab.tcp, &g.uuid, "after", Duration::from_secs(20)),
+        "the guest answers on its console on the target"
+    );
+}
+
+#[test]
+fn offline_migration_moves_the_definition() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-off");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    let w = Worker::<StorageInventory>::start(URI);
+    // Peer-to-peer: covers the path where the source daemon drives and virtdeck reads the
+    // outcome from the target afterwards.
+    let options = MigrationOptions {
+        kind: Kind::Offline,
+        peer_to_peer: true,
+        ..MigrationOptions::default()
+    };
+    let (report, rx) = report();
+    let mut m = Migration::new(2, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
+        id: 2,
+        uuid: g.uuid.clone(),
+        target: target(&lab),
+        options,
+        report,
+    }));
+    let log = follow(&rx, &mut m, Duration::from_secs(60), |_, _| {});
+    assert_eq!(m.phase, Phase::Succeeded, "{:?} {log:?}", m.error);
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    assert!(!moved.is_active().unwrap(), "defined, not started");
+    assert!(moved.is_persistent().unwrap());
+    assert_eq!(moved.name().unwrap(), g.name, "the hostile name survives");
+    let src = Connect::open(Some(URI)).unwrap();
+    assert!(
+        src.lookup_domain_by_uuid_string(&g.uuid).is_err(),
+        "undefined on the source"
+    );
+}
+
+#[test]
+fn a_cancelled_migration_leaves_the_vm_running_on_the_source() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-cancel");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    add_heavy_rom(&g, 8);
+    start_guest(&g);
+    let w = Worker::<StorageInventory>::start(URI);
+    // Peer-to-peer this time: the source daemon drives it, virtdeck only watches and aborts.
+    let options = MigrationOptions {
+        peer_to_peer: true,
+        bandwidth_mib_s: Some(1),
+        allow_unsafe: true,
+        ..MigrationOptions::default()
+    };
+    let (report, rx) = report();
+    let mut m = Migration::new(3, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
+        id: 3,
+        uuid: g.uuid.clone(),
+        target: target(&lab),
+        options,
+        report,
+    }));
+    let mut sent = false;
+    let log = follow(&rx, &mut m, Duration::from_secs(60), |m, ev| {
+        if matches!(ev, MigrationEvent::Progress(_)) && !sent {
+            sent = true;
+            assert_eq!(m.phase, Phase::Running);
+            w.handle
+                .send(HostCommand::Migrate(MigrateCmd::Cancel { id: 3 }));
+        }
+    });
+    assert!(sent, "progress before the end: {log:?}");
+    assert_eq!(m.phase, Phase::Cancelled, "{:?} {log:?}", m.error);
+    assert!(
+        log.iter().any(|e| matches!(
+            e,
+            MigrationEvent::Control {
+                setting: Setting::Cancel,
+                result: Ok(())
+            }
+        )),
+        "{log:?}"
+    );
+    assert!(matches!(
+        log.last(),
+        Some(MigrationEvent::Finished(Outcome::Cancelled))
+    ));
+    let src = Connect::open(Some(URI)).unwrap();
+    let dom = src.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    assert!(dom.is_active().unwrap(), "still running on the source");
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    assert!(
+        dst.lookup_domain_by_uuid_string(&g.uuid).is_err(),
+        "nothing left on the target"
+    );
+    // A control command for a finished migration is answered (by the worker), not lost.
+    w.handle.send(HostCommand::Migrate(MigrateCmd::SetSpeed {
+        id: 3,
+        mib_s: 5,
+    }));
+    let answer = w.wait("control answer", Duration::from_secs(10), |ev| match ev {
+        virtdeck::host::HostEvent::Migration(u) if u.id == 3 => Some(u.event),
+        _ => None,
+    });
+    assert_eq!(
+        answer,
+        MigrationEvent::Control {
+            setting: Setting::MaxSpeed(5),
+            result: Err("this migration is not running".into())
+        }
+    );
+    assert!(console_echoes(
+        URI,
+        &g.uuid,
+        "still",
+        Duration::from_secs(30)
+    ));
+}
+
+/// An isolated virtual network on the source only, removed on drop.
+struct SourceNet(String);
+
+impl SourceNet {
+    fn create() -> SourceNet {
+        let name = format!("vdk-mn-{}", std::process::id());
+        let c = Connect::open(Some(URI)).unwrap();
+        let net = c
+            .define_network_xml(&format!("<network><name>{name}</name></network>"))
+            .expect("define network");
+        net.create().expect("start network");
+        SourceNet(name)
+    }
+}
+
+impl Drop for SourceNet {
+    fn drop(&mut self) {
+        if let Ok(c) = Connect::open(Some(URI)) {
+            if let Ok(n) = c.lookup_network_by_name(&self.0) {
+                let _ = n.destroy();
+                let _ = n.undefine();
+            }
+        }
+    }
+}
+
+#[test]
+fn preflight_fails_and_blocks_on_a_network_missing_on_the_target() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let net = SourceNet::create();
+    let g = Guest::define("mig-net");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    // Give the guest a NIC on the source-only network, then start it.
+    let c = Connect::open(Some(URI)).unwrap();
+    let dom = c.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    let xml = dom
+        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        .unwrap()
+        .replace(
+            "</devices>",
+            &format!(
+                "<interface type='network'><source network='{}'/></interface></devices>",
+                net.0
+            ),
+        );
+    c.define_domain_xml(&xml).unwrap();
+    dom.create().unwrap();
+
+    let w = Worker::<StorageInventory>::start(URI);
+    let options = MigrationOptions {
+        allow_unsafe: true,
+        ..MigrationOptions::default()
+    };
+    let checks = preflight(&w, 200, &g.uuid, target(&lab), options);
+    let n = status(&checks, &format!("network {}", net.0));
+    assert_eq!(n.status, Status::Fail, "{checks:#?}");
+    assert!(n.detail.contains(&net.0), "{}", n.detail);
+    assert!(blocking(&checks, false), "blocks by default");
+    // The rest of the target is fine: overriding would let it go.
+    assert_eq!(status(&checks, "target reachable").status, Status::Pass);
+    assert_eq!(status(&checks, "VM state").status, Status::Pass);
+    assert!(!blocking(&checks, true));
+
+    // An unreachable target is a hard failure.
+    let nowhere = MigrationTarget {
+        uri: "qemu+tcp://127.0.0.1:1/system".into(),
+        migration_address: None,
+    };
+    let checks = preflight(&w, 201, &g.uuid, nowhere, MigrationOptions::default());
+    assert_eq!(status(&checks, "target reachable").status, Status::Fail);
+    assert!(blocking(&checks, true));
+}

@@ -551,6 +551,8 @@ impl App {
                 self.hosts[hi].leases.insert(network, result);
             }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
+            // The VM detail screen (issue 10) consumes these; until it exists they are dropped.
+            HostEvent::VmDetails { .. } => {}
             HostEvent::OpDone {
                 uuid,
                 name: vm,

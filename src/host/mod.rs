@@ -10,6 +10,7 @@ mod node;
 mod ops;
 pub mod stats;
 mod storage;
+pub mod vm;
 mod watch;
 mod worker;
 
@@ -104,6 +105,8 @@ pub enum HostCommand {
     Storage(StorageCmd),
     /// Virtual networks, leases, host interfaces, VM addresses (`host::network`).
     Network(NetCmd),
+    /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
+    Vm(vm::VmCmd),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -289,6 +292,11 @@ pub enum HostEvent {
     },
     /// Addresses per VM UUID.
     Addresses(std::collections::HashMap<String, Vec<crate::model::network::VmAddr>>),
+    /// A VM's definitions and snapshots (`VmCmd::Details`, and after every `VmCmd::Act`).
+    VmDetails {
+        uuid: String,
+        result: Result<Box<vm::VmDetails>, String>,
+    },
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -344,6 +352,19 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 result: Err(reason.to_string()),
             }),
             NetCmd::Refresh | NetCmd::Addresses => {}
+        },
+        HostCommand::Vm(c) => match c {
+            vm::VmCmd::Details { uuid } => notify(HostEvent::VmDetails {
+                uuid,
+                result: Err(reason.to_string()),
+            }),
+            vm::VmCmd::Act { tag, .. } => notify(HostEvent::Done {
+                tag,
+                result: Err(reason.to_string()),
+            }),
+            vm::VmCmd::Clone { job, .. } => {
+                job.finish(crate::job::JobState::Failed(reason.to_string()))
+            }
         },
         HostCommand::Refresh | HostCommand::Stop => {}
     }

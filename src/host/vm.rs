@@ -93,35 +93,74 @@ pub enum VmCmd {
 #[derive(Clone, Debug, PartialEq)]
 pub enum VmOp {
     /// Online vCPUs (`virDomainSetVcpusFlags`); live changes need guest hotplug support.
-    SetVcpus { count: u32, scope: Scope },
+    SetVcpus {
+        count: u32,
+        scope: Scope,
+    },
     /// The vCPU maximum of the persistent definition.
-    SetMaxVcpus { count: u32 },
+    SetMaxVcpus {
+        count: u32,
+    },
     /// The balloon target (`currentMemory`), KiB.
-    SetMemory { kib: u64, scope: Scope },
+    SetMemory {
+        kib: u64,
+        scope: Scope,
+    },
     /// The boot-time maximum (`memory`), KiB. QEMU cannot change it live.
-    SetMaxMemory { kib: u64, scope: Scope },
+    SetMaxMemory {
+        kib: u64,
+        scope: Scope,
+    },
     /// Device XML from `xml::device` (disks, CD-ROMs, NICs) or any other device.
-    AttachDevice { xml: String, scope: Scope },
-    DetachDevice { xml: String, scope: Scope },
+    AttachDevice {
+        xml: String,
+        scope: Scope,
+    },
+    DetachDevice {
+        xml: String,
+        scope: Scope,
+    },
     /// Change a device in place: CD-ROM media (`DiskSpec::cdrom` with the drive's target).
-    UpdateDevice { xml: String, scope: Scope },
+    UpdateDevice {
+        xml: String,
+        scope: Scope,
+    },
     /// Grow a disk of the running guest (`virDomainBlockResize`), in bytes.
-    BlockResize { target: String, bytes: u64 },
+    BlockResize {
+        target: String,
+        bytes: u64,
+    },
     SetAutostart(bool),
     /// Only while shut off (libvirt's rule).
-    Rename { name: String },
+    Rename {
+        name: String,
+    },
     /// Empty text removes the title.
-    SetTitle { text: String, scope: Scope },
-    SetDescription { text: String, scope: Scope },
+    SetTitle {
+        text: String,
+        scope: Scope,
+    },
+    SetDescription {
+        text: String,
+        scope: Scope,
+    },
     CreateSnapshot(SnapshotSpec),
     /// `force` allows reverts libvirt calls risky (e.g. to a snapshot without memory while
     /// running, which needs a restart of the guest).
-    RevertSnapshot { name: String, force: bool },
+    RevertSnapshot {
+        name: String,
+        force: bool,
+    },
     /// With `children`, every snapshot below it goes too.
-    DeleteSnapshot { name: String, children: bool },
+    DeleteSnapshot {
+        name: String,
+        children: bool,
+    },
     /// Replace the persistent definition (the XML tab). libvirt validates it against its
     /// schema first; on error nothing changes and the error text comes back.
-    DefineXml { xml: String },
+    DefineXml {
+        xml: String,
+    },
     Delete(DeleteOpts),
 }
 
@@ -194,7 +233,12 @@ pub fn storage_of(hw: &Hardware) -> Vec<Source> {
     hw.disks
         .iter()
         .filter(|d| d.is_clonable())
-        .filter(|d| matches!(d.source, Source::File(_) | Source::Block(_) | Source::Volume { .. }))
+        .filter(|d| {
+            matches!(
+                d.source,
+                Source::File(_) | Source::Block(_) | Source::Volume { .. }
+            )
+        })
         .map(|d| d.source.clone())
         .collect()
 }
@@ -253,11 +297,7 @@ pub fn details(conn: &Connect, uuid: &str) -> Result<VmDetails, VmError> {
     let dom = conn.lookup_domain_by_uuid_string(uuid)?;
     let active = dom.is_active()?;
     let persistent = dom.is_persistent()?;
-    let live_xml = if active {
-        Some(dom.xml_desc(0)?)
-    } else {
-        None
-    };
+    let live_xml = if active { Some(dom.xml_desc(0)?) } else { None };
     let (inactive_xml, secure) = if persistent {
         let (xml, secure) = inactive_xml(&dom)?;
         (Some(xml), secure)
@@ -349,12 +389,20 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
         }
         VmOp::AttachDevice { xml, scope } => {
             dom.attach_device_flags(&xml, scope.flags())?;
-            format!("{name}: {} attached ({})", device_label(&xml), scope.label())
+            format!(
+                "{name}: {} attached ({})",
+                device_label(&xml),
+                scope.label()
+            )
         }
         VmOp::DetachDevice { xml, scope } => {
             // Returns once QEMU was asked; the guest releases the device on its own time.
             dom.detach_device_flags(&xml, scope.flags())?;
-            format!("{name}: {} detached ({})", device_label(&xml), scope.label())
+            format!(
+                "{name}: {} detached ({})",
+                device_label(&xml),
+                scope.label()
+            )
         }
         VmOp::UpdateDevice { xml, scope } => {
             dom.update_device_flags(&xml, scope.flags())?;
@@ -385,7 +433,9 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
                 return refused("enter a name");
             }
             if dom.is_active()? {
-                return refused(format!("{name} is running: libvirt renames shut-off VMs only"));
+                return refused(format!(
+                    "{name} is running: libvirt renames shut-off VMs only"
+                ));
             }
             dom.rename(&new, 0)?;
             format!("{name} renamed to {new}")
@@ -398,7 +448,12 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
             format!("{name}: title set ({})", scope.label())
         }
         VmOp::SetDescription { text, scope } => {
-            set_meta(&dom, sys::VIR_DOMAIN_METADATA_DESCRIPTION as i32, &text, scope)?;
+            set_meta(
+                &dom,
+                sys::VIR_DOMAIN_METADATA_DESCRIPTION as i32,
+                &text,
+                scope,
+            )?;
             format!("{name}: description set ({})", scope.label())
         }
         VmOp::CreateSnapshot(spec) => {
@@ -540,10 +595,9 @@ fn delete(conn: &Connect, dom: &Domain, name: &str, opts: &DeleteOpts) -> Result
 
 fn delete_volume(conn: &Connect, src: &Source, refreshed: &mut bool) -> Result<(), Error> {
     let vol = match src {
-        Source::Volume { pool, volume } => {
-            conn.lookup_storage_pool_by_name(pool)?
-                .lookup_storage_vol_by_name(volume)?
-        }
+        Source::Volume { pool, volume } => conn
+            .lookup_storage_pool_by_name(pool)?
+            .lookup_storage_vol_by_name(volume)?,
         _ => {
             let path = src.path().unwrap_or_default();
             match conn.lookup_storage_vol_by_path(path) {
@@ -551,7 +605,9 @@ fn delete_volume(conn: &Connect, src: &Source, refreshed: &mut bool) -> Result<(
                 // A file created behind libvirt's back is unknown until its pool is refreshed.
                 Err(_) if !*refreshed => {
                     *refreshed = true;
-                    for p in conn.list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)? {
+                    for p in
+                        conn.list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)?
+                    {
                         let _ = p.refresh(0);
                     }
                     conn.lookup_storage_vol_by_path(path)?

@@ -206,10 +206,7 @@ impl DiskSpec {
         // requires cache.direct=on"); libvirt passes the combination through, so the guest
         // would fail to start or the attach would fail.
         if self.io == Some(Io::Native) && !self.cache.is_some_and(Cache::direct) {
-            out.push((
-                "io",
-                "io native needs cache none or directsync".into(),
-            ));
+            out.push(("io", "io native needs cache none or directsync".into()));
         }
         if let Some(f) = &self.format {
             if f.is_empty() || !f.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -487,7 +484,10 @@ mod tests {
         assert_eq!(target_name("vd", 26), "vdaa");
         assert_eq!(target_name("sd", 27), "sdab");
         assert_eq!(target_name("sd", 26 + 26 * 26), "sdaaa");
-        assert_eq!(next_target::<&str>(Bus::Virtio, &[]).as_deref(), Some("vda"));
+        assert_eq!(
+            next_target::<&str>(Bus::Virtio, &[]).as_deref(),
+            Some("vda")
+        );
         assert_eq!(
             next_target(Bus::Virtio, &["vda", "vdc", "hda"]).as_deref(),
             Some("vdb")
@@ -520,10 +520,8 @@ mod tests {
              cache=\"none\" io=\"native\"/>\n  <source file=\"/srv/a&lt;b&gt;&amp;'&quot;ü.qcow2\"/>\n  \
              <target dev=\"vdb\" bus=\"virtio\"/>\n</disk>\n"
         );
-        let hw = crate::xml::hardware::parse(&format!(
-            "<domain><devices>{xml}</devices></domain>"
-        ))
-        .unwrap();
+        let hw = crate::xml::hardware::parse(&format!("<domain><devices>{xml}</devices></domain>"))
+            .unwrap();
         assert_eq!(
             hw.disks[0].source,
             crate::xml::hardware::Source::File("/srv/a<b>&'\"ü.qcow2".into())
@@ -547,13 +545,18 @@ mod tests {
             Some("raw"),
         );
         let xml = v.to_xml().unwrap();
-        assert!(xml.contains("<source pool=\"p&amp;1\" volume=\"v.img\"/>"), "{xml}");
+        assert!(
+            xml.contains("<source pool=\"p&amp;1\" volume=\"v.img\"/>"),
+            "{xml}"
+        );
         let empty = DiskSpec::cdrom(None, Bus::Sata, "sdc");
         assert!(empty.validate().is_empty());
         let xml = empty.to_xml().unwrap();
         assert!(xml.contains("device=\"cdrom\"") && xml.contains("<readonly/>"));
         assert!(!xml.contains("<source"));
-        let iso = DiskSpec::cdrom(Some("/iso/d.iso"), Bus::Ide, "hdc").to_xml().unwrap();
+        let iso = DiskSpec::cdrom(Some("/iso/d.iso"), Bus::Ide, "hdc")
+            .to_xml()
+            .unwrap();
         assert!(iso.contains("<source file=\"/iso/d.iso\"/>"));
     }
 

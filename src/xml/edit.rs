@@ -299,10 +299,7 @@ pub fn set_boot_order(xml: &str, order: &BootOrder) -> Result<String, XmlError> 
                 .iter()
                 .filter(|c| matches!(c.name.as_str(), "type" | "loader" | "nvram"))
                 .last();
-            let els: Vec<String> = list
-                .iter()
-                .map(|d| format!("<boot dev='{d}'/>"))
-                .collect();
+            let els: Vec<String> = list.iter().map(|d| format!("<boot dev='{d}'/>")).collect();
             match anchor {
                 Some(a) => {
                     let indent = indent_of(xml, a.span.start).to_string();
@@ -324,8 +321,7 @@ pub fn set_boot_order(xml: &str, order: &BootOrder) -> Result<String, XmlError> 
                     }
                     BootDevice::Nic(mac) => {
                         d.name == "interface"
-                            && d
-                                .child_attr("mac", "address")
+                            && d.child_attr("mac", "address")
                                 .is_some_and(|m| m.eq_ignore_ascii_case(mac))
                     }
                 });
@@ -609,7 +605,10 @@ mod tests {
         );
         // No title yet: after the uuid.
         let t = set_title(TINY_LIVE, Some("T")).unwrap();
-        assert!(t.contains("</uuid>\n  <title>T</title>\n  <description>"), "{t}");
+        assert!(
+            t.contains("</uuid>\n  <title>T</title>\n  <description>"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -625,7 +624,10 @@ mod tests {
         assert!(set_vcpus(VIRT_INSTALL, 0, 4).is_err());
         let m = set_memory(TINY_LIVE, 131072, 98304).unwrap();
         let hw = hardware::parse(&m).unwrap();
-        assert_eq!((hw.memory.memory_kib, hw.memory.current_kib), (131072, 98304));
+        assert_eq!(
+            (hw.memory.memory_kib, hw.memory.current_kib),
+            (131072, 98304)
+        );
         let (r, a) = changes(TINY_LIVE, &m);
         assert_eq!((r.len(), a.len()), (2, 2));
         assert!(set_memory(TINY_LIVE, 1024, 2048).is_err());
@@ -658,7 +660,9 @@ mod tests {
         assert_eq!(hw.nics[1].boot_order, Some(1));
         assert_eq!(hw.disks[0].boot_order, Some(2));
         assert_eq!(hw.disks[1].boot_order, None);
-        assert!(x.contains("<target dev=\"vda\" bus=\"virtio\"/>\n      <boot order='2'/>\n    </disk>"));
+        assert!(x.contains(
+            "<target dev=\"vda\" bus=\"virtio\"/>\n      <boot order='2'/>\n    </disk>"
+        ));
         // Existing per-device orders are replaced, and back to an os list removes them.
         let y = set_boot_order(TINY_LIVE, &BootOrder::Os(vec!["hd".into()])).unwrap();
         let hw = hardware::parse(&y).unwrap();

@@ -417,7 +417,10 @@ fn disk(d: &Node) -> Disk {
         device: d.attr("device").unwrap_or("disk").to_string(),
         kind,
         source,
-        target: d.child_attr("target", "dev").unwrap_or_default().to_string(),
+        target: d
+            .child_attr("target", "dev")
+            .unwrap_or_default()
+            .to_string(),
         bus: owned(d.child_attr("target", "bus")),
         format: owned(driver.and_then(|x| x.attr("type"))),
         driver: owned(driver.and_then(|x| x.attr("name"))),

@@ -197,8 +197,7 @@ pub struct SnapshotInfo {
 impl SnapshotInfo {
     /// Whether reverting brings back a running (or paused) guest with its memory.
     pub fn has_memory(&self) -> bool {
-        matches!(self.state.as_str(), "running" | "paused")
-            && self.memory.as_deref() != Some("no")
+        matches!(self.state.as_str(), "running" | "paused") && self.memory.as_deref() != Some("no")
     }
 }
 
@@ -224,9 +223,7 @@ pub fn parse(xml: &str) -> Result<SnapshotInfo, XmlError> {
             .child_text("creationTime")
             .and_then(|t| t.parse().ok())
             .unwrap_or(0),
-        memory: root
-            .child_attr("memory", "snapshot")
-            .map(str::to_string),
+        memory: root.child_attr("memory", "snapshot").map(str::to_string),
         disks: root
             .child("disks")
             .map(|d| {
@@ -363,7 +360,9 @@ impl SnapshotTree {
         let mut todo = vec![name];
         while let Some(n) = todo.pop() {
             for s in &self.snapshots {
-                if s.parent.as_deref() == Some(n) && !out.contains(&s.name.as_str()) && s.name != name
+                if s.parent.as_deref() == Some(n)
+                    && !out.contains(&s.name.as_str())
+                    && s.name != name
                 {
                     out.push(s.name.as_str());
                     todo.push(s.name.as_str());
@@ -446,7 +445,10 @@ mod tests {
         assert!(xml.contains(
             "<disk name=\"hda\" snapshot=\"external\">\n      <source file=\"/s/e&amp;.qcow2\"/>"
         ));
-        assert_ne!(ext.flags() & virt::sys::VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY, 0);
+        assert_ne!(
+            ext.flags() & virt::sys::VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY,
+            0
+        );
         let back = parse(&xml).unwrap();
         assert_eq!(back.name, "e");
         let mut bad = spec.clone();

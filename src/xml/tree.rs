@@ -184,7 +184,8 @@ mod tests {
 
     #[test]
     fn spans_and_text() {
-        let xml = "<?xml version='1.0'?>\n<a x='1&amp;2'><b>t&lt;u &#252;</b><c/><![CDATA[<z>]]></a>";
+        let xml =
+            "<?xml version='1.0'?>\n<a x='1&amp;2'><b>t&lt;u &#252;</b><c/><![CDATA[<z>]]></a>";
         let a = parse(xml, "test").unwrap();
         assert_eq!(a.attr("x"), Some("1&2"));
         assert_eq!(&xml[a.span.clone()], &xml[xml.find("<a").unwrap()..]);

@@ -86,7 +86,10 @@ fn clone(conn: &Connect, uuid: &str, spec: &CloneSpec, job: &Job) -> Result<(), 
         return Err(Stop::Failed("the clone needs a name".into()));
     }
     if conn.lookup_domain_by_name(&spec.name).is_ok() {
-        return Err(Stop::Failed(format!("a VM named {} already exists", spec.name)));
+        return Err(Stop::Failed(format!(
+            "a VM named {} already exists",
+            spec.name
+        )));
     }
     let dom = conn.lookup_domain_by_uuid_string(uuid)?;
     let src_name = dom.name()?;
@@ -190,7 +193,8 @@ fn copy_and_define(
             return Err(Stop::Cancelled);
         }
     }
-    let new_xml = clone_xml(xml, &spec.name, &map, None).map_err(|e| Stop::Failed(e.to_string()))?;
+    let new_xml =
+        clone_xml(xml, &spec.name, &map, None).map_err(|e| Stop::Failed(e.to_string()))?;
     conn.define_domain_xml_flags(&new_xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)?;
     Ok(())
 }
@@ -226,8 +230,8 @@ fn plan(conn: &Connect, d: &Disk) -> Result<Plan, Stop> {
             (vol, false)
         }
     };
-    let def = crate::xml::volume::parse(&source.xml_desc(0)?)
-        .map_err(|e| Stop::Failed(e.to_string()))?;
+    let def =
+        crate::xml::volume::parse(&source.xml_desc(0)?).map_err(|e| Stop::Failed(e.to_string()))?;
     let name = source.name()?;
     let info = source.info()?;
     let physical = source

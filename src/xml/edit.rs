@@ -46,8 +46,7 @@ impl<'a> Splices<'a> {
     }
 
     fn apply(mut self) -> Result<String, XmlError> {
-        self.edits
-            .sort_by(|a, b| (a.0.start, a.0.end).cmp(&(b.0.start, b.0.end)));
+        self.edits.sort_by_key(|e| (e.0.start, e.0.end));
         for w in self.edits.windows(2) {
             if w[0].0.end > w[1].0.start {
                 return Err(XmlError("domain XML: overlapping edits".into()));
@@ -156,8 +155,7 @@ fn devices(root: &Node) -> Result<&Node, XmlError> {
 fn meta_anchor<'a>(root: &'a Node, after: &[&str]) -> Option<&'a Node> {
     root.children
         .iter()
-        .filter(|c| after.contains(&c.name.as_str()))
-        .last()
+        .rfind(|c| after.contains(&c.name.as_str()))
 }
 
 fn set_text_element(xml: &str, element: &str, text: Option<&str>) -> Result<String, XmlError> {
@@ -297,8 +295,7 @@ pub fn set_boot_order(xml: &str, order: &BootOrder) -> Result<String, XmlError> 
             let anchor = os
                 .children
                 .iter()
-                .filter(|c| matches!(c.name.as_str(), "type" | "loader" | "nvram"))
-                .last();
+                .rfind(|c| matches!(c.name.as_str(), "type" | "loader" | "nvram"));
             let els: Vec<String> = list.iter().map(|d| format!("<boot dev='{d}'/>")).collect();
             match anchor {
                 Some(a) => {

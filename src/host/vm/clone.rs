@@ -167,7 +167,7 @@ fn copy_and_define(
         };
         created.push((vol.clone(), name.clone()));
         let path = vol.path()?;
-        let block = vol.info()?.kind == sys::VIR_STORAGE_VOL_BLOCK as u32;
+        let block = vol.info()?.kind == sys::VIR_STORAGE_VOL_BLOCK;
         let source = if p.by_volume {
             DiskSource::Volume {
                 pool: spec.pool.clone(),

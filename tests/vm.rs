@@ -149,7 +149,8 @@ impl Lab {
         v
     }
 
-    /// Defines the tiny guest on the qcow2 overlay, with a virtio-scsi controller (SCSI disks
+    /// Defines the tiny guest on the qcow2 overlay, with an empty IDE CD-ROM (hdc) and a
+    /// virtio-scsi controller (SCSI disks
     /// unplug without guest help, unlike PCI devices, which wait for an ACPI eject that a boot
     /// sector never answers). Returns (name, uuid).
     fn guest(&self, start: bool) -> (String, String) {
@@ -160,7 +161,8 @@ impl Lab {
             .replace("type='raw'", "type='qcow2'")
             .replace(
                 "<memballoon model='none'/>",
-                "<controller type='scsi' index='0' model='virtio-scsi'/>\n    <memballoon model='none'/>",
+                "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>\n    \
+                 <controller type='scsi' index='0' model='virtio-scsi'/>\n    <memballoon model='none'/>",
             );
         let dom = self.conn.define_domain_xml(&xml).unwrap();
         if start {
@@ -361,6 +363,33 @@ fn hot_attach_and_detach_a_disk_and_a_nic_on_the_running_guest() {
         },
     );
     assert!(d.hardware.nics.is_empty(), "{:?}", d.hardware.nics);
+
+    // CD-ROM media in and out of the running guest's drive.
+    let iso = lab.path("media <1>.iso");
+    std::fs::write(&iso, vec![0u8; 4096]).unwrap();
+    let media = DiskSpec::cdrom(Some(&iso), Bus::Ide, "hdc");
+    let (text, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::UpdateDevice {
+            xml: media.to_xml().unwrap(),
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(text.contains("CD-ROM hdc updated"), "{text}");
+    let cd = d.hardware.disks.iter().find(|x| x.target == "hdc").unwrap();
+    assert_eq!(cd.source, Source::File(iso.clone()));
+    let eject = DiskSpec::cdrom(None, Bus::Ide, "hdc");
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::UpdateDevice {
+            xml: eject.to_xml().unwrap(),
+            scope: Scope::LIVE,
+        },
+    );
+    let cd = d.hardware.disks.iter().find(|x| x.target == "hdc").unwrap();
+    assert_eq!(cd.source, Source::None, "ejected");
 
     // Refused by libvirt: the error text comes back.
     let e = err(
@@ -660,6 +689,25 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     let mut w: W = Worker::start(URI);
     let src = details(&w, &uuid);
     assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
+
+    // A running guest's disks would be copied torn: refused.
+    let src_dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    src_dom.create().unwrap();
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: format!("{}-hot", lab.prefix),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    match wait_job(&job, 60) {
+        JobState::Failed(e) => assert!(e.contains("running"), "{e}"),
+        s => panic!("cloning a running guest: {s:?}"),
+    }
+    src_dom.destroy().unwrap();
 
     // Cancelled before the first disk: nothing is created.
     let job = Job::new("clone");

@@ -263,8 +263,8 @@ fn hot_attach_and_detach_a_disk_and_a_nic_on_the_running_guest() {
     let extra = VolumeDef::new("extra.qcow2", 16 << 20, "qcow2", false, None);
     StorageVol::create_xml(&lab.pool(), &extra.to_xml().unwrap(), 0).unwrap();
 
-    let targets: Vec<String> = d.hardware.disks.iter().map(|d| d.target.clone()).collect();
-    let target = next_target(Bus::Scsi, &targets).unwrap();
+    assert_eq!(d.scope(), Scope::BOTH);
+    let target = next_target(Bus::Scsi, &d.hardware.disk_targets()).unwrap();
     assert_eq!(target, "sda");
     let mut disk = DiskSpec::disk(
         DiskSource::File(lab.path("extra.qcow2")),

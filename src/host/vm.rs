@@ -201,6 +201,13 @@ pub struct VmDetails {
     pub snapshot_error: Option<String>,
 }
 
+impl VmDetails {
+    /// The widest scope edits may use for this VM (see `Scope::for_vm`).
+    pub fn scope(&self) -> Scope {
+        Scope::for_vm(self.active, self.persistent)
+    }
+}
+
 /// Why a VM command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum VmError {

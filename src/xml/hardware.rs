@@ -232,6 +232,34 @@ pub struct Device {
     pub boot_order: Option<u32>,
 }
 
+impl Hardware {
+    /// Every disk's `<target dev>` (what `device::next_target` needs).
+    pub fn disk_targets(&self) -> Vec<String> {
+        self.disks.iter().map(|d| d.target.clone()).collect()
+    }
+
+    /// The boot configuration in the form `edit::set_boot_order` takes: per-device orders
+    /// when any disk or NIC has one (sorted by order), else the `<os><boot>` list.
+    pub fn boot_order(&self) -> crate::xml::edit::BootOrder {
+        use crate::xml::edit::{BootDevice, BootOrder};
+        let mut devs: Vec<(u32, BootDevice)> = self
+            .disks
+            .iter()
+            .filter_map(|d| Some((d.boot_order?, BootDevice::Disk(d.target.clone()))))
+            .chain(
+                self.nics
+                    .iter()
+                    .filter_map(|n| Some((n.boot_order?, BootDevice::Nic(n.mac.clone()?)))),
+            )
+            .collect();
+        if devs.is_empty() {
+            return BootOrder::Os(self.os.boot.clone());
+        }
+        devs.sort_by_key(|(o, _)| *o);
+        BootOrder::Devices(devs.into_iter().map(|(_, d)| d).collect())
+    }
+}
+
 /// libvirt's `unit` attribute to KiB (`<memory unit='MiB'>64</memory>`). libvirt uses
 /// powers of 1024 for the IEC names and for the single letters, 1000 for the SI names.
 fn to_kib(value: &str, unit: Option<&str>) -> Option<u64> {
@@ -793,6 +821,25 @@ line &lt;two&gt;</description>
         let future = hw.other.iter().find(|d| d.kind == "futuredevice").unwrap();
         assert_eq!(future.summary, "flavour=new");
         assert!(hw.other.iter().any(|d| d.kind == "tpm"));
+    }
+
+    #[test]
+    fn boot_order_and_targets() {
+        use crate::xml::edit::{BootDevice, BootOrder};
+        let hw = parse(VIRT_INSTALL).unwrap();
+        assert_eq!(
+            hw.boot_order(),
+            BootOrder::Os(vec!["hd".into(), "cdrom".into()])
+        );
+        assert_eq!(hw.disk_targets(), ["vda", "sda"]);
+        let hw = parse(TINY_LIVE).unwrap();
+        assert_eq!(
+            hw.boot_order(),
+            BootOrder::Devices(vec![
+                BootDevice::Disk("hda".into()),
+                BootDevice::Nic("52:54:00:aa:bb:cc".into())
+            ])
+        );
     }
 
     #[test]

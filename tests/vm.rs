@@ -224,7 +224,7 @@ impl Drop for Lab {
 
 #[test]
 fn details_on_the_test_driver() {
-    let w: W = Worker::start("test:///default");
+    let mut w: W = Worker::start("test:///default");
     let conn = Connect::open(Some("test:///default")).unwrap();
     let uuid = conn
         .lookup_domain_by_name("test")
@@ -238,6 +238,20 @@ fn details_on_the_test_driver() {
     assert_eq!(d.hardware.name, "test");
     assert!(d.hardware.memory.memory_kib > 0);
     assert!(d.snapshots.rows.is_empty());
+    // Actions work on the test driver too (its state is private to the worker's connection).
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetDescription {
+            text: "demo <&>".into(),
+            scope: Scope::BOTH,
+        },
+    );
+    assert_eq!(d.hardware.description.as_deref(), Some("demo <&>"));
+    let spec = SnapshotSpec::for_domain(&d.hardware, "t1", None, false);
+    let (_, d) = ok(&mut w, &uuid, VmOp::CreateSnapshot(spec));
+    assert_eq!(d.snapshots.current().map(|s| s.name.as_str()), Some("t1"));
+
     // An unknown VM answers with libvirt's error instead of details.
     w.send(VmCmd::Details {
         uuid: "00000000-0000-0000-0000-000000000001".into(),

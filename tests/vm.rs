@@ -740,6 +740,25 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     assert!(lab.conn.lookup_domain_by_name(&name).is_err());
     assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
 
+    // libvirt refuses the definition ('/' in a VM name) after the disk was copied: the
+    // copy is deleted again and libvirt's reason comes back.
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: format!("{}-a/b", lab.prefix),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    match wait_job(&job, 120) {
+        JobState::Failed(e) => assert!(e.contains('/'), "{e}"),
+        s => panic!("a clone named a/b: {s:?}"),
+    }
+    assert!(job.done() > 0, "the disk was copied before the define failed");
+    assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"], "rolled back");
+
     // A full copy with a hostile name, booted.
     let name = format!("{}-copy <&'\"> ü", lab.prefix);
     let job = Job::new("clone");

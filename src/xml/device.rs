@@ -620,8 +620,15 @@ mod tests {
     fn random_macs_are_local_and_differ() {
         let a = random_mac();
         assert!(valid_mac(&a) && a.starts_with("52:54:00:"), "{a}");
-        let all: std::collections::HashSet<String> = (0..200).map(|_| random_mac()).collect();
-        // 200 draws from 2^24: a repeat would mean the source is not random.
-        assert_eq!(all.len(), 200);
+        // 4096 draws from 2^24 repeat about 0.5 times by chance (birthday bound); a weak
+        // source (a counter, the clock alone) repeats far more or never varies the bytes.
+        let draws: Vec<String> = (0..4096).map(|_| random_mac()).collect();
+        let all: std::collections::HashSet<&String> = draws.iter().collect();
+        assert!(all.len() >= 4090, "{} distinct", all.len());
+        for byte in [9, 12, 15] {
+            let firsts: std::collections::HashSet<&str> =
+                draws.iter().map(|m| &m[byte..byte + 1]).collect();
+            assert_eq!(firsts.len(), 16, "every hex digit shows up at {byte}");
+        }
     }
 }

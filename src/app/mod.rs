@@ -557,6 +557,8 @@ impl App {
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             // The migrations pane (another branch) takes these.
             HostEvent::Migration(_) | HostEvent::Preflight { .. } => {}
+            // The VM detail screen (issue 10) consumes these; until it exists they are dropped.
+            HostEvent::VmDetails { .. } => {}
             HostEvent::OpDone {
                 uuid,
                 name: vm,

@@ -11,6 +11,7 @@ mod node;
 mod ops;
 pub mod stats;
 mod storage;
+pub mod vm;
 mod watch;
 mod worker;
 
@@ -108,6 +109,8 @@ pub enum HostCommand {
     /// Migration of a VM of this host: pre-flight, start, cancel, speed, downtime, post-copy
     /// (`host::migrate`).
     Migrate(migrate::MigrateCmd),
+    /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
+    Vm(vm::VmCmd),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -300,6 +303,11 @@ pub enum HostEvent {
         id: crate::model::migration::MigrationId,
         checks: Vec<crate::migrate::preflight::Check>,
     },
+    /// A VM's definitions and snapshots (`VmCmd::Details`, and after every `VmCmd::Act`).
+    VmDetails {
+        uuid: String,
+        result: Result<Box<vm::VmDetails>, String>,
+    },
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -357,6 +365,19 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             NetCmd::Refresh | NetCmd::Addresses => {}
         },
         HostCommand::Migrate(c) => migrate::refuse(c, reason, notify),
+        HostCommand::Vm(c) => match c {
+            vm::VmCmd::Details { uuid } => notify(HostEvent::VmDetails {
+                uuid,
+                result: Err(reason.to_string()),
+            }),
+            vm::VmCmd::Act { tag, .. } => notify(HostEvent::Done {
+                tag,
+                result: Err(reason.to_string()),
+            }),
+            vm::VmCmd::Clone { job, .. } => {
+                job.finish(crate::job::JobState::Failed(reason.to_string()))
+            }
+        },
         HostCommand::Refresh | HostCommand::Stop => {}
     }
 }

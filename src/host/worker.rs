@@ -387,6 +387,21 @@ impl<'a> Session<'a> {
                 Ok(Input::Cmd(HostCommand::Migrate(cmd))) => {
                     super::migrate::run(&self.conn, cmd, notify)
                 }
+                Ok(Input::Cmd(HostCommand::Vm(cmd))) => {
+                    let (touched, result) = super::vm::run(&self.conn, cmd, notify);
+                    if let Err(e) = &result {
+                        if let Some(end) = self.check(e) {
+                            return end;
+                        }
+                    }
+                    // The table shows the change (name, autostart, vCPUs) at once.
+                    if let Some(uuid) = touched {
+                        let mut changed = BTreeSet::from([uuid]);
+                        self.drain_events(rx, &mut changed);
+                        self.refresh_domains(&changed);
+                        self.send_snapshot(None, notify);
+                    }
+                }
                 Ok(Input::DomainEvent(uuid)) => {
                     let mut changed = BTreeSet::new();
                     changed.insert(uuid);

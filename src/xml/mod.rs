@@ -1,8 +1,13 @@
 //! Typed libvirt XML: builders the wizards use and parsers the panes use. Serialised with
 //! quick-xml + serde, so user input is always escaped.
 
+pub mod device;
 pub mod domain;
+pub mod edit;
+pub mod hardware;
 pub mod network;
 pub mod pool;
 pub mod secret;
+pub mod snapshot;
+pub mod tree;
 pub mod volume;

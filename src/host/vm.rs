@@ -1,0 +1,669 @@
+//! The VM detail screen's host side: reading a VM's definitions and snapshots, and the edits,
+//! snapshot actions, redefinition, clone and delete it offers. Commands run on the worker's
+//! connection (clone on a thread of its own, like volume transfers). Each action answers with
+//! `HostEvent::Done { tag, .. }` and is followed by a fresh `HostEvent::VmDetails` for the VM
+//! (unless it was deleted).
+
+mod clone;
+
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt::error::Error;
+use virt::sys;
+
+use super::{message, HostEvent};
+use crate::job::Job;
+use crate::xml::domain::XmlError;
+use crate::xml::hardware::{self, Hardware, Source};
+use crate::xml::snapshot::{self, SnapshotSpec, SnapshotTree};
+
+pub use clone::CloneSpec;
+
+/// Which definition a change applies to: the running guest, the persistent definition (next
+/// boot), or both. Neither means libvirt's "current" (live if running, else config).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub live: bool,
+    pub config: bool,
+}
+
+impl Scope {
+    pub const LIVE: Scope = Scope {
+        live: true,
+        config: false,
+    };
+    pub const CONFIG: Scope = Scope {
+        live: false,
+        config: true,
+    };
+    pub const BOTH: Scope = Scope {
+        live: true,
+        config: true,
+    };
+
+    /// The widest scope a VM allows: live only while it runs, config only when persistent.
+    pub fn for_vm(active: bool, persistent: bool) -> Scope {
+        Scope {
+            live: active,
+            config: persistent,
+        }
+    }
+
+    /// libvirt's AFFECT_LIVE / AFFECT_CONFIG bits (the vCPU, memory, device and metadata
+    /// flag families share these values).
+    pub fn flags(self) -> u32 {
+        let mut f = sys::VIR_DOMAIN_AFFECT_CURRENT;
+        if self.live {
+            f |= sys::VIR_DOMAIN_AFFECT_LIVE;
+        }
+        if self.config {
+            f |= sys::VIR_DOMAIN_AFFECT_CONFIG;
+        }
+        f
+    }
+
+    /// "live", "persistent", "live and persistent", "current".
+    pub fn label(self) -> &'static str {
+        match (self.live, self.config) {
+            (true, true) => "live and persistent",
+            (true, false) => "live",
+            (false, true) => "persistent",
+            (false, false) => "current",
+        }
+    }
+}
+
+/// What the detail screen asks a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VmCmd {
+    /// Read the VM's definitions and snapshots; answered with `HostEvent::VmDetails`.
+    Details { uuid: String },
+    /// Change the VM; answered with `HostEvent::Done { tag, .. }`, then `VmDetails`.
+    Act { tag: u64, uuid: String, op: VmOp },
+    /// Clone the (shut-off) VM on a thread of its own; progress, cancel and the outcome go
+    /// through `job`. A failed or cancelled clone removes the volumes it created.
+    Clone {
+        uuid: String,
+        spec: CloneSpec,
+        job: Job,
+    },
+}
+
+/// One change to a VM.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VmOp {
+    /// Online vCPUs (`virDomainSetVcpusFlags`); live changes need guest hotplug support.
+    SetVcpus {
+        count: u32,
+        scope: Scope,
+    },
+    /// The vCPU maximum of the persistent definition.
+    SetMaxVcpus {
+        count: u32,
+    },
+    /// The balloon target (`currentMemory`), KiB.
+    SetMemory {
+        kib: u64,
+        scope: Scope,
+    },
+    /// The boot-time maximum (`memory`), KiB. QEMU cannot change it live.
+    SetMaxMemory {
+        kib: u64,
+        scope: Scope,
+    },
+    /// Device XML from `xml::device` (disks, CD-ROMs, NICs) or any other device.
+    AttachDevice {
+        xml: String,
+        scope: Scope,
+    },
+    DetachDevice {
+        xml: String,
+        scope: Scope,
+    },
+    /// Change a device in place: CD-ROM media (`DiskSpec::cdrom` with the drive's target).
+    UpdateDevice {
+        xml: String,
+        scope: Scope,
+    },
+    /// Grow a disk of the running guest (`virDomainBlockResize`), in bytes.
+    BlockResize {
+        target: String,
+        bytes: u64,
+    },
+    SetAutostart(bool),
+    /// Only while shut off (libvirt's rule).
+    Rename {
+        name: String,
+    },
+    /// Empty text removes the title.
+    SetTitle {
+        text: String,
+        scope: Scope,
+    },
+    SetDescription {
+        text: String,
+        scope: Scope,
+    },
+    CreateSnapshot(SnapshotSpec),
+    /// `force` allows reverts libvirt calls risky (e.g. to a snapshot without memory while
+    /// running, which needs a restart of the guest).
+    RevertSnapshot {
+        name: String,
+        force: bool,
+    },
+    /// With `children`, every snapshot below it goes too.
+    DeleteSnapshot {
+        name: String,
+        children: bool,
+    },
+    /// Replace the persistent definition (the XML tab). libvirt validates it against its
+    /// schema first; on error nothing changes and the error text comes back.
+    DefineXml {
+        xml: String,
+    },
+    Delete(DeleteOpts),
+}
+
+/// What deleting a VM removes besides its definition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOpts {
+    /// Storage to delete (each listed to the user first; see `storage_of`).
+    pub volumes: Vec<Source>,
+    /// Drop snapshot metadata. Without it libvirt refuses to undefine a VM with snapshots,
+    /// and so does virtdeck, before anything is touched.
+    pub snapshots: bool,
+    /// Delete the UEFI variable store (`<nvram>`).
+    pub nvram: bool,
+}
+
+/// Everything the detail screen shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmDetails {
+    pub uuid: String,
+    pub name: String,
+    pub active: bool,
+    pub persistent: bool,
+    pub autostart: bool,
+    /// The running guest's XML (only while active).
+    pub live_xml: Option<String>,
+    /// The persistent definition (only for persistent VMs): what the XML tab edits.
+    pub inactive_xml: Option<String>,
+    /// `inactive_xml` includes secrets (graphics passwords), so redefining it keeps them.
+    /// False on read-only connections: redefining would then drop them.
+    pub secure: bool,
+    /// From the live XML while running, else the persistent one.
+    pub hardware: Hardware,
+    /// The persistent definition's hardware, when the VM runs and is persistent (to show
+    /// changes pending for the next boot).
+    pub next_boot: Option<Hardware>,
+    pub snapshots: SnapshotTree,
+    /// Snapshots could not be listed (driver without snapshots): the text, and an empty tree.
+    pub snapshot_error: Option<String>,
+}
+
+impl VmDetails {
+    /// The widest scope edits may use for this VM (see `Scope::for_vm`).
+    pub fn scope(&self) -> Scope {
+        Scope::for_vm(self.active, self.persistent)
+    }
+}
+
+/// Why a VM command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    /// libvirt refused or the connection broke.
+    #[error("{}", message(.0))]
+    Libvirt(#[from] Error),
+    /// virtdeck refused before calling libvirt.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Xml(#[from] XmlError),
+}
+
+impl VmError {
+    fn libvirt(&self) -> Option<&Error> {
+        match self {
+            VmError::Libvirt(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn refused<T>(text: impl Into<String>) -> Result<T, VmError> {
+    Err(VmError::Refused(text.into()))
+}
+
+/// The disks whose storage deleting the VM can remove: writable, unshared disks with a local
+/// path or a pool volume (CD-ROM images and shared disks belong to others).
+pub fn storage_of(hw: &Hardware) -> Vec<Source> {
+    hw.disks
+        .iter()
+        .filter(|d| d.is_clonable())
+        .filter(|d| {
+            matches!(
+                d.source,
+                Source::File(_) | Source::Block(_) | Source::Volume { .. }
+            )
+        })
+        .map(|d| d.source.clone())
+        .collect()
+}
+
+/// Runs one VM command; answers through `notify`. Returns the UUID of a VM that changed (the
+/// worker refreshes its row) and the libvirt error that failed the command, so the worker
+/// can tell a lost connection from a refused action.
+pub(super) fn run(
+    conn: &Connect,
+    cmd: VmCmd,
+    notify: &dyn Fn(HostEvent),
+) -> (Option<String>, Result<(), Error>) {
+    match cmd {
+        VmCmd::Details { uuid } => {
+            let res = details(conn, &uuid);
+            let err = res.as_ref().err().and_then(|e| e.libvirt().cloned());
+            notify(HostEvent::VmDetails {
+                uuid,
+                result: res.map(Box::new).map_err(|e| e.to_string()),
+            });
+            (None, err.map_or(Ok(()), Err))
+        }
+        VmCmd::Clone { uuid, spec, job } => {
+            clone::spawn(conn, uuid, spec, job);
+            (None, Ok(()))
+        }
+        VmCmd::Act { tag, uuid, op } => {
+            let deleting = matches!(op, VmOp::Delete(_));
+            let res = act(conn, &uuid, op);
+            let err = res.as_ref().err().and_then(|e| e.libvirt().cloned());
+            notify(HostEvent::Done {
+                tag,
+                result: res.map_err(|e| e.to_string()),
+            });
+            if let Some(e) = err {
+                // A dead link: a details read would only fail too (after the keepalive).
+                if !conn.is_alive().unwrap_or(false) {
+                    return (Some(uuid), Err(e));
+                }
+            }
+            if !deleting || conn.lookup_domain_by_uuid_string(&uuid).is_ok() {
+                if let Ok(d) = details(conn, &uuid) {
+                    notify(HostEvent::VmDetails {
+                        uuid: uuid.clone(),
+                        result: Ok(Box::new(d)),
+                    });
+                }
+            }
+            (Some(uuid), Ok(()))
+        }
+    }
+}
+
+/// Reads both definitions and the snapshots.
+pub fn details(conn: &Connect, uuid: &str) -> Result<VmDetails, VmError> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid)?;
+    let active = dom.is_active()?;
+    let persistent = dom.is_persistent()?;
+    let live_xml = if active { Some(dom.xml_desc(0)?) } else { None };
+    let (inactive_xml, secure) = if persistent {
+        let (xml, secure) = inactive_xml(&dom)?;
+        (Some(xml), secure)
+    } else {
+        (None, false)
+    };
+    let hardware = match live_xml.as_deref().or(inactive_xml.as_deref()) {
+        Some(x) => hardware::parse(x)?,
+        None => return refused("libvirt returned no definition"),
+    };
+    let next_boot = match (&live_xml, &inactive_xml) {
+        (Some(_), Some(x)) => Some(hardware::parse(x)?),
+        _ => None,
+    };
+    let (snapshots, snapshot_error) = match snapshots(&dom) {
+        Ok(t) => (t, None),
+        Err(e) => (SnapshotTree::default(), Some(e.to_string())),
+    };
+    Ok(VmDetails {
+        uuid: uuid.to_string(),
+        name: dom.name()?,
+        active,
+        persistent,
+        autostart: dom.autostart().unwrap_or(false),
+        live_xml,
+        inactive_xml,
+        secure,
+        hardware,
+        next_boot,
+        snapshots,
+        snapshot_error,
+    })
+}
+
+/// The persistent definition with secrets when the connection may read them.
+fn inactive_xml(dom: &Domain) -> Result<(String, bool), Error> {
+    match dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_SECURE) {
+        Ok(x) => Ok((x, true)),
+        Err(_) => Ok((dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)?, false)),
+    }
+}
+
+fn snapshots(dom: &Domain) -> Result<SnapshotTree, VmError> {
+    let mut list = Vec::new();
+    for s in dom.list_all_snapshots(0)? {
+        let mut info = snapshot::parse(&s.xml_desc(0)?)?;
+        info.current = s.is_current(0).unwrap_or(false);
+        list.push(info);
+    }
+    Ok(SnapshotTree::build(list))
+}
+
+fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
+    let dom = conn.lookup_domain_by_uuid_string(uuid)?;
+    let name = dom.name()?;
+    Ok(match op {
+        VmOp::SetVcpus { count, scope } => {
+            if count == 0 {
+                return refused("a VM needs at least one vCPU");
+            }
+            dom.set_vcpus_flags(count, scope.flags())?;
+            format!("{name}: {count} vCPUs ({})", scope.label())
+        }
+        VmOp::SetMaxVcpus { count } => {
+            if count == 0 {
+                return refused("a VM needs at least one vCPU");
+            }
+            dom.set_vcpus_flags(
+                count,
+                sys::VIR_DOMAIN_VCPU_MAXIMUM | sys::VIR_DOMAIN_VCPU_CONFIG,
+            )?;
+            format!("{name}: at most {count} vCPUs from the next boot")
+        }
+        VmOp::SetMemory { kib, scope } => {
+            dom.set_memory_flags(kib, scope.flags())?;
+            format!(
+                "{name}: memory {} ({})",
+                crate::fmt::bytes(kib * 1024),
+                scope.label()
+            )
+        }
+        VmOp::SetMaxMemory { kib, scope } => {
+            dom.set_memory_flags(kib, sys::VIR_DOMAIN_MEM_MAXIMUM | scope.flags())?;
+            format!(
+                "{name}: maximum memory {} ({})",
+                crate::fmt::bytes(kib * 1024),
+                scope.label()
+            )
+        }
+        VmOp::AttachDevice { xml, scope } => {
+            dom.attach_device_flags(&xml, scope.flags())?;
+            format!(
+                "{name}: {} attached ({})",
+                device_label(&xml),
+                scope.label()
+            )
+        }
+        VmOp::DetachDevice { xml, scope } => {
+            // Returns once QEMU was asked; the guest releases the device on its own time.
+            dom.detach_device_flags(&xml, scope.flags())?;
+            format!(
+                "{name}: {} detached ({})",
+                device_label(&xml),
+                scope.label()
+            )
+        }
+        VmOp::UpdateDevice { xml, scope } => {
+            dom.update_device_flags(&xml, scope.flags())?;
+            format!("{name}: {} updated ({})", device_label(&xml), scope.label())
+        }
+        VmOp::BlockResize { target, bytes } => {
+            if !dom.is_active()? {
+                return refused(format!(
+                    "{name} is not running: resize the disk's volume in the storage pane instead"
+                ));
+            }
+            dom.block_resize(&target, bytes, sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)?;
+            format!("{name}: {target} is now {}", crate::fmt::bytes(bytes))
+        }
+        VmOp::SetAutostart(on) => {
+            dom.set_autostart(on)?;
+            format!(
+                "{name} {}",
+                if on {
+                    "starts with the host"
+                } else {
+                    "no longer starts with the host"
+                }
+            )
+        }
+        VmOp::Rename { name: new } => {
+            if new.trim().is_empty() {
+                return refused("enter a name");
+            }
+            if dom.is_active()? {
+                return refused(format!(
+                    "{name} is running: libvirt renames shut-off VMs only"
+                ));
+            }
+            dom.rename(&new, 0)?;
+            format!("{name} renamed to {new}")
+        }
+        VmOp::SetTitle { text, scope } => {
+            if text.contains(['\n', '\r']) {
+                return refused("a title is one line");
+            }
+            set_meta(&dom, sys::VIR_DOMAIN_METADATA_TITLE as i32, &text, scope)?;
+            format!("{name}: title set ({})", scope.label())
+        }
+        VmOp::SetDescription { text, scope } => {
+            set_meta(
+                &dom,
+                sys::VIR_DOMAIN_METADATA_DESCRIPTION as i32,
+                &text,
+                scope,
+            )?;
+            format!("{name}: description set ({})", scope.label())
+        }
+        VmOp::CreateSnapshot(spec) => {
+            if let Some((_, why)) = spec.validate().into_iter().next() {
+                return refused(why);
+            }
+            let snap = dom.create_snapshot_xml(&spec.to_xml()?, spec.flags())?;
+            format!("{name}: snapshot {} created", snap.name()?)
+        }
+        VmOp::RevertSnapshot { name: snap, force } => {
+            let s = Domain::lookup_snapshot_by_name(&dom, &snap, 0)?;
+            let flags = if force {
+                sys::VIR_DOMAIN_SNAPSHOT_REVERT_FORCE
+            } else {
+                0
+            };
+            s.revert(flags)?;
+            format!("{name}: reverted to snapshot {snap}")
+        }
+        VmOp::DeleteSnapshot {
+            name: snap,
+            children,
+        } => {
+            let s = Domain::lookup_snapshot_by_name(&dom, &snap, 0)?;
+            let flags = if children {
+                sys::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN
+            } else {
+                0
+            };
+            s.delete(flags)?;
+            if children {
+                format!("{name}: snapshot {snap} and its children deleted")
+            } else {
+                format!("{name}: snapshot {snap} deleted")
+            }
+        }
+        VmOp::DefineXml { xml } => define_xml(conn, uuid, &name, &xml)?,
+        VmOp::Delete(opts) => delete(conn, &dom, &name, &opts)?,
+    })
+}
+
+fn set_meta(dom: &Domain, kind: i32, text: &str, scope: Scope) -> Result<(), Error> {
+    let value = (!text.is_empty()).then_some(text);
+    dom.set_metadata(kind, value, None, None, scope.flags())
+}
+
+/// "disk vdb", "interface 52:54:00:…", or the element name.
+fn device_label(xml: &str) -> String {
+    let Ok(n) = crate::xml::tree::parse(xml, "device") else {
+        return "device".into();
+    };
+    let detail = match n.name.as_str() {
+        "disk" => n.child_attr("target", "dev"),
+        "interface" => n
+            .child_attr("mac", "address")
+            .or_else(|| n.child_attr("source", "network"))
+            .or_else(|| n.child_attr("source", "bridge")),
+        _ => None,
+    };
+    match (n.attr("device"), detail) {
+        (Some("cdrom"), Some(d)) => format!("CD-ROM {d}"),
+        (_, Some(d)) => format!("{} {d}", n.name),
+        _ => n.name.clone(),
+    }
+}
+
+/// Redefines the VM from edited XML. The XML must keep the VM's UUID: without it libvirt
+/// would define a second VM instead of changing this one.
+fn define_xml(conn: &Connect, uuid: &str, name: &str, xml: &str) -> Result<String, VmError> {
+    let root = crate::xml::tree::parse(xml, "domain")?;
+    match root.child_text("uuid") {
+        Some(u) if u.eq_ignore_ascii_case(uuid) => {}
+        Some(u) => {
+            return refused(format!(
+                "the XML has UUID {u}, not {name}'s {uuid}: that would define another VM"
+            ))
+        }
+        None => {
+            return refused(format!(
+                "the XML has no <uuid>: keep {uuid} so it redefines {name}"
+            ))
+        }
+    }
+    let dom = conn.define_domain_xml_flags(xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)?;
+    let new = dom.name().unwrap_or_else(|_| name.to_string());
+    Ok(if dom.is_active().unwrap_or(false) {
+        format!("{new} redefined; changes apply from the next boot")
+    } else {
+        format!("{new} redefined")
+    })
+}
+
+/// Stops (if running) and undefines the VM, then deletes the listed storage.
+fn delete(conn: &Connect, dom: &Domain, name: &str, opts: &DeleteOpts) -> Result<String, VmError> {
+    let persistent = dom.is_persistent()?;
+    if persistent && !opts.snapshots {
+        let n = dom.num_snapshots(0)?;
+        if n > 0 {
+            return refused(format!(
+                "{name} has {n} snapshot(s): delete them too, or delete them first"
+            ));
+        }
+    }
+    if dom.is_active()? {
+        dom.destroy()?;
+    }
+    if persistent {
+        let mut flags = sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE;
+        if opts.snapshots {
+            flags |= sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                | sys::VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+        }
+        flags |= if opts.nvram {
+            sys::VIR_DOMAIN_UNDEFINE_NVRAM
+        } else {
+            sys::VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+        };
+        dom.undefine_flags(flags)?;
+    }
+    let mut left = Vec::new();
+    let mut refreshed = false;
+    for src in &opts.volumes {
+        if let Err(e) = delete_volume(conn, src, &mut refreshed) {
+            left.push(format!("{} ({})", src.label(), message(&e)));
+        }
+    }
+    if left.is_empty() {
+        Ok(match opts.volumes.len() {
+            0 => format!("{name} deleted"),
+            n => format!("{name} deleted with {n} volume(s)"),
+        })
+    } else {
+        refused(format!(
+            "{name} deleted, but storage was left behind: {}",
+            left.join("; ")
+        ))
+    }
+}
+
+fn delete_volume(conn: &Connect, src: &Source, refreshed: &mut bool) -> Result<(), Error> {
+    let vol = match src {
+        Source::Volume { pool, volume } => conn
+            .lookup_storage_pool_by_name(pool)?
+            .lookup_storage_vol_by_name(volume)?,
+        _ => {
+            let path = src.path().unwrap_or_default();
+            match conn.lookup_storage_vol_by_path(path) {
+                Ok(v) => v,
+                // A file created behind libvirt's back is unknown until its pool is refreshed.
+                Err(_) if !*refreshed => {
+                    *refreshed = true;
+                    for p in
+                        conn.list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)?
+                    {
+                        let _ = p.refresh(0);
+                    }
+                    conn.lookup_storage_vol_by_path(path)?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    vol.delete(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_flags_and_labels() {
+        assert_eq!(Scope::default().flags(), 0);
+        assert_eq!(Scope::LIVE.flags(), sys::VIR_DOMAIN_VCPU_LIVE);
+        assert_eq!(Scope::CONFIG.flags(), sys::VIR_DOMAIN_MEM_CONFIG);
+        assert_eq!(
+            Scope::BOTH.flags(),
+            sys::VIR_DOMAIN_DEVICE_MODIFY_LIVE | sys::VIR_DOMAIN_DEVICE_MODIFY_CONFIG
+        );
+        assert_eq!(Scope::for_vm(false, true), Scope::CONFIG);
+        assert_eq!(Scope::BOTH.label(), "live and persistent");
+    }
+
+    #[test]
+    fn device_labels() {
+        let disk = crate::xml::device::DiskSpec::cdrom(None, crate::xml::device::Bus::Sata, "sdb");
+        assert_eq!(device_label(&disk.to_xml().unwrap()), "CD-ROM sdb");
+        assert_eq!(
+            device_label("<interface type='network'><source network='default'/></interface>"),
+            "interface default"
+        );
+        assert_eq!(device_label("<rng model='virtio'/>"), "rng");
+        assert_eq!(device_label("<broken"), "device");
+    }
+
+    #[test]
+    fn storage_to_delete() {
+        let hw = hardware::parse(hardware::tests::VIRT_INSTALL).unwrap();
+        assert_eq!(
+            storage_of(&hw),
+            vec![Source::File("/var/lib/libvirt/images/web.qcow2".into())]
+        );
+        // The shareable volume and the empty CD-ROM are not the VM's to delete.
+        let hw = hardware::parse(hardware::tests::TINY_LIVE).unwrap();
+        assert_eq!(storage_of(&hw).len(), 1);
+    }
+}

@@ -1,0 +1,859 @@
+//! The VM detail screen's host side (`host::vm`) on a real qemu:///system with KVM, driven
+//! through a worker like the app does: hot-plug a disk and a NIC into the running tiny guest,
+//! persistent vCPU/memory/title changes, snapshots, XML redefinition, clone (booted and
+//! checked on its serial console) and delete with storage. Each test has its own dir pool in
+//! a temp dir and unique (hostile) names; everything is removed on drop, also after a failure.
+//! Skipped without KVM unless VIRTDECK_REQUIRE_KVM=1. The `Details` test runs on the test
+//! driver everywhere.
+
+mod common;
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::guest::{kvm_available, URI};
+use common::worker::{Inventory, Worker, WAIT};
+use virt::connect::Connect;
+use virt::storage_pool::StoragePool;
+use virt::storage_vol::StorageVol;
+use virtdeck::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails, VmOp};
+use virtdeck::host::{HostCommand, HostEvent};
+use virtdeck::job::{Job, JobState};
+use virtdeck::xml::device::{next_target, random_mac, Bus, Cache, DiskSource, DiskSpec, Io};
+use virtdeck::xml::device::{NicSource, NicSpec};
+use virtdeck::xml::edit;
+use virtdeck::xml::hardware::Source;
+use virtdeck::xml::snapshot::SnapshotSpec;
+use virtdeck::xml::volume::VolumeDef;
+
+/// What the worker sends after each VM action.
+struct Details(Box<VmDetails>);
+
+impl Inventory for Details {
+    type Cmd = VmCmd;
+    fn command(c: VmCmd) -> HostCommand {
+        HostCommand::Vm(c)
+    }
+    fn refresh() -> VmCmd {
+        unreachable!("VM details need a UUID: use details()")
+    }
+    fn pick(ev: HostEvent) -> Option<Self> {
+        match ev {
+            HostEvent::VmDetails { result: Ok(d), .. } => Some(Details(d)),
+            HostEvent::VmDetails {
+                uuid,
+                result: Err(e),
+            } => panic!("details of {uuid} failed: {e}"),
+            _ => None,
+        }
+    }
+}
+
+type W = Worker<Details>;
+
+fn details(w: &W, uuid: &str) -> Box<VmDetails> {
+    w.send(VmCmd::Details { uuid: uuid.into() });
+    w.wait("details", WAIT, Details::pick).0
+}
+
+fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
+    let (text, d) = w.ok(|tag| VmCmd::Act {
+        tag,
+        uuid: uuid.into(),
+        op,
+    });
+    assert_eq!(d.0.uuid, uuid);
+    (text, d.0)
+}
+
+fn err(w: &mut W, uuid: &str, op: VmOp) -> String {
+    w.err(|tag| VmCmd::Act {
+        tag,
+        uuid: uuid.into(),
+        op,
+    })
+    .0
+}
+
+/// A pool in a temp dir holding the tiny guest's boot sector (raw) and a qcow2 overlay on
+/// it (internal snapshots need qcow2), plus anything a test adds. Drop removes every domain
+/// whose name starts with `prefix`, the network, the pool's volumes and the pool.
+struct Lab {
+    conn: Connect,
+    prefix: String,
+    pool: String,
+    dir: tempfile::TempDir,
+    net: Option<String>,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Lab {
+        let dir = tempfile::Builder::new()
+            .prefix("vdk-vm-")
+            .tempdir()
+            .unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let prefix = format!("vdk-vm-{tag}-{}-{nanos}", std::process::id());
+        let conn = Connect::open(Some(URI)).unwrap();
+        let pool_xml = virtdeck::xml::pool::PoolDef::dir(&prefix, &dir.path().to_string_lossy())
+            .to_xml()
+            .unwrap();
+        let pool = conn.define_storage_pool_xml(&pool_xml, 0).unwrap();
+        let lab = Lab {
+            conn,
+            pool: prefix.clone(),
+            prefix,
+            dir,
+            net: None,
+        };
+        pool.create(0).unwrap();
+        let img = lab.path("tiny.img");
+        let out = std::process::Command::new("nasm")
+            .args(["-f", "bin", "-o", &img])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guest/tiny.asm"))
+            .output()
+            .expect("nasm is installed (scripts/lab.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pool.refresh(0).unwrap();
+        let overlay = VolumeDef::new("disk.qcow2", 0, "qcow2", false, Some((img, "raw".into())));
+        StorageVol::create_xml(&pool, &overlay.to_xml().unwrap(), 0).unwrap();
+        lab
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.dir.path().join(file).to_string_lossy().into_owned()
+    }
+
+    fn pool(&self) -> StoragePool {
+        self.conn.lookup_storage_pool_by_name(&self.pool).unwrap()
+    }
+
+    fn volumes(&self) -> Vec<String> {
+        let pool = self.pool();
+        pool.refresh(0).unwrap();
+        let mut v: Vec<String> = pool
+            .list_all_volumes(0)
+            .unwrap()
+            .iter()
+            .map(|v| v.name().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Defines the tiny guest on the qcow2 overlay, with an empty IDE CD-ROM (hdc) and a
+    /// virtio-scsi controller (SCSI disks
+    /// unplug without guest help, unlike PCI devices, which wait for an ACPI eject that a boot
+    /// sector never answers). Returns (name, uuid).
+    fn guest(&self, start: bool) -> (String, String) {
+        let name = format!("{} <&'\"> ü", self.prefix);
+        let xml = include_str!("guest/tiny.xml")
+            .replace("@NAME@", &quick_xml::escape::escape(name.as_str()))
+            .replace("@DISK@", &quick_xml::escape::escape(self.path("disk.qcow2").as_str()))
+            .replace("type='raw'", "type='qcow2'")
+            .replace(
+                "<memballoon model='none'/>",
+                "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>\n    \
+                 <controller type='scsi' index='0' model='virtio-scsi'/>\n    <memballoon model='none'/>",
+            );
+        let dom = self.conn.define_domain_xml(&xml).unwrap();
+        if start {
+            dom.create().unwrap();
+        }
+        (name, dom.uuid_string().unwrap())
+    }
+
+    /// An isolated libvirt network (no address, no DHCP) for NICs to join.
+    fn network(&mut self) -> String {
+        let name = format!("{}-net", self.prefix);
+        let bridge = format!("vdkb{:06x}", rand_u24());
+        let xml = format!(
+            "<network><name>{}</name><bridge name='{bridge}'/></network>",
+            quick_xml::escape::escape(name.as_str())
+        );
+        self.conn.create_network_xml(&xml).unwrap();
+        self.net = Some(name.clone());
+        name
+    }
+}
+
+fn rand_u24() -> u32 {
+    let m = random_mac();
+    u32::from_str_radix(&m[9..].replace(':', ""), 16).unwrap()
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Ok(doms) = self.conn.list_all_domains(0) {
+            for d in doms {
+                if d.name().is_ok_and(|n| n.starts_with(&self.prefix)) {
+                    let _ = d.destroy();
+                    let _ = d.undefine_flags(
+                        virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                            | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                            | virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM,
+                    );
+                }
+            }
+        }
+        if let Some(n) = &self.net {
+            if let Ok(net) = self.conn.lookup_network_by_name(n) {
+                let _ = net.destroy();
+            }
+        }
+        if let Ok(pool) = self.conn.lookup_storage_pool_by_name(&self.pool) {
+            let _ = pool.refresh(0);
+            if let Ok(vols) = pool.list_all_volumes(0) {
+                for v in vols {
+                    let _ = v.delete(0);
+                }
+            }
+            let _ = pool.destroy();
+            let _ = pool.undefine();
+        }
+    }
+}
+
+#[test]
+fn details_on_the_test_driver() {
+    let mut w: W = Worker::start("test:///default");
+    let conn = Connect::open(Some("test:///default")).unwrap();
+    let uuid = conn
+        .lookup_domain_by_name("test")
+        .unwrap()
+        .uuid_string()
+        .unwrap();
+    let d = details(&w, &uuid);
+    assert_eq!(d.name, "test");
+    assert!(d.active && d.persistent);
+    assert!(d.live_xml.is_some() && d.inactive_xml.is_some() && d.next_boot.is_some());
+    assert_eq!(d.hardware.name, "test");
+    assert!(d.hardware.memory.memory_kib > 0);
+    assert!(d.snapshots.rows.is_empty());
+    // Actions work on the test driver too (its state is private to the worker's connection).
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetDescription {
+            text: "demo <&>".into(),
+            scope: Scope::BOTH,
+        },
+    );
+    assert_eq!(d.hardware.description.as_deref(), Some("demo <&>"));
+    let spec = SnapshotSpec::for_domain(&d.hardware, "t1", None, false);
+    let (_, d) = ok(&mut w, &uuid, VmOp::CreateSnapshot(spec));
+    assert_eq!(d.snapshots.current().map(|s| s.name.as_str()), Some("t1"));
+
+    // An unknown VM answers with libvirt's error instead of details.
+    w.send(VmCmd::Details {
+        uuid: "00000000-0000-0000-0000-000000000001".into(),
+    });
+    let e = w.wait("details error", WAIT, |ev| match ev {
+        HostEvent::VmDetails { result: Err(e), .. } => Some(e),
+        _ => None,
+    });
+    assert!(e.contains("omain"), "{e}");
+}
+
+#[test]
+fn hot_attach_and_detach_a_disk_and_a_nic_on_the_running_guest() {
+    if !kvm_available() {
+        return;
+    }
+    let mut lab = Lab::new("hot");
+    let net = lab.network();
+    let (_, uuid) = lab.guest(true);
+    let mut w: W = Worker::start(URI);
+    let d = details(&w, &uuid);
+    assert!(d.active);
+    let extra = VolumeDef::new("extra.qcow2", 16 << 20, "qcow2", false, None);
+    StorageVol::create_xml(&lab.pool(), &extra.to_xml().unwrap(), 0).unwrap();
+
+    assert_eq!(d.scope(), Scope::BOTH);
+    let target = next_target(Bus::Scsi, &d.hardware.disk_targets()).unwrap();
+    assert_eq!(target, "sda");
+    let mut disk = DiskSpec::disk(
+        DiskSource::File(lab.path("extra.qcow2")),
+        Bus::Scsi,
+        &target,
+        Some("qcow2"),
+    );
+    disk.cache = Some(Cache::None);
+    disk.io = Some(Io::Native);
+    assert!(disk.validate().is_empty());
+    let xml = disk.to_xml().unwrap();
+    let (text, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::AttachDevice {
+            xml: xml.clone(),
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(text.contains("disk sda attached (live)"), "{text}");
+    let live = d.hardware.disks.iter().find(|x| x.target == "sda");
+    let live = live.unwrap_or_else(|| panic!("sda in the live XML: {:?}", d.hardware.disks));
+    assert_eq!(live.source, Source::File(lab.path("extra.qcow2")));
+    assert_eq!(
+        (live.cache.as_deref(), live.io.as_deref()),
+        (Some("none"), Some("native"))
+    );
+    let next = d.next_boot.as_ref().unwrap();
+    assert!(next.disks.iter().all(|x| x.target != "sda"), "live only");
+
+    // Grow the boot disk of the running guest (512 bytes today).
+    let (text, _) = ok(
+        &mut w,
+        &uuid,
+        VmOp::BlockResize {
+            target: "hda".into(),
+            bytes: 1 << 20,
+        },
+    );
+    assert!(text.contains("hda"), "{text}");
+    let pool = lab.pool();
+    pool.refresh(0).unwrap();
+    let cap = pool
+        .lookup_storage_vol_by_name("disk.qcow2")
+        .unwrap()
+        .info()
+        .unwrap()
+        .capacity;
+    assert_eq!(cap, 1 << 20);
+
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml,
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(
+        d.hardware.disks.iter().all(|x| x.target != "sda"),
+        "detached: {:?}",
+        d.hardware.disks
+    );
+
+    // usb-net: USB devices unplug at once; a PCI NIC would wait for the guest's ACPI eject.
+    let mac = random_mac();
+    let nic = NicSpec {
+        source: NicSource::Network(net.clone()),
+        model: Some("usb-net".into()),
+        mac: Some(mac.clone()),
+    };
+    assert!(nic.validate().is_empty());
+    let xml = nic.to_xml().unwrap();
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::AttachDevice {
+            xml: xml.clone(),
+            scope: Scope::LIVE,
+        },
+    );
+    let n = d
+        .hardware
+        .nics
+        .iter()
+        .find(|n| n.mac.as_deref() == Some(&mac));
+    let n = n.unwrap_or_else(|| panic!("NIC in the live XML: {:?}", d.hardware.nics));
+    assert_eq!(n.source.as_deref(), Some(net.as_str()));
+    assert!(n.target_dev.is_some(), "a tap device while running");
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml,
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(d.hardware.nics.is_empty(), "{:?}", d.hardware.nics);
+
+    // CD-ROM media in and out of the running guest's drive.
+    let iso = lab.path("media <1>.iso");
+    std::fs::write(&iso, vec![0u8; 4096]).unwrap();
+    let media = DiskSpec::cdrom(Some(&iso), Bus::Ide, "hdc");
+    let (text, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::UpdateDevice {
+            xml: media.to_xml().unwrap(),
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(text.contains("CD-ROM hdc updated"), "{text}");
+    let cd = d.hardware.disks.iter().find(|x| x.target == "hdc").unwrap();
+    assert_eq!(cd.source, Source::File(iso.clone()));
+    let eject = DiskSpec::cdrom(None, Bus::Ide, "hdc");
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::UpdateDevice {
+            xml: eject.to_xml().unwrap(),
+            scope: Scope::LIVE,
+        },
+    );
+    let cd = d.hardware.disks.iter().find(|x| x.target == "hdc").unwrap();
+    assert_eq!(cd.source, Source::None, "ejected");
+
+    // Refused by libvirt: the error text comes back.
+    let e = err(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml: DiskSpec::disk(DiskSource::File("/nope".into()), Bus::Virtio, "vdq", None)
+                .to_xml()
+                .unwrap(),
+            scope: Scope::LIVE,
+        },
+    );
+    assert!(e.contains("vdq") || e.contains("not found"), "{e}");
+}
+
+#[test]
+fn persistent_vcpus_memory_and_metadata_on_a_running_guest() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("cfg");
+    let (_, uuid) = lab.guest(true);
+    let mut w: W = Worker::start(URI);
+    ok(&mut w, &uuid, VmOp::SetMaxVcpus { count: 2 });
+    let (text, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetVcpus {
+            count: 2,
+            scope: Scope::CONFIG,
+        },
+    );
+    assert!(text.contains("2 vCPUs (persistent)"), "{text}");
+    let next = d.next_boot.clone().unwrap();
+    assert_eq!((next.vcpus.current, next.vcpus.max), (2, 2));
+    assert_eq!(d.hardware.vcpus.current, 1, "the running guest keeps 1");
+
+    ok(
+        &mut w,
+        &uuid,
+        VmOp::SetMaxMemory {
+            kib: 131072,
+            scope: Scope::CONFIG,
+        },
+    );
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetMemory {
+            kib: 98304,
+            scope: Scope::CONFIG,
+        },
+    );
+    let next = d.next_boot.clone().unwrap();
+    assert_eq!(
+        (next.memory.memory_kib, next.memory.current_kib),
+        (131072, 98304)
+    );
+    assert_eq!(d.hardware.memory.memory_kib, 65536, "live memory unchanged");
+
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetTitle {
+            text: "web <&> 'ü'".into(),
+            scope: Scope::BOTH,
+        },
+    );
+    assert_eq!(d.hardware.title.as_deref(), Some("web <&> 'ü'"));
+    assert_eq!(d.next_boot.unwrap().title.as_deref(), Some("web <&> 'ü'"));
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::SetDescription {
+            text: "two\nlines".into(),
+            scope: Scope::CONFIG,
+        },
+    );
+    assert_eq!(
+        d.next_boot.unwrap().description.as_deref(),
+        Some("two\nlines")
+    );
+    let (_, d) = ok(&mut w, &uuid, VmOp::SetAutostart(true));
+    assert!(d.autostart);
+    let (_, d) = ok(&mut w, &uuid, VmOp::SetAutostart(false));
+    assert!(!d.autostart);
+
+    let e = err(
+        &mut w,
+        &uuid,
+        VmOp::SetVcpus {
+            count: 0,
+            scope: Scope::CONFIG,
+        },
+    );
+    assert!(e.contains("at least one"), "{e}");
+    let e = err(
+        &mut w,
+        &uuid,
+        VmOp::Rename {
+            name: format!("{}-renamed", lab.prefix),
+        },
+    );
+    assert!(e.contains("running"), "{e}");
+    lab.conn
+        .lookup_domain_by_uuid_string(&uuid)
+        .unwrap()
+        .destroy()
+        .unwrap();
+    let new = format!("{}-renamed ü", lab.prefix);
+    let (_, d) = ok(&mut w, &uuid, VmOp::Rename { name: new.clone() });
+    assert_eq!(d.name, new);
+    assert_eq!(
+        d.hardware.vcpus.current, 2,
+        "shut off: the persistent definition shows"
+    );
+}
+
+#[test]
+fn snapshots_create_revert_and_delete() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("snap");
+    let (_, uuid) = lab.guest(true);
+    let mut w: W = Worker::start(URI);
+    let d = details(&w, &uuid);
+    let s1 = SnapshotSpec::for_domain(&d.hardware, "s1 <&>", Some("before 'title'"), false);
+    let (text, d) = ok(&mut w, &uuid, VmOp::CreateSnapshot(s1));
+    assert!(text.contains("s1 <&>"), "{text}");
+    let cur = d.snapshots.current().unwrap();
+    assert_eq!(cur.name, "s1 <&>");
+    assert_eq!(cur.description.as_deref(), Some("before 'title'"));
+    assert!(
+        cur.has_memory(),
+        "a running guest's internal snapshot has memory: {cur:?}"
+    );
+
+    ok(
+        &mut w,
+        &uuid,
+        VmOp::SetTitle {
+            text: "after".into(),
+            scope: Scope::BOTH,
+        },
+    );
+    let s2 = SnapshotSpec::for_domain(&d.hardware, "s2", None, false);
+    let (_, d) = ok(&mut w, &uuid, VmOp::CreateSnapshot(s2));
+    let lines: Vec<String> = d
+        .snapshots
+        .rows
+        .iter()
+        .map(|r| format!("{}{}", r.prefix(), d.snapshots.snapshots[r.index].name))
+        .collect();
+    assert_eq!(lines, ["s1 <&>", "└─ s2"]);
+    assert_eq!(d.snapshots.current().unwrap().name, "s2");
+
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::RevertSnapshot {
+            name: "s1 <&>".into(),
+            force: false,
+        },
+    );
+    assert!(d.active, "reverted to a running state");
+    assert_eq!(d.hardware.title, None, "the definition of s1 is back");
+    assert_eq!(d.snapshots.current().unwrap().name, "s1 <&>");
+
+    // Without children s2 would be re-parented; with them both go.
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::CreateSnapshot(SnapshotSpec::for_domain(&d.hardware, "s3", None, false)),
+    );
+    assert_eq!(d.snapshots.snapshots.len(), 3);
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DeleteSnapshot {
+            name: "s3".into(),
+            children: false,
+        },
+    );
+    assert!(d.snapshots.get("s3").is_none() && d.snapshots.get("s2").is_some());
+    let (text, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DeleteSnapshot {
+            name: "s1 <&>".into(),
+            children: true,
+        },
+    );
+    assert!(text.contains("children"), "{text}");
+    assert!(d.snapshots.rows.is_empty(), "{:?}", d.snapshots);
+    let e = err(
+        &mut w,
+        &uuid,
+        VmOp::RevertSnapshot {
+            name: "s1 <&>".into(),
+            force: false,
+        },
+    );
+    assert!(e.contains("s1"), "{e}");
+}
+
+#[test]
+fn xml_edit_round_trip_and_a_rejected_edit_changes_nothing() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("xml");
+    let (_, uuid) = lab.guest(false);
+    let mut w: W = Worker::start(URI);
+    let d = details(&w, &uuid);
+    let before = d.inactive_xml.clone().unwrap();
+    assert!(d.secure, "root on qemu:///system reads secrets");
+    let edited = edit::set_title(&before, Some("edited <&> ü")).unwrap();
+    assert_eq!(
+        edit::diff(&before, &edited)
+            .iter()
+            .filter(|l| matches!(l, edit::DiffLine::Added(_)))
+            .count(),
+        1
+    );
+    let (text, d) = ok(&mut w, &uuid, VmOp::DefineXml { xml: edited });
+    assert!(text.contains("redefined"), "{text}");
+    assert_eq!(d.hardware.title.as_deref(), Some("edited <&> ü"));
+    let good = d.inactive_xml.clone().unwrap();
+
+    // Not valid against libvirt's schema: refused with libvirt's text, nothing changes.
+    let bad = good.replace("<devices>", "<devices>\n    <bogus-device/>");
+    let e = err(&mut w, &uuid, VmOp::DefineXml { xml: bad });
+    assert!(!e.is_empty());
+    assert!(
+        e.to_lowercase().contains("valid") || e.contains("bogus"),
+        "{e}"
+    );
+    let d = details(&w, &uuid);
+    assert_eq!(d.inactive_xml.as_deref(), Some(good.as_str()));
+    // Another UUID would define a second VM: refused before libvirt.
+    let other = good.replace(&uuid, "11111111-2222-4333-8444-555555555555");
+    let e = err(&mut w, &uuid, VmOp::DefineXml { xml: other });
+    assert!(e.contains("another VM"), "{e}");
+    assert!(lab
+        .conn
+        .lookup_domain_by_uuid_string("11111111-2222-4333-8444-555555555555")
+        .is_err());
+}
+
+/// Types `hi` on the guest's serial console until it echoes, proving it booted its disk.
+fn echoes_on_console(conn: &Connect, uuid: &str) -> bool {
+    let dom = conn.lookup_domain_by_uuid_string(uuid).unwrap();
+    let stream = Arc::new(virt::stream::Stream::new(conn, 0).unwrap());
+    dom.open_console(None, &stream, 0).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = Arc::clone(&stream);
+    // Blocking reads end when the domain is destroyed (the test's cleanup).
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok(n) = reader.recv(&mut buf) {
+            if n <= 0 || tx.send(buf[..n as usize].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(40);
+    let mut seen = Vec::new();
+    while Instant::now() < until {
+        let _ = stream.send(b"hi\r");
+        while let Ok(b) = rx.recv_timeout(Duration::from_millis(700)) {
+            seen.extend(b);
+        }
+        if String::from_utf8_lossy(&seen).contains("echo: hi") {
+            return true;
+        }
+    }
+    eprintln!("console said: {:?}", String::from_utf8_lossy(&seen));
+    false
+}
+
+fn wait_job(job: &Job, secs: u64) -> JobState {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while job.state() == JobState::Running && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    job.state()
+}
+
+#[test]
+fn clone_boots_and_delete_with_storage_leaves_no_volume() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("clone");
+    let (_, uuid) = lab.guest(false);
+    let mut w: W = Worker::start(URI);
+    let src = details(&w, &uuid);
+    assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
+
+    // A running guest's disks would be copied torn: refused.
+    let src_dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    src_dom.create().unwrap();
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: format!("{}-hot", lab.prefix),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    match wait_job(&job, 60) {
+        JobState::Failed(e) => assert!(e.contains("running"), "{e}"),
+        s => panic!("cloning a running guest: {s:?}"),
+    }
+    src_dom.destroy().unwrap();
+
+    // Cancelled before the first disk: nothing is created.
+    let job = Job::new("clone");
+    job.cancel();
+    let name = format!("{}-c0", lab.prefix);
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: name.clone(),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    assert_eq!(wait_job(&job, 60), JobState::Cancelled);
+    assert!(lab.conn.lookup_domain_by_name(&name).is_err());
+    assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
+
+    // libvirt refuses the definition ('/' in a VM name) after the disk was copied: the
+    // copy is deleted again and libvirt's reason comes back.
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: format!("{}-a/b", lab.prefix),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    match wait_job(&job, 120) {
+        JobState::Failed(e) => assert!(e.contains('/'), "{e}"),
+        s => panic!("a clone named a/b: {s:?}"),
+    }
+    assert!(job.done() > 0, "the disk was copied before the define failed");
+    assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"], "rolled back");
+
+    // A full copy with a hostile name, booted.
+    let name = format!("{}-copy <&'\"> ü", lab.prefix);
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: name.clone(),
+            pool: lab.pool.clone(),
+            linked: false,
+        },
+        job: job.clone(),
+    });
+    assert_eq!(wait_job(&job, 120), JobState::Done);
+    assert!(job.total() > 0 && job.ratio() >= 1.0, "{job:?}");
+    let copy = lab.conn.lookup_domain_by_name(&name).unwrap();
+    let copy_uuid = copy.uuid_string().unwrap();
+    assert_ne!(copy_uuid, uuid);
+    let c = details(&w, &copy_uuid);
+    let disk = &c.hardware.disks[0];
+    let expected = lab.path(&format!("{name}.qcow2"));
+    assert_eq!(disk.source, Source::File(expected.clone()));
+    assert_ne!(disk.source, src.hardware.disks[0].source);
+    assert_eq!(lab.volumes().len(), 3);
+    copy.create().unwrap();
+    assert!(
+        echoes_on_console(&lab.conn, &copy_uuid),
+        "the clone boots its copied disk"
+    );
+
+    // A linked clone: a qcow2 overlay on the original.
+    let linked = format!("{}-linked", lab.prefix);
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: linked.clone(),
+            pool: lab.pool.clone(),
+            linked: true,
+        },
+        job: job.clone(),
+    });
+    assert_eq!(wait_job(&job, 60), JobState::Done);
+    let lvol = lab
+        .pool()
+        .lookup_storage_vol_by_name(&format!("{linked}.qcow2"))
+        .unwrap();
+    let ldef = virtdeck::xml::volume::parse(&lvol.xml_desc(0).unwrap()).unwrap();
+    assert_eq!(
+        ldef.backing.as_deref(),
+        Some(lab.path("disk.qcow2").as_str())
+    );
+    assert_eq!(ldef.format.as_deref(), Some("qcow2"));
+
+    // Delete both with their storage (the running copy is stopped first): four volumes,
+    // then three, then two.
+    for (n, expect) in [(name.as_str(), 3usize), (linked.as_str(), 2usize)] {
+        let dom = lab.conn.lookup_domain_by_name(n).unwrap();
+        let du = dom.uuid_string().unwrap();
+        let d = details(&w, &du);
+        let vols = storage_of(&d.hardware);
+        assert_eq!(vols.len(), 1);
+        w.send(VmCmd::Act {
+            tag: 900,
+            uuid: du.clone(),
+            op: VmOp::Delete(DeleteOpts {
+                volumes: vols,
+                snapshots: true,
+                nvram: true,
+            }),
+        });
+        let r = w.wait("delete", WAIT, |ev| match ev {
+            HostEvent::Done { tag: 900, result } => Some(result),
+            _ => None,
+        });
+        assert!(r.as_ref().is_ok_and(|t| t.contains("1 volume")), "{r:?}");
+        assert!(
+            lab.conn.lookup_domain_by_uuid_string(&du).is_err(),
+            "undefined"
+        );
+        assert_eq!(lab.volumes().len(), expect, "{:?}", lab.volumes());
+    }
+    assert_eq!(
+        lab.volumes(),
+        ["disk.qcow2", "tiny.img"],
+        "no clone volume left"
+    );
+
+    // A VM with snapshots is not deleted unless they go too.
+    let d = details(&w, &uuid);
+    ok(
+        &mut w,
+        &uuid,
+        VmOp::CreateSnapshot(SnapshotSpec::for_domain(&d.hardware, "keep", None, false)),
+    );
+    let e = err(&mut w, &uuid, VmOp::Delete(DeleteOpts::default()));
+    assert!(e.contains("snapshot"), "{e}");
+    assert!(lab.conn.lookup_domain_by_uuid_string(&uuid).is_ok());
+}

@@ -18,7 +18,7 @@ use virtdeck::host::migrate::{MigrateCmd, MigrationTarget, Report};
 use virtdeck::host::HostCommand;
 use virtdeck::migrate::preflight::{blocking, Check, Status};
 use virtdeck::model::migration::{
-    Kind, Migration, MigrationEvent, MigrationOptions, Outcome, Phase, Setting,
+    Kind, Migration, MigrationEvent, MigrationOptions, Outcome, Phase, PostCopy, Setting,
 };
 use virtdeck::model::storage::StorageInventory;
 use virtdeck::model::HostId;
@@ -625,4 +625,52 @@ fn preflight_fails_and_blocks_on_a_network_missing_on_the_target() {
     let checks = preflight(&w, 201, &g.uuid, nowhere, MigrationOptions::default());
     assert_eq!(status(&checks, "target reachable").status, Status::Fail);
     assert!(blocking(&checks, true));
+}
+
+#[test]
+fn post_copy_switch_finishes_on_the_target() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-pc");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    add_heavy_rom(&g, 4);
+    start_guest(&g);
+    let w = Worker::<StorageInventory>::start(URI);
+    let options = MigrationOptions {
+        bandwidth_mib_s: Some(1),
+        allow_unsafe: true,
+        post_copy: PostCopy::Manual,
+        ..MigrationOptions::default()
+    };
+    let (report, rx) = report();
+    let mut m = Migration::new(4, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
+        id: 4,
+        uuid: g.uuid.clone(),
+        target: target(&lab),
+        options,
+        report,
+    }));
+    let mut sent = false;
+    let log = follow(&rx, &mut m, Duration::from_secs(60), |_, ev| {
+        if let MigrationEvent::Progress(p) = ev {
+            if !sent && p.data_processed.unwrap_or(0) > 512 * 1024 {
+                sent = true;
+                w.handle
+                    .send(HostCommand::Migrate(MigrateCmd::PostCopy { id: 4 }));
+            }
+        }
+    });
+    assert_eq!(m.phase, Phase::Succeeded, "{:?} {log:?}", m.error);
+    assert!(m.postcopy, "switched: {log:?}");
+    assert!(log.contains(&MigrationEvent::PostCopyStarted), "{log:?}");
+    assert!(
+        console_echoes(&lab.tcp, &g.uuid, "pc", Duration::from_secs(20)),
+        "the guest answers on the target after post-copy"
+    );
 }

@@ -133,10 +133,12 @@ mod tests {
                 HostEntry {
                     name: Some("a".into()),
                     uri: "qemu+ssh://x/system".into(),
+                    migration_address: None,
                 },
                 HostEntry {
                     name: None,
                     uri: "qemu+ssh://x/system".into(),
+                    migration_address: None,
                 },
             ],
             ..Config::default()

@@ -38,6 +38,10 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                 Some(a) => common(app, a).unwrap_or_else(|| super::networks::key(app, a)),
                 None => Vec::new(),
             },
+            View::Migrations => match app.keymap.action(Section::Migrations, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::migrations::key(app, a)),
+                None => Vec::new(),
+            },
         },
         Mode::Wizard(_) => wizard_key(app, ev, app.keymap.action(Section::Wizard, key)),
         Mode::Confirm(c) if c.typed.is_some() => typed_confirm(app, ev),
@@ -53,6 +57,13 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                     }
                     ConfirmAction::RemoveHost(id) => app.remove_host(id),
                     ConfirmAction::Send { host, cmd, .. } => vec![Effect::Host(host, *cmd)],
+                    ConfirmAction::Evacuate {
+                        source,
+                        assignments,
+                    } => super::migrations::start_evacuation(app, source, assignments),
+                    ConfirmAction::Migration { host, cmd } => {
+                        vec![Effect::Host(host, crate::host::HostCommand::Migrate(*cmd))]
+                    }
                 }
             }
             Some(Action::Cancel) | Some(Action::Back) => {
@@ -188,6 +199,8 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::ViewVms => app.view = View::Vms,
         Action::ViewPools => return super::storage::open_pools(app),
         Action::ViewNetworks => return super::networks::open(app),
+        Action::ViewMigrations => return super::migrations::open(app),
+        Action::Migrate => return super::migrations::open_wizard(app),
         Action::AddHost => open_form(app),
         Action::Console => return super::console::open(app),
         Action::Display => return super::display::open(app),
@@ -393,6 +406,7 @@ fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
         Action::ViewVms => app.view = View::Vms,
         Action::ViewPools => return Some(super::storage::open_pools(app)),
         Action::ViewNetworks => return Some(super::networks::open(app)),
+        Action::ViewMigrations => return Some(super::migrations::open(app)),
         Action::Help => app.mode = Mode::Help { scroll: 0 },
         Action::Log => app.mode = Mode::Log { scroll: 0 },
         Action::Quit => return Some(vec![Effect::Quit]),
@@ -465,8 +479,11 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
                     return super::wizard::submit(app);
                 }
                 w.next_page();
-            } else {
-                w.next_page();
+            } else if w.next_page()
+                && w.page + 1 == w.pages.len()
+                && matches!(w.kind, super::wizard::Kind::Migrate { .. })
+            {
+                return super::migrations::preflight(app);
             }
         }
         _ => {

@@ -9,6 +9,7 @@ pub mod form;
 pub mod hosts;
 mod keys;
 mod lifecycle;
+pub mod migrations;
 pub mod networks;
 pub mod preview;
 pub mod requests;
@@ -107,6 +108,16 @@ pub enum ConfirmAction {
         targets: Vec<Target>,
     },
     RemoveHost(HostId),
+    /// Live-migrate these VMs (uuid, name, target) off `source`.
+    Evacuate {
+        source: HostId,
+        assignments: Vec<(String, String, HostId)>,
+    },
+    /// A control command for a running migration (cancel, post-copy).
+    Migration {
+        host: HostId,
+        cmd: Box<crate::host::migrate::MigrateCmd>,
+    },
     /// A tagged storage or network command (the tag is registered with `requests`).
     Send {
         host: HostId,
@@ -155,6 +166,8 @@ pub enum View {
     Secrets { host: HostId },
     /// Virtual networks of every host.
     Networks,
+    /// Migrations of the whole fleet (running, queued, finished).
+    Migrations,
 }
 
 /// Choices that come from config.toml and the command line.
@@ -165,6 +178,9 @@ pub struct Settings {
     pub history_len: usize,
     pub poll_interval: std::time::Duration,
     pub thresholds: Thresholds,
+    /// Per host URI: the address migration data to that host goes to (config.toml
+    /// `migration_address`), when its host name does not reach it on the right network.
+    pub migration_addresses: HashMap<String, String>,
 }
 
 impl Settings {
@@ -174,6 +190,11 @@ impl Settings {
             history_len: cfg.history_len(),
             poll_interval: std::time::Duration::from_secs_f64(cfg.poll_interval),
             thresholds: cfg.thresholds,
+            migration_addresses: cfg
+                .hosts
+                .iter()
+                .filter_map(|h| Some((h.uri.clone(), h.migration_address.clone()?)))
+                .collect(),
         }
     }
 }
@@ -185,6 +206,7 @@ impl Default for Settings {
             history_len: 300,
             poll_interval: std::time::Duration::from_secs(2),
             thresholds: Thresholds::default(),
+            migration_addresses: HashMap::new(),
         }
     }
 }
@@ -228,6 +250,7 @@ pub struct App {
     pub cursor_moved: bool,
     pub storage: storage::StorageUi,
     pub networks: networks::NetworksUi,
+    pub migrations: migrations::MigrationsUi,
     pub requests: requests::Requests,
 }
 
@@ -266,6 +289,7 @@ impl App {
             cursor_moved: false,
             storage: storage::StorageUi::default(),
             networks: networks::NetworksUi::default(),
+            migrations: migrations::MigrationsUi::default(),
             requests: requests::Requests::default(),
         }
     }
@@ -285,8 +309,14 @@ impl App {
         match msg {
             Msg::Key(k) => keys::handle(self, k),
             Msg::Host(id, ev) => {
+                // A finished migration frees a slot for a queued one (evacuation).
+                let slot = matches!(ev, HostEvent::Migration(_));
                 self.on_host(id, ev);
-                Vec::new()
+                if slot {
+                    migrations::pump(self)
+                } else {
+                    Vec::new()
+                }
             }
             Msg::Tick(now) => {
                 self.now = now;
@@ -331,12 +361,25 @@ impl App {
             | View::Pools
             | View::Volumes { .. }
             | View::Secrets { .. }
-            | View::Networks => None,
+            | View::Networks
+            | View::Migrations => None,
             View::Vms => {
                 let (h, vm) = self.vm(self.selected_row()?);
                 Some((h.id, vm.uuid.clone()))
             }
         }
+    }
+
+    /// The host under the dashboard's cursor.
+    pub fn dashboard_host(&self) -> Option<HostId> {
+        let ord = dashboard::order(
+            &self.hosts,
+            self.dash_sort,
+            self.dash_descending,
+            &self.settings.thresholds,
+        );
+        let i = self.dash_selected.min(ord.len().checked_sub(1)?);
+        ord.get(i).map(|&h| self.hosts[h].id)
     }
 
     /// Position of a host in `hosts` (ids stay stable when hosts are removed).
@@ -556,7 +599,8 @@ impl App {
             }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             // The migrations pane (another branch) takes these.
-            HostEvent::Migration(_) | HostEvent::Preflight { .. } => {}
+            HostEvent::Migration(update) => migrations::on_update(self, update),
+            HostEvent::Preflight { id: pid, checks } => migrations::on_preflight(self, pid, checks),
             // The VM detail screen (issue 10) consumes these; until it exists they are dropped.
             HostEvent::VmDetails { .. } => {}
             HostEvent::OpDone {

@@ -76,6 +76,12 @@ pub enum Action {
     SetValue,
     ViewNetworks,
     Interfaces,
+    Migrate,
+    ViewMigrations,
+    Evacuate,
+    Tune,
+    PostCopy,
+    ClearFinished,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -144,6 +150,12 @@ impl Action {
         ("set_value", Action::SetValue),
         ("view_networks", Action::ViewNetworks),
         ("interfaces", Action::Interfaces),
+        ("migrate", Action::Migrate),
+        ("view_migrations", Action::ViewMigrations),
+        ("evacuate", Action::Evacuate),
+        ("tune", Action::Tune),
+        ("post_copy", Action::PostCopy),
+        ("clear_finished", Action::ClearFinished),
         ("noop", Action::Noop),
     ];
 
@@ -187,10 +199,11 @@ pub enum Section {
     Networks,
     /// Any multi-page form; unbound keys edit the focused field.
     Wizard,
+    Migrations,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 17] = [
+    pub const ALL: [(&'static str, Section); 18] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -208,6 +221,7 @@ impl Section {
         ("secrets", Section::Secrets),
         ("networks", Section::Networks),
         ("wizard", Section::Wizard),
+        ("migrations", Section::Migrations),
     ];
 }
 
@@ -352,6 +366,7 @@ struct RawKeymap {
     secrets: Vec<RawBinding>,
     networks: Vec<RawBinding>,
     wizard: Vec<RawBinding>,
+    migrations: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -374,6 +389,7 @@ impl RawKeymap {
             Section::Secrets => &mut self.secrets,
             Section::Networks => &mut self.networks,
             Section::Wizard => &mut self.wizard,
+            Section::Migrations => &mut self.migrations,
         })
     }
 }

@@ -66,6 +66,10 @@ pub struct HostEntry {
     /// Short name shown in the UI; derived from the URI when absent.
     pub name: Option<String>,
     pub uri: String,
+    /// Where migration data to this host goes (`tcp://ADDRESS`), when its host name does
+    /// not resolve to the address on the migration network.
+    #[serde(default)]
+    pub migration_address: Option<String>,
 }
 
 /// Amber from `warn`, red from `crit`.

@@ -9,6 +9,7 @@ mod form;
 mod help;
 mod hosts;
 mod log;
+pub mod migrations;
 mod networks;
 mod pools;
 mod preview;
@@ -62,6 +63,10 @@ pub fn render(app: &App, f: &mut Frame) {
         }
         View::Networks => {
             networks::render(app, f, main_area);
+            main_area
+        }
+        View::Migrations => {
+            migrations::render(app, f, main_area);
             main_area
         }
         View::Vms => {

@@ -126,6 +126,17 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Quit, "quit"),
             ],
         ),
+        Mode::Normal if *view == View::Migrations => (
+            Section::Migrations,
+            &[
+                (Action::Help, "help"),
+                (Action::CancelJob, "cancel"),
+                (Action::Tune, "speed/downtime"),
+                (Action::PostCopy, "post-copy"),
+                (Action::ClearFinished, "clear finished"),
+                (Action::Quit, "quit"),
+            ],
+        ),
         Mode::Form(_) => (
             Section::Form,
             &[
@@ -178,6 +189,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         r
     } else if app.view == View::Networks {
         super::networks::status_count(app)
+    } else if app.view == View::Migrations {
+        super::migrations::status_count(app)
     } else if app.view == View::Dashboard {
         let n = app.hosts.len();
         let pos = if n == 0 {

@@ -37,7 +37,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     lines.push(Line::from(tabs));
     lines.push(Line::default());
     let mut cursor = None;
-    if w.is_review() {
+    if w.is_review() && matches!(w.kind, crate::app::wizard::Kind::Migrate { .. }) {
+        let allow = crate::app::wizard::migrate::override_failures(w);
+        lines.extend(
+            super::migrations::checks_lines(app, &app.migrations.preflight, allow)
+                .into_iter()
+                .skip(w.review_scroll as usize),
+        );
+    } else if w.is_review() {
         match &w.review {
             Some(Ok(xml)) => {
                 lines.push(Line::from(Span::styled(

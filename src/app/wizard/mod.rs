@@ -3,6 +3,7 @@
 //! pool, volume, secret, network…) only say which fields they have, how to check them and what
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
+pub mod migrate;
 pub mod network;
 pub mod pool;
 pub mod secret;
@@ -155,6 +156,17 @@ pub enum Kind {
     Network {
         host: HostId,
     },
+    /// VMs of `host` (uuid, name) to one of `targets` (the other connected hosts).
+    Migrate {
+        host: HostId,
+        vms: Vec<(String, String)>,
+        targets: Vec<(HostId, String)>,
+    },
+    /// Speed and downtime of running migration `id` (its source is `host`).
+    MigrationTune {
+        host: HostId,
+        id: crate::model::migration::MigrationId,
+    },
 }
 
 impl Kind {
@@ -168,7 +180,9 @@ impl Kind {
             | Kind::Download { host, .. }
             | Kind::Secret { host }
             | Kind::SecretValue { host, .. }
-            | Kind::Network { host } => *host,
+            | Kind::Network { host }
+            | Kind::Migrate { host, .. }
+            | Kind::MigrationTune { host, .. } => *host,
         }
     }
 }
@@ -466,6 +480,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Pool { .. } => pool::refresh(w, ctx),
         Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
         Kind::Network { .. } => network::refresh(w, ctx),
+        Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
         Kind::Volume { .. }
         | Kind::Clone { .. }
         | Kind::Resize { .. }
@@ -486,6 +501,11 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
+    match w.kind {
+        Kind::Migrate { .. } => return super::migrations::submit(app),
+        Kind::MigrationTune { .. } => return super::migrations::submit_tune(app),
+        _ => {}
+    }
     let host = w.kind.host();
     if let Some(h) = app.host(host) {
         if let Some(p) = super::lifecycle::host_problem(h) {

@@ -1,0 +1,556 @@
+//! Migrations: the migrate wizard's pre-flight round, the fleet-wide migrations pane (cancel,
+//! speed and downtime while running, post-copy switch) and host evacuation with a concurrency
+//! limit. The runner lives in `host::migrate`; commands go to the *source* host's worker and
+//! its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
+
+use std::collections::HashMap;
+
+use super::requests;
+use super::toast::Level;
+use super::wizard::{self, Kind};
+use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use crate::config::keymap::Action;
+use crate::host::migrate::{MigrateCmd, MigrationTarget, Report};
+use crate::host::HostCommand;
+use crate::migrate::plan::{plan_evacuation, Queue, TargetLoad, VmLoad};
+use crate::migrate::preflight::{blocking, Check};
+use crate::model::migration::{
+    Migration, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome, Phase,
+};
+use crate::model::HostId;
+
+/// How many migrations an evacuation runs at once: each one saturates a link and costs the
+/// guest some CPU; two keeps the host busy without starving the VMs that are still there.
+pub const EVACUATION_PARALLEL: usize = 2;
+
+/// Memory a target keeps free after an evacuation places VMs on it (for its own processes).
+const RESERVE_KIB: u64 = 512 * 1024;
+
+/// One VM's pre-flight in the open migrate wizard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preflight {
+    pub id: MigrationId,
+    pub uuid: String,
+    pub vm: String,
+    /// `None` while the hosts are being asked.
+    pub checks: Option<Vec<Check>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrationsUi {
+    /// Every migration of this session, oldest first; finished ones stay until cleared.
+    pub list: Vec<Migration>,
+    pub sel: usize,
+    next_id: MigrationId,
+    /// The pre-flight round of the open migrate wizard.
+    pub preflight: Vec<Preflight>,
+    /// Evacuation migrations waiting for a slot.
+    queue: Queue,
+    held: HashMap<MigrationId, (HostId, HostCommand)>,
+}
+
+impl Default for MigrationsUi {
+    fn default() -> Self {
+        MigrationsUi {
+            list: Vec::new(),
+            sel: 0,
+            next_id: 1,
+            preflight: Vec::new(),
+            queue: Queue::new(EVACUATION_PARALLEL),
+            held: HashMap::new(),
+        }
+    }
+}
+
+impl MigrationsUi {
+    fn id(&mut self) -> MigrationId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub fn get(&self, id: MigrationId) -> Option<&Migration> {
+        self.list.iter().find(|m| m.id == id)
+    }
+
+    pub fn selected(&self) -> Option<&Migration> {
+        self.list.get(self.sel.min(self.list.len().checked_sub(1)?))
+    }
+
+    /// Migrations not finished yet (queued, running, completing).
+    pub fn active(&self) -> usize {
+        self.list.iter().filter(|m| !m.phase.is_finished()).count()
+    }
+}
+
+pub fn open(app: &mut App) -> Vec<Effect> {
+    app.view = View::Migrations;
+    Vec::new()
+}
+
+/// Where `target`'s migration stream goes: its URI, and the per-host migration address from
+/// config.toml when there is one.
+fn target_of(app: &App, target: HostId) -> Option<MigrationTarget> {
+    let h = app.host(target)?;
+    Some(MigrationTarget {
+        uri: h.uri.clone(),
+        migration_address: app.settings.migration_addresses.get(&h.uri).cloned(),
+    })
+}
+
+/// `m`: the migrate wizard for the marked VMs (all on one host) or the one under the cursor.
+pub fn open_wizard(app: &mut App) -> Vec<Effect> {
+    let picked: Vec<(HostId, String)> =
+        if app.marks.is_empty() || matches!(app.view, View::Detail { .. }) {
+            app.focused_vm().into_iter().collect()
+        } else {
+            app.marks.iter().cloned().collect()
+        };
+    let Some(&(host, _)) = picked.first() else {
+        return Vec::new();
+    };
+    if picked.iter().any(|(h, _)| *h != host) {
+        app.messages.push(
+            Level::Error,
+            "the marked VMs are on different hosts: migrate one host's VMs at a time",
+            app.now,
+        );
+        return Vec::new();
+    }
+    if app.settings.readonly {
+        app.messages.push(
+            Level::Error,
+            "read-only mode: migrations are disabled",
+            app.now,
+        );
+        return Vec::new();
+    }
+    let Some(h) = app.host(host) else {
+        return Vec::new();
+    };
+    let vms: Vec<(String, String, bool)> = picked
+        .iter()
+        .filter_map(|(_, uuid)| h.vms.iter().find(|v| &v.uuid == uuid))
+        .map(|v| (v.uuid.clone(), v.name.clone(), v.state.is_active()))
+        .collect();
+    let targets: Vec<(HostId, String)> = app
+        .hosts
+        .iter()
+        .filter(|t| t.id != host && t.status.is_connected())
+        .map(|t| (t.id, t.name.clone()))
+        .collect();
+    if targets.is_empty() {
+        app.messages.push(
+            Level::Error,
+            "no other connected host to migrate to (a add host)",
+            app.now,
+        );
+        return Vec::new();
+    }
+    if vms.is_empty() {
+        return Vec::new();
+    }
+    let kind = Kind::Migrate {
+        host,
+        vms: vms.iter().map(|(u, n, _)| (u.clone(), n.clone())).collect(),
+        targets,
+    };
+    let any_running = vms.iter().any(|(_, _, running)| *running);
+    let mut w = wizard::migrate::new(kind.clone(), any_running);
+    let ctx = wizard::context(app, &kind);
+    wizard::refresh(&mut w, &ctx);
+    app.migrations.preflight.clear();
+    app.mode = Mode::Wizard(Box::new(w));
+    Vec::new()
+}
+
+/// The wizard reached its checks page: ask the source host to check every VM against the
+/// chosen target with the chosen options.
+pub fn preflight(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
+    };
+    let Kind::Migrate { host, vms, .. } = w.kind.clone() else {
+        return Vec::new();
+    };
+    let (Some(target), Ok(options)) = (wizard::migrate::target(w), wizard::migrate::options(w))
+    else {
+        return Vec::new();
+    };
+    let Some(to) = target_of(app, target) else {
+        return Vec::new();
+    };
+    let mut fx = Vec::new();
+    let mut round = Vec::new();
+    for (uuid, vm) in vms {
+        let id = app.migrations.id();
+        round.push(Preflight {
+            id,
+            uuid: uuid.clone(),
+            vm,
+            checks: None,
+        });
+        fx.push(Effect::Host(
+            host,
+            HostCommand::Migrate(MigrateCmd::Preflight {
+                id,
+                uuid,
+                target: to.clone(),
+                options: options.clone(),
+                report: Report::default(),
+            }),
+        ));
+    }
+    app.migrations.preflight = round;
+    fx
+}
+
+/// A pre-flight answer; answers of an older round (the user went back and changed options)
+/// are dropped.
+pub fn on_preflight(app: &mut App, id: MigrationId, checks: Vec<Check>) {
+    if let Some(p) = app.migrations.preflight.iter_mut().find(|p| p.id == id) {
+        p.checks = Some(checks);
+    }
+}
+
+/// Enter on the checks page: start every VM's migration unless a check blocks.
+pub fn submit(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
+    };
+    let Kind::Migrate { host, .. } = w.kind.clone() else {
+        return Vec::new();
+    };
+    let plan = match start_plan(app, w) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Mode::Wizard(w) = &mut app.mode {
+                w.error = Some(e);
+            }
+            return Vec::new();
+        }
+    };
+    let (target, to, options) = plan;
+    let round = std::mem::take(&mut app.migrations.preflight);
+    let mut fx = Vec::new();
+    for p in round {
+        let mut m = Migration::new(p.id, &p.vm, &p.uuid, host, target, options.clone());
+        m.phase = Phase::Queued;
+        app.migrations.list.push(m);
+        fx.push(Effect::Host(host, start_cmd(p.id, p.uuid, &to, &options)));
+    }
+    app.migrations.sel = app.migrations.list.len().saturating_sub(1);
+    app.mode = Mode::Normal;
+    app.view = View::Migrations;
+    fx
+}
+
+/// What the wizard's checks page allows: the target and the options, or why not.
+fn start_plan(
+    app: &App,
+    w: &wizard::Wizard,
+) -> Result<(HostId, MigrationTarget, MigrationOptions), String> {
+    let round = &app.migrations.preflight;
+    if round.is_empty() || round.iter().any(|p| p.checks.is_none()) {
+        return Err("the checks are still running".into());
+    }
+    let allow = wizard::migrate::override_failures(w);
+    if round
+        .iter()
+        .any(|p| p.checks.as_deref().is_some_and(|c| blocking(c, allow)))
+    {
+        return Err(if allow {
+            "a check that cannot be overridden failed (see ✖ above)".into()
+        } else {
+            "failed checks block the migration: fix them, or go back and set \
+             \"If checks fail\" to \"migrate anyway\""
+                .into()
+        });
+    }
+    let options = wizard::migrate::options(w)?;
+    let target = wizard::migrate::target(w).ok_or("choose a target host")?;
+    let to = target_of(app, target).ok_or("the target host is gone")?;
+    Ok((target, to, options))
+}
+
+fn start_cmd(
+    id: MigrationId,
+    uuid: String,
+    to: &MigrationTarget,
+    options: &MigrationOptions,
+) -> HostCommand {
+    HostCommand::Migrate(MigrateCmd::Start {
+        id,
+        uuid,
+        target: to.clone(),
+        options: options.clone(),
+        report: Report::default(),
+    })
+}
+
+/// A runner event for migration `update.id`.
+pub fn on_update(app: &mut App, update: MigrationUpdate) {
+    let now = app.now;
+    let Some(m) = app.migrations.list.iter_mut().find(|m| m.id == update.id) else {
+        return;
+    };
+    m.apply(&update.event, now);
+    let m = m.clone();
+    if let MigrationEvent::Control {
+        result: Err(e),
+        setting,
+    } = &update.event
+    {
+        let text = format!("{}: {setting:?} refused: {e}", m.vm_name);
+        app.messages.push(Level::Error, text, now);
+        return;
+    }
+    let MigrationEvent::Finished(outcome) = &update.event else {
+        return;
+    };
+    let target = app
+        .host(m.target)
+        .map(|h| h.name.clone())
+        .unwrap_or_default();
+    let (level, text) = match outcome {
+        Outcome::Succeeded { .. } => (
+            Level::Info,
+            format!(
+                "{} migrated to {target} (downtime {})",
+                m.vm_name,
+                m.downtime_label()
+            ),
+        ),
+        Outcome::Failed(e) => (
+            Level::Error,
+            format!("migration of {} to {target} failed: {e}", m.vm_name),
+        ),
+        Outcome::Cancelled => (
+            Level::Info,
+            format!("migration of {} to {target} cancelled", m.vm_name),
+        ),
+    };
+    app.migrations.queue.finished(update.id);
+    app.messages.push(level, text, now);
+}
+
+/// Starts queued evacuation migrations while the queue has free slots.
+pub fn pump(app: &mut App) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for id in app.migrations.queue.start_next() {
+        if let Some((host, cmd)) = app.migrations.held.remove(&id) {
+            fx.push(Effect::Host(host, cmd));
+        }
+    }
+    fx
+}
+
+/// `M` on the dashboard: plan moving every running VM of the selected host to the others
+/// (largest first, onto the host with the most free memory), then confirm.
+pub fn evacuate(app: &mut App) -> Vec<Effect> {
+    let Some(source) = app.dashboard_host() else {
+        return Vec::new();
+    };
+    if requests::readonly(app, "migration") {
+        return Vec::new();
+    }
+    let Some(h) = app.host(source) else {
+        return Vec::new();
+    };
+    let name = h.name.clone();
+    let vms = VmLoad::active(&h.vms);
+    if vms.is_empty() {
+        app.messages.push(
+            Level::Info,
+            format!("{name} runs no VMs: nothing to evacuate"),
+            app.now,
+        );
+        return Vec::new();
+    }
+    let targets: Vec<TargetLoad> = app
+        .hosts
+        .iter()
+        .filter(|t| t.id != source)
+        .map(|t| TargetLoad {
+            host: t.id,
+            free_kib: t.node.memory.as_ref().map_or(0, |m| m.available_kib),
+            eligible: t.status.is_connected(),
+        })
+        .collect();
+    let plan = plan_evacuation(&vms, &targets, RESERVE_KIB, |_, _| true);
+    if plan.assignments.is_empty() {
+        app.messages.push(
+            Level::Error,
+            format!("no connected host has room for {name}'s VMs"),
+            app.now,
+        );
+        return Vec::new();
+    }
+    let host_name = |id: HostId| app.host(id).map(|h| h.name.clone()).unwrap_or_default();
+    let mut body = vec![format!(
+        "Live-migrate {} running VM(s) off {name}, {EVACUATION_PARALLEL} at a time:",
+        plan.assignments.len()
+    )];
+    for (vm, to) in &plan.assignments {
+        body.push(format!(
+            "  {} ({}) → {}",
+            vm.name,
+            crate::fmt::bytes(vm.memory_kib * 1024),
+            host_name(*to)
+        ));
+    }
+    for vm in &plan.unplaced {
+        body.push(format!("  ⚠ {} stays: no host has room for it", vm.name));
+    }
+    app.mode = Mode::Confirm(Confirm {
+        title: format!("Evacuate {name}?"),
+        body,
+        action: ConfirmAction::Evacuate {
+            source,
+            assignments: plan
+                .assignments
+                .into_iter()
+                .map(|(vm, to)| (vm.uuid, vm.name, to))
+                .collect(),
+        },
+        typed: None,
+    });
+    Vec::new()
+}
+
+/// The evacuation was confirmed: queue one live migration per VM.
+pub fn start_evacuation(
+    app: &mut App,
+    source: HostId,
+    assignments: Vec<(String, String, HostId)>,
+) -> Vec<Effect> {
+    let options = MigrationOptions::default();
+    for (uuid, vm, target) in assignments {
+        let Some(to) = target_of(app, target) else {
+            continue;
+        };
+        let id = app.migrations.id();
+        let mut m = Migration::new(id, &vm, &uuid, source, target, options.clone());
+        m.phase = Phase::Queued;
+        app.migrations.list.push(m);
+        app.migrations
+            .held
+            .insert(id, (source, start_cmd(id, uuid, &to, &options)));
+        app.migrations.queue.push(id);
+    }
+    app.view = View::Migrations;
+    pump(app)
+}
+
+/// Keys of the migrations pane.
+pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
+    let n = app.migrations.list.len();
+    if let Some(i) = requests::step(app.migrations.sel, n, action, 10) {
+        app.migrations.sel = i;
+        return Vec::new();
+    }
+    let Some(m) = app.migrations.selected().cloned() else {
+        return Vec::new();
+    };
+    match action {
+        Action::CancelJob => cancel(app, &m),
+        Action::Tune if m.phase.is_active() => {
+            let kind = Kind::MigrationTune {
+                host: m.source,
+                id: m.id,
+            };
+            app.mode = Mode::Wizard(Box::new(wizard::migrate::tune(kind, &m.options)));
+            Vec::new()
+        }
+        Action::PostCopy => post_copy(app, &m),
+        Action::ClearFinished => {
+            app.migrations.list.retain(|m| !m.phase.is_finished());
+            app.migrations.sel = 0;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn cancel(app: &mut App, m: &Migration) -> Vec<Effect> {
+    if m.phase == Phase::Queued && app.migrations.queue.cancel_waiting(m.id) {
+        app.migrations.held.remove(&m.id);
+        let now = app.now;
+        if let Some(x) = app.migrations.list.iter_mut().find(|x| x.id == m.id) {
+            x.apply(&MigrationEvent::Finished(Outcome::Cancelled), now);
+        }
+        return Vec::new();
+    }
+    if m.phase.is_finished() {
+        return Vec::new();
+    }
+    app.mode = Mode::Confirm(Confirm {
+        title: format!("Cancel the migration of {}?", m.vm_name),
+        body: vec!["The VM keeps running on its source host.".into()],
+        action: ConfirmAction::Migration {
+            host: m.source,
+            cmd: Box::new(MigrateCmd::Cancel { id: m.id }),
+        },
+        typed: None,
+    });
+    Vec::new()
+}
+
+fn post_copy(app: &mut App, m: &Migration) -> Vec<Effect> {
+    use crate::model::migration::PostCopy;
+    if !m.phase.is_active() || m.postcopy {
+        return Vec::new();
+    }
+    if m.options.post_copy == PostCopy::Off {
+        app.messages.push(
+            Level::Error,
+            "this migration was not started with post-copy allowed",
+            app.now,
+        );
+        return Vec::new();
+    }
+    app.mode = Mode::Confirm(Confirm {
+        title: format!("Switch {} to post-copy?", m.vm_name),
+        body: vec![
+            "The guest runs on the target from now on and fetches missing pages over the \
+             network."
+                .into(),
+            "⚠ If the link or either host fails now, the guest is lost.".into(),
+        ],
+        action: ConfirmAction::Migration {
+            host: m.source,
+            cmd: Box::new(MigrateCmd::PostCopy { id: m.id }),
+        },
+        typed: None,
+    });
+    Vec::new()
+}
+
+/// The tune form was confirmed: new speed and downtime for a running migration.
+pub fn submit_tune(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &mut app.mode else {
+        return Vec::new();
+    };
+    let Kind::MigrationTune { host, id } = w.kind.clone() else {
+        return Vec::new();
+    };
+    let (speed, downtime) = match wizard::migrate::tune_values(w) {
+        Ok(v) => v,
+        Err(e) => {
+            w.error = Some(e);
+            return Vec::new();
+        }
+    };
+    app.mode = Mode::Normal;
+    let mut fx = vec![Effect::Host(
+        host,
+        HostCommand::Migrate(MigrateCmd::SetSpeed { id, mib_s: speed }),
+    )];
+    if let Some(ms) = downtime {
+        fx.push(Effect::Host(
+            host,
+            HostCommand::Migrate(MigrateCmd::SetDowntime { id, ms }),
+        ));
+    }
+    fx
+}

@@ -1,0 +1,193 @@
+//! The migrations pane (every migration of the session, fleet-wide, with progress) and the
+//! migrate wizard's checks page.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
+use ratatui::Frame;
+
+use super::pools::{block, empty_note, list_table};
+use crate::app::migrations::Preflight;
+use crate::app::App;
+use crate::migrate::preflight::{blocking, Status};
+use crate::model::migration::{Migration, Phase};
+
+pub fn status_count(app: &App) -> String {
+    let n = app.migrations.list.len();
+    let pos = if n == 0 {
+        0
+    } else {
+        app.migrations.sel.min(n - 1) + 1
+    };
+    format!(" {pos}/{n} migrations ")
+}
+
+fn phase_style(app: &App, p: Phase) -> Style {
+    let t = &app.theme;
+    match p {
+        Phase::Succeeded => t.level_ok,
+        Phase::Failed => t.toast_error,
+        Phase::Cancelled => t.level_warn,
+        Phase::Running | Phase::Completing => t.state_running,
+        Phase::Preflight | Phase::Queued => t.pending,
+    }
+}
+
+/// `████░░░░ 63%` in `width` cells.
+fn bar(ratio: Option<f64>, width: usize) -> String {
+    let Some(r) = ratio else {
+        return "-".into();
+    };
+    let r = r.clamp(0.0, 1.0);
+    let cells = width.saturating_sub(5);
+    let full = (r * cells as f64).round() as usize;
+    format!(
+        "{}{} {:>3.0}%",
+        "█".repeat(full),
+        "░".repeat(cells - full),
+        r * 100.0
+    )
+}
+
+fn host_name(app: &App, id: crate::model::HostId) -> String {
+    app.host(id).map(|h| h.name.clone()).unwrap_or_default()
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let list = &app.migrations.list;
+    let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
+    let gauge_w = 16;
+    let rows = list.iter().map(|m| {
+        Row::new(vec![
+            Cell::from(m.vm_name.clone()),
+            Cell::from(format!(
+                "{} → {}",
+                host_name(app, m.source),
+                host_name(app, m.target)
+            )),
+            Cell::from(m.options.summary()),
+            Cell::from(Span::styled(m.phase_label(), phase_style(app, m.phase))),
+            Cell::from(bar(m.ratio(), gauge_w)),
+            Cell::from(m.data_label()),
+            Cell::from(m.speed_label()),
+            Cell::from(m.eta_label()),
+            Cell::from(
+                m.elapsed(app.now)
+                    .map(crate::fmt::duration)
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::from(m.downtime_label()),
+        ])
+    });
+    let widths = vec![
+        super::pools::fit("VM", list.iter().map(|m| m.vm_name.as_str()), 28),
+        Constraint::Length(24),
+        Constraint::Fill(1),
+        Constraint::Length(11),
+        Constraint::Length(gauge_w as u16),
+        Constraint::Length(19),
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(9),
+    ];
+    let active = app.migrations.active();
+    let title = vec![
+        Span::styled(" Migrations ", t.title),
+        Span::styled(format!("{active} active "), t.dim),
+    ];
+    list_table(
+        app,
+        f,
+        top,
+        title,
+        vec![
+            "VM", "HOSTS", "TYPE", "PHASE", "PROGRESS", "DATA", "SPEED", "ETA", "ELAPSED",
+            "DOWNTIME",
+        ],
+        widths,
+        rows,
+        (app.migrations.sel, list.len()),
+    );
+    if list.is_empty() {
+        empty_note(
+            app,
+            f,
+            top,
+            "No migrations yet: m on a VM migrates it, M on the dashboard evacuates a host",
+        );
+    }
+    render_selected(app, f, bottom, app.migrations.selected());
+}
+
+/// The selected migration's options and, for a failed one, libvirt's error.
+fn render_selected(app: &App, f: &mut Frame, area: Rect, m: Option<&Migration>) {
+    let t = &app.theme;
+    let b = block(app, vec![Span::styled(" Selected ", t.title)]);
+    let mut lines = Vec::new();
+    if let Some(m) = m {
+        let o = &m.options;
+        let mut opts = vec![o.kind.label().to_string()];
+        if o.peer_to_peer {
+            opts.push("peer-to-peer".into());
+        }
+        if o.tunnelled {
+            opts.push("tunnelled".into());
+        }
+        if let Some(b) = o.bandwidth_mib_s {
+            opts.push(format!("≤ {b} MiB/s"));
+        }
+        if let Some(d) = o.max_downtime_ms {
+            opts.push(format!("downtime ≤ {d} ms"));
+        }
+        if m.postcopy {
+            opts.push("post-copy running".into());
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}: ", m.vm_name), t.header),
+            Span::raw(opts.join(", ")),
+        ]));
+        if let Some(e) = &m.error {
+            lines.push(Line::from(Span::styled(e.clone(), t.toast_error)));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(b),
+        area,
+    );
+}
+
+/// The checks page of the migrate wizard: one block per VM, ✔ / ⚠ / ✖ per check.
+pub fn checks_lines<'a>(app: &App, round: &'a [Preflight], allow: bool) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    if round.is_empty() {
+        lines.push(Line::from(Span::styled("Asking the hosts…", t.pending)));
+    }
+    for p in round {
+        let summary = match &p.checks {
+            None => Span::styled("checking…", t.pending),
+            Some(c) if blocking(c, allow) => Span::styled("blocked", t.toast_error),
+            Some(_) => Span::styled("ready", t.level_ok),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}  ", p.vm), t.header),
+            summary,
+        ]));
+        for c in p.checks.iter().flatten() {
+            let (mark, style) = match c.status {
+                Status::Pass => ("✔", t.level_ok),
+                Status::Warn => ("⚠", t.level_warn),
+                Status::Fail => ("✖", t.toast_error),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {mark} "), style),
+                Span::raw(format!("{:<24} ", c.name)),
+                Span::styled(c.detail.clone(), t.dim),
+            ]));
+        }
+    }
+    lines
+}

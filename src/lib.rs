@@ -14,6 +14,7 @@ pub mod fmt;
 pub mod host;
 pub mod job;
 pub mod metrics;
+pub mod osinfo;
 pub mod model;
 pub mod runtime;
 pub mod size;

@@ -3,6 +3,7 @@
 
 pub mod domain;
 pub mod network;
+pub mod newvm;
 pub mod pool;
 pub mod secret;
 pub mod volume;

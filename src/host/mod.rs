@@ -3,6 +3,7 @@
 //! thread never calls libvirt.
 
 mod backoff;
+pub mod create;
 mod events;
 mod hints;
 mod network;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use crate::model::{HostId, HostInfo, Snapshot};
 
 pub use backoff::backoff_delay;
+pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
 pub use node::is_local_uri;
@@ -104,6 +106,9 @@ pub enum HostCommand {
     Storage(StorageCmd),
     /// Virtual networks, leases, host interfaces, VM addresses (`host::network`).
     Network(NetCmd),
+    /// The new-VM wizard's Create (`host::create`): answered with `HostEvent::Done`, progress
+    /// and outcome also in its job.
+    CreateVm(CreateVm),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -345,6 +350,14 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             }),
             NetCmd::Refresh | NetCmd::Addresses => {}
         },
+        HostCommand::CreateVm(c) => {
+            c.job
+                .finish(crate::job::JobState::Failed(reason.to_string()));
+            notify(HostEvent::Done {
+                tag: c.tag,
+                result: Err(reason.to_string()),
+            })
+        }
         HostCommand::Refresh | HostCommand::Stop => {}
     }
 }

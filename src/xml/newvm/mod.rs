@@ -183,6 +183,18 @@ pub struct NicSpec {
     pub mac: Option<String>,
 }
 
+/// The guest CPU. virt-install 4.1 defaults to host-passthrough (best performance, but the
+/// VM can only migrate to identical hosts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CpuMode {
+    #[default]
+    HostPassthrough,
+    HostModel,
+    /// No `<cpu>`: QEMU's generic model. For nested hosts whose KVM refuses the host CPU's
+    /// MSRs (seen in this project's lab: "failed to set MSR 0x10a", with both host modes).
+    Hypervisor,
+}
+
 /// Everything the wizard asks. Build with [`NewVm::for_os`] for osinfo's defaults, then set
 /// fields; check with [`validate`]; turn into XML with [`NewVm::domain_xml`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,6 +202,7 @@ pub struct NewVm {
     pub name: String,
     pub memory_mib: u64,
     pub vcpus: u32,
+    pub cpu: CpuMode,
     pub os: OsChoice,
     pub install: InstallMethod,
     pub disks: Vec<DiskSource>,
@@ -223,6 +236,7 @@ impl NewVm {
             name: name.to_string(),
             memory_mib: os.memory_mib(),
             vcpus: os.vcpus(),
+            cpu: CpuMode::default(),
             os: OsChoice::from_variant(os),
             install,
             disks: Vec::new(),

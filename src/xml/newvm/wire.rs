@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{target_name, BootDev, DiskSource, HostFile, InstallMethod, NewVm, NicSource};
+use super::{target_name, BootDev, CpuMode, DiskSource, HostFile, InstallMethod, NewVm, NicSource};
 use crate::osinfo::{DiskBus, Machine};
 use crate::xml::domain::XmlError;
 
@@ -37,7 +37,8 @@ struct Domain {
     vcpu: u32,
     os: Os,
     features: Features,
-    cpu: Cpu,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<Cpu>,
     clock: Clock,
     on_poweroff: &'static str,
     on_reboot: &'static str,
@@ -662,8 +663,12 @@ fn build(vm: &NewVm, install: bool, uuid: Option<&str>) -> Domain {
                 },
             }),
         },
-        cpu: Cpu {
-            mode: "host-passthrough",
+        cpu: match vm.cpu {
+            CpuMode::HostPassthrough => Some(Cpu {
+                mode: "host-passthrough",
+            }),
+            CpuMode::HostModel => Some(Cpu { mode: "host-model" }),
+            CpuMode::Hypervisor => None,
         },
         clock: Clock {
             offset: if os.windows { "localtime" } else { "utc" },

@@ -60,6 +60,8 @@ fn conn() -> Connect {
 struct Pool {
     name: String,
     dir: tempfile::TempDir,
+    /// A filesystem mounted on `dir`, unmounted before the directory is removed.
+    mounted: bool,
 }
 
 impl Pool {
@@ -79,7 +81,11 @@ impl Pool {
             escape(dir.path().to_string_lossy().as_ref())
         );
         let p = conn().define_storage_pool_xml(&xml, 0).unwrap();
-        let pool = Pool { name, dir };
+        let pool = Pool {
+            name,
+            dir,
+            mounted: false,
+        };
         p.create(0).unwrap();
         pool
     }
@@ -126,6 +132,9 @@ impl Drop for Pool {
         if let Ok(p) = conn().lookup_storage_pool_by_name(&self.name) {
             let _ = p.destroy();
             let _ = p.undefine();
+        }
+        if self.mounted {
+            let _ = run("umount", &[&self.dir.path().to_string_lossy()]);
         }
     }
 }
@@ -377,7 +386,8 @@ fn a_pool_too_small_leaves_nothing_behind() {
         .unwrap();
     let mnt_path = mnt.path().to_string_lossy().into_owned();
     run("mount", &[&dev.dev, &mnt_path]).expect("mount the loop fs");
-    let pool = Pool::at("small", mnt);
+    let mut pool = Pool::at("small", mnt);
+    pool.mounted = true;
     let name = unique("small");
     let _dom = DomainGuard(name.clone());
     let mut vm = spec(&name, InstallMethod::Pxe);

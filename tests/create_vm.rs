@@ -181,12 +181,12 @@ fn spec(name: &str, install: InstallMethod) -> NewVm {
 /// Sends CreateVm and waits for its answer; checks the job agrees.
 fn create(w: &Worker, tag: u64, spec: NewVm, start: bool) -> (Result<String, String>, Job) {
     let job = Job::new(format!("create {}", spec.name));
-    w.handle.send(HostCommand::CreateVm(CreateVm {
+    w.handle.send(HostCommand::CreateVm(Box::new(CreateVm {
         tag,
         spec,
         start,
         job: job.clone(),
-    }));
+    })));
     let result = w.wait("create result", WAIT, |ev| match ev {
         HostEvent::Done { tag: t, result } if t == tag => Some(result),
         _ => None,

@@ -134,13 +134,17 @@ impl From<Error> for Stop {
 
 /// Runs the job, answers `HostEvent::Done` and finishes `job`. Returns the libvirt error that
 /// failed it, so the worker can tell a dead connection from a refused action.
-pub(super) fn run(conn: &Connect, cmd: CreateVm, notify: &dyn Fn(HostEvent)) -> Result<(), Error> {
+pub(super) fn run(
+    conn: &Connect,
+    cmd: Box<CreateVm>,
+    notify: &dyn Fn(HostEvent),
+) -> Result<(), Error> {
     let CreateVm {
         tag,
         spec,
         start,
         job,
-    } = cmd;
+    } = *cmd;
     let plan = steps(&spec, start);
     job.set_total(plan.len() as u64);
     let mut undo = Vec::new();

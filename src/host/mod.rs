@@ -108,7 +108,7 @@ pub enum HostCommand {
     Network(NetCmd),
     /// The new-VM wizard's Create (`host::create`): answered with `HostEvent::Done`, progress
     /// and outcome also in its job.
-    CreateVm(CreateVm),
+    CreateVm(Box<CreateVm>),
     /// Close the connection and end the thread.
     Stop,
 }

@@ -118,11 +118,11 @@ pub(super) fn parse_file(xml: &[u8], file: &str) -> Result<Vec<RawOs>, OsinfoErr
                             });
                         }
                     }
-                    (b"image", Some(b"os")) => {
-                        if attr(e, b"cloud-init").as_deref() == Some("true") {
-                            if let Some(o) = os.as_mut() {
-                                o.cloud_image = true;
-                            }
+                    (b"image", Some(b"os"))
+                        if attr(e, b"cloud-init").as_deref() == Some("true") =>
+                    {
+                        if let Some(o) = os.as_mut() {
+                            o.cloud_image = true;
                         }
                     }
                     _ => {}
@@ -131,25 +131,19 @@ pub(super) fn parse_file(xml: &[u8], file: &str) -> Result<Vec<RawOs>, OsinfoErr
                     stack.push(name);
                 }
             }
-            Event::Text(t) => {
-                if !translated {
-                    text.push_str(&t.decode().map_err(|e| bad(&e))?);
-                }
+            Event::Text(t) if !translated => {
+                text.push_str(&t.decode().map_err(|e| bad(&e))?);
             }
-            Event::CData(t) => {
-                if !translated {
-                    text.push_str(&t.decode().map_err(|e| bad(&e))?);
-                }
+            Event::CData(t) if !translated => {
+                text.push_str(&t.decode().map_err(|e| bad(&e))?);
             }
-            Event::GeneralRef(g) => {
-                if !translated {
-                    if let Some(c) = g.resolve_char_ref().map_err(|e| bad(&e))? {
-                        text.push(c);
-                    } else {
-                        let n = g.decode().map_err(|e| bad(&e))?;
-                        if let Some(s) = quick_xml::escape::resolve_predefined_entity(&n) {
-                            text.push_str(s);
-                        }
+            Event::GeneralRef(g) if !translated => {
+                if let Some(c) = g.resolve_char_ref().map_err(|e| bad(&e))? {
+                    text.push(c);
+                } else {
+                    let n = g.decode().map_err(|e| bad(&e))?;
+                    if let Some(s) = quick_xml::escape::resolve_predefined_entity(&n) {
+                        text.push_str(s);
                     }
                 }
             }

@@ -383,13 +383,13 @@ pub fn validate(vm: &NewVm) -> Vec<(&'static str, String)> {
             }
             Some(_) => {}
         },
-        InstallMethod::Url { kernel, initrd, .. } => {
-            if !kernel.starts_with('/') || !initrd.starts_with('/') {
-                out.push((
-                    "install",
-                    "kernel and initrd must be absolute host paths".into(),
-                ));
-            }
+        InstallMethod::Url { kernel, initrd, .. }
+            if !kernel.starts_with('/') || !initrd.starts_with('/') =>
+        {
+            out.push((
+                "install",
+                "kernel and initrd must be absolute host paths".into(),
+            ));
         }
         InstallMethod::Iso(HostFile::Path(p)) if !p.starts_with('/') => {
             out.push(("install", "the ISO path must be absolute".into()))

@@ -180,7 +180,16 @@ fn spec(name: &str, install: InstallMethod) -> NewVm {
 
 /// Sends CreateVm and waits for its answer; checks the job agrees.
 fn create(w: &Worker, tag: u64, spec: NewVm, start: bool) -> (Result<String, String>, Job) {
-    let job = Job::new(format!("create {}", spec.name));
+    create_with(w, tag, spec, start, Job::new("create"))
+}
+
+fn create_with(
+    w: &Worker,
+    tag: u64,
+    spec: NewVm,
+    start: bool,
+    job: Job,
+) -> (Result<String, String>, Job) {
     w.handle.send(HostCommand::CreateVm(Box::new(CreateVm {
         tag,
         spec,
@@ -195,6 +204,9 @@ fn create(w: &Worker, tag: u64, spec: NewVm, start: bool) -> (Result<String, Str
         Ok(_) => {
             assert_eq!(job.state(), JobState::Done);
             assert_eq!(job.done(), job.total(), "every step advanced the job");
+        }
+        Err(e) if job.is_cancelled() => {
+            assert_eq!(job.state(), JobState::Cancelled, "{e}")
         }
         Err(e) => assert_eq!(job.state(), JobState::Failed(e.clone())),
     }
@@ -511,4 +523,80 @@ fn cloud_init_seed_is_uploaded_and_attached() {
         Some(pool.dir.path().join("tiny.img").as_path())
     );
     assert!(wait_for_banner(&name), "boots through the overlay");
+}
+
+#[test]
+fn a_cancelled_job_creates_nothing() {
+    if !daemon_available() {
+        return;
+    }
+    let pool = Pool::new("cancel");
+    let name = unique("cancel");
+    let _dom = DomainGuard(name.clone());
+    let mut vm = spec(&name, InstallMethod::Pxe);
+    vm.nic = Some(virtdeck::xml::newvm::NicSpec {
+        source: virtdeck::xml::newvm::NicSource::Network("default".into()),
+        model: virtdeck::osinfo::NicModel::Virtio,
+        mac: None,
+    });
+    vm.disks.push(DiskSource::New {
+        pool: pool.name.clone(),
+        name: "never.qcow2".into(),
+        capacity: MIB,
+        format: DiskFormat::Qcow2,
+    });
+    let job = Job::new("create");
+    // Cancelled while queued: the job stops before its first step.
+    job.cancel();
+    let w = Worker::start(URI);
+    let (result, job) = create_with(&w, 1, vm, false, job);
+    let e = result.unwrap_err();
+    assert!(e.starts_with("cancelled"), "{e}");
+    assert_eq!(job.done(), 0);
+    assert!(!domain_exists(&name));
+    assert_eq!(pool.volumes(), Vec::<String>::new());
+}
+
+#[test]
+fn install_tree_boots_its_kernel_once_then_the_disk() {
+    if !daemon_available() {
+        return;
+    }
+    // The network test's kernel and busybox initramfs stand in for an installer's.
+    let boot = common::dhcp_guest::boot_files();
+    let pool = Pool::new("url");
+    let name = unique("url");
+    let _dom = DomainGuard(name.clone());
+    let os = OsDb::shared().unwrap().get("debian11").unwrap();
+    let mut vm = spec(
+        &name,
+        InstallMethod::Url {
+            kernel: boot.kernel.to_string_lossy().into_owned(),
+            initrd: boot.initrd.to_string_lossy().into_owned(),
+            cmdline: "console=ttyS0 quiet".into(),
+        },
+    );
+    vm.disks.push(vm.default_disk(os, &pool.name));
+    if let DiskSource::New { capacity, .. } = &mut vm.disks[0] {
+        *capacity = 16 * MIB;
+    }
+    let w = Worker::start(URI);
+    // start = false: an install-tree install starts anyway (its first boot is transient).
+    let (result, job) = create(&w, 1, vm, false);
+    result.unwrap_or_else(|e| panic!("create failed: {e}"));
+    assert_eq!(job.total(), 3, "volume, define, start");
+    assert!(is_running(&name));
+    let dom = conn().lookup_domain_by_name(&name).unwrap();
+    assert!(dom.is_persistent().unwrap(), "the final definition stays");
+    let live = dom.xml_desc(0).unwrap();
+    assert!(live.contains("<kernel>") && live.contains("<cmdline>console=ttyS0 quiet</cmdline>"));
+    assert!(live.contains("<on_reboot>destroy</on_reboot>"), "{live}");
+    let inactive = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap();
+    assert!(!inactive.contains("<kernel>"), "{inactive}");
+    assert!(inactive.contains("<boot dev='hd'/>"), "{inactive}");
+    // Stopping the install boot leaves the VM defined, booting its disk next time.
+    dom.destroy().unwrap();
+    assert!(domain_exists(&name));
+    let after = dom.xml_desc(0).unwrap();
+    assert!(!after.contains("<kernel>"), "{after}");
 }

@@ -234,20 +234,10 @@ struct DateTime {
 
 impl DateTime {
     fn from_unix(t: u64) -> DateTime {
-        let days = (t / 86_400) as i64;
         let rem = t % 86_400;
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
+        let (year, month, day) = crate::osinfo::civil_from_days((t / 86_400) as i64);
         DateTime {
-            year,
+            year: year.clamp(0, 9999) as u32,
             month,
             day,
             hour: (rem / 3600) as u32,

@@ -20,6 +20,7 @@
 //! Disks from storage pools are written as `<disk type='volume'>` (pool + volume name), which
 //! libvirt resolves on the host: the same XML works on remote hosts and for every pool type.
 
+mod schema;
 mod wire;
 
 use crate::osinfo::{DiskBus, Machine, NicModel, OsDevices, OsVariant};

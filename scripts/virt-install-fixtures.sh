@@ -14,7 +14,14 @@ pools_before=$(virsh -c qemu:///system pool-list --all --name | sort)
 # virt-install defines (and autostarts) a dir pool for every disk's directory and a
 # "boot-scratch" pool for the cloud-init seed, even with --print-xml: remove what it added.
 cleanup() {
+    local p path
     for p in $(comm -13 <(echo "$pools_before") <(virsh -c qemu:///system pool-list --all --name | sort)); do
+        # Only pools over our own directories: others may define pools meanwhile.
+        path=$(virsh -c qemu:///system pool-dumpxml "$p" | sed -n 's|.*<path>\(.*\)</path>.*|\1|p' | head -1)
+        case "$path" in
+            "$tmp"|"$tmp"/*|/var/lib/libvirt/boot) ;;
+            *) continue ;;
+        esac
         virsh -q -c qemu:///system pool-destroy "$p" >/dev/null 2>&1 || true
         virsh -q -c qemu:///system pool-undefine "$p" >/dev/null
     done
@@ -36,7 +43,7 @@ gen() {
     shift
     virt-install "${common[@]}" --name "vdk-$name" "$@" >"$out/$name.xml"
     # Temp paths differ per run: keep the fixtures stable.
-    sed -i "s|$tmp|/TMP|g; s|<uuid>.*</uuid>|<uuid>UUID</uuid>|; s|<mac address=\"[^\"]*\"/>|<mac address=\"MAC\"/>|" "$out/$name.xml"
+    sed -i "s|$tmp|/TMP|g; s|<uuid>.*</uuid>|<uuid>UUID</uuid>|; s|<mac address=\"[^\"]*\"/>|<mac address=\"MAC\"/>|; s|virtinst-[^\"/]*-cloudinit.iso|virtinst-cloudinit.iso|" "$out/$name.xml"
     echo "$out/$name.xml"
 }
 

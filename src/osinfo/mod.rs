@@ -322,6 +322,8 @@ impl OsVariant {
 /// The loaded database.
 pub struct OsDb {
     variants: Vec<OsVariant>,
+    /// Files that could not be read or parsed, skipped (libosinfo skips them too).
+    skipped: Vec<OsinfoError>,
     by_short_id: HashMap<String, usize>,
     /// (variant index, compiled volume-id regex, pattern length), built on first detection.
     iso_patterns: OnceLock<Vec<(usize, regex::Regex, usize)>>,
@@ -336,7 +338,8 @@ impl std::fmt::Debug for OsDb {
 }
 
 impl OsDb {
-    /// Reads every `os/**/*.xml` under `dir` (a directory laid out like `/usr/share/osinfo`).
+    /// Reads every `os/*/*.xml` under `dir` (a directory laid out like `/usr/share/osinfo`).
+    /// A missing `os` directory is an error; a broken file is skipped (see [`OsDb::skipped`]).
     pub fn load(dir: &Path) -> Result<OsDb, OsinfoError> {
         let os_dir = dir.join("os");
         let vendors = std::fs::read_dir(&os_dir).map_err(|e| OsinfoError::Missing {
@@ -358,11 +361,20 @@ impl OsDb {
         // Stable order whatever the directory listing gives.
         files.sort();
         let mut raw = Vec::new();
+        let mut skipped = Vec::new();
+        // One broken file must not take the whole OS list away from the wizard.
         for f in &files {
-            let bytes = std::fs::read(f).map_err(|e| io_err(f, e))?;
-            raw.extend(parse::parse_file(&bytes, &f.to_string_lossy())?);
+            match std::fs::read(f)
+                .map_err(|e| io_err(f, e))
+                .and_then(|bytes| parse::parse_file(&bytes, &f.to_string_lossy()))
+            {
+                Ok(oses) => raw.extend(oses),
+                Err(e) => skipped.push(e),
+            }
         }
-        Ok(OsDb::resolve(raw))
+        let mut db = OsDb::resolve(raw);
+        db.skipped = skipped;
+        Ok(db)
     }
 
     /// The database at [`DEFAULT_DIR`], or at `$OSINFO_SYSTEM_DIR` as libosinfo allows.
@@ -422,9 +434,15 @@ impl OsDb {
         }
         OsDb {
             variants,
+            skipped: Vec::new(),
             by_short_id,
             iso_patterns: OnceLock::new(),
         }
+    }
+
+    /// Files left out because they could not be read or parsed (for a warning).
+    pub fn skipped(&self) -> &[OsinfoError] {
+        &self.skipped
     }
 
     pub fn variants(&self) -> &[OsVariant] {

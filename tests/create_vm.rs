@@ -251,7 +251,10 @@ fn imports_the_tiny_guest_and_starts_it() {
         Some(name.as_str()),
         "the hostile name survived"
     );
-    assert!(wait_for_banner(&name), "the tiny guest answers on its console");
+    assert!(
+        wait_for_banner(&name),
+        "the tiny guest answers on its console"
+    );
 }
 
 /// Whether the tiny guest answers on its serial console within 30 s: its banner, or the

@@ -35,7 +35,8 @@ case "$MODE" in
   full) PKGS=(libvirt-dev pkg-config libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
               qemu-system-x86 qemu-utils dnsmasq-base tmux nasm
               openssh-server openssh-client netcat-openbsd libxml2-utils
-              lvm2 parted busybox-static iptables virtinst osinfo-db) ;;
+              lvm2 parted busybox-static iptables virtinst osinfo-db
+              xorriso python3-yaml file) ;;
   install-only) PKGS=(libvirt-dev pkg-config) ;;
   -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$MODE' (expected nothing or 'install-only')" ;;

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cloudinit;
 pub mod config;
 pub mod console;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod job;
 pub mod metrics;
 pub mod migrate;
 pub mod model;
+pub mod osinfo;
 pub mod runtime;
 pub mod size;
 pub mod ui;

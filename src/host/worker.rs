@@ -377,6 +377,39 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
+                // Creating volumes, uploading a seed and starting a guest take long: a thread
+                // with its own connection, like the storage actions.
+                Ok(Input::Cmd(HostCommand::CreateVm(cmd))) => {
+                    let (conn, side, shared) = (
+                        self.conn.clone(),
+                        self.side.clone(),
+                        Arc::clone(&self.shared),
+                    );
+                    let copy = HostCommand::CreateVm(cmd.clone());
+                    let fallback = HostCommand::CreateVm(cmd.clone());
+                    let started =
+                        std::thread::Builder::new()
+                            .name("create-vm".into())
+                            .spawn(move || {
+                                let notify: &dyn Fn(HostEvent) = &*shared;
+                                let ran =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                        let conn = side.connection(&conn);
+                                        let _ = super::create::run(&conn, cmd, notify);
+                                    }));
+                                if ran.is_err() {
+                                    super::refuse(
+                                        copy,
+                                        "internal error while creating the VM",
+                                        notify,
+                                    );
+                                }
+                            });
+                    if let Err(e) = started {
+                        let why = format!("cannot start a thread for the new VM: {e}");
+                        super::refuse(fallback, &why, notify);
+                    }
+                }
                 Ok(Input::Cmd(HostCommand::Network(cmd))) => {
                     if let Err(e) = super::network::run(&self.conn, cmd, notify) {
                         if let Some(end) = self.check(&e) {

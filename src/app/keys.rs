@@ -263,6 +263,7 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
             }
         }
         Action::AddHost => open_form(app),
+        Action::Evacuate => return super::migrations::evacuate(app),
         Action::RemoveHost => {
             if let Some(id) = host_at(app, sel) {
                 let h = app
@@ -293,6 +294,7 @@ fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Some(Action::Back) => app.view = View::Vms,
         Some(Action::Console) => return super::console::open(app),
         Some(Action::Display) => return super::display::open(app),
+        Some(Action::Migrate) => return super::migrations::open_wizard(app),
         Some(a) => return common(app, a).unwrap_or_default(),
         None => {}
     }

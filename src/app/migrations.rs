@@ -477,7 +477,8 @@ fn cancel(app: &mut App, m: &Migration) -> Vec<Effect> {
         app.migrations.held.remove(&m.id);
         let now = app.now;
         if let Some(x) = app.migrations.list.iter_mut().find(|x| x.id == m.id) {
-            x.apply(&MigrationEvent::Finished(Outcome::Cancelled), now);
+            x.phase = Phase::Cancelled;
+            x.finished = Some(now);
         }
         return Vec::new();
     }
@@ -554,3 +555,6 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
     }
     fx
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,7 @@ use crate::config::theme::Theme;
 use crate::host::{HostCommand, HostEvent, LifecycleOp};
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
 
-fn vm(name: &str, state: VmState) -> Vm {
+pub(super) fn vm(name: &str, state: VmState) -> Vm {
     Vm {
         uuid: format!("uuid-{name}"),
         name: name.into(),
@@ -76,11 +76,11 @@ fn app_with(readonly: bool) -> App {
     app
 }
 
-fn app() -> App {
+pub(super) fn app() -> App {
     app_with(false)
 }
 
-fn press(app: &mut App, spec: &str) -> Vec<Effect> {
+pub(super) fn press(app: &mut App, spec: &str) -> Vec<Effect> {
     let k = crate::config::keymap::Key::parse(spec).unwrap();
     app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
 }
@@ -102,7 +102,7 @@ fn selected_name(app: &App) -> String {
     app.vm(app.selected_row().unwrap()).1.name.clone()
 }
 
-fn select(app: &mut App, name: &str) {
+pub(super) fn select(app: &mut App, name: &str) {
     press(app, "g");
     while selected_name(app) != name {
         press(app, "j");

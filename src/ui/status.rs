@@ -72,7 +72,7 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
             Section::Wizard,
             &[
                 (Action::NextField, "next field"),
-                (Action::Confirm, "next / define"),
+                (Action::Confirm, "next / finish"),
                 (Action::Cancel, "back"),
             ],
         ),

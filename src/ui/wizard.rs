@@ -147,7 +147,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
     let mut hints = vec![
         Span::styled(key(Action::Confirm), t.key_hint),
-        Span::raw(if last { " define  " } else { " next  " }),
+        Span::raw(match (&w.kind, last) {
+            (_, false) => " next  ",
+            (crate::app::wizard::Kind::Migrate { .. }, true) => " migrate  ",
+            (crate::app::wizard::Kind::MigrationTune { .. }, true) => " apply  ",
+            (_, true) => " define  ",
+        }),
         Span::styled(key(Action::NextField), t.key_hint),
         Span::raw(" field  ←/→ change  "),
         Span::styled(key(Action::Cancel), t.key_hint),

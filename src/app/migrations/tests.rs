@@ -1,0 +1,360 @@
+//! The migrate wizard, the pane and evacuation, driven by keys and fed host answers.
+
+use super::super::tests::{app, press, select, vm};
+use super::*;
+use crate::app::Msg;
+use crate::host::HostEvent;
+use crate::migrate::preflight::{CheckKind, Status};
+use crate::model::migration::{PostCopy, Progress};
+use crate::model::{NodeMemory, Snapshot, VmState};
+
+fn check(kind: CheckKind, status: Status) -> Check {
+    Check {
+        kind,
+        name: format!("{kind:?}"),
+        status,
+        detail: "detail".into(),
+    }
+}
+
+fn migrate_cmds(fx: &[Effect]) -> Vec<&MigrateCmd> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Host(_, HostCommand::Migrate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn wizard(a: &App) -> &wizard::Wizard {
+    match &a.mode {
+        Mode::Wizard(w) => w,
+        m => panic!("no wizard: {m:?}"),
+    }
+}
+
+fn event(a: &mut App, host: usize, ev: HostEvent) -> Vec<Effect> {
+    a.update(Msg::Host(HostId(host), ev))
+}
+
+/// `m` on web-01 of kvm-a, Enter twice: the checks page, with one pre-flight asked.
+fn to_checks(a: &mut App) -> MigrationId {
+    select(a, "web-01");
+    press(a, "m");
+    let w = wizard(a);
+    assert_eq!(w.title, "Migrate web-01");
+    assert_eq!(w.get("target"), "kvm-b", "the only other connected host");
+    assert_eq!(w.get("mode"), "live", "a running VM migrates live");
+    press(a, "<Enter>");
+    let fx = press(a, "<Enter>");
+    let cmds = migrate_cmds(&fx);
+    let [MigrateCmd::Preflight {
+        id, uuid, target, ..
+    }] = cmds.as_slice()
+    else {
+        panic!("one pre-flight expected: {cmds:?}");
+    };
+    assert_eq!(uuid, "uuid-web-01");
+    assert_eq!(target.uri, "test:///b");
+    assert!(wizard(a).is_review());
+    *id
+}
+
+#[test]
+fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
+    let mut a = app();
+    let id = to_checks(&mut a);
+    assert!(press(&mut a, "<Enter>").is_empty(), "checks still running");
+    assert!(wizard(&a)
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("still running"));
+    event(
+        &mut a,
+        0,
+        HostEvent::Preflight {
+            id,
+            checks: vec![
+                check(CheckKind::Reachable, Status::Pass),
+                check(CheckKind::Network, Status::Fail),
+            ],
+        },
+    );
+    assert!(press(&mut a, "<Enter>").is_empty(), "a failed check blocks");
+    assert!(wizard(&a).error.as_deref().unwrap().contains("block"));
+    // Back to Tuning, "If checks fail" → migrate anyway, forward again: a new round.
+    press(&mut a, "<Esc>");
+    let w = wizard(&a);
+    let onfail = w.fields.iter().position(|f| f.key == "onfail").unwrap();
+    while wizard(&a).focus != onfail {
+        press(&mut a, "<Tab>");
+    }
+    press(&mut a, "<Right>");
+    assert!(wizard::migrate::override_failures(wizard(&a)));
+    let fx = press(&mut a, "<Enter>");
+    let [MigrateCmd::Preflight { id: id2, .. }] = migrate_cmds(&fx).as_slice() else {
+        panic!("a new pre-flight round")
+    };
+    let id2 = *id2;
+    assert_ne!(id, id2);
+    // An answer of the old round is ignored.
+    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
+    assert!(a.migrations.preflight[0].checks.is_none());
+    event(
+        &mut a,
+        0,
+        HostEvent::Preflight {
+            id: id2,
+            checks: vec![check(CheckKind::Network, Status::Fail)],
+        },
+    );
+    let fx = press(&mut a, "<Enter>");
+    let [MigrateCmd::Start {
+        id: started,
+        options,
+        ..
+    }] = migrate_cmds(&fx).as_slice()
+    else {
+        panic!("start expected: {fx:?}")
+    };
+    assert_eq!(*started, id2);
+    assert!(options.persist && options.undefine_source);
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.view, View::Migrations);
+    assert_eq!(a.migrations.list[0].phase, Phase::Queued);
+}
+
+#[test]
+fn progress_and_the_end_show_in_the_pane_and_as_a_message() {
+    let mut a = app();
+    let id = to_checks(&mut a);
+    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
+    press(&mut a, "<Enter>");
+    let upd = |event| HostEvent::Migration(MigrationUpdate { id, event });
+    event(&mut a, 0, upd(MigrationEvent::Started));
+    assert_eq!(a.migrations.list[0].phase, Phase::Running);
+    let p = Progress {
+        data_processed: Some(40 << 20),
+        data_remaining: Some(60 << 20),
+        data_total: Some(100 << 20),
+        ..Progress::default()
+    };
+    event(&mut a, 0, upd(MigrationEvent::Progress(Box::new(p))));
+    assert_eq!(a.migrations.list[0].percent_label(), "40%");
+    // While running: x asks first, then sends the abort to the source host.
+    press(&mut a, "x");
+    assert!(matches!(a.mode, Mode::Confirm(_)));
+    let fx = press(&mut a, "y");
+    assert!(matches!(
+        (fx.as_slice(), migrate_cmds(&fx).as_slice()),
+        ([Effect::Host(HostId(0), _)], [MigrateCmd::Cancel { id: c }]) if *c == id
+    ));
+    event(
+        &mut a,
+        0,
+        upd(MigrationEvent::Finished(Outcome::Succeeded {
+            downtime_ms: Some(24),
+            total_ms: Some(5000),
+        })),
+    );
+    assert_eq!(a.migrations.list[0].phase, Phase::Succeeded);
+    assert!(a
+        .messages
+        .log
+        .iter()
+        .any(|e| e.text == "web-01 migrated to kvm-b (downtime 24 ms)"));
+    // Finished: x does nothing, c clears it.
+    assert!(press(&mut a, "x").is_empty());
+    assert_eq!(a.mode, Mode::Normal);
+    press(&mut a, "c");
+    assert!(a.migrations.list.is_empty());
+}
+
+#[test]
+fn tune_and_post_copy_reach_the_running_migration() {
+    let mut a = app();
+    let id = to_checks(&mut a);
+    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
+    press(&mut a, "<Enter>");
+    // Post-copy was not allowed at start: refused with a message, nothing sent.
+    event(
+        &mut a,
+        0,
+        HostEvent::Migration(MigrationUpdate {
+            id,
+            event: MigrationEvent::Started,
+        }),
+    );
+    assert!(press(&mut a, "P").is_empty());
+    a.migrations.list[0].options.post_copy = PostCopy::Manual;
+    press(&mut a, "P");
+    let fx = press(&mut a, "y");
+    assert!(matches!(
+        migrate_cmds(&fx).as_slice(),
+        [MigrateCmd::PostCopy { .. }]
+    ));
+    press(&mut a, "b");
+    let w = wizard(&a);
+    assert!(matches!(w.kind, Kind::MigrationTune { .. }));
+    for c in "12".chars() {
+        press(&mut a, &c.to_string());
+    }
+    press(&mut a, "<Tab>");
+    for c in "0".chars() {
+        press(&mut a, &c.to_string());
+    }
+    assert!(
+        wizard(&a).field("downtime").unwrap().error.is_some(),
+        "0 ms is refused as typed"
+    );
+    press(&mut a, "<Backspace>");
+    for c in "250".chars() {
+        press(&mut a, &c.to_string());
+    }
+    let fx = press(&mut a, "<Enter>");
+    let cmds = migrate_cmds(&fx);
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [
+                MigrateCmd::SetSpeed { mib_s: 12, .. },
+                MigrateCmd::SetDowntime { ms: 250, .. }
+            ]
+        ),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn invalid_combinations_and_numbers_stop_the_wizard_before_the_hosts_are_asked() {
+    let mut a = app();
+    select(&mut a, "web-01");
+    press(&mut a, "m");
+    // Tunnelled without peer-to-peer: libvirt refuses it, so does the form.
+    let w = wizard(&a);
+    let tunnelled = w.fields.iter().position(|f| f.key == "tunnelled").unwrap();
+    while wizard(&a).focus != tunnelled {
+        press(&mut a, "<Tab>");
+    }
+    press(&mut a, "<Space>");
+    assert!(wizard(&a).field("mode").unwrap().error.is_some());
+    press(&mut a, "<Enter>");
+    assert_eq!(wizard(&a).page, 0, "Next stays on the page");
+    let w = wizard(&a);
+    assert_eq!(
+        w.fields[w.focus].key, "mode",
+        "focus on the field that says why"
+    );
+    while wizard(&a).focus != tunnelled {
+        press(&mut a, "<Tab>");
+    }
+    press(&mut a, "<Space>");
+    press(&mut a, "<Enter>");
+    assert_eq!(wizard(&a).page, 1);
+    for c in "fast".chars() {
+        press(&mut a, &c.to_string());
+    }
+    assert!(wizard(&a).field("bandwidth").unwrap().error.is_some());
+    assert!(migrate_cmds(&press(&mut a, "<Enter>")).is_empty());
+    assert_eq!(wizard(&a).page, 1);
+}
+
+#[test]
+fn a_stopped_vm_defaults_to_offline_and_one_host_has_no_target() {
+    let mut a = app();
+    select(&mut a, "web-02");
+    press(&mut a, "m");
+    assert_eq!(wizard(&a).get("mode"), "offline");
+    press(&mut a, "<Esc>");
+    assert_eq!(a.mode, Mode::Normal);
+    // The other host gone: nothing to migrate to, said so.
+    a.hosts[1].status = crate::app::hosts::HostStatus::Connecting { attempt: 1 };
+    press(&mut a, "m");
+    assert_eq!(a.mode, Mode::Normal);
+    assert!(a
+        .messages
+        .log
+        .iter()
+        .any(|e| e.text.contains("no other connected host")));
+}
+
+#[test]
+fn evacuation_plans_by_free_memory_and_runs_two_at_a_time() {
+    let mut a = app();
+    // kvm-a runs web-01, db-01 and three more; kvm-b has room for all of them.
+    let mut vms: Vec<_> = ["web-01", "db-01", "app-1", "app-2"]
+        .iter()
+        .map(|n| vm(n, VmState::Running))
+        .collect();
+    vms.push(vm("web-02", VmState::Shutoff));
+    let t = a.now;
+    event(
+        &mut a,
+        0,
+        HostEvent::Snapshot(Snapshot {
+            vms,
+            taken_at: t,
+            node: None,
+        }),
+    );
+    a.hosts[1].node.memory = Some(NodeMemory {
+        total_kib: 64 << 20,
+        available_kib: 32 << 20,
+    });
+    a.view = View::Dashboard;
+    a.dash_selected = 0;
+    assert_eq!(a.dashboard_host(), Some(HostId(0)));
+    press(&mut a, "M");
+    let Mode::Confirm(c) = &a.mode else {
+        panic!("no confirmation: {:?}", a.mode)
+    };
+    assert_eq!(c.title, "Evacuate kvm-a?");
+    assert_eq!(c.body.len(), 5, "{:?}", c.body);
+    assert!(
+        c.body[1..].iter().all(|l| l.ends_with("→ kvm-b")),
+        "{:?}",
+        c.body
+    );
+    let fx = press(&mut a, "y");
+    let started: Vec<MigrationId> = migrate_cmds(&fx)
+        .iter()
+        .map(|c| match c {
+            MigrateCmd::Start { id, .. } => *id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(started.len(), EVACUATION_PARALLEL, "the concurrency limit");
+    assert_eq!(a.migrations.list.len(), 4);
+    assert_eq!(a.view, View::Migrations);
+    // One ends: the next queued one starts.
+    let fx = event(
+        &mut a,
+        0,
+        HostEvent::Migration(MigrationUpdate {
+            id: started[0],
+            event: MigrationEvent::Finished(Outcome::Failed("boom".into())),
+        }),
+    );
+    assert_eq!(migrate_cmds(&fx).len(), 1);
+    // A queued one cancelled with x is dropped without asking the host.
+    // (The third was handed to its host; the fourth still waits for a slot.)
+    let queued = 3;
+    assert_eq!(a.migrations.list[queued].phase, Phase::Queued);
+    a.migrations.sel = queued;
+    assert!(press(&mut a, "x").is_empty());
+    assert_eq!(a.migrations.list[queued].phase, Phase::Cancelled);
+}
+
+#[test]
+fn evacuation_without_room_says_so() {
+    let mut a = app();
+    a.view = View::Dashboard;
+    press(&mut a, "M");
+    assert_eq!(a.mode, Mode::Normal);
+    assert!(a
+        .messages
+        .log
+        .iter()
+        .any(|e| e.text.contains("no connected host has room")));
+}

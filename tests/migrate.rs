@@ -674,3 +674,111 @@ fn post_copy_switch_finishes_on_the_target() {
         "the guest answers on the target after post-copy"
     );
 }
+
+/// The whole UI path on the two daemons: `m` on the running guest, allow unsafe (the /tmp
+/// disk is the same file for both daemons), the checks page, "migrate anyway" for the
+/// storage check libvirt cannot judge, then the migrations pane until it succeeds.
+#[test]
+fn live_migration_through_the_wizard_and_the_pane() {
+    use virtdeck::app::{HostSpec, Mode, View};
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-ui");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    start_guest(&g);
+    let opts = virtdeck::host::WorkerOptions::default();
+    let mut live = common::start(
+        vec![
+            (
+                HostSpec {
+                    name: "src".into(),
+                    uri: URI.into(),
+                },
+                opts.clone(),
+            ),
+            (
+                HostSpec {
+                    name: "dst".into(),
+                    uri: lab.tcp.clone(),
+                },
+                opts,
+            ),
+        ],
+        false,
+    );
+    live.app
+        .settings
+        .migration_addresses
+        .insert(lab.tcp.clone(), migration_address());
+    let shown = live.pump_until(Duration::from_secs(30), |a| {
+        a.hosts.iter().all(|h| h.status.is_connected())
+            && a.hosts[0]
+                .vms
+                .iter()
+                .any(|v| v.uuid == g.uuid && v.state.is_active())
+    });
+    assert!(shown, "both hosts connected and the guest running");
+    live.press("g");
+    for _ in 0..500 {
+        if live.app.focused_vm().is_some_and(|(_, u)| u == g.uuid) {
+            break;
+        }
+        live.press("j");
+    }
+    live.press("m");
+    let key_of = |live: &common::Live, k: &str| match &live.app.mode {
+        Mode::Wizard(w) => w.fields.iter().position(|f| f.key == k).unwrap(),
+        m => panic!("no wizard: {m:?}"),
+    };
+    let focus = |live: &mut common::Live, k: &str| {
+        let want = key_of(live, k);
+        for _ in 0..30 {
+            if matches!(&live.app.mode, Mode::Wizard(w) if w.focus == want) {
+                return;
+            }
+            live.press("<Tab>");
+        }
+        panic!("cannot focus {k}");
+    };
+    focus(&mut live, "unsafe");
+    live.press("<Space>");
+    live.press("<Enter>");
+    focus(&mut live, "bandwidth");
+    live.type_text("2");
+    focus(&mut live, "onfail");
+    live.press("<Right>");
+    live.press("<Enter>");
+    let answered = live.pump_until(Duration::from_secs(60), |a| {
+        !a.migrations.preflight.is_empty()
+            && a.migrations.preflight.iter().all(|p| p.checks.is_some())
+    });
+    assert!(answered, "pre-flight answered");
+    eprintln!("checks: {:#?}", live.app.migrations.preflight);
+    live.press("<Enter>");
+    assert_eq!(live.app.view, View::Migrations, "{:?}", live.app.mode);
+    let mut saw_progress = false;
+    let done = live.pump_until(Duration::from_secs(120), |a| {
+        let m = &a.migrations.list[0];
+        saw_progress |= m.progress.data_processed.unwrap_or(0) > 0;
+        m.phase.is_finished()
+    });
+    assert!(done, "the migration ended");
+    let m = live.app.migrations.list[0].clone();
+    assert_eq!(m.phase, Phase::Succeeded, "{:?}", m.error);
+    assert!(saw_progress, "progress reached the pane");
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 20)).unwrap();
+    term.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("src → dst") && screen.contains("succeeded"),
+        "{screen}"
+    );
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    assert!(moved.is_active().unwrap(), "running on the target");
+}

@@ -52,6 +52,12 @@ keys Enter && keys -l "nas.example.com" && keys Tab && keys -l "/export/isos" &&
 esc 4 && keys 4 && shot networks
 keys n && keys -l "lab-net" && keys Enter && shot network-wizard
 esc 2 && keys i && shot host-interfaces
+# Migration on the demo: the wizard, its checks (real answers of the test driver), and the
+# pane after the test driver refused to migrate (it has no migration support).
+keys 2 && keys g && keys j j && keys m && shot migrate-wizard
+keys Enter && keys Enter && sleep 1 && shot migrate-checks
+esc 1 && for _ in 1 2 3 4 5; do keys Tab; done && keys Right && keys Enter && sleep 1 \
+  && keys Enter && sleep 1.5 && shot migrations
 start 80 24
 keys 2 && shot narrow-80x24
 

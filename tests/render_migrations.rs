@@ -80,3 +80,45 @@ fn migrate_wizard_checks_and_the_pane() {
     assert!(s.contains("failed"), "{s}");
     assert!(s.contains(m.error.as_deref().unwrap_or("?")), "{s}");
 }
+
+#[test]
+fn pane_shows_progress_speed_and_eta_of_a_running_migration() {
+    use virtdeck::model::migration::{
+        Migration, MigrationEvent, MigrationOptions, Outcome, Progress,
+    };
+    let mut live = common::demo();
+    let (a, b) = (live.app.hosts[0].id, live.app.hosts[1].id);
+    let now = live.app.now;
+    let options = MigrationOptions {
+        bandwidth_mib_s: Some(100),
+        ..MigrationOptions::default()
+    };
+    let mut m = Migration::new(7, "db <&'\"> ü", "u-7", a, b, options.clone());
+    m.apply(&MigrationEvent::Started, now);
+    let sample = |done: u64| Progress {
+        data_processed: Some(done << 20),
+        data_remaining: Some((1024 - done) << 20),
+        data_total: Some(1024 << 20),
+        ..Progress::default()
+    };
+    m.apply(&MigrationEvent::Progress(Box::new(sample(100))), now);
+    m.apply(
+        &MigrationEvent::Progress(Box::new(sample(300))),
+        now + Duration::from_secs(2),
+    );
+    let mut failed = Migration::new(8, "web-9", "u-8", b, a, MigrationOptions::default());
+    failed.apply(&MigrationEvent::Started, now);
+    failed.apply(
+        &MigrationEvent::Finished(Outcome::Failed("unable to connect to server".into())),
+        now,
+    );
+    live.app.migrations.list = vec![m, failed];
+    live.press("5");
+    assert_eq!(live.app.view, View::Migrations);
+    let s = screen(&live.app, 120, 14);
+    assert!(s.contains("29%"), "{s}");
+    insta::assert_snapshot!("migrations_pane", s);
+    live.press("j");
+    let s = screen(&live.app, 120, 14);
+    assert!(s.contains("unable to connect to server"), "{s}");
+}

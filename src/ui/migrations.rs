@@ -59,40 +59,60 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let list = &app.migrations.list;
     let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(4)]).areas(area);
     let gauge_w = 16;
-    let rows = list.iter().map(|m| {
-        Row::new(vec![
-            Cell::from(m.vm_name.clone()),
-            Cell::from(format!(
+    let hosts: Vec<String> = list
+        .iter()
+        .map(|m| {
+            format!(
                 "{} → {}",
                 host_name(app, m.source),
                 host_name(app, m.target)
-            )),
+            )
+        })
+        .collect();
+    // Below 140 columns the data and elapsed columns give way (the gauge and ETA stay).
+    let wide = area.width >= 140;
+    let rows = list.iter().zip(&hosts).map(|(m, hosts)| {
+        let mut cells = vec![
+            Cell::from(m.vm_name.clone()),
+            Cell::from(hosts.clone()),
             Cell::from(m.options.summary()),
             Cell::from(Span::styled(m.phase_label(), phase_style(app, m.phase))),
             Cell::from(bar(m.ratio(), gauge_w)),
-            Cell::from(m.data_label()),
-            Cell::from(m.speed_label()),
-            Cell::from(m.eta_label()),
-            Cell::from(
+        ];
+        if wide {
+            cells.push(Cell::from(m.data_label()));
+        }
+        cells.extend([Cell::from(m.speed_label()), Cell::from(m.eta_label())]);
+        if wide {
+            cells.push(Cell::from(
                 m.elapsed(app.now)
                     .map(crate::fmt::duration)
                     .unwrap_or_else(|| "-".into()),
-            ),
-            Cell::from(m.downtime_label()),
-        ])
+            ));
+        }
+        cells.push(Cell::from(m.downtime_label()));
+        Row::new(cells)
     });
-    let widths = vec![
+    let mut widths = vec![
         super::pools::fit("VM", list.iter().map(|m| m.vm_name.as_str()), 28),
-        Constraint::Length(24),
-        Constraint::Fill(1),
-        Constraint::Length(11),
+        super::pools::fit("HOSTS", hosts.iter().map(String::as_str), 36),
+        Constraint::Min(8),
+        Constraint::Length(10),
         Constraint::Length(gauge_w as u16),
-        Constraint::Length(19),
-        Constraint::Length(11),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(9),
     ];
+    let mut header = vec!["VM", "HOSTS", "TYPE", "PHASE", "PROGRESS"];
+    if wide {
+        widths.push(Constraint::Length(17));
+        header.push("DATA");
+    }
+    widths.extend([Constraint::Length(10), Constraint::Length(7)]);
+    header.extend(["SPEED", "ETA"]);
+    if wide {
+        widths.push(Constraint::Length(7));
+        header.push("ELAPSED");
+    }
+    widths.push(Constraint::Length(8));
+    header.push("DOWNTIME");
     let active = app.migrations.active();
     let title = vec![
         Span::styled(" Migrations ", t.title),
@@ -103,10 +123,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         f,
         top,
         title,
-        vec![
-            "VM", "HOSTS", "TYPE", "PHASE", "PROGRESS", "DATA", "SPEED", "ETA", "ELAPSED",
-            "DOWNTIME",
-        ],
+        header,
         widths,
         rows,
         (app.migrations.sel, list.len()),

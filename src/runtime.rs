@@ -122,6 +122,14 @@ impl Workers {
                         }
                     }
                 }
+                // `run` takes these (it owns the terminal); without one there is no editor.
+                Effect::EditExternal { host, uuid, .. } => {
+                    let _ = self.tx.send(Msg::Edited {
+                        host,
+                        uuid,
+                        result: Err("no terminal to run an editor in".into()),
+                    });
+                }
                 Effect::Quit => go_on = false,
             }
         }
@@ -218,11 +226,26 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
         });
 }
 
+/// Set while an external editor owns the terminal: the input thread stops reading so the
+/// editor gets every key.
+static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Reads terminal events on a thread of its own.
 pub fn spawn_input(tx: Sender<Msg>) {
+    use std::sync::atomic::Ordering;
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || loop {
+            if INPUT_PAUSED.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            // Polling (not a blocking read) lets a pause take effect within 50 ms.
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
             let msg = match event::read() {
                 Ok(Event::Key(k)) => Msg::Key(k),
                 Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
@@ -277,23 +300,85 @@ where
             Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let mut batch = vec![first];
+        let mut batch = std::collections::VecDeque::from([first]);
         while batch.len() < BATCH {
             match rx.try_recv() {
-                Ok(m) => batch.push(m),
+                Ok(m) => batch.push_back(m),
                 Err(_) => break,
             }
         }
-        batch.push(Msg::Tick(Instant::now()));
-        for msg in batch {
-            if !workers.apply(app.update(msg)) {
+        batch.push_back(Msg::Tick(Instant::now()));
+        while let Some(msg) = batch.pop_front() {
+            let mut fx = app.update(msg);
+            // The editor needs the terminal, which only this loop holds.
+            let mut edits = Vec::new();
+            fx.retain(|e| match e {
+                Effect::EditExternal { host, uuid, text } => {
+                    edits.push((*host, uuid.clone(), text.clone()));
+                    false
+                }
+                _ => true,
+            });
+            if !workers.apply(fx) {
                 break 'outer;
+            }
+            for (host, uuid, text) in edits {
+                let result = edit_external(terminal, &text);
+                batch.push_front(Msg::Edited { host, uuid, result });
             }
         }
         terminal.draw(|f| crate::ui::render(app, f))?;
     }
     workers.stop_all();
     Ok(())
+}
+
+/// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on a temp file
+/// holding `text`, then takes it back. The editor runs without a shell: its variable is split
+/// on whitespace into a program and arguments.
+fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let mut file = tempfile::Builder::new()
+        .prefix("virtdeck-")
+        .suffix(".xml")
+        .tempfile()
+        .map_err(|e| format!("temp file: {e}"))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.flush())
+        .map_err(|e| format!("temp file: {e}"))?;
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi").to_string();
+    let args: Vec<String> = words.map(str::to_string).collect();
+    INPUT_PAUSED.store(true, Ordering::SeqCst);
+    // Let the input thread finish its current poll before the editor reads the terminal.
+    std::thread::sleep(Duration::from_millis(120));
+    ratatui::restore();
+    let status = std::process::Command::new(&program)
+        .args(&args)
+        .arg(file.path())
+        .status();
+    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+    });
+    let _ = terminal.clear();
+    INPUT_PAUSED.store(false, Ordering::SeqCst);
+    back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
+    match status {
+        Ok(s) if s.success() => {
+            std::fs::read_to_string(file.path()).map_err(|e| format!("reading the edit back: {e}"))
+        }
+        Ok(s) => Err(format!(
+            "{program} exited with {s}; the definition is unchanged"
+        )),
+        Err(e) => Err(format!("cannot run {program}: {e}")),
+    }
 }
 
 /// A channel for the loop.

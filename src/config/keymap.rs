@@ -76,6 +76,15 @@ pub enum Action {
     SetValue,
     ViewNetworks,
     Interfaces,
+    /// VM detail screen: tabs, edits, snapshots, XML.
+    NextTab,
+    PrevTab,
+    Edit,
+    EditExternal,
+    Attach,
+    Revert,
+    DeleteVm,
+    Save,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -144,6 +153,14 @@ impl Action {
         ("set_value", Action::SetValue),
         ("view_networks", Action::ViewNetworks),
         ("interfaces", Action::Interfaces),
+        ("next_tab", Action::NextTab),
+        ("prev_tab", Action::PrevTab),
+        ("edit", Action::Edit),
+        ("edit_external", Action::EditExternal),
+        ("attach", Action::Attach),
+        ("revert", Action::Revert),
+        ("delete_vm", Action::DeleteVm),
+        ("save", Action::Save),
         ("noop", Action::Noop),
     ];
 
@@ -187,10 +204,12 @@ pub enum Section {
     Networks,
     /// Any multi-page form; unbound keys edit the focused field.
     Wizard,
+    /// The detail screen's in-app XML editor; unbound keys edit the text.
+    XmlEdit,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 17] = [
+    pub const ALL: [(&'static str, Section); 18] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -208,6 +227,7 @@ impl Section {
         ("secrets", Section::Secrets),
         ("networks", Section::Networks),
         ("wizard", Section::Wizard),
+        ("xml_edit", Section::XmlEdit),
     ];
 }
 
@@ -352,6 +372,7 @@ struct RawKeymap {
     secrets: Vec<RawBinding>,
     networks: Vec<RawBinding>,
     wizard: Vec<RawBinding>,
+    xml_edit: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -374,6 +395,7 @@ impl RawKeymap {
             Section::Secrets => &mut self.secrets,
             Section::Networks => &mut self.networks,
             Section::Wizard => &mut self.wizard,
+            Section::XmlEdit => &mut self.xml_edit,
         })
     }
 }

@@ -6,6 +6,7 @@
 pub mod network;
 pub mod pool;
 pub mod secret;
+pub mod vm;
 pub mod volume;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -155,6 +156,12 @@ pub enum Kind {
     Network {
         host: HostId,
     },
+    /// A form of the VM detail screen (edit, attach, snapshot, clone, delete).
+    Vm {
+        host: HostId,
+        form: vm::Form,
+        facts: Box<vm::Facts>,
+    },
 }
 
 impl Kind {
@@ -168,7 +175,8 @@ impl Kind {
             | Kind::Download { host, .. }
             | Kind::Secret { host }
             | Kind::SecretValue { host, .. }
-            | Kind::Network { host } => *host,
+            | Kind::Network { host }
+            | Kind::Vm { host, .. } => *host,
         }
     }
 }
@@ -466,6 +474,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Pool { .. } => pool::refresh(w, ctx),
         Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
         Kind::Network { .. } => network::refresh(w, ctx),
+        Kind::Vm { .. } => vm::refresh(w),
         Kind::Volume { .. }
         | Kind::Clone { .. }
         | Kind::Resize { .. }
@@ -494,6 +503,9 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
             }
             return Vec::new();
         }
+    }
+    if let Kind::Vm { .. } = &w.kind {
+        return vm::submit(app);
     }
     // Transfers are jobs, not tagged requests.
     let job_cmd = match &w.kind {

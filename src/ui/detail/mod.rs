@@ -71,8 +71,12 @@ fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
             t.title,
         ));
     }
-    if crate::app::detail::cached(app).is_some_and(|c| c.loading) {
-        spans.push(Span::styled("  (refreshing…)", t.pending));
+    match crate::app::detail::cached(app) {
+        Some(c) if c.loading && c.details.is_none() => {
+            spans.push(Span::styled("  (loading…)", t.pending))
+        }
+        Some(c) if c.loading => spans.push(Span::styled("  (refreshing…)", t.pending)),
+        _ => {}
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -216,3 +216,37 @@ fn refused_redefinition_keeps_the_edit_and_shows_libvirts_error() {
         Some(before.as_str())
     );
 }
+
+#[test]
+fn help_lists_the_detail_keys_from_the_keymap() {
+    let mut live = open("web-01");
+    live.press("?");
+    assert!(matches!(live.app.mode, Mode::Help { .. }));
+    let s = screen(&live.app, 140, 200);
+    for text in [
+        "Next tab (Overview, Hardware, Snapshots, XML)",
+        "Edit the XML in $EDITOR",
+        "Attach a disk, CD-ROM or NIC",
+        "Revert to the selected snapshot (confirm)",
+        "Delete the VM (options; type the name)",
+        "Review the diff against the definition, then redefine",
+    ] {
+        assert!(s.contains(text), "help lacks {text:?}");
+    }
+}
+
+#[test]
+fn attach_form_shows_disk_fields_then_nic_fields() {
+    let mut live = open("web-01");
+    // The Hardware tab behind the form: the Overview's charts move with time.
+    live.press("<Tab>");
+    live.press("A");
+    assert!(matches!(live.app.mode, Mode::Wizard(_)));
+    insta::assert_snapshot!("attach_disk_100x30", screen(&live.app, 100, 30));
+    // Device: nic (two steps right).
+    live.press("<Right>");
+    live.press("<Right>");
+    let s = screen(&live.app, 100, 30);
+    assert!(s.contains("Connect to") && s.contains("MAC"), "{s}");
+    assert!(!s.contains("Cache"), "{s}");
+}

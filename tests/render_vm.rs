@@ -68,7 +68,10 @@ fn tabs_render_overview_hardware_snapshots_and_xml() {
 fn overview_shows_the_definition_facts() {
     let live = open("db-primary");
     let s = screen(&live.app, 120, 40);
-    assert!(s.contains("persistent · autostart on · 0 snapshot(s)"), "{s}");
+    assert!(
+        s.contains("persistent · autostart on · 0 snapshot(s)"),
+        "{s}"
+    );
     assert!(s.contains("“PostgreSQL 15 primary”"), "{s}");
 }
 
@@ -126,10 +129,7 @@ fn snapshot_created_and_deleted_by_keys() {
         d.snapshots.get("snap1").unwrap().description.as_deref(),
         Some("before upgrade")
     );
-    insta::assert_snapshot!(
-        "snapshots_one_100x20",
-        masked(&screen(&live.app, 100, 20))
-    );
+    insta::assert_snapshot!("snapshots_one_100x20", masked(&screen(&live.app, 100, 20)));
     // Delete it: the form is the confirmation.
     live.press("D");
     assert!(matches!(live.app.mode, Mode::Wizard(_)));
@@ -203,7 +203,10 @@ fn refused_redefinition_keeps_the_edit_and_shows_libvirts_error() {
     );
     let ed = live.app.detail.editor.as_ref().unwrap();
     assert_eq!(ed.stage, XmlStage::Editing);
-    assert!(ed.content().starts_with("<bogus/><domain"), "the edit is kept");
+    assert!(
+        ed.content().starts_with("<bogus/><domain"),
+        "the edit is kept"
+    );
     let s = screen(&live.app, 100, 20);
     assert!(s.contains("libvirt refused the definition"), "{s}");
     // Nothing changed on the host.

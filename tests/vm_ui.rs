@@ -144,7 +144,8 @@ fn edits_and_snapshots_through_the_detail_screen() {
     live.press("<Enter>");
     assert!(
         live.pump_until(WAIT, |a| a.mode == Mode::Normal
-            && detail::current(a).is_some_and(|d| d.snapshots.get("snap1").is_some())),
+            && detail::current(a)
+                .is_some_and(|d| d.snapshots.get("snap1").is_some())),
         "snapshot never showed: {:?}",
         live.app.messages.log
     );

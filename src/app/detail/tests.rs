@@ -70,7 +70,10 @@ fn app(active: bool, readonly: bool) -> App {
         },
     );
     app.view = View::Vms;
-    app.update(Msg::Host(HostId(0), HostEvent::Connected(HostInfo::default())));
+    app.update(Msg::Host(
+        HostId(0),
+        HostEvent::Connected(HostInfo::default()),
+    ));
     let vm = Vm {
         uuid: UUID.into(),
         name: "web-01".into(),
@@ -108,7 +111,10 @@ fn press(app: &mut App, spec: &str) -> Vec<Effect> {
 
 fn type_text(app: &mut App, s: &str) {
     for c in s.chars() {
-        app.update(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
     }
 }
 
@@ -143,7 +149,9 @@ fn opened(active: bool) -> App {
 fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Host(_, HostCommand::Vm(VmCmd::Act { tag, op, .. })) => Some((*tag, op.clone())),
+            Effect::Host(_, HostCommand::Vm(VmCmd::Act { tag, op, .. })) => {
+                Some((*tag, op.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -271,7 +279,11 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
     assert_eq!(ed.error.as_deref(), Some("XML error: bad"));
     assert!(ed.content().starts_with("<!-- x --><domain"));
     // The error is also in the messages (toast).
-    assert!(a.messages.log.iter().any(|m| m.text.contains("XML error: bad")));
+    assert!(a
+        .messages
+        .log
+        .iter()
+        .any(|m| m.text.contains("XML error: bad")));
     // Fixed and accepted: the editor closes.
     press(&mut a, "<C-s>");
     let fx = press(&mut a, "y");

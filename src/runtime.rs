@@ -333,12 +333,33 @@ where
     Ok(())
 }
 
-/// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on a temp file
-/// holding `text`, then takes it back. The editor runs without a shell: its variable is split
-/// on whitespace into a program and arguments.
+/// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then
+/// takes it back.
 fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
-    use std::io::Write;
     use std::sync::atomic::Ordering;
+    let editor = [std::env::var("VISUAL"), std::env::var("EDITOR")]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    INPUT_PAUSED.store(true, Ordering::SeqCst);
+    // Let the input thread finish its current poll before the editor reads the terminal.
+    std::thread::sleep(Duration::from_millis(120));
+    ratatui::restore();
+    let result = run_editor(&editor, text);
+    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+    });
+    let _ = terminal.clear();
+    INPUT_PAUSED.store(false, Ordering::SeqCst);
+    back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
+    result
+}
+
+/// Runs `editor` on a temp file holding `text` and returns the file's text afterwards. No
+/// shell: the editor string is split on whitespace into a program and its arguments.
+pub fn run_editor(editor: &str, text: &str) -> Result<String, String> {
+    use std::io::Write;
     let mut file = tempfile::Builder::new()
         .prefix("virtdeck-")
         .suffix(".xml")
@@ -347,29 +368,12 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
     file.write_all(text.as_bytes())
         .and_then(|_| file.flush())
         .map_err(|e| format!("temp file: {e}"))?;
-    let editor = std::env::var("VISUAL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| std::env::var("EDITOR").ok())
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| "vi".into());
     let mut words = editor.split_whitespace();
     let program = words.next().unwrap_or("vi").to_string();
-    let args: Vec<String> = words.map(str::to_string).collect();
-    INPUT_PAUSED.store(true, Ordering::SeqCst);
-    // Let the input thread finish its current poll before the editor reads the terminal.
-    std::thread::sleep(Duration::from_millis(120));
-    ratatui::restore();
     let status = std::process::Command::new(&program)
-        .args(&args)
+        .args(words)
         .arg(file.path())
         .status();
-    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
-        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
-    });
-    let _ = terminal.clear();
-    INPUT_PAUSED.store(false, Ordering::SeqCst);
-    back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
     match status {
         Ok(s) if s.success() => {
             std::fs::read_to_string(file.path()).map_err(|e| format!("reading the edit back: {e}"))
@@ -378,6 +382,19 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
             "{program} exited with {s}; the definition is unchanged"
         )),
         Err(e) => Err(format!("cannot run {program}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod editor_tests {
+    #[test]
+    fn editor_edits_the_file_and_its_failure_is_reported() {
+        let out = super::run_editor("sed -i s/old/new/", "<title>old</title>\n").unwrap();
+        assert_eq!(out, "<title>new</title>\n");
+        let e = super::run_editor("false", "x").unwrap_err();
+        assert!(e.contains("false exited"), "{e}");
+        let e = super::run_editor("/nonexistent/editor", "x").unwrap_err();
+        assert!(e.starts_with("cannot run /nonexistent/editor"), "{e}");
     }
 }
 

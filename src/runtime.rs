@@ -385,6 +385,11 @@ pub fn run_editor(editor: &str, text: &str) -> Result<String, String> {
     }
 }
 
+/// A channel for the loop.
+pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
+    mpsc::channel()
+}
+
 #[cfg(test)]
 mod editor_tests {
     #[test]
@@ -396,9 +401,4 @@ mod editor_tests {
         let e = super::run_editor("/nonexistent/editor", "x").unwrap_err();
         assert!(e.starts_with("cannot run /nonexistent/editor"), "{e}");
     }
-}
-
-/// A channel for the loop.
-pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
-    mpsc::channel()
 }

@@ -246,7 +246,8 @@ fn attach_form_shows_disk_fields_then_nic_fields() {
     live.press("A");
     assert!(matches!(live.app.mode, Mode::Wizard(_)));
     insta::assert_snapshot!("attach_disk_100x30", screen(&live.app, 100, 30));
-    // Device: nic (two steps right).
+    // Device: nic (three steps right: new volume, cdrom, nic).
+    live.press("<Right>");
     live.press("<Right>");
     live.press("<Right>");
     let s = screen(&live.app, 100, 30);

@@ -90,6 +90,19 @@ pub struct DetailUi {
     pub clones: Vec<CloneJob>,
     /// Rows a page holds in the current tab, from the last draw.
     pub page: Cell<usize>,
+    /// Changes waiting for an earlier tagged answer (attach after the new volume exists).
+    pub after: Vec<After>,
+}
+
+/// A VM change sent once the request `tag` succeeded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct After {
+    pub tag: u64,
+    pub host: HostId,
+    pub uuid: String,
+    pub what: String,
+    pub op: VmOp,
+    pub ready: bool,
 }
 
 impl DetailUi {
@@ -200,8 +213,29 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
             JobState::Running => {}
         }
     }
+    // Follow-ups whose first step succeeded (host answers cannot send effects themselves).
+    let mut fx = Vec::new();
+    let (ready, waiting): (Vec<After>, Vec<After>) = std::mem::take(&mut app.detail.after)
+        .into_iter()
+        .partition(|a| a.ready);
+    app.detail.after = waiting;
+    for a in ready {
+        let name = app
+            .host(a.host)
+            .and_then(|h| h.vms.iter().find(|v| v.uuid == a.uuid))
+            .map(|v| v.name.clone())
+            .unwrap_or_default();
+        let uuid = a.uuid.clone();
+        let op = a.op;
+        fx.extend(requests::send(
+            app,
+            a.host,
+            format!("{name}: {}", a.what),
+            |tag| HostCommand::Vm(VmCmd::Act { tag, uuid, op }),
+        ));
+    }
     let Some((host, uuid)) = shown(app) else {
-        return Vec::new();
+        return fx;
     };
     let stale = match (app.detail_vm(), current(app)) {
         (Some((_, vm)), Some(d)) => {
@@ -214,14 +248,33 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         _ => false,
     };
     if stale {
-        request(app, host, uuid)
-    } else {
-        Vec::new()
+        fx.extend(request(app, host, uuid));
     }
+    fx
 }
 
-/// A tagged answer: a failed redefinition reopens the editor with the error and the text.
+/// Sends `op` to the VM once the request `tag` succeeded (dropped if it fails).
+pub fn then(app: &mut App, tag: u64, host: HostId, uuid: String, what: String, op: VmOp) {
+    app.detail.after.push(After {
+        tag,
+        host,
+        uuid,
+        what,
+        op,
+        ready: false,
+    });
+}
+
+/// A tagged answer: a failed redefinition reopens the editor with the error and the text;
+/// a change waiting for this answer is released (or dropped).
 pub fn done(app: &mut App, host: HostId, tag: u64, result: &Result<String, String>) {
+    app.detail.after.retain_mut(|a| {
+        if a.tag != tag || a.host != host {
+            return true;
+        }
+        a.ready = true;
+        result.is_ok()
+    });
     if let Some(ed) = &mut app.detail.editor {
         if ed.host == host && ed.stage == XmlStage::Waiting(tag) {
             match result {

@@ -428,3 +428,52 @@ fn state_change_seen_in_the_table_rereads_the_details() {
         [Effect::Host(_, HostCommand::Vm(VmCmd::Details { .. }))]
     ));
 }
+
+#[test]
+fn attach_new_volume_creates_it_then_attaches_it() {
+    let mut a = opened(true);
+    press(&mut a, "A");
+    press(&mut a, "<Right>"); // Device: new volume
+    let Mode::Wizard(w) = &a.mode else {
+        panic!("no form")
+    };
+    assert_eq!(w.get("what"), "new volume");
+    assert!(w.field("size").unwrap().visible && !w.field("path").unwrap().visible);
+    press(&mut a, "<Enter>"); // review: the device XML
+    let fx = press(&mut a, "<Enter>");
+    let [Effect::Host(
+        _,
+        HostCommand::Storage(crate::host::StorageCmd::Volume {
+            tag, pool, volume, ..
+        }),
+    )] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        (pool.as_str(), volume.as_str()),
+        ("default", "web-01-disk.qcow2")
+    );
+    assert!(
+        tick(&mut a).is_empty(),
+        "nothing attached before the volume exists"
+    );
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Done {
+            tag: *tag,
+            result: Ok("created".into()),
+        },
+    ));
+    assert_eq!(a.mode, Mode::Normal);
+    let sent = ops(&tick(&mut a));
+    let [(_, VmOp::AttachDevice { xml, scope })] = sent.as_slice() else {
+        panic!("{sent:?}")
+    };
+    assert!(
+        xml.contains("web-01-disk.qcow2") && xml.contains("vdb"),
+        "{xml}"
+    );
+    assert_eq!(*scope, Scope::BOTH);
+    assert!(tick(&mut a).is_empty(), "sent once");
+}

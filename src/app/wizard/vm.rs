@@ -8,7 +8,7 @@ use crate::app::requests::{self, Owner};
 use crate::app::{App, Effect, Mode};
 use crate::fmt;
 use crate::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails, VmOp};
-use crate::host::HostCommand;
+use crate::host::{HostCommand, StorageCmd, VolOp};
 use crate::job::Job;
 use crate::model::HostId;
 use crate::size::parse_size;
@@ -17,6 +17,7 @@ use crate::xml::device::{
 };
 use crate::xml::edit::{set_boot_order, BootOrder};
 use crate::xml::snapshot::SnapshotSpec;
+use crate::xml::volume::VolumeDef;
 
 /// Which form.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +57,18 @@ pub struct Facts {
 }
 
 const DEFAULT: &str = "(default)";
+/// Attach a volume created for the purpose.
+const NEW_DISK: &str = "new volume";
+
+fn default_pool(facts: &Facts) -> String {
+    facts
+        .pools
+        .iter()
+        .find(|p| *p == "default")
+        .or(facts.pools.first())
+        .cloned()
+        .unwrap_or_else(|| "default".into())
+}
 
 /// Where a change can apply, widest first (see `Scope::for_vm`).
 pub fn scopes(d: &VmDetails) -> Vec<Scope> {
@@ -254,9 +267,13 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
             }
             let source = nic_sources.first().cloned().unwrap_or_default();
             let mut f = vec![
-                Field::choice("what", "Device", 0, &["disk", "cdrom", "nic"]),
+                Field::choice("what", "Device", 0, &["disk", NEW_DISK, "cdrom", "nic"]),
                 Field::text("path", "Image", 0, "")
                     .hint("a host path (/var/lib/libvirt/images/x.qcow2, /dev/sdb) or pool/volume"),
+                Field::text("pool", "Pool", 0, &default_pool(&facts))
+                    .hint(&format!("pools: {}", list(&facts.pools))),
+                Field::text("vol_name", "Volume name", 0, &format!("{name}-disk.qcow2")),
+                Field::text("size", "Size", 0, "10G").hint("a thin volume: 10G, 512MiB"),
                 Field::choice("bus", "Bus", 0, &["virtio", "sata", "scsi", "ide"]),
                 Field::text("target", "Target", 0, "").hint("empty: the next free name on the bus"),
                 Field::choice("format", "Format", 0, &["raw", "qcow2"]),
@@ -448,7 +465,17 @@ fn attach_xml(w: &Wizard, d: &VmDetails) -> Result<String, String> {
                 t => t,
             };
             let path = w.get("path");
-            let mut spec = if what == "cdrom" {
+            let mut spec = if what == NEW_DISK {
+                DiskSpec::disk(
+                    DiskSource::Volume {
+                        pool: w.get("pool"),
+                        volume: w.get("vol_name"),
+                    },
+                    bus,
+                    &target,
+                    Some(w.get("format").as_str()),
+                )
+            } else if what == "cdrom" {
                 DiskSpec::cdrom(Some(path.as_str()).filter(|p| !p.is_empty()), bus, &target)
             } else {
                 let source = if path.starts_with("/dev/") {
@@ -586,16 +613,60 @@ pub fn refresh(w: &mut Wizard) {
                 Bus::ALL.iter().map(|b| b.as_str().to_string()).collect()
             };
             w.set_options("bus", buses);
-            for k in ["path", "bus", "target"] {
+            for k in ["bus", "target"] {
                 if let Some(f) = w.field_mut(k) {
                     f.visible = !nic;
                 }
             }
+            let new_disk = what == NEW_DISK;
             for k in ["format", "cache", "io"] {
                 if let Some(f) = w.field_mut(k) {
-                    f.visible = what == "disk";
+                    f.visible = what == "disk" || new_disk;
                 }
             }
+            for k in ["pool", "vol_name", "size"] {
+                if let Some(f) = w.field_mut(k) {
+                    f.visible = new_disk;
+                }
+            }
+            if let Some(f) = w.field_mut("path") {
+                f.visible = !nic && !new_disk;
+            }
+            let pool = w.get("pool");
+            check(
+                w,
+                "pool",
+                if pool.is_empty() {
+                    Err("name a pool".into())
+                } else if !facts.pools.is_empty() && !facts.pools.contains(&pool) {
+                    Err(format!("no pool {pool} (pools: {})", list(&facts.pools)))
+                } else {
+                    Ok(())
+                },
+            );
+            let vol = w.get("vol_name");
+            check(
+                w,
+                "vol_name",
+                if vol.is_empty() || vol.contains('/') || vol.starts_with('.') {
+                    Err("a name without '/' that does not start with '.'".into())
+                } else {
+                    Ok(())
+                },
+            );
+            check(
+                w,
+                "size",
+                parse_size(&w.get("size"))
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        if b == 0 {
+                            Err("more than 0".into())
+                        } else {
+                            Ok(())
+                        }
+                    }),
+            );
             for k in ["nic_kind", "source", "model", "mac"] {
                 if let Some(f) = w.field_mut(k) {
                     f.visible = nic;
@@ -955,6 +1026,49 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
                 },
             );
             Vec::new()
+        }
+        Form::Attach if w.get("what") == NEW_DISK => {
+            let made = (|| {
+                let bytes = parse_size(&w.get("size")).map_err(|e| e.to_string())?;
+                let vol = VolumeDef::new(&w.get("vol_name"), bytes, &w.get("format"), false, None)
+                    .to_xml()
+                    .map_err(|e| e.to_string())?;
+                let dev = attach_xml(w, &d)?;
+                Ok::<_, String>((vol, dev))
+            })();
+            let (vol, dev) = match made {
+                Ok(x) => x,
+                Err(e) => {
+                    if let Mode::Wizard(w) = &mut app.mode {
+                        w.error = Some(e);
+                    }
+                    return Vec::new();
+                }
+            };
+            let (pool, volume, scope) = (w.get("pool"), w.get("vol_name"), scope_of(w, &d));
+            // The form waits for the volume; the attach follows once it exists.
+            let tag = app.requests.tag(host, Owner::Wizard);
+            if let Mode::Wizard(w) = &mut app.mode {
+                w.submit = Submit::Waiting(tag);
+                w.error = None;
+            }
+            crate::app::detail::then(
+                app,
+                tag,
+                host,
+                uuid,
+                format!("attach {pool}/{volume}"),
+                VmOp::AttachDevice { xml: dev, scope },
+            );
+            vec![Effect::Host(
+                host,
+                HostCommand::Storage(StorageCmd::Volume {
+                    tag,
+                    pool,
+                    volume,
+                    op: VolOp::Create { xml: vol },
+                }),
+            )]
         }
         _ => {
             let list = match ops(w, &form, &d) {

@@ -75,6 +75,9 @@ impl Workers {
                     });
                     match &cmd {
                         HostCommand::Console { link, .. } => link.set_wake(wake),
+                        HostCommand::Vm(crate::host::vm::VmCmd::Clone { job, .. }) => {
+                            job.set_wake(wake)
+                        }
                         HostCommand::Preview { target, .. } => {
                             let _ = target.wake.set(wake);
                         }

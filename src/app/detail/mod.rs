@@ -343,7 +343,12 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Edit => match app.detail.tab {
             Tab::Xml => editor::open(app, host, &d),
             Tab::Snapshots => Vec::new(),
-            _ => edit_item(app, host, &d),
+            // Edits are per item: show the items.
+            Tab::Overview => {
+                app.detail.tab = Tab::Hardware;
+                Vec::new()
+            }
+            Tab::Hardware => edit_item(app, host, &d),
         },
         Action::EditExternal => editor::external(app, host, &d),
         Action::Attach => forms::open(app, host, &d, Form::Attach),
@@ -433,14 +438,10 @@ pub fn act(app: &mut App, host: HostId, d: &VmDetails, what: &str, op: VmOp) -> 
     })
 }
 
-/// Enter / `e` on the Hardware (or Overview) tab: the form for the selected item.
+/// Enter / `e` on the Hardware tab: the form for the selected item.
 fn edit_item(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
     let list = items::hw_items(&d.hardware);
-    let item = if app.detail.tab == Tab::Hardware {
-        list.get(app.detail.hw_sel).copied()
-    } else {
-        Some(HwItem::Title)
-    };
+    let item = list.get(app.detail.hw_sel).copied();
     let form = match item {
         Some(HwItem::Name) => Form::Rename,
         Some(HwItem::Title) => Form::Title,

@@ -75,6 +75,9 @@ impl Workers {
                     });
                     match &cmd {
                         HostCommand::Console { link, .. } => link.set_wake(wake),
+                        HostCommand::Vm(crate::host::vm::VmCmd::Clone { job, .. }) => {
+                            job.set_wake(wake)
+                        }
                         HostCommand::Preview { target, .. } => {
                             let _ = target.wake.set(wake);
                         }
@@ -130,6 +133,14 @@ impl Workers {
                             self.report(format!("could not remove {uri} from the config: {e}"));
                         }
                     }
+                }
+                // `run` takes these (it owns the terminal); without one there is no editor.
+                Effect::EditExternal { host, uuid, .. } => {
+                    let _ = self.tx.send(Msg::Edited {
+                        host,
+                        uuid,
+                        result: Err("no terminal to run an editor in".into()),
+                    });
                 }
                 Effect::Quit => go_on = false,
             }
@@ -227,11 +238,26 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
         });
 }
 
+/// Set while an external editor owns the terminal: the input thread stops reading so the
+/// editor gets every key.
+static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Reads terminal events on a thread of its own.
 pub fn spawn_input(tx: Sender<Msg>) {
+    use std::sync::atomic::Ordering;
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || loop {
+            if INPUT_PAUSED.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            // Polling (not a blocking read) lets a pause take effect within 50 ms.
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
             let msg = match event::read() {
                 Ok(Event::Key(k)) => Msg::Key(k),
                 Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
@@ -286,17 +312,31 @@ where
             Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let mut batch = vec![first];
+        let mut batch = std::collections::VecDeque::from([first]);
         while batch.len() < BATCH {
             match rx.try_recv() {
-                Ok(m) => batch.push(m),
+                Ok(m) => batch.push_back(m),
                 Err(_) => break,
             }
         }
-        batch.push(Msg::Tick(Instant::now()));
-        for msg in batch {
-            if !workers.apply(app.update(msg)) {
+        batch.push_back(Msg::Tick(Instant::now()));
+        while let Some(msg) = batch.pop_front() {
+            let mut fx = app.update(msg);
+            // The editor needs the terminal, which only this loop holds.
+            let mut edits = Vec::new();
+            fx.retain(|e| match e {
+                Effect::EditExternal { host, uuid, text } => {
+                    edits.push((*host, uuid.clone(), text.clone()));
+                    false
+                }
+                _ => true,
+            });
+            if !workers.apply(fx) {
                 break 'outer;
+            }
+            for (host, uuid, text) in edits {
+                let result = edit_external(terminal, &text);
+                batch.push_front(Msg::Edited { host, uuid, result });
             }
         }
         terminal.draw(|f| crate::ui::render(app, f))?;
@@ -305,7 +345,72 @@ where
     Ok(())
 }
 
+/// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then
+/// takes it back.
+fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
+    use std::sync::atomic::Ordering;
+    let editor = [std::env::var("VISUAL"), std::env::var("EDITOR")]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    INPUT_PAUSED.store(true, Ordering::SeqCst);
+    // Let the input thread finish its current poll before the editor reads the terminal.
+    std::thread::sleep(Duration::from_millis(120));
+    ratatui::restore();
+    let result = run_editor(&editor, text);
+    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+    });
+    let _ = terminal.clear();
+    INPUT_PAUSED.store(false, Ordering::SeqCst);
+    back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
+    result
+}
+
+/// Runs `editor` on a temp file holding `text` and returns the file's text afterwards. No
+/// shell: the editor string is split on whitespace into a program and its arguments.
+pub fn run_editor(editor: &str, text: &str) -> Result<String, String> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("virtdeck-")
+        .suffix(".xml")
+        .tempfile()
+        .map_err(|e| format!("temp file: {e}"))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.flush())
+        .map_err(|e| format!("temp file: {e}"))?;
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi").to_string();
+    let status = std::process::Command::new(&program)
+        .args(words)
+        .arg(file.path())
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            std::fs::read_to_string(file.path()).map_err(|e| format!("reading the edit back: {e}"))
+        }
+        Ok(s) => Err(format!(
+            "{program} exited with {s}; the definition is unchanged"
+        )),
+        Err(e) => Err(format!("cannot run {program}: {e}")),
+    }
+}
+
 /// A channel for the loop.
 pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
+}
+
+#[cfg(test)]
+mod editor_tests {
+    #[test]
+    fn editor_edits_the_file_and_its_failure_is_reported() {
+        let out = super::run_editor("sed -i s/old/new/", "<title>old</title>\n").unwrap();
+        assert_eq!(out, "<title>new</title>\n");
+        let e = super::run_editor("false", "x").unwrap_err();
+        assert!(e.contains("false exited"), "{e}");
+        let e = super::run_editor("/nonexistent/editor", "x").unwrap_err();
+        assert!(e.starts_with("cannot run /nonexistent/editor"), "{e}");
+    }
 }

@@ -19,6 +19,15 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
         Mode::Normal => match app.view {
             View::Dashboard => dashboard(app, app.keymap.action(Section::Dashboard, key)),
             View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
+            View::Detail { host, ref uuid } if app.detail.editing(host, uuid) => {
+                let confirm = app.keymap.action(Section::Confirm, key);
+                super::detail::editor_key(
+                    app,
+                    ev,
+                    app.keymap.action(Section::XmlEdit, key),
+                    confirm,
+                )
+            }
             View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
             View::Console(_) => super::console::key(app, ev),
             View::Preview(_) => super::preview::key(app, ev),
@@ -189,10 +198,8 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::Open => {
             if let Some(r) = app.selected_row() {
                 let (h, vm) = app.vm(r);
-                app.view = View::Detail {
-                    host: h.id,
-                    uuid: vm.uuid.clone(),
-                };
+                let (host, uuid) = (h.id, vm.uuid.clone());
+                return super::detail::open(app, host, uuid);
             }
         }
         Action::ViewDashboard => app.view = View::Dashboard,
@@ -295,7 +302,7 @@ fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Some(Action::Console) => return super::console::open(app),
         Some(Action::Display) => return super::display::open(app),
         Some(Action::Migrate) => return super::migrations::open_wizard(app),
-        Some(a) => return common(app, a).unwrap_or_default(),
+        Some(a) => return common(app, a).unwrap_or_else(|| super::detail::key(app, a)),
         None => {}
     }
     Vec::new()

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod dashboard;
+pub mod detail;
 pub mod display;
 pub mod filter;
 pub mod form;
@@ -58,6 +59,12 @@ pub enum Msg {
     Wake,
     /// A viewer was started (its name) or failed (why).
     Viewer(Result<String, String>),
+    /// `$EDITOR` exited: the edited XML of a VM's definition, or why it failed.
+    Edited {
+        host: HostId,
+        uuid: String,
+        result: Result<String, String>,
+    },
 }
 
 /// What the app asks the outside world to do.
@@ -87,6 +94,12 @@ pub enum Effect {
         access: crate::display::Access,
         uri: String,
         uuid: String,
+    },
+    /// Suspend the screen, edit `text` in `$VISUAL`/`$EDITOR` and answer with `Msg::Edited`.
+    EditExternal {
+        host: HostId,
+        uuid: String,
+        text: String,
     },
     Quit,
 }
@@ -252,6 +265,7 @@ pub struct App {
     pub networks: networks::NetworksUi,
     pub migrations: migrations::MigrationsUi,
     pub requests: requests::Requests,
+    pub detail: detail::DetailUi,
 }
 
 impl App {
@@ -291,6 +305,7 @@ impl App {
             networks: networks::NetworksUi::default(),
             migrations: migrations::MigrationsUi::default(),
             requests: requests::Requests::default(),
+            detail: detail::DetailUi::default(),
         }
     }
 
@@ -323,6 +338,7 @@ impl App {
                 self.messages.expire(now);
                 let mut fx = storage::tick(self);
                 fx.extend(networks::tick(self));
+                fx.extend(detail::tick(self));
                 fx
             }
             Msg::Terminate => vec![Effect::Quit],
@@ -338,6 +354,10 @@ impl App {
             }
             // Only here to draw (`update` re-armed the console wake).
             Msg::Wake => Vec::new(),
+            Msg::Edited { host, uuid, result } => {
+                detail::edited(self, host, uuid, result);
+                Vec::new()
+            }
             Msg::Viewer(r) => {
                 match r {
                     Ok(name) => {
@@ -591,18 +611,19 @@ impl App {
             }
             HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
-            HostEvent::Done { tag, result } => requests::done(self, id, tag, result),
+            HostEvent::Done { tag, result } => {
+                detail::done(self, id, tag, &result);
+                requests::done(self, id, tag, result)
+            }
             HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Leases { network, result } => {
                 self.hosts[hi].leases.insert(network, result);
             }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
-            // The migrations pane (another branch) takes these.
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::Preflight { id: pid, checks } => migrations::on_preflight(self, pid, checks),
-            // The VM detail screen (issue 10) consumes these; until it exists they are dropped.
-            HostEvent::VmDetails { .. } => {}
+            HostEvent::VmDetails { uuid, result } => detail::answered(self, id, uuid, result),
             HostEvent::OpDone {
                 uuid,
                 name: vm,

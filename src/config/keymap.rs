@@ -82,6 +82,15 @@ pub enum Action {
     Tune,
     PostCopy,
     ClearFinished,
+    /// VM detail screen: tabs, edits, snapshots, XML.
+    NextTab,
+    PrevTab,
+    Edit,
+    EditExternal,
+    Attach,
+    Revert,
+    DeleteVm,
+    Save,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -156,6 +165,14 @@ impl Action {
         ("tune", Action::Tune),
         ("post_copy", Action::PostCopy),
         ("clear_finished", Action::ClearFinished),
+        ("next_tab", Action::NextTab),
+        ("prev_tab", Action::PrevTab),
+        ("edit", Action::Edit),
+        ("edit_external", Action::EditExternal),
+        ("attach", Action::Attach),
+        ("revert", Action::Revert),
+        ("delete_vm", Action::DeleteVm),
+        ("save", Action::Save),
         ("noop", Action::Noop),
     ];
 
@@ -200,10 +217,12 @@ pub enum Section {
     /// Any multi-page form; unbound keys edit the focused field.
     Wizard,
     Migrations,
+    /// The detail screen's in-app XML editor; unbound keys edit the text.
+    XmlEdit,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 18] = [
+    pub const ALL: [(&'static str, Section); 19] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -222,6 +241,7 @@ impl Section {
         ("networks", Section::Networks),
         ("wizard", Section::Wizard),
         ("migrations", Section::Migrations),
+        ("xml_edit", Section::XmlEdit),
     ];
 }
 
@@ -367,6 +387,7 @@ struct RawKeymap {
     networks: Vec<RawBinding>,
     wizard: Vec<RawBinding>,
     migrations: Vec<RawBinding>,
+    xml_edit: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -390,6 +411,7 @@ impl RawKeymap {
             Section::Networks => &mut self.networks,
             Section::Wizard => &mut self.wizard,
             Section::Migrations => &mut self.migrations,
+            Section::XmlEdit => &mut self.xml_edit,
         })
     }
 }

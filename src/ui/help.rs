@@ -17,6 +17,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ("VM table", Section::Normal),
         ("Dashboard", Section::Dashboard),
         ("VM details", Section::Detail),
+        ("XML editor (VM details)", Section::XmlEdit),
         ("Add-host form", Section::Form),
         ("Filter line", Section::Filter),
         ("Confirmation", Section::Confirm),

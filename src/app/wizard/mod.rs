@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod network;
 pub mod pool;
 pub mod secret;
+pub mod vm;
 pub mod volume;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -167,6 +168,12 @@ pub enum Kind {
         host: HostId,
         id: crate::model::migration::MigrationId,
     },
+    /// A form of the VM detail screen (edit, attach, snapshot, clone, delete).
+    Vm {
+        host: HostId,
+        form: vm::Form,
+        facts: Box<vm::Facts>,
+    },
 }
 
 impl Kind {
@@ -182,7 +189,8 @@ impl Kind {
             | Kind::SecretValue { host, .. }
             | Kind::Network { host }
             | Kind::Migrate { host, .. }
-            | Kind::MigrationTune { host, .. } => *host,
+            | Kind::MigrationTune { host, .. }
+            | Kind::Vm { host, .. } => *host,
         }
     }
 }
@@ -481,6 +489,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
         Kind::Network { .. } => network::refresh(w, ctx),
         Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
+        Kind::Vm { .. } => vm::refresh(w),
         Kind::Volume { .. }
         | Kind::Clone { .. }
         | Kind::Resize { .. }
@@ -514,6 +523,9 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
             }
             return Vec::new();
         }
+    }
+    if let Kind::Vm { .. } = &w.kind {
+        return vm::submit(app);
     }
     // Transfers are jobs, not tagged requests.
     let job_cmd = match &w.kind {

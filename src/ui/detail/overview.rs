@@ -1,4 +1,5 @@
-//! One VM's live metrics: braille line charts over the history window.
+//! The Overview tab: state, OS, definition facts, addresses and live metrics as braille line
+//! charts over the history window.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -7,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-use super::vms::state_style;
 use crate::app::App;
 use crate::fmt;
 use crate::metrics::Ring;
+use crate::ui::vms::state_style;
 
 /// Points of a ring as (seconds relative to now, value), gaps dropped.
 fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
@@ -104,6 +105,82 @@ fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
     }
 }
 
+/// OS, title and persistence from the definition (once read).
+fn definition_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let Some(d) = crate::app::detail::current(app) else {
+        return Line::from(Span::styled("reading the definition…", t.pending));
+    };
+    let hw = &d.hardware;
+    let mut parts = vec![format!(
+        "OS {}",
+        hw.os_id
+            .as_deref()
+            .map(|id| id
+                .rsplit('/')
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" "))
+            .unwrap_or_else(|| "-".into())
+    )];
+    parts.push(format!(
+        "{} {}{}",
+        hw.domain_type,
+        hw.os.arch.as_deref().unwrap_or(""),
+        hw.os
+            .machine
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    ));
+    parts.push(
+        if d.persistent {
+            "persistent"
+        } else {
+            "transient"
+        }
+        .into(),
+    );
+    parts.push(format!(
+        "autostart {}",
+        if d.autostart { "on" } else { "off" }
+    ));
+    parts.push(format!("{} snapshot(s)", d.snapshots.snapshots.len()));
+    let mut spans = vec![Span::raw(parts.join(" · "))];
+    if let Some(title) = &hw.title {
+        spans.push(Span::styled(format!("  “{title}”"), t.header));
+    }
+    Line::from(spans)
+}
+
+/// A running clone of this VM: its progress (x cancels).
+fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static> {
+    let t = &app.theme;
+    match app
+        .detail
+        .clones
+        .iter()
+        .find(|c| c.host == host && c.source == uuid)
+    {
+        Some(c) => Line::from(Span::styled(
+            format!(
+                "cloning to {}: {:.0}% of {} (x cancels)",
+                c.name,
+                c.job.ratio() * 100.0,
+                fmt::bytes(c.job.total())
+            ),
+            t.pending,
+        )),
+        None => match crate::app::detail::cached(app).and_then(|c| c.error.clone()) {
+            Some(e) => Line::from(Span::styled(format!("definition: {e}"), t.level_crit)),
+            None => Line::from(""),
+        },
+    }
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let Some((h, vm)) = app.detail_vm() else {
@@ -122,7 +199,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     };
     let rates = h.rates.get(&vm.uuid).copied().unwrap_or_default();
-    let [head, grid] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    let [head, grid] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(area);
     let mem = vm
         .io
         .rss_kib
@@ -168,6 +245,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw(addresses(h, &vm.uuid)),
             Span::styled(format!("  uuid {}", vm.uuid), t.dim),
         ]),
+        definition_line(app),
+        clone_line(app, h.id, &vm.uuid),
     ];
     f.render_widget(Paragraph::new(lines), head);
     let Some(hist) = h.history.get(&vm.uuid) else {

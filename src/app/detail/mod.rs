@@ -1,0 +1,614 @@
+//! The VM detail screen: tabs (Overview, Hardware, Snapshots, XML), a cache of each VM's
+//! definitions and snapshots read through its host's worker, the cursors of each tab, the
+//! in-app XML editor and the actions each tab offers. Nothing here waits on libvirt: reads
+//! and changes go out as effects and come back as `HostEvent::VmDetails` / `Done`.
+
+mod editor;
+pub mod items;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use super::requests::{self, Owner};
+use super::toast::Level;
+use super::wizard::vm::{self as forms, Form};
+use super::{App, Effect, View};
+use crate::config::keymap::Action;
+use crate::host::vm::{VmCmd, VmDetails, VmOp};
+use crate::host::HostCommand;
+use crate::job::{Job, JobState};
+use crate::model::HostId;
+
+pub use editor::{shown_xml, XmlEditor, XmlStage};
+pub use items::HwItem;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    #[default]
+    Overview,
+    Hardware,
+    Snapshots,
+    Xml,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Overview, Tab::Hardware, Tab::Snapshots, Tab::Xml];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Hardware => "Hardware",
+            Tab::Snapshots => "Snapshots",
+            Tab::Xml => "XML",
+        }
+    }
+
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    fn step(self, forward: bool) -> Tab {
+        let n = Tab::ALL.len();
+        let i = self.index();
+        Tab::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// What the app knows of one VM's definitions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cached {
+    /// The last answer (kept while a newer read is under way, so the screen does not blink).
+    pub details: Option<Box<VmDetails>>,
+    /// A read is under way.
+    pub loading: bool,
+    /// The last read failed (shown above older details, if any).
+    pub error: Option<String>,
+}
+
+/// A clone started from this screen (its progress and cancel live in the job).
+#[derive(Clone, Debug)]
+pub struct CloneJob {
+    pub host: HostId,
+    /// UUID of the VM being cloned.
+    pub source: String,
+    pub name: String,
+    pub job: Job,
+}
+
+#[derive(Debug, Default)]
+pub struct DetailUi {
+    pub tab: Tab,
+    pub cache: HashMap<(HostId, String), Cached>,
+    pub hw_sel: usize,
+    pub snap_sel: usize,
+    pub xml_scroll: usize,
+    pub editor: Option<XmlEditor>,
+    pub clones: Vec<CloneJob>,
+    /// Rows a page holds in the current tab, from the last draw.
+    pub page: Cell<usize>,
+    /// Changes waiting for an earlier tagged answer (attach after the new volume exists).
+    pub after: Vec<After>,
+}
+
+/// A VM change sent once the request `tag` succeeded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct After {
+    pub tag: u64,
+    pub host: HostId,
+    pub uuid: String,
+    pub what: String,
+    pub op: VmOp,
+    pub ready: bool,
+}
+
+impl DetailUi {
+    /// The in-app editor is open on the VM shown.
+    pub fn editing(&self, host: HostId, uuid: &str) -> bool {
+        self.tab == Tab::Xml
+            && self
+                .editor
+                .as_ref()
+                .is_some_and(|e| e.open && e.host == host && e.uuid == uuid)
+    }
+}
+
+/// The VM on screen.
+fn shown(app: &App) -> Option<(HostId, String)> {
+    match &app.view {
+        View::Detail { host, uuid } => Some((*host, uuid.clone())),
+        _ => None,
+    }
+}
+
+/// The cache entry of the VM on screen.
+pub fn cached(app: &App) -> Option<&Cached> {
+    let key = shown(app)?;
+    app.detail.cache.get(&key)
+}
+
+/// The details of the VM on screen, once read.
+pub fn current(app: &App) -> Option<&VmDetails> {
+    cached(app)?.details.as_deref()
+}
+
+/// Opens the detail screen of a VM and reads its definitions.
+pub fn open(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
+    let same = matches!(&app.view, View::Detail { host: h, uuid: u } if *h == host && *u == uuid);
+    if !same {
+        app.detail.hw_sel = 0;
+        app.detail.snap_sel = 0;
+        app.detail.xml_scroll = 0;
+    }
+    app.view = View::Detail {
+        host,
+        uuid: uuid.clone(),
+    };
+    request(app, host, uuid)
+}
+
+/// Asks the host for a VM's details (once at a time).
+pub fn request(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
+    let connected = app
+        .host(host)
+        .is_some_and(|h| super::lifecycle::host_problem(h).is_none());
+    let entry = app.detail.cache.entry((host, uuid.clone())).or_default();
+    if entry.loading || !connected {
+        return Vec::new();
+    }
+    entry.loading = true;
+    vec![Effect::Host(host, HostCommand::Vm(VmCmd::Details { uuid }))]
+}
+
+/// The host answered a details read.
+pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<VmDetails>, String>) {
+    let entry = app.detail.cache.entry((host, uuid.clone())).or_default();
+    entry.loading = false;
+    match result {
+        Ok(d) => {
+            entry.error = None;
+            entry.details = Some(d);
+        }
+        Err(e) => entry.error = Some(e),
+    }
+    // Cursors stay inside the lists, which may have shrunk.
+    if shown(app) == Some((host, uuid)) {
+        if let Some(d) = current(app) {
+            let hw = items::hw_items(&d.hardware).len();
+            let snaps = d.snapshots.rows.len();
+            app.detail.hw_sel = app.detail.hw_sel.min(hw.saturating_sub(1));
+            app.detail.snap_sel = app.detail.snap_sel.min(snaps.saturating_sub(1));
+        }
+    }
+}
+
+/// Once a second: report finished clones; re-read the shown VM when its state, as the
+/// periodic snapshot sees it, no longer matches the cached details (started, stopped…).
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let now = app.now;
+    let mut finished = Vec::new();
+    app.detail.clones.retain(|c| match c.job.state() {
+        JobState::Running => true,
+        s => {
+            finished.push((c.name.clone(), s));
+            false
+        }
+    });
+    for (name, s) in finished {
+        match s {
+            JobState::Done => app
+                .messages
+                .push(Level::Info, format!("clone {name} defined"), now),
+            JobState::Cancelled => {
+                app.messages
+                    .push(Level::Info, format!("clone {name} cancelled"), now)
+            }
+            JobState::Failed(e) => {
+                app.messages
+                    .push(Level::Error, format!("clone {name} failed: {e}"), now)
+            }
+            JobState::Running => {}
+        }
+    }
+    // Follow-ups whose first step succeeded (host answers cannot send effects themselves).
+    let mut fx = Vec::new();
+    let (ready, waiting): (Vec<After>, Vec<After>) = std::mem::take(&mut app.detail.after)
+        .into_iter()
+        .partition(|a| a.ready);
+    app.detail.after = waiting;
+    for a in ready {
+        let name = app
+            .host(a.host)
+            .and_then(|h| h.vms.iter().find(|v| v.uuid == a.uuid))
+            .map(|v| v.name.clone())
+            .unwrap_or_default();
+        let uuid = a.uuid.clone();
+        let op = a.op;
+        fx.extend(requests::send(
+            app,
+            a.host,
+            format!("{name}: {}", a.what),
+            |tag| HostCommand::Vm(VmCmd::Act { tag, uuid, op }),
+        ));
+    }
+    let Some((host, uuid)) = shown(app) else {
+        return fx;
+    };
+    let stale = match (app.detail_vm(), current(app)) {
+        (Some((_, vm)), Some(d)) => {
+            vm.state.is_active() != d.active
+                || vm.autostart != d.autostart
+                || vm.persistent != d.persistent
+        }
+        // Never read (the host was not connected when the screen opened).
+        (Some(_), None) => cached(app).is_none_or(|c| c.error.is_none()),
+        _ => false,
+    };
+    if stale {
+        fx.extend(request(app, host, uuid));
+    }
+    fx
+}
+
+/// Sends `op` to the VM once the request `tag` succeeded (dropped if it fails).
+pub fn then(app: &mut App, tag: u64, host: HostId, uuid: String, what: String, op: VmOp) {
+    app.detail.after.push(After {
+        tag,
+        host,
+        uuid,
+        what,
+        op,
+        ready: false,
+    });
+}
+
+/// A tagged answer: a failed redefinition reopens the editor with the error and the text;
+/// a change waiting for this answer is released (or dropped).
+pub fn done(app: &mut App, host: HostId, tag: u64, result: &Result<String, String>) {
+    app.detail.after.retain_mut(|a| {
+        if a.tag != tag || a.host != host {
+            return true;
+        }
+        a.ready = true;
+        result.is_ok()
+    });
+    if let Some(ed) = &mut app.detail.editor {
+        if ed.host == host && ed.stage == XmlStage::Waiting(tag) {
+            match result {
+                Ok(_) => app.detail.editor = None,
+                Err(e) => {
+                    ed.stage = XmlStage::Editing;
+                    ed.error = Some(e.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Keys of the detail screen that `keys::detail` does not handle (tabs, cursors, actions).
+pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some((host, uuid)) = shown(app) else {
+        return Vec::new();
+    };
+    let page = app.detail.page.get().max(1);
+    match action {
+        Action::NextTab | Action::PrevTab => {
+            app.detail.tab = app.detail.tab.step(action == Action::NextTab);
+            return Vec::new();
+        }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
+            move_cursor(app, action, page);
+            return Vec::new();
+        }
+        Action::CancelJob => {
+            match app
+                .detail
+                .clones
+                .iter()
+                .find(|c| c.host == host && c.source == uuid)
+            {
+                Some(c) => {
+                    c.job.cancel();
+                    let text = format!("cancelling the clone {}", c.name);
+                    app.messages.push(Level::Info, text, app.now);
+                }
+                None => app
+                    .messages
+                    .push(Level::Info, "no clone of this VM is running", app.now),
+            }
+            return Vec::new();
+        }
+        _ => {}
+    }
+    let Some(d) = current(app).cloned() else {
+        let text = match cached(app) {
+            Some(Cached { error: Some(e), .. }) => format!("cannot read the VM: {e}"),
+            _ => "still reading the VM's definition".to_string(),
+        };
+        app.messages.push(Level::Info, text, app.now);
+        return request(app, host, uuid);
+    };
+    if is_change(action) && requests::readonly(app, "VM") {
+        return Vec::new();
+    }
+    match action {
+        Action::Edit => match app.detail.tab {
+            Tab::Xml => editor::open(app, host, &d),
+            Tab::Snapshots => Vec::new(),
+            // Edits are per item: show the items.
+            Tab::Overview => {
+                app.detail.tab = Tab::Hardware;
+                Vec::new()
+            }
+            Tab::Hardware => edit_item(app, host, &d),
+        },
+        Action::EditExternal => editor::external(app, host, &d),
+        Action::Attach => forms::open(app, host, &d, Form::Attach),
+        Action::NewItem => {
+            app.detail.tab = Tab::Snapshots;
+            forms::open(app, host, &d, Form::Snapshot)
+        }
+        Action::CloneItem => forms::open(app, host, &d, Form::Clone),
+        Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
+        Action::ToggleAutostart => {
+            let on = !d.autostart;
+            let what = if on { "autostart on" } else { "autostart off" };
+            act(app, host, &d, what, VmOp::SetAutostart(on))
+        }
+        Action::Delete => match app.detail.tab {
+            Tab::Snapshots => match selected_snapshot(app, &d) {
+                Some(name) => forms::open(app, host, &d, Form::DeleteSnapshot { name }),
+                None => Vec::new(),
+            },
+            Tab::Hardware => detach(app, host, &d),
+            _ => {
+                app.messages.push(
+                    Level::Info,
+                    "select a device (Hardware) or a snapshot (Snapshots) to delete; X deletes the VM",
+                    app.now,
+                );
+                Vec::new()
+            }
+        },
+        Action::Revert if app.detail.tab == Tab::Snapshots => revert(app, host, &d),
+        _ => Vec::new(),
+    }
+}
+
+fn is_change(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Edit
+            | Action::EditExternal
+            | Action::Attach
+            | Action::NewItem
+            | Action::CloneItem
+            | Action::DeleteVm
+            | Action::ToggleAutostart
+            | Action::Delete
+            | Action::Revert
+    )
+}
+
+fn move_cursor(app: &mut App, action: Action, page: usize) {
+    let (hw_len, snap_len, xml_len) = match current(app) {
+        Some(d) => (
+            items::hw_items(&d.hardware).len(),
+            d.snapshots.rows.len(),
+            editor::shown_xml(d).lines().count(),
+        ),
+        None => (0, 0, 0),
+    };
+    let ui = &mut app.detail;
+    match ui.tab {
+        Tab::Hardware => {
+            ui.hw_sel = requests::step(ui.hw_sel, hw_len, action, page).unwrap_or(ui.hw_sel)
+        }
+        Tab::Snapshots => {
+            ui.snap_sel = requests::step(ui.snap_sel, snap_len, action, page).unwrap_or(ui.snap_sel)
+        }
+        Tab::Xml => {
+            let last = xml_len.saturating_sub(page);
+            ui.xml_scroll =
+                requests::step(ui.xml_scroll, last + 1, action, page).unwrap_or(ui.xml_scroll)
+        }
+        Tab::Overview => {}
+    }
+}
+
+/// Name of the snapshot under the cursor.
+pub fn selected_snapshot(app: &App, d: &VmDetails) -> Option<String> {
+    let row = d.snapshots.rows.get(app.detail.snap_sel)?;
+    d.snapshots.snapshots.get(row.index).map(|s| s.name.clone())
+}
+
+/// Sends one change to the VM, reported as a toast.
+pub fn act(app: &mut App, host: HostId, d: &VmDetails, what: &str, op: VmOp) -> Vec<Effect> {
+    let uuid = d.uuid.clone();
+    requests::send(app, host, format!("{}: {what}", d.name), |tag| {
+        HostCommand::Vm(VmCmd::Act { tag, uuid, op })
+    })
+}
+
+/// Enter / `e` on the Hardware tab: the form for the selected item.
+fn edit_item(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
+    let list = items::hw_items(&d.hardware);
+    let item = list.get(app.detail.hw_sel).copied();
+    let form = match item {
+        Some(HwItem::Name) => Form::Rename,
+        Some(HwItem::Title) => Form::Title,
+        Some(HwItem::Description) => Form::Description,
+        Some(HwItem::Vcpus) => Form::Vcpus,
+        Some(HwItem::Memory) => Form::Memory,
+        Some(HwItem::Boot) => Form::Boot,
+        Some(HwItem::Autostart) => {
+            let on = !d.autostart;
+            let what = if on { "autostart on" } else { "autostart off" };
+            return act(app, host, d, what, VmOp::SetAutostart(on));
+        }
+        Some(HwItem::Disk(i)) => match d.hardware.disks.get(i) {
+            Some(disk) if disk.device == "cdrom" => Form::Cdrom { disk: i },
+            Some(disk) if disk.device == "disk" => Form::Resize { disk: i },
+            _ => return not_editable(app),
+        },
+        _ => return not_editable(app),
+    };
+    forms::open(app, host, d, form)
+}
+
+fn not_editable(app: &mut App) -> Vec<Effect> {
+    app.messages.push(
+        Level::Info,
+        "nothing to edit here: D detaches a disk or NIC; E edits the whole XML",
+        app.now,
+    );
+    Vec::new()
+}
+
+/// `D` on a disk or NIC: confirm, then detach (live and persistent where the VM has both).
+fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
+    let list = items::hw_items(&d.hardware);
+    let item = list.get(app.detail.hw_sel).copied();
+    let (label, xml) = match item {
+        Some(HwItem::Disk(i)) => match d.hardware.disks.get(i).map(items::disk_xml) {
+            Some(Ok(x)) => (format!("disk {}", d.hardware.disks[i].target), x),
+            Some(Err(e)) => {
+                app.messages.push(Level::Error, e, app.now);
+                return Vec::new();
+            }
+            None => return Vec::new(),
+        },
+        Some(HwItem::Nic(i)) => match d.hardware.nics.get(i).map(items::nic_xml) {
+            Some(Ok(x)) => (
+                format!(
+                    "interface {}",
+                    d.hardware.nics[i].mac.clone().unwrap_or_default()
+                ),
+                x,
+            ),
+            Some(Err(e)) => {
+                app.messages.push(Level::Error, e, app.now);
+                return Vec::new();
+            }
+            None => return Vec::new(),
+        },
+        _ => {
+            app.messages.push(
+                Level::Info,
+                "only disks, CD-ROM drives and NICs can be detached here (E edits the XML)",
+                app.now,
+            );
+            return Vec::new();
+        }
+    };
+    let scope = d.scope();
+    let uuid = d.uuid.clone();
+    requests::confirm(
+        app,
+        format!("Detach {label} from {}?", d.name),
+        vec![
+            format!("Applies {} ({}).", scope.label(), scope_note(d)),
+            "The guest loses the device; its storage is kept.".into(),
+        ],
+        None,
+        host,
+        format!("{}: detach {label}", d.name),
+        |tag| {
+            HostCommand::Vm(VmCmd::Act {
+                tag,
+                uuid,
+                op: VmOp::DetachDevice { xml, scope },
+            })
+        },
+    );
+    Vec::new()
+}
+
+/// Why a change applies where it does, for confirmations and forms.
+pub fn scope_note(d: &VmDetails) -> &'static str {
+    match (d.active, d.persistent) {
+        (true, true) => "running and persistent",
+        (true, false) => "running, transient: lost when it stops",
+        (false, _) => "shut off: the next boot sees it",
+    }
+}
+
+fn revert(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
+    let Some(name) = selected_snapshot(app, d) else {
+        return Vec::new();
+    };
+    let Some(snap) = d.snapshots.get(&name) else {
+        return Vec::new();
+    };
+    // Reverting a running guest to a snapshot without memory restarts it from the disks:
+    // libvirt wants `force` for that, and the dialog says so.
+    let force = d.active && !snap.has_memory();
+    let mut body = vec![format!(
+        "The VM returns to the state of {name} ({}); changes since then are lost.",
+        snap.state
+    )];
+    if force {
+        body.push(
+            "The snapshot has no memory: the running guest is stopped and its disks rolled back."
+                .into(),
+        );
+    }
+    let uuid = d.uuid.clone();
+    requests::confirm(
+        app,
+        format!("Revert {} to {name}?", d.name),
+        body,
+        None,
+        host,
+        format!("{}: revert to {name}", d.name),
+        |tag| {
+            HostCommand::Vm(VmCmd::Act {
+                tag,
+                uuid,
+                op: VmOp::RevertSnapshot { name, force },
+            })
+        },
+    );
+    Vec::new()
+}
+
+/// The text from `$EDITOR` came back.
+pub fn edited(app: &mut App, host: HostId, uuid: String, result: Result<String, String>) {
+    editor::edited(app, host, uuid, result)
+}
+
+/// Keys while the in-app XML editor is open.
+pub fn editor_key(
+    app: &mut App,
+    ev: crossterm::event::KeyEvent,
+    action: Option<Action>,
+    confirm: Option<Action>,
+) -> Vec<Effect> {
+    editor::key(app, ev, action, confirm)
+}
+
+/// A clone the user started: watched by `tick`, drawn by the Overview.
+pub fn start_clone(app: &mut App, host: HostId, source: String, name: String, job: Job) {
+    app.detail.clones.push(CloneJob {
+        host,
+        source,
+        name,
+        job,
+    });
+}
+
+/// Registers a tag whose answer the detail screen waits for (the editor's redefinition).
+pub fn tag(app: &mut App, host: HostId, what: String) -> u64 {
+    app.requests.tag(host, Owner::Action(what))
+}
+
+#[cfg(test)]
+mod tests;

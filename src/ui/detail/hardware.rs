@@ -1,0 +1,145 @@
+//! The Hardware tab: settings and devices, one row each; the selected row's details below,
+//! with what the persistent definition will change at the next boot.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::detail::items::{describe, hw_items, HwItem};
+use crate::app::App;
+use crate::host::vm::VmDetails;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
+    let t = &app.theme;
+    let [list_area, info_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(6)]).areas(area);
+    let items = hw_items(&d.hardware);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(
+            format!(
+                " Hardware ({}{}) ",
+                if d.active { "live" } else { "shut off" },
+                if d.next_boot.is_some() {
+                    "; ⟳ marks changes waiting for the next boot"
+                } else {
+                    ""
+                }
+            ),
+            t.title,
+        ));
+    let inner = block.inner(list_area);
+    f.render_widget(block, list_area);
+    let rows = inner.height as usize;
+    app.detail.page.set(rows.max(1));
+    let sel = app.detail.hw_sel.min(items.len().saturating_sub(1));
+    let first = sel.saturating_sub(rows.saturating_sub(1));
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, item)| {
+            let (label, value) = describe(&d.hardware, d.autostart, *item);
+            let pending = pending(d, *item);
+            let mut spans = vec![Span::raw(format!(" {label:<22} ")), Span::raw(value)];
+            if let Some(p) = pending {
+                spans.push(Span::styled(format!("  ⟳ {p}"), t.pending));
+            }
+            let line = Line::from(spans);
+            if i == sel {
+                line.style(t.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+    let info = items.get(sel).map(|i| info(d, *i)).unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(info).style(t.dim).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border),
+        ),
+        info_area,
+    );
+}
+
+/// The persistent definition's value where it differs from the running one.
+fn pending(d: &VmDetails, item: HwItem) -> Option<String> {
+    let next = d.next_boot.as_ref()?;
+    match item {
+        HwItem::Title | HwItem::Description | HwItem::Vcpus | HwItem::Memory | HwItem::Boot => {
+            let now = describe(&d.hardware, d.autostart, item).1;
+            let then = describe(next, d.autostart, item).1;
+            (now != then).then_some(then)
+        }
+        _ => None,
+    }
+}
+
+/// Details and the keys that act on the selected row.
+fn info(d: &VmDetails, item: HwItem) -> Vec<Line<'static>> {
+    let hw = &d.hardware;
+    let mut out = Vec::new();
+    match item {
+        HwItem::Disk(i) => {
+            if let Some(x) = hw.disks.get(i) {
+                out.push(Line::from(format!(
+                    "{} {} · {} · bus {} · driver {} {} · cache {} · io {}",
+                    x.device,
+                    x.target,
+                    x.source.label(),
+                    x.bus.as_deref().unwrap_or("-"),
+                    x.driver.as_deref().unwrap_or("-"),
+                    x.format.as_deref().unwrap_or("-"),
+                    x.cache.as_deref().unwrap_or("default"),
+                    x.io.as_deref().unwrap_or("default"),
+                )));
+                out.push(Line::from(if x.device == "cdrom" {
+                    "e: insert or eject media · D: detach the drive"
+                } else {
+                    "e: grow the disk (running guest) · D: detach"
+                }));
+            }
+        }
+        HwItem::Nic(i) => {
+            if let Some(n) = hw.nics.get(i) {
+                out.push(Line::from(format!(
+                    "{} {} · model {} · mac {} · {}",
+                    n.kind,
+                    n.source.as_deref().unwrap_or("-"),
+                    n.model.as_deref().unwrap_or("-"),
+                    n.mac.as_deref().unwrap_or("-"),
+                    n.target_dev.as_deref().unwrap_or("no host device"),
+                )));
+                out.push(Line::from("D: detach · A: attach another"));
+            }
+        }
+        HwItem::Name => out.push(Line::from("e: rename (shut-off VMs only)")),
+        HwItem::Title | HwItem::Description => {
+            out.push(Line::from("e: change (live and/or persistent)"))
+        }
+        HwItem::Vcpus => out.push(Line::from(format!(
+            "placement {} · e: change the count (setvcpus) and the maximum",
+            hw.vcpus.placement.as_deref().unwrap_or("-")
+        ))),
+        HwItem::Memory => out.push(Line::from(
+            "e: change the balloon target (live) and the boot-time maximum",
+        )),
+        HwItem::Boot => out.push(Line::from(format!(
+            "firmware {} · e: change the boot device order",
+            hw.os.firmware.as_deref().unwrap_or("bios")
+        ))),
+        HwItem::Autostart => out.push(Line::from("e or a: toggle")),
+        _ => out.push(Line::from("E edits the whole definition")),
+    }
+    out.push(Line::from(format!(
+        "A attaches a disk, CD-ROM or NIC · changes apply {}",
+        d.scope().label()
+    )));
+    out
+}

@@ -1,0 +1,82 @@
+//! The VM detail screen: a tab bar, then the tab (Overview, Hardware, Snapshots, XML).
+
+mod hardware;
+mod overview;
+mod snapshots;
+pub mod xml;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::detail::{Cached, Tab};
+use crate::app::App;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    tab_bar(app, f, bar);
+    match app.detail.tab {
+        Tab::Overview => overview::render(app, f, body),
+        tab => {
+            if app.detail_vm().is_none() {
+                // The overview explains a vanished VM.
+                return overview::render(app, f, body);
+            }
+            match crate::app::detail::current(app) {
+                Some(d) => match tab {
+                    Tab::Hardware => hardware::render(app, f, body, d),
+                    Tab::Snapshots => snapshots::render(app, f, body, d),
+                    _ => xml::render(app, f, body, d),
+                },
+                None => {
+                    let t = &app.theme;
+                    let (text, style) = match crate::app::detail::cached(app) {
+                        Some(Cached { error: Some(e), .. }) => {
+                            (format!("cannot read the definition: {e}"), t.level_crit)
+                        }
+                        _ => ("reading the definition…".to_string(), t.pending),
+                    };
+                    f.render_widget(
+                        Paragraph::new(text).style(style).block(
+                            Block::default()
+                                .borders(Borders::ALL)
+                                .border_style(t.border),
+                        ),
+                        body,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", t.dim));
+        }
+        let style = if *tab == app.detail.tab {
+            t.selected
+        } else {
+            t.header
+        };
+        spans.push(Span::styled(format!(" {} ", tab.title()), style));
+    }
+    if let Some((h, vm)) = app.detail_vm() {
+        spans.push(Span::styled(
+            format!("   {} on {}", vm.name, h.name),
+            t.title,
+        ));
+    }
+    match crate::app::detail::cached(app) {
+        Some(c) if c.loading && c.details.is_none() => {
+            spans.push(Span::styled("  (loading…)", t.pending))
+        }
+        Some(c) if c.loading => spans.push(Span::styled("  (refreshing…)", t.pending)),
+        _ => {}
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,149 @@
+//! The Snapshots tab: the snapshot tree (parents above children, the current one marked) and
+//! the selected snapshot's description.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::App;
+use crate::host::vm::VmDetails;
+
+/// "2026-11-25 17:10" (UTC) from a Unix time.
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
+    let t = &app.theme;
+    let [list_area, info_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(
+            format!(" Snapshots ({}) ", d.snapshots.snapshots.len()),
+            t.title,
+        ));
+    let inner = block.inner(list_area);
+    f.render_widget(block, list_area);
+    let rows = inner.height.saturating_sub(1) as usize;
+    app.detail.page.set(rows.max(1));
+    if let Some(e) = &d.snapshot_error {
+        f.render_widget(
+            Paragraph::new(format!("snapshots cannot be listed: {e}")).style(t.level_crit),
+            inner,
+        );
+        return;
+    }
+    if d.snapshots.rows.is_empty() {
+        f.render_widget(
+            Paragraph::new("No snapshots. n creates one (disk and memory, or disk only).")
+                .style(t.dim),
+            inner,
+        );
+        return;
+    }
+    let sel = app
+        .detail
+        .snap_sel
+        .min(d.snapshots.rows.len().saturating_sub(1));
+    let first = sel.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            " {:<36} {:<10} {:<16} {}",
+            "NAME", "STATE", "CREATED (UTC)", "KIND"
+        ),
+        t.header,
+    ))];
+    for (i, row) in d.snapshots.rows.iter().enumerate().skip(first).take(rows) {
+        let Some(s) = d.snapshots.snapshots.get(row.index) else {
+            continue;
+        };
+        let name = format!(
+            "{}{}{}",
+            row.prefix(),
+            s.name,
+            if s.current { " (current)" } else { "" }
+        );
+        let kind = if s.disk_only {
+            "disk only"
+        } else if s.has_memory() {
+            "disk+memory"
+        } else {
+            "disk"
+        };
+        let line = Line::from(format!(
+            " {name:<36} {:<10} {:<16} {kind}",
+            s.state,
+            utc(s.creation_time)
+        ));
+        lines.push(if i == sel {
+            line.style(t.selected)
+        } else if s.current {
+            line.style(t.title)
+        } else {
+            line
+        });
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+    let info = d
+        .snapshots
+        .rows
+        .get(sel)
+        .and_then(|r| d.snapshots.snapshots.get(r.index))
+        .map(|s| {
+            vec![
+                Line::from(
+                    s.description
+                        .clone()
+                        .unwrap_or_else(|| "(no description)".into()),
+                ),
+                Line::from(format!(
+                    "parent {} · disks {}",
+                    s.parent.as_deref().unwrap_or("-"),
+                    s.disks
+                        .iter()
+                        .map(|(t, m)| format!("{t}:{m}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
+                Line::from("r: revert (confirm) · D: delete (with or without children) · n: new"),
+            ]
+        })
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(info).style(t.dim).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border),
+        ),
+        info_area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00");
+        assert_eq!(super::utc(1_795_618_211), "2026-11-25 14:50");
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cloudinit;
 pub mod config;
 pub mod console;
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod host;
 pub mod job;
 pub mod metrics;
 pub mod migrate;
+pub mod osinfo;
 pub mod model;
 pub mod runtime;
 pub mod size;

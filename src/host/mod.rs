@@ -3,6 +3,7 @@
 //! thread never calls libvirt.
 
 mod backoff;
+pub mod create;
 mod events;
 mod hints;
 pub mod migrate;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use crate::model::{HostId, HostInfo, Snapshot};
 
 pub use backoff::backoff_delay;
+pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
 pub use node::is_local_uri;
@@ -111,6 +113,9 @@ pub enum HostCommand {
     Migrate(migrate::MigrateCmd),
     /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
     Vm(vm::VmCmd),
+    /// The new-VM wizard's Create (`host::create`): answered with `HostEvent::Done`, progress
+    /// and outcome also in its job.
+    CreateVm(Box<CreateVm>),
     /// Close the connection and end the thread.
     Stop,
 }
@@ -378,6 +383,14 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
         },
+        HostCommand::CreateVm(c) => {
+            c.job
+                .finish(crate::job::JobState::Failed(reason.to_string()));
+            notify(HostEvent::Done {
+                tag: c.tag,
+                result: Err(reason.to_string()),
+            })
+        }
         HostCommand::Refresh | HostCommand::Stop => {}
     }
 }

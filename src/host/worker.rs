@@ -377,6 +377,13 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
+                Ok(Input::Cmd(HostCommand::CreateVm(cmd))) => {
+                    if let Err(e) = super::create::run(&self.conn, cmd, notify) {
+                        if let Some(end) = self.check(&e) {
+                            return end;
+                        }
+                    }
+                }
                 Ok(Input::Cmd(HostCommand::Network(cmd))) => {
                     if let Err(e) = super::network::run(&self.conn, cmd, notify) {
                         if let Some(end) = self.check(&e) {

@@ -6,6 +6,7 @@ pub mod domain;
 pub mod edit;
 pub mod hardware;
 pub mod network;
+pub mod newvm;
 pub mod pool;
 pub mod secret;
 pub mod snapshot;

@@ -57,6 +57,12 @@ pub enum Msg {
     Wake,
     /// A viewer was started (its name) or failed (why).
     Viewer(Result<String, String>),
+    /// The OS database finished loading off the UI thread (answer to `Effect::LoadOsDb`),
+    /// with how long it took.
+    OsDb(
+        Result<&'static crate::osinfo::OsDb, String>,
+        std::time::Duration,
+    ),
 }
 
 /// What the app asks the outside world to do.
@@ -87,6 +93,8 @@ pub enum Effect {
         uri: String,
         uuid: String,
     },
+    /// Load the OS database on a background thread; answered with `Msg::OsDb`.
+    LoadOsDb,
     Quit,
 }
 
@@ -229,6 +237,10 @@ pub struct App {
     pub storage: storage::StorageUi,
     pub networks: networks::NetworksUi,
     pub requests: requests::Requests,
+    /// The OS database for the new-VM wizard (loaded once, off the UI thread).
+    pub osdb: wizard::newvm::OsDbState,
+    /// A VM the new-VM wizard created: selected (and its console opened) once it shows up.
+    pub created: Option<wizard::newvm::Created>,
 }
 
 impl App {
@@ -267,6 +279,8 @@ impl App {
             storage: storage::StorageUi::default(),
             networks: networks::NetworksUi::default(),
             requests: requests::Requests::default(),
+            osdb: wizard::newvm::OsDbState::default(),
+            created: None,
         }
     }
 
@@ -286,6 +300,10 @@ impl App {
             Msg::Key(k) => keys::handle(self, k),
             Msg::Host(id, ev) => {
                 self.on_host(id, ev);
+                wizard::newvm::follow_up(self)
+            }
+            Msg::OsDb(result, took) => {
+                wizard::newvm::db_loaded(self, result, took);
                 Vec::new()
             }
             Msg::Tick(now) => {

@@ -76,6 +76,7 @@ pub enum Action {
     SetValue,
     ViewNetworks,
     Interfaces,
+    NewVm,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -144,6 +145,7 @@ impl Action {
         ("set_value", Action::SetValue),
         ("view_networks", Action::ViewNetworks),
         ("interfaces", Action::Interfaces),
+        ("new_vm", Action::NewVm),
         ("noop", Action::Noop),
     ];
 

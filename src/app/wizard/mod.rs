@@ -4,6 +4,7 @@
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
 pub mod network;
+pub mod newvm;
 pub mod pool;
 pub mod secret;
 pub mod volume;
@@ -29,6 +30,13 @@ pub enum Input {
         selected: usize,
     },
     Toggle(bool),
+    /// A searchable list: typed text filters, ←/→ move through the matches. The spec fills
+    /// `items` (value, label) from the query on every refresh; the value is the chosen item's.
+    Pick {
+        query: TextArea<'static>,
+        items: Vec<(String, String)>,
+        selected: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +93,19 @@ impl Field {
         Field::new(key, label, page, Input::Toggle(on))
     }
 
+    pub fn pick(key: &'static str, label: &'static str, page: usize) -> Field {
+        Field::new(
+            key,
+            label,
+            page,
+            Input::Pick {
+                query: text_area(""),
+                items: Vec::new(),
+                selected: 0,
+            },
+        )
+    }
+
     pub fn hint(mut self, h: &str) -> Field {
         self.hint = h.to_string();
         self
@@ -98,6 +119,20 @@ impl Field {
                 options.get(*selected).cloned().unwrap_or_default()
             }
             Input::Toggle(on) => if *on { "yes" } else { "no" }.to_string(),
+            Input::Pick {
+                items, selected, ..
+            } => items
+                .get(*selected)
+                .map(|i| i.0.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// What was typed into a searchable list's filter ("" for other inputs).
+    pub fn query(&self) -> String {
+        match &self.input {
+            Input::Pick { query, .. } => query.lines().concat().trim().to_string(),
+            _ => String::new(),
         }
     }
 
@@ -155,6 +190,9 @@ pub enum Kind {
     Network {
         host: HostId,
     },
+    NewVm {
+        host: HostId,
+    },
 }
 
 impl Kind {
@@ -168,7 +206,8 @@ impl Kind {
             | Kind::Download { host, .. }
             | Kind::Secret { host }
             | Kind::SecretValue { host, .. }
-            | Kind::Network { host } => *host,
+            | Kind::Network { host }
+            | Kind::NewVm { host } => *host,
         }
     }
 }
@@ -202,6 +241,10 @@ pub struct Wizard {
     /// Sources the host found (pool wizard), and which one was last copied into the fields.
     pub sources: Vec<crate::model::storage::PoolSource>,
     pub source_applied: Option<usize>,
+    /// A submitted job with progress (new VM), and the labels of its steps in order.
+    pub job: Option<(Job, Vec<String>)>,
+    /// The new-VM wizard's own memory (detection, which OS defaults were applied).
+    pub newvm: Option<Box<newvm::State>>,
 }
 
 impl PartialEq for Wizard {
@@ -241,6 +284,8 @@ impl Wizard {
             note: None,
             sources: Vec::new(),
             source_applied: None,
+            job: None,
+            newvm: None,
         };
         w.focus_first();
         w
@@ -286,6 +331,56 @@ impl Wizard {
                 *options = opts;
             }
         }
+    }
+
+    /// Replaces a searchable list's matches, keeping the chosen value when it is still there.
+    pub fn set_items(&mut self, key: &str, new: Vec<(String, String)>) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Pick {
+                items, selected, ..
+            } = &mut f.input
+            {
+                let keep = items.get(*selected).map(|i| i.0.clone());
+                *selected = keep
+                    .and_then(|k| new.iter().position(|i| i.0 == k))
+                    .unwrap_or(0);
+                *items = new;
+            }
+        }
+    }
+
+    /// Sets a searchable list's filter text (the spec refreshes the matches).
+    pub fn set_query(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Pick {
+                query, selected, ..
+            } = &mut f.input
+            {
+                *query = text_area(value);
+                *selected = 0;
+            }
+        }
+    }
+
+    /// Sets a choice by its text; false when it is not one of the options.
+    pub fn choose(&mut self, key: &str, value: &str) -> bool {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Choice { options, selected } = &mut f.input {
+                if let Some(i) = options.iter().position(|o| o == value) {
+                    *selected = i;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The review page also has fields (new VM: name, toggles): the XML then scrolls with
+    /// PageUp/PageDown and the other keys edit the fields.
+    pub fn review_has_fields(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| f.page + 1 == self.pages.len() && f.visible)
     }
 
     pub fn is_review(&self) -> bool {
@@ -363,7 +458,19 @@ impl Wizard {
         if self.submit != Submit::Editing {
             return false;
         }
-        if self.is_review() {
+        if self.is_review() && self.review_has_fields() {
+            match ev.code {
+                KeyCode::PageDown => {
+                    self.review_scroll += 10;
+                    return false;
+                }
+                KeyCode::PageUp => {
+                    self.review_scroll = self.review_scroll.saturating_sub(10);
+                    return false;
+                }
+                _ => {}
+            }
+        } else if self.is_review() {
             match ev.code {
                 KeyCode::Down | KeyCode::Char('j') => self.review_scroll += 1,
                 KeyCode::Up | KeyCode::Char('k') => {
@@ -405,6 +512,30 @@ impl Wizard {
                 }
                 _ => false,
             },
+            Input::Pick {
+                query,
+                items,
+                selected,
+            } => match ev.code {
+                KeyCode::Right => {
+                    *selected = (*selected + 1).min(items.len().saturating_sub(1));
+                    true
+                }
+                KeyCode::Left => {
+                    *selected = selected.saturating_sub(1);
+                    true
+                }
+                KeyCode::Enter => false,
+                _ => {
+                    let changed = query.input(ev);
+                    // A new filter starts at its best match (the spec refills the list).
+                    if changed {
+                        items.clear();
+                        *selected = 0;
+                    }
+                    changed
+                }
+            },
         }
     }
 }
@@ -422,6 +553,8 @@ pub struct Context {
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
     pub ifaces: Vec<crate::model::network::HostIface>,
+    /// Everything the new-VM wizard checks against (only for `Kind::NewVm`).
+    pub newvm: Option<Box<newvm::Facts>>,
 }
 
 /// The facts a wizard checks against, from what the app knows of the host.
@@ -457,6 +590,7 @@ pub fn context(app: &App, kind: &Kind) -> Context {
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
         networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
         ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
+        newvm: matches!(kind, Kind::NewVm { .. }).then(|| Box::new(newvm::facts(app, host))),
     }
 }
 
@@ -466,6 +600,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Pool { .. } => pool::refresh(w, ctx),
         Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
         Kind::Network { .. } => network::refresh(w, ctx),
+        Kind::NewVm { .. } => newvm::refresh(w, ctx),
         Kind::Volume { .. }
         | Kind::Clone { .. }
         | Kind::Resize { .. }
@@ -538,11 +673,13 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         app.mode = Mode::Normal;
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];
     }
+    let ctx = context(app, &w.kind);
     let tag = app.requests.tag(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
     let cmd = match &w.kind {
+        Kind::NewVm { .. } => newvm::command(w, &ctx, tag),
         Kind::Pool { .. } => pool::command(w, tag).map(HostCommand::Storage),
         Kind::Secret { .. } | Kind::SecretValue { .. } => {
             secret::command(w, tag).map(HostCommand::Storage)

@@ -43,8 +43,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     let review = w.is_review();
     if !review || w.review_has_fields() {
         field_lines(app, w, &mut lines, &mut cursor);
+        if lines.len() == 2 {
+            lines.push(Line::from(Span::styled(
+                "Nothing to choose here for this install method.",
+                t.dim,
+            )));
+        }
     }
     if review {
+        if w.review_has_fields() {
+            lines.push(Line::default());
+        }
         match &w.review {
             Some(Ok(xml)) => {
                 lines.push(Line::from(Span::styled(

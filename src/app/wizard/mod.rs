@@ -333,14 +333,18 @@ impl Wizard {
         }
     }
 
-    /// Replaces a searchable list's matches, keeping the chosen value when it is still there.
+    /// Replaces a searchable list's matches. A value the user moved to stays chosen while it
+    /// is still there; the first (best) match is a default and follows the new list.
     pub fn set_items(&mut self, key: &str, new: Vec<(String, String)>) {
         if let Some(f) = self.field_mut(key) {
             if let Input::Pick {
                 items, selected, ..
             } = &mut f.input
             {
-                let keep = items.get(*selected).map(|i| i.0.clone());
+                let keep = items
+                    .get(*selected)
+                    .filter(|_| *selected > 0)
+                    .map(|i| i.0.clone());
                 *selected = keep
                     .and_then(|k| new.iter().position(|i| i.0 == k))
                     .unwrap_or(0);
@@ -483,6 +487,11 @@ impl Wizard {
             return false;
         }
         let focus = self.focus;
+        // A page whose fields are all hidden leaves the focus on another page: type into
+        // nothing rather than into a field the user cannot see.
+        if !(0..self.fields.len()).any(|i| self.on_page(i)) {
+            return false;
+        }
         let Some(f) = self.fields.get_mut(focus) else {
             return false;
         };

@@ -556,7 +556,9 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     check(
         w,
         "iso",
-        if iso.is_empty() {
+        if iso.is_empty() && !f.storage_known {
+            Err("waiting for the host's pools…".into())
+        } else if iso.is_empty() {
             Err("no volume matches: add the ISO to a pool, or choose (path)".into())
         } else {
             Ok(())
@@ -937,21 +939,18 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
         },
     };
     let nic = w.get("nic");
-    vm.nic = match nic.split_once(' ') {
-        Some((kind, target)) => Some(NicSpec {
-            source: if kind == "bridge" {
-                NicSource::Bridge(target.to_string())
-            } else {
-                NicSource::Network(target.to_string())
-            },
-            model: NicModel::ALL
-                .into_iter()
-                .find(|m| m.as_str() == w.get("model"))
-                .unwrap_or(os.nic_model()),
-            mac: Some(w.get("mac")).filter(|m| !m.is_empty()),
-        }),
-        None => None,
-    };
+    vm.nic = nic.split_once(' ').map(|(kind, target)| NicSpec {
+        source: if kind == "bridge" {
+            NicSource::Bridge(target.to_string())
+        } else {
+            NicSource::Network(target.to_string())
+        },
+        model: NicModel::ALL
+            .into_iter()
+            .find(|m| m.as_str() == w.get("model"))
+            .unwrap_or(os.nic_model()),
+        mac: Some(w.get("mac")).filter(|m| !m.is_empty()),
+    });
     if let Some((field, why)) = newvm::validate(&vm).into_iter().next() {
         return Err(format!("{field}: {why}"));
     }

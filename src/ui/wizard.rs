@@ -39,6 +39,25 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     }
     lines.push(Line::from(tabs));
     lines.push(Line::default());
+    // The note and the host's answer (or the job's progress); on a review page with fields
+    // they go above the XML, which can be longer than the screen.
+    let mut status: Vec<Line> = Vec::new();
+    if let Some(n) = &w.note {
+        status.push(Line::from(Span::styled(n.clone(), t.dim)));
+    }
+    match (&w.submit, &w.error) {
+        (Submit::Waiting(_), _) if w.job.is_some() => {
+            if let Some((job, labels)) = &w.job {
+                progress(app, job, labels, &mut status);
+            }
+        }
+        (Submit::Waiting(_), _) => status.push(Line::from(Span::styled(
+            "⋯ working on the host…",
+            t.pending,
+        ))),
+        (_, Some(e)) => status.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
+        _ => {}
+    }
     let mut cursor = None;
     let review = w.is_review();
     if !review || w.review_has_fields() {
@@ -53,6 +72,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     if review {
         if w.review_has_fields() {
             lines.push(Line::default());
+            let has_status = !status.is_empty();
+            lines.append(&mut status);
+            if has_status {
+                lines.push(Line::default());
+            }
         }
         match &w.review {
             Some(Ok(xml)) => {
@@ -71,22 +95,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             None => {}
         }
     }
-    lines.push(Line::default());
-    if let Some(n) = &w.note {
-        lines.push(Line::from(Span::styled(n.clone(), t.dim)));
-    }
-    match (&w.submit, &w.error) {
-        (Submit::Waiting(_), _) if w.job.is_some() => {
-            if let Some((job, labels)) = &w.job {
-                progress(app, job, labels, &mut lines);
-            }
-        }
-        (Submit::Waiting(_), _) => lines.push(Line::from(Span::styled(
-            "⋯ working on the host…",
-            t.pending,
-        ))),
-        (_, Some(e)) => lines.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
-        _ => {}
+    if !(review && w.review_has_fields()) {
+        lines.push(Line::default());
+        lines.extend(status);
     }
     let key = |a| {
         app.keymap

@@ -696,7 +696,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     } else {
         w.get("format")
     };
-    let vol_name = disk_name(&name);
+    let vol_name = disk_name(&name, &format);
     let size_r = match (parse_size(&size), base) {
         (_, Some(_)) if size.is_empty() => Ok(0),
         (Err(e), _) => Err(e.to_string()),
@@ -814,9 +814,14 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     w.newvm = Some(Box::new(st));
 }
 
-/// The new disk volume's name for VM `name`.
-fn disk_name(name: &str) -> String {
-    format!("{name}.qcow2")
+/// The new disk volume's name for VM `name` (the extension says the format, as
+/// virt-install names them).
+fn disk_name(name: &str, format: &str) -> String {
+    if format == "raw" {
+        format!("{name}.img")
+    } else {
+        format!("{name}.qcow2")
+    }
 }
 
 fn cloud_config(w: &Wizard, name: &str) -> crate::cloudinit::CloudConfig {
@@ -909,7 +914,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
             let (base_pool, base, format, _) = vol_of(&w.get("image"))?;
             vec![DiskSource::Overlay {
                 pool,
-                name: disk_name(&name),
+                name: disk_name(&name, "qcow2"),
                 capacity: if w.get("size").is_empty() { 0 } else { size()? },
                 base_pool,
                 base,
@@ -919,7 +924,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
         _ => match w.get("disk").as_str() {
             DISK_NEW => vec![DiskSource::New {
                 pool,
-                name: disk_name(&name),
+                name: disk_name(&name, &w.get("format")),
                 capacity: size()?,
                 format: if w.get("format") == "raw" {
                     DiskFormat::Raw

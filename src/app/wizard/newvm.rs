@@ -524,10 +524,13 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     // Page 1: install method.
     let q = w.field("iso").map(Field::query).unwrap_or_default();
     let mut isos = volume_items(f, &q, true);
-    isos.push((
-        ISO_PATH.to_string(),
-        "(a path on the host: type it below)".into(),
-    ));
+    // Offered once the pools are known, so it is not the choice only because it came first.
+    if f.storage_known {
+        isos.push((
+            ISO_PATH.to_string(),
+            "(a path on the host: type it below)".into(),
+        ));
+    }
     w.set_items("iso", isos);
     let q = w.field("image").map(Field::query).unwrap_or_default();
     w.set_items("image", volume_items(f, &q, false));

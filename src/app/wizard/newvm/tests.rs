@@ -395,3 +395,217 @@ fn helpers() {
     assert_eq!(parse_memory("300"), Ok(300));
     assert!(parse_memory("").is_err());
 }
+
+/// An ISO image with `id` as its volume id (sector 16: the primary volume descriptor).
+fn fake_iso(path: &std::path::Path, id: &str) {
+    let mut bytes = vec![0u8; 17 * 2048];
+    let pvd = &mut bytes[16 * 2048..];
+    pvd[0] = 1;
+    pvd[1..6].copy_from_slice(b"CD001");
+    let mut field = [b' '; 32];
+    field[..id.len()].copy_from_slice(id.as_bytes());
+    pvd[40..72].copy_from_slice(&field);
+    std::fs::write(path, bytes).expect("write the ISO");
+}
+
+#[test]
+fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let iso = dir.path().join("debian.iso");
+    fake_iso(&iso, "Debian 11.6.0 amd64 n");
+    let mut f = facts();
+    f.local = true;
+    let c = ctx(f.clone());
+    let mut w = wizard(&c);
+    typ(&mut w, &c, "iso", "zzz");
+    typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    assert_eq!(w.get("os"), "debian11");
+    assert!(warn(&w, "os").is_some_and(|m| m.contains("detected Debian 11")));
+    // Detection waits for the database, then applies.
+    f.db = OsDbState::Loading;
+    let c = ctx(f.clone());
+    let mut w = wizard(&c);
+    typ(&mut w, &c, "iso", "zzz");
+    typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    assert_eq!(w.get("os"), "generic");
+    f.db = OsDbState::Ready(db());
+    let c = ctx(f.clone());
+    refresh_any(&mut w, &c);
+    assert_eq!(w.get("os"), "debian11");
+    // Not an ISO: said, and the OS stays the user's to choose.
+    let junk = dir.path().join("junk.iso");
+    std::fs::write(&junk, b"junk").expect("write");
+    clear(&mut w, &c, "iso_path");
+    typ(&mut w, &c, "iso_path", &junk.display().to_string());
+    assert!(
+        warn(&w, "os").is_some_and(|m| m.contains("OS detection:")),
+        "{:?}",
+        warn(&w, "os")
+    );
+    // The same file on a remote host is not read.
+    f.local = false;
+    let c = ctx(f);
+    let mut w = wizard(&c);
+    typ(&mut w, &c, "iso", "zzz");
+    typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    assert_ne!(w.get("os"), "debian11");
+    assert!(warn(&w, "os").is_some_and(|m| m.contains("remote host")));
+}
+
+mod app_level {
+    use super::*;
+    use crate::app::wizard::Submit;
+    use crate::app::{HostSpec, Msg, Settings};
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+    use crate::host::HostEvent;
+    use crate::model::{HostInfo, Snapshot, Vm, VmState};
+
+    fn vm(name: &str) -> Vm {
+        Vm {
+            uuid: format!("uuid-{name}"),
+            name: name.into(),
+            id: Some(1),
+            state: VmState::Running,
+            vcpus: 1,
+            memory_kib: 1024,
+            max_memory_kib: 1024,
+            cpu_time_ns: None,
+            io: Default::default(),
+            autostart: false,
+            persistent: true,
+            managed_save: false,
+        }
+    }
+
+    fn app(readonly: bool) -> App {
+        let mut app = App::new(
+            vec![HostSpec {
+                name: "kvm1".into(),
+                uri: "test:///x".into(),
+            }],
+            Keymap::preset(),
+            Theme::load("default", None).expect("theme"),
+            Settings {
+                readonly,
+                ..Settings::default()
+            },
+        );
+        app.view = View::Vms;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
+        snapshot(&mut app, &["web"]);
+        app
+    }
+
+    fn snapshot(app: &mut App, names: &[&str]) -> Vec<Effect> {
+        let t = app.now;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms: names.iter().map(|n| vm(n)).collect(),
+                taken_at: t,
+                node: None,
+            }),
+        ))
+    }
+
+    fn press(app: &mut App, spec: &str) -> Vec<Effect> {
+        let k = crate::config::keymap::Key::parse(spec).expect("key");
+        app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
+    }
+
+    #[test]
+    fn n_opens_the_wizard_asks_for_inventories_and_loads_the_os_list_once() {
+        let mut a = app(false);
+        let fx = press(&mut a, "N");
+        assert!(matches!(&a.mode, Mode::Wizard(w) if w.kind == Kind::NewVm { host: HostId(0) }));
+        assert!(fx.contains(&Effect::LoadOsDb));
+        assert!(fx.contains(&Effect::Host(
+            HostId(0),
+            HostCommand::Storage(StorageCmd::Refresh)
+        )));
+        assert!(fx.contains(&Effect::Host(
+            HostId(0),
+            HostCommand::Network(NetCmd::Refresh)
+        )));
+        press(&mut a, "<Esc>");
+        assert_eq!(a.mode, Mode::Normal);
+        // Loading already: not asked again.
+        let fx = press(&mut a, "N");
+        assert!(!fx.contains(&Effect::LoadOsDb));
+        a.update(Msg::OsDb(Ok(db()), Duration::from_millis(5)));
+        assert!(matches!(a.osdb, OsDbState::Ready(_)));
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("closed")
+        };
+        let warning = w.field("os").and_then(|f| f.warning.clone());
+        assert!(
+            warning.is_none(),
+            "no longer loading: {warning:?} iso={:?} path={:?}",
+            w.get("iso"),
+            w.get("iso_path")
+        );
+        // Read-only: refused.
+        let mut ro = app(true);
+        assert!(press(&mut ro, "N").is_empty());
+        assert_eq!(ro.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn esc_cancels_the_running_job_and_success_selects_the_vm() {
+        let mut a = app(false);
+        a.update(Msg::OsDb(Ok(db()), Duration::ZERO));
+        press(&mut a, "N");
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no wizard")
+        };
+        assert!(w.choose("method", PXE));
+        assert!(w.choose("disk", DISK_NONE));
+        w.set_query("os", "debian11");
+        w.set_text("name", "fresh");
+        // No networks known on this host: PXE needs one, so give it a bridge by hand.
+        let kind = w.kind.clone();
+        let mut c = crate::app::wizard::context(&a, &kind);
+        if let Some(f) = c.newvm.as_mut() {
+            f.bridges = vec!["br0".into()];
+        }
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no wizard")
+        };
+        refresh_any(w, &c);
+        assert!(w.choose("nic", "bridge br0"));
+        refresh_any(w, &c);
+        w.page = PAGES.len() - 1;
+        let tag = a
+            .requests
+            .tag(HostId(0), crate::app::requests::Owner::Wizard);
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no wizard")
+        };
+        let cmd = command(w, &c, tag).expect("command");
+        assert!(matches!(cmd, HostCommand::CreateVm(_)));
+        w.submit = Submit::Waiting(tag);
+        let job = w.job.clone().expect("job").0;
+        // Esc while it runs cancels the job and keeps the form for the answer.
+        press(&mut a, "<Esc>");
+        assert!(job.is_cancelled());
+        assert!(matches!(&a.mode, Mode::Wizard(_)));
+        // The host says done: the form closes, the VM is selected when it shows up.
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Done {
+                tag,
+                result: Ok("VM fresh created".into()),
+            },
+        ));
+        assert_eq!(a.mode, Mode::Normal);
+        assert!(a.created.is_some());
+        snapshot(&mut a, &["web", "fresh"]);
+        assert!(a.created.is_none());
+        let r = a.selected_row().expect("a row");
+        assert_eq!(a.vm(r).1.name, "fresh");
+    }
+}

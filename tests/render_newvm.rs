@@ -216,3 +216,39 @@ fn a_refused_create_removes_its_disk_and_keeps_the_form() {
         "the new disk was left behind"
     );
 }
+
+#[test]
+fn a_running_create_shows_its_step_and_progress() {
+    let mut live = open();
+    live.press("<Right>");
+    live.press("<Tab>");
+    live.type_text("edge-router");
+    live.press("<Enter>");
+    live.type_text("debian11");
+    for _ in 0..4 {
+        live.press("<Enter>");
+    }
+    // A job halfway, as the worker reports it (the test driver finishes too fast to catch).
+    let job = virtdeck::job::Job::new("create VM debian11");
+    job.set_total(3);
+    job.advance(1);
+    let Mode::Wizard(w) = &mut live.app.mode else {
+        panic!("no wizard")
+    };
+    w.submit = Submit::Waiting(999);
+    w.job = Some((
+        job.clone(),
+        vec![
+            "creating volume debian11.qcow2 in pool default".into(),
+            "defining the VM".into(),
+            "starting the VM".into(),
+        ],
+    ));
+    let s = screen(&live.app, 120, 34);
+    assert!(s.contains("defining the VM (2/3)"), "{s}");
+    insta::assert_snapshot!("progress", s);
+    // Esc asks the job to stop; the form waits for its answer.
+    live.press("<Esc>");
+    assert!(job.is_cancelled());
+    assert!(screen(&live.app, 120, 34).contains("(cancelling)"));
+}

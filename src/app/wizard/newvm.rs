@@ -1005,7 +1005,8 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
     let exists = app
         .host(c.host)
         .is_some_and(|h| h.vms.iter().any(|v| v.name == c.name));
-    if !exists {
+    // Wait while another overlay is open rather than pull the user out of it.
+    if !exists || app.mode != Mode::Normal {
         return Vec::new();
     }
     app.created = None;
@@ -1025,7 +1026,7 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
     app.view = View::Vms;
     app.selected = i;
     app.cursor_moved = true;
-    if c.console && app.mode == Mode::Normal {
+    if c.console {
         return crate::app::console::open(app);
     }
     Vec::new()

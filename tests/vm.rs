@@ -756,10 +756,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
         JobState::Failed(e) => assert!(e.contains('/'), "{e}"),
         s => panic!("a clone named a/b: {s:?}"),
     }
-    assert!(
-        job.done() > 0,
-        "the disk was copied before the define failed"
-    );
+    assert!(job.done() > 0, "the disk was copied before the define failed");
     assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"], "rolled back");
 
     // A full copy with a hostile name, booted.

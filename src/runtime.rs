@@ -78,6 +78,7 @@ impl Workers {
                         HostCommand::Vm(crate::host::vm::VmCmd::Clone { job, .. }) => {
                             job.set_wake(wake)
                         }
+                        HostCommand::CreateVm(c) => c.job.set_wake(wake),
                         HostCommand::Preview { target, .. } => {
                             let _ = target.wake.set(wake);
                         }
@@ -106,6 +107,13 @@ impl Workers {
                     uri,
                     uuid,
                 } => launch_viewer(&graphics, &access, &uri, &uuid, self.tx.clone()),
+                Effect::LoadOsDb => {
+                    let tx = self.tx.clone();
+                    std::thread::spawn(move || {
+                        let (result, took) = crate::app::wizard::newvm::load_db();
+                        let _ = tx.send(Msg::OsDb(result, took));
+                    });
+                }
                 Effect::TestConnection { uri } => {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }

@@ -209,6 +209,10 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::ViewMigrations => return super::migrations::open(app),
         Action::Migrate => return super::migrations::open_wizard(app),
         Action::AddHost => open_form(app),
+        Action::NewVm => {
+            let host = app.selected_row().map(|r| app.vm(r).0.id);
+            return super::wizard::newvm::open(app, host);
+        }
         Action::Console => return super::console::open(app),
         Action::Display => return super::display::open(app),
         _ => {}
@@ -271,6 +275,10 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         }
         Action::AddHost => open_form(app),
         Action::Evacuate => return super::migrations::evacuate(app),
+        Action::NewVm => {
+            let host = host_at(app, sel);
+            return super::wizard::newvm::open(app, host);
+        }
         Action::RemoveHost => {
             if let Some(id) = host_at(app, sel) {
                 let h = app
@@ -467,6 +475,15 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
     match action {
         Some(Action::Quit) => return vec![Effect::Quit],
         Some(Action::Cancel) => {
+            // A running job (new VM) is cancelled, not abandoned: the form stays for its
+            // answer, which says what was rolled back.
+            if let (true, Some((job, _))) = (waiting, &w.job) {
+                if job.state() == crate::job::JobState::Running {
+                    job.cancel();
+                    w.note = Some("cancelling: the job stops after the current step…".into());
+                    return Vec::new();
+                }
+            }
             if waiting || !w.prev_page() {
                 // A submitted form keeps going on the host; its answer still arrives as a message.
                 app.mode = Mode::Normal;
@@ -474,8 +491,8 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
             return Vec::new();
         }
         _ if waiting => return Vec::new(),
-        Some(Action::NextField) if w.is_review() => w.review_scroll += 1,
-        Some(Action::PrevField) if w.is_review() => {
+        Some(Action::NextField) if w.is_review() && !w.review_has_fields() => w.review_scroll += 1,
+        Some(Action::PrevField) if w.is_review() && !w.review_has_fields() => {
             w.review_scroll = w.review_scroll.saturating_sub(1)
         }
         Some(Action::NextField) => w.next_field(true),

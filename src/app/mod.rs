@@ -65,6 +65,12 @@ pub enum Msg {
         uuid: String,
         result: Result<String, String>,
     },
+    /// The OS database finished loading off the UI thread (answer to `Effect::LoadOsDb`),
+    /// with how long it took.
+    OsDb(
+        Result<&'static crate::osinfo::OsDb, String>,
+        std::time::Duration,
+    ),
 }
 
 /// What the app asks the outside world to do.
@@ -101,6 +107,8 @@ pub enum Effect {
         uuid: String,
         text: String,
     },
+    /// Load the OS database on a background thread; answered with `Msg::OsDb`.
+    LoadOsDb,
     Quit,
 }
 
@@ -266,6 +274,10 @@ pub struct App {
     pub migrations: migrations::MigrationsUi,
     pub requests: requests::Requests,
     pub detail: detail::DetailUi,
+    /// The OS database for the new-VM wizard (loaded once, off the UI thread).
+    pub osdb: wizard::newvm::OsDbState,
+    /// A VM the new-VM wizard created: selected (and its console opened) once it shows up.
+    pub created: Option<wizard::newvm::Created>,
 }
 
 impl App {
@@ -306,6 +318,8 @@ impl App {
             migrations: migrations::MigrationsUi::default(),
             requests: requests::Requests::default(),
             detail: detail::DetailUi::default(),
+            osdb: wizard::newvm::OsDbState::default(),
+            created: None,
         }
     }
 
@@ -327,11 +341,17 @@ impl App {
                 // A finished migration frees a slot for a queued one (evacuation).
                 let slot = matches!(ev, HostEvent::Migration(_));
                 self.on_host(id, ev);
-                if slot {
+                let mut fx = if slot {
                     migrations::pump(self)
                 } else {
                     Vec::new()
-                }
+                };
+                fx.extend(wizard::newvm::follow_up(self));
+                fx
+            }
+            Msg::OsDb(result, took) => {
+                wizard::newvm::db_loaded(self, result, took);
+                Vec::new()
             }
             Msg::Tick(now) => {
                 self.now = now;

@@ -78,6 +78,7 @@ pub fn done(app: &mut App, host: HostId, tag: u64, result: Result<String, String
             match result {
                 Ok(text) => {
                     if open {
+                        super::wizard::newvm::created(app, host);
                         app.mode = Mode::Normal;
                     }
                     app.messages

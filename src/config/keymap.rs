@@ -91,6 +91,7 @@ pub enum Action {
     Revert,
     DeleteVm,
     Save,
+    NewVm,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -173,6 +174,7 @@ impl Action {
         ("revert", Action::Revert),
         ("delete_vm", Action::DeleteVm),
         ("save", Action::Save),
+        ("new_vm", Action::NewVm),
         ("noop", Action::Noop),
     ];
 

@@ -10,8 +10,11 @@ use super::centered;
 use crate::app::wizard::{Input, Submit, Wizard};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
+use crate::job::Job;
 
 const LABEL_W: usize = 18;
+/// Matches listed under a focused searchable list.
+const PICK_ROWS: usize = 5;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     let t = &app.theme;
@@ -36,15 +39,53 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     }
     lines.push(Line::from(tabs));
     lines.push(Line::default());
+    // The note and the host's answer (or the job's progress); on a review page with fields
+    // they go above the XML, which can be longer than the screen.
+    let mut status: Vec<Line> = Vec::new();
+    if let Some(n) = &w.note {
+        status.push(Line::from(Span::styled(n.clone(), t.dim)));
+    }
+    match (&w.submit, &w.error) {
+        (Submit::Waiting(_), _) if w.job.is_some() => {
+            if let Some((job, labels)) = &w.job {
+                progress(app, job, labels, &mut status);
+            }
+        }
+        (Submit::Waiting(_), _) => status.push(Line::from(Span::styled(
+            "⋯ working on the host…",
+            t.pending,
+        ))),
+        (_, Some(e)) => status.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
+        _ => {}
+    }
     let mut cursor = None;
-    if w.is_review() && matches!(w.kind, crate::app::wizard::Kind::Migrate { .. }) {
+    let review = w.is_review();
+    if !review || w.review_has_fields() {
+        field_lines(app, w, &mut lines, &mut cursor);
+        if lines.len() == 2 {
+            lines.push(Line::from(Span::styled(
+                "Nothing to choose here for this install method.",
+                t.dim,
+            )));
+        }
+    }
+    if review && matches!(w.kind, crate::app::wizard::Kind::Migrate { .. }) {
+        // The migrate wizard's last page shows the pre-flight round, not a document.
         let allow = crate::app::wizard::migrate::override_failures(w);
         lines.extend(
             super::migrations::checks_lines(app, &app.migrations.preflight, allow)
                 .into_iter()
                 .skip(w.review_scroll as usize),
         );
-    } else if w.is_review() {
+    } else if review {
+        if w.review_has_fields() {
+            lines.push(Line::default());
+            let has_status = !status.is_empty();
+            lines.append(&mut status);
+            if has_status {
+                lines.push(Line::default());
+            }
+        }
         match &w.review {
             Some(Ok(xml)) => {
                 lines.push(Line::from(Span::styled(
@@ -61,72 +102,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             ))),
             None => {}
         }
-    } else {
-        for (i, fld) in w.fields.iter().enumerate() {
-            if fld.page != w.page || !fld.visible {
-                continue;
-            }
-            let focused = i == w.focus;
-            let label = format!("{:<LABEL_W$}", fld.label);
-            let lstyle = if focused { t.key_hint } else { t.header };
-            let value = match &fld.input {
-                Input::Text(ta) => ta.lines().concat(),
-                Input::Secret(ta) => "•".repeat(ta.lines().concat().chars().count()),
-                Input::Choice { options, selected } => {
-                    let v = options
-                        .get(*selected)
-                        .cloned()
-                        .unwrap_or_else(|| "(none found)".into());
-                    if options.len() > 1 {
-                        format!("‹ {v} ›  ({}/{})", selected + 1, options.len())
-                    } else {
-                        v
-                    }
-                }
-                Input::Toggle(on) => if *on { "[x]" } else { "[ ]" }.to_string(),
-            };
-            let vstyle = if focused { t.filter } else { t.base };
-            if focused {
-                if let Input::Text(ta) | Input::Secret(ta) = &fld.input {
-                    let col = ta.cursor().1 as u16;
-                    cursor = Some((lines.len() as u16, LABEL_W as u16 + 1 + col));
-                }
-            }
-            lines.push(Line::from(vec![
-                Span::styled(label, lstyle),
-                Span::raw(" "),
-                Span::styled(value, vstyle),
-            ]));
-            let pad = " ".repeat(LABEL_W + 1);
-            if let Some(e) = &fld.error {
-                lines.push(Line::from(vec![
-                    Span::raw(pad),
-                    Span::styled(format!("✖ {e}"), t.toast_error),
-                ]));
-            } else if let Some(wn) = &fld.warning {
-                lines.push(Line::from(vec![
-                    Span::raw(pad),
-                    Span::styled(format!("⚠ {wn}"), t.level_warn),
-                ]));
-            } else if focused && !fld.hint.is_empty() {
-                lines.push(Line::from(vec![
-                    Span::raw(pad),
-                    Span::styled(fld.hint.clone(), t.dim),
-                ]));
-            }
-        }
     }
-    lines.push(Line::default());
-    if let Some(n) = &w.note {
-        lines.push(Line::from(Span::styled(n.clone(), t.dim)));
-    }
-    match (&w.submit, &w.error) {
-        (Submit::Waiting(_), _) => lines.push(Line::from(Span::styled(
-            "⋯ working on the host…",
-            t.pending,
-        ))),
-        (_, Some(e)) => lines.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
-        _ => {}
+    if !(review && w.review_has_fields()) {
+        lines.push(Line::default());
+        lines.extend(status);
     }
     let key = |a| {
         app.keymap
@@ -151,6 +130,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             (_, false) => " next  ",
             (crate::app::wizard::Kind::Migrate { .. }, true) => " migrate  ",
             (crate::app::wizard::Kind::MigrationTune { .. }, true) => " apply  ",
+            (crate::app::wizard::Kind::NewVm { .. }, true) => " create  ",
             (_, true) => " define  ",
         }),
         Span::styled(key(Action::NextField), t.key_hint),
@@ -158,6 +138,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         Span::styled(key(Action::Cancel), t.key_hint),
         Span::raw(if w.page == 0 { " close" } else { " back" }),
     ];
+    if review && w.review_has_fields() {
+        hints.push(Span::raw("  PgUp/PgDn scroll the XML"));
+    }
     if matches!(w.kind, crate::app::wizard::Kind::Pool { .. }) && w.page == 1 {
         hints.push(Span::raw("  "));
         hints.push(Span::styled(key(Action::FindSources), t.key_hint));
@@ -169,6 +152,130 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             f.set_cursor_position((body.x + col, body.y + row));
         }
     }
+}
+
+/// The fields of the current page: label, value, then the error, warning or hint.
+fn field_lines(app: &App, w: &Wizard, lines: &mut Vec<Line>, cursor: &mut Option<(u16, u16)>) {
+    let t = &app.theme;
+    for (i, fld) in w.fields.iter().enumerate() {
+        if fld.page != w.page || !fld.visible {
+            continue;
+        }
+        let focused = i == w.focus;
+        let label = format!("{:<LABEL_W$}", fld.label);
+        let lstyle = if focused { t.key_hint } else { t.header };
+        let mut matches = Vec::new();
+        let value = match &fld.input {
+            Input::Text(ta) => ta.lines().concat(),
+            Input::Secret(ta) => "•".repeat(ta.lines().concat().chars().count()),
+            Input::Choice { options, selected } => {
+                let v = options
+                    .get(*selected)
+                    .cloned()
+                    .unwrap_or_else(|| "(none found)".into());
+                if options.len() > 1 {
+                    format!("‹ {v} ›  ({}/{})", selected + 1, options.len())
+                } else {
+                    v
+                }
+            }
+            Input::Toggle(on) => if *on { "[x]" } else { "[ ]" }.to_string(),
+            Input::Pick {
+                query,
+                items,
+                selected,
+            } if focused => {
+                // A few matches around the chosen one.
+                let start = selected
+                    .saturating_sub(2)
+                    .min(items.len().saturating_sub(PICK_ROWS));
+                for (j, (_, l)) in items.iter().enumerate().skip(start).take(PICK_ROWS) {
+                    matches.push((j == *selected, l.clone()));
+                }
+                let q = query.lines().concat();
+                let count = if items.is_empty() {
+                    "no match".to_string()
+                } else {
+                    format!("{}/{}", selected + 1, items.len())
+                };
+                format!("{q}  ({count})")
+            }
+            Input::Pick {
+                items, selected, ..
+            } => items
+                .get(*selected)
+                .map_or_else(|| "(no match)".to_string(), |i| i.1.clone()),
+        };
+        let vstyle = if focused { t.filter } else { t.base };
+        if focused {
+            match &fld.input {
+                Input::Text(ta) | Input::Secret(ta) | Input::Pick { query: ta, .. } => {
+                    let col = ta.cursor().1 as u16;
+                    *cursor = Some((lines.len() as u16, LABEL_W as u16 + 1 + col));
+                }
+                _ => {}
+            }
+        }
+        lines.push(Line::from(vec![
+            Span::styled(label, lstyle),
+            Span::raw(" "),
+            Span::styled(value, vstyle),
+        ]));
+        let pad = " ".repeat(LABEL_W + 1);
+        for (on, l) in matches {
+            lines.push(Line::from(vec![
+                Span::raw(pad.clone()),
+                if on {
+                    Span::styled(format!("› {l}"), t.key_hint)
+                } else {
+                    Span::styled(format!("  {l}"), t.dim)
+                },
+            ]));
+        }
+        if let Some(e) = &fld.error {
+            lines.push(Line::from(vec![
+                Span::raw(pad),
+                Span::styled(format!("✖ {e}"), t.toast_error),
+            ]));
+        } else if let Some(wn) = &fld.warning {
+            lines.push(Line::from(vec![
+                Span::raw(pad),
+                Span::styled(format!("⚠ {wn}"), t.level_warn),
+            ]));
+        } else if focused && !fld.hint.is_empty() {
+            lines.push(Line::from(vec![
+                Span::raw(pad),
+                Span::styled(fld.hint.clone(), t.dim),
+            ]));
+        }
+    }
+}
+
+/// A running job: the step under way and a bar of the steps done.
+fn progress(app: &App, job: &Job, labels: &[String], lines: &mut Vec<Line>) {
+    let t = &app.theme;
+    let total = labels.len().max(1);
+    let done = (job.done() as usize).min(total);
+    let step = labels
+        .get(done)
+        .cloned()
+        .unwrap_or_else(|| "finishing".into());
+    let note = if job.is_cancelled() {
+        " (cancelling)"
+    } else {
+        ""
+    };
+    lines.push(Line::from(Span::styled(
+        format!("⋯ {step} ({}/{total}){note}", (done + 1).min(total)),
+        t.pending,
+    )));
+    const BAR: usize = 30;
+    let filled = done * BAR / total;
+    lines.push(Line::from(vec![
+        Span::styled("█".repeat(filled), t.level_ok),
+        Span::styled("░".repeat(BAR - filled), t.dim),
+        Span::raw(format!(" {done}/{total} steps")),
+    ]));
 }
 
 /// One element per line, indented, for the review page (the builders write compact XML).

@@ -5,6 +5,7 @@
 
 pub mod migrate;
 pub mod network;
+pub mod newvm;
 pub mod pool;
 pub mod secret;
 pub mod vm;
@@ -31,6 +32,13 @@ pub enum Input {
         selected: usize,
     },
     Toggle(bool),
+    /// A searchable list: typed text filters, ←/→ move through the matches. The spec fills
+    /// `items` (value, label) from the query on every refresh; the value is the chosen item's.
+    Pick {
+        query: TextArea<'static>,
+        items: Vec<(String, String)>,
+        selected: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +95,19 @@ impl Field {
         Field::new(key, label, page, Input::Toggle(on))
     }
 
+    pub fn pick(key: &'static str, label: &'static str, page: usize) -> Field {
+        Field::new(
+            key,
+            label,
+            page,
+            Input::Pick {
+                query: text_area(""),
+                items: Vec::new(),
+                selected: 0,
+            },
+        )
+    }
+
     pub fn hint(mut self, h: &str) -> Field {
         self.hint = h.to_string();
         self
@@ -100,6 +121,20 @@ impl Field {
                 options.get(*selected).cloned().unwrap_or_default()
             }
             Input::Toggle(on) => if *on { "yes" } else { "no" }.to_string(),
+            Input::Pick {
+                items, selected, ..
+            } => items
+                .get(*selected)
+                .map(|i| i.0.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// What was typed into a searchable list's filter ("" for other inputs).
+    pub fn query(&self) -> String {
+        match &self.input {
+            Input::Pick { query, .. } => query.lines().concat().trim().to_string(),
+            _ => String::new(),
         }
     }
 
@@ -174,6 +209,9 @@ pub enum Kind {
         form: vm::Form,
         facts: Box<vm::Facts>,
     },
+    NewVm {
+        host: HostId,
+    },
 }
 
 impl Kind {
@@ -190,7 +228,8 @@ impl Kind {
             | Kind::Network { host }
             | Kind::Migrate { host, .. }
             | Kind::MigrationTune { host, .. }
-            | Kind::Vm { host, .. } => *host,
+            | Kind::Vm { host, .. }
+            | Kind::NewVm { host } => *host,
         }
     }
 }
@@ -224,6 +263,10 @@ pub struct Wizard {
     /// Sources the host found (pool wizard), and which one was last copied into the fields.
     pub sources: Vec<crate::model::storage::PoolSource>,
     pub source_applied: Option<usize>,
+    /// A submitted job with progress (new VM), and the labels of its steps in order.
+    pub job: Option<(Job, Vec<String>)>,
+    /// The new-VM wizard's own memory (detection, which OS defaults were applied).
+    pub newvm: Option<Box<newvm::State>>,
 }
 
 impl PartialEq for Wizard {
@@ -263,6 +306,8 @@ impl Wizard {
             note: None,
             sources: Vec::new(),
             source_applied: None,
+            job: None,
+            newvm: None,
         };
         w.focus_first();
         w
@@ -308,6 +353,60 @@ impl Wizard {
                 *options = opts;
             }
         }
+    }
+
+    /// Replaces a searchable list's matches. A value the user moved to stays chosen while it
+    /// is still there; the first (best) match is a default and follows the new list.
+    pub fn set_items(&mut self, key: &str, new: Vec<(String, String)>) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Pick {
+                items, selected, ..
+            } = &mut f.input
+            {
+                let keep = items
+                    .get(*selected)
+                    .filter(|_| *selected > 0)
+                    .map(|i| i.0.clone());
+                *selected = keep
+                    .and_then(|k| new.iter().position(|i| i.0 == k))
+                    .unwrap_or(0);
+                *items = new;
+            }
+        }
+    }
+
+    /// Sets a searchable list's filter text (the spec refreshes the matches).
+    pub fn set_query(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Pick {
+                query, selected, ..
+            } = &mut f.input
+            {
+                *query = text_area(value);
+                *selected = 0;
+            }
+        }
+    }
+
+    /// Sets a choice by its text; false when it is not one of the options.
+    pub fn choose(&mut self, key: &str, value: &str) -> bool {
+        if let Some(f) = self.field_mut(key) {
+            if let Input::Choice { options, selected } = &mut f.input {
+                if let Some(i) = options.iter().position(|o| o == value) {
+                    *selected = i;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The review page also has fields (new VM: name, toggles): the XML then scrolls with
+    /// PageUp/PageDown and the other keys edit the fields.
+    pub fn review_has_fields(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| f.page + 1 == self.pages.len() && f.visible)
     }
 
     pub fn is_review(&self) -> bool {
@@ -385,7 +484,19 @@ impl Wizard {
         if self.submit != Submit::Editing {
             return false;
         }
-        if self.is_review() {
+        if self.is_review() && self.review_has_fields() {
+            match ev.code {
+                KeyCode::PageDown => {
+                    self.review_scroll += 10;
+                    return false;
+                }
+                KeyCode::PageUp => {
+                    self.review_scroll = self.review_scroll.saturating_sub(10);
+                    return false;
+                }
+                _ => {}
+            }
+        } else if self.is_review() {
             match ev.code {
                 KeyCode::Down | KeyCode::Char('j') => self.review_scroll += 1,
                 KeyCode::Up | KeyCode::Char('k') => {
@@ -398,6 +509,11 @@ impl Wizard {
             return false;
         }
         let focus = self.focus;
+        // A page whose fields are all hidden leaves the focus on another page: type into
+        // nothing rather than into a field the user cannot see.
+        if !(0..self.fields.len()).any(|i| self.on_page(i)) {
+            return false;
+        }
         let Some(f) = self.fields.get_mut(focus) else {
             return false;
         };
@@ -427,6 +543,30 @@ impl Wizard {
                 }
                 _ => false,
             },
+            Input::Pick {
+                query,
+                items,
+                selected,
+            } => match ev.code {
+                KeyCode::Right => {
+                    *selected = (*selected + 1).min(items.len().saturating_sub(1));
+                    true
+                }
+                KeyCode::Left => {
+                    *selected = selected.saturating_sub(1);
+                    true
+                }
+                KeyCode::Enter => false,
+                _ => {
+                    let changed = query.input(ev);
+                    // A new filter starts at its best match (the spec refills the list).
+                    if changed {
+                        items.clear();
+                        *selected = 0;
+                    }
+                    changed
+                }
+            },
         }
     }
 }
@@ -444,6 +584,8 @@ pub struct Context {
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
     pub ifaces: Vec<crate::model::network::HostIface>,
+    /// Everything the new-VM wizard checks against (only for `Kind::NewVm`).
+    pub newvm: Option<Box<newvm::Facts>>,
 }
 
 /// The facts a wizard checks against, from what the app knows of the host.
@@ -479,6 +621,7 @@ pub fn context(app: &App, kind: &Kind) -> Context {
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
         networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
         ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
+        newvm: matches!(kind, Kind::NewVm { .. }).then(|| Box::new(newvm::facts(app, host))),
     }
 }
 
@@ -490,6 +633,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Network { .. } => network::refresh(w, ctx),
         Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
         Kind::Vm { .. } => vm::refresh(w),
+        Kind::NewVm { .. } => newvm::refresh(w, ctx),
         Kind::Volume { .. }
         | Kind::Clone { .. }
         | Kind::Resize { .. }
@@ -570,11 +714,13 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         app.mode = Mode::Normal;
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];
     }
+    let ctx = context(app, &w.kind);
     let tag = app.requests.tag(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
     let cmd = match &w.kind {
+        Kind::NewVm { .. } => newvm::command(w, &ctx, tag),
         Kind::Pool { .. } => pool::command(w, tag).map(HostCommand::Storage),
         Kind::Secret { .. } | Kind::SecretValue { .. } => {
             secret::command(w, tag).map(HostCommand::Storage)

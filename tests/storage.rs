@@ -10,10 +10,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::guest::{daemon_available, unique};
 use common::loopdev::{LoopDev, VgGuard};
 use common::worker::WAIT;
 use quick_xml::escape::escape;
@@ -24,28 +24,6 @@ use virtdeck::model::storage::{Pool, PoolSource, PoolState, StorageInventory, Vo
 
 const URI: &str = "qemu:///system";
 const MIB: u64 = 1024 * 1024;
-
-fn daemon_available() -> bool {
-    virtdeck::host::ensure_event_loop();
-    let ok = Connect::open(Some(URI)).is_ok();
-    if !ok {
-        assert!(
-            std::env::var("VIRTDECK_REQUIRE_KVM").as_deref() != Ok("1"),
-            "VIRTDECK_REQUIRE_KVM=1 but {URI} is not available (run scripts/lab.sh)"
-        );
-        eprintln!("skipping: {URI} not available");
-    }
-    ok
-}
-
-fn unique(tag: &str) -> String {
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "vdk-{tag}-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    )
-}
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()

@@ -12,6 +12,31 @@ use virtdeck::host::WorkerOptions;
 
 pub const URI: &str = "qemu:///system";
 
+/// qemu:///system answers (storage and network tests need no KVM). Without it the test is
+/// skipped, unless VIRTDECK_REQUIRE_KVM=1 says it must run.
+pub fn daemon_available() -> bool {
+    virtdeck::host::ensure_event_loop();
+    let ok = Connect::open(Some(URI)).is_ok();
+    if !ok {
+        assert!(
+            std::env::var("VIRTDECK_REQUIRE_KVM").as_deref() != Ok("1"),
+            "VIRTDECK_REQUIRE_KVM=1 but {URI} is not available (run scripts/lab.sh)"
+        );
+        eprintln!("skipping: {URI} not available");
+    }
+    ok
+}
+
+/// A name no other test (or test run) uses: tests share one daemon.
+pub fn unique(tag: &str) -> String {
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "vdk-{tag}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
 pub fn kvm_available() -> bool {
     virtdeck::host::ensure_event_loop();
     let ok = Connect::open(Some(URI))

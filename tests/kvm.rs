@@ -32,6 +32,15 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
                 .any(|v| v.uuid == g.uuid && v.state == VmState::Running)
     });
     assert!(ok, "guest running; log: {:?}", live.app.messages.log);
+    // The worker saw it start, so the detail screen has an uptime.
+    let started = live.app.hosts[0]
+        .vms
+        .iter()
+        .find(|v| v.uuid == g.uuid)
+        .and_then(|v| v.started)
+        .expect("a start seen by the worker has a time");
+    let age = started.elapsed().unwrap_or_default();
+    assert!(age < Duration::from_secs(30), "started {age:?} ago");
 
     // CPU time rises between polls and the table gets a CPU% for it.
     let cpu = |app: &virtdeck::app::App| {
@@ -196,5 +205,44 @@ fn periodic_inventory_picks_up_flags_changed_elsewhere() {
     assert!(
         persistent && state == VmState::Shutoff && mem2 == mem,
         "the rest is kept"
+    );
+}
+
+/// A guest already running when a worker on this machine connects: its start comes from the
+/// QEMU pid file, not from "now".
+#[test]
+fn uptime_of_a_guest_running_before_connect_comes_from_its_pid_file() {
+    if !kvm_available() {
+        return;
+    }
+    let g = Guest::define("uptime");
+    let conn = Connect::open(Some(URI)).unwrap();
+    conn.lookup_domain_by_uuid_string(&g.uuid)
+        .unwrap()
+        .create()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let live = live_with(WorkerOptions {
+        local_machine: true,
+        ..WorkerOptions::default()
+    });
+    let mut live = live;
+    let seen = live.pump_until(Duration::from_secs(20), |app| {
+        app.hosts[0].vms.iter().any(|v| v.uuid == g.uuid)
+    });
+    assert!(seen);
+    let vm = live.app.hosts[0]
+        .vms
+        .iter()
+        .find(|v| v.uuid == g.uuid)
+        .unwrap();
+    let age = vm
+        .started
+        .expect("the pid file gives the start")
+        .elapsed()
+        .unwrap_or_default();
+    assert!(
+        age >= Duration::from_secs(2) && age < Duration::from_secs(60),
+        "started {age:?} ago, before the worker connected"
     );
 }

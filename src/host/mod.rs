@@ -12,6 +12,7 @@ mod node;
 mod ops;
 pub mod stats;
 mod storage;
+mod uptime;
 pub mod vm;
 mod watch;
 mod worker;

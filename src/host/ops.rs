@@ -86,5 +86,6 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         autostart: dom.autostart()?,
         persistent: dom.is_persistent()?,
         managed_save: dom.has_managed_save(0).unwrap_or(false),
+        started: None,
     })
 }

@@ -221,6 +221,7 @@ struct Session<'a> {
     /// For work that runs on threads of its own and reports after the command returned.
     shared: Notify,
     side: Side,
+    uptime: super::uptime::Uptime,
 }
 
 impl<'a> Session<'a> {
@@ -247,6 +248,7 @@ impl<'a> Session<'a> {
                 uri: uri.to_string(),
                 readonly: opts.readonly,
             },
+            uptime: super::uptime::Uptime::new(opts.local_machine),
         }
     }
 
@@ -604,7 +606,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn send_snapshot(&self, node: Option<NodeSample>, notify: &impl Fn(HostEvent)) {
+    fn send_snapshot(&mut self, node: Option<NodeSample>, notify: &impl Fn(HostEvent)) {
+        self.uptime
+            .stamp(self.vms.values_mut(), std::time::SystemTime::now());
         notify(HostEvent::Snapshot(Snapshot {
             vms: self.vms.values().cloned().collect(),
             taken_at: Instant::now(),

@@ -98,6 +98,8 @@ pub struct Vm {
     pub autostart: bool,
     pub persistent: bool,
     pub managed_save: bool,
+    /// When the guest started (`host::uptime`); `None` while stopped or when unknown.
+    pub started: Option<std::time::SystemTime>,
 }
 
 /// Counters summed over a VM's disks and interfaces (None where the driver reports none).

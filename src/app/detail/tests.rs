@@ -91,6 +91,7 @@ fn app(active: bool, readonly: bool) -> App {
         autostart: false,
         persistent: true,
         managed_save: false,
+        started: None,
     };
     let now = app.now;
     app.update(Msg::Host(

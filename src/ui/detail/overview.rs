@@ -91,6 +91,20 @@ fn chart(
     f.render_widget(chart, area);
 }
 
+/// "  up 3h12m" for a running guest whose start is known (`host::uptime`); a running guest
+/// of a remote host that was already up when virtdeck connected says so.
+fn uptime(vm: &crate::model::Vm) -> String {
+    if !vm.state.is_active() {
+        return String::new();
+    }
+    match vm.started.map(|t| t.elapsed()) {
+        Some(Ok(d)) => format!("  up {}", fmt::duration(d)),
+        // Started "in the future": the host's clock is ahead of this machine's.
+        Some(Err(_)) => "  up <1s".into(),
+        None => "  uptime unknown".into(),
+    }
+}
+
 /// "IP 192.168.122.45/24 (lease, vnet0) · …" from the last address read.
 fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
     match h.addresses.get(uuid) {
@@ -223,6 +237,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 format!("{} {}", vm.state.symbol(), vm.state.label()),
                 state_style(t, vm.state),
             ),
+            Span::styled(uptime(vm), t.dim),
             if h.is_stale() {
                 Span::styled("  (stale: host not answering)", t.pending)
             } else {
@@ -371,4 +386,39 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ),
         cells[2][1],
     );
+}
+
+#[cfg(test)]
+mod uptime_tests {
+    use super::uptime;
+    use crate::model::{Vm, VmState};
+    use std::time::{Duration, SystemTime};
+
+    fn vm(state: VmState, started: Option<SystemTime>) -> Vm {
+        Vm {
+            uuid: "u".into(),
+            name: "n".into(),
+            id: None,
+            state,
+            vcpus: 1,
+            memory_kib: 0,
+            max_memory_kib: 0,
+            cpu_time_ns: None,
+            io: Default::default(),
+            autostart: false,
+            persistent: true,
+            managed_save: false,
+            started,
+        }
+    }
+
+    #[test]
+    fn uptime_of_running_known_unknown_and_stopped_guests() {
+        let three_h = SystemTime::now() - Duration::from_secs(3 * 3600 + 12 * 60 + 5);
+        assert_eq!(uptime(&vm(VmState::Running, Some(three_h))), "  up 3h12m");
+        assert_eq!(uptime(&vm(VmState::Running, None)), "  uptime unknown");
+        let ahead = SystemTime::now() + Duration::from_secs(60);
+        assert_eq!(uptime(&vm(VmState::Running, Some(ahead))), "  up <1s");
+        assert_eq!(uptime(&vm(VmState::Shutoff, Some(three_h))), "");
+    }
 }

@@ -475,6 +475,7 @@ mod app_level {
             autostart: false,
             persistent: true,
             managed_save: false,
+            started: None,
         }
     }
 

@@ -1,0 +1,148 @@
+//! When each running guest started, for the detail screen's uptime. libvirt reports no start
+//! time, so: on the machine virtdeck runs on, the mtime of the QEMU pid file libvirt writes
+//! when it starts the guest; on any host, the moment this worker saw the guest go from
+//! stopped to running. A guest already running on a remote host at connect stays unknown.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::model::Vm;
+
+/// Where libvirt's QEMU driver keeps `<name>.pid` (system instance).
+const PID_DIR: &str = "/run/libvirt/qemu";
+
+#[derive(Debug, Default)]
+pub(super) struct Uptime {
+    /// Reads the local pid files (the host is this machine).
+    local: bool,
+    started: HashMap<String, SystemTime>,
+    /// Guests seen stopped in this session: their start is observed.
+    stopped: HashSet<String>,
+}
+
+impl Uptime {
+    pub(super) fn new(local: bool) -> Uptime {
+        Uptime {
+            local,
+            ..Uptime::default()
+        }
+    }
+
+    /// Fills `started` of every VM, learning from this snapshot.
+    pub(super) fn stamp<'a>(&mut self, vms: impl IntoIterator<Item = &'a mut Vm>, now: SystemTime) {
+        for vm in vms {
+            if !vm.state.is_active() {
+                self.started.remove(&vm.uuid);
+                self.stopped.insert(vm.uuid.clone());
+                vm.started = None;
+                continue;
+            }
+            let known = self.started.get(&vm.uuid).copied();
+            let t = known.or_else(|| {
+                let t = self
+                    .local
+                    .then(|| pid_file_time(Path::new(PID_DIR), Path::new("/proc"), &vm.uuid))
+                    .flatten()
+                    .or_else(|| self.stopped.contains(&vm.uuid).then_some(now))?;
+                self.started.insert(vm.uuid.clone(), t);
+                Some(t)
+            });
+            self.stopped.remove(&vm.uuid);
+            vm.started = t;
+        }
+    }
+}
+
+/// The mtime of the running domain's pid file, which libvirt writes once, when QEMU starts.
+/// The file is found by the QEMU process it names (`-uuid <uuid>` on its command line), not
+/// by its name: libvirt 9 XML-escapes names in pid file names (`a &lt;b.pid`).
+fn pid_file_time(dir: &Path, proc: &Path, uuid: &str) -> Option<SystemTime> {
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("pid") {
+            return None;
+        }
+        let pid: u32 = std::fs::read_to_string(&path).ok()?.trim().parse().ok()?;
+        let cmdline = std::fs::read(proc.join(pid.to_string()).join("cmdline")).ok()?;
+        let mut args = cmdline.split(|b| *b == 0);
+        args.find(|a| *a == b"-uuid")?;
+        if args.next()? != uuid.as_bytes() {
+            return None;
+        }
+        e.metadata().ok()?.modified().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VmState;
+    use std::time::Duration;
+
+    fn vm(state: VmState) -> Vm {
+        Vm {
+            uuid: "u".into(),
+            name: "n".into(),
+            id: None,
+            state,
+            vcpus: 1,
+            memory_kib: 0,
+            max_memory_kib: 0,
+            cpu_time_ns: None,
+            io: Default::default(),
+            autostart: false,
+            persistent: true,
+            managed_save: false,
+            started: None,
+        }
+    }
+
+    #[test]
+    fn a_start_seen_by_the_worker_is_kept_until_the_guest_stops() {
+        let mut u = Uptime::new(false);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut running = vm(VmState::Running);
+        u.stamp([&mut running], t0);
+        assert_eq!(running.started, None, "running at first sight: unknown");
+        let mut off = vm(VmState::Shutoff);
+        u.stamp([&mut off], t0);
+        let t1 = t0 + Duration::from_secs(60);
+        let mut on = vm(VmState::Running);
+        u.stamp([&mut on], t1);
+        assert_eq!(on.started, Some(t1), "the start was seen");
+        let mut later = vm(VmState::Running);
+        u.stamp([&mut later], t1 + Duration::from_secs(300));
+        assert_eq!(later.started, Some(t1), "kept across snapshots");
+        let mut stopped = vm(VmState::Shutoff);
+        u.stamp([&mut stopped], t1);
+        assert_eq!(stopped.started, None);
+    }
+
+    #[test]
+    fn the_pid_file_whose_qemu_has_the_uuid_gives_the_start() {
+        let run = tempfile::tempdir().unwrap();
+        let proc = tempfile::tempdir().unwrap();
+        let qemu = |pid: &str, uuid: &str| {
+            let d = proc.path().join(pid);
+            std::fs::create_dir_all(&d).unwrap();
+            let cmd = format!("qemu-system-x86_64\0-name\0guest=x\0-uuid\0{uuid}\0-smp\01\0");
+            std::fs::write(d.join("cmdline"), cmd).unwrap();
+        };
+        let u = "6c6f6e67-2d6c-6976-6520-7468652d7576";
+        assert_eq!(pid_file_time(run.path(), proc.path(), u), None);
+        qemu("100", "00000000-0000-0000-0000-000000000001");
+        std::fs::write(run.path().join("other.pid"), "100").unwrap();
+        std::fs::write(run.path().join("empty.pid"), "").unwrap();
+        std::fs::write(run.path().join("gone.pid"), "999").unwrap();
+        assert_eq!(
+            pid_file_time(run.path(), proc.path(), u),
+            None,
+            "no QEMU of ours"
+        );
+        qemu("200", u);
+        std::fs::write(run.path().join("vm &lt;&amp;&apos; ü.pid"), "200\n").unwrap();
+        let t = pid_file_time(run.path(), proc.path(), u).expect("found by its process");
+        assert!(t <= SystemTime::now());
+    }
+}

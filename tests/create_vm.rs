@@ -583,3 +583,134 @@ fn install_tree_boots_its_kernel_once_then_the_disk() {
     let after = dom.xml_desc(0).unwrap();
     assert!(!after.contains("<kernel>"), "{after}");
 }
+
+/// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 until the process ends; 404 for
+/// anything else. Enough for the create job's download (one GET per connection).
+fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // Skip the headers.
+            let mut h = String::new();
+            while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
+                h.clear();
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let mut out = &stream;
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = out.write_all(body);
+                }
+                None => {
+                    let _ = out.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            }
+        }
+    });
+    base
+}
+
+#[test]
+fn install_tree_urls_are_downloaded_into_the_pool_and_booted() {
+    if !daemon_available() {
+        return;
+    }
+    let boot = common::dhcp_guest::boot_files();
+    let kernel = std::fs::read(&boot.kernel).unwrap();
+    let initrd = std::fs::read(&boot.initrd).unwrap();
+    let base = serve(vec![
+        ("/tree/linux", kernel.clone()),
+        ("/tree/initrd.gz", initrd.clone()),
+    ]);
+    let pool = Pool::new("urlfetch");
+    let os = OsDb::shared().unwrap().get("debian11").unwrap();
+    let make = |name: &str, initrd_path: &str| {
+        let mut vm = spec(
+            name,
+            InstallMethod::Url {
+                kernel: format!("{base}/tree/linux"),
+                initrd: format!("{base}{initrd_path}"),
+                cmdline: "console=ttyS0 quiet".into(),
+            },
+        );
+        vm.disks.push(vm.default_disk(os, &pool.name));
+        if let DiskSource::New { capacity, .. } = &mut vm.disks[0] {
+            *capacity = 16 * MIB;
+        }
+        vm
+    };
+    let w = Worker::start(URI);
+
+    // A missing initrd: the kernel already downloaded and the disk are removed again.
+    let name = unique("urlbad");
+    let _dom = DomainGuard(name.clone());
+    let (result, job) = create(&w, 1, make(&name, "/tree/missing.gz"), true);
+    let e = result.unwrap_err();
+    assert!(
+        e.contains("404") && e.contains("nothing was left behind"),
+        "{e}"
+    );
+    assert!(matches!(job.state(), JobState::Failed(_)));
+    assert!(pool.volumes().is_empty(), "{:?}", pool.volumes());
+    assert!(!domain_exists(&name));
+
+    let name = unique("urlok");
+    let _dom = DomainGuard(name.clone());
+    let (result, job) = create(&w, 2, make(&name, "/tree/initrd.gz"), false);
+    result.unwrap_or_else(|e| panic!("create failed: {e}"));
+    assert_eq!(job.total(), 5, "volume, kernel, initrd, define, start");
+    let mut want = vec![
+        format!("{name}-initrd"),
+        format!("{name}-kernel"),
+        os_disk_name(&pool, &name),
+    ];
+    want.sort();
+    assert_eq!(pool.volumes(), want);
+    let on_disk = |v: &str| std::fs::read(pool.dir.path().join(v)).unwrap();
+    assert_eq!(
+        on_disk(&format!("{name}-kernel")),
+        kernel,
+        "kernel byte for byte"
+    );
+    assert_eq!(
+        on_disk(&format!("{name}-initrd")),
+        initrd,
+        "initrd byte for byte"
+    );
+    assert!(is_running(&name));
+    let live = conn()
+        .lookup_domain_by_name(&name)
+        .unwrap()
+        .xml_desc(0)
+        .unwrap();
+    let kpath = pool.dir.path().join(format!("{name}-kernel"));
+    assert!(
+        live.contains(&format!(
+            "<kernel>{}</kernel>",
+            escape(kpath.to_string_lossy().as_ref())
+        )),
+        "{live}"
+    );
+}
+
+/// The name of the VM's own new disk among the pool's volumes.
+fn os_disk_name(pool: &Pool, vm: &str) -> String {
+    pool.volumes()
+        .into_iter()
+        .find(|v| v.starts_with(vm) && !v.ends_with("-kernel") && !v.ends_with("-initrd"))
+        .unwrap_or_default()
+}

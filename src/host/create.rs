@@ -4,8 +4,10 @@
 //! cancelled between steps) those are undone latest first — destroy, undefine (with NVRAM),
 //! delete the volumes — and the caller gets libvirt's error text.
 //!
-//! It runs on the worker thread, like the other storage and network commands: every step is
-//! short (volumes are created sparse, the seed is a few KiB). Progress goes through the
+//! It runs on a thread with a connection of its own (the worker starts it, as for storage
+//! actions): downloading an install tree's kernel and initrd and booting can take a while.
+//! An install tree given by URL is fetched on this machine and uploaded into the pool of the
+//! VM's new disk, so it works for remote hosts too. Progress goes through the
 //! [`Job`]: `total` is the number of steps, `done` the steps finished; [`steps`] names them
 //! so the UI can show "creating volume vm.qcow2 (1/3)". The job ends Done, Failed or
 //! Cancelled, and the worker answers `HostEvent::Done { tag, .. }` as well.
@@ -45,6 +47,14 @@ pub enum Step {
         pool: String,
         name: String,
     },
+    /// Download the install tree's kernel (or initrd) from `url` on this machine and upload
+    /// it as volume `name` in `pool`, whose path the domain then boots.
+    Fetch {
+        url: String,
+        pool: String,
+        name: String,
+        kernel: bool,
+    },
     Define,
     Start,
 }
@@ -54,6 +64,7 @@ impl Step {
     pub fn label(&self) -> String {
         match self {
             Step::Volume { pool, name } => format!("creating volume {name} in pool {pool}"),
+            Step::Fetch { url, pool, .. } => format!("downloading {url} into pool {pool}"),
             Step::Seed { pool, name } => {
                 format!("uploading cloud-init seed {name} to pool {pool}")
             }
@@ -78,11 +89,44 @@ pub fn steps(spec: &NewVm, start: bool) -> Vec<Step> {
     if let Some((pool, name)) = spec.seed_volume() {
         out.push(Step::Seed { pool, name });
     }
+    out.extend(fetch_steps(spec));
     out.push(Step::Define);
     if start || matches!(spec.install, InstallMethod::Url { .. }) {
         out.push(Step::Start);
     }
     out
+}
+
+/// An install tree given by URL: its kernel and initrd are downloaded into the pool of the
+/// VM's first new disk (an install always writes one), next to it, as `<vm>-kernel` and
+/// `<vm>-initrd`. Host paths need no step.
+fn fetch_steps(spec: &NewVm) -> Vec<Step> {
+    let InstallMethod::Url { kernel, initrd, .. } = &spec.install else {
+        return Vec::new();
+    };
+    let Some(pool) = spec
+        .disks
+        .iter()
+        .filter(|d| d.is_new())
+        .find_map(|d| d.pool_volume())
+        .map(|(p, _)| p.to_string())
+    else {
+        return Vec::new();
+    };
+    [(kernel, true), (initrd, false)]
+        .into_iter()
+        .filter(|(u, _)| crate::xml::newvm::is_url(u))
+        .map(|(url, is_kernel)| Step::Fetch {
+            url: url.clone(),
+            pool: pool.clone(),
+            name: format!(
+                "{}-{}",
+                spec.name,
+                if is_kernel { "kernel" } else { "initrd" }
+            ),
+            kernel: is_kernel,
+        })
+        .collect()
 }
 
 /// Why the pool cannot hold a new volume, or `None`. Raw volumes are refused when larger
@@ -190,6 +234,8 @@ fn run_steps(
     if let Some((field, why)) = problems.into_iter().next() {
         return Err(Stop::Refused(format!("{field}: {why}")));
     }
+    // Downloaded boot files replace their URLs with the volumes' paths.
+    let mut spec = spec.clone();
     let mut dom = None;
     let mut started = false;
     for step in plan {
@@ -213,7 +259,24 @@ fn run_steps(
                 };
                 let iso = crate::cloudinit::seed_iso(config, &instance_id(&spec.name))
                     .map_err(|e| Stop::Refused(e.to_string()))?;
-                upload_seed(conn, pool, name, &iso, undo)?;
+                upload_bytes(conn, pool, name, &iso, undo)?;
+            }
+            Step::Fetch {
+                url,
+                pool,
+                name,
+                kernel,
+            } => {
+                let bytes = fetch(url, job)?;
+                let path = upload_bytes(conn, pool, name, &bytes, undo)?.path()?;
+                if let InstallMethod::Url {
+                    kernel: k,
+                    initrd: i,
+                    ..
+                } = &mut spec.install
+                {
+                    *(if *kernel { k } else { i }) = path;
+                }
             }
             Step::Define => {
                 let xml = spec
@@ -310,13 +373,52 @@ fn create_volume(conn: &Connect, disk: &DiskSource) -> Result<StorageVol, Stop> 
     Ok(StorageVol::create_xml(&pool, &xml, 0)?)
 }
 
-fn upload_seed(
+/// Largest boot file downloaded (installer initrds are tens of MiB).
+const FETCH_MAX: u64 = 1 << 30;
+
+/// Downloads `url` into memory on this machine, checking for cancel between 1 MiB reads.
+fn fetch(url: &str, job: &Job) -> Result<Vec<u8>, Stop> {
+    use std::io::Read;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(std::time::Duration::from_secs(15)))
+        .timeout_recv_body(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let fail = |e: &dyn std::fmt::Display| Stop::Refused(format!("downloading {url}: {e}"));
+    let mut resp = agent.get(url).call().map_err(|e| fail(&e))?;
+    let mut reader = resp.body_mut().as_reader();
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if job.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        let n = reader.read(&mut chunk).map_err(|e| fail(&e))?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&chunk[..n]);
+        if out.len() as u64 > FETCH_MAX {
+            return Err(fail(&format!(
+                "larger than {}",
+                crate::fmt::bytes(FETCH_MAX)
+            )));
+        }
+    }
+    if out.is_empty() {
+        return Err(fail(&"the server sent an empty file"));
+    }
+    Ok(out)
+}
+
+/// Creates raw volume `name` in `pool_name` holding `bytes` (recorded for rollback).
+fn upload_bytes(
     conn: &Connect,
     pool_name: &str,
     name: &str,
     iso: &[u8],
     undo: &mut Vec<Undo>,
-) -> Result<(), Stop> {
+) -> Result<StorageVol, Stop> {
     let pool = conn.lookup_storage_pool_by_name(pool_name)?;
     let def = VolumeDef::new(name, iso.len() as u64, "raw", false, None);
     let xml = def.to_xml().map_err(|e| Stop::Refused(e.to_string()))?;
@@ -330,9 +432,9 @@ fn upload_seed(
             Ok(n) if n > 0 => sent += n as usize,
             Ok(_) => {
                 let _ = stream.abort();
-                return Err(Stop::Refused(
-                    "the host stopped accepting the seed upload".into(),
-                ));
+                return Err(Stop::Refused(format!(
+                    "the host stopped accepting the upload of {name}"
+                )));
             }
             Err(e) => {
                 let _ = stream.abort();
@@ -341,7 +443,7 @@ fn upload_seed(
         }
     }
     stream.finish()?;
-    Ok(())
+    Ok(vol)
 }
 
 /// Takes the steps back, latest first; returns what could not be undone.

@@ -207,9 +207,14 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                 .hint("a volume of the host's pools (type to filter · ←/→ choose)"),
             Field::text("iso_path", "ISO path", 0, "").hint("absolute path of an ISO on the host"),
             Field::pick("image", "Disk image", 0).hint(pick_hint),
+            Field::text("tree", "Install tree URL", 0, "").hint(
+                "http(s) URL of the tree (a distribution mirror); the kernel and initrd are \
+                 found in it for the OS chosen next and downloaded by Create",
+            ),
             Field::text("kernel", "Kernel", 0, "")
-                .hint("host path of the install tree's kernel (images/pxeboot/vmlinuz…)"),
-            Field::text("initrd", "Initrd", 0, "").hint("host path of the install tree's initrd"),
+                .hint("empty: from the tree URL; or a host path / URL of the kernel"),
+            Field::text("initrd", "Initrd", 0, "")
+                .hint("empty: from the tree URL; or a host path / URL of the initrd"),
             Field::text("cmdline", "Kernel arguments", 0, "")
                 .hint("e.g. inst.repo=https://… or url=… pointing at the tree"),
             Field::text("user", "Login user", 0, "admin"),
@@ -537,7 +542,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     visible(w, "iso", method == ISO);
     visible(w, "iso_path", method == ISO && w.get("iso") == ISO_PATH);
     visible(w, "image", own_disk);
-    for k in ["kernel", "initrd", "cmdline"] {
+    for k in ["tree", "kernel", "initrd", "cmdline"] {
         visible(w, k, method == URL);
     }
     for k in ["user", "password", "ssh_key", "hostname"] {
@@ -590,15 +595,31 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
                 )
             }),
     );
+    let tree = w.get("tree");
+    check(
+        w,
+        "tree",
+        if tree.is_empty() || crate::xml::newvm::is_url(&tree) {
+            Ok(())
+        } else {
+            Err("an http:// or https:// URL".into())
+        },
+    );
     for k in ["kernel", "initrd"] {
         let v = w.get(k);
         check(
             w,
             k,
-            if v.starts_with('/') {
+            // Empty with a tree URL: found in the tree for the chosen OS.
+            if v.starts_with('/')
+                || crate::xml::newvm::is_url(&v)
+                || (v.is_empty() && !tree.is_empty())
+            {
                 Ok(())
+            } else if v.is_empty() {
+                Err("enter the tree URL above, or a path / URL here".into())
             } else {
-                Err("an absolute path on the host".into())
+                Err("an absolute path on the host or an http(s) URL".into())
             },
         );
     }
@@ -879,11 +900,33 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
             config: cloud_config(w, &name),
             seed_pool: pool.clone(),
         },
-        URL => InstallMethod::Url {
-            kernel: w.get("kernel"),
-            initrd: w.get("initrd"),
-            cmdline: w.get("cmdline"),
-        },
+        URL => {
+            let (mut kernel, mut initrd) = (w.get("kernel"), w.get("initrd"));
+            if kernel.is_empty() || initrd.is_empty() {
+                let os = variant(f, &w.get("os"));
+                let (k, i) = os
+                    .tree("x86_64")
+                    .and_then(|t| t.boot_urls(&w.get("tree")))
+                    .ok_or_else(|| {
+                        format!(
+                            "osinfo-db does not know where {} keeps its kernel in a tree: \
+                             enter the kernel and initrd URLs",
+                            os.name
+                        )
+                    })?;
+                if kernel.is_empty() {
+                    kernel = k;
+                }
+                if initrd.is_empty() {
+                    initrd = i;
+                }
+            }
+            InstallMethod::Url {
+                kernel,
+                initrd,
+                cmdline: w.get("cmdline"),
+            }
+        }
         _ => InstallMethod::Pxe,
     };
     let os = variant(f, &w.get("os"));

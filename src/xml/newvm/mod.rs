@@ -300,6 +300,11 @@ impl NewVm {
     }
 }
 
+/// An http(s) URL (downloaded by the create job) rather than a host path.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
 /// Why a domain name is not acceptable, or `None`. libvirt refuses '/' (names become file
 /// names under /etc/libvirt/qemu), and the file `<name>.xml` must fit NAME_MAX (255 bytes).
 /// Control characters would break the XML and the UI. Uniqueness is the caller's check
@@ -385,11 +390,26 @@ pub fn validate(vm: &NewVm) -> Vec<(&'static str, String)> {
             Some(_) => {}
         },
         InstallMethod::Url { kernel, initrd, .. }
-            if !kernel.starts_with('/') || !initrd.starts_with('/') =>
+            if [kernel, initrd]
+                .iter()
+                .any(|f| !f.starts_with('/') && !is_url(f)) =>
         {
             out.push((
                 "install",
-                "kernel and initrd must be absolute host paths".into(),
+                "kernel and initrd: absolute host paths or http(s) URLs".into(),
+            ));
+        }
+        InstallMethod::Url { kernel, initrd, .. }
+            if (is_url(kernel) || is_url(initrd))
+                && !vm
+                    .disks
+                    .iter()
+                    .any(|d| d.is_new() && d.pool_volume().is_some()) =>
+        {
+            out.push((
+                "disks",
+                "downloading the kernel and initrd needs a new disk in a pool to put them next to"
+                    .into(),
             ));
         }
         InstallMethod::Iso(HostFile::Path(p)) if !p.starts_with('/') => {

@@ -610,3 +610,55 @@ mod app_level {
         assert_eq!(a.vm(r).1.name, "fresh");
     }
 }
+
+#[test]
+fn a_tree_url_gives_the_kernel_and_initrd_urls_of_the_chosen_os_and_fetch_steps() {
+    let c = ctx(facts());
+    let mut w = wizard(&c);
+    method(&mut w, &c, URL);
+    typ(&mut w, &c, "tree", "ftp://mirror/x");
+    assert!(err(&w, "tree").is_some(), "only http(s)");
+    clear(&mut w, &c, "tree");
+    typ(
+        &mut w,
+        &c,
+        "tree",
+        "http://mirror.example/debian/dists/bullseye/main/installer-amd64/",
+    );
+    assert!(err(&w, "tree").is_none());
+    assert!(
+        err(&w, "kernel").is_none() && err(&w, "initrd").is_none(),
+        "empty: from the tree"
+    );
+    typ(&mut w, &c, "os", "debian11");
+    w.set_text("name", "net1");
+    refresh_any(&mut w, &c);
+    let f = facts();
+    let vm = build(&w, &f).expect("spec");
+    let InstallMethod::Url { kernel, initrd, .. } = &vm.install else {
+        panic!("{:?}", vm.install)
+    };
+    let tree = db().get("debian11").unwrap().tree("x86_64").unwrap();
+    let (k, i) = tree
+        .boot_urls("http://mirror.example/debian/dists/bullseye/main/installer-amd64")
+        .unwrap();
+    assert_eq!((kernel, initrd), (&k, &i));
+    let steps = crate::host::create::steps(&vm, true);
+    let fetched: Vec<_> = steps
+        .iter()
+        .filter_map(|s| match s {
+            crate::host::create::Step::Fetch { url, name, .. } => Some((url.clone(), name.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fetched,
+        vec![(k, "net1-kernel".into()), (i, "net1-initrd".into())],
+        "{steps:?}"
+    );
+    // A typed path wins over the tree.
+    typ(&mut w, &c, "kernel", "/srv/vmlinuz");
+    refresh_any(&mut w, &c);
+    let vm = build(&w, &f).expect("spec");
+    assert!(matches!(&vm.install, InstallMethod::Url { kernel, .. } if kernel == "/srv/vmlinuz"));
+}

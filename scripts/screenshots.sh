@@ -52,6 +52,13 @@ keys Enter && keys -l "nas.example.com" && keys Tab && keys -l "/export/isos" &&
 esc 4 && keys 4 && shot networks
 keys n && keys -l "lab-net" && keys Enter && shot network-wizard
 esc 2 && keys i && shot host-interfaces
+# VM detail tabs and the new-VM wizard on the demo.
+esc 1 && keys 2 && keys g && keys Enter && sleep 0.5 && keys Tab && shot vm-hardware
+keys Tab && shot vm-snapshots
+keys Tab && shot vm-xml
+esc 1 && keys N && sleep 1 && shot new-vm-wizard
+keys Enter && keys -l "debian11" && sleep 0.3 && shot new-vm-os
+esc 2
 # Migration on the demo: the wizard, its checks (real answers of the test driver), and the
 # pane after the test driver refused to migrate (it has no migration support).
 keys 2 && keys g && keys j j && keys m && shot migrate-wizard

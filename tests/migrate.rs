@@ -690,6 +690,9 @@ fn live_migration_through_the_wizard_and_the_pane() {
         uri: lab.tcp.clone(),
         uuid: g.uuid.clone(),
     };
+    // Enough non-zero memory to take seconds at 1 MiB/s, so progress samples reach the pane
+    // (the tiny guest alone is zero pages and moves in well under a second).
+    add_heavy_rom(&g, 6);
     start_guest(&g);
     let opts = virtdeck::host::WorkerOptions::default();
     let mut live = common::start(
@@ -749,7 +752,7 @@ fn live_migration_through_the_wizard_and_the_pane() {
     live.press("<Space>");
     live.press("<Enter>");
     focus(&mut live, "bandwidth");
-    live.type_text("2");
+    live.type_text("1");
     focus(&mut live, "onfail");
     live.press("<Right>");
     live.press("<Enter>");

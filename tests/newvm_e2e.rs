@@ -231,8 +231,10 @@ fn imports_the_tiny_guest_through_the_wizard_and_its_console_answers() {
     t.keys(&["Enter"]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(t.screen().contains("already has a VM named"), "{s}");
+    // One at a time: Escapes that arrive together read as Alt+Escape.
     for _ in 0..6 {
         t.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(150));
     }
     t.wait_for("closed", |s| !s.contains("New VM on"));
 }

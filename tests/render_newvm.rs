@@ -158,8 +158,12 @@ fn import_creates_starts_and_selects_the_vm() {
     let created = live.pump_until(Duration::from_secs(15), |a| {
         a.mode == Mode::Normal
             && a.view == View::Vms
-            && a.selected_row()
-                .is_some_and(|r| a.vm(r).1.name == "imported")
+            && a.selected_row().is_some_and(|r| {
+                let vm = a.vm(r).1;
+                // The create job runs beside the worker: the row can show the definition
+                // before the start's lifecycle event refreshes it.
+                vm.name == "imported" && vm.state.is_active()
+            })
     });
     assert!(created, "mode {:?}", live.app.mode);
     let (h, vm) = live.app.vm(live.app.selected_row().unwrap());

@@ -331,10 +331,18 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
     assert!(!blocking(&checks, false), "{checks:#?}");
 
     let (report, rx) = report();
-    let mut m = Migration::new(1, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    // Migration ids are process-wide in the runner; the App in the UI test counts from 1.
+    let mut m = Migration::new(
+        9001,
+        &g.name,
+        &g.uuid,
+        HostId(0),
+        HostId(1),
+        options.clone(),
+    );
     let t0 = Instant::now();
     w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 1,
+        id: 9001,
         uuid: g.uuid.clone(),
         target: target(&lab),
         options,
@@ -353,11 +361,11 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
             if !asked && p.data_processed.unwrap_or(0) > 2 * 1024 * 1024 {
                 asked = true;
                 w.handle.send(HostCommand::Migrate(MigrateCmd::SetSpeed {
-                    id: 1,
+                    id: 9001,
                     mib_s: 2,
                 }));
                 w.handle.send(HostCommand::Migrate(MigrateCmd::SetDowntime {
-                    id: 1,
+                    id: 9001,
                     ms: 400,
                 }));
             }
@@ -439,9 +447,16 @@ fn offline_migration_moves_the_definition() {
         ..MigrationOptions::default()
     };
     let (report, rx) = report();
-    let mut m = Migration::new(2, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    let mut m = Migration::new(
+        9002,
+        &g.name,
+        &g.uuid,
+        HostId(0),
+        HostId(1),
+        options.clone(),
+    );
     w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 2,
+        id: 9002,
         uuid: g.uuid.clone(),
         target: target(&lab),
         options,
@@ -483,9 +498,16 @@ fn a_cancelled_migration_leaves_the_vm_running_on_the_source() {
         ..MigrationOptions::default()
     };
     let (report, rx) = report();
-    let mut m = Migration::new(3, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    let mut m = Migration::new(
+        9003,
+        &g.name,
+        &g.uuid,
+        HostId(0),
+        HostId(1),
+        options.clone(),
+    );
     w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 3,
+        id: 9003,
         uuid: g.uuid.clone(),
         target: target(&lab),
         options,
@@ -497,7 +519,7 @@ fn a_cancelled_migration_leaves_the_vm_running_on_the_source() {
             sent = true;
             assert_eq!(m.phase, Phase::Running);
             w.handle
-                .send(HostCommand::Migrate(MigrateCmd::Cancel { id: 3 }));
+                .send(HostCommand::Migrate(MigrateCmd::Cancel { id: 9003 }));
         }
     });
     assert!(sent, "progress before the end: {log:?}");
@@ -526,11 +548,11 @@ fn a_cancelled_migration_leaves_the_vm_running_on_the_source() {
     );
     // A control command for a finished migration is answered (by the worker), not lost.
     w.handle.send(HostCommand::Migrate(MigrateCmd::SetSpeed {
-        id: 3,
+        id: 9003,
         mib_s: 5,
     }));
     let answer = w.wait("control answer", Duration::from_secs(10), |ev| match ev {
-        virtdeck::host::HostEvent::Migration(u) if u.id == 3 => Some(u.event),
+        virtdeck::host::HostEvent::Migration(u) if u.id == 9003 => Some(u.event),
         _ => None,
     });
     assert_eq!(
@@ -648,9 +670,16 @@ fn post_copy_switch_finishes_on_the_target() {
         ..MigrationOptions::default()
     };
     let (report, rx) = report();
-    let mut m = Migration::new(4, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    let mut m = Migration::new(
+        9004,
+        &g.name,
+        &g.uuid,
+        HostId(0),
+        HostId(1),
+        options.clone(),
+    );
     w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 4,
+        id: 9004,
         uuid: g.uuid.clone(),
         target: target(&lab),
         options,
@@ -662,7 +691,7 @@ fn post_copy_switch_finishes_on_the_target() {
             if !sent && p.data_processed.unwrap_or(0) > 512 * 1024 {
                 sent = true;
                 w.handle
-                    .send(HostCommand::Migrate(MigrateCmd::PostCopy { id: 4 }));
+                    .send(HostCommand::Migrate(MigrateCmd::PostCopy { id: 9004 }));
             }
         }
     });

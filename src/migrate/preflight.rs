@@ -2,11 +2,9 @@
 //! (`gather` reads them): each check is pass / warn / fail with a line of detail, and
 //! [`blocking`] says whether the wizard may go on.
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
-
 use crate::model::migration::{CopyStorage, Kind, MigrationOptions};
 use crate::xml::domain::XmlError;
+use crate::xml::{hardware, tree};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -550,266 +548,78 @@ fn name_check(vm: &VmFacts, t: &TargetFacts) -> Check {
     )
 }
 
-/// Attribute `name` of `e`, entity-decoded.
-fn attr(r: &Reader<&[u8]>, e: &BytesStart, name: &[u8]) -> Result<Option<String>, XmlError> {
-    match e.try_get_attribute(name) {
-        Ok(Some(a)) => a
-            .decode_and_unescape_value(r.decoder())
-            .map(|v| Some(v.into_owned()))
-            .map_err(|e| XmlError::de("domain", e)),
-        Ok(None) => Ok(None),
-        Err(e) => Err(XmlError::de("domain", e)),
-    }
-}
-
-#[derive(Default)]
-struct DiskRaw {
-    kind: String,
-    device: String,
-    target: String,
-    cache: Option<String>,
-    readonly: bool,
-    shareable: bool,
-    file: Option<String>,
-    dev: Option<String>,
-    pool: Option<String>,
-    volume: Option<String>,
-    protocol: Option<String>,
-    name: Option<String>,
-}
-
-impl DiskRaw {
-    fn finish(self) -> Disk {
-        let source = match self.kind.as_str() {
-            "network" => DiskSource::Network {
-                protocol: self.protocol.unwrap_or_default(),
-                name: self.name.unwrap_or_default(),
-            },
-            "volume" => match (self.pool, self.volume) {
-                (Some(pool), Some(volume)) => DiskSource::Volume { pool, volume },
-                _ => DiskSource::None,
-            },
-            "block" => self.dev.map(DiskSource::Block).unwrap_or(DiskSource::None),
-            _ => self
-                .file
-                .map(DiskSource::File)
-                .or(self.dev.map(DiskSource::Block))
-                .unwrap_or(DiskSource::None),
-        };
-        Disk {
-            target: self.target,
-            device: self.device,
-            source,
-            cache: self.cache,
-            readonly: self.readonly,
-            shareable: self.shareable,
-        }
-    }
-}
-
-#[derive(Default)]
-struct IfaceRaw {
-    kind: String,
-    mac: Option<String>,
-    network: Option<String>,
-    bridge: Option<String>,
-    dev: Option<String>,
-}
-
-impl IfaceRaw {
-    fn finish(self) -> Iface {
-        let source = match (self.kind.as_str(), self.network, self.bridge, self.dev) {
-            ("network", Some(n), _, _) => IfaceSource::Network(n),
-            ("bridge", _, Some(b), _) => IfaceSource::Bridge(b),
-            ("direct", _, _, Some(d)) => IfaceSource::Direct(d),
-            (k, ..) => IfaceSource::Other(k.to_string()),
-        };
-        Iface {
-            mac: self.mac,
-            source,
-        }
-    }
-}
-
-/// Reads name, UUID, memory, disks, interfaces and the `<cpu>` element from domain XML.
-/// `active` and `persistent` are not in the XML: the caller fills them in.
+/// Reads name, UUID, memory, disks, interfaces and the `<cpu>` element from domain XML,
+/// through the Hardware tab's reader (`xml::hardware`). `active` and `persistent` are not in
+/// the XML: the caller fills them in.
 pub fn vm_facts(domain_xml: &str) -> Result<VmFacts, XmlError> {
-    let mut r = Reader::from_str(domain_xml);
-    let mut vm = VmFacts::default();
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    let mut disk: Option<DiskRaw> = None;
-    let mut iface: Option<IfaceRaw> = None;
-    let mut mem: Option<u64> = None; // KiB
-    let mut text = String::new();
-    let mut unit = String::new();
-    let mut cpu_start: Option<usize> = None;
-    loop {
-        let before = r.buffer_position() as usize;
-        let ev = r
-            .read_event()
-            .map_err(|e| XmlError(format!("domain XML: {e} at byte {before}")))?;
-        let (e, empty) = match ev {
-            Event::Start(e) => (e, false),
-            Event::Empty(e) => (e, true),
-            Event::Text(t) => {
-                if path.len() == 2 && path[0] == b"domain" {
-                    text.push_str(&t.decode().map_err(|e| XmlError::de("domain", e))?);
-                }
-                continue;
-            }
-            Event::GeneralRef(g) => {
-                // quick-xml reports `&amp;` and friends as separate events.
-                if path.len() == 2 && path[0] == b"domain" {
-                    let n = g.decode().map_err(|e| XmlError::de("domain", e))?;
-                    match g
-                        .resolve_char_ref()
-                        .map_err(|e| XmlError::de("domain", e))?
-                    {
-                        Some(c) => text.push(c),
-                        None => text.push_str(
-                            quick_xml::escape::resolve_predefined_entity(&n).unwrap_or_default(),
-                        ),
-                    }
-                }
-                continue;
-            }
-            Event::End(_) => {
-                if path.len() == 2 && path[0] == b"domain" {
-                    let t = std::mem::take(&mut text);
-                    let t = t.trim();
-                    match path[1].as_slice() {
-                        b"name" => vm.name = t.to_string(),
-                        b"uuid" => vm.uuid = t.to_string(),
-                        el @ (b"memory" | b"currentMemory") => {
-                            let v: u64 = t.parse().map_err(|_| {
-                                XmlError(format!("domain XML: bad memory value {t:?}"))
-                            })?;
-                            let unit = if unit.is_empty() {
-                                "KiB"
-                            } else {
-                                unit.as_str()
-                            };
-                            let kib = crate::size::scale(v, unit)
-                                .map_err(|e| XmlError(format!("domain XML: memory: {e}")))?
-                                / 1024;
-                            // currentMemory wins over memory (the maximum).
-                            if el == b"currentMemory" || mem.is_none() {
-                                mem = Some(kib);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                let closed = path.pop();
-                if path.len() == 2 {
-                    match closed.as_deref() {
-                        Some(b"disk") => {
-                            if let Some(d) = disk.take() {
-                                vm.disks.push(d.finish());
-                            }
-                        }
-                        Some(b"interface") => {
-                            if let Some(i) = iface.take() {
-                                vm.interfaces.push(i.finish());
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                if path.len() == 1 && closed.as_deref() == Some(b"cpu") {
-                    if let Some(s) = cpu_start.take() {
-                        let end = r.buffer_position() as usize;
-                        vm.cpu_xml = domain_xml.get(s..end).map(|x| x.trim().to_string());
-                    }
-                }
-                continue;
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
-        let name = e.local_name().as_ref().to_vec();
-        let depth = path.len();
-        let top = depth == 1 && path[0] == b"domain";
-        let in_devices = depth == 2 && path[0] == b"domain" && path[1] == b"devices";
-        if top && matches!(name.as_slice(), b"memory" | b"currentMemory") {
-            unit = attr(&r, &e, b"unit")?.unwrap_or_default();
-        } else if top && name == b"cpu" {
-            vm.cpu_mode = attr(&r, &e, b"mode")?;
-            let mode_only = vm.cpu_mode.is_some();
-            if empty {
-                // `<cpu mode='host-passthrough'/>`; an empty `<cpu/>` means the default.
-                if mode_only {
-                    vm.cpu_xml = domain_xml
-                        .get(before..r.buffer_position() as usize)
-                        .map(|x| x.trim().to_string());
-                }
-            } else {
-                cpu_start = Some(before);
-            }
-        } else if in_devices && name == b"disk" {
-            let d = DiskRaw {
-                kind: attr(&r, &e, b"type")?.unwrap_or_else(|| "file".into()),
-                device: attr(&r, &e, b"device")?.unwrap_or_else(|| "disk".into()),
-                ..DiskRaw::default()
-            };
-            if empty {
-                vm.disks.push(d.finish());
-            } else {
-                disk = Some(d);
-            }
-        } else if in_devices && name == b"interface" {
-            let i = IfaceRaw {
-                kind: attr(&r, &e, b"type")?.unwrap_or_default(),
-                ..IfaceRaw::default()
-            };
-            if empty {
-                vm.interfaces.push(i.finish());
-            } else {
-                iface = Some(i);
-            }
-        } else if depth == 3 && path[2] == b"disk" {
-            if let Some(d) = disk.as_mut() {
-                match name.as_slice() {
-                    b"source" => {
-                        d.file = attr(&r, &e, b"file")?.or(attr(&r, &e, b"dir")?);
-                        d.dev = attr(&r, &e, b"dev")?;
-                        d.pool = attr(&r, &e, b"pool")?;
-                        d.volume = attr(&r, &e, b"volume")?;
-                        d.protocol = attr(&r, &e, b"protocol")?;
-                        d.name = attr(&r, &e, b"name")?;
-                    }
-                    b"target" => d.target = attr(&r, &e, b"dev")?.unwrap_or_default(),
-                    b"driver" => d.cache = attr(&r, &e, b"cache")?,
-                    b"readonly" => d.readonly = true,
-                    b"shareable" => d.shareable = true,
-                    _ => {}
-                }
-            }
-        } else if depth == 3 && path[2] == b"interface" {
-            if let Some(i) = iface.as_mut() {
-                match name.as_slice() {
-                    b"source" => {
-                        i.network = attr(&r, &e, b"network")?;
-                        i.bridge = attr(&r, &e, b"bridge")?;
-                        i.dev = attr(&r, &e, b"dev")?;
-                    }
-                    b"mac" => i.mac = attr(&r, &e, b"address")?,
-                    _ => {}
-                }
-            }
+    let root = tree::parse(domain_xml, "domain")?;
+    let hw = hardware::from_tree(&root)?;
+    // Strict here, where the Hardware tab shows 0: the memory check must not guess.
+    let kib = |el: &str| {
+        root.child(el)
+            .map(|n| {
+                hardware::to_kib(&n.text, n.attr("unit")).ok_or_else(|| {
+                    XmlError(format!("domain XML: bad memory value {:?}", n.text.trim()))
+                })
+            })
+            .transpose()
+    };
+    let memory = kib("memory")?;
+    // currentMemory wins over memory (the maximum).
+    let current = kib("currentMemory")?;
+    let cpu = root.child("cpu");
+    // An empty `<cpu/>` means the default model; `<cpu mode='host-passthrough'/>` does not.
+    let cpu_xml = cpu
+        .filter(|c| c.inner.is_some() || c.attr("mode").is_some())
+        .and_then(|c| domain_xml.get(c.span.clone()))
+        .map(|x| x.trim().to_string());
+    Ok(VmFacts {
+        name: hw.name,
+        uuid: hw.uuid.unwrap_or_default(),
+        active: false,
+        persistent: false,
+        memory_kib: current.or(memory).unwrap_or(0),
+        disks: hw.disks.into_iter().map(disk_facts).collect(),
+        interfaces: hw.nics.into_iter().map(iface_facts).collect(),
+        cpu_xml,
+        cpu_mode: cpu.and_then(|c| c.attr("mode")).map(str::to_string),
+    })
+}
+
+fn disk_facts(d: hardware::Disk) -> Disk {
+    use hardware::Source as S;
+    let source = match d.source {
+        S::None => DiskSource::None,
+        S::File(p) | S::Dir(p) => DiskSource::File(p),
+        S::Block(p) => DiskSource::Block(p),
+        S::Volume { pool, volume } if !pool.is_empty() && !volume.is_empty() => {
+            DiskSource::Volume { pool, volume }
         }
-        if !empty {
-            path.push(name);
-        }
+        S::Volume { .. } => DiskSource::None,
+        S::Network { protocol, name, .. } => DiskSource::Network {
+            protocol,
+            name: name.unwrap_or_default(),
+        },
+    };
+    Disk {
+        // A CD-ROM is read-only even without the element.
+        readonly: d.readonly || d.device == "cdrom",
+        target: d.target,
+        device: d.device,
+        source,
+        cache: d.cache,
+        shareable: d.shareable,
     }
-    vm.memory_kib = mem.unwrap_or(0);
-    // A CD-ROM is read-only even without the element.
-    for d in &mut vm.disks {
-        if d.device == "cdrom" {
-            d.readonly = true;
-        }
-    }
-    Ok(vm)
+}
+
+fn iface_facts(n: hardware::Nic) -> Iface {
+    let source = match (n.kind.as_str(), n.source) {
+        ("network", Some(s)) => IfaceSource::Network(s),
+        ("bridge", Some(s)) => IfaceSource::Bridge(s),
+        ("direct", Some(s)) => IfaceSource::Direct(s),
+        (k, _) => IfaceSource::Other(k.to_string()),
+    };
+    Iface { mac: n.mac, source }
 }
 
 #[cfg(test)]

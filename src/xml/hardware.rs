@@ -260,23 +260,13 @@ impl Hardware {
     }
 }
 
-/// libvirt's `unit` attribute to KiB (`<memory unit='MiB'>64</memory>`). libvirt uses
-/// powers of 1024 for the IEC names and for the single letters, 1000 for the SI names.
-fn to_kib(value: &str, unit: Option<&str>) -> Option<u64> {
+/// libvirt's `unit` attribute to KiB (`<memory unit='MiB'>64</memory>`), with libvirt's unit
+/// table (`crate::size`); no unit (or an empty one) is KiB, as for libvirt's memory elements.
+pub(crate) fn to_kib(value: &str, unit: Option<&str>) -> Option<u64> {
     let v: u64 = value.trim().parse().ok()?;
-    let bytes: u128 = match unit.unwrap_or("KiB") {
-        "b" | "bytes" => 1,
-        "KB" => 1000,
-        "k" | "K" | "KiB" => 1024,
-        "MB" => 1_000_000,
-        "M" | "m" | "MiB" => 1 << 20,
-        "GB" => 1_000_000_000,
-        "G" | "g" | "GiB" => 1 << 30,
-        "TB" => 1_000_000_000_000,
-        "T" | "t" | "TiB" => 1 << 40,
-        _ => return None,
-    };
-    u64::try_from(v as u128 * bytes / 1024).ok()
+    let unit = unit.filter(|u| !u.trim().is_empty()).unwrap_or("KiB");
+    let bytes = crate::size::unit_multiplier(unit).ok()?;
+    u64::try_from(u128::from(v) * u128::from(bytes) / 1024).ok()
 }
 
 fn size_kib(n: &Node) -> u64 {

@@ -82,15 +82,6 @@ impl Workers {
                         HostCommand::Preview { target, .. } => {
                             let _ = target.wake.set(wake);
                         }
-                        // A migration's own threads report through it, as the worker would.
-                        HostCommand::Migrate(m) => {
-                            if let Some(r) = m.report() {
-                                let tx = self.tx.clone();
-                                r.set(move |ev| {
-                                    let _ = tx.send(Msg::Host(id, ev));
-                                });
-                            }
-                        }
                         _ => {}
                     }
                     self.send(id, cmd)

@@ -14,10 +14,9 @@
 //!   work even while the worker itself is stalled or reconnecting (`refuse` routes them
 //!   here), since the migration has its own threads and connection reference.
 //!
-//! Events of `Preflight` and `Start` go through the command's [`Report`], because the worker
-//! hands its own notify callback to no other thread: the runtime sets it when it sends the
-//! command, as it sets a console link's wake (`Report::set`), or the caller builds it with
-//! `Report::new`.
+//! Events of `Preflight` and `Start` go through the command's [`Report`]: the worker points it
+//! at its callback for work on threads of its own (a refusal answers through the worker's
+//! callback directly), or the caller builds it with `Report::new` to receive them itself.
 //!
 //! Migration address: without a `migrate_uri` libvirt lets the target's QEMU listen on the
 //! target's host name, which must resolve (from the source) to a non-loopback address of the
@@ -73,6 +72,15 @@ impl Report {
     fn send(&self, ev: HostEvent) {
         if let Some(f) = self.0.get() {
             f(ev);
+        }
+    }
+
+    /// Sends to the report's destination, else to `notify` (a refusal answers at once, so
+    /// the worker's own callback is enough).
+    fn send_or(&self, ev: HostEvent, notify: &dyn Fn(HostEvent)) {
+        match self.0.get() {
+            Some(f) => f(ev),
+            None => notify(ev),
         }
     }
 
@@ -151,7 +159,7 @@ impl MigrateCmd {
         }
     }
 
-    /// The report of a Preflight or Start (the runtime sets its destination).
+    /// The report of a Preflight or Start (the worker sets its destination unless it has one).
     pub fn report(&self) -> Option<&Report> {
         match self {
             MigrateCmd::Preflight { report, .. } | MigrateCmd::Start { report, .. } => Some(report),
@@ -206,7 +214,14 @@ fn unregister(id: MigrationId) {
 }
 
 /// Runs one migration command from the worker (never blocks on the migration itself).
-pub(super) fn run(conn: &Connect, cmd: MigrateCmd, notify: &dyn Fn(HostEvent)) {
+/// Preflight and Start report through `shared`, the worker's callback for work on threads
+/// of its own, unless the caller gave their report a destination already.
+pub(super) fn run(conn: &Connect, cmd: MigrateCmd, shared: &super::Notify) {
+    let notify: &dyn Fn(HostEvent) = &**shared;
+    if let Some(r) = cmd.report() {
+        let shared = Arc::clone(shared);
+        r.set(move |ev| shared(ev));
+    }
     match cmd {
         MigrateCmd::Preflight {
             id,
@@ -233,18 +248,24 @@ pub(super) fn run(conn: &Connect, cmd: MigrateCmd, notify: &dyn Fn(HostEvent)) {
 /// commands still reach a running migration: it has its own connection reference.
 pub(super) fn refuse(cmd: MigrateCmd, reason: &str, notify: &dyn Fn(HostEvent)) {
     match cmd {
-        MigrateCmd::Preflight { id, report, .. } => report.send(HostEvent::Preflight {
-            id,
-            checks: vec![Check {
-                kind: CheckKind::Source,
-                name: "source host".into(),
-                status: Status::Fail,
-                detail: reason.to_string(),
-            }],
-        }),
-        MigrateCmd::Start { id, report, .. } => report.update(
-            id,
-            MigrationEvent::Finished(Outcome::Failed(reason.to_string())),
+        MigrateCmd::Preflight { id, report, .. } => report.send_or(
+            HostEvent::Preflight {
+                id,
+                checks: vec![Check {
+                    kind: CheckKind::Source,
+                    name: "source host".into(),
+                    status: Status::Fail,
+                    detail: reason.to_string(),
+                }],
+            },
+            notify,
+        ),
+        MigrateCmd::Start { id, report, .. } => report.send_or(
+            HostEvent::Migration(MigrationUpdate {
+                id,
+                event: MigrationEvent::Finished(Outcome::Failed(reason.to_string())),
+            }),
+            notify,
         ),
         other => run_control(other, notify),
     }
@@ -718,6 +739,31 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The app sends unset reports: a refusal then answers through the worker's callback.
+    #[test]
+    fn a_refused_start_without_a_destination_answers_through_the_worker() {
+        let (seen, f) = collect();
+        refuse(
+            MigrateCmd::Start {
+                id: 90_005,
+                uuid: "u".into(),
+                target: target(),
+                options: MigrationOptions::default(),
+                report: Report::default(),
+            },
+            "host is not connected",
+            &f,
+        );
+        let seen = seen.lock().unwrap();
+        assert!(matches!(
+            seen.as_slice(),
+            [HostEvent::Migration(MigrationUpdate {
+                id: 90_005,
+                event: MigrationEvent::Finished(Outcome::Failed(_)),
+            })]
+        ));
     }
 
     #[test]

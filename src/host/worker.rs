@@ -420,7 +420,7 @@ impl<'a> Session<'a> {
                     }
                 }
                 Ok(Input::Cmd(HostCommand::Migrate(cmd))) => {
-                    super::migrate::run(&self.conn, cmd, notify)
+                    super::migrate::run(&self.conn, cmd, &self.shared)
                 }
                 Ok(Input::Cmd(HostCommand::Vm(cmd))) => {
                     let (touched, result) = super::vm::run(&self.conn, cmd, notify);

@@ -10,11 +10,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::guest::{daemon_available, unique};
 use common::loopdev::{run, LoopDev};
+use common::pool::{DomainGuard, Pool};
 use common::worker::WAIT;
 use quick_xml::escape::escape;
 use virt::connect::Connect;
@@ -32,103 +32,6 @@ type Worker = common::worker::Worker<StorageInventory>;
 
 fn conn() -> Connect {
     Connect::open(Some(URI)).unwrap()
-}
-
-/// A started dir pool over a temp directory; stopped and undefined on drop.
-struct Pool {
-    name: String,
-    dir: tempfile::TempDir,
-    /// A filesystem mounted on `dir`, unmounted before the directory is removed.
-    mounted: bool,
-}
-
-impl Pool {
-    fn new(tag: &str) -> Pool {
-        let dir = tempfile::Builder::new()
-            .prefix("vdk-create-")
-            .tempdir()
-            .unwrap();
-        Pool::at(tag, dir)
-    }
-
-    fn at(tag: &str, dir: tempfile::TempDir) -> Pool {
-        let name = unique(tag);
-        let xml = format!(
-            "<pool type='dir'><name>{}</name><target><path>{}</path></target></pool>",
-            escape(&name),
-            escape(dir.path().to_string_lossy().as_ref())
-        );
-        let p = conn().define_storage_pool_xml(&xml, 0).unwrap();
-        let pool = Pool {
-            name,
-            dir,
-            mounted: false,
-        };
-        p.create(0).unwrap();
-        pool
-    }
-
-    fn volumes(&self) -> Vec<String> {
-        let p = conn().lookup_storage_pool_by_name(&self.name).unwrap();
-        p.refresh(0).unwrap();
-        let mut v: Vec<String> = p
-            .list_all_volumes(0)
-            .unwrap()
-            .iter()
-            .map(|v| v.name().unwrap())
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Assembles the tiny guest's boot sector into the pool as `tiny.img` (1 MiB, raw).
-    fn add_tiny_guest(&self) {
-        let out = Command::new("nasm")
-            .args(["-f", "bin", "-o"])
-            .arg(self.dir.path().join("tiny.img"))
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guest/tiny.asm"))
-            .output()
-            .expect("nasm is installed (scripts/lab.sh installs it)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // SeaBIOS boots a one-sector disk only from IDE; virtio-blk (and AHCI) want more.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(self.dir.path().join("tiny.img"))
-            .and_then(|f| f.set_len(MIB))
-            .unwrap();
-        let p = conn().lookup_storage_pool_by_name(&self.name).unwrap();
-        p.refresh(0).unwrap();
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        if let Ok(p) = conn().lookup_storage_pool_by_name(&self.name) {
-            let _ = p.destroy();
-            let _ = p.undefine();
-        }
-        if self.mounted {
-            let _ = run("umount", &[&self.dir.path().to_string_lossy()]);
-        }
-    }
-}
-
-/// A domain destroyed and undefined (with NVRAM) on drop, if it exists.
-struct DomainGuard(String);
-
-impl Drop for DomainGuard {
-    fn drop(&mut self) {
-        if let Ok(d) = conn().lookup_domain_by_name(&self.0) {
-            let _ = d.destroy();
-            let _ = d.undefine_flags(
-                virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM | virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
-            );
-        }
-    }
 }
 
 fn domain_exists(name: &str) -> bool {
@@ -381,7 +284,7 @@ fn a_pool_too_small_leaves_nothing_behind() {
         .unwrap();
     let mnt_path = mnt.path().to_string_lossy().into_owned();
     run("mount", &[&dev.dev, &mnt_path]).expect("mount the loop fs");
-    let mut pool = Pool::at("small", mnt);
+    let mut pool = Pool::at(unique("small"), mnt);
     pool.mounted = true;
     let name = unique("small");
     let _dom = DomainGuard(name.clone());

@@ -7,110 +7,16 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use common::guest::{kvm_available, URI};
+use common::guest::{kvm_available, unique, URI};
 use common::loopdev::{run, LoopDev};
+use common::pool::{DomainGuard, Pool};
 use common::tmux::{tmux_available, Tmux};
-use quick_xml::escape::escape;
 use virt::connect::Connect;
-
-const MIB: u64 = 1024 * 1024;
 
 fn conn() -> Connect {
     Connect::open(Some(URI)).unwrap()
-}
-
-fn unique(tag: &str) -> String {
-    format!("vdk-nvm-{tag}-{}", std::process::id())
-}
-
-/// A started dir pool in `dir`; destroyed and undefined on drop (the directory goes with
-/// its TempDir, unmounted first when a test mounted a filesystem there).
-struct Pool {
-    name: String,
-    dir: tempfile::TempDir,
-    mounted: bool,
-}
-
-impl Pool {
-    fn at(name: String, dir: tempfile::TempDir) -> Pool {
-        let xml = format!(
-            "<pool type='dir'><name>{}</name><target><path>{}</path></target></pool>",
-            escape(&name),
-            escape(dir.path().to_string_lossy().as_ref())
-        );
-        let p = conn().define_storage_pool_xml(&xml, 0).unwrap();
-        let pool = Pool {
-            name,
-            dir,
-            mounted: false,
-        };
-        p.create(0).unwrap();
-        pool
-    }
-
-    fn volumes(&self) -> Vec<String> {
-        let p = conn().lookup_storage_pool_by_name(&self.name).unwrap();
-        p.refresh(0).unwrap();
-        let mut v: Vec<String> = p
-            .list_all_volumes(0)
-            .unwrap()
-            .iter()
-            .map(|v| v.name().unwrap())
-            .filter(|n| n != "lost+found")
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        if let Ok(p) = conn().lookup_storage_pool_by_name(&self.name) {
-            let _ = p.destroy();
-            let _ = p.undefine();
-        }
-        if self.mounted {
-            let _ = run("umount", &[&self.dir.path().to_string_lossy()]);
-        }
-    }
-}
-
-/// A domain destroyed and undefined on drop, if it exists.
-struct DomainGuard(String);
-
-impl Drop for DomainGuard {
-    fn drop(&mut self) {
-        if let Ok(d) = conn().lookup_domain_by_name(&self.0) {
-            let _ = d.destroy();
-            let _ = d.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM);
-        }
-    }
-}
-
-/// The tiny guest's boot sector as `tiny.img` (1 MiB: SeaBIOS wants more than one sector
-/// on virtio-blk).
-fn add_tiny_guest(dir: &Path) {
-    let img = dir.join("tiny.img");
-    let out = Command::new("nasm")
-        .args(["-f", "bin", "-o"])
-        .arg(&img)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guest/tiny.asm"))
-        .output()
-        .expect("nasm is installed (scripts/lab.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&img)
-        .and_then(|f| f.set_len(MIB))
-        .unwrap();
 }
 
 fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
@@ -173,8 +79,8 @@ fn imports_the_tiny_guest_through_the_wizard_and_its_console_answers() {
         .prefix("vdk-nvm-")
         .tempdir()
         .unwrap();
-    add_tiny_guest(dir.path());
     let pool = Pool::at(unique("imp"), dir);
+    pool.add_tiny_guest();
     let name = unique("tiny");
     let _dom = DomainGuard(name.clone());
     let cfg = tempfile::tempdir().unwrap();

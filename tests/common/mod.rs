@@ -4,6 +4,7 @@
 pub mod dhcp_guest;
 pub mod guest;
 pub mod loopdev;
+pub mod pool;
 pub mod tmux;
 pub mod worker;
 

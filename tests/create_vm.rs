@@ -13,8 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::guest::{daemon_available, unique};
-use common::loopdev::{run, LoopDev};
-use common::pool::{DomainGuard, Pool};
+use common::pool::{DomainGuard, FsPool, Pool};
 use common::worker::WAIT;
 use quick_xml::escape::escape;
 use virt::connect::Connect;
@@ -270,22 +269,10 @@ fn a_pool_too_small_leaves_nothing_behind() {
     if !daemon_available() {
         return;
     }
-    let base = tempfile::Builder::new()
-        .prefix("vdk-create-small-")
-        .tempdir()
-        .unwrap();
-    let Some(dev) = LoopDev::create(base.path(), 16) else {
+    let Some(small) = FsPool::new("small", 16) else {
         return;
     };
-    dev.mkfs_ext4();
-    let mnt = tempfile::Builder::new()
-        .prefix("vdk-create-mnt-")
-        .tempdir()
-        .unwrap();
-    let mnt_path = mnt.path().to_string_lossy().into_owned();
-    run("mount", &[&dev.dev, &mnt_path]).expect("mount the loop fs");
-    let mut pool = Pool::at(unique("small"), mnt);
-    pool.mounted = true;
+    let pool = &small.pool;
     let name = unique("small");
     let _dom = DomainGuard(name.clone());
     let mut vm = spec(&name, InstallMethod::Pxe);
@@ -328,8 +315,6 @@ fn a_pool_too_small_leaves_nothing_behind() {
         Vec::<String>::new(),
         "the first volume was deleted again"
     );
-    drop(pool);
-    let _ = run("umount", &[&mnt_path]);
 }
 
 #[test]

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::guest::{kvm_available, unique, URI};
-use common::loopdev::{run, LoopDev};
-use common::pool::{DomainGuard, Pool};
+use common::loopdev::run;
+use common::pool::{DomainGuard, FsPool, Pool};
 use common::tmux::{tmux_available, Tmux};
 use virt::connect::Connect;
 
@@ -150,22 +150,10 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
     if !kvm_available() {
         return;
     }
-    let base = tempfile::Builder::new()
-        .prefix("vdk-nvm-small-")
-        .tempdir()
-        .unwrap();
-    let Some(dev) = LoopDev::create(base.path(), 16) else {
+    let Some(small) = FsPool::new("small", 16) else {
         return;
     };
-    dev.mkfs_ext4();
-    let mnt = tempfile::Builder::new()
-        .prefix("vdk-nvm-mnt-")
-        .tempdir()
-        .unwrap();
-    let mnt_path = mnt.path().to_path_buf();
-    run("mount", &[&dev.dev, &mnt_path.to_string_lossy()]).expect("mount the loop fs");
-    let mut pool = Pool::at(unique("small"), mnt);
-    pool.mounted = true;
+    let pool = &small.pool;
     // An installer "ISO" on this machine (never booted: the create fails first).
     let iso_dir = tempfile::tempdir().unwrap();
     let iso = iso_dir.path().join("installer.iso");
@@ -220,7 +208,7 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
         s.contains("This is what will be defined") && !s.contains("✖")
     });
     // The pool fills up behind the form's back: the job's own check refuses the disk.
-    let fill_file = mnt_path.join("filler");
+    let fill_file = pool.dir.path().join("filler");
     run(
         "dd",
         &[
@@ -245,6 +233,5 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
         t.keys(&["Escape"]);
     }
     drop(t);
-    drop(pool);
-    let _ = run("umount", &[&mnt_path.to_string_lossy()]);
+    drop(small);
 }

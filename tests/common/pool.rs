@@ -115,3 +115,35 @@ impl Drop for DomainGuard {
         }
     }
 }
+
+/// A dir pool on its own small ext4 filesystem (a loop device): a pool that fills up.
+/// `None` where loop devices cannot be used. Fields drop in order: the pool (stopped and
+/// unmounted), the loop device, the directory holding its backing file.
+pub struct FsPool {
+    pub pool: Pool,
+    _dev: super::loopdev::LoopDev,
+    _base: tempfile::TempDir,
+}
+
+impl FsPool {
+    pub fn new(tag: &str, mib: u64) -> Option<FsPool> {
+        let base = tempfile::Builder::new()
+            .prefix("vdk-fs-")
+            .tempdir()
+            .unwrap();
+        let dev = super::loopdev::LoopDev::create(base.path(), mib)?;
+        dev.mkfs_ext4();
+        let mnt = tempfile::Builder::new()
+            .prefix("vdk-fs-mnt-")
+            .tempdir()
+            .unwrap();
+        run("mount", &[&dev.dev, &mnt.path().to_string_lossy()]).expect("mount the loop fs");
+        let mut pool = Pool::at(unique(tag), mnt);
+        pool.mounted = true;
+        Some(FsPool {
+            pool,
+            _dev: dev,
+            _base: base,
+        })
+    }
+}

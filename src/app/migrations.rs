@@ -69,10 +69,6 @@ impl MigrationsUi {
         id
     }
 
-    pub fn get(&self, id: MigrationId) -> Option<&Migration> {
-        self.list.iter().find(|m| m.id == id)
-    }
-
     pub fn selected(&self) -> Option<&Migration> {
         self.list.get(self.sel.min(self.list.len().checked_sub(1)?))
     }

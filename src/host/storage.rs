@@ -10,10 +10,8 @@ use virt::error::Error;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
-use std::sync::Arc;
-
 use super::worker::Side;
-use super::{message, refuse, HostCommand, HostEvent, Notify, PoolOp, StorageCmd, VolOp};
+use super::{message, HostCommand, HostEvent, Notify, PoolOp, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
@@ -75,41 +73,20 @@ pub(super) fn run(
             Ok(())
         }
         action => {
-            spawn_action(conn, side.clone(), action, shared);
+            let answer = HostCommand::Storage(action.clone());
+            side.spawn(
+                "storage-action",
+                "the storage action",
+                conn,
+                shared,
+                answer,
+                |conn, notify| {
+                    // A failure was answered already; a dead link is the worker's to notice.
+                    let _ = act(conn, action, notify);
+                },
+            );
             Ok(())
         }
-    }
-}
-
-/// Runs `cmd` on a thread. A panic there (the `virt` crate panics when a free fails) or a
-/// thread that cannot start still answers the command, so the UI never waits forever.
-fn spawn_action(conn: &Connect, side: Side, cmd: StorageCmd, shared: &Notify) {
-    let conn = conn.clone();
-    let notify = Arc::clone(shared);
-    let (copy, fallback) = (cmd.clone(), cmd.clone());
-    let started = std::thread::Builder::new()
-        .name("storage-action".into())
-        .spawn(move || {
-            let notify: &dyn Fn(HostEvent) = &*notify;
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let conn = side.connection(&conn);
-                // A failure was answered already; a dead link is the worker's to notice.
-                let _ = act(&conn, cmd, notify);
-            }));
-            if ran.is_err() {
-                refuse(
-                    HostCommand::Storage(copy),
-                    "internal error in the storage thread",
-                    notify,
-                );
-            }
-        });
-    if let Err(e) = started {
-        refuse(
-            HostCommand::Storage(fallback),
-            &format!("cannot start a thread for the storage action: {e}"),
-            &**shared,
-        );
     }
 }
 

@@ -70,6 +70,39 @@ impl Side {
             Err(_) => conn.clone(),
         }
     }
+
+    /// Runs `body` on thread `name` with a connection of its own (`connection`), reporting
+    /// through `shared`; `what` names the work in messages. A panic there (the `virt` crate
+    /// panics when a free fails) or a thread that cannot start still answers: `cmd` is
+    /// refused with the reason, so the UI never waits forever.
+    pub(crate) fn spawn(
+        &self,
+        name: &str,
+        what: &str,
+        conn: &Connect,
+        shared: &Notify,
+        cmd: HostCommand,
+        body: impl FnOnce(&Connect, &dyn Fn(HostEvent)) + Send + 'static,
+    ) {
+        let (side, conn, notify) = (self.clone(), conn.clone(), Arc::clone(shared));
+        let on_panic = cmd.clone();
+        let panic_text = format!("internal error in {what}");
+        let started = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                let notify: &dyn Fn(HostEvent) = &*notify;
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    body(&side.connection(&conn), notify)
+                }));
+                if ran.is_err() {
+                    super::refuse(on_panic, &panic_text, notify);
+                }
+            });
+        if let Err(e) = started {
+            let why = format!("cannot start a thread for {what}: {e}");
+            super::refuse(cmd, &why, &**shared);
+        }
+    }
 }
 
 fn open(uri: &str, readonly: bool) -> Result<(Connect, HostInfo), Error> {
@@ -382,35 +415,18 @@ impl<'a> Session<'a> {
                 // Creating volumes, uploading a seed and starting a guest take long: a thread
                 // with its own connection, like the storage actions.
                 Ok(Input::Cmd(HostCommand::CreateVm(cmd))) => {
-                    let (conn, side, shared) = (
-                        self.conn.clone(),
-                        self.side.clone(),
-                        Arc::clone(&self.shared),
+                    let answer = HostCommand::CreateVm(cmd.clone());
+                    self.side.spawn(
+                        "create-vm",
+                        "the new VM",
+                        &self.conn,
+                        &self.shared,
+                        answer,
+                        |conn, notify| {
+                            // A failure was answered already; a dead link is the worker's.
+                            let _ = super::create::run(conn, cmd, notify);
+                        },
                     );
-                    let copy = HostCommand::CreateVm(cmd.clone());
-                    let fallback = HostCommand::CreateVm(cmd.clone());
-                    let started =
-                        std::thread::Builder::new()
-                            .name("create-vm".into())
-                            .spawn(move || {
-                                let notify: &dyn Fn(HostEvent) = &*shared;
-                                let ran =
-                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                        let conn = side.connection(&conn);
-                                        let _ = super::create::run(&conn, cmd, notify);
-                                    }));
-                                if ran.is_err() {
-                                    super::refuse(
-                                        copy,
-                                        "internal error while creating the VM",
-                                        notify,
-                                    );
-                                }
-                            });
-                    if let Err(e) = started {
-                        let why = format!("cannot start a thread for the new VM: {e}");
-                        super::refuse(fallback, &why, notify);
-                    }
                 }
                 Ok(Input::Cmd(HostCommand::Network(cmd))) => {
                     if let Err(e) = super::network::run(&self.conn, cmd, notify) {

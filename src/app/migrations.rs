@@ -113,12 +113,7 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    if app.settings.readonly {
-        app.messages.push(
-            Level::Error,
-            "read-only mode: migrations are disabled",
-            app.now,
-        );
+    if requests::readonly(app, "migration") {
         return Vec::new();
     }
     let Some(h) = app.host(host) else {

@@ -4,7 +4,7 @@
 //! stopped to running. A guest already running on a remote host at connect stays unknown.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::model::Vm;
@@ -12,45 +12,57 @@ use crate::model::Vm;
 /// Where libvirt's QEMU driver keeps `<name>.pid` (system instance).
 const PID_DIR: &str = "/run/libvirt/qemu";
 
+/// What this worker knows of one guest.
+#[derive(Debug, Clone, Copy)]
+enum Seen {
+    Stopped,
+    /// Running since then, or since an unknown time: looked up once, not on every poll.
+    Running(Option<SystemTime>),
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Uptime {
-    /// Reads the local pid files (the host is this machine).
-    local: bool,
-    started: HashMap<String, SystemTime>,
-    /// Guests seen stopped in this session: their start is observed.
-    stopped: HashSet<String>,
+    /// Where libvirt's pid files and the processes are (the host is this machine), or
+    /// `None` for a remote host.
+    dirs: Option<(PathBuf, PathBuf)>,
+    seen: HashMap<String, Seen>,
 }
 
 impl Uptime {
     pub(super) fn new(local: bool) -> Uptime {
         Uptime {
-            local,
-            ..Uptime::default()
+            dirs: local.then(|| (PathBuf::from(PID_DIR), PathBuf::from("/proc"))),
+            seen: HashMap::new(),
         }
     }
 
-    /// Fills `started` of every VM, learning from this snapshot.
+    /// The start of a guest found running: from its pid file, when there is one to read.
+    fn look_up(&self, uuid: &str) -> Option<SystemTime> {
+        let (pids, proc) = self.dirs.as_ref()?;
+        pid_file_time(pids, proc, uuid)
+    }
+
+    /// Fills `started` of every VM of a full snapshot, learning from it.
     pub(super) fn stamp<'a>(&mut self, vms: impl IntoIterator<Item = &'a mut Vm>, now: SystemTime) {
+        let mut present = HashSet::new();
         for vm in vms {
+            present.insert(vm.uuid.clone());
             if !vm.state.is_active() {
-                self.started.remove(&vm.uuid);
-                self.stopped.insert(vm.uuid.clone());
+                self.seen.insert(vm.uuid.clone(), Seen::Stopped);
                 vm.started = None;
                 continue;
             }
-            let known = self.started.get(&vm.uuid).copied();
-            let t = known.or_else(|| {
-                let t = self
-                    .local
-                    .then(|| pid_file_time(Path::new(PID_DIR), Path::new("/proc"), &vm.uuid))
-                    .flatten()
-                    .or_else(|| self.stopped.contains(&vm.uuid).then_some(now))?;
-                self.started.insert(vm.uuid.clone(), t);
-                Some(t)
-            });
-            self.stopped.remove(&vm.uuid);
+            let t = match self.seen.get(&vm.uuid).copied() {
+                Some(Seen::Running(t)) => t,
+                // The worker saw it start.
+                Some(Seen::Stopped) => self.look_up(&vm.uuid).or(Some(now)),
+                None => self.look_up(&vm.uuid),
+            };
+            self.seen.insert(vm.uuid.clone(), Seen::Running(t));
             vm.started = t;
         }
+        // Guests undefined meanwhile.
+        self.seen.retain(|uuid, _| present.contains(uuid));
     }
 }
 
@@ -117,6 +129,32 @@ mod tests {
         let mut stopped = vm(VmState::Shutoff);
         u.stamp([&mut stopped], t1);
         assert_eq!(stopped.started, None);
+    }
+
+    #[test]
+    fn a_guest_running_at_first_sight_is_looked_up_once() {
+        let run = tempfile::tempdir().unwrap();
+        let proc = tempfile::tempdir().unwrap();
+        let mut u = Uptime {
+            dirs: Some((run.path().into(), proc.path().into())),
+            ..Uptime::default()
+        };
+        let now = SystemTime::now();
+        let mut running = vm(VmState::Running);
+        u.stamp([&mut running], now);
+        assert_eq!(running.started, None, "no pid file: unknown");
+        // A pid file that shows up later is not read on every poll.
+        std::fs::create_dir_all(proc.path().join("7")).unwrap();
+        std::fs::write(proc.path().join("7/cmdline"), "qemu\0-uuid\0u\0").unwrap();
+        std::fs::write(run.path().join("n.pid"), "7").unwrap();
+        let mut again = vm(VmState::Running);
+        u.stamp([&mut again], now);
+        assert_eq!(again.started, None);
+        // Gone from the snapshot (undefined): forgotten, so found afresh if it comes back.
+        u.stamp([], now);
+        let mut back = vm(VmState::Running);
+        u.stamp([&mut back], now);
+        assert!(back.started.is_some(), "read from its pid file");
     }
 
     #[test]

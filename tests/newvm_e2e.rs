@@ -31,7 +31,10 @@ fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
         cfg.path(),
         &["-c", URI],
     );
-    t.wait_for("the VM table", |s| s.contains("VMs "));
+    // N acts on a connected host: a key pressed while the host still connects is refused.
+    t.wait_for("the VM table with the host connected", |s| {
+        s.contains("VMs ") && s.contains("1/1 connected")
+    });
     Some(t)
 }
 

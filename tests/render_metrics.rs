@@ -107,6 +107,7 @@ fn feed(app: &mut App, polls: u32) -> Instant {
                 HostEvent::Snapshot(Snapshot {
                     vms,
                     taken_at: at,
+                    receipt: Default::default(),
                     node: Some(node),
                 }),
             ));

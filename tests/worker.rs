@@ -50,19 +50,10 @@ fn send(live: &mut common::Live, host: usize, name: &str, op: LifecycleOp) -> Re
             _ => None,
         };
         live.app.update(m);
+        // The worker sends the refreshed snapshot before the result, so the row shows the
+        // new state as soon as it stops being pending.
         if let Some(r) = done {
-            // The worker sends the refreshed snapshot right after the result.
-            loop {
-                let m = live
-                    .rx
-                    .recv_timeout(Duration::from_secs(5))
-                    .expect("snapshot");
-                let snap = common::is_snapshot(&m);
-                live.app.update(m);
-                if snap {
-                    return r;
-                }
-            }
+            return r;
         }
     }
 }

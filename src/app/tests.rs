@@ -70,6 +70,7 @@ fn app_with(readonly: bool) -> App {
             HostEvent::Snapshot(Snapshot {
                 vms,
                 taken_at: t,
+                receipt: Default::default(),
                 node: None,
             }),
         ));
@@ -202,6 +203,7 @@ fn cursor_follows_vm_across_refreshes_once_moved() {
                 vm("db-01", VmState::Running),
             ],
             taken_at: t + Duration::from_secs(2),
+            receipt: Default::default(),
             node: None,
         }),
     ));
@@ -379,6 +381,7 @@ fn autostart_toggles_each_vm() {
         HostEvent::Snapshot(Snapshot {
             vms: vec![on, vm("web-01", VmState::Running)],
             taken_at: t,
+            receipt: Default::default(),
             node: None,
         }),
     ));
@@ -471,6 +474,7 @@ fn cpu_percent_from_consecutive_snapshots() {
         HostEvent::Snapshot(Snapshot {
             vms: vec![v],
             taken_at: at,
+            receipt: Default::default(),
             node: poll.then(crate::model::NodeSample::default),
         })
     };

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::os::raw::c_int;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
@@ -14,7 +14,18 @@ use std::sync::Arc;
 use super::node::NodeSampler;
 use super::watch::Busy;
 use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, WorkerOptions};
-use crate::model::{version_string, HostInfo, NodeSample, Snapshot, Vm, VmState};
+use crate::model::{version_string, HostInfo, NodeSample, Outbox, Snapshot, Vm, VmState};
+
+/// While commands and events keep coming, the table is brought up to date this often.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+const MAX_FLUSH_GAP: Duration = Duration::from_secs(2);
+/// Past this many changed domains, one bulk re-read (five calls) beats a re-read per domain
+/// (six calls each): a bulk action on 5,000 VMs would otherwise double its round trips.
+const BULK_REREAD: usize = 32;
+/// Full VM lists on their way to the app at once (see `model::Receipt`).
+const IN_FLIGHT: usize = 2;
+/// How soon a snapshot held back by `IN_FLIGHT` is tried again.
+const RETRY: Duration = Duration::from_millis(50);
 
 pub(crate) enum Input {
     Cmd(HostCommand),
@@ -250,6 +261,20 @@ struct Session<'a> {
     last_inventory: Option<Instant>,
     bulk_stats: bool,
     backlog: VecDeque<HostCommand>,
+    /// Domains to re-read before the next snapshot.
+    changed: BTreeSet<String>,
+    /// A snapshot is owed (something changed since the last one the app got).
+    dirty: bool,
+    /// Node readings of a poll whose snapshot was held back, sent with the next one.
+    held_node: Option<NodeSample>,
+    /// Answers that wait for the snapshot showing their effect, so a row never loses its
+    /// "pending" mark before it shows the new state.
+    answers: Vec<HostEvent>,
+    last_flush: Instant,
+    /// Time between flushes while work keeps coming: `FLUSH_EVERY`, stretched so re-reading
+    /// a big host takes at most a fifth of the time (progress still shows every few seconds).
+    flush_gap: Duration,
+    outbox: Outbox,
     node: NodeSampler,
     /// For work that runs on threads of its own and reports after the command returned.
     shared: Notify,
@@ -275,6 +300,13 @@ impl<'a> Session<'a> {
             last_inventory: None,
             bulk_stats: true,
             backlog: VecDeque::new(),
+            changed: BTreeSet::new(),
+            dirty: false,
+            held_node: None,
+            answers: Vec::new(),
+            last_flush: Instant::now(),
+            flush_gap: FLUSH_EVERY,
+            outbox: Outbox::default(),
             node,
             shared,
             side: Side {
@@ -310,16 +342,28 @@ impl<'a> Session<'a> {
                 }
                 next_poll = Instant::now() + self.opts.poll_interval;
             }
-            let timeout = next_poll.saturating_duration_since(Instant::now());
             let input = match self.backlog.pop_front() {
                 Some(c) => Ok(Input::Cmd(c)),
-                None => {
-                    busy.leave();
-                    let i = rx.recv_timeout(timeout);
-                    busy.enter();
-                    i
-                }
+                None => match rx.try_recv() {
+                    Ok(i) => Ok(i),
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    // Nothing queued: show what changed, then wait.
+                    Err(TryRecvError::Empty) => {
+                        busy.enter();
+                        if let Err(end) = self.flush(notify) {
+                            return end;
+                        }
+                        let mut timeout = next_poll.saturating_duration_since(Instant::now());
+                        if self.dirty {
+                            timeout = timeout.min(RETRY);
+                        }
+                        busy.leave();
+                        rx.recv_timeout(timeout)
+                    }
+                },
             };
+            // Each command is timed on its own: a long queue of quick calls is not a hang.
+            busy.enter();
             match input {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) | Ok(Input::Cmd(HostCommand::Stop)) => {
@@ -339,18 +383,13 @@ impl<'a> Session<'a> {
                             return end;
                         }
                     }
-                    let mut changed = BTreeSet::new();
-                    changed.insert(uuid.clone());
-                    // Events that piled up during the call refresh in the same pass.
-                    self.drain_events(rx, &mut changed);
-                    self.refresh_domains(&changed);
-                    notify(HostEvent::OpDone {
+                    self.changed.insert(uuid.clone());
+                    self.answers.push(HostEvent::OpDone {
                         uuid,
                         name,
                         op,
                         result: result.map_err(|e| message(&e)),
                     });
-                    self.send_snapshot(None, notify);
                 }
                 Ok(Input::Cmd(HostCommand::Console { uuid, force, link })) => {
                     match ops::open_console(&self.conn, &uuid, force) {
@@ -445,36 +484,59 @@ impl<'a> Session<'a> {
                             return end;
                         }
                     }
-                    // The table shows the change (name, autostart, vCPUs) at once.
+                    // The table shows the change (name, autostart, vCPUs) with the next flush.
                     if let Some(uuid) = touched {
-                        let mut changed = BTreeSet::from([uuid]);
-                        self.drain_events(rx, &mut changed);
-                        self.refresh_domains(&changed);
-                        self.send_snapshot(None, notify);
+                        self.changed.insert(uuid);
                     }
                 }
                 Ok(Input::DomainEvent(uuid)) => {
-                    let mut changed = BTreeSet::new();
-                    changed.insert(uuid);
-                    self.drain_events(rx, &mut changed);
-                    self.refresh_domains(&changed);
-                    self.send_snapshot(None, notify);
+                    self.changed.insert(uuid);
+                }
+            }
+            // A long run of commands (a bulk action on thousands of VMs) or an event storm
+            // still shows its progress, a few times a second, instead of once per command.
+            if self.last_flush.elapsed() >= self.flush_gap {
+                if let Err(end) = self.flush(notify) {
+                    return end;
                 }
             }
         }
     }
 
-    /// Collects queued events so a burst (e.g. bulk start of 50 VMs) costs one snapshot.
-    /// Commands met while draining wait in `backlog`, in order.
-    fn drain_events(&mut self, rx: &Receiver<Input>, changed: &mut BTreeSet<String>) {
-        while let Ok(input) = rx.try_recv() {
-            match input {
-                Input::DomainEvent(u) => {
-                    changed.insert(u);
+    /// Re-reads what changed, sends one snapshot (unless the app has not taken the last ones
+    /// yet) and then the answers it shows. Commands and events in between are coalesced here:
+    /// n queued commands cost one snapshot, not n.
+    fn flush(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), End> {
+        let started = Instant::now();
+        if !self.changed.is_empty() {
+            let changed = std::mem::take(&mut self.changed);
+            if changed.len() > BULK_REREAD && self.bulk_stats {
+                if let Err(e) = self.reread_all() {
+                    return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
                 }
-                Input::Cmd(c) => self.backlog.push_back(c),
+            } else {
+                self.refresh_domains(&changed);
             }
+            self.dirty = true;
         }
+        self.flush_gap = (started.elapsed() * 4).clamp(FLUSH_EVERY, MAX_FLUSH_GAP);
+        self.last_flush = Instant::now();
+        if self.dirty {
+            let node = self.held_node.take();
+            self.send_snapshot(node, notify);
+        }
+        for answer in self.answers.drain(..) {
+            notify(answer);
+        }
+        Ok(())
+    }
+
+    /// Every domain's flags and state in a handful of calls (the poll's path).
+    fn reread_all(&mut self) -> Result<(), Error> {
+        self.full_inventory()?;
+        let list = stats::all_domain_stats(&self.conn)?;
+        self.merge_stats(list);
+        Ok(())
     }
 
     fn refresh_domains(&mut self, uuids: &BTreeSet<String>) {
@@ -559,6 +621,9 @@ impl<'a> Session<'a> {
     }
 
     fn poll(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), End> {
+        // Domains changed since the last flush are read with this poll.
+        let changed = std::mem::take(&mut self.changed);
+        self.refresh_domains(&changed);
         let due = self
             .last_inventory
             .is_none_or(|t| t.elapsed() >= self.opts.inventory_interval);
@@ -587,6 +652,9 @@ impl<'a> Session<'a> {
             Err(e) => return Err(self.check(&e).unwrap_or(End::Lost(message(&e)))),
         };
         self.send_snapshot(Some(node), notify);
+        for answer in self.answers.drain(..) {
+            notify(answer);
+        }
         Ok(())
     }
 
@@ -622,13 +690,22 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Sends the VM list, or holds it back (`dirty`, node readings kept) while `IN_FLIGHT`
+    /// earlier ones have not been taken by the app.
     fn send_snapshot(&mut self, node: Option<NodeSample>, notify: &impl Fn(HostEvent)) {
+        let Some(receipt) = self.outbox.take(IN_FLIGHT) else {
+            self.dirty = true;
+            self.held_node = node.or(self.held_node.take());
+            return;
+        };
+        self.dirty = false;
         self.uptime
             .stamp(self.vms.values_mut(), std::time::SystemTime::now());
         notify(HostEvent::Snapshot(Snapshot {
             vms: self.vms.values().cloned().collect(),
             taken_at: Instant::now(),
-            node,
+            node: node.or(self.held_node.take()),
+            receipt,
         }));
     }
 }

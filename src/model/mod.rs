@@ -184,6 +184,52 @@ pub struct Snapshot {
     pub taken_at: Instant,
     /// Host readings; absent on snapshots sent after an action or event (VM list only).
     pub node: Option<NodeSample>,
+    /// Tells the worker when this snapshot has been consumed (dropped).
+    pub receipt: Receipt,
+}
+
+/// Counts a worker's snapshots still on their way to the app: each carries one receipt, and
+/// dropping its last clone gives the place back. A worker sends no new snapshot while its
+/// limit is reached (it keeps the changes for later), so a UI that stops reading (a busy
+/// frame, `$EDITOR` open) holds a bounded number of full VM lists, not one per poll or action.
+#[derive(Clone, Debug, Default)]
+pub struct Receipt {
+    _place: Option<std::sync::Arc<Place>>,
+}
+
+#[derive(Debug)]
+pub struct Place(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The worker's side of its receipts.
+#[derive(Clone, Debug, Default)]
+pub struct Outbox {
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Outbox {
+    /// A receipt for one more snapshot, or None while `limit` are still on their way.
+    pub fn take(&self, limit: usize) -> Option<Receipt> {
+        use std::sync::atomic::Ordering;
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        let place = Place(std::sync::Arc::clone(&self.in_flight));
+        Some(Receipt {
+            _place: Some(std::sync::Arc::new(place)),
+        })
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Formats a libvirt packed version (major * 1_000_000 + minor * 1000 + release).
@@ -209,6 +255,21 @@ mod tests {
         assert_eq!(VmState::from_raw(42), VmState::NoState);
         assert!(VmState::Paused.is_active());
         assert!(!VmState::Shutoff.is_active());
+    }
+
+    #[test]
+    fn receipts_give_their_place_back_when_the_last_clone_drops() {
+        let out = Outbox::default();
+        let a = out.take(2).expect("first place");
+        let b = out.take(2).expect("second place");
+        assert!(out.take(2).is_none(), "both places taken");
+        let a2 = a.clone();
+        drop(a);
+        assert_eq!(out.in_flight(), 2, "a clone still holds the place");
+        drop(a2);
+        assert_eq!(out.in_flight(), 1);
+        assert!(out.take(2).is_some());
+        drop(b);
     }
 
     #[test]

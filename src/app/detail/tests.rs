@@ -99,6 +99,7 @@ fn app(active: bool, readonly: bool) -> App {
         HostEvent::Snapshot(Snapshot {
             vms: vec![vm],
             taken_at: now,
+            receipt: Default::default(),
             node: None,
         }),
     ));
@@ -420,6 +421,7 @@ fn state_change_seen_in_the_table_rereads_the_details() {
         HostEvent::Snapshot(Snapshot {
             vms: vec![running],
             taken_at: now,
+            receipt: Default::default(),
             node: None,
         }),
     ));

@@ -295,6 +295,7 @@ fn evacuation_plans_by_free_memory_and_runs_two_at_a_time() {
         HostEvent::Snapshot(Snapshot {
             vms,
             taken_at: t,
+            receipt: Default::default(),
             node: None,
         }),
     );

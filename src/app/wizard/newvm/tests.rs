@@ -508,6 +508,7 @@ mod app_level {
             HostEvent::Snapshot(Snapshot {
                 vms: names.iter().map(|n| vm(n)).collect(),
                 taken_at: t,
+                receipt: Default::default(),
                 node: None,
             }),
         ))

@@ -383,6 +383,14 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
     let took = t0.elapsed();
     assert_eq!(log.first(), Some(&MigrationEvent::Started), "{log:?}");
     assert_eq!(m.phase, Phase::Succeeded, "{:?} {log:?}", m.error);
+    // The completed job's statistics carry the data moved (the pane's DATA after the end).
+    assert!(
+        log.iter().any(|e| matches!(
+            e,
+            MigrationEvent::Finished(Outcome::Succeeded { data_bytes: Some(n), .. }) if *n > 0
+        )),
+        "{log:?}"
+    );
     assert!(
         !log.iter()
             .any(|e| matches!(e, MigrationEvent::Control { result: Err(_), .. })),

@@ -133,6 +133,11 @@ fn snapshot_created_and_deleted_by_keys() {
     // Delete it: the form is the confirmation.
     live.press("D");
     assert!(matches!(live.app.mode, Mode::Wizard(_)));
+    let form = screen(&live.app, 100, 20);
+    assert!(
+        form.contains("<Enter> delete") && !form.contains("define"),
+        "the footer names the action: {form}"
+    );
     live.press("<Enter>");
     assert!(
         live.pump_until(Duration::from_secs(10), |a| {
@@ -253,4 +258,23 @@ fn attach_form_shows_disk_fields_then_nic_fields() {
     let s = screen(&live.app, 100, 30);
     assert!(s.contains("Connect to") && s.contains("MAC"), "{s}");
     assert!(!s.contains("Cache"), "{s}");
+}
+
+#[test]
+fn delete_review_names_its_own_action() {
+    let mut live = open("web-01");
+    live.press("X");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("no delete form: {:?}", live.app.mode)
+    };
+    let pages = w.pages.len();
+    for _ in 1..pages {
+        live.press("<Enter>");
+    }
+    let review = screen(&live.app, 120, 40);
+    assert!(
+        review.contains("This is what will be deleted:") && review.contains("<Enter> delete"),
+        "{review}"
+    );
+    assert!(!review.contains("defined"), "{review}");
 }

@@ -40,7 +40,7 @@ use crate::migrate::gather;
 use crate::migrate::preflight::{self, Check, CheckKind, Status};
 use crate::model::migration::{
     migration_uri, Kind, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome,
-    PostCopy, Setting,
+    PostCopy, Progress, Setting,
 };
 
 /// How often the poller samples the job statistics.
@@ -463,11 +463,11 @@ fn migrate(
     };
     match result {
         Ok(dest) => {
-            let (downtime_ms, total_ms) =
-                completed_stats(dest.as_ref(), dconn.as_ref(), target, uuid);
+            let done = completed_stats(dest.as_ref(), dconn.as_ref(), target, uuid);
             Outcome::Succeeded {
-                downtime_ms,
-                total_ms,
+                downtime_ms: done.downtime_ms,
+                total_ms: done.time_elapsed_ms,
+                data_bytes: done.data_processed.or(done.data_total),
             }
         }
         Err(_) if seen.cancel_requested => Outcome::Cancelled,
@@ -506,11 +506,11 @@ fn completed_stats(
     dconn: Option<&Connect>,
     target: &MigrationTarget,
     uuid: &str,
-) -> (Option<u64>, Option<u64>) {
+) -> Progress {
     let from = |d: &Domain| {
         ffi::job_stats(d, sys::VIR_DOMAIN_JOB_STATS_COMPLETED)
             .ok()
-            .map(|s| (s.progress.downtime_ms, s.progress.time_elapsed_ms))
+            .map(|s| s.progress)
     };
     if let Some(r) = dest.and_then(from) {
         return r;
@@ -524,13 +524,13 @@ fn completed_stats(
                 opened = c;
                 &opened
             }
-            Err(_) => return (None, None),
+            Err(_) => return Progress::default(),
         },
     };
     conn.lookup_domain_by_uuid_string(uuid)
         .ok()
         .and_then(|d| from(&d))
-        .unwrap_or((None, None))
+        .unwrap_or_default()
 }
 
 /// libvirt's job types for a job in progress.

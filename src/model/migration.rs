@@ -410,10 +410,12 @@ pub struct Progress {
 /// How a migration ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// `downtime_ms` / `total_ms` from the completed job's statistics, when libvirt kept them.
+    /// `downtime_ms` / `total_ms` / `data_bytes` (all data sent) from the completed job's
+    /// statistics, when libvirt kept them.
     Succeeded {
         downtime_ms: Option<u64>,
         total_ms: Option<u64>,
+        data_bytes: Option<u64>,
     },
     /// libvirt's error text.
     Failed(String),
@@ -582,11 +584,19 @@ impl Migration {
                 self.started.get_or_insert(now);
                 self.cancelling = false;
                 match outcome {
-                    Outcome::Succeeded { downtime_ms, .. } => {
+                    Outcome::Succeeded {
+                        downtime_ms,
+                        data_bytes,
+                        ..
+                    } => {
                         self.phase = Phase::Succeeded;
                         self.error = None;
                         if downtime_ms.is_some() {
                             self.downtime_ms = *downtime_ms;
+                        }
+                        // A migration quicker than one progress sample still shows its data.
+                        if self.progress.data_total.is_none() {
+                            self.progress.data_total = *data_bytes;
                         }
                         if let Some(total) = self.progress.data_total {
                             self.progress.data_processed = Some(total);
@@ -979,6 +989,30 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     #[test]
+    fn a_migration_quicker_than_a_sample_keeps_its_data_figures() {
+        let t0 = Instant::now();
+        let mut m = Migration::new(
+            1,
+            "vm",
+            "u",
+            HostId(0),
+            HostId(1),
+            MigrationOptions::default(),
+        );
+        m.apply(&MigrationEvent::Started, t0);
+        assert_eq!(m.data_label(), "-");
+        m.apply(
+            &MigrationEvent::Finished(Outcome::Succeeded {
+                downtime_ms: Some(30),
+                total_ms: Some(400),
+                data_bytes: Some(70 * MIB),
+            }),
+            t0 + Duration::from_millis(400),
+        );
+        assert_eq!(m.data_label(), "70 MiB / 70 MiB");
+    }
+
+    #[test]
     fn speed_eta_and_elapsed_from_samples() {
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
@@ -1037,6 +1071,7 @@ mod tests {
             &MigrationEvent::Finished(Outcome::Succeeded {
                 downtime_ms: Some(24),
                 total_ms: Some(2000),
+                data_bytes: Some(64),
             }),
             end,
         );

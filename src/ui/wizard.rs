@@ -88,10 +88,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         }
         match &w.review {
             Some(Ok(xml)) => {
-                lines.push(Line::from(Span::styled(
-                    "This is what will be defined:",
-                    t.header,
-                )));
+                lines.push(Line::from(Span::styled(w.kind.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {
                     lines.push(Line::from(Span::raw(l.to_string())));
                 }
@@ -126,12 +123,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
     let mut hints = vec![
         Span::styled(key(Action::Confirm), t.key_hint),
-        Span::raw(match (&w.kind, last) {
-            (_, false) => " next  ",
-            (crate::app::wizard::Kind::Migrate { .. }, true) => " migrate  ",
-            (crate::app::wizard::Kind::MigrationTune { .. }, true) => " apply  ",
-            (crate::app::wizard::Kind::NewVm { .. }, true) => " create  ",
-            (_, true) => " define  ",
+        Span::raw(if last {
+            format!(" {}  ", w.kind.submit_verb())
+        } else {
+            " next  ".to_string()
         }),
         Span::styled(key(Action::NextField), t.key_hint),
         Span::raw(" field  ←/→ change  "),

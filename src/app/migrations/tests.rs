@@ -156,6 +156,7 @@ fn progress_and_the_end_show_in_the_pane_and_as_a_message() {
         upd(MigrationEvent::Finished(Outcome::Succeeded {
             downtime_ms: Some(24),
             total_ms: Some(5000),
+            data_bytes: Some(100 << 20),
         })),
     );
     assert_eq!(a.migrations.list[0].phase, Phase::Succeeded);

@@ -215,6 +215,36 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The last page's action, for its key hint: each confirmation names what it does.
+    pub fn submit_verb(&self) -> &'static str {
+        match self {
+            Kind::Pool { .. }
+            | Kind::Volume { .. }
+            | Kind::Secret { .. }
+            | Kind::Network { .. } => "define",
+            Kind::Clone { .. } => "clone",
+            Kind::Resize { .. } => "resize",
+            Kind::Upload { .. } => "upload",
+            Kind::Download { .. } => "download",
+            Kind::SecretValue { .. } => "set",
+            Kind::Migrate { .. } => "migrate",
+            Kind::MigrationTune { .. } => "apply",
+            Kind::NewVm { .. } => "create",
+            Kind::Vm { form, .. } => form.verb(),
+        }
+    }
+
+    /// The line above the review page's document.
+    pub fn review_heading(&self) -> &'static str {
+        match self.submit_verb() {
+            "define" => "This is what will be defined:",
+            "delete" => "This is what will be deleted:",
+            "create" | "clone" => "This is what will be created:",
+            "attach" => "This device will be attached:",
+            _ => "This is what will change:",
+        }
+    }
+
     pub fn host(&self) -> HostId {
         match self {
             Kind::Pool { host }

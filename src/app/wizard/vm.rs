@@ -45,6 +45,26 @@ pub enum Form {
     Delete,
 }
 
+impl Form {
+    /// What submitting the form does (its key hint and review heading).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Form::Vcpus
+            | Form::Memory
+            | Form::Title
+            | Form::Description
+            | Form::Boot
+            | Form::Cdrom { .. } => "apply",
+            Form::Rename => "rename",
+            Form::Resize { .. } => "grow",
+            Form::Attach => "attach",
+            Form::Snapshot => "create",
+            Form::DeleteSnapshot { .. } | Form::Delete => "delete",
+            Form::Clone => "clone",
+        }
+    }
+}
+
 /// What a form checks against: the VM and its host's names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Facts {

@@ -9,7 +9,7 @@ use super::centered;
 use crate::app::display::{DisplayPanel, PanelState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
-use crate::display::{access, exposure, Kind, Listen, Password};
+use crate::display::{access, exposure, listen_warning, Kind, Listen, Password};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     let t = &app.theme;
@@ -67,13 +67,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
                     Span::styled(format!("{mark}{}", g.kind.label()), t.title),
                     Span::raw(format!("  {listen}, {port}{tls}, {pw}")),
                 ]));
-                if let Some(w) = exposure(g) {
+                for w in [exposure(g), listen_warning(g)].into_iter().flatten() {
                     lines.push(Line::styled(format!("⚠ {w}"), t.level_crit));
                 }
                 if i != p.selected {
                     continue;
                 }
                 let a = access(g, uri, hostname);
+                if let Some(w) = &a.warning {
+                    lines.push(Line::styled(format!("⚠ {w}"), t.level_crit));
+                }
                 if let Some(u) = &a.url {
                     lines.push(Line::from(vec![label("URL"), Span::raw(u.clone())]));
                 }

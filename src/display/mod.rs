@@ -191,7 +191,8 @@ pub fn exposure(g: &Graphics) -> Option<String> {
     let Listen::Address(a) = &g.listen else {
         return None;
     };
-    if is_loopback(a) {
+    // Not an address QEMU can listen on: `listen_warning` says what is wrong with it.
+    if is_loopback(a) || !(is_wildcard(a) || is_address(a)) {
         return None;
     }
     let where_ = if is_wildcard(a) {

@@ -18,10 +18,12 @@ use common::worker::WAIT;
 use quick_xml::escape::escape;
 use virt::connect::Connect;
 use virtdeck::cloudinit::CloudConfig;
+use virtdeck::host::vm::{storage_of, DeleteOpts, VmCmd, VmOp};
 use virtdeck::host::{CreateVm, HostCommand, HostEvent};
 use virtdeck::job::{Job, JobState};
 use virtdeck::model::storage::StorageInventory;
 use virtdeck::osinfo::OsDb;
+use virtdeck::xml::hardware::Source;
 use virtdeck::xml::newvm::{CpuMode, DiskFormat, DiskSource, HostFile, InstallMethod, NewVm};
 
 const URI: &str = "qemu:///system";
@@ -394,6 +396,64 @@ fn cloud_init_seed_is_uploaded_and_attached() {
         Some(pool.dir.path().join("tiny.img").as_path())
     );
     assert!(wait_for_banner(&name), "boots through the overlay");
+
+    // Delete with storage, as the detail screen's delete does: the dialog lists the seed
+    // (its user-data holds the password hash) beside the disk, and nothing named after the
+    // VM is left in the pool.
+    let (listed, result) = delete_with_storage(&w, 2, &name);
+    result.unwrap_or_else(|e| panic!("delete failed: {e}"));
+    let vol = |v: String| Source::Volume {
+        pool: pool.name.clone(),
+        volume: v,
+    };
+    assert_eq!(
+        listed,
+        vec![vol(format!("{name}.qcow2")), vol(seed.clone())]
+    );
+    assert!(!domain_exists(&name));
+    let left: Vec<String> = pool
+        .volumes()
+        .into_iter()
+        .filter(|v| v.contains(&name))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "volumes left behind");
+    assert!(
+        pool.volumes().contains(&"tiny.img".to_string()),
+        "the image is not the VM's"
+    );
+}
+
+/// Deletes VM `name` with its storage through the detail screen's path: the worker reads the
+/// VM's details, `storage_of` picks the volumes the delete dialog lists (and submits), and
+/// `VmOp::Delete` removes them. Returns what was listed and the result.
+fn delete_with_storage(w: &Worker, tag: u64, name: &str) -> (Vec<Source>, Result<String, String>) {
+    let uuid = conn()
+        .lookup_domain_by_name(name)
+        .unwrap()
+        .uuid_string()
+        .unwrap();
+    w.handle
+        .send(HostCommand::Vm(VmCmd::Details { uuid: uuid.clone() }));
+    let details = w.wait("VM details", WAIT, |ev| match ev {
+        HostEvent::VmDetails { uuid: u, result } if u == uuid => Some(result),
+        _ => None,
+    });
+    let details = details.unwrap_or_else(|e| panic!("details: {e}"));
+    let volumes = storage_of(&details.hardware);
+    w.handle.send(HostCommand::Vm(VmCmd::Act {
+        tag,
+        uuid,
+        op: VmOp::Delete(DeleteOpts {
+            volumes: volumes.clone(),
+            snapshots: true,
+            nvram: true,
+        }),
+    }));
+    let result = w.wait("delete result", WAIT, |ev| match ev {
+        HostEvent::Done { tag: t, result } if t == tag => Some(result),
+        _ => None,
+    });
+    (volumes, result)
 }
 
 #[test]
@@ -593,6 +653,12 @@ fn install_tree_urls_are_downloaded_into_the_pool_and_booted() {
         )),
         "{live}"
     );
+    // The boot files are named only by the install boot: deleting the VM with its storage
+    // still finds them (virtdeck recorded them) and leaves the pool empty.
+    let (listed, result) = delete_with_storage(&w, 3, &name);
+    result.unwrap_or_else(|e| panic!("delete failed: {e}"));
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(pool.volumes().is_empty(), "{:?}", pool.volumes());
 }
 
 /// The name of the VM's own new disk among the pool's volumes.

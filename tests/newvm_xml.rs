@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use virtdeck::cloudinit::CloudConfig;
 use virtdeck::osinfo::{NicModel, OsDb, OsVariant};
 use virtdeck::xml::newvm::{
-    validate, DiskFormat, DiskSource, HostFile, InstallMethod, NewVm, NicSource, NicSpec,
+    validate, DiskFormat, DiskSource, HostFile, InstallMethod, NewVm, NicSource, NicSpec, Record,
 };
 
 // ---- a small DOM, enough to compare two domain XMLs --------------------------------------
@@ -378,6 +378,14 @@ fn cases(name: &str) -> Vec<(&'static str, NewVm)> {
 
 const UUID: &str = "6a3c2f0e-1b2d-4c5e-8f90-123456789abc";
 
+/// What the create job records: its UUID, no volumes.
+fn record() -> Record {
+    Record {
+        uuid: UUID.into(),
+        volumes: Vec::new(),
+    }
+}
+
 #[test]
 fn matches_virt_install_for_every_method() {
     for (case, vm) in cases("vdk") {
@@ -390,7 +398,7 @@ fn matches_virt_install_for_every_method() {
         let last = theirs.last().unwrap();
         if case == "url" {
             // Compared with virtdeck's transient first boot; the defined XML boots the disk.
-            let first = parse(&vm.install_xml(UUID).unwrap().unwrap()).remove(0);
+            let first = parse(&vm.install_xml(&record()).unwrap().unwrap()).remove(0);
             assert_eq!(significant(&first), significant(install), "{case}");
             assert_eq!(boots(&first), Vec::<String>::new(), "{case}");
             assert_eq!(on_reboot(&first), "destroy");
@@ -463,7 +471,16 @@ fn every_method_passes_libvirts_schema() {
             if let Err(e) = validate_xml(&xml) {
                 panic!("{case}: libvirt's domain schema rejects:\n{xml}\n{e}");
             }
-            if let Some(first) = vm.install_xml(UUID).unwrap() {
+            // With the create job's record of the volumes it made (in <metadata>).
+            let rec = Record {
+                volumes: vec![("p <&>".into(), format!("{name}-cidata.iso"))],
+                ..record()
+            };
+            let recorded = vm.recorded_xml(&rec).unwrap();
+            if let Err(e) = validate_xml(&recorded) {
+                panic!("{case} recorded: schema rejects:\n{recorded}\n{e}");
+            }
+            if let Some(first) = vm.install_xml(&rec).unwrap() {
                 if let Err(e) = validate_xml(&first) {
                     panic!("{case} install boot: schema rejects:\n{first}\n{e}");
                 }

@@ -176,3 +176,101 @@ fn display_panel_for_a_vm_without_graphics() {
     display(&mut live, "<domain><devices/></domain>", true);
     insta::assert_snapshot!(screen(&live.app, 100, 16));
 }
+
+/// A domain definer's shell syntax in a socket path and a listen address (QEMU accepts both).
+/// The payloads create `pwn` in the current directory.
+const HOSTILE: &str = "<domain><devices>\
+    <graphics type='vnc'><listen type='socket' socket='/var/lib/libvirt/qemu/x;touch pwn;.sock'/></graphics>\
+    <graphics type='vnc' port='5901' autoport='no' listen='$(touch pwn)' passwd='x'/>\
+    </devices></domain>";
+
+/// The text a key copies (OSC 52), if any.
+fn copied(live: &mut common::Live, key: char) -> Option<String> {
+    let fx = live.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(key),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    fx.into_iter().find_map(|e| match e {
+        virtdeck::app::Effect::Copy(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// Runs `line` with `sh -c` in a fresh directory whose stub `ssh` (first on PATH) writes its
+/// name and arguments one per line. Returns them and whether `pwn` appeared.
+fn run_with_stub_ssh(line: &str) -> (Vec<String>, bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("ssh");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nfor a in \"${0##*/}\" \"$@\"; do printf '%s\\n' \"$a\"; done > \"$VIRTDECK_ARGV\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let argv = dir.path().join("argv");
+    let parse = std::process::Command::new("sh")
+        .args(["-n", "-c", line])
+        .status()
+        .unwrap();
+    assert!(parse.success(), "sh -n refuses {line:?}");
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                dir.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("VIRTDECK_ARGV", &argv)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{line:?}: {st}");
+    let got = std::fs::read_to_string(&argv)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (got, dir.path().join("pwn").exists())
+}
+
+#[test]
+fn display_panel_flags_shell_syntax_and_copies_only_quoted_lines() {
+    let mut live = on_vm("gitlab-runner-01");
+    display(&mut live, HOSTILE, true);
+    let s = screen(&live.app, 130, 24);
+    assert!(s.contains("⚠ the socket path"), "{s}");
+    assert!(s.contains("⚠ the listen address"), "{s}");
+    insta::assert_snapshot!(s);
+    // `Y` copies the tunnel of the socket device: one quoted argument, the payload inert.
+    let line = copied(&mut live, 'Y').expect("a tunnel line for the socket");
+    let hostname = live.app.hosts[0]
+        .info
+        .as_ref()
+        .map(|i| i.hostname.clone())
+        .unwrap();
+    let (argv, pwned) = run_with_stub_ssh(&line);
+    assert_eq!(
+        argv,
+        [
+            "ssh",
+            "-N",
+            "-L",
+            "5900:/var/lib/libvirt/qemu/x;touch pwn;.sock",
+            hostname.as_str()
+        ],
+        "{line}"
+    );
+    assert!(!pwned, "{line} ran the payload");
+    // The device with the hostile listen address: no URL and no line to copy, and the
+    // refusal says why.
+    live.press("<Tab>");
+    assert_eq!(copied(&mut live, 'y'), None);
+    assert_eq!(copied(&mut live, 'Y'), None);
+    let last = &live.app.messages.toasts.back().unwrap().text;
+    assert!(last.contains("not an IP address or host name"), "{last}");
+}

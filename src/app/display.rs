@@ -4,7 +4,7 @@
 use super::toast::Level;
 use super::{App, Effect, Mode};
 use crate::config::keymap::Action;
-use crate::display::{access, exposure, Access, Graphics};
+use crate::display::{access, exposure, listen_warning, Access, Graphics};
 use crate::host::{DisplayInfo, HostCommand};
 use crate::model::HostId;
 
@@ -77,7 +77,7 @@ pub fn answered(app: &mut App, host: HostId, uuid: &str, result: Result<DisplayI
     p.state = match result {
         Ok(info) => {
             for g in &info.graphics {
-                if let Some(w) = exposure(g) {
+                for w in [exposure(g), listen_warning(g)].into_iter().flatten() {
                     app.messages
                         .log(Level::Error, format!("{}: {w}", p.name), app.now);
                 }
@@ -118,6 +118,10 @@ pub fn key(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Some(Action::NextField) if count > 0 => p.selected = (p.selected + 1) % count,
         Some(Action::CopyUrl) | Some(Action::CopyTunnel) => {
             let tunnel = action == Some(Action::CopyTunnel);
+            // Why nothing can be copied, when a host-supplied value was refused.
+            let why = current
+                .as_ref()
+                .and_then(|(g, a)| listen_warning(g).or_else(|| a.warning.clone()));
             let text = current.and_then(|(_, a)| if tunnel { a.tunnel } else { a.url });
             match text {
                 Some(t) => {
@@ -130,10 +134,13 @@ pub fn key(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                 }
                 None => app.messages.push(
                     Level::Error,
-                    if tunnel {
-                        "no ssh tunnel for this display".to_string()
-                    } else {
-                        "no URL reachable from here: copy the ssh tunnel (Y) instead".to_string()
+                    match (why, tunnel) {
+                        (Some(w), _) => w,
+                        (None, true) => "no ssh tunnel for this display".to_string(),
+                        (None, false) => {
+                            "no URL reachable from here: copy the ssh tunnel (Y) instead"
+                                .to_string()
+                        }
                     },
                     now,
                 ),

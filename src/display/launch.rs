@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Access, Graphics, Kind};
+use super::{is_address, Access, Graphics, Kind};
 
 /// A program and its arguments, ready for `std::process::Command`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,9 +58,11 @@ pub fn choose(
         );
     }
     if let Some(program) = find("virt-viewer") {
+        // `--connect=URI` and `--` keep a URI or UUID starting with '-' from reading as an
+        // option (the UUID comes from the host).
         return Ok(ViewerCommand {
             program,
-            args: vec!["--connect".into(), uri.into(), uuid.into()],
+            args: vec![format!("--connect={uri}"), "--".into(), uuid.into()],
         });
     }
     let url = access.url.as_deref();
@@ -73,10 +75,16 @@ pub fn choose(
     if let (Some(program), Some(url), Kind::Vnc) = (find("vncviewer"), url, &g.kind) {
         // TigerVNC/TightVNC take HOST::PORT for a raw port.
         let hostport = url.trim_start_matches("vnc://");
-        let arg = match hostport.rsplit_once(':') {
-            Some((h, p)) => format!("{h}::{p}"),
-            None => hostport.to_string(),
+        let (host, arg) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, format!("{h}::{p}")),
+            None => (hostport, hostport.to_string()),
         };
+        // The argument starts with the host: one that is not an address could be an option.
+        if !is_address(host) {
+            return Err(format!(
+                "refusing to pass {arg:?} to vncviewer: not a host name or address"
+            ));
+        }
         return Ok(ViewerCommand {
             program,
             args: vec![arg],

@@ -191,7 +191,8 @@ pub fn exposure(g: &Graphics) -> Option<String> {
     let Listen::Address(a) = &g.listen else {
         return None;
     };
-    if is_loopback(a) {
+    // Not an address QEMU can listen on: `listen_warning` says what is wrong with it.
+    if is_loopback(a) || !(is_wildcard(a) || is_address(a)) {
         return None;
     }
     let where_ = if is_wildcard(a) {
@@ -254,16 +255,20 @@ pub fn uri_host(uri: &str) -> UriHost {
 }
 
 /// What virtdeck can tell the user about reaching one display.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Access {
     /// vnc://HOST:PORT or spice://HOST:PORT as seen from where virtdeck runs.
     pub url: Option<String>,
-    /// `ssh -N -L …` that tunnels the display to the user's machine.
+    /// `ssh -N -L …` that tunnels the display to the user's machine, quoted for a POSIX shell.
     pub tunnel: Option<String>,
     /// The URL to open once the tunnel runs.
     pub tunnel_url: Option<String>,
     /// Why there is no URL (not running, socket only…).
     pub note: Option<String>,
+    /// Why the ssh line was refused or needs a look: the URI's user or host, or the host's
+    /// own name, is not something to put on a command line. (Listen problems are
+    /// [`listen_warning`]'s.)
+    pub warning: Option<String>,
 }
 
 fn bracket(h: &str) -> String {
@@ -274,41 +279,135 @@ fn bracket(h: &str) -> String {
     }
 }
 
+/// An RFC 1123 host name (letters, digits, '-' inside labels, dots between them).
+fn is_hostname(h: &str) -> bool {
+    let h = h.strip_suffix('.').unwrap_or(h);
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// An IP address (IPv6 with or without brackets) or a host name: safe in a URL, on a command
+/// line and as a viewer argument (it cannot start with '-').
+pub fn is_address(a: &str) -> bool {
+    let bare = a
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(a);
+    bare.parse::<std::net::IpAddr>().is_ok() || is_hostname(a)
+}
+
+/// Why a socket path cannot go into `ssh -L` at all: a control character (a newline ends the
+/// pasted command; others are read by the terminal or the line editor) or a ':' (ssh splits
+/// the forward spec on it).
+fn socket_refusal(path: &str) -> Option<&'static str> {
+    if path.chars().any(char::is_control) {
+        Some("holds control characters")
+    } else if path.contains(':') {
+        Some("holds ':', which ssh -L reads as a separator")
+    } else {
+        None
+    }
+}
+
+/// A warning when the listen address or socket path of `g` is not a plain address or path.
+/// Such text comes from whoever defined the domain and may be crafted to run commands in the
+/// shell of whoever pastes a tunnel line.
+pub fn listen_warning(g: &Graphics) -> Option<String> {
+    match &g.listen {
+        Listen::Address(a) if is_wildcard(a) || is_address(a) => None,
+        Listen::Address(a) => Some(format!(
+            "the listen address {a:?} is not an IP address or host name: no URL or ssh line is offered"
+        )),
+        Listen::Socket(p) => match socket_refusal(p) {
+            Some(why) => Some(format!(
+                "the socket path {p:?} {why}: no ssh line is offered"
+            )),
+            // A plain path needs no quoting; anything else is quoted in the ssh line.
+            None if !p.starts_with('/') || shlex::try_quote(p).ok().as_deref() != Some(p) => {
+                Some(format!(
+                    "the socket path {p:?} is not a plain path (shell syntax, spaces or a relative path): the ssh line quotes it"
+                ))
+            }
+            None => None,
+        },
+        Listen::None => None,
+    }
+}
+
+/// `words` as one line for a POSIX shell, each quoted where needed; `None` when a word holds
+/// a control character (no quoting makes a pasted newline or terminal control safe to read).
+fn shell_line(words: &[&str]) -> Option<String> {
+    if words.iter().any(|w| w.chars().any(char::is_control)) {
+        return None;
+    }
+    shlex::try_join(words.iter().copied()).ok()
+}
+
+/// The ssh destination (`-p PORT` words first: after the destination ssh reads a remote
+/// command), or why there is none. The URI's host and the host's own name are checked to be
+/// host names or addresses and the user not to start with '-' (ssh would read an option).
+fn ssh_target(h: &UriHost, hostname: &str) -> Result<Vec<String>, String> {
+    let Some(host) = &h.host else {
+        return Ok(vec![if is_hostname(hostname) {
+            hostname.to_string()
+        } else {
+            "THIS-HOST".to_string()
+        }]);
+    };
+    if !is_address(host) {
+        return Err(format!(
+            "the URI's host {host:?} is not a host name or address: no ssh line"
+        ));
+    }
+    let mut out = Vec::new();
+    if let ("ssh", Some(p)) = (h.transport.as_str(), h.port) {
+        if p != 22 {
+            out.extend(["-p".to_string(), p.to_string()]);
+        }
+    }
+    match h.user.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) if u.starts_with('-') || u.chars().any(char::is_control) => {
+            return Err(format!(
+                "the URI's user {u:?} cannot be given to ssh safely: no ssh line"
+            ));
+        }
+        Some(u) => out.push(format!("{u}@{host}")),
+        None => out.push(host.clone()),
+    }
+    Ok(out)
+}
+
 /// URL and tunnel for `g` on the host of `uri`. `hostname` is what the host calls itself
 /// (from libvirt), used when the URI is local: the user then reaches this machine by ssh.
+/// The tunnel is quoted for a POSIX shell: every part of it (listen address, socket path,
+/// URI user and host) is text a host or a config file supplied.
 pub fn access(g: &Graphics, uri: &str, hostname: &str) -> Access {
     let h = uri_host(uri);
-    let mut a = Access {
-        url: None,
-        tunnel: None,
-        tunnel_url: None,
-        note: None,
-    };
+    let mut a = Access::default();
     let Some(scheme) = g.kind.scheme() else {
         a.note = Some(format!("{} displays are not handled", g.kind.label()));
         return a;
     };
-    // The machine the user's ssh goes to: the URI's host, or this host when the URI is local.
-    // Options must come before the destination (after it, ssh reads a remote command).
-    let ssh_target = match &h.host {
-        Some(host) => {
-            let user = h
-                .user
-                .as_deref()
-                .map(|u| format!("{u}@"))
-                .unwrap_or_default();
-            let port = match (h.transport.as_str(), h.port) {
-                ("ssh", Some(p)) if p != 22 => format!("-p {p} "),
-                _ => String::new(),
-            };
-            format!("{port}{user}{host}")
-        }
-        None => if hostname.is_empty() {
-            "THIS-HOST"
-        } else {
-            hostname
-        }
-        .to_string(),
+    if h.host.is_none() && !hostname.is_empty() && !is_hostname(hostname) {
+        a.warning = Some(format!(
+            "the host calls itself {hostname:?}, not a host name: the ssh line says THIS-HOST"
+        ));
+    }
+    let target = ssh_target(&h, hostname)
+        .map_err(|w| a.warning = Some(w))
+        .ok();
+    let tunnel = |forward: String| {
+        let target = target.as_ref()?;
+        let mut words = vec!["ssh", "-N", "-L", forward.as_str()];
+        words.extend(target.iter().map(String::as_str));
+        shell_line(&words)
     };
     match &g.listen {
         Listen::None => {
@@ -318,9 +417,17 @@ pub fn access(g: &Graphics, uri: &str, hostname: &str) -> Access {
         }
         Listen::Socket(path) => {
             let local = 5900;
-            a.tunnel = Some(format!("ssh -N -L {local}:{path} {ssh_target}"));
-            a.tunnel_url = Some(format!("{scheme}://127.0.0.1:{local}"));
-            a.note = Some(format!("listens on the UNIX socket {path}"));
+            if socket_refusal(path).is_none() {
+                a.tunnel = tunnel(format!("{local}:{path}"));
+                a.tunnel_url = a
+                    .tunnel
+                    .as_ref()
+                    .map(|_| format!("{scheme}://127.0.0.1:{local}"));
+            }
+            a.note = Some("listens on a UNIX socket of the host".into());
+        }
+        Listen::Address(addr) if !is_wildcard(addr) && !is_address(addr) => {
+            a.note = Some("no URL or ssh line for this listen address".into());
         }
         Listen::Address(addr) => {
             let Some(port) = g.port else {
@@ -329,7 +436,9 @@ pub fn access(g: &Graphics, uri: &str, hostname: &str) -> Access {
             };
             let reach = match &h.host {
                 // Remote host: a wildcard or the host's own address is reachable by its name.
-                Some(host) if is_wildcard(addr) => Some(bracket(host)),
+                Some(host) if is_wildcard(addr) => {
+                    Some(host).filter(|h| is_address(h)).map(|h| bracket(h))
+                }
                 Some(_) if is_loopback(addr) => None,
                 Some(_) => Some(bracket(addr)),
                 None if is_wildcard(addr) => Some("127.0.0.1".to_string()),
@@ -341,8 +450,11 @@ pub fn access(g: &Graphics, uri: &str, hostname: &str) -> Access {
             } else {
                 bracket(addr)
             };
-            a.tunnel = Some(format!("ssh -N -L {port}:{inner}:{port} {ssh_target}"));
-            a.tunnel_url = Some(format!("{scheme}://127.0.0.1:{port}"));
+            a.tunnel = tunnel(format!("{port}:{inner}:{port}"));
+            a.tunnel_url = a
+                .tunnel
+                .as_ref()
+                .map(|_| format!("{scheme}://127.0.0.1:{port}"));
         }
     }
     a

@@ -164,7 +164,7 @@ fn viewer_choice() {
         "u-1",
     )
     .unwrap();
-    assert_eq!(v.args, ["--connect", "qemu:///system", "u-1"]);
+    assert_eq!(v.args, ["--connect=qemu:///system", "--", "u-1"]);
     let v = choose(
         only("remote-viewer"),
         true,
@@ -194,4 +194,248 @@ fn viewer_choice() {
         |k| (k == "WAYLAND_DISPLAY").then(|| "wayland-0".into())
     ));
     assert!(!has_display(|k| (k == "DISPLAY").then(String::new)));
+}
+
+/// A VNC device on port 5901 listening on `listen`.
+fn vnc(listen: Listen) -> Graphics {
+    Graphics {
+        kind: Kind::Vnc,
+        port: Some(5901),
+        tls_port: None,
+        autoport: false,
+        listen,
+        password: Password::Set("x".into()),
+    }
+}
+
+/// What a POSIX shell makes of `line`: the words of the command (shlex splits as sh does).
+fn words(line: &str) -> Vec<String> {
+    shlex::split(line).unwrap_or_else(|| panic!("not one shell command: {line:?}"))
+}
+
+/// Runs `line` with `sh -c` in a fresh directory whose stub `ssh` (first on PATH) writes
+/// its name and arguments one per line to `argv`. Returns the arguments ssh got and whether the
+/// marker file `pwn` (what the payloads below try to create) exists afterwards.
+fn run_with_stub_ssh(line: &str) -> (Vec<String>, bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("ssh");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nfor a in \"${0##*/}\" \"$@\"; do printf '%s\\n' \"$a\"; done > \"$VIRTDECK_ARGV\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let argv = dir.path().join("argv");
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("VIRTDECK_ARGV", &argv)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{line:?}: {st}");
+    let got = std::fs::read_to_string(&argv)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (got, dir.path().join("pwn").exists())
+}
+
+/// Whether `sh -n` (parse only) accepts `line`.
+fn sh_parses(line: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-n", "-c", line])
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// Socket paths a domain definer can choose (QEMU accepts them): the tunnel line keeps each
+/// as one argument, or is refused. The payloads create `pwn` in the current directory.
+const HOSTILE_SOCKETS: [&str; 9] = [
+    "/var/lib/libvirt/qemu/x;touch pwn;.sock",
+    "/run/a'b;touch pwn.sock",
+    "/run/a\"b;touch pwn\".sock",
+    "/run/`touch pwn`.sock",
+    "/run/$(touch pwn).sock",
+    "/run/a b|touch pwn.sock",
+    "-oProxyCommand=touch pwn",
+    "/run/x&&touch pwn&.sock",
+    "/run/é ü > pwn",
+];
+
+#[test]
+fn hostile_socket_paths_are_quoted_into_one_argument() {
+    for path in HOSTILE_SOCKETS {
+        let g = vnc(Listen::Socket(path.into()));
+        let a = access(&g, "qemu:///system", "hv7");
+        let line = a
+            .tunnel
+            .clone()
+            .unwrap_or_else(|| panic!("{path:?}: {a:?}"));
+        let want = ["ssh", "-N", "-L", &format!("5900:{path}"), "hv7"];
+        assert_eq!(words(&line), want, "{line}");
+        assert!(sh_parses(&line), "{line}");
+        let (argv, pwned) = run_with_stub_ssh(&line);
+        assert_eq!(argv, want, "{line}");
+        assert!(!pwned, "{line} ran the payload");
+        let w = listen_warning(&g).unwrap_or_else(|| panic!("{path:?} flagged"));
+        assert!(w.contains("not a plain path"), "{w}");
+        assert_eq!(a.url, None);
+    }
+    // A plain path needs neither quotes nor a warning.
+    let g = vnc(Listen::Socket("/run/libvirt/qemu/vnc-1.sock".into()));
+    assert_eq!(listen_warning(&g), None);
+}
+
+#[test]
+fn socket_paths_no_quoting_makes_safe_are_refused() {
+    for path in [
+        "/run/x\ntouch pwn\n.sock",
+        "/run/x\rtouch pwn",
+        "/run/x\u{1b}]52;c;AAAA\u{7}.sock",
+        "/run/x\u{0}y",
+        // ssh -L splits the spec on ':'.
+        "/run/host:22",
+    ] {
+        let g = vnc(Listen::Socket(path.into()));
+        let a = access(&g, "qemu:///system", "hv7");
+        assert_eq!(a.tunnel, None, "{path:?}");
+        assert_eq!(a.tunnel_url, None, "{path:?}");
+        let w = listen_warning(&g).unwrap_or_else(|| panic!("{path:?} flagged"));
+        assert!(w.contains("no ssh line"), "{w}");
+        // The warning shows the value escaped: no raw control character reaches the screen.
+        assert!(!w.chars().any(char::is_control), "{w:?}");
+    }
+}
+
+#[test]
+fn listen_addresses_that_are_not_addresses_give_no_url_or_line() {
+    for addr in [
+        "$(touch /tmp/p)",
+        "a'b",
+        "a\"b",
+        "`touch pwn`",
+        "a b",
+        "x\ny",
+        "-oProxyCommand=touch pwn",
+        "host;touch pwn",
+        "-1.example",
+        "",
+    ] {
+        let g = vnc(Listen::Address(addr.into()));
+        for uri in ["qemu:///system", "qemu+ssh://root@kvm1.example/system"] {
+            let a = access(&g, uri, "hv7");
+            if addr.is_empty() {
+                // "" is libvirt's "all addresses".
+                assert!(a.tunnel.is_some(), "{a:?}");
+                continue;
+            }
+            assert_eq!((&a.url, &a.tunnel), (&None, &None), "{addr:?} {uri}: {a:?}");
+            let w = listen_warning(&g).unwrap_or_else(|| panic!("{addr:?} flagged"));
+            assert!(w.contains("not an IP address or host name"), "{w}");
+        }
+    }
+    // Addresses and host names pass, IPv6 bracketed where a port follows.
+    let g = vnc(Listen::Address("2001:db8::1".into()));
+    assert_eq!(listen_warning(&g), None);
+    let a = access(&g, "qemu:///system", "hv7");
+    assert_eq!(a.url.as_deref(), Some("vnc://[2001:db8::1]:5901"));
+    let line = a.tunnel.unwrap();
+    // '[' is a glob character: quoted.
+    assert_eq!(line, "ssh -N -L '5901:[2001:db8::1]:5901' hv7");
+    let (argv, _) = run_with_stub_ssh(&line);
+    assert_eq!(argv, ["ssh", "-N", "-L", "5901:[2001:db8::1]:5901", "hv7"]);
+    for ok in ["kvm-1.example.org", "192.0.2.7", "[::1]", "localhost"] {
+        assert_eq!(
+            listen_warning(&vnc(Listen::Address(ok.into()))),
+            None,
+            "{ok}"
+        );
+    }
+}
+
+#[test]
+fn uri_user_and_host_are_quoted_or_refused() {
+    let g = vnc(Listen::Address("127.0.0.1".into()));
+    // A user with shell syntax is one quoted argument (ssh sees it as the login name).
+    let a = access(&g, "qemu+ssh://root;touch pwn@kvm1.example/system", "x");
+    let line = a.tunnel.unwrap();
+    let want = [
+        "ssh",
+        "-N",
+        "-L",
+        "5901:127.0.0.1:5901",
+        "root;touch pwn@kvm1.example",
+    ];
+    assert!(sh_parses(&line), "{line}");
+    let (argv, pwned) = run_with_stub_ssh(&line);
+    assert_eq!(argv, want, "{line}");
+    assert!(!pwned, "{line} ran the payload");
+    // IPv6 host with a port: `-p` before the destination.
+    let a = access(&g, "qemu+ssh://admin@[2001:db8::1]:2222/system", "x");
+    let (argv, _) = run_with_stub_ssh(&a.tunnel.unwrap());
+    assert_eq!(
+        argv,
+        [
+            "ssh",
+            "-N",
+            "-L",
+            "5901:127.0.0.1:5901",
+            "-p",
+            "2222",
+            "admin@2001:db8::1"
+        ]
+    );
+    // Whatever ssh would read as an option, or a host that is not a host, gives no line.
+    for uri in [
+        "qemu+ssh://-oProxyCommand=touch pwn@kvm1/system",
+        "qemu+ssh://root@$(touch pwn)/system",
+        "qemu+ssh://root@-oProxyCommand=x/system",
+        "qemu+ssh://root@a b/system",
+        "qemu+tls://`touch pwn`/system",
+    ] {
+        let a = access(&g, uri, "x");
+        assert_eq!(a.tunnel, None, "{uri}: {a:?}");
+        assert!(a.warning.is_some(), "{uri}");
+    }
+    // A local host that calls itself something odd: a placeholder, and a warning.
+    let a = access(&g, "qemu:///system", "hv7;touch pwn");
+    assert_eq!(
+        a.tunnel.as_deref(),
+        Some("ssh -N -L 5901:127.0.0.1:5901 THIS-HOST")
+    );
+    assert!(a.warning.unwrap().contains("THIS-HOST"));
+}
+
+#[test]
+fn viewers_get_no_argument_that_reads_as_an_option() {
+    let only = |name: &'static str| {
+        move |n: &str| (n == name).then(|| PathBuf::from(format!("/usr/bin/{n}")))
+    };
+    let g = vnc(Listen::Address("0.0.0.0".into()));
+    let a = access(&g, "qemu:///system", "hv7");
+    // The UUID comes from the host: after `--`, with the URI joined to its option.
+    let v = choose(only("virt-viewer"), true, &g, &a, "-x", "-oops").unwrap();
+    assert_eq!(v.args, ["--connect=-x", "--", "-oops"]);
+    // An Access built by other code with a hostile URL is still refused for vncviewer.
+    let forged = Access {
+        url: Some("vnc://-via=evil:5901".into()),
+        ..Access::default()
+    };
+    let e = choose(only("vncviewer"), true, &g, &forged, "qemu:///system", "u").unwrap_err();
+    assert!(e.contains("refusing"), "{e}");
+    // A hostile listen address gives no URL, hence nothing for remote-viewer/vncviewer.
+    let bad = vnc(Listen::Address("-listen=evil".into()));
+    let a = access(&bad, "qemu:///system", "hv7");
+    assert!(choose(only("vncviewer"), true, &bad, &a, "qemu:///system", "u").is_err());
+    assert!(choose(only("remote-viewer"), true, &bad, &a, "qemu:///system", "u").is_err());
 }

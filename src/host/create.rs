@@ -20,7 +20,7 @@ use virt::stream::Stream;
 
 use super::{message, HostEvent};
 use crate::job::{Job, JobState};
-use crate::xml::newvm::{DiskSource, InstallMethod, NewVm};
+use crate::xml::newvm::{DiskSource, InstallMethod, NewVm, Record};
 use crate::xml::volume::VolumeDef;
 
 /// `HostCommand::CreateVm`: create `spec` on the host, then start it if `start`.
@@ -234,6 +234,21 @@ fn run_steps(
     if let Some((field, why)) = problems.into_iter().next() {
         return Err(Stop::Refused(format!("{field}: {why}")));
     }
+    // The definition records the volumes made here that it need not name later (the seed
+    // may be ejected, the boot files are only in the transient install boot), under a UUID
+    // chosen now, so deleting the VM with its storage finds them.
+    let record = Record {
+        uuid: crate::xml::edit::random_uuid(),
+        volumes: plan
+            .iter()
+            .filter_map(|s| match s {
+                Step::Seed { pool, name } | Step::Fetch { pool, name, .. } => {
+                    Some((pool.clone(), name.clone()))
+                }
+                _ => None,
+            })
+            .collect(),
+    };
     // Downloaded boot files replace their URLs with the volumes' paths.
     let mut spec = spec.clone();
     let mut dom = None;
@@ -280,7 +295,7 @@ fn run_steps(
             }
             Step::Define => {
                 let xml = spec
-                    .domain_xml()
+                    .recorded_xml(&record)
                     .map_err(|e| Stop::Refused(e.to_string()))?;
                 let d = conn.define_domain_xml(&xml)?;
                 undo.push(Undo::Undefine(d.clone()));
@@ -288,9 +303,8 @@ fn run_steps(
             }
             Step::Start => {
                 let Some(d) = &dom else { continue };
-                let uuid = d.uuid_string()?;
                 match spec
-                    .install_xml(&uuid)
+                    .install_xml(&record)
                     .map_err(|e| Stop::Refused(e.to_string()))?
                 {
                     // The install boot runs as the live definition of the same domain;

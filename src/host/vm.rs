@@ -234,10 +234,14 @@ fn refused<T>(text: impl Into<String>) -> Result<T, VmError> {
     Err(VmError::Refused(text.into()))
 }
 
-/// The disks whose storage deleting the VM can remove: writable, unshared disks with a local
-/// path or a pool volume (CD-ROM images and shared disks belong to others).
+/// The storage deleting the VM can remove: writable, unshared disks with a local path or a
+/// pool volume, then the volumes virtdeck made for the VM ([`Hardware::owned`]: the
+/// cloud-init seed, downloaded boot files). Other CD-ROM images and shared disks belong to
+/// others, except a CD-ROM holding the VM's seed by name (`NAME-cidata.iso`): a VM created
+/// before virtdeck recorded what it made has no record.
 pub fn storage_of(hw: &Hardware) -> Vec<Source> {
-    hw.disks
+    let mut out: Vec<Source> = hw
+        .disks
         .iter()
         .filter(|d| d.is_clonable())
         .filter(|d| {
@@ -247,7 +251,20 @@ pub fn storage_of(hw: &Hardware) -> Vec<Source> {
             )
         })
         .map(|d| d.source.clone())
-        .collect()
+        .collect();
+    let seed = crate::xml::newvm::seed_name(&hw.name);
+    let named_seed = hw
+        .disks
+        .iter()
+        .filter(|d| d.device == "cdrom")
+        .map(|d| &d.source)
+        .filter(|s| matches!(s, Source::Volume { volume, .. } if *volume == seed));
+    for s in hw.owned.iter().chain(named_seed) {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
 }
 
 /// Runs one VM command; answers through `notify`. Returns the UUID of a VM that changed (the
@@ -665,5 +682,58 @@ mod tests {
         // The shareable volume and the empty CD-ROM are not the VM's to delete.
         let hw = hardware::parse(hardware::tests::TINY_LIVE).unwrap();
         assert_eq!(storage_of(&hw).len(), 1);
+    }
+
+    /// A VM the new-VM wizard made with cloud-init: its disk, the seed on a CD-ROM, an
+    /// install ISO on another, and virtdeck's record of the volumes it made (the seed and a
+    /// kernel no device names any more).
+    fn cloud_vm(name: &str, uuid: &str, record: bool) -> String {
+        let meta = if record {
+            "<metadata><vd:vm xmlns:vd='urn:virtdeck:domain' uuid='6A3C2F0E-1B2D-4C5E-8F90-123456789ABC'>\
+               <vd:volume pool='seeds' name='web-cidata.iso'/>\
+               <vd:volume pool='default' name='web-kernel'/>\
+             </vd:vm></metadata>"
+        } else {
+            ""
+        };
+        format!(
+            "<domain type='kvm'><name>{name}</name><uuid>{uuid}</uuid>{meta}<devices>\
+             <disk type='volume' device='disk'><source pool='default' volume='web.qcow2'/><target dev='vda'/></disk>\
+             <disk type='volume' device='cdrom'><source pool='seeds' volume='web-cidata.iso'/><target dev='sda'/><readonly/></disk>\
+             <disk type='file' device='cdrom'><source file='/isos/debian.iso'/><target dev='sdb'/><readonly/></disk>\
+             </devices></domain>"
+        )
+    }
+
+    #[test]
+    fn storage_to_delete_includes_the_volumes_virtdeck_made() {
+        let vol = |pool: &str, volume: &str| Source::Volume {
+            pool: pool.into(),
+            volume: volume.into(),
+        };
+        let uuid = "6a3c2f0e-1b2d-4c5e-8f90-123456789abc";
+        let hw = hardware::parse(&cloud_vm("web", uuid, true)).unwrap();
+        assert_eq!(
+            storage_of(&hw),
+            vec![
+                vol("default", "web.qcow2"),
+                vol("seeds", "web-cidata.iso"),
+                vol("default", "web-kernel"),
+            ],
+            "disk, then the record (the seed once), never the install ISO"
+        );
+        // Renamed: the record still names them.
+        let hw = hardware::parse(&cloud_vm("www", uuid, true)).unwrap();
+        assert_eq!(storage_of(&hw).len(), 3);
+        // A clone (new name and UUID, record copied): only its own disk.
+        let other = "0b8f5a4e-0000-4000-8000-000000000001";
+        let hw = hardware::parse(&cloud_vm("web2", other, true)).unwrap();
+        assert_eq!(storage_of(&hw), vec![vol("default", "web.qcow2")]);
+        // Made before the record existed: the seed is found by its name.
+        let hw = hardware::parse(&cloud_vm("web", uuid, false)).unwrap();
+        assert_eq!(
+            storage_of(&hw),
+            vec![vol("default", "web.qcow2"), vol("seeds", "web-cidata.iso")]
+        );
     }
 }

@@ -9,7 +9,7 @@ use super::centered;
 use crate::app::display::{DisplayPanel, PanelState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
-use crate::display::{access, exposure, Kind, Listen, Password};
+use crate::display::{access, exposure, listen_warning, Kind, Listen, Password};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     let t = &app.theme;
@@ -67,13 +67,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
                     Span::styled(format!("{mark}{}", g.kind.label()), t.title),
                     Span::raw(format!("  {listen}, {port}{tls}, {pw}")),
                 ]));
-                if let Some(w) = exposure(g) {
+                for w in [exposure(g), listen_warning(g)].into_iter().flatten() {
                     lines.push(Line::styled(format!("⚠ {w}"), t.level_crit));
                 }
                 if i != p.selected {
                     continue;
                 }
                 let a = access(g, uri, hostname);
+                if let Some(w) = &a.warning {
+                    lines.push(Line::styled(format!("⚠ {w}"), t.level_crit));
+                }
                 if let Some(u) = &a.url {
                     lines.push(Line::from(vec![label("URL"), Span::raw(u.clone())]));
                 }
@@ -111,6 +114,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     }
     lines.push(Line::from(keys));
     let width = area.width.saturating_sub(4).min(100);
-    let rect = centered(area, width, lines.len() as u16 + 4);
+    // Rows once wrapped (warnings quote host text of any length), so the key line stays in
+    // the box: word wrap may leave a row short, hence one spare row per wrapped line.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| match l.width() {
+            w if w <= inner => 1,
+            w => w.div_ceil(inner) + 1,
+        })
+        .sum();
+    let rect = centered(area, width, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     super::dialog::boxed(app, f, rect, lines, t.border_focus, " Display ");
 }

@@ -16,6 +16,11 @@ pub struct Hardware {
     pub description: Option<String>,
     /// libosinfo id from `<metadata><libosinfo:os id>` (`http://debian.org/debian/12`).
     pub os_id: Option<String>,
+    /// Volumes virtdeck made for this VM that its devices need not name (the cloud-init seed,
+    /// a downloaded kernel and initrd), as recorded in virtdeck's `<metadata>` when it created
+    /// the VM: `Source::Volume`s. Only a record made for this very UUID counts: a copied
+    /// definition (clone, virt-clone, hand copy) keeps the record but gets a new UUID.
+    pub owned: Vec<Source>,
     pub vcpus: Vcpus,
     pub memory: Memory,
     pub os: OsInfo,
@@ -308,6 +313,9 @@ pub(crate) fn from_tree(root: &Node) -> Result<Hardware, XmlError> {
         os_id: root.child("metadata").and_then(libosinfo_id),
         ..Hardware::default()
     };
+    if let (Some(m), Some(uuid)) = (root.child("metadata"), &hw.uuid) {
+        hw.owned = owned_volumes(m, uuid);
+    }
     if let Some(v) = root.child("vcpu") {
         let max = v.text.trim().parse().unwrap_or(0);
         hw.vcpus = Vcpus {
@@ -401,6 +409,38 @@ fn libosinfo_id(metadata: &Node) -> Option<String> {
         .flat_map(|c| c.children.iter())
         .find(|os| os.local() == "os")
         .and_then(|os| owned(os.attr("id")))
+}
+
+/// Namespace of the element in `<metadata>` where virtdeck records what it made for a VM:
+/// `<virtdeck:vm uuid='…'><virtdeck:volume pool='…' name='…'/></virtdeck:vm>`.
+pub const VIRTDECK_NS: &str = "urn:virtdeck:domain";
+
+/// Whether `n` is in namespace `ns`, declared on the element itself (libvirt keeps each
+/// metadata element with its own declaration; the prefix is the writer's choice).
+fn in_namespace(n: &Node, ns: &str) -> bool {
+    let decl = match n.name.split_once(':') {
+        Some((prefix, _)) => format!("xmlns:{prefix}"),
+        None => "xmlns".to_string(),
+    };
+    n.attr(&decl) == Some(ns)
+}
+
+/// The volumes virtdeck's record in `metadata` lists, when it was made for `uuid`.
+fn owned_volumes(metadata: &Node, uuid: &str) -> Vec<Source> {
+    metadata
+        .children
+        .iter()
+        .filter(|c| c.local() == "vm" && in_namespace(c, VIRTDECK_NS))
+        .filter(|c| c.attr("uuid").is_some_and(|u| u.eq_ignore_ascii_case(uuid)))
+        .flat_map(|c| c.children.iter())
+        .filter(|v| v.local() == "volume")
+        .filter_map(|v| {
+            Some(Source::Volume {
+                pool: v.attr("pool")?.to_string(),
+                volume: v.attr("name")?.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn disk(d: &Node) -> Disk {

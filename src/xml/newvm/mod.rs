@@ -263,7 +263,7 @@ impl NewVm {
     pub fn seed_volume(&self) -> Option<(String, String)> {
         match &self.install {
             InstallMethod::Cloud { seed_pool, .. } => {
-                Some((seed_pool.clone(), format!("{}-cidata.iso", self.name)))
+                Some((seed_pool.clone(), seed_name(&self.name)))
             }
             _ => None,
         }
@@ -289,15 +289,38 @@ impl NewVm {
         wire::domain(self, false)
     }
 
+    /// [`NewVm::domain_xml`] with the create job's [`Record`]: its UUID, and the volumes it
+    /// made listed in `<metadata>` so deleting the VM with its storage finds them.
+    pub fn recorded_xml(&self, record: &Record) -> Result<String, XmlError> {
+        wire::domain_with_record(self, false, Some(record))
+    }
+
     /// For an install-tree install only: the transient first-boot XML (kernel, initrd,
     /// cmdline, `on_reboot=destroy`), to start with `virDomainCreateXML` after defining
-    /// [`NewVm::domain_xml`]. `uuid` must be the defined domain's UUID.
-    pub fn install_xml(&self, uuid: &str) -> Result<Option<String>, XmlError> {
+    /// [`NewVm::recorded_xml`] with the same `record`.
+    pub fn install_xml(&self, record: &Record) -> Result<Option<String>, XmlError> {
         match self.install {
-            InstallMethod::Url { .. } => wire::domain_with_uuid(self, true, Some(uuid)).map(Some),
+            InstallMethod::Url { .. } => {
+                wire::domain_with_record(self, true, Some(record)).map(Some)
+            }
             _ => Ok(None),
         }
     }
+}
+
+/// What the create job writes into the definition besides the spec: the UUID it defines the
+/// VM with and the (pool, volume) pairs it made that the definition need not name after the
+/// install (the cloud-init seed, a downloaded kernel and initrd). Read back as
+/// `xml::hardware::Hardware::owned`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    pub uuid: String,
+    pub volumes: Vec<(String, String)>,
+}
+
+/// The volume name of the cloud-init seed ISO of VM `vm`.
+pub fn seed_name(vm: &str) -> String {
+    format!("{vm}-cidata.iso")
 }
 
 /// An http(s) URL (downloaded by the create job) rather than a host path.

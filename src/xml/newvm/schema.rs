@@ -30,8 +30,32 @@ pub(super) struct Domain {
 
 #[derive(Serialize)]
 pub(super) struct Metadata {
-    #[serde(rename = "libosinfo:libosinfo")]
-    pub(super) libosinfo: LibOsinfo,
+    #[serde(
+        rename = "libosinfo:libosinfo",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) libosinfo: Option<LibOsinfo>,
+    #[serde(rename = "virtdeck:vm", skip_serializing_if = "Option::is_none")]
+    pub(super) virtdeck: Option<VirtdeckVm>,
+}
+
+/// What virtdeck made for the VM (read back by `xml::hardware`, see `VIRTDECK_NS`).
+#[derive(Serialize)]
+pub(super) struct VirtdeckVm {
+    #[serde(rename = "@xmlns:virtdeck")]
+    pub(super) xmlns: &'static str,
+    #[serde(rename = "@uuid")]
+    pub(super) uuid: String,
+    #[serde(rename = "virtdeck:volume")]
+    pub(super) volumes: Vec<OwnedVolume>,
+}
+
+#[derive(Serialize)]
+pub(super) struct OwnedVolume {
+    #[serde(rename = "@pool")]
+    pub(super) pool: String,
+    #[serde(rename = "@name")]
+    pub(super) name: String,
 }
 
 #[derive(Serialize)]

@@ -138,7 +138,10 @@ fn url_install_has_a_transient_first_boot() {
     assert!(!fin.contains("<kernel>"), "{fin}");
     assert!(fin.contains("<boot dev=\"hd\"/>"), "{fin}");
     let inst = vm
-        .install_xml("11111111-2222-3333-4444-555555555555")
+        .install_xml(&Record {
+            uuid: "11111111-2222-3333-4444-555555555555".into(),
+            volumes: Vec::new(),
+        })
         .unwrap()
         .unwrap();
     assert!(
@@ -155,5 +158,47 @@ fn url_install_has_a_transient_first_boot() {
         "{inst}"
     );
     assert!(!inst.contains("<boot "), "{inst}");
-    assert_eq!(iso_vm("i").install_xml("x").unwrap(), None);
+    assert_eq!(iso_vm("i").install_xml(&Record::default()).unwrap(), None);
+}
+
+#[test]
+fn the_record_of_made_volumes_reads_back_for_its_uuid_only() {
+    let mut vm = iso_vm("c <&>");
+    vm.install = InstallMethod::Cloud {
+        config: crate::cloudinit::CloudConfig {
+            hostname: "c".into(),
+            user: "admin".into(),
+            password: None,
+            ssh_keys: vec!["ssh-ed25519 AAAA k".into()],
+        },
+        seed_pool: "seeds".into(),
+    };
+    let (pool, seed) = vm.seed_volume().unwrap();
+    assert_eq!(seed, "c <&>-cidata.iso");
+    let record = Record {
+        uuid: "11111111-2222-4333-8444-555555555555".into(),
+        volumes: vec![(pool.clone(), seed.clone())],
+    };
+    let xml = vm.recorded_xml(&record).unwrap();
+    let hw = crate::xml::hardware::parse(&xml).unwrap();
+    assert_eq!(hw.uuid.as_deref(), Some(record.uuid.as_str()));
+    assert_eq!(
+        hw.owned,
+        vec![crate::xml::hardware::Source::Volume { pool, volume: seed }],
+        "{xml}"
+    );
+    // libosinfo's id is still there beside it.
+    assert_eq!(hw.os_id.as_deref(), Some(debian().id.as_str()));
+    // A copy of the definition (another <uuid>, the record unchanged) does not own them.
+    let copy = xml.replace(
+        &format!("<uuid>{}</uuid>", record.uuid),
+        "<uuid>99999999-2222-4333-8444-555555555555</uuid>",
+    );
+    assert_ne!(copy, xml);
+    assert!(crate::xml::hardware::parse(&copy).unwrap().owned.is_empty());
+    // Without a record (the wizard's review XML) nothing is owned.
+    assert!(crate::xml::hardware::parse(&vm.domain_xml().unwrap())
+        .unwrap()
+        .owned
+        .is_empty());
 }

@@ -2,7 +2,9 @@
 //! virt-install makes for the OS. Every user value goes through quick-xml's escaping.
 
 use super::schema::*;
-use super::{target_name, BootDev, CpuMode, DiskSource, HostFile, InstallMethod, NewVm, NicSource};
+use super::{
+    target_name, BootDev, CpuMode, DiskSource, HostFile, InstallMethod, NewVm, NicSource, Record,
+};
 use crate::osinfo::{DiskBus, Machine};
 use crate::xml::domain::XmlError;
 
@@ -10,15 +12,15 @@ use crate::xml::domain::XmlError;
 const PCIE_ROOT_PORTS: usize = 14;
 
 pub(super) fn domain(vm: &NewVm, install: bool) -> Result<String, XmlError> {
-    domain_with_uuid(vm, install, None)
+    domain_with_record(vm, install, None)
 }
 
-pub(super) fn domain_with_uuid(
+pub(super) fn domain_with_record(
     vm: &NewVm,
     install: bool,
-    uuid: Option<&str>,
+    record: Option<&Record>,
 ) -> Result<String, XmlError> {
-    crate::xml::domain::write("domain", &build(vm, install, uuid))
+    crate::xml::domain::write("domain", &build(vm, install, record))
 }
 
 fn model(m: &'static str) -> Model {
@@ -140,7 +142,7 @@ fn disks(vm: &NewVm) -> Vec<Disk> {
     out
 }
 
-fn build(vm: &NewVm, install: bool, uuid: Option<&str>) -> Domain {
+fn build(vm: &NewVm, install: bool, record: Option<&Record>) -> Domain {
     let os = &vm.os;
     let dev = os.devices;
     let q35 = os.machine == Machine::Q35;
@@ -267,13 +269,8 @@ fn build(vm: &NewVm, install: bool, uuid: Option<&str>) -> Domain {
     Domain {
         kind: "kvm",
         name: vm.name.clone(),
-        uuid: uuid.map(str::to_string),
-        metadata: (!os.id.is_empty()).then(|| Metadata {
-            libosinfo: LibOsinfo {
-                xmlns: "http://libosinfo.org/xmlns/libvirt/domain/1.0",
-                os: IdAttr { id: os.id.clone() },
-            },
-        }),
+        uuid: record.map(|r| r.uuid.clone()),
+        metadata: metadata(os.id.as_str(), record),
         memory: Size {
             unit: "MiB",
             value: vm.memory_mib,
@@ -390,4 +387,33 @@ fn build(vm: &NewVm, install: bool, uuid: Option<&str>) -> Domain {
                 .collect(),
         },
     }
+}
+
+/// libosinfo's OS id (as virt-install writes it) and virtdeck's record of the volumes it made
+/// for the VM; `None` when there is neither.
+fn metadata(os_id: &str, record: Option<&Record>) -> Option<Metadata> {
+    let libosinfo = (!os_id.is_empty()).then(|| LibOsinfo {
+        xmlns: "http://libosinfo.org/xmlns/libvirt/domain/1.0",
+        os: IdAttr {
+            id: os_id.to_string(),
+        },
+    });
+    let virtdeck = record
+        .filter(|r| !r.volumes.is_empty())
+        .map(|r| VirtdeckVm {
+            xmlns: crate::xml::hardware::VIRTDECK_NS,
+            uuid: r.uuid.clone(),
+            volumes: r
+                .volumes
+                .iter()
+                .map(|(pool, name)| OwnedVolume {
+                    pool: pool.clone(),
+                    name: name.clone(),
+                })
+                .collect(),
+        });
+    (libosinfo.is_some() || virtdeck.is_some()).then_some(Metadata {
+        libosinfo,
+        virtdeck,
+    })
 }

@@ -31,6 +31,10 @@ Keys: ? shows every binding; / filters; Space marks; q quits.";
 )]
 pub struct Cli {
     /// libvirt URI to open; repeat for several hosts
+    ///
+    /// Careful with URIs from elsewhere: with the ssh and ext transports a `command=`
+    /// parameter makes libvirt run that program on this machine (instead of `ssh`), and
+    /// `+ext` always runs the program `command=` names. (`netcat=` runs on the remote host.)
     #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri)]
     pub connect: Vec<String>,
 
@@ -268,5 +272,11 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("Examples:"));
         assert!(help.contains("--readonly"));
+        assert!(
+            help.contains("`command=` parameter makes libvirt run that program on this machine"),
+            "{help}"
+        );
+        let short = Cli::command().render_help().to_string();
+        assert!(!short.contains("command="), "long help only: {short}");
     }
 }

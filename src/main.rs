@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Parser;
 
@@ -42,11 +40,7 @@ fn run() -> anyhow::Result<()> {
         let fleet =
             DemoFleet::create().context("writing the demo fleet to a temporary directory")?;
         for h in fleet.hosts() {
-            let overlay = Arc::clone(&h.overlay);
-            let opts = WorkerOptions {
-                on_connect: Some(Arc::new(move |c| overlay.apply(c))),
-                ..base.clone()
-            };
+            let opts = h.options(&base);
             specs.push((h.spec, opts));
         }
         Some(fleet)

@@ -434,8 +434,8 @@ fn parse_file(
         let mut lines: Vec<usize> = Vec::new();
         for rb in raw.take(section) {
             let on_line = line_of(src, rb.on.span().start);
-            let key =
-                Key::parse(rb.on.get_ref()).map_err(|m| ConfigError::new(path, Some(on_line), m))?;
+            let key = Key::parse(rb.on.get_ref())
+                .map_err(|m| ConfigError::new(path, Some(on_line), m))?;
             let run_line = line_of(src, rb.run.span().start);
             let action = Action::from_name(rb.run.get_ref()).ok_or_else(|| {
                 ConfigError::new(
@@ -459,8 +459,11 @@ fn parse_file(
                 let ok = action == Action::Noop
                     || known.bindings(section).iter().any(|b| b.action == action);
                 if !ok {
-                    let mut names: Vec<&str> =
-                        known.bindings(section).iter().map(|b| b.action.name()).collect();
+                    let mut names: Vec<&str> = known
+                        .bindings(section)
+                        .iter()
+                        .map(|b| b.action.name())
+                        .collect();
                     names.sort_unstable();
                     names.dedup();
                     return Err(ConfigError::new(
@@ -606,18 +609,21 @@ mod tests {
     #[test]
     fn a_key_bound_twice_in_a_section_is_an_error() {
         let mut km = Keymap::preset();
-        let user = "[[normal]]\non = \"x\"\nrun = \"quit\"\n\n[[normal]]\non = \"x\"\nrun = \"start\"\n";
+        let user =
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n\n[[normal]]\non = \"x\"\nrun = \"start\"\n";
         let err = km.apply_overrides("/u/keymap.toml", user).unwrap_err();
         assert_eq!(
             err.to_string(),
             "/u/keymap.toml:6: \"x\" is bound twice in [[normal]] (first on line 2)"
         );
         // Two spellings of one key are the same key.
-        let user = "[[normal]]\non = \"G\"\nrun = \"top\"\n[[normal]]\non = \"<S-g>\"\nrun = \"bottom\"\n";
+        let user =
+            "[[normal]]\non = \"G\"\nrun = \"top\"\n[[normal]]\non = \"<S-g>\"\nrun = \"bottom\"\n";
         let err = km.apply_overrides("k.toml", user).unwrap_err();
         assert_eq!(err.line, Some(5), "{err}");
         // The same key in two sections is fine.
-        let user = "[[normal]]\non = \"x\"\nrun = \"quit\"\n[[dashboard]]\non = \"x\"\nrun = \"quit\"\n";
+        let user =
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n[[dashboard]]\non = \"x\"\nrun = \"quit\"\n";
         km.apply_overrides("k.toml", user).unwrap();
     }
 

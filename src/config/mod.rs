@@ -340,7 +340,8 @@ mod tests {
             );
             let err = Config::parse("/c/config.toml", &src).unwrap_err();
             assert!(
-                err.to_string().starts_with("/c/config.toml:6: uri is empty"),
+                err.to_string()
+                    .starts_with("/c/config.toml:6: uri is empty"),
                 "{err}"
             );
         }
@@ -384,7 +385,10 @@ mod tests {
         let err = Config::load(Some(dir.path())).unwrap_err();
         assert!(err.to_string().contains("larger than 1024 KiB"), "{err}");
         std::fs::write(&fifo, &big[..100_000]).unwrap();
-        assert!(Config::load(Some(dir.path())).is_ok(), "a comment-only file");
+        assert!(
+            Config::load(Some(dir.path())).is_ok(),
+            "a comment-only file"
+        );
     }
 
     #[test]

@@ -169,14 +169,20 @@ mod tests {
             "the link stays a link"
         );
         let text = std::fs::read_to_string(&target).unwrap();
-        assert!(text.starts_with("# mine\npoll_interval = 3\n") && text.contains("qemu:///system"), "{text}");
+        assert!(
+            text.starts_with("# mine\npoll_interval = 3\n") && text.contains("qemu:///system"),
+            "{text}"
+        );
         let meta = std::fs::metadata(&target).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
         if root {
             assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
         }
         assert!(remove_host(&conf, "qemu:///system").unwrap());
-        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
         // No temporary files left beside either.
         for d in [&conf, &dotfiles] {
             assert_eq!(std::fs::read_dir(d).unwrap().count(), 1, "{}", d.display());

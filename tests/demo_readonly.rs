@@ -258,7 +258,10 @@ fn readonly_add_and_remove_host_leave_config_toml_alone() {
         s.contains("⚠ runs the program \"/tmp/evil\" on this machine"),
         "{s}"
     );
-    assert!(s.contains("add for this session"), "{s}");
+    assert!(
+        s.contains("<Enter> add (session only)  <Esc> cancel"),
+        "{s}"
+    );
     let fx = d.app.update(Msg::Key(crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Enter,
         crossterm::event::KeyModifiers::NONE,

@@ -103,8 +103,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
             Span::styled(key(Action::TestConnection), t.key_hint),
             Span::raw(" test  "),
             Span::styled(key(Action::Confirm), t.key_hint),
+            // Read-only never writes config.toml.
             Span::raw(if app.settings.readonly {
-                " add for this session (read-only: config.toml unchanged)  "
+                " add (session only)  "
             } else {
                 " add & save to config  "
             }),

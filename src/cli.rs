@@ -102,8 +102,20 @@ pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
     specs
 }
 
+/// Notes for the message log about the hosts asked for: a URI given several times (opened
+/// once), and a URI that makes libvirt run a program on this machine.
+pub fn warnings(cli: &Cli, cfg: &Config) -> Vec<String> {
+    let mut out = duplicate_uris(cli, cfg);
+    for s in hosts(cli, cfg) {
+        if let Some(w) = crate::app::form::local_command(&s.uri) {
+            out.push(format!("{}: {w}", s.name));
+        }
+    }
+    out
+}
+
 /// One warning per URI that [`hosts`] opened once although it was given several times.
-pub fn duplicate_uris(cli: &Cli, cfg: &Config) -> Vec<String> {
+fn duplicate_uris(cli: &Cli, cfg: &Config) -> Vec<String> {
     let from = if cli.connect.is_empty() {
         "in config.toml"
     } else {
@@ -229,6 +241,16 @@ mod tests {
         assert_eq!(h[0].name, "first");
         assert_eq!(duplicate_uris(&parse(&[]), &cfg).len(), 1);
         assert!(duplicate_uris(&parse(&["-c", "qemu:///system"]), &cfg).is_empty());
+    }
+
+    #[test]
+    fn a_uri_that_runs_a_local_program_is_noted() {
+        let cli = parse(&["-c", "qemu+ssh://root@kvm9/system?command=/tmp/evil"]);
+        assert_eq!(
+            warnings(&cli, &Config::default()),
+            vec!["kvm9: runs the program \"/tmp/evil\" on this machine (command=)"]
+        );
+        assert!(warnings(&parse(&["-c", "qemu:///system"]), &Config::default()).is_empty());
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn run() -> anyhow::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;
 
-    let duplicates = cli::duplicate_uris(&cli, &cfg);
+    let warnings = cli::warnings(&cli, &cfg);
     let base = WorkerOptions::from_config(&cfg, cli.readonly);
     let mut specs: Vec<_> = cli::hosts(&cli, &cfg)
         .into_iter()
@@ -63,7 +63,7 @@ fn run() -> anyhow::Result<()> {
         theme,
         Settings::from_config(&cfg, cli.readonly),
     );
-    for w in duplicates {
+    for w in warnings {
         app.messages.push(Level::Info, w, app.now);
     }
 

@@ -59,11 +59,12 @@ pub fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
     use std::os::unix::fs::OpenOptionsExt;
 
     let fail = |m: String| ConfigError::new(path.display().to_string(), None, m);
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. The
-    // checks below run on the opened file (fstat), so nothing can be swapped in between.
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever;
+    // O_NOCTTY: a terminal device must not become our controlling terminal. The checks below
+    // run on the opened file (fstat), so nothing can be swapped in between.
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path);
     let mut file = match file {
         Ok(f) => f,

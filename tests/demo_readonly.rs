@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use virtdeck::app::{App, Effect, Mode, Msg, Settings, View};
+use virtdeck::app::{App, ConfirmAction, Effect, Mode, Msg, Settings, View};
 use virtdeck::config::keymap::{Key, Keymap, Section};
 use virtdeck::demo::DemoFleet;
 use virtdeck::host::migrate::MigrateCmd;
@@ -206,6 +206,10 @@ fn demo_readonly_refuses_every_change_on_every_key() {
             // Answer whatever the key opened: confirm it, or submit the form or wizard.
             for _ in 0..3 {
                 match &d.app.mode {
+                    // Keep every host for the keys still to come (removal has its own test).
+                    Mode::Confirm(c) if matches!(c.action, ConfirmAction::RemoveHost(_)) => {
+                        d.press("n")
+                    }
                     Mode::Confirm(_) => d.press("y"),
                     Mode::Form(_) | Mode::Wizard(_) => d.press("<Enter>"),
                     _ => break,
@@ -216,6 +220,7 @@ fn demo_readonly_refuses_every_change_on_every_key() {
         }
     }
     assert!(presses > 500, "{presses} keys pressed");
+    assert_eq!(d.app.hosts.len(), 3);
     let refused = d
         .app
         .messages

@@ -31,7 +31,11 @@ Keys: ? shows every binding; / filters; Space marks; q quits.";
 )]
 pub struct Cli {
     /// libvirt URI to open; repeat for several hosts
-    #[arg(short = 'c', long = "connect", value_name = "URI")]
+    ///
+    /// Careful with URIs from elsewhere: with the ssh and ext transports a `command=`
+    /// parameter makes libvirt run that program on this machine (instead of `ssh`), and
+    /// `+ext` always runs the program `command=` names. (`netcat=` runs on the remote host.)
+    #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri)]
     pub connect: Vec<String>,
 
     /// Open the embedded demo fleet (libvirt test driver; no hypervisor needed)
@@ -51,10 +55,18 @@ pub struct Cli {
     pub config_dir: Option<PathBuf>,
 }
 
-/// The hosts to open: `-c` URIs, else config.toml's hosts, else the local system daemon.
-/// (The demo fleet is added by the caller.)
-pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
-    let mut specs: Vec<HostSpec> = if !cli.connect.is_empty() {
+/// An empty `-c` must not fall through to libvirt, which opens its default URI for it.
+fn non_empty_uri(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("the URI is empty (e.g. qemu:///system, qemu+ssh://root@kvm2/system)".into());
+    }
+    Ok(s.to_string())
+}
+
+/// The hosts asked for, before duplicates are dropped: `-c` URIs, else config.toml's hosts,
+/// else the local system daemon. (The demo fleet is added by the caller.)
+fn requested(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
+    if !cli.connect.is_empty() {
         cli.connect
             .iter()
             .map(|u| HostSpec {
@@ -77,9 +89,50 @@ pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
             name: name_from_uri("qemu:///system"),
             uri: "qemu:///system".into(),
         }]
-    };
+    }
+}
+
+/// The hosts to open: `-c` URIs, else config.toml's hosts, else the local system daemon. A URI
+/// given more than once is opened once, under its first name (see [`duplicate_uris`]).
+pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
+    let mut specs = requested(cli, cfg);
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|s| seen.insert(s.uri.clone()));
     dedupe_names(&mut specs);
     specs
+}
+
+/// Notes for the message log about the hosts asked for: a URI given several times (opened
+/// once), and a URI that makes libvirt run a program on this machine.
+pub fn warnings(cli: &Cli, cfg: &Config) -> Vec<String> {
+    let mut out = duplicate_uris(cli, cfg);
+    for s in hosts(cli, cfg) {
+        if let Some(w) = crate::app::form::local_command(&s.uri) {
+            out.push(format!("{}: {w}", s.name));
+        }
+    }
+    out
+}
+
+/// One warning per URI that [`hosts`] opened once although it was given several times.
+fn duplicate_uris(cli: &Cli, cfg: &Config) -> Vec<String> {
+    let from = if cli.connect.is_empty() {
+        "in config.toml"
+    } else {
+        "with -c"
+    };
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for s in requested(cli, cfg) {
+        match counts.iter_mut().find(|(u, _)| *u == s.uri) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.uri, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(uri, n)| format!("{uri} is given {n} times {from}: opened once"))
+        .collect()
 }
 
 /// Host names label rows and filters, so they must be unique: `kvm1`, `kvm1#2`.
@@ -137,7 +190,7 @@ mod tests {
                 },
                 HostEntry {
                     name: None,
-                    uri: "qemu+ssh://x/system".into(),
+                    uri: "qemu+ssh://x/session".into(),
                     migration_address: None,
                 },
             ],
@@ -148,6 +201,56 @@ mod tests {
         assert_eq!(h[1].name, "x");
         let h = hosts(&parse(&["-c", "test:///default"]), &cfg);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn empty_connect_uris_are_refused() {
+        for bad in ["", "  ", "\t"] {
+            let err = Cli::try_parse_from(["virtdeck", "-c", bad]).unwrap_err();
+            assert!(err.to_string().contains("URI is empty"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_uri_opens_one_host_with_one_warning() {
+        let mut args = vec!["virtdeck"];
+        for _ in 0..20 {
+            args.extend(["-c", "qemu:///system"]);
+        }
+        args.extend(["-c", "test:///default"]);
+        let cli = Cli::try_parse_from(args).unwrap();
+        let cfg = Config::default();
+        let h = hosts(&cli, &cfg);
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert_eq!(h[0].name, "localhost/system", "no #2 suffixes");
+        assert_eq!(
+            duplicate_uris(&cli, &cfg),
+            vec!["qemu:///system is given 20 times with -c: opened once"]
+        );
+        let entry = |name: &str| HostEntry {
+            name: Some(name.into()),
+            uri: "qemu+ssh://x/system".into(),
+            migration_address: None,
+        };
+        let cfg = Config {
+            hosts: vec![entry("first"), entry("second")],
+            ..Config::default()
+        };
+        let h = hosts(&parse(&[]), &cfg);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].name, "first");
+        assert_eq!(duplicate_uris(&parse(&[]), &cfg).len(), 1);
+        assert!(duplicate_uris(&parse(&["-c", "qemu:///system"]), &cfg).is_empty());
+    }
+
+    #[test]
+    fn a_uri_that_runs_a_local_program_is_noted() {
+        let cli = parse(&["-c", "qemu+ssh://root@kvm9/system?command=/tmp/evil"]);
+        assert_eq!(
+            warnings(&cli, &Config::default()),
+            vec!["kvm9: runs the program \"/tmp/evil\" on this machine (command=)"]
+        );
+        assert!(warnings(&parse(&["-c", "qemu:///system"]), &Config::default()).is_empty());
     }
 
     #[test]
@@ -191,5 +294,11 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("Examples:"));
         assert!(help.contains("--readonly"));
+        assert!(
+            help.contains("`command=` parameter makes libvirt run that program on this machine"),
+            "{help}"
+        );
+        let short = Cli::command().render_help().to_string();
+        assert!(!short.contains("command="), "long help only: {short}");
     }
 }

@@ -10,6 +10,7 @@ use quick_xml::Reader;
 use virt::connect::Connect;
 
 use crate::app::HostSpec;
+use crate::host::WorkerOptions;
 
 pub const FLEET: &[(&str, &str)] = &[
     ("kvm-prod-01", include_str!("../demo/kvm-prod-01.xml")),
@@ -116,6 +117,29 @@ pub struct DemoFleet {
 pub struct DemoHost {
     pub spec: HostSpec,
     pub overlay: Arc<Overlay>,
+}
+
+impl DemoHost {
+    /// The worker options for this host: `base` (config.toml, `--readonly`) plus the overlay,
+    /// applied on every connect.
+    ///
+    /// The connection is read-write even under `--readonly`. The overlay has to call
+    /// `virDomainSetAutostart` and friends, which libvirt refuses on a read-only connection,
+    /// and the test driver keeps its state per connection, so the overlay cannot run on a
+    /// second, read-write one either. `--readonly` is still kept: the app refuses every
+    /// change in that mode before a command reaches a worker (lifecycle, VM detail edits and
+    /// the new-VM wizard, storage, networks, migrations, consoles, and the dashboard's
+    /// add/remove host, which leaves config.toml alone; `tests/demo_readonly.rs` presses every
+    /// bound key and checks). Nothing here outlives the process: a change that got through
+    /// would only touch this in-memory fleet.
+    pub fn options(&self, base: &WorkerOptions) -> WorkerOptions {
+        let overlay = Arc::clone(&self.overlay);
+        WorkerOptions {
+            on_connect: Some(Arc::new(move |c| overlay.apply(c))),
+            readonly: false,
+            ..base.clone()
+        }
+    }
 }
 
 impl DemoFleet {

@@ -1,8 +1,7 @@
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Parser;
 
+use virtdeck::app::toast::Level;
 use virtdeck::app::{App, Settings};
 use virtdeck::cli::{self, Cli};
 use virtdeck::config::keymap::Keymap;
@@ -27,6 +26,7 @@ fn run() -> anyhow::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;
 
+    let warnings = cli::warnings(&cli, &cfg);
     let base = WorkerOptions::from_config(&cfg, cli.readonly);
     let mut specs: Vec<_> = cli::hosts(&cli, &cfg)
         .into_iter()
@@ -40,11 +40,7 @@ fn run() -> anyhow::Result<()> {
         let fleet =
             DemoFleet::create().context("writing the demo fleet to a temporary directory")?;
         for h in fleet.hosts() {
-            let overlay = Arc::clone(&h.overlay);
-            let opts = WorkerOptions {
-                on_connect: Some(Arc::new(move |c| overlay.apply(c))),
-                ..base.clone()
-            };
+            let opts = h.options(&base);
             specs.push((h.spec, opts));
         }
         Some(fleet)
@@ -67,6 +63,9 @@ fn run() -> anyhow::Result<()> {
         theme,
         Settings::from_config(&cfg, cli.readonly),
     );
+    for w in warnings {
+        app.messages.push(Level::Info, w, app.now);
+    }
 
     let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
     install_panic_hook();

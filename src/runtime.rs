@@ -123,11 +123,11 @@ impl Workers {
                         }
                     }
                 }
-                Effect::RemoveHost { id, uri } => {
+                Effect::RemoveHost { id, uri, persist } => {
                     if let Some(i) = self.handles.iter().position(|h| h.id == id) {
                         self.handles.remove(i).send(HostCommand::Stop);
                     }
-                    if let Some(dir) = &self.config_dir {
+                    if let (true, Some(dir)) = (persist, &self.config_dir) {
                         if let Err(e) = crate::config::persist::remove_host(dir, &uri) {
                             self.report(format!("could not remove {uri} from the config: {e}"));
                         }

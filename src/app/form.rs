@@ -200,6 +200,34 @@ pub fn validate_uri(uri: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The program on this machine a URI makes libvirt run, besides the usual `ssh`: the
+/// `command=` parameter of the ssh and ext transports (libvirt searches PATH for it; ext
+/// requires it). `netcat=` and `socket=` are not here: over ssh they run on the remote host.
+/// libssh and libssh2 run in-process and ignore `command=`.
+pub fn local_command(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let transport = scheme.split_once('+').map(|(_, t)| t)?;
+    if !transport.eq_ignore_ascii_case("ssh") && !transport.eq_ignore_ascii_case("ext") {
+        return None;
+    }
+    let command = rest.split_once('?').and_then(|(_, q)| {
+        // libvirt keeps the last value of a repeated parameter.
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .rfind(|(k, _)| k.eq_ignore_ascii_case("command"))
+            .map(|(_, v)| v.to_string())
+    });
+    match command {
+        Some(c) => Some(format!(
+            "runs the program \"{c}\" on this machine (command=)"
+        )),
+        None if transport.eq_ignore_ascii_case("ext") => {
+            Some("+ext runs the program named by command= on this machine".into())
+        }
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +268,34 @@ mod tests {
         ] {
             let e = validate_uri(u).unwrap_err();
             assert!(e.contains(why), "{u}: {e}");
+        }
+    }
+
+    #[test]
+    fn whitespace_only_uris_are_refused() {
+        let mut f = HostForm::default();
+        f.uri.insert_str("   ");
+        assert!(validate_uri(&f.uri_text()).unwrap_err().contains("enter"));
+        assert!(validate_uri(" \t").is_err());
+    }
+
+    #[test]
+    fn uris_that_run_a_local_program_are_named() {
+        let w = local_command("qemu+ssh://root@h/system?command=/tmp/evil&no_verify=1").unwrap();
+        assert!(w.contains("\"/tmp/evil\" on this machine"), "{w}");
+        let w = local_command("qemu+ext:///system?COMMAND=nc&command=ncat").unwrap();
+        assert!(w.contains("\"ncat\""), "{w}");
+        assert!(local_command("qemu+ext:///system")
+            .unwrap()
+            .contains("+ext"));
+        for quiet in [
+            "qemu+ssh://root@h/system",
+            "qemu+ssh://root@h/system?netcat=/opt/nc&socket=/run/s",
+            "qemu+libssh2://root@h/system?command=/tmp/x",
+            "qemu+tls://h/system?command=/tmp/x",
+            "qemu:///system",
+        ] {
+            assert_eq!(local_command(quiet), None, "{quiet}");
         }
     }
 

@@ -290,9 +290,15 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                         title: format!("Remove host {name}?"),
                         body: vec![
                             uri,
-                            format!(
-                                "virtdeck stops watching it and drops it from config.toml; its {vms} VMs keep running."
-                            ),
+                            if app.settings.readonly {
+                                format!(
+                                    "virtdeck stops watching it for this session; config.toml is not changed (read-only). Its {vms} VMs keep running."
+                                )
+                            } else {
+                                format!(
+                                    "virtdeck stops watching it and drops it from config.toml; its {vms} VMs keep running."
+                                )
+                            },
                         ],
                         action: ConfirmAction::RemoveHost(id),
                     });

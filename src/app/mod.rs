@@ -87,10 +87,11 @@ pub enum Effect {
         spec: HostSpec,
         persist: bool,
     },
-    /// Stop the host's worker and drop it from config.toml.
+    /// Stop the host's worker and, when `persist`, drop it from config.toml.
     RemoveHost {
         id: HostId,
         uri: String,
+        persist: bool,
     },
     /// Put text on the user's clipboard through the terminal (OSC 52).
     Copy(String),
@@ -431,8 +432,10 @@ impl App {
         self.hosts.iter().find(|h| h.id == id)
     }
 
-    /// Adds a host from the form; its worker is started by the effect.
+    /// Adds a host from the form; its worker is started by the effect. Read-only mode never
+    /// persists it: config.toml is left alone.
     pub fn add_host(&mut self, spec: HostSpec, persist: bool) -> Vec<Effect> {
+        let persist = persist && !self.settings.readonly;
         let id = HostId(self.next_host_id);
         self.next_host_id += 1;
         self.hosts.push(HostView::new(
@@ -443,7 +446,16 @@ impl App {
         ));
         self.messages.push(
             Level::Info,
-            format!("added host {} ({})", spec.name, spec.uri),
+            format!(
+                "added host {} ({}){}",
+                spec.name,
+                spec.uri,
+                if self.settings.readonly {
+                    " for this session (read-only: config.toml is not changed)"
+                } else {
+                    ""
+                }
+            ),
             self.now,
         );
         self.rebuild();
@@ -475,10 +487,24 @@ impl App {
             self.view = View::Vms;
         }
         self.dash_selected = self.dash_selected.min(self.hosts.len().saturating_sub(1));
-        self.messages
-            .push(Level::Info, format!("removed host {}", h.name), self.now);
+        // Read-only changes nothing, config.toml included: the host is gone for this session.
+        let persist = !self.settings.readonly;
+        let note = if persist {
+            ""
+        } else {
+            " for this session (read-only: config.toml is not changed)"
+        };
+        self.messages.push(
+            Level::Info,
+            format!("removed host {}{note}", h.name),
+            self.now,
+        );
         self.rebuild_keeping(keep);
-        vec![Effect::RemoveHost { id, uri: h.uri }]
+        vec![Effect::RemoveHost {
+            id,
+            uri: h.uri,
+            persist,
+        }]
     }
 
     /// The VM a detail view shows, if it still exists.

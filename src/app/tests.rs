@@ -606,7 +606,8 @@ fn remove_host_confirms_and_drops_its_rows() {
         fx,
         vec![Effect::RemoveHost {
             id: HostId(1),
-            uri: "test:///b".into()
+            uri: "test:///b".into(),
+            persist: true,
         }]
     );
     assert_eq!(a.hosts.len(), 1);

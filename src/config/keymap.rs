@@ -418,22 +418,66 @@ impl RawKeymap {
     }
 }
 
-fn parse_file(path: &str, src: &str) -> Result<Vec<(Section, Vec<Binding>)>, ConfigError> {
+/// Parses one keymap file. A key bound twice in one section is an error (the second binding
+/// would silently shadow or be shadowed by the first), and so is, when `meaningful` is given,
+/// an action its section does nothing with.
+fn parse_file(
+    path: &str,
+    src: &str,
+    meaningful: Option<&Keymap>,
+) -> Result<Vec<(Section, Vec<Binding>)>, ConfigError> {
     let mut raw: RawKeymap =
         toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
     let mut out = Vec::new();
-    for (_, section) in Section::ALL {
-        let mut bindings = Vec::new();
+    for (section_name, section) in Section::ALL {
+        let mut bindings: Vec<Binding> = Vec::new();
+        let mut lines: Vec<usize> = Vec::new();
         for rb in raw.take(section) {
+            let on_line = line_of(src, rb.on.span().start);
             let key = Key::parse(rb.on.get_ref())
-                .map_err(|m| ConfigError::new(path, Some(line_of(src, rb.on.span().start)), m))?;
+                .map_err(|m| ConfigError::new(path, Some(on_line), m))?;
+            let run_line = line_of(src, rb.run.span().start);
             let action = Action::from_name(rb.run.get_ref()).ok_or_else(|| {
                 ConfigError::new(
                     path,
-                    Some(line_of(src, rb.run.span().start)),
+                    Some(run_line),
                     format!("unknown action {:?}", rb.run.get_ref()),
                 )
             })?;
+            if let Some(i) = bindings.iter().position(|b| b.key == key) {
+                return Err(ConfigError::new(
+                    path,
+                    Some(on_line),
+                    format!(
+                        "{:?} is bound twice in [[{section_name}]] (first on line {})",
+                        rb.on.get_ref(),
+                        lines[i]
+                    ),
+                ));
+            }
+            if let Some(known) = meaningful {
+                let ok = action == Action::Noop
+                    || known.bindings(section).iter().any(|b| b.action == action);
+                if !ok {
+                    let mut names: Vec<&str> = known
+                        .bindings(section)
+                        .iter()
+                        .map(|b| b.action.name())
+                        .collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    return Err(ConfigError::new(
+                        path,
+                        Some(run_line),
+                        format!(
+                            "action {:?} does nothing in [[{section_name}]] (it takes: {}, noop)",
+                            rb.run.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            lines.push(on_line);
             bindings.push(Binding {
                 on: rb.on.into_inner(),
                 key,
@@ -455,13 +499,16 @@ impl Keymap {
 
     pub fn parse(path: &str, src: &str) -> Result<Keymap, ConfigError> {
         Ok(Keymap {
-            sections: parse_file(path, src)?,
+            sections: parse_file(path, src, None)?,
         })
     }
 
-    /// Replaces the preset's binding of every key the user file names; adds the rest.
+    /// Replaces the preset's binding of every key the user file names; adds the rest. The
+    /// preset is the table of what each section understands: every action a section's
+    /// handler acts on is bound there, so an action it does not bind would do nothing.
     pub fn apply_overrides(&mut self, path: &str, src: &str) -> Result<(), ConfigError> {
-        for (section, user) in parse_file(path, src)? {
+        let preset = Keymap::parse("keymaps/default.toml", DEFAULT_KEYMAP)?;
+        for (section, user) in parse_file(path, src, Some(&preset))? {
             let Some((_, list)) = self.sections.iter_mut().find(|(s, _)| *s == section) else {
                 continue;
             };
@@ -557,6 +604,50 @@ mod tests {
         assert_eq!(km.action(Section::Normal, k("q")), None);
         assert_eq!(km.action(Section::Normal, k("x")), Some(Action::Quit));
         assert_eq!(km.action(Section::Normal, k("j")), Some(Action::Down));
+    }
+
+    #[test]
+    fn a_key_bound_twice_in_a_section_is_an_error() {
+        let mut km = Keymap::preset();
+        let user =
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n\n[[normal]]\non = \"x\"\nrun = \"start\"\n";
+        let err = km.apply_overrides("/u/keymap.toml", user).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/u/keymap.toml:6: \"x\" is bound twice in [[normal]] (first on line 2)"
+        );
+        // Two spellings of one key are the same key.
+        let user =
+            "[[normal]]\non = \"G\"\nrun = \"top\"\n[[normal]]\non = \"<S-g>\"\nrun = \"bottom\"\n";
+        let err = km.apply_overrides("k.toml", user).unwrap_err();
+        assert_eq!(err.line, Some(5), "{err}");
+        // The same key in two sections is fine.
+        let user =
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n[[dashboard]]\non = \"x\"\nrun = \"quit\"\n";
+        km.apply_overrides("k.toml", user).unwrap();
+    }
+
+    #[test]
+    fn an_action_that_means_nothing_in_its_section_is_an_error() {
+        let mut km = Keymap::preset();
+        let err = km
+            .apply_overrides(
+                "/u/keymap.toml",
+                "[[filter]]\non = \"x\"\nrun = \"force_off\"\n",
+            )
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/u/keymap.toml:3: action \"force_off\" does nothing in [[filter]]"),
+            "{text}"
+        );
+        assert!(text.contains("confirm") && text.contains("noop"), "{text}");
+        // Unbinding is allowed anywhere; a section's own actions can move to other keys.
+        km.apply_overrides(
+            "k.toml",
+            "[[filter]]\non = \"<C-c>\"\nrun = \"noop\"\n[[pools]]\non = \"Z\"\nrun = \"build\"\n",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -47,17 +47,60 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "virtdeck").map(|d| d.config_dir().to_path_buf())
 }
 
-/// Reads a file if it exists; a missing file is not an error, an unreadable one is.
+/// The largest configuration file read: far above any real one, and a bound on what a
+/// mistaken path (a log, `/dev/zero`) can make virtdeck read.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a file if it exists; a missing file is not an error, an unreadable one is, and so is
+/// a symbolic link to nothing (a config that silently went missing) or anything that is not a
+/// regular file of at most [`MAX_FILE_BYTES`].
 pub fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ConfigError::new(
-            path.display().to_string(),
-            None,
-            e.to_string(),
-        )),
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let fail = |m: String| ConfigError::new(path.display().to_string(), None, m);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever;
+    // O_NOCTTY: a terminal device must not become our controlling terminal. The checks below
+    // run on the opened file (fstat), so nothing can be swapped in between.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match std::fs::read_link(path) {
+                Ok(target) => Err(fail(format!(
+                    "is a symbolic link to {}, which does not exist",
+                    target.display()
+                ))),
+                Err(_) => Ok(None),
+            };
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail(
+            "not a regular file (a directory, FIFO or device): refusing to read it".into(),
+        ));
     }
+    let too_big = || fail(format!("larger than {} KiB", MAX_FILE_BYTES / 1024));
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    // The size can change after fstat: never read more than the cap plus one byte.
+    let mut bytes = Vec::new();
+    file.by_ref()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| fail("not valid UTF-8".into()))
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -191,6 +234,30 @@ impl Config {
                 ));
             }
         }
+        if cfg.hosts.iter().any(|h| h.uri.trim().is_empty()) {
+            // libvirt opens its default URI for an empty one: refuse rather than connect
+            // somewhere the user did not name. A second pass keeps the value's position.
+            #[derive(Deserialize)]
+            struct Spans {
+                #[serde(default)]
+                hosts: Vec<UriSpan>,
+            }
+            #[derive(Deserialize)]
+            struct UriSpan {
+                uri: toml::Spanned<String>,
+            }
+            let line = toml::from_str::<Spans>(source).ok().and_then(|s| {
+                s.hosts
+                    .iter()
+                    .find(|h| h.uri.get_ref().trim().is_empty())
+                    .map(|h| line_of(source, h.uri.span().start))
+            });
+            return Err(ConfigError::new(
+                path,
+                line,
+                "uri is empty (e.g. uri = \"qemu+ssh://root@kvm1/system\")",
+            ));
+        }
         Ok(cfg)
     }
 
@@ -264,6 +331,81 @@ mod tests {
 
         let err = Config::parse("c.toml", "\npoll_interval = 0\n").unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn empty_uris_are_refused_with_their_line() {
+        for uri in ["\"\"", "\"  \""] {
+            let src = format!(
+                "[[hosts]]\nuri = \"qemu:///system\"\n\n[[hosts]]\nname = \"x\"\nuri = {uri}\n"
+            );
+            let err = Config::parse("/c/config.toml", &src).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("/c/config.toml:6: uri is empty"),
+                "{err}"
+            );
+        }
+    }
+
+    fn run_with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("reading the file hung")
+    }
+
+    #[test]
+    fn fifos_devices_and_huge_files_are_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let d = dir.path().to_path_buf();
+        let err = run_with_timeout(move || Config::load(Some(&d))).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        // A symlink to /dev/zero would otherwise be read until memory runs out.
+        std::fs::remove_file(&fifo).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("keymap.toml")).unwrap();
+        let d = dir.path().to_path_buf();
+        let Err(err) = run_with_timeout(move || keymap::Keymap::load(Some(&d))) else {
+            panic!("/dev/zero accepted as keymap.toml");
+        };
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let err = run_with_timeout(|| read_optional(Path::new("/dev/zero"))).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        let big = "# filler\n".repeat(120_000);
+        std::fs::write(&fifo, &big).unwrap();
+        let err = Config::load(Some(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("larger than 1024 KiB"), "{err}");
+        std::fs::write(&fifo, &big[..100_000]).unwrap();
+        assert!(
+            Config::load(Some(dir.path())).is_ok(),
+            "a comment-only file"
+        );
+    }
+
+    #[test]
+    fn a_dangling_symlink_names_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("dotfiles/virtdeck.toml");
+        std::os::unix::fs::symlink(&gone, dir.path().join("config.toml")).unwrap();
+        let err = Config::load(Some(dir.path())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("symbolic link to {}", gone.display())),
+            "{err}"
+        );
+        // No file at all is still fine.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(Some(empty.path())).unwrap(), Config::default());
     }
 
     #[test]

@@ -16,13 +16,47 @@ fn load(path: &Path) -> Result<DocumentMut, ConfigError> {
         .map_err(|e| ConfigError::new(shown, None, e.to_string()))
 }
 
+/// Replaces the file atomically. A symlinked `config.toml` (dotfiles) is written through to
+/// its target, which keeps its mode and owner: the link stays a link and a 0600 file does not
+/// become world-readable.
 fn save(path: &Path, doc: &DocumentMut) -> Result<(), ConfigError> {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+
     let err = |e: std::io::Error| ConfigError::new(path.display().to_string(), None, e.to_string());
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(err)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(".config.toml.tmp");
-    std::fs::write(&tmp, doc.to_string()).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    // Next to the target, so the rename stays on one filesystem; created 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".config.toml.")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    if let Ok(old) = std::fs::metadata(&target) {
+        tmp.as_file()
+            .set_permissions(old.permissions())
+            .map_err(err)?;
+        let mine = tmp.as_file().metadata().map_err(err)?;
+        if (mine.uid(), mine.gid()) != (old.uid(), old.gid()) {
+            // Refuse rather than hand someone else's file over to us.
+            std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid())).map_err(
+                |e| {
+                    ConfigError::new(
+                        target.display().to_string(),
+                        None,
+                        format!("cannot keep the file's owner ({e}); not written"),
+                    )
+                },
+            )?;
+        }
+    }
+    tmp.write_all(doc.to_string().as_bytes()).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(&target).map_err(|e| err(e.error))?;
+    Ok(())
 }
 
 fn hosts(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, String> {
@@ -103,6 +137,61 @@ mod tests {
         assert!(text.contains("# my fleet"), "{text}");
         let cfg = Config::parse("c", &text).unwrap();
         assert_eq!(cfg.hosts.len(), 1);
+    }
+
+    #[test]
+    fn writes_through_a_symlink_keeping_mode_and_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let home = tempfile::tempdir().unwrap();
+        let dotfiles = home.path().join("dotfiles");
+        std::fs::create_dir(&dotfiles).unwrap();
+        let target = dotfiles.join("virtdeck.toml");
+        std::fs::write(&target, "# mine\npoll_interval = 3\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // Root can hand the file to someone else; the rewrite must keep that owner.
+        let root = nix_is_root();
+        if root {
+            std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+        } else {
+            eprintln!("skipped: the owner half of this test needs root");
+        }
+        let conf = home.path().join("conf");
+        std::fs::create_dir(&conf).unwrap();
+        let link = conf.join("config.toml");
+        std::os::unix::fs::symlink("../dotfiles/virtdeck.toml", &link).unwrap();
+
+        add_host(&conf, "x", "qemu:///system").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link stays a link"
+        );
+        let text = std::fs::read_to_string(&target).unwrap();
+        assert!(
+            text.starts_with("# mine\npoll_interval = 3\n") && text.contains("qemu:///system"),
+            "{text}"
+        );
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        if root {
+            assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        }
+        assert!(remove_host(&conf, "qemu:///system").unwrap());
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        // No temporary files left beside either.
+        for d in [&conf, &dotfiles] {
+            assert_eq!(std::fs::read_dir(d).unwrap().count(), 1, "{}", d.display());
+        }
+    }
+
+    fn nix_is_root() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
     }
 
     #[test]

@@ -35,13 +35,32 @@ pub struct StyleSpec {
     reversed: bool,
 }
 
+/// A colour: a name (`"green"`), `"#rrggbb"`, or a 256-colour palette index as a number
+/// (`fg = 208`) or a string (`"208"`).
 fn color<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Color>, D::Error> {
-    let s = String::deserialize(d)?;
-    Color::from_str(&s).map(Some).map_err(|_| {
-        serde::de::Error::custom(format!(
-            "unknown colour {s:?} (use a name like \"green\", \"#rrggbb\" or 0-255)"
-        ))
-    })
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = Color;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a colour name, \"#rrggbb\" or a number from 0 to 255")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Color, E> {
+            Color::from_str(s).map_err(|_| {
+                E::custom(format!(
+                    "unknown colour {s:?} (use a name like \"green\", \"#rrggbb\" or 0-255)"
+                ))
+            })
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Color, E> {
+            u8::try_from(n)
+                .map(Color::Indexed)
+                .map_err(|_| E::custom(format!("colour {n} is not in 0-255")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Color, E> {
+            self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+        }
+    }
+    d.deserialize_any(V).map(Some)
 }
 
 impl StyleSpec {
@@ -155,10 +174,23 @@ impl Theme {
             }
             (None, None) => {
                 let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+                let (path, looked) = match dir {
+                    Some(dir) => (
+                        dir.join("themes").join(format!("{name}.toml")),
+                        format!("in {}", dir.join("themes").display()),
+                    ),
+                    None => (
+                        format!("themes/{name}.toml").into(),
+                        "(no config directory to look in)".to_string(),
+                    ),
+                };
                 return Err(ConfigError::new(
-                    format!("themes/{name}.toml"),
+                    path.display().to_string(),
                     None,
-                    format!("no such theme (presets: {})", names.join(", ")),
+                    format!(
+                        "no such theme: not a preset ({}) and no {name}.toml {looked}",
+                        names.join(", ")
+                    ),
                 ));
             }
             _ => {}
@@ -195,6 +227,43 @@ mod tests {
         let t = Theme::load("default", Some(dir.path())).unwrap();
         assert_eq!(t.state_running.fg, Some(Color::Rgb(0, 255, 0)));
         assert_eq!(t.header, Theme::load("default", None).unwrap().header);
+    }
+
+    #[test]
+    fn palette_numbers_are_colours() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        let p = dir.path().join("themes/mine.toml");
+        std::fs::write(
+            &p,
+            "title = { fg = 208, bg = 0 }\nheader = { fg = \"17\" }\n",
+        )
+        .unwrap();
+        let t = Theme::load("mine", Some(dir.path())).unwrap();
+        assert_eq!(t.title.fg, Some(Color::Indexed(208)));
+        assert_eq!(t.title.bg, Some(Color::Indexed(0)));
+        assert_eq!(t.header.fg, Some(Color::Indexed(17)));
+        for bad in ["256", "-1"] {
+            std::fs::write(&p, format!("\ntitle = {{ fg = {bad} }}\n")).unwrap();
+            let err = Theme::load("mine", Some(dir.path())).unwrap_err();
+            assert_eq!(err.line, Some(2), "{err}");
+            assert!(err.to_string().contains("0-255"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_theme_names_the_directory_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Theme::load("solarized", Some(dir.path())).unwrap_err();
+        let themes = dir.path().join("themes");
+        assert!(
+            err.to_string()
+                .contains(&format!("no solarized.toml in {}", themes.display())),
+            "{err}"
+        );
+        assert!(err.to_string().contains("default, light, mono"), "{err}");
+        let err = Theme::load("solarized", None).unwrap_err();
+        assert!(err.to_string().contains("no config directory"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
-use crate::app::form::{validate_uri, Field, HostForm, TestState};
+use crate::app::form::{local_command, validate_uri, Field, HostForm, TestState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
 use crate::fmt;
@@ -22,7 +22,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
         .title(Span::styled(" Add host ", t.title));
     let inner = block.inner(rect);
     f.render_widget(block, rect);
-    let [uri_l, uri_f, uri_msg, name_l, name_f, _, test_a, keys_a] = Layout::vertical([
+    let [uri_l, uri_f, uri_msg, name_l, name_f, warn_a, test_a, keys_a] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(2),
@@ -65,6 +65,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
         name.set_cursor_style(field_style(false));
     }
     f.render_widget(&name, name_f);
+    // Only for a valid URI: validation refuses control characters, so the text is safe to draw.
+    if let Some(w) = local_command(&text).filter(|_| validate_uri(&text).is_ok()) {
+        f.render_widget(Paragraph::new(format!("⚠ {w}")).style(t.level_warn), warn_a);
+    }
     let (test, style) = match &form.test {
         TestState::Idle => ("Not tested yet.".to_string(), t.dim),
         TestState::Running { since, .. } => (
@@ -99,7 +103,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
             Span::styled(key(Action::TestConnection), t.key_hint),
             Span::raw(" test  "),
             Span::styled(key(Action::Confirm), t.key_hint),
-            Span::raw(" add & save to config  "),
+            // Read-only never writes config.toml.
+            Span::raw(if app.settings.readonly {
+                " add (session only)  "
+            } else {
+                " add & save to config  "
+            }),
             Span::styled(key(Action::Cancel), t.key_hint),
             Span::raw(" cancel"),
         ])),

@@ -1,0 +1,312 @@
+//! `--demo --readonly`: the demo fleet loads (its overlay needs a read-write connection at the
+//! libvirt level), while the app still refuses every change, config.toml included.
+
+mod common;
+
+use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use virtdeck::app::{App, ConfirmAction, Effect, Mode, Msg, Settings, View};
+use virtdeck::config::keymap::{Key, Keymap, Section};
+use virtdeck::demo::DemoFleet;
+use virtdeck::host::migrate::MigrateCmd;
+use virtdeck::host::vm::VmCmd;
+use virtdeck::host::{HostCommand, NetCmd, StorageCmd, WorkerOptions};
+use virtdeck::runtime;
+
+struct Demo {
+    app: App,
+    rx: Receiver<Msg>,
+    workers: runtime::Workers,
+    _fleet: DemoFleet,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.workers.stop_all();
+    }
+}
+
+/// Commands that only read. Everything else a worker can be told changes something.
+fn reads_only(cmd: &HostCommand) -> bool {
+    matches!(
+        cmd,
+        HostCommand::Refresh
+            | HostCommand::Display { .. }
+            | HostCommand::Preview { .. }
+            | HostCommand::Stop
+            | HostCommand::Storage(
+                StorageCmd::Refresh | StorageCmd::FindSources { .. } | StorageCmd::Download { .. }
+            )
+            | HostCommand::Network(NetCmd::Refresh | NetCmd::Leases { .. } | NetCmd::Addresses)
+            | HostCommand::Migrate(MigrateCmd::Preflight { .. })
+            | HostCommand::Vm(VmCmd::Details { .. })
+    )
+}
+
+/// Starts the demo fleet the way `virtdeck --demo --readonly` does, with `config_dir`.
+fn start(config_dir: Option<&Path>) -> Demo {
+    virtdeck::host::ensure_event_loop();
+    let fleet = DemoFleet::create().unwrap();
+    let base = WorkerOptions {
+        readonly: true,
+        ..WorkerOptions::default()
+    };
+    let specs: Vec<_> = fleet
+        .hosts()
+        .into_iter()
+        .map(|h| {
+            let opts = h.options(&base);
+            (h.spec, opts)
+        })
+        .collect();
+    let (tx, rx) = runtime::channel();
+    let workers =
+        runtime::Workers::start(&specs, &tx, config_dir.map(Path::to_path_buf), base).unwrap();
+    let app = App::new(
+        specs.into_iter().map(|(s, _)| s).collect(),
+        Keymap::preset(),
+        common::theme(),
+        Settings {
+            readonly: true,
+            ..Settings::default()
+        },
+    );
+    let mut d = Demo {
+        app,
+        rx,
+        workers,
+        _fleet: fleet,
+    };
+    let ok = d.pump_until(Duration::from_secs(20), |a| {
+        a.hosts.iter().all(|h| !h.vms.is_empty())
+    });
+    let status: Vec<_> = d.app.hosts.iter().map(|h| h.status.clone()).collect();
+    assert!(
+        ok,
+        "demo hosts did not list their VMs read-only: {status:?}"
+    );
+    d
+}
+
+impl Demo {
+    /// Passes worker messages to the app; only commands that read go back to the workers.
+    fn pump_until(&mut self, timeout: Duration, mut done: impl FnMut(&App) -> bool) -> bool {
+        let until = Instant::now() + timeout;
+        while !done(&self.app) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if let Ok(m) = self.rx.recv_timeout(left.min(Duration::from_millis(50))) {
+                let fx = self.app.update(m);
+                self.forward(fx);
+            }
+        }
+        true
+    }
+
+    fn drain(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            let fx = self.app.update(m);
+            self.forward(fx);
+        }
+    }
+
+    /// Fails on any effect that would change a host or config.toml.
+    fn forward(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Host(id, cmd) => {
+                    assert!(reads_only(&cmd), "read-only mode sent {cmd:?}");
+                    self.workers.apply(vec![Effect::Host(id, cmd)]);
+                }
+                Effect::AddHost { persist: true, .. }
+                | Effect::RemoveHost { persist: true, .. } => {
+                    panic!("read-only mode would write config.toml: {e:?}")
+                }
+                Effect::EditExternal { .. } => panic!("read-only mode opened an editor: {e:?}"),
+                // Clipboard, viewers, quitting, tests of a typed URI: nothing to change.
+                _ => {}
+            }
+        }
+    }
+
+    fn press(&mut self, spec: &str) {
+        let k = Key::parse(spec).unwrap();
+        let fx = self
+            .app
+            .update(Msg::Key(crossterm::event::KeyEvent::new(k.code, k.mods)));
+        self.forward(fx);
+    }
+}
+
+#[test]
+fn demo_readonly_hosts_connect_and_list_their_vms() {
+    let d = start(None);
+    for h in &d.app.hosts {
+        assert!(h.status.is_connected(), "{}: {:?}", h.name, h.status);
+    }
+    // The overlay ran: the demo's autostart flags are there.
+    assert!(
+        d.app
+            .hosts
+            .iter()
+            .any(|h| h.vms.iter().any(|v| v.autostart)),
+        "no VM autostarts: the overlay did not apply"
+    );
+}
+
+#[test]
+fn demo_readonly_refuses_every_change_on_every_key() {
+    let mut d = start(None);
+    let keymap = Keymap::preset();
+    let mut keys: Vec<String> = Vec::new();
+    for (_, section) in Section::ALL {
+        for b in keymap.bindings(section) {
+            if !keys.contains(&b.on) {
+                keys.push(b.on.clone());
+            }
+        }
+    }
+    // Load what the panes show, so their actions have something to act on.
+    d.press("3");
+    assert!(d.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.storage.is_some())));
+    d.press("4");
+    assert!(d.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.networks.is_some())));
+    let entries: &[&[&str]] = &[
+        &["1"],
+        &["2"],
+        &["2", "<Enter>"],
+        &["3"],
+        &["3", "<Enter>"],
+        &["3", "S"],
+        &["4"],
+        &["5"],
+    ];
+    let mut presses = 0;
+    for entry in entries {
+        for key in &keys {
+            d.app.mode = Mode::Normal;
+            d.app.view = View::Vms;
+            for k in *entry {
+                d.press(k);
+            }
+            d.drain();
+            d.press(key);
+            // Answer whatever the key opened: confirm it, or submit the form or wizard.
+            for _ in 0..3 {
+                match &d.app.mode {
+                    // Keep every host for the keys still to come (removal has its own test).
+                    Mode::Confirm(c) if matches!(c.action, ConfirmAction::RemoveHost(_)) => {
+                        d.press("n")
+                    }
+                    Mode::Confirm(_) => d.press("y"),
+                    Mode::Form(_) | Mode::Wizard(_) => d.press("<Enter>"),
+                    _ => break,
+                }
+            }
+            d.drain();
+            presses += 1;
+        }
+    }
+    assert!(presses > 500, "{presses} keys pressed");
+    assert_eq!(d.app.hosts.len(), 3);
+    let refused = d
+        .app
+        .messages
+        .log
+        .iter()
+        .filter(|e| e.text.contains("read-only"))
+        .count();
+    assert!(refused > 0, "nothing was refused with a reason");
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(100, 24)).unwrap();
+    t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn readonly_add_and_remove_host_leave_config_toml_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let mut d = start(Some(dir.path()));
+    // The demo hosts as config.toml would list them, so removing one would drop its entry.
+    let mut original = String::from("# mine\n");
+    for h in &d.app.hosts {
+        original += &format!("\n[[hosts]]\nname = \"{}\"\nuri = \"{}\"\n", h.name, h.uri);
+    }
+    std::fs::write(&config, &original).unwrap();
+    d.app.view = View::Dashboard;
+
+    d.press("a");
+    for c in "qemu+ssh://root@kvm9/system?command=/tmp/evil".chars() {
+        let fx = d.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        )));
+        d.forward(fx);
+    }
+    let s = screen(&d.app);
+    assert!(
+        s.contains("⚠ runs the program \"/tmp/evil\" on this machine"),
+        "{s}"
+    );
+    assert!(
+        s.contains("<Enter> add (session only)  <Esc> cancel"),
+        "{s}"
+    );
+    let fx = d.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(
+        matches!(fx.as_slice(), [Effect::AddHost { persist: false, .. }]),
+        "{fx:?}"
+    );
+    // Not started: its worker would try to run /tmp/evil.
+    assert_eq!(d.app.hosts.len(), 4);
+
+    d.press("x");
+    let Mode::Confirm(c) = &d.app.mode else {
+        panic!("remove asks first")
+    };
+    assert!(
+        c.body
+            .iter()
+            .any(|l| l.contains("config.toml is not changed")),
+        "{:?}",
+        c.body
+    );
+    let fx = d.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('y'),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(
+        matches!(fx.as_slice(), [Effect::RemoveHost { persist: false, .. }]),
+        "{fx:?}"
+    );
+    // Through the runtime, which writes config.toml when told to persist.
+    d.workers.apply(fx);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    assert_eq!(d.app.hosts.len(), 3);
+    let log: Vec<_> = d.app.messages.log.iter().map(|e| e.text.clone()).collect();
+    assert!(
+        log.iter()
+            .filter(|t| t.contains("for this session (read-only: config.toml is not changed)"))
+            .count()
+            == 2,
+        "{log:?}"
+    );
+}

@@ -7,6 +7,17 @@ use ratatui_textarea::TextArea;
 
 use crate::config::name_from_uri;
 
+/// A key into a one-line text field. Keys that move between fields or pages (Tab, Shift-Tab
+/// — which terminals send as BackTab with or without Shift —, Enter, Esc) never reach the
+/// text, whatever their modifiers: a binding that misses on a modifier must not type.
+pub fn edit_line(t: &mut TextArea<'static>, ev: crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::KeyCode;
+    match ev.code {
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Enter | KeyCode::Esc => false,
+        _ => t.input(ev),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     Uri,

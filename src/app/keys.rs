@@ -345,7 +345,7 @@ fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Confirm) => return save_form(app),
         _ => {
-            f.focused().input(ev);
+            super::form::edit_line(f.focused(), ev);
             // Editing invalidates an earlier save error; a test result stays until the URI
             // differs from the one tested (the view greys it out).
             f.error = None;

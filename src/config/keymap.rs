@@ -324,6 +324,16 @@ impl Key {
             c => c,
         };
         match code {
+            // Shift-Tab arrives as BackTab, with or without Shift depending on the terminal
+            // (and as Tab+Shift under the kitty protocol): all spell one key.
+            KeyCode::BackTab => Key {
+                code,
+                mods: mods - KeyModifiers::SHIFT,
+            },
+            KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => Key {
+                code: KeyCode::BackTab,
+                mods: mods - KeyModifiers::SHIFT,
+            },
             KeyCode::Char(c) => {
                 let shifted = mods.contains(KeyModifiers::SHIFT);
                 let c = if shifted && c.is_ascii_lowercase() {
@@ -561,6 +571,21 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shift_tab_is_one_key_however_the_terminal_spells_it() {
+        let back = Key::parse("<BackTab>").unwrap();
+        for (code, mods) in [
+            (KeyCode::BackTab, KeyModifiers::SHIFT),
+            (KeyCode::BackTab, KeyModifiers::NONE),
+            (KeyCode::Tab, KeyModifiers::SHIFT),
+        ] {
+            assert_eq!(Key::from_event(&KeyEvent::new(code, mods)), back);
+        }
+        assert_eq!(Key::parse("<S-Tab>").unwrap(), back);
+        assert_eq!(Key::parse("<S-BackTab>").unwrap(), back);
+        assert_ne!(Key::parse("<Tab>").unwrap(), back);
+    }
 
     #[test]
     fn preset_parses_and_binds_basics() {

@@ -548,13 +548,7 @@ impl Wizard {
             return false;
         };
         match &mut f.input {
-            Input::Text(t) | Input::Secret(t) => {
-                // One-line fields: Enter never lands in the text.
-                if ev.code == KeyCode::Enter {
-                    return false;
-                }
-                t.input(ev)
-            }
+            Input::Text(t) | Input::Secret(t) => crate::app::form::edit_line(t, ev),
             Input::Choice { options, selected } => {
                 let n = options.len().max(1);
                 match ev.code {

@@ -283,3 +283,20 @@ fn network_wizard_avoids_and_warns_about_the_hosts_own_addresses() {
         "{warn:?}"
     );
 }
+
+#[test]
+fn field_moving_keys_never_type_into_a_text_field() {
+    use crate::app::form::edit_line;
+    let mut t = ratatui_textarea::TextArea::default();
+    for (code, mods) in [
+        (KeyCode::BackTab, KeyModifiers::SHIFT),
+        (KeyCode::BackTab, KeyModifiers::NONE),
+        (KeyCode::Tab, KeyModifiers::SHIFT),
+        (KeyCode::Tab, KeyModifiers::NONE),
+        (KeyCode::Enter, KeyModifiers::SHIFT),
+    ] {
+        assert!(!edit_line(&mut t, KeyEvent::new(code, mods)), "{code:?}");
+    }
+    assert!(edit_line(&mut t, key(KeyCode::Char('a'))));
+    assert_eq!(t.lines(), ["a"]);
+}

@@ -8,20 +8,22 @@ use ratatui::Frame;
 use super::centered;
 use crate::app::{App, Confirm};
 use crate::config::keymap::{Action, Section};
+use crate::sanitize;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
     let t = &app.theme;
     let mut lines: Vec<Line> = vec![
-        Line::from(Span::styled(c.title.clone(), t.title)),
+        Line::from(Span::styled(sanitize::text(&c.title), t.title)),
         Line::default(),
     ];
-    lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
+    // Titles and bodies quote host names: shown as the name must be typed.
+    lines.extend(c.body.iter().map(|b| Line::from(sanitize::text(b))));
     if let Some((expected, typed)) = &c.typed {
-        let ok = typed == expected;
+        let ok = sanitize::typed_matches(expected, typed);
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::styled("Name: ", t.header),
-            Span::styled(format!("{typed}█"), t.filter),
+            Span::styled(format!("{}█", sanitize::text(typed)), t.filter),
             Span::styled(if ok { "  ✓" } else { "" }, t.level_ok),
         ]));
         lines.push(Line::default());

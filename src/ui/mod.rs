@@ -97,6 +97,73 @@ pub fn render(app: &App, f: &mut Frame) {
         Mode::Wizard(w) => wizard::render(app, f, area, w),
         Mode::Normal | Mode::Filter => {}
     }
+    guard(f.buffer_mut());
+}
+
+/// What the guard draws instead of a cell that still holds an unsafe character.
+pub const GUARD_SYMBOL: &str = "⍰";
+
+/// The safety net under the views: every frame passes here, so a view that forgot to
+/// sanitise a host string still cannot send a control or format character to the terminal.
+/// Most cells are one printable ASCII byte and cost one comparison.
+pub fn guard(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        let s = cell.symbol();
+        if s.len() == 1 && !s.as_bytes()[0].is_ascii_control() {
+            continue;
+        }
+        if s.chars().any(crate::sanitize::is_unsafe) {
+            cell.set_symbol(GUARD_SYMBOL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+    use ratatui::Terminal;
+
+    use super::*;
+
+    #[test]
+    fn raw_dangerous_strings_never_leave_the_buffer() {
+        let mut t = Terminal::new(TestBackend::new(40, 3)).unwrap();
+        t.draw(|f| {
+            // A view that forgot the sanitiser: format characters ride along in the cells.
+            f.render_widget(Paragraph::new("a\u{200d}b c\u{202e}d e\u{2028}f"), f.area());
+            f.buffer_mut()[(0, 1)].set_symbol("\u{1b}[2J");
+            f.buffer_mut()[(1, 1)].set_symbol("\u{9b}");
+            guard(f.buffer_mut());
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        for cell in &buf.content {
+            assert!(
+                !cell.symbol().chars().any(crate::sanitize::is_unsafe),
+                "{:?} reached the terminal",
+                cell.symbol()
+            );
+        }
+        // ZWJ joins into its neighbour's cell and U+2028 takes a cell of its own: both are
+        // caught (ratatui itself drops the zero-width U+202E and C0 controls in text).
+        let line: Vec<&str> = buf.content[..9].iter().map(|c| c.symbol()).collect();
+        assert_eq!(line, ["⍰", "b", " ", "c", "d", " ", "e", "⍰", "f"]);
+        assert_eq!(buf[(0, 1)].symbol(), GUARD_SYMBOL);
+        assert_eq!(buf[(1, 1)].symbol(), GUARD_SYMBOL);
+    }
+
+    #[test]
+    fn ordinary_cells_are_left_alone() {
+        let area = Rect::new(0, 0, 20, 1);
+        let mut buf = Buffer::empty(area);
+        buf.set_string(0, 0, "日本 🚀 ab", ratatui::style::Style::default());
+        let before = buf.clone();
+        guard(&mut buf);
+        assert_eq!(buf, before);
+    }
 }
 
 /// A centred rectangle of at most `w`×`h` inside `area`.

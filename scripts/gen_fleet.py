@@ -219,7 +219,7 @@ def generate(n_vms, seed, host, overlay, hostile=False):
                             windows=windows, graphics=graphics))
 
     if hostile:
-        for k, hname in enumerate(HOSTILE_NAMES[:4]):
+        for k, hname in enumerate(HOSTILE_NAMES[:8]):
             pools[hname] = dict(type="dir", path=f"/srv/hostile-{k}/{hname}",
                                 vols=[[f"{hname}.img", 1024, 512, "raw"]])
 

@@ -97,6 +97,13 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// Pads with spaces to `width` display cells (`format!("{:<w$}")` counts chars, which
+/// misaligns CJK and emoji).
+pub fn pad(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +153,8 @@ mod tests {
         assert_eq!(truncate("database-primary", 8), "databas…");
         assert_eq!(truncate("日本語のVM", 5), "日本…");
         assert_eq!(truncate("abc", 0), "");
+        assert_eq!(pad("日本", 6), "日本  ");
+        assert_eq!(pad("toolong", 3), "toolong");
         assert_eq!(truncate("a\nb", 4), "a\\nb");
         assert_eq!(truncate("a\u{202e}bcdefghij", 6), "a\\u{2…");
     }

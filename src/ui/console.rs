@@ -32,7 +32,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, cv: &ConsoleView) {
     let scrolled = cv.link.with_screen(cv.scroll, |s| s.scrollback());
     let mut spans = vec![
         Span::styled(" Console ", t.title),
-        Span::raw(format!("{} on {host}  ", cv.name)),
+        Span::raw(format!(
+            "{} on {}  ",
+            crate::fmt::truncate(&cv.name, 40),
+            crate::fmt::truncate(host, 24)
+        )),
         Span::styled(label, style),
     ];
     if scrolled > 0 {

@@ -13,17 +13,16 @@ use crate::sanitize;
 pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
     let t = &app.theme;
     let mut lines: Vec<Line> = vec![
-        Line::from(Span::styled(sanitize::text(&c.title), t.title)),
+        Line::from(Span::styled(c.title.clone(), t.title)),
         Line::default(),
     ];
-    // Titles and bodies quote host names: shown as the name must be typed.
-    lines.extend(c.body.iter().map(|b| Line::from(sanitize::text(b))));
+    lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
     if let Some((expected, typed)) = &c.typed {
         let ok = sanitize::typed_matches(expected, typed);
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::styled("Name: ", t.header),
-            Span::styled(format!("{}█", sanitize::text(typed)), t.filter),
+            Span::styled(format!("{typed}█"), t.filter),
             Span::styled(if ok { "  ✓" } else { "" }, t.level_ok),
         ]));
         lines.push(Line::default());
@@ -61,7 +60,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
 }
 
 /// A bordered box of wrapped lines drawn over whatever is under `rect` (dialogs, panels,
-/// notices). An empty `title` draws none.
+/// notices). An empty `title` draws none. The lines quote host text (names, paths, libvirt's
+/// errors), so they are sanitised here: a name shows as it must be typed in a confirmation.
 pub(crate) fn boxed(
     app: &App,
     f: &mut Frame,
@@ -72,7 +72,7 @@ pub(crate) fn boxed(
 ) {
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(super::safe_lines(lines))
             .wrap(Wrap { trim: false })
             .style(app.theme.dialog)
             .block(

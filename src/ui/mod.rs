@@ -20,6 +20,7 @@ mod vms;
 mod wizard;
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
 use ratatui::widgets::Block;
 use ratatui::Frame;
 
@@ -118,6 +119,43 @@ pub fn guard(buf: &mut ratatui::buffer::Buffer) {
     }
 }
 
+/// Every span of `lines` sanitised, for views that assemble text from many sources.
+pub(crate) fn safe_lines(mut lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    for span in lines.iter_mut().flat_map(|l| l.spans.iter_mut()) {
+        if let std::borrow::Cow::Owned(s) = crate::sanitize::text(&span.content) {
+            span.content = s.into();
+        }
+    }
+    lines
+}
+
+/// `names` cut (sanitised, with `…`) so that a title holding them and `fixed` cells of other
+/// text fits a pane `width` cells wide with its borders: the longest names give way first,
+/// the counts and sizes in the rest of the title stay whole.
+pub(crate) fn fit_names<const N: usize>(names: [&str; N], fixed: usize, width: u16) -> [String; N] {
+    let budget = (width as usize).saturating_sub(fixed + 2);
+    let widths = names.map(crate::sanitize::width);
+    // The largest cap that fits: every name keeps min(its width, cap) cells.
+    let fits = |cap: usize| widths.iter().map(|w| (*w).min(cap)).sum::<usize>() <= budget;
+    let mut cap = widths.iter().copied().max().unwrap_or(0);
+    while cap > 0 && !fits(cap) {
+        cap -= 1;
+    }
+    names.map(|n| crate::fmt::truncate(n, cap))
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
 #[cfg(test)]
 mod guard_tests {
     use ratatui::backend::TestBackend;
@@ -163,17 +201,5 @@ mod guard_tests {
         let before = buf.clone();
         guard(&mut buf);
         assert_eq!(buf, before);
-    }
-}
-
-/// A centred rectangle of at most `w`×`h` inside `area`.
-pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
     }
 }

@@ -157,7 +157,7 @@ pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 #[cfg(test)]
-mod guard_tests {
+mod tests {
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
     use ratatui::layout::Rect;
@@ -201,5 +201,80 @@ mod guard_tests {
         let before = buf.clone();
         guard(&mut buf);
         assert_eq!(buf, before);
+    }
+
+    #[test]
+    fn long_names_give_way_in_titles() {
+        let long = "x".repeat(500);
+        // 80 cells: 2 borders, 20 of other text, 58 for the names.
+        let [a, b] = fit_names([&long, "kvm-01"], 20, 80);
+        assert_eq!((a.chars().count(), b.as_str()), (52, "kvm-01"));
+        assert!(a.ends_with('…'));
+        let [a, b] = fit_names([&long, &long], 20, 80);
+        assert_eq!((a.chars().count(), b.chars().count()), (29, 29));
+        let [a] = fit_names(["nl\n"], 0, 10);
+        assert_eq!(a, "nl\\n");
+        let [a] = fit_names(["web"], 100, 10);
+        assert_eq!(a, "");
+    }
+
+    /// A host of 20,000 VMs with a 500-character name: the hosts strip and the dashboard keep
+    /// the whole counts, the name is cut.
+    #[test]
+    fn counts_keep_their_room_names_give_way() {
+        use crate::app::{App, HostSpec, Msg, Settings, View};
+        use crate::host::HostEvent;
+        use crate::model::{HostId, HostInfo, Snapshot, Vm, VmState};
+        let mut app = App::new(
+            vec![HostSpec {
+                name: format!("kvm-{}", "x".repeat(496)),
+                uri: "test:///big".into(),
+            }],
+            crate::config::keymap::Keymap::preset(),
+            crate::config::theme::Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
+        let vms = (0..20_000)
+            .map(|i| Vm {
+                uuid: format!("u{i}"),
+                name: format!("vm-{i}"),
+                id: Some(i + 1),
+                state: VmState::Running,
+                vcpus: 1,
+                memory_kib: 1024,
+                max_memory_kib: 1024,
+                cpu_time_ns: None,
+                io: Default::default(),
+                autostart: false,
+                persistent: true,
+                managed_save: false,
+                started: None,
+            })
+            .collect();
+        let now = app.now;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms,
+                taken_at: now,
+                node: None,
+            }),
+        ));
+        let screen = |app: &App| {
+            let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+            t.draw(|f| render(app, f)).unwrap();
+            t.backend().to_string()
+        };
+        app.view = View::Vms;
+        let s = screen(&app);
+        assert!(s.contains("kvm-xxxxxxxxxxx… 20000/20000 running"), "{s}");
+        app.view = View::Dashboard;
+        let s = screen(&app);
+        assert!(s.contains("kvm-xxxxxxx…"), "{s}");
+        assert!(s.contains(" 20000/20000 "), "{s}");
     }
 }

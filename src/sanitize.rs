@@ -19,9 +19,12 @@ pub fn is_unsafe(c: char) -> bool {
         return c.is_ascii_control();
     }
     // Every Cc, Cf, Zl and Zp code point lies in these ranges (checked by a test over all
-    // of Unicode), so box drawing, CJK and most symbols skip the table lookup: the buffer
-    // guard asks this for every cell of every frame.
-    if !matches!(c as u32, 0x80..=0x206f | 0xfeff | 0xfff9..=0xfffb | 0x110bd..) {
+    // of Unicode), so accented Latin, Greek, Cyrillic, box drawing and CJK skip the table
+    // lookup: the buffer guard asks this for every non-ASCII cell of every frame.
+    if !matches!(
+        c as u32,
+        0x80..=0xad | 0x600..=0x8e2 | 0x180e | 0x200b..=0x206f | 0xfeff | 0xfff9..=0xfffb | 0x110bd..
+    ) {
         return false;
     }
     matches!(

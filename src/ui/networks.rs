@@ -58,7 +58,8 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     header.extend([
         "NAME", "FORWARD", "BRIDGE", "SUBNETS", "DHCP", "ACTIVE", "AUTO", "PERS", "VMS",
     ]);
-    super::pools::give_way(&mut widths, usize::from(multi), area.width);
+    let names: &[usize] = if multi { &[0, 1] } else { &[0] };
+    super::pools::give_way(&mut widths, names, area.width);
     let body = list.iter().map(|(hid, n)| {
         let mut cells = Vec::new();
         if multi {

@@ -87,22 +87,31 @@ pub(super) fn fit<'s>(
     Constraint::Length((widest as u16).min(max))
 }
 
-/// Narrows the name column `i` so that every fixed-width column fits a pane `width` cells
-/// wide (borders and spacing included): names give way, sizes and counts stay. Without it a
-/// narrow terminal over-constrains the layout and the solver's pick varies between runs.
-pub(super) fn give_way(widths: &mut [Constraint], i: usize, width: u16) {
+/// Narrows the name columns `cols` (host, pool, network names) so that every fixed-width
+/// column fits a pane `width` cells wide, borders and spacing included: the widest names give
+/// way first, sizes and counts stay. Without it a narrow terminal over-constrains the layout
+/// and the solver's pick varies between runs.
+pub(super) fn give_way(widths: &mut [Constraint], cols: &[usize], width: u16) {
+    let len = |c: &Constraint| match c {
+        Constraint::Length(n) => *n,
+        _ => 0,
+    };
     let others: u16 = widths
         .iter()
         .enumerate()
-        .filter(|(j, _)| *j != i)
-        .map(|(_, c)| match c {
-            Constraint::Length(n) => *n,
-            _ => 0,
-        })
+        .filter(|(j, _)| !cols.contains(j))
+        .map(|(_, c)| len(c))
         .sum();
     let room = width.saturating_sub(others + widths.len() as u16 - 1 + 2);
-    if let Some(Constraint::Length(n)) = widths.get_mut(i) {
-        *n = (*n).min(room.max(4));
+    let fits = |cap: u16| cols.iter().map(|&i| len(&widths[i]).min(cap)).sum::<u16>() <= room;
+    let mut cap = cols.iter().map(|&i| len(&widths[i])).max().unwrap_or(0);
+    while cap > 4 && !fits(cap) {
+        cap -= 1;
+    }
+    for &i in cols {
+        if let Some(Constraint::Length(n)) = widths.get_mut(i) {
+            *n = (*n).min(cap);
+        }
     }
 }
 
@@ -182,14 +191,22 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
         Constraint::Length(9),
     ]);
     header.extend(["CAPACITY", "ALLOC", "FREE"]);
-    let gauge_w = if wide { 22 } else { 14 };
+    // Narrow panes keep the percentage and drop the bar, leaving the names some room.
+    let gauge_w = if wide {
+        22
+    } else if area.width >= 100 {
+        14
+    } else {
+        5
+    };
     widths.push(Constraint::Length(gauge_w as u16));
     header.push("USED");
     if wide {
         widths.extend([Constraint::Length(5), Constraint::Fill(1)]);
         header.extend(["VOLS", "PATH"]);
     }
-    give_way(&mut widths, usize::from(multi), area.width);
+    let names: &[usize] = if multi { &[0, 1] } else { &[0] };
+    give_way(&mut widths, names, area.width);
     let table_rows = rows.iter().map(|(hid, p)| {
         let mut cells = Vec::new();
         if multi {

@@ -344,6 +344,13 @@ fn every_pane(w: u16, h: u16) {
     );
     live.type_text("nl-a\\n[[hosts]]\\nb");
     check(&live.app, &mut term, "delete_confirm");
+    let shown = text(&buffer(&live.app, w, h));
+    for line in [
+        "Type nl-a\\n[[hosts]]\\nb to confirm.",
+        "Name: nl-a\\n[[hosts]]\\nb█  ✓",
+    ] {
+        assert!(shown.contains(line), "{line} not on screen:\n{shown}");
+    }
     live.press("<Enter>");
     assert_eq!(
         live.app.mode,

@@ -118,7 +118,8 @@ fn notice<'a>(app: &'a App, state: &LinkState) -> Option<Vec<Line<'a>>> {
     };
     let mut lines = vec![Line::from(Span::styled(title, t.title))];
     if !body.is_empty() {
-        lines.push(Line::from(body));
+        // libvirt's reason, sanitised before a Line drops its newlines.
+        lines.push(Line::from(crate::sanitize::text(&body).into_owned()));
     }
     lines.push(Line::default());
     lines.push(Line::from(keys));

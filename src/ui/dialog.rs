@@ -13,10 +13,12 @@ use crate::sanitize;
 pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
     let t = &app.theme;
     let mut lines: Vec<Line> = vec![
-        Line::from(Span::styled(c.title.clone(), t.title)),
+        Line::from(Span::styled(sanitize::text(&c.title), t.title)),
         Line::default(),
     ];
-    lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
+    // Sanitised before they become lines (a Line drops newlines): a name shows as it must be
+    // typed.
+    lines.extend(c.body.iter().map(|b| Line::from(sanitize::text(b))));
     if let Some((expected, typed)) = &c.typed {
         let ok = sanitize::typed_matches(expected, typed);
         lines.push(Line::default());

@@ -120,6 +120,8 @@ pub fn guard(buf: &mut ratatui::buffer::Buffer) {
 }
 
 /// Every span of `lines` sanitised, for views that assemble text from many sources.
+/// `Line::from(String)` has already dropped newlines by then: text that may hold them is
+/// sanitised before it becomes a line, so that they show as `\n`.
 pub(crate) fn safe_lines(mut lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     for span in lines.iter_mut().flat_map(|l| l.spans.iter_mut()) {
         if let std::borrow::Cow::Owned(s) = crate::sanitize::text(&span.content) {

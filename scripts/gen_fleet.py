@@ -12,6 +12,16 @@ same encodings as the hand-written hosts in demo/ (see demo/README.md):
 * autostart / inactive objects via the <vd:overlay> block that libvirt ignores
   and virtdeck applies after connecting (disable with --no-overlay).
 
+--hostile mixes in names a hostile host could report (markup characters, line
+and paragraph separators, bidi overrides, zero-width joiners, C1 controls, a
+newline, 500 characters, CJK, emoji) for VMs, titles, volumes, pools and
+networks, plus VNC socket paths and listen addresses holding shell syntax. The
+first VMs take each hostile name once, then every 100th VM takes one again:
+
+    scripts/gen_fleet.py --vms 20 --hostile --name hostile --out tests/fixtures/hostile-fleet.xml
+    scripts/gen_fleet.py --vms 5000 --hostile --out /tmp/hostile-5000.xml
+    scripts/gen_fleet.py --vms 20000 --hostile --out /tmp/hostile-20000.xml
+
 Storage note: the test driver fixes every pool's capacity at 100 GiB and sums
 volume allocations, so allocations are scaled to keep each pool below
 ~90 GiB (volume *capacities* stay realistic: thin qcow2 images).
@@ -21,8 +31,8 @@ Stdlib only.
 import argparse
 import random
 import sys
+import unicodedata
 import uuid
-from xml.sax.saxutils import escape, quoteattr
 
 NS_TEST = "http://libvirt.org/schemas/domain/test/1.0"
 NS_VD = "urn:virtdeck:demo"
@@ -64,6 +74,44 @@ TITLES = [
     "cache node", "metrics & logs",
 ]
 
+# What a hostile host may report as names (libvirt 9.0's test driver accepts each of them
+# for domains, pools, volumes and networks). XML 1.0 cannot carry C0 controls other than
+# tab and newline, so those cannot come through a definition.
+HOSTILE_NAMES = [
+    "q<&'\">x",
+    "ls\u2028ps\u2029x",
+    "bidi-\u202eexe.txt",
+    "zwj-\U0001F468\u200d\U0001F469\u200d\U0001F467",
+    "c1-\u0085\u009b31m-x",
+    "nl-a\n[[hosts]]\nb",
+    "tab\tx\x7fdel",
+    "long-" + "x" * 495,
+    "日本語の仮想マシン",
+    "emoji-🚀🦀",
+    "zw-\u200bsp\ufeffbom\u2060",
+    "iso-\u2066\u2067\u2068\u2069\u200e\u200f\u061c",
+]
+HOSTILE_TITLE = "R\u202eLO title\u2028second line\u009b2J"
+# (socket path, listen address) of VNC devices whose values hold shell syntax.
+HOSTILE_GRAPHICS = [
+    ("/var/lib/libvirt/qemu/x;touch /tmp/pwn;.sock", None),
+    (None, "$(touch /tmp/p)"),
+]
+
+
+def xml_text(s):
+    """Element text or attribute value: markup escaped, invisible characters as references."""
+    out = []
+    for c in s:
+        if c in "&<>'\"":
+            out.append({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;", '"': "&quot;"}[c])
+        elif unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append("&#x%x;" % ord(c))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 NETWORKS_XML = """\
   <network>
     <name>default</name>
@@ -104,7 +152,7 @@ def fmt_mac(n):
     return "52:54:00:%02x:%02x:%02x" % ((n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF)
 
 
-def generate(n_vms, seed, host, overlay):
+def generate(n_vms, seed, host, overlay, hostile=False):
     rng = random.Random(seed)
     width = max(4, len(str(n_vms)))
     pools = {
@@ -122,6 +170,13 @@ def generate(n_vms, seed, host, overlay):
         name = f"{role}-{i:0{width}d}"
         if i % 997 == 500:  # a sprinkling of non-ASCII names
             name = f"{UNICODE_NAMES[(i // 997) % len(UNICODE_NAMES)]}-{i:0{width}d}"
+        graphics = (None, None)
+        if hostile and i < len(HOSTILE_NAMES):
+            name = HOSTILE_NAMES[i]
+            if i < len(HOSTILE_GRAPHICS):
+                graphics = HOSTILE_GRAPHICS[i]
+        elif hostile and i % 100 == 0:
+            name = f"{HOSTILE_NAMES[(i // 100) % len(HOSTILE_NAMES)]}-{i:0{width}d}"
         state, runstate, _ = rng.choices(state_names, state_weights)[0]
         transient = state in ("running", "paused") and rng.random() < 0.05
         managed_save = state == "shutoff" and rng.random() < 0.15
@@ -129,6 +184,8 @@ def generate(n_vms, seed, host, overlay):
         vcpu = rng.choice(vcpus)
         mem = rng.choice(mems)
         title = rng.choice(TITLES) if rng.random() < 0.3 else None
+        if hostile and i < len(HOSTILE_NAMES):
+            title = HOSTILE_TITLE
 
         bus = "sata" if windows else "virtio"
         disks = []
@@ -159,7 +216,12 @@ def generate(n_vms, seed, host, overlay):
         domains.append(dict(name=name, title=title, vcpu=vcpu, mem=mem, runstate=runstate,
                             transient=transient, managed_save=managed_save,
                             autostart=autostart, disks=disks, cdrom=cdrom, nics=nics,
-                            windows=windows))
+                            windows=windows, graphics=graphics))
+
+    if hostile:
+        for k, hname in enumerate(HOSTILE_NAMES[:8]):
+            pools[hname] = dict(type="dir", path=f"/srv/hostile-{k}/{hname}",
+                                vols=[[f"{hname}.img", 1024, 512, "raw"]])
 
     # Keep every pool under the test driver's fixed 100 GiB capacity.
     for p in pools.values():
@@ -176,7 +238,8 @@ def generate(n_vms, seed, host, overlay):
     w = out.append
     w("<?xml version='1.0' encoding='UTF-8'?>\n")
     # ("--" is not allowed inside XML comments)
-    w(f"<!-- generated by scripts/gen_fleet.py: vms={n_vms} seed={seed} name={host} -->\n")
+    w(f"<!-- generated by scripts/gen_fleet.py: vms={n_vms} seed={seed} name={host}"
+      f"{' hostile' if hostile else ''} -->\n")
     w(f"<node xmlns:vd='{NS_VD}'>\n")
     w("  <cpu><nodes>4</nodes><sockets>2</sockets><cores>32</cores><threads>2</threads>"
       "<mhz>2250</mhz><model>x86_64</model></cpu>\n")
@@ -186,19 +249,19 @@ def generate(n_vms, seed, host, overlay):
         w("  <vd:overlay>\n")
         for d in domains:
             if d["autostart"]:
-                w(f"    <vd:autostart domain={quoteattr(d['name'])}/>\n")
+                w(f"    <vd:autostart domain='{xml_text(d['name'])}'/>\n")
         for net in ("default", "backend", "prod-br"):
             w(f"    <vd:autostart network=\"{net}\"/>\n")
         for pool in pools:
-            w(f"    <vd:autostart pool=\"{pool}\"/>\n")
+            w(f"    <vd:autostart pool='{xml_text(pool)}'/>\n")
         w("  </vd:overlay>\n")
 
     for d in domains:
         w(f"  <domain type='kvm' xmlns:test='{NS_TEST}'>\n")
-        w(f"    <name>{escape(d['name'])}</name>\n")
+        w(f"    <name>{xml_text(d['name'])}</name>\n")
         w(f"    <uuid>{det_uuid(host, 'domain', d['name'])}</uuid>\n")
         if d["title"]:
-            w(f"    <title>{escape(d['title'])}</title>\n")
+            w(f"    <title>{xml_text(d['title'])}</title>\n")
         w(f"    <memory unit='MiB'>{d['mem']}</memory>\n")
         w(f"    <vcpu placement='static'>{d['vcpu']}</vcpu>\n")
         w("    <os>\n      <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n"
@@ -209,6 +272,7 @@ def generate(n_vms, seed, host, overlay):
         for kind, path, bus, fmt in d["disks"]:
             dev = ("vd" if bus == "virtio" else "sd") + "abcdefgh"[letters[bus]]
             letters[bus] += 1
+            path = xml_text(path)
             src = f"<source dev='{path}'/>" if kind == "block" else f"<source file='{path}'/>"
             w(f"      <disk type='{kind}' device='disk'><driver name='qemu' type='{fmt}'/>"
               f"{src}<target dev='{dev}' bus='{bus}'/></disk>\n")
@@ -222,7 +286,14 @@ def generate(n_vms, seed, host, overlay):
             w(f"      <interface type='{kind}'><mac address='{mac}'/>"
               f"<source {attr}='{src}'/><model type='{model}'/></interface>\n")
         w("      <console type='pty'/>\n")
-        w("      <graphics type='vnc' port='-1' autoport='yes'/>\n")
+        socket, listen = d["graphics"]
+        if socket:
+            w(f"      <graphics type='vnc'><listen type='socket' socket='{xml_text(socket)}'/>"
+              "</graphics>\n")
+        elif listen:
+            w(f"      <graphics type='vnc' port='5901' listen='{xml_text(listen)}'/>\n")
+        else:
+            w("      <graphics type='vnc' port='-1' autoport='yes'/>\n")
         w("    </devices>\n")
         w(f"    <test:runstate>{d['runstate']}</test:runstate>\n")
         if d["transient"]:
@@ -234,20 +305,25 @@ def generate(n_vms, seed, host, overlay):
     w(NETWORKS_XML.format(u_default=det_uuid(host, "net", "default"),
                           u_backend=det_uuid(host, "net", "backend"),
                           u_bridge=det_uuid(host, "net", "prod-br")))
+    if hostile:
+        for k, hname in enumerate(HOSTILE_NAMES):
+            w(f"  <network>\n    <name>{xml_text(hname)}</name>\n"
+              f"    <uuid>{det_uuid(host, 'net', hname)}</uuid>\n"
+              f"    <bridge name='vbh{k}'/>\n  </network>\n")
 
     # shared ISO used by the Windows CD-ROMs
     pools["default"]["vols"].append(["virtio-win.iso", 598, 598, "raw"])
     for pname, p in pools.items():
-        w(f"  <pool type='{p['type']}'>\n    <name>{pname}</name>\n"
+        w(f"  <pool type='{p['type']}'>\n    <name>{xml_text(pname)}</name>\n"
           f"    <uuid>{det_uuid(host, 'pool', pname)}</uuid>\n")
         if p["type"] == "logical":
             w("    <source><device path='/dev/nvme0n1p3'/><name>vg_fast</name>"
               "<format type='lvm2'/></source>\n")
-        w(f"    <target><path>{p['path']}</path></target>\n")
+        w(f"    <target><path>{xml_text(p['path'])}</path></target>\n")
         for name, cap, alloc, fmt in p["vols"]:
             vtype = "block" if p["type"] == "logical" else "file"
             fmt_xml = "" if vtype == "block" else f"<target><format type='{fmt}'/></target>"
-            w(f"    <volume type='{vtype}'><name>{escape(name)}</name>"
+            w(f"    <volume type='{vtype}'><name>{xml_text(name)}</name>"
               f"<capacity unit='MiB'>{cap}</capacity><allocation unit='MiB'>{alloc}</allocation>"
               f"{fmt_xml}</volume>\n")
         w("  </pool>\n")
@@ -272,11 +348,13 @@ def main(argv=None):
     ap.add_argument("--name", default="fleet", help="host name used to derive UUIDs")
     ap.add_argument("--no-overlay", action="store_true",
                     help="omit the <vd:overlay> block (autostart flags)")
+    ap.add_argument("--hostile", action="store_true",
+                    help="mix in hostile names, titles and graphics (see above)")
     args = ap.parse_args(argv)
     if args.vms < 0:
         ap.error("--vms must be >= 0")
 
-    xml, stats = generate(args.vms, args.seed, args.name, not args.no_overlay)
+    xml, stats = generate(args.vms, args.seed, args.name, not args.no_overlay, args.hostile)
     if args.out == "-":
         sys.stdout.write(xml)
     else:

@@ -72,12 +72,14 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
-/// Truncates to `width` display cells, ending with `…` when cut.
+/// Truncates to `width` display cells, ending with `…` when cut. The text is sanitised first
+/// (host text is the usual input), so the width counted is the width drawn.
 pub fn truncate(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
+    let s = crate::sanitize::text(s);
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {
-        return s.to_string();
+        return s.into_owned();
     }
     let mut out = String::new();
     let mut used = 0;
@@ -93,6 +95,13 @@ pub fn truncate(s: &str, width: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// Pads with spaces to `width` display cells (`format!("{:<w$}")` counts chars, which
+/// misaligns CJK and emoji).
+pub fn pad(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
 #[cfg(test)]
@@ -144,5 +153,9 @@ mod tests {
         assert_eq!(truncate("database-primary", 8), "databas…");
         assert_eq!(truncate("日本語のVM", 5), "日本…");
         assert_eq!(truncate("abc", 0), "");
+        assert_eq!(pad("日本", 6), "日本  ");
+        assert_eq!(pad("toolong", 3), "toolong");
+        assert_eq!(truncate("a\nb", 4), "a\\nb");
+        assert_eq!(truncate("a\u{202e}bcdefghij", 6), "a\\u{2…");
     }
 }

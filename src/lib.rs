@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod model;
 pub mod osinfo;
 pub mod runtime;
+pub mod sanitize;
 pub mod size;
 pub mod ui;
 pub mod vnc;

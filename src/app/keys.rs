@@ -453,7 +453,7 @@ fn typed_confirm(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             }
             app.mode = Mode::Normal;
         }
-        KeyCode::Enter if typed == expected => {
+        KeyCode::Enter if crate::sanitize::typed_matches(expected, typed) => {
             let Mode::Confirm(c) = std::mem::replace(&mut app.mode, Mode::Normal) else {
                 return Vec::new();
             };

@@ -757,3 +757,82 @@ fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
     let t2 = t1 + std::time::Duration::from_secs(1);
     assert_eq!(leases(&a.update(Msg::Tick(t2))), 0, "and only once");
 }
+
+/// A pool or volume named with a newline and a line separator can be deleted by typing the
+/// name as the dialog shows it (escapes and all).
+#[test]
+fn storage_deletes_confirm_with_the_shown_form_of_a_hostile_name() {
+    use crate::host::{PoolOp, StorageCmd, VolOp};
+    use crate::model::storage::{Pool, PoolState, StorageInventory, Volume};
+    let mut a = app();
+    let pool = |name: &str, kind: &str, state: PoolState, volumes: Vec<Volume>| Pool {
+        name: name.into(),
+        uuid: String::new(),
+        kind: kind.into(),
+        state,
+        autostart: false,
+        persistent: true,
+        capacity: 1 << 30,
+        allocation: 0,
+        available: 1 << 30,
+        target: None,
+        volumes,
+    };
+    let vol = Volume {
+        name: "v\nz\u{2028}.qcow2".into(),
+        key: String::new(),
+        path: "/p/v".into(),
+        format: "qcow2".into(),
+        kind: "file".into(),
+        capacity: 1 << 20,
+        allocation: 0,
+        backing: None,
+        used_by: vec!["web-01".into()],
+    };
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Storage(StorageInventory {
+            pools: vec![
+                pool("lv\n[[hosts]]", "logical", PoolState::Inactive, vec![]),
+                pool("vols", "dir", PoolState::Running, vec![vol]),
+            ],
+            secrets: Vec::new(),
+        }),
+    ));
+    a.view = View::Pools;
+    press(&mut a, "D");
+    assert!(
+        matches!(&a.mode, Mode::Confirm(c) if c.typed.is_some()),
+        "{:?}",
+        a.mode
+    );
+    type_text(&mut a, "lv\\n[[hosts]]");
+    let fx = press(&mut a, "<Enter>");
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Host(_, HostCommand::Storage(StorageCmd::Pool { pool, op: PoolOp::Delete, .. }))]
+                if pool == "lv\n[[hosts]]"
+        ),
+        "{fx:?}"
+    );
+    press(&mut a, "j");
+    press(&mut a, "<Enter>");
+    assert!(matches!(a.view, View::Volumes { .. }));
+    press(&mut a, "D");
+    assert!(
+        matches!(&a.mode, Mode::Confirm(c) if c.typed.is_some()),
+        "{:?}",
+        a.mode
+    );
+    type_text(&mut a, "v\\nz\\u{2028}.qcow2");
+    let fx = press(&mut a, "<Enter>");
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Host(_, HostCommand::Storage(StorageCmd::Volume { volume, op: VolOp::Delete, .. }))]
+                if volume == "v\nz\u{2028}.qcow2"
+        ),
+        "{fx:?}"
+    );
+}

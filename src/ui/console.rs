@@ -32,7 +32,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, cv: &ConsoleView) {
     let scrolled = cv.link.with_screen(cv.scroll, |s| s.scrollback());
     let mut spans = vec![
         Span::styled(" Console ", t.title),
-        Span::raw(format!("{} on {host}  ", cv.name)),
+        Span::raw(format!(
+            "{} on {}  ",
+            crate::fmt::truncate(&cv.name, 40),
+            crate::fmt::truncate(host, 24)
+        )),
         Span::styled(label, style),
     ];
     if scrolled > 0 {
@@ -114,7 +118,8 @@ fn notice<'a>(app: &'a App, state: &LinkState) -> Option<Vec<Line<'a>>> {
     };
     let mut lines = vec![Line::from(Span::styled(title, t.title))];
     if !body.is_empty() {
-        lines.push(Line::from(body));
+        // libvirt's reason, sanitised before a Line drops its newlines.
+        lines.push(Line::from(crate::sanitize::text(&body).into_owned()));
     }
     lines.push(Line::default());
     lines.push(Line::from(keys));

@@ -14,6 +14,7 @@ use crate::app::hosts::HostView;
 use crate::app::App;
 use crate::config::theme::Theme;
 use crate::fmt;
+use crate::sanitize;
 
 pub fn level_style(t: &Theme, l: Level) -> Style {
     match l {
@@ -55,6 +56,21 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
     let host_w: u16 = if narrow { 12 } else { 16 };
     let visible = area.height.saturating_sub(3) as usize;
     let off = sel.saturating_sub(visible.saturating_sub(1));
+    let vms_of = |h: &HostView| {
+        if h.updated_at.is_some() {
+            format!("{}/{}", h.running(), h.vms.len())
+        } else {
+            "-".into()
+        }
+    };
+    // Counts keep their room ("20000/20000"); the host name and the status give way.
+    let vms_w = app
+        .hosts
+        .iter()
+        .map(|h| vms_of(h).len())
+        .chain([7])
+        .max()
+        .unwrap_or(7) as u16;
     let rows = ord
         .iter()
         .enumerate()
@@ -93,11 +109,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 cells.push(Cell::from(mem.unwrap_or_else(|| "-".into())));
             }
             cells.extend([
-                Cell::from(if h.updated_at.is_some() {
-                    format!("{}/{}", h.running(), h.vms.len())
-                } else {
-                    "-".into()
-                }),
+                Cell::from(vms_of(h)),
                 Cell::from(h.overcommit().map_or("-".into(), |o| format!("{o:.1}x")))
                     .style(level_style(t, lv[2])),
                 Cell::from(storage.unwrap_or_else(|| "-".into())).style(level_style(t, lv[3])),
@@ -124,7 +136,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         header.extend(["MEM HISTORY", "USED/TOTAL"]);
     }
     widths.extend([
-        Constraint::Length(7),
+        Constraint::Length(vms_w),
         Constraint::Length(6),
         Constraint::Length(16),
         Constraint::Fill(1),
@@ -175,23 +187,27 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
         .info
         .as_ref()
         .map(|i| {
-            format!(
+            sanitize::text(&format!(
                 "{} · {} · libvirt {} · {} CPUs · {}",
                 i.hostname,
                 i.hypervisor,
                 i.libvirt,
                 i.cpus,
                 fmt::kib(i.memory_kib)
-            )
+            ))
+            .into_owned()
         })
         .unwrap_or_default();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
-        .title(Line::from(vec![
-            Span::styled(format!(" {} ", h.name), t.title),
-            Span::styled(format!("{} ", h.uri), t.dim),
-        ]));
+        .title({
+            let [name, uri] = super::fit_names([&h.name, &h.uri], 3, area.width);
+            Line::from(vec![
+                Span::styled(format!(" {name} "), t.title),
+                Span::styled(format!("{uri} "), t.dim),
+            ])
+        });
     let inner = block.inner(area);
     f.render_widget(block, area);
     let pools_h = h.node.pools.len().min(6) as u16;

@@ -8,16 +8,19 @@ use ratatui::Frame;
 use super::centered;
 use crate::app::{App, Confirm};
 use crate::config::keymap::{Action, Section};
+use crate::sanitize;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
     let t = &app.theme;
     let mut lines: Vec<Line> = vec![
-        Line::from(Span::styled(c.title.clone(), t.title)),
+        Line::from(Span::styled(sanitize::text(&c.title), t.title)),
         Line::default(),
     ];
-    lines.extend(c.body.iter().map(|b| Line::from(b.clone())));
+    // Sanitised before they become lines (a Line drops newlines): a name shows as it must be
+    // typed.
+    lines.extend(c.body.iter().map(|b| Line::from(sanitize::text(b))));
     if let Some((expected, typed)) = &c.typed {
-        let ok = typed == expected;
+        let ok = sanitize::typed_matches(expected, typed);
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::styled("Name: ", t.header),
@@ -59,7 +62,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
 }
 
 /// A bordered box of wrapped lines drawn over whatever is under `rect` (dialogs, panels,
-/// notices). An empty `title` draws none.
+/// notices). An empty `title` draws none. The lines quote host text (names, paths, libvirt's
+/// errors), so they are sanitised here: a name shows as it must be typed in a confirmation.
 pub(crate) fn boxed(
     app: &App,
     f: &mut Frame,
@@ -70,7 +74,7 @@ pub(crate) fn boxed(
 ) {
     f.render_widget(Clear, rect);
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(super::safe_lines(lines))
             .wrap(Wrap { trim: false })
             .style(app.theme.dialog)
             .block(

@@ -87,7 +87,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
         }
     };
     f.render_widget(
-        Paragraph::new(test).style(style).wrap(Wrap { trim: true }),
+        // The host's answer or libvirt's error.
+        Paragraph::new(crate::sanitize::text(&test).into_owned())
+            .style(style)
+            .wrap(Wrap { trim: true }),
         test_a,
     );
     let key = |a| {

@@ -10,6 +10,7 @@ use crate::app::hosts::{HostStatus, HostView};
 use crate::app::App;
 use crate::config::theme::Theme;
 use crate::fmt;
+use crate::sanitize;
 
 /// Rows for the pane: all hosts up to a third of the screen, with borders and header.
 pub fn height(app: &App, screen: u16) -> u16 {
@@ -36,55 +37,72 @@ pub fn status_cell(host: &HostView, theme: &Theme, now: std::time::Instant) -> (
         ),
         HostStatus::Unreachable { error, retry_at } => (
             format!(
-                "✖ unreachable, retry in {}: {error}",
-                fmt::duration(retry_at.saturating_duration_since(now))
+                "✖ unreachable, retry in {}: {}",
+                fmt::duration(retry_at.saturating_duration_since(now)),
+                sanitize::text(error)
             ),
             theme.host_unreachable,
         ),
-        HostStatus::Lost { error } => (format!("✖ lost: {error}"), theme.host_unreachable),
+        HostStatus::Lost { error } => (
+            format!("✖ lost: {}", sanitize::text(error)),
+            theme.host_unreachable,
+        ),
     }
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let wide = area.width >= 110;
+    let host_w = 16;
+    let vms_of = |h: &HostView| {
+        if h.updated_at.is_none() {
+            return "-".to_string();
+        }
+        let stale = if h.is_stale() {
+            format!(
+                " (stale {})",
+                fmt::duration(
+                    app.now
+                        .saturating_duration_since(h.updated_at.unwrap_or(app.now))
+                )
+            )
+        } else {
+            String::new()
+        };
+        format!("{}/{} running{stale}", h.running(), h.vms.len())
+    };
+    // The counts keep their room ("20000/20000 running"); names give way.
+    let vms_w = app
+        .hosts
+        .iter()
+        .map(|h| vms_of(h).len())
+        .chain([14])
+        .max()
+        .unwrap_or(14) as u16;
     let rows = app.hosts.iter().map(|h| {
         let (status, style) = status_cell(h, t, app.now);
         let info = h.info.as_ref();
-        let vms = if h.updated_at.is_some() {
-            let stale = if h.is_stale() {
-                format!(
-                    " (stale {})",
-                    fmt::duration(
-                        app.now
-                            .saturating_duration_since(h.updated_at.unwrap_or(app.now))
-                    )
-                )
-            } else {
-                String::new()
-            };
-            format!("{}/{} running{stale}", h.running(), h.vms.len())
-        } else {
-            "-".into()
-        };
         let mut cells = vec![
-            Cell::from(h.name.as_str()).style(t.title),
-            Cell::from(vms),
-            Cell::from(info.map(|i| i.hypervisor.as_str()).unwrap_or("-")),
+            Cell::from(fmt::truncate(&h.name, host_w)).style(t.title),
+            Cell::from(vms_of(h)),
+            Cell::from(fmt::truncate(
+                info.map(|i| i.hypervisor.as_str()).unwrap_or("-"),
+                12,
+            )),
             Cell::from(
-                info.map(|i| format!("libvirt {}", i.libvirt))
+                info.map(|i| fmt::truncate(&format!("libvirt {}", i.libvirt), 14))
                     .unwrap_or_default(),
             ),
         ];
         if wide {
-            cells.push(Cell::from(h.uri.as_str()).style(t.dim));
+            cells.push(Cell::from(fmt::truncate(&h.uri, 30)).style(t.dim));
         }
         cells.push(Cell::from(status).style(style));
         Row::new(cells)
     });
     let mut widths = vec![
-        Constraint::Length(16),
-        Constraint::Length(14),
+        Constraint::Length(host_w as u16),
+        Constraint::Length(vms_w),
         Constraint::Length(12),
         Constraint::Length(14),
     ];

@@ -32,7 +32,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
                 Line::from(vec![
                     Span::styled(format!("{age:>7} ago "), t.dim),
                     Span::styled(tag, st),
-                    Span::raw(format!(" {}", e.text)),
+                    Span::raw(format!(" {}", crate::sanitize::text(&e.text))),
                 ])
             })
             .collect()

@@ -51,7 +51,9 @@ fn bar(ratio: Option<f64>, width: usize) -> String {
 }
 
 fn host_name(app: &App, id: crate::model::HostId) -> String {
-    app.host(id).map(|h| h.name.clone()).unwrap_or_default()
+    app.host(id)
+        .map(|h| crate::sanitize::text(&h.name).into_owned())
+        .unwrap_or_default()
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
@@ -73,7 +75,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let wide = area.width >= 140;
     let rows = list.iter().zip(&hosts).map(|(m, hosts)| {
         let mut cells = vec![
-            Cell::from(m.vm_name.clone()),
+            Cell::from(crate::sanitize::text(&m.vm_name)),
             Cell::from(hosts.clone()),
             Cell::from(m.options.summary()),
             Cell::from(Span::styled(m.phase_label(), phase_style(app, m.phase))),
@@ -163,11 +165,14 @@ fn render_selected(app: &App, f: &mut Frame, area: Rect, m: Option<&Migration>) 
             opts.push("post-copy running".into());
         }
         lines.push(Line::from(vec![
-            Span::styled(format!("{}: ", m.vm_name), t.header),
+            Span::styled(format!("{}: ", crate::sanitize::text(&m.vm_name)), t.header),
             Span::raw(opts.join(", ")),
         ]));
         if let Some(e) = &m.error {
-            lines.push(Line::from(Span::styled(e.clone(), t.toast_error)));
+            lines.push(Line::from(Span::styled(
+                crate::sanitize::text(e),
+                t.toast_error,
+            )));
         }
     }
     f.render_widget(
@@ -190,7 +195,7 @@ pub fn checks_lines<'a>(app: &App, round: &'a [Preflight], allow: bool) -> Vec<L
             Some(_) => Span::styled("ready", t.level_ok),
         };
         lines.push(Line::from(vec![
-            Span::styled(format!("{}  ", p.vm), t.header),
+            Span::styled(format!("{}  ", crate::sanitize::text(&p.vm)), t.header),
             summary,
         ]));
         for c in p.checks.iter().flatten() {
@@ -202,7 +207,7 @@ pub fn checks_lines<'a>(app: &App, round: &'a [Preflight], allow: bool) -> Vec<L
             lines.push(Line::from(vec![
                 Span::styled(format!("  {mark} "), style),
                 Span::raw(format!("{:<24} ", c.name)),
-                Span::styled(c.detail.clone(), t.dim),
+                Span::styled(crate::sanitize::text(&c.detail), t.dim),
             ]));
         }
     }

@@ -20,6 +20,7 @@ mod vms;
 mod wizard;
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
 use ratatui::widgets::Block;
 use ratatui::Frame;
 
@@ -97,6 +98,52 @@ pub fn render(app: &App, f: &mut Frame) {
         Mode::Wizard(w) => wizard::render(app, f, area, w),
         Mode::Normal | Mode::Filter => {}
     }
+    guard(f.buffer_mut());
+}
+
+/// What the guard draws instead of a cell that still holds an unsafe character.
+pub const GUARD_SYMBOL: &str = "⍰";
+
+/// The safety net under the views: every frame passes here, so a view that forgot to
+/// sanitise a host string still cannot send a control or format character to the terminal.
+/// Most cells are one printable ASCII byte and cost one comparison.
+pub fn guard(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        let s = cell.symbol();
+        if s.len() == 1 && !s.as_bytes()[0].is_ascii_control() {
+            continue;
+        }
+        if s.chars().any(crate::sanitize::is_unsafe) {
+            cell.set_symbol(GUARD_SYMBOL);
+        }
+    }
+}
+
+/// Every span of `lines` sanitised, for views that assemble text from many sources.
+/// `Line::from(String)` has already dropped newlines by then: text that may hold them is
+/// sanitised before it becomes a line, so that they show as `\n`.
+pub(crate) fn safe_lines(mut lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    for span in lines.iter_mut().flat_map(|l| l.spans.iter_mut()) {
+        if let std::borrow::Cow::Owned(s) = crate::sanitize::text(&span.content) {
+            span.content = s.into();
+        }
+    }
+    lines
+}
+
+/// `names` cut (sanitised, with `…`) so that a title holding them and `fixed` cells of other
+/// text fits a pane `width` cells wide with its borders: the longest names give way first,
+/// the counts and sizes in the rest of the title stay whole.
+pub(crate) fn fit_names<const N: usize>(names: [&str; N], fixed: usize, width: u16) -> [String; N] {
+    let budget = (width as usize).saturating_sub(fixed + 2);
+    let widths = names.map(crate::sanitize::width);
+    // The largest cap that fits: every name keeps min(its width, cap) cells.
+    let fits = |cap: usize| widths.iter().map(|w| (*w).min(cap)).sum::<usize>() <= budget;
+    let mut cap = widths.iter().copied().max().unwrap_or(0);
+    while cap > 0 && !fits(cap) {
+        cap -= 1;
+    }
+    names.map(|n| crate::fmt::truncate(n, cap))
 }
 
 /// A centred rectangle of at most `w`×`h` inside `area`.
@@ -108,5 +155,129 @@ pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+    use ratatui::Terminal;
+
+    use super::*;
+
+    #[test]
+    fn raw_dangerous_strings_never_leave_the_buffer() {
+        let mut t = Terminal::new(TestBackend::new(40, 3)).unwrap();
+        t.draw(|f| {
+            // A view that forgot the sanitiser: format characters ride along in the cells.
+            f.render_widget(Paragraph::new("a\u{200d}b c\u{202e}d e\u{2028}f"), f.area());
+            f.buffer_mut()[(0, 1)].set_symbol("\u{1b}[2J");
+            f.buffer_mut()[(1, 1)].set_symbol("\u{9b}");
+            guard(f.buffer_mut());
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        for cell in &buf.content {
+            assert!(
+                !cell.symbol().chars().any(crate::sanitize::is_unsafe),
+                "{:?} reached the terminal",
+                cell.symbol()
+            );
+        }
+        // ZWJ joins into its neighbour's cell and U+2028 takes a cell of its own: both are
+        // caught (ratatui itself drops the zero-width U+202E and C0 controls in text).
+        let line: Vec<&str> = buf.content[..9].iter().map(|c| c.symbol()).collect();
+        assert_eq!(line, ["⍰", "b", " ", "c", "d", " ", "e", "⍰", "f"]);
+        assert_eq!(buf[(0, 1)].symbol(), GUARD_SYMBOL);
+        assert_eq!(buf[(1, 1)].symbol(), GUARD_SYMBOL);
+    }
+
+    #[test]
+    fn ordinary_cells_are_left_alone() {
+        let area = Rect::new(0, 0, 20, 1);
+        let mut buf = Buffer::empty(area);
+        buf.set_string(0, 0, "日本 🚀 ab", ratatui::style::Style::default());
+        let before = buf.clone();
+        guard(&mut buf);
+        assert_eq!(buf, before);
+    }
+
+    #[test]
+    fn long_names_give_way_in_titles() {
+        let long = "x".repeat(500);
+        // 80 cells: 2 borders, 20 of other text, 58 for the names.
+        let [a, b] = fit_names([&long, "kvm-01"], 20, 80);
+        assert_eq!((a.chars().count(), b.as_str()), (52, "kvm-01"));
+        assert!(a.ends_with('…'));
+        let [a, b] = fit_names([&long, &long], 20, 80);
+        assert_eq!((a.chars().count(), b.chars().count()), (29, 29));
+        let [a] = fit_names(["nl\n"], 0, 10);
+        assert_eq!(a, "nl\\n");
+        let [a] = fit_names(["web"], 100, 10);
+        assert_eq!(a, "");
+    }
+
+    /// A host of 20,000 VMs with a 500-character name: the hosts strip and the dashboard keep
+    /// the whole counts, the name is cut.
+    #[test]
+    fn counts_keep_their_room_names_give_way() {
+        use crate::app::{App, HostSpec, Msg, Settings, View};
+        use crate::host::HostEvent;
+        use crate::model::{HostId, HostInfo, Snapshot, Vm, VmState};
+        let mut app = App::new(
+            vec![HostSpec {
+                name: format!("kvm-{}", "x".repeat(496)),
+                uri: "test:///big".into(),
+            }],
+            crate::config::keymap::Keymap::preset(),
+            crate::config::theme::Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
+        let vms = (0..20_000)
+            .map(|i| Vm {
+                uuid: format!("u{i}"),
+                name: format!("vm-{i}"),
+                id: Some(i + 1),
+                state: VmState::Running,
+                vcpus: 1,
+                memory_kib: 1024,
+                max_memory_kib: 1024,
+                cpu_time_ns: None,
+                io: Default::default(),
+                autostart: false,
+                persistent: true,
+                managed_save: false,
+                started: None,
+            })
+            .collect();
+        let now = app.now;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms,
+                taken_at: now,
+                node: None,
+                receipt: Default::default(),
+            }),
+        ));
+        let screen = |app: &App| {
+            let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+            t.draw(|f| render(app, f)).unwrap();
+            t.backend().to_string()
+        };
+        app.view = View::Vms;
+        let s = screen(&app);
+        assert!(s.contains("kvm-xxxxxxxxxxx… 20000/20000 running"), "{s}");
+        app.view = View::Dashboard;
+        let s = screen(&app);
+        assert!(s.contains("kvm-xxxxxxx…"), "{s}");
+        assert!(s.contains(" 20000/20000 "), "{s}");
     }
 }

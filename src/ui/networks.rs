@@ -10,6 +10,7 @@ use super::pools::{block, empty_note as note, list_table};
 use super::vms::yes;
 use crate::app::networks::{rows, selected};
 use crate::app::App;
+use crate::sanitize;
 
 pub fn status_count(app: &App) -> String {
     let n = rows(app).len();
@@ -57,11 +58,15 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     header.extend([
         "NAME", "FORWARD", "BRIDGE", "SUBNETS", "DHCP", "ACTIVE", "AUTO", "PERS", "VMS",
     ]);
+    let names: &[usize] = if multi { &[0, 1] } else { &[0] };
+    super::pools::give_way(&mut widths, names, area.width);
     let body = list.iter().map(|(hid, n)| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
-                app.host(*hid).map(|h| h.name.clone()).unwrap_or_default(),
+                app.host(*hid)
+                    .map(|h| sanitize::text(&h.name))
+                    .unwrap_or_default(),
             ));
         }
         let subnets: Vec<String> = n
@@ -75,18 +80,18 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             .flat_map(|i| i.dhcp.iter().map(|(a, b)| format!("{a}-{b}")))
             .collect();
         cells.extend([
-            Cell::from(n.name.clone()),
+            Cell::from(sanitize::text(&n.name)),
             Cell::from(n.forward.label()),
-            Cell::from(n.bridge.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(sanitize::text(n.bridge.as_deref().unwrap_or("-"))),
             Cell::from(if subnets.is_empty() {
                 "-".into()
             } else {
-                subnets.join(" ")
+                sanitize::text(&subnets.join(" ")).into_owned()
             }),
             Cell::from(if dhcp.is_empty() {
                 "-".into()
             } else {
-                dhcp.join(" ")
+                sanitize::text(&dhcp.join(" ")).into_owned()
             }),
             Cell::from(if n.active { "yes" } else { "no" }).style(if n.active {
                 t.state_running
@@ -136,8 +141,9 @@ fn render_leases(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     };
+    let [net_name] = super::fit_names([&net.name], " DHCP leases of  ".len(), area.width);
     let title = vec![Span::styled(
-        format!(" DHCP leases of {} ", net.name),
+        format!(" DHCP leases of {net_name} "),
         t.title,
     )];
     let leases = app.host(hid).and_then(|h| h.leases.get(&net.name));
@@ -152,9 +158,9 @@ fn render_leases(app: &App, f: &mut Frame, area: Rect) {
     let body = list.iter().map(|l| {
         let left = l.expiry - now;
         Row::new(vec![
-            Cell::from(l.mac.clone()),
-            Cell::from(format!("{}/{}", l.ip, l.prefix)),
-            Cell::from(l.hostname.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(sanitize::text(&l.mac)),
+            Cell::from(sanitize::text(&format!("{}/{}", l.ip, l.prefix)).into_owned()),
+            Cell::from(sanitize::text(l.hostname.as_deref().unwrap_or("-"))),
             Cell::from(if l.expiry == 0 {
                 "never".to_string()
             } else if left > 0 {
@@ -207,22 +213,24 @@ fn render_ifaces(app: &App, f: &mut Frame, area: Rect) {
         .unwrap_or(&[]);
     let body = ifaces.iter().map(|i| {
         Row::new(vec![
-            Cell::from(i.name.clone()),
-            Cell::from(i.kind.clone()),
-            Cell::from(i.mac.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(sanitize::text(&i.name)),
+            Cell::from(sanitize::text(&i.kind)),
+            Cell::from(sanitize::text(i.mac.as_deref().unwrap_or("-"))),
             Cell::from(if i.active { "up" } else { "down" }),
             Cell::from(if i.addrs.is_empty() {
                 "-".to_string()
             } else {
-                i.addrs.join(" ")
+                sanitize::text(&i.addrs.join(" ")).into_owned()
             }),
         ])
     });
+    let [host_name] = super::fit_names(
+        [h.map(|h| h.name.as_str()).unwrap_or("?")],
+        " Host interfaces of  ".len(),
+        area.width,
+    );
     let title = vec![Span::styled(
-        format!(
-            " Host interfaces of {} ",
-            h.map(|h| h.name.as_str()).unwrap_or("?")
-        ),
+        format!(" Host interfaces of {host_name} "),
         t.title,
     )];
     let table = Table::new(

@@ -13,6 +13,7 @@ use crate::app::{App, View};
 use crate::fmt;
 use crate::job::JobState;
 use crate::model::storage::PoolState;
+use crate::sanitize;
 
 /// Cells of a text gauge: `████░░░░ 63%`.
 fn bar(used: u64, total: u64, width: usize) -> String {
@@ -79,11 +80,39 @@ pub(super) fn fit<'s>(
 ) -> Constraint {
     let widest = cells
         .into_iter()
-        .map(unicode_width::UnicodeWidthStr::width)
+        .map(sanitize::width)
         .chain([header.len()])
         .max()
         .unwrap_or(0);
     Constraint::Length((widest as u16).min(max))
+}
+
+/// Narrows the name columns `cols` (host, pool, network names) so that every fixed-width
+/// column fits a pane `width` cells wide, borders and spacing included: the widest names give
+/// way first, sizes and counts stay. Without it a narrow terminal over-constrains the layout
+/// and the solver's pick varies between runs.
+pub(super) fn give_way(widths: &mut [Constraint], cols: &[usize], width: u16) {
+    let len = |c: &Constraint| match c {
+        Constraint::Length(n) => *n,
+        _ => 0,
+    };
+    let others: u16 = widths
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !cols.contains(j))
+        .map(|(_, c)| len(c))
+        .sum();
+    let room = width.saturating_sub(others + widths.len() as u16 - 1 + 2);
+    let fits = |cap: u16| cols.iter().map(|&i| len(&widths[i]).min(cap)).sum::<u16>() <= room;
+    let mut cap = cols.iter().map(|&i| len(&widths[i])).max().unwrap_or(0);
+    while cap > 4 && !fits(cap) {
+        cap -= 1;
+    }
+    for &i in cols {
+        if let Some(Constraint::Length(n)) = widths.get_mut(i) {
+            *n = (*n).min(cap);
+        }
+    }
 }
 
 /// The HOST column of a fleet-wide pane, sized to the names of the hosts it lists.
@@ -107,7 +136,7 @@ pub(super) fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
         height: 1.min(area.height.saturating_sub(3)),
     };
     f.render_widget(
-        Paragraph::new(text.to_string())
+        Paragraph::new(sanitize::text(text).into_owned())
             .style(app.theme.dim)
             .centered(),
         inner,
@@ -162,25 +191,36 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
         Constraint::Length(9),
     ]);
     header.extend(["CAPACITY", "ALLOC", "FREE"]);
-    let gauge_w = if wide { 22 } else { 14 };
+    // Narrow panes keep the percentage and drop the bar, leaving the names some room.
+    let gauge_w = if wide {
+        22
+    } else if area.width >= 100 {
+        14
+    } else {
+        5
+    };
     widths.push(Constraint::Length(gauge_w as u16));
     header.push("USED");
     if wide {
         widths.extend([Constraint::Length(5), Constraint::Fill(1)]);
         header.extend(["VOLS", "PATH"]);
     }
+    let names: &[usize] = if multi { &[0, 1] } else { &[0] };
+    give_way(&mut widths, names, area.width);
     let table_rows = rows.iter().map(|(hid, p)| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
-                app.host(*hid).map(|h| h.name.clone()).unwrap_or_default(),
+                app.host(*hid)
+                    .map(|h| sanitize::text(&h.name))
+                    .unwrap_or_default(),
             ));
         }
         let active = p.state.is_active();
         let size = |n: u64| if active { fmt::bytes(n) } else { "-".into() };
         cells.extend([
-            Cell::from(p.name.clone()),
-            Cell::from(p.kind.clone()),
+            Cell::from(sanitize::text(&p.name)),
+            Cell::from(sanitize::text(&p.kind)),
             Cell::from(p.state.label()).style(pool_state_style(app, p.state)),
             Cell::from(yes(p.autostart)),
             Cell::from(format!("{:>9}", size(p.capacity))),
@@ -198,7 +238,9 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
             } else {
                 "    -".into()
             }));
-            cells.push(Cell::from(p.target.clone().unwrap_or_default()));
+            cells.push(Cell::from(sanitize::text(
+                p.target.as_deref().unwrap_or_default(),
+            )));
         }
         let mut row = Row::new(cells);
         if app.host(*hid).is_some_and(|h| h.is_stale()) {
@@ -257,23 +299,25 @@ pub fn render_volumes(
     ])
     .areas(area);
     let pool = storage::pool(app, host, pool_name);
-    let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
-    let mut title = vec![
-        Span::styled(format!(" Volumes of {pool_name} "), t.title),
-        Span::styled(format!("on {host_name} "), t.dim),
+    let host_name = app.host(host).map(|h| h.name.as_str()).unwrap_or_default();
+    let free = pool
+        .filter(|p| p.state.is_active())
+        .map(|p| {
+            format!(
+                "{} free of {} ",
+                fmt::bytes(p.available),
+                fmt::bytes(p.capacity)
+            )
+        })
+        .unwrap_or_default();
+    // The free space stays; long pool and host names give way.
+    let fixed = " Volumes of  ".len() + "on  ".len() + free.len();
+    let [pool_shown, host_shown] = super::fit_names([pool_name, host_name], fixed, area.width);
+    let title = vec![
+        Span::styled(format!(" Volumes of {pool_shown} "), t.title),
+        Span::styled(format!("on {host_shown} "), t.dim),
+        Span::styled(free, t.dim),
     ];
-    if let Some(p) = pool {
-        if p.state.is_active() {
-            title.push(Span::styled(
-                format!(
-                    "{} free of {} ",
-                    fmt::bytes(p.available),
-                    fmt::bytes(p.capacity)
-                ),
-                t.dim,
-            ));
-        }
-    }
     let wide = area.width >= 120;
     let mut widths = vec![
         Constraint::Fill(2),
@@ -290,24 +334,24 @@ pub fn render_volumes(
     }
     let vols = pool.map(|p| p.volumes.as_slice()).unwrap_or(&[]);
     let rows = vols.iter().map(|v| {
-        let mut format = v.format.clone();
+        let mut format = sanitize::text(&v.format).into_owned();
         if v.backing.is_some() {
             format.push('+');
         }
         let mut cells = vec![
-            Cell::from(v.name.clone()),
+            Cell::from(sanitize::text(&v.name)),
             Cell::from(format),
             Cell::from(format!("{:>9}", fmt::bytes(v.capacity))),
             Cell::from(format!("{:>9}", fmt::bytes(v.allocation))),
             Cell::from(if v.used_by.is_empty() {
                 "-".to_string()
             } else {
-                v.used_by.join(", ")
+                sanitize::text(&v.used_by.join(", ")).into_owned()
             })
             .style(if v.used_by.is_empty() { t.dim } else { t.base }),
         ];
         if wide {
-            cells.push(Cell::from(v.path.clone()));
+            cells.push(Cell::from(sanitize::text(&v.path)));
         }
         Row::new(cells)
     });
@@ -367,7 +411,7 @@ fn render_jobs(
         f.render_widget(
             Gauge::default()
                 .ratio(job.ratio())
-                .label(label)
+                .label(sanitize::text(&label).into_owned())
                 .gauge_style(style),
             r,
         );
@@ -376,17 +420,18 @@ fn render_jobs(
 
 pub fn render_secrets(app: &App, f: &mut Frame, area: Rect, host: crate::model::HostId) {
     let t = &app.theme;
-    let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
+    let host_name = app.host(host).map(|h| h.name.as_str()).unwrap_or_default();
+    let [host_name] = super::fit_names([host_name], " Secrets on  ".len(), area.width);
     let secrets = storage::inventory(app, host)
         .map(|s| s.secrets.as_slice())
         .unwrap_or(&[]);
     let rows = secrets.iter().map(|s| {
         Row::new(vec![
-            Cell::from(s.usage.clone()),
-            Cell::from(s.usage_id.clone()),
-            Cell::from(s.description.clone()),
+            Cell::from(sanitize::text(&s.usage)),
+            Cell::from(sanitize::text(&s.usage_id)),
+            Cell::from(sanitize::text(&s.description)),
             Cell::from(if s.private { "private" } else { "-" }),
-            Cell::from(s.uuid.clone()).style(t.dim),
+            Cell::from(sanitize::text(&s.uuid)).style(t.dim),
         ])
     });
     let widths = vec![

@@ -22,7 +22,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, pv: &PreviewView) {
         PreviewStatus::Live { width, height } => {
             (format!("● live {width}×{height}"), t.host_connected)
         }
-        PreviewStatus::Failed(e) => (format!("✗ {e}"), t.host_unreachable),
+        PreviewStatus::Failed(e) => (
+            format!("✗ {}", crate::sanitize::text(e)),
+            t.host_unreachable,
+        ),
         PreviewStatus::Closed => ("closed".to_string(), t.dim),
     };
     let keys = if pv.forward {
@@ -33,7 +36,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, pv: &PreviewView) {
     f.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(" VNC preview ", t.title),
-            Span::raw(format!("{} on {host}  ", pv.name)),
+            Span::raw(format!(
+                "{} on {}  ",
+                crate::fmt::truncate(&pv.name, 40),
+                crate::fmt::truncate(host, 24)
+            )),
             Span::styled(label, style),
             keys,
         ]))

@@ -242,7 +242,7 @@ pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
     let editing = app.mode == Mode::Filter;
     let mut spans = vec![
         Span::styled(" / ", t.key_hint),
-        Span::styled(app.filter_text.clone(), t.filter),
+        Span::styled(crate::sanitize::text(&app.filter_text), t.filter),
     ];
     if editing {
         spans.push(Span::styled("█", t.filter));

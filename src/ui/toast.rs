@@ -19,8 +19,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Level::Info => app.theme.toast_info,
             Level::Error => app.theme.toast_error,
         };
-        let text = format!(" {} ", toast.text);
-        let lines = (text.chars().count() as u16).div_ceil(width).clamp(1, 3);
+        // Toasts quote host text (names, libvirt's errors).
+        let text = format!(" {} ", crate::sanitize::text(&toast.text));
+        let lines = (unicode_width::UnicodeWidthStr::width(text.as_str()) as u16)
+            .div_ceil(width)
+            .clamp(1, 3);
         if bottom < area.y + 1 + lines {
             break;
         }

@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::config::theme::Theme;
 use crate::fmt;
 use crate::model::VmState;
+use crate::sanitize;
 
 pub fn state_style(theme: &Theme, s: VmState) -> Style {
     match s {
@@ -139,7 +140,7 @@ fn first_ip(h: &crate::app::hosts::HostView, uuid: &str) -> String {
         .iter()
         .find(|a| !a.ip.contains(':'))
         .or(addrs.first())
-        .map(|a| a.ip.clone())
+        .map(|a| sanitize::text(&a.ip).into_owned())
         .unwrap_or_else(|| "-".into())
 }
 

@@ -24,7 +24,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .style(t.dialog)
-        .title(Span::styled(format!(" {} ", w.title), t.title));
+        .title(Span::styled(
+            format!(" {} ", crate::sanitize::text(&w.title)),
+            t.title,
+        ));
     let inner = block.inner(rect);
     f.render_widget(block, rect);
     let mut lines: Vec<Line> = Vec::new();
@@ -120,7 +123,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    // Wizards quote names, paths, host answers and the XML to define.
+    f.render_widget(
+        Paragraph::new(super::safe_lines(lines)).wrap(Wrap { trim: false }),
+        body,
+    );
     let mut hints = vec![
         Span::styled(key(Action::Confirm), t.key_hint),
         Span::raw(if last {

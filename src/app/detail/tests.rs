@@ -488,3 +488,28 @@ fn attach_new_volume_creates_it_then_attaches_it() {
     assert_eq!(*scope, Scope::BOTH);
     assert!(tick(&mut a).is_empty(), "sent once");
 }
+
+/// A VM named with newlines (`nl-a&#10;[[hosts]]&#10;b` in its XML) is deleted by typing the
+/// name as the dialog shows it.
+#[test]
+fn delete_vm_named_with_newlines_confirms_with_the_shown_name() {
+    let raw = "nl-a\n[[hosts]]\nb";
+    let mut a = opened(false);
+    let mut d = details(false);
+    d.name = raw.into();
+    answer(&mut a, d);
+    press(&mut a, "X");
+    press(&mut a, "<Enter>"); // review
+    press(&mut a, "<Enter>");
+    let Mode::Confirm(c) = &a.mode else {
+        panic!("no typed confirm: {:?}", a.mode)
+    };
+    assert_eq!(c.typed.as_ref().map(|t| t.0.as_str()), Some(raw));
+    type_text(&mut a, "nl-a\\n[[hosts]]\\nb");
+    let fx = press(&mut a, "<Enter>");
+    let sent = ops(&fx);
+    assert!(
+        matches!(sent.as_slice(), [(_, VmOp::Delete(_))]),
+        "{sent:?}"
+    );
+}

@@ -9,6 +9,7 @@ use ratatui::Frame;
 use crate::app::detail::items::{describe, hw_items, HwItem};
 use crate::app::App;
 use crate::host::vm::VmDetails;
+use crate::sanitize;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
     let t = &app.theme;
@@ -44,9 +45,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         .map(|(i, item)| {
             let (label, value) = describe(&d.hardware, d.autostart, *item);
             let pending = pending(d, *item);
-            let mut spans = vec![Span::raw(format!(" {label:<22} ")), Span::raw(value)];
+            // Values come from the definition: titles, descriptions, paths, names.
+            let mut spans = vec![
+                Span::raw(format!(" {label:<22} ")),
+                Span::raw(sanitize::text(&value).into_owned()),
+            ];
             if let Some(p) = pending {
-                spans.push(Span::styled(format!("  ⟳ {p}"), t.pending));
+                spans.push(Span::styled(
+                    format!("  ⟳ {}", sanitize::text(&p)),
+                    t.pending,
+                ));
             }
             let line = Line::from(spans);
             if i == sel {
@@ -57,7 +65,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
-    let info = items.get(sel).map(|i| info(d, *i)).unwrap_or_default();
+    let info: Vec<Line> = items
+        .get(sel)
+        .map(|i| info(d, *i))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| Line::from(sanitize::text(&l).into_owned()))
+        .collect();
     f.render_widget(
         Paragraph::new(info).style(t.dim).block(
             Block::default()
@@ -81,14 +95,14 @@ fn pending(d: &VmDetails, item: HwItem) -> Option<String> {
     }
 }
 
-/// Details and the keys that act on the selected row.
-fn info(d: &VmDetails, item: HwItem) -> Vec<Line<'static>> {
+/// Details and the keys that act on the selected row (unsanitised: they quote the definition).
+fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
     let hw = &d.hardware;
     let mut out = Vec::new();
     match item {
         HwItem::Disk(i) => {
             if let Some(x) = hw.disks.get(i) {
-                out.push(Line::from(format!(
+                out.push(format!(
                     "{} {} · {} · bus {} · driver {} {} · cache {} · io {}",
                     x.device,
                     x.target,
@@ -98,8 +112,8 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<Line<'static>> {
                     x.format.as_deref().unwrap_or("-"),
                     x.cache.as_deref().unwrap_or("default"),
                     x.io.as_deref().unwrap_or("default"),
-                )));
-                out.push(Line::from(if x.device == "cdrom" {
+                ));
+                out.push(String::from(if x.device == "cdrom" {
                     "e: insert or eject media · D: detach the drive"
                 } else {
                     "e: grow the disk (running guest) · D: detach"
@@ -108,38 +122,38 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<Line<'static>> {
         }
         HwItem::Nic(i) => {
             if let Some(n) = hw.nics.get(i) {
-                out.push(Line::from(format!(
+                out.push(format!(
                     "{} {} · model {} · mac {} · {}",
                     n.kind,
                     n.source.as_deref().unwrap_or("-"),
                     n.model.as_deref().unwrap_or("-"),
                     n.mac.as_deref().unwrap_or("-"),
                     n.target_dev.as_deref().unwrap_or("no host device"),
-                )));
-                out.push(Line::from("D: detach · A: attach another"));
+                ));
+                out.push(String::from("D: detach · A: attach another"));
             }
         }
-        HwItem::Name => out.push(Line::from("e: rename (shut-off VMs only)")),
+        HwItem::Name => out.push(String::from("e: rename (shut-off VMs only)")),
         HwItem::Title | HwItem::Description => {
-            out.push(Line::from("e: change (live and/or persistent)"))
+            out.push(String::from("e: change (live and/or persistent)"))
         }
-        HwItem::Vcpus => out.push(Line::from(format!(
+        HwItem::Vcpus => out.push(format!(
             "placement {} · e: change the count (setvcpus) and the maximum",
             hw.vcpus.placement.as_deref().unwrap_or("-")
-        ))),
-        HwItem::Memory => out.push(Line::from(
+        )),
+        HwItem::Memory => out.push(String::from(
             "e: change the balloon target (live) and the boot-time maximum",
         )),
-        HwItem::Boot => out.push(Line::from(format!(
+        HwItem::Boot => out.push(format!(
             "firmware {} · e: change the boot device order",
             hw.os.firmware.as_deref().unwrap_or("bios")
-        ))),
-        HwItem::Autostart => out.push(Line::from("e or a: toggle")),
-        _ => out.push(Line::from("E edits the whole definition")),
+        )),
+        HwItem::Autostart => out.push(String::from("e or a: toggle")),
+        _ => out.push(String::from("E edits the whole definition")),
     }
-    out.push(Line::from(format!(
+    out.push(format!(
         "A attaches a disk, CD-ROM or NIC · changes apply {}",
         d.scope().label()
-    )));
+    ));
     out
 }

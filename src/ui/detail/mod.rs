@@ -12,6 +12,7 @@ use ratatui::Frame;
 
 use crate::app::detail::{Cached, Tab};
 use crate::app::App;
+use crate::sanitize;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
@@ -32,9 +33,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 None => {
                     let t = &app.theme;
                     let (text, style) = match crate::app::detail::cached(app) {
-                        Some(Cached { error: Some(e), .. }) => {
-                            (format!("cannot read the definition: {e}"), t.level_crit)
-                        }
+                        Some(Cached { error: Some(e), .. }) => (
+                            format!("cannot read the definition: {}", sanitize::text(e)),
+                            t.level_crit,
+                        ),
                         _ => ("reading the definition…".to_string(), t.pending),
                     };
                     f.render_widget(
@@ -65,18 +67,22 @@ fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
         };
         spans.push(Span::styled(format!(" {} ", tab.title()), style));
     }
+    let loading = match crate::app::detail::cached(app) {
+        Some(c) if c.loading && c.details.is_none() => "  (loading…)",
+        Some(c) if c.loading => "  (refreshing…)",
+        _ => "",
+    };
     if let Some((h, vm)) = app.detail_vm() {
+        // Long names give way to the tabs (the loading note comes after, as room allows).
+        let fixed = Line::from(spans.clone()).width() + "    on ".len();
+        let [vm_name, host_name] = super::fit_names([&vm.name, &h.name], fixed, area.width + 2);
         spans.push(Span::styled(
-            format!("   {} on {}", vm.name, h.name),
+            format!("   {vm_name} on {host_name}"),
             t.title,
         ));
     }
-    match crate::app::detail::cached(app) {
-        Some(c) if c.loading && c.details.is_none() => {
-            spans.push(Span::styled("  (loading…)", t.pending))
-        }
-        Some(c) if c.loading => spans.push(Span::styled("  (refreshing…)", t.pending)),
-        _ => {}
+    if !loading.is_empty() {
+        spans.push(Span::styled(loading, t.pending));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

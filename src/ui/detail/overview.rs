@@ -11,6 +11,7 @@ use ratatui::Frame;
 use crate::app::App;
 use crate::fmt;
 use crate::metrics::Ring;
+use crate::sanitize;
 use crate::ui::vms::state_style;
 
 /// Points of a ring as (seconds relative to now, value), gaps dropped.
@@ -113,7 +114,8 @@ fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
                 .iter()
                 .map(|x| format!("{}/{} ({}, {})", x.ip, x.prefix, x.source.label(), x.iface))
                 .collect();
-            format!("IP {}", list.join(" · "))
+            // Guest agent data: the guest chooses these strings.
+            sanitize::text(&format!("IP {}", list.join(" · "))).into_owned()
         }
         _ => "IP -".into(),
     }
@@ -163,9 +165,12 @@ fn definition_line(app: &App) -> Line<'static> {
         if d.autostart { "on" } else { "off" }
     ));
     parts.push(format!("{} snapshot(s)", d.snapshots.snapshots.len()));
-    let mut spans = vec![Span::raw(parts.join(" · "))];
+    let mut spans = vec![Span::raw(sanitize::text(&parts.join(" · ")).into_owned())];
     if let Some(title) = &hw.title {
-        spans.push(Span::styled(format!("  “{title}”"), t.header));
+        spans.push(Span::styled(
+            format!("  “{}”", sanitize::text(title)),
+            t.header,
+        ));
     }
     Line::from(spans)
 }
@@ -182,14 +187,17 @@ fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static
         Some(c) => Line::from(Span::styled(
             format!(
                 "cloning to {}: {:.0}% of {} (x cancels)",
-                c.name,
+                sanitize::text(&c.name),
                 c.job.ratio() * 100.0,
                 fmt::bytes(c.job.total())
             ),
             t.pending,
         )),
         None => match crate::app::detail::cached(app).and_then(|c| c.error.clone()) {
-            Some(e) => Line::from(Span::styled(format!("definition: {e}"), t.level_crit)),
+            Some(e) => Line::from(Span::styled(
+                format!("definition: {}", sanitize::text(&e)),
+                t.level_crit,
+            )),
             None => Line::from(""),
         },
     }
@@ -230,8 +238,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .map_or("-".into(), |v| format!("{v:.0}"));
     let lines = vec![
         Line::from(vec![
-            Span::styled(vm.name.clone(), t.title),
-            Span::styled(format!("  on {}", h.name), t.dim),
+            Span::styled(sanitize::text(&vm.name), t.title),
+            Span::styled(format!("  on {}", sanitize::text(&h.name)), t.dim),
             Span::raw("  "),
             Span::styled(
                 format!("{} {}", vm.state.symbol(), vm.state.label()),

@@ -47,7 +47,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
     app.detail.page.set(rows.max(1));
     if let Some(e) = &d.snapshot_error {
         f.render_widget(
-            Paragraph::new(format!("snapshots cannot be listed: {e}")).style(t.level_crit),
+            Paragraph::new(format!(
+                "snapshots cannot be listed: {}",
+                crate::sanitize::text(e)
+            ))
+            .style(t.level_crit),
             inner,
         );
         return;
@@ -76,11 +80,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         let Some(s) = d.snapshots.snapshots.get(row.index) else {
             continue;
         };
-        let name = format!(
-            "{}{}{}",
-            row.prefix(),
-            s.name,
-            if s.current { " (current)" } else { "" }
+        // Padded by cells, not chars: names may be CJK.
+        let name = crate::fmt::pad(
+            &crate::fmt::truncate(
+                &format!(
+                    "{}{}{}",
+                    row.prefix(),
+                    s.name,
+                    if s.current { " (current)" } else { "" }
+                ),
+                36,
+            ),
+            36,
         );
         let kind = if s.disk_only {
             "disk only"
@@ -90,8 +101,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
             "disk"
         };
         let line = Line::from(format!(
-            " {name:<36} {:<10} {:<16} {kind}",
-            s.state,
+            " {name} {} {:<16} {kind}",
+            crate::fmt::pad(&crate::fmt::truncate(&s.state, 10), 10),
             utc(s.creation_time)
         ));
         lines.push(if i == sel {
@@ -110,20 +121,21 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         .and_then(|r| d.snapshots.snapshots.get(r.index))
         .map(|s| {
             vec![
-                Line::from(
-                    s.description
-                        .clone()
-                        .unwrap_or_else(|| "(no description)".into()),
-                ),
-                Line::from(format!(
-                    "parent {} · disks {}",
-                    s.parent.as_deref().unwrap_or("-"),
-                    s.disks
-                        .iter()
-                        .map(|(t, m)| format!("{t}:{m}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                Line::from(crate::sanitize::text(
+                    s.description.as_deref().unwrap_or("(no description)"),
                 )),
+                Line::from(
+                    crate::sanitize::text(&format!(
+                        "parent {} · disks {}",
+                        s.parent.as_deref().unwrap_or("-"),
+                        s.disks
+                            .iter()
+                            .map(|(t, m)| format!("{t}:{m}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ))
+                    .into_owned(),
+                ),
                 Line::from("r: revert (confirm) · D: delete (with or without children) · n: new"),
             ]
         })

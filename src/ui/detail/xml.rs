@@ -129,7 +129,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
                 .title(Span::styled(title, t.title));
             let inner = block.inner(area);
             app.detail.page.set((inner.height as usize).max(1));
-            let lines = highlight(xml, t);
+            // The document keeps its lines; only what could reach the terminal is escaped.
+            let lines = highlight(&crate::sanitize::document(xml), t);
             let scroll = app.detail.xml_scroll.min(lines.len().saturating_sub(1));
             f.render_widget(
                 Paragraph::new(lines)
@@ -148,7 +149,7 @@ fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEd
         Layout::vertical([Constraint::Length(err_h), Constraint::Min(3)]).areas(area);
     if let Some(e) = &ed.error {
         f.render_widget(
-            Paragraph::new(e.clone())
+            Paragraph::new(crate::sanitize::text(e).into_owned())
                 .style(t.level_crit)
                 .wrap(Wrap { trim: false })
                 .block(
@@ -170,7 +171,7 @@ fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEd
                 .title(Span::styled(
                     format!(
                         " Editing {} · {} review and apply · {} close ",
-                        d.name,
+                        crate::fmt::truncate(&d.name, 40),
                         key(Section::XmlEdit, Action::Save),
                         key(Section::XmlEdit, Action::Cancel)
                     ),
@@ -187,7 +188,7 @@ fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEd
                 .title(Span::styled(
                     format!(
                         " Redefine {}? {} apply · {} back to the editor · j/k scroll ",
-                        d.name,
+                        crate::fmt::truncate(&d.name, 40),
                         key(Section::Confirm, Action::Confirm),
                         key(Section::Confirm, Action::Cancel)
                     ),
@@ -220,9 +221,18 @@ fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEd
 pub fn diff_lines(diff: &[DiffLine], t: &Theme) -> Vec<Line<'static>> {
     diff.iter()
         .map(|l| match l {
-            DiffLine::Same(s) => Line::from(Span::styled(format!("  {s}"), Style::default())),
-            DiffLine::Removed(s) => Line::from(Span::styled(format!("- {s}"), t.level_crit)),
-            DiffLine::Added(s) => Line::from(Span::styled(format!("+ {s}"), t.level_ok)),
+            DiffLine::Same(s) => Line::from(Span::styled(
+                format!("  {}", crate::sanitize::text(s)),
+                Style::default(),
+            )),
+            DiffLine::Removed(s) => Line::from(Span::styled(
+                format!("- {}", crate::sanitize::text(s)),
+                t.level_crit,
+            )),
+            DiffLine::Added(s) => Line::from(Span::styled(
+                format!("+ {}", crate::sanitize::text(s)),
+                t.level_ok,
+            )),
             DiffLine::Skipped(n) => {
                 Line::from(Span::styled(format!("  … {n} unchanged line(s)"), t.dim))
             }

@@ -261,6 +261,22 @@ fn details_on_the_test_driver() {
         _ => None,
     });
     assert!(e.contains("omain"), "{e}");
+
+    // Delete works there too (the demo): the test driver knows no NVRAM or checkpoint flags.
+    w.send(VmCmd::Act {
+        tag: 77,
+        uuid: uuid.clone(),
+        op: VmOp::Delete(DeleteOpts {
+            volumes: Vec::new(),
+            snapshots: true,
+            nvram: true,
+        }),
+    });
+    let r = w.wait("delete", WAIT, |ev| match ev {
+        HostEvent::Done { tag: 77, result } => Some(result),
+        _ => None,
+    });
+    assert!(r.is_ok(), "{r:?}");
 }
 
 #[test]

@@ -580,3 +580,25 @@ fn test_driver_inventory_and_unsupported_leases() {
     // Still connected and answering.
     assert!(find(&w.inventory(), "default").is_some());
 }
+
+#[test]
+fn networks_with_hostile_names_are_acted_on_by_their_real_name() {
+    virtdeck::host::ensure_event_loop();
+    let uri = format!(
+        "test://{}/tests/fixtures/hostile-fleet.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut w = Worker::start(&uri);
+    let inv = w.inventory();
+    // U+2028 and U+0085 come back as newlines through the XML: the row must keep libvirt's.
+    let name = inv
+        .networks
+        .iter()
+        .map(|n| n.name.clone())
+        .find(|n| n.contains('\u{2028}'))
+        .expect("the hostile fleet has a network named with U+2028");
+    let inv = w.op(&name, NetOp::Stop);
+    assert!(!find(&inv, &name).expect("still defined").active);
+    let inv = w.op(&name, NetOp::Start);
+    assert!(find(&inv, &name).expect("still defined").active);
+}

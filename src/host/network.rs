@@ -150,7 +150,12 @@ fn network_row(
     let autostart = net.autostart()?;
     let persistent = net.is_persistent()?;
     let def = match netxml::parse(&xml) {
-        Ok(d) => d,
+        // The handle's name is libvirt's own: the XML round trip turns U+2028 and U+0085 into
+        // newlines, and actions look the network up by this name.
+        Ok(d) => netxml::NetworkDef {
+            name: net.name()?,
+            ..d
+        },
         // XML virtdeck cannot read still gets a row with what the handle knows.
         Err(_) => netxml::NetworkDef {
             name: net.name()?,

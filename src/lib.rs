@@ -20,6 +20,8 @@ pub mod model;
 pub mod osinfo;
 pub mod runtime;
 pub mod size;
+pub mod stderr;
+pub mod term;
 pub mod ui;
 pub mod vnc;
 pub mod xml;

@@ -97,27 +97,11 @@ fn run() -> anyhow::Result<()> {
 
     let mut terminal = term::enter().context("virtdeck needs an interactive terminal")?;
     let screen = Screen;
-    install_panic_hook();
+    term::install_panic_hook();
     term::spawn_signals(tx.clone()).context("installing signal handlers")?;
     runtime::spawn_input(tx);
     let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
     drop(screen);
     drop(demo);
     result
-}
-
-/// A panic on the UI thread gives back fd 2 and the terminal, then prints. Elsewhere (a
-/// worker, which reports its own failure) the message goes to the log through the captured
-/// stderr, and nowhere while nothing captures it: it would garble the screen.
-fn install_panic_hook() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("main") {
-            stderr::restore();
-            term::restore();
-            report(info);
-        } else if stderr::active() {
-            report(info);
-        }
-    }));
 }

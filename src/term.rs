@@ -51,6 +51,22 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// A panic on the UI thread (named "main") gives back fd 2 and the terminal, then prints.
+/// Elsewhere (a worker, which reports its own failure) the message goes to the log through
+/// the captured stderr, and nowhere while nothing captures it: it would garble the screen.
+pub fn install_panic_hook() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            crate::stderr::restore();
+            restore();
+            report(info);
+        } else if crate::stderr::active() {
+            report(info);
+        }
+    }));
+}
+
 /// The termination signal received, 0 for none.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 

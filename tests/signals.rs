@@ -1,7 +1,8 @@
-//! SIGTERM while the UI thread is busy: the signal thread's watchdog restores the terminal and
-//! exits with 128+15 within a second; a second signal exits at once. The real handler runs in
-//! a child process (this test binary started again), whose "UI thread" never reads its
-//! messages.
+//! Ways out of the program, each in a child process (this test binary started again):
+//! SIGTERM while the UI thread is busy (it never reads its messages): the signal thread's
+//! watchdog restores the terminal and exits with 128+15 within a second; a second signal exits
+//! at once. A panic on the UI thread while stderr is captured is printed on the real stderr,
+//! after the terminal is restored; a worker's panic goes to the log.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -22,6 +23,52 @@ fn child(n: usize) {
     }
     std::thread::sleep(Duration::from_secs(10));
     println!("still running");
+}
+
+/// In the child: stderr captured as in the program, a worker panics, then the UI thread.
+fn panicking_child() {
+    virtdeck::term::install_panic_hook();
+    let _capture = virtdeck::stderr::Capture::start(|line| println!("LOG: {line}")).unwrap();
+    let worker = std::thread::Builder::new()
+        .name("worker".into())
+        .spawn(|| panic!("worker fell over"))
+        .unwrap();
+    assert!(worker.join().is_err());
+    std::thread::sleep(Duration::from_millis(200));
+    let ui = std::thread::Builder::new()
+        .name("main".into())
+        .spawn(|| panic!("the UI fell over"))
+        .unwrap();
+    let _ = ui.join();
+    std::process::exit(3);
+}
+
+#[test]
+fn a_ui_panic_is_printed_on_the_real_stderr_after_the_terminal_is_restored() {
+    if std::env::var(CHILD).is_ok() {
+        return panicking_child();
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_ui_panic_is_printed_on_the_real_stderr_after_the_terminal_is_restored",
+            "--nocapture",
+        ])
+        .env(CHILD, "panic")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("the UI fell over"), "{stderr}");
+    assert!(!stderr.contains("worker fell over"), "{stderr}");
+    assert!(
+        stdout.contains("LOG: thread 'worker'") && stdout.contains("LOG: worker fell over"),
+        "{stdout}"
+    );
+    assert!(restored(&stdout), "{stdout:?}");
 }
 
 /// Runs test `name` in a child; returns (time from "raising" to exit, status, stdout).

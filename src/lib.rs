@@ -21,6 +21,8 @@ pub mod osinfo;
 pub mod runtime;
 pub mod sanitize;
 pub mod size;
+pub mod stderr;
+pub mod term;
 pub mod ui;
 pub mod vnc;
 pub mod xml;

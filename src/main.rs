@@ -2,19 +2,32 @@ use anyhow::Context;
 use clap::Parser;
 
 use virtdeck::app::toast::Level;
-use virtdeck::app::{App, Settings};
+use virtdeck::app::{App, Msg, Settings};
 use virtdeck::cli::{self, Cli};
 use virtdeck::config::keymap::Keymap;
 use virtdeck::config::theme::Theme;
 use virtdeck::config::{self, Config};
 use virtdeck::demo::DemoFleet;
 use virtdeck::host::{self, WorkerOptions};
-use virtdeck::runtime;
+use virtdeck::{runtime, stderr, term};
 
 fn main() {
+    // `run` has given back the terminal and fd 2 by the time it returns.
     if let Err(e) = run() {
         eprintln!("virtdeck: {e:#}");
         std::process::exit(1);
+    }
+    if let Some(status) = term::signal_status() {
+        std::process::exit(status);
+    }
+}
+
+/// Leaves the full screen when dropped, on every way out of `run`.
+struct Screen;
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        term::restore();
     }
 }
 
@@ -56,6 +69,20 @@ fn run() -> anyhow::Result<()> {
     // libvirt's event loop must exist before the first connection opens.
     host::ensure_event_loop();
     let (tx, rx) = runtime::channel();
+    // From the first connection on, libvirt and libxml2 may write on stderr: into the log.
+    let lines = tx.clone();
+    let captured = stderr::Capture::start(move |line| {
+        let _ = lines.send(Msg::Stderr(line));
+    });
+    let _captured = match captured {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let _ = tx.send(Msg::ConfigError(format!(
+                "stderr is not captured ({e}): libvirt messages may show over the screen"
+            )));
+            None
+        }
+    };
     let mut workers = runtime::Workers::start(&specs, &tx, dir.clone(), base.clone())?;
     let mut app = App::new(
         names,
@@ -67,23 +94,13 @@ fn run() -> anyhow::Result<()> {
         app.messages.push(Level::Info, w, app.now);
     }
 
-    let mut terminal = ratatui::try_init().context("virtdeck needs an interactive terminal")?;
-    install_panic_hook();
-    runtime::spawn_signals(tx.clone()).context("installing signal handlers")?;
+    let mut terminal = term::enter().context("virtdeck needs an interactive terminal")?;
+    let screen = Screen;
+    term::install_panic_hook();
+    term::spawn_signals(tx.clone()).context("installing signal handlers")?;
     runtime::spawn_input(tx);
     let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
-    ratatui::restore();
+    drop(screen);
     drop(demo);
     result
-}
-
-/// Restores the terminal when the UI thread panics. Panics elsewhere (a worker) stay silent
-/// here: printing would garble the screen, and the worker reports its own failure.
-fn install_panic_hook() {
-    let restore_then_report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("main") {
-            restore_then_report(info);
-        }
-    }));
 }

@@ -259,6 +259,7 @@ pub fn spawn_input(tx: Sender<Msg>) {
             }
             let msg = match event::read() {
                 Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
                 Ok(_) => continue,
                 Err(_) => return,
@@ -268,27 +269,6 @@ pub fn spawn_input(tx: Sender<Msg>) {
             }
         })
         .ok();
-}
-
-/// Turns termination signals into `Msg::Terminate`, so the loop exits through the normal path
-/// and restores the terminal.
-pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let mut pending = signals.forever();
-            if pending.next().is_some() {
-                let _ = tx.send(Msg::Terminate);
-            }
-            // A second signal means "now": restore the terminal and go.
-            if pending.next().is_some() {
-                ratatui::restore();
-                std::process::exit(130);
-            }
-        })?;
-    Ok(())
 }
 
 /// Runs until the user quits.
@@ -356,11 +336,12 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
     INPUT_PAUSED.store(true, Ordering::SeqCst);
     // Let the input thread finish its current poll before the editor reads the terminal.
     std::thread::sleep(Duration::from_millis(120));
-    ratatui::restore();
+    crate::term::restore();
+    // The editor owns the terminal now: what it writes on stderr is for the user to see.
+    crate::stderr::pause();
     let result = run_editor(&editor, text);
-    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
-        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
-    });
+    crate::stderr::resume();
+    let back = crate::term::resume();
     let _ = terminal.clear();
     INPUT_PAUSED.store(false, Ordering::SeqCst);
     back.map_err(|e| format!("cannot restore the terminal: {e}"))?;

@@ -12,6 +12,7 @@ mod keys;
 mod lifecycle;
 pub mod migrations;
 pub mod networks;
+mod paste;
 pub mod preview;
 pub mod requests;
 pub mod storage;
@@ -43,6 +44,10 @@ pub use lifecycle::Target;
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text the user pasted (bracketed paste): inserted as a whole, never read as keys.
+    Paste(String),
+    /// A line something wrote on stderr while the screen was ours (libvirt, libxml2).
+    Stderr(String),
     Host(HostId, HostEvent),
     /// Time passes (toast expiry, retry countdowns).
     Tick(Instant),
@@ -338,6 +343,12 @@ impl App {
     fn dispatch(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => keys::handle(self, k),
+            Msg::Paste(text) => paste::handle(self, &text),
+            Msg::Stderr(line) => {
+                self.messages
+                    .log(Level::Error, format!("stderr: {line}"), self.now);
+                Vec::new()
+            }
             Msg::Host(id, ev) => {
                 // A finished migration frees a slot for a queued one (evacuation).
                 let slot = matches!(ev, HostEvent::Migration(_));

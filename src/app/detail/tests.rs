@@ -513,3 +513,34 @@ fn delete_vm_named_with_newlines_confirms_with_the_shown_name() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_paste_is_one_insert_into_the_xml_editor_and_never_keys() {
+    let mut a = opened(false);
+    a.detail.tab = Tab::Xml;
+    press(&mut a, "e");
+    // 10 KB of XML with CR line ends (what terminals send), holding keys that would act.
+    let block = "<!-- y q <C-s> -->\r".repeat(10 * 1024 / 20);
+    a.update(Msg::Paste(block.clone()));
+    let ed = a.detail.editor.as_ref().unwrap();
+    assert_eq!(ed.stage, XmlStage::Editing, "nothing in the paste acted");
+    let want = format!("{}{XML}", block.replace('\r', "\n"));
+    assert_eq!(ed.content(), want);
+    // One step: a single undo takes the whole paste back.
+    press(&mut a, "<C-u>");
+    assert_eq!(a.detail.editor.as_ref().unwrap().content(), XML);
+
+    // In the diff review a paste is not an answer.
+    type_text(&mut a, "<!-- x -->");
+    press(&mut a, "<C-s>");
+    a.update(Msg::Paste("y".into()));
+    assert!(matches!(
+        a.detail.editor.as_ref().unwrap().stage,
+        XmlStage::Review { .. }
+    ));
+    assert!(a
+        .messages
+        .toasts
+        .iter()
+        .any(|m| m.text.contains("paste ignored")));
+}

@@ -510,6 +510,37 @@ impl Wizard {
     }
 
     /// Typing into the focused field. Returns true when a value changed (re-validate).
+    /// Pasted text (already one line) into the focused text field; false when the focus is
+    /// not on one (a choice, a toggle, the review page).
+    pub fn paste(&mut self, line: &str) -> bool {
+        let review_only = self.is_review() && !self.review_has_fields();
+        let focus = self.focus;
+        if self.submit != Submit::Editing
+            || review_only
+            || focus >= self.fields.len()
+            || !self.on_page(focus)
+        {
+            return false;
+        }
+        match &mut self.fields[focus].input {
+            Input::Text(t) | Input::Secret(t) => {
+                t.insert_str(line);
+            }
+            Input::Pick {
+                query,
+                items,
+                selected,
+            } => {
+                // As typing does: a new filter starts at its best match.
+                items.clear();
+                *selected = 0;
+                query.insert_str(line);
+            }
+            Input::Choice { .. } | Input::Toggle(_) => return false,
+        }
+        true
+    }
+
     pub fn input(&mut self, ev: KeyEvent) -> bool {
         if self.submit != Submit::Editing {
             return false;

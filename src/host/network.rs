@@ -258,7 +258,7 @@ fn iface_kind(xml: &str) -> String {
         #[serde(rename = "@type", default)]
         kind: Option<String>,
     }
-    quick_xml::de::from_str::<Iface>(xml)
+    crate::xml::de::from_str::<Iface>(xml)
         .ok()
         .and_then(|i| i.kind)
         .unwrap_or_else(|| "ethernet".into())

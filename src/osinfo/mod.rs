@@ -400,9 +400,12 @@ impl OsDb {
             .map(|(i, o)| (o.id.as_str(), i))
             .collect();
         let mut variants = Vec::with_capacity(raw.len());
-        for o in &raw {
-            let mut ids = HashSet::new();
-            collect_devices(&raw, &index, o, &mut ids, 0);
+        let mut verdicts = vec![Verdicts::Unseen; raw.len()];
+        for (i, o) in raw.iter().enumerate() {
+            let ids: HashSet<String> = device_verdicts(&raw, &index, i, &mut verdicts, 0)
+                .into_iter()
+                .filter_map(|(id, supported)| supported.then_some(id))
+                .collect();
             let (minimum, recommended) = resources(&raw, &index, o, 0);
             let mut short = o.short_ids.iter().cloned();
             variants.push(OsVariant {
@@ -547,28 +550,42 @@ fn io_err(path: &Path, e: std::io::Error) -> OsinfoError {
 /// Parent chains are short; the depth cap only guards against a cycle in a broken database.
 const MAX_DEPTH: usize = 32;
 
-fn collect_devices(
+/// What an entry's inheritance chain says about each device id (the last word wins), worked
+/// out once per entry: walking every path instead is exponential when entries name each
+/// other as both `derives-from` and `clones`.
+#[derive(Clone)]
+enum Verdicts {
+    Unseen,
+    /// Being resolved: met again only through a cycle, which adds nothing.
+    Busy,
+    Done(HashMap<String, bool>),
+}
+
+fn device_verdicts(
     raw: &[parse::RawOs],
     index: &HashMap<&str, usize>,
-    o: &parse::RawOs,
-    ids: &mut HashSet<String>,
+    at: usize,
+    memo: &mut [Verdicts],
     depth: usize,
-) {
-    if depth > MAX_DEPTH {
-        return;
+) -> HashMap<String, bool> {
+    match &memo[at] {
+        Verdicts::Done(v) => return v.clone(),
+        Verdicts::Busy => return HashMap::new(),
+        Verdicts::Unseen if depth > MAX_DEPTH => return HashMap::new(),
+        Verdicts::Unseen => {}
     }
+    memo[at] = Verdicts::Busy;
+    let o = &raw[at];
+    // Parents in order, a later one overriding an earlier one, the entry's own flags last.
+    let mut out = HashMap::new();
     for p in &o.parents {
         if let Some(&i) = index.get(p.as_str()) {
-            collect_devices(raw, index, &raw[i], ids, depth + 1);
+            out.extend(device_verdicts(raw, index, i, memo, depth + 1));
         }
     }
-    for (id, supported) in &o.devices {
-        if *supported {
-            ids.insert(id.clone());
-        } else {
-            ids.remove(id);
-        }
-    }
+    out.extend(o.devices.iter().cloned());
+    memo[at] = Verdicts::Done(out.clone());
+    out
 }
 
 fn resources(

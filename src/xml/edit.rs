@@ -381,7 +381,11 @@ pub enum DiffLine {
 /// XML tab shows before redefining). Empty when nothing changed.
 pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
-    let d = TextDiff::from_lines(old, new);
+    // Myers is O(N·D): thousands of equal lines (a hostile attribute full of line breaks)
+    // took seconds. Past the deadline similar finishes with a coarser but correct diff.
+    let d = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(100))
+        .diff_lines(old, new);
     let mut out = Vec::new();
     let mut last_end = 0usize;
     for group in d.grouped_ops(3) {

@@ -276,7 +276,7 @@ impl<'de> Deserialize<'de> for Dhcp {
 
 /// Parses a network definition as libvirt writes it (live or inactive XML).
 pub fn parse(xml: &str) -> Result<NetworkDef, NetXmlError> {
-    quick_xml::de::from_str(xml).map_err(|e| NetXmlError::Parse(e.to_string()))
+    crate::xml::de::from_str(xml).map_err(|e| NetXmlError::Parse(e.to_string()))
 }
 
 impl NetworkDef {

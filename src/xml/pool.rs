@@ -348,7 +348,7 @@ impl PoolDef {
 
 /// Parses `virStoragePoolGetXMLDesc` output.
 pub fn parse(xml: &str) -> Result<PoolDef, XmlError> {
-    let w: PoolXml = quick_xml::de::from_str(xml).map_err(|e| XmlError::de("pool", e))?;
+    let w: PoolXml = crate::xml::de::from_str(xml).map_err(|e| XmlError::de("pool", e))?;
     let size = |s: Option<SizeXml>| s.map(|s| s.bytes()).transpose();
     Ok(PoolDef {
         kind: PoolKind::from_name(&w.kind),
@@ -369,7 +369,7 @@ pub fn parse(xml: &str) -> Result<PoolDef, XmlError> {
 /// Parses `virConnectFindStoragePoolSources` output (`<sources><source>…</source></sources>`).
 pub fn parse_sources(xml: &str) -> Result<Vec<PoolSource>, XmlError> {
     let w: SourcesXml =
-        quick_xml::de::from_str(xml).map_err(|e| XmlError::de("pool sources", e))?;
+        crate::xml::de::from_str(xml).map_err(|e| XmlError::de("pool sources", e))?;
     Ok(w.sources
         .into_iter()
         .map(|s| PoolSource {

@@ -114,7 +114,7 @@ pub fn validate(def: &SecretDef) -> Vec<(&'static str, String)> {
 
 /// Parses `virSecretGetXMLDesc` output.
 pub fn parse(xml: &str) -> Result<SecretDef, XmlError> {
-    let w: SecretXml = quick_xml::de::from_str(xml).map_err(|e| XmlError::de("secret", e))?;
+    let w: SecretXml = crate::xml::de::from_str(xml).map_err(|e| XmlError::de("secret", e))?;
     let flag = |v: Option<String>, what: &str| match v.as_deref() {
         None | Some("no") => Ok(false),
         Some("yes") => Ok(true),

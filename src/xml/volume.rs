@@ -139,7 +139,7 @@ pub fn validate(def: &VolumeDef) -> Vec<(&'static str, String)> {
 
 /// Parses `virStorageVolGetXMLDesc` output.
 pub fn parse(xml: &str) -> Result<VolumeDef, XmlError> {
-    let w: VolumeXml = quick_xml::de::from_str(xml).map_err(|e| XmlError::de("volume", e))?;
+    let w: VolumeXml = crate::xml::de::from_str(xml).map_err(|e| XmlError::de("volume", e))?;
     let (path, format) = match w.target {
         Some(t) => (t.path, t.format.map(|f| f.kind)),
         None => (None, None),

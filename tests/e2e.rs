@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::tmux::{tmux_available, Tmux};
 
 /// Starts `virtdeck --demo` in a private tmux server; None when tmux is missing outside CI.
@@ -22,27 +20,6 @@ fn launch(tag: &str, cfg: &tempfile::TempDir) -> Option<Tmux> {
         &["--demo"],
     );
     Some(t)
-}
-
-#[test]
-fn sigterm_restores_the_terminal() {
-    let cfg = tempfile::tempdir().unwrap();
-    let Some(t) = launch("term", &cfg) else {
-        return;
-    };
-    t.wait_for("all demo hosts", |s| s.contains("3/3 hosts connected"));
-    let pid = t.cmd(&["display-message", "-p", "-t", &t.session, "#{pane_pid}"]);
-    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let status = t.wait_dead();
-    // tmux leaves pane_dead_status empty for a clean exit on some versions.
-    assert!(
-        status == "1" || status == "1 0",
-        "clean exit after SIGTERM: {status:?}"
-    );
-    let s = t.screen();
-    assert!(!s.contains("Dashboard"), "alternate screen left: {s}");
 }
 
 #[test]

@@ -1,0 +1,155 @@
+//! The terminal is the program's alone, end to end in tmux: a large paste is read whole and
+//! the next key acts at once (typed with `send-keys -l`, and as a bracketed paste), stray
+//! stderr from libvirt/libxml2 lands in the log pane instead of on the screen, and SIGTERM
+//! gives the terminal back within a second with status 128+15.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::tmux::{tmux_available, Tmux};
+
+/// Starts the binary in a private tmux server; None (reported) when tmux is missing outside CI.
+fn launch(tag: &str, cfg: &tempfile::TempDir, args: &[&str]) -> Option<Tmux> {
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return None;
+    }
+    Some(Tmux::launch(
+        format!("vdk-term-{tag}-{}", std::process::id()),
+        "term",
+        (160, 40),
+        cfg.path(),
+        args,
+    ))
+}
+
+/// Long enough to take several terminal reads (the issue saw 1,489 bytes held back).
+const PASTE: usize = 10 * 1024;
+
+/// What "at once" means for the key after a paste: far below a human's next key.
+const AT_ONCE: Duration = Duration::from_secs(3);
+
+#[test]
+fn typed_10k_into_the_add_host_form_then_one_key_acts_at_once() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("typed", &cfg, &["--demo"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    t.keys(&["a"]);
+    t.wait_for("the add-host form", |s| s.contains("qemu+ssh://root@kvm2"));
+    let uri = format!("test:///{}END", "x".repeat(PASTE));
+    // send-keys -l types the text: no paste brackets, one key per character.
+    t.literal(&uri);
+    t.wait_for("the whole text typed", |s| s.contains("xxxEND"));
+    // Escape closes the form; a held-back key would wait for the next one.
+    t.keys(&["Escape"]);
+    t.wait_within("the form closed by the one key", AT_ONCE, |s| {
+        !s.contains("xxxEND")
+    });
+}
+
+#[test]
+fn bracketed_paste_of_10k_into_the_xml_editor_then_one_key_acts_at_once() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("paste", &cfg, &["--demo"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    t.keys(&["2", "/"]);
+    t.literal("kali");
+    t.keys(&["Enter"]);
+    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
+    t.keys(&["Enter"]);
+    t.wait_for("details", |s| s.contains("kali-lab"));
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.wait_for("the XML tab", |s| s.contains("<domain"));
+    t.keys(&["e"]);
+    t.wait_for("the editor", |s| s.contains("Editing"));
+    // Lines that would act as keys if the paste were read as keys (y answers, q quits).
+    let mut text = String::new();
+    while text.len() < PASTE {
+        text.push_str("<!-- y q n pasted line -->\n");
+    }
+    text.push_str("<!-- PASTE-END -->\n");
+    let file = cfg.path().join("paste.txt");
+    std::fs::write(&file, &text).unwrap();
+    t.cmd(&["load-buffer", "-b", "p", file.to_str().unwrap()]);
+    // -p: brackets around the text because the program asked for bracketed paste.
+    t.cmd(&["paste-buffer", "-p", "-b", "p", "-t", &t.session]);
+    t.wait_for("the whole paste in the editor", |s| {
+        s.contains("<!-- PASTE-END -->")
+    });
+    t.keys(&["C-s"]);
+    let s = t.wait_within("the diff review at once", AT_ONCE, |s| {
+        s.contains("Redefine")
+    });
+    // The paste was text: nothing in it answered or quit.
+    assert!(!s.contains("paste ignored"), "{s}");
+    t.keys(&["Escape", "Escape"]);
+    let mut q = t.screen();
+    for _ in 0..50 {
+        if !q.contains("Redefine") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        q = t.screen();
+    }
+    assert!(!q.contains("Redefine"), "{q}");
+}
+
+#[test]
+fn libxml2_and_libvirt_stderr_goes_to_the_log_pane_not_the_screen() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("stderr", &cfg, &["-c", "test:///missing.xml"]) else {
+        return;
+    };
+    let s = t.wait_for("the host reported unreachable", |s| {
+        s.contains("unreachable") || s.contains("failed")
+    });
+    assert!(!s.contains("I/O warning"), "stderr on the screen:\n{s}");
+    t.keys(&["L"]);
+    let s = t.wait_for("the log pane with libxml2's warning", |s| {
+        s.contains("I/O warning") && s.contains("missing.xml")
+    });
+    assert!(s.contains("stderr: I/O warning"), "{s}");
+    t.keys(&["Escape", "q"]);
+    let status = t.wait_dead();
+    assert!(status == "1" || status == "1 0", "clean exit: {status:?}");
+}
+
+#[test]
+fn sigterm_gives_the_terminal_back_within_a_second_with_status_143() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("sigterm", &cfg, &["--demo"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    let fmt = "#{pane_pid} #{alternate_on}";
+    let o = t.cmd(&["display-message", "-p", "-t", &t.session, fmt]);
+    let o = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let (pid, alt) = o.split_once(' ').unwrap();
+    assert_eq!(alt, "1", "the program uses the alternate screen");
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", pid])
+        .status()
+        .unwrap()
+        .success());
+    let fmt = "#{pane_dead} #{alternate_on} #{pane_dead_status}";
+    let state = loop {
+        let o = t.cmd(&["display-message", "-p", "-t", &t.session, fmt]);
+        let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if st.starts_with('1') || sent.elapsed() > Duration::from_secs(5) {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = sent.elapsed();
+    assert_eq!(state, "1 0 143", "exited, normal screen, 128+SIGTERM");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(!t.screen().contains("Dashboard"), "{}", t.screen());
+}

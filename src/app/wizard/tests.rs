@@ -300,3 +300,92 @@ fn field_moving_keys_never_type_into_a_text_field() {
     assert!(edit_line(&mut t, key(KeyCode::Char('a'))));
     assert_eq!(t.lines(), ["a"]);
 }
+
+/// Types `s` one character at a time, re-checking after each, as the app does.
+fn type_slowly(w: &mut Wizard, ctx: &Context, s: &str) {
+    for ch in s.chars() {
+        w.input(key(KeyCode::Char(ch)));
+        refresh(w, ctx);
+    }
+}
+
+fn clear(w: &mut Wizard, ctx: &Context, k: &str) {
+    focus(w, k);
+    for _ in 0..w.get(k).chars().count() {
+        w.input(key(KeyCode::Backspace));
+        refresh(w, ctx);
+    }
+}
+
+fn error(w: &Wizard, k: &str) -> Option<String> {
+    w.field(k).and_then(|f| f.error.clone())
+}
+
+#[test]
+fn pool_name_with_a_space_is_refused_as_its_hint_says() {
+    let ctx = Context::default();
+    let mut w = pool::new(HostId(0));
+    focus(&mut w, "name");
+    type_slowly(&mut w, &ctx, "my pool");
+    let e = error(&w, "name");
+    assert!(e.as_deref().is_some_and(|e| e.contains("spaces")), "{e:?}");
+    assert!(!w.next_page());
+    for bad in ["café", "-x", ".x"] {
+        w.set_text("name", bad);
+        refresh(&mut w, &ctx);
+        assert!(error(&w, "name").is_some(), "{bad:?}");
+    }
+}
+
+#[test]
+fn volume_and_network_names_refuse_control_and_format_characters() {
+    let ctx = Context::default();
+    let mut w = volume::new(
+        Kind::Volume {
+            host: HostId(0),
+            pool: "p".into(),
+        },
+        &ctx,
+    );
+    w.set_text("name", "disk\u{202e}gpj.qcow2");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "volume with a bidi override");
+    let mut w = network::new(HostId(0), &ctx);
+    w.set_text("name", ".hidden");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "network named '.hidden'");
+}
+
+#[test]
+fn network_wizard_moves_the_dhcp_range_with_the_subnet() {
+    let ctx = Context::default();
+    let mut w = network::new(HostId(0), &ctx);
+    refresh(&mut w, &ctx);
+    w.set_text("name", "lab");
+    assert_eq!(w.get("subnet"), "192.168.100.0/24");
+    assert_eq!(w.get("dhcp_start"), "192.168.100.128");
+    assert_eq!(w.get("dhcp_end"), "192.168.100.254");
+    // Typed over, one key at a time (each intermediate text is checked too).
+    clear(&mut w, &ctx, "subnet");
+    type_slowly(&mut w, &ctx, "10.0.5.0/24");
+    assert_eq!(w.get("dhcp_start"), "10.0.5.128");
+    assert_eq!(w.get("dhcp_end"), "10.0.5.254");
+    assert_eq!(error(&w, "dhcp_start"), None);
+    // A smaller subnet: the old offsets do not fit, so the range is suggested afresh.
+    w.set_text("subnet", "10.0.6.0/28");
+    refresh(&mut w, &ctx);
+    assert_eq!(error(&w, "dhcp_start"), None, "{}", w.get("dhcp_start"));
+    let r = (w.get("dhcp_start"), w.get("dhcp_end"));
+    assert!(
+        r.0.starts_with("10.0.6.") && r.1.starts_with("10.0.6."),
+        "{r:?}"
+    );
+    // A range the user set outside the subnet on purpose is theirs: it stays (and is flagged).
+    w.set_text("dhcp_start", "172.16.0.10");
+    w.set_text("dhcp_end", "172.16.0.20");
+    refresh(&mut w, &ctx);
+    w.set_text("subnet", "10.0.7.0/24");
+    refresh(&mut w, &ctx);
+    assert_eq!(w.get("dhcp_start"), "172.16.0.10");
+    assert!(error(&w, "dhcp_start").is_some());
+}

@@ -619,9 +619,7 @@ fn networks_pane(uri: &str) -> common::Live {
         .status
         .is_connected()));
     live.press("4");
-    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0]
-        .networks
-        .is_some()));
+    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0].networks.is_some()));
     live
 }
 
@@ -750,7 +748,8 @@ fn vms_column_counts_shut_off_vms_and_undefine_names_them() {
         .is_ok_and(|c| c.contains("domain type='kvm'"));
     let virt_type = if kvm { "kvm" } else { "qemu" };
     for vm in [&off, &on] {
-        conn.define_domain_xml(&nic_domain_xml(vm, &net, virt_type)).unwrap();
+        conn.define_domain_xml(&nic_domain_xml(vm, &net, virt_type))
+            .unwrap();
     }
     conn.lookup_domain_by_name(&on)
         .and_then(|d| d.create())

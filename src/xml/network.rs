@@ -741,31 +741,9 @@ pub fn network_subnets(nets: &[Network]) -> Vec<(String, Cidr)> {
 
 // ---------------------------------------------------------------- names
 
-/// Longest network name the wizard accepts (libvirt itself has no limit, but the name ends up
-/// in file names and table columns).
-pub const MAX_NAME: usize = 64;
-
-/// Network name rules: libvirt forbids `/`; control characters cannot be written in XML.
+/// Network name rules: see [`crate::names`].
 pub fn validate_name(name: &str) -> Result<(), String> {
-    if name.trim().is_empty() {
-        return Err("enter a name".into());
-    }
-    if name.trim() != name {
-        return Err("the name starts or ends with a space".into());
-    }
-    if name.contains('/') {
-        return Err("the name cannot contain '/'".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("the name cannot contain control characters".into());
-    }
-    let n = name.chars().count();
-    if n > MAX_NAME {
-        return Err(format!(
-            "the name is {n} characters long (at most {MAX_NAME})"
-        ));
-    }
-    Ok(())
+    crate::names::check(crate::names::NameKind::Network, name)
 }
 
 /// Linux interface names (bridges, forward devices): 1-15 bytes, no '/', ':' or white space,
@@ -1596,26 +1574,19 @@ mod tests {
 
     #[test]
     fn name_rules() {
+        // The rules themselves are tested in crate::names; this is the network's use of them.
         assert!(validate_name("lab-net_1").is_ok());
         assert!(validate_name("<&'\"> ü 网络").is_ok());
         assert_eq!(validate_name("").unwrap_err(), "enter a name");
-        assert_eq!(validate_name("   ").unwrap_err(), "enter a name");
-        assert_eq!(
-            validate_name(" lab").unwrap_err(),
-            "the name starts or ends with a space"
-        );
         assert_eq!(
             validate_name("a/b").unwrap_err(),
-            "the name cannot contain '/'"
+            "no '/' in a network name"
         );
-        assert_eq!(
-            validate_name("a\nb").unwrap_err(),
-            "the name cannot contain control characters"
-        );
-        assert!(validate_name(&"ü".repeat(64)).is_ok());
+        assert!(validate_name(".hidden").is_err());
+        assert!(validate_name(&"x".repeat(64)).is_ok());
         assert_eq!(
             validate_name(&"x".repeat(65)).unwrap_err(),
-            "the name is 65 characters long (at most 64)"
+            "the network name is 65 bytes long (at most 64)"
         );
         assert!(validate_iface_name("br0").is_ok());
         assert!(validate_iface_name("virbr-lab-12345").is_ok());

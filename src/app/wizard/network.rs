@@ -5,6 +5,7 @@
 use super::{Context, Field, Input, Kind, Wizard};
 use crate::host::NetCmd;
 use crate::model::HostId;
+use crate::names::{self, NameKind};
 use crate::xml::network::{
     gateway, network_subnets, overlaps, parse_subnet, suggest_dhcp, suggest_subnet, Cidr,
     Field as F, NewKind, NewNetwork, SubnetSpec,
@@ -41,7 +42,7 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
         Kind::Network { host },
         vec!["Network", "Addresses", "Options", "Review"],
         vec![
-            Field::text("name", "Name", 0, "").hint("letters, digits, - _ ."),
+            Field::text("name", "Name", 0, "").hint(&names::hint(NameKind::Network)),
             Field::choice("kind", "Type", 0, KINDS)
                 .hint("nat: guests reach out through the host; route: guests are routed; isolated: host only; bridge: join a host bridge"),
             Field::text("bridge", "Bridge name", 0, "").hint("the bridge libvirt creates; empty: virbrN"),

@@ -4,6 +4,7 @@
 use super::{check, Context, Field, Kind, Wizard};
 use crate::fmt;
 use crate::host::{StorageCmd, VolOp};
+use crate::names::{self, NameKind};
 use crate::size::parse_size;
 use crate::xml::volume::VolumeDef;
 
@@ -24,7 +25,10 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 kind.clone(),
                 vec!["Volume", "Review"],
                 vec![
-                    Field::text("name", "Name", 0, "").hint("e.g. web01-root.qcow2"),
+                    Field::text("name", "Name", 0, "").hint(&format!(
+                        "e.g. web01-root.qcow2; {}",
+                        names::hint(NameKind::Volume)
+                    )),
                     Field::text("size", "Size", 0, "10G")
                         .hint("10G, 512MiB, 1.5T (K/M/G/T are 1024-based; KB/MB/GB 1000-based)"),
                     Field::choice("format", "Format", 0, &["qcow2", "raw"]),
@@ -42,7 +46,8 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             format!("Clone {source}"),
             kind.clone(),
             vec!["Clone", "Review"],
-            vec![Field::text("name", "New name", 0, &clone_name(source, ctx))],
+            vec![Field::text("name", "New name", 0, &clone_name(source, ctx))
+                .hint(&names::hint(NameKind::Volume))],
         ),
         Kind::Resize {
             volume, capacity, ..
@@ -108,15 +113,7 @@ fn default_download(volume: &str) -> String {
 }
 
 fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("enter a name".into());
-    }
-    if name.contains('/') {
-        return Err("a volume name cannot contain '/'".into());
-    }
-    if name.starts_with('.') {
-        return Err("a volume name cannot start with '.'".into());
-    }
+    names::check(NameKind::Volume, name)?;
     if ctx.volumes.iter().any(|v| v.0 == name) {
         return Err(format!("the pool already has a volume named {name}"));
     }

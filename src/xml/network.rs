@@ -683,6 +683,40 @@ pub fn suggest_dhcp(subnet: &Cidr, gateway: IpAddr) -> Option<(IpAddr, IpAddr)> 
         .then(|| (from_u128(subnet.addr, first), from_u128(subnet.addr, last)))
 }
 
+/// Where address `ip` of subnet `from` lands when the subnet becomes `to`: the same offset from
+/// the network address, if that fits in `to`.
+pub fn rebase(ip: IpAddr, from: &Cidr, to: &Cidr) -> Option<IpAddr> {
+    if !from.contains(ip) || from.is_ipv6() != to.is_ipv6() {
+        return None;
+    }
+    to.nth(to_u128(ip) - to_u128(from.network()))
+}
+
+/// The DHCP range `start`-`end` of subnet `from`, moved along when the subnet becomes `to`
+/// (host address `gateway` there): the same offsets when they make a valid range in `to`,
+/// else the range [`suggest_dhcp`] gives. `None` when the range was not inside `from`: a
+/// range the user put elsewhere is theirs to fix.
+pub fn move_dhcp(
+    from: &Cidr,
+    to: &Cidr,
+    gateway: IpAddr,
+    start: &str,
+    end: &str,
+) -> Option<(IpAddr, IpAddr)> {
+    let a: IpAddr = start.trim().parse().ok()?;
+    let b: IpAddr = end.trim().parse().ok()?;
+    if !from.contains(a) || !from.contains(b) {
+        return None;
+    }
+    let same = rebase(a, from, to).zip(rebase(b, from, to));
+    match same {
+        Some((a, b)) if dhcp_range(to, gateway, &a.to_string(), &b.to_string()).is_ok() => {
+            Some((a, b))
+        }
+        _ => suggest_dhcp(to, gateway),
+    }
+}
+
 /// The first free /24 in 192.168.100-254.0 then 10.0-255.x.0, for the wizard's default.
 pub fn suggest_subnet(taken: &[Cidr]) -> Option<Cidr> {
     let candidates = (100..=254u8)
@@ -1495,6 +1529,54 @@ mod tests {
         assert!(dhcp_range(&v6, g6, "fd00:77::1", "fd00:77::1ff").is_err());
         assert!(dhcp_range(&v6, g6, "fd00:78::100", "fd00:78::1ff").is_err());
         assert!(dhcp_range(&v6, g6, "fd00:77::1ff", "fd00:77::100").is_err());
+    }
+
+    #[test]
+    fn a_dhcp_range_moves_with_its_subnet() {
+        let (old, new) = (c("192.168.100.0/24"), c("10.0.5.0/24"));
+        let g = ip("10.0.5.1");
+        assert_eq!(
+            move_dhcp(&old, &new, g, "192.168.100.10", "192.168.100.99"),
+            Some((ip("10.0.5.10"), ip("10.0.5.99"))),
+            "same offsets"
+        );
+        // Larger: the offsets still fit.
+        assert_eq!(
+            move_dhcp(
+                &old,
+                &c("10.8.0.0/16"),
+                ip("10.8.0.1"),
+                "192.168.100.128",
+                "192.168.100.254"
+            ),
+            Some((ip("10.8.0.128"), ip("10.8.0.254")))
+        );
+        // Smaller: they do not, so the range is suggested afresh.
+        let small = c("10.0.6.0/28");
+        let gs = ip("10.0.6.1");
+        assert_eq!(
+            move_dhcp(&old, &small, gs, "192.168.100.128", "192.168.100.254"),
+            suggest_dhcp(&small, gs)
+        );
+        // The offsets would cover the new host address: suggested afresh too.
+        assert_eq!(
+            move_dhcp(
+                &old,
+                &new,
+                ip("10.0.5.50"),
+                "192.168.100.10",
+                "192.168.100.99"
+            ),
+            suggest_dhcp(&new, ip("10.0.5.50"))
+        );
+        // Not inside the old subnet (the user's own choice), or not addresses: left alone.
+        assert_eq!(move_dhcp(&old, &new, g, "172.16.0.1", "172.16.0.9"), None);
+        assert_eq!(move_dhcp(&old, &new, g, "", "192.168.100.9"), None);
+        assert_eq!(
+            rebase(ip("192.168.100.7"), &old, &new),
+            Some(ip("10.0.5.7"))
+        );
+        assert_eq!(rebase(ip("192.168.100.7"), &old, &c("fd00::/64")), None);
     }
 
     #[test]

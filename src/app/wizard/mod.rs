@@ -297,6 +297,11 @@ pub struct Wizard {
     pub job: Option<(Job, Vec<String>)>,
     /// The new-VM wizard's own memory (detection, which OS defaults were applied).
     pub newvm: Option<Box<newvm::State>>,
+    /// A spec's memory between refreshes, by key (the network wizard's last valid subnet).
+    pub memo: std::collections::BTreeMap<&'static str, String>,
+    /// What the wizard did on its own that the user should know before confirming (a DHCP
+    /// range moved with its subnet): shown above the review's document.
+    pub review_notes: Vec<String>,
 }
 
 impl PartialEq for Wizard {
@@ -338,6 +343,8 @@ impl Wizard {
             source_applied: None,
             job: None,
             newvm: None,
+            memo: Default::default(),
+            review_notes: Vec::new(),
         };
         w.focus_first();
         w

@@ -177,7 +177,7 @@ fn create_stop_start_autostart_undefine_and_errors() {
     assert_eq!(n.ips[0].address, subnet.nth(1).unwrap().to_string());
     assert_eq!(n.ips[0].prefix, 24);
     assert_eq!(n.ips[0].dhcp, vec![range.clone()]);
-    assert_eq!(n.vms, 0);
+    assert!(n.users.is_empty(), "{n:?}");
     assert!(!n.uuid.is_empty());
     // The bridge libvirt created shows among the host's interfaces.
     let iface = inv
@@ -460,13 +460,14 @@ fn dhcp_guests_show_in_leases_and_addresses() {
         on_net.name
     );
 
-    // The network counts the guest on it (the bridge guest is no port of it).
+    // The network counts the guest on it (the bridge guest is not on the libvirt network).
     let n = find(&w.inventory(), &name).cloned().unwrap();
-    assert_eq!(n.vms, 1, "{n:?}");
+    assert_eq!(n.users.len(), 1, "{n:?}");
+    assert_eq!(n.running_users(), 1, "{n:?}");
     let virt_type = on_net.virt_type;
     drop(on_net);
     let n = find(&w.inventory(), &name).cloned().unwrap();
-    assert_eq!(n.vms, 0, "port released when the guest stops: {n:?}");
+    assert_eq!(n.running_users(), 0, "no longer running once the guest is gone: {n:?}");
     eprintln!(
         "dhcp test took {:?} (guest type='{virt_type}')",
         t0.elapsed()

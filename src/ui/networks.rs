@@ -38,6 +38,7 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);
     let multi = app.hosts.len() > 1;
+    let labels: Vec<String> = list.iter().map(|(_, n)| n.users_label()).collect();
     let mut widths = Vec::new();
     let mut header = Vec::new();
     if multi {
@@ -53,14 +54,14 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(4),
         Constraint::Length(4),
-        Constraint::Length(3),
+        super::pools::fit("VMS", labels.iter().map(String::as_str), 17),
     ]);
     header.extend([
         "NAME", "FORWARD", "BRIDGE", "SUBNETS", "DHCP", "ACTIVE", "AUTO", "PERS", "VMS",
     ]);
     let names: &[usize] = if multi { &[0, 1] } else { &[0] };
     super::pools::give_way(&mut widths, names, area.width);
-    let body = list.iter().map(|(hid, n)| {
+    let body = list.iter().zip(&labels).map(|((hid, n), users)| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
@@ -100,7 +101,7 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             }),
             Cell::from(yes(n.autostart)),
             Cell::from(yes(n.persistent)),
-            Cell::from(format!("{:>3}", n.vms)),
+            Cell::from(users.as_str()),
         ]);
         let mut row = Row::new(cells);
         if app.host(*hid).is_some_and(|h| h.is_stale()) {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::model::network::{ForwardMode, NetIp, Network};
+use crate::model::network::{ForwardMode, NetIp, NetUser, Network};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetXmlError {
@@ -312,7 +312,13 @@ impl NetworkDef {
     }
 
     /// The pane's row for this network.
-    pub fn to_model(&self, active: bool, autostart: bool, persistent: bool, vms: usize) -> Network {
+    pub fn to_model(
+        &self,
+        active: bool,
+        autostart: bool,
+        persistent: bool,
+        users: Vec<NetUser>,
+    ) -> Network {
         Network {
             name: self.name.clone(),
             uuid: self.uuid.clone().unwrap_or_default(),
@@ -336,7 +342,7 @@ impl NetworkDef {
             active,
             autostart,
             persistent,
-            vms,
+            users,
         }
     }
 
@@ -1214,7 +1220,11 @@ mod tests {
         assert_eq!(v6.prefix_len(), Ok(64));
         assert_eq!(v6.subnet().unwrap().subnet(), c("fd00:77::/64"));
 
-        let m = d.to_model(true, false, true, 1);
+        let on = NetUser {
+            vm: "web".into(),
+            running: true,
+        };
+        let m = d.to_model(true, false, true, vec![on.clone()]);
         assert_eq!(m.forward, ForwardMode::Nat);
         assert_eq!(m.bridge.as_deref(), Some("vdkcap3"));
         assert_eq!(m.ips[0].family, "ipv4");
@@ -1225,7 +1235,8 @@ mod tests {
         );
         assert_eq!(m.ips[1].family, "ipv6");
         assert!(m.active && !m.autostart && m.persistent);
-        assert_eq!(m.vms, 1);
+        assert_eq!(m.users, vec![on]);
+        assert_eq!(m.users_label(), "1 (1 running)");
     }
 
     #[test]
@@ -1647,7 +1658,7 @@ mod tests {
         assert_eq!(overlaps(&c("fd00::/48"), &others, &host).len(), 1);
         let model = vec![parse(TEST_DRIVER_DEFAULT)
             .unwrap()
-            .to_model(true, true, true, 0)];
+            .to_model(true, true, true, Vec::new())];
         assert_eq!(
             network_subnets(&model),
             vec![("default".to_string(), c("192.168.122.1/24"))]

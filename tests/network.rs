@@ -467,7 +467,11 @@ fn dhcp_guests_show_in_leases_and_addresses() {
     let virt_type = on_net.virt_type;
     drop(on_net);
     let n = find(&w.inventory(), &name).cloned().unwrap();
-    assert_eq!(n.running_users(), 0, "no longer running once the guest is gone: {n:?}");
+    assert_eq!(
+        n.running_users(),
+        0,
+        "no longer running once the guest is gone: {n:?}"
+    );
     eprintln!(
         "dhcp test took {:?} (guest type='{virt_type}')",
         t0.elapsed()

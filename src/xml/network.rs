@@ -1656,9 +1656,10 @@ mod tests {
             ]
         );
         assert_eq!(overlaps(&c("fd00::/48"), &others, &host).len(), 1);
-        let model = vec![parse(TEST_DRIVER_DEFAULT)
-            .unwrap()
-            .to_model(true, true, true, Vec::new())];
+        let model =
+            vec![parse(TEST_DRIVER_DEFAULT)
+                .unwrap()
+                .to_model(true, true, true, Vec::new())];
         assert_eq!(
             network_subnets(&model),
             vec![("default".to_string(), c("192.168.122.1/24"))]

@@ -3,6 +3,7 @@
 //! pool, volume, secret, network…) only say which fields they have, how to check them and what
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
+pub mod download;
 pub mod migrate;
 pub mod network;
 pub mod newvm;
@@ -711,13 +712,16 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
             w.get("file"),
             true,
         )),
-        Kind::Download { pool, volume, .. } => Some((
-            format!("download of {volume}"),
-            pool.clone(),
-            volume.clone(),
-            w.get("file"),
-            false,
-        )),
+        Kind::Download { pool, volume, .. } => {
+            let file = download::target(w);
+            Some((
+                format!("download of {volume} to {}", file.display()),
+                pool.clone(),
+                volume.clone(),
+                file.display().to_string(),
+                false,
+            ))
+        }
         _ => None,
     };
     if let Some((label, pool, volume, file, up)) = job_cmd {
@@ -741,6 +745,11 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         app.storage
             .jobs
             .retain(|(_, j)| j.state() == JobState::Running);
+        app.messages.push(
+            super::toast::Level::Info,
+            format!("started: {}", job.label()),
+            app.now,
+        );
         app.storage.jobs.push((host, job));
         app.mode = Mode::Normal;
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];

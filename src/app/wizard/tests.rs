@@ -395,3 +395,44 @@ fn network_wizard_moves_the_dhcp_range_with_the_subnet() {
     assert_eq!(w.get("dhcp_start"), "172.16.0.10");
     assert!(error(&w, "dhcp_start").is_some());
 }
+
+#[test]
+fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
+    use std::path::Path;
+    let ctx = Context::default();
+    let mut w = volume::new(
+        Kind::Download {
+            host: HostId(0),
+            pool: "p".into(),
+            volume: "disk.img".into(),
+        },
+        &ctx,
+    );
+    refresh(&mut w, &ctx);
+    // cargo runs unit tests in the crate's root: a git work tree.
+    let cwd = std::env::current_dir().unwrap();
+    let file = w.get("file");
+    assert!(Path::new(&file).is_absolute(), "{file}");
+    assert!(!Path::new(&file).starts_with(&cwd), "{file} is in {cwd:?}");
+    assert_eq!(
+        Path::new(&file),
+        download::default_dir().unwrap().join("disk.img")
+    );
+    let shown = |w: &Wizard| {
+        let f = w.field("file").unwrap();
+        format!("{} {}", f.hint, f.warning.clone().unwrap_or_default())
+    };
+    // A relative name goes to the download directory, and the form says where exactly.
+    w.set_text("file", "copy.img");
+    refresh(&mut w, &ctx);
+    let full = download::default_dir().unwrap().join("copy.img");
+    assert!(shown(&w).contains(&full.display().to_string()), "{}", shown(&w));
+    // Into the work tree virtdeck runs in: allowed, but never silently.
+    w.set_text("file", &cwd.join("x.img").display().to_string());
+    refresh(&mut w, &ctx);
+    let warning = w.field("file").and_then(|f| f.warning.clone());
+    assert!(
+        warning.as_deref().is_some_and(|m| m.contains("git work tree")),
+        "{warning:?}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Volume forms: new volume (raw/qcow2, thin or preallocated, qcow2 backing volume), clone,
-//! resize (grow only), upload a local file, download to a local file.
+//! resize (grow only), upload a local file, download to a local file (destination rules in
+//! `download`).
 
 use super::{check, Context, Field, Kind, Wizard};
 use crate::fmt;
@@ -74,13 +75,17 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 fmt::bytes(*capacity)
             ))],
         ),
-        Kind::Download { volume, .. } => Wizard::new(
-            format!("Download {volume}"),
-            kind.clone(),
-            vec!["Download"],
-            vec![Field::text("file", "Save as", 0, &default_download(volume))
-                .hint("a new file on this machine (never overwritten)")],
-        ),
+        Kind::Download { volume, .. } => {
+            let mut w = Wizard::new(
+                format!("Download {volume}"),
+                kind.clone(),
+                vec!["Download"],
+                vec![Field::text("file", "Save as", 0, "")],
+            );
+            let default = super::download::prepare(&mut w, volume);
+            w.set_text("file", &default);
+            w
+        }
         _ => Wizard::new("?", kind.clone(), vec![""], Vec::new()),
     }
 }
@@ -100,16 +105,6 @@ fn clone_name(source: &str, ctx: &Context) -> String {
         })
         .find(|n| !ctx.volumes.iter().any(|v| v.0 == *n))
         .unwrap_or_default()
-}
-
-fn default_download(volume: &str) -> String {
-    let base: String = volume
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    std::env::current_dir()
-        .map(|d| d.join(&base).display().to_string())
-        .unwrap_or(base)
 }
 
 fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
@@ -202,24 +197,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
             };
             check(w, "file", r);
         }
-        Kind::Download { .. } => {
-            let path = w.get("file");
-            let p = std::path::Path::new(&path);
-            let parent = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let r = if path.is_empty() {
-                Err("enter where to save the volume".to_string())
-            } else if p.exists() {
-                Err(format!("{path} exists: choose a new file name"))
-            } else if !parent.is_dir() {
-                Err(format!("{} is not a directory", parent.display()))
-            } else {
-                Ok(())
-            };
-            check(w, "file", r);
-        }
+        Kind::Download { .. } => super::download::refresh(w),
         _ => {}
     }
 }

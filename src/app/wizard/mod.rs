@@ -745,11 +745,6 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         app.storage
             .jobs
             .retain(|(_, j)| j.state() == JobState::Running);
-        app.messages.push(
-            super::toast::Level::Info,
-            format!("started: {}", job.label()),
-            app.now,
-        );
         app.storage.jobs.push((host, job));
         app.mode = Mode::Normal;
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];

@@ -765,7 +765,7 @@ fn vms_column_counts_shut_off_vms_and_undefine_names_them() {
     let mut text = String::new();
     let shown = live.pump_until(Duration::from_secs(20), |a| {
         text = screen(a, 200, 30);
-        row_of(&text).is_some_and(|r| r.contains("2 (1 running)"))
+        row_of(&text).is_some_and(|r| r.contains("2 (1 on)"))
     });
     assert!(shown, "VMS column of {net}:\n{text}");
 

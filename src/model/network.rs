@@ -68,11 +68,12 @@ impl Network {
         self.users.iter().filter(|u| u.running).count()
     }
 
-    /// The VMS column: "0", or "3 (1 running)".
+    /// The VMS column: "0", or "3 (1 on)": all VMs on it, then how many run. Short, so that
+    /// names keep their room at 80 columns.
     pub fn users_label(&self) -> String {
         match self.users.len() {
             0 => "0".into(),
-            n => format!("{n} ({} running)", self.running_users()),
+            n => format!("{n} ({} on)", self.running_users()),
         }
     }
 }

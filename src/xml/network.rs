@@ -1236,7 +1236,7 @@ mod tests {
         assert_eq!(m.ips[1].family, "ipv6");
         assert!(m.active && !m.autostart && m.persistent);
         assert_eq!(m.users, vec![on]);
-        assert_eq!(m.users_label(), "1 (1 running)");
+        assert_eq!(m.users_label(), "1 (1 on)");
     }
 
     #[test]

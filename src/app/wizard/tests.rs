@@ -426,13 +426,19 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
     w.set_text("file", "copy.img");
     refresh(&mut w, &ctx);
     let full = download::default_dir().unwrap().join("copy.img");
-    assert!(shown(&w).contains(&full.display().to_string()), "{}", shown(&w));
+    assert!(
+        shown(&w).contains(&full.display().to_string()),
+        "{}",
+        shown(&w)
+    );
     // Into the work tree virtdeck runs in: allowed, but never silently.
     w.set_text("file", &cwd.join("x.img").display().to_string());
     refresh(&mut w, &ctx);
     let warning = w.field("file").and_then(|f| f.warning.clone());
     assert!(
-        warning.as_deref().is_some_and(|m| m.contains("git work tree")),
+        warning
+            .as_deref()
+            .is_some_and(|m| m.contains("git work tree")),
         "{warning:?}"
     );
 }

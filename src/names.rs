@@ -34,12 +34,13 @@ struct Rules {
 
 fn rules(kind: NameKind) -> Rules {
     match kind {
-        // <name>.xml under /etc/libvirt/qemu.
+        // <name>.xml under /etc/libvirt/qemu; the new-VM wizard also names volumes after it
+        // (<name>.qcow2, <name>-cidata.iso), which must fit a file name too.
         NameKind::Vm => Rules {
             what: "VM name",
             charset: None,
             no_lead: ".",
-            max_bytes: 250,
+            max_bytes: 240,
         },
         // The hint always promised this set; '-' first would read as an option to virsh.
         NameKind::Pool => Rules {
@@ -195,8 +196,8 @@ mod tests {
         // Bytes, not characters: 22 three-byte characters are 66 bytes.
         assert!(check(Network, &"网".repeat(21)).is_ok());
         assert!(check(Network, &"网".repeat(22)).is_err());
-        assert!(check(Vm, &"v".repeat(250)).is_ok());
-        assert!(check(Vm, &"v".repeat(251)).is_err());
+        assert!(check(Vm, &"v".repeat(240)).is_ok());
+        assert!(check(Vm, &"v".repeat(241)).is_err());
     }
 
     #[test]

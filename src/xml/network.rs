@@ -30,9 +30,6 @@ pub enum NetXmlError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename = "network")]
 pub struct NetworkDef {
-    /// Live XML only: interfaces connected right now (`<network connections='N'>`).
-    #[serde(skip_serializing)]
-    pub connections: Option<u32>,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
@@ -207,7 +204,6 @@ impl<'de> Deserialize<'de> for NetworkDef {
                 let mut name = None;
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "@connections" => def.connections = Some(map.next_value()?),
                         "name" => name = Some(map.next_value::<String>()?),
                         "uuid" => def.uuid = Some(map.next_value()?),
                         "forward" => def.forward = Some(map.next_value()?),
@@ -226,16 +222,7 @@ impl<'de> Deserialize<'de> for NetworkDef {
         }
         d.deserialize_struct(
             "network",
-            &[
-                "@connections",
-                "name",
-                "uuid",
-                "forward",
-                "bridge",
-                "mac",
-                "domain",
-                "ip",
-            ],
+            &["name", "uuid", "forward", "bridge", "mac", "domain", "ip"],
             V,
         )
     }
@@ -1177,7 +1164,6 @@ mod tests {
     #[test]
     fn parses_libvirt9_live_xml() {
         let d = parse(LIBVIRT9_LIVE).unwrap();
-        assert_eq!(d.connections, Some(1));
         assert_eq!(d.name, "vdk-capture-3");
         assert_eq!(
             d.uuid.as_deref(),
@@ -1284,11 +1270,9 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_modelled_fields() {
-        let mut d = parse(LIBVIRT9_LIVE).unwrap();
+        let d = parse(LIBVIRT9_LIVE).unwrap();
         let xml = d.to_xml().unwrap();
         let back = parse(&xml).unwrap();
-        // `connections` is live state, never written.
-        d.connections = None;
         assert_eq!(back, d);
         assert!(!xml.contains("connections"));
         // And again from the written form: stable.

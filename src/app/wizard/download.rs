@@ -43,9 +43,23 @@ pub fn resolve(typed: &str, base: &Path) -> PathBuf {
     }
 }
 
-/// A volume name as a file name: '/' cannot be part of one.
+/// A volume name (the host's text) as a file name: no '/', no control or format characters,
+/// and never `.` or `..`, which would name a directory.
 fn file_name(volume: &str) -> String {
-    volume.replace('/', "_")
+    let name: String = volume
+        .chars()
+        .map(|c| {
+            if c == '/' || crate::sanitize::is_unsafe(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match name.as_str() {
+        "" | "." | ".." => "volume".into(),
+        _ => name,
+    }
 }
 
 /// Sets up the form's memory and returns the default value of its file field.
@@ -142,6 +156,8 @@ mod tests {
         );
         assert_eq!(resolve("/srv/x.img", base), PathBuf::from("/srv/x.img"));
         assert_eq!(file_name("a/b.img"), "a_b.img");
+        assert_eq!(file_name("x\n\u{202e}.img"), "x__.img");
+        assert_eq!(file_name(".."), "volume");
     }
 
     #[test]

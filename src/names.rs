@@ -15,6 +15,8 @@ pub enum NameKind {
     Vm,
     Pool,
     Volume,
+    /// A volume of a `logical` pool: an LVM logical volume.
+    LogicalVolume,
     Network,
     Snapshot,
 }
@@ -56,6 +58,13 @@ fn rules(kind: NameKind) -> Rules {
             no_lead: ".",
             max_bytes: 250,
         },
+        // lvm(8) "VALID NAMES": a-z A-Z 0-9 + _ . -, not starting with '-', 127 characters.
+        NameKind::LogicalVolume => Rules {
+            what: "logical volume name",
+            charset: Some("+_.-"),
+            no_lead: ".-",
+            max_bytes: 127,
+        },
         // <name>.xml, and <name>.conf / .hostsfile / .addnhosts for dnsmasq.
         NameKind::Network => Rules {
             what: "network name",
@@ -70,6 +79,16 @@ fn rules(kind: NameKind) -> Rules {
             no_lead: ".",
             max_bytes: 250,
         },
+    }
+}
+
+impl NameKind {
+    /// The kind of a volume's name in a pool of type `pool_kind` (as the pool's XML says).
+    pub fn volume_in(pool_kind: Option<&str>) -> NameKind {
+        match pool_kind {
+            Some("logical") => NameKind::LogicalVolume,
+            _ => NameKind::Volume,
+        }
     }
 }
 
@@ -146,7 +165,7 @@ mod tests {
     use super::NameKind::*;
     use super::*;
 
-    const ALL: [NameKind; 5] = [Vm, Pool, Volume, Network, Snapshot];
+    const ALL: [NameKind; 6] = [Vm, Pool, Volume, LogicalVolume, Network, Snapshot];
 
     #[test]
     fn what_every_kind_refuses() {
@@ -184,6 +203,18 @@ mod tests {
             h.contains("a-z A-Z") && h.contains("- _ .") && h.contains("64"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn logical_volumes_follow_lvm() {
+        assert_eq!(NameKind::volume_in(Some("logical")), LogicalVolume);
+        assert_eq!(NameKind::volume_in(Some("dir")), Volume);
+        assert_eq!(NameKind::volume_in(None), Volume);
+        assert!(check(LogicalVolume, "web01+root_a.b-c").is_ok());
+        for bad in ["my disk", "disk:1", "-x", "café"] {
+            assert!(check(LogicalVolume, bad).is_err(), "{bad:?}");
+        }
+        assert!(check(Volume, "my disk").is_ok(), "a file may have a space");
     }
 
     #[test]

@@ -612,6 +612,8 @@ pub struct Context {
     pub secrets: Vec<crate::model::storage::Secret>,
     /// Free bytes in the pool the wizard works in.
     pub available: Option<u64>,
+    /// The type of the pool the wizard works in (dir, logical…): volume names follow it.
+    pub pool_kind: Option<String>,
     /// The host is this machine (local paths can be checked).
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
@@ -648,6 +650,7 @@ pub fn context(app: &App, kind: &Kind) -> Context {
             .unwrap_or_default(),
         secrets: inv.map(|i| i.secrets.clone()).unwrap_or_default(),
         available: p.map(|p| p.available),
+        pool_kind: p.map(|p| p.kind.clone()),
         local: app
             .host(host)
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),

@@ -442,3 +442,24 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
         "{warning:?}"
     );
 }
+
+#[test]
+fn volume_names_in_a_logical_pool_follow_lvm() {
+    let ctx = Context {
+        pool_kind: Some("logical".into()),
+        ..Context::default()
+    };
+    let kind = Kind::Volume {
+        host: HostId(0),
+        pool: "vg".into(),
+    };
+    let mut w = volume::new(kind, &ctx);
+    w.set_text("name", "my disk");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "LVM names take no spaces");
+    let hint = w.field("name").unwrap().hint.clone();
+    assert!(hint.contains("+ _ . -"), "{hint}");
+    w.set_text("name", "web01-root");
+    refresh(&mut w, &ctx);
+    assert_eq!(error(&w, "name"), None);
+}

@@ -28,7 +28,7 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 vec![
                     Field::text("name", "Name", 0, "").hint(&format!(
                         "e.g. web01-root.qcow2; {}",
-                        names::hint(NameKind::Volume)
+                        names::hint(kind_in(ctx))
                     )),
                     Field::text("size", "Size", 0, "10G")
                         .hint("10G, 512MiB, 1.5T (K/M/G/T are 1024-based; KB/MB/GB 1000-based)"),
@@ -48,7 +48,7 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             kind.clone(),
             vec!["Clone", "Review"],
             vec![Field::text("name", "New name", 0, &clone_name(source, ctx))
-                .hint(&names::hint(NameKind::Volume))],
+                .hint(&names::hint(kind_in(ctx)))],
         ),
         Kind::Resize {
             volume, capacity, ..
@@ -107,8 +107,13 @@ fn clone_name(source: &str, ctx: &Context) -> String {
         .unwrap_or_default()
 }
 
+/// Volume names follow the pool's type (an LVM volume takes fewer characters than a file).
+fn kind_in(ctx: &Context) -> NameKind {
+    NameKind::volume_in(ctx.pool_kind.as_deref())
+}
+
 fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
-    names::check(NameKind::Volume, name)?;
+    names::check(kind_in(ctx), name)?;
     if ctx.volumes.iter().any(|v| v.0 == name) {
         return Err(format!("the pool already has a volume named {name}"));
     }

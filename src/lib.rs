@@ -17,6 +17,7 @@ pub mod job;
 pub mod metrics;
 pub mod migrate;
 pub mod model;
+pub mod names;
 pub mod osinfo;
 pub mod runtime;
 pub mod sanitize;

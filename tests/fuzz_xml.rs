@@ -405,7 +405,7 @@ proptest! {
         bounded("network", || {
             if let Ok(n) = network::parse(&xml) {
                 let _ = (n.forward_mode(), n.bridge_name(), n.subnets(), n.to_xml());
-                let _ = n.to_model(true, false, true, 3);
+                let _ = n.to_model(true, false, true, Vec::new());
                 for ip in n.ips.iter() {
                     let _ = (ip.prefix_len(), ip.subnet(), ip.is_ipv6());
                 }

@@ -177,7 +177,7 @@ fn create_stop_start_autostart_undefine_and_errors() {
     assert_eq!(n.ips[0].address, subnet.nth(1).unwrap().to_string());
     assert_eq!(n.ips[0].prefix, 24);
     assert_eq!(n.ips[0].dhcp, vec![range.clone()]);
-    assert_eq!(n.vms, 0);
+    assert!(n.users.is_empty(), "{n:?}");
     assert!(!n.uuid.is_empty());
     // The bridge libvirt created shows among the host's interfaces.
     let iface = inv
@@ -460,13 +460,18 @@ fn dhcp_guests_show_in_leases_and_addresses() {
         on_net.name
     );
 
-    // The network counts the guest on it (the bridge guest is no port of it).
+    // The network counts the guest on it (the bridge guest is not on the libvirt network).
     let n = find(&w.inventory(), &name).cloned().unwrap();
-    assert_eq!(n.vms, 1, "{n:?}");
+    assert_eq!(n.users.len(), 1, "{n:?}");
+    assert_eq!(n.running_users(), 1, "{n:?}");
     let virt_type = on_net.virt_type;
     drop(on_net);
     let n = find(&w.inventory(), &name).cloned().unwrap();
-    assert_eq!(n.vms, 0, "port released when the guest stops: {n:?}");
+    assert_eq!(
+        n.running_users(),
+        0,
+        "no longer running once the guest is gone: {n:?}"
+    );
     eprintln!(
         "dhcp test took {:?} (guest type='{virt_type}')",
         t0.elapsed()
@@ -601,4 +606,182 @@ fn networks_with_hostile_names_are_acted_on_by_their_real_name() {
     assert!(!find(&inv, &name).expect("still defined").active);
     let inv = w.op(&name, NetOp::Start);
     assert!(find(&inv, &name).expect("still defined").active);
+}
+
+/// The app on `uri` alone, on the networks pane once the host reported its networks.
+fn networks_pane(uri: &str) -> common::Live {
+    let mut live = common::start(
+        vec![(
+            virtdeck::app::HostSpec {
+                name: "local".into(),
+                uri: uri.to_string(),
+            },
+            virtdeck::host::WorkerOptions::default(),
+        )],
+        false,
+    );
+    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0]
+        .status
+        .is_connected()));
+    live.press("4");
+    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0].networks.is_some()));
+    live
+}
+
+fn screen(app: &virtdeck::app::App, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+    t.backend().to_string()
+}
+
+/// Changing the subnet in the new-network wizard moves the DHCP range the wizard suggested
+/// into the new subnet, and libvirt stores the moved range.
+#[test]
+fn wizard_subnet_change_moves_the_dhcp_range() {
+    let Some((uri, conn)) = prepare() else {
+        return;
+    };
+    let name = format!("vdk-wiz-{}", std::process::id());
+    let _cleanup = Cleanup {
+        uri: uri.clone(),
+        names: vec![name.clone()],
+    };
+    let subnet = free_subnet(&conn, 3);
+    let mut live = networks_pane(&uri);
+    live.press("n");
+    live.type_text(&name);
+    live.press("<Enter>");
+    let virtdeck::app::Mode::Wizard(w) = &live.app.mode else {
+        panic!("no wizard: {:?}", live.app.mode)
+    };
+    let suggested = (w.get("subnet"), w.get("dhcp_start"));
+    assert_eq!(w.page, 1, "on the addresses page");
+    // The user types over the suggested subnet, key by key.
+    for _ in 0..40 {
+        live.press("<Backspace>");
+    }
+    live.type_text(&subnet.to_string());
+    live.press("<Enter>"); // options
+    live.press("<Enter>"); // review
+    let review = screen(&live.app, 120, 40);
+    live.press("<Enter>"); // define
+    let defined = live.pump_until(Duration::from_secs(20), |a| {
+        a.mode == virtdeck::app::Mode::Normal
+            && a.hosts[0]
+                .networks
+                .as_ref()
+                .is_some_and(|n| n.networks.iter().any(|x| x.name == name))
+    });
+    assert!(
+        defined,
+        "not defined after changing {suggested:?} to {subnet}:\n{}",
+        screen(&live.app, 120, 40)
+    );
+    let (start, end) = (subnet.nth(128).unwrap(), subnet.nth(254).unwrap());
+    assert!(
+        review.contains("DHCP range moved with the subnet"),
+        "the review says so:\n{review}"
+    );
+    // What libvirt stored.
+    let xml = conn
+        .lookup_network_by_name(&name)
+        .and_then(|n| n.xml_desc(0))
+        .unwrap();
+    assert!(
+        xml.contains(&format!("<range start='{start}' end='{end}'")),
+        "range {start}-{end} in {subnet}:\n{xml}"
+    );
+}
+
+/// Domains undefined (and destroyed) on drop.
+struct Domains {
+    uri: String,
+    names: Vec<String>,
+}
+
+impl Drop for Domains {
+    fn drop(&mut self) {
+        let Ok(conn) = Connect::open(Some(&self.uri)) else {
+            return;
+        };
+        for name in &self.names {
+            if let Ok(d) = conn.lookup_domain_by_name(name) {
+                let _ = d.destroy();
+                let _ = d.undefine();
+            }
+        }
+    }
+}
+
+/// A diskless guest with one NIC on `network` (no option ROM: nothing to boot, nothing to
+/// load); it runs (SeaBIOS waiting) and that is all the test needs.
+fn nic_domain_xml(name: &str, network: &str, virt_type: &str) -> String {
+    format!(
+        "<domain type='{virt_type}'><name>{name}</name><memory unit='MiB'>64</memory>\
+         <vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+         <interface type='network'><source network='{network}'/><model type='virtio'/>\
+         <rom enabled='no'/></interface></devices></domain>"
+    )
+}
+
+/// The VMS column counts the VMs defined on a network, shut-off ones too, and says how many
+/// run; undefining it names them.
+#[test]
+fn vms_column_counts_shut_off_vms_and_undefine_names_them() {
+    let Some((uri, conn)) = prepare() else {
+        return;
+    };
+    let pid = std::process::id();
+    let net = format!("vdk-users-{pid}");
+    let _cleanup = Cleanup {
+        uri: uri.clone(),
+        names: vec![net.clone()],
+    };
+    let mut spec = NewNetwork::nat(&net, &free_subnet(&conn, 4).to_string());
+    spec.bridge = bridge_name('u');
+    let n = conn
+        .define_network_xml(&spec.build().unwrap().to_xml().unwrap())
+        .unwrap();
+    n.create().unwrap();
+    let (off, on) = (common::guest::unique("off"), common::guest::unique("on"));
+    let _doms = Domains {
+        uri: uri.clone(),
+        names: vec![off.clone(), on.clone()],
+    };
+    let kvm = conn
+        .capabilities()
+        .is_ok_and(|c| c.contains("domain type='kvm'"));
+    let virt_type = if kvm { "kvm" } else { "qemu" };
+    for vm in [&off, &on] {
+        conn.define_domain_xml(&nic_domain_xml(vm, &net, virt_type))
+            .unwrap();
+    }
+    conn.lookup_domain_by_name(&on)
+        .and_then(|d| d.create())
+        .unwrap();
+
+    let mut live = networks_pane(&uri);
+    let row_of = |s: &str| s.lines().find(|l| l.contains(&net)).map(str::to_string);
+    let mut text = String::new();
+    let shown = live.pump_until(Duration::from_secs(20), |a| {
+        text = screen(a, 200, 30);
+        row_of(&text).is_some_and(|r| r.contains("2 (1 on)"))
+    });
+    assert!(shown, "VMS column of {net}:\n{text}");
+
+    let i = virtdeck::app::networks::rows(&live.app)
+        .iter()
+        .position(|(_, n)| n.name == net)
+        .unwrap();
+    live.app.networks.sel = i;
+    live.press("u");
+    let virtdeck::app::Mode::Confirm(c) = &live.app.mode else {
+        panic!("no confirmation: {:?}", live.app.mode)
+    };
+    let body = c.body.join("\n");
+    assert!(
+        body.contains(&format!("{on} (running)")) && body.contains(&format!("{off} (shut off)")),
+        "{body}"
+    );
+    live.press("<Esc>");
 }

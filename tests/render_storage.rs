@@ -318,3 +318,25 @@ fn secrets_pane_and_a_secret_the_host_refuses_keeps_the_form() {
     assert_eq!(w.get("id"), "client.<&'\"> ü");
     assert!(!w.get("value").is_empty(), "the form keeps what was typed");
 }
+
+#[test]
+fn undefine_network_names_the_vms_on_it_running_or_not() {
+    let mut live = common::demo();
+    live.press("4");
+    assert!(live.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.networks.is_some())));
+    // lab-edge's default network: VMs running and shut off on it.
+    let rows = virtdeck::app::networks::rows(&live.app);
+    let i = rows
+        .iter()
+        .position(|(h, n)| {
+            n.name == "default" && live.app.host(*h).is_some_and(|h| h.name == "lab-edge")
+        })
+        .unwrap();
+    live.app.networks.sel = i;
+    live.press("u");
+    assert!(matches!(live.app.mode, Mode::Confirm(_)));
+    insta::assert_snapshot!("undefine_network", screen(&live.app, 100, 24));
+}

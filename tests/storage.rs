@@ -895,4 +895,36 @@ fn upload_and_download_through_the_ui() {
     assert_eq!(job.state(), JobState::Done);
     assert_eq!(job.done(), 4 * MIB, "the whole volume");
     assert_eq!(std::fs::read(&out).unwrap(), stored, "downloaded bytes");
+    assert!(
+        job.label().contains(&out.display().to_string()),
+        "the transfer names the full path: {}",
+        job.label()
+    );
+
+    // Into a folder that does not exist yet: the form says it makes it, and the job does.
+    let nested = dir.path().join("new/sub/out2.bin");
+    live.press("e");
+    let Mode::Wizard(wz) = &live.app.mode else {
+        panic!("no download form: {:?}", live.app.mode)
+    };
+    for _ in 0..wz.get("file").chars().count() {
+        live.press("<Backspace>");
+    }
+    live.type_text(&nested.display().to_string());
+    let Mode::Wizard(wz) = &live.app.mode else {
+        panic!("form closed")
+    };
+    let warning = wz.field("file").and_then(|f| f.warning.clone());
+    assert!(
+        warning
+            .as_deref()
+            .is_some_and(|m| m.contains("creates the folder")),
+        "{warning:?}"
+    );
+    live.press("<Enter>");
+    assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
+    assert!(live.pump_until(WAIT, finished));
+    let (_, job) = live.app.storage.jobs.last().unwrap();
+    assert_eq!(job.state(), JobState::Done);
+    assert_eq!(std::fs::read(&nested).unwrap(), stored, "downloaded bytes");
 }

@@ -9,7 +9,7 @@ use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, NetCmd, NetOp};
-use crate::model::network::Network;
+use crate::model::network::{NetUser, Network};
 use crate::model::HostId;
 
 /// How often an open networks pane re-reads networks and leases.
@@ -122,14 +122,58 @@ pub fn open(app: &mut App) -> Vec<Effect> {
     refresh_all(app)
 }
 
-/// The warning for stopping or undefining a network that running VMs use (its port count).
-fn users_warning(net: &Network) -> Option<String> {
-    (net.vms > 0).then(|| {
-        format!(
-            "⚠ {} running VM interface(s) are on it and will lose their network.",
-            net.vms
-        )
-    })
+/// Most VMs a confirmation names one by one; the rest are counted.
+const LISTED: usize = 10;
+
+/// The VMs on `net` (those `pick` keeps), one line each with their state.
+fn user_lines(net: &Network, pick: impl Fn(&NetUser) -> bool) -> Vec<String> {
+    let users: Vec<&NetUser> = net.users.iter().filter(|u| pick(u)).collect();
+    let mut lines: Vec<String> = users
+        .iter()
+        .take(LISTED)
+        .map(|u| {
+            let state = if u.running { "running" } else { "shut off" };
+            format!("  {} ({state})", u.vm)
+        })
+        .collect();
+    if users.len() > LISTED {
+        lines.push(format!("  … and {} more", users.len() - LISTED));
+    }
+    lines
+}
+
+/// Stopping a network cuts its running VMs off; its shut-off VMs cannot start meanwhile.
+fn stop_warning(net: &Network) -> Vec<String> {
+    let running = net.running_users();
+    let mut body = Vec::new();
+    if running > 0 {
+        body.push(format!(
+            "⚠ {running} running VM(s) on it lose their network:"
+        ));
+        body.extend(user_lines(net, |u| u.running));
+    }
+    let off = net.users.len() - running;
+    if off > 0 {
+        body.push(format!(
+            "{off} shut-off VM(s) on it cannot start until it runs again."
+        ));
+    }
+    body
+}
+
+/// Undefining a network strands every VM defined on it, shut off or not.
+fn undefine_warning(net: &Network) -> Vec<String> {
+    if net.users.is_empty() {
+        return Vec::new();
+    }
+    let mut body = vec![format!(
+        "⚠ {} VM(s) have an interface on it ({} running):",
+        net.users.len(),
+        net.running_users()
+    )];
+    body.extend(user_lines(net, |_| true));
+    body.push("Once it is gone, none of them can start with that interface.".into());
+    body
 }
 
 pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
@@ -204,7 +248,7 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             let mut body = vec![format!(
                 "Stop network {name}? Its bridge and DHCP server go away."
             )];
-            body.extend(users_warning(&net));
+            body.extend(stop_warning(&net));
             let what = format!("stop network {name}");
             let cmd = net_cmd(name, NetOp::Stop);
             requests::confirm(app, "Stop network".into(), body, None, host, what, cmd);
@@ -231,7 +275,7 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
                     "It stays up until stopped (or the host restarts), then it is gone.".into(),
                 );
             }
-            body.extend(users_warning(&net));
+            body.extend(undefine_warning(&net));
             let what = format!("undefine network {name}");
             let cmd = net_cmd(name, NetOp::Undefine);
             requests::confirm(app, "Undefine network".into(), body, None, host, what, cmd);

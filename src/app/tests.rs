@@ -739,7 +739,7 @@ fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
         active: true,
         autostart: true,
         persistent: true,
-        vms: 0,
+        users: Vec::new(),
     };
     a.update(Msg::Host(
         HostId(0),

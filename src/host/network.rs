@@ -13,7 +13,7 @@ use virt::network::Network;
 use virt::sys;
 
 use super::{message, HostEvent, NetCmd, NetOp};
-use crate::model::network::{AddrSource, HostIface, NetworkInventory, VmAddr};
+use crate::model::network::{AddrSource, HostIface, NetUser, NetworkInventory, VmAddr};
 use crate::xml::network as netxml;
 
 /// Runs one network command; answers through `notify`. Returns the libvirt error that failed
@@ -121,10 +121,10 @@ fn inventory(conn: &Connect) -> Result<NetworkInventory, Error> {
         Err(e) if unsupported(&e) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let mut ports_supported = true;
+    let mut users = network_users(conn)?;
     let mut networks = Vec::with_capacity(nets.len());
     for net in &nets {
-        match network_row(net, &mut ports_supported) {
+        match network_row(net, &mut users) {
             Ok(row) => networks.push(row),
             // Undefined between the list and these calls, unless the link itself broke.
             Err(e) => {
@@ -141,9 +141,43 @@ fn inventory(conn: &Connect) -> Result<NetworkInventory, Error> {
     })
 }
 
+/// Which VMs have an interface on which network, by network name. One XML read per domain,
+/// as the storage pane's disk users: paid only while the networks pane (or the new-VM wizard)
+/// asks. Running domains answer with their live XML (what they use now), others with their
+/// definition (what they will need to start).
+fn network_users(conn: &Connect) -> Result<HashMap<String, Vec<NetUser>>, Error> {
+    let doms = match conn.list_all_domains(0) {
+        Ok(d) => d,
+        Err(e) if unsupported(&e) => return Ok(HashMap::new()),
+        Err(e) => return Err(e),
+    };
+    let mut users: HashMap<String, Vec<NetUser>> = HashMap::new();
+    for d in &doms {
+        let read = d
+            .name()
+            .and_then(|name| Ok((name, d.is_active()?, d.xml_desc(0)?)));
+        let (vm, running, xml) = match read {
+            Ok(r) => r,
+            // Undefined meanwhile, unless the link itself broke.
+            Err(e) if !conn.is_alive().unwrap_or(false) => return Err(e),
+            Err(_) => continue,
+        };
+        for net in crate::xml::domain::networks_used(&xml).unwrap_or_default() {
+            users.entry(net).or_default().push(NetUser {
+                vm: vm.clone(),
+                running,
+            });
+        }
+    }
+    for list in users.values_mut() {
+        list.sort_by(|a, b| a.vm.cmp(&b.vm));
+    }
+    Ok(users)
+}
+
 fn network_row(
     net: &Network,
-    ports_supported: &mut bool,
+    users: &mut HashMap<String, Vec<NetUser>>,
 ) -> Result<crate::model::network::Network, Error> {
     let xml = net.xml_desc(0)?;
     let active = net.is_active()?;
@@ -163,20 +197,8 @@ fn network_row(
             ..netxml::NetworkDef::default()
         },
     };
-    let mut vms = 0;
-    if active {
-        vms = def.connections.unwrap_or(0) as usize;
-        if *ports_supported {
-            match ffi::port_count(net) {
-                Ok(n) => vms = n,
-                // Drivers without ports (test driver): `connections` from the live XML.
-                Err(e) if unsupported(&e) => *ports_supported = false,
-                // Stopped meanwhile: keep `connections` (a dead link shows in the next call).
-                Err(_) => {}
-            }
-        }
-    }
-    Ok(def.to_model(active, autostart, persistent, vms))
+    let users = users.remove(&def.name).unwrap_or_default();
+    Ok(def.to_model(active, autostart, persistent, users))
 }
 
 /// The host's interfaces from libvirt's interface driver; without one, /sys for local hosts

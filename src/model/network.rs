@@ -50,8 +50,32 @@ pub struct Network {
     pub active: bool,
     pub autostart: bool,
     pub persistent: bool,
-    /// Running VMs with an interface on it (network ports).
-    pub vms: usize,
+    /// VMs with an interface on it, running or not (a shut-off VM cannot start without it),
+    /// sorted by name, each once.
+    pub users: Vec<NetUser>,
+}
+
+/// A VM with an interface on a network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetUser {
+    pub vm: String,
+    /// Active (running or paused): its interface is on the network now.
+    pub running: bool,
+}
+
+impl Network {
+    pub fn running_users(&self) -> usize {
+        self.users.iter().filter(|u| u.running).count()
+    }
+
+    /// The VMS column: "0", or "3 (1 on)": all VMs on it, then how many run. Short, so that
+    /// names keep their room at 80 columns.
+    pub fn users_label(&self) -> String {
+        match self.users.len() {
+            0 => "0".into(),
+            n => format!("{n} ({} on)", self.running_users()),
+        }
+    }
 }
 
 /// One DHCP lease of a network.

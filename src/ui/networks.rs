@@ -38,6 +38,12 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);
     let multi = app.hosts.len() > 1;
+    let labels: Vec<String> = list.iter().map(|(_, n)| n.users_label()).collect();
+    let bridges: Vec<_> = list
+        .iter()
+        .map(|(_, n)| sanitize::text(n.bridge.as_deref().unwrap_or("-")))
+        .collect();
+    let subnets: Vec<String> = list.iter().map(|(_, n)| subnet_text(n)).collect();
     let mut widths = Vec::new();
     let mut header = Vec::new();
     if multi {
@@ -47,20 +53,20 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     widths.extend([
         super::pools::fit("NAME", list.iter().map(|(_, n)| n.name.as_str()), 24),
         Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Length(19),
+        super::pools::fit("BRIDGE", bridges.iter().map(|b| b.as_ref()), 10),
+        super::pools::fit("SUBNETS", subnets.iter().map(String::as_str), 19),
         Constraint::Fill(1),
         Constraint::Length(6),
         Constraint::Length(4),
         Constraint::Length(4),
-        Constraint::Length(3),
+        super::pools::fit("VMS", labels.iter().map(String::as_str), 17),
     ]);
     header.extend([
         "NAME", "FORWARD", "BRIDGE", "SUBNETS", "DHCP", "ACTIVE", "AUTO", "PERS", "VMS",
     ]);
     let names: &[usize] = if multi { &[0, 1] } else { &[0] };
     super::pools::give_way(&mut widths, names, area.width);
-    let body = list.iter().map(|(hid, n)| {
+    let body = list.iter().enumerate().map(|(i, (hid, n))| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
@@ -69,11 +75,6 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
                     .unwrap_or_default(),
             ));
         }
-        let subnets: Vec<String> = n
-            .ips
-            .iter()
-            .map(|i| format!("{}/{}", i.address, i.prefix))
-            .collect();
         let dhcp: Vec<String> = n
             .ips
             .iter()
@@ -82,12 +83,8 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
         cells.extend([
             Cell::from(sanitize::text(&n.name)),
             Cell::from(n.forward.label()),
-            Cell::from(sanitize::text(n.bridge.as_deref().unwrap_or("-"))),
-            Cell::from(if subnets.is_empty() {
-                "-".into()
-            } else {
-                sanitize::text(&subnets.join(" ")).into_owned()
-            }),
+            Cell::from(bridges[i].clone()),
+            Cell::from(subnets[i].clone()),
             Cell::from(if dhcp.is_empty() {
                 "-".into()
             } else {
@@ -100,7 +97,7 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             }),
             Cell::from(yes(n.autostart)),
             Cell::from(yes(n.persistent)),
-            Cell::from(format!("{:>3}", n.vms)),
+            Cell::from(labels[i].clone()),
         ]);
         let mut row = Row::new(cells);
         if app.host(*hid).is_some_and(|h| h.is_stale()) {
@@ -129,6 +126,20 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
                 "No virtual networks (n creates one)"
             },
         );
+    }
+}
+
+/// The SUBNETS cell: each block's host address and prefix, sanitised.
+fn subnet_text(n: &crate::model::network::Network) -> String {
+    let subnets: Vec<String> = n
+        .ips
+        .iter()
+        .map(|i| format!("{}/{}", i.address, i.prefix))
+        .collect();
+    if subnets.is_empty() {
+        "-".into()
+    } else {
+        sanitize::text(&subnets.join(" ")).into_owned()
     }
 }
 

@@ -91,6 +91,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         }
         match &w.review {
             Some(Ok(xml)) => {
+                for n in &w.review_notes {
+                    lines.push(Line::from(Span::styled(format!("ⓘ {n}"), t.level_warn)));
+                }
                 lines.push(Line::from(Span::styled(w.kind.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {
                     lines.push(Line::from(Span::raw(l.to_string())));

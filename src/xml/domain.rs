@@ -1,6 +1,7 @@
-//! What the storage panes need from a domain's XML: its name and where each disk comes from
-//! (so a volume can list the VMs using it). Read with the streaming reader rather than serde:
-//! domain XML is large, and only `<name>` and `<devices><disk>` matter here.
+//! What the storage and network panes need from a domain's XML: its name, where each disk
+//! comes from (so a volume can list the VMs using it) and which virtual networks its NICs are
+//! on. Read with the streaming reader rather than serde: domain XML is large, and only
+//! `<name>`, `<devices><disk>` and `<devices><interface>` matter here.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -130,6 +131,49 @@ pub fn disk_sources(domain_xml: &str) -> Result<Vec<DiskSource>, XmlError> {
     Ok(out)
 }
 
+/// The virtual networks the domain's `<interface type='network'>` devices are on, each once,
+/// in document order.
+pub fn networks_used(domain_xml: &str) -> Result<Vec<String>, XmlError> {
+    let mut r = Reader::from_str(domain_xml);
+    let mut out: Vec<String> = Vec::new();
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    // Inside an <interface type='network'> of <devices>.
+    let mut on_network = false;
+    loop {
+        let pos = r.buffer_position();
+        let ev = r
+            .read_event()
+            .map_err(|e| XmlError(format!("domain XML: {e} at byte {pos}")))?;
+        let (e, empty) = match ev {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                if path.pop().as_deref() == Some(b"interface") && path.len() == 2 {
+                    on_network = false;
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = e.local_name().as_ref().to_vec();
+        let depth = path.len();
+        if depth == 2 && path[0] == b"domain" && path[1] == b"devices" && name == b"interface" {
+            on_network = !empty && attr(&r, &e, b"type")?.as_deref() == Some("network");
+        } else if depth == 3 && on_network && path[2] == b"interface" && name == b"source" {
+            if let Some(n) = attr(&r, &e, b"network")? {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        if !empty {
+            path.push(name);
+        }
+    }
+    Ok(out)
+}
+
 /// The domain's `<name>` (entity-decoded), or `None` if the XML is broken or has none.
 pub fn name(domain_xml: &str) -> Option<String> {
     let mut r = Reader::from_str(domain_xml);
@@ -211,6 +255,20 @@ mod tests {
     <interface type='network'><source network='default'/></interface>
   </devices>
 </domain>"#;
+
+    #[test]
+    fn networks_of_the_nics_each_once() {
+        assert_eq!(networks_used(DOMAIN).unwrap(), vec!["default"]);
+        let xml = r#"<domain><name>x</name><devices>
+          <interface type='network'><mac address='52:54:00:00:00:01'/><source network='lab&amp;1'/></interface>
+          <interface type='bridge'><source bridge='br0'/></interface>
+          <interface type='network'><source network='lab&amp;1'/></interface>
+          <interface type='network'><source network='other'/></interface>
+          <interface type='direct'><source dev='eth0' mode='vepa'/></interface>
+        </devices><metadata><interface type='network'><source network='not-this'/></interface></metadata></domain>"#;
+        assert_eq!(networks_used(xml).unwrap(), vec!["lab&1", "other"]);
+        assert!(networks_used("<domain><devices><interface").is_err());
+    }
 
     #[test]
     fn disks_of_every_kind() {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::model::network::{ForwardMode, NetIp, Network};
+use crate::model::network::{ForwardMode, NetIp, NetUser, Network};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetXmlError {
@@ -30,9 +30,6 @@ pub enum NetXmlError {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename = "network")]
 pub struct NetworkDef {
-    /// Live XML only: interfaces connected right now (`<network connections='N'>`).
-    #[serde(skip_serializing)]
-    pub connections: Option<u32>,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
@@ -207,7 +204,6 @@ impl<'de> Deserialize<'de> for NetworkDef {
                 let mut name = None;
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "@connections" => def.connections = Some(map.next_value()?),
                         "name" => name = Some(map.next_value::<String>()?),
                         "uuid" => def.uuid = Some(map.next_value()?),
                         "forward" => def.forward = Some(map.next_value()?),
@@ -226,16 +222,7 @@ impl<'de> Deserialize<'de> for NetworkDef {
         }
         d.deserialize_struct(
             "network",
-            &[
-                "@connections",
-                "name",
-                "uuid",
-                "forward",
-                "bridge",
-                "mac",
-                "domain",
-                "ip",
-            ],
+            &["name", "uuid", "forward", "bridge", "mac", "domain", "ip"],
             V,
         )
     }
@@ -312,7 +299,13 @@ impl NetworkDef {
     }
 
     /// The pane's row for this network.
-    pub fn to_model(&self, active: bool, autostart: bool, persistent: bool, vms: usize) -> Network {
+    pub fn to_model(
+        &self,
+        active: bool,
+        autostart: bool,
+        persistent: bool,
+        users: Vec<NetUser>,
+    ) -> Network {
         Network {
             name: self.name.clone(),
             uuid: self.uuid.clone().unwrap_or_default(),
@@ -336,7 +329,7 @@ impl NetworkDef {
             active,
             autostart,
             persistent,
-            vms,
+            users,
         }
     }
 
@@ -683,6 +676,40 @@ pub fn suggest_dhcp(subnet: &Cidr, gateway: IpAddr) -> Option<(IpAddr, IpAddr)> 
         .then(|| (from_u128(subnet.addr, first), from_u128(subnet.addr, last)))
 }
 
+/// Where address `ip` of subnet `from` lands when the subnet becomes `to`: the same offset from
+/// the network address, if that fits in `to`.
+pub fn rebase(ip: IpAddr, from: &Cidr, to: &Cidr) -> Option<IpAddr> {
+    if !from.contains(ip) || from.is_ipv6() != to.is_ipv6() {
+        return None;
+    }
+    to.nth(to_u128(ip) - to_u128(from.network()))
+}
+
+/// The DHCP range `start`-`end` of subnet `from`, moved along when the subnet becomes `to`
+/// (host address `gateway` there): the same offsets when they make a valid range in `to`,
+/// else the range [`suggest_dhcp`] gives. `None` when the range was not inside `from`: a
+/// range the user put elsewhere is theirs to fix.
+pub fn move_dhcp(
+    from: &Cidr,
+    to: &Cidr,
+    gateway: IpAddr,
+    start: &str,
+    end: &str,
+) -> Option<(IpAddr, IpAddr)> {
+    let a: IpAddr = start.trim().parse().ok()?;
+    let b: IpAddr = end.trim().parse().ok()?;
+    if !from.contains(a) || !from.contains(b) {
+        return None;
+    }
+    let same = rebase(a, from, to).zip(rebase(b, from, to));
+    match same {
+        Some((a, b)) if dhcp_range(to, gateway, &a.to_string(), &b.to_string()).is_ok() => {
+            Some((a, b))
+        }
+        _ => suggest_dhcp(to, gateway),
+    }
+}
+
 /// The first free /24 in 192.168.100-254.0 then 10.0-255.x.0, for the wizard's default.
 pub fn suggest_subnet(taken: &[Cidr]) -> Option<Cidr> {
     let candidates = (100..=254u8)
@@ -741,31 +768,9 @@ pub fn network_subnets(nets: &[Network]) -> Vec<(String, Cidr)> {
 
 // ---------------------------------------------------------------- names
 
-/// Longest network name the wizard accepts (libvirt itself has no limit, but the name ends up
-/// in file names and table columns).
-pub const MAX_NAME: usize = 64;
-
-/// Network name rules: libvirt forbids `/`; control characters cannot be written in XML.
+/// Network name rules: see [`crate::names`].
 pub fn validate_name(name: &str) -> Result<(), String> {
-    if name.trim().is_empty() {
-        return Err("enter a name".into());
-    }
-    if name.trim() != name {
-        return Err("the name starts or ends with a space".into());
-    }
-    if name.contains('/') {
-        return Err("the name cannot contain '/'".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("the name cannot contain control characters".into());
-    }
-    let n = name.chars().count();
-    if n > MAX_NAME {
-        return Err(format!(
-            "the name is {n} characters long (at most {MAX_NAME})"
-        ));
-    }
-    Ok(())
+    crate::names::check(crate::names::NameKind::Network, name)
 }
 
 /// Linux interface names (bridges, forward devices): 1-15 bytes, no '/', ':' or white space,
@@ -1159,7 +1164,6 @@ mod tests {
     #[test]
     fn parses_libvirt9_live_xml() {
         let d = parse(LIBVIRT9_LIVE).unwrap();
-        assert_eq!(d.connections, Some(1));
         assert_eq!(d.name, "vdk-capture-3");
         assert_eq!(
             d.uuid.as_deref(),
@@ -1202,7 +1206,11 @@ mod tests {
         assert_eq!(v6.prefix_len(), Ok(64));
         assert_eq!(v6.subnet().unwrap().subnet(), c("fd00:77::/64"));
 
-        let m = d.to_model(true, false, true, 1);
+        let on = NetUser {
+            vm: "web".into(),
+            running: true,
+        };
+        let m = d.to_model(true, false, true, vec![on.clone()]);
         assert_eq!(m.forward, ForwardMode::Nat);
         assert_eq!(m.bridge.as_deref(), Some("vdkcap3"));
         assert_eq!(m.ips[0].family, "ipv4");
@@ -1213,7 +1221,8 @@ mod tests {
         );
         assert_eq!(m.ips[1].family, "ipv6");
         assert!(m.active && !m.autostart && m.persistent);
-        assert_eq!(m.vms, 1);
+        assert_eq!(m.users, vec![on]);
+        assert_eq!(m.users_label(), "1 (1 on)");
     }
 
     #[test]
@@ -1261,11 +1270,9 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_modelled_fields() {
-        let mut d = parse(LIBVIRT9_LIVE).unwrap();
+        let d = parse(LIBVIRT9_LIVE).unwrap();
         let xml = d.to_xml().unwrap();
         let back = parse(&xml).unwrap();
-        // `connections` is live state, never written.
-        d.connections = None;
         assert_eq!(back, d);
         assert!(!xml.contains("connections"));
         // And again from the written form: stable.
@@ -1520,6 +1527,54 @@ mod tests {
     }
 
     #[test]
+    fn a_dhcp_range_moves_with_its_subnet() {
+        let (old, new) = (c("192.168.100.0/24"), c("10.0.5.0/24"));
+        let g = ip("10.0.5.1");
+        assert_eq!(
+            move_dhcp(&old, &new, g, "192.168.100.10", "192.168.100.99"),
+            Some((ip("10.0.5.10"), ip("10.0.5.99"))),
+            "same offsets"
+        );
+        // Larger: the offsets still fit.
+        assert_eq!(
+            move_dhcp(
+                &old,
+                &c("10.8.0.0/16"),
+                ip("10.8.0.1"),
+                "192.168.100.128",
+                "192.168.100.254"
+            ),
+            Some((ip("10.8.0.128"), ip("10.8.0.254")))
+        );
+        // Smaller: they do not, so the range is suggested afresh.
+        let small = c("10.0.6.0/28");
+        let gs = ip("10.0.6.1");
+        assert_eq!(
+            move_dhcp(&old, &small, gs, "192.168.100.128", "192.168.100.254"),
+            suggest_dhcp(&small, gs)
+        );
+        // The offsets would cover the new host address: suggested afresh too.
+        assert_eq!(
+            move_dhcp(
+                &old,
+                &new,
+                ip("10.0.5.50"),
+                "192.168.100.10",
+                "192.168.100.99"
+            ),
+            suggest_dhcp(&new, ip("10.0.5.50"))
+        );
+        // Not inside the old subnet (the user's own choice), or not addresses: left alone.
+        assert_eq!(move_dhcp(&old, &new, g, "172.16.0.1", "172.16.0.9"), None);
+        assert_eq!(move_dhcp(&old, &new, g, "", "192.168.100.9"), None);
+        assert_eq!(
+            rebase(ip("192.168.100.7"), &old, &new),
+            Some(ip("10.0.5.7"))
+        );
+        assert_eq!(rebase(ip("192.168.100.7"), &old, &c("fd00::/64")), None);
+    }
+
+    #[test]
     fn suggestions() {
         let s = c("192.168.100.0/24");
         assert_eq!(
@@ -1585,9 +1640,10 @@ mod tests {
             ]
         );
         assert_eq!(overlaps(&c("fd00::/48"), &others, &host).len(), 1);
-        let model = vec![parse(TEST_DRIVER_DEFAULT)
-            .unwrap()
-            .to_model(true, true, true, 0)];
+        let model =
+            vec![parse(TEST_DRIVER_DEFAULT)
+                .unwrap()
+                .to_model(true, true, true, Vec::new())];
         assert_eq!(
             network_subnets(&model),
             vec![("default".to_string(), c("192.168.122.1/24"))]
@@ -1596,26 +1652,19 @@ mod tests {
 
     #[test]
     fn name_rules() {
+        // The rules themselves are tested in crate::names; this is the network's use of them.
         assert!(validate_name("lab-net_1").is_ok());
         assert!(validate_name("<&'\"> ü 网络").is_ok());
         assert_eq!(validate_name("").unwrap_err(), "enter a name");
-        assert_eq!(validate_name("   ").unwrap_err(), "enter a name");
-        assert_eq!(
-            validate_name(" lab").unwrap_err(),
-            "the name starts or ends with a space"
-        );
         assert_eq!(
             validate_name("a/b").unwrap_err(),
-            "the name cannot contain '/'"
+            "no '/' in a network name"
         );
-        assert_eq!(
-            validate_name("a\nb").unwrap_err(),
-            "the name cannot contain control characters"
-        );
-        assert!(validate_name(&"ü".repeat(64)).is_ok());
+        assert!(validate_name(".hidden").is_err());
+        assert!(validate_name(&"x".repeat(64)).is_ok());
         assert_eq!(
             validate_name(&"x".repeat(65)).unwrap_err(),
-            "the name is 65 characters long (at most 64)"
+            "the network name is 65 bytes long (at most 64)"
         );
         assert!(validate_iface_name("br0").is_ok());
         assert!(validate_iface_name("virbr-lab-12345").is_ok());

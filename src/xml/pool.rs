@@ -408,7 +408,9 @@ type Problems = Vec<(&'static str, String)>;
 pub fn validate(def: &PoolDef) -> Problems {
     let mut out = Problems::new();
     let s = &def.source;
-    check_object_name(&mut out, field::NAME, "name", &def.name);
+    if let Err(m) = crate::names::check(crate::names::NameKind::Pool, &def.name) {
+        out.push((field::NAME, m));
+    }
     if let Some(u) = &def.uuid {
         if !is_uuid(u) {
             out.push((field::UUID, "not a UUID".into()));
@@ -532,22 +534,6 @@ pub fn validate(def: &PoolDef) -> Problems {
         | PoolKind::Other(_) => check_hosts(&mut out, s),
     }
     out
-}
-
-/// libvirt's object names: not empty, no `/` (they become file names), no newline. A leading dot
-/// is refused too: the pool's config file would be hidden.
-fn check_object_name(out: &mut Problems, key: &'static str, what: &str, name: &str) {
-    if name.is_empty() {
-        out.push((key, format!("enter a {what}")));
-    } else if name.contains('/') {
-        out.push((key, format!("no '/' in a {what}")));
-    } else if name.starts_with('.') {
-        out.push((key, format!("a {what} cannot start with '.'")));
-    } else if name.chars().any(char::is_control) {
-        out.push((key, format!("no control characters in a {what}")));
-    } else if name.trim() != name {
-        out.push((key, format!("no leading or trailing spaces in a {what}")));
-    }
 }
 
 fn check_abs(out: &mut Problems, key: &'static str, what: &str, path: &str) {
@@ -1344,8 +1330,11 @@ mod tests {
         assert_eq!(fields(&PoolDef::dir(".hidden", "/x")), vec![field::NAME]);
         assert_eq!(fields(&PoolDef::dir("a\nb", "/x")), vec![field::NAME]);
         assert_eq!(fields(&PoolDef::dir(" a", "/x")), vec![field::NAME]);
+        // Pools take only what the wizard's hint names (crate::names).
+        assert_eq!(fields(&PoolDef::dir("my pool", "/x")), vec![field::NAME]);
+        assert_eq!(fields(&PoolDef::dir("café-池", "/x")), vec![field::NAME]);
         assert_eq!(
-            fields(&PoolDef::dir("café-池 <&>", "/x")),
+            fields(&PoolDef::dir("web-01_a.b", "/x")),
             Vec::<&str>::new()
         );
         assert_eq!(

@@ -79,11 +79,8 @@ impl SnapshotSpec {
     /// Problems as (field, message): `name`, `disks`.
     pub fn validate(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if self.name.trim().is_empty() {
-            out.push(("name", "enter a name".to_string()));
-        } else if self.name.contains('/') {
-            // libvirt stores snapshot metadata in files named after the snapshot.
-            out.push(("name", "no '/' in a snapshot name".to_string()));
+        if let Err(m) = crate::names::check(crate::names::NameKind::Snapshot, &self.name) {
+            out.push(("name", m));
         }
         if !self.disks.is_empty() && self.disks.iter().all(|d| d.mode == DiskMode::No) {
             out.push(("disks", "no disk can be snapshotted".to_string()));

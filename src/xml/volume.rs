@@ -103,15 +103,8 @@ impl VolumeDef {
 /// `allocation`, `format`, `backing`.
 pub fn validate(def: &VolumeDef) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    let n = &def.name;
-    if n.is_empty() {
-        out.push(("name", "enter a name".to_string()));
-    } else if n.contains('/') {
-        out.push(("name", "no '/' in a volume name".to_string()));
-    } else if n == "." || n == ".." {
-        out.push(("name", "not a valid file name".to_string()));
-    } else if n.chars().any(char::is_control) {
-        out.push(("name", "no control characters in a name".to_string()));
+    if let Err(m) = crate::names::check(crate::names::NameKind::Volume, &def.name) {
+        out.push(("name", m));
     }
     if def.capacity == 0 && def.backing.is_none() {
         out.push(("capacity", "enter a size".to_string()));

@@ -544,3 +544,33 @@ fn a_paste_is_one_insert_into_the_xml_editor_and_never_keys() {
         .iter()
         .any(|m| m.text.contains("paste ignored")));
 }
+
+/// Every name field of the detail forms refuses what the shared rules refuse (a leading '.',
+/// a bidi override), not only '/'.
+#[test]
+fn detail_name_fields_follow_the_shared_rules() {
+    let field_error = |a: &App, key: &str| match &a.mode {
+        Mode::Wizard(w) => w.field(key).and_then(|f| f.error.clone()),
+        other => panic!("no form: {other:?}"),
+    };
+    // Clone: a leading '.' would hide the new VM's config file.
+    let mut a = opened(false);
+    press(&mut a, "C");
+    let Mode::Wizard(w) = &mut a.mode else {
+        panic!("no clone form")
+    };
+    w.set_text("name", ".hidden");
+    crate::app::wizard::vm::refresh(w);
+    assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
+    // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
+    for bad in [".s", "s\u{202e}1"] {
+        let mut a = opened(false);
+        press(&mut a, "n");
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no snapshot form")
+        };
+        w.set_text("name", bad);
+        crate::app::wizard::vm::refresh(w);
+        assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
+    }
+}

@@ -3,6 +3,7 @@
 //! pool, volume, secret, network…) only say which fields they have, how to check them and what
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
+pub mod download;
 pub mod migrate;
 pub mod network;
 pub mod newvm;
@@ -297,6 +298,11 @@ pub struct Wizard {
     pub job: Option<(Job, Vec<String>)>,
     /// The new-VM wizard's own memory (detection, which OS defaults were applied).
     pub newvm: Option<Box<newvm::State>>,
+    /// A spec's memory between refreshes, by key (the network wizard's last valid subnet).
+    pub memo: std::collections::BTreeMap<&'static str, String>,
+    /// What the wizard did on its own that the user should know before confirming (a DHCP
+    /// range moved with its subnet): shown above the review's document.
+    pub review_notes: Vec<String>,
 }
 
 impl PartialEq for Wizard {
@@ -338,6 +344,8 @@ impl Wizard {
             source_applied: None,
             job: None,
             newvm: None,
+            memo: Default::default(),
+            review_notes: Vec::new(),
         };
         w.focus_first();
         w
@@ -635,6 +643,8 @@ pub struct Context {
     pub secrets: Vec<crate::model::storage::Secret>,
     /// Free bytes in the pool the wizard works in.
     pub available: Option<u64>,
+    /// The type of the pool the wizard works in (dir, logical…): volume names follow it.
+    pub pool_kind: Option<String>,
     /// The host is this machine (local paths can be checked).
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
@@ -671,6 +681,7 @@ pub fn context(app: &App, kind: &Kind) -> Context {
             .unwrap_or_default(),
         secrets: inv.map(|i| i.secrets.clone()).unwrap_or_default(),
         available: p.map(|p| p.available),
+        pool_kind: p.map(|p| p.kind.clone()),
         local: app
             .host(host)
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
@@ -735,13 +746,16 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
             w.get("file"),
             true,
         )),
-        Kind::Download { pool, volume, .. } => Some((
-            format!("download of {volume}"),
-            pool.clone(),
-            volume.clone(),
-            w.get("file"),
-            false,
-        )),
+        Kind::Download { pool, volume, .. } => {
+            let file = download::target(w);
+            Some((
+                format!("download of {volume} to {}", file.display()),
+                pool.clone(),
+                volume.clone(),
+                file.display().to_string(),
+                false,
+            ))
+        }
         _ => None,
     };
     if let Some((label, pool, volume, file, up)) = job_cmd {

@@ -5,9 +5,10 @@
 use super::{Context, Field, Input, Kind, Wizard};
 use crate::host::NetCmd;
 use crate::model::HostId;
+use crate::names::{self, NameKind};
 use crate::xml::network::{
-    gateway, network_subnets, overlaps, parse_subnet, suggest_dhcp, suggest_subnet, Cidr,
-    Field as F, NewKind, NewNetwork, SubnetSpec,
+    gateway, move_dhcp, network_subnets, overlaps, parse_subnet, rebase, suggest_dhcp,
+    suggest_subnet, Cidr, Field as F, NewKind, NewNetwork, SubnetSpec,
 };
 
 const KINDS: &[&str] = &["nat", "route", "isolated", "bridge"];
@@ -41,7 +42,7 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
         Kind::Network { host },
         vec!["Network", "Addresses", "Options", "Review"],
         vec![
-            Field::text("name", "Name", 0, "").hint("letters, digits, - _ ."),
+            Field::text("name", "Name", 0, "").hint(&names::hint(NameKind::Network)),
             Field::choice("kind", "Type", 0, KINDS)
                 .hint("nat: guests reach out through the host; route: guests are routed; isolated: host only; bridge: join a host bridge"),
             Field::text("bridge", "Bridge name", 0, "").hint("the bridge libvirt creates; empty: virbrN"),
@@ -130,7 +131,57 @@ fn field_key(f: F) -> &'static str {
     }
 }
 
+/// Memo keys: the last subnet that parsed, the DHCP range before the wizard first moved it,
+/// and the range it moved it to (a range the user edits afterwards is theirs).
+const SUBNET_WAS: &str = "subnet";
+const RANGE_WAS: &str = "dhcp_was";
+const RANGE_SET: &str = "dhcp_set";
+
+fn range(w: &Wizard) -> String {
+    format!("{} - {}", w.get("dhcp_start"), w.get("dhcp_end"))
+}
+
+/// A new subnet takes the host address and the DHCP range along when they were inside the old
+/// one (same offsets when they fit, else a fresh suggestion): a range left in the old subnet
+/// is never what the user meant. Says so on the field and in the review.
+fn follow_subnet(w: &mut Wizard) {
+    if w.memo.get(RANGE_SET).is_some_and(|set| *set != range(w)) {
+        // Edited by hand since the last move: no longer the wizard's doing.
+        w.memo.remove(RANGE_WAS);
+        w.memo.remove(RANGE_SET);
+    }
+    let Ok(new) = parse_subnet(&w.get("subnet")) else {
+        return;
+    };
+    let old = w.memo.insert(SUBNET_WAS, new.to_string());
+    let Some(old) = old
+        .and_then(|o| parse_subnet(&o).ok())
+        .filter(|o| *o != new)
+    else {
+        return;
+    };
+    if let Some(g) = w
+        .get("gateway")
+        .parse()
+        .ok()
+        .and_then(|g| rebase(g, &old, &new))
+    {
+        w.set_text("gateway", &g.to_string());
+    }
+    let Ok(gw) = gateway(&new, &w.get("gateway")) else {
+        return;
+    };
+    let before = range(w);
+    if let Some((a, b)) = move_dhcp(&old, &new, gw, &w.get("dhcp_start"), &w.get("dhcp_end")) {
+        w.set_text("dhcp_start", &a.to_string());
+        w.set_text("dhcp_end", &b.to_string());
+        w.memo.entry(RANGE_WAS).or_insert(before);
+        w.memo.insert(RANGE_SET, range(w));
+    }
+}
+
 pub fn refresh(w: &mut Wizard, ctx: &Context) {
+    follow_subnet(w);
     let k = kind(w);
     let bridged = k == NewKind::Bridge;
     let dhcp = w.on("dhcp");
@@ -172,6 +223,19 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         if let Some(f) = w.field_mut("name") {
             f.error = Some(format!("the host already has a network named {name}"));
         }
+    }
+    w.review_notes.clear();
+    let moved = w
+        .memo
+        .get(RANGE_WAS)
+        .filter(|was| **was != range(w) && dhcp && !bridged)
+        .cloned();
+    if let Some(was) = moved {
+        let note = format!("DHCP range moved with the subnet: {was} → {}", range(w));
+        if let Some(f) = w.field_mut("dhcp_start") {
+            f.warning = Some(format!("moved with the subnet (was {was})"));
+        }
+        w.review_notes.push(note);
     }
     if let Ok(c) = parse_subnet(&w.get("subnet")) {
         let others = network_subnets(&ctx.networks);

@@ -17,6 +17,7 @@ use crate::host::{HostCommand, NetCmd, StorageCmd};
 use crate::job::Job;
 use crate::model::storage::Pool;
 use crate::model::HostId;
+use crate::names::{self, NameKind};
 use crate::osinfo::{NicModel, OsDb, OsVariant};
 use crate::size::parse_size;
 use crate::xml::newvm::{
@@ -243,7 +244,7 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                 &NicModel::ALL.map(NicModel::as_str),
             ),
             Field::text("mac", "Fixed MAC", 4, "").hint("empty: libvirt picks one (52:54:00:…)"),
-            Field::text("name", "Name", 5, ""),
+            Field::text("name", "Name", 5, "").hint(&names::hint(NameKind::Vm)),
             Field::toggle("start", "Start after create", 5, true),
             Field::toggle("console", "Open console", 5, false)
                 .hint("attach the serial console once the VM runs"),

@@ -9,6 +9,7 @@ use crate::app::{App, Effect, Mode};
 use crate::host::{HostCommand, StorageCmd};
 use crate::model::storage::PoolSource;
 use crate::model::HostId;
+use crate::names::{self, NameKind};
 use crate::xml::pool::{field as key, validate, PoolDef, PoolHost, SecretRef};
 use crate::xml::secret::SecretDef;
 
@@ -24,7 +25,7 @@ pub fn new(host: HostId) -> Wizard {
         Kind::Pool { host },
         vec!["Type", "Source", "Options", "Review"],
         vec![
-            Field::text(key::NAME, "Name", 0, "").hint("letters, digits, - _ . (no /)"),
+            Field::text(key::NAME, "Name", 0, "").hint(&names::hint(NameKind::Pool)),
             Field::choice("type", "Type", 0, TYPES)
                 .hint("←/→: dir, fs, netfs, logical, iscsi, rbd, gluster, disk"),
             Field::choice(FOUND, "Found on host", 1, &[])

@@ -36,8 +36,13 @@ fn pool_wizard_validates_as_typed_and_builds_escaped_xml() {
     for _ in 0..7 {
         w.input(key(KeyCode::Backspace));
     }
-    typ(&mut w, &ctx, "café<&'\">");
-    // '/' is the only character libvirt refuses in names besides a leading dot.
+    typ(&mut w, &ctx, "café");
+    // Only what the hint names (crate::names): letters a-z A-Z, digits, - _ .
+    assert!(w.field("name").and_then(|f| f.error.clone()).is_some());
+    for _ in 0.."café".chars().count() {
+        w.input(key(KeyCode::Backspace));
+    }
+    typ(&mut w, &ctx, "scratch-01");
     assert!(w.field("name").and_then(|f| f.error.clone()).is_none());
     assert!(w.next_page());
     assert_eq!(w.page, 1);
@@ -51,7 +56,7 @@ fn pool_wizard_validates_as_typed_and_builds_escaped_xml() {
     for _ in 0.."relative/path".len() {
         w.input(key(KeyCode::Backspace));
     }
-    typ(&mut w, &ctx, "/srv/pools/x");
+    typ(&mut w, &ctx, "/srv/pools/<&'\">");
     assert!(w.next_page());
     assert!(w.next_page());
     assert!(w.is_review());
@@ -59,9 +64,10 @@ fn pool_wizard_validates_as_typed_and_builds_escaped_xml() {
         Some(Ok(x)) => x.clone(),
         other => panic!("no XML: {other:?}"),
     };
-    assert!(xml.contains("café&lt;&amp;"), "{xml}");
+    assert!(xml.contains("/srv/pools/&lt;&amp;"), "{xml}");
     let parsed = crate::xml::pool::parse(&xml).expect("round trip");
-    assert_eq!(parsed.name, "café<&'\">");
+    assert_eq!(parsed.name, "scratch-01");
+    assert_eq!(parsed.target.as_deref(), Some("/srv/pools/<&'\">"));
     match pool::command(&w, 7).expect("command") {
         StorageCmd::DefinePool {
             tag,
@@ -299,4 +305,161 @@ fn field_moving_keys_never_type_into_a_text_field() {
     }
     assert!(edit_line(&mut t, key(KeyCode::Char('a'))));
     assert_eq!(t.lines(), ["a"]);
+}
+
+/// Types `s` one character at a time, re-checking after each, as the app does.
+fn type_slowly(w: &mut Wizard, ctx: &Context, s: &str) {
+    for ch in s.chars() {
+        w.input(key(KeyCode::Char(ch)));
+        refresh(w, ctx);
+    }
+}
+
+fn clear(w: &mut Wizard, ctx: &Context, k: &str) {
+    focus(w, k);
+    for _ in 0..w.get(k).chars().count() {
+        w.input(key(KeyCode::Backspace));
+        refresh(w, ctx);
+    }
+}
+
+fn error(w: &Wizard, k: &str) -> Option<String> {
+    w.field(k).and_then(|f| f.error.clone())
+}
+
+#[test]
+fn pool_name_with_a_space_is_refused_as_its_hint_says() {
+    let ctx = Context::default();
+    let mut w = pool::new(HostId(0));
+    focus(&mut w, "name");
+    type_slowly(&mut w, &ctx, "my pool");
+    let e = error(&w, "name");
+    assert!(e.as_deref().is_some_and(|e| e.contains("spaces")), "{e:?}");
+    assert!(!w.next_page());
+    for bad in ["café", "-x", ".x"] {
+        w.set_text("name", bad);
+        refresh(&mut w, &ctx);
+        assert!(error(&w, "name").is_some(), "{bad:?}");
+    }
+}
+
+#[test]
+fn volume_and_network_names_refuse_control_and_format_characters() {
+    let ctx = Context::default();
+    let mut w = volume::new(
+        Kind::Volume {
+            host: HostId(0),
+            pool: "p".into(),
+        },
+        &ctx,
+    );
+    w.set_text("name", "disk\u{202e}gpj.qcow2");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "volume with a bidi override");
+    let mut w = network::new(HostId(0), &ctx);
+    w.set_text("name", ".hidden");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "network named '.hidden'");
+}
+
+#[test]
+fn network_wizard_moves_the_dhcp_range_with_the_subnet() {
+    let ctx = Context::default();
+    let mut w = network::new(HostId(0), &ctx);
+    refresh(&mut w, &ctx);
+    w.set_text("name", "lab");
+    assert_eq!(w.get("subnet"), "192.168.100.0/24");
+    assert_eq!(w.get("dhcp_start"), "192.168.100.128");
+    assert_eq!(w.get("dhcp_end"), "192.168.100.254");
+    // Typed over, one key at a time (each intermediate text is checked too).
+    clear(&mut w, &ctx, "subnet");
+    type_slowly(&mut w, &ctx, "10.0.5.0/24");
+    assert_eq!(w.get("dhcp_start"), "10.0.5.128");
+    assert_eq!(w.get("dhcp_end"), "10.0.5.254");
+    assert_eq!(error(&w, "dhcp_start"), None);
+    // A smaller subnet: the old offsets do not fit, so the range is suggested afresh.
+    w.set_text("subnet", "10.0.6.0/28");
+    refresh(&mut w, &ctx);
+    assert_eq!(error(&w, "dhcp_start"), None, "{}", w.get("dhcp_start"));
+    let r = (w.get("dhcp_start"), w.get("dhcp_end"));
+    assert!(
+        r.0.starts_with("10.0.6.") && r.1.starts_with("10.0.6."),
+        "{r:?}"
+    );
+    // A range the user set outside the subnet on purpose is theirs: it stays (and is flagged).
+    w.set_text("dhcp_start", "172.16.0.10");
+    w.set_text("dhcp_end", "172.16.0.20");
+    refresh(&mut w, &ctx);
+    w.set_text("subnet", "10.0.7.0/24");
+    refresh(&mut w, &ctx);
+    assert_eq!(w.get("dhcp_start"), "172.16.0.10");
+    assert!(error(&w, "dhcp_start").is_some());
+}
+
+#[test]
+fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
+    use std::path::Path;
+    let ctx = Context::default();
+    let mut w = volume::new(
+        Kind::Download {
+            host: HostId(0),
+            pool: "p".into(),
+            volume: "disk.img".into(),
+        },
+        &ctx,
+    );
+    refresh(&mut w, &ctx);
+    // cargo runs unit tests in the crate's root: a git work tree.
+    let cwd = std::env::current_dir().unwrap();
+    let file = w.get("file");
+    assert!(Path::new(&file).is_absolute(), "{file}");
+    assert!(!Path::new(&file).starts_with(&cwd), "{file} is in {cwd:?}");
+    assert_eq!(
+        Path::new(&file),
+        download::default_dir().unwrap().join("disk.img")
+    );
+    let shown = |w: &Wizard| {
+        let f = w.field("file").unwrap();
+        format!("{} {}", f.hint, f.warning.clone().unwrap_or_default())
+    };
+    // A relative name goes to the download directory, and the form says where exactly.
+    w.set_text("file", "copy.img");
+    refresh(&mut w, &ctx);
+    let full = download::default_dir().unwrap().join("copy.img");
+    assert!(
+        shown(&w).contains(&full.display().to_string()),
+        "{}",
+        shown(&w)
+    );
+    // Into the work tree virtdeck runs in: allowed, but never silently.
+    w.set_text("file", &cwd.join("x.img").display().to_string());
+    refresh(&mut w, &ctx);
+    let warning = w.field("file").and_then(|f| f.warning.clone());
+    assert!(
+        warning
+            .as_deref()
+            .is_some_and(|m| m.contains("git work tree")),
+        "{warning:?}"
+    );
+}
+
+#[test]
+fn volume_names_in_a_logical_pool_follow_lvm() {
+    let ctx = Context {
+        pool_kind: Some("logical".into()),
+        ..Context::default()
+    };
+    let kind = Kind::Volume {
+        host: HostId(0),
+        pool: "vg".into(),
+    };
+    let mut w = volume::new(kind, &ctx);
+    w.set_text("name", "my disk");
+    refresh(&mut w, &ctx);
+    assert!(error(&w, "name").is_some(), "LVM names take no spaces");
+    let hint = w.field("name").unwrap().hint.clone();
+    assert!(hint.contains("+ _ . -"), "{hint}");
+    w.set_text("name", "web01-root");
+    refresh(&mut w, &ctx);
+    assert_eq!(error(&w, "name"), None);
 }

@@ -11,6 +11,7 @@ use crate::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails
 use crate::host::{HostCommand, StorageCmd, VolOp};
 use crate::job::Job;
 use crate::model::HostId;
+use crate::names::{self, NameKind};
 use crate::size::parse_size;
 use crate::xml::device::{
     next_target, valid_mac, Bus, Cache, DiskSource, DiskSpec, Io, NicSource, NicSpec, NIC_MODELS,
@@ -234,9 +235,10 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::Rename => (
             format!("Rename {name}"),
             vec!["Rename"],
-            vec![
-                Field::text("name", "New name", 0, &name).hint("libvirt renames only shut-off VMs")
-            ],
+            vec![Field::text("name", "New name", 0, &name).hint(&format!(
+                "libvirt renames only shut-off VMs; {}",
+                names::hint(NameKind::Vm)
+            ))],
         ),
         Form::Boot => (
             format!("Boot order of {name}"),
@@ -292,7 +294,8 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
                     .hint("a host path (/var/lib/libvirt/images/x.qcow2, /dev/sdb) or pool/volume"),
                 Field::text("pool", "Pool", 0, &default_pool(&facts))
                     .hint(&format!("pools: {}", list(&facts.pools))),
-                Field::text("vol_name", "Volume name", 0, &format!("{name}-disk.qcow2")),
+                Field::text("vol_name", "Volume name", 0, &format!("{name}-disk.qcow2"))
+                    .hint(&names::hint(NameKind::Volume)),
                 Field::text("size", "Size", 0, "10G").hint("a thin volume: 10G, 512MiB"),
                 Field::choice("bus", "Bus", 0, &["virtio", "sata", "scsi", "ide"]),
                 Field::text("target", "Target", 0, "").hint("empty: the next free name on the bus"),
@@ -341,7 +344,7 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
                 format!("New snapshot of {name}"),
                 vec!["Snapshot", "Review"],
                 vec![
-                    Field::text("name", "Name", 0, &n),
+                    Field::text("name", "Name", 0, &n).hint(&names::hint(NameKind::Snapshot)),
                     Field::text("description", "Description", 0, ""),
                     Field::choice("mode", "Contents", 0, modes).hint(
                         "internal snapshots (qcow2) keep disks, and memory while running; disk only: external overlay files",
@@ -388,8 +391,10 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
                 format!("Clone {name}"),
                 vec!["Clone"],
                 vec![
-                    Field::text("name", "New name", 0, &clone_name)
-                        .hint("new UUID and MACs are generated, as virt-clone does"),
+                    Field::text("name", "New name", 0, &clone_name).hint(&format!(
+                        "new UUID and MACs are generated, as virt-clone does; {}",
+                        names::hint(NameKind::Vm)
+                    )),
                     Field::text("pool", "Into pool", 0, &pool)
                         .hint(&format!("pools: {}", list(&facts.pools))),
                     Field::toggle("linked", "Linked (qcow2 overlay)", 0, false)
@@ -590,12 +595,10 @@ pub fn refresh(w: &mut Wizard) {
         Form::Description => {}
         Form::Rename => {
             let n = w.get("name");
-            let r = if n.is_empty() {
-                Err("enter a name".into())
-            } else if n == d.name {
+            let r = if n == d.name {
                 Err("that is its name".into())
-            } else if n.contains('/') {
-                Err("a VM name cannot contain '/'".into())
+            } else if let Err(e) = names::check(NameKind::Vm, &n) {
+                Err(e)
             } else if facts.vm_names.contains(&n) {
                 Err(format!("the host already has a VM named {n}"))
             } else if d.active {
@@ -665,15 +668,7 @@ pub fn refresh(w: &mut Wizard) {
                 },
             );
             let vol = w.get("vol_name");
-            check(
-                w,
-                "vol_name",
-                if vol.is_empty() || vol.contains('/') || vol.starts_with('.') {
-                    Err("a name without '/' that does not start with '.'".into())
-                } else {
-                    Ok(())
-                },
-            );
+            check(w, "vol_name", names::check(NameKind::Volume, &vol));
             check(
                 w,
                 "size",
@@ -771,8 +766,8 @@ pub fn refresh(w: &mut Wizard) {
         Form::DeleteSnapshot { .. } => {}
         Form::Clone => {
             let n = w.get("name");
-            let r = if n.is_empty() {
-                Err("enter a name".into())
+            let r = if let Err(e) = names::check(NameKind::Vm, &n) {
+                Err(e)
             } else if n == d.name || facts.vm_names.contains(&n) {
                 Err(format!("the host already has a VM named {n}"))
             } else if d.active {

@@ -1,9 +1,11 @@
 //! Volume forms: new volume (raw/qcow2, thin or preallocated, qcow2 backing volume), clone,
-//! resize (grow only), upload a local file, download to a local file.
+//! resize (grow only), upload a local file, download to a local file (destination rules in
+//! `download`).
 
 use super::{check, Context, Field, Kind, Wizard};
 use crate::fmt;
 use crate::host::{StorageCmd, VolOp};
+use crate::names::{self, NameKind};
 use crate::size::parse_size;
 use crate::xml::volume::VolumeDef;
 
@@ -24,7 +26,10 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 kind.clone(),
                 vec!["Volume", "Review"],
                 vec![
-                    Field::text("name", "Name", 0, "").hint("e.g. web01-root.qcow2"),
+                    Field::text("name", "Name", 0, "").hint(&format!(
+                        "e.g. web01-root.qcow2; {}",
+                        names::hint(kind_in(ctx))
+                    )),
                     Field::text("size", "Size", 0, "10G")
                         .hint("10G, 512MiB, 1.5T (K/M/G/T are 1024-based; KB/MB/GB 1000-based)"),
                     Field::choice("format", "Format", 0, &["qcow2", "raw"]),
@@ -42,7 +47,8 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             format!("Clone {source}"),
             kind.clone(),
             vec!["Clone", "Review"],
-            vec![Field::text("name", "New name", 0, &clone_name(source, ctx))],
+            vec![Field::text("name", "New name", 0, &clone_name(source, ctx))
+                .hint(&names::hint(kind_in(ctx)))],
         ),
         Kind::Resize {
             volume, capacity, ..
@@ -69,13 +75,17 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 fmt::bytes(*capacity)
             ))],
         ),
-        Kind::Download { volume, .. } => Wizard::new(
-            format!("Download {volume}"),
-            kind.clone(),
-            vec!["Download"],
-            vec![Field::text("file", "Save as", 0, &default_download(volume))
-                .hint("a new file on this machine (never overwritten)")],
-        ),
+        Kind::Download { volume, .. } => {
+            let mut w = Wizard::new(
+                format!("Download {volume}"),
+                kind.clone(),
+                vec!["Download"],
+                vec![Field::text("file", "Save as", 0, "")],
+            );
+            let default = super::download::prepare(&mut w, volume);
+            w.set_text("file", &default);
+            w
+        }
         _ => Wizard::new("?", kind.clone(), vec![""], Vec::new()),
     }
 }
@@ -97,26 +107,13 @@ fn clone_name(source: &str, ctx: &Context) -> String {
         .unwrap_or_default()
 }
 
-fn default_download(volume: &str) -> String {
-    let base: String = volume
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    std::env::current_dir()
-        .map(|d| d.join(&base).display().to_string())
-        .unwrap_or(base)
+/// Volume names follow the pool's type (an LVM volume takes fewer characters than a file).
+fn kind_in(ctx: &Context) -> NameKind {
+    NameKind::volume_in(ctx.pool_kind.as_deref())
 }
 
 fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("enter a name".into());
-    }
-    if name.contains('/') {
-        return Err("a volume name cannot contain '/'".into());
-    }
-    if name.starts_with('.') {
-        return Err("a volume name cannot start with '.'".into());
-    }
+    names::check(kind_in(ctx), name)?;
     if ctx.volumes.iter().any(|v| v.0 == name) {
         return Err(format!("the pool already has a volume named {name}"));
     }
@@ -205,24 +202,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
             };
             check(w, "file", r);
         }
-        Kind::Download { .. } => {
-            let path = w.get("file");
-            let p = std::path::Path::new(&path);
-            let parent = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let r = if path.is_empty() {
-                Err("enter where to save the volume".to_string())
-            } else if p.exists() {
-                Err(format!("{path} exists: choose a new file name"))
-            } else if !parent.is_dir() {
-                Err(format!("{} is not a directory", parent.display()))
-            } else {
-                Ok(())
-            };
-            check(w, "file", r);
-        }
+        Kind::Download { .. } => super::download::refresh(w),
         _ => {}
     }
 }

@@ -1,4 +1,4 @@
-//! libvirt network calls the `virt` crate 0.5 lacks (DHCP leases, port count) or wraps with a
+//! libvirt network calls the `virt` crate 0.5 lacks (DHCP leases) or wraps with a
 //! leak (domain interface addresses: it never calls `virDomainInterfaceFree`). Everything
 //! libvirt allocates here is freed here.
 
@@ -24,16 +24,6 @@ unsafe fn string(p: *const c_char) -> Option<String> {
     } else {
         Some(CStr::from_ptr(p).to_string_lossy().into_owned())
     }
-}
-
-/// Number of ports (connected interfaces) of a network; errors when the driver has no ports.
-pub fn port_count(net: &Network) -> Result<usize, Error> {
-    // SAFETY: a NULL array asks only for the count; nothing is allocated.
-    let n = unsafe { sys::virNetworkListAllPorts(net.as_ptr(), std::ptr::null_mut(), 0) };
-    if n < 0 {
-        return Err(Error::last_error());
-    }
-    Ok(n as usize)
 }
 
 /// Every DHCP lease of a network (`virNetworkGetDHCPLeases`).

@@ -148,6 +148,10 @@ fn download(conn: &Connect, pool: &str, name: &str, dest: &Path, job: &Job) -> R
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // The form said the folder would be made (a default download directory may not exist
+    // yet on a server).
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Stop::Failed(format!("cannot create {}: {e}", dir.display())))?;
     let mut part = tempfile::Builder::new()
         .prefix(".virtdeck-download-")
         .suffix(".part")

@@ -328,26 +328,10 @@ pub fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
 
-/// Why a domain name is not acceptable, or `None`. libvirt refuses '/' (names become file
-/// names under /etc/libvirt/qemu), and the file `<name>.xml` must fit NAME_MAX (255 bytes).
-/// Control characters would break the XML and the UI. Uniqueness is the caller's check
-/// against the host's names ([`name_taken`]).
+/// Why a domain name is not acceptable, or `None` (rules in [`crate::names`]). Uniqueness is
+/// the caller's check against the host's names ([`name_taken`]).
 pub fn name_problem(name: &str) -> Option<String> {
-    if name.trim().is_empty() {
-        Some("enter a name".into())
-    } else if name.contains('/') {
-        Some("no '/' in a VM name".into())
-    } else if name.chars().any(char::is_control) {
-        Some("no control characters in a name".into())
-    } else if name.starts_with('.') {
-        Some("a name cannot start with '.'".into())
-    } else if name.len() > 250 {
-        Some("at most 250 bytes".into())
-    } else if name != name.trim() {
-        Some("no spaces at the start or end".into())
-    } else {
-        None
-    }
+    crate::names::check(crate::names::NameKind::Vm, name).err()
 }
 
 /// Whether `name` is used by a VM of the host (`existing`: its domains' names).

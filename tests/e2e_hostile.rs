@@ -85,7 +85,7 @@ fn visit_every_pane(cols: u16, rows: u16) {
         ("L", "log", "Log"),
     ] {
         t.keys(&[key]);
-        t.wait_for(pane, |s| s.contains(marker));
+        t.wait_for(pane, |s| s.to_lowercase().contains(&marker.to_lowercase()));
         check(pane, &settled(&t), cols);
     }
     // The log overlay takes the first Escape; q then quits.

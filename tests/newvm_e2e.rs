@@ -66,7 +66,7 @@ fn fill(t: &Tmux, install: impl Fn(&Tmux), storage: impl Fn(&Tmux), name: &str) 
         s.contains("‹ none ›") || s.contains("Connect to         none")
     });
     t.keys(&["Enter"]);
-    t.wait_for("the review", |s| s.contains("This is what will be defined"));
+    t.wait_for("the review", |s| s.contains("This is what will be created"));
     for _ in 0..40 {
         t.keys(&["BSpace"]);
     }
@@ -208,7 +208,7 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
     };
     fill(&t, install, storage, &name);
     t.wait_for("a valid review", |s| {
-        s.contains("This is what will be defined") && !s.contains("✖")
+        s.contains("This is what will be created") && !s.contains("✖")
     });
     // The pool fills up behind the form's back: the job's own check refuses the disk.
     let fill_file = pool.dir.path().join("filler");
@@ -228,7 +228,7 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
     });
     assert!(s.contains("does not fit in pool"), "{s}");
     // The form is still there with what was typed.
-    assert!(s.contains("This is what will be defined"), "{s}");
+    assert!(s.contains("This is what will be created"), "{s}");
     assert!(s.contains(&name), "{s}");
     assert!(conn().lookup_domain_by_name(&name).is_err(), "no domain");
     assert_eq!(pool.volumes(), ["filler"], "no volume was left");

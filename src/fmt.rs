@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
 /// Bytes as an IEC size with at most one decimal: `512 MiB`, `1.5 GiB`, `64 GiB`.
 pub fn bytes(n: u64) -> String {
@@ -14,6 +14,14 @@ pub fn bytes(n: u64) -> String {
     while value >= 1024.0 && unit < UNITS.len() - 1 {
         value /= 1024.0;
         unit += 1;
+    }
+    if unit == UNITS.len() - 1 && value >= 15.95 {
+        // "16 EiB" is 2^64, one more than a u64 holds: round down so the text reads back.
+        return format!(
+            "{:.1} {}",
+            ((value * 10.0).floor() / 10.0).min(15.9),
+            UNITS[unit]
+        );
     }
     if (value - value.round()).abs() < 0.05 || value >= 100.0 {
         format!("{:.0} {}", value, UNITS[unit])
@@ -130,7 +138,7 @@ mod tests {
         assert_eq!(bytes(512 * 1024 * 1024), "512 MiB");
         assert_eq!(kib(65_536 * 1024), "64 GiB");
         assert_eq!(kib(1_572_864), "1.5 GiB");
-        assert_eq!(bytes(u64::MAX), "16384 PiB");
+        assert_eq!(bytes(u64::MAX), "15.9 EiB");
     }
 
     #[test]

@@ -254,3 +254,18 @@ proptest! {
         }
     }
 }
+
+/// Adding a host with an empty URI wrote a `config.toml` the loader then refused.
+#[test]
+fn adding_a_host_with_an_empty_uri_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for uri in ["", "  "] {
+        let e = persist::add_host(dir.path(), "x", uri).expect_err("empty URI");
+        assert!(e.to_string().contains("uri is empty"), "{e}");
+    }
+    assert!(!dir.path().join("config.toml").exists());
+    assert_eq!(
+        Config::load(Some(dir.path())).expect("loads"),
+        Config::default()
+    );
+}

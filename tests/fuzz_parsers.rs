@@ -256,3 +256,20 @@ proptest! {
         prop_assert_eq!(set.len(), specs.len());
     }
 }
+
+// ---- regression tests: inputs the targets above found ------------------------------------
+
+/// Sizes near 2^64 were shown as "16384 PiB", which the size parser refuses as too large.
+#[test]
+fn the_largest_sizes_read_back() {
+    for n in [18_446_181_123_756_129_280u64, u64::MAX, 1 << 60, 1 << 62] {
+        let shown = virtdeck::fmt::bytes(n);
+        let back = parse_size(&shown).unwrap_or_else(|e| panic!("{shown:?}: {e}"));
+        let (a, b) = (n as f64, back as f64);
+        assert!(
+            (a - b).abs() <= a * 0.05,
+            "{n} shown as {shown:?} reads {back}"
+        );
+    }
+    assert_eq!(virtdeck::fmt::bytes(1 << 60), "1 EiB");
+}

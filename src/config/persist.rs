@@ -70,6 +70,14 @@ fn hosts(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, String> {
 /// Appends a `[[hosts]]` entry (unless one with this URI exists). Returns the file written.
 pub fn add_host(dir: &Path, name: &str, uri: &str) -> Result<PathBuf, ConfigError> {
     let path = dir.join("config.toml");
+    if uri.trim().is_empty() {
+        // The loader refuses an empty URI (libvirt would open its default): never write one.
+        return Err(ConfigError::new(
+            path.display().to_string(),
+            None,
+            "uri is empty".to_string(),
+        ));
+    }
     let mut doc = load(&path)?;
     let list =
         hosts(&mut doc).map_err(|m| ConfigError::new(path.display().to_string(), None, m))?;

@@ -54,6 +54,25 @@ fn filter_line_while_typing() {
     insta::assert_snapshot!(screen(&live.app, 100, 24));
 }
 
+/// `!` excludes, `re:` matches a pattern; a pattern that does not compile leaves the rows of
+/// the last good filter and says why on the filter line.
+#[test]
+fn filter_line_with_an_invalid_pattern() {
+    let mut live = common::demo();
+    live.press("/");
+    live.type_text("!k8s re:^web");
+    let good = screen(&live.app, 100, 24);
+    live.type_text("(");
+    let bad = screen(&live.app, 100, 24);
+    let rows = |s: &str| s.lines().skip(1).take(18).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        rows(&good),
+        rows(&bad),
+        "the rows of the last good filter stay"
+    );
+    insta::assert_snapshot!(bad);
+}
+
 #[test]
 fn help_overlay_from_keymap() {
     let mut live = common::demo();

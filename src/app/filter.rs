@@ -1,37 +1,70 @@
 //! The `/` filter: whitespace-separated terms, all of which must match. A bare term matches the
-//! VM name, `host:` the host name, `state:` the state (`state:active`/`state:inactive` too).
+//! VM name, `host:` the host name, `state:` the state (`state:active`/`state:inactive` too),
+//! `re:` the name against a regular expression (case-insensitive); `!` before any term
+//! excludes what it matches.
+
+use regex::{Regex, RegexBuilder};
 
 use crate::model::{Vm, VmState};
 
-#[derive(Clone, Debug, PartialEq)]
-enum Term {
+#[derive(Clone, Debug)]
+enum Kind {
     Name(String),
     Host(String),
     State(String),
+    Regex(Regex),
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug)]
+struct Term {
+    kind: Kind,
+    /// `!term`: the VM (or host) must not match.
+    not: bool,
+}
+
+#[derive(Clone, Debug, Default)]
 pub struct Filter {
     terms: Vec<Term>,
 }
 
+/// Compiled patterns are kept small: a filter is typed, and a huge one only costs memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 impl Filter {
-    pub fn parse(text: &str) -> Filter {
-        let terms = text
-            .split_whitespace()
-            .map(|t| {
-                let lower = t.to_lowercase();
+    /// Reads the filter line; an invalid `re:` pattern is an error naming it (the caller keeps
+    /// the filter it had).
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let mut terms = Vec::new();
+        for word in text.split_whitespace() {
+            let (not, word) = match word.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, word),
+            };
+            if word.is_empty() {
+                // A lone `!` while typing: nothing to exclude yet.
+                continue;
+            }
+            let kind = if let Some(p) = strip_prefix_ci(word, "re:") {
+                RegexBuilder::new(p)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map(Kind::Regex)
+                    .map_err(|e| format!("re:{p}: {}", first_line(&e.to_string())))?
+            } else {
+                let lower = word.to_lowercase();
                 if let Some(h) = lower.strip_prefix("host:") {
-                    Term::Host(h.to_string())
+                    Kind::Host(h.to_string())
                 } else if let Some(s) = lower.strip_prefix("state:") {
                     // Spaces never occur inside a term; "shutoff" matches "shut off".
-                    Term::State(s.to_string())
+                    Kind::State(s.to_string())
                 } else {
-                    Term::Name(lower)
+                    Kind::Name(lower)
                 }
-            })
-            .collect();
-        Filter { terms }
+            };
+            terms.push(Term { kind, not });
+        }
+        Ok(Filter { terms })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -40,20 +73,39 @@ impl Filter {
 
     /// Whether a host name passes the `host:` terms (lets callers skip whole hosts).
     pub fn host_matches(&self, host: &str) -> bool {
-        self.terms.iter().all(|t| match t {
-            Term::Host(h) => contains_ci(host, h),
+        self.terms.iter().all(|t| match &t.kind {
+            Kind::Host(h) => contains_ci(host, h) != t.not,
             _ => true,
         })
     }
 
-    /// Whether the VM passes the name and state terms.
+    /// Whether the VM passes the name, state and pattern terms.
     pub fn vm_matches(&self, vm: &Vm) -> bool {
-        self.terms.iter().all(|t| match t {
-            Term::Name(n) => contains_ci(&vm.name, n),
-            Term::State(s) => state_matches(vm.state, s),
-            Term::Host(_) => true,
+        self.terms.iter().all(|t| {
+            let hit = match &t.kind {
+                Kind::Name(n) => contains_ci(&vm.name, n),
+                Kind::State(s) => state_matches(vm.state, s),
+                Kind::Regex(r) => r.is_match(&vm.name),
+                Kind::Host(_) => return true,
+            };
+            hit != t.not
         })
     }
+}
+
+fn strip_prefix_ci<'a>(word: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = word.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &word[prefix.len()..])
+}
+
+/// regex's errors draw the pattern over several lines; the filter line has room for one.
+fn first_line(e: &str) -> String {
+    e.lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| l.trim().trim_start_matches("error:").trim().to_string())
+        .unwrap_or_else(|| e.lines().next().unwrap_or_default().to_string())
 }
 
 fn state_matches(state: VmState, term: &str) -> bool {
@@ -110,18 +162,51 @@ mod tests {
         }
     }
 
+    impl Filter {
+        fn parse_ok(text: &str) -> Filter {
+            Filter::parse(text).expect("valid filter")
+        }
+    }
+
+    #[test]
+    fn exclusions_and_patterns() {
+        let f = Filter::parse_ok("!web state:running");
+        assert!(f.vm_matches(&vm("db-1", VmState::Running)));
+        assert!(!f.vm_matches(&vm("web-1", VmState::Running)));
+        let f = Filter::parse_ok("!state:running !host:lab");
+        assert!(f.vm_matches(&vm("a", VmState::Shutoff)));
+        assert!(!f.vm_matches(&vm("a", VmState::Running)));
+        assert!(!f.host_matches("lab-edge") && f.host_matches("kvm1"));
+        let f = Filter::parse_ok("re:^web-0[1-3]$");
+        assert!(f.vm_matches(&vm("WEB-02", VmState::Running)));
+        assert!(!f.vm_matches(&vm("web-04", VmState::Running)));
+        assert!(!f.vm_matches(&vm("prod-web-01", VmState::Running)));
+        assert!(!Filter::parse_ok("!re:^web").vm_matches(&vm("web-1", VmState::Running)));
+        // A lone `!` (half typed) and an empty pattern match everything.
+        assert!(Filter::parse_ok("! re:").vm_matches(&vm("x", VmState::Paused)));
+    }
+
+    #[test]
+    fn an_invalid_pattern_is_an_error_naming_it() {
+        let e = Filter::parse("web re:([a-").unwrap_err();
+        assert!(e.starts_with("re:([a-: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        // Too big to compile is an error too, not gigabytes.
+        assert!(Filter::parse("re:(a{1000}){1000}").is_err());
+    }
+
     #[test]
     fn substring_case_insensitive() {
-        let f = Filter::parse("WEB");
+        let f = Filter::parse_ok("WEB");
         assert!(f.vm_matches(&vm("prod-web-01", VmState::Running)));
         assert!(!f.vm_matches(&vm("db-01", VmState::Running)));
-        let f = Filter::parse("café");
+        let f = Filter::parse_ok("café");
         assert!(f.vm_matches(&vm("CAFÉ-staging", VmState::Running)));
     }
 
     #[test]
     fn prefixes_combine() {
-        let f = Filter::parse("state:running host:prod web");
+        let f = Filter::parse_ok("state:running host:prod web");
         assert!(f.host_matches("kvm-prod-01"));
         assert!(!f.host_matches("lab-edge"));
         assert!(f.vm_matches(&vm("web-1", VmState::Running)));
@@ -131,11 +216,11 @@ mod tests {
 
     #[test]
     fn state_aliases() {
-        assert!(Filter::parse("state:shutoff").vm_matches(&vm("a", VmState::Shutoff)));
-        assert!(Filter::parse("state:shut").vm_matches(&vm("a", VmState::Shutoff)));
-        assert!(Filter::parse("state:inactive").vm_matches(&vm("a", VmState::Shutoff)));
-        assert!(Filter::parse("state:active").vm_matches(&vm("a", VmState::Paused)));
-        assert!(!Filter::parse("state:active").vm_matches(&vm("a", VmState::Shutoff)));
-        assert!(Filter::parse("").is_empty());
+        assert!(Filter::parse_ok("state:shutoff").vm_matches(&vm("a", VmState::Shutoff)));
+        assert!(Filter::parse_ok("state:shut").vm_matches(&vm("a", VmState::Shutoff)));
+        assert!(Filter::parse_ok("state:inactive").vm_matches(&vm("a", VmState::Shutoff)));
+        assert!(Filter::parse_ok("state:active").vm_matches(&vm("a", VmState::Paused)));
+        assert!(!Filter::parse_ok("state:active").vm_matches(&vm("a", VmState::Shutoff)));
+        assert!(Filter::parse_ok("").is_empty());
     }
 }

@@ -254,6 +254,8 @@ pub struct App {
     pub sort: SortKey,
     pub descending: bool,
     pub filter_text: String,
+    /// Why the text typed last is not the filter in force (an invalid `re:` pattern).
+    pub filter_error: Option<String>,
     filter: Filter,
     pub marks: HashSet<(HostId, String)>,
     pub pending: HashMap<(HostId, String), LifecycleOp>,
@@ -308,6 +310,7 @@ impl App {
             sort: SortKey::Host,
             descending: false,
             filter_text: String::new(),
+            filter_error: None,
             filter: Filter::default(),
             marks: HashSet::new(),
             pending: HashMap::new(),
@@ -545,8 +548,15 @@ impl App {
     }
 
     /// Applies a new filter; the sort order is reused, so a keystroke is one pass.
+    /// An invalid pattern keeps the filter in force and says why on the filter line.
     pub fn set_filter(&mut self, text: String) {
-        self.filter = Filter::parse(&text);
+        match Filter::parse(&text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_error = None;
+            }
+            Err(e) => self.filter_error = Some(e),
+        }
         self.filter_text = text;
         let keep = self.cursor_key();
         self.refilter(keep);

@@ -132,6 +132,25 @@ fn default_order_is_host_then_natural_name() {
 }
 
 #[test]
+fn filter_excludes_and_matches_patterns_and_a_bad_pattern_keeps_the_old_filter() {
+    let mut a = app();
+    press(&mut a, "/");
+    type_text(&mut a, "!web");
+    assert_eq!(names(&a), vec!["db-01", "cache"]);
+    a.set_filter("re:^web-0[12]$".into());
+    assert_eq!(names(&a), vec!["web-01", "web-02"]);
+    assert!(a.filter_error.is_none());
+    // Typing on into an invalid pattern: the rows stay, the line says why.
+    a.set_filter("re:^web-0[12".into());
+    assert_eq!(names(&a), vec!["web-01", "web-02"]);
+    assert_eq!(a.filter_text, "re:^web-0[12");
+    let e = a.filter_error.clone().expect("error shown");
+    assert!(e.starts_with("re:^web-0[12: "), "{e}");
+    a.set_filter("re:^web-0[12]".into());
+    assert!(a.filter_error.is_none());
+}
+
+#[test]
 fn filter_by_name_host_and_state() {
     let mut a = app();
     press(&mut a, "/");

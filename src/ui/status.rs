@@ -246,8 +246,15 @@ pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
     ];
     if editing {
         spans.push(Span::styled("█", t.filter));
+    }
+    if let Some(e) = &app.filter_error {
         spans.push(Span::styled(
-            "   name, host:NAME, state:running|paused|off|active",
+            format!("   ✖ {} (filter unchanged)", crate::sanitize::text(e)),
+            t.level_crit,
+        ));
+    } else if editing {
+        spans.push(Span::styled(
+            "   name, !name, host:NAME, state:running|paused|off|active, re:REGEX",
             t.dim,
         ));
     }

@@ -1,7 +1,5 @@
 //! The live VNC preview view: opened from the display panel, keyboard forwarding on demand.
 
-use std::sync::{Arc, OnceLock};
-
 use crossterm::event::KeyEvent;
 
 use super::display::{DisplayPanel, PanelState};
@@ -12,46 +10,7 @@ use crate::display::{Kind, Password};
 use crate::host::HostCommand;
 use crate::model::HostId;
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
-
-/// A preview and the slot its wake callback reads: the runtime fills the slot (it owns the
-/// channel to the UI), the app only holds the handle.
-#[derive(Clone)]
-pub struct PreviewTarget {
-    pub preview: crate::vnc::Preview,
-    pub wake: Arc<OnceLock<Wake>>,
-}
-
-impl PreviewTarget {
-    pub fn new() -> PreviewTarget {
-        let wake: Arc<OnceLock<Wake>> = Arc::new(OnceLock::new());
-        let slot = Arc::clone(&wake);
-        let preview = crate::vnc::Preview::new(Arc::new(move || {
-            if let Some(w) = slot.get() {
-                w();
-            }
-        }));
-        PreviewTarget { preview, wake }
-    }
-}
-
-impl Default for PreviewTarget {
-    fn default() -> Self {
-        PreviewTarget::new()
-    }
-}
-
-impl PartialEq for PreviewTarget {
-    fn eq(&self, other: &Self) -> bool {
-        self.preview == other.preview
-    }
-}
-
-impl std::fmt::Debug for PreviewTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.preview.fmt(f)
-    }
-}
+pub use crate::vnc::PreviewTarget;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreviewView {

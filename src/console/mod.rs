@@ -39,29 +39,6 @@ pub trait ConsoleIo: Send + Sync {
     fn abort(&self);
 }
 
-impl ConsoleIo for virt::stream::Stream {
-    fn recv(&self, buf: &mut [u8]) -> Result<usize, String> {
-        match virt::stream::Stream::recv(self, buf) {
-            Ok(n) if n >= 0 => Ok(n as usize),
-            // -2 (would block) only happens on non-blocking streams; treat it as no data.
-            Ok(_) => Ok(0),
-            Err(e) => Err(crate::host::message(&e)),
-        }
-    }
-
-    fn send(&self, data: &[u8]) -> Result<usize, String> {
-        match virt::stream::Stream::send(self, data) {
-            Ok(n) if n >= 0 => Ok(n as usize),
-            Ok(_) => Ok(0),
-            Err(e) => Err(crate::host::message(&e)),
-        }
-    }
-
-    fn abort(&self) {
-        let _ = self.clone().abort();
-    }
-}
-
 type Wake = Arc<dyn Fn() + Send + Sync>;
 
 struct Shared {

@@ -101,7 +101,7 @@ pub enum HostCommand {
     Preview {
         uuid: String,
         idx: u32,
-        target: crate::app::preview::PreviewTarget,
+        target: crate::vnc::PreviewTarget,
         tcp: Option<String>,
         password: Option<String>,
     },

@@ -39,6 +39,30 @@ pub fn open_console(
     Ok(stream)
 }
 
+/// The serial console's guest end is a libvirt stream (the console module knows no libvirt).
+impl crate::console::ConsoleIo for virt::stream::Stream {
+    fn recv(&self, buf: &mut [u8]) -> Result<usize, String> {
+        match virt::stream::Stream::recv(self, buf) {
+            Ok(n) if n >= 0 => Ok(n as usize),
+            // -2 (would block) only happens on non-blocking streams; treat it as no data.
+            Ok(_) => Ok(0),
+            Err(e) => Err(crate::host::message(&e)),
+        }
+    }
+
+    fn send(&self, data: &[u8]) -> Result<usize, String> {
+        match virt::stream::Stream::send(self, data) {
+            Ok(n) if n >= 0 => Ok(n as usize),
+            Ok(_) => Ok(0),
+            Err(e) => Err(crate::host::message(&e)),
+        }
+    }
+
+    fn abort(&self) {
+        let _ = self.clone().abort();
+    }
+}
+
 /// A socket connected to the domain's graphics device `idx`, authenticated by libvirt
 /// (SKIPAUTH: no VNC password needed). Only local (UNIX socket) connections can pass it.
 pub fn graphics_fd(conn: &Connect, uuid: &str, idx: u32) -> Result<std::os::fd::OwnedFd, Error> {

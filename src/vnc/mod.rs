@@ -10,7 +10,10 @@
 mod client;
 pub mod frame;
 pub mod keysym;
+mod target;
 pub mod widget;
+
+pub use target::PreviewTarget;
 
 use std::fmt;
 use std::os::fd::OwnedFd;

@@ -23,6 +23,7 @@ pub mod runtime;
 pub mod sanitize;
 pub mod size;
 pub mod stderr;
+pub mod subnet;
 pub mod term;
 pub mod ui;
 pub mod vnc;

@@ -18,7 +18,8 @@ use virtdeck::config::Config;
 use virtdeck::display::uri_host;
 use virtdeck::model::{Vm, VmState};
 use virtdeck::size::{parse_size, scale, unit_multiplier};
-use virtdeck::xml::network::{self, Cidr};
+use virtdeck::subnet::{self, Cidr};
+use virtdeck::xml::network;
 use virtdeck::xml::{device, newvm, pool};
 
 fn vm(name: &str, state: VmState) -> Vm {
@@ -210,24 +211,24 @@ proptest! {
     #[test]
     fn network_fields(c in cidr_text(), g in addr(), a in addr(), b in addr(), name in hostile()) {
         bounded("network fields", || {
-            let _ = network::netmask_prefix(&c);
+            let _ = subnet::netmask_prefix(&c);
             let _ = network::validate_name(&name);
             let _ = network::validate_iface_name(&name);
             let _ = network::validate_domain(&name);
             let parsed = Cidr::parse(&c);
-            let _ = network::parse_subnet(&c);
+            let _ = subnet::parse_subnet(&c);
             if let Ok(cidr) = parsed {
                 let _ = (cidr.network(), cidr.last(), cidr.subnet(), cidr.is_network(),
                     cidr.size(), cidr.netmask(), cidr.to_string());
                 let _ = (cidr.nth(0), cidr.nth(1), cidr.nth(u128::MAX));
-                let _ = network::gateway(&cidr, &g);
+                let _ = subnet::gateway(&cidr, &g);
                 if let Ok(gw) = g.parse::<IpAddr>() {
-                    let _ = network::dhcp_range(&cidr, gw, &a, &b);
-                    let _ = network::suggest_dhcp(&cidr, gw);
+                    let _ = subnet::dhcp_range(&cidr, gw, &a, &b);
+                    let _ = subnet::suggest_dhcp(&cidr, gw);
                     let _ = cidr.contains(gw);
                 }
-                let _ = network::overlaps(&cidr, &[("x".into(), cidr)], &[cidr]);
-                let _ = network::suggest_subnet(&[cidr]);
+                let _ = subnet::overlaps(&cidr, &[("x".into(), cidr)], &[cidr]);
+                let _ = subnet::suggest_subnet(&[cidr]);
             }
         });
     }

@@ -18,7 +18,8 @@ use common::dhcp_guest::{self, DhcpGuest, Nic};
 use virt::connect::Connect;
 use virtdeck::host::{HostEvent, NetCmd, NetOp};
 use virtdeck::model::network::{AddrSource, ForwardMode, Lease, Network, NetworkInventory};
-use virtdeck::xml::network::{self as netxml, Cidr, NewNetwork, SubnetSpec};
+use virtdeck::subnet::Cidr;
+use virtdeck::xml::network::{self as netxml, NewNetwork, SubnetSpec};
 
 type Worker = common::worker::Worker<NetworkInventory>;
 

@@ -6,10 +6,11 @@ use super::{Context, Field, Input, Kind, Wizard};
 use crate::host::NetCmd;
 use crate::model::HostId;
 use crate::names::{self, NameKind};
-use crate::xml::network::{
+use crate::subnet::{
     gateway, move_dhcp, network_subnets, overlaps, parse_subnet, rebase, suggest_dhcp,
-    suggest_subnet, Cidr, Field as F, NewKind, NewNetwork, SubnetSpec,
+    suggest_subnet, Cidr,
 };
+use crate::xml::network::{Field as F, NewKind, NewNetwork, SubnetSpec};
 
 const KINDS: &[&str] = &["nat", "route", "isolated", "bridge"];
 

@@ -621,12 +621,18 @@ impl<'a> Session<'a> {
     }
 
     fn poll(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), End> {
-        // Domains changed since the last flush are read with this poll.
+        // Domains changed since the last flush are read with this poll: one by one when they
+        // are few, else with the full inventory below (thousands of per-domain reads in the
+        // middle of a bulk action cost more than the action itself).
         let changed = std::mem::take(&mut self.changed);
-        self.refresh_domains(&changed);
-        let due = self
-            .last_inventory
-            .is_none_or(|t| t.elapsed() >= self.opts.inventory_interval);
+        let bulk = self.bulk_stats && changed.len() > BULK_REREAD;
+        if !bulk {
+            self.refresh_domains(&changed);
+        }
+        let due = bulk
+            || self
+                .last_inventory
+                .is_none_or(|t| t.elapsed() >= self.opts.inventory_interval);
         if due || !self.bulk_stats {
             if let Err(e) = self.full_inventory() {
                 return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));

@@ -368,7 +368,9 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let name = h.name.clone();
-    let vms = VmLoad::active(&h.vms);
+    let mut vms = VmLoad::active(&h.vms);
+    // The planner keeps this order among VMs of equal size: by name, so plans are stable.
+    vms.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.uuid.cmp(&b.uuid)));
     if vms.is_empty() {
         app.messages.push(
             Level::Info,

@@ -288,10 +288,11 @@ pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
                     Span::styled(" stays", t.toast_error),
                 ]));
                 for (host, failed) in &v.refused {
-                    let why = if failed.is_empty() {
-                        "checks pass, but no room left there".to_string()
-                    } else {
-                        "refused:".to_string()
+                    let unknown = app.host(*host).is_none_or(|h| h.node.memory.is_none());
+                    let why = match (failed.is_empty(), unknown) {
+                        (false, _) => "refused:",
+                        (true, true) => "checks pass, but it does not report its free memory",
+                        (true, false) => "checks pass, but no room left there",
                     };
                     lines.push(Line::from(vec![
                         Span::raw(format!("  {}: ", host_name(app, *host))),

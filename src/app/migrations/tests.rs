@@ -404,10 +404,11 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
     assert_eq!(
         going,
         [
-            ("web-01", HostId(1)),
             ("app-1", HostId(1)),
-            ("app-2", HostId(1))
-        ]
+            ("app-2", HostId(1)),
+            ("web-01", HostId(1))
+        ],
+        "equal sizes go by name"
     );
     let stays = plan.verdicts.iter().find(|v| v.to.is_none()).unwrap();
     assert_eq!(stays.vm.name, "db-01");

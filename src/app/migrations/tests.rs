@@ -363,9 +363,7 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
     focus(&mut a, "unsafe");
     press(&mut a, "<Space>");
     focus(&mut a, "bandwidth");
-    for c in ["5"] {
-        press(&mut a, c);
-    }
+    press(&mut a, "5");
     focus(&mut a, "concurrency");
     press(&mut a, "<Backspace>");
     press(&mut a, "3");

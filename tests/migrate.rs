@@ -240,8 +240,7 @@ fn preflight(
 ) -> Vec<Check> {
     let (report, rx) = report();
     w.handle.send(HostCommand::Migrate(MigrateCmd::Preflight {
-        id,
-        uuid: uuid.into(),
+        vms: vec![(id, uuid.into())],
         target,
         options,
         report,

@@ -186,25 +186,33 @@ pub fn preflight(app: &mut App) -> Vec<Effect> {
         ),
         _ => return Vec::new(),
     };
-    let mut fx = Vec::new();
+    // One command per target: the source checks its VMs against it over one connection.
+    let mut per_target: Vec<(HostId, Vec<(MigrationId, String)>)> = Vec::new();
     let mut round = Vec::new();
     for (uuid, vm, target) in pairs {
-        let Some(to) = target_of(app, target) else {
-            continue;
-        };
         let id = app.migrations.id();
+        match per_target.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, vms)) => vms.push((id, uuid.clone())),
+            None => per_target.push((target, vec![(id, uuid.clone())])),
+        }
         round.push(Preflight {
             id,
-            uuid: uuid.clone(),
+            uuid,
             vm,
             target,
             checks: None,
         });
+    }
+    let mut fx = Vec::new();
+    for (target, vms) in per_target {
+        let Some(to) = target_of(app, target) else {
+            round.retain(|p| p.target != target);
+            continue;
+        };
         fx.push(Effect::Host(
             host,
             HostCommand::Migrate(MigrateCmd::Preflight {
-                id,
-                uuid,
+                vms,
                 target: to,
                 options: options.clone(),
                 report: Report::default(),

@@ -440,6 +440,29 @@ fn storage_checks(vm: &VmFacts, t: &TargetFacts, opts: &MigrationOptions, out: &
                 Pass,
                 format!("{what}: volume of shared pool {pool} on the target"),
             ),
+            Visibility::Volume { pool, shared: false } if !copy && opts.allow_unsafe => {
+                Check::new(
+                    CheckKind::Storage,
+                    name,
+                    Warn,
+                    format!(
+                        "{what}: found in local pool {pool} on the target; make sure it is the same storage (a shared mount), not a copy"
+                    ),
+                )
+            }
+            // libvirt only trusts storage it can prove shared (network disks, NFS, cluster
+            // filesystems): a writable disk in a local pool is refused as "Migration without
+            // shared storage is unsafe" unless copied or VIR_MIGRATE_UNSAFE is set.
+            Visibility::Volume { pool, shared: false } if !copy && !offline && !d.readonly => {
+                Check::new(
+                    CheckKind::Storage,
+                    name,
+                    Fail,
+                    format!(
+                        "{what}: in local pool {pool} on the target, which libvirt cannot prove shared: it refuses the migration as unsafe. Choose allow unsafe if both hosts see the same storage, or copy storage"
+                    ),
+                )
+            }
             Visibility::Volume { pool, shared: false } if !copy => Check::new(
                 CheckKind::Storage,
                 name,
@@ -993,10 +1016,29 @@ mod tests {
             pool: "default".into(),
             shared: false,
         }];
+        // libvirt refuses a writable disk it cannot prove shared: a failure naming the ways
+        // out, unless "allow unsafe" says the user knows (then a warning).
         let c = checks(&f, &live());
+        let d = find(&c, "disk vda");
+        assert_eq!(d.status, Status::Fail, "{d:?}");
+        assert!(
+            d.detail.contains("local pool default") && d.detail.contains("allow unsafe"),
+            "{}",
+            d.detail
+        );
+        assert!(blocking(&c, false));
+        let unsafe_ok = MigrationOptions {
+            allow_unsafe: true,
+            ..live()
+        };
+        let c = checks(&f, &unsafe_ok);
         let d = find(&c, "disk vda");
         assert_eq!(d.status, Status::Warn);
         assert!(d.detail.contains("local pool default"), "{}", d.detail);
+        assert!(!blocking(&c, false));
+        // Read-only media and offline moves are not checked by libvirt.
+        vm(&mut f).disks[0].readonly = true;
+        assert_eq!(find(&checks(&f, &live()), "disk vda").status, Status::Warn);
         tgt(&mut f).disk_visibility = vec![Visibility::Volume {
             pool: "nfs".into(),
             shared: true,

@@ -48,11 +48,11 @@ fn to_checks(a: &mut App) -> MigrationId {
     press(a, "<Enter>");
     let fx = press(a, "<Enter>");
     let cmds = migrate_cmds(&fx);
-    let [MigrateCmd::Preflight {
-        id, uuid, target, ..
-    }] = cmds.as_slice()
-    else {
+    let [MigrateCmd::Preflight { vms, target, .. }] = cmds.as_slice() else {
         panic!("one pre-flight expected: {cmds:?}");
+    };
+    let [(id, uuid)] = vms.as_slice() else {
+        panic!("one VM expected: {vms:?}");
     };
     assert_eq!(uuid, "uuid-web-01");
     assert_eq!(target.uri, "test:///b");
@@ -93,10 +93,10 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
     press(&mut a, "<Right>");
     assert!(wizard::migrate::override_failures(wizard(&a)));
     let fx = press(&mut a, "<Enter>");
-    let [MigrateCmd::Preflight { id: id2, .. }] = migrate_cmds(&fx).as_slice() else {
+    let [MigrateCmd::Preflight { vms, .. }] = migrate_cmds(&fx).as_slice() else {
         panic!("a new pre-flight round")
     };
-    let id2 = *id2;
+    let id2 = vms[0].0;
     assert_ne!(id, id2);
     // An answer of the old round is ignored.
     event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
@@ -310,18 +310,21 @@ fn busy_source() -> App {
     a
 }
 
-/// The pre-flight round an Enter on the options page asked: (id, uuid, target uri, options).
+/// The pre-flight round an Enter on the options page asked, one command per target:
+/// (id, uuid, target uri, options) per VM.
 fn preflights(fx: &[Effect]) -> Vec<(MigrationId, String, String, MigrationOptions)> {
     migrate_cmds(fx)
         .into_iter()
-        .map(|c| match c {
+        .flat_map(|c| match c {
             MigrateCmd::Preflight {
-                id,
-                uuid,
+                vms,
                 target,
                 options,
                 ..
-            } => (*id, uuid.clone(), target.uri.clone(), options.clone()),
+            } => vms
+                .iter()
+                .map(|(id, uuid)| (*id, uuid.clone(), target.uri.clone(), options.clone()))
+                .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         })
         .collect()
@@ -368,6 +371,7 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
     press(&mut a, "<Backspace>");
     press(&mut a, "3");
     let fx = press(&mut a, "<Enter>");
+    assert_eq!(migrate_cmds(&fx).len(), 1, "one command per target host");
     let round = preflights(&fx);
     assert_eq!(round.len(), 4, "every running VM on every other host");
     assert!(round.iter().all(|(_, _, uri, o)| uri == "test:///b"

@@ -242,12 +242,7 @@ pub(super) fn refuse(cmd: MigrateCmd, reason: &str, notify: &dyn Fn(HostEvent)) 
                 report.send_or(
                     HostEvent::Preflight {
                         id,
-                        checks: vec![Check {
-                            kind: CheckKind::Source,
-                            name: "source host".into(),
-                            status: Status::Fail,
-                            detail: reason.to_string(),
-                        }],
+                        checks: vec![not_checked("source host", reason)],
                     },
                     notify,
                 )
@@ -317,6 +312,16 @@ fn spawn_guarded(
         .is_ok()
 }
 
+/// The one (hard) failure of a pre-flight that could not run.
+fn not_checked(name: &str, why: &str) -> Check {
+    Check {
+        kind: CheckKind::Source,
+        name: name.into(),
+        status: Status::Fail,
+        detail: why.to_string(),
+    }
+}
+
 fn spawn_preflight(
     src: Connect,
     vms: Vec<(MigrationId, String)>,
@@ -336,12 +341,7 @@ fn spawn_preflight(
             for id in ids {
                 r.send(HostEvent::Preflight {
                     id,
-                    checks: vec![Check {
-                        kind: CheckKind::Source,
-                        name: "pre-flight".into(),
-                        status: Status::Fail,
-                        detail: text.to_string(),
-                    }],
+                    checks: vec![not_checked("pre-flight", text)],
                 })
             }
         }

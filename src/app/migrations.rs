@@ -1,7 +1,8 @@
 //! Migrations: the migrate wizard's pre-flight round, the fleet-wide migrations pane (cancel,
-//! speed and downtime while running, post-copy switch) and host evacuation with a concurrency
-//! limit. The runner lives in `host::migrate`; commands go to the *source* host's worker and
-//! its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
+//! speed and downtime while running, post-copy switch) and host evacuation (its own wizard:
+//! options, then a plan built from every VM's pre-flight; see `evacuation`) with a
+//! concurrency limit. The runner lives in `host::migrate`; commands go to the *source* host's
+//! worker and its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
 
 use std::collections::HashMap;
 
@@ -9,8 +10,6 @@ use super::requests;
 use super::toast::Level;
 use super::wizard::{self, Kind};
 use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
-
-pub mod evacuation;
 use crate::config::keymap::Action;
 use crate::host::migrate::{MigrateCmd, MigrationTarget, Report};
 use crate::host::HostCommand;
@@ -587,6 +586,8 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
     }
     fx
 }
+
+pub mod evacuation;
 
 #[cfg(test)]
 mod tests;

@@ -452,14 +452,16 @@ fn storage_checks(vm: &VmFacts, t: &TargetFacts, opts: &MigrationOptions, out: &
             }
             // libvirt only trusts storage it can prove shared (network disks, NFS, cluster
             // filesystems): a writable disk in a local pool is refused as "Migration without
-            // shared storage is unsafe" unless copied or VIR_MIGRATE_UNSAFE is set.
+            // shared storage is unsafe" unless copied or VIR_MIGRATE_UNSAFE is set. The
+            // source's filesystem type is not visible through libvirt, so a dir pool on an NFS
+            // mount fails here too; "allow unsafe" is harmless there.
             Visibility::Volume { pool, shared: false } if !copy && !offline && !d.readonly => {
                 Check::new(
                     CheckKind::Storage,
                     name,
                     Fail,
                     format!(
-                        "{what}: in local pool {pool} on the target, which libvirt cannot prove shared: it refuses the migration as unsafe. Choose allow unsafe if both hosts see the same storage, or copy storage"
+                        "{what}: in local pool {pool} on the target, which libvirt cannot prove shared: unless the file is on NFS or a cluster filesystem on the source, it refuses the migration as unsafe. Choose allow unsafe if both hosts see the same storage, or copy storage"
                     ),
                 )
             }

@@ -216,7 +216,7 @@ fn check_line<'a>(app: &App, indent: &str, c: &Check, width: usize) -> Line<'a> 
     };
     Line::from(vec![
         Span::styled(format!("{indent}{mark} "), style),
-        Span::raw(format!("{:<width$} ", c.name)),
+        Span::raw(format!("{:<width$} ", crate::sanitize::text(&c.name))),
         Span::styled(crate::sanitize::text(&c.detail).into_owned(), t.dim),
     ])
 }

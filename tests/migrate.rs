@@ -240,8 +240,7 @@ fn preflight(
 ) -> Vec<Check> {
     let (report, rx) = report();
     w.handle.send(HostCommand::Migrate(MigrateCmd::Preflight {
-        id,
-        uuid: uuid.into(),
+        vms: vec![(id, uuid.into())],
         target,
         options,
         report,
@@ -821,4 +820,226 @@ fn live_migration_through_the_wizard_and_the_pane() {
     let dst = Connect::open(Some(&lab.tcp)).unwrap();
     let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
     assert!(moved.is_active().unwrap(), "running on the target");
+}
+
+/// A `dir` pool over the same directory on both daemons (the issue's setup: same path, same
+/// files, but libvirt cannot prove the storage shared); undefined on both on drop.
+struct SharedDirPool {
+    name: String,
+    uris: [String; 2],
+}
+
+impl SharedDirPool {
+    fn define(tag: &str, dir: &str, uris: [String; 2]) -> SharedDirPool {
+        let name = format!("vdk-{tag}-{}", std::process::id());
+        let xml = format!(
+            "<pool type='dir'><name>{name}</name><target><path>{}</path></target></pool>",
+            quick_xml::escape::escape(dir)
+        );
+        let guard = SharedDirPool { name, uris };
+        for uri in &guard.uris {
+            let c = Connect::open(Some(uri)).unwrap();
+            let p = c.define_storage_pool_xml(&xml, 0).expect("define pool");
+            p.create(0).expect("start pool");
+        }
+        guard
+    }
+}
+
+impl Drop for SharedDirPool {
+    fn drop(&mut self) {
+        for uri in &self.uris {
+            if let Ok(c) = Connect::open(Some(uri)) {
+                if let Ok(p) = c.lookup_storage_pool_by_name(&self.name) {
+                    let _ = p.destroy();
+                    let _ = p.undefine();
+                }
+            }
+        }
+    }
+}
+
+/// Issue 18.1: `1`, the source host, `M`: the evacuation wizard pre-flights both guests
+/// (disks in a dir pool both daemons define on the same path). Without "allow unsafe" the
+/// plan says both stay and why (libvirt would refuse them as unsafe); with it, both leave
+/// and end up running on the target.
+#[test]
+fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves_both() {
+    use virtdeck::app::wizard::Kind as WizardKind;
+    use virtdeck::app::{HostSpec, Mode, View};
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let guests = [Guest::define("evac-a"), Guest::define("evac-b")];
+    let _on_target: Vec<OnTarget> = guests
+        .iter()
+        .map(|g| OnTarget {
+            uri: lab.tcp.clone(),
+            uuid: g.uuid.clone(),
+        })
+        .collect();
+    let _pools: Vec<SharedDirPool> = guests
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            SharedDirPool::define(
+                &format!("evac{i}"),
+                &disk_dir(g),
+                [URI.to_string(), lab.tcp.clone()],
+            )
+        })
+        .collect();
+    for g in &guests {
+        start_guest(g);
+    }
+    let ours = |uuid: &str| guests.iter().any(|g| g.uuid == uuid);
+    let opts = virtdeck::host::WorkerOptions::default();
+    let mut live = common::start(
+        vec![
+            (
+                HostSpec {
+                    name: "src".into(),
+                    uri: URI.into(),
+                },
+                opts.clone(),
+            ),
+            (
+                HostSpec {
+                    name: "dst".into(),
+                    uri: lab.tcp.clone(),
+                },
+                opts,
+            ),
+        ],
+        false,
+    );
+    live.app
+        .settings
+        .migration_addresses
+        .insert(lab.tcp.clone(), migration_address());
+    let shown = live.pump_until(Duration::from_secs(30), |a| {
+        a.hosts.iter().all(|h| h.status.is_connected())
+            && a.hosts[1].node.memory.is_some()
+            && guests.iter().all(|g| {
+                a.hosts[0]
+                    .vms
+                    .iter()
+                    .any(|v| v.uuid == g.uuid && v.state.is_active())
+            })
+    });
+    assert!(shown, "both hosts connected and both guests running");
+    live.press("1");
+    assert_eq!(live.app.view, View::Dashboard);
+    for _ in 0..4 {
+        if live.app.dashboard_host() == Some(HostId(0)) {
+            break;
+        }
+        live.press("j");
+    }
+    assert_eq!(live.app.dashboard_host(), Some(HostId(0)));
+    live.press("M");
+    // Other tests may run guests on the same daemon at the same time: evacuate only ours.
+    match &mut live.app.mode {
+        Mode::Wizard(w) => match &mut w.kind {
+            WizardKind::Evacuate { vms, .. } => {
+                assert!(guests.iter().all(|g| vms.iter().any(|v| v.uuid == g.uuid)));
+                vms.retain(|v| ours(&v.uuid));
+            }
+            k => panic!("not the evacuation wizard: {k:?}"),
+        },
+        m => panic!("no wizard: {m:?}"),
+    }
+    let plan_ready = |live: &mut common::Live| {
+        live.pump_until(Duration::from_secs(60), |a| {
+            !a.migrations.preflight.is_empty()
+                && a.migrations.preflight.iter().all(|p| p.checks.is_some())
+        })
+    };
+    let screen = |live: &common::Live| {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+        term.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+        term.backend().to_string()
+    };
+
+    // Defaults: no "allow unsafe". Both stay, and the plan says why.
+    live.press("<Enter>");
+    assert!(plan_ready(&mut live), "pre-flight answered");
+    let s = screen(&live);
+    assert!(s.contains("0 of 2 VM(s) leave src"), "{s}");
+    assert!(s.contains("stays") && s.contains("allow unsafe"), "{s}");
+    assert!(s.contains("cannot prove shared"), "{s}");
+    live.press("<Enter>");
+    assert!(
+        matches!(&live.app.mode, Mode::Wizard(w) if w.error.as_deref().is_some_and(|e| e.contains("no VM can move"))),
+        "{:?}",
+        live.app.mode
+    );
+    assert!(live.app.migrations.list.is_empty(), "nothing started");
+
+    // Back, allow unsafe, plan again: both leave.
+    live.press("<Esc>");
+    let unsafe_at = match &live.app.mode {
+        Mode::Wizard(w) => w.fields.iter().position(|f| f.key == "unsafe").unwrap(),
+        m => panic!("{m:?}"),
+    };
+    for _ in 0..10 {
+        if matches!(&live.app.mode, Mode::Wizard(w) if w.focus == unsafe_at) {
+            break;
+        }
+        live.press("<Tab>");
+    }
+    live.press("<Space>");
+    live.press("<Enter>");
+    assert!(plan_ready(&mut live), "pre-flight answered again");
+    let s = screen(&live);
+    assert!(s.contains("2 of 2 VM(s) leave src"), "{s}");
+    live.press("<Enter>");
+    assert_eq!(live.app.view, View::Migrations, "{:?}", live.app.mode);
+    assert_eq!(live.app.migrations.list.len(), 2);
+    let done = live.pump_until(Duration::from_secs(120), |a| {
+        a.migrations.list.iter().all(|m| m.phase.is_finished())
+    });
+    assert!(done, "both migrations ended");
+    for m in &live.app.migrations.list {
+        assert_eq!(m.phase, Phase::Succeeded, "{}: {:?}", m.vm_name, m.error);
+        assert!(m.options.allow_unsafe);
+    }
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    for g in &guests {
+        let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+        assert!(moved.is_active().unwrap(), "running on the target");
+    }
+}
+
+/// Issue 18.8: two daemons on one host run the same CPU, so the CPU check must pass. A
+/// stopped tiny guest carries libvirt's default `qemu64` CPU with `check='none'`, which this
+/// (nested) host's KVM cannot fully provide (no svm): the source's hypervisor lacks the same,
+/// and libvirt does not verify a `check='none'` CPU, so nothing changes by moving it. Running,
+/// its live (expanded) CPU is what the target's hypervisor is asked about.
+#[test]
+fn cpu_check_passes_between_two_daemons_on_one_host() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-cpu");
+    let w = Worker::<StorageInventory>::start(URI);
+    let offline = MigrationOptions {
+        kind: Kind::Offline,
+        ..MigrationOptions::default()
+    };
+    let checks = preflight(&w, 300, &g.uuid, target(&lab), offline);
+    let cpu = status(&checks, "CPU compatible");
+    eprintln!("stopped: {cpu:?}");
+    assert_eq!(cpu.status, Status::Pass, "{checks:#?}");
+    start_guest(&g);
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    let checks = preflight(&w, 301, &g.uuid, target(&lab), MigrationOptions::default());
+    let cpu = status(&checks, "CPU compatible");
+    eprintln!("running: {cpu:?}");
+    assert_eq!(cpu.status, Status::Pass, "{checks:#?}");
 }

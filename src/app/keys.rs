@@ -66,10 +66,6 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                     }
                     ConfirmAction::RemoveHost(id) => app.remove_host(id),
                     ConfirmAction::Send { host, cmd, .. } => vec![Effect::Host(host, *cmd)],
-                    ConfirmAction::Evacuate {
-                        source,
-                        assignments,
-                    } => super::migrations::start_evacuation(app, source, assignments),
                     ConfirmAction::Migration { host, cmd } => {
                         vec![Effect::Host(host, crate::host::HostCommand::Migrate(*cmd))]
                     }
@@ -513,7 +509,10 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
                 w.next_page();
             } else if w.next_page()
                 && w.page + 1 == w.pages.len()
-                && matches!(w.kind, super::wizard::Kind::Migrate { .. })
+                && matches!(
+                    w.kind,
+                    super::wizard::Kind::Migrate { .. } | super::wizard::Kind::Evacuate { .. }
+                )
             {
                 return super::migrations::preflight(app);
             }

@@ -1,7 +1,8 @@
 //! Migrations: the migrate wizard's pre-flight round, the fleet-wide migrations pane (cancel,
-//! speed and downtime while running, post-copy switch) and host evacuation with a concurrency
-//! limit. The runner lives in `host::migrate`; commands go to the *source* host's worker and
-//! its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
+//! speed and downtime while running, post-copy switch) and host evacuation (its own wizard:
+//! options, then a plan built from every VM's pre-flight; see `evacuation`) with a
+//! concurrency limit. The runner lives in `host::migrate`; commands go to the *source* host's
+//! worker and its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
 use crate::config::keymap::Action;
 use crate::host::migrate::{MigrateCmd, MigrationTarget, Report};
 use crate::host::HostCommand;
-use crate::migrate::plan::{plan_evacuation, Queue, TargetLoad, VmLoad};
+use crate::migrate::plan::{Queue, VmLoad};
 use crate::migrate::preflight::{blocking, Check};
 use crate::model::migration::{
     Migration, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome, Phase,
@@ -23,15 +24,14 @@ use crate::model::HostId;
 /// guest some CPU; two keeps the host busy without starving the VMs that are still there.
 pub const EVACUATION_PARALLEL: usize = 2;
 
-/// Memory a target keeps free after an evacuation places VMs on it (for its own processes).
-const RESERVE_KIB: u64 = 512 * 1024;
-
 /// One VM's pre-flight in the open migrate wizard.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preflight {
     pub id: MigrationId,
     pub uuid: String,
     pub vm: String,
+    /// The host it was checked against (an evacuation checks every VM on every host).
+    pub target: HostId,
     /// `None` while the hosts are being asked.
     pub checks: Option<Vec<Check>>,
 }
@@ -156,37 +156,63 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
 }
 
 /// The wizard reached its checks page: ask the source host to check every VM against the
-/// chosen target with the chosen options.
+/// chosen target (an evacuation: against every candidate host) with the chosen options.
 pub fn preflight(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    let Kind::Migrate { host, vms, .. } = w.kind.clone() else {
+    let Ok(options) = wizard::migrate::options(w) else {
         return Vec::new();
     };
-    let (Some(target), Ok(options)) = (wizard::migrate::target(w), wizard::migrate::options(w))
-    else {
-        return Vec::new();
+    let (host, pairs): (HostId, Vec<(String, String, HostId)>) = match w.kind.clone() {
+        Kind::Migrate { host, vms, .. } => {
+            let Some(target) = wizard::migrate::target(w) else {
+                return Vec::new();
+            };
+            (host, vms.into_iter().map(|(u, n)| (u, n, target)).collect())
+        }
+        Kind::Evacuate {
+            host, vms, targets, ..
+        } => (
+            host,
+            vms.iter()
+                .flat_map(|v| {
+                    targets
+                        .iter()
+                        .map(|(t, _)| (v.uuid.clone(), v.name.clone(), *t))
+                })
+                .collect(),
+        ),
+        _ => return Vec::new(),
     };
-    let Some(to) = target_of(app, target) else {
-        return Vec::new();
-    };
-    let mut fx = Vec::new();
+    // One command per target: the source checks its VMs against it over one connection.
+    let mut per_target: Vec<(HostId, Vec<(MigrationId, String)>)> = Vec::new();
     let mut round = Vec::new();
-    for (uuid, vm) in vms {
+    for (uuid, vm, target) in pairs {
         let id = app.migrations.id();
+        match per_target.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, vms)) => vms.push((id, uuid.clone())),
+            None => per_target.push((target, vec![(id, uuid.clone())])),
+        }
         round.push(Preflight {
             id,
-            uuid: uuid.clone(),
+            uuid,
             vm,
+            target,
             checks: None,
         });
+    }
+    let mut fx = Vec::new();
+    for (target, vms) in per_target {
+        let Some(to) = target_of(app, target) else {
+            round.retain(|p| p.target != target);
+            continue;
+        };
         fx.push(Effect::Host(
             host,
             HostCommand::Migrate(MigrateCmd::Preflight {
-                id,
-                uuid,
-                target: to.clone(),
+                vms,
+                target: to,
                 options: options.clone(),
                 report: Report::default(),
             }),
@@ -336,8 +362,8 @@ pub fn pump(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-/// `M` on the dashboard: plan moving every running VM of the selected host to the others
-/// (largest first, onto the host with the most free memory), then confirm.
+/// `M` on the dashboard: the evacuation wizard for the selected host (options, then the
+/// plan with every VM's pre-flight verdicts; see `evacuation`).
 pub fn evacuate(app: &mut App) -> Vec<Effect> {
     let Some(source) = app.dashboard_host() else {
         return Vec::new();
@@ -349,7 +375,9 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let name = h.name.clone();
-    let vms = VmLoad::active(&h.vms);
+    let mut vms = VmLoad::active(&h.vms);
+    // The planner keeps this order among VMs of equal size: by name, so plans are stable.
+    vms.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.uuid.cmp(&b.uuid)));
     if vms.is_empty() {
         app.messages.push(
             Level::Info,
@@ -358,64 +386,76 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let targets: Vec<TargetLoad> = app
+    let targets: Vec<(HostId, String)> = app
         .hosts
         .iter()
-        .filter(|t| t.id != source)
-        .map(|t| TargetLoad {
-            host: t.id,
-            free_kib: t.node.memory.as_ref().map_or(0, |m| m.available_kib),
-            eligible: t.status.is_connected(),
-        })
+        .filter(|t| t.id != source && t.status.is_connected())
+        .map(|t| (t.id, t.name.clone()))
         .collect();
-    let plan = plan_evacuation(&vms, &targets, RESERVE_KIB, |_, _| true);
-    if plan.assignments.is_empty() {
+    if targets.is_empty() {
         app.messages.push(
             Level::Error,
-            format!("no connected host has room for {name}'s VMs"),
+            format!("no other connected host to evacuate {name} to (a add host)"),
             app.now,
         );
         return Vec::new();
     }
-    let host_name = |id: HostId| app.host(id).map(|h| h.name.clone()).unwrap_or_default();
-    let mut body = vec![format!(
-        "Live-migrate {} running VM(s) off {name}, {EVACUATION_PARALLEL} at a time:",
-        plan.assignments.len()
-    )];
-    for (vm, to) in &plan.assignments {
-        body.push(format!(
-            "  {} ({}) → {}",
-            vm.name,
-            crate::fmt::bytes(vm.memory_kib * 1024),
-            host_name(*to)
-        ));
-    }
-    for vm in &plan.unplaced {
-        body.push(format!("  ⚠ {} stays: no host has room for it", vm.name));
-    }
-    app.mode = Mode::Confirm(Confirm {
-        title: format!("Evacuate {name}?"),
-        body,
-        action: ConfirmAction::Evacuate {
-            source,
-            assignments: plan
-                .assignments
-                .into_iter()
-                .map(|(vm, to)| (vm.uuid, vm.name, to))
-                .collect(),
-        },
-        typed: None,
-    });
+    let kind = Kind::Evacuate {
+        host: source,
+        name,
+        vms,
+        targets,
+    };
+    app.migrations.preflight.clear();
+    app.mode = Mode::Wizard(Box::new(wizard::evacuate::new(kind, EVACUATION_PARALLEL)));
     Vec::new()
 }
 
-/// The evacuation was confirmed: queue one live migration per VM.
-pub fn start_evacuation(
+/// Enter on the evacuation plan: queue the migrations of the VMs that can go.
+pub fn submit_evacuation(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
+    };
+    let Kind::Evacuate { host, .. } = w.kind.clone() else {
+        return Vec::new();
+    };
+    let started = (|| {
+        let plan = evacuation::plan(app, w).ok_or("the checks are still running")?;
+        if plan.assignments().next().is_none() {
+            return Err("no VM can move: see why under each one".to_string());
+        }
+        let options = wizard::migrate::options(w)?;
+        let limit = wizard::evacuate::concurrency(w)?;
+        Ok((plan, options, limit))
+    })();
+    match started {
+        Ok((plan, options, limit)) => {
+            let assignments = plan
+                .assignments()
+                .map(|(vm, to)| (vm.uuid.clone(), vm.name.clone(), to))
+                .collect();
+            app.mode = Mode::Normal;
+            app.migrations.preflight.clear();
+            start_evacuation(app, host, assignments, options, limit)
+        }
+        Err(e) => {
+            if let Mode::Wizard(w) = &mut app.mode {
+                w.error = Some(e);
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Queues one migration per VM (uuid, name, target) off `source`, `limit` at a time.
+fn start_evacuation(
     app: &mut App,
     source: HostId,
     assignments: Vec<(String, String, HostId)>,
+    options: MigrationOptions,
+    limit: usize,
 ) -> Vec<Effect> {
-    let options = MigrationOptions::default();
+    app.migrations.queue.set_limit(limit);
     for (uuid, vm, target) in assignments {
         let Some(to) = target_of(app, target) else {
             continue;
@@ -546,6 +586,8 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
     }
     fx
 }
+
+pub mod evacuation;
 
 #[cfg(test)]
 mod tests;

@@ -135,11 +135,6 @@ pub enum ConfirmAction {
         targets: Vec<Target>,
     },
     RemoveHost(HostId),
-    /// Live-migrate these VMs (uuid, name, target) off `source`.
-    Evacuate {
-        source: HostId,
-        assignments: Vec<(String, String, HostId)>,
-    },
     /// A control command for a running migration (cancel, post-copy).
     Migration {
         host: HostId,

@@ -1,8 +1,9 @@
 //! The migration runner. Commands go to the *source* host's worker; the worker only hands
 //! them over, so it keeps polling while a migration runs:
 //!
-//! - `Preflight` reads facts from this host and the target on a thread of its own and
-//!   answers with `HostEvent::Preflight { id, checks }`.
+//! - `Preflight` reads facts from this host and the target on a thread of its own (one
+//!   target connection for all the VMs it checks) and answers each VM with
+//!   `HostEvent::Preflight { id, checks }`.
 //! - `Start` runs the migration on its own thread (libvirt's migrate call blocks for the
 //!   whole migration) with a second reference to this host's connection, plus a connection
 //!   to the target unless peer-to-peer (then the source daemon connects itself). A poller
@@ -117,11 +118,11 @@ pub struct MigrationTarget {
 /// Migration work, sent to the source host's worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MigrateCmd {
-    /// Run the pre-flight checks for moving `uuid` to `target` with `options`; answered with
-    /// `HostEvent::Preflight { id, checks }` through `report`.
+    /// Run the pre-flight checks for moving each of `vms` (id, uuid) to `target` with
+    /// `options`, one after the other over one connection to the target; each VM is
+    /// answered with its own `HostEvent::Preflight { id, checks }` through `report`.
     Preflight {
-        id: MigrationId,
-        uuid: String,
+        vms: Vec<(MigrationId, String)>,
         target: MigrationTarget,
         options: MigrationOptions,
         report: Report,
@@ -148,17 +149,6 @@ pub enum MigrateCmd {
 }
 
 impl MigrateCmd {
-    pub fn id(&self) -> MigrationId {
-        match self {
-            MigrateCmd::Preflight { id, .. }
-            | MigrateCmd::Start { id, .. }
-            | MigrateCmd::Cancel { id }
-            | MigrateCmd::SetSpeed { id, .. }
-            | MigrateCmd::SetDowntime { id, .. }
-            | MigrateCmd::PostCopy { id } => *id,
-        }
-    }
-
     /// The report of a Preflight or Start (the worker sets its destination unless it has one).
     pub fn report(&self) -> Option<&Report> {
         match self {
@@ -224,12 +214,11 @@ pub(super) fn run(conn: &Connect, cmd: MigrateCmd, shared: &super::Notify) {
     }
     match cmd {
         MigrateCmd::Preflight {
-            id,
-            uuid,
+            vms,
             target,
             options,
             report,
-        } => spawn_preflight(conn.clone(), id, uuid, target, options, report),
+        } => spawn_preflight(conn.clone(), vms, target, options, report),
         MigrateCmd::Start {
             id,
             uuid,
@@ -248,18 +237,17 @@ pub(super) fn run(conn: &Connect, cmd: MigrateCmd, shared: &super::Notify) {
 /// commands still reach a running migration: it has its own connection reference.
 pub(super) fn refuse(cmd: MigrateCmd, reason: &str, notify: &dyn Fn(HostEvent)) {
     match cmd {
-        MigrateCmd::Preflight { id, report, .. } => report.send_or(
-            HostEvent::Preflight {
-                id,
-                checks: vec![Check {
-                    kind: CheckKind::Source,
-                    name: "source host".into(),
-                    status: Status::Fail,
-                    detail: reason.to_string(),
-                }],
-            },
-            notify,
-        ),
+        MigrateCmd::Preflight { vms, report, .. } => {
+            for (id, _) in vms {
+                report.send_or(
+                    HostEvent::Preflight {
+                        id,
+                        checks: vec![not_checked("source host", reason)],
+                    },
+                    notify,
+                )
+            }
+        }
         MigrateCmd::Start { id, report, .. } => report.send_or(
             HostEvent::Migration(MigrationUpdate {
                 id,
@@ -324,37 +312,56 @@ fn spawn_guarded(
         .is_ok()
 }
 
+/// The one (hard) failure of a pre-flight that could not run.
+fn not_checked(name: &str, why: &str) -> Check {
+    Check {
+        kind: CheckKind::Source,
+        name: name.into(),
+        status: Status::Fail,
+        detail: why.to_string(),
+    }
+}
+
 fn spawn_preflight(
     src: Connect,
-    id: MigrationId,
-    uuid: String,
+    vms: Vec<(MigrationId, String)>,
     target: MigrationTarget,
     options: MigrationOptions,
     report: Report,
 ) {
-    let r = report.clone();
-    let fail = move |text: &str| {
-        r.send(HostEvent::Preflight {
-            id,
-            checks: vec![Check {
-                kind: CheckKind::Source,
-                name: "pre-flight".into(),
-                status: Status::Fail,
-                detail: text.to_string(),
-            }],
-        })
+    let name = format!("preflight-{}", vms.first().map_or(0, |v| v.0));
+    // What the thread has not answered yet, so a panic or a failed spawn still answers
+    // every VM and the UI never waits.
+    let left: Arc<Mutex<Vec<MigrationId>>> =
+        Arc::new(Mutex::new(vms.iter().map(|v| v.0).collect()));
+    let fail = {
+        let (r, left) = (report.clone(), Arc::clone(&left));
+        move |text: &str| {
+            let ids = std::mem::take(&mut *left.lock().unwrap_or_else(PoisonError::into_inner));
+            for id in ids {
+                r.send(HostEvent::Preflight {
+                    id,
+                    checks: vec![not_checked("pre-flight", text)],
+                })
+            }
+        }
     };
     let on_panic = {
         let fail = fail.clone();
         move || fail("internal error in the pre-flight thread")
     };
     let started = spawn_guarded(
-        format!("preflight-{id}"),
+        name,
         move || {
             let dst = open_target(&target.uri);
-            let facts = gather::facts(&src, &uuid, dst.as_ref().map_err(Clone::clone));
-            let checks = preflight::checks(&facts, &options);
-            report.send(HostEvent::Preflight { id, checks });
+            for (id, uuid) in vms {
+                let facts = gather::facts(&src, &uuid, dst.as_ref().map_err(Clone::clone));
+                let checks = preflight::checks(&facts, &options);
+                left.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|&l| l != id);
+                report.send(HostEvent::Preflight { id, checks });
+            }
         },
         on_panic,
     );
@@ -655,7 +662,6 @@ mod tests {
     fn control_of_an_unknown_migration_is_answered() {
         let (seen, notify) = collect();
         let cmd = MigrateCmd::SetDowntime { id: 90_001, ms: 50 };
-        assert_eq!(cmd.id(), 90_001);
         assert!(cmd.report().is_none());
         refuse(cmd, "host is not connected", &notify);
         let seen = seen.lock().unwrap();
@@ -716,8 +722,7 @@ mod tests {
         );
         refuse(
             MigrateCmd::Preflight {
-                id: 90_004,
-                uuid: "u".into(),
+                vms: vec![(90_004, "u".into())],
                 target: target(),
                 options,
                 report,

@@ -134,9 +134,10 @@ pub(crate) fn start_post_copy(dom: &Domain) -> Result<(), Error> {
     Ok(())
 }
 
-/// `virConnectCompareHypervisorCPU` for KVM with the target's default emulator, arch and
+/// `virConnectCompareHypervisorCPU` for KVM with the host's default emulator, arch and
 /// machine: can that hypervisor run a guest with this `<cpu>`? Returns libvirt's
-/// `virCPUCompareResult` (0 incompatible, 1 identical, 2 superset).
+/// `virCPUCompareResult` (1 identical, 2 superset); an incompatible CPU is an error
+/// (`VIR_ERR_CPU_INCOMPATIBLE`) whose text names the missing features.
 pub(crate) fn compare_hypervisor_cpu(conn: &Connect, cpu_xml: &str) -> Result<i32, Error> {
     let xml = CString::new(cpu_xml)?;
     let kvm = c"kvm";
@@ -149,7 +150,7 @@ pub(crate) fn compare_hypervisor_cpu(conn: &Connect, cpu_xml: &str) -> Result<i3
             std::ptr::null(),
             kvm.as_ptr(),
             xml.as_ptr(),
-            0,
+            sys::VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE,
         )
     };
     if rc < 0 {

@@ -8,7 +8,7 @@ use virt::error::Error;
 use virt::storage_pool::StoragePool;
 use virt::sys;
 
-use super::preflight::{CpuCompat, DiskSource, Facts, TargetFacts, Visibility, VmFacts};
+use super::preflight::{CpuCmp, CpuCompat, DiskSource, Facts, TargetFacts, Visibility, VmFacts};
 use crate::host::message;
 use crate::xml::domain::XmlError;
 
@@ -196,35 +196,45 @@ fn unescape(s: &str) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
-/// Can the target's hypervisor run the VM's CPU? No `<cpu>`: QEMU's default model. A
-/// host-passthrough (or maximum) CPU is the source host's own CPU, so the source host CPU
-/// (from its capabilities) is compared with the target's host CPU; any other mode is
-/// compared as written with what the target's KVM can provide.
+/// The VM's CPU compared the way libvirt treats it at migration time (the verdict is
+/// `preflight`'s). No `<cpu>`: QEMU's default model. host-passthrough (or maximum): libvirt
+/// does not compare, the guest simply gets the target's CPU, so the source host's CPU (from
+/// its capabilities) is compared with the target's. Any other mode: the VM's `<cpu>` (the
+/// live, expanded one when running) is compared with what each side's hypervisor can
+/// provide, as libvirt checks it when QEMU starts; the source's answer tells whether the
+/// target is any worse than where the VM runs now.
 pub fn cpu_compat(source: &Connect, target: &Connect, vm: &VmFacts) -> CpuCompat {
     let Some(xml) = vm.cpu_xml.as_deref() else {
         return CpuCompat::DefaultModel;
     };
     let passthrough = matches!(vm.cpu_mode.as_deref(), Some("host-passthrough" | "maximum"));
-    let result = if passthrough {
+    if passthrough {
         let host_cpu = match source.capabilities().map(|c| host_cpu(&c)) {
             Ok(Some(cpu)) => cpu,
             Ok(None) => return CpuCompat::Unknown("the source reports no host CPU".into()),
             Err(e) => return CpuCompat::Unknown(message(&e)),
         };
-        target.compare_cpu(&host_cpu, 0)
-    } else {
-        super::ffi::compare_hypervisor_cpu(target, xml)
-    };
-    match result {
-        Ok(1) => CpuCompat::Identical,
-        Ok(2) => CpuCompat::Superset,
-        Ok(_) if passthrough => CpuCompat::Incompatible(
-            "host-passthrough CPU: the target's CPU differs from the source's".into(),
-        ),
-        Ok(_) => CpuCompat::Incompatible(
-            "the target's hypervisor cannot provide the VM's CPU model and features".into(),
-        ),
-        Err(e) => CpuCompat::Unknown(message(&e)),
+        return CpuCompat::HostCpu(cmp(
+            target.compare_cpu(&host_cpu, sys::VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE)
+        ));
+    }
+    CpuCompat::Guest {
+        target: cmp(super::ffi::compare_hypervisor_cpu(target, xml)),
+        source: cmp(super::ffi::compare_hypervisor_cpu(source, xml)),
+    }
+}
+
+/// libvirt's answer (asked with `VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE`, so an
+/// incompatible CPU comes back as an error naming the missing features).
+fn cmp(r: Result<i32, Error>) -> CpuCmp {
+    match r {
+        Ok(1) => CpuCmp::Identical,
+        Ok(2) => CpuCmp::Superset,
+        Ok(_) => CpuCmp::Incompatible(String::new()),
+        Err(e) if e.code().to_raw() == sys::VIR_ERR_CPU_INCOMPATIBLE => {
+            CpuCmp::Incompatible(message(&e))
+        }
+        Err(e) => CpuCmp::Error(message(&e)),
     }
 }
 

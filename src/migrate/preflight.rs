@@ -164,6 +164,8 @@ pub struct VmFacts {
     pub cpu_xml: Option<String>,
     /// `<cpu mode>`: custom, host-model, host-passthrough, maximum.
     pub cpu_mode: Option<String>,
+    /// `<cpu check>`: none, partial, full (`None`: libvirt's default).
+    pub cpu_check: Option<String>,
 }
 
 /// Whether the target sees one of the VM's disks (see `gather::disk_visibility` for the
@@ -190,15 +192,29 @@ impl Visibility {
     }
 }
 
-/// The result of comparing the VM's CPU with what the target's hypervisor offers.
+/// One CPU comparison's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CpuCmp {
+    Identical,
+    Superset,
+    /// libvirt's reason (it names the missing features).
+    Incompatible(String),
+    /// The comparison itself failed (old libvirt, another architecture…).
+    Error(String),
+}
+
+/// The VM's CPU compared the way libvirt will treat it at migration time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CpuCompat {
     /// No `<cpu>` element: QEMU's default model, which every x86 host runs.
     DefaultModel,
-    Identical,
-    Superset,
-    Incompatible(String),
-    /// The comparison itself failed (old libvirt, another architecture…).
+    /// host-passthrough / maximum: the guest sees the host's own CPU, so what changes is the
+    /// host CPU: the source's compared with the target's.
+    HostCpu(CpuCmp),
+    /// The VM's `<cpu>` compared with what each side's hypervisor can provide
+    /// (`virConnectCompareHypervisorCPU`), as libvirt checks it when QEMU starts there.
+    Guest { target: CpuCmp, source: CpuCmp },
+    /// Nothing to compare with (the source reports no host CPU…).
     Unknown(String),
 }
 
@@ -267,7 +283,7 @@ pub fn checks(facts: &Facts, opts: &MigrationOptions) -> Vec<Check> {
     };
     let offline = opts.kind == Kind::Offline;
     out.push(state_check(vm, opts));
-    out.push(cpu_check(target.cpu.as_ref(), offline));
+    out.push(cpu_check(vm, target.cpu.as_ref(), offline));
     storage_checks(vm, target, opts, &mut out);
     network_checks(vm, target, offline, &mut out);
     out.push(memory_check(vm, target, offline));
@@ -302,31 +318,94 @@ fn state_check(vm: &VmFacts, opts: &MigrationOptions) -> Check {
     }
 }
 
-fn cpu_check(cpu: Option<&CpuCompat>, offline: bool) -> Check {
+/// What libvirt's comparison says is missing: the feature list when it names one.
+fn missing(why: &str) -> String {
+    match why.rsplit_once("required features: ") {
+        Some((_, list)) => format!("lacks {}", list.trim()),
+        None if why.is_empty() => "cannot provide it".into(),
+        None => why.to_string(),
+    }
+}
+
+/// Mirrors what libvirt does with the VM's CPU on the target: a host-passthrough CPU is not
+/// compared at all (the guest gets the target's own CPU); a custom (or running host-model)
+/// CPU is checked when QEMU starts there unless `check='none'`, in which case QEMU silently
+/// runs without what the target lacks. A CPU the source's hypervisor cannot provide either
+/// runs the same way on both hosts, so migrating changes nothing.
+fn cpu_check(vm: &VmFacts, cpu: Option<&CpuCompat>, offline: bool) -> Check {
     use Status::*;
     let name = "CPU compatible";
+    let new = |status, detail: String| Check::new(CheckKind::Cpu, name, status, detail);
     // A stopped VM only needs the CPU when it is started on the target: a warning then.
     let bad = if offline { Warn } else { Fail };
+    let mode = vm.cpu_mode.as_deref().unwrap_or("custom");
+    let cannot = |e: &str| new(Warn, format!("cannot compare: {e}"));
     match cpu {
-        None => Check::new(CheckKind::Cpu, name, Warn, "not compared"),
-        Some(CpuCompat::DefaultModel) => Check::new(
-            CheckKind::Cpu,
-            name,
+        None => new(Warn, "not compared".into()),
+        Some(CpuCompat::DefaultModel) => new(Pass, "default CPU model (runs on any host)".into()),
+        Some(CpuCompat::Unknown(e)) => cannot(e),
+        // A stopped host-model VM gets the target's own model when it starts there.
+        Some(_) if mode == "host-model" && !vm.active => new(
             Pass,
-            "default CPU model (runs on any host)",
+            "host-model: the VM takes the target's CPU model when it starts there".into(),
         ),
-        Some(CpuCompat::Identical) => {
-            Check::new(CheckKind::Cpu, name, Pass, "the target's CPU is identical")
-        }
-        Some(CpuCompat::Superset) => Check::new(
-            CheckKind::Cpu,
-            name,
-            Pass,
-            "the target's CPU offers everything the VM uses",
-        ),
-        Some(CpuCompat::Incompatible(d)) => Check::new(CheckKind::Cpu, name, bad, d.clone()),
-        Some(CpuCompat::Unknown(d)) => {
-            Check::new(CheckKind::Cpu, name, Warn, format!("cannot compare: {d}"))
+        Some(CpuCompat::HostCpu(c)) => match c {
+            CpuCmp::Identical => new(
+                Pass,
+                format!("{mode}: the target's CPU is identical to the source's"),
+            ),
+            CpuCmp::Superset => new(
+                Pass,
+                format!("{mode}: the target's CPU has everything the source's has"),
+            ),
+            CpuCmp::Incompatible(why) => new(
+                bad,
+                format!(
+                    "{mode}: the guest sees the host's own CPU and libvirt does not compare it, so it migrates anyway, but the target's CPU {} compared with the source's: a guest using that fails there",
+                    missing(why)
+                ),
+            ),
+            CpuCmp::Error(e) => cannot(e),
+        },
+        Some(CpuCompat::Guest { target, source }) => {
+            let check = vm.cpu_check.as_deref().unwrap_or("partial");
+            match target {
+                CpuCmp::Identical | CpuCmp::Superset => new(
+                    Pass,
+                    format!("the target's hypervisor provides the VM's {mode} CPU"),
+                ),
+                CpuCmp::Error(e) => cannot(e),
+                CpuCmp::Incompatible(why) => {
+                    let same = matches!(source, CpuCmp::Incompatible(s) if missing(s) == missing(why));
+                    let lacks = missing(why);
+                    match (same, check) {
+                        (true, "none") => new(
+                            Pass,
+                            format!(
+                                "the source's hypervisor also {lacks}; with check='none' libvirt does not verify the CPU and QEMU runs the VM without those features, on the target as on the source"
+                            ),
+                        ),
+                        (false, "none") => new(
+                            Warn,
+                            format!(
+                                "the target's hypervisor {lacks}, the source's does not; with check='none' libvirt does not verify the CPU: QEMU starts the VM there without those features, and a guest using them fails"
+                            ),
+                        ),
+                        (true, _) => new(
+                            Warn,
+                            format!(
+                                "both hypervisors report it {lacks}; with check='{check}' libvirt verifies the CPU when QEMU starts on the target and may refuse there as it would here"
+                            ),
+                        ),
+                        (false, _) => new(
+                            bad,
+                            format!(
+                                "the target's hypervisor {lacks}: with check='{check}' libvirt verifies the CPU when QEMU starts there and refuses"
+                            ),
+                        ),
+                    }
+                }
+            }
         }
     }
 }
@@ -361,6 +440,31 @@ fn storage_checks(vm: &VmFacts, t: &TargetFacts, opts: &MigrationOptions, out: &
                 Pass,
                 format!("{what}: volume of shared pool {pool} on the target"),
             ),
+            Visibility::Volume { pool, shared: false } if !copy && opts.allow_unsafe => {
+                Check::new(
+                    CheckKind::Storage,
+                    name,
+                    Warn,
+                    format!(
+                        "{what}: found in local pool {pool} on the target; make sure it is the same storage (a shared mount), not a copy"
+                    ),
+                )
+            }
+            // libvirt only trusts storage it can prove shared (network disks, NFS, cluster
+            // filesystems): a writable disk in a local pool is refused as "Migration without
+            // shared storage is unsafe" unless copied or VIR_MIGRATE_UNSAFE is set. The
+            // source's filesystem type is not visible through libvirt, so a dir pool on an NFS
+            // mount fails here too; "allow unsafe" is harmless there.
+            Visibility::Volume { pool, shared: false } if !copy && !offline && !d.readonly => {
+                Check::new(
+                    CheckKind::Storage,
+                    name,
+                    Fail,
+                    format!(
+                        "{what}: in local pool {pool} on the target, which libvirt cannot prove shared: unless the file is on NFS or a cluster filesystem on the source, it refuses the migration as unsafe. Choose allow unsafe if both hosts see the same storage, or copy storage"
+                    ),
+                )
+            }
             Visibility::Volume { pool, shared: false } if !copy => Check::new(
                 CheckKind::Storage,
                 name,
@@ -583,6 +687,7 @@ pub fn vm_facts(domain_xml: &str) -> Result<VmFacts, XmlError> {
         interfaces: hw.nics.into_iter().map(iface_facts).collect(),
         cpu_xml,
         cpu_mode: cpu.and_then(|c| c.attr("mode")).map(str::to_string),
+        cpu_check: cpu.and_then(|c| c.attr("check")).map(str::to_string),
     })
 }
 
@@ -680,6 +785,7 @@ mod tests {
         assert_eq!(vm.uuid, "0b0c1e5e-8f1d-4c4e-9a55-1d6a2f3c4b5a");
         assert_eq!(vm.memory_kib, 1024 * 1024, "currentMemory, in its unit");
         assert_eq!(vm.cpu_mode.as_deref(), Some("custom"));
+        assert_eq!(vm.cpu_check.as_deref(), Some("full"));
         let cpu = vm.cpu_xml.as_deref().unwrap();
         assert!(
             cpu.starts_with("<cpu mode='custom'") && cpu.ends_with("</cpu>"),
@@ -766,6 +872,7 @@ mod tests {
                 }],
                 cpu_xml: None,
                 cpu_mode: None,
+                cpu_check: None,
             }),
             target: Ok(TargetFacts {
                 hostname: "kvm2".into(),
@@ -777,7 +884,10 @@ mod tests {
                     pool: "nfs".into(),
                     shared: true,
                 }],
-                cpu: Some(CpuCompat::Identical),
+                cpu: Some(CpuCompat::Guest {
+                    target: CpuCmp::Identical,
+                    source: CpuCmp::Identical,
+                }),
             }),
         }
     }
@@ -908,10 +1018,29 @@ mod tests {
             pool: "default".into(),
             shared: false,
         }];
+        // libvirt refuses a writable disk it cannot prove shared: a failure naming the ways
+        // out, unless "allow unsafe" says the user knows (then a warning).
         let c = checks(&f, &live());
+        let d = find(&c, "disk vda");
+        assert_eq!(d.status, Status::Fail, "{d:?}");
+        assert!(
+            d.detail.contains("local pool default") && d.detail.contains("allow unsafe"),
+            "{}",
+            d.detail
+        );
+        assert!(blocking(&c, false));
+        let unsafe_ok = MigrationOptions {
+            allow_unsafe: true,
+            ..live()
+        };
+        let c = checks(&f, &unsafe_ok);
         let d = find(&c, "disk vda");
         assert_eq!(d.status, Status::Warn);
         assert!(d.detail.contains("local pool default"), "{}", d.detail);
+        assert!(!blocking(&c, false));
+        // Read-only media and offline moves are not checked by libvirt.
+        vm(&mut f).disks[0].readonly = true;
+        assert_eq!(find(&checks(&f, &live()), "disk vda").status, Status::Warn);
         tgt(&mut f).disk_visibility = vec![Visibility::Volume {
             pool: "nfs".into(),
             shared: true,
@@ -955,12 +1084,15 @@ mod tests {
     #[test]
     fn cpu_memory_and_name() {
         let mut f = good();
-        tgt(&mut f).cpu = Some(CpuCompat::Incompatible("lacks avx512f".into()));
+        tgt(&mut f).cpu = Some(CpuCompat::Guest {
+            target: CpuCmp::Incompatible(
+                "Host CPU does not provide required features: avx512f".into(),
+            ),
+            source: CpuCmp::Superset,
+        });
         let c = find(&checks(&f, &live()), "CPU compatible");
-        assert_eq!(
-            (c.status, c.detail.as_str()),
-            (Status::Fail, "lacks avx512f")
-        );
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.contains("lacks avx512f"), "{}", c.detail);
         tgt(&mut f).cpu = Some(CpuCompat::Unknown("unsupported".into()));
         assert_eq!(
             find(&checks(&f, &live()), "CPU compatible").status,
@@ -985,6 +1117,128 @@ mod tests {
             n.status == Status::Fail && n.detail.contains("UUID"),
             "{n:?}"
         );
+    }
+
+    /// The CPU check as libvirt treats each `<cpu mode>` and `check` at migration time.
+    #[test]
+    fn cpu_verdicts_follow_what_libvirt_does() {
+        let lacks = |f: &str| {
+            CpuCmp::Incompatible(format!(
+                "the CPU is incompatible with host CPU: Host CPU does not provide required features: {f}"
+            ))
+        };
+        let verdict = |mode: &str, check: Option<&str>, active: bool, cpu: CpuCompat| {
+            let mut f = good();
+            vm(&mut f).cpu_mode = Some(mode.into());
+            vm(&mut f).cpu_check = check.map(Into::into);
+            vm(&mut f).active = active;
+            tgt(&mut f).cpu = Some(cpu);
+            let opts = MigrationOptions {
+                kind: if active { Kind::Live } else { Kind::Offline },
+                ..live()
+            };
+            find(&checks(&f, &opts), "CPU compatible")
+        };
+        let guest = |target, source| CpuCompat::Guest { target, source };
+
+        // Two daemons on one host, a stopped VM with libvirt's default qemu64 (check='none'):
+        // both hypervisors lack the same features, QEMU runs it without them on both.
+        let c = verdict(
+            "custom",
+            Some("none"),
+            false,
+            guest(lacks("pni, svm"), lacks("pni, svm")),
+        );
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(
+            c.detail.contains("also lacks pni, svm") && c.detail.contains("check='none'"),
+            "{}",
+            c.detail
+        );
+        // check='none', only the target lacks it: libvirt lets it start, the guest may fail.
+        let c = verdict(
+            "custom",
+            Some("none"),
+            true,
+            guest(lacks("avx2"), CpuCmp::Superset),
+        );
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.detail.contains("does not verify"), "{}", c.detail);
+        // check='partial' / 'full': libvirt refuses on the target.
+        for check in [Some("partial"), Some("full"), None] {
+            let c = verdict(
+                "custom",
+                check,
+                true,
+                guest(lacks("avx2"), CpuCmp::Identical),
+            );
+            assert_eq!(c.status, Status::Fail, "{check:?}: {c:?}");
+            assert!(
+                c.detail.contains("lacks avx2") && c.detail.contains("refuses"),
+                "{}",
+                c.detail
+            );
+        }
+        // …a stopped VM only when it is started there: a warning.
+        let c = verdict(
+            "custom",
+            Some("full"),
+            false,
+            guest(lacks("avx2"), CpuCmp::Identical),
+        );
+        assert_eq!(c.status, Status::Warn);
+        // Both sides lack the same with a checked CPU: a warning that explains.
+        let c = verdict("custom", Some("full"), true, guest(lacks("x"), lacks("x")));
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.detail.contains("both hypervisors"), "{}", c.detail);
+        // A stopped host-model VM takes the target's model when it starts.
+        let c = verdict(
+            "host-model",
+            Some("partial"),
+            false,
+            guest(lacks("x"), lacks("y")),
+        );
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        // A running host-model VM is compared as its expanded CPU.
+        let c = verdict(
+            "host-model",
+            Some("partial"),
+            true,
+            guest(lacks("x"), CpuCmp::Superset),
+        );
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        // host-passthrough: libvirt does not compare; the host CPUs are what differ.
+        let c = verdict(
+            "host-passthrough",
+            Some("none"),
+            true,
+            CpuCompat::HostCpu(CpuCmp::Identical),
+        );
+        assert_eq!(c.status, Status::Pass);
+        let c = verdict(
+            "host-passthrough",
+            Some("none"),
+            true,
+            CpuCompat::HostCpu(lacks("avx512f")),
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.detail.contains("does not compare it") && c.detail.contains("lacks avx512f"),
+            "{}",
+            c.detail
+        );
+        // A comparison that failed is a warning with libvirt's text.
+        let c = verdict(
+            "custom",
+            None,
+            true,
+            guest(
+                CpuCmp::Error("this function is not supported".into()),
+                CpuCmp::Superset,
+            ),
+        );
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.detail.contains("not supported"), "{}", c.detail);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The migrations pane (every migration of the session, fleet-wide, with progress) and the
-//! migrate wizard's checks page.
+//! The migrations pane (every migration of the session, fleet-wide, with progress), the
+//! migrate wizard's checks page and the evacuation plan.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -9,8 +9,9 @@ use ratatui::Frame;
 
 use super::pools::{block, empty_note, list_table};
 use crate::app::migrations::Preflight;
+use crate::app::wizard::{Kind, Wizard};
 use crate::app::App;
-use crate::migrate::preflight::{blocking, Status};
+use crate::migrate::preflight::{blocking, Check, Status};
 use crate::model::migration::{Migration, Phase};
 
 pub fn status_count(app: &App) -> String {
@@ -199,16 +200,109 @@ pub fn checks_lines<'a>(app: &App, round: &'a [Preflight], allow: bool) -> Vec<L
             summary,
         ]));
         for c in p.checks.iter().flatten() {
-            let (mark, style) = match c.status {
-                Status::Pass => ("✔", t.level_ok),
-                Status::Warn => ("⚠", t.level_warn),
-                Status::Fail => ("✖", t.toast_error),
-            };
+            lines.push(check_line(app, "  ", c, 24));
+        }
+    }
+    lines
+}
+
+/// A check line: mark, name, detail.
+fn check_line<'a>(app: &App, indent: &str, c: &Check, width: usize) -> Line<'a> {
+    let t = &app.theme;
+    let (mark, style) = match c.status {
+        Status::Pass => ("✔", t.level_ok),
+        Status::Warn => ("⚠", t.level_warn),
+        Status::Fail => ("✖", t.toast_error),
+    };
+    Line::from(vec![
+        Span::styled(format!("{indent}{mark} "), style),
+        Span::raw(format!("{:<width$} ", crate::sanitize::text(&c.name))),
+        Span::styled(crate::sanitize::text(&c.detail).into_owned(), t.dim),
+    ])
+}
+
+/// The evacuation wizard's plan page: "checking…" until every VM was checked against every
+/// host, then where each VM goes (with its warnings) or why it stays.
+pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let Kind::Evacuate { name, vms, .. } = &w.kind else {
+        return Vec::new();
+    };
+    let round = &app.migrations.preflight;
+    let Some(plan) = crate::app::migrations::evacuation::plan(app, w) else {
+        let done = round.iter().filter(|p| p.checks.is_some()).count();
+        let mut lines = vec![Line::from(Span::styled(
+            format!(
+                "checking… ({done}/{} pre-flight checks answered)",
+                round.len()
+            ),
+            t.pending,
+        ))];
+        for vm in vms {
+            let pending = round
+                .iter()
+                .any(|p| p.uuid == vm.uuid && p.checks.is_none());
             lines.push(Line::from(vec![
-                Span::styled(format!("  {mark} "), style),
-                Span::raw(format!("{:<24} ", c.name)),
-                Span::styled(crate::sanitize::text(&c.detail), t.dim),
+                Span::styled(format!("{}  ", crate::sanitize::text(&vm.name)), t.header),
+                if pending {
+                    Span::styled("checking…", t.pending)
+                } else {
+                    Span::styled("checked", t.dim)
+                },
             ]));
+        }
+        return lines;
+    };
+    let go = plan.assignments().count();
+    let stay = plan.verdicts.len() - go;
+    let limit = crate::app::wizard::evacuate::concurrency(w).unwrap_or(1);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{go} of {} VM(s) leave {}, {limit} at a time; {stay} stay",
+            plan.verdicts.len(),
+            crate::sanitize::text(name)
+        ),
+        t.header,
+    ))];
+    for v in &plan.verdicts {
+        let vm = format!(
+            "{} ({})",
+            crate::sanitize::text(&v.vm.name),
+            crate::fmt::kib(v.vm.memory_kib)
+        );
+        match &v.to {
+            Some((to, checks)) => {
+                lines.push(Line::from(vec![
+                    Span::styled("✔ ", t.level_ok),
+                    Span::styled(vm, t.header),
+                    Span::raw(format!(" → {}", host_name(app, *to))),
+                ]));
+                for c in checks.iter().filter(|c| c.status != Status::Pass) {
+                    lines.push(check_line(app, "    ", c, 20));
+                }
+            }
+            None => {
+                lines.push(Line::from(vec![
+                    Span::styled("✖ ", t.toast_error),
+                    Span::styled(vm, t.header),
+                    Span::styled(" stays", t.toast_error),
+                ]));
+                for (host, failed) in &v.refused {
+                    let unknown = app.host(*host).is_none_or(|h| h.node.memory.is_none());
+                    let why = match (failed.is_empty(), unknown) {
+                        (false, _) => "refused:",
+                        (true, true) => "checks pass, but it does not report its free memory",
+                        (true, false) => "checks pass, but no room left there",
+                    };
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("  {}: ", host_name(app, *host))),
+                        Span::styled(why, t.dim),
+                    ]));
+                    for c in failed {
+                        lines.push(check_line(app, "    ", c, 20));
+                    }
+                }
+            }
         }
     }
     lines

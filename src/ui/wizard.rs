@@ -80,6 +80,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
                 .into_iter()
                 .skip(w.review_scroll as usize),
         );
+    } else if review && matches!(w.kind, crate::app::wizard::Kind::Evacuate { .. }) {
+        lines.extend(
+            super::migrations::evacuation_lines(app, w)
+                .into_iter()
+                .skip(w.review_scroll as usize),
+        );
     } else if review {
         if w.review_has_fields() {
             lines.push(Line::default());

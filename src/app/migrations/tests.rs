@@ -48,11 +48,11 @@ fn to_checks(a: &mut App) -> MigrationId {
     press(a, "<Enter>");
     let fx = press(a, "<Enter>");
     let cmds = migrate_cmds(&fx);
-    let [MigrateCmd::Preflight {
-        id, uuid, target, ..
-    }] = cmds.as_slice()
-    else {
+    let [MigrateCmd::Preflight { vms, target, .. }] = cmds.as_slice() else {
         panic!("one pre-flight expected: {cmds:?}");
+    };
+    let [(id, uuid)] = vms.as_slice() else {
+        panic!("one VM expected: {vms:?}");
     };
     assert_eq!(uuid, "uuid-web-01");
     assert_eq!(target.uri, "test:///b");
@@ -93,10 +93,10 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
     press(&mut a, "<Right>");
     assert!(wizard::migrate::override_failures(wizard(&a)));
     let fx = press(&mut a, "<Enter>");
-    let [MigrateCmd::Preflight { id: id2, .. }] = migrate_cmds(&fx).as_slice() else {
+    let [MigrateCmd::Preflight { vms, .. }] = migrate_cmds(&fx).as_slice() else {
         panic!("a new pre-flight round")
     };
-    let id2 = *id2;
+    let id2 = vms[0].0;
     assert_ne!(id, id2);
     // An answer of the old round is ignored.
     event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
@@ -280,10 +280,10 @@ fn a_stopped_vm_defaults_to_offline_and_one_host_has_no_target() {
         .any(|e| e.text.contains("no other connected host")));
 }
 
-#[test]
-fn evacuation_plans_by_free_memory_and_runs_two_at_a_time() {
+/// kvm-a runs web-01, db-01, app-1 and app-2 (and web-02, shut off); kvm-b has 32 GiB free.
+/// The dashboard with kvm-a selected.
+fn busy_source() -> App {
     let mut a = app();
-    // kvm-a runs web-01, db-01 and three more; kvm-b has room for all of them.
     let mut vms: Vec<_> = ["web-01", "db-01", "app-1", "app-2"]
         .iter()
         .map(|n| vm(n, VmState::Running))
@@ -307,25 +307,144 @@ fn evacuation_plans_by_free_memory_and_runs_two_at_a_time() {
     a.view = View::Dashboard;
     a.dash_selected = 0;
     assert_eq!(a.dashboard_host(), Some(HostId(0)));
-    press(&mut a, "M");
-    let Mode::Confirm(c) = &a.mode else {
-        panic!("no confirmation: {:?}", a.mode)
-    };
-    assert_eq!(c.title, "Evacuate kvm-a?");
-    assert_eq!(c.body.len(), 5, "{:?}", c.body);
-    assert!(
-        c.body[1..].iter().all(|l| l.ends_with("→ kvm-b")),
-        "{:?}",
-        c.body
-    );
-    let fx = press(&mut a, "y");
-    let started: Vec<MigrationId> = migrate_cmds(&fx)
-        .iter()
-        .map(|c| match c {
-            MigrateCmd::Start { id, .. } => *id,
+    a
+}
+
+/// The pre-flight round an Enter on the options page asked, one command per target:
+/// (id, uuid, target uri, options) per VM.
+fn preflights(fx: &[Effect]) -> Vec<(MigrationId, String, String, MigrationOptions)> {
+    migrate_cmds(fx)
+        .into_iter()
+        .flat_map(|c| match c {
+            MigrateCmd::Preflight {
+                vms,
+                target,
+                options,
+                ..
+            } => vms
+                .iter()
+                .map(|(id, uuid)| (*id, uuid.clone(), target.uri.clone(), options.clone()))
+                .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         })
+        .collect()
+}
+
+fn started(fx: &[Effect]) -> Vec<(MigrationId, MigrationOptions)> {
+    migrate_cmds(fx)
+        .iter()
+        .map(|c| match c {
+            MigrateCmd::Start { id, options, .. } => (*id, options.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn focus(a: &mut App, key: &str) {
+    for _ in 0..10 {
+        let w = wizard(a);
+        if w.fields[w.focus].key == key {
+            return;
+        }
+        press(a, "<Tab>");
+    }
+    panic!("cannot focus {key}");
+}
+
+#[test]
+fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_ones() {
+    let mut a = busy_source();
+    press(&mut a, "M");
+    let w = wizard(&a);
+    assert_eq!(w.title, "Evacuate kvm-a");
+    let keys: Vec<_> = w.fields.iter().map(|f| f.key).collect();
+    assert_eq!(
+        keys,
+        ["copy", "unsafe", "bandwidth", "downtime", "concurrency"],
+        "the migrate wizard's batch options, plus how many at once"
+    );
+    focus(&mut a, "unsafe");
+    press(&mut a, "<Space>");
+    focus(&mut a, "bandwidth");
+    press(&mut a, "5");
+    focus(&mut a, "concurrency");
+    press(&mut a, "<Backspace>");
+    press(&mut a, "3");
+    let fx = press(&mut a, "<Enter>");
+    assert_eq!(migrate_cmds(&fx).len(), 1, "one command per target host");
+    let round = preflights(&fx);
+    assert_eq!(round.len(), 4, "every running VM on every other host");
+    assert!(round.iter().all(|(_, _, uri, o)| uri == "test:///b"
+        && o.allow_unsafe
+        && o.bandwidth_mib_s == Some(5)));
+    assert!(wizard(&a).is_review());
+    // Still checking: Enter does not start anything, and says why.
+    assert!(press(&mut a, "<Enter>").is_empty());
+    assert_eq!(
+        wizard(&a).error.as_deref(),
+        Some("the checks are still running")
+    );
+    for (id, uuid, _, _) in &round {
+        let checks = if uuid == "uuid-db-01" {
+            vec![
+                check(CheckKind::State, Status::Pass),
+                check(CheckKind::Storage, Status::Fail),
+            ]
+        } else {
+            vec![
+                check(CheckKind::State, Status::Pass),
+                check(CheckKind::CacheMode, Status::Warn),
+            ]
+        };
+        event(&mut a, 0, HostEvent::Preflight { id: *id, checks });
+    }
+    let plan = evacuation::plan(&a, wizard(&a)).expect("all answered");
+    let going: Vec<_> = plan
+        .assignments()
+        .map(|(v, h)| (v.name.as_str(), h))
         .collect();
+    assert_eq!(
+        going,
+        [
+            ("app-1", HostId(1)),
+            ("app-2", HostId(1)),
+            ("web-01", HostId(1))
+        ],
+        "equal sizes go by name"
+    );
+    let stays = plan.verdicts.iter().find(|v| v.to.is_none()).unwrap();
+    assert_eq!(stays.vm.name, "db-01");
+    assert_eq!(
+        stays.refused,
+        [(HostId(1), vec![check(CheckKind::Storage, Status::Fail)])],
+        "the reason it stays"
+    );
+    let fx = press(&mut a, "<Enter>");
+    let s = started(&fx);
+    assert_eq!(s.len(), 3, "three at once, as chosen");
+    assert!(s
+        .iter()
+        .all(|(_, o)| o.allow_unsafe && o.bandwidth_mib_s == Some(5)));
+    assert_eq!(a.migrations.list.len(), 3, "db-01 is not queued");
+    assert_eq!(a.view, View::Migrations);
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn evacuation_runs_two_at_a_time_by_default() {
+    let mut a = busy_source();
+    press(&mut a, "M");
+    let fx = press(&mut a, "<Enter>");
+    let round = preflights(&fx);
+    assert!(round
+        .iter()
+        .all(|(_, _, _, o)| *o == MigrationOptions::default()));
+    for (id, _, _, _) in &round {
+        let checks = vec![check(CheckKind::State, Status::Pass)];
+        event(&mut a, 0, HostEvent::Preflight { id: *id, checks });
+    }
+    let fx = press(&mut a, "<Enter>");
+    let started: Vec<MigrationId> = started(&fx).into_iter().map(|(id, _)| id).collect();
     assert_eq!(started.len(), EVACUATION_PARALLEL, "the concurrency limit");
     assert_eq!(a.migrations.list.len(), 4);
     assert_eq!(a.view, View::Migrations);
@@ -350,13 +469,47 @@ fn evacuation_plans_by_free_memory_and_runs_two_at_a_time() {
 
 #[test]
 fn evacuation_without_room_says_so() {
-    let mut a = app();
-    a.view = View::Dashboard;
+    let mut a = busy_source();
+    a.hosts[1].node.memory = None;
+    press(&mut a, "M");
+    let fx = press(&mut a, "<Enter>");
+    for (id, _, _, _) in preflights(&fx) {
+        let checks = vec![check(CheckKind::State, Status::Pass)];
+        event(&mut a, 0, HostEvent::Preflight { id, checks });
+    }
+    let plan = evacuation::plan(&a, wizard(&a)).unwrap();
+    assert!(plan
+        .verdicts
+        .iter()
+        .all(|v| v.to.is_none() && v.refused == [(HostId(1), vec![])]));
+    assert!(press(&mut a, "<Enter>").is_empty());
+    assert!(
+        wizard(&a)
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no VM can move"),
+        "{:?}",
+        wizard(&a).error
+    );
+    // A bad concurrency stops the options page.
+    press(&mut a, "<Esc>");
+    focus(&mut a, "concurrency");
+    press(&mut a, "<Backspace>");
+    press(&mut a, "0");
+    assert!(press(&mut a, "<Enter>").is_empty());
+    assert!(!wizard(&a).is_review());
+}
+
+#[test]
+fn evacuation_of_a_host_alone_says_so() {
+    let mut a = busy_source();
+    a.hosts[1].status = crate::app::hosts::HostStatus::Connecting { attempt: 1 };
     press(&mut a, "M");
     assert_eq!(a.mode, Mode::Normal);
     assert!(a
         .messages
         .log
         .iter()
-        .any(|e| e.text.contains("no connected host has room")));
+        .any(|e| e.text.contains("no other connected host")));
 }

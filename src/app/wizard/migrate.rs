@@ -46,8 +46,7 @@ pub fn new(kind: Kind, any_running: bool) -> Wizard {
                 .hint("the source daemon connects to the target itself"),
             Field::toggle("tunnelled", "Tunnelled", 0, defaults.tunnelled)
                 .hint("data through the libvirtd connection (needs peer-to-peer)"),
-            Field::choice("copy", "Copy storage", 0, COPY)
-                .hint("copy disks the target cannot see (slow: whole images over the network)"),
+            copy_field(0),
             Field::toggle("persist", "Persist on target", 0, defaults.persist),
             Field::toggle(
                 "undefine",
@@ -55,13 +54,9 @@ pub fn new(kind: Kind, any_running: bool) -> Wizard {
                 0,
                 defaults.undefine_source,
             ),
-            Field::toggle("unsafe", "Allow unsafe", 0, defaults.allow_unsafe).hint(
-                "the disks are shared in a way libvirt cannot tell (cluster filesystem); \
-                 corrupts data if they are not",
-            ),
-            Field::text("bandwidth", "Bandwidth MiB/s", 1, "").hint("empty: unlimited"),
-            Field::text("downtime", "Max downtime ms", 1, "")
-                .hint("longest pause at switch-over; empty: the hypervisor's default (300 ms)"),
+            unsafe_field(0),
+            bandwidth_field(1),
+            downtime_field(1),
             Field::choice("compression", "Compression", 1, COMPRESSION),
             Field::toggle("autoconverge", "Auto-converge", 1, defaults.auto_converge)
                 .hint("slow the guest's vCPUs when it dirties memory faster than the link"),
@@ -69,6 +64,35 @@ pub fn new(kind: Kind, any_running: bool) -> Wizard {
             Field::choice("onfail", "If checks fail", 1, ON_FAIL),
         ],
     )
+}
+
+/// The options a batch (host evacuation) offers too: the same fields, so the same parsing
+/// in [`options`] and the same checks in [`refresh`].
+pub fn copy_field(page: usize) -> Field {
+    Field::choice("copy", "Copy storage", page, COPY)
+        .hint("copy disks the target cannot see (slow: whole images over the network)")
+}
+
+pub fn unsafe_field(page: usize) -> Field {
+    Field::toggle(
+        "unsafe",
+        "Allow unsafe",
+        page,
+        MigrationOptions::default().allow_unsafe,
+    )
+    .hint(
+        "the disks are shared in a way libvirt cannot tell (same path on both hosts, cluster \
+         filesystem); corrupts data if they are not",
+    )
+}
+
+pub fn bandwidth_field(page: usize) -> Field {
+    Field::text("bandwidth", "Bandwidth MiB/s", page, "").hint("empty: unlimited")
+}
+
+pub fn downtime_field(page: usize) -> Field {
+    Field::text("downtime", "Max downtime ms", page, "")
+        .hint("longest pause at switch-over; empty: the hypervisor's default (300 ms)")
 }
 
 /// The chosen target host.
@@ -85,7 +109,7 @@ pub fn override_failures(w: &Wizard) -> bool {
 }
 
 /// A whole number field; empty is `None`.
-fn number(w: &Wizard, key: &str, what: &str) -> Result<Option<u64>, String> {
+pub(super) fn number(w: &Wizard, key: &str, what: &str) -> Result<Option<u64>, String> {
     let v = w.get(key);
     if v.is_empty() {
         return Ok(None);
@@ -95,8 +119,19 @@ fn number(w: &Wizard, key: &str, what: &str) -> Result<Option<u64>, String> {
         .map_err(|_| format!("{what}: a whole number, e.g. 100"))
 }
 
-/// The options as the fields say; the error names what is wrong.
+/// A toggle's value, or the default when this wizard has no such field.
+fn toggle_or(w: &Wizard, key: &str, default: bool) -> bool {
+    if w.field(key).is_some() {
+        w.on(key)
+    } else {
+        default
+    }
+}
+
+/// The options as the fields say (a field the wizard lacks keeps its default); the error
+/// names what is wrong.
 pub fn options(w: &Wizard) -> Result<MigrationOptions, String> {
+    let d = MigrationOptions::default();
     use crate::model::migration::Kind as Mode;
     let kind = match w.get("mode").as_str() {
         "suspended" => Mode::Suspended,
@@ -121,17 +156,17 @@ pub fn options(w: &Wizard) -> Result<MigrationOptions, String> {
     };
     let o = MigrationOptions {
         kind,
-        peer_to_peer: w.on("p2p"),
-        tunnelled: w.on("tunnelled"),
+        peer_to_peer: toggle_or(w, "p2p", d.peer_to_peer),
+        tunnelled: toggle_or(w, "tunnelled", d.tunnelled),
         copy_storage,
-        persist: w.on("persist"),
-        undefine_source: w.on("undefine"),
+        persist: toggle_or(w, "persist", d.persist),
+        undefine_source: toggle_or(w, "undefine", d.undefine_source),
         bandwidth_mib_s: number(w, "bandwidth", "bandwidth")?.filter(|b| *b > 0),
         max_downtime_ms: number(w, "downtime", "downtime")?,
         compression,
-        auto_converge: w.on("autoconverge"),
+        auto_converge: toggle_or(w, "autoconverge", d.auto_converge),
         post_copy,
-        allow_unsafe: w.on("unsafe"),
+        allow_unsafe: toggle_or(w, "unsafe", d.allow_unsafe),
     };
     o.validate().map_err(|e| e.to_string())?;
     Ok(o)
@@ -157,13 +192,18 @@ pub fn refresh(w: &mut Wizard) {
         number(w, "bandwidth", "bandwidth").map(|_| ()),
     );
     check(w, "downtime", number(w, "downtime", "downtime").map(|_| ()));
-    // A combination libvirt refuses shows on the mode field of the first page, so Next
-    // stops there; the number errors above come first.
+    // A combination libvirt refuses shows on the first field of the first page (mode in
+    // this wizard), so Next stops there; the number errors above come first.
     let combo = match (number(w, "bandwidth", ""), number(w, "downtime", "")) {
         (Ok(_), Ok(_)) => options(w).map(|_| ()),
         _ => Ok(()),
     };
-    check(w, "mode", combo);
+    let first = if w.field("mode").is_some() {
+        "mode"
+    } else {
+        "copy"
+    };
+    check(w, first, combo);
     // The checks page shows the pre-flight round (app::migrations), not a document.
     w.review = Some(Ok(String::new()));
 }

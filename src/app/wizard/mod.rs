@@ -4,6 +4,7 @@
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
 pub mod download;
+pub mod evacuate;
 pub mod migrate;
 pub mod network;
 pub mod newvm;
@@ -199,6 +200,13 @@ pub enum Kind {
         vms: Vec<(String, String)>,
         targets: Vec<(HostId, String)>,
     },
+    /// Every running VM of `host` (named `name`) to the other connected hosts.
+    Evacuate {
+        host: HostId,
+        name: String,
+        vms: Vec<crate::migrate::plan::VmLoad>,
+        targets: Vec<(HostId, String)>,
+    },
     /// Speed and downtime of running migration `id` (its source is `host`).
     MigrationTune {
         host: HostId,
@@ -229,6 +237,7 @@ impl Kind {
             Kind::Download { .. } => "download",
             Kind::SecretValue { .. } => "set",
             Kind::Migrate { .. } => "migrate",
+            Kind::Evacuate { .. } => "evacuate",
             Kind::MigrationTune { .. } => "apply",
             Kind::NewVm { .. } => "create",
             Kind::Vm { form, .. } => form.verb(),
@@ -258,6 +267,7 @@ impl Kind {
             | Kind::SecretValue { host, .. }
             | Kind::Network { host }
             | Kind::Migrate { host, .. }
+            | Kind::Evacuate { host, .. }
             | Kind::MigrationTune { host, .. }
             | Kind::Vm { host, .. }
             | Kind::NewVm { host } => *host,
@@ -698,6 +708,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
         Kind::Network { .. } => network::refresh(w, ctx),
         Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
+        Kind::Evacuate { .. } => evacuate::refresh(w),
         Kind::Vm { .. } => vm::refresh(w),
         Kind::NewVm { .. } => newvm::refresh(w, ctx),
         Kind::Volume { .. }
@@ -722,6 +733,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     };
     match w.kind {
         Kind::Migrate { .. } => return super::migrations::submit(app),
+        Kind::Evacuate { .. } => return super::migrations::submit_evacuation(app),
         Kind::MigrationTune { .. } => return super::migrations::submit_tune(app),
         _ => {}
     }

@@ -102,7 +102,7 @@ fn marks_and_pending_rows() {
     live.type_text("host:lab state:off");
     live.press("<Enter>");
     live.press("<Space>");
-    // Start the first one (selected row after marking moved down; marks win over selection).
+    // Start the marked one (marks win over the selection).
     live.press("s");
     insta::assert_snapshot!(screen(&live.app, 100, 20));
 }

@@ -141,10 +141,11 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
             if let Some(r) = app.selected_row() {
                 let (h, vm) = app.vm(r);
                 let key = (h.id, vm.uuid.clone());
+                // Toggles and stays (k9s): `Space j Space` marks two neighbours, `Space Space`
+                // takes a mark back.
                 if !app.marks.remove(&key) {
                     app.marks.insert(key);
                 }
-                move_to(app, sel + 1);
             }
         }
         Action::MarkAll => {

@@ -242,10 +242,21 @@ fn marks_toggle_all_and_clear() {
     let mut a = app();
     press(&mut a, "<Space>");
     assert_eq!(a.marks.len(), 1);
-    assert_eq!(a.selected, 1, "marking moves down");
-    press(&mut a, "k");
+    assert_eq!(a.selected, 0, "marking stays on the row");
     press(&mut a, "<Space>");
     assert!(a.marks.is_empty(), "space again unmarks");
+    // `Space j Space` marks two neighbours, skipping none.
+    for k in ["<Space>", "j", "<Space>"] {
+        press(&mut a, k);
+    }
+    let marked: Vec<&str> = a
+        .rows
+        .iter()
+        .map(|r| a.vm(*r).1)
+        .filter(|vm| a.marks.iter().any(|(_, u)| *u == vm.uuid))
+        .map(|vm| vm.name.as_str())
+        .collect();
+    assert_eq!(marked, names(&a)[..2].to_vec());
     press(&mut a, "*");
     assert_eq!(a.marks.len(), 5);
     press(&mut a, "*");
@@ -405,6 +416,7 @@ fn autostart_toggles_each_vm() {
         }),
     ));
     press(&mut a, "<Space>");
+    press(&mut a, "j");
     press(&mut a, "<Space>");
     press(&mut a, "a");
     let fx = press(&mut a, "y");

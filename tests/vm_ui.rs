@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::guest::{kvm_available, live, select, Guest, URI};
+use common::pool::Pool;
 use virt::connect::Connect;
 use virtdeck::app::detail::{self, HwItem, Tab};
 use virtdeck::app::{App, Mode};
@@ -160,4 +161,38 @@ fn edits_and_snapshots_through_the_detail_screen() {
         live.app.messages.log
     );
     assert!(snapshot_names(&g.uuid).is_empty());
+}
+
+/// The clone form opened before the pools pane ever was: it used to offer pool "default"
+/// (hint "pools: -"), which this host does not have, and lose the form to "Storage pool not
+/// found". It now asks the host and offers a pool libvirt has.
+#[test]
+fn clone_form_offers_a_pool_the_host_has() {
+    if !kvm_available() {
+        return;
+    }
+    let pool = Pool::new("clonepool");
+    let g = Guest::define("clonepool");
+    let mut live = live(Duration::from_secs(1));
+    select(&mut live, &g);
+    live.press("<Enter>");
+    assert!(live.pump_until(WAIT, loaded), "details never came");
+    live.press("C");
+    let conn = Connect::open(Some(URI)).unwrap();
+    let exists = |p: &str| !p.is_empty() && conn.lookup_storage_pool_by_name(p).is_ok();
+    let offered = live.pump_until(WAIT, |a| match &a.mode {
+        Mode::Wizard(w) => exists(&w.get("pool")) && w.field("pool").unwrap().error.is_none(),
+        _ => false,
+    });
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("the clone form closed: {:?}", live.app.mode)
+    };
+    assert!(
+        offered,
+        "pool {:?} ({:?}) is not one of the host's; ours is {}",
+        w.get("pool"),
+        w.field("pool").unwrap().hint,
+        pool.name
+    );
+    assert!(w.field("pool").unwrap().hint.contains(&pool.name));
 }

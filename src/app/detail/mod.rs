@@ -77,6 +77,8 @@ pub struct CloneJob {
     pub source: String,
     pub name: String,
     pub job: Job,
+    /// The form as submitted: a failed clone opens it again with the error, nothing retyped.
+    pub form: Box<crate::app::wizard::Wizard>,
 }
 
 #[derive(Debug, Default)]
@@ -193,11 +195,19 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     app.detail.clones.retain(|c| match c.job.state() {
         JobState::Running => true,
         s => {
-            finished.push((c.name.clone(), s));
+            finished.push((c.name.clone(), s, c.form.clone()));
             false
         }
     });
-    for (name, s) in finished {
+    for (name, s, mut form) in finished {
+        if let JobState::Failed(e) = &s {
+            // Back to the form with what was typed, unless another dialog is open.
+            if app.mode == crate::app::Mode::Normal {
+                form.submit = crate::app::wizard::Submit::Editing;
+                form.error = Some(format!("clone failed: {e}"));
+                app.mode = crate::app::Mode::Wizard(form);
+            }
+        }
         match s {
             JobState::Done => app
                 .messages
@@ -596,12 +606,20 @@ pub fn editor_key(
 }
 
 /// A clone the user started: watched by `tick`, drawn by the Overview.
-pub fn start_clone(app: &mut App, host: HostId, source: String, name: String, job: Job) {
+pub fn start_clone(
+    app: &mut App,
+    host: HostId,
+    source: String,
+    name: String,
+    job: Job,
+    form: Box<crate::app::wizard::Wizard>,
+) {
     app.detail.clones.push(CloneJob {
         host,
         source,
         name,
         job,
+        form,
     });
 }
 

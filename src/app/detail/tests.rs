@@ -147,6 +147,19 @@ fn opened(active: bool) -> App {
     a
 }
 
+/// The host's poll names its active pools (what forms offer before the pools pane opened).
+fn with_pools(a: &mut App, names: &[&str]) {
+    a.hosts[0].node.pools = names
+        .iter()
+        .map(|n| crate::model::PoolUsage {
+            name: n.to_string(),
+            capacity: 1 << 40,
+            allocation: 0,
+            available: 1 << 40,
+        })
+        .collect();
+}
+
 /// The VM ops in effects, with their tags.
 fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
     fx.iter()
@@ -382,6 +395,59 @@ fn delete_vm_lists_volumes_and_wants_the_name_typed() {
     );
 }
 
+/// Before the host has named its pools the clone form guesses none (it used to offer
+/// "default", which this host lacks, and lose the form to "Storage pool not found"); when the
+/// pools arrive the form takes the one the VM's disk is in, and a pool the host lacks is
+/// refused in the form.
+#[test]
+fn clone_waits_for_the_hosts_pools_and_offers_one_it_has() {
+    let mut a = opened(false);
+    press(&mut a, "C");
+    let Mode::Wizard(w) = &a.mode else {
+        panic!("no clone form")
+    };
+    assert_eq!(w.get("pool"), "");
+    assert!(w.field("pool").unwrap().error.is_some());
+    assert!(
+        press(&mut a, "<Enter>").is_empty(),
+        "nothing sent without a pool"
+    );
+    assert!(matches!(a.mode, Mode::Wizard(_)), "the form stays");
+    // The host's poll arrives naming its pools; "default" is not one of them.
+    with_pools(&mut a, &["fast", "bulk"]);
+    let now = a.now;
+    let vms = a.hosts[0].vms.clone();
+    a.update(Msg::Host(
+        HostId(0),
+        HostEvent::Snapshot(Snapshot {
+            vms,
+            taken_at: now,
+            receipt: Default::default(),
+            node: None,
+        }),
+    ));
+    let Mode::Wizard(w) = &mut a.mode else {
+        panic!("form closed")
+    };
+    assert_eq!(w.get("pool"), "fast", "a pool the host has");
+    assert!(w.field("pool").unwrap().hint.contains("fast, bulk"));
+    assert!(w.field("pool").unwrap().error.is_none());
+    w.set_text("pool", "default");
+    let ctx = crate::app::wizard::context(&a, &a_kind(&a));
+    if let Mode::Wizard(w) = &mut a.mode {
+        crate::app::wizard::refresh(w, &ctx);
+        let e = w.field("pool").unwrap().error.clone().unwrap_or_default();
+        assert!(e.contains("no pool default"), "{e}");
+    }
+}
+
+fn a_kind(a: &App) -> crate::app::wizard::Kind {
+    match &a.mode {
+        Mode::Wizard(w) => w.kind.clone(),
+        m => panic!("no form: {m:?}"),
+    }
+}
+
 #[test]
 fn clone_refused_while_running_then_sent_as_a_job() {
     let mut a = opened(true);
@@ -394,6 +460,7 @@ fn clone_refused_while_running_then_sent_as_a_job() {
     assert!(w.field("name").unwrap().error.is_some());
 
     let mut a = opened(false);
+    with_pools(&mut a, &["default"]);
     press(&mut a, "C");
     let fx = press(&mut a, "<Enter>");
     let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { spec, job, .. }))] = fx.as_slice() else {
@@ -403,6 +470,37 @@ fn clone_refused_while_running_then_sent_as_a_job() {
     assert_eq!(a.detail.clones.len(), 1);
     press(&mut a, "x");
     assert!(job.is_cancelled(), "x cancels the clone");
+}
+
+/// A clone the host refuses brings the form back with the error and what was typed.
+#[test]
+fn a_failed_clone_reopens_its_form_with_the_error() {
+    let mut a = opened(false);
+    with_pools(&mut a, &["default"]);
+    press(&mut a, "C");
+    if let Mode::Wizard(w) = &mut a.mode {
+        w.set_text("name", "kept-name");
+    }
+    let fx = press(&mut a, "<Enter>");
+    let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { job, .. }))] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(a.mode, Mode::Normal);
+    job.finish(crate::job::JobState::Failed(
+        "Storage pool not found: no storage pool with matching name 'default'".into(),
+    ));
+    tick(&mut a);
+    let Mode::Wizard(w) = &a.mode else {
+        panic!("the form did not come back: {:?}", a.mode)
+    };
+    assert_eq!(w.get("name"), "kept-name");
+    assert_eq!(w.submit, crate::app::wizard::Submit::Editing);
+    assert!(w
+        .error
+        .as_deref()
+        .unwrap_or_default()
+        .contains("Storage pool not found"));
+    assert!(a.detail.clones.is_empty());
 }
 
 #[test]
@@ -443,6 +541,7 @@ fn state_change_seen_in_the_table_rereads_the_details() {
 #[test]
 fn attach_new_volume_creates_it_then_attaches_it() {
     let mut a = opened(true);
+    with_pools(&mut a, &["default"]);
     press(&mut a, "A");
     press(&mut a, "<Right>"); // Device: new volume
     let Mode::Wizard(w) = &a.mode else {
@@ -560,7 +659,7 @@ fn detail_name_fields_follow_the_shared_rules() {
         panic!("no clone form")
     };
     w.set_text("name", ".hidden");
-    crate::app::wizard::vm::refresh(w);
+    crate::app::wizard::vm::refresh(w, &Default::default());
     assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
     // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
     for bad in [".s", "s\u{202e}1"] {
@@ -570,7 +669,7 @@ fn detail_name_fields_follow_the_shared_rules() {
             panic!("no snapshot form")
         };
         w.set_text("name", bad);
-        crate::app::wizard::vm::refresh(w);
+        crate::app::wizard::vm::refresh(w, &Default::default());
         assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
     }
 }

@@ -648,6 +648,9 @@ impl Wizard {
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     pub pools: Vec<String>,
+    /// `pools` is the host's answer (its storage inventory or a poll's pool figures), not
+    /// "nothing known yet".
+    pub pools_known: bool,
     /// Volumes of the pool the wizard works in: (name, path, format, capacity).
     pub volumes: Vec<(String, String, String, u64)>,
     pub secrets: Vec<crate::model::storage::Secret>,
@@ -677,10 +680,16 @@ pub fn context(app: &App, kind: &Kind) -> Context {
     };
     let p = pool_name.and_then(|n| super::storage::pool(app, host, n));
     let nets = app.host(host).and_then(|h| h.networks.as_ref());
+    // Before the pools pane was ever opened, the poll's pool figures name the active pools.
+    let polled: Vec<String> = app
+        .host(host)
+        .map(|h| h.node.pools.iter().map(|p| p.name.clone()).collect())
+        .unwrap_or_default();
     Context {
+        pools_known: inv.is_some() || !polled.is_empty(),
         pools: inv
             .map(|i| i.pools.iter().map(|p| p.name.clone()).collect())
-            .unwrap_or_default(),
+            .unwrap_or(polled),
         volumes: p
             .map(|p| {
                 p.volumes
@@ -709,7 +718,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Network { .. } => network::refresh(w, ctx),
         Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
         Kind::Evacuate { .. } => evacuate::refresh(w),
-        Kind::Vm { .. } => vm::refresh(w),
+        Kind::Vm { .. } => vm::refresh(w, ctx),
         Kind::NewVm { .. } => newvm::refresh(w, ctx),
         Kind::Volume { .. }
         | Kind::Clone { .. }

@@ -1039,8 +1039,8 @@ pub fn created(app: &mut App, host: HostId) {
     }
 }
 
-/// After every host message: refresh an open new-VM form with the new facts (pools,
-/// networks, names), and select a created VM once its host lists it.
+/// After every host message: refresh an open new-VM (or VM detail) form with the new facts
+/// (pools, networks, names), and select a created VM once its host lists it.
 pub fn follow_up(app: &mut App) -> Vec<Effect> {
     refresh_open(app);
     let Some(c) = app.created.clone() else {
@@ -1078,7 +1078,8 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
 
 fn refresh_open(app: &mut App) {
     let kind = match &app.mode {
-        Mode::Wizard(w) if matches!(w.kind, Kind::NewVm { .. }) => w.kind.clone(),
+        // The detail screen's forms learn the host's pools the same way (clone, attach).
+        Mode::Wizard(w) if matches!(w.kind, Kind::NewVm { .. } | Kind::Vm { .. }) => w.kind.clone(),
         _ => return,
     };
     let ctx = super::context(app, &kind);

@@ -73,6 +73,8 @@ pub struct Facts {
     pub networks: Vec<String>,
     pub bridges: Vec<String>,
     pub pools: Vec<String>,
+    /// The host has answered with its pools (else `pools` is empty for want of an answer).
+    pub pools_known: bool,
     /// Other VMs on the host (rename and clone must not reuse one).
     pub vm_names: Vec<String>,
 }
@@ -81,14 +83,47 @@ const DEFAULT: &str = "(default)";
 /// Attach a volume created for the purpose.
 const NEW_DISK: &str = "new volume";
 
-fn default_pool(facts: &Facts) -> String {
-    facts
-        .pools
-        .iter()
-        .find(|p| *p == "default")
-        .or(facts.pools.first())
-        .cloned()
-        .unwrap_or_else(|| "default".into())
+/// A pool the host has: `preferred` (the VM's own disk's), else "default", else the first.
+/// Empty while the host's pools are not known: never a guess the host may not have.
+fn default_pool(facts: &Facts, preferred: Option<&str>) -> String {
+    let has = |p: &str| facts.pools.iter().any(|x| x == p);
+    preferred
+        .filter(|p| has(p))
+        .or_else(|| has("default").then_some("default"))
+        .or(facts.pools.first().map(String::as_str))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The pool of the VM's first disk that is a pool volume.
+fn disk_pool(d: &VmDetails) -> Option<&str> {
+    d.hardware.disks.iter().find_map(|x| match &x.source {
+        crate::xml::hardware::Source::Volume { pool, .. } => Some(pool.as_str()),
+        _ => None,
+    })
+}
+
+fn pool_hint(facts: &Facts) -> String {
+    if facts.pools_known {
+        format!("pools: {}", list(&facts.pools))
+    } else {
+        "asking the host for its pools…".into()
+    }
+}
+
+/// A pool field's check: the pool must be one the host has.
+fn pool_check(facts: &Facts, pool: &str) -> Result<(), String> {
+    if !facts.pools_known {
+        Err("waiting for the host's list of pools".into())
+    } else if facts.pools.is_empty() {
+        Err("the host has no active storage pool: define one in the pools pane (3)".into())
+    } else if pool.is_empty() {
+        Err("name a pool".into())
+    } else if !facts.pools.iter().any(|p| p == pool) {
+        Err(format!("no pool {pool} (pools: {})", list(&facts.pools)))
+    } else {
+        Ok(())
+    }
 }
 
 /// Where a change can apply, widest first (see `Scope::for_vm`).
@@ -133,6 +168,8 @@ fn size_text(kib: u64) -> String {
 /// Opens a form on the detail screen's VM.
 pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effect> {
     let inv = crate::app::storage::inventory(app, host);
+    // Only the host matters for the pools the context names.
+    let ctx = super::context(app, &Kind::Network { host });
     let nets = app.host(host).and_then(|h| h.networks.as_ref());
     let facts = Facts {
         details: d.clone(),
@@ -148,9 +185,8 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
                     .collect()
             })
             .unwrap_or_default(),
-        pools: inv
-            .map(|i| i.pools.iter().map(|p| p.name.clone()).collect())
-            .unwrap_or_default(),
+        pools: ctx.pools,
+        pools_known: ctx.pools_known,
         vm_names: app
             .host(host)
             .map(|h| {
@@ -292,8 +328,8 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
                 Field::choice("what", "Device", 0, &["disk", NEW_DISK, "cdrom", "nic"]),
                 Field::text("path", "Image", 0, "")
                     .hint("a host path (/var/lib/libvirt/images/x.qcow2, /dev/sdb) or pool/volume"),
-                Field::text("pool", "Pool", 0, &default_pool(&facts))
-                    .hint(&format!("pools: {}", list(&facts.pools))),
+                Field::text("pool", "Pool", 0, &default_pool(&facts, None))
+                    .hint(&pool_hint(&facts)),
                 Field::text("vol_name", "Volume name", 0, &format!("{name}-disk.qcow2"))
                     .hint(&names::hint(NameKind::Volume)),
                 Field::text("size", "Size", 0, "10G").hint("a thin volume: 10G, 512MiB"),
@@ -365,18 +401,7 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
             )
         }
         Form::Clone => {
-            let pool = facts
-                .details
-                .hardware
-                .disks
-                .iter()
-                .find_map(|x| match &x.source {
-                    crate::xml::hardware::Source::Volume { pool, .. } => Some(pool.clone()),
-                    _ => None,
-                })
-                .or_else(|| facts.pools.iter().find(|p| *p == "default").cloned())
-                .or_else(|| facts.pools.first().cloned())
-                .unwrap_or_else(|| "default".into());
+            let pool = default_pool(&facts, disk_pool(&facts.details));
             let clone_name = (1..)
                 .map(|i| {
                     if i == 1 {
@@ -395,8 +420,7 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
                         "new UUID and MACs are generated, as virt-clone does; {}",
                         names::hint(NameKind::Vm)
                     )),
-                    Field::text("pool", "Into pool", 0, &pool)
-                        .hint(&format!("pools: {}", list(&facts.pools))),
+                    Field::text("pool", "Into pool", 0, &pool).hint(&pool_hint(&facts)),
                     Field::toggle("linked", "Linked (qcow2 overlay)", 0, false)
                         .hint("instant and small, but the original must never change again"),
                 ],
@@ -443,6 +467,27 @@ fn list(v: &[String]) -> String {
         "-".into()
     } else {
         v.join(", ")
+    }
+}
+
+/// The host's pools arrived after the form opened: take them, fill an empty pool field with
+/// the default (what the user typed stays) and say which pools there are.
+fn learn_pools(w: &mut Wizard, ctx: &super::Context) {
+    let Kind::Vm { facts, .. } = &mut w.kind else {
+        return;
+    };
+    if !ctx.pools_known || (facts.pools_known && facts.pools == ctx.pools) {
+        return;
+    }
+    facts.pools = ctx.pools.clone();
+    facts.pools_known = true;
+    let default = default_pool(facts, disk_pool(&facts.details));
+    let hint = pool_hint(facts);
+    if w.get("pool").is_empty() {
+        w.set_text("pool", &default);
+    }
+    if let Some(f) = w.field_mut("pool") {
+        f.hint = hint;
     }
 }
 
@@ -540,7 +585,8 @@ fn snapshot_spec(w: &Wizard, d: &VmDetails) -> SnapshotSpec {
 }
 
 /// Re-checks the fields after a change.
-pub fn refresh(w: &mut Wizard) {
+pub fn refresh(w: &mut Wizard, ctx: &super::Context) {
+    learn_pools(w, ctx);
     let Some((form, facts)) = facts(w) else {
         return;
     };
@@ -656,17 +702,7 @@ pub fn refresh(w: &mut Wizard) {
                 f.visible = !nic && !new_disk;
             }
             let pool = w.get("pool");
-            check(
-                w,
-                "pool",
-                if pool.is_empty() {
-                    Err("name a pool".into())
-                } else if !facts.pools.is_empty() && !facts.pools.contains(&pool) {
-                    Err(format!("no pool {pool} (pools: {})", list(&facts.pools)))
-                } else {
-                    Ok(())
-                },
-            );
+            check(w, "pool", pool_check(&facts, &pool));
             let vol = w.get("vol_name");
             check(w, "vol_name", names::check(NameKind::Volume, &vol));
             check(
@@ -777,17 +813,7 @@ pub fn refresh(w: &mut Wizard) {
             };
             check(w, "name", r);
             let p = w.get("pool");
-            check(
-                w,
-                "pool",
-                if p.is_empty() {
-                    Err("name a pool".into())
-                } else if !facts.pools.is_empty() && !facts.pools.contains(&p) {
-                    Err(format!("no pool {p} (pools: {})", list(&facts.pools)))
-                } else {
-                    Ok(())
-                },
-            );
+            check(w, "pool", pool_check(&facts, &p));
         }
         Form::Delete => {
             let mut lines = vec![format!("Undefine {} ({})", d.name, d.uuid)];
@@ -994,12 +1020,17 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
                 linked: w.on("linked"),
             };
             let job = Job::new(format!("clone of {} as {}", d.name, spec.name));
+            let form = match &app.mode {
+                Mode::Wizard(w) => w.clone(),
+                _ => return Vec::new(),
+            };
             crate::app::detail::start_clone(
                 app,
                 host,
                 uuid.clone(),
                 spec.name.clone(),
                 job.clone(),
+                form,
             );
             app.mode = Mode::Normal;
             vec![Effect::Host(

@@ -39,7 +39,10 @@ fn reads_only(cmd: &HostCommand) -> bool {
             | HostCommand::Preview { .. }
             | HostCommand::Stop
             | HostCommand::Storage(
-                StorageCmd::Refresh | StorageCmd::FindSources { .. } | StorageCmd::Download { .. }
+                StorageCmd::Refresh
+                    | StorageCmd::Rescan
+                    | StorageCmd::FindSources { .. }
+                    | StorageCmd::Download { .. }
             )
             | HostCommand::Network(NetCmd::Refresh | NetCmd::Leases { .. } | NetCmd::Addresses)
             | HostCommand::Migrate(MigrateCmd::Preflight { .. })

@@ -543,6 +543,32 @@ fn volumes_create_clone_resize_transfer_wipe_and_their_users() {
     assert!(e.contains("raw.img"), "{e}");
 }
 
+/// A file copied into a dir pool's directory is unknown to libvirt until the pool is
+/// refreshed: `Refresh` does not list it, `Rescan` (what the new-VM wizard sends when it
+/// opens) does.
+#[test]
+fn rescan_lists_a_file_copied_into_a_pool() {
+    if !daemon_available() {
+        return;
+    }
+    let dir = tempdir();
+    let mut w = Worker::start(URI);
+    let name = unique("rescan");
+    let _guard = PoolGuard(name.clone());
+    let path = dir.path().join("pool");
+    w.define_pool(&dir_pool_xml(&name, &path), true, true);
+    std::fs::write(path.join("copied.img"), vec![0u8; 4096]).unwrap();
+    let mut listed = |w: &mut Worker, cmd: StorageCmd| {
+        w.send(cmd);
+        w.wait("inventory", WAIT, |ev| match ev {
+            HostEvent::Storage(inv) => Some(vol(&inv, &name, "copied.img").is_some()),
+            _ => None,
+        })
+    };
+    assert!(!listed(&mut w, StorageCmd::Refresh), "libvirt knew the file already");
+    assert!(listed(&mut w, StorageCmd::Rescan), "the rescan did not list it");
+}
+
 /// Wiping 2 GiB takes seconds; the worker must keep answering meanwhile (the action runs on
 /// a thread of its own), or a busy host would be shown as "not responding".
 #[test]

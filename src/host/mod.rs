@@ -127,6 +127,10 @@ pub enum HostCommand {
 pub enum StorageCmd {
     /// Re-read pools, volumes (with the VMs using them) and secrets.
     Refresh,
+    /// Have libvirt rescan every active pool (files copied into a dir pool appear), then
+    /// send the inventory: what the new-VM wizard asks for when it opens. On a side thread,
+    /// since a pool on a slow mount takes its time.
+    Rescan,
     Pool {
         tag: u64,
         pool: String,
@@ -357,7 +361,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 kind,
                 result: Err(reason.to_string()),
             }),
-            StorageCmd::Refresh => {}
+            StorageCmd::Refresh | StorageCmd::Rescan => {}
         },
         HostCommand::Network(c) => match c {
             NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => notify(HostEvent::Done {

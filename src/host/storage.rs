@@ -97,6 +97,15 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
         StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
             return send_inventory(conn, notify)
         }
+        StorageCmd::Rescan => {
+            let active =
+                conn.list_all_storage_pools(virt::sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)?;
+            for p in &active {
+                // A pool busy with a volume job refuses; it keeps what libvirt knew.
+                let _ = p.refresh(0);
+            }
+            return send_inventory(conn, notify);
+        }
         StorageCmd::Pool { tag, pool, op } => (tag, pool_op(conn, &pool, op)),
         StorageCmd::DefinePool {
             tag,

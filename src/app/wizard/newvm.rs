@@ -177,8 +177,10 @@ pub fn open(app: &mut App, host: Option<HostId>) -> Vec<Effect> {
         );
         return Vec::new();
     };
+    // Rescan: cloud images are usually copied into a pool's directory, which libvirt lists
+    // only after a pool refresh.
     let mut fx = vec![
-        Effect::Host(host, HostCommand::Storage(StorageCmd::Refresh)),
+        Effect::Host(host, HostCommand::Storage(StorageCmd::Rescan)),
         Effect::Host(host, HostCommand::Network(NetCmd::Refresh)),
     ];
     if matches!(app.osdb, OsDbState::NotLoaded) {
@@ -668,8 +670,12 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         )),
         OsDbState::Ready(_) => None,
     };
+    // Detection speaks of the ISO: only while the ISO method is chosen.
+    let detection = (w.get("method") == ISO)
+        .then(|| st.detection.clone())
+        .flatten();
     if let Some(fld) = w.field_mut("os") {
-        fld.warning = status.or_else(|| st.detection.clone());
+        fld.warning = status.or(detection);
     }
 
     // Page 3: CPU and memory.

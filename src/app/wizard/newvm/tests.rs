@@ -442,6 +442,15 @@ fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
         "{:?}",
         warn(&w, "os")
     );
+    // Another method has no ISO: nothing is said about one (it used to stay on the OS page).
+    for m in [IMPORT, CLOUD] {
+        w.choose("method", m);
+        refresh_any(&mut w, &c);
+        assert_eq!(warn(&w, "os"), None, "{m}");
+    }
+    w.choose("method", ISO);
+    refresh_any(&mut w, &c);
+    assert!(warn(&w, "os").is_some_and(|m| m.contains("OS detection:")));
     // The same file on a remote host is not read.
     f.local = false;
     let c = ctx(f);
@@ -527,7 +536,7 @@ mod app_level {
         assert!(fx.contains(&Effect::LoadOsDb));
         assert!(fx.contains(&Effect::Host(
             HostId(0),
-            HostCommand::Storage(StorageCmd::Refresh)
+            HostCommand::Storage(StorageCmd::Rescan)
         )));
         assert!(fx.contains(&Effect::Host(
             HostId(0),

@@ -558,7 +558,7 @@ fn rescan_lists_a_file_copied_into_a_pool() {
     let path = dir.path().join("pool");
     w.define_pool(&dir_pool_xml(&name, &path), true, true);
     std::fs::write(path.join("copied.img"), vec![0u8; 4096]).unwrap();
-    let mut listed = |w: &mut Worker, cmd: StorageCmd| {
+    let listed = |w: &mut Worker, cmd: StorageCmd| {
         w.send(cmd);
         w.wait("inventory", WAIT, |ev| match ev {
             HostEvent::Storage(inv) => Some(vol(&inv, &name, "copied.img").is_some()),

@@ -157,8 +157,21 @@ impl Loop {
         self.press('*');
         self.press(action);
         self.press('y');
+        let mut said = Instant::now();
         while self.count(want) < n || !self.app.pending.is_empty() {
             self.turn()?;
+            if said.elapsed() > Duration::from_secs(10)
+                && std::env::var_os("VIRTDECK_BULK_DEBUG").is_some()
+            {
+                said = Instant::now();
+                eprintln!(
+                    "bulk: {action}: {} of {n} {want:?}, {} pending, {} marks, mode {:?}",
+                    self.count(want),
+                    self.app.pending.len(),
+                    self.app.marks.len(),
+                    std::mem::discriminant(&self.app.mode)
+                );
+            }
             if t.elapsed() > Duration::from_secs(600) {
                 return Err(format!("bulk '{action}' did not finish in 600 s").into());
             }

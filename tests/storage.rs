@@ -565,8 +565,14 @@ fn rescan_lists_a_file_copied_into_a_pool() {
             _ => None,
         })
     };
-    assert!(!listed(&mut w, StorageCmd::Refresh), "libvirt knew the file already");
-    assert!(listed(&mut w, StorageCmd::Rescan), "the rescan did not list it");
+    assert!(
+        !listed(&mut w, StorageCmd::Refresh),
+        "libvirt knew the file already"
+    );
+    assert!(
+        listed(&mut w, StorageCmd::Rescan),
+        "the rescan did not list it"
+    );
 }
 
 /// Wiping 2 GiB takes seconds; the worker must keep answering meanwhile (the action runs on

@@ -24,6 +24,9 @@ pub enum XmlStage {
     },
     /// Sent; the answer carries this tag.
     Waiting(u64),
+    /// `e` found an earlier edit kept (closed with Esc, perhaps refused by libvirt): continue
+    /// it, or discard it for the current definition. Never reopened without asking.
+    Resume,
 }
 
 #[derive(Clone, Debug)]
@@ -78,7 +81,11 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
         Some(ed) if ed.host == host && ed.uuid == d.uuid && ed.base == base => {
             ed.open = true;
             if !matches!(ed.stage, XmlStage::Waiting(_)) {
-                ed.stage = XmlStage::Editing;
+                ed.stage = if ed.content() == base {
+                    XmlStage::Editing
+                } else {
+                    XmlStage::Resume
+                };
             }
         }
         _ => app.detail.editor = Some(XmlEditor::new(host, &d.uuid, &base, &base)),
@@ -158,6 +165,8 @@ pub fn key(
                     app.messages
                         .push(Level::Info, "no changes to the definition", app.now);
                 } else {
+                    // The last refusal was about an earlier text: not shown over this diff.
+                    ed.error = None;
                     ed.stage = XmlStage::Review { diff: d, scroll: 0 };
                 }
             }
@@ -198,6 +207,15 @@ pub fn key(
             (_, KeyCode::Up | KeyCode::Char('k')) => *scroll = scroll.saturating_sub(1),
             (_, KeyCode::PageDown) => *scroll = (*scroll + 10).min(diff.len().saturating_sub(1)),
             (_, KeyCode::PageUp) => *scroll = scroll.saturating_sub(10),
+            _ => {}
+        },
+        XmlStage::Resume => match (confirm, ev.code) {
+            (Some(Action::Confirm), _) => ed.stage = XmlStage::Editing,
+            (_, KeyCode::Char('d')) => {
+                let (uuid, base) = (ed.uuid.clone(), ed.base.clone());
+                app.detail.editor = Some(XmlEditor::new(host, &uuid, &base, &base));
+            }
+            (Some(Action::Cancel) | Some(Action::Back), _) => ed.open = false,
             _ => {}
         },
         // The answer closes or reopens the editor; Esc hides it meanwhile.

@@ -321,6 +321,57 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
     assert!(a.detail.editor.is_none());
 }
 
+/// A refused draft closed with Esc is not reopened by `e` without asking (it used to come
+/// back over the current definition, its old error above the next diff): `e` asks, `d`
+/// discards it for the current definition, Enter continues it; a new diff drops the old error.
+#[test]
+fn a_refused_draft_is_offered_not_reopened_and_its_error_leaves_with_it() {
+    let refused = |a: &mut App| {
+        a.detail.tab = Tab::Xml;
+        press(a, "e");
+        type_text(a, "<!-- XB -->");
+        press(a, "<C-s>");
+        let tag = ops(&press(a, "y"))[0].0;
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Done {
+                tag,
+                result: Err("unsupported unit 'XB'".into()),
+            },
+        ));
+        press(a, "<Esc>");
+        assert!(!a.detail.editing(HostId(0), UUID), "Esc closes the editor");
+        press(a, "e");
+    };
+    let mut a = opened(false);
+    refused(&mut a);
+    let ed = a.detail.editor.as_ref().unwrap();
+    assert_eq!(ed.stage, XmlStage::Resume, "asked, not reopened");
+    press(&mut a, "d");
+    let ed = a.detail.editor.as_ref().unwrap();
+    assert_eq!((&ed.stage, ed.error.as_deref()), (&XmlStage::Editing, None));
+    assert_eq!(ed.content(), ed.base, "the current definition");
+
+    let mut a = opened(false);
+    refused(&mut a);
+    press(&mut a, "<Enter>");
+    let ed = a.detail.editor.as_ref().unwrap();
+    assert_eq!(ed.stage, XmlStage::Editing);
+    assert!(
+        ed.content().starts_with("<!-- XB -->"),
+        "the draft, as typed"
+    );
+    assert!(ed.error.is_some(), "its refusal is shown with it");
+    type_text(&mut a, "<!-- fixed -->");
+    press(&mut a, "<C-s>");
+    let ed = a.detail.editor.as_ref().unwrap();
+    assert!(matches!(ed.stage, XmlStage::Review { .. }));
+    assert_eq!(
+        ed.error, None,
+        "the old refusal is not shown over the new diff"
+    );
+}
+
 #[test]
 fn external_editor_round_trip_goes_to_the_diff() {
     let mut a = opened(false);

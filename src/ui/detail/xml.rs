@@ -144,10 +144,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
 
 fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEditor) {
     let t = &app.theme;
-    let err_h = if ed.error.is_some() { 4 } else { 0 };
+    // libvirt's refusal belongs to the text being edited, not to a new diff.
+    let error = ed
+        .error
+        .as_ref()
+        .filter(|_| matches!(ed.stage, XmlStage::Editing | XmlStage::Resume));
+    let err_h = if error.is_some() { 4 } else { 0 };
     let [err_area, main] =
         Layout::vertical([Constraint::Length(err_h), Constraint::Min(3)]).areas(area);
-    if let Some(e) = &ed.error {
+    if let Some(e) = error {
         f.render_widget(
             Paragraph::new(crate::sanitize::text(e).into_owned())
                 .style(t.level_crit)
@@ -201,6 +206,22 @@ fn render_editor(app: &App, f: &mut Frame, area: Rect, d: &VmDetails, ed: &XmlEd
                     .scroll(((*scroll).min(u16::MAX as usize) as u16, 0)),
                 main,
             );
+        }
+        XmlStage::Resume => {
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border_focus)
+                .title(Span::styled(
+                    format!(
+                        " An earlier edit of {} is kept (changes below) · {} continue it · d discard it and edit the current definition · {} close ",
+                        crate::fmt::truncate(&d.name, 40),
+                        key(Section::Confirm, Action::Confirm),
+                        key(Section::Confirm, Action::Cancel)
+                    ),
+                    t.title,
+                ));
+            let lines = diff_lines(&crate::xml::edit::diff(&ed.base, &ed.content()), t);
+            f.render_widget(Paragraph::new(lines).block(block), main);
         }
         XmlStage::Waiting(_) => {
             f.render_widget(

@@ -331,6 +331,28 @@ fn variant(f: &Facts, short_id: &str) -> OsVariant {
     }
 }
 
+/// Smallest disk image that can hold a boot sector and a partition table with anything in it.
+const MIN_IMAGE: u64 = 1024 * 1024;
+
+/// Whether a volume can be a disk to boot from, by what libvirt reports of it: a 25-byte text
+/// file or an ISO is refused before a guest fails with "No bootable device".
+fn bootable_image(v: &crate::model::storage::Volume) -> Result<(), String> {
+    if v.format == "iso" || v.name.to_ascii_lowercase().ends_with(".iso") {
+        return Err(format!(
+            "{} is an ISO image, not a disk: use the ISO install method",
+            v.name
+        ));
+    }
+    if v.capacity < MIN_IMAGE {
+        return Err(format!(
+            "{} holds {}: too small to be a bootable disk image (at least 1 MiB)",
+            v.name,
+            fmt::bytes(v.capacity)
+        ));
+    }
+    Ok(())
+}
+
 /// Reads an ISO's volume id; only ever a few KiB from a local file.
 fn read_volume_id(path: &str) -> Result<String, String> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
@@ -583,19 +605,23 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         match image_vol {
             None if !f.storage_known => Err("waiting for the host's pools…".into()),
             None => Err("choose the disk image (a volume of the host's pools)".into()),
-            Some(_) => Ok(()),
+            Some((_, v)) => bootable_image(v),
         },
     );
     set_warning(
         w,
         "image",
         image_vol
-            .filter(|(_, v)| import && !v.used_by.is_empty())
+            .filter(|(_, v)| own_disk && !v.used_by.is_empty())
             .map(|(_, v)| {
-                format!(
-                    "in use by {}: two VMs writing one disk corrupt it",
-                    v.used_by.join(", ")
-                )
+                let users = v.used_by.join(", ");
+                if cloud {
+                    format!(
+                        "in use by {users}: the new disk is an overlay on this image, and a                          VM writing it corrupts the new one (copy the image first)"
+                    )
+                } else {
+                    format!("in use by {users}: two VMs writing one disk corrupt it")
+                }
             }),
     );
     let tree = w.get("tree");

@@ -408,6 +408,36 @@ fn fake_iso(path: &std::path::Path, id: &str) {
     std::fs::write(path, bytes).expect("write the ISO");
 }
 
+/// A 25-byte text file or an ISO is not a disk image: refused on the method page (it used to
+/// give "VM created and started" and a guest with "No bootable device"); an image another VM
+/// uses is offered with a warning.
+#[test]
+fn a_cloud_image_must_be_a_disk_image() {
+    let mut f = facts();
+    let notes = vol("notes.txt", "raw", 25);
+    let mut shared = vol("shared.qcow2", "qcow2", 2 * GIB);
+    shared.used_by = vec!["web".into()];
+    f.pools[0].volumes.extend([notes, shared]);
+    let c = ctx(f);
+    let chosen = |q: &str| {
+        let mut w = wizard(&c);
+        method(&mut w, &c, CLOUD);
+        typ(&mut w, &c, "image", q);
+        (w.get("image"), err(&w, "image"), warn(&w, "image"))
+    };
+    let (image, e, _) = chosen("notes");
+    assert_eq!(image, "default/notes.txt");
+    assert!(e.is_some_and(|e| e.contains("too small")));
+    let (image, e, _) = chosen("debian-11");
+    assert_eq!(image, "default/debian-11.iso");
+    assert!(e.is_some_and(|e| e.contains("ISO image")));
+    let (_, e, warning) = chosen("shared");
+    assert_eq!(e, None);
+    assert!(warning.is_some_and(|m| m.contains("in use by web") && m.contains("overlay")));
+    let (_, e, warning) = chosen("cloud.q");
+    assert_eq!((e, warning), (None, None));
+}
+
 #[test]
 fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -10,6 +10,7 @@ pub mod cloudinit;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod diskimage;
 pub mod display;
 pub mod fmt;
 pub mod host;

@@ -575,6 +575,50 @@ fn rescan_lists_a_file_copied_into_a_pool() {
     );
 }
 
+/// The new-VM wizard's image check reads a volume's first bytes through libvirt: a 25-byte
+/// text file is no boot disk, a qcow2 made by qemu-img is, and an unknown volume is an error.
+#[test]
+fn sniff_tells_a_disk_image_from_a_text_file() {
+    use virtdeck::diskimage::Head;
+    if !daemon_available() {
+        return;
+    }
+    let dir = tempdir();
+    let mut w = Worker::start(URI);
+    let name = unique("sniff");
+    let _guard = PoolGuard(name.clone());
+    let path = dir.path().join("pool");
+    w.define_pool(&dir_pool_xml(&name, &path), true, true);
+    std::fs::write(path.join("notes.txt"), b"just some text, 25 bytes\n").unwrap();
+    let made = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(path.join("cloud.qcow2"))
+        .arg("64M")
+        .status()
+        .unwrap();
+    assert!(made.success(), "qemu-img create");
+    w.send(StorageCmd::Rescan);
+    w.wait("inventory", WAIT, |ev| {
+        matches!(ev, HostEvent::Storage(_)).then_some(())
+    });
+    let sniff = |volume: &str| {
+        w.send(StorageCmd::Sniff {
+            pool: name.clone(),
+            volume: volume.into(),
+        });
+        w.wait("image head", WAIT, |ev| match ev {
+            HostEvent::ImageHead {
+                volume: v, result, ..
+            } if v == volume => Some(result),
+            _ => None,
+        })
+    };
+    assert_eq!(sniff("notes.txt"), Ok(Head::Unbootable));
+    assert_eq!(sniff("cloud.qcow2"), Ok(Head::Qcow2));
+    let e = sniff("missing.img").unwrap_err();
+    assert!(e.contains("missing.img"), "{e}");
+}
+
 /// Wiping 2 GiB takes seconds; the worker must keep answering meanwhile (the action runs on
 /// a thread of its own), or a busy host would be shown as "not responding".
 #[test]

@@ -367,6 +367,7 @@ impl App {
                 self.now = now;
                 self.messages.expire(now);
                 let mut fx = storage::tick(self);
+                fx.extend(wizard::newvm::tick(self));
                 fx.extend(networks::tick(self));
                 fx.extend(detail::tick(self));
                 fx
@@ -678,6 +679,11 @@ impl App {
                 requests::done(self, id, tag, result)
             }
             HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
+            HostEvent::ImageHead {
+                pool,
+                volume,
+                result,
+            } => wizard::newvm::image_head(self, id, format!("{pool}/{volume}"), result),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Leases { network, result } => {
                 self.hosts[hi].leases.insert(network, result);

@@ -127,6 +127,12 @@ pub enum HostCommand {
 pub enum StorageCmd {
     /// Re-read pools, volumes (with the VMs using them) and secrets.
     Refresh,
+    /// Read the first bytes of a volume and say whether it can be a boot disk
+    /// (`HostEvent::ImageHead`).
+    Sniff {
+        pool: String,
+        volume: String,
+    },
     /// Have libvirt rescan every active pool (files copied into a dir pool appear), then
     /// send the inventory: what the new-VM wizard asks for when it opens. On a side thread,
     /// since a pool on a slow mount takes its time.
@@ -295,6 +301,12 @@ pub enum HostEvent {
         tag: u64,
         result: Result<String, String>,
     },
+    /// What a volume's first bytes say (`StorageCmd::Sniff`).
+    ImageHead {
+        pool: String,
+        volume: String,
+        result: Result<crate::diskimage::Head, String>,
+    },
     Sources {
         kind: String,
         result: Result<Vec<crate::model::storage::PoolSource>, String>,
@@ -359,6 +371,11 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             }
             StorageCmd::FindSources { kind, .. } => notify(HostEvent::Sources {
                 kind,
+                result: Err(reason.to_string()),
+            }),
+            StorageCmd::Sniff { pool, volume } => notify(HostEvent::ImageHead {
+                pool,
+                volume,
                 result: Err(reason.to_string()),
             }),
             StorageCmd::Refresh | StorageCmd::Rescan => {}

@@ -97,6 +97,15 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
         StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
             return send_inventory(conn, notify)
         }
+        StorageCmd::Sniff { pool, volume } => {
+            let result = transfer::head(conn, &pool, &volume).map(|b| crate::diskimage::sniff(&b));
+            notify(HostEvent::ImageHead {
+                pool,
+                volume,
+                result,
+            });
+            return Ok(());
+        }
         StorageCmd::Rescan => {
             let active =
                 conn.list_all_storage_pools(virt::sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)?;

@@ -4,6 +4,7 @@
 //! (`host::create`): the wizard shows its steps while it runs and keeps the form when it
 //! fails. The host's facts come from what the app already has ([`facts`]).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::{check, Context, Field, Kind, Wizard};
@@ -153,6 +154,9 @@ pub struct State {
     pub auto_name: String,
     /// The NIC default was chosen once the host's networks were known.
     pub nic_chosen: bool,
+    /// What each chosen image's first bytes say ("pool/volume" → None while the host reads
+    /// them): asked once per image, on the next tick.
+    pub heads: BTreeMap<String, Option<Result<crate::diskimage::Head, String>>>,
 }
 
 /// A VM the wizard created: selected in the table (console opened) once a snapshot has it.
@@ -605,9 +609,21 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         match image_vol {
             None if !f.storage_known => Err("waiting for the host's pools…".into()),
             None => Err("choose the disk image (a volume of the host's pools)".into()),
-            Some((_, v)) => bootable_image(v),
+            Some((_, v)) => bootable_image(v).and_then(|()| match st.heads.get(&image) {
+                Some(Some(Ok(crate::diskimage::Head::Unbootable))) => Err(format!(
+                    "{} has no qcow2 header, partition table or boot sector: not a \
+                     bootable disk image",
+                    v.name
+                )),
+                _ => Ok(()),
+            }),
         },
     );
+    let head_note = image_vol.and_then(|_| match st.heads.get(&image) {
+        None | Some(None) => Some("checking the image…".to_string()),
+        Some(Some(Err(e))) => Some(format!("the image could not be read to check it: {e}")),
+        Some(Some(Ok(_))) => None,
+    });
     set_warning(
         w,
         "image",
@@ -622,7 +638,8 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
                 } else {
                     format!("in use by {users}: two VMs writing one disk corrupt it")
                 }
-            }),
+            })
+            .or(head_note.filter(|_| own_disk)),
     );
     let tree = w.get("tree");
     check(
@@ -1067,6 +1084,51 @@ pub fn created(app: &mut App, host: HostId) {
                 name: w.get("name"),
                 console: w.on("console") && w.on("start"),
             });
+        }
+    }
+}
+
+/// The chosen disk image's first bytes have not been asked for: ask (once per image).
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let Mode::Wizard(w) = &mut app.mode else {
+        return Vec::new();
+    };
+    let Kind::NewVm { host } = w.kind else {
+        return Vec::new();
+    };
+    let image = w.get("image");
+    let own_disk = matches!(w.get("method").as_str(), IMPORT | CLOUD);
+    let Some((pool, volume)) = image.split_once('/') else {
+        return Vec::new();
+    };
+    let Some(st) = w.newvm.as_deref_mut() else {
+        return Vec::new();
+    };
+    if !own_disk || st.heads.contains_key(&image) {
+        return Vec::new();
+    }
+    st.heads.insert(image.clone(), None);
+    vec![Effect::Host(
+        host,
+        HostCommand::Storage(StorageCmd::Sniff {
+            pool: pool.to_string(),
+            volume: volume.to_string(),
+        }),
+    )]
+}
+
+/// The host read an image's first bytes: keep the verdict and re-check the form.
+pub fn image_head(
+    app: &mut App,
+    host: HostId,
+    image: String,
+    result: Result<crate::diskimage::Head, String>,
+) {
+    if let Mode::Wizard(w) = &mut app.mode {
+        if w.kind == (Kind::NewVm { host }) {
+            if let Some(st) = w.newvm.as_deref_mut() {
+                st.heads.insert(image, Some(result));
+            }
         }
     }
 }

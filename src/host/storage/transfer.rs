@@ -176,6 +176,30 @@ fn download(conn: &Connect, pool: &str, name: &str, dest: &Path, job: &Job) -> R
     Ok(())
 }
 
+/// The first `diskimage::HEAD_BYTES` of a volume (fewer when it is shorter).
+pub(super) fn head(conn: &Connect, pool: &str, name: &str) -> Result<Vec<u8>, String> {
+    let read = || -> Result<Vec<u8>, Stop> {
+        let vol = volume(conn, pool, name)?;
+        let stream = Stream::new(conn, 0)?;
+        vol.download(&stream, 0, crate::diskimage::HEAD_BYTES, 0)?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; crate::diskimage::HEAD_BYTES as usize];
+        while (out.len() as u64) < crate::diskimage::HEAD_BYTES {
+            let n = stream.recv(&mut buf)?;
+            if n <= 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n as usize]);
+        }
+        let _ = stream.finish();
+        Ok(out)
+    };
+    read().map_err(|e| match e {
+        Stop::Failed(m) => m,
+        Stop::Cancelled => "cancelled".into(),
+    })
+}
+
 /// Bytes a download of `vol` yields: the physical size (a qcow2 file's length, a block
 /// device's size), which is what the stream carries, not the guest-visible capacity.
 fn download_size(vol: &StorageVol) -> Result<u64, Stop> {

@@ -419,23 +419,42 @@ fn a_cloud_image_must_be_a_disk_image() {
     shared.used_by = vec!["web".into()];
     f.pools[0].volumes.extend([notes, shared]);
     let c = ctx(f);
-    let chosen = |q: &str| {
+    use crate::diskimage::Head;
+    // `head`: what the host said of the image's first bytes (None: not answered yet).
+    let chosen = |q: &str, head: Option<Head>| {
         let mut w = wizard(&c);
         method(&mut w, &c, CLOUD);
         typ(&mut w, &c, "image", q);
-        (w.get("image"), err(&w, "image"), warn(&w, "image"))
+        let image = w.get("image");
+        if let Some(h) = head {
+            w.newvm
+                .as_mut()
+                .unwrap()
+                .heads
+                .insert(image.clone(), Some(Ok(h)));
+            refresh_any(&mut w, &c);
+        }
+        (image, err(&w, "image"), warn(&w, "image"))
     };
-    let (image, e, _) = chosen("notes");
+    let (image, e, _) = chosen("notes", None);
     assert_eq!(image, "default/notes.txt");
     assert!(e.is_some_and(|e| e.contains("too small")));
-    let (image, e, _) = chosen("debian-11");
+    let (image, e, _) = chosen("debian-11", None);
     assert_eq!(image, "default/debian-11.iso");
     assert!(e.is_some_and(|e| e.contains("ISO image")));
-    let (_, e, warning) = chosen("shared");
+    let (_, e, warning) = chosen("shared", Some(Head::Qcow2));
     assert_eq!(e, None);
     assert!(warning.is_some_and(|m| m.contains("in use by web") && m.contains("overlay")));
-    let (_, e, warning) = chosen("cloud.q");
-    assert_eq!((e, warning), (None, None));
+    // The host reads the first bytes: until it answers the form says so; a volume with no
+    // qcow2 header, partition table or boot sector is refused.
+    let (_, e, warning) = chosen("cloud.q", None);
+    assert_eq!((e, warning.as_deref()), (None, Some("checking the image…")));
+    let (_, e, _) = chosen("cloud.q", Some(Head::Unbootable));
+    assert!(e.is_some_and(|e| e.contains("not a bootable disk image")));
+    for h in [Head::Qcow2, Head::Gpt, Head::Mbr] {
+        let (_, e, warning) = chosen("cloud.q", Some(h));
+        assert_eq!((e, warning), (None, None), "{h:?}");
+    }
 }
 
 #[test]
@@ -556,6 +575,60 @@ mod app_level {
     fn press(app: &mut App, spec: &str) -> Vec<Effect> {
         let k = crate::config::keymap::Key::parse(spec).expect("key");
         app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
+    }
+
+    /// The chosen image's first bytes are asked for once, on a tick; the host's answer is
+    /// what the form then says of it.
+    #[test]
+    fn the_chosen_image_is_read_once_and_its_verdict_checked() {
+        let mut a = app(false);
+        press(&mut a, "N");
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Storage(crate::model::storage::StorageInventory {
+                pools: vec![pool(
+                    "default",
+                    100 * GIB,
+                    50 * GIB,
+                    vec![vol("img.raw", "raw", GIB)],
+                )],
+                ..Default::default()
+            }),
+        ));
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no wizard")
+        };
+        assert!(w.choose("method", CLOUD));
+        w.set_text("image", "default/img.raw");
+        let sniffs = |fx: &[Effect]| {
+            fx.iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        Effect::Host(_, HostCommand::Storage(StorageCmd::Sniff { .. }))
+                    )
+                })
+                .count()
+        };
+        let now = a.now;
+        assert_eq!(sniffs(&a.update(Msg::Tick(now))), 1);
+        assert_eq!(sniffs(&a.update(Msg::Tick(now))), 0, "asked once");
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::ImageHead {
+                pool: "default".into(),
+                volume: "img.raw".into(),
+                result: Ok(crate::diskimage::Head::Unbootable),
+            },
+        ));
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no wizard")
+        };
+        let e = w
+            .field("image")
+            .and_then(|f| f.error.clone())
+            .unwrap_or_default();
+        assert!(e.contains("not a bootable disk image"), "{e:?}");
     }
 
     #[test]

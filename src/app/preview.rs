@@ -20,6 +20,12 @@ pub struct PreviewView {
     pub target: PreviewTarget,
     /// Keys go to the guest (except the ones bound in the preview section).
     pub forward: bool,
+    /// 1:1 pixels from `origin` (the frame's top-left pixel shown) instead of fit-to-screen.
+    pub native: bool,
+    pub origin: (u16, u16),
+    /// The body's size in cells at the last draw (the view sets it), to keep panning inside
+    /// the frame.
+    pub body: std::cell::Cell<(u16, u16)>,
     pub back: Box<View>,
 }
 
@@ -69,6 +75,9 @@ pub fn open(app: &mut App, p: &DisplayPanel) -> Vec<Effect> {
         name: p.name.clone(),
         target: target.clone(),
         forward: false,
+        native: false,
+        origin: (0, 0),
+        body: std::cell::Cell::new((0, 0)),
         back: Box::new(app.view.clone()),
     }));
     vec![Effect::Host(
@@ -100,9 +109,44 @@ pub fn key(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             }
         }
         _ if pv.forward => pv.target.preview.key(ev),
+        Some(Action::Zoom) => pv.native = !pv.native,
+        Some(a @ (Action::Left | Action::Right | Action::Up | Action::Down)) if pv.native => {
+            // A tenth of an 80×25 console's width or height per key.
+            let (dx, dy) = match a {
+                Action::Left => (-PAN_X, 0),
+                Action::Right => (PAN_X, 0),
+                Action::Up => (0, -PAN_Y),
+                _ => (0, PAN_Y),
+            };
+            pv.origin = (
+                pv.origin.0.saturating_add_signed(dx),
+                pv.origin.1.saturating_add_signed(dy),
+            );
+            if let crate::vnc::PreviewStatus::Live { width, height } = pv.target.preview.status() {
+                let (cols, rows) = pv.body.get();
+                pv.origin = window(pv, (width, height), cols, rows);
+            }
+        }
         _ => {}
     }
     Vec::new()
+}
+
+/// Pixels one pan key moves the 1:1 window (the view clamps it to the frame when drawn).
+const PAN_X: i16 = 72;
+const PAN_Y: i16 = 40;
+
+/// Where the 1:1 window starts for a frame of `size` and a body of `cols` × `rows` cells,
+/// kept inside the frame; the view remembers it so panning back starts from what was shown.
+pub fn window(pv: &PreviewView, size: (u16, u16), cols: u16, rows: u16) -> (u16, u16) {
+    crate::vnc::frame::clamp_origin(
+        size.0,
+        size.1,
+        i32::from(pv.origin.0),
+        i32::from(pv.origin.1),
+        cols,
+        rows,
+    )
 }
 
 /// The key that always leaves the preview (the first `back` binding with a modifier).

@@ -1,5 +1,6 @@
-//! The live VNC preview: a title line with the connection state, then the guest's screen in
-//! half-block cells (two pixels per cell), aspect ratio kept.
+//! The live VNC preview: a title line with the connection state and zoom, then the guest's
+//! screen in half-block cells (two pixels per cell): fitted with its aspect ratio kept, or
+//! 1:1 (`z`) from a panned origin so a text console stays readable.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -28,6 +29,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, pv: &PreviewView) {
         ),
         PreviewStatus::Closed => ("closed".to_string(), t.dim),
     };
+    let zoom = match &status {
+        PreviewStatus::Live { width, height } if pv.native => {
+            let (x, y) =
+                crate::app::preview::window(pv, (*width, *height), body.width, body.height);
+            let x1 = (u32::from(x) + u32::from(body.width)).min(u32::from(*width));
+            let y1 = (u32::from(y) + 2 * u32::from(body.height)).min(u32::from(*height));
+            format!("  1:1 x {x}–{x1} y {y}–{y1}")
+        }
+        _ => "  fit".to_string(),
+    };
     let keys = if pv.forward {
         Span::styled("  ⌨ keys go to the guest", t.pending)
     } else {
@@ -42,13 +53,20 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, pv: &PreviewView) {
                 crate::fmt::truncate(host, 24)
             )),
             Span::styled(label, style),
+            Span::raw(zoom),
             keys,
         ]))
         .style(t.status_bar),
         title_area,
     );
-    if matches!(status, PreviewStatus::Live { .. }) {
-        let cells = pv.target.preview.cells(body.width, body.height);
+    pv.body.set((body.width, body.height));
+    if let PreviewStatus::Live { width, height } = status {
+        let cells = if pv.native {
+            let (x, y) = crate::app::preview::window(pv, (width, height), body.width, body.height);
+            pv.target.preview.region(x, y, body.width, body.height).0
+        } else {
+            pv.target.preview.cells(body.width, body.height)
+        };
         f.render_widget(PreviewWidget(&cells), body);
     }
 }

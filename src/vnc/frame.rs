@@ -340,6 +340,33 @@ pub fn downscale(fb: &Framebuffer, cols: u16, rows: u16) -> Cells {
     cells
 }
 
+/// A region of the frame at its own resolution (1:1): output pixel (x, y) is source pixel
+/// (`left` + x, `top` + y), one column and two rows of pixels per cell, black past the edges.
+/// Text in an 80×25 console stays readable where `downscale` blurs it.
+pub fn region(fb: &Framebuffer, left: u16, top: u16, cols: u16, rows: u16) -> Cells {
+    let mut cells = Cells::black(cols, rows);
+    for y in 0..2 * usize::from(rows) {
+        for x in 0..usize::from(cols) {
+            let (sx, sy) = (usize::from(left) + x, usize::from(top) + y);
+            if let (Ok(sx), Ok(sy)) = (u16::try_from(sx), u16::try_from(sy)) {
+                if let Some(p) = fb.get(sx, sy) {
+                    cells.set(x, y, p);
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// The top-left corner that keeps a `cols` × `2·rows` pixel window inside a `w` × `h` frame
+/// (0 on an axis the window covers whole).
+pub fn clamp_origin(w: u16, h: u16, x: i32, y: i32, cols: u16, rows: u16) -> (u16, u16) {
+    let max_x = i32::from(w) - i32::from(cols);
+    let max_y = i32::from(h) - 2 * i32::from(rows);
+    let clamp = |v: i32, max: i32| u16::try_from(v.min(max).max(0)).unwrap_or(0);
+    (clamp(x, max_x), clamp(y, max_y))
+}
+
 /// Most dirty rectangles kept before they collapse into their bounding box.
 const MAX_DIRTY: usize = 64;
 

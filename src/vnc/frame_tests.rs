@@ -289,3 +289,43 @@ fn ppm_rejects_malformed_input() {
         );
     }
 }
+
+/// 1:1 keeps every pixel (a one-pixel checkerboard, which fitting a 720×400 console into a
+/// terminal averages to grey) and puts black past the frame's edges.
+#[test]
+fn region_shows_pixels_one_to_one() {
+    let white = [255, 255, 255];
+    let fb = fb_from(
+        720,
+        400,
+        |x, y| if (x + y) % 2 == 0 { white } else { [0; 3] },
+    );
+    let cells = region(&fb, 10, 20, 80, 24);
+    for (x, y) in [(0u16, 0u16), (1, 0), (0, 1), (79, 47), (33, 12)] {
+        let want = if (10 + x + 20 + y) % 2 == 0 {
+            white
+        } else {
+            [0; 3]
+        };
+        assert_eq!(cells.pixel(x, y), Some(want), "({x}, {y})");
+    }
+    // Fitted, the same frame is a uniform grey: the text is gone.
+    let fitted = downscale(&fb, 80, 24);
+    let p = fitted.pixel(40, 20).unwrap();
+    assert!(p[0] > 60 && p[0] < 200, "{p:?}");
+    // Past the right and bottom edges: black.
+    let edge = region(&fb, 700, 390, 40, 10);
+    assert_eq!(edge.pixel(19, 9), fb.get(719, 399));
+    assert_eq!(edge.pixel(20, 0), Some([0; 3]));
+    assert_eq!(edge.pixel(0, 10), Some([0; 3]));
+}
+
+#[test]
+fn the_window_is_kept_inside_the_frame() {
+    // An 80×24 body shows 80×48 pixels of a 720×400 frame.
+    assert_eq!(clamp_origin(720, 400, -5, -5, 80, 24), (0, 0));
+    assert_eq!(clamp_origin(720, 400, 100, 60, 80, 24), (100, 60));
+    assert_eq!(clamp_origin(720, 400, 9999, 9999, 80, 24), (640, 352));
+    // A body larger than the frame: the whole frame, from the corner.
+    assert_eq!(clamp_origin(64, 32, 10, 10, 160, 45), (0, 0));
+}

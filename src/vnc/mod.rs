@@ -241,6 +241,29 @@ impl Preview {
         cache.cells(fb, cols, rows).clone()
     }
 
+    /// Shows `fb` as the live screen without a session: a still frame for render tests and
+    /// screenshots.
+    pub fn show(&self, fb: Framebuffer) {
+        let (width, height) = (fb.width, fb.height);
+        {
+            let mut st = self.shared.lock();
+            st.fb = fb;
+            st.cache.invalidate();
+        }
+        self.shared
+            .set_status(PreviewStatus::Live { width, height });
+    }
+
+    /// A 1:1 region of the frame (see [`frame::region`]) and the frame's size.
+    pub fn region(&self, left: u16, top: u16, cols: u16, rows: u16) -> (Cells, (u16, u16)) {
+        self.shared.dirty.store(false, Ordering::Release);
+        let st = self.shared.lock();
+        (
+            frame::region(&st.fb, left, top, cols, rows),
+            (st.fb.width, st.fb.height),
+        )
+    }
+
     /// Updates applied so far (at most one per `1/max_fps`).
     pub fn frames(&self) -> u64 {
         self.shared.frames.load(Ordering::Relaxed)

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use common::guest::{kvm_available, Guest, URI};
 use common::worker::Worker;
 use virt::connect::Connect;
+use virtdeck::app::HostSpec;
 use virtdeck::host::migrate::{MigrateCmd, MigrationTarget, Report};
 use virtdeck::host::HostCommand;
 use virtdeck::migrate::preflight::{blocking, Check, Status};
@@ -84,6 +85,36 @@ impl Drop for Lab2 {
 
 /// The first global IPv4 address of this machine: where the target's QEMU is reached
 /// (libvirt refuses a loopback migration address).
+/// The app with this daemon as "src" and the second as "dst" (reached at `tcp`), the
+/// migration address of the second set as a user would.
+fn two_hosts(tcp: &str) -> common::Live {
+    let opts = virtdeck::host::WorkerOptions::default();
+    let mut live = common::start(
+        vec![
+            (
+                HostSpec {
+                    name: "src".into(),
+                    uri: URI.into(),
+                },
+                opts.clone(),
+            ),
+            (
+                HostSpec {
+                    name: "dst".into(),
+                    uri: tcp.to_string(),
+                },
+                opts,
+            ),
+        ],
+        false,
+    );
+    live.app
+        .settings
+        .migration_addresses
+        .insert(tcp.to_string(), migration_address());
+    live
+}
+
 fn migration_address() -> String {
     let out = Command::new("ip")
         .args(["-4", "-o", "addr", "show", "scope", "global"])
@@ -716,7 +747,7 @@ fn post_copy_switch_finishes_on_the_target() {
 /// storage check libvirt cannot judge, then the migrations pane until it succeeds.
 #[test]
 fn live_migration_through_the_wizard_and_the_pane() {
-    use virtdeck::app::{HostSpec, Mode, View};
+    use virtdeck::app::{Mode, View};
     if !lab_ready() {
         return;
     }
@@ -730,30 +761,7 @@ fn live_migration_through_the_wizard_and_the_pane() {
     // (the tiny guest alone is zero pages and moves in well under a second).
     add_heavy_rom(&g, 6);
     start_guest(&g);
-    let opts = virtdeck::host::WorkerOptions::default();
-    let mut live = common::start(
-        vec![
-            (
-                HostSpec {
-                    name: "src".into(),
-                    uri: URI.into(),
-                },
-                opts.clone(),
-            ),
-            (
-                HostSpec {
-                    name: "dst".into(),
-                    uri: lab.tcp.clone(),
-                },
-                opts,
-            ),
-        ],
-        false,
-    );
-    live.app
-        .settings
-        .migration_addresses
-        .insert(lab.tcp.clone(), migration_address());
+    let mut live = two_hosts(&lab.tcp);
     let shown = live.pump_until(Duration::from_secs(30), |a| {
         a.hosts.iter().all(|h| h.status.is_connected())
             && a.hosts[0]
@@ -866,7 +874,7 @@ impl Drop for SharedDirPool {
 #[test]
 fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves_both() {
     use virtdeck::app::wizard::Kind as WizardKind;
-    use virtdeck::app::{HostSpec, Mode, View};
+    use virtdeck::app::{Mode, View};
     if !lab_ready() {
         return;
     }
@@ -894,30 +902,7 @@ fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves
         start_guest(g);
     }
     let ours = |uuid: &str| guests.iter().any(|g| g.uuid == uuid);
-    let opts = virtdeck::host::WorkerOptions::default();
-    let mut live = common::start(
-        vec![
-            (
-                HostSpec {
-                    name: "src".into(),
-                    uri: URI.into(),
-                },
-                opts.clone(),
-            ),
-            (
-                HostSpec {
-                    name: "dst".into(),
-                    uri: lab.tcp.clone(),
-                },
-                opts,
-            ),
-        ],
-        false,
-    );
-    live.app
-        .settings
-        .migration_addresses
-        .insert(lab.tcp.clone(), migration_address());
+    let mut live = two_hosts(&lab.tcp);
     let shown = live.pump_until(Duration::from_secs(30), |a| {
         a.hosts.iter().all(|h| h.status.is_connected())
             && a.hosts[1].node.memory.is_some()

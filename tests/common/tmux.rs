@@ -76,6 +76,14 @@ impl Tmux {
         }
     }
 
+    /// Keys with a pause between them: an Escape followed at once by a key reads as Alt+key.
+    pub fn keys_apart(&self, keys: &[&str]) {
+        for k in keys {
+            self.keys(&[k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
     pub fn literal(&self, text: &str) {
         self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
     }

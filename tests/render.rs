@@ -73,6 +73,26 @@ fn filter_line_with_an_invalid_pattern() {
     insta::assert_snapshot!(bad);
 }
 
+/// `?` lists every keymap section, the focused pane's first.
+#[test]
+fn help_starts_with_the_focused_pane_and_lists_every_section() {
+    let mut live = common::demo();
+    live.app.view = virtdeck::app::View::Pools;
+    let lines: Vec<String> = virtdeck::ui::help::lines(&live.app)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert_eq!(lines[0], "Storage pools");
+    for title in [
+        "VNC preview",
+        "Migrations",
+        "Networks",
+        "Serial console (attached)",
+    ] {
+        assert!(lines.iter().any(|l| l == title), "{title} missing");
+    }
+}
+
 #[test]
 fn help_overlay_from_keymap() {
     let mut live = common::demo();

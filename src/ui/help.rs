@@ -9,21 +9,47 @@ use super::centered;
 use crate::app::App;
 use crate::config::keymap::{Binding, Section};
 
-/// Lines of help: per section, each action once with all its keys.
+/// Every keymap section with its title, in the order the help lists them after the focused
+/// one.
+const SECTIONS: [(&str, Section); 19] = [
+    ("VM table", Section::Normal),
+    ("Dashboard", Section::Dashboard),
+    ("VM details", Section::Detail),
+    ("XML editor (VM details)", Section::XmlEdit),
+    ("Storage pools", Section::Pools),
+    ("Volumes", Section::Volumes),
+    ("Secrets", Section::Secrets),
+    ("Networks", Section::Networks),
+    ("Migrations", Section::Migrations),
+    ("Serial console (attached)", Section::Console),
+    ("Serial console (not attached)", Section::ConsoleIdle),
+    ("Display panel", Section::Display),
+    ("VNC preview", Section::Preview),
+    ("Forms and wizards", Section::Wizard),
+    ("Add-host form", Section::Form),
+    ("Filter line", Section::Filter),
+    ("Confirmation", Section::Confirm),
+    ("Message log", Section::Log),
+    ("This help", Section::Help),
+];
+
+/// Lines of help: every section of the keymap, the focused pane's first; per section each
+/// action once with all its keys.
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
-    for (title, section) in [
-        ("VM table", Section::Normal),
-        ("Dashboard", Section::Dashboard),
-        ("VM details", Section::Detail),
-        ("XML editor (VM details)", Section::XmlEdit),
-        ("Add-host form", Section::Form),
-        ("Filter line", Section::Filter),
-        ("Confirmation", Section::Confirm),
-    ] {
-        out.push(Line::from(Span::styled(title.to_string(), t.header)));
+    let focused = super::status::focused_section(&app.view);
+    let order = SECTIONS
+        .iter()
+        .filter(|(_, s)| *s == focused)
+        .chain(SECTIONS.iter().filter(|(_, s)| *s != focused));
+    for (title, section) in order {
+        let section = *section;
         let bindings = app.keymap.bindings(section);
+        if bindings.is_empty() {
+            continue;
+        }
+        out.push(Line::from(Span::styled(title.to_string(), t.header)));
         let mut seen: Vec<&Binding> = Vec::new();
         for b in bindings {
             if seen
@@ -46,7 +72,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         out.push(Line::default());
     }
     out.push(Line::from(Span::styled(
-        "Filter: words match names; host:NAME, state:running|paused|off|active",
+        "Filter: words match names (all must); !word excludes; host:NAME, \
+         state:running|paused|off|active, re:REGEX",
         t.dim,
     )));
     out
@@ -75,4 +102,21 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
             ),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SECTIONS;
+    use crate::config::keymap::Section;
+
+    /// A section added to the keymap must show in the help (7 of 19 did).
+    #[test]
+    fn every_keymap_section_has_a_help_title() {
+        for (name, s) in Section::ALL {
+            assert!(
+                SECTIONS.iter().any(|(_, h)| *h == s),
+                "[{name}] is missing from the help"
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@ mod detail;
 mod dialog;
 mod display;
 mod form;
-mod help;
+pub mod help;
 mod hosts;
 mod log;
 pub mod migrations;

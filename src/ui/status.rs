@@ -9,6 +9,11 @@ use unicode_width::UnicodeWidthStr;
 use crate::app::{App, Mode, View};
 use crate::config::keymap::{Action, Section};
 
+/// The keymap section of what has the focus behind any overlay (the help lists it first).
+pub fn focused_section(view: &View) -> Section {
+    hinted(&Mode::Normal, view).0
+}
+
 /// The actions hinted in each mode, most useful first; hints that do not fit are dropped.
 fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str)]) {
     match mode {

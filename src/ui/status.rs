@@ -66,6 +66,7 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
             &[
                 (Action::Back, "close"),
                 (Action::ToggleKeys, "keyboard to guest on/off"),
+                (Action::Zoom, "fit / 1:1"),
             ],
         ),
         Mode::Display(_) => (

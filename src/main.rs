@@ -90,6 +90,9 @@ fn run() -> anyhow::Result<()> {
         theme,
         Settings::from_config(&cfg, cli.readonly),
     );
+    if let Some(dir) = config::history::state_dir() {
+        app.history = config::history::load(&dir);
+    }
     for w in warnings {
         app.messages.push(Level::Info, w, app.now);
     }

@@ -141,6 +141,20 @@ impl Workers {
                         result: Err("no terminal to run an editor in".into()),
                     });
                 }
+                Effect::SaveHistory(lines) => {
+                    if let Some(dir) = crate::config::history::state_dir() {
+                        let tx = self.tx.clone();
+                        // Off the UI thread: the state dir may sit on a slow home directory.
+                        std::thread::spawn(move || {
+                            if let Err(e) = crate::config::history::save(&dir, &lines) {
+                                let _ = tx.send(Msg::ConfigError(format!(
+                                    "palette history not saved in {}: {e}",
+                                    dir.display()
+                                )));
+                            }
+                        });
+                    }
+                }
                 Effect::Quit => go_on = false,
             }
         }

@@ -217,3 +217,82 @@ fn unreachable_and_malformed_hosts_show_libvirt_error() {
         .iter()
         .any(|e| e.text.contains("refused: unreachable")));
 }
+
+/// The `:` palette on the demo fleet: the command line over the status bar, host completions
+/// above it; then the scoped VM table it opens, its title naming the scope.
+#[test]
+fn palette_completes_hosts_and_scopes_the_table() {
+    let mut live = common::demo();
+    live.press(":");
+    live.type_text("vms @");
+    let s = screen(&live.app, 100, 30);
+    insta::assert_snapshot!("palette_host_completions", s);
+    assert!(s.contains(":vms @"), "{s}");
+    live.press("<Tab>");
+    let Mode::Palette(p) = &live.app.mode else {
+        panic!("palette closed: {:?}", live.app.mode)
+    };
+    let host = p.input.trim_start_matches("vms @").to_string();
+    assert!(!host.is_empty(), "Tab put a host in");
+    live.type_text(" /web");
+    live.press("<Enter>");
+    assert_eq!(live.app.mode, Mode::Normal);
+    let s = screen(&live.app, 100, 30);
+    assert!(
+        s.contains(&format!("@{host}")),
+        "the title shows the scope:\n{s}"
+    );
+    for r in &live.app.rows {
+        let (h, vm) = live.app.vm(*r);
+        assert_eq!(h.name, host);
+        assert!(vm.name.contains("web"), "{}", vm.name);
+    }
+    // An unknown command is said in the palette.
+    live.press(":");
+    live.type_text("nope");
+    live.press("<Enter>");
+    let s = screen(&live.app, 100, 30);
+    assert!(s.contains("unknown command :nope"), "{s}");
+}
+
+/// The jobs pane lists a running upload with its progress, and a finished clone.
+#[test]
+fn jobs_pane_lists_work_of_the_fleet() {
+    use virtdeck::app::jobs::JobKind;
+    use virtdeck::job::{Job, JobState};
+    let mut live = common::demo();
+    let host = live.app.hosts[0].id;
+    let now = live.app.now;
+    let up = Job::new("upload into disk.img");
+    up.set_total(100 << 20);
+    up.advance(40 << 20);
+    live.app.jobs.add(
+        JobKind::Upload,
+        host,
+        "default/disk.img".into(),
+        up.clone(),
+        now,
+    );
+    let clone = Job::new("clone");
+    clone.finish(JobState::Failed("no space left in pool default".into()));
+    live.app
+        .jobs
+        .add(JobKind::Clone, host, "web-01-clone".into(), clone, now);
+    live.press("6");
+    let s = screen(&live.app, 120, 20);
+    insta::assert_snapshot!("jobs_pane", s);
+    assert!(s.contains("default/disk.img") && s.contains("40%"), "{s}");
+    // `x` asks, Enter cancels the upload.
+    live.press("x");
+    assert!(matches!(live.app.mode, Mode::Confirm(_)));
+    live.press("<Enter>");
+    assert!(up.is_cancelled());
+    // The failed clone's error shows in full below.
+    live.press("j");
+    let s = screen(&live.app, 120, 20);
+    assert!(s.contains("failed: no space left in pool default"), "{s}");
+    live.press("c");
+    up.finish(JobState::Cancelled);
+    live.press("c");
+    assert!(live.app.jobs.list.is_empty(), "c clears finished jobs");
+}

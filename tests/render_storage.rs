@@ -217,7 +217,14 @@ fn transfers_panel_shows_progress_and_x_cancels() {
     let job = virtdeck::job::Job::new("upload into disk.img");
     job.set_total(100 << 20);
     job.advance(40 << 20);
-    live.app.storage.jobs.push((host, job.clone()));
+    let now = live.app.now;
+    live.app.jobs.add(
+        virtdeck::app::jobs::JobKind::Upload,
+        host,
+        "default/disk.img".into(),
+        job.clone(),
+        now,
+    );
     let s = screen(&live.app, 100, 24);
     assert!(s.contains("upload into disk.img 40 MiB / 100 MiB"), "{s}");
     insta::assert_snapshot!("transfer_running", s);
@@ -255,10 +262,10 @@ fn upload_wizard_starts_a_job_and_shows_libvirts_refusal() {
     live.type_text(&file.path().display().to_string());
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
-    assert_eq!(live.app.storage.jobs.len(), 1);
+    assert_eq!(live.app.jobs.list.len(), 1);
     // The test driver has no volume upload: the job ends with libvirt's message.
     let ended = live.pump_until(Duration::from_secs(5), |a| {
-        a.storage.jobs[0].1.state() != virtdeck::job::JobState::Running
+        a.jobs.list[0].job.state() != virtdeck::job::JobState::Running
     });
     assert!(ended);
     let s = screen(&live.app, 140, 24);

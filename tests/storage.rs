@@ -944,13 +944,13 @@ fn upload_and_download_through_the_ui() {
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     let finished = |a: &virtdeck::app::App| {
-        a.storage
-            .jobs
+        a.jobs
+            .list
             .last()
-            .is_some_and(|(_, j)| j.state() != JobState::Running)
+            .is_some_and(|j| j.job.state() != JobState::Running)
     };
     assert!(live.pump_until(WAIT, finished));
-    assert_eq!(live.app.storage.jobs[0].1.state(), JobState::Done);
+    assert_eq!(live.app.jobs.list[0].job.state(), JobState::Done);
     let path = dir.path().join("pool/disk.img");
     let stored = std::fs::read(&path).unwrap();
     assert_eq!(&stored[..data.len()], &data[..], "uploaded bytes");
@@ -967,7 +967,7 @@ fn upload_and_download_through_the_ui() {
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     assert!(live.pump_until(WAIT, finished));
-    let (_, job) = live.app.storage.jobs.last().unwrap();
+    let job = &live.app.jobs.list.last().unwrap().job;
     assert_eq!(job.state(), JobState::Done);
     assert_eq!(job.done(), 4 * MIB, "the whole volume");
     assert_eq!(std::fs::read(&out).unwrap(), stored, "downloaded bytes");
@@ -1000,7 +1000,7 @@ fn upload_and_download_through_the_ui() {
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     assert!(live.pump_until(WAIT, finished));
-    let (_, job) = live.app.storage.jobs.last().unwrap();
+    let job = &live.app.jobs.list.last().unwrap().job;
     assert_eq!(job.state(), JobState::Done);
     assert_eq!(std::fs::read(&nested).unwrap(), stored, "downloaded bytes");
 }

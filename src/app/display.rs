@@ -56,13 +56,13 @@ pub fn open(app: &mut App) -> Vec<Effect> {
             .push(Level::Error, format!("display: {p}"), now);
         return Vec::new();
     }
-    app.mode = Mode::Display(Box::new(DisplayPanel {
+    app.push_overlay(Mode::Display(Box::new(DisplayPanel {
         host,
         uuid: uuid.clone(),
         name,
         state: PanelState::Loading,
         selected: 0,
-    }));
+    })));
     vec![Effect::Host(host, HostCommand::Display { uuid })]
 }
 
@@ -113,7 +113,7 @@ pub fn key(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         _ => 0,
     };
     match action {
-        Some(Action::Back) | Some(Action::Cancel) => app.mode = Mode::Normal,
+        Some(Action::Back) | Some(Action::Cancel) => app.pop_overlay(),
         Some(Action::Quit) => return vec![Effect::Quit],
         Some(Action::NextField) if count > 0 => p.selected = (p.selected + 1) % count,
         Some(Action::CopyUrl) | Some(Action::CopyTunnel) => {

@@ -71,6 +71,21 @@ impl Filter {
         self.terms.is_empty()
     }
 
+    /// Whether an object (pool, network, job) named `name` on `host` passes: names and
+    /// patterns match its name, `host:` its host; `state:` terms do not apply.
+    pub fn name_matches(&self, name: &str, host: &str) -> bool {
+        let lower = name.to_lowercase();
+        self.terms.iter().all(|t| {
+            let hit = match &t.kind {
+                Kind::Name(n) => lower.contains(n.as_str()),
+                Kind::Host(h) => contains_ci(host, h),
+                Kind::Regex(r) => r.is_match(name),
+                Kind::State(_) => return true,
+            };
+            hit != t.not
+        })
+    }
+
     /// Whether a host name passes the `host:` terms (lets callers skip whole hosts).
     pub fn host_matches(&self, host: &str) -> bool {
         self.terms.iter().all(|t| match &t.kind {

@@ -51,7 +51,12 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                 Some(a) => common(app, a).unwrap_or_else(|| super::migrations::key(app, a)),
                 None => Vec::new(),
             },
+            View::Jobs => match app.keymap.action(Section::Jobs, key) {
+                Some(a) => common(app, a).unwrap_or_else(|| super::jobs::key(app, a)),
+                None => Vec::new(),
+            },
         },
+        Mode::Palette(_) => super::palette::key(app, ev),
         Mode::Wizard(_) => wizard_key(app, ev, app.keymap.action(Section::Wizard, key)),
         Mode::Confirm(c) if c.typed.is_some() => typed_confirm(app, ev),
         Mode::Display(_) => super::display::key(app, app.keymap.action(Section::Display, key)),
@@ -59,12 +64,16 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
         Mode::Form(_) => form(app, ev, app.keymap.action(Section::Form, key)),
         Mode::Confirm(c) => match app.keymap.action(Section::Confirm, key) {
             Some(Action::Confirm) => {
-                app.mode = Mode::Normal;
+                app.pop_overlay();
                 match c.action {
                     ConfirmAction::Lifecycle { op, targets } => {
                         lifecycle::dispatch(app, op, &targets)
                     }
                     ConfirmAction::RemoveHost(id) => app.remove_host(id),
+                    ConfirmAction::CancelJob(id) => {
+                        super::jobs::cancel_confirmed(app, id);
+                        Vec::new()
+                    }
                     ConfirmAction::Send { host, cmd, .. } => vec![Effect::Host(host, *cmd)],
                     ConfirmAction::Migration { host, cmd } => {
                         vec![Effect::Host(host, crate::host::HostCommand::Migrate(*cmd))]
@@ -75,7 +84,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                 if let ConfirmAction::Send { tag, .. } = c.action {
                     app.requests.forget(tag);
                 }
-                app.mode = Mode::Normal;
+                app.pop_overlay();
                 Vec::new()
             }
             Some(Action::Quit) => vec![Effect::Quit],
@@ -105,7 +114,7 @@ fn scroll_mode(
     mode: impl Fn(usize) -> Mode,
 ) -> Vec<Effect> {
     match action {
-        Some(Action::Back) | Some(Action::Cancel) => app.mode = Mode::Normal,
+        Some(Action::Back) | Some(Action::Cancel) => app.pop_overlay(),
         Some(Action::Down) => app.mode = mode(scroll + 1),
         Some(Action::Up) => app.mode = mode(scroll.saturating_sub(1)),
         Some(Action::Quit) => return vec![Effect::Quit],
@@ -133,9 +142,9 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::PageUp => move_to(app, sel - page),
         Action::Top => move_to(app, 0),
         Action::Bottom => move_to(app, isize::MAX / 2),
-        Action::Filter => app.mode = Mode::Filter,
-        Action::Help => app.mode = Mode::Help { scroll: 0 },
-        Action::Log => app.mode = Mode::Log { scroll: 0 },
+        Action::Filter => app.push_overlay(Mode::Filter),
+        Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),
+        Action::Log => app.push_overlay(Mode::Log { scroll: 0 }),
         Action::Quit => return vec![Effect::Quit],
         Action::Mark => {
             if let Some(r) = app.selected_row() {
@@ -204,6 +213,9 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
         Action::ViewPools => return super::storage::open_pools(app),
         Action::ViewNetworks => return super::networks::open(app),
         Action::ViewMigrations => return super::migrations::open(app),
+        Action::ViewJobs => return super::jobs::open(app),
+        Action::Palette => super::palette::open(app),
+        Action::PrevPane => return super::panes::back(app),
         Action::Migrate => return super::migrations::open_wizard(app),
         Action::AddHost => open_form(app),
         Action::NewVm => {
@@ -218,7 +230,7 @@ fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
 }
 
 fn open_form(app: &mut App) {
-    app.mode = Mode::Form(Box::default());
+    app.push_overlay(Mode::Form(Box::default()));
 }
 
 fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
@@ -282,7 +294,7 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                     .host(id)
                     .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
                 if let Some((name, uri, vms)) = h {
-                    app.mode = Mode::Confirm(super::Confirm {
+                    app.push_overlay(Mode::Confirm(super::Confirm {
                         typed: None,
                         title: format!("Remove host {name}?"),
                         body: vec![
@@ -298,7 +310,7 @@ fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
                             },
                         ],
                         action: ConfirmAction::RemoveHost(id),
-                    });
+                    }));
                 }
             }
         }
@@ -324,7 +336,7 @@ fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
         return Vec::new();
     };
     match action {
-        Some(Action::Cancel) | Some(Action::Back) => app.mode = Mode::Normal,
+        Some(Action::Cancel) | Some(Action::Back) => app.pop_overlay(),
         Some(Action::Quit) => return vec![Effect::Quit],
         Some(Action::NextField) => f.next_field(),
         Some(Action::TestConnection) => {
@@ -377,7 +389,7 @@ fn save_form(app: &mut App) -> Vec<Effect> {
         TestState::Failed { error, .. } => Some(error.clone()),
         _ => None,
     };
-    app.mode = Mode::Normal;
+    app.pop_overlay();
     let fx = app.add_host(HostSpec { name, uri }, true);
     if let Some(error) = failed {
         app.messages.push(
@@ -391,9 +403,9 @@ fn save_form(app: &mut App) -> Vec<Effect> {
 
 fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
     match action {
-        Some(Action::Confirm) => app.mode = Mode::Normal,
+        Some(Action::Confirm) => app.pop_overlay(),
         Some(Action::Cancel) | Some(Action::Back) => {
-            app.mode = Mode::Normal;
+            app.pop_overlay();
             app.set_filter(String::new());
         }
         Some(Action::Down) => move_to(app, app.selected as isize + 1),
@@ -427,8 +439,11 @@ fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
         Action::ViewPools => return Some(super::storage::open_pools(app)),
         Action::ViewNetworks => return Some(super::networks::open(app)),
         Action::ViewMigrations => return Some(super::migrations::open(app)),
-        Action::Help => app.mode = Mode::Help { scroll: 0 },
-        Action::Log => app.mode = Mode::Log { scroll: 0 },
+        Action::ViewJobs => return Some(super::jobs::open(app)),
+        Action::Palette => super::palette::open(app),
+        Action::PrevPane => return Some(super::panes::back(app)),
+        Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),
+        Action::Log => app.push_overlay(Mode::Log { scroll: 0 }),
         Action::Quit => return Some(vec![Effect::Quit]),
         _ => return None,
     }
@@ -448,10 +463,10 @@ fn typed_confirm(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             if let ConfirmAction::Send { tag, .. } = c.action {
                 app.requests.forget(tag);
             }
-            app.mode = Mode::Normal;
+            app.pop_overlay();
         }
         KeyCode::Enter if crate::sanitize::typed_matches(expected, typed) => {
-            let Mode::Confirm(c) = std::mem::replace(&mut app.mode, Mode::Normal) else {
+            let Mode::Confirm(c) = app.take_overlay() else {
                 return Vec::new();
             };
             if let ConfirmAction::Send { host, cmd, .. } = c.action {
@@ -489,7 +504,7 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
             }
             if waiting || !w.prev_page() {
                 // A submitted form keeps going on the host; its answer still arrives as a message.
-                app.mode = Mode::Normal;
+                app.pop_overlay();
             }
             return Vec::new();
         }

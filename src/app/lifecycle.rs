@@ -148,7 +148,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     if needs_confirm(op, count) {
         // A toggle over mixed VMs confirms as one question and dispatches per group.
         let targets: Vec<Target> = groups.iter().flat_map(|(_, t)| t.clone()).collect();
-        app.mode = Mode::Confirm(confirm_text(op, &groups, targets));
+        app.push_overlay(Mode::Confirm(confirm_text(op, &groups, targets)));
         return Vec::new();
     }
     let mut effects = Vec::new();

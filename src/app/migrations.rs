@@ -63,6 +63,11 @@ impl Default for MigrationsUi {
 }
 
 impl MigrationsUi {
+    pub fn clear_finished(&mut self) {
+        self.list.retain(|m| !m.phase.is_finished());
+        self.sel = 0;
+    }
+
     fn id(&mut self) -> MigrationId {
         let id = self.next_id;
         self.next_id += 1;
@@ -151,7 +156,7 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
     let ctx = wizard::context(app, &kind);
     wizard::refresh(&mut w, &ctx);
     app.migrations.preflight.clear();
-    app.mode = Mode::Wizard(Box::new(w));
+    app.push_overlay(Mode::Wizard(Box::new(w)));
     Vec::new()
 }
 
@@ -257,7 +262,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         fx.push(Effect::Host(host, start_cmd(p.id, p.uuid, &to, &options)));
     }
     app.migrations.sel = app.migrations.list.len().saturating_sub(1);
-    app.mode = Mode::Normal;
+    app.pop_overlay();
     app.view = View::Migrations;
     fx
 }
@@ -407,7 +412,10 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
         targets,
     };
     app.migrations.preflight.clear();
-    app.mode = Mode::Wizard(Box::new(wizard::evacuate::new(kind, EVACUATION_PARALLEL)));
+    app.push_overlay(Mode::Wizard(Box::new(wizard::evacuate::new(
+        kind,
+        EVACUATION_PARALLEL,
+    ))));
     Vec::new()
 }
 
@@ -434,7 +442,7 @@ pub fn submit_evacuation(app: &mut App) -> Vec<Effect> {
                 .assignments()
                 .map(|(vm, to)| (vm.uuid.clone(), vm.name.clone(), to))
                 .collect();
-            app.mode = Mode::Normal;
+            app.pop_overlay();
             app.migrations.preflight.clear();
             start_evacuation(app, host, assignments, options, limit)
         }
@@ -490,16 +498,25 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
                 host: m.source,
                 id: m.id,
             };
-            app.mode = Mode::Wizard(Box::new(wizard::migrate::tune(kind, &m.options)));
+            app.push_overlay(Mode::Wizard(Box::new(wizard::migrate::tune(
+                kind, &m.options,
+            ))));
             Vec::new()
         }
         Action::PostCopy => post_copy(app, &m),
         Action::ClearFinished => {
-            app.migrations.list.retain(|m| !m.phase.is_finished());
-            app.migrations.sel = 0;
+            app.migrations.clear_finished();
             Vec::new()
         }
         _ => Vec::new(),
+    }
+}
+
+/// `x` on a migration in the jobs pane.
+pub fn cancel_by_id(app: &mut App, id: MigrationId) -> Vec<Effect> {
+    match app.migrations.list.iter().find(|m| m.id == id).cloned() {
+        Some(m) => cancel(app, &m),
+        None => Vec::new(),
     }
 }
 
@@ -516,7 +533,7 @@ fn cancel(app: &mut App, m: &Migration) -> Vec<Effect> {
     if m.phase.is_finished() {
         return Vec::new();
     }
-    app.mode = Mode::Confirm(Confirm {
+    app.push_overlay(Mode::Confirm(Confirm {
         title: format!("Cancel the migration of {}?", m.vm_name),
         body: vec!["The VM keeps running on its source host.".into()],
         action: ConfirmAction::Migration {
@@ -524,7 +541,7 @@ fn cancel(app: &mut App, m: &Migration) -> Vec<Effect> {
             cmd: Box::new(MigrateCmd::Cancel { id: m.id }),
         },
         typed: None,
-    });
+    }));
     Vec::new()
 }
 
@@ -541,7 +558,7 @@ fn post_copy(app: &mut App, m: &Migration) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    app.mode = Mode::Confirm(Confirm {
+    app.push_overlay(Mode::Confirm(Confirm {
         title: format!("Switch {} to post-copy?", m.vm_name),
         body: vec![
             "The guest runs on the target from now on and fetches missing pages over the \
@@ -554,7 +571,7 @@ fn post_copy(app: &mut App, m: &Migration) -> Vec<Effect> {
             cmd: Box::new(MigrateCmd::PostCopy { id: m.id }),
         },
         typed: None,
-    });
+    }));
     Vec::new()
 }
 
@@ -573,7 +590,7 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
             return Vec::new();
         }
     };
-    app.mode = Mode::Normal;
+    app.pop_overlay();
     let mut fx = vec![Effect::Host(
         host,
         HostCommand::Migrate(MigrateCmd::SetSpeed { id, mib_s: speed }),

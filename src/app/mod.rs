@@ -8,10 +8,13 @@ pub mod display;
 pub mod filter;
 pub mod form;
 pub mod hosts;
+pub mod jobs;
 mod keys;
 mod lifecycle;
 pub mod migrations;
 pub mod networks;
+pub mod palette;
+pub mod panes;
 mod paste;
 pub mod preview;
 pub mod requests;
@@ -115,6 +118,8 @@ pub enum Effect {
     },
     /// Load the OS database on a background thread; answered with `Msg::OsDb`.
     LoadOsDb,
+    /// Keep the palette's history (XDG state dir) for the next run.
+    SaveHistory(Vec<String>),
     Quit,
 }
 
@@ -140,6 +145,8 @@ pub enum ConfirmAction {
         host: HostId,
         cmd: Box<crate::host::migrate::MigrateCmd>,
     },
+    /// Cancel a job of the jobs pane (by its id).
+    CancelJob(u64),
     /// A tagged storage or network command (the tag is registered with `requests`).
     Send {
         host: HostId,
@@ -165,6 +172,8 @@ pub enum Mode {
     Display(Box<display::DisplayPanel>),
     /// A multi-page form (new pool, volume, secret, network…).
     Wizard(Box<wizard::Wizard>),
+    /// The `:` command palette.
+    Palette(Box<palette::Palette>),
 }
 
 /// The screen under the overlays.
@@ -190,6 +199,8 @@ pub enum View {
     Networks,
     /// Migrations of the whole fleet (running, queued, finished).
     Migrations,
+    /// Transfers, clones, VM creations and migrations of the whole fleet.
+    Jobs,
 }
 
 /// Choices that come from config.toml and the command line.
@@ -203,6 +214,8 @@ pub struct Settings {
     /// Per host URI: the address migration data to that host goes to (config.toml
     /// `migration_address`), when its host name does not reach it on the right network.
     pub migration_addresses: HashMap<String, String>,
+    /// `[aliases]` of config.toml: palette words that stand for a whole line.
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -217,6 +230,11 @@ impl Settings {
                 .iter()
                 .filter_map(|h| Some((h.uri.clone(), h.migration_address.clone()?)))
                 .collect(),
+            aliases: cfg
+                .aliases
+                .iter()
+                .map(|(k, v)| (k.to_lowercase(), v.clone()))
+                .collect(),
         }
     }
 }
@@ -229,6 +247,7 @@ impl Default for Settings {
             poll_interval: std::time::Duration::from_secs(2),
             thresholds: Thresholds::default(),
             migration_addresses: HashMap::new(),
+            aliases: Default::default(),
         }
     }
 }
@@ -254,7 +273,11 @@ pub struct App {
     filter: Filter,
     pub marks: HashSet<(HostId, String)>,
     pub pending: HashMap<(HostId, String), LifecycleOp>,
+    /// The overlay on top (what keys go to); `Normal` when none is open.
     pub mode: Mode,
+    /// Overlays under `mode`, bottom first: `Esc` pops one and the one below gets the keys
+    /// again (help over a wizard, a confirmation over a form).
+    pub under: Vec<Mode>,
     pub messages: Messages,
     pub settings: Settings,
     pub view: View,
@@ -281,6 +304,18 @@ pub struct App {
     pub osdb: wizard::newvm::OsDbState,
     /// A VM the new-VM wizard created: selected (and its console opened) once it shows up.
     pub created: Option<wizard::newvm::Created>,
+    /// Transfers, clones and VM creations of the whole fleet.
+    pub jobs: jobs::Jobs,
+    /// Palette lines run, oldest first (loaded at start, saved by an effect).
+    pub history: Vec<String>,
+    /// Panes left, for `-`.
+    pub back: Vec<panes::Place>,
+    /// `@HOST /TEXT` of the list panes the palette narrowed.
+    pub scopes: panes::Scopes,
+    /// `:vms @HOST`: the VM table shows one host.
+    pub vm_scope: Option<HostId>,
+    /// Set by `-` so the pane it leaves is not remembered.
+    going_back: bool,
 }
 
 impl App {
@@ -310,6 +345,7 @@ impl App {
             marks: HashSet::new(),
             pending: HashMap::new(),
             mode: Mode::Normal,
+            under: Vec::new(),
             messages: Messages::default(),
             keymap,
             theme,
@@ -324,6 +360,12 @@ impl App {
             detail: detail::DetailUi::default(),
             osdb: wizard::newvm::OsDbState::default(),
             created: None,
+            jobs: jobs::Jobs::default(),
+            history: Vec::new(),
+            back: Vec::new(),
+            scopes: panes::Scopes::default(),
+            vm_scope: None,
+            going_back: false,
         }
     }
 
@@ -333,7 +375,13 @@ impl App {
         if let View::Console(c) = &self.view {
             c.link.take_dirty();
         }
+        let from = self.view.place();
         let mut fx = self.dispatch(msg);
+        if std::mem::take(&mut self.going_back) {
+            // `-` itself: the pane left is not remembered, or `-` would only flip two.
+        } else if self.view.place() != from {
+            panes::left(self, from);
+        }
         fx.extend(console::follow(self));
         fx
     }
@@ -366,6 +414,7 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.messages.expire(now);
+                jobs::tick(self);
                 let mut fx = storage::tick(self);
                 fx.extend(wizard::newvm::tick(self));
                 fx.extend(networks::tick(self));
@@ -402,6 +451,59 @@ impl App {
         }
     }
 
+    /// Opens `m` over whatever is open.
+    pub fn push_overlay(&mut self, m: Mode) {
+        let below = std::mem::replace(&mut self.mode, m);
+        if below != Mode::Normal {
+            self.under.push(below);
+        }
+    }
+
+    /// Closes the top overlay; the one below (if any) gets the keys again.
+    pub fn pop_overlay(&mut self) {
+        self.take_overlay();
+    }
+
+    /// Closes the top overlay and hands it over.
+    pub fn take_overlay(&mut self) -> Mode {
+        let below = self.under.pop().unwrap_or(Mode::Normal);
+        std::mem::replace(&mut self.mode, below)
+    }
+
+    /// Every open overlay, bottom first (the views draw them in this order).
+    pub fn overlays(&self) -> impl Iterator<Item = &Mode> {
+        self.under
+            .iter()
+            .chain(std::iter::once(&self.mode))
+            .filter(|m| **m != Mode::Normal)
+    }
+
+    /// Closes the first overlay (from the top) that `which` picks, wherever it is in the stack:
+    /// an answer that arrives while help is open over its wizard still closes the wizard.
+    pub fn close_overlay(&mut self, which: impl Fn(&Mode) -> bool) -> bool {
+        if which(&self.mode) {
+            self.pop_overlay();
+            return true;
+        }
+        match self.under.iter().rposition(which) {
+            Some(i) => {
+                self.under.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The open wizard, on top or under other overlays.
+    pub fn wizard_mut(&mut self) -> Option<&mut wizard::Wizard> {
+        std::iter::once(&mut self.mode)
+            .chain(self.under.iter_mut().rev())
+            .find_map(|m| match m {
+                Mode::Wizard(w) => Some(w.as_mut()),
+                _ => None,
+            })
+    }
+
     /// The VM an action applies to: the one on screen (detail view) or under the cursor.
     pub fn focused_vm(&self) -> Option<(HostId, String)> {
         match &self.view {
@@ -409,6 +511,7 @@ impl App {
             View::Console(c) => Some((c.host, c.uuid.clone())),
             View::Preview(p) => Some((p.host, p.uuid.clone())),
             View::Dashboard
+            | View::Jobs
             | View::Pools
             | View::Volumes { .. }
             | View::Secrets { .. }
@@ -480,6 +583,10 @@ impl App {
         let keep = self.cursor_key().filter(|(h, _)| *h != id);
         let h = self.hosts.remove(i);
         self.marks.retain(|(hid, _)| *hid != id);
+        self.scopes.forget_host(id);
+        if self.vm_scope == Some(id) {
+            self.vm_scope = None;
+        }
         self.pending.retain(|(hid, _), _| *hid != id);
         let on_host = match &self.view {
             View::Detail { host, .. } => *host == id,
@@ -577,7 +684,7 @@ impl App {
     }
 
     fn refilter(&mut self, keep: Option<(HostId, String)>) {
-        self.rows = filter_rows(&self.hosts, &self.sorted, &self.filter);
+        self.rows = filter_rows(&self.hosts, &self.sorted, &self.filter, self.vm_scope);
         if let Some((host, uuid)) = keep {
             if let Some(i) = self.rows.iter().position(|r| {
                 let (h, vm) = self.vm(*r);

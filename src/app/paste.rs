@@ -15,6 +15,10 @@ pub fn handle(app: &mut App, text: &str) -> Vec<Effect> {
             f.error = None;
             line.note()
         }
+        Mode::Palette(_) => {
+            super::palette::paste(app, &line.text);
+            line.note()
+        }
         Mode::Filter => {
             let filter = format!("{}{}", app.filter_text, line.text);
             app.set_filter(filter);
@@ -135,7 +139,7 @@ mod tests {
     #[test]
     fn a_paste_goes_whole_into_the_add_host_form_as_one_line() {
         let mut a = app();
-        a.mode = Mode::Form(Box::default());
+        a.push_overlay(Mode::Form(Box::default()));
         let uri = "qemu+ssh://root@kvm2.example/system";
         // Long enough to have come in several terminal reads; Enter in it must not save.
         let long = format!("{uri}?keyfile=/root/.ssh/{}", "k".repeat(10_000));
@@ -150,7 +154,7 @@ mod tests {
         // Into the name field, with an inner line break.
         let mut f = HostForm::default();
         f.next_field();
-        a.mode = Mode::Form(Box::new(f));
+        a.push_overlay(Mode::Form(Box::new(f)));
         a.update(Msg::Paste("kvm\r\n2".into()));
         let Mode::Form(f) = &a.mode else { panic!() };
         assert_eq!(f.name_text(), "kvm 2");
@@ -171,7 +175,7 @@ mod tests {
         let mut a = app();
         let mut w = pool::new(HostId(0));
         w.focus = w.fields.iter().position(|f| f.key == "name").unwrap();
-        a.mode = Mode::Wizard(Box::new(w));
+        a.push_overlay(Mode::Wizard(Box::new(w)));
         a.update(Msg::Paste("fast\tpool\n".into()));
         let Mode::Wizard(w) = &mut a.mode else {
             panic!()
@@ -202,7 +206,7 @@ mod tests {
                 targets: Vec::new(),
             },
         };
-        a.mode = Mode::Confirm(ask.clone());
+        a.push_overlay(Mode::Confirm(ask.clone()));
         assert!(a.update(Msg::Paste("y\r".into())).is_empty());
         assert_eq!(a.mode, Mode::Confirm(ask.clone()));
         // A typed confirmation takes the text, but Enter still has to be pressed.
@@ -214,7 +218,7 @@ mod tests {
         let Mode::Confirm(c) = &a.mode else { panic!() };
         assert_eq!(c.typed, Some(("db-01".into(), "db-01".into())));
         // The VM table: `q` or `F` in a paste do nothing.
-        a.mode = Mode::Normal;
+        a.pop_overlay();
         assert!(a.update(Msg::Paste("qF*".into())).is_empty());
         assert_eq!(a.mode, Mode::Normal);
         assert!(a.marks.is_empty());

@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::display::{DisplayPanel, PanelState};
 use super::toast::Level;
-use super::{App, Effect, Mode, View};
+use super::{App, Effect, View};
 use crate::config::keymap::{Action, Key, Section};
 use crate::display::{Kind, Password};
 use crate::host::HostCommand;
@@ -68,7 +68,7 @@ pub fn open(app: &mut App, p: &DisplayPanel) -> Vec<Effect> {
         _ => None,
     };
     let target = PreviewTarget::new();
-    app.mode = Mode::Normal;
+    app.pop_overlay();
     app.view = View::Preview(Box::new(PreviewView {
         host: p.host,
         uuid: p.uuid.clone(),

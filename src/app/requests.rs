@@ -74,18 +74,24 @@ pub fn done(app: &mut App, host: HostId, tag: u64, result: Result<String, String
             ),
         },
         Owner::Wizard => {
-            let open = matches!(&app.mode, Mode::Wizard(w) if w.submit == Submit::Waiting(tag));
+            // The wizard that waits for this answer, on top or under help opened meanwhile.
+            let waiting =
+                |m: &Mode| matches!(m, Mode::Wizard(w) if w.submit == Submit::Waiting(tag));
             match result {
                 Ok(text) => {
-                    if open {
-                        super::wizard::newvm::created(app, host);
-                        app.mode = Mode::Normal;
+                    let w = app.overlays().find(|m| waiting(m)).cloned();
+                    if let Some(Mode::Wizard(w)) = w {
+                        super::wizard::newvm::created(app, host, &w);
+                        app.close_overlay(waiting);
                     }
                     app.messages
                         .push(Level::Info, format!("{host_name}: {text}"), now);
                 }
                 Err(e) => {
-                    if let (true, Mode::Wizard(w)) = (open, &mut app.mode) {
+                    if let Some(w) = app
+                        .wizard_mut()
+                        .filter(|w| w.submit == Submit::Waiting(tag))
+                    {
                         w.submit = Submit::Editing;
                         w.error = Some(e.clone());
                     }
@@ -141,7 +147,11 @@ pub fn confirm(
     make: impl FnOnce(u64) -> HostCommand,
 ) {
     let tag = app.requests.tag(host, Owner::Action(what));
-    app.mode = Mode::Confirm(Confirm {
+    // A form that ends in a question hands over to it: answered or not, the form is done.
+    if matches!(app.mode, Mode::Wizard(_)) {
+        app.pop_overlay();
+    }
+    app.push_overlay(Mode::Confirm(Confirm {
         title,
         body,
         typed: typed.map(|expected| (expected, String::new())),
@@ -150,7 +160,7 @@ pub fn confirm(
             tag,
             cmd: Box::new(make(tag)),
         },
-    });
+    }));
 }
 
 /// Moves a list cursor for a movement action; None when `action` is not one.

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::jobs::JobKind;
+use super::panes::PaneId;
 use super::requests;
 use super::toast::Level;
 use super::wizard::{self, Kind, Wizard};
@@ -24,12 +26,43 @@ pub struct StorageUi {
     pub vol_sel: usize,
     pub secret_sel: usize,
     pub last_refresh: Option<std::time::Instant>,
-    /// Uploads and downloads, newest last; finished ones stay until dismissed or replaced.
-    pub jobs: Vec<(HostId, Job)>,
+}
+
+/// The uploads and downloads the volumes pane of `host` shows: running ones, and finished ones
+/// until the next transfer starts (the jobs pane keeps them all).
+pub fn transfers(app: &App, host: HostId) -> Vec<&Job> {
+    const KINDS: &[JobKind] = &[JobKind::Upload, JobKind::Download];
+    let latest = app.jobs.of(KINDS).last().map(|j| (j.id, j.started));
+    app.jobs
+        .of(KINDS)
+        .filter(|j| j.host == host)
+        .filter(|j| {
+            j.job.state() == JobState::Running
+                || latest.is_some_and(|(id, started)| {
+                    j.id == id || j.finished.is_some_and(|f| f >= started)
+                })
+        })
+        .map(|j| &j.job)
+        .collect()
 }
 
 /// Every pool of every host that reported storage, in host order then by name.
+/// Narrowed by `:pools @HOST /TEXT`.
 pub fn pool_rows(app: &App) -> Vec<(HostId, &Pool)> {
+    app.hosts
+        .iter()
+        .filter_map(|h| h.storage.as_ref().map(|s| (h, s)))
+        .flat_map(|(h, s)| {
+            s.pools
+                .iter()
+                .filter(|p| app.scopes.keeps(PaneId::Pools, h.id, &h.name, &p.name))
+                .map(move |p| (h.id, p))
+        })
+        .collect()
+}
+
+/// Every pool of every host, whatever the pools pane is narrowed to (the palette's `:vols`).
+pub fn all_pools(app: &App) -> Vec<(HostId, &Pool)> {
     app.hosts
         .iter()
         .filter_map(|h| h.storage.as_ref().map(|s| (h.id, s)))
@@ -51,13 +84,23 @@ pub fn selected_pool(app: &App) -> Option<(HostId, &Pool)> {
     rows.get(i).copied()
 }
 
+/// A pool's volumes as the volumes pane lists them (narrowed by `:vols POOL /TEXT`).
+pub fn volume_rows<'a>(app: &App, p: &'a Pool) -> Vec<&'a Volume> {
+    let scope = app.scopes.get(PaneId::Volumes);
+    p.volumes
+        .iter()
+        .filter(|v| scope.is_none_or(|s| s.filter.name_matches(&v.name, "")))
+        .collect()
+}
+
 pub fn selected_volume(app: &App) -> Option<(HostId, &Pool, &Volume)> {
     let View::Volumes { host, pool: name } = &app.view else {
         return None;
     };
     let p = pool(app, *host, name)?;
-    let i = app.storage.vol_sel.min(p.volumes.len().checked_sub(1)?);
-    Some((*host, p, p.volumes.get(i)?))
+    let rows = volume_rows(app, p);
+    let i = app.storage.vol_sel.min(rows.len().checked_sub(1)?);
+    Some((*host, p, rows.get(i)?))
 }
 
 pub fn selected_secret(app: &App) -> Option<(HostId, &Secret)> {
@@ -97,6 +140,18 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
 
 pub fn open_pools(app: &mut App) -> Vec<Effect> {
     app.view = View::Pools;
+    refresh_all(app)
+}
+
+pub fn open_volumes(app: &mut App, host: HostId, pool: String) -> Vec<Effect> {
+    app.storage.vol_sel = 0;
+    app.view = View::Volumes { host, pool };
+    refresh_all(app)
+}
+
+pub fn open_secrets(app: &mut App, host: HostId) -> Vec<Effect> {
+    app.storage.secret_sel = 0;
+    app.view = View::Secrets { host };
     refresh_all(app)
 }
 
@@ -161,16 +216,8 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     match action {
-        Action::Open => {
-            app.storage.vol_sel = 0;
-            app.view = View::Volumes { host, pool: name };
-            return refresh_all(app);
-        }
-        Action::Secrets => {
-            app.storage.secret_sel = 0;
-            app.view = View::Secrets { host };
-            return refresh_all(app);
-        }
+        Action::Open => return open_volumes(app, host, name),
+        Action::Secrets => return open_secrets(app, host),
         Action::Start if active => note(app, format!("pool {name} is already running")),
         Action::Start => return pool_cmd(app, host, &name, PoolOp::Start, "start"),
         Action::Shutdown if !active => note(app, format!("pool {name} is not running")),
@@ -326,7 +373,7 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     };
     let n = pool(app, host, &pname)
-        .map(|p| p.volumes.len())
+        .map(|p| volume_rows(app, p).len())
         .unwrap_or(0);
     if let Some(i) = requests::step(app.storage.vol_sel, n, action, 10) {
         app.storage.vol_sel = i;
@@ -338,12 +385,10 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::CancelJob => {
-            if let Some((_, job)) = app
-                .storage
-                .jobs
-                .iter()
+            if let Some(job) = transfers(app, host)
+                .into_iter()
                 .rev()
-                .find(|(_, j)| j.state() == JobState::Running)
+                .find(|j| j.state() == JobState::Running)
             {
                 job.cancel();
             }
@@ -551,6 +596,6 @@ fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
 pub fn open_wizard(app: &mut App, mut w: Wizard) -> Vec<Effect> {
     let ctx = wizard::context(app, &w.kind);
     wizard::refresh(&mut w, &ctx);
-    app.mode = Mode::Wizard(Box::new(w));
+    app.push_overlay(Mode::Wizard(Box::new(w)));
     Vec::new()
 }

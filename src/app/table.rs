@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use super::filter::Filter;
 use super::hosts::HostView;
 use crate::metrics::VmRates;
-use crate::model::Vm;
+use crate::model::{HostId, Vm};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
@@ -143,11 +143,20 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
 }
 
 /// The sorted rows that pass `filter`, in one pass.
-pub fn filter_rows(hosts: &[HostView], sorted: &[RowRef], filter: &Filter) -> Vec<RowRef> {
-    if filter.is_empty() {
+/// The rows `filter` keeps, of `only` host when the palette scoped the table (`:vms @HOST`).
+pub fn filter_rows(
+    hosts: &[HostView],
+    sorted: &[RowRef],
+    filter: &Filter,
+    only: Option<HostId>,
+) -> Vec<RowRef> {
+    if filter.is_empty() && only.is_none() {
         return sorted.to_vec();
     }
-    let host_ok: Vec<bool> = hosts.iter().map(|h| filter.host_matches(&h.name)).collect();
+    let host_ok: Vec<bool> = hosts
+        .iter()
+        .map(|h| only.is_none_or(|o| o == h.id) && filter.host_matches(&h.name))
+        .collect();
     sorted
         .iter()
         .copied()

@@ -96,6 +96,11 @@ pub enum Action {
     DeleteVm,
     Save,
     NewVm,
+    ViewJobs,
+    /// Opens the `:` command palette.
+    Palette,
+    /// Back to the pane shown before (`-`).
+    PrevPane,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -182,6 +187,9 @@ impl Action {
         ("delete_vm", Action::DeleteVm),
         ("save", Action::Save),
         ("new_vm", Action::NewVm),
+        ("view_jobs", Action::ViewJobs),
+        ("palette", Action::Palette),
+        ("prev_pane", Action::PrevPane),
         ("noop", Action::Noop),
     ];
 
@@ -228,10 +236,12 @@ pub enum Section {
     Migrations,
     /// The detail screen's in-app XML editor; unbound keys edit the text.
     XmlEdit,
+    /// Jobs of the whole fleet.
+    Jobs,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 19] = [
+    pub const ALL: [(&'static str, Section); 20] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -251,6 +261,7 @@ impl Section {
         ("wizard", Section::Wizard),
         ("migrations", Section::Migrations),
         ("xml_edit", Section::XmlEdit),
+        ("jobs", Section::Jobs),
     ];
 }
 
@@ -407,6 +418,7 @@ struct RawKeymap {
     wizard: Vec<RawBinding>,
     migrations: Vec<RawBinding>,
     xml_edit: Vec<RawBinding>,
+    jobs: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -431,6 +443,7 @@ impl RawKeymap {
             Section::Wizard => &mut self.wizard,
             Section::Migrations => &mut self.migrations,
             Section::XmlEdit => &mut self.xml_edit,
+            Section::Jobs => &mut self.jobs,
         })
     }
 }

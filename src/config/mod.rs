@@ -1,6 +1,7 @@
 //! Configuration: `config.toml`, keymaps and themes. Presets are compiled in; files in the user's
 //! config directory override them entry by entry.
 
+pub mod history;
 pub mod keymap;
 pub mod persist;
 pub mod theme;
@@ -174,6 +175,8 @@ pub struct Config {
     pub theme: Option<String>,
     pub thresholds: Thresholds,
     pub hosts: Vec<HostEntry>,
+    /// Palette aliases: `prod = "vms @kvm-prod /web"` makes `:prod` run that line.
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -185,6 +188,7 @@ impl Default for Config {
             theme: None,
             thresholds: Thresholds::default(),
             hosts: Vec::new(),
+            aliases: Default::default(),
         }
     }
 }
@@ -230,6 +234,21 @@ impl Config {
                     format!(
                         "thresholds.{key}: warn ({}) must be at least 0 and not above crit ({})",
                         th.warn, th.crit
+                    ),
+                ));
+            }
+        }
+        for (name, line) in &cfg.aliases {
+            let bad_name = name.is_empty()
+                || name.starts_with(['@', '/', ':'])
+                || name.chars().any(|c| c.is_whitespace() || c.is_control());
+            if bad_name || line.trim().is_empty() {
+                let at = source.find(name.as_str()).map(|off| line_of(source, off));
+                return Err(ConfigError::new(
+                    path,
+                    at,
+                    format!(
+                        "aliases: {name:?} = {line:?}: an alias is one word (no spaces, not starting with @ / or :) standing for a palette line, e.g. prod = \"vms @kvm-prod /web\""
                     ),
                 ));
             }
@@ -331,6 +350,20 @@ mod tests {
 
         let err = Config::parse("c.toml", "\npoll_interval = 0\n").unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn aliases_parse_and_bad_ones_name_their_line() {
+        let cfg = Config::parse("c", "[aliases]\nprod = \"vms @kvm-prod /web\"\n").unwrap();
+        assert_eq!(cfg.aliases["prod"], "vms @kvm-prod /web");
+        let e = Config::parse("c", "poll_interval = 2.0\n[aliases]\n\"a b\" = \"vms\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c:3") && e.contains("one word"), "{e}");
+        let e = Config::parse("c", "[aliases]\nx = \" \"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one word"), "{e}");
     }
 
     #[test]

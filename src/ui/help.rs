@@ -11,7 +11,7 @@ use crate::config::keymap::{Binding, Section};
 
 /// Every keymap section with its title, in the order the help lists them after the focused
 /// one.
-const SECTIONS: [(&str, Section); 19] = [
+const SECTIONS: [(&str, Section); 20] = [
     ("VM table", Section::Normal),
     ("Dashboard", Section::Dashboard),
     ("VM details", Section::Detail),
@@ -21,6 +21,7 @@ const SECTIONS: [(&str, Section); 19] = [
     ("Secrets", Section::Secrets),
     ("Networks", Section::Networks),
     ("Migrations", Section::Migrations),
+    ("Jobs", Section::Jobs),
     ("Serial console (attached)", Section::Console),
     ("Serial console (not attached)", Section::ConsoleIdle),
     ("Display panel", Section::Display),

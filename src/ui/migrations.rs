@@ -24,7 +24,7 @@ pub fn status_count(app: &App) -> String {
     format!(" {pos}/{n} migrations ")
 }
 
-fn phase_style(app: &App, p: Phase) -> Style {
+pub(super) fn phase_style(app: &App, p: Phase) -> Style {
     let t = &app.theme;
     match p {
         Phase::Succeeded => t.level_ok,
@@ -36,7 +36,7 @@ fn phase_style(app: &App, p: Phase) -> Style {
 }
 
 /// `████░░░░ 63%` in `width` cells.
-fn bar(ratio: Option<f64>, width: usize) -> String {
+pub(super) fn bar(ratio: Option<f64>, width: usize) -> String {
     let Some(r) = ratio else {
         return "-".into();
     };
@@ -51,7 +51,7 @@ fn bar(ratio: Option<f64>, width: usize) -> String {
     )
 }
 
-fn host_name(app: &App, id: crate::model::HostId) -> String {
+pub(super) fn host_name(app: &App, id: crate::model::HostId) -> String {
     app.host(id)
         .map(|h| crate::sanitize::text(&h.name).into_owned())
         .unwrap_or_default()

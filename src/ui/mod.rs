@@ -8,9 +8,11 @@ mod display;
 mod form;
 pub mod help;
 mod hosts;
+mod jobs;
 mod log;
 pub mod migrations;
 mod networks;
+mod palette;
 mod pools;
 mod preview;
 mod spark;
@@ -70,6 +72,10 @@ pub fn render(app: &App, f: &mut Frame) {
             migrations::render(app, f, main_area);
             main_area
         }
+        View::Jobs => {
+            jobs::render(app, f, main_area);
+            main_area
+        }
         View::Vms => {
             let hosts_h = hosts::height(app, area.height);
             let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
@@ -89,14 +95,18 @@ pub fn render(app: &App, f: &mut Frame) {
     };
     status::render(app, f, status_area);
     toast::render(app, f, toast_area);
-    match &app.mode {
-        Mode::Help { scroll } => help::render(app, f, area, *scroll),
-        Mode::Log { scroll } => log::render(app, f, area, *scroll),
-        Mode::Confirm(c) => dialog::render(app, f, area, c),
-        Mode::Form(form) => form::render(app, f, area, form),
-        Mode::Display(p) => display::render(app, f, main_area, p),
-        Mode::Wizard(w) => wizard::render(app, f, area, w),
-        Mode::Normal | Mode::Filter => {}
+    // Overlays bottom first, so the one that has the keys is drawn on top.
+    for m in app.overlays() {
+        match m {
+            Mode::Help { scroll } => help::render(app, f, area, *scroll),
+            Mode::Log { scroll } => log::render(app, f, area, *scroll),
+            Mode::Confirm(c) => dialog::render(app, f, area, c),
+            Mode::Form(form) => form::render(app, f, area, form),
+            Mode::Display(p) => display::render(app, f, main_area, p),
+            Mode::Wizard(w) => wizard::render(app, f, area, w),
+            Mode::Palette(p) => palette::render(app, f, main_area, status_area, p),
+            Mode::Normal | Mode::Filter => {}
+        }
     }
     guard(f.buffer_mut());
 }

@@ -108,6 +108,10 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     let title = vec![
         Span::styled(" Virtual networks ", t.title),
         Span::styled(format!("{} ", list.len()), t.dim),
+        Span::styled(
+            crate::app::panes::scope_label(app, crate::app::panes::PaneId::Networks),
+            t.filter,
+        ),
     ];
     let sel = (app.networks.sel, list.len());
     list_table(app, f, area, title, header, widths, body, sel);

@@ -1,6 +1,7 @@
 //! The storage panes: pools of every host (with a usage gauge), one pool's volumes (with the
 //! VMs using each and the running transfers), one host's secrets.
 
+use crate::app::panes::{scope_label, PaneId};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -254,6 +255,7 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
     let title = vec![
         Span::styled(" Storage pools ", t.title),
         Span::styled(format!("{} ", rows.len()), t.dim),
+        Span::styled(scope_label(app, PaneId::Pools), t.filter),
     ];
     let sel = (app.storage.pool_sel, rows.len());
     list_table(app, f, area, title, header, widths, table_rows, sel);
@@ -283,12 +285,7 @@ pub fn render_volumes(
     pool_name: &str,
 ) {
     let t = &app.theme;
-    let jobs: Vec<_> = app
-        .storage
-        .jobs
-        .iter()
-        .filter(|(h, _)| *h == host)
-        .collect();
+    let jobs = crate::app::storage::transfers(app, host);
     let [table_area, jobs_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(if jobs.is_empty() {
@@ -317,6 +314,7 @@ pub fn render_volumes(
         Span::styled(format!(" Volumes of {pool_shown} "), t.title),
         Span::styled(format!("on {host_shown} "), t.dim),
         Span::styled(free, t.dim),
+        Span::styled(scope_label(app, PaneId::Volumes), t.filter),
     ];
     let wide = area.width >= 120;
     let mut widths = vec![
@@ -332,8 +330,10 @@ pub fn render_volumes(
         widths.push(Constraint::Fill(2));
         header.push("PATH");
     }
-    let vols = pool.map(|p| p.volumes.as_slice()).unwrap_or(&[]);
-    let rows = vols.iter().map(|v| {
+    let vols = pool
+        .map(|p| crate::app::storage::volume_rows(app, p))
+        .unwrap_or_default();
+    let rows = vols.iter().map(|&v| {
         let mut format = sanitize::text(&v.format).into_owned();
         if v.backing.is_some() {
             format.push('+');
@@ -375,17 +375,12 @@ pub fn render_volumes(
     }
 }
 
-fn render_jobs(
-    app: &App,
-    f: &mut Frame,
-    area: Rect,
-    jobs: &[&(crate::model::HostId, crate::job::Job)],
-) {
+fn render_jobs(app: &App, f: &mut Frame, area: Rect, jobs: &[&crate::job::Job]) {
     let t = &app.theme;
     let b = block(app, vec![Span::styled(" Transfers ", t.title)]);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    for (i, (_, job)) in jobs.iter().enumerate() {
+    for (i, job) in jobs.iter().enumerate() {
         let r = Rect {
             y: inner.y + i as u16,
             height: 1,

@@ -148,6 +148,19 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Quit, "quit"),
             ],
         ),
+        Mode::Normal if *view == View::Jobs => (
+            Section::Jobs,
+            &[
+                (Action::Help, "help"),
+                (Action::CancelJob, "cancel"),
+                (Action::ClearFinished, "clear finished"),
+                (Action::Open, "go to"),
+                (Action::Palette, "command"),
+                (Action::Quit, "quit"),
+            ],
+        ),
+        // The palette draws its own line.
+        Mode::Palette(_) => (Section::Normal, &[]),
         Mode::Form(_) => (
             Section::Form,
             &[
@@ -202,6 +215,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         super::networks::status_count(app)
     } else if app.view == View::Migrations {
         super::migrations::status_count(app)
+    } else if app.view == View::Jobs {
+        super::jobs::status_count(app)
     } else if app.view == View::Dashboard {
         let n = app.hosts.len();
         let pos = if n == 0 {

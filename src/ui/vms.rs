@@ -257,6 +257,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             t.marked,
         ));
     }
+    if let Some(h) = app.vm_scope.and_then(|h| app.host(h)) {
+        title.push(Span::styled(
+            format!("@{} ", crate::fmt::truncate(&h.name, 40)),
+            t.filter,
+        ));
+    }
     if app.settings.readonly {
         title.push(Span::styled("[read-only] ", t.pending));
     }

@@ -9,6 +9,7 @@ pub mod items;
 use std::cell::Cell;
 use std::collections::HashMap;
 
+use super::jobs::{JobEntry, JobKind};
 use super::requests::{self, Owner};
 use super::toast::Level;
 use super::wizard::vm::{self as forms, Form};
@@ -69,18 +70,6 @@ pub struct Cached {
     pub error: Option<String>,
 }
 
-/// A clone started from this screen (its progress and cancel live in the job).
-#[derive(Clone, Debug)]
-pub struct CloneJob {
-    pub host: HostId,
-    /// UUID of the VM being cloned.
-    pub source: String,
-    pub name: String,
-    pub job: Job,
-    /// The form as submitted: a failed clone opens it again with the error, nothing retyped.
-    pub form: Box<crate::app::wizard::Wizard>,
-}
-
 #[derive(Debug, Default)]
 pub struct DetailUi {
     pub tab: Tab,
@@ -89,7 +78,6 @@ pub struct DetailUi {
     pub snap_sel: usize,
     pub xml_scroll: usize,
     pub editor: Option<XmlEditor>,
-    pub clones: Vec<CloneJob>,
     /// Rows a page holds in the current tab, from the last draw.
     pub page: Cell<usize>,
     /// Changes waiting for an earlier tagged answer (attach after the new volume exists).
@@ -187,42 +175,9 @@ pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<Vm
     }
 }
 
-/// Once a second: report finished clones; re-read the shown VM when its state, as the
+/// Once a second: re-read the shown VM when its state, as the
 /// periodic snapshot sees it, no longer matches the cached details (started, stopped…).
 pub fn tick(app: &mut App) -> Vec<Effect> {
-    let now = app.now;
-    let mut finished = Vec::new();
-    app.detail.clones.retain(|c| match c.job.state() {
-        JobState::Running => true,
-        s => {
-            finished.push((c.name.clone(), s, c.form.clone()));
-            false
-        }
-    });
-    for (name, s, mut form) in finished {
-        if let JobState::Failed(e) = &s {
-            // Back to the form with what was typed, unless another dialog is open.
-            if app.mode == crate::app::Mode::Normal {
-                form.submit = crate::app::wizard::Submit::Editing;
-                form.error = Some(format!("clone failed: {e}"));
-                app.mode = crate::app::Mode::Wizard(form);
-            }
-        }
-        match s {
-            JobState::Done => app
-                .messages
-                .push(Level::Info, format!("clone {name} defined"), now),
-            JobState::Cancelled => {
-                app.messages
-                    .push(Level::Info, format!("clone {name} cancelled"), now)
-            }
-            JobState::Failed(e) => {
-                app.messages
-                    .push(Level::Error, format!("clone {name} failed: {e}"), now)
-            }
-            JobState::Running => {}
-        }
-    }
     // Follow-ups whose first step succeeded (host answers cannot send effects themselves).
     let mut fx = Vec::new();
     let (ready, waiting): (Vec<After>, Vec<After>) = std::mem::take(&mut app.detail.after)
@@ -319,15 +274,10 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::CancelJob => {
-            match app
-                .detail
-                .clones
-                .iter()
-                .find(|c| c.host == host && c.source == uuid)
-            {
+            match clone_of(app, host, &uuid) {
                 Some(c) => {
                     c.job.cancel();
-                    let text = format!("cancelling the clone {}", c.name);
+                    let text = format!("cancelling the clone {}", c.target);
                     app.messages.push(Level::Info, text, app.now);
                 }
                 None => app
@@ -605,7 +555,8 @@ pub fn editor_key(
     editor::key(app, ev, action, confirm)
 }
 
-/// A clone the user started: watched by `tick`, drawn by the Overview.
+/// A clone the user started: a job (the jobs pane lists it, `jobs::tick` reports its end),
+/// drawn by the Overview.
 pub fn start_clone(
     app: &mut App,
     host: HostId,
@@ -614,13 +565,17 @@ pub fn start_clone(
     job: Job,
     form: Box<crate::app::wizard::Wizard>,
 ) {
-    app.detail.clones.push(CloneJob {
-        host,
-        source,
-        name,
-        job,
-        form,
-    });
+    let now = app.now;
+    let e = app.jobs.add(JobKind::Clone, host, name, job, now);
+    e.source = Some(source);
+    e.form = Some(form);
+}
+
+/// The running clone of a VM.
+pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEntry> {
+    app.jobs.of(&[JobKind::Clone]).find(|j| {
+        j.host == host && j.source.as_deref() == Some(uuid) && j.job.state() == JobState::Running
+    })
 }
 
 /// Registers a tag whose answer the detail screen waits for (the editor's redefinition).

@@ -518,7 +518,11 @@ fn clone_refused_while_running_then_sent_as_a_job() {
         panic!("{fx:?}")
     };
     assert_eq!(spec.name, "web-01-clone");
-    assert_eq!(a.detail.clones.len(), 1);
+    assert_eq!(
+        a.jobs.of(&[crate::app::jobs::JobKind::Clone]).count(),
+        1,
+        "the clone is a job of the jobs pane"
+    );
     press(&mut a, "x");
     assert!(job.is_cancelled(), "x cancels the clone");
 }
@@ -540,7 +544,7 @@ fn a_failed_clone_reopens_its_form_with_the_error() {
     job.finish(crate::job::JobState::Failed(
         "Storage pool not found: no storage pool with matching name 'default'".into(),
     ));
-    tick(&mut a);
+    crate::app::jobs::tick(&mut a);
     let Mode::Wizard(w) = &a.mode else {
         panic!("the form did not come back: {:?}", a.mode)
     };
@@ -551,7 +555,12 @@ fn a_failed_clone_reopens_its_form_with_the_error() {
         .as_deref()
         .unwrap_or_default()
         .contains("Storage pool not found"));
-    assert!(a.detail.clones.is_empty());
+    // The job stays in the jobs pane, finished, and the form is not offered twice.
+    let j = &a.jobs.list[0];
+    assert!(j.finished.is_some() && j.form.is_none());
+    a.pop_overlay();
+    crate::app::jobs::tick(&mut a);
+    assert_eq!(a.mode, Mode::Normal);
 }
 
 #[test]

@@ -16,10 +16,11 @@ pub mod volume;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
+use super::jobs::JobKind;
 use super::requests::Owner;
 use super::{App, Effect, Mode};
 use crate::host::{HostCommand, StorageCmd};
-use crate::job::{Job, JobState};
+use crate::job::Job;
 use crate::model::HostId;
 
 /// What a field holds.
@@ -761,6 +762,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     // Transfers are jobs, not tagged requests.
     let job_cmd = match &w.kind {
         Kind::Upload { pool, volume, .. } => Some((
+            JobKind::Upload,
             format!("upload into {volume}"),
             pool.clone(),
             volume.clone(),
@@ -770,6 +772,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         Kind::Download { pool, volume, .. } => {
             let file = download::target(w);
             Some((
+                JobKind::Download,
                 format!("download of {volume} to {}", file.display()),
                 pool.clone(),
                 volume.clone(),
@@ -779,8 +782,9 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         }
         _ => None,
     };
-    if let Some((label, pool, volume, file, up)) = job_cmd {
+    if let Some((kind, label, pool, volume, file, up)) = job_cmd {
         let job = Job::new(label);
+        let target = format!("{pool}/{volume}");
         let file = std::path::PathBuf::from(file);
         let cmd = if up {
             StorageCmd::Upload {
@@ -797,11 +801,8 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
                 job: job.clone(),
             }
         };
-        app.storage
-            .jobs
-            .retain(|(_, j)| j.state() == JobState::Running);
-        app.storage.jobs.push((host, job));
-        app.mode = Mode::Normal;
+        app.jobs.add(kind, host, target, job, app.now);
+        app.pop_overlay();
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];
     }
     let ctx = context(app, &w.kind);

@@ -1076,15 +1076,13 @@ pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, S
 }
 
 /// The host created the VM: remember it so the table selects it when it shows up.
-pub fn created(app: &mut App, host: HostId) {
-    if let Mode::Wizard(w) = &app.mode {
-        if matches!(w.kind, Kind::NewVm { .. }) {
-            app.created = Some(Created {
-                host,
-                name: w.get("name"),
-                console: w.on("console") && w.on("start"),
-            });
-        }
+pub fn created(app: &mut App, host: HostId, w: &Wizard) {
+    if matches!(w.kind, Kind::NewVm { .. }) {
+        app.created = Some(Created {
+            host,
+            name: w.get("name"),
+            console: w.on("console") && w.on("start"),
+        });
     }
 }
 

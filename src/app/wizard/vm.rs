@@ -1032,7 +1032,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
                 job.clone(),
                 form,
             );
-            app.mode = Mode::Normal;
+            app.pop_overlay();
             vec![Effect::Host(
                 host,
                 HostCommand::Vm(VmCmd::Clone { uuid, spec, job }),

@@ -178,16 +178,11 @@ fn definition_line(app: &App) -> Line<'static> {
 /// A running clone of this VM: its progress (x cancels).
 fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static> {
     let t = &app.theme;
-    match app
-        .detail
-        .clones
-        .iter()
-        .find(|c| c.host == host && c.source == uuid)
-    {
+    match crate::app::detail::clone_of(app, host, uuid) {
         Some(c) => Line::from(Span::styled(
             format!(
                 "cloning to {}: {:.0}% of {} (x cancels)",
-                sanitize::text(&c.name),
+                sanitize::text(&c.target),
                 c.job.ratio() * 100.0,
                 fmt::bytes(c.job.total())
             ),

@@ -1,0 +1,301 @@
+//! The pane registry: every screen's `:` name, aliases, keymap section and how to open it.
+//! The palette, `-` (back), help and the status bar read it, so a new pane is one line here
+//! plus its own module.
+
+use std::collections::HashMap;
+
+use super::filter::Filter;
+use super::{App, Effect, View};
+use crate::config::keymap::Section;
+use crate::model::HostId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PaneId {
+    Dashboard,
+    Vms,
+    Detail,
+    Console,
+    Preview,
+    Pools,
+    Volumes,
+    Secrets,
+    Networks,
+    Migrations,
+    Jobs,
+}
+
+pub struct PaneSpec {
+    pub id: PaneId,
+    /// The `:` name first, then its aliases; empty for panes reached only from another
+    /// (a VM's console opens from its row).
+    pub names: &'static [&'static str],
+    /// Its keymap section: help lists it first, the status bar hints from it.
+    pub section: Section,
+    /// What the palette's suggestion list says about it.
+    pub about: &'static str,
+    /// `@HOST` and `/TEXT` narrow it.
+    pub scoped: bool,
+}
+
+pub const PANES: &[PaneSpec] = &[
+    pane(
+        PaneId::Dashboard,
+        &["hosts", "dash", "dashboard", "host", "node", "nodes"],
+        Section::Dashboard,
+        "hosts and their load",
+        false,
+    ),
+    pane(
+        PaneId::Vms,
+        &["vms", "vm", "dom", "domains", "domain", "guests"],
+        Section::Normal,
+        "VM table",
+        true,
+    ),
+    pane(PaneId::Detail, &[], Section::Detail, "", false),
+    pane(PaneId::Console, &[], Section::Console, "", false),
+    pane(PaneId::Preview, &[], Section::Preview, "", false),
+    pane(
+        PaneId::Pools,
+        &["pools", "pool", "sp", "storage"],
+        Section::Pools,
+        "storage pools",
+        true,
+    ),
+    pane(
+        PaneId::Volumes,
+        &["vols", "vol", "volumes", "volume"],
+        Section::Volumes,
+        "volumes of POOL[@HOST]",
+        true,
+    ),
+    pane(
+        PaneId::Secrets,
+        &["secrets", "secret", "sec"],
+        Section::Secrets,
+        "libvirt secrets of @HOST",
+        false,
+    ),
+    pane(
+        PaneId::Networks,
+        &["nets", "net", "networks", "network"],
+        Section::Networks,
+        "virtual networks",
+        true,
+    ),
+    pane(
+        PaneId::Migrations,
+        &["migrations", "mig", "migs", "migration"],
+        Section::Migrations,
+        "migrations and evacuations",
+        true,
+    ),
+    pane(
+        PaneId::Jobs,
+        &["jobs", "job"],
+        Section::Jobs,
+        "uploads, downloads, clones, new VMs, migrations",
+        true,
+    ),
+];
+
+#[rustfmt::skip]
+const fn pane(id: PaneId, names: &'static [&'static str], section: Section, about: &'static str, scoped: bool) -> PaneSpec {
+    PaneSpec { id, names, section, about, scoped }
+}
+
+pub fn spec(id: PaneId) -> &'static PaneSpec {
+    // Every id has a line (a unit test walks them), so the fallback is never taken.
+    PANES.iter().find(|p| p.id == id).unwrap_or(&PANES[1])
+}
+
+impl View {
+    pub fn pane(&self) -> PaneId {
+        match self {
+            View::Dashboard => PaneId::Dashboard,
+            View::Vms => PaneId::Vms,
+            View::Detail { .. } => PaneId::Detail,
+            View::Console(_) => PaneId::Console,
+            View::Preview(_) => PaneId::Preview,
+            View::Pools => PaneId::Pools,
+            View::Volumes { .. } => PaneId::Volumes,
+            View::Secrets { .. } => PaneId::Secrets,
+            View::Networks => PaneId::Networks,
+            View::Migrations => PaneId::Migrations,
+            View::Jobs => PaneId::Jobs,
+        }
+    }
+
+    /// Where this view can be reopened from by `-`; consoles and previews hold live
+    /// connections and are not reopened behind the user's back.
+    pub fn place(&self) -> Option<Place> {
+        Some(match self {
+            View::Dashboard => Place::Dashboard,
+            View::Vms => Place::Vms,
+            View::Detail { host, uuid } => Place::Detail(*host, uuid.clone()),
+            View::Console(_) | View::Preview(_) => return None,
+            View::Pools => Place::Pools,
+            View::Volumes { host, pool } => Place::Volumes(*host, pool.clone()),
+            View::Secrets { host } => Place::Secrets(*host),
+            View::Networks => Place::Networks,
+            View::Migrations => Place::Migrations,
+            View::Jobs => Place::Jobs,
+        })
+    }
+}
+
+/// A pane and what it shows, for going back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Place {
+    Dashboard,
+    Vms,
+    Detail(HostId, String),
+    Pools,
+    Volumes(HostId, String),
+    Secrets(HostId),
+    Networks,
+    Migrations,
+    Jobs,
+}
+
+/// How many places `-` remembers.
+const BACK_DEPTH: usize = 32;
+
+/// Remembers `from` when the user left it for another pane.
+pub fn left(app: &mut App, from: Option<Place>) {
+    let Some(from) = from else { return };
+    if app.view.place().as_ref() == Some(&from) {
+        return;
+    }
+    if app.back.last() != Some(&from) {
+        app.back.push(from);
+    }
+    if app.back.len() > BACK_DEPTH {
+        app.back.remove(0);
+    }
+}
+
+/// `-`: the previous pane, as it was left. A place whose host is gone is skipped.
+pub fn back(app: &mut App) -> Vec<Effect> {
+    while let Some(p) = app.back.pop() {
+        let host_gone = |h: &HostId| app.host(*h).is_none();
+        match &p {
+            Place::Detail(h, _) | Place::Volumes(h, _) | Place::Secrets(h) if host_gone(h) => {
+                continue
+            }
+            _ => {}
+        }
+        app.going_back = true;
+        return open(app, p);
+    }
+    app.messages.push(
+        super::toast::Level::Info,
+        "no previous pane".to_string(),
+        app.now,
+    );
+    Vec::new()
+}
+
+pub fn open(app: &mut App, p: Place) -> Vec<Effect> {
+    match p {
+        Place::Dashboard => app.view = View::Dashboard,
+        Place::Vms => app.view = View::Vms,
+        Place::Detail(h, uuid) => return super::detail::open(app, h, uuid),
+        Place::Pools => return super::storage::open_pools(app),
+        Place::Volumes(host, pool) => return super::storage::open_volumes(app, host, pool),
+        Place::Secrets(host) => return super::storage::open_secrets(app, host),
+        Place::Networks => return super::networks::open(app),
+        Place::Migrations => return super::migrations::open(app),
+        Place::Jobs => app.view = View::Jobs,
+    }
+    Vec::new()
+}
+
+/// What `@HOST` and `/TEXT` narrowed a list pane to.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub host: Option<HostId>,
+    pub text: String,
+    pub filter: Filter,
+}
+
+impl Scope {
+    /// Whether a row of `host` named `name` is shown.
+    pub fn keeps(&self, host: HostId, host_name: &str, name: &str) -> bool {
+        self.host.is_none_or(|h| h == host) && self.filter.name_matches(name, host_name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.text.is_empty()
+    }
+}
+
+/// The scopes of the list panes (the VM table keeps its own filter line).
+#[derive(Clone, Debug, Default)]
+pub struct Scopes(HashMap<PaneId, Scope>);
+
+impl Scopes {
+    pub fn get(&self, pane: PaneId) -> Option<&Scope> {
+        self.0.get(&pane).filter(|s| !s.is_empty())
+    }
+
+    pub fn set(&mut self, pane: PaneId, scope: Scope) {
+        self.0.insert(pane, scope);
+    }
+
+    pub fn keeps(&self, pane: PaneId, host: HostId, host_name: &str, name: &str) -> bool {
+        self.get(pane)
+            .is_none_or(|s| s.keeps(host, host_name, name))
+    }
+
+    /// Drops what refers to a removed host.
+    pub fn forget_host(&mut self, host: HostId) {
+        self.0.retain(|_, s| s.host != Some(host));
+    }
+}
+
+/// ` @host /text` for a pane's title, or nothing.
+pub fn scope_label(app: &App, pane: PaneId) -> String {
+    let Some(s) = app.scopes.get(pane) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if let Some(h) = s.host.and_then(|h| app.host(h)) {
+        out.push_str(&format!(" @{}", crate::sanitize::text(&h.name)));
+    }
+    if !s.text.is_empty() {
+        out.push_str(&format!(" /{}", crate::sanitize::text(&s.text)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_pane_has_a_line() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PANES {
+            for n in p.names {
+                assert!(seen.insert(*n), ":{n} is claimed twice");
+                assert_eq!(*n, n.to_lowercase());
+            }
+        }
+        for id in [
+            PaneId::Dashboard,
+            PaneId::Vms,
+            PaneId::Detail,
+            PaneId::Console,
+            PaneId::Preview,
+            PaneId::Pools,
+            PaneId::Volumes,
+            PaneId::Secrets,
+            PaneId::Networks,
+            PaneId::Migrations,
+            PaneId::Jobs,
+        ] {
+            assert_eq!(spec(id).id, id);
+        }
+    }
+}

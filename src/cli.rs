@@ -20,7 +20,8 @@ Files (in $XDG_CONFIG_HOME/virtdeck, or --config-dir):
   keymap.toml     entries like { on = \"x\", run = \"force_off\", desc = \"Force off\" }
   themes/NAME.toml  style slots like state_running = { fg = \"green\" }
 
-Keys: ? shows every binding; / filters; Space marks; q quits.";
+Keys: ? shows every binding; / filters; Space marks; q quits. Mouse: a click selects, the
+wheel scrolls (--no-mouse or mouse = false in config.toml leave it to the terminal).";
 
 #[derive(Debug, Parser)]
 #[command(

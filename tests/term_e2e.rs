@@ -220,7 +220,11 @@ fn a_click_selects_the_row_under_it_and_no_mouse_leaves_the_mouse_alone() {
         return;
     };
     t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
-    assert_eq!(mouse_flags(&t), "1 1 1 0", "clicks and the wheel, SGR, no motion");
+    assert_eq!(
+        mouse_flags(&t),
+        "1 1 1 0",
+        "clicks and the wheel, SGR, no motion"
+    );
     let s = click_lab_edge_and_open(&t);
     assert!(s.contains("host:lab-edge"), "{s}");
     drop(t);

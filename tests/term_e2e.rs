@@ -238,3 +238,60 @@ fn a_click_selects_the_row_under_it_and_no_mouse_leaves_the_mouse_alone() {
     let s = click_lab_edge_and_open(&t);
     assert!(s.contains("host:kvm-prod-01"), "{s}");
 }
+
+/// The editor suspends the screen: while `$EDITOR` runs the terminal reports no mouse (the
+/// editor's own mouse and selection work), and virtdeck asks for clicks again after it.
+#[test]
+fn the_mouse_is_off_while_the_editor_runs_and_on_again_after() {
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let cfg = tempfile::tempdir().unwrap();
+    let seen = cfg.path().join("flags-in-editor");
+    let editor = cfg.path().join("editor.sh");
+    // What tmux says of this pane's mouse modes while the editor has the terminal.
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ntmux display-message -p -t \"$TMUX_PANE\" '#{{mouse_any_flag}}' > {}\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let var = format!("EDITOR={}", editor.display());
+    let t = Tmux::launch_env(
+        format!("vdk-term-editor-{}", std::process::id()),
+        "term",
+        (160, 40),
+        cfg.path(),
+        &[&var, "VISUAL="],
+        &["--demo"],
+    );
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    assert_eq!(mouse_flags(&t), "1 1 1 0");
+    t.keys(&["2", "/"]);
+    t.literal("kali");
+    t.keys(&["Enter"]);
+    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
+    t.keys(&["Enter"]);
+    t.wait_for("details", |s| s.contains("kali-lab"));
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.wait_for("the XML tab", |s| s.contains("<domain"));
+    t.keys(&["E"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    while !seen.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = std::fs::read_to_string(&seen).expect("the editor ran");
+    assert_eq!(during.trim(), "0", "no mouse reports while the editor runs");
+    t.wait_for("the screen back", |s| s.contains("<domain"));
+    let until = Instant::now() + Duration::from_secs(5);
+    while mouse_flags(&t) != "1 1 1 0" && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(mouse_flags(&t), "1 1 1 0", "clicks again after the editor");
+}

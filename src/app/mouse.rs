@@ -427,4 +427,55 @@ mod tests {
         click(&mut a, x, y);
         assert_eq!(a.detail.tab, detail::Tab::Overview);
     }
+    /// The detail screen's lists: a click picks a hardware row, the wheel scrolls the XML.
+    #[test]
+    fn a_click_picks_a_hardware_row_and_the_wheel_scrolls_the_xml() {
+        use crate::host::vm::VmDetails;
+        let xml = "<domain type='kvm'><name>db-01</name><uuid>uuid-db-01</uuid>\
+            <memory unit='KiB'>1048576</memory><vcpu>2</vcpu>\
+            <os><type arch='x86_64'>hvm</type></os><devices>\
+            <disk type='file' device='disk'><source file='/img/db-01.qcow2'/>\
+            <target dev='vda' bus='virtio'/></disk></devices></domain>";
+        let mut a = app();
+        press(&mut a, "<Enter>");
+        let View::Detail { host, uuid } = a.view.clone() else {
+            panic!("{:?}", a.view)
+        };
+        let hardware = crate::xml::hardware::parse(xml).unwrap();
+        let details = VmDetails {
+            uuid: uuid.clone(),
+            name: "db-01".into(),
+            active: false,
+            persistent: true,
+            autostart: false,
+            live_xml: None,
+            inactive_xml: Some(xml.replace("><", ">\n<")),
+            secure: true,
+            next_boot: None,
+            hardware,
+            snapshots: Default::default(),
+            snapshot_error: None,
+        };
+        a.update(Msg::Host(
+            host,
+            HostEvent::VmDetails {
+                uuid,
+                result: Ok(Box::new(details)),
+            },
+        ));
+        a.detail.tab = detail::Tab::Hardware;
+        let screen = draw(&a, 120, 30);
+        let y = line_of(&screen, "/img/db-01.qcow2");
+        click(&mut a, 10, y);
+        let items = detail::items::hw_items(&detail::current(&a).unwrap().hardware);
+        assert_eq!(items[a.detail.hw_sel], detail::HwItem::Disk(0));
+        // The panel under the list shows the row; a click there selects nothing.
+        let before = a.detail.hw_sel;
+        click(&mut a, 10, 27);
+        assert_eq!(a.detail.hw_sel, before);
+        a.detail.tab = detail::Tab::Xml;
+        draw(&a, 120, 12);
+        wheel(&mut a, true);
+        assert_eq!(a.detail.xml_scroll, 3);
+    }
 }

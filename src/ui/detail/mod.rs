@@ -60,7 +60,7 @@ fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
     for (i, tab) in Tab::ALL.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" │ ", t.dim));
-            x += 3;
+            x = x.saturating_add(3);
         }
         let style = if *tab == app.detail.tab {
             t.selected

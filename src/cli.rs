@@ -20,7 +20,8 @@ Files (in $XDG_CONFIG_HOME/virtdeck, or --config-dir):
   keymap.toml     entries like { on = \"x\", run = \"force_off\", desc = \"Force off\" }
   themes/NAME.toml  style slots like state_running = { fg = \"green\" }
 
-Keys: ? shows every binding; / filters; Space marks; q quits.";
+Keys: ? shows every binding; / filters; Space marks; q quits. Mouse: a click selects, the
+wheel scrolls (--no-mouse or mouse = false in config.toml leave it to the terminal).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +50,10 @@ pub struct Cli {
     /// Theme: default, light, mono, or NAME for <config dir>/themes/NAME.toml
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+
+    /// Leave the mouse to the terminal (its text selection): no clicks or wheel in virtdeck
+    #[arg(long)]
+    pub no_mouse: bool,
 
     /// Read config.toml, keymap.toml and themes/ from DIR instead of the XDG config dir
     #[arg(long, value_name = "DIR", env = "VIRTDECK_CONFIG_DIR")]
@@ -156,6 +161,11 @@ pub fn theme_name(cli: &Cli, cfg: &Config, no_color: bool) -> String {
         return "mono".into();
     }
     cfg.theme.clone().unwrap_or_else(|| "default".into())
+}
+
+/// The mouse is on unless `--no-mouse` or `mouse = false` turns it off.
+pub fn mouse(cli: &Cli, cfg: &Config) -> bool {
+    cfg.mouse && !cli.no_mouse
 }
 
 #[cfg(test)]
@@ -286,6 +296,19 @@ mod tests {
             theme_name(&parse(&["--theme", "default"]), &cfg, true),
             "default"
         );
+    }
+
+    #[test]
+    fn no_mouse_flag_and_config_turn_the_mouse_off() {
+        let on = Config::default();
+        let off = Config {
+            mouse: false,
+            ..Config::default()
+        };
+        assert!(mouse(&parse(&[]), &on));
+        assert!(!mouse(&parse(&["--no-mouse"]), &on));
+        assert!(!mouse(&parse(&[]), &off));
+        assert!(!mouse(&parse(&["--no-mouse"]), &off));
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn run() -> anyhow::Result<()> {
         app.messages.push(Level::Info, w, app.now);
     }
 
+    term::set_mouse(cli::mouse(&cli, &cfg));
     let mut terminal = term::enter().context("virtdeck needs an interactive terminal")?;
     let screen = Screen;
     term::install_panic_hook();

@@ -274,6 +274,9 @@ pub fn spawn_input(tx: Sender<Msg>) {
             let msg = match event::read() {
                 Ok(Event::Key(k)) => Msg::Key(k),
                 Ok(Event::Paste(text)) => Msg::Paste(text),
+                // Clicks and the wheel; releases and drags would only cost a frame each.
+                // Nothing passes with the mouse off (a stray report is not a click).
+                Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
                 Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
                 Ok(_) => continue,
                 Err(_) => return,
@@ -283,6 +286,15 @@ pub fn spawn_input(tx: Sender<Msg>) {
             }
         })
         .ok();
+}
+
+/// The mouse events the app acts on.
+fn wanted(m: &event::MouseEvent) -> bool {
+    use event::{MouseButton, MouseEventKind as K};
+    matches!(
+        m.kind,
+        K::Down(MouseButton::Left) | K::ScrollUp | K::ScrollDown
+    )
 }
 
 /// Runs until the user quits.

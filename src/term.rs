@@ -2,7 +2,7 @@
 //! (restore within a bounded time even when the UI thread is busy, exit with 128+n).
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
@@ -15,8 +15,32 @@ use ratatui::DefaultTerminal;
 
 use crate::app::Msg;
 
-/// Raw mode, the alternate screen and bracketed paste (a paste arrives as one event, never
-/// as keys that could answer a question).
+/// Whether the terminal reports clicks and the wheel (`--no-mouse`, `mouse = false` turn it
+/// off, leaving the terminal's own text selection alone).
+static MOUSE: AtomicBool = AtomicBool::new(false);
+
+/// Chooses, before `enter`, whether the mouse is used.
+pub fn set_mouse(on: bool) {
+    MOUSE.store(on, Ordering::SeqCst);
+}
+
+pub fn mouse() -> bool {
+    MOUSE.load(Ordering::SeqCst)
+}
+
+/// Clicks and the wheel only: normal tracking (1000) with SGR coordinates (1006). Motion
+/// reports (1003, part of crossterm's `EnableMouseCapture`) would wake the loop on every
+/// move of the pointer. `restore` switches all of them off.
+struct EnableMouseClicks;
+
+impl crossterm::Command for EnableMouseClicks {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1000h\x1b[?1006h")
+    }
+}
+
+/// Raw mode, the alternate screen, bracketed paste (a paste arrives as one event, never
+/// as keys that could answer a question) and, unless turned off, the mouse.
 pub fn enter() -> io::Result<DefaultTerminal> {
     enable_raw_mode()?;
     if let Err(e) = resume() {
@@ -29,7 +53,11 @@ pub fn enter() -> io::Result<DefaultTerminal> {
 /// Takes the screen back after `suspend` (an external editor ran).
 pub fn resume() -> io::Result<()> {
     enable_raw_mode()?;
-    crossterm::execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)
+    crossterm::execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+    if mouse() {
+        crossterm::execute!(io::stdout(), EnableMouseClicks)?;
+    }
+    Ok(())
 }
 
 /// Leaves every mode `enter` set. Safe from any thread and when nothing was entered; errors
@@ -39,8 +67,8 @@ pub fn restore() {
     let _ = disable_raw_mode();
     // One lock for the whole sequence so it is not interleaved with a frame being drawn.
     let mut out = io::stdout().lock();
-    // Mouse reporting is never enabled today; switching it off costs nothing and keeps a
-    // forced exit correct if it ever is.
+    // Every mouse mode, whichever `resume` set: also after `--no-mouse`, where it costs
+    // nothing.
     let _ = crossterm::execute!(
         out,
         DisableBracketedPaste,

@@ -62,6 +62,7 @@ const KEYS: &[&str] = &[
     "history_minutes",
     "call_timeout",
     "theme",
+    "mouse",
     "thresholds",
     "cpu",
     "memory",

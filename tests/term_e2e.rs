@@ -1,7 +1,8 @@
 //! The terminal is the program's alone, end to end in tmux: a large paste is read whole and
 //! the next key acts at once (typed with `send-keys -l`, and as a bracketed paste), stray
 //! stderr from libvirt/libxml2 lands in the log pane instead of on the screen, and SIGTERM
-//! gives the terminal back within a second with status 128+15.
+//! gives the terminal back within a second with status 128+15, and the mouse (click reports
+//! asked for unless `--no-mouse`, a click selects the row under it).
 
 mod common;
 
@@ -181,4 +182,116 @@ fn sigterm_gives_the_terminal_back_within_a_second_with_status_143() {
     assert_eq!(state, "1 0 143", "exited, normal screen, 128+SIGTERM");
     assert!(took < Duration::from_secs(1), "took {took:?}");
     assert!(!t.screen().contains("Dashboard"), "{}", t.screen());
+}
+
+/// What the terminal sends for a left click at the 0-based cell (`x`, `y`) in SGR mouse mode:
+/// the press and the release, as raw bytes for `send-keys -H`.
+fn sgr_click(t: &Tmux, x: usize, y: usize) {
+    let report = format!("\x1b[<0;{};{}M\x1b[<0;{};{}m", x + 1, y + 1, x + 1, y + 1);
+    let hex: Vec<String> = report.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut args = vec!["send-keys", "-t", &t.session, "-H"];
+    args.extend(hex.iter().map(String::as_str));
+    t.cmd(&args);
+}
+
+/// Which mouse reports the program asked tmux for: any, normal tracking (1000), SGR
+/// coordinates (1006), every motion (1003).
+fn mouse_flags(t: &Tmux) -> String {
+    let fmt = "#{mouse_any_flag} #{mouse_standard_flag} #{mouse_sgr_flag} #{mouse_all_flag}";
+    let o = t.cmd(&["display-message", "-p", "-t", &t.session, fmt]);
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Clicks the dashboard row of lab-edge (the third host; the cursor starts on the first) and
+/// opens it with Enter: the VM table's filter names the host that was selected.
+fn click_lab_edge_and_open(t: &Tmux) -> String {
+    let s = t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    let y = s.lines().position(|l| l.contains("lab-edge")).unwrap();
+    sgr_click(t, 4, y);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["Enter"]);
+    t.wait_for("the VM table filtered by host", |s| s.contains("host:"))
+}
+
+#[test]
+fn a_click_selects_the_row_under_it_and_no_mouse_leaves_the_mouse_alone() {
+    let cfg = tempfile::tempdir().unwrap();
+    let Some(t) = launch("mouse", &cfg, &["--demo"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    assert_eq!(
+        mouse_flags(&t),
+        "1 1 1 0",
+        "clicks and the wheel, SGR, no motion"
+    );
+    let s = click_lab_edge_and_open(&t);
+    assert!(s.contains("host:lab-edge"), "{s}");
+    drop(t);
+
+    let Some(t) = launch("nomouse", &cfg, &["--demo", "--no-mouse"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    assert_eq!(mouse_flags(&t), "0 0 0 0", "the mouse stays the terminal's");
+    // Even a report that reaches the program is not a click.
+    let s = click_lab_edge_and_open(&t);
+    assert!(s.contains("host:kvm-prod-01"), "{s}");
+}
+
+/// The editor suspends the screen: while `$EDITOR` runs the terminal reports no mouse (the
+/// editor's own mouse and selection work), and virtdeck asks for clicks again after it.
+#[test]
+fn the_mouse_is_off_while_the_editor_runs_and_on_again_after() {
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let cfg = tempfile::tempdir().unwrap();
+    let seen = cfg.path().join("flags-in-editor");
+    let editor = cfg.path().join("editor.sh");
+    // What tmux says of this pane's mouse modes while the editor has the terminal.
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ntmux display-message -p -t \"$TMUX_PANE\" '#{{mouse_any_flag}}' > {}\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let var = format!("EDITOR={}", editor.display());
+    let t = Tmux::launch_env(
+        format!("vdk-term-editor-{}", std::process::id()),
+        "term",
+        (160, 40),
+        cfg.path(),
+        &[&var, "VISUAL="],
+        &["--demo"],
+    );
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    assert_eq!(mouse_flags(&t), "1 1 1 0");
+    t.keys(&["2", "/"]);
+    t.literal("kali");
+    t.keys(&["Enter"]);
+    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
+    t.keys(&["Enter"]);
+    t.wait_for("details", |s| s.contains("kali-lab"));
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.wait_for("the XML tab", |s| s.contains("<domain"));
+    t.keys(&["E"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    while !seen.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = std::fs::read_to_string(&seen).expect("the editor ran");
+    assert_eq!(during.trim(), "0", "no mouse reports while the editor runs");
+    t.wait_for("the screen back", |s| s.contains("<domain"));
+    let until = Instant::now() + Duration::from_secs(5);
+    while mouse_flags(&t) != "1 1 1 0" && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(mouse_flags(&t), "1 1 1 0", "clicks again after the editor");
 }

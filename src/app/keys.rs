@@ -123,7 +123,7 @@ fn scroll_mode(
     Vec::new()
 }
 
-fn move_to(app: &mut App, target: isize) {
+pub(super) fn move_to(app: &mut App, target: isize) {
     app.cursor_moved = true;
     let last = app.rows.len().saturating_sub(1) as isize;
     app.selected = target.clamp(0, last.max(0)) as usize;

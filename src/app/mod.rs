@@ -7,11 +7,13 @@ pub mod detail;
 pub mod display;
 pub mod filter;
 pub mod form;
+pub mod hitmap;
 pub mod hosts;
 pub mod jobs;
 mod keys;
 mod lifecycle;
 pub mod migrations;
+mod mouse;
 pub mod networks;
 pub mod palette;
 pub mod panes;
@@ -47,6 +49,8 @@ pub use lifecycle::Target;
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or a wheel notch (only when the mouse is on: `--no-mouse`, `mouse = false`).
+    Mouse(crossterm::event::MouseEvent),
     /// Text the user pasted (bracketed paste): inserted as a whole, never read as keys.
     Paste(String),
     /// A line something wrote on stderr while the screen was ours (libvirt, libxml2).
@@ -292,6 +296,8 @@ pub struct App {
     /// View state the renderer keeps between frames: first visible row and rows per page.
     pub table_offset: Cell<usize>,
     pub table_page: Cell<usize>,
+    /// Where the last frame drew its lists and tabs, for the mouse.
+    pub hits: hitmap::HitMap,
     /// Once the user moves the cursor it follows that VM through refreshes; before that it
     /// stays on the first row while hosts report in.
     pub cursor_moved: bool,
@@ -352,6 +358,7 @@ impl App {
             now: Instant::now(),
             table_offset: Cell::new(0),
             table_page: Cell::new(20),
+            hits: hitmap::HitMap::default(),
             cursor_moved: false,
             storage: storage::StorageUi::default(),
             networks: networks::NetworksUi::default(),
@@ -389,6 +396,7 @@ impl App {
     fn dispatch(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => keys::handle(self, k),
+            Msg::Mouse(m) => mouse::handle(self, m),
             Msg::Paste(text) => paste::handle(self, &text),
             Msg::Stderr(line) => {
                 self.messages

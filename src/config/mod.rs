@@ -173,6 +173,8 @@ pub struct Config {
     pub call_timeout: f64,
     /// Theme name (preset or a file in `themes/`).
     pub theme: Option<String>,
+    /// Clicks and the wheel; off leaves the mouse to the terminal's text selection.
+    pub mouse: bool,
     pub thresholds: Thresholds,
     pub hosts: Vec<HostEntry>,
     /// Palette aliases: `prod = "vms @kvm-prod /web"` makes `:prod` run that line.
@@ -186,6 +188,7 @@ impl Default for Config {
             history_minutes: 10.0,
             call_timeout: 5.0,
             theme: None,
+            mouse: true,
             thresholds: Thresholds::default(),
             hosts: Vec::new(),
             aliases: Default::default(),
@@ -332,6 +335,15 @@ mod tests {
         assert_eq!(cfg.poll_interval, 5.0);
         assert_eq!(cfg.theme.as_deref(), Some("light"));
         assert_eq!(cfg.hosts[0].uri, "qemu+ssh://root@kvm1/system");
+    }
+
+    #[test]
+    fn mouse_is_on_unless_config_turns_it_off() {
+        assert!(Config::parse("config.toml", "").unwrap().mouse);
+        let cfg = Config::parse("config.toml", "mouse = false\n").unwrap();
+        assert!(!cfg.mouse);
+        let err = Config::parse("config.toml", "mouse = \"no\"\n").unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use super::hosts::status_cell;
 use super::spark::spark;
 use crate::app::dashboard::{levels, order, storage_pct, Level};
+use crate::app::hitmap::List;
 use crate::app::hosts::HostView;
 use crate::app::App;
 use crate::config::theme::Theme;
@@ -56,6 +57,13 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
     let host_w: u16 = if narrow { 12 } else { 16 };
     let visible = area.height.saturating_sub(3) as usize;
     let off = sel.saturating_sub(visible.saturating_sub(1));
+    let body = Rect::new(
+        area.x + 1,
+        area.y + 2,
+        area.width.saturating_sub(2),
+        visible as u16,
+    );
+    app.hits.list(List::Dashboard, body, off);
     let vms_of = |h: &HostView| {
         if h.updated_at.is_some() {
             format!("{}/{}", h.running(), h.vms.len())

@@ -129,7 +129,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         header,
         widths,
         rows,
-        (app.migrations.sel, list.len()),
+        (
+            crate::app::hitmap::List::Migrations,
+            app.migrations.sel,
+            list.len(),
+        ),
     );
     if list.is_empty() {
         empty_note(

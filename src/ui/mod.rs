@@ -31,6 +31,7 @@ use crate::app::{App, Mode, View};
 /// Draws the whole screen.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
+    app.hits.clear();
     f.render_widget(Block::default().style(app.theme.base), area);
     let [main_area, status_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);

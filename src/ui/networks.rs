@@ -113,7 +113,11 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             t.filter,
         ),
     ];
-    let sel = (app.networks.sel, list.len());
+    let sel = (
+        crate::app::hitmap::List::Networks,
+        app.networks.sel,
+        list.len(),
+    );
     list_table(app, f, area, title, header, widths, body, sel);
     if list.is_empty() {
         let waiting = app

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Gauge, Paragraph, Row, Table, Table
 use ratatui::Frame;
 
 use super::vms::yes;
+use crate::app::hitmap::List;
 use crate::app::storage::{self, pool_rows};
 use crate::app::{App, View};
 use crate::fmt;
@@ -50,7 +51,8 @@ pub(super) fn block<'a>(app: &App, title: Vec<Span<'a>>) -> Block<'a> {
 }
 
 /// A bordered table with a header whose cursor row (`sel`, clamped to `len`) is highlighted and
-/// kept on screen: the shape of every list pane (pools, volumes, secrets, networks).
+/// kept on screen: the shape of every list pane (pools, volumes, secrets, networks). Its rows
+/// are recorded as `list`'s for the mouse.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn list_table<'a>(
     app: &App,
@@ -60,16 +62,22 @@ pub(super) fn list_table<'a>(
     header: Vec<&'a str>,
     widths: Vec<Constraint>,
     rows: impl IntoIterator<Item = Row<'a>>,
-    (sel, len): (usize, usize),
+    (list, sel, len): (List, usize, usize),
 ) {
     let t = &app.theme;
+    let b = block(app, title);
+    // The rows start under the header, inside the border.
+    let mut body = b.inner(area);
+    body.y += 1;
+    body.height = body.height.saturating_sub(1);
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(t.header))
-        .block(block(app, title))
+        .block(b)
         .column_spacing(1)
         .row_highlight_style(t.selected);
     let mut state = TableState::default().with_selected(Some(sel.min(len.saturating_sub(1))));
     f.render_stateful_widget(table, area, &mut state);
+    app.hits.list(list, body, state.offset());
 }
 
 /// A column as wide as its widest cell (or header), at most `max`: names stay whole when
@@ -257,7 +265,7 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
         Span::styled(format!("{} ", rows.len()), t.dim),
         Span::styled(scope_label(app, PaneId::Pools), t.filter),
     ];
-    let sel = (app.storage.pool_sel, rows.len());
+    let sel = (List::Pools, app.storage.pool_sel, rows.len());
     list_table(app, f, area, title, header, widths, table_rows, sel);
     if rows.is_empty() {
         let waiting = app
@@ -355,7 +363,7 @@ pub fn render_volumes(
         }
         Row::new(cells)
     });
-    let sel = (app.storage.vol_sel, vols.len());
+    let sel = (List::Volumes, app.storage.vol_sel, vols.len());
     list_table(app, f, table_area, title, header, widths, rows, sel);
     match pool {
         None => empty_note(app, f, table_area, "Reading the pool…"),
@@ -441,7 +449,7 @@ pub fn render_secrets(app: &App, f: &mut Frame, area: Rect, host: crate::model::
         Span::styled(format!("on {host_name} "), t.dim),
     ];
     let header = vec!["USAGE", "NAME", "DESCRIPTION", "VALUE", "UUID"];
-    let sel = (app.storage.secret_sel, secrets.len());
+    let sel = (List::Secrets, app.storage.secret_sel, secrets.len());
     list_table(app, f, area, title, header, widths, rows, sel);
     if secrets.is_empty() {
         empty_note(

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use crate::app::hitmap::List;
 use crate::app::table::SortKey;
 use crate::app::App;
 use crate::config::theme::Theme;
@@ -163,6 +164,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     };
     let (name_w, host_w) = (width_of("NAME"), width_of("HOST"));
     let off = scroll(app, visible);
+    // Rows start under the top border and the header.
+    let body = Rect::new(
+        area.x + 1,
+        area.y + 2,
+        area.width.saturating_sub(2),
+        visible as u16,
+    );
+    app.hits.list(List::Vms, body, off);
     let multi_host = app.hosts.len() > 1;
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let show_ip = cols.iter().any(|c| c.title == "IP");

@@ -19,6 +19,18 @@ impl Tmux {
         cfg: &Path,
         args: &[&str],
     ) -> Tmux {
+        Tmux::launch_env(socket, session, size, cfg, &[], args)
+    }
+
+    /// `launch` with more `NAME=value` variables in the program's environment.
+    pub fn launch_env(
+        socket: String,
+        session: &str,
+        size: (u16, u16),
+        cfg: &Path,
+        vars: &[&str],
+        args: &[&str],
+    ) -> Tmux {
         let t = Tmux {
             socket,
             session: session.into(),
@@ -39,8 +51,11 @@ impl Tmux {
             &env,
             "-e",
             "TERM=xterm-256color",
-            bin.to_str().unwrap(),
         ];
+        for v in vars {
+            cmd.extend(["-e", v]);
+        }
+        cmd.push(bin.to_str().unwrap());
         cmd.extend_from_slice(args);
         let out = t.cmd(&cmd);
         assert!(

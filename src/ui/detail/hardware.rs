@@ -37,6 +37,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
     app.detail.page.set(rows.max(1));
     let sel = app.detail.hw_sel.min(items.len().saturating_sub(1));
     let first = sel.saturating_sub(rows.saturating_sub(1));
+    app.hits
+        .list(crate::app::hitmap::List::Hardware, inner, first);
     let lines: Vec<Line> = items
         .iter()
         .enumerate()

@@ -56,16 +56,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
+    let mut x = area.x;
     for (i, tab) in Tab::ALL.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" │ ", t.dim));
+            x = x.saturating_add(3);
         }
         let style = if *tab == app.detail.tab {
             t.selected
         } else {
             t.header
         };
-        spans.push(Span::styled(format!(" {} ", tab.title()), style));
+        let label = Span::styled(format!(" {} ", tab.title()), style);
+        // Where the mouse finds the tab (clipped to the bar on a narrow terminal).
+        let w = label.width() as u16;
+        let hit = Rect::new(x, area.y, w, 1).intersection(area);
+        app.hits.tab(hit, *tab);
+        x = x.saturating_add(w);
+        spans.push(label);
     }
     let loading = match crate::app::detail::cached(app) {
         Some(c) if c.loading && c.details.is_none() => "  (loading…)",

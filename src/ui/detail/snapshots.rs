@@ -69,6 +69,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         .snap_sel
         .min(d.snapshots.rows.len().saturating_sub(1));
     let first = sel.saturating_sub(rows.saturating_sub(1));
+    // Under the header line.
+    let body = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    app.hits
+        .list(crate::app::hitmap::List::Snapshots, body, first);
     let mut lines = vec![Line::from(Span::styled(
         format!(
             " {:<36} {:<10} {:<16} {}",

@@ -17,6 +17,7 @@ pub enum List {
     Secrets,
     Networks,
     Migrations,
+    Jobs,
     Hardware,
     Snapshots,
 }

@@ -95,7 +95,7 @@ fn cursor(app: &App) -> Option<(List, usize, usize)> {
         View::Volumes { host, pool } => (
             List::Volumes,
             app.storage.vol_sel,
-            storage::pool(app, *host, pool).map_or(0, |p| p.volumes.len()),
+            storage::pool(app, *host, pool).map_or(0, |p| storage::volume_rows(app, p).len()),
         ),
         View::Secrets { host } => (
             List::Secrets,
@@ -108,6 +108,7 @@ fn cursor(app: &App) -> Option<(List, usize, usize)> {
             app.migrations.sel,
             app.migrations.list.len(),
         ),
+        View::Jobs => (List::Jobs, app.jobs.sel, super::jobs::rows(app).len()),
         View::Detail { .. } => {
             let d = detail::current(app)?;
             match app.detail.tab {
@@ -144,6 +145,7 @@ fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
         List::Volumes => app.storage.vol_sel = i,
         List::Secrets => app.storage.secret_sel = i,
         List::Migrations => app.migrations.sel = i,
+        List::Jobs => app.jobs.sel = i,
         List::Hardware => app.detail.hw_sel = i,
         List::Snapshots => app.detail.snap_sel = i,
         List::Networks => {

@@ -114,7 +114,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         header,
         widths,
         body,
-        (app.jobs.sel, list.len()),
+        (crate::app::hitmap::List::Jobs, app.jobs.sel, list.len()),
     );
     if list.is_empty() {
         empty_note(

@@ -16,6 +16,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     }
     let key = Key::from_event(&ev);
     match app.mode.clone() {
+        Mode::Normal if refused(app, key) => Vec::new(),
         Mode::Normal => match app.view {
             View::Dashboard => dashboard(app, app.keymap.action(Section::Dashboard, key)),
             View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
@@ -105,6 +106,19 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             scroll_mode(app, action, scroll, |s| Mode::Log { scroll: s })
         }
     }
+}
+
+/// `--readonly`: a key of the focused pane that would change a host is refused here, with
+/// the reason, before the pane sees it (the table is `actions::CHANGES`).
+fn refused(app: &mut App, key: Key) -> bool {
+    let section = match &app.view {
+        View::Detail { host, uuid } if app.detail.editing(*host, uuid) => Section::XmlEdit,
+        // Their keys go to the guest; nothing there is in the table.
+        View::Console(_) | View::Preview(_) => return false,
+        v => super::panes::spec(v.pane()).section,
+    };
+    let action = app.keymap.action(section, key);
+    super::actions::refused(app, section, action)
 }
 
 fn scroll_mode(

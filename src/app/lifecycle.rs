@@ -71,14 +71,6 @@ fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
 /// current flag.
 pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     let now = app.now;
-    if app.settings.readonly {
-        app.messages.push(
-            Level::Error,
-            format!("read-only mode (--readonly): {} is disabled", op.verb()),
-            now,
-        );
-        return Vec::new();
-    }
     let mut candidates: Vec<(HostId, &Vm, Option<String>)> = if app.marks.is_empty() {
         app.selected_row()
             .map(|r| {

@@ -118,9 +118,6 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    if requests::readonly(app, "migration") {
-        return Vec::new();
-    }
     let Some(h) = app.host(host) else {
         return Vec::new();
     };
@@ -373,9 +370,6 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
     let Some(source) = app.dashboard_host() else {
         return Vec::new();
     };
-    if requests::readonly(app, "migration") {
-        return Vec::new();
-    }
     let Some(h) = app.host(source) else {
         return Vec::new();
     };

@@ -1,6 +1,7 @@
 //! Application state and its pure update function: `update(msg) -> effects`. No I/O here; the
 //! main loop delivers messages and carries out the effects.
 
+pub mod actions;
 pub mod console;
 pub mod dashboard;
 pub mod detail;

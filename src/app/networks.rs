@@ -202,9 +202,6 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 fn new_network(app: &mut App) -> Vec<Effect> {
-    if requests::readonly(app, "network") {
-        return Vec::new();
-    }
     let Some(host) = requests::target_host(app, selected(app).map(|(h, _)| h)) else {
         app.messages.push(
             Level::Error,
@@ -229,13 +226,6 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
     };
     let net = net.clone();
     let name = net.name.clone();
-    if matches!(
-        action,
-        Action::Start | Action::Shutdown | Action::ToggleAutostart | Action::Undefine
-    ) && requests::readonly(app, "network")
-    {
-        return Vec::new();
-    }
     match action {
         Action::Start if net.active => app.messages.push(
             Level::Info,

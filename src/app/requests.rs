@@ -122,18 +122,6 @@ pub fn target_host(app: &App, selected: Option<HostId>) -> Option<HostId> {
     })
 }
 
-/// True (and says so) in read-only mode; `what` names the kind of change ("storage").
-pub fn readonly(app: &mut App, what: &str) -> bool {
-    if app.settings.readonly {
-        app.messages.push(
-            Level::Error,
-            format!("read-only mode (--readonly): {what} changes are disabled"),
-            app.now,
-        );
-    }
-    app.settings.readonly
-}
-
 /// Asks before a pane action; `typed` is the name the user must type, if any. The tag is
 /// registered now and forgotten when the user says no.
 #[allow(clippy::too_many_arguments)]

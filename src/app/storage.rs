@@ -155,10 +155,6 @@ pub fn open_secrets(app: &mut App, host: HostId) -> Vec<Effect> {
     refresh_all(app)
 }
 
-fn readonly(app: &mut App) -> bool {
-    requests::readonly(app, "storage")
-}
-
 /// A storage action that asks first.
 #[allow(clippy::too_many_arguments)]
 fn confirm(
@@ -202,19 +198,6 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
         p.volumes.len(),
         p.kind.clone(),
     );
-    let mutating = matches!(
-        action,
-        Action::Start
-            | Action::Shutdown
-            | Action::RefreshItem
-            | Action::Build
-            | Action::ToggleAutostart
-            | Action::Undefine
-            | Action::Delete
-    );
-    if mutating && readonly(app) {
-        return Vec::new();
-    }
     match action {
         Action::Open => return open_volumes(app, host, name),
         Action::Secrets => return open_secrets(app, host),
@@ -395,9 +378,6 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::NewItem => {
-            if readonly(app) {
-                return Vec::new();
-            }
             return open_wizard(app, volume_wizard(app, Kind::Volume { host, pool: pname }));
         }
         _ => {}
@@ -406,9 +386,6 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     };
     let (vname, capacity, users) = (v.name.clone(), v.capacity, v.used_by.clone());
-    if action != Action::Download && readonly(app) {
-        return Vec::new();
-    }
     let vol_cmd = |op: VolOp, pool: String, volume: String| {
         move |tag| StorageCmd::Volume {
             tag,
@@ -538,9 +515,6 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
         app.view = View::Pools;
         return Vec::new();
     }
-    if matches!(action, Action::NewItem | Action::SetValue | Action::Delete) && readonly(app) {
-        return Vec::new();
-    }
     if action == Action::NewItem {
         return open_wizard(app, wizard::secret::new(Kind::Secret { host }));
     }
@@ -583,9 +557,6 @@ fn volume_wizard(app: &App, kind: Kind) -> Wizard {
 }
 
 fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
-    if readonly(app) {
-        return Vec::new();
-    }
     let Some(host) = requests::target_host(app, selected_pool(app).map(|(h, _)| h)) else {
         note(app, "no connected host to define a pool on".into());
         return Vec::new();

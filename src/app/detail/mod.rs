@@ -296,9 +296,6 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         app.messages.push(Level::Info, text, app.now);
         return request(app, host, uuid);
     };
-    if is_change(action) && requests::readonly(app, "VM") {
-        return Vec::new();
-    }
     match action {
         Action::Edit => match app.detail.tab {
             Tab::Xml => editor::open(app, host, &d),
@@ -341,21 +338,6 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Revert if app.detail.tab == Tab::Snapshots => revert(app, host, &d),
         _ => Vec::new(),
     }
-}
-
-fn is_change(a: Action) -> bool {
-    matches!(
-        a,
-        Action::Edit
-            | Action::EditExternal
-            | Action::Attach
-            | Action::NewItem
-            | Action::CloneItem
-            | Action::DeleteVm
-            | Action::ToggleAutostart
-            | Action::Delete
-            | Action::Revert
-    )
 }
 
 fn move_cursor(app: &mut App, action: Action, page: usize) {

@@ -170,9 +170,6 @@ pub struct Created {
 /// `N`: opens the wizard for `host` (or the first connected one), asks that host for fresh
 /// storage and network inventories, and starts loading the OS database if needed.
 pub fn open(app: &mut App, host: Option<HostId>) -> Vec<Effect> {
-    if requests::readonly(app, "VM") {
-        return Vec::new();
-    }
     let Some(host) = requests::target_host(app, host) else {
         app.messages.push(
             Level::Error,

@@ -182,3 +182,27 @@ fn reattach(app: &mut App, id: Option<u32>) -> Vec<Effect> {
         cv.link.clone(),
     )]
 }
+pub struct ConsolePane;
+
+/// Keys reach the console as raw events (`key`): unbound ones go to the guest.
+impl super::panes::Pane for ConsolePane {
+    fn on_action(&self, _app: &mut App, _action: Action) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    fn hints(&self, app: &App) -> &'static [(Action, &'static str)] {
+        match &app.view {
+            View::Console(c) if c.link.is_attached() => &[
+                (Action::Detach, "detach"),
+                (Action::PageUp, "scroll back"),
+                (Action::PageDown, "scroll forward"),
+            ],
+            _ => &[
+                (Action::Back, "back"),
+                (Action::ForceConsole, "take over"),
+                (Action::Retry, "retry"),
+                (Action::PageUp, "scroll back"),
+            ],
+        }
+    }
+}

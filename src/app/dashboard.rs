@@ -3,7 +3,10 @@
 use std::cmp::Ordering;
 
 use super::hosts::HostView;
+use super::panes::Pane;
 use super::table::{cycle, natural_cmp};
+use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
+use crate::config::keymap::Action;
 use crate::config::{Threshold, Thresholds};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,4 +104,109 @@ pub fn order(hosts: &[HostView], key: DashSort, descending: bool, t: &Thresholds
         o.then(by_name)
     });
     idx
+}
+
+pub struct DashboardPane;
+
+impl Pane for DashboardPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        on_action(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::Open, "VMs of host"),
+            (Action::SortNext, "sort"),
+            (Action::AddHost, "add host"),
+            (Action::RemoveHost, "remove"),
+            (Action::Palette, "command"),
+            (Action::ViewVms, "all VMs"),
+            (Action::Log, "log"),
+            (Action::Quit, "quit"),
+        ]
+    }
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let n = app.hosts.len();
+    let last = n.saturating_sub(1);
+    let sel = app.dash_selected.min(last);
+    let host_at = |app: &App, i: usize| {
+        let ord = order(
+            &app.hosts,
+            app.dash_sort,
+            app.dash_descending,
+            &app.settings.thresholds,
+        );
+        ord.get(i).map(|&h| app.hosts[h].id)
+    };
+    match action {
+        Action::Down => app.dash_selected = (sel + 1).min(last),
+        Action::Up => app.dash_selected = sel.saturating_sub(1),
+        Action::Top => app.dash_selected = 0,
+        Action::Bottom => app.dash_selected = last,
+        Action::SortNext | Action::SortReverse => {
+            // Keep the cursor on the same host through the re-sort.
+            let keep = host_at(app, sel);
+            if action == Action::SortNext {
+                app.dash_sort = app.dash_sort.next();
+                app.dash_descending = false;
+            } else {
+                app.dash_descending = !app.dash_descending;
+            }
+            let ord = order(
+                &app.hosts,
+                app.dash_sort,
+                app.dash_descending,
+                &app.settings.thresholds,
+            );
+            app.dash_selected = ord
+                .iter()
+                .position(|&h| Some(app.hosts[h].id) == keep)
+                .unwrap_or(0);
+        }
+        Action::Open => {
+            if let Some(id) = host_at(app, sel) {
+                let name = app.host(id).map(|h| h.name.clone()).unwrap_or_default();
+                let word = name.split_whitespace().next().unwrap_or("").to_string();
+                app.set_filter(format!("host:{word}"));
+                app.view = View::Vms;
+            }
+        }
+        Action::AddHost => super::vms::open_form(app),
+        Action::Evacuate => return super::migrations::evacuate(app),
+        Action::NewVm => {
+            let host = host_at(app, sel);
+            return super::wizard::newvm::open(app, host);
+        }
+        Action::RemoveHost => {
+            if let Some(id) = host_at(app, sel) {
+                let h = app
+                    .host(id)
+                    .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
+                if let Some((name, uri, vms)) = h {
+                    app.push_overlay(Mode::Confirm(Confirm {
+                        typed: None,
+                        title: format!("Remove host {name}?"),
+                        body: vec![
+                            uri,
+                            if app.settings.readonly {
+                                format!(
+                                    "virtdeck stops watching it for this session; config.toml is not changed (read-only). Its {vms} VMs keep running."
+                                )
+                            } else {
+                                format!(
+                                    "virtdeck stops watching it and drops it from config.toml; its {vms} VMs keep running."
+                                )
+                            },
+                        ],
+                        action: ConfirmAction::RemoveHost(id),
+                    }));
+                }
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
 }

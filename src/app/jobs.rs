@@ -306,6 +306,30 @@ fn go_to(app: &mut App) -> Vec<Effect> {
     }
 }
 
+pub struct JobsPane;
+
+impl super::panes::Pane for JobsPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::CancelJob, "cancel"),
+            (Action::ClearFinished, "clear finished"),
+            (Action::Open, "go to"),
+            (Action::Palette, "command"),
+            (Action::Quit, "quit"),
+        ]
+    }
+
+    fn tick(&self, app: &mut App) -> Vec<Effect> {
+        tick(app);
+        Vec::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

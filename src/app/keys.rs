@@ -3,12 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::dashboard::order;
 use super::form::{validate_uri, TestState};
 use super::toast::Level;
 use super::{lifecycle, App, ConfirmAction, Effect, HostSpec, Mode, View};
 use crate::config::keymap::{Action, Key, Section};
-use crate::host::LifecycleOp;
 
 pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     if ev.kind == KeyEventKind::Release {
@@ -18,8 +16,6 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     match app.mode.clone() {
         Mode::Normal if refused(app, key) => Vec::new(),
         Mode::Normal => match app.view {
-            View::Dashboard => dashboard(app, app.keymap.action(Section::Dashboard, key)),
-            View::Vms => normal(app, app.keymap.action(Section::Normal, key)),
             View::Detail { host, ref uuid } if app.detail.editing(host, uuid) => {
                 let confirm = app.keymap.action(Section::Confirm, key);
                 super::detail::editor_key(
@@ -29,33 +25,16 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                     confirm,
                 )
             }
-            View::Detail { .. } => detail(app, app.keymap.action(Section::Detail, key)),
+            // Unbound keys go to the guest: these panes read the raw event.
             View::Console(_) => super::console::key(app, ev),
             View::Preview(_) => super::preview::key(app, ev),
-            View::Pools => match app.keymap.action(Section::Pools, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::storage::pools_key(app, a)),
-                None => Vec::new(),
-            },
-            View::Volumes { .. } => match app.keymap.action(Section::Volumes, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::storage::volumes_key(app, a)),
-                None => Vec::new(),
-            },
-            View::Secrets { .. } => match app.keymap.action(Section::Secrets, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::storage::secrets_key(app, a)),
-                None => Vec::new(),
-            },
-            View::Networks => match app.keymap.action(Section::Networks, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::networks::key(app, a)),
-                None => Vec::new(),
-            },
-            View::Migrations => match app.keymap.action(Section::Migrations, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::migrations::key(app, a)),
-                None => Vec::new(),
-            },
-            View::Jobs => match app.keymap.action(Section::Jobs, key) {
-                Some(a) => common(app, a).unwrap_or_else(|| super::jobs::key(app, a)),
-                None => Vec::new(),
-            },
+            _ => {
+                let spec = super::panes::spec(app.view.pane());
+                match app.keymap.action(spec.section, key) {
+                    Some(a) => common(app, a).unwrap_or_else(|| spec.pane.on_action(app, a)),
+                    None => Vec::new(),
+                }
+            }
         },
         Mode::Palette(_) => super::palette::key(app, ev),
         Mode::Wizard(_) => wizard_key(app, ev, app.keymap.action(Section::Wizard, key)),
@@ -141,208 +120,6 @@ pub(super) fn move_to(app: &mut App, target: isize) {
     app.cursor_moved = true;
     let last = app.rows.len().saturating_sub(1) as isize;
     app.selected = target.clamp(0, last.max(0)) as usize;
-}
-
-fn normal(app: &mut App, action: Option<Action>) -> Vec<Effect> {
-    let Some(action) = action else {
-        return Vec::new();
-    };
-    let page = app.table_page.get().max(1) as isize;
-    let sel = app.selected as isize;
-    match action {
-        Action::Down => move_to(app, sel + 1),
-        Action::Up => move_to(app, sel - 1),
-        Action::PageDown => move_to(app, sel + page),
-        Action::PageUp => move_to(app, sel - page),
-        Action::Top => move_to(app, 0),
-        Action::Bottom => move_to(app, isize::MAX / 2),
-        Action::Filter => app.push_overlay(Mode::Filter),
-        Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),
-        Action::Log => app.push_overlay(Mode::Log { scroll: 0 }),
-        Action::Quit => return vec![Effect::Quit],
-        Action::Mark => {
-            if let Some(r) = app.selected_row() {
-                let (h, vm) = app.vm(r);
-                let key = (h.id, vm.uuid.clone());
-                // Toggles and stays (k9s): `Space j Space` marks two neighbours, `Space Space`
-                // takes a mark back.
-                if !app.marks.remove(&key) {
-                    app.marks.insert(key);
-                }
-            }
-        }
-        Action::MarkAll => {
-            let shown: Vec<_> = app
-                .rows
-                .iter()
-                .map(|r| {
-                    let (h, vm) = app.vm(*r);
-                    (h.id, vm.uuid.clone())
-                })
-                .collect();
-            if shown.iter().all(|k| app.marks.contains(k)) {
-                for k in &shown {
-                    app.marks.remove(k);
-                }
-            } else {
-                app.marks.extend(shown);
-            }
-        }
-        Action::ClearMarks => app.marks.clear(),
-        Action::Back => {
-            if !app.marks.is_empty() {
-                app.marks.clear();
-            } else if !app.filter_text.is_empty() {
-                app.set_filter(String::new());
-            }
-        }
-        Action::SortNext => {
-            app.sort = app.sort.next();
-            app.descending = false;
-            app.rebuild();
-        }
-        Action::SortReverse => {
-            app.descending = !app.descending;
-            app.rebuild();
-        }
-        Action::Start => return lifecycle::request(app, LifecycleOp::Start),
-        Action::Shutdown => return lifecycle::request(app, LifecycleOp::Shutdown),
-        Action::Reboot => return lifecycle::request(app, LifecycleOp::Reboot),
-        Action::Reset => return lifecycle::request(app, LifecycleOp::Reset),
-        Action::ForceOff => return lifecycle::request(app, LifecycleOp::ForceOff),
-        Action::Pause => return lifecycle::request(app, LifecycleOp::Pause),
-        Action::Resume => return lifecycle::request(app, LifecycleOp::Resume),
-        Action::ManagedSave => return lifecycle::request(app, LifecycleOp::ManagedSave),
-        // The per-VM value is decided in `request` (each VM flips its own flag).
-        Action::ToggleAutostart => return lifecycle::request(app, LifecycleOp::SetAutostart(true)),
-        Action::Open => {
-            if let Some(r) = app.selected_row() {
-                let (h, vm) = app.vm(r);
-                let (host, uuid) = (h.id, vm.uuid.clone());
-                return super::detail::open(app, host, uuid);
-            }
-        }
-        Action::ViewDashboard => app.view = View::Dashboard,
-        Action::ViewVms => app.view = View::Vms,
-        Action::ViewPools => return super::storage::open_pools(app),
-        Action::ViewNetworks => return super::networks::open(app),
-        Action::ViewMigrations => return super::migrations::open(app),
-        Action::ViewJobs => return super::jobs::open(app),
-        Action::Palette => super::palette::open(app),
-        Action::PrevPane => return super::panes::back(app),
-        Action::Migrate => return super::migrations::open_wizard(app),
-        Action::AddHost => open_form(app),
-        Action::NewVm => {
-            let host = app.selected_row().map(|r| app.vm(r).0.id);
-            return super::wizard::newvm::open(app, host);
-        }
-        Action::Console => return super::console::open(app),
-        Action::Display => return super::display::open(app),
-        _ => {}
-    }
-    Vec::new()
-}
-
-fn open_form(app: &mut App) {
-    app.push_overlay(Mode::Form(Box::default()));
-}
-
-fn dashboard(app: &mut App, action: Option<Action>) -> Vec<Effect> {
-    let Some(action) = action else {
-        return Vec::new();
-    };
-    let n = app.hosts.len();
-    let last = n.saturating_sub(1);
-    let sel = app.dash_selected.min(last);
-    let host_at = |app: &App, i: usize| {
-        let ord = order(
-            &app.hosts,
-            app.dash_sort,
-            app.dash_descending,
-            &app.settings.thresholds,
-        );
-        ord.get(i).map(|&h| app.hosts[h].id)
-    };
-    match action {
-        Action::Down => app.dash_selected = (sel + 1).min(last),
-        Action::Up => app.dash_selected = sel.saturating_sub(1),
-        Action::Top => app.dash_selected = 0,
-        Action::Bottom => app.dash_selected = last,
-        Action::SortNext | Action::SortReverse => {
-            // Keep the cursor on the same host through the re-sort.
-            let keep = host_at(app, sel);
-            if action == Action::SortNext {
-                app.dash_sort = app.dash_sort.next();
-                app.dash_descending = false;
-            } else {
-                app.dash_descending = !app.dash_descending;
-            }
-            let ord = order(
-                &app.hosts,
-                app.dash_sort,
-                app.dash_descending,
-                &app.settings.thresholds,
-            );
-            app.dash_selected = ord
-                .iter()
-                .position(|&h| Some(app.hosts[h].id) == keep)
-                .unwrap_or(0);
-        }
-        Action::Open => {
-            if let Some(id) = host_at(app, sel) {
-                let name = app.host(id).map(|h| h.name.clone()).unwrap_or_default();
-                let word = name.split_whitespace().next().unwrap_or("").to_string();
-                app.set_filter(format!("host:{word}"));
-                app.view = View::Vms;
-            }
-        }
-        Action::AddHost => open_form(app),
-        Action::Evacuate => return super::migrations::evacuate(app),
-        Action::NewVm => {
-            let host = host_at(app, sel);
-            return super::wizard::newvm::open(app, host);
-        }
-        Action::RemoveHost => {
-            if let Some(id) = host_at(app, sel) {
-                let h = app
-                    .host(id)
-                    .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
-                if let Some((name, uri, vms)) = h {
-                    app.push_overlay(Mode::Confirm(super::Confirm {
-                        typed: None,
-                        title: format!("Remove host {name}?"),
-                        body: vec![
-                            uri,
-                            if app.settings.readonly {
-                                format!(
-                                    "virtdeck stops watching it for this session; config.toml is not changed (read-only). Its {vms} VMs keep running."
-                                )
-                            } else {
-                                format!(
-                                    "virtdeck stops watching it and drops it from config.toml; its {vms} VMs keep running."
-                                )
-                            },
-                        ],
-                        action: ConfirmAction::RemoveHost(id),
-                    }));
-                }
-            }
-        }
-        a => return common(app, a).unwrap_or_default(),
-    }
-    Vec::new()
-}
-
-fn detail(app: &mut App, action: Option<Action>) -> Vec<Effect> {
-    match action {
-        Some(Action::Back) => app.view = View::Vms,
-        Some(Action::Console) => return super::console::open(app),
-        Some(Action::Display) => return super::display::open(app),
-        Some(Action::Migrate) => return super::migrations::open_wizard(app),
-        Some(a) => return common(app, a).unwrap_or_else(|| super::detail::key(app, a)),
-        None => {}
-    }
-    Vec::new()
 }
 
 fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
@@ -446,7 +223,7 @@ fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
 }
 
 /// Keys every pane shares: switching views, help, log, quit.
-fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
+pub(super) fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
     match action {
         Action::ViewDashboard => app.view = View::Dashboard,
         Action::ViewVms => app.view = View::Vms,

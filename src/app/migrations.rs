@@ -600,5 +600,24 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
 
 pub mod evacuation;
 
+pub struct MigrationsPane;
+
+impl super::panes::Pane for MigrationsPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::CancelJob, "cancel"),
+            (Action::Tune, "speed/downtime"),
+            (Action::PostCopy, "post-copy"),
+            (Action::ClearFinished, "clear finished"),
+            (Action::Quit, "quit"),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -24,6 +24,7 @@ pub mod requests;
 pub mod storage;
 pub mod table;
 pub mod toast;
+pub mod vms;
 pub mod wizard;
 
 use std::cell::Cell;
@@ -423,11 +424,8 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.messages.expire(now);
-                jobs::tick(self);
-                let mut fx = storage::tick(self);
+                let mut fx = panes::tick(self);
                 fx.extend(wizard::newvm::tick(self));
-                fx.extend(networks::tick(self));
-                fx.extend(detail::tick(self));
                 fx
             }
             Msg::Terminate => vec![Effect::Quit],

@@ -281,3 +281,27 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
     }
     Vec::new()
 }
+pub struct NetworksPane;
+
+impl super::panes::Pane for NetworksPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::NewItem, "new"),
+            (Action::Start, "start"),
+            (Action::Shutdown, "stop"),
+            (Action::ToggleAutostart, "autostart"),
+            (Action::Undefine, "undefine"),
+            (Action::Interfaces, "leases/interfaces"),
+            (Action::Quit, "quit"),
+        ]
+    }
+
+    fn tick(&self, app: &mut App) -> Vec<Effect> {
+        tick(app)
+    }
+}

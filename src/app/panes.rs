@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::filter::Filter;
 use super::{App, Effect, View};
-use crate::config::keymap::Section;
+use crate::config::keymap::{Action, Section};
 use crate::model::HostId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,8 +24,24 @@ pub enum PaneId {
     Jobs,
 }
 
+/// One screen's behaviour. Its state lives in `App` (the palette, the mouse and host events
+/// reach it there); the pane says what its actions do, what to hint and what to do as time
+/// passes. Its view is `ui::pane_view` (the views stay pure functions of the state).
+pub trait Pane: Sync {
+    /// What an action of its keymap section does (after the keys every pane shares:
+    /// switching panes, the palette, help, log, quit).
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect>;
+    /// The status bar's hints, most useful first (the keys come from the keymap).
+    fn hints(&self, app: &App) -> &'static [(Action, &'static str)];
+    /// Every tick, shown or not (refresh intervals, finished work).
+    fn tick(&self, _app: &mut App) -> Vec<Effect> {
+        Vec::new()
+    }
+}
+
 pub struct PaneSpec {
     pub id: PaneId,
+    pub pane: &'static dyn Pane,
     /// The `:` name first, then its aliases; empty for panes reached only from another
     /// (a VM's console opens from its row).
     pub names: &'static [&'static str],
@@ -37,71 +53,51 @@ pub struct PaneSpec {
     pub scoped: bool,
 }
 
+#[rustfmt::skip]
 pub const PANES: &[PaneSpec] = &[
-    pane(
-        PaneId::Dashboard,
-        &["hosts", "dash", "dashboard", "host", "node", "nodes"],
-        Section::Dashboard,
-        "hosts and their load",
-        false,
-    ),
-    pane(
-        PaneId::Vms,
-        &["vms", "vm", "dom", "domains", "domain", "guests"],
-        Section::Normal,
-        "VM table",
-        true,
-    ),
-    pane(PaneId::Detail, &[], Section::Detail, "", false),
-    pane(PaneId::Console, &[], Section::Console, "", false),
-    pane(PaneId::Preview, &[], Section::Preview, "", false),
-    pane(
-        PaneId::Pools,
-        &["pools", "pool", "sp", "storage"],
-        Section::Pools,
-        "storage pools",
-        true,
-    ),
-    pane(
-        PaneId::Volumes,
-        &["vols", "vol", "volumes", "volume"],
-        Section::Volumes,
-        "volumes of POOL[@HOST]",
-        true,
-    ),
-    pane(
-        PaneId::Secrets,
-        &["secrets", "secret", "sec"],
-        Section::Secrets,
-        "libvirt secrets of @HOST",
-        false,
-    ),
-    pane(
-        PaneId::Networks,
-        &["nets", "net", "networks", "network"],
-        Section::Networks,
-        "virtual networks",
-        true,
-    ),
-    pane(
-        PaneId::Migrations,
-        &["migrations", "mig", "migs", "migration"],
-        Section::Migrations,
-        "migrations and evacuations",
-        true,
-    ),
-    pane(
-        PaneId::Jobs,
-        &["jobs", "job"],
-        Section::Jobs,
-        "uploads, downloads, clones, new VMs, migrations",
-        true,
-    ),
+    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "hosts and their load", false),
+    pane(PaneId::Vms, &super::vms::VmsPane, &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", true),
+    pane(PaneId::Detail, &super::detail::DetailPane, &[], Section::Detail, "", false),
+    pane(PaneId::Console, &super::console::ConsolePane, &[], Section::Console, "", false),
+    pane(PaneId::Preview, &super::preview::PreviewPane, &[], Section::Preview, "", false),
+    pane(PaneId::Pools, &super::storage::PoolsPane, &["pools", "pool", "sp", "storage"], Section::Pools, "storage pools", true),
+    pane(PaneId::Volumes, &super::storage::VolumesPane, &["vols", "vol", "volumes", "volume"], Section::Volumes, "volumes of POOL[@HOST]", true),
+    pane(PaneId::Secrets, &super::storage::SecretsPane, &["secrets", "secret", "sec"], Section::Secrets, "libvirt secrets of @HOST", false),
+    pane(PaneId::Networks, &super::networks::NetworksPane, &["nets", "net", "networks", "network"], Section::Networks, "virtual networks", true),
+    pane(PaneId::Migrations, &super::migrations::MigrationsPane, &["migrations", "mig", "migs", "migration"], Section::Migrations, "migrations and evacuations", true),
+    pane(PaneId::Jobs, &super::jobs::JobsPane, &["jobs", "job"], Section::Jobs, "uploads, downloads, clones, new VMs, migrations", true),
 ];
 
-#[rustfmt::skip]
-const fn pane(id: PaneId, names: &'static [&'static str], section: Section, about: &'static str, scoped: bool) -> PaneSpec {
-    PaneSpec { id, names, section, about, scoped }
+const fn pane(
+    id: PaneId,
+    pane: &'static dyn Pane,
+    names: &'static [&'static str],
+    section: Section,
+    about: &'static str,
+    scoped: bool,
+) -> PaneSpec {
+    PaneSpec {
+        id,
+        pane,
+        names,
+        section,
+        about,
+        scoped,
+    }
+}
+
+/// The keymap section that has the keys behind any overlay (the help lists it first).
+pub fn focused_section(app: &App) -> Section {
+    match &app.view {
+        View::Console(c) if !c.link.is_attached() => Section::ConsoleIdle,
+        View::Detail { host, uuid } if app.detail.editing(*host, uuid) => Section::XmlEdit,
+        v => spec(v.pane()).section,
+    }
+}
+
+/// Every tick: each pane's own (one call per pane, shown or not).
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    PANES.iter().flat_map(|p| p.pane.tick(app)).collect()
 }
 
 pub fn spec(id: PaneId) -> &'static PaneSpec {

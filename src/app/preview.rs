@@ -161,3 +161,19 @@ fn detach_key(app: &App) -> Key {
             )
         })
 }
+pub struct PreviewPane;
+
+/// Keys reach the preview as raw events (`key`): with forwarding on they go to the guest.
+impl super::panes::Pane for PreviewPane {
+    fn on_action(&self, _app: &mut App, _action: Action) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Back, "close"),
+            (Action::ToggleKeys, "keyboard to guest on/off"),
+            (Action::Zoom, "fit / 1:1"),
+        ]
+    }
+}

@@ -570,3 +570,68 @@ pub fn open_wizard(app: &mut App, mut w: Wizard) -> Vec<Effect> {
     app.push_overlay(Mode::Wizard(Box::new(w)));
     Vec::new()
 }
+pub struct PoolsPane;
+
+impl super::panes::Pane for PoolsPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        pools_key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::Open, "volumes"),
+            (Action::NewItem, "new"),
+            (Action::Start, "start"),
+            (Action::Shutdown, "stop"),
+            (Action::ToggleAutostart, "autostart"),
+            (Action::Delete, "delete"),
+            (Action::Secrets, "secrets"),
+            (Action::Quit, "quit"),
+        ]
+    }
+
+    /// One tick for the three storage panes.
+    fn tick(&self, app: &mut App) -> Vec<Effect> {
+        tick(app)
+    }
+}
+
+pub struct VolumesPane;
+
+impl super::panes::Pane for VolumesPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        volumes_key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Back, "pools"),
+            (Action::NewItem, "new"),
+            (Action::CloneItem, "clone"),
+            (Action::Resize, "grow"),
+            (Action::Upload, "upload"),
+            (Action::Download, "download"),
+            (Action::Wipe, "wipe"),
+            (Action::Delete, "delete"),
+            (Action::CancelJob, "cancel transfer"),
+        ]
+    }
+}
+
+pub struct SecretsPane;
+
+impl super::panes::Pane for SecretsPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        secrets_key(app, action)
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Back, "pools"),
+            (Action::NewItem, "new"),
+            (Action::SetValue, "set value"),
+            (Action::Delete, "delete"),
+        ]
+    }
+}

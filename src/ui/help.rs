@@ -39,7 +39,7 @@ const SECTIONS: [(&str, Section); 20] = [
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
-    let focused = super::status::focused_section(&app.view);
+    let focused = super::status::focused_section(app);
     let order = SECTIONS
         .iter()
         .filter(|(_, s)| *s == focused)

@@ -10,64 +10,21 @@ use crate::app::{App, Mode, View};
 use crate::config::keymap::{Action, Section};
 
 /// The keymap section of what has the focus behind any overlay (the help lists it first).
-pub fn focused_section(view: &View) -> Section {
-    hinted(&Mode::Normal, view).0
+pub fn focused_section(app: &App) -> Section {
+    crate::app::panes::focused_section(app)
 }
 
-/// The actions hinted in each mode, most useful first; hints that do not fit are dropped.
-fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str)]) {
-    match mode {
-        Mode::Normal if *view == View::Dashboard => (
-            Section::Dashboard,
-            &[
-                (Action::Help, "help"),
-                (Action::Open, "VMs of host"),
-                (Action::SortNext, "sort"),
-                (Action::AddHost, "add host"),
-                (Action::RemoveHost, "remove"),
-                (Action::ViewVms, "all VMs"),
-                (Action::Log, "log"),
-                (Action::Quit, "quit"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Detail { .. }) => (
-            Section::Detail,
-            &[
-                (Action::Help, "help"),
-                (Action::NextTab, "tab"),
-                (Action::Edit, "edit"),
-                (Action::Attach, "attach"),
-                (Action::NewItem, "snapshot"),
-                (Action::CloneItem, "clone"),
-                (Action::DeleteVm, "delete VM"),
-                (Action::Back, "back"),
-                (Action::Quit, "quit"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Console(c) if c.link.is_attached()) => (
-            Section::Console,
-            &[
-                (Action::Detach, "detach"),
-                (Action::PageUp, "scroll back"),
-                (Action::PageDown, "scroll forward"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Console(_)) => (
-            Section::ConsoleIdle,
-            &[
-                (Action::Back, "back"),
-                (Action::ForceConsole, "take over"),
-                (Action::Retry, "retry"),
-                (Action::PageUp, "scroll back"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Preview(_)) => (
-            Section::Preview,
-            &[
-                (Action::Back, "close"),
-                (Action::ToggleKeys, "keyboard to guest on/off"),
-                (Action::Zoom, "fit / 1:1"),
-            ],
+/// The actions hinted now, most useful first; hints that do not fit are dropped. A pane
+/// hints its own; an overlay its keys.
+fn hinted(app: &App) -> (Section, &'static [(Action, &'static str)]) {
+    match &app.mode {
+        // The XML editor shows its keys in its own title.
+        Mode::Normal => (
+            match focused_section(app) {
+                Section::XmlEdit => Section::Detail,
+                s => s,
+            },
+            crate::app::panes::spec(app.view.pane()).pane.hints(app),
         ),
         Mode::Display(_) => (
             Section::Display,
@@ -87,78 +44,6 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::Cancel, "back"),
             ],
         ),
-        Mode::Normal if *view == View::Pools => (
-            Section::Pools,
-            &[
-                (Action::Help, "help"),
-                (Action::Open, "volumes"),
-                (Action::NewItem, "new"),
-                (Action::Start, "start"),
-                (Action::Shutdown, "stop"),
-                (Action::ToggleAutostart, "autostart"),
-                (Action::Delete, "delete"),
-                (Action::Secrets, "secrets"),
-                (Action::Quit, "quit"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Volumes { .. }) => (
-            Section::Volumes,
-            &[
-                (Action::Back, "pools"),
-                (Action::NewItem, "new"),
-                (Action::CloneItem, "clone"),
-                (Action::Resize, "grow"),
-                (Action::Upload, "upload"),
-                (Action::Download, "download"),
-                (Action::Wipe, "wipe"),
-                (Action::Delete, "delete"),
-                (Action::CancelJob, "cancel transfer"),
-            ],
-        ),
-        Mode::Normal if matches!(view, View::Secrets { .. }) => (
-            Section::Secrets,
-            &[
-                (Action::Back, "pools"),
-                (Action::NewItem, "new"),
-                (Action::SetValue, "set value"),
-                (Action::Delete, "delete"),
-            ],
-        ),
-        Mode::Normal if *view == View::Networks => (
-            Section::Networks,
-            &[
-                (Action::Help, "help"),
-                (Action::NewItem, "new"),
-                (Action::Start, "start"),
-                (Action::Shutdown, "stop"),
-                (Action::ToggleAutostart, "autostart"),
-                (Action::Undefine, "undefine"),
-                (Action::Interfaces, "leases/interfaces"),
-                (Action::Quit, "quit"),
-            ],
-        ),
-        Mode::Normal if *view == View::Migrations => (
-            Section::Migrations,
-            &[
-                (Action::Help, "help"),
-                (Action::CancelJob, "cancel"),
-                (Action::Tune, "speed/downtime"),
-                (Action::PostCopy, "post-copy"),
-                (Action::ClearFinished, "clear finished"),
-                (Action::Quit, "quit"),
-            ],
-        ),
-        Mode::Normal if *view == View::Jobs => (
-            Section::Jobs,
-            &[
-                (Action::Help, "help"),
-                (Action::CancelJob, "cancel"),
-                (Action::ClearFinished, "clear finished"),
-                (Action::Open, "go to"),
-                (Action::Palette, "command"),
-                (Action::Quit, "quit"),
-            ],
-        ),
         // The palette draws its own line.
         Mode::Palette(_) => (Section::Normal, &[]),
         Mode::Form(_) => (
@@ -167,23 +52,6 @@ fn hinted(mode: &Mode, view: &View) -> (Section, &'static [(Action, &'static str
                 (Action::TestConnection, "test"),
                 (Action::Confirm, "add"),
                 (Action::Cancel, "cancel"),
-            ],
-        ),
-        Mode::Normal => (
-            Section::Normal,
-            &[
-                (Action::Help, "help"),
-                (Action::Filter, "filter"),
-                (Action::Open, "details"),
-                (Action::Console, "console"),
-                (Action::Start, "start"),
-                (Action::Shutdown, "shutdown"),
-                (Action::ForceOff, "force off"),
-                (Action::Mark, "mark"),
-                (Action::SortNext, "sort"),
-                (Action::ViewDashboard, "dashboard"),
-                (Action::Log, "log"),
-                (Action::Quit, "quit"),
             ],
         ),
         Mode::Filter => (
@@ -237,7 +105,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         right
     };
     let budget = (area.width as usize).saturating_sub(right.width() + 1);
-    let (section, hints) = hinted(&app.mode, &app.view);
+    let (section, hints) = hinted(app);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (action, label) in hints {

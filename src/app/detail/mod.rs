@@ -565,5 +565,40 @@ pub fn tag(app: &mut App, host: HostId, what: String) -> u64 {
     app.requests.tag(host, Owner::Action(what))
 }
 
+pub struct DetailPane;
+
+impl super::panes::Pane for DetailPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Back => {
+                app.view = View::Vms;
+                Vec::new()
+            }
+            Action::Console => super::console::open(app),
+            Action::Display => super::display::open(app),
+            Action::Migrate => super::migrations::open_wizard(app),
+            a => key(app, a),
+        }
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::NextTab, "tab"),
+            (Action::Edit, "edit"),
+            (Action::Attach, "attach"),
+            (Action::NewItem, "snapshot"),
+            (Action::CloneItem, "clone"),
+            (Action::DeleteVm, "delete VM"),
+            (Action::Back, "back"),
+            (Action::Quit, "quit"),
+        ]
+    }
+
+    fn tick(&self, app: &mut App) -> Vec<Effect> {
+        tick(app)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,9 @@
 //! host workers; the screen is redrawn after each batch. Nothing here waits on libvirt.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -12,7 +14,8 @@ use ratatui::Terminal;
 
 use crate::app::{App, Effect, HostSpec, Msg};
 use crate::host::{self, HostCommand, HostHandle, WorkerOptions};
-use crate::model::{version_string, HostId};
+use crate::model::HostId;
+use crate::probe::Probe;
 
 /// The running host workers and what is needed to start more from the app.
 pub struct Workers {
@@ -20,6 +23,48 @@ pub struct Workers {
     tx: Sender<Msg>,
     config_dir: Option<PathBuf>,
     base: WorkerOptions,
+    probes: Probes,
+}
+
+/// What answers `Effect::Probe`: `probe::run` unless a test puts in its own.
+pub type Prober = Arc<dyn Fn(&Probe) -> crate::probe::Found + Send + Sync>;
+
+/// Runs file-system probes, each on a thread of its own: one that never returns (a hung NFS
+/// mount) holds its thread only, never the loop or a later probe. The app times out the
+/// answer; here the number of probes still running is capped, so a mount that hangs every
+/// call cannot pile up threads without end.
+struct Probes {
+    run: Prober,
+    running: Arc<AtomicUsize>,
+}
+
+/// Probes allowed to run at once; beyond this one is answered with an error at once.
+const PROBES_MAX: usize = 32;
+
+impl Probes {
+    fn spawn(&self, id: u64, probe: Probe, tx: Sender<Msg>) {
+        let answer = move |answer| Msg::Probed { id, answer };
+        if self.running.load(Ordering::SeqCst) >= PROBES_MAX {
+            let _ = tx.send(answer(Err(format!(
+                "{PROBES_MAX} file checks are still waiting for the file system (a hung mount?)"
+            ))));
+            return;
+        }
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let (run, running, t) = (Arc::clone(&self.run), Arc::clone(&self.running), tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("probe".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let found = run(&probe);
+                running.fetch_sub(1, Ordering::SeqCst);
+                let _ = t.send(answer(Ok(found)));
+            });
+        if spawned.is_err() {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            let _ = tx.send(answer(Err("could not start a thread for the check".into())));
+        }
+    }
 }
 
 impl Workers {
@@ -36,6 +81,10 @@ impl Workers {
             tx: tx.clone(),
             config_dir,
             base,
+            probes: Probes {
+                run: Arc::new(crate::probe::run),
+                running: Arc::new(AtomicUsize::new(0)),
+            },
         };
         for (i, (spec, opts)) in specs.iter().enumerate() {
             w.spawn(HostId(i), &spec.uri, opts.clone())?;
@@ -51,6 +100,11 @@ impl Workers {
         .with_context(|| format!("starting the worker for {uri}"))?;
         self.handles.push(h);
         Ok(())
+    }
+
+    /// Answers `Effect::Probe` with `run` from now on (tests: a probe that never returns).
+    pub fn set_prober(&mut self, run: Prober) {
+        self.probes.run = run;
     }
 
     pub fn send(&self, id: HostId, cmd: HostCommand) {
@@ -101,10 +155,12 @@ impl Workers {
                 Effect::LoadOsDb => {
                     let tx = self.tx.clone();
                     std::thread::spawn(move || {
-                        let (result, took) = crate::app::wizard::newvm::load_db();
-                        let _ = tx.send(Msg::OsDb(result, took));
+                        let t = Instant::now();
+                        let result = crate::osinfo::OsDb::shared().map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::OsDb(result, t.elapsed()));
                     });
                 }
+                Effect::Probe { id, probe } => self.probes.spawn(id, probe, self.tx.clone()),
                 Effect::TestConnection { uri } => {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }
@@ -195,25 +251,7 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
     let spawned = std::thread::Builder::new()
         .name("conn-test".into())
         .spawn(move || {
-            let eff = host::effective_uri(&u);
-            let opened = if readonly {
-                virt::connect::Connect::open_read_only(Some(&eff))
-            } else {
-                virt::connect::Connect::open(Some(&eff))
-            };
-            let result = match opened {
-                Ok(c) => {
-                    let text = format!(
-                        "{}: {} {} (libvirt {})",
-                        c.hostname().unwrap_or_else(|_| "?".into()),
-                        c.driver_type().unwrap_or_default(),
-                        c.hyp_version().map(version_string).unwrap_or_default(),
-                        c.lib_version().map(version_string).unwrap_or_default(),
-                    );
-                    Ok(text)
-                }
-                Err(e) => Err(host::with_hint(&u, host::message(&e))),
-            };
+            let result = host::test_connection(&u, readonly);
             let _ = t.send(Msg::ConnTest { uri: u, result });
         });
     if spawned.is_err() {
@@ -243,7 +281,6 @@ static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 /// Reads terminal events on a thread of its own.
 pub fn spawn_input(tx: Sender<Msg>) {
-    use std::sync::atomic::Ordering;
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || loop {
@@ -327,7 +364,6 @@ where
 /// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then
 /// takes it back.
 fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
-    use std::sync::atomic::Ordering;
     let editor = [std::env::var("VISUAL"), std::env::var("EDITOR")]
         .into_iter()
         .flatten()

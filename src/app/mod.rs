@@ -76,6 +76,11 @@ pub enum Msg {
         Result<&'static crate::osinfo::OsDb, String>,
         std::time::Duration,
     ),
+    /// A file-system check finished (answer to `Effect::Probe` with the same id).
+    Probed {
+        id: u64,
+        answer: crate::probe::Answer,
+    },
 }
 
 /// What the app asks the outside world to do.
@@ -115,6 +120,11 @@ pub enum Effect {
     },
     /// Load the OS database on a background thread; answered with `Msg::OsDb`.
     LoadOsDb,
+    /// Look at the local file system off the UI thread; answered with `Msg::Probed { id }`.
+    Probe {
+        id: u64,
+        probe: crate::probe::Probe,
+    },
     Quit,
 }
 
@@ -281,6 +291,8 @@ pub struct App {
     pub osdb: wizard::newvm::OsDbState,
     /// A VM the new-VM wizard created: selected (and its console opened) once it shows up.
     pub created: Option<wizard::newvm::Created>,
+    /// The last `Effect::Probe` id handed out.
+    probe_seq: u64,
 }
 
 impl App {
@@ -324,6 +336,7 @@ impl App {
             detail: detail::DetailUi::default(),
             osdb: wizard::newvm::OsDbState::default(),
             created: None,
+            probe_seq: 0,
         }
     }
 
@@ -335,6 +348,7 @@ impl App {
         }
         let mut fx = self.dispatch(msg);
         fx.extend(console::follow(self));
+        fx.extend(wizard::checks::send(self));
         fx
     }
 
@@ -363,9 +377,14 @@ impl App {
                 wizard::newvm::db_loaded(self, result, took);
                 Vec::new()
             }
+            Msg::Probed { id, answer } => {
+                wizard::checks::probed(self, id, answer);
+                Vec::new()
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 self.messages.expire(now);
+                wizard::checks::tick(self);
                 let mut fx = storage::tick(self);
                 fx.extend(wizard::newvm::tick(self));
                 fx.extend(networks::tick(self));

@@ -1,10 +1,11 @@
 //! The terminal loop: one channel carries keys and host events to `App::update`; effects go to
 //! host workers; the screen is redrawn after each batch. Nothing here waits on libvirt.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -31,37 +32,56 @@ pub type Prober = Arc<dyn Fn(&Probe) -> crate::probe::Found + Send + Sync>;
 
 /// Runs file-system probes, each on a thread of its own: one that never returns (a hung NFS
 /// mount) holds its thread only, never the loop or a later probe. The app times out the
-/// answer; here the number of probes still running is capped, so a mount that hangs every
-/// call cannot pile up threads without end.
+/// answer; here the number of probes stuck for more than [`STUCK`] is capped, so a mount
+/// that hangs every call cannot pile up threads without end (a burst of quick ones is fine).
 struct Probes {
     run: Prober,
-    running: Arc<AtomicUsize>,
+    /// Probes running now, by id, with when they started.
+    running: Arc<Mutex<HashMap<u64, Instant>>>,
 }
 
-/// Probes allowed to run at once; beyond this one is answered with an error at once.
-const PROBES_MAX: usize = 32;
+/// A probe running longer than this counts as stuck.
+const STUCK: Duration = Duration::from_secs(1);
+/// Stuck probes allowed; beyond this a new probe is answered with an error at once.
+const STUCK_MAX: usize = 32;
 
 impl Probes {
+    fn new(run: Prober) -> Probes {
+        Probes {
+            run,
+            running: Arc::default(),
+        }
+    }
+
     fn spawn(&self, id: u64, probe: Probe, tx: Sender<Msg>) {
         let answer = move |answer| Msg::Probed { id, answer };
-        if self.running.load(Ordering::SeqCst) >= PROBES_MAX {
-            let _ = tx.send(answer(Err(format!(
-                "{PROBES_MAX} file checks are still waiting for the file system (a hung mount?)"
-            ))));
-            return;
+        {
+            let mut map = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let stuck = map.values().filter(|t| t.elapsed() > STUCK).count();
+            if stuck >= STUCK_MAX {
+                let _ = tx.send(answer(Err(format!(
+                    "{stuck} file checks are still waiting for the file system (a hung mount?)"
+                ))));
+                return;
+            }
+            map.insert(id, Instant::now());
         }
-        self.running.fetch_add(1, Ordering::SeqCst);
-        let (run, running, t) = (Arc::clone(&self.run), Arc::clone(&self.running), tx.clone());
+        let (run, map, t) = (Arc::clone(&self.run), Arc::clone(&self.running), tx.clone());
         let spawned = std::thread::Builder::new()
             .name("probe".into())
             .stack_size(256 * 1024)
             .spawn(move || {
                 let found = run(&probe);
-                running.fetch_sub(1, Ordering::SeqCst);
+                map.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
                 let _ = t.send(answer(Ok(found)));
             });
         if spawned.is_err() {
-            self.running.fetch_sub(1, Ordering::SeqCst);
+            self.running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
             let _ = tx.send(answer(Err("could not start a thread for the check".into())));
         }
     }
@@ -81,10 +101,7 @@ impl Workers {
             tx: tx.clone(),
             config_dir,
             base,
-            probes: Probes {
-                run: Arc::new(crate::probe::run),
-                running: Arc::new(AtomicUsize::new(0)),
-            },
+            probes: Probes::new(Arc::new(crate::probe::run)),
         };
         for (i, (spec, opts)) in specs.iter().enumerate() {
             w.spawn(HostId(i), &spec.uri, opts.clone())?;
@@ -416,6 +433,46 @@ pub fn run_editor(editor: &str, text: &str) -> Result<String, String> {
 /// A channel for the loop.
 pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+
+    /// Probes that never return hold their own threads: a later probe still answers, and once
+    /// too many are stuck a new one is refused at once instead of adding a thread.
+    #[test]
+    fn a_hung_probe_does_not_hold_up_later_ones_and_stuck_ones_are_capped() {
+        let hang = std::path::PathBuf::from("/hung");
+        let h = hang.clone();
+        let probes = Probes::new(Arc::new(move |p: &Probe| {
+            if *p == Probe::Stat(h.clone()) {
+                loop {
+                    std::thread::park();
+                }
+            }
+            crate::probe::run(p)
+        }));
+        let (tx, rx) = mpsc::channel();
+        for id in 0..STUCK_MAX as u64 {
+            probes.spawn(id, Probe::Stat(hang.clone()), tx.clone());
+        }
+        probes.spawn(100, Probe::Stat("/".into()), tx.clone());
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Msg::Probed { id: 100, answer }) => {
+                assert!(matches!(answer, Ok(crate::probe::Found::Stat(Ok(s))) if s.dir))
+            }
+            other => panic!("{other:?}"),
+        }
+        std::thread::sleep(STUCK + Duration::from_millis(200));
+        probes.spawn(101, Probe::Stat("/".into()), tx);
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Msg::Probed { id: 101, answer }) => {
+                assert!(answer.is_err_and(|e| e.contains("still waiting")))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -202,3 +202,54 @@ fn refresh_open(app: &mut App) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(p: &str) -> Probe {
+        Probe::Stat(PathBuf::from(p))
+    }
+
+    fn ids(fx: &[Effect]) -> Vec<u64> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Probe { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// An answer for what the user typed before is dropped; a probe is sent once; one that
+    /// does not answer in time is answered here, and a late real answer still wins.
+    #[test]
+    fn stale_answers_are_ignored_and_silence_times_out() {
+        let t0 = Instant::now();
+        let mut seq = 0;
+        let mut next = || {
+            seq += 1;
+            seq
+        };
+        let mut c = Checks::default();
+        assert_eq!(c.ask("file", stat("/a")), None);
+        let first = ids(&c.unsent(t0, &mut next));
+        assert_eq!(first, [1]);
+        assert!(ids(&c.unsent(t0, &mut next)).is_empty(), "sent once");
+        // The user typed on: a new probe replaces the first.
+        assert_eq!(c.ask("file", stat("/ab")), None);
+        assert_eq!(ids(&c.unsent(t0, &mut next)), [2]);
+        let found = Ok(Found::Stat(Err("gone".into())));
+        assert!(!c.answered(1, found.clone()), "the answer for /a is stale");
+        assert_eq!(c.ask("file", stat("/ab")), None);
+        assert!(c.answered(2, found.clone()));
+        assert_eq!(c.ask("file", stat("/ab")), Some(&found));
+        // Silence: after TIMEOUT the slot says so; a late answer replaces that.
+        assert_eq!(c.ask("dir", stat("/hung")), None);
+        assert_eq!(ids(&c.unsent(t0, &mut next)), [3]);
+        assert!(!c.expire(t0 + TIMEOUT / 2));
+        assert!(c.expire(t0 + TIMEOUT));
+        assert!(matches!(c.ask("dir", stat("/hung")), Some(Err(e)) if e.contains("no answer")));
+        assert!(c.answered(3, found.clone()));
+        assert_eq!(c.ask("dir", stat("/hung")), Some(&found));
+    }
+}

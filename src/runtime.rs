@@ -1,5 +1,6 @@
 //! The terminal loop: one channel carries keys and host events to `App::update`; effects go to
-//! host workers; the screen is redrawn after each batch. Nothing here waits on libvirt.
+//! host workers or threads of their own (file probes, the OS database, connection tests); the
+//! screen is redrawn after each batch. Nothing here waits on libvirt or the file system.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

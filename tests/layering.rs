@@ -66,8 +66,9 @@ fn mentions(code: &str, word: &str) -> bool {
     code.match_indices(word).any(|(i, _)| {
         let before = code[..i].chars().next_back();
         let after = code[i + word.len()..].chars().next();
-        !(word.starts_with(ident) && before.is_some_and(ident))
-            && !(word.ends_with(ident) && after.is_some_and(ident))
+        let glued_before = word.starts_with(ident) && before.is_some_and(ident);
+        let glued_after = word.ends_with(ident) && after.is_some_and(ident);
+        !glued_before && !glued_after
     })
 }
 

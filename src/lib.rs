@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod model;
 pub mod names;
 pub mod osinfo;
+pub mod probe;
 pub mod runtime;
 pub mod sanitize;
 pub mod size;

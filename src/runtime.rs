@@ -1,8 +1,12 @@
 //! The terminal loop: one channel carries keys and host events to `App::update`; effects go to
-//! host workers; the screen is redrawn after each batch. Nothing here waits on libvirt.
+//! host workers or threads of their own (file probes, the OS database, connection tests); the
+//! screen is redrawn after each batch. Nothing here waits on libvirt or the file system.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -12,7 +16,8 @@ use ratatui::Terminal;
 
 use crate::app::{App, Effect, HostSpec, Msg};
 use crate::host::{self, HostCommand, HostHandle, WorkerOptions};
-use crate::model::{version_string, HostId};
+use crate::model::HostId;
+use crate::probe::Probe;
 
 /// The running host workers and what is needed to start more from the app.
 pub struct Workers {
@@ -20,6 +25,67 @@ pub struct Workers {
     tx: Sender<Msg>,
     config_dir: Option<PathBuf>,
     base: WorkerOptions,
+    probes: Probes,
+}
+
+/// What answers `Effect::Probe`: `probe::run` unless a test puts in its own.
+pub type Prober = Arc<dyn Fn(&Probe) -> crate::probe::Found + Send + Sync>;
+
+/// Runs file-system probes, each on a thread of its own: one that never returns (a hung NFS
+/// mount) holds its thread only, never the loop or a later probe. The app times out the
+/// answer; here the number of probes stuck for more than [`STUCK`] is capped, so a mount
+/// that hangs every call cannot pile up threads without end (a burst of quick ones is fine).
+struct Probes {
+    run: Prober,
+    /// Probes running now, by id, with when they started.
+    running: Arc<Mutex<HashMap<u64, Instant>>>,
+}
+
+/// A probe running longer than this counts as stuck.
+const STUCK: Duration = Duration::from_secs(1);
+/// Stuck probes allowed; beyond this a new probe is answered with an error at once.
+const STUCK_MAX: usize = 32;
+
+impl Probes {
+    fn new(run: Prober) -> Probes {
+        Probes {
+            run,
+            running: Arc::default(),
+        }
+    }
+
+    fn spawn(&self, id: u64, probe: Probe, tx: Sender<Msg>) {
+        let answer = move |answer| Msg::Probed { id, answer };
+        {
+            let mut map = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let stuck = map.values().filter(|t| t.elapsed() > STUCK).count();
+            if stuck >= STUCK_MAX {
+                let _ = tx.send(answer(Err(format!(
+                    "{stuck} file checks are still waiting for the file system (a hung mount?)"
+                ))));
+                return;
+            }
+            map.insert(id, Instant::now());
+        }
+        let (run, map, t) = (Arc::clone(&self.run), Arc::clone(&self.running), tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("probe".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let found = run(&probe);
+                map.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
+                let _ = t.send(answer(Ok(found)));
+            });
+        if spawned.is_err() {
+            self.running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            let _ = tx.send(answer(Err("could not start a thread for the check".into())));
+        }
+    }
 }
 
 impl Workers {
@@ -36,6 +102,7 @@ impl Workers {
             tx: tx.clone(),
             config_dir,
             base,
+            probes: Probes::new(Arc::new(crate::probe::run)),
         };
         for (i, (spec, opts)) in specs.iter().enumerate() {
             w.spawn(HostId(i), &spec.uri, opts.clone())?;
@@ -51,6 +118,11 @@ impl Workers {
         .with_context(|| format!("starting the worker for {uri}"))?;
         self.handles.push(h);
         Ok(())
+    }
+
+    /// Answers `Effect::Probe` with `run` from now on (tests: a probe that never returns).
+    pub fn set_prober(&mut self, run: Prober) {
+        self.probes.run = run;
     }
 
     pub fn send(&self, id: HostId, cmd: HostCommand) {
@@ -101,10 +173,12 @@ impl Workers {
                 Effect::LoadOsDb => {
                     let tx = self.tx.clone();
                     std::thread::spawn(move || {
-                        let (result, took) = crate::app::wizard::newvm::load_db();
-                        let _ = tx.send(Msg::OsDb(result, took));
+                        let t = Instant::now();
+                        let result = crate::osinfo::OsDb::shared().map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::OsDb(result, t.elapsed()));
                     });
                 }
+                Effect::Probe { id, probe } => self.probes.spawn(id, probe, self.tx.clone()),
                 Effect::TestConnection { uri } => {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }
@@ -209,25 +283,7 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
     let spawned = std::thread::Builder::new()
         .name("conn-test".into())
         .spawn(move || {
-            let eff = host::effective_uri(&u);
-            let opened = if readonly {
-                virt::connect::Connect::open_read_only(Some(&eff))
-            } else {
-                virt::connect::Connect::open(Some(&eff))
-            };
-            let result = match opened {
-                Ok(c) => {
-                    let text = format!(
-                        "{}: {} {} (libvirt {})",
-                        c.hostname().unwrap_or_else(|_| "?".into()),
-                        c.driver_type().unwrap_or_default(),
-                        c.hyp_version().map(version_string).unwrap_or_default(),
-                        c.lib_version().map(version_string).unwrap_or_default(),
-                    );
-                    Ok(text)
-                }
-                Err(e) => Err(host::with_hint(&u, host::message(&e))),
-            };
+            let result = host::test_connection(&u, readonly);
             let _ = t.send(Msg::ConnTest { uri: u, result });
         });
     if spawned.is_err() {
@@ -257,7 +313,6 @@ static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 /// Reads terminal events on a thread of its own.
 pub fn spawn_input(tx: Sender<Msg>) {
-    use std::sync::atomic::Ordering;
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || loop {
@@ -353,7 +408,6 @@ where
 /// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then
 /// takes it back.
 fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
-    use std::sync::atomic::Ordering;
     let editor = [std::env::var("VISUAL"), std::env::var("EDITOR")]
         .into_iter()
         .flatten()
@@ -406,6 +460,46 @@ pub fn run_editor(editor: &str, text: &str) -> Result<String, String> {
 /// A channel for the loop.
 pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+
+    /// Probes that never return hold their own threads: a later probe still answers, and once
+    /// too many are stuck a new one is refused at once instead of adding a thread.
+    #[test]
+    fn a_hung_probe_does_not_hold_up_later_ones_and_stuck_ones_are_capped() {
+        let hang = std::path::PathBuf::from("/hung");
+        let h = hang.clone();
+        let probes = Probes::new(Arc::new(move |p: &Probe| {
+            if *p == Probe::Stat(h.clone()) {
+                loop {
+                    std::thread::park();
+                }
+            }
+            crate::probe::run(p)
+        }));
+        let (tx, rx) = mpsc::channel();
+        for id in 0..STUCK_MAX as u64 {
+            probes.spawn(id, Probe::Stat(hang.clone()), tx.clone());
+        }
+        probes.spawn(100, Probe::Stat("/".into()), tx.clone());
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Msg::Probed { id: 100, answer }) => {
+                assert!(matches!(answer, Ok(crate::probe::Found::Stat(Ok(s))) if s.dir))
+            }
+            other => panic!("{other:?}"),
+        }
+        std::thread::sleep(STUCK + Duration::from_millis(200));
+        probes.spawn(101, Probe::Stat("/".into()), tx);
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Msg::Probed { id: 101, answer }) => {
+                assert!(answer.is_err_and(|e| e.contains("still waiting")))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -174,7 +174,10 @@ fn a_pool_that_filled_up_leaves_no_volume_or_domain_and_keeps_the_form() {
         t.wait_for("the path item", |s| s.contains("› (a path on the host"));
         t.keys(&["Tab"]);
         t.literal(&iso_text);
-        t.wait_for("the path", |s| s.contains("installer.iso"));
+        // Checked off the UI thread: Enter waits for the answer, as a user would.
+        t.wait_for("the path, checked", |s| {
+            s.contains("installer.iso") && !s.contains("checking ")
+        });
     };
     let pool_name = pool.name.clone();
     let storage = |t: &Tmux| {

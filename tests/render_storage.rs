@@ -247,19 +247,23 @@ fn upload_wizard_starts_a_job_and_shows_libvirts_refusal() {
     };
     assert!(w.title.starts_with("Upload into"), "{}", w.title);
     live.type_text("/nonexistent/file");
-    let Mode::Wizard(w) = &live.app.mode else {
-        panic!()
-    };
+    // The file is looked at off the UI thread: "checking…" until the probe answers.
     assert!(
-        w.field("file")
-            .and_then(|f| f.error.clone())
-            .is_some_and(|e| e.contains("No such file")),
-        "a missing file is refused as typed"
+        file_error(&live.app).is_some_and(|e| e == "checking /nonexistent/file…"),
+        "{:?}",
+        file_error(&live.app)
+    );
+    assert!(
+        live.pump_until(Duration::from_secs(5), |a| file_error(a)
+            .is_some_and(|e| e.contains("No such file"))),
+        "a missing file is refused as typed: {:?}",
+        file_error(&live.app)
     );
     for _ in 0.."/nonexistent/file".len() {
         live.press("<Backspace>");
     }
     live.type_text(&file.path().display().to_string());
+    assert!(live.pump_until(Duration::from_secs(5), |a| file_error(a).is_none()));
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     assert_eq!(live.app.jobs.list.len(), 1);
@@ -271,6 +275,88 @@ fn upload_wizard_starts_a_job_and_shows_libvirts_refusal() {
     let s = screen(&live.app, 140, 24);
     assert!(s.contains("failed:"), "{s}");
     assert!(s.contains("not supported"), "{s}");
+}
+
+/// The open wizard's file field error.
+fn file_error(app: &App) -> Option<String> {
+    match &app.mode {
+        Mode::Wizard(w) => w.field("file").and_then(|f| f.error.clone()),
+        _ => None,
+    }
+}
+
+/// Issue 19 item 8: a file check that never returns (a path on a hung NFS mount) holds its
+/// own thread only: typing, Esc and switching panes answer at once, the form says it is
+/// checking, and after a while that the file system did not answer.
+#[test]
+fn a_file_check_that_never_returns_leaves_the_keys_working() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+    let mut live = on_default_volumes();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    live.workers.set_prober(Arc::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        loop {
+            std::thread::park();
+        }
+    }));
+    let started = Instant::now();
+    live.press("i");
+    live.type_text("/mnt/hung/disk.img");
+    assert_eq!(
+        file_error(&live.app).as_deref(),
+        Some("checking /mnt/hung/disk.img…")
+    );
+    let s = screen(&live.app, 100, 24);
+    assert!(s.contains("checking /mnt/hung/disk.img…"), "{s}");
+    // Enter does not start an upload of a file nobody has looked at.
+    live.press("<Enter>");
+    assert!(matches!(live.app.mode, Mode::Wizard(_)));
+    assert!(live.app.jobs.list.is_empty());
+    // Typing goes on while every probe so far hangs.
+    for _ in 0.."disk.img".len() {
+        live.press("<Backspace>");
+    }
+    live.type_text("other.iso");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("the form closed: {:?}", live.app.mode)
+    };
+    assert_eq!(
+        w.get("file"),
+        "/mnt/hung/other.iso",
+        "what was typed is kept"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while asked.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        asked.load(Ordering::SeqCst) > 0,
+        "the runtime ran the probe"
+    );
+    // Time passes: the field says the file system did not answer, and still blocks.
+    let fx = live.app.update(virtdeck::app::Msg::Tick(
+        Instant::now() + Duration::from_secs(6),
+    ));
+    live.workers.apply(fx);
+    assert!(
+        file_error(&live.app).is_some_and(|e| e.contains("no answer after 5 s")),
+        "{:?}",
+        file_error(&live.app)
+    );
+    live.press("<Esc>");
+    assert_eq!(live.app.mode, Mode::Normal);
+    live.press("2");
+    assert_eq!(live.app.view, View::Vms);
+    live.press("4");
+    assert_eq!(live.app.view, View::Networks);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the keys waited on the probe: {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

@@ -926,6 +926,14 @@ fn upload_and_download_through_the_ui() {
     assert!(live.pump_until(WAIT, |a| a.hosts[0].status.is_connected()));
     live.press("3");
     assert!(live.pump_until(WAIT, |a| a.hosts[0].storage.is_some()));
+    // The form's file field is no longer being checked (the probe answered).
+    let checked = |a: &virtdeck::app::App| match &a.mode {
+        Mode::Wizard(w) => !w
+            .field("file")
+            .and_then(|f| f.error.as_deref())
+            .is_some_and(|e| e.starts_with("checking ") || e.starts_with("finding ")),
+        _ => true,
+    };
     let row = storage::pool_rows(&live.app)
         .iter()
         .position(|(_, p)| p.name == name)
@@ -941,6 +949,8 @@ fn upload_and_download_through_the_ui() {
 
     live.press("i");
     live.type_text(&src.display().to_string());
+    // The file is looked at off the UI thread: the form waits for that answer.
+    assert!(live.pump_until(WAIT, checked), "{:?}", live.app.mode);
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     let finished = |a: &virtdeck::app::App| {
@@ -957,6 +967,11 @@ fn upload_and_download_through_the_ui() {
 
     let out = dir.path().join("out.bin");
     live.press("e");
+    // The default (the download directory) arrives from a probe.
+    assert!(live.pump_until(
+        WAIT,
+        |a| matches!(&a.mode, Mode::Wizard(w) if !w.get("file").is_empty())
+    ));
     let Mode::Wizard(wz) = &live.app.mode else {
         panic!("no download form: {:?}", live.app.mode)
     };
@@ -964,6 +979,7 @@ fn upload_and_download_through_the_ui() {
         live.press("<Backspace>");
     }
     live.type_text(&out.display().to_string());
+    assert!(live.pump_until(WAIT, checked), "{:?}", live.app.mode);
     live.press("<Enter>");
     assert_eq!(live.app.mode, Mode::Normal, "{:?}", live.app.mode);
     assert!(live.pump_until(WAIT, finished));
@@ -980,6 +996,10 @@ fn upload_and_download_through_the_ui() {
     // Into a folder that does not exist yet: the form says it makes it, and the job does.
     let nested = dir.path().join("new/sub/out2.bin");
     live.press("e");
+    assert!(live.pump_until(
+        WAIT,
+        |a| matches!(&a.mode, Mode::Wizard(w) if !w.get("file").is_empty())
+    ));
     let Mode::Wizard(wz) = &live.app.mode else {
         panic!("no download form: {:?}", live.app.mode)
     };
@@ -987,6 +1007,7 @@ fn upload_and_download_through_the_ui() {
         live.press("<Backspace>");
     }
     live.type_text(&nested.display().to_string());
+    assert!(live.pump_until(WAIT, checked), "{:?}", live.app.mode);
     let Mode::Wizard(wz) = &live.app.mode else {
         panic!("form closed")
     };

@@ -85,6 +85,11 @@ pub enum Msg {
         Result<&'static crate::osinfo::OsDb, String>,
         std::time::Duration,
     ),
+    /// A file-system check finished (answer to `Effect::Probe` with the same id).
+    Probed {
+        id: u64,
+        answer: crate::probe::Answer,
+    },
 }
 
 /// What the app asks the outside world to do.
@@ -126,6 +131,11 @@ pub enum Effect {
     LoadOsDb,
     /// Keep the palette's history (XDG state dir) for the next run.
     SaveHistory(Vec<String>),
+    /// Look at the local file system off the UI thread; answered with `Msg::Probed { id }`.
+    Probe {
+        id: u64,
+        probe: crate::probe::Probe,
+    },
     Quit,
 }
 
@@ -324,6 +334,8 @@ pub struct App {
     pub vm_scope: Option<HostId>,
     /// Set by `-` so the pane it leaves is not remembered.
     going_back: bool,
+    /// The last `Effect::Probe` id handed out.
+    probe_seq: u64,
 }
 
 impl App {
@@ -375,6 +387,7 @@ impl App {
             scopes: panes::Scopes::default(),
             vm_scope: None,
             going_back: false,
+            probe_seq: 0,
         }
     }
 
@@ -392,6 +405,7 @@ impl App {
             panes::left(self, from);
         }
         fx.extend(console::follow(self));
+        fx.extend(wizard::checks::send(self));
         fx
     }
 
@@ -421,9 +435,14 @@ impl App {
                 wizard::newvm::db_loaded(self, result, took);
                 Vec::new()
             }
+            Msg::Probed { id, answer } => {
+                wizard::checks::probed(self, id, answer);
+                Vec::new()
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 self.messages.expire(now);
+                wizard::checks::tick(self);
                 let mut fx = panes::tick(self);
                 fx.extend(wizard::newvm::tick(self));
                 fx

@@ -10,6 +10,7 @@ pub mod migrate;
 mod network;
 mod node;
 mod ops;
+pub mod overlay;
 pub mod stats;
 mod storage;
 mod uptime;
@@ -27,7 +28,7 @@ pub use backoff::backoff_delay;
 pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
-pub use node::is_local_uri;
+pub use node::{is_local_uri, test_connection};
 pub use worker::{effective_uri, message};
 
 /// A lifecycle operation on one domain.

@@ -7,7 +7,7 @@ use virt::connect::Connect;
 use virt::error::Error;
 
 use super::stats;
-use crate::model::{LocalDisk, LocalMachine, NodeSample, PoolUsage};
+use crate::model::{version_string, LocalDisk, LocalMachine, NodeSample, PoolUsage};
 
 const SLOW_EVERY: Duration = Duration::from_secs(10);
 
@@ -116,6 +116,28 @@ fn local_disks() -> Vec<LocalDisk> {
     out.sort_by(|a, b| b.total.cmp(&a.total).then(a.mount.cmp(&b.mount)));
     out.truncate(8);
     out
+}
+
+/// Opens `uri` once for the add-host form's test and describes what answered (hostname,
+/// driver, versions), or the error with a hint for well-known setup problems. Blocks: the
+/// caller runs it on a thread of its own and times it out.
+pub fn test_connection(uri: &str, readonly: bool) -> Result<String, String> {
+    let eff = super::effective_uri(uri);
+    let opened = if readonly {
+        Connect::open_read_only(Some(&eff))
+    } else {
+        Connect::open(Some(&eff))
+    };
+    match opened {
+        Ok(c) => Ok(format!(
+            "{}: {} {} (libvirt {})",
+            c.hostname().unwrap_or_else(|_| "?".into()),
+            c.driver_type().unwrap_or_default(),
+            c.hyp_version().map(version_string).unwrap_or_default(),
+            c.lib_version().map(version_string).unwrap_or_default(),
+        )),
+        Err(e) => Err(super::with_hint(uri, super::message(&e))),
+    }
 }
 
 /// True for a URI that talks to this machine (no host part), so local load means something.

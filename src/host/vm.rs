@@ -484,7 +484,7 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
             if let Some((_, why)) = spec.validate().into_iter().next() {
                 return refused(why);
             }
-            let snap = dom.create_snapshot_xml(&spec.to_xml()?, spec.flags())?;
+            let snap = dom.create_snapshot_xml(&spec.to_xml()?, snapshot_flags(&spec))?;
             format!("{name}: snapshot {} created", snap.name()?)
         }
         VmOp::RevertSnapshot { name: snap, force } => {
@@ -654,9 +654,34 @@ fn delete_volume(conn: &Connect, src: &Source, refreshed: &mut bool) -> Result<(
     vol.delete(0)
 }
 
+/// `virDomainSnapshotCreateXML` flags: disk-only when asked, and atomic (all disks or none)
+/// always.
+fn snapshot_flags(spec: &crate::xml::snapshot::SnapshotSpec) -> u32 {
+    let mut f = sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC;
+    if spec.disk_only {
+        f |= sys::VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY;
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshots_are_atomic_and_disk_only_when_asked() {
+        let hw = crate::xml::hardware::parse(crate::xml::hardware::tests::TINY_LIVE).unwrap();
+        let spec = crate::xml::snapshot::SnapshotSpec::for_domain(&hw, "s", None, false);
+        assert_eq!(
+            snapshot_flags(&spec),
+            sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+        );
+        let ext = crate::xml::snapshot::SnapshotSpec::for_domain(&hw, "e", None, true);
+        assert_eq!(
+            snapshot_flags(&ext),
+            sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC | sys::VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+        );
+    }
 
     #[test]
     fn scope_flags_and_labels() {

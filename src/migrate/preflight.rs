@@ -1,6 +1,6 @@
 //! Pre-flight checks before a migration, as a pure function of facts read from both hosts
-//! (`gather` reads them): each check is pass / warn / fail with a line of detail, and
-//! [`blocking`] says whether the wizard may go on.
+//! (`host::migrate::gather` reads them): each check is pass / warn / fail with a line of
+//! detail, and [`blocking`] says whether the wizard may go on.
 
 use crate::model::migration::{CopyStorage, Kind, MigrationOptions};
 use crate::xml::domain::XmlError;
@@ -168,8 +168,8 @@ pub struct VmFacts {
     pub cpu_check: Option<String>,
 }
 
-/// Whether the target sees one of the VM's disks (see `gather::disk_visibility` for the
-/// heuristic).
+/// Whether the target sees one of the VM's disks (see `host::migrate::gather::disk_visibility`
+/// for the heuristic).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Visibility {
     /// The path is a volume of this pool on the target. `shared`: the pool type is network

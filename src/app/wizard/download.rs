@@ -7,31 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Wizard;
+use super::{checks, Kind, Wizard};
+use crate::probe::SaveTarget;
 
 /// Memo keys: the directory relative names are taken in, and the work tree of the directory
-/// virtdeck runs in (both found when the form opens, not on every key).
+/// virtdeck runs in (both found once, by a probe, when the form opens).
 const BASE: &str = "download_dir";
 const REPO: &str = "repository";
-
-/// The user's download directory (XDG `DOWNLOAD`, macOS/Windows Downloads), else
-/// `downloads` in virtdeck's data directory: servers, and root, rarely have the former.
-pub fn default_dir() -> Option<PathBuf> {
-    directories::UserDirs::new()
-        .and_then(|u| u.download_dir().map(Path::to_path_buf))
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "virtdeck")
-                .map(|d| d.data_dir().join("downloads"))
-        })
-}
-
-/// The git work tree holding `dir`: its nearest ancestor with a `.git` entry (a directory,
-/// or the file a worktree or submodule has).
-pub fn repo_root(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
-}
 
 /// The file a typed name means: absolute as typed, else inside `base`.
 pub fn resolve(typed: &str, base: &Path) -> PathBuf {
@@ -62,17 +44,33 @@ fn file_name(volume: &str) -> String {
     }
 }
 
-/// Sets up the form's memory and returns the default value of its file field.
-pub fn prepare(w: &mut Wizard, volume: &str) -> String {
-    let cwd = std::env::current_dir().ok();
-    let base = default_dir()
-        .or_else(|| cwd.clone())
-        .unwrap_or_else(|| PathBuf::from("/"));
-    if let Some(repo) = cwd.as_deref().and_then(repo_root) {
+/// Keeps the download directory once the probe finds it, and fills the file field with the
+/// volume's name there unless the user has typed something.
+fn learn_base(w: &mut Wizard) -> Result<(), String> {
+    if w.memo.contains_key(BASE) {
+        return Ok(());
+    }
+    let (base, repo) = match checks::download_base(w, "base") {
+        None => return Err("finding the download directory…".into()),
+        Some(Err(e)) => {
+            return Err(format!(
+                "the download directory did not answer ({e}): type an absolute path"
+            ))
+        }
+        Some(Ok(found)) => found,
+    };
+    if let Some(repo) = repo {
         w.memo.insert(REPO, repo.display().to_string());
     }
     w.memo.insert(BASE, base.display().to_string());
-    base.join(file_name(volume)).display().to_string()
+    if w.get("file").is_empty() {
+        let volume = match &w.kind {
+            Kind::Download { volume, .. } => volume.clone(),
+            _ => String::new(),
+        };
+        w.set_text("file", &base.join(file_name(&volume)).display().to_string());
+    }
+    Ok(())
 }
 
 /// The full path the form's file field means.
@@ -83,10 +81,22 @@ pub fn target(w: &Wizard) -> PathBuf {
 
 /// Checks the destination: an error blocks, warnings are shown; the hint names the full path.
 pub fn refresh(w: &mut Wizard) {
+    let base = learn_base(w);
     let typed = w.get("file");
     let path = target(w);
     let repo = w.memo.get(REPO).map(PathBuf::from);
-    let (error, warnings) = check(&typed, &path, repo.as_deref());
+    let (error, warnings) = match base {
+        // Without the directory only an absolute path means something.
+        Err(e) if !path.is_absolute() || typed.is_empty() => (Some(e), Vec::new()),
+        _ if typed.is_empty() || typed.ends_with('/') || path.file_name().is_none() => {
+            check(&typed, &path, None, &SaveTarget::default())
+        }
+        _ => match checks::save_target(w, "file", path.clone()) {
+            None => (Some(format!("checking {}…", path.display())), Vec::new()),
+            Some(Err(e)) => (Some(format!("{}: {e}", path.display())), Vec::new()),
+            Some(Ok(found)) => check(&typed, &path, repo.as_deref(), &found),
+        },
+    };
     let hint = format!(
         "saves as {} (a new file, never overwritten; a relative name goes to {})",
         path.display(),
@@ -101,8 +111,14 @@ pub fn refresh(w: &mut Wizard) {
     }
 }
 
-/// (error, warnings) for saving to `path` (typed as `typed`).
-fn check(typed: &str, path: &Path, repo: Option<&Path>) -> (Option<String>, Vec<String>) {
+/// (error, warnings) for saving to `path` (typed as `typed`), from what the probe `found`
+/// there.
+fn check(
+    typed: &str,
+    path: &Path,
+    repo: Option<&Path>,
+    found: &SaveTarget,
+) -> (Option<String>, Vec<String>) {
     let mut warnings = Vec::new();
     if typed.is_empty() {
         return (Some("enter where to save the volume".into()), warnings);
@@ -110,7 +126,7 @@ fn check(typed: &str, path: &Path, repo: Option<&Path>) -> (Option<String>, Vec<
     if typed.ends_with('/') || path.file_name().is_none() {
         return (Some("end the path with a file name".into()), warnings);
     }
-    if path.exists() {
+    if found.exists {
         return (
             Some(format!("{} exists: choose a new file name", path.display())),
             warnings,
@@ -118,14 +134,14 @@ fn check(typed: &str, path: &Path, repo: Option<&Path>) -> (Option<String>, Vec<
     }
     // The first ancestor that exists decides: a file there blocks, a missing folder is made.
     let parent = path.parent().unwrap_or(Path::new("/"));
-    match parent.ancestors().find(|d| d.exists()) {
-        Some(d) if !d.is_dir() => {
+    match &found.ancestor {
+        Some((d, false)) => {
             return (
                 Some(format!("{} is not a directory", d.display())),
                 warnings,
             );
         }
-        Some(d) if d != parent => {
+        Some((d, true)) if d != parent => {
             warnings.push(format!("creates the folder {}", parent.display()));
         }
         _ => {}
@@ -165,7 +181,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("taken"), b"x").unwrap();
-        let at = |p: &Path| check(&p.display().to_string(), p, None);
+        let found =
+            |p: &Path| match crate::probe::run(&crate::probe::Probe::SaveTarget(p.to_path_buf())) {
+                crate::probe::Found::SaveTarget(t) => t,
+                other => panic!("{other:?}"),
+            };
+        let at = |p: &Path| check(&p.display().to_string(), p, None, &found(p));
         assert!(at(&d.join("taken")).0.unwrap().contains("exists"));
         assert!(at(&d.join("taken/x.img"))
             .0
@@ -178,22 +199,12 @@ mod tests {
             w[0].contains("creates the folder") && w[0].contains("a/b"),
             "{w:?}"
         );
-        assert!(check("", Path::new("/"), None).0.is_some());
-        assert!(check("x/", &d.join("x/"), None).0.is_some());
+        let none = SaveTarget::default();
+        assert!(check("", Path::new("/"), None, &none).0.is_some());
+        assert!(check("x/", &d.join("x/"), None, &none).0.is_some());
         // Inside the repository virtdeck runs in: said, not refused.
-        let (e, w) = check("x.img", &d.join("x.img"), Some(d));
+        let (e, w) = check("x.img", &d.join("x.img"), Some(d), &found(&d.join("x.img")));
         assert_eq!(e, None);
         assert!(w.iter().any(|w| w.contains("git work tree")), "{w:?}");
-    }
-
-    #[test]
-    fn the_work_tree_is_found_from_below() {
-        let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("a/b");
-        std::fs::create_dir_all(&sub).unwrap();
-        assert_eq!(repo_root(&sub), None);
-        // A worktree's .git is a file.
-        std::fs::write(dir.path().join(".git"), "gitdir: /x").unwrap();
-        assert_eq!(repo_root(&sub), Some(dir.path().to_path_buf()));
     }
 }

@@ -3,6 +3,7 @@
 //! pool, volume, secret, network…) only say which fields they have, how to check them and what
 //! to build; this module does the typing, paging and waiting for the host's answer.
 
+pub mod checks;
 pub mod download;
 pub mod evacuate;
 pub mod migrate;
@@ -314,6 +315,8 @@ pub struct Wizard {
     /// What the wizard did on its own that the user should know before confirming (a DHCP
     /// range moved with its subnet): shown above the review's document.
     pub review_notes: Vec<String>,
+    /// File-system checks asked for and their answers (`checks`).
+    pub checks: checks::Checks,
 }
 
 impl PartialEq for Wizard {
@@ -357,6 +360,7 @@ impl Wizard {
             newvm: None,
             memo: Default::default(),
             review_notes: Vec::new(),
+            checks: Default::default(),
         };
         w.focus_first();
         w

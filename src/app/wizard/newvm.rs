@@ -5,7 +5,7 @@
 //! fails. The host's facts come from what the app already has ([`facts`]).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{check, Context, Field, Kind, Wizard};
 use crate::app::requests;
@@ -354,48 +354,51 @@ fn bootable_image(v: &crate::model::storage::Volume) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads an ISO's volume id; only ever a few KiB from a local file.
-fn read_volume_id(path: &str) -> Result<String, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    crate::osinfo::read_volume_id(&mut file).map_err(|e| e.to_string())
-}
-
-/// Looks at the chosen ISO once per choice: reads its volume id when the file is readable
-/// from here, and marks detection pending until the database is ready.
+/// Looks at the chosen ISO once per choice and once more when the probe answers: its volume
+/// id when the file is readable from here, with detection pending until the database is
+/// ready.
 fn look_at_iso(w: &mut Wizard, f: &Facts, st: &mut State) {
-    let source = w.get("iso");
-    let key = if source == ISO_PATH {
-        format!("path:{}", w.get("iso_path"))
-    } else {
-        format!("vol:{source}")
-    };
-    if w.get("method") != ISO || key == st.iso_seen {
+    if w.get("method") != ISO {
         return;
     }
-    st.iso_seen = key;
-    st.volume_id = None;
-    st.detect_pending = false;
+    let source = w.get("iso");
     let path = if source == ISO_PATH {
         Some(w.get("iso_path"))
     } else {
         find_volume(f, &source).map(|(_, v)| v.path.clone())
     };
-    st.detection = match path {
+    let answer = match &path {
+        Some(p) if f.local && !source.is_empty() && p.starts_with('/') => {
+            super::checks::iso(w, "iso", p)
+        }
+        _ => None,
+    };
+    let key = format!("{source}\n{path:?}\n{answer:?}");
+    if key == st.iso_seen {
+        return;
+    }
+    st.iso_seen = key;
+    st.volume_id = None;
+    st.detect_pending = false;
+    st.detection = match (path, answer) {
         _ if source.is_empty() => None,
-        None => None,
-        Some(_) if !f.local => Some(
+        (None, _) => None,
+        (Some(_), _) if !f.local => Some(
             "OS detection skipped: the ISO is on a remote host (virtdeck reads only local files)"
                 .into(),
         ),
-        Some(p) if !std::path::Path::new(&p).is_file() => None,
-        Some(p) => match read_volume_id(&p) {
-            Ok(id) => {
+        // Still checking, or not a file (the path field says so).
+        (Some(_), None) => None,
+        (Some(_), Some(Ok(iso))) => match iso.volume_id {
+            None => None,
+            Some(Ok(id)) => {
                 st.volume_id = Some(id);
                 st.detect_pending = true;
                 None
             }
-            Err(e) => Some(format!("OS detection: {e}")),
+            Some(Err(e)) => Some(format!("OS detection: {e}")),
         },
+        (Some(_), Some(Err(e))) => Some(format!("OS detection: {e}")),
     };
 }
 
@@ -575,17 +578,21 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         visible(w, k, cloud);
     }
     let iso_path = w.get("iso_path");
-    check(
-        w,
-        "iso_path",
-        if !iso_path.starts_with('/') {
-            Err("an absolute path on the host".into())
-        } else if f.local && !std::path::Path::new(&iso_path).is_file() {
-            Err(format!("{iso_path}: no such file"))
-        } else {
-            Ok(())
-        },
-    );
+    let typed_path = method == ISO && w.get("iso") == ISO_PATH;
+    let r = if !iso_path.starts_with('/') {
+        Err("an absolute path on the host".into())
+    } else if f.local && typed_path {
+        // The same probe reads the ISO's volume id for detection (`look_at_iso`).
+        match super::checks::iso(w, "iso", &iso_path) {
+            None => Err(format!("checking {iso_path}…")),
+            Some(Ok(iso)) if !iso.file => Err(format!("{iso_path}: no such file")),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(format!("{iso_path}: {e}")),
+        }
+    } else {
+        Ok(())
+    };
+    check(w, "iso_path", r);
     let iso = w.get("iso");
     check(
         w,
@@ -1201,13 +1208,6 @@ pub fn db_loaded(app: &mut App, result: Result<&'static OsDb, String>, took: Dur
         }
     };
     refresh_open(app);
-}
-
-/// Loads the shared database (runtime side of `Effect::LoadOsDb`).
-pub fn load_db() -> (Result<&'static OsDb, String>, Duration) {
-    let t = Instant::now();
-    let r = OsDb::shared().map_err(|e| e.to_string());
-    (r, t.elapsed())
 }
 
 #[cfg(test)]

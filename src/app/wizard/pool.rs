@@ -307,10 +307,21 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     // A local directory that does not exist needs Build.
     if ctx.local && kind == "dir" && !w.on("build") {
         let t = w.get(key::TARGET);
-        if t.starts_with('/') && !std::path::Path::new(&t).is_dir() {
-            if let Some(f) = w.field_mut("build") {
-                f.error = Some(format!("{t} does not exist: turn Build on to create it"));
+        let missing = format!("{t} does not exist: turn Build on to create it");
+        let error = if t.starts_with('/') {
+            use crate::probe::{Found, Probe, Stat};
+            match w.checks.ask("target", Probe::Stat(t.clone().into())) {
+                None => Some(format!("checking {t}…")),
+                // The check itself failed (a hung mount): say so rather than "does not exist".
+                Some(Err(e)) => Some(format!("{t}: {e}")),
+                Some(Ok(Found::Stat(Ok(Stat { dir: true, .. })))) => None,
+                Some(Ok(_)) => Some(missing),
             }
+        } else {
+            None
+        };
+        if let (Some(f), Some(e)) = (w.field_mut("build"), error) {
+            f.error = Some(e);
         }
     }
     if kind == "disk" || (kind == "logical" && !w.get(key::DEVICE).is_empty()) {

@@ -323,6 +323,12 @@ fn clear(w: &mut Wizard, ctx: &Context, k: &str) {
     }
 }
 
+/// Answers the wizard's file-system probes (the runtime's part) and re-checks the form.
+fn deliver(w: &mut Wizard, ctx: &Context) {
+    w.checks.run_here();
+    refresh(w, ctx);
+}
+
 fn error(w: &Wizard, k: &str) -> Option<String> {
     w.field(k).and_then(|f| f.error.clone())
 }
@@ -409,6 +415,13 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
         &ctx,
     );
     refresh(&mut w, &ctx);
+    // The download directory is found by a probe: until it answers the form says so.
+    assert!(
+        error(&w, "file").is_some_and(|e| e.contains("finding the download directory")),
+        "{:?}",
+        error(&w, "file")
+    );
+    deliver(&mut w, &ctx);
     // cargo runs unit tests in the crate's root: a git work tree.
     let cwd = std::env::current_dir().unwrap();
     let file = w.get("file");
@@ -416,7 +429,9 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
     assert!(!Path::new(&file).starts_with(&cwd), "{file} is in {cwd:?}");
     assert_eq!(
         Path::new(&file),
-        download::default_dir().unwrap().join("disk.img")
+        crate::probe::default_download_dir()
+            .unwrap()
+            .join("disk.img")
     );
     let shown = |w: &Wizard| {
         let f = w.field("file").unwrap();
@@ -425,7 +440,10 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
     // A relative name goes to the download directory, and the form says where exactly.
     w.set_text("file", "copy.img");
     refresh(&mut w, &ctx);
-    let full = download::default_dir().unwrap().join("copy.img");
+    deliver(&mut w, &ctx);
+    let full = crate::probe::default_download_dir()
+        .unwrap()
+        .join("copy.img");
     assert!(
         shown(&w).contains(&full.display().to_string()),
         "{}",
@@ -434,6 +452,12 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
     // Into the work tree virtdeck runs in: allowed, but never silently.
     w.set_text("file", &cwd.join("x.img").display().to_string());
     refresh(&mut w, &ctx);
+    assert!(
+        error(&w, "file").is_some_and(|e| e.starts_with("checking ")),
+        "{:?}",
+        error(&w, "file")
+    );
+    deliver(&mut w, &ctx);
     let warning = w.field("file").and_then(|f| f.warning.clone());
     assert!(
         warning

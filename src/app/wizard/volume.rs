@@ -75,17 +75,13 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
                 fmt::bytes(*capacity)
             ))],
         ),
-        Kind::Download { volume, .. } => {
-            let mut w = Wizard::new(
-                format!("Download {volume}"),
-                kind.clone(),
-                vec!["Download"],
-                vec![Field::text("file", "Save as", 0, "")],
-            );
-            let default = super::download::prepare(&mut w, volume);
-            w.set_text("file", &default);
-            w
-        }
+        // The file field is filled once the download directory is known (`download`).
+        Kind::Download { volume, .. } => Wizard::new(
+            format!("Download {volume}"),
+            kind.clone(),
+            vec!["Download"],
+            vec![Field::text("file", "Save as", 0, "")],
+        ),
         _ => Wizard::new("?", kind.clone(), vec![""], Vec::new()),
     }
 }
@@ -189,16 +185,20 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         }
         Kind::Upload { capacity, .. } => {
             let path = w.get("file");
-            let r = match std::fs::metadata(&path) {
-                _ if path.is_empty() => Err("enter the path of a local file".to_string()),
-                Err(e) => Err(format!("{path}: {e}")),
-                Ok(m) if !m.is_file() => Err(format!("{path} is not a regular file")),
-                Ok(m) if m.len() > capacity => Err(format!(
-                    "the file ({}) is larger than the volume ({}): resize the volume first",
-                    fmt::bytes(m.len()),
-                    fmt::bytes(capacity)
-                )),
-                Ok(_) => Ok(()),
+            let r = if path.is_empty() {
+                Err("enter the path of a local file".to_string())
+            } else {
+                match super::checks::stat(w, "file", &path) {
+                    None => Err(format!("checking {path}…")),
+                    Some(Err(e)) => Err(format!("{path}: {e}")),
+                    Some(Ok(m)) if !m.file => Err(format!("{path} is not a regular file")),
+                    Some(Ok(m)) if m.len > capacity => Err(format!(
+                        "the file ({}) is larger than the volume ({}): resize the volume first",
+                        fmt::bytes(m.len),
+                        fmt::bytes(capacity)
+                    )),
+                    Some(Ok(_)) => Ok(()),
+                }
             };
             check(w, "file", r);
         }

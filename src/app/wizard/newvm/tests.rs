@@ -113,6 +113,12 @@ fn method(w: &mut Wizard, c: &Context, m: &str) {
     refresh_any(w, c);
 }
 
+/// Answers the wizard's file-system probes (the runtime's part) and re-checks the form.
+fn deliver(w: &mut Wizard, c: &Context) {
+    w.checks.run_here();
+    refresh_any(w, c);
+}
+
 fn err(w: &Wizard, k: &str) -> Option<String> {
     w.field(k).and_then(|f| f.error.clone())
 }
@@ -468,6 +474,15 @@ fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
     let mut w = wizard(&c);
     typ(&mut w, &c, "iso", "zzz");
     typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    // The file is read off the UI thread: until the probe answers the path is being checked.
+    assert!(
+        err(&w, "iso_path").is_some_and(|e| e.starts_with("checking ")),
+        "{:?}",
+        err(&w, "iso_path")
+    );
+    assert_ne!(w.get("os"), "debian11");
+    deliver(&mut w, &c);
+    assert_eq!(err(&w, "iso_path"), None);
     assert_eq!(w.get("os"), "debian11");
     assert!(warn(&w, "os").is_some_and(|m| m.contains("detected Debian 11")));
     // Detection waits for the database, then applies.
@@ -476,6 +491,7 @@ fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
     let mut w = wizard(&c);
     typ(&mut w, &c, "iso", "zzz");
     typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    deliver(&mut w, &c);
     assert_eq!(w.get("os"), "generic");
     f.db = OsDbState::Ready(db());
     let c = ctx(f.clone());
@@ -486,6 +502,7 @@ fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
     std::fs::write(&junk, b"junk").expect("write");
     clear(&mut w, &c, "iso_path");
     typ(&mut w, &c, "iso_path", &junk.display().to_string());
+    deliver(&mut w, &c);
     assert!(
         warn(&w, "os").is_some_and(|m| m.contains("OS detection:")),
         "{:?}",
@@ -506,6 +523,11 @@ fn a_local_iso_picks_its_os_and_a_remote_one_is_not_read() {
     let mut w = wizard(&c);
     typ(&mut w, &c, "iso", "zzz");
     typ(&mut w, &c, "iso_path", &iso.display().to_string());
+    assert_eq!(
+        err(&w, "iso_path"),
+        None,
+        "a remote path is not checked here"
+    );
     assert_ne!(w.get("os"), "debian11");
     assert!(warn(&w, "os").is_some_and(|m| m.contains("remote host")));
 }

@@ -8,8 +8,10 @@ use virt::error::Error;
 use virt::storage_pool::StoragePool;
 use virt::sys;
 
-use super::preflight::{CpuCmp, CpuCompat, DiskSource, Facts, TargetFacts, Visibility, VmFacts};
 use crate::host::message;
+use crate::migrate::preflight::{
+    CpuCmp, CpuCompat, DiskSource, Facts, TargetFacts, Visibility, VmFacts,
+};
 use crate::xml::domain::XmlError;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +53,7 @@ pub fn vm(conn: &Connect, uuid: &str) -> Result<VmFacts, GatherError> {
     } else {
         sys::VIR_DOMAIN_XML_INACTIVE
     };
-    let mut vm = super::preflight::vm_facts(&dom.xml_desc(flags)?)?;
+    let mut vm = crate::migrate::preflight::vm_facts(&dom.xml_desc(flags)?)?;
     vm.active = active;
     vm.persistent = dom.is_persistent()?;
     Ok(vm)

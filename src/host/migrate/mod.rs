@@ -24,6 +24,12 @@
 //! target. When it does not (two daemons on one machine, a dedicated migration network,
 //! a name that resolves to 127.0.1.1), set [`MigrationTarget::migration_address`] to the
 //! target's address on the network migration traffic should use (per-host setting).
+//!
+//! The libvirt reads behind the pre-flight checks are in `gather`, the raw calls the `virt`
+//! crate lacks in `ffi`; the checks themselves are pure (`crate::migrate::preflight`).
+
+pub(crate) mod ffi;
+pub mod gather;
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -36,13 +42,12 @@ use virt::error::Error;
 use virt::sys;
 
 use super::{message, HostEvent};
-use crate::migrate::ffi::{self, TypedParams};
-use crate::migrate::gather;
 use crate::migrate::preflight::{self, Check, CheckKind, Status};
 use crate::model::migration::{
     migration_uri, Kind, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome,
     PostCopy, Progress, Setting,
 };
+use ffi::TypedParams;
 
 /// How often the poller samples the job statistics.
 const SAMPLE: Duration = Duration::from_millis(500);

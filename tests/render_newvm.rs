@@ -169,6 +169,22 @@ fn import_creates_starts_and_selects_the_vm() {
     let (h, vm) = live.app.vm(live.app.selected_row().unwrap());
     assert_eq!(h.name, "lab-edge");
     assert!(vm.state.is_active(), "started: {:?}", vm.state);
+    // The creation is a job of the jobs pane, finished.
+    let jobs: Vec<_> = live
+        .app
+        .jobs
+        .list
+        .iter()
+        .map(|j| (j.kind, j.target.clone(), j.job.state()))
+        .collect();
+    assert_eq!(
+        jobs,
+        [(
+            virtdeck::app::jobs::JobKind::NewVm,
+            "imported".to_string(),
+            virtdeck::job::JobState::Done
+        )]
+    );
 }
 
 #[test]

@@ -827,6 +827,11 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         Ok(cmd) => {
             w.submit = Submit::Waiting(tag);
             w.error = None;
+            // A VM creation is a job of the fleet too: the jobs pane shows and cancels it.
+            if let HostCommand::CreateVm(c) = &cmd {
+                let (name, job) = (c.spec.name.clone(), c.job.clone());
+                app.jobs.add(JobKind::NewVm, host, name, job, app.now);
+            }
             vec![Effect::Host(host, cmd)]
         }
         Err(e) => {

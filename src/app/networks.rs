@@ -194,7 +194,9 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         };
     }
     match action {
-        Action::Interfaces => app.networks.show_ifaces = !app.networks.show_ifaces,
+        Action::Interfaces | Action::CyclePane | Action::CyclePaneBack => {
+            app.networks.show_ifaces = !app.networks.show_ifaces
+        }
         Action::NewItem => return new_network(app),
         _ => return act(app, action),
     }

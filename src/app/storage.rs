@@ -574,7 +574,10 @@ pub struct PoolsPane;
 
 impl super::panes::Pane for PoolsPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
-        pools_key(app, action)
+        match action {
+            Action::CyclePane | Action::CyclePaneBack => pools_key(app, Action::Open),
+            a => pools_key(app, a),
+        }
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
@@ -601,7 +604,10 @@ pub struct VolumesPane;
 
 impl super::panes::Pane for VolumesPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
-        volumes_key(app, action)
+        match action {
+            Action::CyclePane | Action::CyclePaneBack => open_pools(app),
+            a => volumes_key(app, a),
+        }
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
@@ -623,7 +629,10 @@ pub struct SecretsPane;
 
 impl super::panes::Pane for SecretsPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
-        secrets_key(app, action)
+        match action {
+            Action::CyclePane | Action::CyclePaneBack => open_pools(app),
+            a => secrets_key(app, a),
+        }
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {

@@ -101,6 +101,9 @@ pub enum Action {
     Palette,
     /// Back to the pane shown before (`-`).
     PrevPane,
+    /// Tab / S-Tab between the panes of one screen (pools and volumes, networks and leases).
+    CyclePane,
+    CyclePaneBack,
     /// Unbinds a preset key from a user keymap.
     Noop,
 }
@@ -190,6 +193,8 @@ impl Action {
         ("view_jobs", Action::ViewJobs),
         ("palette", Action::Palette),
         ("prev_pane", Action::PrevPane),
+        ("cycle_pane", Action::CyclePane),
+        ("cycle_pane_back", Action::CyclePaneBack),
         ("noop", Action::Noop),
     ];
 

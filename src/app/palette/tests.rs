@@ -329,3 +329,24 @@ fn esc_pops_one_overlay() {
     assert_eq!(a.mode, Mode::Normal);
     assert!(a.under.is_empty());
 }
+
+#[test]
+fn tab_cycles_the_panes_of_a_screen() {
+    let mut a = app();
+    with_pools(&mut a);
+    press(&mut a, "3");
+    press(&mut a, "<Tab>");
+    assert_eq!(
+        a.view,
+        View::Volumes {
+            host: HostId(0),
+            pool: "default".into()
+        }
+    );
+    press(&mut a, "<BackTab>");
+    assert_eq!(a.view, View::Pools);
+    press(&mut a, "4");
+    let before = a.networks.show_ifaces;
+    press(&mut a, "<Tab>");
+    assert_ne!(a.networks.show_ifaces, before, "leases ↔ host interfaces");
+}

@@ -13,7 +13,7 @@ pub enum JobState {
     Cancelled,
 }
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
+use crate::wake::Wake;
 
 struct Shared {
     label: String,

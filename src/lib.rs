@@ -29,4 +29,5 @@ pub mod subnet;
 pub mod term;
 pub mod ui;
 pub mod vnc;
+pub mod wake;
 pub mod xml;

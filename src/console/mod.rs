@@ -39,7 +39,7 @@ pub trait ConsoleIo: Send + Sync {
     fn abort(&self);
 }
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
+use crate::wake::Wake;
 
 struct Shared {
     parser: Mutex<vt100::Parser>,

@@ -75,7 +75,7 @@ struct State {
 /// What the UI handles share; the session thread holds only a `Weak` to it, so dropping
 /// every handle also ends the session.
 struct Shared {
-    wake: Arc<dyn Fn() + Send + Sync>,
+    wake: crate::wake::Wake,
     /// New pixels since the UI last asked for cells (wake only on false -> true).
     dirty: AtomicBool,
     frames: AtomicU64,
@@ -165,7 +165,7 @@ impl fmt::Debug for Preview {
 impl Preview {
     /// A preview in status `Connecting`, with no session yet. `wake` is called from the
     /// session thread when there is something new to draw.
-    pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Preview {
+    pub fn new(wake: crate::wake::Wake) -> Preview {
         Preview {
             shared: Arc::new(Shared {
                 wake,

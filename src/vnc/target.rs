@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::Preview;
 
-type Wake = Arc<dyn Fn() + Send + Sync>;
+use crate::wake::Wake;
 
 /// A preview and the slot its wake callback reads: the runtime fills the slot (it owns the
 /// channel to the UI), the app only holds the handle.

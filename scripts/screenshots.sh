@@ -65,6 +65,11 @@ keys 2 && keys g && keys j j && keys m && shot migrate-wizard
 keys Enter && keys Enter && sleep 1 && shot migrate-checks
 esc 1 && for _ in 1 2 3 4 5; do keys Tab; done && keys Right && keys Enter && sleep 1 \
   && keys Enter && sleep 1.5 && shot migrations
+# The jobs pane (the refused migration is one of them), then the : palette: host completions,
+# and the VM table it scopes to one host and filters.
+keys 6 && shot jobs
+keys : && keys -l "vms @" && shot palette
+keys Tab && keys -l " /k8s" && keys Enter && shot palette-scoped
 start 80 24
 keys 2 && shot narrow-80x24
 

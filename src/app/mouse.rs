@@ -335,21 +335,9 @@ mod tests {
     }
 
     fn pools(n: usize) -> crate::model::storage::StorageInventory {
-        use crate::model::storage::{Pool, PoolState, StorageInventory};
+        use crate::model::storage::StorageInventory;
         let pools = (0..n)
-            .map(|i| Pool {
-                name: format!("pool-{i:02}"),
-                uuid: String::new(),
-                kind: "dir".into(),
-                state: PoolState::Running,
-                autostart: false,
-                persistent: true,
-                capacity: 1 << 30,
-                allocation: 0,
-                available: 1 << 30,
-                target: None,
-                volumes: Vec::new(),
-            })
+            .map(|i| crate::app::tests::test_pool(&format!("pool-{i:02}")))
             .collect();
         StorageInventory {
             pools,

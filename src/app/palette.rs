@@ -112,10 +112,18 @@ fn edit(app: &mut App, f: impl FnOnce(&mut String)) {
         return;
     };
     f(&mut p.input);
+    p.recall = None;
+    retyped(app);
+}
+
+/// The line changed: the last error and Tab's cycle are over; completions for the new line.
+fn retyped(app: &mut App) {
+    let Mode::Palette(p) = &mut app.mode else {
+        return;
+    };
     p.error = None;
     p.pick = None;
     p.stem = None;
-    p.recall = None;
     let input = p.input.clone();
     let s = suggest(app, &input);
     if let Mode::Palette(p) = &mut app.mode {
@@ -150,13 +158,7 @@ fn complete(app: &mut App, forward: bool) {
     if n == 1 {
         // The only choice: take it and move on to the next word.
         p.input.push(' ');
-        p.pick = None;
-        p.stem = None;
-        let input = p.input.clone();
-        let s = suggest(app, &input);
-        if let Mode::Palette(p) = &mut app.mode {
-            p.suggestions = s;
-        }
+        retyped(app);
     } else {
         p.pick = Some(i);
         p.stem = Some(stem);
@@ -187,14 +189,7 @@ fn recall(app: &mut App, older: bool) {
             }
         }
     }
-    p.error = None;
-    p.pick = None;
-    p.stem = None;
-    let input = p.input.clone();
-    let s = suggest(app, &input);
-    if let Mode::Palette(p) = &mut app.mode {
-        p.suggestions = s;
-    }
+    retyped(app);
 }
 
 fn last_word(s: &str) -> &str {

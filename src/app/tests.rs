@@ -78,6 +78,23 @@ fn app_with(readonly: bool) -> App {
     app
 }
 
+/// A running dir pool of 1 GiB with no volumes.
+pub(super) fn test_pool(name: &str) -> crate::model::storage::Pool {
+    crate::model::storage::Pool {
+        name: name.into(),
+        uuid: String::new(),
+        kind: "dir".into(),
+        state: crate::model::storage::PoolState::Running,
+        autostart: false,
+        persistent: true,
+        capacity: 1 << 30,
+        allocation: 0,
+        available: 1 << 30,
+        target: None,
+        volumes: Vec::new(),
+    }
+}
+
 pub(super) fn app() -> App {
     app_with(false)
 }

@@ -1,10 +1,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::tests::{app, press};
+use crate::app::tests::{app, press, test_pool};
 use crate::app::Msg;
 use crate::host::HostEvent;
-use crate::model::storage::{Pool, PoolState, StorageInventory};
+use crate::model::storage::StorageInventory;
 
 fn typed(a: &mut App, s: &str) {
     for c in s.chars() {
@@ -26,22 +26,6 @@ fn palette(a: &App) -> &Palette {
     }
 }
 
-fn pool(name: &str) -> Pool {
-    Pool {
-        name: name.into(),
-        uuid: String::new(),
-        kind: "dir".into(),
-        state: PoolState::Running,
-        autostart: false,
-        persistent: true,
-        capacity: 1 << 30,
-        allocation: 0,
-        available: 1 << 30,
-        target: None,
-        volumes: Vec::new(),
-    }
-}
-
 /// Host 0 (kvm-a) has pools `default` and `images`, host 1 (kvm-b) `default` and `fast`.
 fn with_pools(a: &mut App) {
     for (i, names) in [["default", "images"], ["default", "fast"]]
@@ -51,7 +35,7 @@ fn with_pools(a: &mut App) {
         a.update(Msg::Host(
             HostId(i),
             HostEvent::Storage(StorageInventory {
-                pools: names.iter().map(|n| pool(n)).collect(),
+                pools: names.iter().map(|n| test_pool(n)).collect(),
                 secrets: Vec::new(),
             }),
         ));

@@ -112,6 +112,21 @@ impl Demo {
         true
     }
 
+    /// Opens the pools and networks panes until every host has answered, so their actions
+    /// have something to act on.
+    fn load_storage_and_networks(&mut self) {
+        self.press("3");
+        assert!(self.pump_until(Duration::from_secs(10), |a| a
+            .hosts
+            .iter()
+            .all(|h| h.storage.is_some())));
+        self.press("4");
+        assert!(self.pump_until(Duration::from_secs(10), |a| a
+            .hosts
+            .iter()
+            .all(|h| h.networks.is_some())));
+    }
+
     fn drain(&mut self) {
         while let Ok(m) = self.rx.try_recv() {
             let fx = self.app.update(m);
@@ -176,16 +191,7 @@ fn demo_readonly_refuses_every_change_on_every_key() {
         }
     }
     // Load what the panes show, so their actions have something to act on.
-    d.press("3");
-    assert!(d.pump_until(Duration::from_secs(10), |a| a
-        .hosts
-        .iter()
-        .all(|h| h.storage.is_some())));
-    d.press("4");
-    assert!(d.pump_until(Duration::from_secs(10), |a| a
-        .hosts
-        .iter()
-        .all(|h| h.networks.is_some())));
+    d.load_storage_and_networks();
     let entries: &[&[&str]] = &[
         &["1"],
         &["2"],
@@ -274,16 +280,7 @@ fn fingerprint(app: &App) -> Vec<String> {
 fn every_changing_action_of_every_pane_is_refused_in_one_place() {
     use virtdeck::app::actions::CHANGES;
     let mut d = start(None);
-    d.press("3");
-    assert!(d.pump_until(Duration::from_secs(10), |a| a
-        .hosts
-        .iter()
-        .all(|h| h.storage.is_some())));
-    d.press("4");
-    assert!(d.pump_until(Duration::from_secs(10), |a| a
-        .hosts
-        .iter()
-        .all(|h| h.networks.is_some())));
+    d.load_storage_and_networks();
     let before = fingerprint(&d.app);
     let keymap = Keymap::preset();
     let mut walked = 0;

@@ -99,7 +99,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let widths = vec![
         Constraint::Length(9),
         Constraint::Fill(2),
-        Constraint::Fill(1),
+        // Migrations name both hosts.
+        Constraint::Fill(2),
         Constraint::Length(16),
         Constraint::Length(11),
         Constraint::Length(8),

@@ -719,7 +719,7 @@ fn detail_name_fields_follow_the_shared_rules() {
         panic!("no clone form")
     };
     w.set_text("name", ".hidden");
-    crate::app::wizard::vm::refresh(w, &Default::default());
+    crate::app::detail::forms::refresh(w, &Default::default());
     assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
     // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
     for bad in [".s", "s\u{202e}1"] {
@@ -729,7 +729,7 @@ fn detail_name_fields_follow_the_shared_rules() {
             panic!("no snapshot form")
         };
         w.set_text("name", bad);
-        crate::app::wizard::vm::refresh(w, &Default::default());
+        crate::app::detail::forms::refresh(w, &Default::default());
         assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
     }
 }

@@ -181,3 +181,185 @@ pub(super) fn submit_delete(app: &mut App, host: HostId, d: &VmDetails) -> Vec<E
     );
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::detail::tests::{answer, details, opened, ops, press, type_text, with_pools};
+    use crate::app::{App, Effect, Mode, Msg};
+    use crate::host::vm::{VmCmd, VmOp};
+    use crate::host::{HostCommand, HostEvent};
+    use crate::model::{HostId, Snapshot};
+    use crate::xml::hardware::Source;
+
+    #[test]
+    fn delete_vm_lists_volumes_and_wants_the_name_typed() {
+        let mut a = opened(false);
+        press(&mut a, "X");
+        assert!(matches!(a.mode, Mode::Wizard(_)));
+        press(&mut a, "<Space>"); // delete storage: on
+        press(&mut a, "<Enter>"); // review
+        let fx = press(&mut a, "<Enter>");
+        assert!(fx.is_empty());
+        let Mode::Confirm(c) = &a.mode else {
+            panic!("no typed confirm: {:?}", a.mode)
+        };
+        assert!(c
+            .body
+            .iter()
+            .any(|l| l.contains("/var/lib/libvirt/images/web-01.qcow2")));
+        assert!(press(&mut a, "<Enter>").is_empty(), "name not typed yet");
+        type_text(&mut a, "web-01");
+        let fx = press(&mut a, "<Enter>");
+        let sent = ops(&fx);
+        let [(_, VmOp::Delete(opts))] = sent.as_slice() else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(
+            opts.volumes,
+            vec![Source::File("/var/lib/libvirt/images/web-01.qcow2".into())]
+        );
+    }
+
+    /// A VM named with newlines (`nl-a&#10;[[hosts]]&#10;b` in its XML) is deleted by typing the
+    /// name as the dialog shows it.
+    #[test]
+    fn delete_vm_named_with_newlines_confirms_with_the_shown_name() {
+        let raw = "nl-a\n[[hosts]]\nb";
+        let mut a = opened(false);
+        let mut d = details(false);
+        d.name = raw.into();
+        answer(&mut a, d);
+        press(&mut a, "X");
+        press(&mut a, "<Enter>"); // review
+        press(&mut a, "<Enter>");
+        let Mode::Confirm(c) = &a.mode else {
+            panic!("no typed confirm: {:?}", a.mode)
+        };
+        assert_eq!(c.typed.as_ref().map(|t| t.0.as_str()), Some(raw));
+        type_text(&mut a, "nl-a\\n[[hosts]]\\nb");
+        let fx = press(&mut a, "<Enter>");
+        let sent = ops(&fx);
+        assert!(
+            matches!(sent.as_slice(), [(_, VmOp::Delete(_))]),
+            "{sent:?}"
+        );
+    }
+
+    /// Before the host has named its pools the clone form guesses none (it used to offer
+    /// "default", which this host lacks, and lose the form to "Storage pool not found"); when the
+    /// pools arrive the form takes the one the VM's disk is in, and a pool the host lacks is
+    /// refused in the form.
+    #[test]
+    fn clone_waits_for_the_hosts_pools_and_offers_one_it_has() {
+        let mut a = opened(false);
+        press(&mut a, "C");
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no clone form")
+        };
+        assert_eq!(w.get("pool"), "");
+        assert!(w.field("pool").unwrap().error.is_some());
+        assert!(
+            press(&mut a, "<Enter>").is_empty(),
+            "nothing sent without a pool"
+        );
+        assert!(matches!(a.mode, Mode::Wizard(_)), "the form stays");
+        // The host's poll arrives naming its pools; "default" is not one of them.
+        with_pools(&mut a, &["fast", "bulk"]);
+        let now = a.now;
+        let vms = a.hosts[0].vms.clone();
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms,
+                taken_at: now,
+                receipt: Default::default(),
+                node: None,
+            }),
+        ));
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("form closed")
+        };
+        assert_eq!(w.get("pool"), "fast", "a pool the host has");
+        assert!(w.field("pool").unwrap().hint.contains("fast, bulk"));
+        assert!(w.field("pool").unwrap().error.is_none());
+        w.set_text("pool", "default");
+        let ctx = crate::app::wizard::context(&a, &a_kind(&a));
+        if let Mode::Wizard(w) = &mut a.mode {
+            crate::app::wizard::refresh(w, &ctx);
+            let e = w.field("pool").unwrap().error.clone().unwrap_or_default();
+            assert!(e.contains("no pool default"), "{e}");
+        }
+    }
+
+    fn a_kind(a: &App) -> crate::app::wizard::Kind {
+        match &a.mode {
+            Mode::Wizard(w) => w.kind.clone(),
+            m => panic!("no form: {m:?}"),
+        }
+    }
+
+    #[test]
+    fn clone_refused_while_running_then_sent_as_a_job() {
+        let mut a = opened(true);
+        press(&mut a, "C");
+        let fx = press(&mut a, "<Enter>");
+        assert!(fx.is_empty(), "running VM: not cloned");
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("form closed")
+        };
+        assert!(w.field("name").unwrap().error.is_some());
+
+        let mut a = opened(false);
+        with_pools(&mut a, &["default"]);
+        press(&mut a, "C");
+        let fx = press(&mut a, "<Enter>");
+        let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { spec, job, .. }))] = fx.as_slice()
+        else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(spec.name, "web-01-clone");
+        assert_eq!(
+            a.jobs.of(&[crate::app::jobs::JobKind::Clone]).count(),
+            1,
+            "the clone is a job of the jobs pane"
+        );
+        press(&mut a, "x");
+        assert!(job.is_cancelled(), "x cancels the clone");
+    }
+
+    /// A clone the host refuses brings the form back with the error and what was typed.
+    #[test]
+    fn a_failed_clone_reopens_its_form_with_the_error() {
+        let mut a = opened(false);
+        with_pools(&mut a, &["default"]);
+        press(&mut a, "C");
+        if let Mode::Wizard(w) = &mut a.mode {
+            w.set_text("name", "kept-name");
+        }
+        let fx = press(&mut a, "<Enter>");
+        let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { job, .. }))] = fx.as_slice() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(a.mode, Mode::Normal);
+        job.finish(crate::job::JobState::Failed(
+            "Storage pool not found: no storage pool with matching name 'default'".into(),
+        ));
+        crate::app::jobs::tick(&mut a);
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("the form did not come back: {:?}", a.mode)
+        };
+        assert_eq!(w.get("name"), "kept-name");
+        assert_eq!(w.submit, crate::app::wizard::Submit::Editing);
+        assert!(w
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Storage pool not found"));
+        // The job stays in the jobs pane, finished, and the form is not offered twice.
+        let j = &a.jobs.list[0];
+        assert!(j.finished.is_some() && j.form.is_none());
+        a.pop_overlay();
+        crate::app::jobs::tick(&mut a);
+        assert_eq!(a.mode, Mode::Normal);
+    }
+}

@@ -5,11 +5,12 @@
 //!
 //! The generic wizard types and pages; it carries a form as a `wizard::Spec` (`VmForm`) and
 //! hands checking and submitting back here. This module dispatches by form to the group that
-//! owns it: `resources` (vCPUs, memory), `identity` (title, description, rename), `boot` (boot
-//! order, media), `disks` (resize, attach), `snapshots`, `lifecycle` (clone, delete).
+//! owns it: `resources` (vCPUs, memory, disk size), `identity` (title, description, rename),
+//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC), `snapshots`, `lifecycle` (clone,
+//! delete); `facts` is what they check against.
 
+mod attach;
 mod boot;
-mod disks;
 mod facts;
 mod identity;
 mod lifecycle;
@@ -184,8 +185,8 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::Rename => identity::fields_rename(d),
         Form::Boot => boot::fields_order(d),
         Form::Cdrom { disk } => boot::fields_media(d, *disk),
-        Form::Resize { disk } => disks::fields_resize(d, *disk),
-        Form::Attach => disks::fields_attach(&facts),
+        Form::Resize { disk } => resources::fields_resize(d, *disk),
+        Form::Attach => attach::fields_attach(&facts),
         Form::Snapshot => snapshots::fields_new(d),
         Form::DeleteSnapshot { name } => snapshots::fields_delete(d, name),
         Form::Clone => lifecycle::fields_clone(&facts),
@@ -208,8 +209,8 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Form::Title => identity::check_title(w),
         Form::Rename => identity::check_rename(w, &facts),
         Form::Boot => boot::check_order(w),
-        Form::Resize { disk } => disks::check_resize(w, d, disk),
-        Form::Attach => disks::check_attach(w, &facts),
+        Form::Resize { disk } => resources::check_resize(w, d, disk),
+        Form::Attach => attach::check_attach(w, &facts),
         Form::Snapshot => snapshots::check_new(w, d),
         Form::Clone => lifecycle::check_clone(w, &facts),
         Form::Delete => lifecycle::check_delete(w, d),
@@ -228,8 +229,8 @@ fn ops(w: &Wizard, form: &Form, d: &VmDetails) -> Result<Ops, String> {
         Form::Rename => Ok(identity::ops_rename(w)),
         Form::Boot => boot::ops_order(w, d),
         Form::Cdrom { disk } => boot::ops_media(w, d, *disk, scope),
-        Form::Resize { disk } => disks::ops_resize(w, d, *disk),
-        Form::Attach => disks::ops_attach(w, d, scope),
+        Form::Resize { disk } => resources::ops_resize(w, d, *disk),
+        Form::Attach => attach::ops_attach(w, d, scope),
         Form::Snapshot => Ok(snapshots::ops_new(w, d)),
         Form::DeleteSnapshot { name } => Ok(snapshots::ops_delete(w, name)),
         Form::Clone | Form::Delete => Ok(Vec::new()),
@@ -253,7 +254,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     match form {
         Form::Clone => lifecycle::submit_clone(app, host, &d),
         Form::Delete => lifecycle::submit_delete(app, host, &d),
-        Form::Attach if disks::new_volume(w) => disks::submit_new_volume(app, host, &d),
+        Form::Attach if attach::new_volume(w) => attach::submit_new_volume(app, host, &d),
         _ => {
             let list = match ops(w, &form, &d) {
                 Ok(l) => l,
@@ -305,5 +306,41 @@ fn waiting(app: &mut App, tag: u64) {
     if let Mode::Wizard(w) = &mut app.mode {
         w.submit = Submit::Waiting(tag);
         w.error = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::detail::tests::{opened, press};
+    use crate::app::{App, Mode};
+
+    /// Every name field of the detail forms refuses what the shared rules refuse (a leading '.',
+    /// a bidi override), not only '/'.
+    #[test]
+    fn detail_name_fields_follow_the_shared_rules() {
+        let field_error = |a: &App, key: &str| match &a.mode {
+            Mode::Wizard(w) => w.field(key).and_then(|f| f.error.clone()),
+            other => panic!("no form: {other:?}"),
+        };
+        // Clone: a leading '.' would hide the new VM's config file.
+        let mut a = opened(false);
+        press(&mut a, "C");
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no clone form")
+        };
+        w.set_text("name", ".hidden");
+        crate::app::detail::forms::refresh(w, &Default::default());
+        assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
+        // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
+        for bad in [".s", "s\u{202e}1"] {
+            let mut a = opened(false);
+            press(&mut a, "n");
+            let Mode::Wizard(w) = &mut a.mode else {
+                panic!("no snapshot form")
+            };
+            w.set_text("name", bad);
+            crate::app::detail::forms::refresh(w, &Default::default());
+            assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
+        }
     }
 }

@@ -1,12 +1,11 @@
-//! Disks and devices of the VM: grow a disk of the running guest (block resize), and attach a
-//! disk (a host path, a pool volume, or a new volume created first), a CD-ROM or a NIC.
+//! Attach a device to the VM: a disk (a host path, a pool volume, or a new volume created
+//! first), a CD-ROM or a NIC. One form; the device chosen shows its own fields.
 
 use super::facts::{default_pool, list, pool_check, pool_hint};
 use super::{at, fail, scope_field, scope_of, waiting, Facts, Layout, Ops, Wizard};
 use crate::app::requests::Owner;
 use crate::app::wizard::{check, Field};
 use crate::app::{App, Effect, Mode};
-use crate::fmt;
 use crate::host::vm::{Scope, VmDetails, VmOp};
 use crate::host::{HostCommand, StorageCmd, VolOp};
 use crate::model::HostId;
@@ -20,24 +19,6 @@ use crate::xml::volume::VolumeDef;
 const DEFAULT: &str = "(default)";
 /// Attach a volume created for the purpose.
 const NEW_DISK: &str = "new volume";
-
-/// Grow `disks[disk]`.
-pub(super) fn fields_resize(d: &VmDetails, disk: usize) -> Layout {
-    (
-        format!(
-            "Resize disk {} of {}",
-            d.hardware
-                .disks
-                .get(disk)
-                .map(|x| x.target.as_str())
-                .unwrap_or(""),
-            d.name
-        ),
-        vec!["Resize"],
-        vec![Field::text("size", "New size", 0, "")
-            .hint("the new capacity, e.g. 20G; disks only grow (the running guest sees it)")],
-    )
-}
 
 pub(super) fn fields_attach(facts: &Facts) -> Layout {
     let d = &facts.details;
@@ -87,21 +68,6 @@ pub(super) fn fields_attach(facts: &Facts) -> Layout {
         x.page = 0;
     }
     (format!("Attach to {name}"), vec!["Device", "Review"], f)
-}
-
-pub(super) fn check_resize(w: &mut Wizard, d: &VmDetails, disk: usize) {
-    let r = parse_size(&w.get("size"))
-        .map_err(|e| e.to_string())
-        .and_then(|_| {
-            if !d.active {
-                Err("the VM is shut off: grow its volume in the pools pane (3)".into())
-            } else if d.hardware.disks.get(disk).is_none() {
-                Err("the disk is gone".into())
-            } else {
-                Ok(())
-            }
-        });
-    check(w, "size", r);
 }
 
 /// Shows the fields of the chosen device, checks them and rebuilds the review.
@@ -202,18 +168,6 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
         },
     );
     w.review = Some(attach_xml(w, d));
-}
-
-pub(super) fn ops_resize(w: &Wizard, d: &VmDetails, disk: usize) -> Result<Ops, String> {
-    let x = d.hardware.disks.get(disk).ok_or("the disk is gone")?;
-    let bytes = parse_size(&w.get("size")).map_err(|e| e.to_string())?;
-    Ok(vec![(
-        format!("resize {} to {}", x.target, fmt::bytes(bytes)),
-        VmOp::BlockResize {
-            target: x.target.clone(),
-            bytes,
-        },
-    )])
 }
 
 pub(super) fn ops_attach(w: &Wizard, d: &VmDetails, scope: Scope) -> Result<Ops, String> {
@@ -340,5 +294,65 @@ fn attach_xml(w: &Wizard, d: &VmDetails) -> Result<String, String> {
             }
             spec.to_xml().map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::detail::tests::{opened, ops, press, with_pools};
+    use crate::app::detail::tick;
+    use crate::app::{Effect, Mode, Msg};
+    use crate::host::vm::{Scope, VmOp};
+    use crate::host::{HostCommand, HostEvent};
+    use crate::model::HostId;
+
+    #[test]
+    fn attach_new_volume_creates_it_then_attaches_it() {
+        let mut a = opened(true);
+        with_pools(&mut a, &["default"]);
+        press(&mut a, "A");
+        press(&mut a, "<Right>"); // Device: new volume
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no form")
+        };
+        assert_eq!(w.get("what"), "new volume");
+        assert!(w.field("size").unwrap().visible && !w.field("path").unwrap().visible);
+        press(&mut a, "<Enter>"); // review: the device XML
+        let fx = press(&mut a, "<Enter>");
+        let [Effect::Host(
+            _,
+            HostCommand::Storage(crate::host::StorageCmd::Volume {
+                tag, pool, volume, ..
+            }),
+        )] = fx.as_slice()
+        else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(
+            (pool.as_str(), volume.as_str()),
+            ("default", "web-01-disk.qcow2")
+        );
+        assert!(
+            tick(&mut a).is_empty(),
+            "nothing attached before the volume exists"
+        );
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Done {
+                tag: *tag,
+                result: Ok("created".into()),
+            },
+        ));
+        assert_eq!(a.mode, Mode::Normal);
+        let sent = ops(&tick(&mut a));
+        let [(_, VmOp::AttachDevice { xml, scope })] = sent.as_slice() else {
+            panic!("{sent:?}")
+        };
+        assert!(
+            xml.contains("web-01-disk.qcow2") && xml.contains("vdb"),
+            "{xml}"
+        );
+        assert_eq!(*scope, Scope::BOTH);
+        assert!(tick(&mut a).is_empty(), "sent once");
     }
 }

@@ -154,13 +154,16 @@ fn text_area(value: &str) -> TextArea<'static> {
 
 /// A form another pane owns (the VM detail screen's): this module types and pages, the owner
 /// checks the fields, names the action and sends it. The wizard so carries the form without
-/// naming it (or the pane).
+/// naming it (or the pane), and the owner imports the wizard, not the other way round.
+///
+/// `refresh` and `submit` are called on a copy (the wizard is borrowed mutably meanwhile): the
+/// spec's current state is the one in `w.kind`, read back with `as_any`.
 pub trait Spec: std::fmt::Debug + Send {
     /// What submitting does (the last page's key hint and review heading).
     fn verb(&self) -> &'static str;
     /// Re-checks every field and rebuilds the review after a change.
     fn refresh(&self, w: &mut Wizard, ctx: &Context);
-    /// The last page was confirmed.
+    /// The last page was confirmed (`app.mode` holds the wizard).
     fn submit(&self, app: &mut App) -> Vec<Effect>;
     fn boxed(&self) -> Box<dyn Spec>;
     /// The owner reads (and updates) its own type back out of the wizard.

@@ -26,7 +26,7 @@ use crate::host::vm::{Scope, VmCmd, VmDetails, VmOp};
 use crate::host::HostCommand;
 use crate::model::HostId;
 
-pub use facts::Facts;
+use facts::Facts;
 
 /// Which form.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,9 +76,9 @@ impl Form {
 
 /// A detail form as the generic wizard carries it: which form, and what it checks against.
 #[derive(Clone, Debug, PartialEq)]
-pub struct VmForm {
-    pub form: Form,
-    pub facts: Facts,
+struct VmForm {
+    form: Form,
+    facts: Facts,
 }
 
 impl Spec for VmForm {
@@ -112,7 +112,7 @@ impl Spec for VmForm {
 }
 
 /// The detail form `w` shows, if it shows one.
-pub fn of(w: &Wizard) -> Option<&VmForm> {
+fn of(w: &Wizard) -> Option<&VmForm> {
     match &w.kind {
         Kind::Vm { spec, .. } => spec.as_any().downcast_ref(),
         _ => None,
@@ -134,7 +134,7 @@ type Layout = (String, Vec<&'static str>, Vec<Field>);
 type Ops = Vec<(String, VmOp)>;
 
 /// Where a change can apply, widest first (see `Scope::for_vm`).
-pub fn scopes(d: &VmDetails) -> Vec<Scope> {
+fn scopes(d: &VmDetails) -> Vec<Scope> {
     match (d.active, d.persistent) {
         (true, true) => vec![Scope::BOTH, Scope::LIVE, Scope::CONFIG],
         (true, false) => vec![Scope::LIVE],
@@ -175,7 +175,7 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
     fx
 }
 
-pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
+fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
     let d = &facts.details;
     let (title, pages, fields) = match &form {
         Form::Vcpus => resources::fields_vcpus(d),
@@ -197,7 +197,7 @@ pub fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
 }
 
 /// Re-checks the fields after a change.
-pub fn refresh(w: &mut Wizard, ctx: &Context) {
+fn refresh(w: &mut Wizard, ctx: &Context) {
     facts::learn_pools(w, ctx);
     let Some(VmForm { form, facts }) = of(w).cloned() else {
         return;
@@ -243,7 +243,7 @@ fn at(scope: Scope) -> String {
 }
 
 /// The last page was confirmed.
-pub fn submit(app: &mut App) -> Vec<Effect> {
+fn submit(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };

@@ -329,7 +329,7 @@ mod tests {
             panic!("no clone form")
         };
         w.set_text("name", ".hidden");
-        crate::app::detail::forms::refresh(w, &Default::default());
+        super::refresh(w, &Default::default());
         assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
         // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
         for bad in [".s", "s\u{202e}1"] {
@@ -339,7 +339,7 @@ mod tests {
                 panic!("no snapshot form")
             };
             w.set_text("name", bad);
-            crate::app::detail::forms::refresh(w, &Default::default());
+            super::refresh(w, &Default::default());
             assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
         }
     }

@@ -1,6 +1,7 @@
 //! Names of the libvirt objects virtdeck creates or renames (VMs, pools, volumes, networks,
 //! snapshots): one rule table per kind drives both the check and the hint under the field, so
-//! what the form promises is what it enforces.
+//! what the form promises is what it enforces. The names a network hands to the host's own
+//! tools (Linux interface names, its DNS domain) have their checks here too.
 //!
 //! What libvirt 9 itself refuses (checked with virsh on qemu:///system): '/' in every one of
 //! these names (they become file names), a snapshot name starting with '.'. virtdeck adds what
@@ -160,6 +161,53 @@ fn allowed(extra: &str) -> String {
     format!("letters a-z A-Z, digits and {}", extra.join(" "))
 }
 
+/// Linux interface names (bridges, forward devices): 1-15 bytes (IFNAMSIZ less its NUL), no
+/// '/', ':' or white space, not "." or "..".
+pub fn check_iface(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("enter an interface name".into());
+    }
+    if name.len() > 15 {
+        return Err(format!(
+            "'{name}' is {} bytes long: interface names have at most 15",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("'{name}' is not a valid interface name"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("interface names cannot contain {c:?}"));
+    }
+    Ok(())
+}
+
+/// A DNS domain such as `lab.example` (a network's `<domain>`): labels of letters, digits and
+/// '-'.
+pub fn check_dns_domain(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err("a DNS domain has 1 to 253 characters".into());
+    }
+    for label in name.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "'{label}' is not a valid DNS label (letters, digits, '-', at most 63)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::NameKind::*;
@@ -252,5 +300,33 @@ mod tests {
                 assert!(h.contains("'/'"), "{k:?}: {h}");
             }
         }
+    }
+
+    #[test]
+    fn network_names_interfaces_and_dns_domains() {
+        let net = |n: &str| check(Network, n);
+        assert!(net("lab-net_1").is_ok());
+        assert!(net("<&'\"> ü 网络").is_ok());
+        assert_eq!(net("").unwrap_err(), "enter a name");
+        assert_eq!(net("a/b").unwrap_err(), "no '/' in a network name");
+        assert!(net(".hidden").is_err());
+        assert!(net(&"x".repeat(64)).is_ok());
+        assert_eq!(
+            net(&"x".repeat(65)).unwrap_err(),
+            "the network name is 65 bytes long (at most 64)"
+        );
+        assert!(check_iface("br0").is_ok());
+        assert!(check_iface("virbr-lab-12345").is_ok());
+        assert_eq!(
+            check_iface("virbr-lab-123456").unwrap_err(),
+            "'virbr-lab-123456' is 16 bytes long: interface names have at most 15"
+        );
+        assert!(check_iface("br 0").is_err());
+        assert!(check_iface("br:0").is_err());
+        assert!(check_iface("..").is_err());
+        assert!(check_iface("").is_err());
+        assert!(check_dns_domain("lab.example").is_ok());
+        assert!(check_dns_domain("-lab").is_err());
+        assert!(check_dns_domain("a..b").is_err());
     }
 }

@@ -17,9 +17,9 @@ use virtdeck::cli::{self, Cli};
 use virtdeck::config::Config;
 use virtdeck::display::uri_host;
 use virtdeck::model::{Vm, VmState};
+use virtdeck::names;
 use virtdeck::size::{parse_size, scale, unit_multiplier};
 use virtdeck::subnet::{self, Cidr};
-use virtdeck::xml::network;
 use virtdeck::xml::{device, newvm, pool};
 
 fn vm(name: &str, state: VmState) -> Vm {
@@ -212,9 +212,9 @@ proptest! {
     fn network_fields(c in cidr_text(), g in addr(), a in addr(), b in addr(), name in hostile()) {
         bounded("network fields", || {
             let _ = subnet::netmask_prefix(&c);
-            let _ = network::validate_name(&name);
-            let _ = network::validate_iface_name(&name);
-            let _ = network::validate_domain(&name);
+            let _ = names::check(names::NameKind::Network, &name);
+            let _ = names::check_iface(&name);
+            let _ = names::check_dns_domain(&name);
             let parsed = Cidr::parse(&c);
             let _ = subnet::parse_subnet(&c);
             if let Ok(cidr) = parsed {

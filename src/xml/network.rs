@@ -1,6 +1,6 @@
 //! libvirt network XML: a typed parser for what `virNetworkGetXMLDesc` returns, builders for
 //! the new-network wizard, and the checks the wizard runs while the user types (the address
-//! arithmetic behind them is `crate::subnet`).
+//! arithmetic behind them is `crate::subnet`, the naming rules `crate::names`).
 //!
 //! Only the elements virtdeck shows or creates are modelled; `to_xml` writes those and drops
 //! the rest (`<dns>`, `<route>`, `<portgroup>`…), so it is for new networks, not for editing a
@@ -13,6 +13,7 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::model::network::{ForwardMode, NetIp, NetUser, Network};
+use crate::names::{self, NameKind};
 use crate::subnet::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -378,59 +379,6 @@ impl IpDef {
     }
 }
 
-// ---------------------------------------------------------------- names
-
-/// Network name rules: see [`crate::names`].
-pub fn validate_name(name: &str) -> Result<(), String> {
-    crate::names::check(crate::names::NameKind::Network, name)
-}
-
-/// Linux interface names (bridges, forward devices): 1-15 bytes, no '/', ':' or white space,
-/// not "." or "..".
-pub fn validate_iface_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("enter an interface name".into());
-    }
-    if name.len() > 15 {
-        return Err(format!(
-            "'{name}' is {} bytes long: interface names have at most 15",
-            name.len()
-        ));
-    }
-    if name == "." || name == ".." {
-        return Err(format!("'{name}' is not a valid interface name"));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control())
-    {
-        return Err(format!("interface names cannot contain {c:?}"));
-    }
-    Ok(())
-}
-
-/// A DNS domain such as `lab.example`: labels of letters, digits and '-'.
-pub fn validate_domain(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 253 {
-        return Err("a DNS domain has 1 to 253 characters".into());
-    }
-    for label in name.split('.') {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(format!(
-                "'{label}' is not a valid DNS label (letters, digits, '-', at most 63)"
-            ));
-        }
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------- builders
 
 /// What kind of network the wizard creates.
@@ -569,7 +517,7 @@ impl NewNetwork {
     pub fn build(&self) -> Result<NetworkDef, Vec<FieldError>> {
         let mut errs = Vec::new();
         let mut err = |field, message: String| errs.push(FieldError { field, message });
-        if let Err(m) = validate_name(&self.name) {
+        if let Err(m) = names::check(NameKind::Network, &self.name) {
             err(Field::Name, m);
         }
         let bridge = self.bridge.trim();
@@ -579,7 +527,7 @@ impl NewNetwork {
                 "choose the host bridge the guests join".into(),
             );
         } else if !bridge.is_empty() {
-            if let Err(m) = validate_iface_name(bridge) {
+            if let Err(m) = names::check_iface(bridge) {
                 err(Field::Bridge, m);
             }
         }
@@ -590,7 +538,7 @@ impl NewNetwork {
                     Field::ForwardDev,
                     "only NAT and routed networks forward through a device".into(),
                 );
-            } else if let Err(m) = validate_iface_name(dev) {
+            } else if let Err(m) = names::check_iface(dev) {
                 err(Field::ForwardDev, m);
             }
         }
@@ -601,7 +549,7 @@ impl NewNetwork {
                     Field::Domain,
                     "a bridged network has no DNS server of its own".into(),
                 );
-            } else if let Err(m) = validate_domain(domain) {
+            } else if let Err(m) = names::check_dns_domain(domain) {
                 err(Field::Domain, m);
             }
         }
@@ -1015,36 +963,5 @@ mod tests {
             network_subnets(&model),
             vec![("default".to_string(), c("192.168.122.1/24"))]
         );
-    }
-
-    #[test]
-    fn name_rules() {
-        // The rules themselves are tested in crate::names; this is the network's use of them.
-        assert!(validate_name("lab-net_1").is_ok());
-        assert!(validate_name("<&'\"> ü 网络").is_ok());
-        assert_eq!(validate_name("").unwrap_err(), "enter a name");
-        assert_eq!(
-            validate_name("a/b").unwrap_err(),
-            "no '/' in a network name"
-        );
-        assert!(validate_name(".hidden").is_err());
-        assert!(validate_name(&"x".repeat(64)).is_ok());
-        assert_eq!(
-            validate_name(&"x".repeat(65)).unwrap_err(),
-            "the network name is 65 bytes long (at most 64)"
-        );
-        assert!(validate_iface_name("br0").is_ok());
-        assert!(validate_iface_name("virbr-lab-12345").is_ok());
-        assert_eq!(
-            validate_iface_name("virbr-lab-123456").unwrap_err(),
-            "'virbr-lab-123456' is 16 bytes long: interface names have at most 15"
-        );
-        assert!(validate_iface_name("br 0").is_err());
-        assert!(validate_iface_name("br:0").is_err());
-        assert!(validate_iface_name("..").is_err());
-        assert!(validate_iface_name("").is_err());
-        assert!(validate_domain("lab.example").is_ok());
-        assert!(validate_domain("-lab").is_err());
-        assert!(validate_domain("a..b").is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! and changes go out as effects and come back as `HostEvent::VmDetails` / `Done`.
 
 mod editor;
+pub mod forms;
 pub mod items;
 
 use std::cell::Cell;
@@ -12,13 +13,13 @@ use std::collections::HashMap;
 use super::jobs::{JobEntry, JobKind};
 use super::requests::{self, Owner};
 use super::toast::Level;
-use super::wizard::vm::{self as forms, Form};
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
 use crate::host::HostCommand;
 use crate::job::{Job, JobState};
 use crate::model::HostId;
+use forms::Form;
 
 pub use editor::{shown_xml, XmlEditor, XmlStage};
 pub use items::HwItem;

@@ -1,5 +1,6 @@
 //! The detail screen's logic without libvirt: keys → effects, and host answers fed back as
-//! messages (details, Done, the external editor's text).
+//! messages (details, Done, the external editor's text). The fixtures (`opened`, `press`…)
+//! also serve the tests of each form group under `forms/`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -10,7 +11,6 @@ use crate::config::theme::Theme;
 use crate::host::vm::{Scope, VmDetails};
 use crate::host::HostEvent;
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
-use crate::xml::hardware::Source;
 use crate::xml::snapshot::SnapshotTree;
 
 const XML: &str = "<domain type='kvm'>
@@ -38,7 +38,7 @@ const XML: &str = "<domain type='kvm'>
 
 const UUID: &str = "11111111-2222-3333-4444-555555555555";
 
-fn details(active: bool) -> Box<VmDetails> {
+pub(super) fn details(active: bool) -> Box<VmDetails> {
     let hw = crate::xml::hardware::parse(XML).unwrap();
     Box::new(VmDetails {
         uuid: UUID.into(),
@@ -106,12 +106,12 @@ fn app(active: bool, readonly: bool) -> App {
     app
 }
 
-fn press(app: &mut App, spec: &str) -> Vec<Effect> {
+pub(super) fn press(app: &mut App, spec: &str) -> Vec<Effect> {
     let k = Key::parse(spec).unwrap();
     app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
 }
 
-fn type_text(app: &mut App, s: &str) {
+pub(super) fn type_text(app: &mut App, s: &str) {
     for c in s.chars() {
         app.update(Msg::Key(KeyEvent::new(
             KeyCode::Char(c),
@@ -120,7 +120,7 @@ fn type_text(app: &mut App, s: &str) {
     }
 }
 
-fn answer(app: &mut App, d: Box<VmDetails>) {
+pub(super) fn answer(app: &mut App, d: Box<VmDetails>) {
     app.update(Msg::Host(
         HostId(0),
         HostEvent::VmDetails {
@@ -131,7 +131,7 @@ fn answer(app: &mut App, d: Box<VmDetails>) {
 }
 
 /// Opens the detail screen and answers its read.
-fn opened(active: bool) -> App {
+pub(super) fn opened(active: bool) -> App {
     let mut a = app(active, false);
     let fx = press(&mut a, "<Enter>");
     assert_eq!(
@@ -148,7 +148,7 @@ fn opened(active: bool) -> App {
 }
 
 /// The host's poll names its active pools (what forms offer before the pools pane opened).
-fn with_pools(a: &mut App, names: &[&str]) {
+pub(super) fn with_pools(a: &mut App, names: &[&str]) {
     a.hosts[0].node.pools = names
         .iter()
         .map(|n| crate::model::PoolUsage {
@@ -161,7 +161,7 @@ fn with_pools(a: &mut App, names: &[&str]) {
 }
 
 /// The VM ops in effects, with their tags.
-fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
+pub(super) fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Host(_, HostCommand::Vm(VmCmd::Act { tag, op, .. })) => {
@@ -172,7 +172,7 @@ fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
         .collect()
 }
 
-fn select_item(a: &mut App, item: HwItem) {
+pub(super) fn select_item(a: &mut App, item: HwItem) {
     a.detail.tab = Tab::Hardware;
     let list = items::hw_items(&current(a).unwrap().hardware);
     a.detail.hw_sel = list.iter().position(|i| *i == item).unwrap();
@@ -197,73 +197,6 @@ fn tabs_cycle_both_ways() {
     assert_eq!(a.detail.tab, Tab::Snapshots);
     press(&mut a, "]");
     assert_eq!(a.detail.tab, Tab::Xml);
-}
-
-#[test]
-fn vcpus_edit_sends_setvcpus_with_the_chosen_scope_and_closes_on_done() {
-    let mut a = opened(true);
-    select_item(&mut a, HwItem::Vcpus);
-    press(&mut a, "e");
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("no form")
-    };
-    assert_eq!(w.get("count"), "1");
-    assert_eq!(w.get("scope"), "live and persistent");
-    press(&mut a, "<Backspace>");
-    type_text(&mut a, "3");
-    // Scope: live only (the field is the third; ← → cycles it).
-    press(&mut a, "<Tab>");
-    press(&mut a, "<Tab>");
-    press(&mut a, "<Right>");
-    let fx = press(&mut a, "<Enter>");
-    let sent = ops(&fx);
-    assert_eq!(
-        sent.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(),
-        vec![VmOp::SetVcpus {
-            count: 3,
-            scope: Scope::LIVE
-        }]
-    );
-    assert!(matches!(a.mode, Mode::Wizard(_)), "waits for the answer");
-    a.update(Msg::Host(
-        HostId(0),
-        HostEvent::Done {
-            tag: sent[0].0,
-            result: Ok("vCPUs set".into()),
-        },
-    ));
-    assert_eq!(a.mode, Mode::Normal);
-}
-
-#[test]
-fn more_vcpus_than_the_maximum_is_refused_in_the_form() {
-    let mut a = opened(false);
-    select_item(&mut a, HwItem::Vcpus);
-    press(&mut a, "e");
-    press(&mut a, "<Backspace>");
-    type_text(&mut a, "9");
-    let fx = press(&mut a, "<Enter>");
-    assert!(ops(&fx).is_empty());
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("form closed")
-    };
-    assert!(w.field("count").unwrap().error.is_some());
-    // Raising the maximum too makes it valid: both ops go, maximum first.
-    press(&mut a, "<Tab>");
-    press(&mut a, "<Backspace>");
-    type_text(&mut a, "16");
-    let fx = press(&mut a, "<Enter>");
-    let sent: Vec<VmOp> = ops(&fx).into_iter().map(|(_, o)| o).collect();
-    assert_eq!(
-        sent,
-        vec![
-            VmOp::SetMaxVcpus { count: 16 },
-            VmOp::SetVcpus {
-                count: 9,
-                scope: Scope::CONFIG
-            }
-        ]
-    );
 }
 
 #[test]
@@ -418,152 +351,6 @@ fn detach_nic_confirms_then_names_it_by_mac() {
 }
 
 #[test]
-fn delete_vm_lists_volumes_and_wants_the_name_typed() {
-    let mut a = opened(false);
-    press(&mut a, "X");
-    assert!(matches!(a.mode, Mode::Wizard(_)));
-    press(&mut a, "<Space>"); // delete storage: on
-    press(&mut a, "<Enter>"); // review
-    let fx = press(&mut a, "<Enter>");
-    assert!(fx.is_empty());
-    let Mode::Confirm(c) = &a.mode else {
-        panic!("no typed confirm: {:?}", a.mode)
-    };
-    assert!(c
-        .body
-        .iter()
-        .any(|l| l.contains("/var/lib/libvirt/images/web-01.qcow2")));
-    assert!(press(&mut a, "<Enter>").is_empty(), "name not typed yet");
-    type_text(&mut a, "web-01");
-    let fx = press(&mut a, "<Enter>");
-    let sent = ops(&fx);
-    let [(_, VmOp::Delete(opts))] = sent.as_slice() else {
-        panic!("{sent:?}")
-    };
-    assert_eq!(
-        opts.volumes,
-        vec![Source::File("/var/lib/libvirt/images/web-01.qcow2".into())]
-    );
-}
-
-/// Before the host has named its pools the clone form guesses none (it used to offer
-/// "default", which this host lacks, and lose the form to "Storage pool not found"); when the
-/// pools arrive the form takes the one the VM's disk is in, and a pool the host lacks is
-/// refused in the form.
-#[test]
-fn clone_waits_for_the_hosts_pools_and_offers_one_it_has() {
-    let mut a = opened(false);
-    press(&mut a, "C");
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("no clone form")
-    };
-    assert_eq!(w.get("pool"), "");
-    assert!(w.field("pool").unwrap().error.is_some());
-    assert!(
-        press(&mut a, "<Enter>").is_empty(),
-        "nothing sent without a pool"
-    );
-    assert!(matches!(a.mode, Mode::Wizard(_)), "the form stays");
-    // The host's poll arrives naming its pools; "default" is not one of them.
-    with_pools(&mut a, &["fast", "bulk"]);
-    let now = a.now;
-    let vms = a.hosts[0].vms.clone();
-    a.update(Msg::Host(
-        HostId(0),
-        HostEvent::Snapshot(Snapshot {
-            vms,
-            taken_at: now,
-            receipt: Default::default(),
-            node: None,
-        }),
-    ));
-    let Mode::Wizard(w) = &mut a.mode else {
-        panic!("form closed")
-    };
-    assert_eq!(w.get("pool"), "fast", "a pool the host has");
-    assert!(w.field("pool").unwrap().hint.contains("fast, bulk"));
-    assert!(w.field("pool").unwrap().error.is_none());
-    w.set_text("pool", "default");
-    let ctx = crate::app::wizard::context(&a, &a_kind(&a));
-    if let Mode::Wizard(w) = &mut a.mode {
-        crate::app::wizard::refresh(w, &ctx);
-        let e = w.field("pool").unwrap().error.clone().unwrap_or_default();
-        assert!(e.contains("no pool default"), "{e}");
-    }
-}
-
-fn a_kind(a: &App) -> crate::app::wizard::Kind {
-    match &a.mode {
-        Mode::Wizard(w) => w.kind.clone(),
-        m => panic!("no form: {m:?}"),
-    }
-}
-
-#[test]
-fn clone_refused_while_running_then_sent_as_a_job() {
-    let mut a = opened(true);
-    press(&mut a, "C");
-    let fx = press(&mut a, "<Enter>");
-    assert!(fx.is_empty(), "running VM: not cloned");
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("form closed")
-    };
-    assert!(w.field("name").unwrap().error.is_some());
-
-    let mut a = opened(false);
-    with_pools(&mut a, &["default"]);
-    press(&mut a, "C");
-    let fx = press(&mut a, "<Enter>");
-    let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { spec, job, .. }))] = fx.as_slice() else {
-        panic!("{fx:?}")
-    };
-    assert_eq!(spec.name, "web-01-clone");
-    assert_eq!(
-        a.jobs.of(&[crate::app::jobs::JobKind::Clone]).count(),
-        1,
-        "the clone is a job of the jobs pane"
-    );
-    press(&mut a, "x");
-    assert!(job.is_cancelled(), "x cancels the clone");
-}
-
-/// A clone the host refuses brings the form back with the error and what was typed.
-#[test]
-fn a_failed_clone_reopens_its_form_with_the_error() {
-    let mut a = opened(false);
-    with_pools(&mut a, &["default"]);
-    press(&mut a, "C");
-    if let Mode::Wizard(w) = &mut a.mode {
-        w.set_text("name", "kept-name");
-    }
-    let fx = press(&mut a, "<Enter>");
-    let [Effect::Host(_, HostCommand::Vm(VmCmd::Clone { job, .. }))] = fx.as_slice() else {
-        panic!("{fx:?}")
-    };
-    assert_eq!(a.mode, Mode::Normal);
-    job.finish(crate::job::JobState::Failed(
-        "Storage pool not found: no storage pool with matching name 'default'".into(),
-    ));
-    crate::app::jobs::tick(&mut a);
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("the form did not come back: {:?}", a.mode)
-    };
-    assert_eq!(w.get("name"), "kept-name");
-    assert_eq!(w.submit, crate::app::wizard::Submit::Editing);
-    assert!(w
-        .error
-        .as_deref()
-        .unwrap_or_default()
-        .contains("Storage pool not found"));
-    // The job stays in the jobs pane, finished, and the form is not offered twice.
-    let j = &a.jobs.list[0];
-    assert!(j.finished.is_some() && j.form.is_none());
-    a.pop_overlay();
-    crate::app::jobs::tick(&mut a);
-    assert_eq!(a.mode, Mode::Normal);
-}
-
-#[test]
 fn readonly_refuses_changes_but_not_reading() {
     let mut a = app(false, true);
     press(&mut a, "<Enter>");
@@ -599,81 +386,6 @@ fn state_change_seen_in_the_table_rereads_the_details() {
 }
 
 #[test]
-fn attach_new_volume_creates_it_then_attaches_it() {
-    let mut a = opened(true);
-    with_pools(&mut a, &["default"]);
-    press(&mut a, "A");
-    press(&mut a, "<Right>"); // Device: new volume
-    let Mode::Wizard(w) = &a.mode else {
-        panic!("no form")
-    };
-    assert_eq!(w.get("what"), "new volume");
-    assert!(w.field("size").unwrap().visible && !w.field("path").unwrap().visible);
-    press(&mut a, "<Enter>"); // review: the device XML
-    let fx = press(&mut a, "<Enter>");
-    let [Effect::Host(
-        _,
-        HostCommand::Storage(crate::host::StorageCmd::Volume {
-            tag, pool, volume, ..
-        }),
-    )] = fx.as_slice()
-    else {
-        panic!("{fx:?}")
-    };
-    assert_eq!(
-        (pool.as_str(), volume.as_str()),
-        ("default", "web-01-disk.qcow2")
-    );
-    assert!(
-        tick(&mut a).is_empty(),
-        "nothing attached before the volume exists"
-    );
-    a.update(Msg::Host(
-        HostId(0),
-        HostEvent::Done {
-            tag: *tag,
-            result: Ok("created".into()),
-        },
-    ));
-    assert_eq!(a.mode, Mode::Normal);
-    let sent = ops(&tick(&mut a));
-    let [(_, VmOp::AttachDevice { xml, scope })] = sent.as_slice() else {
-        panic!("{sent:?}")
-    };
-    assert!(
-        xml.contains("web-01-disk.qcow2") && xml.contains("vdb"),
-        "{xml}"
-    );
-    assert_eq!(*scope, Scope::BOTH);
-    assert!(tick(&mut a).is_empty(), "sent once");
-}
-
-/// A VM named with newlines (`nl-a&#10;[[hosts]]&#10;b` in its XML) is deleted by typing the
-/// name as the dialog shows it.
-#[test]
-fn delete_vm_named_with_newlines_confirms_with_the_shown_name() {
-    let raw = "nl-a\n[[hosts]]\nb";
-    let mut a = opened(false);
-    let mut d = details(false);
-    d.name = raw.into();
-    answer(&mut a, d);
-    press(&mut a, "X");
-    press(&mut a, "<Enter>"); // review
-    press(&mut a, "<Enter>");
-    let Mode::Confirm(c) = &a.mode else {
-        panic!("no typed confirm: {:?}", a.mode)
-    };
-    assert_eq!(c.typed.as_ref().map(|t| t.0.as_str()), Some(raw));
-    type_text(&mut a, "nl-a\\n[[hosts]]\\nb");
-    let fx = press(&mut a, "<Enter>");
-    let sent = ops(&fx);
-    assert!(
-        matches!(sent.as_slice(), [(_, VmOp::Delete(_))]),
-        "{sent:?}"
-    );
-}
-
-#[test]
 fn a_paste_is_one_insert_into_the_xml_editor_and_never_keys() {
     let mut a = opened(false);
     a.detail.tab = Tab::Xml;
@@ -702,34 +414,4 @@ fn a_paste_is_one_insert_into_the_xml_editor_and_never_keys() {
         .toasts
         .iter()
         .any(|m| m.text.contains("paste ignored")));
-}
-
-/// Every name field of the detail forms refuses what the shared rules refuse (a leading '.',
-/// a bidi override), not only '/'.
-#[test]
-fn detail_name_fields_follow_the_shared_rules() {
-    let field_error = |a: &App, key: &str| match &a.mode {
-        Mode::Wizard(w) => w.field(key).and_then(|f| f.error.clone()),
-        other => panic!("no form: {other:?}"),
-    };
-    // Clone: a leading '.' would hide the new VM's config file.
-    let mut a = opened(false);
-    press(&mut a, "C");
-    let Mode::Wizard(w) = &mut a.mode else {
-        panic!("no clone form")
-    };
-    w.set_text("name", ".hidden");
-    crate::app::wizard::vm::refresh(w, &Default::default());
-    assert!(field_error(&a, "name").is_some(), "clone name '.hidden'");
-    // Snapshot: libvirt refuses a leading '.'; a bidi override garbles every listing.
-    for bad in [".s", "s\u{202e}1"] {
-        let mut a = opened(false);
-        press(&mut a, "n");
-        let Mode::Wizard(w) = &mut a.mode else {
-            panic!("no snapshot form")
-        };
-        w.set_text("name", bad);
-        crate::app::wizard::vm::refresh(w, &Default::default());
-        assert!(field_error(&a, "name").is_some(), "snapshot {bad:?}");
-    }
 }

@@ -11,7 +11,6 @@ pub mod network;
 pub mod newvm;
 pub mod pool;
 pub mod secret;
-pub mod vm;
 pub mod volume;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -154,6 +153,39 @@ fn text_area(value: &str) -> TextArea<'static> {
     t
 }
 
+/// A form another pane owns (the VM detail screen's): this module types and pages, the owner
+/// checks the fields, names the action and sends it. The wizard so carries the form without
+/// naming it (or the pane), and the owner imports the wizard, not the other way round.
+///
+/// `refresh` and `submit` are called on a copy (the wizard is borrowed mutably meanwhile): the
+/// spec's current state is the one in `w.kind`, read back with `as_any`.
+pub trait Spec: std::fmt::Debug + Send {
+    /// What submitting does (the last page's key hint and review heading).
+    fn verb(&self) -> &'static str;
+    /// Re-checks every field and rebuilds the review after a change.
+    fn refresh(&self, w: &mut Wizard, ctx: &Context);
+    /// The last page was confirmed (`app.mode` holds the wizard).
+    fn submit(&self, app: &mut App) -> Vec<Effect>;
+    fn boxed(&self) -> Box<dyn Spec>;
+    /// The owner reads (and updates) its own type back out of the wizard.
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    /// Equal to `other` (same type, same contents).
+    fn same(&self, other: &dyn Spec) -> bool;
+}
+
+impl Clone for Box<dyn Spec> {
+    fn clone(&self) -> Self {
+        self.boxed()
+    }
+}
+
+impl PartialEq for Box<dyn Spec> {
+    fn eq(&self, other: &Self) -> bool {
+        self.same(other.as_ref())
+    }
+}
+
 /// Which wizard this is, and what it acts on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
@@ -214,11 +246,11 @@ pub enum Kind {
         host: HostId,
         id: crate::model::migration::MigrationId,
     },
-    /// A form of the VM detail screen (edit, attach, snapshot, clone, delete).
+    /// A form of the VM detail screen (edit, attach, snapshot, clone, delete): the detail
+    /// pane owns it (`app::detail::forms`).
     Vm {
         host: HostId,
-        form: vm::Form,
-        facts: Box<vm::Facts>,
+        spec: Box<dyn Spec>,
     },
     NewVm {
         host: HostId,
@@ -242,7 +274,7 @@ impl Kind {
             Kind::Evacuate { .. } => "evacuate",
             Kind::MigrationTune { .. } => "apply",
             Kind::NewVm { .. } => "create",
-            Kind::Vm { form, .. } => form.verb(),
+            Kind::Vm { spec, .. } => spec.verb(),
         }
     }
 
@@ -723,7 +755,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Kind::Network { .. } => network::refresh(w, ctx),
         Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
         Kind::Evacuate { .. } => evacuate::refresh(w),
-        Kind::Vm { .. } => vm::refresh(w, ctx),
+        Kind::Vm { spec, .. } => spec.refresh(w, ctx),
         Kind::NewVm { .. } => newvm::refresh(w, ctx),
         Kind::Volume { .. }
         | Kind::Clone { .. }
@@ -760,8 +792,9 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
             return Vec::new();
         }
     }
-    if let Kind::Vm { .. } = &w.kind {
-        return vm::submit(app);
+    if let Kind::Vm { spec, .. } = &w.kind {
+        let spec = spec.clone();
+        return spec.submit(app);
     }
     // Transfers are jobs, not tagged requests.
     let job_cmd = match &w.kind {

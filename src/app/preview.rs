@@ -6,7 +6,7 @@ use super::display::{DisplayPanel, PanelState};
 use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::{Action, Key, Section};
-use crate::display::{Kind, Password};
+use crate::display::{Protocol, Password};
 use crate::host::HostCommand;
 use crate::model::HostId;
 
@@ -38,7 +38,7 @@ pub fn open(app: &mut App, p: &DisplayPanel) -> Vec<Effect> {
     let Some(g) = info.graphics.get(p.selected) else {
         return Vec::new();
     };
-    if g.kind != Kind::Vnc || !info.active {
+    if g.kind != Protocol::Vnc || !info.active {
         app.messages.push(
             Level::Error,
             "the live preview needs a running VM with a VNC display",

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{is_address, Access, Graphics, Kind};
+use super::{is_address, Access, Graphics, Protocol};
 
 /// A program and its arguments, ready for `std::process::Command`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub fn choose(
             args: vec![url.into()],
         });
     }
-    if let (Some(program), Some(url), Kind::Vnc) = (find("vncviewer"), url, &g.kind) {
+    if let (Some(program), Some(url), Protocol::Vnc) = (find("vncviewer"), url, &g.kind) {
         // TigerVNC/TightVNC take HOST::PORT for a raw port.
         let hostport = url.trim_start_matches("vnc://");
         let (host, arg) = match hostport.rsplit_once(':') {

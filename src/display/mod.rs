@@ -9,26 +9,26 @@ use quick_xml::Reader;
 
 /// Graphics protocol of a `<graphics type=…>` element.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum Protocol {
     Vnc,
     Spice,
     Other(String),
 }
 
-impl Kind {
+impl Protocol {
     pub fn label(&self) -> &str {
         match self {
-            Kind::Vnc => "VNC",
-            Kind::Spice => "SPICE",
-            Kind::Other(s) => s,
+            Protocol::Vnc => "VNC",
+            Protocol::Spice => "SPICE",
+            Protocol::Other(s) => s,
         }
     }
 
     fn scheme(&self) -> Option<&'static str> {
         match self {
-            Kind::Vnc => Some("vnc"),
-            Kind::Spice => Some("spice"),
-            Kind::Other(_) => None,
+            Protocol::Vnc => Some("vnc"),
+            Protocol::Spice => Some("spice"),
+            Protocol::Other(_) => None,
         }
     }
 }
@@ -54,7 +54,7 @@ pub enum Password {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Graphics {
-    pub kind: Kind,
+    pub kind: Protocol,
     /// The port in use (live XML) or configured; None while autoport and not running.
     pub port: Option<u16>,
     pub tls_port: Option<u16>,
@@ -128,10 +128,10 @@ fn on_element(
         // Only <devices><graphics>: depth 3 under <domain>.
         b"graphics" if depth == 3 => {
             let kind = match attr(e, "type")?.as_deref() {
-                Some("vnc") => Kind::Vnc,
-                Some("spice") => Kind::Spice,
-                Some(other) => Kind::Other(other.to_string()),
-                None => Kind::Other("unknown".into()),
+                Some("vnc") => Protocol::Vnc,
+                Some("spice") => Protocol::Spice,
+                Some(other) => Protocol::Other(other.to_string()),
+                None => Protocol::Other("unknown".into()),
             };
             let listen = match (attr(e, "listen")?, attr(e, "socket")?) {
                 (_, Some(s)) => Listen::Socket(s),

@@ -25,12 +25,12 @@ const LIVE: &str = r#"<domain type='kvm' id='3'>
 fn parses_every_graphics_element() {
     let g = parse(LIVE, true).unwrap();
     assert_eq!(g.len(), 4);
-    assert_eq!(g[0].kind, Kind::Vnc);
+    assert_eq!(g[0].kind, Protocol::Vnc);
     assert_eq!(g[0].port, Some(5901));
     assert!(g[0].autoport);
     assert_eq!(g[0].listen, Listen::Address("0.0.0.0".into()));
     assert_eq!(g[0].password, Password::NotSet);
-    assert_eq!(g[1].kind, Kind::Spice);
+    assert_eq!(g[1].kind, Protocol::Spice);
     assert_eq!(g[1].tls_port, Some(5903));
     assert_eq!(g[1].listen, Listen::Address("192.0.2.10".into()));
     assert_eq!(g[1].password, Password::Set("s<cret".into()));
@@ -199,7 +199,7 @@ fn viewer_choice() {
 /// A VNC device on port 5901 listening on `listen`.
 fn vnc(listen: Listen) -> Graphics {
     Graphics {
-        kind: Kind::Vnc,
+        kind: Protocol::Vnc,
         port: Some(5901),
         tls_port: None,
         autoport: false,

@@ -9,7 +9,7 @@ use super::centered;
 use crate::app::display::{DisplayPanel, PanelState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
-use crate::display::{access, exposure, listen_warning, Kind, Listen, Password};
+use crate::display::{access, exposure, listen_warning, Protocol, Listen, Password};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     let t = &app.theme;
@@ -97,7 +97,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     }
     lines.push(Line::default());
     let preview_ok = matches!(&p.state, PanelState::Ready(i)
-        if i.active && i.graphics.get(p.selected).is_some_and(|g| g.kind == Kind::Vnc));
+        if i.active && i.graphics.get(p.selected).is_some_and(|g| g.kind == Protocol::Vnc));
     let mut keys = Vec::new();
     for (a, what, shown) in [
         (Action::CopyUrl, "copy URL", true),

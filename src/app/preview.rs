@@ -6,7 +6,7 @@ use super::display::{DisplayPanel, PanelState};
 use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::{Action, Key, Section};
-use crate::display::{Protocol, Password};
+use crate::display::{Password, Protocol};
 use crate::host::HostCommand;
 use crate::model::HostId;
 

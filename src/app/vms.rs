@@ -80,6 +80,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.marks.clear();
             } else if !app.filter_text.is_empty() {
                 app.set_filter(String::new());
+            } else if app.vm_scope.take().is_some() {
+                // `:vms @HOST` last: the table shows every host again.
+                app.rebuild();
             }
         }
         Action::SortNext => {

@@ -9,7 +9,7 @@ use super::centered;
 use crate::app::display::{DisplayPanel, PanelState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
-use crate::display::{access, exposure, listen_warning, Protocol, Listen, Password};
+use crate::display::{access, exposure, listen_warning, Listen, Password, Protocol};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect, p: &DisplayPanel) {
     let t = &app.theme;

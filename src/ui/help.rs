@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
+use crate::app::panes::PANES;
 use crate::app::App;
 use crate::config::keymap::{Binding, Section};
 
@@ -77,6 +78,44 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
          state:running|paused|off|active, re:REGEX",
         t.dim,
     )));
+    out.push(Line::default());
+    out.extend(palette_lines(app));
+    out
+}
+
+/// The `:` commands, from the pane registry: names, aliases, what each shows.
+fn palette_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = vec![Line::from(Span::styled(
+        "Command palette (:COMMAND [@HOST] [/TEXT], Tab completes)",
+        t.header,
+    ))];
+    for p in PANES.iter().filter(|p| !p.names.is_empty()) {
+        let scoped = if p.scoped { " @HOST /TEXT" } else { "" };
+        out.push(Line::from(vec![
+            Span::styled(format!("  :{:<17}", p.names[0]), t.key_hint),
+            Span::raw(format!("{}{scoped}", p.about)),
+        ]));
+        if p.names.len() > 1 {
+            out.push(Line::from(Span::styled(
+                format!("  {:<18}also :{}", "", p.names[1..].join(" :")),
+                t.dim,
+            )));
+        }
+    }
+    out.push(Line::from(vec![
+        Span::styled(format!("  {:<18}", ":log :help :q"), t.key_hint),
+        Span::raw("message log, this help, quit"),
+    ]));
+    for (name, line) in &app.settings.aliases {
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("  :{:<17}", crate::sanitize::text(name)),
+                t.key_hint,
+            ),
+            Span::raw(format!("= {} (config.toml)", crate::sanitize::text(line))),
+        ]));
+    }
     out
 }
 

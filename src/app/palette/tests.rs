@@ -334,3 +334,39 @@ fn tab_cycles_the_panes_of_a_screen() {
     press(&mut a, "<Tab>");
     assert_ne!(a.networks.show_ifaces, before, "leases ↔ host interfaces");
 }
+
+#[test]
+fn esc_in_the_table_clears_the_filter_then_the_host_scope() {
+    let mut a = app();
+    run_line(&mut a, "vms @kvm-b /web");
+    assert_eq!(a.rows.len(), 1);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.rows.len(), 2, "kvm-b's VMs, unfiltered");
+    assert_eq!(a.vm_scope, Some(HostId(1)));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.rows.len(), 5, "every host again");
+    assert_eq!(a.vm_scope, None);
+}
+
+#[test]
+fn help_lists_the_palette_commands_and_user_aliases() {
+    let mut a = app();
+    a.settings
+        .aliases
+        .insert("prod".into(), "vms @kvm-a".into());
+    let text: Vec<String> = crate::ui::help::lines(&a)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    let text = text.join("\n");
+    for want in [
+        ":vms",
+        "also :vm :dom",
+        ":vols",
+        ":jobs",
+        ":prod",
+        "= vms @kvm-a",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+}

@@ -224,13 +224,11 @@ fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
 
 /// Keys every pane shares: switching views, help, log, quit.
 pub(super) fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
+    // A pane's own key (`1`…`6`), from the registry.
+    if let Some(place) = super::panes::place_for_key(action) {
+        return Some(super::panes::open(app, place));
+    }
     match action {
-        Action::ViewDashboard => app.view = View::Dashboard,
-        Action::ViewVms => app.view = View::Vms,
-        Action::ViewPools => return Some(super::storage::open_pools(app)),
-        Action::ViewNetworks => return Some(super::networks::open(app)),
-        Action::ViewMigrations => return Some(super::migrations::open(app)),
-        Action::ViewJobs => return Some(super::jobs::open(app)),
         Action::Palette => super::palette::open(app),
         Action::PrevPane => return Some(super::panes::back(app)),
         Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),

@@ -42,6 +42,8 @@ pub trait Pane: Sync {
 pub struct PaneSpec {
     pub id: PaneId,
     pub pane: &'static dyn Pane,
+    /// The action of its number key (`3` → pools), bound in every pane's section.
+    pub key: Option<Action>,
     /// The `:` name first, then its aliases; empty for panes reached only from another
     /// (a VM's console opens from its row).
     pub names: &'static [&'static str],
@@ -55,22 +57,23 @@ pub struct PaneSpec {
 
 #[rustfmt::skip]
 pub const PANES: &[PaneSpec] = &[
-    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "hosts and their load", false),
-    pane(PaneId::Vms, &super::vms::VmsPane, &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", true),
-    pane(PaneId::Detail, &super::detail::DetailPane, &[], Section::Detail, "", false),
-    pane(PaneId::Console, &super::console::ConsolePane, &[], Section::Console, "", false),
-    pane(PaneId::Preview, &super::preview::PreviewPane, &[], Section::Preview, "", false),
-    pane(PaneId::Pools, &super::storage::PoolsPane, &["pools", "pool", "sp", "storage"], Section::Pools, "storage pools", true),
-    pane(PaneId::Volumes, &super::storage::VolumesPane, &["vols", "vol", "volumes", "volume"], Section::Volumes, "volumes of POOL[@HOST]", true),
-    pane(PaneId::Secrets, &super::storage::SecretsPane, &["secrets", "secret", "sec"], Section::Secrets, "libvirt secrets of @HOST", false),
-    pane(PaneId::Networks, &super::networks::NetworksPane, &["nets", "net", "networks", "network"], Section::Networks, "virtual networks", true),
-    pane(PaneId::Migrations, &super::migrations::MigrationsPane, &["migrations", "mig", "migs", "migration"], Section::Migrations, "migrations and evacuations", true),
-    pane(PaneId::Jobs, &super::jobs::JobsPane, &["jobs", "job"], Section::Jobs, "uploads, downloads, clones, new VMs, migrations", true),
+    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, Some(Action::ViewDashboard), &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "hosts and their load", false),
+    pane(PaneId::Vms, &super::vms::VmsPane, Some(Action::ViewVms), &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", true),
+    pane(PaneId::Detail, &super::detail::DetailPane, None, &[], Section::Detail, "", false),
+    pane(PaneId::Console, &super::console::ConsolePane, None, &[], Section::Console, "", false),
+    pane(PaneId::Preview, &super::preview::PreviewPane, None, &[], Section::Preview, "", false),
+    pane(PaneId::Pools, &super::storage::PoolsPane, Some(Action::ViewPools), &["pools", "pool", "sp", "storage"], Section::Pools, "storage pools", true),
+    pane(PaneId::Volumes, &super::storage::VolumesPane, None, &["vols", "vol", "volumes", "volume"], Section::Volumes, "volumes of POOL[@HOST]", true),
+    pane(PaneId::Secrets, &super::storage::SecretsPane, None, &["secrets", "secret", "sec"], Section::Secrets, "libvirt secrets of @HOST", false),
+    pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "virtual networks", true),
+    pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "migrations and evacuations", true),
+    pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "uploads, downloads, clones, new VMs, migrations", true),
 ];
 
 const fn pane(
     id: PaneId,
     pane: &'static dyn Pane,
+    key: Option<Action>,
     names: &'static [&'static str],
     section: Section,
     about: &'static str,
@@ -79,6 +82,7 @@ const fn pane(
     PaneSpec {
         id,
         pane,
+        key,
         names,
         section,
         about,
@@ -98,6 +102,22 @@ pub fn focused_section(app: &App) -> Section {
 /// Every tick: each pane's own (one call per pane, shown or not).
 pub fn tick(app: &mut App) -> Vec<Effect> {
     PANES.iter().flat_map(|p| p.pane.tick(app)).collect()
+}
+
+/// Where a pane's number key goes (panes that need an argument have none).
+pub fn place_for_key(action: Action) -> Option<Place> {
+    let p = PANES.iter().find(|p| p.key == Some(action))?;
+    Some(match p.id {
+        PaneId::Dashboard => Place::Dashboard,
+        PaneId::Vms => Place::Vms,
+        PaneId::Pools => Place::Pools,
+        PaneId::Networks => Place::Networks,
+        PaneId::Migrations => Place::Migrations,
+        PaneId::Jobs => Place::Jobs,
+        PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
+            return None
+        }
+    })
 }
 
 pub fn spec(id: PaneId) -> &'static PaneSpec {

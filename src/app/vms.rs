@@ -2,7 +2,7 @@
 //! marked VMs.
 
 use super::panes::Pane;
-use super::{lifecycle, App, Effect, Mode, View};
+use super::{lifecycle, App, Effect, Mode};
 use crate::config::keymap::Action;
 use crate::host::LifecycleOp;
 
@@ -43,9 +43,6 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Top => super::keys::move_to(app, 0),
         Action::Bottom => super::keys::move_to(app, isize::MAX / 2),
         Action::Filter => app.push_overlay(Mode::Filter),
-        Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),
-        Action::Log => app.push_overlay(Mode::Log { scroll: 0 }),
-        Action::Quit => return vec![Effect::Quit],
         Action::Mark => {
             if let Some(r) = app.selected_row() {
                 let (h, vm) = app.vm(r);
@@ -111,14 +108,6 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 return super::detail::open(app, host, uuid);
             }
         }
-        Action::ViewDashboard => app.view = View::Dashboard,
-        Action::ViewVms => app.view = View::Vms,
-        Action::ViewPools => return super::storage::open_pools(app),
-        Action::ViewNetworks => return super::networks::open(app),
-        Action::ViewMigrations => return super::migrations::open(app),
-        Action::ViewJobs => return super::jobs::open(app),
-        Action::Palette => super::palette::open(app),
-        Action::PrevPane => return super::panes::back(app),
         Action::Migrate => return super::migrations::open_wizard(app),
         Action::AddHost => open_form(app),
         Action::NewVm => {

@@ -8,8 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
 use super::pools::{block, empty_note, list_table};
+use crate::app::migrations::evacuate_wizard::{self, EvacuateForm};
 use crate::app::migrations::Preflight;
-use crate::app::wizard::{Kind, Wizard};
+use crate::app::wizard::Wizard;
 use crate::app::App;
 use crate::migrate::preflight::{blocking, Check, Status};
 use crate::model::migration::{Migration, Phase};
@@ -229,7 +230,7 @@ fn check_line<'a>(app: &App, indent: &str, c: &Check, width: usize) -> Line<'a> 
 /// host, then where each VM goes (with its warnings) or why it stays.
 pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
     let t = &app.theme;
-    let Kind::Evacuate { name, vms, .. } = &w.kind else {
+    let Some(EvacuateForm { name, vms, .. }) = w.spec_as() else {
         return Vec::new();
     };
     let round = &app.migrations.preflight;
@@ -259,7 +260,7 @@ pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
     };
     let go = plan.assignments().count();
     let stay = plan.verdicts.len() - go;
-    let limit = crate::app::wizard::evacuate::concurrency(w).unwrap_or(1);
+    let limit = evacuate_wizard::concurrency(w).unwrap_or(1);
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "{go} of {} VM(s) leave {}, {limit} at a time; {stay} stay",

@@ -7,6 +7,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
+use crate::app::migrations::evacuate_wizard::EvacuateForm;
+use crate::app::migrations::migrate_wizard::{self, MigrateForm};
+use crate::app::storage::pool_wizard::PoolForm;
 use crate::app::wizard::{Input, Submit, Wizard};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
@@ -72,15 +75,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             )));
         }
     }
-    if review && matches!(w.kind, crate::app::wizard::Kind::Migrate { .. }) {
+    if review && w.spec_as::<MigrateForm>().is_some() {
         // The migrate wizard's last page shows the pre-flight round, not a document.
-        let allow = crate::app::wizard::migrate::override_failures(w);
+        let allow = migrate_wizard::override_failures(w);
         lines.extend(
             super::migrations::checks_lines(app, &app.migrations.preflight, allow)
                 .into_iter()
                 .skip(w.review_scroll as usize),
         );
-    } else if review && matches!(w.kind, crate::app::wizard::Kind::Evacuate { .. }) {
+    } else if review && w.spec_as::<EvacuateForm>().is_some() {
         lines.extend(
             super::migrations::evacuation_lines(app, w)
                 .into_iter()
@@ -100,7 +103,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
                 for n in &w.review_notes {
                     lines.push(Line::from(Span::styled(format!("ⓘ {n}"), t.level_warn)));
                 }
-                lines.push(Line::from(Span::styled(w.kind.review_heading(), t.header)));
+                lines.push(Line::from(Span::styled(w.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {
                     lines.push(Line::from(Span::raw(l.to_string())));
                 }
@@ -140,7 +143,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     let mut hints = vec![
         Span::styled(key(Action::Confirm), t.key_hint),
         Span::raw(if last {
-            format!(" {}  ", w.kind.submit_verb())
+            format!(" {}  ", w.verb())
         } else {
             " next  ".to_string()
         }),
@@ -152,7 +155,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     if review && w.review_has_fields() {
         hints.push(Span::raw("  PgUp/PgDn scroll the XML"));
     }
-    if matches!(w.kind, crate::app::wizard::Kind::Pool { .. }) && w.page == 1 {
+    if w.spec_as::<PoolForm>().is_some() && w.page == 1 {
         hints.push(Span::raw("  "));
         hints.push(Span::styled(key(Action::FindSources), t.key_hint));
         hints.push(Span::raw(" find sources"));

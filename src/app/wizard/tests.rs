@@ -1,6 +1,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::app::networks::wizard as network;
+use crate::app::storage::volume_wizard::VolumeForm;
+use crate::app::storage::{pool_wizard as pool, volume_wizard as volume};
+use crate::host::StorageCmd;
 
 fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
@@ -154,13 +158,7 @@ fn volume_sizes_parse_with_units_and_refuse_what_cannot_fit() {
         available: Some(5 << 30),
         ..Context::default()
     };
-    let mut w = volume::new(
-        Kind::Volume {
-            host: HostId(0),
-            pool: "p".into(),
-        },
-        &ctx,
-    );
+    let mut w = volume::new(HostId(0), VolumeForm::New { pool: "p".into() }, &ctx);
     refresh(&mut w, &ctx);
     focus(&mut w, "name");
     typ(&mut w, &ctx, "base.qcow2");
@@ -202,13 +200,12 @@ fn volume_sizes_parse_with_units_and_refuse_what_cannot_fit() {
 #[test]
 fn resize_only_grows() {
     let ctx = Context::default();
-    let kind = Kind::Resize {
-        host: HostId(0),
+    let kind = VolumeForm::Resize {
         pool: "p".into(),
         volume: "v".into(),
         capacity: 1 << 30,
     };
-    let mut w = volume::new(kind, &ctx);
+    let mut w = volume::new(HostId(0), kind, &ctx);
     w.set_text("size", "512M");
     refresh(&mut w, &ctx);
     assert!(w
@@ -352,13 +349,7 @@ fn pool_name_with_a_space_is_refused_as_its_hint_says() {
 #[test]
 fn volume_and_network_names_refuse_control_and_format_characters() {
     let ctx = Context::default();
-    let mut w = volume::new(
-        Kind::Volume {
-            host: HostId(0),
-            pool: "p".into(),
-        },
-        &ctx,
-    );
+    let mut w = volume::new(HostId(0), VolumeForm::New { pool: "p".into() }, &ctx);
     w.set_text("name", "disk\u{202e}gpj.qcow2");
     refresh(&mut w, &ctx);
     assert!(error(&w, "name").is_some(), "volume with a bidi override");
@@ -407,8 +398,8 @@ fn download_defaults_outside_the_working_directory_and_names_the_full_path() {
     use std::path::Path;
     let ctx = Context::default();
     let mut w = volume::new(
-        Kind::Download {
-            host: HostId(0),
+        HostId(0),
+        VolumeForm::Download {
             pool: "p".into(),
             volume: "disk.img".into(),
         },
@@ -473,11 +464,8 @@ fn volume_names_in_a_logical_pool_follow_lvm() {
         pool_kind: Some("logical".into()),
         ..Context::default()
     };
-    let kind = Kind::Volume {
-        host: HostId(0),
-        pool: "vg".into(),
-    };
-    let mut w = volume::new(kind, &ctx);
+    let kind = VolumeForm::New { pool: "vg".into() };
+    let mut w = volume::new(HostId(0), kind, &ctx);
     w.set_text("name", "my disk");
     refresh(&mut w, &ctx);
     assert!(error(&w, "name").is_some(), "LVM names take no spaces");

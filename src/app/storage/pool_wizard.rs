@@ -3,8 +3,8 @@
 //! rbd and iscsi CHAP keys become a libvirt secret created with the pool (and removed again if
 //! the pool cannot be defined). `C-f` asks the host for sources (netfs, logical, iscsi).
 
-use super::{check, Context, Field, Input, Kind, Wizard};
 use crate::app::toast::Level;
+use crate::app::wizard::{self, check, Context, Field, Input, Spec, Wizard};
 use crate::app::{App, Effect, Mode};
 use crate::host::{HostCommand, StorageCmd};
 use crate::model::storage::PoolSource;
@@ -19,10 +19,29 @@ const TYPES: &[&str] = &[
 const SECRET: &str = "secret";
 const FOUND: &str = "found";
 
+/// The new-pool wizard as the generic wizard carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolForm;
+
+impl Spec for PoolForm {
+    fn verb(&self) -> &'static str {
+        "define"
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+    }
+}
+
 pub fn new(host: HostId) -> Wizard {
     Wizard::new(
         "New storage pool",
-        Kind::Pool { host },
+        host,
+        PoolForm,
         vec!["Type", "Source", "Options", "Review"],
         vec![
             Field::text(key::NAME, "Name", 0, "").hint(&names::hint(NameKind::Pool)),
@@ -398,9 +417,10 @@ pub fn discover(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    let Kind::Pool { host } = w.kind else {
+    if w.spec_as::<PoolForm>().is_none() {
         return Vec::new();
-    };
+    }
+    let host = w.host;
     let kind = w.get("type");
     let host_name = w.get(key::HOST);
     let spec = match kind.as_str() {
@@ -442,7 +462,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
         }
         return;
     };
-    if w.kind != (Kind::Pool { host }) || w.get("type") != kind {
+    if w.host != host || w.spec_as::<PoolForm>().is_none() || w.get("type") != kind {
         return;
     }
     match result {
@@ -462,9 +482,9 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
         }
         Err(e) => w.note = Some(format!("search failed: {e}")),
     }
-    let ctx = super::context(app, &Kind::Pool { host });
+    let ctx = wizard::context(app, host, &PoolForm);
     if let Mode::Wizard(w) = &mut app.mode {
-        super::refresh(w, &ctx);
+        wizard::refresh(w, &ctx);
     }
 }
 

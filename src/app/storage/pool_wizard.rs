@@ -19,9 +19,13 @@ const TYPES: &[&str] = &[
 const SECRET: &str = "secret";
 const FOUND: &str = "found";
 
-/// The new-pool wizard as the generic wizard carries it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PoolForm;
+/// The new-pool wizard as the generic wizard carries it: the sources the host found (`C-f`),
+/// and which one was last copied into the fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolForm {
+    sources: Vec<PoolSource>,
+    applied: Option<usize>,
+}
 
 impl Spec for PoolForm {
     fn verb(&self) -> &'static str {
@@ -41,7 +45,7 @@ pub fn new(host: HostId) -> Wizard {
     Wizard::new(
         "New storage pool",
         host,
-        PoolForm,
+        PoolForm::default(),
         vec!["Type", "Source", "Options", "Review"],
         vec![
             Field::text(key::NAME, "Name", 0, "").hint(&names::hint(NameKind::Pool)),
@@ -262,10 +266,13 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     let kind = w.get("type");
     let shown = layout(&kind);
     apply_source(w);
+    let found = w
+        .spec_as::<PoolForm>()
+        .is_some_and(|p| !p.sources.is_empty());
     for f in w.fields.iter_mut().filter(|f| f.page == 1) {
         match shown.iter().find(|(k, _, _)| *k == f.key) {
             Some((_, label, hint)) => {
-                f.visible = f.key != FOUND || !w.sources.is_empty();
+                f.visible = f.key != FOUND || found;
                 f.label = label;
                 f.hint = hint.to_string();
             }
@@ -359,13 +366,16 @@ fn apply_source(w: &mut Wizard) {
         return;
     };
     let i = *selected;
-    if w.source_applied == Some(i) {
-        return;
-    }
-    let Some(s) = w.sources.get(i).cloned() else {
+    let Some(form) = w.spec_as_mut::<PoolForm>() else {
         return;
     };
-    w.source_applied = Some(i);
+    if form.applied == Some(i) {
+        return;
+    }
+    let Some(s) = form.sources.get(i).cloned() else {
+        return;
+    };
+    form.applied = Some(i);
     let kind = w.get("type");
     if let Some(h) = &s.host {
         w.set_text(key::HOST, h);
@@ -473,8 +483,10 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
                 found.len()
             ));
             let labels = found.iter().map(source_label).collect();
-            w.sources = found;
-            w.source_applied = None;
+            if let Some(form) = w.spec_as_mut::<PoolForm>() {
+                form.sources = found;
+                form.applied = None;
+            }
             w.set_options(FOUND, labels);
             if let Some(i) = w.fields.iter().position(|f| f.key == FOUND) {
                 w.focus = i;
@@ -482,7 +494,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
         }
         Err(e) => w.note = Some(format!("search failed: {e}")),
     }
-    let ctx = wizard::context(app, host, &PoolForm);
+    let ctx = wizard::context(app, host, &PoolForm::default());
     if let Mode::Wizard(w) = &mut app.mode {
         wizard::refresh(w, &ctx);
     }

@@ -265,9 +265,6 @@ pub struct Wizard {
     pub error: Option<String>,
     /// A note from an async helper (source discovery…).
     pub note: Option<String>,
-    /// Sources the host found (pool wizard), and which one was last copied into the fields.
-    pub sources: Vec<crate::model::storage::PoolSource>,
-    pub source_applied: Option<usize>,
     /// A submitted job with progress (new VM), and the labels of its steps in order.
     pub job: Option<(crate::job::Job, Vec<String>)>,
     /// A spec's memory between refreshes, by key (the network wizard's last valid subnet).
@@ -317,8 +314,6 @@ impl Wizard {
             submit: Submit::Editing,
             error: None,
             note: None,
-            sources: Vec::new(),
-            source_applied: None,
             job: None,
             memo: Default::default(),
             review_notes: Vec::new(),

@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 pub mod wizard;
+#[cfg(test)]
+mod wizard_tests;
 
 use super::requests;
 use super::toast::Level;

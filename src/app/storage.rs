@@ -8,6 +8,8 @@ pub mod download;
 pub mod pool_wizard;
 pub mod secret_wizard;
 pub mod volume_wizard;
+#[cfg(test)]
+mod wizard_tests;
 
 use super::jobs::JobKind;
 use super::panes::PaneId;

@@ -778,4 +778,4 @@ pub fn send(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use super::pools::{block, empty_note, list_table};
 use crate::app::migrations::evacuate_wizard::{self, EvacuateForm};
+use crate::app::migrations::migrate_wizard::{self, MigrateForm};
 use crate::app::migrations::Preflight;
 use crate::app::wizard::Wizard;
 use crate::app::App;
@@ -224,6 +225,19 @@ fn check_line<'a>(app: &App, indent: &str, c: &Check, width: usize) -> Line<'a> 
         Span::raw(format!("{:<width$} ", crate::sanitize::text(&c.name))),
         Span::styled(crate::sanitize::text(&c.detail).into_owned(), t.dim),
     ])
+}
+
+/// The last page of a migration wizard: the migrate wizard's pre-flight round, the
+/// evacuation's plan; `None` for other wizards (their review shows a document).
+pub fn wizard_review<'a>(app: &'a App, w: &Wizard) -> Option<Vec<Line<'a>>> {
+    if w.spec_as::<MigrateForm>().is_some() {
+        let allow = migrate_wizard::override_failures(w);
+        Some(checks_lines(app, &app.migrations.preflight, allow))
+    } else if w.spec_as::<EvacuateForm>().is_some() {
+        Some(evacuation_lines(app, w))
+    } else {
+        None
+    }
 }
 
 /// The evacuation wizard's plan page: "checking…" until every VM was checked against every

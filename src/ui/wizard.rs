@@ -7,9 +7,6 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
-use crate::app::migrations::evacuate_wizard::EvacuateForm;
-use crate::app::migrations::migrate_wizard::{self, MigrateForm};
-use crate::app::storage::pool_wizard::PoolForm;
 use crate::app::wizard::{Input, Submit, Wizard};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
@@ -75,20 +72,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             )));
         }
     }
-    if review && w.spec_as::<MigrateForm>().is_some() {
-        // The migrate wizard's last page shows the pre-flight round, not a document.
-        let allow = migrate_wizard::override_failures(w);
-        lines.extend(
-            super::migrations::checks_lines(app, &app.migrations.preflight, allow)
-                .into_iter()
-                .skip(w.review_scroll as usize),
-        );
-    } else if review && w.spec_as::<EvacuateForm>().is_some() {
-        lines.extend(
-            super::migrations::evacuation_lines(app, w)
-                .into_iter()
-                .skip(w.review_scroll as usize),
-        );
+    // The migration wizards' last page shows the pre-flight round or the plan, not a document.
+    let own_review = review
+        .then(|| super::migrations::wizard_review(app, w))
+        .flatten();
+    if let Some(own) = own_review {
+        lines.extend(own.into_iter().skip(w.review_scroll as usize));
     } else if review {
         if w.review_has_fields() {
             lines.push(Line::default());
@@ -155,10 +144,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     if review && w.review_has_fields() {
         hints.push(Span::raw("  PgUp/PgDn scroll the XML"));
     }
-    if w.spec_as::<PoolForm>().is_some() && w.page == 1 {
+    for (action, what) in w.spec.page_keys(w.page) {
         hints.push(Span::raw("  "));
-        hints.push(Span::styled(key(Action::FindSources), t.key_hint));
-        hints.push(Span::raw(" find sources"));
+        hints.push(Span::styled(key(action), t.key_hint));
+        hints.push(Span::raw(format!(" {what}")));
     }
     f.render_widget(Paragraph::new(Line::from(hints)), hint_area);
     if let Some((row, col)) = cursor {

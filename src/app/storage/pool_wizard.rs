@@ -6,6 +6,7 @@
 use crate::app::toast::Level;
 use crate::app::wizard::{self, check, Context, Field, Input, Spec, Wizard};
 use crate::app::{App, Effect, Mode};
+use crate::config::keymap::Action;
 use crate::host::{HostCommand, StorageCmd};
 use crate::model::storage::PoolSource;
 use crate::model::HostId;
@@ -38,6 +39,13 @@ impl Spec for PoolForm {
 
     fn submit(&self, app: &mut App) -> Vec<Effect> {
         wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+    }
+
+    fn page_keys(&self, page: usize) -> Vec<(Action, &'static str)> {
+        match page {
+            1 => vec![(Action::FindSources, "find sources")],
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -176,6 +176,10 @@ pub trait Spec: SpecBase + std::fmt::Debug + Send {
     fn follows_host(&self) -> bool {
         false
     }
+    /// Keys this spec adds on `page` (action, what it does), for the hint line.
+    fn page_keys(&self, _page: usize) -> Vec<(crate::config::keymap::Action, &'static str)> {
+        Vec::new()
+    }
     /// Submitting needs the host connected (a migration's checks page says so on its own).
     fn needs_host(&self) -> bool {
         true

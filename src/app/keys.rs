@@ -306,7 +306,10 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
         }
         Some(Action::NextField) => w.next_field(true),
         Some(Action::PrevField) => w.next_field(false),
-        Some(Action::FindSources) => return super::storage::pool_wizard::discover(app),
+        Some(Action::FindSources) => {
+            let spec = w.spec.clone();
+            return spec.on_action(Action::FindSources, app);
+        }
         Some(Action::Confirm) => {
             let last = w.page + 1 == w.pages.len();
             if last {

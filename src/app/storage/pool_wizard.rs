@@ -41,6 +41,13 @@ impl Spec for PoolForm {
         wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
     }
 
+    fn on_action(&self, action: Action, app: &mut App) -> Vec<Effect> {
+        match action {
+            Action::FindSources => discover(app),
+            _ => Vec::new(),
+        }
+    }
+
     fn page_keys(&self, page: usize) -> Vec<(Action, &'static str)> {
         match page {
             1 => vec![(Action::FindSources, "find sources")],
@@ -431,7 +438,7 @@ fn source_label(s: &PoolSource) -> String {
 }
 
 /// `C-f`: ask the host for sources of the chosen type.
-pub fn discover(app: &mut App) -> Vec<Effect> {
+fn discover(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };

@@ -324,3 +324,50 @@ fn volume_names_in_a_logical_pool_follow_lvm() {
     refresh(&mut w, &ctx);
     assert_eq!(error(&w, "name"), None);
 }
+
+/// `C-f` reaches the pool wizard through its spec: the host is asked for sources of the chosen
+/// type, and its answer fills "Found on host" and copies the picked source into the fields.
+#[test]
+fn c_f_asks_the_host_for_sources_and_the_answer_fills_the_form() {
+    use crate::app::tests::{app, press};
+    use crate::app::{Effect, Mode, Msg};
+    use crate::host::{HostCommand, HostEvent};
+    use crate::model::storage::PoolSource;
+    let mut a = app();
+    press(&mut a, "3");
+    press(&mut a, "n");
+    let Mode::Wizard(w) = &mut a.mode else {
+        panic!("no pool wizard: {:?}", a.mode)
+    };
+    let host = w.host;
+    assert!(w.choose("type", "logical"));
+    let fx = press(&mut a, "<C-f>");
+    assert_eq!(
+        fx,
+        vec![Effect::Host(
+            host,
+            HostCommand::Storage(StorageCmd::FindSources {
+                kind: "logical".into(),
+                spec: None,
+            })
+        )]
+    );
+    let vg = PoolSource {
+        name: Some("vg0".into()),
+        ..PoolSource::default()
+    };
+    a.update(Msg::Host(
+        host,
+        HostEvent::Sources {
+            kind: "logical".into(),
+            result: Ok(vec![vg]),
+        },
+    ));
+    let Mode::Wizard(w) = &a.mode else {
+        panic!("the wizard closed")
+    };
+    assert!(w.note.as_deref().is_some_and(|n| n.starts_with("found 1")));
+    assert!(w.field("found").is_some_and(|f| f.visible));
+    assert_eq!(w.get(crate::xml::pool::field::SOURCE_NAME), "vg0");
+    assert!(!w.on("build"), "an existing VG is not built");
+}

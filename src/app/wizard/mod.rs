@@ -13,6 +13,7 @@ use ratatui_textarea::TextArea;
 
 use super::requests::Owner;
 use super::{App, Effect, Mode};
+use crate::config::keymap::Action;
 use crate::host::HostCommand;
 use crate::model::HostId;
 
@@ -177,7 +178,11 @@ pub trait Spec: SpecBase + std::fmt::Debug + Send {
         false
     }
     /// Keys this spec adds on `page` (action, what it does), for the hint line.
-    fn page_keys(&self, _page: usize) -> Vec<(crate::config::keymap::Action, &'static str)> {
+    fn page_keys(&self, _page: usize) -> Vec<(Action, &'static str)> {
+        Vec::new()
+    }
+    /// A wizard key the generic wizard does not handle itself (the pool's source search).
+    fn on_action(&self, _action: Action, _app: &mut App) -> Vec<Effect> {
         Vec::new()
     }
     /// Submitting needs the host connected (a migration's checks page says so on its own).

@@ -224,6 +224,10 @@ fn the_generic_wizard_names_no_specific_wizard() {
         "NewVm",
         "CreateVm",
         "migrations::",
+        "app::storage",
+        "super::storage",
+        "app::networks",
+        "super::networks",
         "Kind::",
     ];
     // The old children of `app/wizard`, declared or reached as such.

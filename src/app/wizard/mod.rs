@@ -673,8 +673,8 @@ pub fn context(app: &App, host: HostId, spec: &dyn Spec) -> Context {
 /// The facts a wizard on `host` checks against, from what the app knows of the host
 /// (`pool`: the pool it works in).
 pub fn host_context(app: &App, host: HostId, pool: Option<&str>) -> Context {
-    let inv = super::storage::inventory(app, host);
-    let p = pool.and_then(|n| super::storage::pool(app, host, n));
+    let inv = app.host(host).and_then(|h| h.storage.as_ref());
+    let p = pool.and_then(|n| inv?.pools.iter().find(|p| p.name == n));
     let nets = app.host(host).and_then(|h| h.networks.as_ref());
     // Before the pools pane was ever opened, the poll's pool figures name the active pools.
     let polled: Vec<String> = app

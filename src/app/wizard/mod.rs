@@ -228,12 +228,6 @@ impl Clone for Box<dyn Spec> {
     }
 }
 
-impl PartialEq for Box<dyn Spec> {
-    fn eq(&self, other: &Self) -> bool {
-        self.same(other.as_ref())
-    }
-}
-
 /// The line above the review page's document, from what submitting does.
 fn review_heading(verb: &str) -> &'static str {
     match verb {

@@ -873,7 +873,7 @@ impl Drop for SharedDirPool {
 /// and end up running on the target.
 #[test]
 fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves_both() {
-    use virtdeck::app::wizard::Kind as WizardKind;
+    use virtdeck::app::migrations::evacuate_wizard::EvacuateForm;
     use virtdeck::app::{Mode, View};
     if !lab_ready() {
         return;
@@ -926,12 +926,12 @@ fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves
     live.press("M");
     // Other tests may run guests on the same daemon at the same time: evacuate only ours.
     match &mut live.app.mode {
-        Mode::Wizard(w) => match &mut w.kind {
-            WizardKind::Evacuate { vms, .. } => {
+        Mode::Wizard(w) => match w.spec_as_mut::<EvacuateForm>() {
+            Some(EvacuateForm { vms, .. }) => {
                 assert!(guests.iter().all(|g| vms.iter().any(|v| v.uuid == g.uuid)));
                 vms.retain(|v| ours(&v.uuid));
             }
-            k => panic!("not the evacuation wizard: {k:?}"),
+            None => panic!("not the evacuation wizard: {:?}", w.spec),
         },
         m => panic!("no wizard: {m:?}"),
     }

@@ -142,7 +142,7 @@ fn evacuation_options_and_plan_with_verdicts() {
         panic!("no evacuation wizard: {:?}", live.app.mode);
     };
     assert!(w.title.starts_with("Evacuate "), "{}", w.title);
-    let source = w.kind.host();
+    let source = w.host;
     insta::assert_snapshot!("evacuate_options", screen(&live.app, 100, 24));
     // Allow unsafe, 3 at once.
     live.press("<Tab>");

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use virtdeck::app::wizard::newvm::OsDbState;
-use virtdeck::app::wizard::{Kind, Submit};
+use virtdeck::app::newvm::NewVmForm;
+use virtdeck::app::newvm::OsDbState;
+use virtdeck::app::wizard::Submit;
 use virtdeck::app::{App, Mode, View};
 use virtdeck::host::{HostCommand, StorageCmd};
 
@@ -47,7 +48,7 @@ fn open() -> common::Live {
     live.press("N");
     assert!(matches!(
         &live.app.mode,
-        Mode::Wizard(w) if matches!(w.kind, Kind::NewVm { .. })
+        Mode::Wizard(w) if w.spec_as::<NewVmForm>().is_some()
     ));
     let hi = lab_edge(&live.app);
     let ready = live.pump_until(Duration::from_secs(20), |a| {
@@ -136,7 +137,7 @@ fn import_creates_starts_and_selects_the_vm() {
     live.press("<Right>");
     assert_eq!(
         wizard(&live.app).get("method"),
-        virtdeck::app::wizard::newvm::IMPORT
+        virtdeck::app::newvm::IMPORT
     );
     live.press("<Tab>");
     live.type_text("edge-router");

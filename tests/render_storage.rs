@@ -131,6 +131,9 @@ fn pool_wizard_keeps_the_form_when_libvirt_refuses() {
     live.press("n");
     live.type_text("tmp-pool");
     live.press("<Enter>");
+    // The source page offers the pool wizard's own key (its spec says so); the options page
+    // below does not (its snapshot).
+    assert!(screen(&live.app, 100, 24).contains("find sources"));
     // dir: a target the test driver accepts.
     live.type_text("/tmp/virtdeck-test-pool");
     live.press("<Enter>");

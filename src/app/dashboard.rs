@@ -178,7 +178,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Evacuate => return super::migrations::evacuate(app),
         Action::NewVm => {
             let host = host_at(app, sel);
-            return super::wizard::newvm::open(app, host);
+            return super::newvm::open(app, host);
         }
         Action::RemoveHost => {
             if let Some(id) = host_at(app, sel) {

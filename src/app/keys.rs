@@ -304,7 +304,10 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
         }
         Some(Action::NextField) => w.next_field(true),
         Some(Action::PrevField) => w.next_field(false),
-        Some(Action::FindSources) => return super::wizard::pool::discover(app),
+        Some(Action::FindSources) => {
+            let spec = w.spec.clone();
+            return spec.on_action(Action::FindSources, app);
+        }
         Some(Action::Confirm) => {
             let last = w.page + 1 == w.pages.len();
             if last {
@@ -312,20 +315,15 @@ fn wizard_key(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect
                     return super::wizard::submit(app);
                 }
                 w.next_page();
-            } else if w.next_page()
-                && w.page + 1 == w.pages.len()
-                && matches!(
-                    w.kind,
-                    super::wizard::Kind::Migrate { .. } | super::wizard::Kind::Evacuate { .. }
-                )
-            {
-                return super::migrations::preflight(app);
+            } else if w.next_page() && w.page + 1 == w.pages.len() {
+                let spec = w.spec.clone();
+                return spec.on_last_page(app);
             }
         }
         _ => {
             if w.input(ev) {
-                let kind = w.kind.clone();
-                let ctx = super::wizard::context(app, &kind);
+                let (host, spec) = (w.host, w.spec.clone());
+                let ctx = super::wizard::context(app, host, spec.as_ref());
                 if let Mode::Wizard(w) = &mut app.mode {
                     super::wizard::refresh(w, &ctx);
                 }

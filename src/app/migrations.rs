@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::requests;
 use super::toast::Level;
-use super::wizard::{self, Kind};
+use super::wizard;
 use super::{App, Confirm, ConfirmAction, Effect, Mode, View};
 use crate::config::keymap::Action;
 use crate::host::migrate::{MigrateCmd, MigrationTarget, Report};
@@ -19,6 +19,8 @@ use crate::model::migration::{
     Migration, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome, Phase,
 };
 use crate::model::HostId;
+use evacuate_wizard::EvacuateForm;
+use migrate_wizard::{MigrateForm, TuneForm};
 
 /// How many migrations an evacuation runs at once: each one saturates a link and costs the
 /// guest some CPU; two keeps the host busy without starving the VMs that are still there.
@@ -143,14 +145,13 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
     if vms.is_empty() {
         return Vec::new();
     }
-    let kind = Kind::Migrate {
-        host,
+    let form = MigrateForm {
         vms: vms.iter().map(|(u, n, _)| (u.clone(), n.clone())).collect(),
         targets,
     };
     let any_running = vms.iter().any(|(_, _, running)| *running);
-    let mut w = wizard::migrate::new(kind.clone(), any_running);
-    let ctx = wizard::context(app, &kind);
+    let mut w = migrate_wizard::new(host, form, any_running);
+    let ctx = wizard::context(app, host, w.spec.as_ref());
     wizard::refresh(&mut w, &ctx);
     app.migrations.preflight.clear();
     app.push_overlay(Mode::Wizard(Box::new(w)));
@@ -163,29 +164,28 @@ pub fn preflight(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    let Ok(options) = wizard::migrate::options(w) else {
+    let Ok(options) = migrate_wizard::options(w) else {
         return Vec::new();
     };
-    let (host, pairs): (HostId, Vec<(String, String, HostId)>) = match w.kind.clone() {
-        Kind::Migrate { host, vms, .. } => {
-            let Some(target) = wizard::migrate::target(w) else {
-                return Vec::new();
-            };
-            (host, vms.into_iter().map(|(u, n)| (u, n, target)).collect())
-        }
-        Kind::Evacuate {
-            host, vms, targets, ..
-        } => (
-            host,
-            vms.iter()
-                .flat_map(|v| {
-                    targets
-                        .iter()
-                        .map(|(t, _)| (v.uuid.clone(), v.name.clone(), *t))
-                })
-                .collect(),
-        ),
-        _ => return Vec::new(),
+    let host = w.host;
+    let pairs: Vec<(String, String, HostId)> = if let Some(m) = w.spec_as::<MigrateForm>() {
+        let Some(target) = migrate_wizard::target(w) else {
+            return Vec::new();
+        };
+        m.vms
+            .iter()
+            .map(|(u, n)| (u.clone(), n.clone(), target))
+            .collect()
+    } else if let Some(EvacuateForm { vms, targets, .. }) = w.spec_as() {
+        vms.iter()
+            .flat_map(|v| {
+                targets
+                    .iter()
+                    .map(|(t, _)| (v.uuid.clone(), v.name.clone(), *t))
+            })
+            .collect()
+    } else {
+        return Vec::new();
     };
     // One command per target: the source checks its VMs against it over one connection.
     let mut per_target: Vec<(HostId, Vec<(MigrationId, String)>)> = Vec::new();
@@ -237,9 +237,10 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    let Kind::Migrate { host, .. } = w.kind.clone() else {
+    if w.spec_as::<MigrateForm>().is_none() {
         return Vec::new();
-    };
+    }
+    let host = w.host;
     let plan = match start_plan(app, w) {
         Ok(p) => p,
         Err(e) => {
@@ -273,7 +274,7 @@ fn start_plan(
     if round.is_empty() || round.iter().any(|p| p.checks.is_none()) {
         return Err("the checks are still running".into());
     }
-    let allow = wizard::migrate::override_failures(w);
+    let allow = migrate_wizard::override_failures(w);
     if round
         .iter()
         .any(|p| p.checks.as_deref().is_some_and(|c| blocking(c, allow)))
@@ -286,8 +287,8 @@ fn start_plan(
                 .into()
         });
     }
-    let options = wizard::migrate::options(w)?;
-    let target = wizard::migrate::target(w).ok_or("choose a target host")?;
+    let options = migrate_wizard::options(w)?;
+    let target = migrate_wizard::target(w).ok_or("choose a target host")?;
     let to = target_of(app, target).ok_or("the target host is gone")?;
     Ok((target, to, options))
 }
@@ -399,15 +400,11 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    let kind = Kind::Evacuate {
-        host: source,
-        name,
-        vms,
-        targets,
-    };
+    let form = EvacuateForm { name, vms, targets };
     app.migrations.preflight.clear();
-    app.push_overlay(Mode::Wizard(Box::new(wizard::evacuate::new(
-        kind,
+    app.push_overlay(Mode::Wizard(Box::new(evacuate_wizard::new(
+        source,
+        form,
         EVACUATION_PARALLEL,
     ))));
     Vec::new()
@@ -418,16 +415,17 @@ pub fn submit_evacuation(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    let Kind::Evacuate { host, .. } = w.kind.clone() else {
+    if w.spec_as::<EvacuateForm>().is_none() {
         return Vec::new();
-    };
+    }
+    let host = w.host;
     let started = (|| {
         let plan = evacuation::plan(app, w).ok_or("the checks are still running")?;
         if plan.assignments().next().is_none() {
             return Err("no VM can move: see why under each one".to_string());
         }
-        let options = wizard::migrate::options(w)?;
-        let limit = wizard::evacuate::concurrency(w)?;
+        let options = migrate_wizard::options(w)?;
+        let limit = evacuate_wizard::concurrency(w)?;
         Ok((plan, options, limit))
     })();
     match started {
@@ -488,12 +486,9 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::CancelJob => cancel(app, &m),
         Action::Tune if m.phase.is_active() => {
-            let kind = Kind::MigrationTune {
-                host: m.source,
-                id: m.id,
-            };
-            app.push_overlay(Mode::Wizard(Box::new(wizard::migrate::tune(
-                kind, &m.options,
+            let form = TuneForm { id: m.id };
+            app.push_overlay(Mode::Wizard(Box::new(migrate_wizard::tune(
+                m.source, form, &m.options,
             ))));
             Vec::new()
         }
@@ -574,10 +569,11 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    let Kind::MigrationTune { host, id } = w.kind.clone() else {
+    let Some(&TuneForm { id }) = w.spec_as() else {
         return Vec::new();
     };
-    let (speed, downtime) = match wizard::migrate::tune_values(w) {
+    let host = w.host;
+    let (speed, downtime) = match migrate_wizard::tune_values(w) {
         Ok(v) => v,
         Err(e) => {
             w.error = Some(e);
@@ -598,7 +594,9 @@ pub fn submit_tune(app: &mut App) -> Vec<Effect> {
     fx
 }
 
+pub mod evacuate_wizard;
 pub mod evacuation;
+pub mod migrate_wizard;
 
 pub struct MigrationsPane;
 

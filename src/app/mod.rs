@@ -16,6 +16,7 @@ mod lifecycle;
 pub mod migrations;
 mod mouse;
 pub mod networks;
+pub mod newvm;
 pub mod palette;
 pub mod panes;
 mod paste;
@@ -319,9 +320,9 @@ pub struct App {
     pub requests: requests::Requests,
     pub detail: detail::DetailUi,
     /// The OS database for the new-VM wizard (loaded once, off the UI thread).
-    pub osdb: wizard::newvm::OsDbState,
+    pub osdb: newvm::OsDbState,
     /// A VM the new-VM wizard created: selected (and its console opened) once it shows up.
-    pub created: Option<wizard::newvm::Created>,
+    pub created: Option<newvm::Created>,
     /// Transfers, clones and VM creations of the whole fleet.
     pub jobs: jobs::Jobs,
     /// Palette lines run, oldest first (loaded at start, saved by an effect).
@@ -379,7 +380,7 @@ impl App {
             migrations: migrations::MigrationsUi::default(),
             requests: requests::Requests::default(),
             detail: detail::DetailUi::default(),
-            osdb: wizard::newvm::OsDbState::default(),
+            osdb: newvm::OsDbState::default(),
             created: None,
             jobs: jobs::Jobs::default(),
             history: Vec::new(),
@@ -428,11 +429,11 @@ impl App {
                 } else {
                     Vec::new()
                 };
-                fx.extend(wizard::newvm::follow_up(self));
+                fx.extend(newvm::follow_up(self));
                 fx
             }
             Msg::OsDb(result, took) => {
-                wizard::newvm::db_loaded(self, result, took);
+                newvm::db_loaded(self, result, took);
                 Vec::new()
             }
             Msg::Probed { id, answer } => {
@@ -444,7 +445,7 @@ impl App {
                 self.messages.expire(now);
                 wizard::checks::tick(self);
                 let mut fx = panes::tick(self);
-                fx.extend(wizard::newvm::tick(self));
+                fx.extend(newvm::tick(self));
                 fx
             }
             Msg::Terminate => vec![Effect::Quit],
@@ -811,12 +812,14 @@ impl App {
                 detail::done(self, id, tag, &result);
                 requests::done(self, id, tag, result)
             }
-            HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
+            HostEvent::Sources { kind, result } => {
+                storage::pool_wizard::sources(self, id, &kind, result)
+            }
             HostEvent::ImageHead {
                 pool,
                 volume,
                 result,
-            } => wizard::newvm::image_head(self, id, format!("{pool}/{volume}"), result),
+            } => newvm::image_head(self, id, format!("{pool}/{volume}"), result),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Leases { network, result } => {
                 self.hosts[hi].leases.insert(network, result);

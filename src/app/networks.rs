@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+pub mod wizard;
+#[cfg(test)]
+mod wizard_tests;
+
 use super::requests;
 use super::toast::Level;
 use super::{App, Effect, View};
@@ -212,9 +216,9 @@ fn new_network(app: &mut App) -> Vec<Effect> {
         );
         return Vec::new();
     };
-    let ctx = super::wizard::context(app, &super::wizard::Kind::Network { host });
-    let w = super::wizard::network::new(host, &ctx);
-    super::storage::open_wizard(app, w)
+    let ctx = super::wizard::host_context(app, host, None);
+    let w = wizard::new(host, &ctx);
+    super::wizard::open(app, w)
 }
 
 /// The command for `op` on `network`, around the tag `requests` hands out.

@@ -33,8 +33,8 @@ pub fn handle(app: &mut App, text: &str) -> Vec<Effect> {
         }
         Mode::Wizard(w) => match w.paste(&line.text) {
             true => {
-                let kind = w.kind.clone();
-                let ctx = super::wizard::context(app, &kind);
+                let (host, spec) = (w.host, w.spec.clone());
+                let ctx = super::wizard::context(app, host, spec.as_ref());
                 if let Mode::Wizard(w) = &mut app.mode {
                     super::wizard::refresh(w, &ctx);
                 }
@@ -126,8 +126,9 @@ impl Cleaned {
 #[cfg(test)]
 mod tests {
     use super::Cleaned;
+    use crate::app::storage::pool_wizard as pool;
     use crate::app::tests::{app, press};
-    use crate::app::wizard::{pool, Input};
+    use crate::app::wizard::Input;
     use crate::app::{form::HostForm, Confirm, ConfirmAction, Mode, Msg};
     use crate::host::LifecycleOp;
     use crate::model::HostId;

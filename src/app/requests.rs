@@ -81,7 +81,7 @@ pub fn done(app: &mut App, host: HostId, tag: u64, result: Result<String, String
                 Ok(text) => {
                     let w = app.overlays().find(|m| waiting(m)).cloned();
                     if let Some(Mode::Wizard(w)) = w {
-                        super::wizard::newvm::created(app, host, &w);
+                        super::newvm::created(app, host, &w);
                         app.close_overlay(waiting);
                     }
                     app.messages

@@ -4,17 +4,26 @@
 
 use std::time::Duration;
 
+pub mod download;
+pub mod pool_wizard;
+pub mod secret_wizard;
+pub mod volume_wizard;
+#[cfg(test)]
+mod wizard_tests;
+
 use super::jobs::JobKind;
 use super::panes::PaneId;
 use super::requests;
 use super::toast::Level;
-use super::wizard::{self, Kind, Wizard};
-use super::{App, Effect, Mode, View};
+use super::wizard;
+use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, PoolOp, StorageCmd, VolOp};
 use crate::job::{Job, JobState};
 use crate::model::storage::{Pool, Secret, StorageInventory, Volume};
 use crate::model::HostId;
+use secret_wizard::SecretForm;
+use volume_wizard::VolumeForm;
 
 /// How often an open storage pane re-reads the inventory.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
@@ -378,7 +387,7 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
             return Vec::new();
         }
         Action::NewItem => {
-            return open_wizard(app, volume_wizard(app, Kind::Volume { host, pool: pname }));
+            return open_volume_wizard(app, host, VolumeForm::New { pool: pname });
         }
         _ => {}
     }
@@ -396,57 +405,45 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::CloneItem => {
-            return open_wizard(
+            return open_volume_wizard(
                 app,
-                volume_wizard(
-                    app,
-                    Kind::Clone {
-                        host,
-                        pool: pname,
-                        source: vname,
-                    },
-                ),
+                host,
+                VolumeForm::Clone {
+                    pool: pname,
+                    source: vname,
+                },
             )
         }
         Action::Resize => {
-            return open_wizard(
+            return open_volume_wizard(
                 app,
-                volume_wizard(
-                    app,
-                    Kind::Resize {
-                        host,
-                        pool: pname,
-                        volume: vname,
-                        capacity,
-                    },
-                ),
+                host,
+                VolumeForm::Resize {
+                    pool: pname,
+                    volume: vname,
+                    capacity,
+                },
             )
         }
         Action::Upload => {
-            return open_wizard(
+            return open_volume_wizard(
                 app,
-                volume_wizard(
-                    app,
-                    Kind::Upload {
-                        host,
-                        pool: pname,
-                        volume: vname,
-                        capacity,
-                    },
-                ),
+                host,
+                VolumeForm::Upload {
+                    pool: pname,
+                    volume: vname,
+                    capacity,
+                },
             )
         }
         Action::Download => {
-            return open_wizard(
+            return open_volume_wizard(
                 app,
-                volume_wizard(
-                    app,
-                    Kind::Download {
-                        host,
-                        pool: pname,
-                        volume: vname,
-                    },
-                ),
+                host,
+                VolumeForm::Download {
+                    pool: pname,
+                    volume: vname,
+                },
             )
         }
         Action::Wipe => {
@@ -516,7 +513,7 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     if action == Action::NewItem {
-        return open_wizard(app, wizard::secret::new(Kind::Secret { host }));
+        return wizard::open(app, secret_wizard::new(host, SecretForm::New));
     }
     let Some((_, s)) = selected_secret(app) else {
         return Vec::new();
@@ -524,7 +521,7 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
     let (uuid, label) = (s.uuid.clone(), secret_label(s));
     match action {
         Action::SetValue => {
-            return open_wizard(app, wizard::secret::new(Kind::SecretValue { host, uuid }))
+            return wizard::open(app, secret_wizard::new(host, SecretForm::Value { uuid }))
         }
         Action::Delete => confirm(
             app,
@@ -551,9 +548,10 @@ pub fn secret_label(s: &Secret) -> String {
     }
 }
 
-fn volume_wizard(app: &App, kind: Kind) -> Wizard {
-    let ctx = wizard::context(app, &kind);
-    wizard::volume::new(kind, &ctx)
+fn open_volume_wizard(app: &mut App, host: HostId, form: VolumeForm) -> Vec<Effect> {
+    let ctx = wizard::context(app, host, &form);
+    let w = volume_wizard::new(host, form, &ctx);
+    wizard::open(app, w)
 }
 
 fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
@@ -561,15 +559,9 @@ fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
         note(app, "no connected host to define a pool on".into());
         return Vec::new();
     };
-    open_wizard(app, wizard::pool::new(host))
+    wizard::open(app, pool_wizard::new(host))
 }
 
-pub fn open_wizard(app: &mut App, mut w: Wizard) -> Vec<Effect> {
-    let ctx = wizard::context(app, &w.kind);
-    wizard::refresh(&mut w, &ctx);
-    app.push_overlay(Mode::Wizard(Box::new(w)));
-    Vec::new()
-}
 pub struct PoolsPane;
 
 impl super::panes::Pane for PoolsPane {

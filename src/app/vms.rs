@@ -112,7 +112,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::AddHost => open_form(app),
         Action::NewVm => {
             let host = app.selected_row().map(|r| app.vm(r).0.id);
-            return super::wizard::newvm::open(app, host);
+            return super::newvm::open(app, host);
         }
         Action::Console => return super::console::open(app),
         Action::Display => return super::display::open(app),

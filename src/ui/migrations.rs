@@ -8,8 +8,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
 use super::pools::{block, empty_note, list_table};
+use crate::app::migrations::evacuate_wizard::{self, EvacuateForm};
+use crate::app::migrations::migrate_wizard::{self, MigrateForm};
 use crate::app::migrations::Preflight;
-use crate::app::wizard::{Kind, Wizard};
+use crate::app::wizard::Wizard;
 use crate::app::App;
 use crate::migrate::preflight::{blocking, Check, Status};
 use crate::model::migration::{Migration, Phase};
@@ -225,11 +227,24 @@ fn check_line<'a>(app: &App, indent: &str, c: &Check, width: usize) -> Line<'a> 
     ])
 }
 
+/// The last page of a migration wizard: the migrate wizard's pre-flight round, the
+/// evacuation's plan; `None` for other wizards (their review shows a document).
+pub fn wizard_review<'a>(app: &'a App, w: &Wizard) -> Option<Vec<Line<'a>>> {
+    if w.spec_as::<MigrateForm>().is_some() {
+        let allow = migrate_wizard::override_failures(w);
+        Some(checks_lines(app, &app.migrations.preflight, allow))
+    } else if w.spec_as::<EvacuateForm>().is_some() {
+        Some(evacuation_lines(app, w))
+    } else {
+        None
+    }
+}
+
 /// The evacuation wizard's plan page: "checking…" until every VM was checked against every
 /// host, then where each VM goes (with its warnings) or why it stays.
 pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
     let t = &app.theme;
-    let Kind::Evacuate { name, vms, .. } = &w.kind else {
+    let Some(EvacuateForm { name, vms, .. }) = w.spec_as() else {
         return Vec::new();
     };
     let round = &app.migrations.preflight;
@@ -259,7 +274,7 @@ pub fn evacuation_lines<'a>(app: &App, w: &Wizard) -> Vec<Line<'a>> {
     };
     let go = plan.assignments().count();
     let stay = plan.verdicts.len() - go;
-    let limit = crate::app::wizard::evacuate::concurrency(w).unwrap_or(1);
+    let limit = evacuate_wizard::concurrency(w).unwrap_or(1);
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "{go} of {} VM(s) leave {}, {limit} at a time; {stay} stay",

@@ -72,20 +72,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             )));
         }
     }
-    if review && matches!(w.kind, crate::app::wizard::Kind::Migrate { .. }) {
-        // The migrate wizard's last page shows the pre-flight round, not a document.
-        let allow = crate::app::wizard::migrate::override_failures(w);
-        lines.extend(
-            super::migrations::checks_lines(app, &app.migrations.preflight, allow)
-                .into_iter()
-                .skip(w.review_scroll as usize),
-        );
-    } else if review && matches!(w.kind, crate::app::wizard::Kind::Evacuate { .. }) {
-        lines.extend(
-            super::migrations::evacuation_lines(app, w)
-                .into_iter()
-                .skip(w.review_scroll as usize),
-        );
+    // The migration wizards' last page shows the pre-flight round or the plan, not a document.
+    let own_review = review
+        .then(|| super::migrations::wizard_review(app, w))
+        .flatten();
+    if let Some(own) = own_review {
+        lines.extend(own.into_iter().skip(w.review_scroll as usize));
     } else if review {
         if w.review_has_fields() {
             lines.push(Line::default());
@@ -100,7 +92,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
                 for n in &w.review_notes {
                     lines.push(Line::from(Span::styled(format!("ⓘ {n}"), t.level_warn)));
                 }
-                lines.push(Line::from(Span::styled(w.kind.review_heading(), t.header)));
+                lines.push(Line::from(Span::styled(w.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {
                     lines.push(Line::from(Span::raw(l.to_string())));
                 }
@@ -140,7 +132,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     let mut hints = vec![
         Span::styled(key(Action::Confirm), t.key_hint),
         Span::raw(if last {
-            format!(" {}  ", w.kind.submit_verb())
+            format!(" {}  ", w.verb())
         } else {
             " next  ".to_string()
         }),
@@ -152,10 +144,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     if review && w.review_has_fields() {
         hints.push(Span::raw("  PgUp/PgDn scroll the XML"));
     }
-    if matches!(w.kind, crate::app::wizard::Kind::Pool { .. }) && w.page == 1 {
+    for (action, what) in w.spec.page_keys(w.page) {
         hints.push(Span::raw("  "));
-        hints.push(Span::styled(key(Action::FindSources), t.key_hint));
-        hints.push(Span::raw(" find sources"));
+        hints.push(Span::styled(key(action), t.key_hint));
+        hints.push(Span::raw(format!(" {what}")));
     }
     f.render_widget(Paragraph::new(Line::from(hints)), hint_area);
     if let Some((row, col)) = cursor {

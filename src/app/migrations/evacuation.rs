@@ -3,7 +3,8 @@
 //! check rules that host out, as in the migrate wizard without "migrate anyway"), then the
 //! memory balancer (`migrate::plan`) places it. Pure: built from the app's state on demand.
 
-use crate::app::wizard::{Kind, Wizard};
+use super::evacuate_wizard::EvacuateForm;
+use crate::app::wizard::Wizard;
 use crate::app::App;
 use crate::migrate::plan::{plan_evacuation, TargetLoad, VmLoad};
 use crate::migrate::preflight::{blocking, Check, Status};
@@ -48,9 +49,7 @@ fn checks<'a>(app: &'a App, uuid: &str, host: HostId) -> Option<&'a [Check]> {
 
 /// The plan, or `None` while a check is still running (or the round was not asked yet).
 pub fn plan(app: &App, w: &Wizard) -> Option<Evacuation> {
-    let Kind::Evacuate { vms, targets, .. } = &w.kind else {
-        return None;
-    };
+    let EvacuateForm { vms, targets, .. } = w.spec_as()?;
     let round = &app.migrations.preflight;
     if round.is_empty() || round.iter().any(|p| p.checks.is_none()) {
         return None;

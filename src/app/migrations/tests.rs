@@ -91,7 +91,7 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
         press(&mut a, "<Tab>");
     }
     press(&mut a, "<Right>");
-    assert!(wizard::migrate::override_failures(wizard(&a)));
+    assert!(migrate_wizard::override_failures(wizard(&a)));
     let fx = press(&mut a, "<Enter>");
     let [MigrateCmd::Preflight { vms, .. }] = migrate_cmds(&fx).as_slice() else {
         panic!("a new pre-flight round")
@@ -197,7 +197,7 @@ fn tune_and_post_copy_reach_the_running_migration() {
     ));
     press(&mut a, "b");
     let w = wizard(&a);
-    assert!(matches!(w.kind, Kind::MigrationTune { .. }));
+    assert!(w.spec_as::<super::migrate_wizard::TuneForm>().is_some());
     for c in "12".chars() {
         press(&mut a, &c.to_string());
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{context, refresh, Submit, Wizard};
+use super::{refresh_open, Wizard};
 use crate::app::{App, Effect, Mode};
 use crate::probe::{Answer, Found, Iso, Probe, SaveTarget, Stat};
 
@@ -187,18 +187,6 @@ pub fn tick(app: &mut App) {
     if let Mode::Wizard(w) = &mut app.mode {
         if w.checks.expire(now) {
             refresh_open(app);
-        }
-    }
-}
-
-fn refresh_open(app: &mut App) {
-    let Mode::Wizard(w) = &app.mode else {
-        return;
-    };
-    let ctx = context(app, &w.kind);
-    if let Mode::Wizard(w) = &mut app.mode {
-        if w.submit == Submit::Editing {
-            refresh(w, &ctx);
         }
     }
 }

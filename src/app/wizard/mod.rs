@@ -1,26 +1,20 @@
 //! A generic multi-page form: text, secret, choice and toggle fields, validation as the user
-//! types, and a last page that shows the XML before anything is defined. The wizards (new
-//! pool, volume, secret, network…) only say which fields they have, how to check them and what
-//! to build; this module does the typing, paging and waiting for the host's answer.
+//! types, and a last page that shows the XML before anything is defined. Each wizard is a
+//! [`Spec`] owned by the pane that opens it (new pool, volume and secret: `app::storage`;
+//! network: `app::networks`; migrate, evacuate, tune: `app::migrations`; new VM: `app::newvm`;
+//! the VM detail forms: `app::detail::forms`). It says which fields it has, how to check them
+//! and what to send; this module does the typing, paging and waiting for the host's answer,
+//! and names no specific wizard.
 
 pub mod checks;
-pub mod download;
-pub mod evacuate;
-pub mod migrate;
-pub mod network;
-pub mod newvm;
-pub mod pool;
-pub mod secret;
-pub mod volume;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
-use super::jobs::JobKind;
 use super::requests::Owner;
 use super::{App, Effect, Mode};
-use crate::host::{HostCommand, StorageCmd};
-use crate::job::Job;
+use crate::config::keymap::Action;
+use crate::host::HostCommand;
 use crate::model::HostId;
 
 /// What a field holds.
@@ -153,26 +147,80 @@ fn text_area(value: &str) -> TextArea<'static> {
     t
 }
 
-/// A form another pane owns (the VM detail screen's): this module types and pages, the owner
-/// checks the fields, names the action and sends it. The wizard so carries the form without
-/// naming it (or the pane), and the owner imports the wizard, not the other way round.
+/// What a wizard is: its fields' checks, what submitting sends, and the hooks its owner (the
+/// pane that opens it) needs. The generic wizard types and pages and calls these; it names no
+/// specific wizard, and the owners import the wizard, not the other way round.
 ///
-/// `refresh` and `submit` are called on a copy (the wizard is borrowed mutably meanwhile): the
-/// spec's current state is the one in `w.kind`, read back with `as_any`.
-pub trait Spec: std::fmt::Debug + Send {
+/// `refresh`, `submit` and the hooks are called on a copy (the wizard is borrowed mutably
+/// meanwhile): the spec's current state is the one in `w.spec`, read back with
+/// `Wizard::spec_as`.
+pub trait Spec: SpecBase + std::fmt::Debug + Send {
     /// What submitting does (the last page's key hint and review heading).
     fn verb(&self) -> &'static str;
     /// Re-checks every field and rebuilds the review after a change.
     fn refresh(&self, w: &mut Wizard, ctx: &Context);
     /// The last page was confirmed (`app.mode` holds the wizard).
     fn submit(&self, app: &mut App) -> Vec<Effect>;
+    /// The pool the wizard works in: its volumes and free space go into the `Context`.
+    fn pool(&self) -> Option<&str> {
+        None
+    }
+    /// Facts only this spec checks against, gathered from the app (`Context::extra`).
+    fn facts(&self, _app: &App, _host: HostId) -> Option<Extra> {
+        None
+    }
+    /// The user reached the last page (a migration's checks start there).
+    fn on_last_page(&self, _app: &mut App) -> Vec<Effect> {
+        Vec::new()
+    }
+    /// The form re-checks after every host message (new pools, networks, names).
+    fn follows_host(&self) -> bool {
+        false
+    }
+    /// Keys this spec adds on `page` (action, what it does), for the hint line.
+    fn page_keys(&self, _page: usize) -> Vec<(Action, &'static str)> {
+        Vec::new()
+    }
+    /// A wizard key the generic wizard does not handle itself (the pool's source search).
+    fn on_action(&self, _action: Action, _app: &mut App) -> Vec<Effect> {
+        Vec::new()
+    }
+    /// Submitting needs the host connected (a migration's checks page says so on its own).
+    fn needs_host(&self) -> bool {
+        true
+    }
+}
+
+/// What every spec gets for free from being `Clone + PartialEq`: copying and comparing it
+/// behind `dyn Spec`, and reading its own type back.
+pub trait SpecBase {
     fn boxed(&self) -> Box<dyn Spec>;
-    /// The owner reads (and updates) its own type back out of the wizard.
     fn as_any(&self) -> &dyn std::any::Any;
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
     /// Equal to `other` (same type, same contents).
     fn same(&self, other: &dyn Spec) -> bool;
 }
+
+impl<T: Spec + Clone + PartialEq + 'static> SpecBase for T {
+    fn boxed(&self) -> Box<dyn Spec> {
+        Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn same(&self, other: &dyn Spec) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+}
+
+/// A spec's own facts, carried in the `Context` without the wizard knowing their type.
+pub type Extra = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 impl Clone for Box<dyn Spec> {
     fn clone(&self) -> Self {
@@ -180,132 +228,14 @@ impl Clone for Box<dyn Spec> {
     }
 }
 
-impl PartialEq for Box<dyn Spec> {
-    fn eq(&self, other: &Self) -> bool {
-        self.same(other.as_ref())
-    }
-}
-
-/// Which wizard this is, and what it acts on.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Kind {
-    Pool {
-        host: HostId,
-    },
-    Volume {
-        host: HostId,
-        pool: String,
-    },
-    Clone {
-        host: HostId,
-        pool: String,
-        source: String,
-    },
-    Resize {
-        host: HostId,
-        pool: String,
-        volume: String,
-        capacity: u64,
-    },
-    Upload {
-        host: HostId,
-        pool: String,
-        volume: String,
-        capacity: u64,
-    },
-    Download {
-        host: HostId,
-        pool: String,
-        volume: String,
-    },
-    Secret {
-        host: HostId,
-    },
-    SecretValue {
-        host: HostId,
-        uuid: String,
-    },
-    Network {
-        host: HostId,
-    },
-    /// VMs of `host` (uuid, name) to one of `targets` (the other connected hosts).
-    Migrate {
-        host: HostId,
-        vms: Vec<(String, String)>,
-        targets: Vec<(HostId, String)>,
-    },
-    /// Every running VM of `host` (named `name`) to the other connected hosts.
-    Evacuate {
-        host: HostId,
-        name: String,
-        vms: Vec<crate::migrate::plan::VmLoad>,
-        targets: Vec<(HostId, String)>,
-    },
-    /// Speed and downtime of running migration `id` (its source is `host`).
-    MigrationTune {
-        host: HostId,
-        id: crate::model::migration::MigrationId,
-    },
-    /// A form of the VM detail screen (edit, attach, snapshot, clone, delete): the detail
-    /// pane owns it (`app::detail::forms`).
-    Vm {
-        host: HostId,
-        spec: Box<dyn Spec>,
-    },
-    NewVm {
-        host: HostId,
-    },
-}
-
-impl Kind {
-    /// The last page's action, for its key hint: each confirmation names what it does.
-    pub fn submit_verb(&self) -> &'static str {
-        match self {
-            Kind::Pool { .. }
-            | Kind::Volume { .. }
-            | Kind::Secret { .. }
-            | Kind::Network { .. } => "define",
-            Kind::Clone { .. } => "clone",
-            Kind::Resize { .. } => "resize",
-            Kind::Upload { .. } => "upload",
-            Kind::Download { .. } => "download",
-            Kind::SecretValue { .. } => "set",
-            Kind::Migrate { .. } => "migrate",
-            Kind::Evacuate { .. } => "evacuate",
-            Kind::MigrationTune { .. } => "apply",
-            Kind::NewVm { .. } => "create",
-            Kind::Vm { spec, .. } => spec.verb(),
-        }
-    }
-
-    /// The line above the review page's document.
-    pub fn review_heading(&self) -> &'static str {
-        match self.submit_verb() {
-            "define" => "This is what will be defined:",
-            "delete" => "This is what will be deleted:",
-            "create" | "clone" => "This is what will be created:",
-            "attach" => "This device will be attached:",
-            _ => "This is what will change:",
-        }
-    }
-
-    pub fn host(&self) -> HostId {
-        match self {
-            Kind::Pool { host }
-            | Kind::Volume { host, .. }
-            | Kind::Clone { host, .. }
-            | Kind::Resize { host, .. }
-            | Kind::Upload { host, .. }
-            | Kind::Download { host, .. }
-            | Kind::Secret { host }
-            | Kind::SecretValue { host, .. }
-            | Kind::Network { host }
-            | Kind::Migrate { host, .. }
-            | Kind::Evacuate { host, .. }
-            | Kind::MigrationTune { host, .. }
-            | Kind::Vm { host, .. }
-            | Kind::NewVm { host } => *host,
-        }
+/// The line above the review page's document, from what submitting does.
+fn review_heading(verb: &str) -> &'static str {
+    match verb {
+        "define" => "This is what will be defined:",
+        "delete" => "This is what will be deleted:",
+        "create" | "clone" => "This is what will be created:",
+        "attach" => "This device will be attached:",
+        _ => "This is what will change:",
     }
 }
 
@@ -320,7 +250,10 @@ pub enum Submit {
 #[derive(Clone, Debug)]
 pub struct Wizard {
     pub title: String,
-    pub kind: Kind,
+    /// The host the wizard acts on.
+    pub host: HostId,
+    /// Which wizard this is: its checks, its submit and its own memory.
+    pub spec: Box<dyn Spec>,
     /// Page titles; the last page is the review when `review` is set.
     pub pages: Vec<&'static str>,
     pub page: usize,
@@ -335,13 +268,8 @@ pub struct Wizard {
     pub error: Option<String>,
     /// A note from an async helper (source discovery…).
     pub note: Option<String>,
-    /// Sources the host found (pool wizard), and which one was last copied into the fields.
-    pub sources: Vec<crate::model::storage::PoolSource>,
-    pub source_applied: Option<usize>,
     /// A submitted job with progress (new VM), and the labels of its steps in order.
-    pub job: Option<(Job, Vec<String>)>,
-    /// The new-VM wizard's own memory (detection, which OS defaults were applied).
-    pub newvm: Option<Box<newvm::State>>,
+    pub job: Option<(crate::job::Job, Vec<String>)>,
     /// A spec's memory between refreshes, by key (the network wizard's last valid subnet).
     pub memo: std::collections::BTreeMap<&'static str, String>,
     /// What the wizard did on its own that the user should know before confirming (a DHCP
@@ -353,7 +281,8 @@ pub struct Wizard {
 
 impl PartialEq for Wizard {
     fn eq(&self, o: &Self) -> bool {
-        self.kind == o.kind
+        self.host == o.host
+            && self.spec.same(o.spec.as_ref())
             && self.page == o.page
             && self.focus == o.focus
             && self.submit == o.submit
@@ -370,13 +299,15 @@ impl PartialEq for Wizard {
 impl Wizard {
     pub fn new(
         title: impl Into<String>,
-        kind: Kind,
+        host: HostId,
+        spec: impl Spec + 'static,
         pages: Vec<&'static str>,
         fields: Vec<Field>,
     ) -> Wizard {
         let mut w = Wizard {
             title: title.into(),
-            kind,
+            host,
+            spec: Box::new(spec),
             pages,
             page: 0,
             fields,
@@ -386,16 +317,32 @@ impl Wizard {
             submit: Submit::Editing,
             error: None,
             note: None,
-            sources: Vec::new(),
-            source_applied: None,
             job: None,
-            newvm: None,
             memo: Default::default(),
             review_notes: Vec::new(),
             checks: Default::default(),
         };
         w.focus_first();
         w
+    }
+
+    /// The spec as its own type (None when this wizard is another one).
+    pub fn spec_as<T: 'static>(&self) -> Option<&T> {
+        self.spec.as_any().downcast_ref()
+    }
+
+    pub fn spec_as_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.spec.as_any_mut().downcast_mut()
+    }
+
+    /// The last page's action, for its key hint: each confirmation names what it does.
+    pub fn verb(&self) -> &'static str {
+        self.spec.verb()
+    }
+
+    /// The line above the review page's document.
+    pub fn review_heading(&self) -> &'static str {
+        review_heading(self.spec.verb())
     }
 
     pub fn field(&self, key: &str) -> Option<&Field> {
@@ -699,23 +646,29 @@ pub struct Context {
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
     pub ifaces: Vec<crate::model::network::HostIface>,
-    /// Everything the new-VM wizard checks against (only for `Kind::NewVm`).
-    pub newvm: Option<Box<newvm::Facts>>,
+    /// What only the open wizard's spec checks against (`Spec::facts`).
+    pub extra: Option<Extra>,
 }
 
-/// The facts a wizard checks against, from what the app knows of the host.
-pub fn context(app: &App, kind: &Kind) -> Context {
-    let host = kind.host();
-    let inv = super::storage::inventory(app, host);
-    let pool_name = match kind {
-        Kind::Volume { pool, .. }
-        | Kind::Clone { pool, .. }
-        | Kind::Resize { pool, .. }
-        | Kind::Upload { pool, .. }
-        | Kind::Download { pool, .. } => Some(pool.as_str()),
-        _ => None,
-    };
-    let p = pool_name.and_then(|n| super::storage::pool(app, host, n));
+impl Context {
+    /// The spec's own facts, as its type.
+    pub fn extra<T: 'static>(&self) -> Option<&T> {
+        self.extra.as_ref().and_then(|e| e.downcast_ref())
+    }
+}
+
+/// The facts the open-or-opening wizard `spec` on `host` checks against.
+pub fn context(app: &App, host: HostId, spec: &dyn Spec) -> Context {
+    let mut ctx = host_context(app, host, spec.pool());
+    ctx.extra = spec.facts(app, host);
+    ctx
+}
+
+/// The facts a wizard on `host` checks against, from what the app knows of the host
+/// (`pool`: the pool it works in).
+pub fn host_context(app: &App, host: HostId, pool: Option<&str>) -> Context {
+    let inv = app.host(host).and_then(|h| h.storage.as_ref());
+    let p = pool.and_then(|n| inv?.pools.iter().find(|p| p.name == n));
     let nets = app.host(host).and_then(|h| h.networks.as_ref());
     // Before the pools pane was ever opened, the poll's pool figures name the active pools.
     let polled: Vec<String> = app
@@ -743,26 +696,35 @@ pub fn context(app: &App, kind: &Kind) -> Context {
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
         networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
         ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
-        newvm: matches!(kind, Kind::NewVm { .. }).then(|| Box::new(newvm::facts(app, host))),
+        extra: None,
     }
 }
 
 /// Re-checks every field and rebuilds the review after a change.
 pub fn refresh(w: &mut Wizard, ctx: &Context) {
-    match w.kind.clone() {
-        Kind::Pool { .. } => pool::refresh(w, ctx),
-        Kind::Secret { .. } | Kind::SecretValue { .. } => secret::refresh(w, ctx),
-        Kind::Network { .. } => network::refresh(w, ctx),
-        Kind::Migrate { .. } | Kind::MigrationTune { .. } => migrate::refresh(w),
-        Kind::Evacuate { .. } => evacuate::refresh(w),
-        Kind::Vm { spec, .. } => spec.refresh(w, ctx),
-        Kind::NewVm { .. } => newvm::refresh(w, ctx),
-        Kind::Volume { .. }
-        | Kind::Clone { .. }
-        | Kind::Resize { .. }
-        | Kind::Upload { .. }
-        | Kind::Download { .. } => volume::refresh(w, ctx),
+    let spec = w.spec.clone();
+    spec.refresh(w, ctx);
+}
+
+/// Re-checks the open wizard with what the app now knows (unless it waits for an answer).
+pub fn refresh_open(app: &mut App) {
+    let Mode::Wizard(w) = &app.mode else {
+        return;
+    };
+    let ctx = context(app, w.host, w.spec.as_ref());
+    if let Mode::Wizard(w) = &mut app.mode {
+        if w.submit == Submit::Editing {
+            refresh(w, &ctx);
+        }
     }
+}
+
+/// Checks `w` against what the app knows and shows it over the screen.
+pub fn open(app: &mut App, mut w: Wizard) -> Vec<Effect> {
+    let ctx = context(app, w.host, w.spec.as_ref());
+    refresh(&mut w, &ctx);
+    app.push_overlay(Mode::Wizard(Box::new(w)));
+    Vec::new()
 }
 
 /// Sets the error of `key` (None clears it).
@@ -777,94 +739,37 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    match w.kind {
-        Kind::Migrate { .. } => return super::migrations::submit(app),
-        Kind::Evacuate { .. } => return super::migrations::submit_evacuation(app),
-        Kind::MigrationTune { .. } => return super::migrations::submit_tune(app),
-        _ => {}
-    }
-    let host = w.kind.host();
-    if let Some(h) = app.host(host) {
-        if let Some(p) = super::lifecycle::host_problem(h) {
+    let spec = w.spec.clone();
+    if spec.needs_host() {
+        if let Some(p) = app.host(w.host).and_then(super::lifecycle::host_problem) {
             if let Mode::Wizard(w) = &mut app.mode {
                 w.error = Some(p);
             }
             return Vec::new();
         }
     }
-    if let Kind::Vm { spec, .. } = &w.kind {
-        let spec = spec.clone();
-        return spec.submit(app);
-    }
-    // Transfers are jobs, not tagged requests.
-    let job_cmd = match &w.kind {
-        Kind::Upload { pool, volume, .. } => Some((
-            JobKind::Upload,
-            format!("upload into {volume}"),
-            pool.clone(),
-            volume.clone(),
-            w.get("file"),
-            true,
-        )),
-        Kind::Download { pool, volume, .. } => {
-            let file = download::target(w);
-            Some((
-                JobKind::Download,
-                format!("download of {volume} to {}", file.display()),
-                pool.clone(),
-                volume.clone(),
-                file.display().to_string(),
-                false,
-            ))
-        }
-        _ => None,
+    spec.submit(app)
+}
+
+/// Sends the command `build` makes of the open wizard (with the answer's tag); the wizard
+/// waits for the answer, or shows why nothing could be built.
+pub fn send(
+    app: &mut App,
+    build: impl FnOnce(&mut Wizard, &Context, u64) -> Result<HostCommand, String>,
+) -> Vec<Effect> {
+    let Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
     };
-    if let Some((kind, label, pool, volume, file, up)) = job_cmd {
-        let job = Job::new(label);
-        let target = format!("{pool}/{volume}");
-        let file = std::path::PathBuf::from(file);
-        let cmd = if up {
-            StorageCmd::Upload {
-                pool,
-                volume,
-                file,
-                job: job.clone(),
-            }
-        } else {
-            StorageCmd::Download {
-                pool,
-                volume,
-                file,
-                job: job.clone(),
-            }
-        };
-        app.jobs.add(kind, host, target, job, app.now);
-        app.pop_overlay();
-        return vec![Effect::Host(host, HostCommand::Storage(cmd))];
-    }
-    let ctx = context(app, &w.kind);
+    let host = w.host;
+    let ctx = context(app, host, w.spec.as_ref());
     let tag = app.requests.tag(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    let cmd = match &w.kind {
-        Kind::NewVm { .. } => newvm::command(w, &ctx, tag),
-        Kind::Pool { .. } => pool::command(w, tag).map(HostCommand::Storage),
-        Kind::Secret { .. } | Kind::SecretValue { .. } => {
-            secret::command(w, tag).map(HostCommand::Storage)
-        }
-        Kind::Network { .. } => network::command(w, tag).map(HostCommand::Network),
-        _ => volume::command(w, tag).map(HostCommand::Storage),
-    };
-    match cmd {
+    match build(w, &ctx, tag) {
         Ok(cmd) => {
             w.submit = Submit::Waiting(tag);
             w.error = None;
-            // A VM creation is a job of the fleet too: the jobs pane shows and cancels it.
-            if let HostCommand::CreateVm(c) = &cmd {
-                let (name, job) = (c.spec.name.clone(), c.job.clone());
-                app.jobs.add(JobKind::NewVm, host, name, job, app.now);
-            }
             vec![Effect::Host(host, cmd)]
         }
         Err(e) => {
@@ -876,4 +781,4 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,7 +3,7 @@
 //! forms share. The host's pools may arrive after the form opened: `learn_pools` takes them.
 
 use super::{of_mut, Wizard};
-use crate::app::wizard::{self, Context, Kind};
+use crate::app::wizard::{self, Context};
 use crate::app::App;
 use crate::host::vm::VmDetails;
 use crate::model::HostId;
@@ -24,7 +24,7 @@ pub struct Facts {
 /// The facts of `d` on `host` from what the app knows of the host.
 pub(super) fn gather(app: &App, host: HostId, d: &VmDetails) -> Facts {
     // Only the host matters for the pools the context names.
-    let ctx = wizard::context(app, &Kind::Network { host });
+    let ctx = wizard::host_context(app, host, None);
     let nets = app.host(host).and_then(|h| h.networks.as_ref());
     Facts {
         details: d.clone(),

@@ -185,7 +185,7 @@ pub(super) fn submit_delete(app: &mut App, host: HostId, d: &VmDetails) -> Vec<E
 #[cfg(test)]
 mod tests {
     use crate::app::detail::tests::{answer, details, opened, ops, press, type_text, with_pools};
-    use crate::app::{App, Effect, Mode, Msg};
+    use crate::app::{Effect, Mode, Msg};
     use crate::host::vm::{VmCmd, VmOp};
     use crate::host::{HostCommand, HostEvent};
     use crate::model::{HostId, Snapshot};
@@ -283,18 +283,14 @@ mod tests {
         assert!(w.field("pool").unwrap().hint.contains("fast, bulk"));
         assert!(w.field("pool").unwrap().error.is_none());
         w.set_text("pool", "default");
-        let ctx = crate::app::wizard::context(&a, &a_kind(&a));
+        let ctx = match &a.mode {
+            Mode::Wizard(w) => crate::app::wizard::context(&a, w.host, w.spec.as_ref()),
+            m => panic!("no form: {m:?}"),
+        };
         if let Mode::Wizard(w) = &mut a.mode {
             crate::app::wizard::refresh(w, &ctx);
             let e = w.field("pool").unwrap().error.clone().unwrap_or_default();
             assert!(e.contains("no pool default"), "{e}");
-        }
-    }
-
-    fn a_kind(a: &App) -> crate::app::wizard::Kind {
-        match &a.mode {
-            Mode::Wizard(w) => w.kind.clone(),
-            m => panic!("no form: {m:?}"),
         }
     }
 

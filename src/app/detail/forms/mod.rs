@@ -17,10 +17,8 @@ mod lifecycle;
 mod resources;
 mod snapshots;
 
-use std::any::Any;
-
 use crate::app::requests::Owner;
-use crate::app::wizard::{Context, Field, Kind, Spec, Submit, Wizard};
+use crate::app::wizard::{self, Context, Field, Spec, Submit, Wizard};
 use crate::app::{App, Effect, Mode};
 use crate::host::vm::{Scope, VmCmd, VmDetails, VmOp};
 use crate::host::HostCommand;
@@ -94,36 +92,18 @@ impl Spec for VmForm {
         submit(app)
     }
 
-    fn boxed(&self) -> Box<dyn Spec> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn same(&self, other: &dyn Spec) -> bool {
-        other.as_any().downcast_ref::<VmForm>() == Some(self)
+    fn follows_host(&self) -> bool {
+        true
     }
 }
 
 /// The detail form `w` shows, if it shows one.
 fn of(w: &Wizard) -> Option<&VmForm> {
-    match &w.kind {
-        Kind::Vm { spec, .. } => spec.as_any().downcast_ref(),
-        _ => None,
-    }
+    w.spec_as()
 }
 
 fn of_mut(w: &mut Wizard) -> Option<&mut VmForm> {
-    match &mut w.kind {
-        Kind::Vm { spec, .. } => spec.as_any_mut().downcast_mut(),
-        _ => None,
-    }
+    w.spec_as_mut()
 }
 
 /// What a form opens with: its title, page titles and fields.
@@ -171,7 +151,7 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
             HostCommand::Storage(crate::host::StorageCmd::Refresh),
         ));
     }
-    fx.extend(crate::app::storage::open_wizard(app, w));
+    fx.extend(wizard::open(app, w));
     fx
 }
 
@@ -192,8 +172,7 @@ fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::Clone => lifecycle::fields_clone(&facts),
         Form::Delete => lifecycle::fields_delete(d),
     };
-    let spec = Box::new(VmForm { form, facts });
-    Wizard::new(title, Kind::Vm { host, spec }, pages, fields)
+    Wizard::new(title, host, VmForm { form, facts }, pages, fields)
 }
 
 /// Re-checks the fields after a change.
@@ -247,10 +226,10 @@ fn submit(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
-    let (Kind::Vm { host, .. }, Some(vf)) = (&w.kind, of(w)) else {
+    let Some(vf) = of(w) else {
         return Vec::new();
     };
-    let (host, form, d) = (*host, vf.form.clone(), vf.facts.details.clone());
+    let (host, form, d) = (w.host, vf.form.clone(), vf.facts.details.clone());
     match form {
         Form::Clone => lifecycle::submit_clone(app, host, &d),
         Form::Delete => lifecycle::submit_delete(app, host, &d),

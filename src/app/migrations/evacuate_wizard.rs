@@ -2,20 +2,51 @@
 //! so the same parsing and checks) plus how many migrations run at once, then the plan with
 //! every VM's pre-flight verdicts (`app::migrations` asks the hosts and builds it).
 
-use super::migrate::{bandwidth_field, copy_field, downtime_field, number, unsafe_field};
-use super::{check, Field, Kind, Wizard};
+use super::migrate_wizard::{bandwidth_field, copy_field, downtime_field, number, unsafe_field};
+use crate::app::wizard::{check, Context, Field, Spec, Wizard};
+use crate::app::{App, Effect};
+use crate::migrate::plan::VmLoad;
+use crate::model::HostId;
 
 /// Most migrations an evacuation may run at once: more only split the same link.
 pub const MAX_CONCURRENCY: u64 = 16;
 
-pub fn new(kind: Kind, default_concurrency: usize) -> Wizard {
-    let title = match &kind {
-        Kind::Evacuate { name, .. } => format!("Evacuate {name}"),
-        _ => "Evacuate".into(),
-    };
+/// Every running VM of the wizard's host (named `name`) to the other connected hosts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvacuateForm {
+    pub name: String,
+    pub vms: Vec<VmLoad>,
+    pub targets: Vec<(HostId, String)>,
+}
+
+impl Spec for EvacuateForm {
+    fn verb(&self) -> &'static str {
+        "evacuate"
+    }
+
+    fn refresh(&self, w: &mut Wizard, _: &Context) {
+        refresh(w)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        super::submit_evacuation(app)
+    }
+
+    fn on_last_page(&self, app: &mut App) -> Vec<Effect> {
+        super::preflight(app)
+    }
+
+    fn needs_host(&self) -> bool {
+        false
+    }
+}
+
+pub fn new(host: HostId, form: EvacuateForm, default_concurrency: usize) -> Wizard {
+    let title = format!("Evacuate {}", form.name);
     let mut w = Wizard::new(
         title,
-        kind,
+        host,
+        form,
         vec!["Options", "Plan"],
         vec![
             copy_field(0),
@@ -44,7 +75,7 @@ pub fn concurrency(w: &Wizard) -> Result<usize, String> {
 }
 
 pub fn refresh(w: &mut Wizard) {
-    super::migrate::refresh(w);
+    super::migrate_wizard::refresh(w);
     let c = concurrency(w).map(|_| ());
     check(w, "concurrency", c);
 }

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{check, Context, Field, Kind, Wizard};
 use crate::app::requests;
 use crate::app::toast::Level;
+use crate::app::wizard::{self, check, Context, Field, Spec, Wizard};
 use crate::app::{App, Effect, Mode, View};
 use crate::config::Thresholds;
 use crate::fmt;
@@ -159,6 +159,47 @@ pub struct State {
     pub heads: BTreeMap<String, Option<Result<crate::diskimage::Head, String>>>,
 }
 
+/// The new-VM wizard as the generic wizard carries it, with its memory between refreshes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewVmForm {
+    pub state: State,
+}
+
+impl Spec for NewVmForm {
+    fn verb(&self) -> &'static str {
+        "create"
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        let Mode::Wizard(w) = &app.mode else {
+            return Vec::new();
+        };
+        let host = w.host;
+        let fx = wizard::send(app, command);
+        // A VM creation is a job of the fleet too: the jobs pane shows and cancels it.
+        for e in &fx {
+            if let Effect::Host(_, HostCommand::CreateVm(c)) = e {
+                let (name, job) = (c.spec.name.clone(), c.job.clone());
+                app.jobs
+                    .add(crate::app::jobs::JobKind::NewVm, host, name, job, app.now);
+            }
+        }
+        fx
+    }
+
+    fn facts(&self, app: &App, host: HostId) -> Option<wizard::Extra> {
+        Some(std::sync::Arc::new(facts(app, host)))
+    }
+
+    fn follows_host(&self) -> bool {
+        true
+    }
+}
+
 /// A VM the wizard created: selected in the table (console opened) once a snapshot has it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Created {
@@ -188,22 +229,21 @@ pub fn open(app: &mut App, host: Option<HostId>) -> Vec<Effect> {
         app.osdb = OsDbState::Loading;
         fx.push(Effect::LoadOsDb);
     }
-    let kind = Kind::NewVm { host };
-    let ctx = super::context(app, &kind);
+    let ctx = wizard::context(app, host, &NewVmForm::default());
     let w = new(host, &ctx);
-    fx.extend(crate::app::storage::open_wizard(app, w));
+    fx.extend(wizard::open(app, w));
     fx
 }
 
 pub fn new(host: HostId, ctx: &Context) -> Wizard {
     let on = ctx
-        .newvm
-        .as_ref()
+        .extra::<Facts>()
         .map_or_else(String::new, |f| format!(" on {}", f.host_name));
     let pick_hint = "type to filter · ←/→ choose";
-    let mut w = Wizard::new(
+    let w = Wizard::new(
         format!("New VM{on}"),
-        Kind::NewVm { host },
+        host,
+        NewVmForm::default(),
         PAGES.to_vec(),
         vec![
             Field::choice("method", "Install from", 0, &METHODS),
@@ -253,7 +293,6 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                 .hint("attach the serial console once the VM runs"),
         ],
     );
-    w.newvm = Some(Box::default());
     w
 }
 
@@ -369,7 +408,7 @@ fn look_at_iso(w: &mut Wizard, f: &Facts, st: &mut State) {
     };
     let answer = match &path {
         Some(p) if f.local && !source.is_empty() && p.starts_with('/') => {
-            super::checks::iso(w, "iso", p)
+            wizard::checks::iso(w, "iso", p)
         }
         _ => None,
     };
@@ -546,10 +585,13 @@ fn set_warning(w: &mut Wizard, key: &str, warning: Option<String>) {
 
 /// Re-checks every field and rebuilds the XML.
 pub fn refresh(w: &mut Wizard, ctx: &Context) {
-    let Some(f) = ctx.newvm.as_deref() else {
+    let Some(f) = ctx.extra::<Facts>() else {
         return;
     };
-    let mut st = w.newvm.take().map(|b| *b).unwrap_or_default();
+    let mut st = w
+        .spec_as_mut::<NewVmForm>()
+        .map(|n| std::mem::take(&mut n.state))
+        .unwrap_or_default();
     let method = w.get("method");
     let cloud = method == CLOUD;
     let import = method == IMPORT;
@@ -583,7 +625,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         Err("an absolute path on the host".into())
     } else if f.local && typed_path {
         // The same probe reads the ISO's volume id for detection (`look_at_iso`).
-        match super::checks::iso(w, "iso", &iso_path) {
+        match wizard::checks::iso(w, "iso", &iso_path) {
             None => Err(format!("checking {iso_path}…")),
             Some(Ok(iso)) if !iso.file => Err(format!("{iso_path}: no such file")),
             Some(Ok(_)) => Ok(()),
@@ -836,7 +878,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         st.nic_chosen = true;
         if !w.choose("nic", "network default") {
             // The first network or bridge, else none (the list ends with none).
-            if let Some(super::Input::Choice { selected, .. }) =
+            if let Some(wizard::Input::Choice { selected, .. }) =
                 w.field_mut("nic").map(|f| &mut f.input)
             {
                 *selected = 0;
@@ -889,7 +931,9 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     };
     check(w, "name", name_r);
     w.review = Some(build(w, f).and_then(|vm| vm.domain_xml().map_err(|e| e.to_string())));
-    w.newvm = Some(Box::new(st));
+    if let Some(n) = w.spec_as_mut::<NewVmForm>() {
+        n.state = st;
+    }
 }
 
 /// The new disk volume's name for VM `name` (the extension says the format, as
@@ -1065,7 +1109,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
 /// The Create command for the confirmed review page; the job goes into the wizard so its
 /// steps show while it runs.
 pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, String> {
-    let f = ctx.newvm.as_deref().ok_or("no host facts")?;
+    let f = ctx.extra::<Facts>().ok_or("no host facts")?;
     let spec = build(w, f)?;
     let start = w.on("start");
     let job = Job::new(format!("create VM {}", spec.name));
@@ -1081,7 +1125,7 @@ pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, S
 
 /// The host created the VM: remember it so the table selects it when it shows up.
 pub fn created(app: &mut App, host: HostId, w: &Wizard) {
-    if matches!(w.kind, Kind::NewVm { .. }) {
+    if w.spec_as::<NewVmForm>().is_some() {
         app.created = Some(Created {
             host,
             name: w.get("name"),
@@ -1095,15 +1139,16 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    let Kind::NewVm { host } = w.kind else {
+    if w.spec_as::<NewVmForm>().is_none() {
         return Vec::new();
-    };
+    }
+    let host = w.host;
     let image = w.get("image");
     let own_disk = matches!(w.get("method").as_str(), IMPORT | CLOUD);
     let Some((pool, volume)) = image.split_once('/') else {
         return Vec::new();
     };
-    let Some(st) = w.newvm.as_deref_mut() else {
+    let Some(NewVmForm { state: st }) = w.spec_as_mut() else {
         return Vec::new();
     };
     if !own_disk || st.heads.contains_key(&image) {
@@ -1127,9 +1172,9 @@ pub fn image_head(
     result: Result<crate::diskimage::Head, String>,
 ) {
     if let Mode::Wizard(w) = &mut app.mode {
-        if w.kind == (Kind::NewVm { host }) {
-            if let Some(st) = w.newvm.as_deref_mut() {
-                st.heads.insert(image, Some(result));
+        if w.host == host {
+            if let Some(n) = w.spec_as_mut::<NewVmForm>() {
+                n.state.heads.insert(image, Some(result));
             }
         }
     }
@@ -1173,16 +1218,9 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
 }
 
 fn refresh_open(app: &mut App) {
-    let kind = match &app.mode {
-        // The detail screen's forms learn the host's pools the same way (clone, attach).
-        Mode::Wizard(w) if matches!(w.kind, Kind::NewVm { .. } | Kind::Vm { .. }) => w.kind.clone(),
-        _ => return,
-    };
-    let ctx = super::context(app, &kind);
-    if let Mode::Wizard(w) = &mut app.mode {
-        if w.submit == super::Submit::Editing {
-            super::refresh(w, &ctx);
-        }
+    // The detail screen's forms learn the host's pools the same way (clone, attach).
+    if matches!(&app.mode, Mode::Wizard(w) if w.spec.follows_host()) {
+        wizard::refresh_open(app);
     }
 }
 

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{checks, Kind, Wizard};
+use super::volume_wizard::VolumeForm;
+use crate::app::wizard::{checks, Wizard};
 use crate::probe::SaveTarget;
 
 /// Memo keys: the directory relative names are taken in, and the work tree of the directory
@@ -64,8 +65,8 @@ fn learn_base(w: &mut Wizard) -> Result<(), String> {
     }
     w.memo.insert(BASE, base.display().to_string());
     if w.get("file").is_empty() {
-        let volume = match &w.kind {
-            Kind::Download { volume, .. } => volume.clone(),
+        let volume = match w.spec_as() {
+            Some(VolumeForm::Download { volume, .. }) => volume.clone(),
             _ => String::new(),
         };
         w.set_text("file", &base.join(file_name(&volume)).display().to_string());

@@ -80,7 +80,7 @@ fn facts() -> Facts {
 
 fn ctx(f: Facts) -> Context {
     Context {
-        newvm: Some(Box::new(f)),
+        extra: Some(std::sync::Arc::new(f)),
         ..Context::default()
     }
 }
@@ -433,9 +433,9 @@ fn a_cloud_image_must_be_a_disk_image() {
         typ(&mut w, &c, "image", q);
         let image = w.get("image");
         if let Some(h) = head {
-            w.newvm
-                .as_mut()
+            w.spec_as_mut::<NewVmForm>()
                 .unwrap()
+                .state
                 .heads
                 .insert(image.clone(), Some(Ok(h)));
             refresh_any(&mut w, &c);
@@ -657,7 +657,9 @@ mod app_level {
     fn n_opens_the_wizard_asks_for_inventories_and_loads_the_os_list_once() {
         let mut a = app(false);
         let fx = press(&mut a, "N");
-        assert!(matches!(&a.mode, Mode::Wizard(w) if w.kind == Kind::NewVm { host: HostId(0) }));
+        assert!(
+            matches!(&a.mode, Mode::Wizard(w) if w.host == HostId(0) && w.spec_as::<NewVmForm>().is_some())
+        );
         assert!(fx.contains(&Effect::LoadOsDb));
         assert!(fx.contains(&Effect::Host(
             HostId(0),
@@ -703,10 +705,11 @@ mod app_level {
         w.set_query("os", "debian11");
         w.set_text("name", "fresh");
         // No networks known on this host: PXE needs one, so give it a bridge by hand.
-        let kind = w.kind.clone();
-        let mut c = crate::app::wizard::context(&a, &kind);
-        if let Some(f) = c.newvm.as_mut() {
+        let (host, spec) = (w.host, w.spec.clone());
+        let mut c = crate::app::wizard::context(&a, host, spec.as_ref());
+        if let Some(mut f) = c.extra::<Facts>().cloned() {
             f.bridges = vec!["br0".into()];
+            c.extra = Some(std::sync::Arc::new(f));
         }
         let Mode::Wizard(w) = &mut a.mode else {
             panic!("no wizard")

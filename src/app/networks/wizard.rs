@@ -2,8 +2,9 @@
 //! fields map onto `xml::network::NewNetwork`, whose checks run as the user types; overlaps with
 //! the host's other networks are warnings (libvirt has the last word).
 
-use super::{Context, Field, Input, Kind, Wizard};
-use crate::host::NetCmd;
+use crate::app::wizard::{self, Context, Field, Input, Spec, Wizard};
+use crate::app::{App, Effect};
+use crate::host::{HostCommand, NetCmd};
 use crate::model::HostId;
 use crate::names::{self, NameKind};
 use crate::subnet::{
@@ -24,6 +25,24 @@ fn host_addrs(ctx: &Context) -> Vec<Cidr> {
         .collect()
 }
 
+/// The new-network wizard as the generic wizard carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkForm;
+
+impl Spec for NetworkForm {
+    fn verb(&self) -> &'static str {
+        "define"
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Network))
+    }
+}
+
 pub fn new(host: HostId, ctx: &Context) -> Wizard {
     let taken: Vec<_> = network_subnets(&ctx.networks)
         .into_iter()
@@ -40,7 +59,8 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
         .unwrap_or_default();
     let mut w = Wizard::new(
         "New virtual network",
-        Kind::Network { host },
+        host,
+        NetworkForm,
         vec!["Network", "Addresses", "Options", "Review"],
         vec![
             Field::text("name", "Name", 0, "").hint(&names::hint(NameKind::Network)),

@@ -3,9 +3,10 @@
 //! rbd and iscsi CHAP keys become a libvirt secret created with the pool (and removed again if
 //! the pool cannot be defined). `C-f` asks the host for sources (netfs, logical, iscsi).
 
-use super::{check, Context, Field, Input, Kind, Wizard};
 use crate::app::toast::Level;
+use crate::app::wizard::{self, check, Context, Field, Input, Spec, Wizard};
 use crate::app::{App, Effect, Mode};
+use crate::config::keymap::Action;
 use crate::host::{HostCommand, StorageCmd};
 use crate::model::storage::PoolSource;
 use crate::model::HostId;
@@ -19,10 +20,47 @@ const TYPES: &[&str] = &[
 const SECRET: &str = "secret";
 const FOUND: &str = "found";
 
+/// The new-pool wizard as the generic wizard carries it: the sources the host found (`C-f`),
+/// and which one was last copied into the fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolForm {
+    sources: Vec<PoolSource>,
+    applied: Option<usize>,
+}
+
+impl Spec for PoolForm {
+    fn verb(&self) -> &'static str {
+        "define"
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+    }
+
+    fn on_action(&self, action: Action, app: &mut App) -> Vec<Effect> {
+        match action {
+            Action::FindSources => discover(app),
+            _ => Vec::new(),
+        }
+    }
+
+    fn page_keys(&self, page: usize) -> Vec<(Action, &'static str)> {
+        match page {
+            1 => vec![(Action::FindSources, "find sources")],
+            _ => Vec::new(),
+        }
+    }
+}
+
 pub fn new(host: HostId) -> Wizard {
     Wizard::new(
         "New storage pool",
-        Kind::Pool { host },
+        host,
+        PoolForm::default(),
         vec!["Type", "Source", "Options", "Review"],
         vec![
             Field::text(key::NAME, "Name", 0, "").hint(&names::hint(NameKind::Pool)),
@@ -243,10 +281,13 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     let kind = w.get("type");
     let shown = layout(&kind);
     apply_source(w);
+    let found = w
+        .spec_as::<PoolForm>()
+        .is_some_and(|p| !p.sources.is_empty());
     for f in w.fields.iter_mut().filter(|f| f.page == 1) {
         match shown.iter().find(|(k, _, _)| *k == f.key) {
             Some((_, label, hint)) => {
-                f.visible = f.key != FOUND || !w.sources.is_empty();
+                f.visible = f.key != FOUND || found;
                 f.label = label;
                 f.hint = hint.to_string();
             }
@@ -340,13 +381,16 @@ fn apply_source(w: &mut Wizard) {
         return;
     };
     let i = *selected;
-    if w.source_applied == Some(i) {
-        return;
-    }
-    let Some(s) = w.sources.get(i).cloned() else {
+    let Some(form) = w.spec_as_mut::<PoolForm>() else {
         return;
     };
-    w.source_applied = Some(i);
+    if form.applied == Some(i) {
+        return;
+    }
+    let Some(s) = form.sources.get(i).cloned() else {
+        return;
+    };
+    form.applied = Some(i);
     let kind = w.get("type");
     if let Some(h) = &s.host {
         w.set_text(key::HOST, h);
@@ -394,13 +438,14 @@ fn source_label(s: &PoolSource) -> String {
 }
 
 /// `C-f`: ask the host for sources of the chosen type.
-pub fn discover(app: &mut App) -> Vec<Effect> {
+fn discover(app: &mut App) -> Vec<Effect> {
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    let Kind::Pool { host } = w.kind else {
+    if w.spec_as::<PoolForm>().is_none() {
         return Vec::new();
-    };
+    }
+    let host = w.host;
     let kind = w.get("type");
     let host_name = w.get(key::HOST);
     let spec = match kind.as_str() {
@@ -442,7 +487,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
         }
         return;
     };
-    if w.kind != (Kind::Pool { host }) || w.get("type") != kind {
+    if w.host != host || w.spec_as::<PoolForm>().is_none() || w.get("type") != kind {
         return;
     }
     match result {
@@ -453,8 +498,10 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
                 found.len()
             ));
             let labels = found.iter().map(source_label).collect();
-            w.sources = found;
-            w.source_applied = None;
+            if let Some(form) = w.spec_as_mut::<PoolForm>() {
+                form.sources = found;
+                form.applied = None;
+            }
             w.set_options(FOUND, labels);
             if let Some(i) = w.fields.iter().position(|f| f.key == FOUND) {
                 w.focus = i;
@@ -462,9 +509,9 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
         }
         Err(e) => w.note = Some(format!("search failed: {e}")),
     }
-    let ctx = super::context(app, &Kind::Pool { host });
+    let ctx = wizard::context(app, host, &PoolForm::default());
     if let Mode::Wizard(w) = &mut app.mode {
-        super::refresh(w, &ctx);
+        wizard::refresh(w, &ctx);
     }
 }
 

@@ -4,15 +4,42 @@
 
 use base64::Engine;
 
-use super::{check, Context, Field, Kind, Wizard};
-use crate::host::StorageCmd;
+use crate::app::wizard::{self, check, Context, Field, Spec, Wizard};
+use crate::app::{App, Effect};
+use crate::host::{HostCommand, StorageCmd};
+use crate::model::HostId;
 use crate::xml::secret::SecretDef;
 
-pub fn new(kind: Kind) -> Wizard {
-    match &kind {
-        Kind::Secret { .. } => Wizard::new(
+/// A new secret, or a new value for secret `uuid`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretForm {
+    New,
+    Value { uuid: String },
+}
+
+impl Spec for SecretForm {
+    fn verb(&self) -> &'static str {
+        match self {
+            SecretForm::New => "define",
+            SecretForm::Value { .. } => "set",
+        }
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+    }
+}
+
+pub fn new(host: HostId, form: SecretForm) -> Wizard {
+    match &form {
+        SecretForm::New => Wizard::new(
             "New secret",
-            kind.clone(),
+            host,
+            form.clone(),
             vec!["Secret", "Review"],
             vec![
                 Field::choice("usage", "Used by", 0, &["ceph", "iscsi"])
@@ -29,9 +56,10 @@ pub fn new(kind: Kind) -> Wizard {
                 Field::secret("value", "Value", 0).hint("stored by libvirt, never shown again"),
             ],
         ),
-        _ => Wizard::new(
+        SecretForm::Value { .. } => Wizard::new(
             "Set secret value",
-            kind.clone(),
+            host,
+            form.clone(),
             vec!["Value"],
             vec![
                 Field::choice(
@@ -64,7 +92,7 @@ fn value(w: &Wizard) -> Result<Vec<u8>, String> {
 }
 
 pub fn refresh(w: &mut Wizard, ctx: &Context) {
-    if matches!(w.kind, Kind::Secret { .. }) {
+    if matches!(w.spec_as(), Some(SecretForm::New)) {
         let id = w.get("id");
         let usage = w.get("usage");
         let r = if id.is_empty() {
@@ -97,8 +125,8 @@ fn def(w: &Wizard) -> Result<SecretDef, String> {
 
 pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
     let value = value(w)?;
-    match &w.kind {
-        Kind::SecretValue { uuid, .. } => Ok(StorageCmd::SetSecretValue {
+    match w.spec_as() {
+        Some(SecretForm::Value { uuid }) => Ok(StorageCmd::SetSecretValue {
             tag,
             uuid: uuid.clone(),
             value,

@@ -2,18 +2,120 @@
 //! resize (grow only), upload a local file, download to a local file (destination rules in
 //! `download`).
 
-use super::{check, Context, Field, Kind, Wizard};
+use crate::app::jobs::JobKind;
+use crate::app::wizard::{self, check, Context, Field, Spec, Wizard};
+use crate::app::{App, Effect};
 use crate::fmt;
-use crate::host::{StorageCmd, VolOp};
+use crate::host::{HostCommand, StorageCmd, VolOp};
+use crate::job::Job;
+use crate::model::HostId;
 use crate::names::{self, NameKind};
 use crate::size::parse_size;
 use crate::xml::volume::VolumeDef;
 
 const NO_BACKING: &str = "(none)";
 
-pub fn new(kind: Kind, ctx: &Context) -> Wizard {
-    match &kind {
-        Kind::Volume { pool, .. } => {
+/// Which volume form, and what it acts on (all in pool `pool`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum VolumeForm {
+    New {
+        pool: String,
+    },
+    Clone {
+        pool: String,
+        source: String,
+    },
+    Resize {
+        pool: String,
+        volume: String,
+        capacity: u64,
+    },
+    Upload {
+        pool: String,
+        volume: String,
+        capacity: u64,
+    },
+    Download {
+        pool: String,
+        volume: String,
+    },
+}
+
+impl Spec for VolumeForm {
+    fn verb(&self) -> &'static str {
+        match self {
+            VolumeForm::New { .. } => "define",
+            VolumeForm::Clone { .. } => "clone",
+            VolumeForm::Resize { .. } => "resize",
+            VolumeForm::Upload { .. } => "upload",
+            VolumeForm::Download { .. } => "download",
+        }
+    }
+
+    fn refresh(&self, w: &mut Wizard, ctx: &Context) {
+        refresh(w, ctx)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        match self {
+            VolumeForm::Upload { pool, volume, .. } | VolumeForm::Download { pool, volume } => {
+                transfer(app, pool, volume)
+            }
+            _ => wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage)),
+        }
+    }
+
+    fn pool(&self) -> Option<&str> {
+        match self {
+            VolumeForm::New { pool }
+            | VolumeForm::Clone { pool, .. }
+            | VolumeForm::Resize { pool, .. }
+            | VolumeForm::Upload { pool, .. }
+            | VolumeForm::Download { pool, .. } => Some(pool),
+        }
+    }
+}
+
+/// Transfers are jobs, not tagged requests: the form closes and the jobs pane follows them.
+fn transfer(app: &mut App, pool: &str, volume: &str) -> Vec<Effect> {
+    let crate::app::Mode::Wizard(w) = &app.mode else {
+        return Vec::new();
+    };
+    let host = w.host;
+    let (pool, volume) = (pool.to_string(), volume.to_string());
+    let target = format!("{pool}/{volume}");
+    let (kind, cmd) = if matches!(w.spec_as(), Some(VolumeForm::Upload { .. })) {
+        let job = Job::new(format!("upload into {volume}"));
+        let file = std::path::PathBuf::from(w.get("file"));
+        let cmd = StorageCmd::Upload {
+            pool,
+            volume,
+            file,
+            job: job.clone(),
+        };
+        ((JobKind::Upload, job), cmd)
+    } else {
+        let file = super::download::target(w);
+        let job = Job::new(format!("download of {volume} to {}", file.display()));
+        let cmd = StorageCmd::Download {
+            pool,
+            volume,
+            file,
+            job: job.clone(),
+        };
+        ((JobKind::Download, job), cmd)
+    };
+    let (kind, job) = kind;
+    app.jobs.add(kind, host, target, job, app.now);
+    app.pop_overlay();
+    vec![Effect::Host(host, HostCommand::Storage(cmd))]
+}
+
+/// Opens `form` on `host` (ctx: the pool's facts, for the defaults).
+pub fn new(host: HostId, form: VolumeForm, ctx: &Context) -> Wizard {
+    let spec = form.clone();
+    match &form {
+        VolumeForm::New { pool } => {
             let mut backing = vec![NO_BACKING.to_string()];
             backing.extend(
                 ctx.volumes
@@ -23,7 +125,8 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             );
             let mut w = Wizard::new(
                 format!("New volume in {pool}"),
-                kind.clone(),
+                host,
+                spec,
                 vec!["Volume", "Review"],
                 vec![
                     Field::text("name", "Name", 0, "").hint(&format!(
@@ -43,18 +146,20 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             w.set_options("backing", backing);
             w
         }
-        Kind::Clone { source, .. } => Wizard::new(
+        VolumeForm::Clone { source, .. } => Wizard::new(
             format!("Clone {source}"),
-            kind.clone(),
+            host,
+            spec,
             vec!["Clone", "Review"],
             vec![Field::text("name", "New name", 0, &clone_name(source, ctx))
                 .hint(&names::hint(kind_in(ctx)))],
         ),
-        Kind::Resize {
+        VolumeForm::Resize {
             volume, capacity, ..
         } => Wizard::new(
             format!("Resize {volume}"),
-            kind.clone(),
+            host,
+            spec,
             vec!["Resize"],
             vec![Field::text(
                 "size",
@@ -64,11 +169,12 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             )
             .hint(&format!("now {}; volumes only grow", fmt::bytes(*capacity)))],
         ),
-        Kind::Upload {
+        VolumeForm::Upload {
             volume, capacity, ..
         } => Wizard::new(
             format!("Upload into {volume}"),
-            kind.clone(),
+            host,
+            spec,
             vec!["Upload"],
             vec![Field::text("file", "Local file", 0, "").hint(&format!(
                 "a file on this machine, at most {}; overwrites the volume's start",
@@ -76,13 +182,13 @@ pub fn new(kind: Kind, ctx: &Context) -> Wizard {
             ))],
         ),
         // The file field is filled once the download directory is known (`download`).
-        Kind::Download { volume, .. } => Wizard::new(
+        VolumeForm::Download { volume, .. } => Wizard::new(
             format!("Download {volume}"),
-            kind.clone(),
+            host,
+            spec,
             vec!["Download"],
             vec![Field::text("file", "Save as", 0, "")],
         ),
-        _ => Wizard::new("?", kind.clone(), vec![""], Vec::new()),
     }
 }
 
@@ -117,8 +223,11 @@ fn check_name(name: &str, ctx: &Context) -> Result<(), String> {
 }
 
 pub fn refresh(w: &mut Wizard, ctx: &Context) {
-    match w.kind.clone() {
-        Kind::Volume { .. } => {
+    let Some(form) = w.spec_as::<VolumeForm>().cloned() else {
+        return;
+    };
+    match form {
+        VolumeForm::New { .. } => {
             let qcow2 = w.get("format") == "qcow2";
             if let Some(f) = w.field_mut("backing") {
                 f.visible = qcow2;
@@ -161,13 +270,13 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
             }
             w.review = Some(build_new(w, ctx).and_then(|d| d.to_xml().map_err(|e| e.to_string())));
         }
-        Kind::Clone { source, .. } => {
+        VolumeForm::Clone { source, .. } => {
             check(w, "name", check_name(&w.get("name"), ctx));
             w.review = Some(
                 clone_def(w, ctx, &source).and_then(|d| d.to_xml().map_err(|e| e.to_string())),
             );
         }
-        Kind::Resize { capacity, .. } => {
+        VolumeForm::Resize { capacity, .. } => {
             let r = parse_size(&w.get("size")).map_err(|e| e.to_string()).and_then(|b| {
                 if b < capacity {
                     Err(format!(
@@ -183,12 +292,12 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
             });
             check(w, "size", r);
         }
-        Kind::Upload { capacity, .. } => {
+        VolumeForm::Upload { capacity, .. } => {
             let path = w.get("file");
             let r = if path.is_empty() {
                 Err("enter the path of a local file".to_string())
             } else {
-                match super::checks::stat(w, "file", &path) {
+                match wizard::checks::stat(w, "file", &path) {
                     None => Err(format!("checking {path}…")),
                     Some(Err(e)) => Err(format!("{path}: {e}")),
                     Some(Ok(m)) if !m.file => Err(format!("{path} is not a regular file")),
@@ -202,8 +311,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
             };
             check(w, "file", r);
         }
-        Kind::Download { .. } => super::download::refresh(w),
-        _ => {}
+        VolumeForm::Download { .. } => super::download::refresh(w),
     }
 }
 
@@ -259,9 +367,11 @@ pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
         Some(Err(e)) => Err(e.clone()),
         None => Err("nothing to define".to_string()),
     };
-    let (pool, volume, op) = match &w.kind {
-        Kind::Volume { pool, .. } => (pool.clone(), w.get("name"), VolOp::Create { xml: xml()? }),
-        Kind::Clone { pool, source, .. } => (
+    let (pool, volume, op) = match w.spec_as::<VolumeForm>() {
+        Some(VolumeForm::New { pool }) => {
+            (pool.clone(), w.get("name"), VolOp::Create { xml: xml()? })
+        }
+        Some(VolumeForm::Clone { pool, source }) => (
             pool.clone(),
             w.get("name"),
             VolOp::Clone {
@@ -269,7 +379,7 @@ pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
                 xml: xml()?,
             },
         ),
-        Kind::Resize { pool, volume, .. } => (
+        Some(VolumeForm::Resize { pool, volume, .. }) => (
             pool.clone(),
             volume.clone(),
             VolOp::Resize {

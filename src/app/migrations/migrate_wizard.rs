@@ -2,8 +2,9 @@
 //! changes a running migration's speed and downtime. The fields map onto
 //! `model::migration::MigrationOptions`, whose `validate` catches what libvirt would refuse.
 
-use super::{check, Field, Kind, Wizard};
-use crate::model::migration::{Compression, CopyStorage, MigrationOptions, PostCopy};
+use crate::app::wizard::{check, Context, Field, Input, Spec, Wizard};
+use crate::app::{App, Effect};
+use crate::model::migration::{Compression, CopyStorage, MigrationId, MigrationOptions, PostCopy};
 use crate::model::HostId;
 
 const MODES: &[&str] = &["live", "suspended", "offline"];
@@ -16,10 +17,61 @@ const POST_COPY: &[&str] = &[
 ];
 const ON_FAIL: &[&str] = &["block", "migrate anyway"];
 
-pub fn new(kind: Kind, any_running: bool) -> Wizard {
-    let Kind::Migrate { vms, targets, .. } = &kind else {
-        return Wizard::new("?", kind, vec![""], Vec::new());
-    };
+/// VMs of the wizard's host (uuid, name) to one of `targets` (the other connected hosts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrateForm {
+    pub vms: Vec<(String, String)>,
+    pub targets: Vec<(HostId, String)>,
+}
+
+impl Spec for MigrateForm {
+    fn verb(&self) -> &'static str {
+        "migrate"
+    }
+
+    fn refresh(&self, w: &mut Wizard, _: &Context) {
+        refresh(w)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        super::submit(app)
+    }
+
+    fn on_last_page(&self, app: &mut App) -> Vec<Effect> {
+        super::preflight(app)
+    }
+
+    fn needs_host(&self) -> bool {
+        false
+    }
+}
+
+/// Speed and downtime of running migration `id` (its source is the wizard's host).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TuneForm {
+    pub id: MigrationId,
+}
+
+impl Spec for TuneForm {
+    fn verb(&self) -> &'static str {
+        "apply"
+    }
+
+    fn refresh(&self, w: &mut Wizard, _: &Context) {
+        refresh(w)
+    }
+
+    fn submit(&self, app: &mut App) -> Vec<Effect> {
+        super::submit_tune(app)
+    }
+
+    fn needs_host(&self) -> bool {
+        false
+    }
+}
+
+pub fn new(host: HostId, form: MigrateForm, any_running: bool) -> Wizard {
+    let MigrateForm { vms, targets } = &form;
     let title = match vms.as_slice() {
         [(_, name)] => format!("Migrate {name}"),
         more => format!("Migrate {} VMs", more.len()),
@@ -30,14 +82,15 @@ pub fn new(kind: Kind, any_running: bool) -> Wizard {
          definition (stopped VMs)",
     );
     if !any_running {
-        if let super::Input::Choice { selected, .. } = &mut mode.input {
+        if let Input::Choice { selected, .. } = &mut mode.input {
             *selected = 2;
         }
     }
     let defaults = MigrationOptions::default();
     Wizard::new(
         title,
-        kind.clone(),
+        host,
+        form.clone(),
         vec!["Target", "Tuning", "Checks"],
         vec![
             Field::choice("target", "Target host", 0, &names),
@@ -97,9 +150,7 @@ pub fn downtime_field(page: usize) -> Field {
 
 /// The chosen target host.
 pub fn target(w: &Wizard) -> Option<HostId> {
-    let Kind::Migrate { targets, .. } = &w.kind else {
-        return None;
-    };
+    let MigrateForm { targets, .. } = w.spec_as()?;
     let name = w.get("target");
     targets.iter().find(|(_, n)| *n == name).map(|(id, _)| *id)
 }
@@ -173,7 +224,7 @@ pub fn options(w: &Wizard) -> Result<MigrationOptions, String> {
 }
 
 pub fn refresh(w: &mut Wizard) {
-    if matches!(w.kind, Kind::MigrationTune { .. }) {
+    if w.spec_as::<TuneForm>().is_some() {
         check(
             w,
             "bandwidth",
@@ -209,7 +260,7 @@ pub fn refresh(w: &mut Wizard) {
 }
 
 /// The form for a running migration: new max speed and max downtime.
-pub fn tune(kind: Kind, current: &MigrationOptions) -> Wizard {
+pub fn tune(host: HostId, form: TuneForm, current: &MigrationOptions) -> Wizard {
     let speed = current
         .bandwidth_mib_s
         .map(|b| b.to_string())
@@ -220,7 +271,8 @@ pub fn tune(kind: Kind, current: &MigrationOptions) -> Wizard {
         .unwrap_or_default();
     Wizard::new(
         "Tune the running migration",
-        kind,
+        host,
+        form,
         vec!["Limits"],
         vec![
             Field::text("bandwidth", "Max speed MiB/s", 0, &speed).hint("empty or 0: unlimited"),

@@ -26,7 +26,7 @@ type Worker = common::worker::Worker<NetworkInventory>;
 impl Worker {
     fn op(&mut self, network: &str, op: NetOp) -> NetworkInventory {
         let network = network.to_string();
-        self.ok(|tag| NetCmd::Net { tag, network, op }).1
+        self.ok(|id| NetCmd::Net { id, network, op }).1
     }
 
     fn leases(&self, network: &str) -> Result<Vec<Lease>, String> {
@@ -159,8 +159,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let range = spec.ipv4.as_ref().unwrap().dhcp.clone().unwrap();
 
     let mut w = Worker::start(&uri);
-    let (text, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (text, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: xml.clone(),
         start: true,
         autostart: true,
@@ -201,8 +201,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     assert!(find(&inv, &name).unwrap().autostart);
 
     // The same definition again: libvirt's own words come back.
-    let (result, _) = w.act(|tag| NetCmd::Define {
-        tag,
+    let (result, _) = w.act(|id| NetCmd::Define {
+        id,
         xml: xml.clone(),
         start: true,
         autostart: false,
@@ -218,8 +218,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let mut other = NewNetwork::nat(&clash, &subnet.to_string());
     other.bridge = bridge_name('b');
     let other_xml = other.build().unwrap().to_xml().unwrap();
-    let (result, inv) = w.act(|tag| NetCmd::Define {
-        tag,
+    let (result, inv) = w.act(|id| NetCmd::Define {
+        id,
         xml: other_xml,
         start: true,
         autostart: true,
@@ -239,8 +239,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
         .unwrap()
         .to_xml()
         .unwrap();
-    let (_, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (_, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: b_xml,
         start: true,
         autostart: false,
@@ -252,8 +252,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let mut iso = NewNetwork::isolated(&isolated, "");
     iso.bridge = bridge_name('c');
     let i_xml = iso.build().unwrap().to_xml().unwrap();
-    let (_, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (_, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: i_xml,
         start: false,
         autostart: false,
@@ -277,8 +277,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     // Unknown networks: the libvirt error text.
     let err = w.leases("vdk-no-such-network").unwrap_err();
     assert!(err.contains("no network with matching name"), "{err}");
-    let (result, _) = w.act(|tag| NetCmd::Net {
-        tag,
+    let (result, _) = w.act(|id| NetCmd::Net {
+        id,
         network: "vdk-no-such-network".into(),
         op: NetOp::Start,
     });
@@ -330,8 +330,8 @@ fn dhcp_guests_show_in_leases_and_addresses() {
     // Kernel fetch / initramfs build happen here, before the clock matters.
     dhcp_guest::boot_files();
     let mut w = Worker::start(&uri);
-    w.ok(|tag| NetCmd::Define {
-        tag,
+    w.ok(|id| NetCmd::Define {
+        id,
         xml,
         start: true,
         autostart: false,

@@ -18,7 +18,7 @@ use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 use virtdeck::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails, VmOp};
-use virtdeck::host::{HostCommand, HostEvent};
+use virtdeck::host::{HostCommand, HostEvent, Reply, RequestId};
 use virtdeck::job::{Job, JobState};
 use virtdeck::xml::device::{next_target, random_mac, Bus, Cache, DiskSource, DiskSpec, Io};
 use virtdeck::xml::device::{NicSource, NicSpec};
@@ -58,8 +58,8 @@ fn details(w: &W, uuid: &str) -> Box<VmDetails> {
 }
 
 fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
-    let (text, d) = w.ok(|tag| VmCmd::Act {
-        tag,
+    let (text, d) = w.ok(|id| VmCmd::Act {
+        id,
         uuid: uuid.into(),
         op,
     });
@@ -68,8 +68,8 @@ fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
 }
 
 fn err(w: &mut W, uuid: &str, op: VmOp) -> String {
-    w.err(|tag| VmCmd::Act {
-        tag,
+    w.err(|id| VmCmd::Act {
+        id,
         uuid: uuid.into(),
         op,
     })
@@ -264,7 +264,7 @@ fn details_on_the_test_driver() {
 
     // Delete works there too (the demo): the test driver knows no NVRAM or checkpoint flags.
     w.send(VmCmd::Act {
-        tag: 77,
+        id: RequestId(77),
         uuid: uuid.clone(),
         op: VmOp::Delete(DeleteOpts {
             volumes: Vec::new(),
@@ -273,7 +273,10 @@ fn details_on_the_test_driver() {
         }),
     });
     let r = w.wait("delete", WAIT, |ev| match ev {
-        HostEvent::Done { tag: 77, result } => Some(result),
+        HostEvent::Reply {
+            id: RequestId(77),
+            reply: Reply::Done(result),
+        } => Some(result),
         _ => None,
     });
     assert!(r.is_ok(), "{r:?}");
@@ -840,7 +843,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
         let vols = storage_of(&d.hardware);
         assert_eq!(vols.len(), 1);
         w.send(VmCmd::Act {
-            tag: 900,
+            id: RequestId(900),
             uuid: du.clone(),
             op: VmOp::Delete(DeleteOpts {
                 volumes: vols,
@@ -849,7 +852,10 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             }),
         });
         let r = w.wait("delete", WAIT, |ev| match ev {
-            HostEvent::Done { tag: 900, result } => Some(result),
+            HostEvent::Reply {
+                id: RequestId(900),
+                reply: Reply::Done(result),
+            } => Some(result),
             _ => None,
         });
         assert!(r.as_ref().is_ok_and(|t| t.contains("1 volume")), "{r:?}");

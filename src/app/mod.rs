@@ -163,10 +163,10 @@ pub enum ConfirmAction {
     },
     /// Cancel a job of the jobs pane (by its id).
     CancelJob(u64),
-    /// A tagged storage or network command (the tag is registered with `requests`).
+    /// A command whose answer someone waits for (its id is registered with `requests`).
     Send {
         host: HostId,
-        tag: u64,
+        id: crate::host::RequestId,
         cmd: Box<HostCommand>,
     },
 }
@@ -807,10 +807,7 @@ impl App {
             }
             HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
-            HostEvent::Done { tag, result } => {
-                detail::done(self, id, tag, &result);
-                requests::done(self, id, tag, result)
-            }
+            HostEvent::Reply { id: rid, reply } => requests::answered(self, id, rid, reply),
             HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
             HostEvent::ImageHead {
                 pool,
@@ -825,26 +822,6 @@ impl App {
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::Preflight { id: pid, checks } => migrations::on_preflight(self, pid, checks),
             HostEvent::VmDetails { uuid, result } => detail::answered(self, id, uuid, result),
-            HostEvent::OpDone {
-                uuid,
-                name: vm,
-                op,
-                result,
-            } => {
-                self.pending.remove(&(id, uuid));
-                match result {
-                    Ok(()) => self.messages.log(
-                        Level::Info,
-                        format!("{vm} on {name}: {}", op.verb()),
-                        now,
-                    ),
-                    Err(e) => self.messages.push(
-                        Level::Error,
-                        format!("{vm} on {name}: {} failed: {e}", op.verb()),
-                        now,
-                    ),
-                }
-            }
         }
     }
 }

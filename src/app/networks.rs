@@ -8,7 +8,7 @@ use super::requests;
 use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
-use crate::host::{HostCommand, NetCmd, NetOp};
+use crate::host::{HostCommand, NetCmd, NetOp, RequestId};
 use crate::model::network::{NetUser, Network};
 use crate::model::HostId;
 
@@ -217,9 +217,9 @@ fn new_network(app: &mut App) -> Vec<Effect> {
     super::storage::open_wizard(app, w)
 }
 
-/// The command for `op` on `network`, around the tag `requests` hands out.
-fn net_cmd(network: String, op: NetOp) -> impl FnOnce(u64) -> HostCommand {
-    move |tag| HostCommand::Network(NetCmd::Net { tag, network, op })
+/// The command for `op` on `network`, around the id `requests` hands out.
+fn net_cmd(network: String, op: NetOp) -> impl FnOnce(RequestId) -> HostCommand {
+    move |id| HostCommand::Network(NetCmd::Net { id, network, op })
 }
 
 fn act(app: &mut App, action: Action) -> Vec<Effect> {

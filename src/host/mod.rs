@@ -11,6 +11,7 @@ mod network;
 mod node;
 mod ops;
 pub mod overlay;
+mod request;
 pub mod stats;
 mod storage;
 mod uptime;
@@ -29,6 +30,7 @@ pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
 pub use node::{is_local_uri, test_connection};
+pub use request::{Reply, RequestId};
 pub use worker::{effective_uri, message};
 
 /// A lifecycle operation on one domain.
@@ -81,9 +83,10 @@ impl LifecycleOp {
 /// What the app asks a worker to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostCommand {
+    /// Answered with `Reply::Op`.
     Lifecycle {
+        id: RequestId,
         uuid: String,
-        name: String,
         op: LifecycleOp,
     },
     /// Re-read every domain now (inventory and stats).
@@ -115,14 +118,14 @@ pub enum HostCommand {
     Migrate(migrate::MigrateCmd),
     /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
     Vm(vm::VmCmd),
-    /// The new-VM wizard's Create (`host::create`): answered with `HostEvent::Done`, progress
+    /// The new-VM wizard's Create (`host::create`): answered with `Reply::Done`, progress
     /// and outcome also in its job.
     CreateVm(Box<CreateVm>),
     /// Close the connection and end the thread.
     Stop,
 }
 
-/// Storage work. Every action is answered with `HostEvent::Done { tag, .. }` and followed by a
+/// Storage work. Every action is answered with `Reply::Done` and followed by a
 /// fresh `HostEvent::Storage`; `Refresh` only sends the inventory.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StorageCmd {
@@ -139,14 +142,14 @@ pub enum StorageCmd {
     /// since a pool on a slow mount takes its time.
     Rescan,
     Pool {
-        tag: u64,
+        id: RequestId,
         pool: String,
         op: PoolOp,
     },
     /// Define a pool from the wizard. Steps run in order (secret, define, build, start,
     /// autostart); when one fails, what the earlier ones created is removed again.
     DefinePool {
-        tag: u64,
+        id: RequestId,
         xml: String,
         /// A secret to create first (rbd/iscsi auth): its XML and value.
         secret: Option<(String, Vec<u8>)>,
@@ -161,7 +164,7 @@ pub enum StorageCmd {
         spec: Option<String>,
     },
     Volume {
-        tag: u64,
+        id: RequestId,
         pool: String,
         /// The volume acted on; for Create and Clone, the new volume's name.
         volume: String,
@@ -183,17 +186,17 @@ pub enum StorageCmd {
     },
     /// Define a secret (XML) and set its value when given.
     DefineSecret {
-        tag: u64,
+        id: RequestId,
         xml: String,
         value: Option<Vec<u8>>,
     },
     SetSecretValue {
-        tag: u64,
+        id: RequestId,
         uuid: String,
         value: Vec<u8>,
     },
     DeleteSecret {
-        tag: u64,
+        id: RequestId,
         uuid: String,
     },
 }
@@ -229,7 +232,7 @@ pub enum VolOp {
     Delete,
 }
 
-/// Network work: actions answer with `HostEvent::Done { tag, .. }` followed by a fresh
+/// Network work: actions answer with `Reply::Done` followed by a fresh
 /// `HostEvent::Networks`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetCmd {
@@ -241,13 +244,13 @@ pub enum NetCmd {
     /// `HostEvent::Addresses`.
     Addresses,
     Net {
-        tag: u64,
+        id: RequestId,
         network: String,
         op: NetOp,
     },
     /// Define from the wizard, then start and set autostart; rolls back on failure.
     Define {
-        tag: u64,
+        id: RequestId,
         xml: String,
         start: bool,
         autostart: bool,
@@ -286,22 +289,16 @@ pub enum HostEvent {
     },
     /// The hung call returned.
     Resumed,
-    OpDone {
-        uuid: String,
-        name: String,
-        op: LifecycleOp,
-        result: Result<(), String>,
+    /// The answer to a request (`request.rs`).
+    Reply {
+        id: RequestId,
+        reply: Reply,
     },
     Display {
         uuid: String,
         result: Result<DisplayInfo, String>,
     },
     Storage(crate::model::storage::StorageInventory),
-    /// A storage or network action finished: `Ok` carries a short success text.
-    Done {
-        tag: u64,
-        result: Result<String, String>,
-    },
     /// What a volume's first bytes say (`StorageCmd::Sniff`).
     ImageHead {
         pool: String,
@@ -345,11 +342,9 @@ pub struct DisplayInfo {
 /// so nothing waits on a dead host. Refresh and Stop need no answer.
 pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent)) {
     match cmd {
-        HostCommand::Lifecycle { uuid, name, op } => notify(HostEvent::OpDone {
-            uuid,
-            name,
-            op,
-            result: Err(reason.to_string()),
+        HostCommand::Lifecycle { id, .. } => notify(HostEvent::Reply {
+            id,
+            reply: Reply::Op(Err(reason.to_string())),
         }),
         HostCommand::Console { link, .. } => link.fail(reason.to_string()),
         HostCommand::Preview { target, .. } => target.preview.fail(reason.to_string()),
@@ -358,14 +353,14 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             result: Err(reason.to_string()),
         }),
         HostCommand::Storage(c) => match c {
-            StorageCmd::Pool { tag, .. }
-            | StorageCmd::DefinePool { tag, .. }
-            | StorageCmd::Volume { tag, .. }
-            | StorageCmd::DefineSecret { tag, .. }
-            | StorageCmd::SetSecretValue { tag, .. }
-            | StorageCmd::DeleteSecret { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            StorageCmd::Pool { id, .. }
+            | StorageCmd::DefinePool { id, .. }
+            | StorageCmd::Volume { id, .. }
+            | StorageCmd::DefineSecret { id, .. }
+            | StorageCmd::SetSecretValue { id, .. }
+            | StorageCmd::DeleteSecret { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
             StorageCmd::Upload { job, .. } | StorageCmd::Download { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
@@ -382,9 +377,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             StorageCmd::Refresh | StorageCmd::Rescan => {}
         },
         HostCommand::Network(c) => match c {
-            NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            NetCmd::Net { id, .. } | NetCmd::Define { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
             NetCmd::Leases { network } => notify(HostEvent::Leases {
                 network,
@@ -398,9 +393,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 uuid,
                 result: Err(reason.to_string()),
             }),
-            vm::VmCmd::Act { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            vm::VmCmd::Act { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
             vm::VmCmd::Clone { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
@@ -409,9 +404,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
         HostCommand::CreateVm(c) => {
             c.job
                 .finish(crate::job::JobState::Failed(reason.to_string()));
-            notify(HostEvent::Done {
-                tag: c.tag,
-                result: Err(reason.to_string()),
+            notify(HostEvent::Reply {
+                id: c.id,
+                reply: Reply::Done(Err(reason.to_string())),
             })
         }
         HostCommand::Refresh | HostCommand::Stop => {}

@@ -12,7 +12,7 @@ use virt::error::Error;
 use virt::network::Network;
 use virt::sys;
 
-use super::{message, HostEvent, NetCmd, NetOp};
+use super::{message, HostEvent, NetCmd, NetOp, Reply, RequestId};
 use crate::model::network::{AddrSource, HostIface, NetUser, NetworkInventory, VmAddr};
 use crate::xml::network as netxml;
 
@@ -55,18 +55,18 @@ pub(super) fn run(
             notify(HostEvent::Addresses(addresses(conn)?));
             Ok(())
         }
-        NetCmd::Net { tag, network, op } => {
+        NetCmd::Net { id, network, op } => {
             let result = net_op(conn, &network, op);
-            finish(conn, tag, result, notify)
+            finish(conn, id, result, notify)
         }
         NetCmd::Define {
-            tag,
+            id,
             xml,
             start,
             autostart,
         } => {
             let result = define(conn, &xml, start, autostart);
-            finish(conn, tag, result, notify)
+            finish(conn, id, result, notify)
         }
     }
 }
@@ -75,7 +75,7 @@ pub(super) fn run(
 /// action may have changed something). The action's error wins over the refresh's.
 fn finish(
     conn: &Connect,
-    tag: u64,
+    id: RequestId,
     result: Result<String, (String, Error)>,
     notify: &dyn Fn(HostEvent),
 ) -> Result<(), Error> {
@@ -83,7 +83,10 @@ fn finish(
         Ok(text) => (Ok(text), None),
         Err((text, e)) => (Err(text), Some(e)),
     };
-    notify(HostEvent::Done { tag, result });
+    notify(HostEvent::Reply {
+        id,
+        reply: Reply::Done(result),
+    });
     let refreshed = inventory(conn).map(|inv| notify(HostEvent::Networks(inv)));
     match err {
         Some(e) => Err(e),

@@ -11,7 +11,7 @@ use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
 use super::worker::Side;
-use super::{message, HostCommand, HostEvent, Notify, PoolOp, StorageCmd, VolOp};
+use super::{message, HostCommand, HostEvent, Notify, PoolOp, Reply, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
@@ -92,7 +92,7 @@ pub(super) fn run(
 
 /// One storage action on the calling thread; answers through `notify`.
 fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<(), Error> {
-    let (tag, outcome) = match cmd {
+    let (id, outcome) = match cmd {
         StorageCmd::FindSources { kind, spec } => return find_sources(conn, kind, spec, notify),
         StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
             return send_inventory(conn, notify)
@@ -115,9 +115,9 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
             }
             return send_inventory(conn, notify);
         }
-        StorageCmd::Pool { tag, pool, op } => (tag, pool_op(conn, &pool, op)),
+        StorageCmd::Pool { id, pool, op } => (id, pool_op(conn, &pool, op)),
         StorageCmd::DefinePool {
-            tag,
+            id,
             xml,
             secret,
             build,
@@ -129,27 +129,30 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
                 start,
                 autostart,
             };
-            (tag, define::define_pool(conn, &xml, secret, steps))
+            (id, define::define_pool(conn, &xml, secret, steps))
         }
         StorageCmd::Volume {
-            tag,
+            id,
             pool,
             volume,
             op,
-        } => (tag, volume_op(conn, &pool, &volume, op)),
-        StorageCmd::DefineSecret { tag, xml, value } => {
-            (tag, define::define_secret(conn, &xml, value.as_deref()))
+        } => (id, volume_op(conn, &pool, &volume, op)),
+        StorageCmd::DefineSecret { id, xml, value } => {
+            (id, define::define_secret(conn, &xml, value.as_deref()))
         }
-        StorageCmd::SetSecretValue { tag, uuid, value } => {
-            (tag, set_secret_value(conn, &uuid, &value))
+        StorageCmd::SetSecretValue { id, uuid, value } => {
+            (id, set_secret_value(conn, &uuid, &value))
         }
-        StorageCmd::DeleteSecret { tag, uuid } => (tag, delete_secret(conn, &uuid)),
+        StorageCmd::DeleteSecret { id, uuid } => (id, delete_secret(conn, &uuid)),
     };
     let (result, error) = match outcome {
         Ok(text) => (Ok(text), None),
         Err(f) => (Err(f.text), f.error),
     };
-    notify(HostEvent::Done { tag, result });
+    notify(HostEvent::Reply {
+        id,
+        reply: Reply::Done(result),
+    });
     match error {
         // The link died: a refresh would only fail too (after the keepalive timeout).
         Some(e) if !conn.is_alive().unwrap_or(false) => Err(e),

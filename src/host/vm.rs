@@ -1,7 +1,7 @@
 //! The VM detail screen's host side: reading a VM's definitions and snapshots, and the edits,
 //! snapshot actions, redefinition, clone and delete it offers. Commands run on the worker's
 //! connection (clone on a thread of its own, like volume transfers). Each action answers with
-//! `HostEvent::Done { tag, .. }` and is followed by a fresh `HostEvent::VmDetails` for the VM
+//! `Reply::Done` and is followed by a fresh `HostEvent::VmDetails` for the VM
 //! (unless it was deleted).
 
 mod clone;
@@ -11,7 +11,7 @@ use virt::domain::Domain;
 use virt::error::Error;
 use virt::sys;
 
-use super::{message, HostEvent};
+use super::{message, HostEvent, Reply, RequestId};
 use crate::job::Job;
 use crate::xml::domain::XmlError;
 use crate::xml::hardware::{self, Hardware, Source};
@@ -78,8 +78,12 @@ impl Scope {
 pub enum VmCmd {
     /// Read the VM's definitions and snapshots; answered with `HostEvent::VmDetails`.
     Details { uuid: String },
-    /// Change the VM; answered with `HostEvent::Done { tag, .. }`, then `VmDetails`.
-    Act { tag: u64, uuid: String, op: VmOp },
+    /// Change the VM; answered with `Reply::Done`, then `VmDetails`.
+    Act {
+        id: RequestId,
+        uuid: String,
+        op: VmOp,
+    },
     /// Clone the (shut-off) VM on a thread of its own; progress, cancel and the outcome go
     /// through `job`. A failed or cancelled clone removes the volumes it created.
     Clone {
@@ -289,13 +293,13 @@ pub(super) fn run(
             clone::spawn(conn, uuid, spec, job);
             (None, Ok(()))
         }
-        VmCmd::Act { tag, uuid, op } => {
+        VmCmd::Act { id, uuid, op } => {
             let deleting = matches!(op, VmOp::Delete(_));
             let res = act(conn, &uuid, op);
             let err = res.as_ref().err().and_then(|e| e.libvirt().cloned());
-            notify(HostEvent::Done {
-                tag,
-                result: res.map_err(|e| e.to_string()),
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(res.map_err(|e| e.to_string())),
             });
             if let Some(e) = err {
                 // A dead link: a details read would only fail too (after the keepalive).

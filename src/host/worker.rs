@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use super::node::NodeSampler;
 use super::watch::Busy;
-use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, WorkerOptions};
+use super::{
+    backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, Reply, WorkerOptions,
+};
 use crate::model::{version_string, HostInfo, NodeSample, Outbox, Snapshot, Vm, VmState};
 
 /// While commands and events keep coming, the table is brought up to date this often.
@@ -370,25 +372,21 @@ impl<'a> Session<'a> {
                     return End::Stop
                 }
                 Ok(Input::Cmd(HostCommand::Refresh)) => self.last_inventory = None,
-                Ok(Input::Cmd(HostCommand::Lifecycle { uuid, name, op })) => {
+                Ok(Input::Cmd(HostCommand::Lifecycle { id, uuid, op })) => {
                     let result = ops::run_op(&self.conn, &uuid, op);
                     if let Err(e) = &result {
                         if let Some(end) = self.check(e) {
-                            notify(HostEvent::OpDone {
-                                uuid,
-                                name,
-                                op,
-                                result: Err(message(e)),
+                            notify(HostEvent::Reply {
+                                id,
+                                reply: Reply::Op(Err(message(e))),
                             });
                             return end;
                         }
                     }
                     self.changed.insert(uuid.clone());
-                    self.answers.push(HostEvent::OpDone {
-                        uuid,
-                        name,
-                        op,
-                        result: result.map_err(|e| message(&e)),
+                    self.answers.push(HostEvent::Reply {
+                        id,
+                        reply: Reply::Op(result.map_err(|e| message(&e))),
                     });
                 }
                 Ok(Input::Cmd(HostCommand::Console { uuid, force, link })) => {

@@ -16,7 +16,7 @@ use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
-use crate::host::HostCommand;
+use crate::host::{HostCommand, RequestId};
 use crate::job::{Job, JobState};
 use crate::model::HostId;
 use forms::Form;
@@ -85,10 +85,10 @@ pub struct DetailUi {
     pub after: Vec<After>,
 }
 
-/// A VM change sent once the request `tag` succeeded.
+/// A VM change sent once the request `id` succeeded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct After {
-    pub tag: u64,
+    pub id: RequestId,
     pub host: HostId,
     pub uuid: String,
     pub what: String,
@@ -197,7 +197,7 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
             app,
             a.host,
             format!("{name}: {}", a.what),
-            |tag| HostCommand::Vm(VmCmd::Act { tag, uuid, op }),
+            |id| HostCommand::Vm(VmCmd::Act { id, uuid, op }),
         ));
     }
     let Some((host, uuid)) = shown(app) else {
@@ -219,10 +219,10 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-/// Sends `op` to the VM once the request `tag` succeeded (dropped if it fails).
-pub fn then(app: &mut App, tag: u64, host: HostId, uuid: String, what: String, op: VmOp) {
+/// Sends `op` to the VM once the request `id` succeeded (dropped if it fails).
+pub fn then(app: &mut App, id: RequestId, host: HostId, uuid: String, what: String, op: VmOp) {
     app.detail.after.push(After {
-        tag,
+        id,
         host,
         uuid,
         what,
@@ -233,16 +233,16 @@ pub fn then(app: &mut App, tag: u64, host: HostId, uuid: String, what: String, o
 
 /// A tagged answer: a failed redefinition reopens the editor with the error and the text;
 /// a change waiting for this answer is released (or dropped).
-pub fn done(app: &mut App, host: HostId, tag: u64, result: &Result<String, String>) {
+pub fn done(app: &mut App, host: HostId, id: RequestId, result: &Result<String, String>) {
     app.detail.after.retain_mut(|a| {
-        if a.tag != tag || a.host != host {
+        if a.id != id || a.host != host {
             return true;
         }
         a.ready = true;
         result.is_ok()
     });
     if let Some(ed) = &mut app.detail.editor {
-        if ed.host == host && ed.stage == XmlStage::Waiting(tag) {
+        if ed.host == host && ed.stage == XmlStage::Waiting(id) {
             match result {
                 Ok(_) => app.detail.editor = None,
                 Err(e) => {
@@ -376,8 +376,8 @@ pub fn selected_snapshot(app: &App, d: &VmDetails) -> Option<String> {
 /// Sends one change to the VM, reported as a toast.
 pub fn act(app: &mut App, host: HostId, d: &VmDetails, what: &str, op: VmOp) -> Vec<Effect> {
     let uuid = d.uuid.clone();
-    requests::send(app, host, format!("{}: {what}", d.name), |tag| {
-        HostCommand::Vm(VmCmd::Act { tag, uuid, op })
+    requests::send(app, host, format!("{}: {what}", d.name), |id| {
+        HostCommand::Vm(VmCmd::Act { id, uuid, op })
     })
 }
 
@@ -464,9 +464,9 @@ fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
         None,
         host,
         format!("{}: detach {label}", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::DetachDevice { xml, scope },
             })
@@ -512,9 +512,9 @@ fn revert(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
         None,
         host,
         format!("{}: revert to {name}", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::RevertSnapshot { name, force },
             })
@@ -561,9 +561,9 @@ pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEnt
     })
 }
 
-/// Registers a tag whose answer the detail screen waits for (the editor's redefinition).
-pub fn tag(app: &mut App, host: HostId, what: String) -> u64 {
-    app.requests.tag(host, Owner::Action(what))
+/// Registers a id whose answer the detail screen waits for (the editor's redefinition).
+pub fn register(app: &mut App, host: HostId, what: String) -> RequestId {
+    app.requests.issue(host, Owner::Action(what))
 }
 
 pub struct DetailPane;

@@ -9,7 +9,7 @@ use crate::app::{HostSpec, Mode, Msg, Settings};
 use crate::config::keymap::{Key, Keymap};
 use crate::config::theme::Theme;
 use crate::host::vm::{Scope, VmDetails};
-use crate::host::HostEvent;
+use crate::host::{HostEvent, RequestId};
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
 use crate::xml::snapshot::SnapshotTree;
 
@@ -160,13 +160,11 @@ pub(super) fn with_pools(a: &mut App, names: &[&str]) {
         .collect();
 }
 
-/// The VM ops in effects, with their tags.
-pub(super) fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
+/// The VM ops in effects, with their request ids.
+pub(super) fn ops(fx: &[Effect]) -> Vec<(RequestId, VmOp)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Host(_, HostCommand::Vm(VmCmd::Act { tag, op, .. })) => {
-                Some((*tag, op.clone()))
-            }
+            Effect::Host(_, HostCommand::Vm(VmCmd::Act { id, op, .. })) => Some((*id, op.clone())),
             _ => None,
         })
         .collect()
@@ -219,15 +217,15 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
         .any(|l| matches!(l, crate::xml::edit::DiffLine::Added(s) if s.starts_with("<!-- x -->"))));
     let fx = press(&mut a, "y");
     let sent = ops(&fx);
-    let [(tag, VmOp::DefineXml { xml })] = sent.as_slice() else {
+    let [(id, VmOp::DefineXml { xml })] = sent.as_slice() else {
         panic!("{sent:?}")
     };
     assert!(xml.starts_with("<!-- x --><domain"));
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::Done {
-            tag: *tag,
-            result: Err("XML error: bad".into()),
+        HostEvent::Reply {
+            id: *id,
+            reply: crate::host::Reply::Done(Err("XML error: bad".into())),
         },
     ));
     let ed = a.detail.editor.as_ref().unwrap();
@@ -243,12 +241,12 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
     // Fixed and accepted: the editor closes.
     press(&mut a, "<C-s>");
     let fx = press(&mut a, "y");
-    let tag = ops(&fx)[0].0;
+    let id = ops(&fx)[0].0;
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::Done {
-            tag,
-            result: Ok("redefined".into()),
+        HostEvent::Reply {
+            id,
+            reply: crate::host::Reply::Done(Ok("redefined".into())),
         },
     ));
     assert!(a.detail.editor.is_none());
@@ -264,12 +262,12 @@ fn a_refused_draft_is_offered_not_reopened_and_its_error_leaves_with_it() {
         press(a, "e");
         type_text(a, "<!-- XB -->");
         press(a, "<C-s>");
-        let tag = ops(&press(a, "y"))[0].0;
+        let id = ops(&press(a, "y"))[0].0;
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag,
-                result: Err("unsupported unit 'XB'".into()),
+            HostEvent::Reply {
+                id,
+                reply: crate::host::Reply::Done(Err("unsupported unit 'XB'".into())),
             },
         ));
         press(a, "<Esc>");

@@ -314,7 +314,7 @@ impl Kind {
 pub enum Submit {
     Editing,
     /// Sent to the host; the answer carries this tag.
-    Waiting(u64),
+    Waiting(crate::host::RequestId),
 }
 
 #[derive(Clone, Debug)]
@@ -843,7 +843,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         return vec![Effect::Host(host, HostCommand::Storage(cmd))];
     }
     let ctx = context(app, &w.kind);
-    let tag = app.requests.tag(host, Owner::Wizard);
+    let tag = app.requests.issue(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };

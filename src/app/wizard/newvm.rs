@@ -1064,7 +1064,11 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
 
 /// The Create command for the confirmed review page; the job goes into the wizard so its
 /// steps show while it runs.
-pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, String> {
+pub fn command(
+    w: &mut Wizard,
+    ctx: &Context,
+    tag: crate::host::RequestId,
+) -> Result<HostCommand, String> {
     let f = ctx.newvm.as_deref().ok_or("no host facts")?;
     let spec = build(w, f)?;
     let start = w.on("start");
@@ -1072,7 +1076,7 @@ pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, S
     let labels = steps(&spec, start).iter().map(|s| s.label()).collect();
     w.job = Some((job.clone(), labels));
     Ok(HostCommand::CreateVm(Box::new(CreateVm {
-        tag,
+        id: tag,
         spec,
         start,
         job,

@@ -468,7 +468,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
     }
 }
 
-pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
     let d = def(w)?;
     let xml = d.to_xml().map_err(|e| e.to_string())?;
     let secret = match secret_usage(w) {
@@ -497,7 +497,7 @@ pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
         }
     };
     Ok(StorageCmd::DefinePool {
-        tag,
+        id: tag,
         xml,
         secret,
         build: w.on("build"),

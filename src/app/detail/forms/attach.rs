@@ -207,11 +207,11 @@ pub(super) fn submit_new_volume(app: &mut App, host: HostId, d: &VmDetails) -> V
     };
     let (pool, volume, scope) = (w.get("pool"), w.get("vol_name"), scope_of(w, d));
     // The form waits for the volume; the attach follows once it exists.
-    let tag = app.requests.tag(host, Owner::Wizard);
-    waiting(app, tag);
+    let id = app.requests.issue(host, Owner::Wizard);
+    waiting(app, id);
     crate::app::detail::then(
         app,
-        tag,
+        id,
         host,
         d.uuid.clone(),
         format!("attach {pool}/{volume}"),
@@ -220,7 +220,7 @@ pub(super) fn submit_new_volume(app: &mut App, host: HostId, d: &VmDetails) -> V
     vec![Effect::Host(
         host,
         HostCommand::Storage(StorageCmd::Volume {
-            tag,
+            id,
             pool,
             volume,
             op: VolOp::Create { xml: vol },
@@ -322,7 +322,7 @@ mod tests {
         let [Effect::Host(
             _,
             HostCommand::Storage(crate::host::StorageCmd::Volume {
-                tag, pool, volume, ..
+                id, pool, volume, ..
             }),
         )] = fx.as_slice()
         else {
@@ -338,9 +338,9 @@ mod tests {
         );
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag: *tag,
-                result: Ok("created".into()),
+            HostEvent::Reply {
+                id: *id,
+                reply: crate::host::Reply::Done(Ok("created".into())),
             },
         ));
         assert_eq!(a.mode, Mode::Normal);

@@ -171,9 +171,9 @@ pub(super) fn submit_delete(app: &mut App, host: HostId, d: &VmDetails) -> Vec<E
         Some(d.name.clone()),
         host,
         format!("{}: delete", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::Delete(opts),
             })

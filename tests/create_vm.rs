@@ -435,10 +435,15 @@ fn delete_with_storage(w: &Worker, tag: u64, name: &str) -> (Vec<Source>, Result
         .unwrap()
         .uuid_string()
         .unwrap();
-    w.handle
-        .send(HostCommand::Vm(VmCmd::Details { uuid: uuid.clone() }));
+    w.handle.send(HostCommand::Vm(VmCmd::Details {
+        id: RequestId(tag + 1_000),
+        uuid: uuid.clone(),
+    }));
     let details = w.wait("VM details", WAIT, |ev| match ev {
-        HostEvent::VmDetails { uuid: u, result } if u == uuid => Some(result),
+        HostEvent::Reply {
+            id,
+            reply: Reply::VmDetails(result),
+        } if id == RequestId(tag + 1_000) => Some(result),
         _ => None,
     });
     let details = details.unwrap_or_else(|e| panic!("details: {e}"));

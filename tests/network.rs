@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::dhcp_guest::{self, DhcpGuest, Nic};
 use virt::connect::Connect;
-use virtdeck::host::{HostEvent, NetCmd, NetOp};
+use virtdeck::host::{HostEvent, NetCmd, NetOp, Reply, RequestId};
 use virtdeck::model::network::{AddrSource, ForwardMode, Lease, Network, NetworkInventory};
 use virtdeck::subnet::Cidr;
 use virtdeck::xml::network::{self as netxml, NewNetwork, SubnetSpec};
@@ -30,11 +30,16 @@ impl Worker {
     }
 
     fn leases(&self, network: &str) -> Result<Vec<Lease>, String> {
+        let id = RequestId(1 << 40);
         self.send(NetCmd::Leases {
+            id,
             network: network.into(),
         });
         self.wait("leases", Duration::from_secs(30), |ev| match ev {
-            HostEvent::Leases { network: n, result } if n == network => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Leases(result),
+            } if i == id => Some(result),
             _ => None,
         })
     }

@@ -36,12 +36,17 @@ type Worker = common::worker::Worker<StorageInventory>;
 
 impl Worker {
     fn sources(&self, kind: &str, spec: Option<&str>) -> Result<Vec<PoolSource>, String> {
+        let id = RequestId(1 << 40);
         self.send(StorageCmd::FindSources {
+            id,
             kind: kind.into(),
             spec: spec.map(str::to_string),
         });
         self.wait("sources", WAIT, |ev| match ev {
-            HostEvent::Sources { kind: k, result } if k == kind => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Sources(result),
+            } if i == id => Some(result),
             _ => None,
         })
     }
@@ -602,14 +607,18 @@ fn sniff_tells_a_disk_image_from_a_text_file() {
         matches!(ev, HostEvent::Storage(_)).then_some(())
     });
     let sniff = |volume: &str| {
+        // One at a time: each answer is taken before the next question.
+        let id = RequestId(1 << 40);
         w.send(StorageCmd::Sniff {
+            id,
             pool: name.clone(),
             volume: volume.into(),
         });
         w.wait("image head", WAIT, |ev| match ev {
-            HostEvent::ImageHead {
-                volume: v, result, ..
-            } if v == volume => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::ImageHead(result),
+            } if i == id => Some(result),
             _ => None,
         })
     };

@@ -30,6 +30,12 @@ use virtdeck::xml::volume::VolumeDef;
 /// What the worker sends after each VM action.
 struct Details(Box<VmDetails>);
 
+/// A request id of its own for each details read (actions count from 1 in the worker helper).
+fn read_id() -> RequestId {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+    RequestId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 impl Inventory for Details {
     type Cmd = VmCmd;
     fn command(c: VmCmd) -> HostCommand {
@@ -40,11 +46,7 @@ impl Inventory for Details {
     }
     fn pick(ev: HostEvent) -> Option<Self> {
         match ev {
-            HostEvent::VmDetails { result: Ok(d), .. } => Some(Details(d)),
-            HostEvent::VmDetails {
-                uuid,
-                result: Err(e),
-            } => panic!("details of {uuid} failed: {e}"),
+            HostEvent::VmChanged { details, .. } => Some(Details(details)),
             _ => None,
         }
     }
@@ -53,8 +55,18 @@ impl Inventory for Details {
 type W = Worker<Details>;
 
 fn details(w: &W, uuid: &str) -> Box<VmDetails> {
-    w.send(VmCmd::Details { uuid: uuid.into() });
-    w.wait("details", WAIT, Details::pick).0
+    let id = read_id();
+    w.send(VmCmd::Details {
+        id,
+        uuid: uuid.into(),
+    });
+    w.wait("details", WAIT, |ev| match ev {
+        HostEvent::Reply {
+            id: i,
+            reply: Reply::VmDetails(result),
+        } if i == id => Some(result.unwrap_or_else(|e| panic!("details of {uuid} failed: {e}"))),
+        _ => None,
+    })
 }
 
 fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
@@ -253,11 +265,16 @@ fn details_on_the_test_driver() {
     assert_eq!(d.snapshots.current().map(|s| s.name.as_str()), Some("t1"));
 
     // An unknown VM answers with libvirt's error instead of details.
+    let id = read_id();
     w.send(VmCmd::Details {
+        id,
         uuid: "00000000-0000-0000-0000-000000000001".into(),
     });
     let e = w.wait("details error", WAIT, |ev| match ev {
-        HostEvent::VmDetails { result: Err(e), .. } => Some(e),
+        HostEvent::Reply {
+            id: i,
+            reply: Reply::VmDetails(Err(e)),
+        } if i == id => Some(e),
         _ => None,
     });
     assert!(e.contains("omain"), "{e}");

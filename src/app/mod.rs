@@ -805,23 +805,12 @@ impl App {
                     .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
                 self.rebuild_keeping(keep);
             }
-            HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
             HostEvent::Reply { id: rid, reply } => requests::answered(self, id, rid, reply),
-            HostEvent::Sources { kind, result } => wizard::pool::sources(self, id, &kind, result),
-            HostEvent::ImageHead {
-                pool,
-                volume,
-                result,
-            } => wizard::newvm::image_head(self, id, format!("{pool}/{volume}"), result),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
-            HostEvent::Leases { network, result } => {
-                self.hosts[hi].leases.insert(network, result);
-            }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             HostEvent::Migration(update) => migrations::on_update(self, update),
-            HostEvent::Preflight { id: pid, checks } => migrations::on_preflight(self, pid, checks),
-            HostEvent::VmDetails { uuid, result } => detail::answered(self, id, uuid, result),
+            HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
         }
     }
 }

@@ -67,10 +67,18 @@ pub(super) fn leases_of_selected(app: &mut App) -> Vec<Effect> {
         .map(|(h, n)| (h, n.name.clone()));
     app.networks.leases_asked = asked.clone();
     match asked {
-        Some((h, network)) => vec![Effect::Host(
-            h,
-            HostCommand::Network(NetCmd::Leases { network }),
-        )],
+        Some((h, network)) => {
+            let id = app.requests.issue(
+                h,
+                requests::Owner::Leases {
+                    network: network.clone(),
+                },
+            );
+            vec![Effect::Host(
+                h,
+                HostCommand::Network(NetCmd::Leases { id, network }),
+            )]
+        }
         None => Vec::new(),
     }
 }

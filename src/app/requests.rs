@@ -12,6 +12,7 @@ use super::wizard::Submit;
 use super::{App, Confirm, ConfirmAction, Effect, Mode};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, LifecycleOp, Reply, RequestId};
+use crate::model::migration::MigrationId;
 use crate::model::HostId;
 
 /// Who waits for an answer, and so what happens with it.
@@ -27,6 +28,18 @@ pub enum Owner {
         name: String,
         op: LifecycleOp,
     },
+    /// The display panel opened on this VM (dropped when it was closed or moved on).
+    Display { uuid: String },
+    /// The detail screen's cache of this VM.
+    VmDetails { uuid: String },
+    /// The pool wizard's source search for this pool type.
+    Sources { kind: String },
+    /// The new-VM wizard's verdict on an image (`pool/volume`).
+    ImageHead { pool: String, volume: String },
+    /// The host's lease list of this network (the networks pane).
+    Leases { network: String },
+    /// The migration wizard's checks of one VM.
+    Preflight(MigrationId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -46,6 +59,15 @@ impl Requests {
 
     pub fn forget(&mut self, id: RequestId) {
         self.owners.remove(&id);
+    }
+
+    /// The request `owner` waits for, if any (the oldest when several).
+    pub fn find(&self, owner: &Owner) -> Option<RequestId> {
+        self.owners
+            .iter()
+            .filter(|(_, (_, o))| o == owner)
+            .map(|(id, _)| *id)
+            .min()
     }
 
     /// Who waits for `id`, if anyone.
@@ -98,6 +120,26 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
                     now,
                 ),
             }
+        }
+        (Owner::Display { uuid }, Reply::Display(result)) => {
+            super::display::answered(app, host, &uuid, result)
+        }
+        (Owner::VmDetails { uuid }, Reply::VmDetails(result)) => {
+            super::detail::answered(app, host, uuid, result)
+        }
+        (Owner::Sources { kind }, Reply::Sources(result)) => {
+            super::wizard::pool::sources(app, host, &kind, result)
+        }
+        (Owner::ImageHead { pool, volume }, Reply::ImageHead(result)) => {
+            super::wizard::newvm::image_head(app, host, format!("{pool}/{volume}"), result)
+        }
+        (Owner::Leases { network }, Reply::Leases(result)) => {
+            if let Some(h) = app.hosts.iter_mut().find(|h| h.id == host) {
+                h.leases.insert(network, result);
+            }
+        }
+        (Owner::Preflight(migration), Reply::Preflight(checks)) => {
+            super::migrations::on_preflight(app, migration, checks)
         }
         (Owner::Action(what), Reply::Done(result)) => match result {
             Ok(text) => app

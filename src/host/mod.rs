@@ -98,8 +98,8 @@ pub enum HostCommand {
         force: bool,
         link: crate::console::Link,
     },
-    /// Read the VM's graphics setup; answered with `HostEvent::Display`.
-    Display { uuid: String },
+    /// Read the VM's graphics setup; answered with `Reply::Display`.
+    Display { id: RequestId, uuid: String },
     /// Connect `target.preview` to graphics device `idx`: through libvirt's own socket
     /// (`virDomainOpenGraphicsFD`), else over TCP to `tcp`. Failures show in the preview.
     Preview {
@@ -132,8 +132,9 @@ pub enum StorageCmd {
     /// Re-read pools, volumes (with the VMs using them) and secrets.
     Refresh,
     /// Read the first bytes of a volume and say whether it can be a boot disk
-    /// (`HostEvent::ImageHead`).
+    /// (`Reply::ImageHead`).
     Sniff {
+        id: RequestId,
         pool: String,
         volume: String,
     },
@@ -157,9 +158,10 @@ pub enum StorageCmd {
         start: bool,
         autostart: bool,
     },
-    /// Answered with `HostEvent::Sources`. `spec` is the `<source>` XML hint (host for netfs
+    /// Answered with `Reply::Sources`. `spec` is the `<source>` XML hint (host for netfs
     /// and iscsi), if the type needs one.
     FindSources {
+        id: RequestId,
         kind: String,
         spec: Option<String>,
     },
@@ -238,8 +240,8 @@ pub enum VolOp {
 pub enum NetCmd {
     /// Networks and host interfaces; answered with `HostEvent::Networks`.
     Refresh,
-    /// One network's DHCP leases; answered with `HostEvent::Leases`.
-    Leases { network: String },
+    /// One network's DHCP leases; answered with `Reply::Leases`.
+    Leases { id: RequestId, network: String },
     /// Addresses of every running VM (lease, then agent, then ARP); answered with
     /// `HostEvent::Addresses`.
     Addresses,
@@ -294,39 +296,17 @@ pub enum HostEvent {
         id: RequestId,
         reply: Reply,
     },
-    Display {
-        uuid: String,
-        result: Result<DisplayInfo, String>,
-    },
     Storage(crate::model::storage::StorageInventory),
-    /// What a volume's first bytes say (`StorageCmd::Sniff`).
-    ImageHead {
-        pool: String,
-        volume: String,
-        result: Result<crate::diskimage::Head, String>,
-    },
-    Sources {
-        kind: String,
-        result: Result<Vec<crate::model::storage::PoolSource>, String>,
-    },
     Networks(crate::model::network::NetworkInventory),
-    Leases {
-        network: String,
-        result: Result<Vec<crate::model::network::Lease>, String>,
-    },
     /// Addresses per VM UUID.
     Addresses(std::collections::HashMap<String, Vec<crate::model::network::VmAddr>>),
     /// Progress, control answers and the end of a migration (`MigrateCmd::Start`).
     Migration(crate::model::migration::MigrationUpdate),
-    /// The answer to `MigrateCmd::Preflight`.
-    Preflight {
-        id: crate::model::migration::MigrationId,
-        checks: Vec<crate::migrate::preflight::Check>,
-    },
-    /// A VM's definitions and snapshots (`VmCmd::Details`, and after every `VmCmd::Act`).
-    VmDetails {
+    /// A VM's definitions and snapshots as they are after a `VmCmd::Act` (news, not an
+    /// answer: the act's answer is its `Reply::Done`).
+    VmChanged {
         uuid: String,
-        result: Result<Box<vm::VmDetails>, String>,
+        details: Box<vm::VmDetails>,
     },
 }
 
@@ -348,9 +328,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
         }),
         HostCommand::Console { link, .. } => link.fail(reason.to_string()),
         HostCommand::Preview { target, .. } => target.preview.fail(reason.to_string()),
-        HostCommand::Display { uuid } => notify(HostEvent::Display {
-            uuid,
-            result: Err(reason.to_string()),
+        HostCommand::Display { id, .. } => notify(HostEvent::Reply {
+            id,
+            reply: Reply::Display(Err(reason.to_string())),
         }),
         HostCommand::Storage(c) => match c {
             StorageCmd::Pool { id, .. }
@@ -365,14 +345,13 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             StorageCmd::Upload { job, .. } | StorageCmd::Download { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
-            StorageCmd::FindSources { kind, .. } => notify(HostEvent::Sources {
-                kind,
-                result: Err(reason.to_string()),
+            StorageCmd::FindSources { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(Err(reason.to_string())),
             }),
-            StorageCmd::Sniff { pool, volume } => notify(HostEvent::ImageHead {
-                pool,
-                volume,
-                result: Err(reason.to_string()),
+            StorageCmd::Sniff { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::ImageHead(Err(reason.to_string())),
             }),
             StorageCmd::Refresh | StorageCmd::Rescan => {}
         },
@@ -381,17 +360,17 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 id,
                 reply: Reply::Done(Err(reason.to_string())),
             }),
-            NetCmd::Leases { network } => notify(HostEvent::Leases {
-                network,
-                result: Err(reason.to_string()),
+            NetCmd::Leases { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Leases(Err(reason.to_string())),
             }),
             NetCmd::Refresh | NetCmd::Addresses => {}
         },
         HostCommand::Migrate(c) => migrate::refuse(c, reason, notify),
         HostCommand::Vm(c) => match c {
-            vm::VmCmd::Details { uuid } => notify(HostEvent::VmDetails {
-                uuid,
-                result: Err(reason.to_string()),
+            vm::VmCmd::Details { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::VmDetails(Err(reason.to_string())),
             }),
             vm::VmCmd::Act { id, .. } => notify(HostEvent::Reply {
                 id,

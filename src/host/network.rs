@@ -28,7 +28,7 @@ pub(super) fn run(
             notify(HostEvent::Networks(inventory(conn)?));
             Ok(())
         }
-        NetCmd::Leases { network } => {
+        NetCmd::Leases { id, network } => {
             let got = conn
                 .lookup_network_by_name(&network)
                 .and_then(|n| ffi::dhcp_leases(&n));
@@ -36,16 +36,16 @@ pub(super) fn run(
                 Ok(mut leases) => {
                     // By address, numerically (10.0.0.9 before 10.0.0.10).
                     leases.sort_by_key(|l| (l.ip.parse::<std::net::IpAddr>().ok(), l.ip.clone()));
-                    notify(HostEvent::Leases {
-                        network,
-                        result: Ok(leases),
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Leases(Ok(leases)),
                     });
                     Ok(())
                 }
                 Err(e) => {
-                    notify(HostEvent::Leases {
-                        network,
-                        result: Err(message(&e)),
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Leases(Err(message(&e))),
                     });
                     Err(e)
                 }

@@ -14,4 +14,16 @@ pub enum Reply {
     Done(Result<String, String>),
     /// A lifecycle operation finished (`HostCommand::Lifecycle`).
     Op(Result<(), String>),
+    /// A VM's graphics setup (`HostCommand::Display`).
+    Display(Result<super::DisplayInfo, String>),
+    /// What a volume's first bytes say (`StorageCmd::Sniff`).
+    ImageHead(Result<crate::diskimage::Head, String>),
+    /// Pool sources found on the host (`StorageCmd::FindSources`).
+    Sources(Result<Vec<crate::model::storage::PoolSource>, String>),
+    /// One network's DHCP leases (`NetCmd::Leases`).
+    Leases(Result<Vec<crate::model::network::Lease>, String>),
+    /// A VM's definitions and snapshots (`VmCmd::Details`).
+    VmDetails(Result<Box<super::vm::VmDetails>, String>),
+    /// The pre-flight checks of one VM (`MigrateCmd::Preflight`, one reply per VM).
+    Preflight(Vec<crate::migrate::preflight::Check>),
 }

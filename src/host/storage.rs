@@ -11,7 +11,7 @@ use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
 use super::worker::Side;
-use super::{message, HostCommand, HostEvent, Notify, PoolOp, Reply, StorageCmd, VolOp};
+use super::{message, HostCommand, HostEvent, Notify, PoolOp, Reply, RequestId, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
@@ -93,16 +93,17 @@ pub(super) fn run(
 /// One storage action on the calling thread; answers through `notify`.
 fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<(), Error> {
     let (id, outcome) = match cmd {
-        StorageCmd::FindSources { kind, spec } => return find_sources(conn, kind, spec, notify),
+        StorageCmd::FindSources { id, kind, spec } => {
+            return find_sources(conn, id, kind, spec, notify)
+        }
         StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
             return send_inventory(conn, notify)
         }
-        StorageCmd::Sniff { pool, volume } => {
+        StorageCmd::Sniff { id, pool, volume } => {
             let result = transfer::head(conn, &pool, &volume).map(|b| crate::diskimage::sniff(&b));
-            notify(HostEvent::ImageHead {
-                pool,
-                volume,
-                result,
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::ImageHead(result),
             });
             return Ok(());
         }
@@ -169,6 +170,7 @@ fn send_inventory(conn: &Connect, notify: &dyn Fn(HostEvent)) -> Result<(), Erro
 
 fn find_sources(
     conn: &Connect,
+    id: RequestId,
     kind: String,
     spec: Option<String>,
     notify: &dyn Fn(HostEvent),
@@ -177,13 +179,16 @@ fn find_sources(
         Ok(xml) => {
             let result = crate::xml::pool::parse_sources(&xml)
                 .map_err(|e| format!("libvirt's answer for {kind} sources could not be read: {e}"));
-            notify(HostEvent::Sources { kind, result });
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(result),
+            });
             Ok(())
         }
         Err(e) => {
-            notify(HostEvent::Sources {
-                kind,
-                result: Err(message(&e)),
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(Err(message(&e))),
             });
             Err(e)
         }

@@ -432,7 +432,7 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
-                Ok(Input::Cmd(HostCommand::Display { uuid })) => {
+                Ok(Input::Cmd(HostCommand::Display { id, uuid })) => {
                     let result = ops::display(&self.conn, &uuid, !self.opts.readonly);
                     if let Err(e) = &result {
                         if let Some(end) = self.check(e) {
@@ -440,7 +440,10 @@ impl<'a> Session<'a> {
                         }
                     }
                     let result = result.map_err(|e| message(&e)).and_then(|r| r);
-                    notify(HostEvent::Display { uuid, result });
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Display(result),
+                    });
                 }
                 Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
                     if let Err(e) = super::storage::run(&self.conn, cmd, &self.shared, &self.side) {

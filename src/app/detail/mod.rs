@@ -1,7 +1,8 @@
 //! The VM detail screen: tabs (Overview, Hardware, Snapshots, XML), a cache of each VM's
 //! definitions and snapshots read through its host's worker, the cursors of each tab, the
 //! in-app XML editor and the actions each tab offers. Nothing here waits on libvirt: reads
-//! and changes go out as effects and come back as `HostEvent::VmDetails` / `Done`.
+//! and changes go out as effects and come back as replies (`Reply::VmDetails`, `Reply::Done`)
+//! and `HostEvent::VmChanged`.
 
 mod editor;
 pub mod forms;
@@ -81,7 +82,7 @@ pub struct DetailUi {
     pub editor: Option<XmlEditor>,
     /// Rows a page holds in the current tab, from the last draw.
     pub page: Cell<usize>,
-    /// Changes waiting for an earlier tagged answer (attach after the new volume exists).
+    /// Changes waiting for an earlier request's answer (attach after the new volume exists).
     pub after: Vec<After>,
 }
 
@@ -151,7 +152,13 @@ pub fn request(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
         return Vec::new();
     }
     entry.loading = true;
-    vec![Effect::Host(host, HostCommand::Vm(VmCmd::Details { uuid }))]
+    let id = app
+        .requests
+        .issue(host, Owner::VmDetails { uuid: uuid.clone() });
+    vec![Effect::Host(
+        host,
+        HostCommand::Vm(VmCmd::Details { id, uuid }),
+    )]
 }
 
 /// The host answered a details read.
@@ -231,7 +238,7 @@ pub fn then(app: &mut App, id: RequestId, host: HostId, uuid: String, what: Stri
     });
 }
 
-/// A tagged answer: a failed redefinition reopens the editor with the error and the text;
+/// An action's answer: a failed redefinition reopens the editor with the error and the text;
 /// a change waiting for this answer is released (or dropped).
 pub fn done(app: &mut App, host: HostId, id: RequestId, result: &Result<String, String>) {
     app.detail.after.retain_mut(|a| {

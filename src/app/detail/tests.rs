@@ -120,12 +120,37 @@ pub(super) fn type_text(app: &mut App, s: &str) {
     }
 }
 
-pub(super) fn answer(app: &mut App, d: Box<VmDetails>) {
+/// The request id of the details read `fx` sends (the only effect), registered for the VM.
+pub(super) fn details_read(app: &App, fx: &[Effect]) -> RequestId {
+    let [Effect::Host(HostId(0), HostCommand::Vm(VmCmd::Details { id, uuid }))] = fx else {
+        panic!("one details read expected: {fx:?}")
+    };
+    assert_eq!(uuid, UUID);
+    assert_eq!(
+        app.requests.owner(*id),
+        Some(&requests::Owner::VmDetails { uuid: UUID.into() })
+    );
+    *id
+}
+
+/// The host answers the details read `id`.
+pub(super) fn answer(app: &mut App, id: RequestId, d: Box<VmDetails>) {
     app.update(Msg::Host(
         HostId(0),
-        HostEvent::VmDetails {
+        HostEvent::Reply {
+            id,
+            reply: crate::host::Reply::VmDetails(Ok(d)),
+        },
+    ));
+}
+
+/// The host sends the VM's details after a change (no request).
+pub(super) fn changed(app: &mut App, d: Box<VmDetails>) {
+    app.update(Msg::Host(
+        HostId(0),
+        HostEvent::VmChanged {
             uuid: UUID.into(),
-            result: Ok(d),
+            details: d,
         },
     ));
 }
@@ -134,16 +159,10 @@ pub(super) fn answer(app: &mut App, d: Box<VmDetails>) {
 pub(super) fn opened(active: bool) -> App {
     let mut a = app(active, false);
     let fx = press(&mut a, "<Enter>");
-    assert_eq!(
-        fx,
-        vec![Effect::Host(
-            HostId(0),
-            HostCommand::Vm(VmCmd::Details { uuid: UUID.into() })
-        )]
-    );
+    let id = details_read(&a, &fx);
     // A second read is not sent while one is under way.
     assert!(request(&mut a, HostId(0), UUID.into()).is_empty());
-    answer(&mut a, details(active));
+    answer(&mut a, id, details(active));
     a
 }
 
@@ -351,8 +370,9 @@ fn detach_nic_confirms_then_names_it_by_mac() {
 #[test]
 fn readonly_refuses_changes_but_not_reading() {
     let mut a = app(false, true);
-    press(&mut a, "<Enter>");
-    answer(&mut a, details(false));
+    let fx = press(&mut a, "<Enter>");
+    let id = details_read(&a, &fx);
+    answer(&mut a, id, details(false));
     press(&mut a, "<Tab>");
     assert_eq!(a.detail.tab, Tab::Hardware);
     assert!(press(&mut a, "A").is_empty());

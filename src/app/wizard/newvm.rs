@@ -1117,6 +1117,13 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     vec![Effect::Host(
         host,
         HostCommand::Storage(StorageCmd::Sniff {
+            id: app.requests.issue(
+                host,
+                requests::Owner::ImageHead {
+                    pool: pool.to_string(),
+                    volume: volume.to_string(),
+                },
+            ),
             pool: pool.to_string(),
             volume: volume.to_string(),
         }),

@@ -429,7 +429,14 @@ pub fn discover(app: &mut App) -> Vec<Effect> {
     w.note = Some(format!("searching for {kind} sources…"));
     vec![Effect::Host(
         host,
-        HostCommand::Storage(StorageCmd::FindSources { kind, spec }),
+        HostCommand::Storage(StorageCmd::FindSources {
+            id: app.requests.issue(
+                host,
+                crate::app::requests::Owner::Sources { kind: kind.clone() },
+            ),
+            kind,
+            spec,
+        }),
     )]
 }
 

@@ -633,14 +633,24 @@ mod app_level {
                 .count()
         };
         let now = a.now;
-        assert_eq!(sniffs(&a.update(Msg::Tick(now))), 1);
+        let fx = a.update(Msg::Tick(now));
+        assert_eq!(sniffs(&fx), 1);
         assert_eq!(sniffs(&a.update(Msg::Tick(now))), 0, "asked once");
+        let id = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Host(_, HostCommand::Storage(StorageCmd::Sniff { id, pool, volume })) => {
+                    assert_eq!((pool.as_str(), volume.as_str()), ("default", "img.raw"));
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .expect("sniff");
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::ImageHead {
-                pool: "default".into(),
-                volume: "img.raw".into(),
-                result: Ok(crate::diskimage::Head::Unbootable),
+            HostEvent::Reply {
+                id,
+                reply: crate::host::Reply::ImageHead(Ok(crate::diskimage::Head::Unbootable)),
             },
         ));
         let Mode::Wizard(w) = &a.mode else {

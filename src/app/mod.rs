@@ -614,6 +614,8 @@ impl App {
             self.vm_scope = None;
         }
         self.pending.retain(|(hid, _), _| *hid != id);
+        // Its worker's late answers are dropped anyway; nobody waits for them any more.
+        self.requests.forget_host(id);
         let on_host = match &self.view {
             View::Detail { host, .. } => *host == id,
             View::Console(c) => {

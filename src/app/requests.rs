@@ -20,8 +20,13 @@ use crate::model::HostId;
 pub enum Owner {
     /// The wizard whose submit is `Submit::Waiting(id)`: closes on success, shows the error.
     Wizard,
+    /// A wizard as above whose success also sends a follow-up change to the VM (the
+    /// detail screen's attach of a volume it creates first).
+    WizardThen(Box<super::detail::After>),
     /// A pane action: its description for the messages.
     Action(String),
+    /// The XML editor's redefinition (a pane action whose answer also reaches the editor).
+    Redefine(String),
     /// A lifecycle operation on a VM row: clears its pending label, logs the outcome.
     Lifecycle {
         uuid: String,
@@ -61,6 +66,20 @@ impl Requests {
         self.owners.remove(&id);
     }
 
+    /// Forgets every request sent to `host` (the host was removed).
+    pub fn forget_host(&mut self, host: HostId) {
+        self.owners.retain(|_, (h, _)| *h != host);
+    }
+
+    /// How many requests wait for an answer.
+    pub fn len(&self) -> usize {
+        self.owners.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.owners.is_empty()
+    }
+
     /// The request `owner` waits for, if any (the oldest when several).
     pub fn find(&self, owner: &Owner) -> Option<RequestId> {
         self.owners
@@ -96,10 +115,6 @@ pub fn send(
 
 /// The host answered request `id`: hand the answer to whoever waits for it.
 pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
-    if let Reply::Done(result) = &reply {
-        // Follow-ups of the detail screen (redefinition, a change after a new volume).
-        super::detail::done(app, host, id, result);
-    }
     let Some((_, owner)) = app.requests.owners.remove(&id) else {
         return;
     };
@@ -141,46 +156,72 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
         (Owner::Preflight(migration), Reply::Preflight(checks)) => {
             super::migrations::on_preflight(app, migration, checks)
         }
-        (Owner::Action(what), Reply::Done(result)) => match result {
-            Ok(text) => app
-                .messages
-                .push(Level::Info, format!("{host_name}: {text}"), now),
-            Err(e) => app.messages.push(
-                Level::Error,
-                format!("{host_name}: {what} failed: {e}"),
-                now,
-            ),
-        },
-        (Owner::Wizard, Reply::Done(result)) => {
-            // The wizard that waits for this answer, on top or under help opened meanwhile.
-            let waiting =
-                |m: &Mode| matches!(m, Mode::Wizard(w) if w.submit == Submit::Waiting(id));
-            match result {
-                Ok(text) => {
-                    let w = app.overlays().find(|m| waiting(m)).cloned();
-                    if let Some(Mode::Wizard(w)) = w {
-                        super::wizard::newvm::created(app, host, &w);
-                        app.close_overlay(waiting);
-                    }
-                    app.messages
-                        .push(Level::Info, format!("{host_name}: {text}"), now);
-                }
-                Err(e) => {
-                    if let Some(w) = app.wizard_mut().filter(|w| w.submit == Submit::Waiting(id)) {
-                        w.submit = Submit::Editing;
-                        w.error = Some(e.clone());
-                    }
-                    app.messages
-                        .log(Level::Error, format!("{host_name}: {e}"), now);
-                }
-            }
+        (Owner::Redefine(what), Reply::Done(result)) => {
+            super::detail::redefined(app, host, id, &result);
+            action_done(app, &host_name, &what, result)
         }
+        (Owner::WizardThen(then), Reply::Done(result)) => {
+            if result.is_ok() {
+                app.detail.after.push(*then);
+            }
+            wizard_done(app, host, &host_name, id, result)
+        }
+        (Owner::Wizard, Reply::Done(result)) => wizard_done(app, host, &host_name, id, result),
+        (Owner::Action(what), Reply::Done(result)) => action_done(app, &host_name, &what, result),
         // A worker answering with the wrong shape is a bug; the log keeps a trace.
         (_, _) => app.messages.log(
             Level::Error,
             format!("{host_name}: an answer of an unexpected kind was dropped"),
             now,
         ),
+    }
+}
+
+/// A pane action's outcome, as a message.
+fn action_done(app: &mut App, host_name: &str, what: &str, result: Result<String, String>) {
+    let now = app.now;
+    match result {
+        Ok(text) => app
+            .messages
+            .push(Level::Info, format!("{host_name}: {text}"), now),
+        Err(e) => app.messages.push(
+            Level::Error,
+            format!("{host_name}: {what} failed: {e}"),
+            now,
+        ),
+    }
+}
+
+/// A wizard's submit answered: success closes the wizard waiting for `id` (on top or under
+/// help opened meanwhile), a failure keeps it open with the error. A wizard closed
+/// meanwhile only leaves the message.
+fn wizard_done(
+    app: &mut App,
+    host: HostId,
+    host_name: &str,
+    id: RequestId,
+    result: Result<String, String>,
+) {
+    let now = app.now;
+    let waiting = |m: &Mode| matches!(m, Mode::Wizard(w) if w.submit == Submit::Waiting(id));
+    match result {
+        Ok(text) => {
+            let w = app.overlays().find(|m| waiting(m)).cloned();
+            if let Some(Mode::Wizard(w)) = w {
+                super::wizard::newvm::created(app, host, &w);
+                app.close_overlay(waiting);
+            }
+            app.messages
+                .push(Level::Info, format!("{host_name}: {text}"), now);
+        }
+        Err(e) => {
+            if let Some(w) = app.wizard_mut().filter(|w| w.submit == Submit::Waiting(id)) {
+                w.submit = Submit::Editing;
+                w.error = Some(e.clone());
+            }
+            app.messages
+                .log(Level::Error, format!("{host_name}: {e}"), now);
+        }
     }
 }
 
@@ -245,3 +286,6 @@ pub fn step(sel: usize, len: usize, action: Action, page: usize) -> Option<usize
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -82,19 +82,19 @@ pub struct DetailUi {
     pub editor: Option<XmlEditor>,
     /// Rows a page holds in the current tab, from the last draw.
     pub page: Cell<usize>,
-    /// Changes waiting for an earlier request's answer (attach after the new volume exists).
+    /// Follow-up changes whose first step succeeded, sent on the next tick (answers cannot
+    /// send effects themselves).
     pub after: Vec<After>,
 }
 
-/// A VM change sent once the request `id` succeeded.
+/// A VM change sent once an earlier request succeeded (attach after the new volume exists);
+/// the registry keeps it with that request (`Owner::WizardThen`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct After {
-    pub id: RequestId,
     pub host: HostId,
     pub uuid: String,
     pub what: String,
     pub op: VmOp,
-    pub ready: bool,
 }
 
 impl DetailUi {
@@ -186,13 +186,9 @@ pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<Vm
 /// Once a second: re-read the shown VM when its state, as the
 /// periodic snapshot sees it, no longer matches the cached details (started, stopped…).
 pub fn tick(app: &mut App) -> Vec<Effect> {
-    // Follow-ups whose first step succeeded (host answers cannot send effects themselves).
+    // Follow-ups whose first step succeeded.
     let mut fx = Vec::new();
-    let (ready, waiting): (Vec<After>, Vec<After>) = std::mem::take(&mut app.detail.after)
-        .into_iter()
-        .partition(|a| a.ready);
-    app.detail.after = waiting;
-    for a in ready {
+    for a in std::mem::take(&mut app.detail.after) {
         let name = app
             .host(a.host)
             .and_then(|h| h.vms.iter().find(|v| v.uuid == a.uuid))
@@ -226,28 +222,9 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-/// Sends `op` to the VM once the request `id` succeeded (dropped if it fails).
-pub fn then(app: &mut App, id: RequestId, host: HostId, uuid: String, what: String, op: VmOp) {
-    app.detail.after.push(After {
-        id,
-        host,
-        uuid,
-        what,
-        op,
-        ready: false,
-    });
-}
-
-/// An action's answer: a failed redefinition reopens the editor with the error and the text;
-/// a change waiting for this answer is released (or dropped).
-pub fn done(app: &mut App, host: HostId, id: RequestId, result: &Result<String, String>) {
-    app.detail.after.retain_mut(|a| {
-        if a.id != id || a.host != host {
-            return true;
-        }
-        a.ready = true;
-        result.is_ok()
-    });
+/// The answer to the editor's redefinition `id`: success closes the editor, a failure
+/// reopens it with the error and the text. An editor closed meanwhile hears nothing.
+pub fn redefined(app: &mut App, host: HostId, id: RequestId, result: &Result<String, String>) {
     if let Some(ed) = &mut app.detail.editor {
         if ed.host == host && ed.stage == XmlStage::Waiting(id) {
             match result {
@@ -568,9 +545,9 @@ pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEnt
     })
 }
 
-/// Registers a id whose answer the detail screen waits for (the editor's redefinition).
+/// Registers the editor's redefinition, whose answer the editor waits for.
 pub fn register(app: &mut App, host: HostId, what: String) -> RequestId {
-    app.requests.issue(host, Owner::Action(what))
+    app.requests.issue(host, Owner::Redefine(what))
 }
 
 pub struct DetailPane;

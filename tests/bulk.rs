@@ -5,7 +5,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use virtdeck::host::{self, HostCommand, HostEvent, LifecycleOp, WorkerOptions};
+use virtdeck::host::{self, HostCommand, HostEvent, LifecycleOp, Reply, RequestId, WorkerOptions};
 use virtdeck::model::{HostId, Snapshot, VmState};
 
 /// A test-driver host with `n` running VMs, in a file of its own.
@@ -54,10 +54,10 @@ fn first_snapshot(rx: &mpsc::Receiver<HostEvent>) -> Snapshot {
 }
 
 fn pause_all(h: &host::HostHandle, snap: &Snapshot) -> usize {
-    for vm in &snap.vms {
+    for (i, vm) in snap.vms.iter().enumerate() {
         h.send(HostCommand::Lifecycle {
+            id: RequestId(i as u64),
             uuid: vm.uuid.clone(),
-            name: vm.name.clone(),
             op: LifecycleOp::Pause,
         });
     }
@@ -79,7 +79,10 @@ fn a_bulk_action_sends_a_few_snapshots_not_one_per_command() {
     let mut last = None;
     while done < sent {
         match rx.recv_timeout(Duration::from_secs(60)).expect("answers") {
-            HostEvent::OpDone { result, .. } => {
+            HostEvent::Reply {
+                reply: Reply::Op(result),
+                ..
+            } => {
                 result.expect("pause succeeds");
                 done += 1;
             }
@@ -118,15 +121,19 @@ fn snapshots_the_app_has_not_taken_are_bounded() {
     let first = first_snapshot(&rx);
     // Commands one at a time, each waiting for its answer: every one would send a snapshot.
     let mut held = vec![first.clone()];
-    for vm in first.vms.iter().take(20) {
+    for (i, vm) in first.vms.iter().take(20).enumerate() {
         h.send(HostCommand::Lifecycle {
+            id: RequestId(i as u64),
             uuid: vm.uuid.clone(),
-            name: vm.name.clone(),
             op: LifecycleOp::Pause,
         });
         loop {
             match rx.recv_timeout(Duration::from_secs(30)).expect("answer") {
-                HostEvent::OpDone { result, .. } => {
+                HostEvent::Reply {
+                    id,
+                    reply: Reply::Op(result),
+                } => {
+                    assert_eq!(id, RequestId(i as u64));
                     result.expect("pause");
                     break;
                 }

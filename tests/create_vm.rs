@@ -19,7 +19,7 @@ use quick_xml::escape::escape;
 use virt::connect::Connect;
 use virtdeck::cloudinit::CloudConfig;
 use virtdeck::host::vm::{storage_of, DeleteOpts, VmCmd, VmOp};
-use virtdeck::host::{CreateVm, HostCommand, HostEvent};
+use virtdeck::host::{CreateVm, HostCommand, HostEvent, Reply, RequestId};
 use virtdeck::job::{Job, JobState};
 use virtdeck::model::storage::StorageInventory;
 use virtdeck::osinfo::OsDb;
@@ -73,13 +73,16 @@ fn create_with(
     job: Job,
 ) -> (Result<String, String>, Job) {
     w.handle.send(HostCommand::CreateVm(Box::new(CreateVm {
-        tag,
+        id: RequestId(tag),
         spec,
         start,
         job: job.clone(),
     })));
     let result = w.wait("create result", WAIT, |ev| match ev {
-        HostEvent::Done { tag: t, result } if t == tag => Some(result),
+        HostEvent::Reply {
+            id,
+            reply: Reply::Done(result),
+        } if id == RequestId(tag) => Some(result),
         _ => None,
     });
     match &result {
@@ -432,16 +435,21 @@ fn delete_with_storage(w: &Worker, tag: u64, name: &str) -> (Vec<Source>, Result
         .unwrap()
         .uuid_string()
         .unwrap();
-    w.handle
-        .send(HostCommand::Vm(VmCmd::Details { uuid: uuid.clone() }));
+    w.handle.send(HostCommand::Vm(VmCmd::Details {
+        id: RequestId(tag + 1_000),
+        uuid: uuid.clone(),
+    }));
     let details = w.wait("VM details", WAIT, |ev| match ev {
-        HostEvent::VmDetails { uuid: u, result } if u == uuid => Some(result),
+        HostEvent::Reply {
+            id,
+            reply: Reply::VmDetails(result),
+        } if id == RequestId(tag + 1_000) => Some(result),
         _ => None,
     });
     let details = details.unwrap_or_else(|e| panic!("details: {e}"));
     let volumes = storage_of(&details.hardware);
     w.handle.send(HostCommand::Vm(VmCmd::Act {
-        tag,
+        id: RequestId(tag),
         uuid,
         op: VmOp::Delete(DeleteOpts {
             volumes: volumes.clone(),
@@ -450,7 +458,10 @@ fn delete_with_storage(w: &Worker, tag: u64, name: &str) -> (Vec<Source>, Result
         }),
     }));
     let result = w.wait("delete result", WAIT, |ev| match ev {
-        HostEvent::Done { tag: t, result } if t == tag => Some(result),
+        HostEvent::Reply {
+            id,
+            reply: Reply::Done(result),
+        } if id == RequestId(tag) => Some(result),
         _ => None,
     });
     (volumes, result)

@@ -16,7 +16,7 @@ use common::worker::Worker;
 use virt::connect::Connect;
 use virtdeck::app::HostSpec;
 use virtdeck::host::migrate::{MigrateCmd, MigrationTarget, Report};
-use virtdeck::host::HostCommand;
+use virtdeck::host::{HostCommand, Reply, RequestId};
 use virtdeck::migrate::preflight::{blocking, Check, Status};
 use virtdeck::model::migration::{
     Kind, Migration, MigrationEvent, MigrationOptions, Outcome, Phase, PostCopy, Setting,
@@ -271,13 +271,16 @@ fn preflight(
 ) -> Vec<Check> {
     let (report, rx) = report();
     w.handle.send(HostCommand::Migrate(MigrateCmd::Preflight {
-        vms: vec![(id, uuid.into())],
+        vms: vec![(RequestId(id), uuid.into())],
         target,
         options,
         report,
     }));
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(virtdeck::host::HostEvent::Preflight { id: got, checks }) if got == id => checks,
+        Ok(virtdeck::host::HostEvent::Reply {
+            id: got,
+            reply: Reply::Preflight(checks),
+        }) if got == RequestId(id) => checks,
         other => panic!("no pre-flight answer: {other:?}"),
     }
 }

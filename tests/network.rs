@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::dhcp_guest::{self, DhcpGuest, Nic};
 use virt::connect::Connect;
-use virtdeck::host::{HostEvent, NetCmd, NetOp};
+use virtdeck::host::{HostEvent, NetCmd, NetOp, Reply, RequestId};
 use virtdeck::model::network::{AddrSource, ForwardMode, Lease, Network, NetworkInventory};
 use virtdeck::subnet::Cidr;
 use virtdeck::xml::network::{self as netxml, NewNetwork, SubnetSpec};
@@ -26,15 +26,20 @@ type Worker = common::worker::Worker<NetworkInventory>;
 impl Worker {
     fn op(&mut self, network: &str, op: NetOp) -> NetworkInventory {
         let network = network.to_string();
-        self.ok(|tag| NetCmd::Net { tag, network, op }).1
+        self.ok(|id| NetCmd::Net { id, network, op }).1
     }
 
     fn leases(&self, network: &str) -> Result<Vec<Lease>, String> {
+        let id = RequestId(1 << 40);
         self.send(NetCmd::Leases {
+            id,
             network: network.into(),
         });
         self.wait("leases", Duration::from_secs(30), |ev| match ev {
-            HostEvent::Leases { network: n, result } if n == network => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Leases(result),
+            } if i == id => Some(result),
             _ => None,
         })
     }
@@ -159,8 +164,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let range = spec.ipv4.as_ref().unwrap().dhcp.clone().unwrap();
 
     let mut w = Worker::start(&uri);
-    let (text, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (text, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: xml.clone(),
         start: true,
         autostart: true,
@@ -201,8 +206,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     assert!(find(&inv, &name).unwrap().autostart);
 
     // The same definition again: libvirt's own words come back.
-    let (result, _) = w.act(|tag| NetCmd::Define {
-        tag,
+    let (result, _) = w.act(|id| NetCmd::Define {
+        id,
         xml: xml.clone(),
         start: true,
         autostart: false,
@@ -218,8 +223,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let mut other = NewNetwork::nat(&clash, &subnet.to_string());
     other.bridge = bridge_name('b');
     let other_xml = other.build().unwrap().to_xml().unwrap();
-    let (result, inv) = w.act(|tag| NetCmd::Define {
-        tag,
+    let (result, inv) = w.act(|id| NetCmd::Define {
+        id,
         xml: other_xml,
         start: true,
         autostart: true,
@@ -239,8 +244,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
         .unwrap()
         .to_xml()
         .unwrap();
-    let (_, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (_, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: b_xml,
         start: true,
         autostart: false,
@@ -252,8 +257,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     let mut iso = NewNetwork::isolated(&isolated, "");
     iso.bridge = bridge_name('c');
     let i_xml = iso.build().unwrap().to_xml().unwrap();
-    let (_, inv) = w.ok(|tag| NetCmd::Define {
-        tag,
+    let (_, inv) = w.ok(|id| NetCmd::Define {
+        id,
         xml: i_xml,
         start: false,
         autostart: false,
@@ -277,8 +282,8 @@ fn create_stop_start_autostart_undefine_and_errors() {
     // Unknown networks: the libvirt error text.
     let err = w.leases("vdk-no-such-network").unwrap_err();
     assert!(err.contains("no network with matching name"), "{err}");
-    let (result, _) = w.act(|tag| NetCmd::Net {
-        tag,
+    let (result, _) = w.act(|id| NetCmd::Net {
+        id,
         network: "vdk-no-such-network".into(),
         op: NetOp::Start,
     });
@@ -330,8 +335,8 @@ fn dhcp_guests_show_in_leases_and_addresses() {
     // Kernel fetch / initramfs build happen here, before the clock matters.
     dhcp_guest::boot_files();
     let mut w = Worker::start(&uri);
-    w.ok(|tag| NetCmd::Define {
-        tag,
+    w.ok(|id| NetCmd::Define {
+        id,
         xml,
         start: true,
         autostart: false,

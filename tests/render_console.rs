@@ -8,9 +8,10 @@ use std::time::Duration;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
+use virtdeck::app::requests::Owner;
 use virtdeck::app::{App, Mode, Msg, View};
 use virtdeck::console::LinkState;
-use virtdeck::host::{DisplayInfo, HostEvent};
+use virtdeck::host::{DisplayInfo, HostEvent, Reply};
 
 fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -129,14 +130,19 @@ fn display(live: &mut common::Live, xml: &str, secure: bool) {
     let (host, uuid) = (p.host, p.uuid.clone());
     // The test driver's domains have no graphics: answer as a real host would.
     let graphics = virtdeck::display::parse(xml, secure).unwrap();
+    let id = live
+        .app
+        .requests
+        .find(&Owner::Display { uuid })
+        .expect("the panel's request");
     live.app.update(Msg::Host(
         host,
-        HostEvent::Display {
-            uuid,
-            result: Ok(DisplayInfo {
+        HostEvent::Reply {
+            id,
+            reply: Reply::Display(Ok(DisplayInfo {
                 graphics,
                 active: true,
-            }),
+            })),
         },
     ));
 }

@@ -130,8 +130,9 @@ fn pane_shows_progress_speed_and_eta_of_a_running_migration() {
 /// targets), so the verdicts are fixed: db-* VMs have a disk in a local pool.
 #[test]
 fn evacuation_options_and_plan_with_verdicts() {
+    use virtdeck::app::requests::Owner;
     use virtdeck::app::Msg;
-    use virtdeck::host::HostEvent;
+    use virtdeck::host::{HostEvent, Reply};
     use virtdeck::migrate::preflight::{Check, CheckKind, Status};
     let mut live = common::demo();
     live.press("1");
@@ -201,8 +202,18 @@ fn evacuation_options_and_plan_with_verdicts() {
                 "host-passthrough CPU: libvirt does not compare it; the target's CPU lacks avx512f",
             ));
         }
-        live.app
-            .update(Msg::Host(source, HostEvent::Preflight { id: p.id, checks }));
+        let id = live
+            .app
+            .requests
+            .find(&Owner::Preflight(p.id))
+            .expect("a pre-flight request");
+        live.app.update(Msg::Host(
+            source,
+            HostEvent::Reply {
+                id,
+                reply: Reply::Preflight(checks),
+            },
+        ));
     }
     let s = screen(&live.app, 120, 40);
     assert!(

@@ -256,7 +256,7 @@ fn a_running_create_shows_its_step_and_progress() {
     let Mode::Wizard(w) = &mut live.app.mode else {
         panic!("no wizard")
     };
-    w.submit = Submit::Waiting(999);
+    w.submit = Submit::Waiting(virtdeck::host::RequestId(999));
     w.job = Some((
         job.clone(),
         vec![

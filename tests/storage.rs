@@ -18,7 +18,7 @@ use common::loopdev::{LoopDev, VgGuard};
 use common::worker::WAIT;
 use quick_xml::escape::escape;
 use virt::connect::Connect;
-use virtdeck::host::{HostEvent, PoolOp, StorageCmd, VolOp};
+use virtdeck::host::{HostEvent, PoolOp, Reply, RequestId, StorageCmd, VolOp};
 use virtdeck::job::{Job, JobState};
 use virtdeck::model::storage::{Pool, PoolSource, PoolState, StorageInventory, Volume};
 
@@ -36,19 +36,24 @@ type Worker = common::worker::Worker<StorageInventory>;
 
 impl Worker {
     fn sources(&self, kind: &str, spec: Option<&str>) -> Result<Vec<PoolSource>, String> {
+        let id = RequestId(1 << 40);
         self.send(StorageCmd::FindSources {
+            id,
             kind: kind.into(),
             spec: spec.map(str::to_string),
         });
         self.wait("sources", WAIT, |ev| match ev {
-            HostEvent::Sources { kind: k, result } if k == kind => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Sources(result),
+            } if i == id => Some(result),
             _ => None,
         })
     }
 
     fn pool_op(&mut self, pool: &str, op: PoolOp) -> StorageInventory {
-        self.ok(|tag| StorageCmd::Pool {
-            tag,
+        self.ok(|id| StorageCmd::Pool {
+            id,
             pool: pool.into(),
             op,
         })
@@ -61,8 +66,8 @@ impl Worker {
         volume: &str,
         op: VolOp,
     ) -> (Result<String, String>, StorageInventory) {
-        self.act(|tag| StorageCmd::Volume {
-            tag,
+        self.act(|id| StorageCmd::Volume {
+            id,
             pool: pool.into(),
             volume: volume.into(),
             op,
@@ -70,8 +75,8 @@ impl Worker {
     }
 
     fn define_pool(&mut self, xml: &str, build: bool, start: bool) -> (String, StorageInventory) {
-        self.ok(|tag| StorageCmd::DefinePool {
-            tag,
+        self.ok(|id| StorageCmd::DefinePool {
+            id,
             xml: xml.into(),
             secret: None,
             build,
@@ -183,8 +188,8 @@ fn dir_pool_define_lifecycle_and_duplicate() {
     let path = dir.path().join("pool dir");
     let xml = dir_pool_xml(&name, &path);
 
-    let (text, inv) = w.ok(|tag| StorageCmd::DefinePool {
-        tag,
+    let (text, inv) = w.ok(|id| StorageCmd::DefinePool {
+        id,
         xml: xml.clone(),
         secret: None,
         build: true,
@@ -217,24 +222,24 @@ fn dir_pool_define_lifecycle_and_duplicate() {
     let inv = w.pool_op(&name, PoolOp::SetAutostart(true));
     assert!(pool(&inv, &name).unwrap().autostart);
     // libvirt builds inactive pools only.
-    let (e, _) = w.err(|tag| StorageCmd::Pool {
-        tag,
+    let (e, _) = w.err(|id| StorageCmd::Pool {
+        id,
         pool: name.clone(),
         op: PoolOp::Build,
     });
     assert!(e.contains("already active"), "{e}");
 
     // Deleting the storage of a running pool is refused before libvirt is asked.
-    let (e, _) = w.err(|tag| StorageCmd::Pool {
-        tag,
+    let (e, _) = w.err(|id| StorageCmd::Pool {
+        id,
         pool: name.clone(),
         op: PoolOp::Delete,
     });
     assert!(e.contains("stop the pool first"), "{e}");
 
     // Same name again: libvirt's text, and the existing pool is untouched.
-    let (e, inv) = w.err(|tag| StorageCmd::DefinePool {
-        tag,
+    let (e, inv) = w.err(|id| StorageCmd::DefinePool {
+        id,
         xml: xml.clone(),
         secret: None,
         build: true,
@@ -248,8 +253,8 @@ fn dir_pool_define_lifecycle_and_duplicate() {
     assert_eq!(p.state, PoolState::Running);
 
     w.pool_op(&name, PoolOp::Stop);
-    let (text, _) = w.ok(|tag| StorageCmd::Pool {
-        tag,
+    let (text, _) = w.ok(|id| StorageCmd::Pool {
+        id,
         pool: name.clone(),
         op: PoolOp::Delete,
     });
@@ -259,8 +264,8 @@ fn dir_pool_define_lifecycle_and_duplicate() {
     assert!(pool(&inv, &name).is_none());
 
     // An unknown pool: libvirt's "not found" text.
-    let (e, _) = w.err(|tag| StorageCmd::Pool {
-        tag,
+    let (e, _) = w.err(|id| StorageCmd::Pool {
+        id,
         pool: name.clone(),
         op: PoolOp::Start,
     });
@@ -285,8 +290,8 @@ fn failed_pool_definition_leaves_nothing_defined() {
         "<secret ephemeral='no' private='yes'><usage type='ceph'><name>{}</name></usage></secret>",
         escape(usage.as_str())
     );
-    let (e, inv) = w.err(|tag| StorageCmd::DefinePool {
-        tag,
+    let (e, inv) = w.err(|id| StorageCmd::DefinePool {
+        id,
         xml: dir_pool_xml(&name, &file.join("pool")),
         secret: Some((secret_xml, b"AQBtest==".to_vec())),
         build: true,
@@ -309,8 +314,8 @@ fn failed_pool_definition_leaves_nothing_defined() {
         .is_err());
 
     // Start failing after a successful define (no build, the directory does not exist).
-    let (e, inv) = w.err(|tag| StorageCmd::DefinePool {
-        tag,
+    let (e, inv) = w.err(|id| StorageCmd::DefinePool {
+        id,
         xml: dir_pool_xml(&name, &dir.path().join("missing")),
         secret: None,
         build: false,
@@ -602,14 +607,18 @@ fn sniff_tells_a_disk_image_from_a_text_file() {
         matches!(ev, HostEvent::Storage(_)).then_some(())
     });
     let sniff = |volume: &str| {
+        // One at a time: each answer is taken before the next question.
+        let id = RequestId(1 << 40);
         w.send(StorageCmd::Sniff {
+            id,
             pool: name.clone(),
             volume: volume.into(),
         });
         w.wait("image head", WAIT, |ev| match ev {
-            HostEvent::ImageHead {
-                volume: v, result, ..
-            } if v == volume => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::ImageHead(result),
+            } if i == id => Some(result),
             _ => None,
         })
     };
@@ -640,7 +649,7 @@ fn a_long_volume_action_does_not_hold_up_the_worker() {
     );
     r.unwrap();
     w.send(StorageCmd::Volume {
-        tag: 9_000,
+        id: RequestId(9_000),
         pool: name.clone(),
         volume: "big.img".into(),
         op: VolOp::Wipe,
@@ -654,7 +663,10 @@ fn a_long_volume_action_does_not_hold_up_the_worker() {
             order.push(format!("inventory after {:?}", asked.elapsed()));
             None
         }
-        HostEvent::Done { tag: 9_000, result } => {
+        HostEvent::Reply {
+            id: RequestId(9_000),
+            reply: Reply::Done(result),
+        } => {
             order.push(format!("wipe: {result:?}"));
             Some(())
         }
@@ -794,8 +806,8 @@ fn secrets_define_set_value_and_delete() {
          <usage type='ceph'><name>{}</name></usage></secret>",
         escape(usage.as_str())
     );
-    let (text, inv) = w.ok(|tag| StorageCmd::DefineSecret {
-        tag,
+    let (text, inv) = w.ok(|id| StorageCmd::DefineSecret {
+        id,
         xml,
         value: Some(b"first".to_vec()),
     });
@@ -819,20 +831,20 @@ fn secrets_define_set_value_and_delete() {
     };
     assert_eq!(value(), b"first");
 
-    w.ok(|tag| StorageCmd::SetSecretValue {
-        tag,
+    w.ok(|id| StorageCmd::SetSecretValue {
+        id,
         uuid: s.uuid.clone(),
         value: b"second".to_vec(),
     });
     assert_eq!(value(), b"second");
 
-    let (_, inv) = w.ok(|tag| StorageCmd::DeleteSecret {
-        tag,
+    let (_, inv) = w.ok(|id| StorageCmd::DeleteSecret {
+        id,
         uuid: s.uuid.clone(),
     });
     assert!(inv.secrets.iter().all(|x| x.uuid != s.uuid));
-    let (e, _) = w.err(|tag| StorageCmd::DeleteSecret {
-        tag,
+    let (e, _) = w.err(|id| StorageCmd::DeleteSecret {
+        id,
         uuid: s.uuid.clone(),
     });
     eprintln!("unknown secret: {e}");

@@ -18,7 +18,7 @@ use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 use virtdeck::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails, VmOp};
-use virtdeck::host::{HostCommand, HostEvent};
+use virtdeck::host::{HostCommand, HostEvent, Reply, RequestId};
 use virtdeck::job::{Job, JobState};
 use virtdeck::xml::device::{next_target, random_mac, Bus, Cache, DiskSource, DiskSpec, Io};
 use virtdeck::xml::device::{NicSource, NicSpec};
@@ -30,6 +30,12 @@ use virtdeck::xml::volume::VolumeDef;
 /// What the worker sends after each VM action.
 struct Details(Box<VmDetails>);
 
+/// A request id of its own for each details read (actions count from 1 in the worker helper).
+fn read_id() -> RequestId {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+    RequestId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 impl Inventory for Details {
     type Cmd = VmCmd;
     fn command(c: VmCmd) -> HostCommand {
@@ -40,11 +46,7 @@ impl Inventory for Details {
     }
     fn pick(ev: HostEvent) -> Option<Self> {
         match ev {
-            HostEvent::VmDetails { result: Ok(d), .. } => Some(Details(d)),
-            HostEvent::VmDetails {
-                uuid,
-                result: Err(e),
-            } => panic!("details of {uuid} failed: {e}"),
+            HostEvent::VmChanged { details, .. } => Some(Details(details)),
             _ => None,
         }
     }
@@ -53,13 +55,23 @@ impl Inventory for Details {
 type W = Worker<Details>;
 
 fn details(w: &W, uuid: &str) -> Box<VmDetails> {
-    w.send(VmCmd::Details { uuid: uuid.into() });
-    w.wait("details", WAIT, Details::pick).0
+    let id = read_id();
+    w.send(VmCmd::Details {
+        id,
+        uuid: uuid.into(),
+    });
+    w.wait("details", WAIT, |ev| match ev {
+        HostEvent::Reply {
+            id: i,
+            reply: Reply::VmDetails(result),
+        } if i == id => Some(result.unwrap_or_else(|e| panic!("details of {uuid} failed: {e}"))),
+        _ => None,
+    })
 }
 
 fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
-    let (text, d) = w.ok(|tag| VmCmd::Act {
-        tag,
+    let (text, d) = w.ok(|id| VmCmd::Act {
+        id,
         uuid: uuid.into(),
         op,
     });
@@ -68,8 +80,8 @@ fn ok(w: &mut W, uuid: &str, op: VmOp) -> (String, Box<VmDetails>) {
 }
 
 fn err(w: &mut W, uuid: &str, op: VmOp) -> String {
-    w.err(|tag| VmCmd::Act {
-        tag,
+    w.err(|id| VmCmd::Act {
+        id,
         uuid: uuid.into(),
         op,
     })
@@ -253,18 +265,23 @@ fn details_on_the_test_driver() {
     assert_eq!(d.snapshots.current().map(|s| s.name.as_str()), Some("t1"));
 
     // An unknown VM answers with libvirt's error instead of details.
+    let id = read_id();
     w.send(VmCmd::Details {
+        id,
         uuid: "00000000-0000-0000-0000-000000000001".into(),
     });
     let e = w.wait("details error", WAIT, |ev| match ev {
-        HostEvent::VmDetails { result: Err(e), .. } => Some(e),
+        HostEvent::Reply {
+            id: i,
+            reply: Reply::VmDetails(Err(e)),
+        } if i == id => Some(e),
         _ => None,
     });
     assert!(e.contains("omain"), "{e}");
 
     // Delete works there too (the demo): the test driver knows no NVRAM or checkpoint flags.
     w.send(VmCmd::Act {
-        tag: 77,
+        id: RequestId(77),
         uuid: uuid.clone(),
         op: VmOp::Delete(DeleteOpts {
             volumes: Vec::new(),
@@ -273,7 +290,10 @@ fn details_on_the_test_driver() {
         }),
     });
     let r = w.wait("delete", WAIT, |ev| match ev {
-        HostEvent::Done { tag: 77, result } => Some(result),
+        HostEvent::Reply {
+            id: RequestId(77),
+            reply: Reply::Done(result),
+        } => Some(result),
         _ => None,
     });
     assert!(r.is_ok(), "{r:?}");
@@ -840,7 +860,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
         let vols = storage_of(&d.hardware);
         assert_eq!(vols.len(), 1);
         w.send(VmCmd::Act {
-            tag: 900,
+            id: RequestId(900),
             uuid: du.clone(),
             op: VmOp::Delete(DeleteOpts {
                 volumes: vols,
@@ -849,7 +869,10 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             }),
         });
         let r = w.wait("delete", WAIT, |ev| match ev {
-            HostEvent::Done { tag: 900, result } => Some(result),
+            HostEvent::Reply {
+                id: RequestId(900),
+                reply: Reply::Done(result),
+            } => Some(result),
             _ => None,
         });
         assert!(r.as_ref().is_ok_and(|t| t.contains("1 volume")), "{r:?}");

@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
+use virtdeck::app::requests::Owner;
 use virtdeck::app::Msg;
-use virtdeck::host::{HostCommand, HostEvent, LifecycleOp};
+use virtdeck::host::{HostCommand, HostEvent, LifecycleOp, Reply};
 use virtdeck::model::VmState;
 
 fn vm_state(live: &common::Live, host: usize, name: &str) -> Option<(VmState, bool, bool)> {
@@ -25,11 +26,19 @@ fn send(live: &mut common::Live, host: usize, name: &str, op: LifecycleOp) -> Re
         .map(|v| v.uuid.clone())
         .expect("vm exists");
     let id = live.app.hosts[host].id;
+    let rid = live.app.requests.issue(
+        id,
+        Owner::Lifecycle {
+            uuid: uuid.clone(),
+            name: name.into(),
+            op,
+        },
+    );
     live.workers.send(
         id,
         HostCommand::Lifecycle {
+            id: rid,
             uuid: uuid.clone(),
-            name: name.into(),
             op,
         },
     );
@@ -43,10 +52,11 @@ fn send(live: &mut common::Live, host: usize, name: &str, op: LifecycleOp) -> Re
         let done = match &m {
             Msg::Host(
                 _,
-                HostEvent::OpDone {
-                    uuid: u, result, ..
+                HostEvent::Reply {
+                    id: r,
+                    reply: Reply::Op(result),
                 },
-            ) if *u == uuid => Some(result.clone()),
+            ) if *r == rid => Some(result.clone()),
             _ => None,
         };
         live.app.update(m);

@@ -63,7 +63,10 @@ pub fn open(app: &mut App) -> Vec<Effect> {
         state: PanelState::Loading,
         selected: 0,
     })));
-    vec![Effect::Host(host, HostCommand::Display { uuid })]
+    let id = app
+        .requests
+        .issue(host, super::requests::Owner::Display { uuid: uuid.clone() });
+    vec![Effect::Host(host, HostCommand::Display { id, uuid })]
 }
 
 /// The worker's answer; dropped when the user has moved on.

@@ -61,8 +61,8 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                 }
             }
             Some(Action::Cancel) | Some(Action::Back) => {
-                if let ConfirmAction::Send { tag, .. } = c.action {
-                    app.requests.forget(tag);
+                if let ConfirmAction::Send { id, .. } = c.action {
+                    app.requests.forget(id);
                 }
                 app.pop_overlay();
                 Vec::new()
@@ -249,8 +249,8 @@ fn typed_confirm(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     };
     match ev.code {
         KeyCode::Esc => {
-            if let ConfirmAction::Send { tag, .. } = c.action {
-                app.requests.forget(tag);
+            if let ConfirmAction::Send { id, .. } = c.action {
+                app.requests.forget(id);
             }
             app.pop_overlay();
         }

@@ -232,11 +232,19 @@ pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effec
             o => o,
         };
         app.pending.insert((t.host, t.uuid.clone()), vm_op);
+        let id = app.requests.issue(
+            t.host,
+            super::requests::Owner::Lifecycle {
+                uuid: t.uuid.clone(),
+                name: t.name.clone(),
+                op: vm_op,
+            },
+        );
         effects.push(Effect::Host(
             t.host,
             HostCommand::Lifecycle {
+                id,
                 uuid: t.uuid.clone(),
-                name: t.name.clone(),
                 op: vm_op,
             },
         ));

@@ -2,7 +2,8 @@
 //! speed and downtime while running, post-copy switch) and host evacuation (its own wizard:
 //! options, then a plan built from every VM's pre-flight; see `evacuation`) with a
 //! concurrency limit. The runner lives in `host::migrate`; commands go to the *source* host's
-//! worker and its events come back as `HostEvent::Migration` / `HostEvent::Preflight`.
+//! worker; progress comes back as `HostEvent::Migration`, each VM's checks as a
+//! `Reply::Preflight` to its own request.
 
 use std::collections::HashMap;
 
@@ -210,6 +211,16 @@ pub fn preflight(app: &mut App) -> Vec<Effect> {
             round.retain(|p| p.target != target);
             continue;
         };
+        // Each VM's checks answer a request of their own, found again by migration id.
+        let vms = vms
+            .into_iter()
+            .map(|(id, uuid)| {
+                (
+                    app.requests.issue(host, requests::Owner::Preflight(id)),
+                    uuid,
+                )
+            })
+            .collect();
         fx.push(Effect::Host(
             host,
             HostCommand::Migrate(MigrateCmd::Preflight {

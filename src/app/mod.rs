@@ -164,10 +164,10 @@ pub enum ConfirmAction {
     },
     /// Cancel a job of the jobs pane (by its id).
     CancelJob(u64),
-    /// A tagged storage or network command (the tag is registered with `requests`).
+    /// A command whose answer someone waits for (its id is registered with `requests`).
     Send {
         host: HostId,
-        tag: u64,
+        id: crate::host::RequestId,
         cmd: Box<HostCommand>,
     },
 }
@@ -615,6 +615,8 @@ impl App {
             self.vm_scope = None;
         }
         self.pending.retain(|(hid, _), _| *hid != id);
+        // Its worker's late answers are dropped anyway; nobody waits for them any more.
+        self.requests.forget_host(id);
         let on_host = match &self.view {
             View::Detail { host, .. } => *host == id,
             View::Console(c) => {
@@ -806,48 +808,12 @@ impl App {
                     .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
                 self.rebuild_keeping(keep);
             }
-            HostEvent::Display { uuid, result } => display::answered(self, id, &uuid, result),
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
-            HostEvent::Done { tag, result } => {
-                detail::done(self, id, tag, &result);
-                requests::done(self, id, tag, result)
-            }
-            HostEvent::Sources { kind, result } => {
-                storage::pool_wizard::sources(self, id, &kind, result)
-            }
-            HostEvent::ImageHead {
-                pool,
-                volume,
-                result,
-            } => newvm::image_head(self, id, format!("{pool}/{volume}"), result),
+            HostEvent::Reply { id: rid, reply } => requests::answered(self, id, rid, reply),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
-            HostEvent::Leases { network, result } => {
-                self.hosts[hi].leases.insert(network, result);
-            }
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             HostEvent::Migration(update) => migrations::on_update(self, update),
-            HostEvent::Preflight { id: pid, checks } => migrations::on_preflight(self, pid, checks),
-            HostEvent::VmDetails { uuid, result } => detail::answered(self, id, uuid, result),
-            HostEvent::OpDone {
-                uuid,
-                name: vm,
-                op,
-                result,
-            } => {
-                self.pending.remove(&(id, uuid));
-                match result {
-                    Ok(()) => self.messages.log(
-                        Level::Info,
-                        format!("{vm} on {name}: {}", op.verb()),
-                        now,
-                    ),
-                    Err(e) => self.messages.push(
-                        Level::Error,
-                        format!("{vm} on {name}: {} failed: {e}", op.verb()),
-                        now,
-                    ),
-                }
-            }
+            HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
         }
     }
 }

@@ -390,7 +390,7 @@ mod tests {
         assert!(
             matches!(
                 fx.as_slice(),
-                [Effect::Host(HostId(0), HostCommand::Network(NetCmd::Leases { network }))]
+                [Effect::Host(HostId(0), HostCommand::Network(NetCmd::Leases { network, .. }))]
                     if network == "lab"
             ),
             "{fx:?}"
@@ -448,9 +448,9 @@ mod tests {
         };
         a.update(Msg::Host(
             host,
-            HostEvent::VmDetails {
+            HostEvent::VmChanged {
                 uuid,
-                result: Ok(Box::new(details)),
+                details: Box::new(details),
             },
         ));
         a.detail.tab = detail::Tab::Hardware;

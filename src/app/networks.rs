@@ -12,7 +12,7 @@ use super::requests;
 use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
-use crate::host::{HostCommand, NetCmd, NetOp};
+use crate::host::{HostCommand, NetCmd, NetOp, RequestId};
 use crate::model::network::{NetUser, Network};
 use crate::model::HostId;
 
@@ -71,10 +71,18 @@ pub(super) fn leases_of_selected(app: &mut App) -> Vec<Effect> {
         .map(|(h, n)| (h, n.name.clone()));
     app.networks.leases_asked = asked.clone();
     match asked {
-        Some((h, network)) => vec![Effect::Host(
-            h,
-            HostCommand::Network(NetCmd::Leases { network }),
-        )],
+        Some((h, network)) => {
+            let id = app.requests.issue(
+                h,
+                requests::Owner::Leases {
+                    network: network.clone(),
+                },
+            );
+            vec![Effect::Host(
+                h,
+                HostCommand::Network(NetCmd::Leases { id, network }),
+            )]
+        }
         None => Vec::new(),
     }
 }
@@ -221,9 +229,9 @@ fn new_network(app: &mut App) -> Vec<Effect> {
     super::wizard::open(app, w)
 }
 
-/// The command for `op` on `network`, around the tag `requests` hands out.
-fn net_cmd(network: String, op: NetOp) -> impl FnOnce(u64) -> HostCommand {
-    move |tag| HostCommand::Network(NetCmd::Net { tag, network, op })
+/// The command for `op` on `network`, around the id `requests` hands out.
+fn net_cmd(network: String, op: NetOp) -> impl FnOnce(RequestId) -> HostCommand {
+    move |id| HostCommand::Network(NetCmd::Net { id, network, op })
 }
 
 fn act(app: &mut App, action: Action) -> Vec<Effect> {

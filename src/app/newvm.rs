@@ -1108,7 +1108,11 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
 
 /// The Create command for the confirmed review page; the job goes into the wizard so its
 /// steps show while it runs.
-pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, String> {
+pub fn command(
+    w: &mut Wizard,
+    ctx: &Context,
+    tag: crate::host::RequestId,
+) -> Result<HostCommand, String> {
     let f = ctx.extra::<Facts>().ok_or("no host facts")?;
     let spec = build(w, f)?;
     let start = w.on("start");
@@ -1116,7 +1120,7 @@ pub fn command(w: &mut Wizard, ctx: &Context, tag: u64) -> Result<HostCommand, S
     let labels = steps(&spec, start).iter().map(|s| s.label()).collect();
     w.job = Some((job.clone(), labels));
     Ok(HostCommand::CreateVm(Box::new(CreateVm {
-        tag,
+        id: tag,
         spec,
         start,
         job,
@@ -1158,6 +1162,13 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     vec![Effect::Host(
         host,
         HostCommand::Storage(StorageCmd::Sniff {
+            id: app.requests.issue(
+                host,
+                requests::Owner::ImageHead {
+                    pool: pool.to_string(),
+                    volume: volume.to_string(),
+                },
+            ),
             pool: pool.to_string(),
             volume: volume.to_string(),
         }),

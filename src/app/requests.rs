@@ -1,7 +1,9 @@
-//! Storage and network actions carry a tag; the host answers `Done { tag, result }`. This
-//! remembers who asked: an open wizard (which keeps the form on failure) or a pane action
-//! (a toast). The pieces every resource pane shares (read-only refusal, confirmation, cursor
-//! moves, which hosts to ask) live here too.
+//! The request registry: every host command that expects an answer carries a `RequestId`, and
+//! the host answers `HostEvent::Reply { id, reply }`. This remembers, per id, what to do with
+//! the answer: close or reopen a waiting wizard, toast a pane action's outcome, clear a VM
+//! row's pending label. An answer nobody waits for any more is dropped. The pieces every
+//! resource pane shares (read-only refusal, confirmation, cursor moves, which hosts to ask)
+//! live here too.
 
 use std::collections::HashMap;
 
@@ -9,40 +11,96 @@ use super::toast::Level;
 use super::wizard::Submit;
 use super::{App, Confirm, ConfirmAction, Effect, Mode};
 use crate::config::keymap::Action;
-use crate::host::HostCommand;
+use crate::host::{HostCommand, LifecycleOp, Reply, RequestId};
+use crate::model::migration::MigrationId;
 use crate::model::HostId;
 
+/// Who waits for an answer, and so what happens with it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Owner {
+    /// The wizard whose submit is `Submit::Waiting(id)`: closes on success, shows the error.
     Wizard,
+    /// A wizard as above whose success also sends a follow-up change to the VM (the
+    /// detail screen's attach of a volume it creates first).
+    WizardThen(Box<super::detail::After>),
     /// A pane action: its description for the messages.
     Action(String),
+    /// The XML editor's redefinition (a pane action whose answer also reaches the editor).
+    Redefine(String),
+    /// A lifecycle operation on a VM row: clears its pending label, logs the outcome.
+    Lifecycle {
+        uuid: String,
+        name: String,
+        op: LifecycleOp,
+    },
+    /// The display panel opened on this VM (dropped when it was closed or moved on).
+    Display { uuid: String },
+    /// The detail screen's cache of this VM.
+    VmDetails { uuid: String },
+    /// The pool wizard's source search for this pool type.
+    Sources { kind: String },
+    /// The new-VM wizard's verdict on an image (`pool/volume`).
+    ImageHead { pool: String, volume: String },
+    /// The host's lease list of this network (the networks pane).
+    Leases { network: String },
+    /// The migration wizard's checks of one VM.
+    Preflight(MigrationId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Requests {
     next: u64,
-    owners: HashMap<u64, (HostId, Owner)>,
+    owners: HashMap<RequestId, (HostId, Owner)>,
 }
 
 impl Requests {
-    pub fn tag(&mut self, host: HostId, owner: Owner) -> u64 {
+    /// A new id whose answer goes to `owner`.
+    pub fn issue(&mut self, host: HostId, owner: Owner) -> RequestId {
         self.next += 1;
-        self.owners.insert(self.next, (host, owner));
-        self.next
+        let id = RequestId(self.next);
+        self.owners.insert(id, (host, owner));
+        id
     }
 
-    pub fn forget(&mut self, tag: u64) {
-        self.owners.remove(&tag);
+    pub fn forget(&mut self, id: RequestId) {
+        self.owners.remove(&id);
+    }
+
+    /// Forgets every request sent to `host` (the host was removed).
+    pub fn forget_host(&mut self, host: HostId) {
+        self.owners.retain(|_, (h, _)| *h != host);
+    }
+
+    /// How many requests wait for an answer.
+    pub fn len(&self) -> usize {
+        self.owners.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.owners.is_empty()
+    }
+
+    /// The request `owner` waits for, if any (the oldest when several).
+    pub fn find(&self, owner: &Owner) -> Option<RequestId> {
+        self.owners
+            .iter()
+            .filter(|(_, (_, o))| o == owner)
+            .map(|(id, _)| *id)
+            .min()
+    }
+
+    /// Who waits for `id`, if anyone.
+    pub fn owner(&self, id: RequestId) -> Option<&Owner> {
+        self.owners.get(&id).map(|(_, o)| o)
     }
 }
 
-/// Sends a pane action: `make` builds the command around its tag.
+/// Sends a pane action: `make` builds the command around its request id.
 pub fn send(
     app: &mut App,
     host: HostId,
     what: String,
-    make: impl FnOnce(u64) -> HostCommand,
+    make: impl FnOnce(RequestId) -> HostCommand,
 ) -> Vec<Effect> {
     if let Some(h) = app.host(host) {
         if let Some(p) = super::lifecycle::host_problem(h) {
@@ -51,54 +109,118 @@ pub fn send(
             return Vec::new();
         }
     }
-    let tag = app.requests.tag(host, Owner::Action(what));
-    vec![Effect::Host(host, make(tag))]
+    let id = app.requests.issue(host, Owner::Action(what));
+    vec![Effect::Host(host, make(id))]
 }
 
-/// The host answered a tagged action.
-pub fn done(app: &mut App, host: HostId, tag: u64, result: Result<String, String>) {
-    let Some((_, owner)) = app.requests.owners.remove(&tag) else {
+/// The host answered request `id`: hand the answer to whoever waits for it.
+pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
+    let Some((_, owner)) = app.requests.owners.remove(&id) else {
         return;
     };
     let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
     let now = app.now;
-    match owner {
-        Owner::Action(what) => match result {
-            Ok(text) => app
-                .messages
-                .push(Level::Info, format!("{host_name}: {text}"), now),
-            Err(e) => app.messages.push(
-                Level::Error,
-                format!("{host_name}: {what} failed: {e}"),
-                now,
-            ),
-        },
-        Owner::Wizard => {
-            // The wizard that waits for this answer, on top or under help opened meanwhile.
-            let waiting =
-                |m: &Mode| matches!(m, Mode::Wizard(w) if w.submit == Submit::Waiting(tag));
+    match (owner, reply) {
+        (Owner::Lifecycle { uuid, name, op }, Reply::Op(result)) => {
+            app.pending.remove(&(host, uuid));
             match result {
-                Ok(text) => {
-                    let w = app.overlays().find(|m| waiting(m)).cloned();
-                    if let Some(Mode::Wizard(w)) = w {
-                        super::newvm::created(app, host, &w);
-                        app.close_overlay(waiting);
-                    }
-                    app.messages
-                        .push(Level::Info, format!("{host_name}: {text}"), now);
-                }
-                Err(e) => {
-                    if let Some(w) = app
-                        .wizard_mut()
-                        .filter(|w| w.submit == Submit::Waiting(tag))
-                    {
-                        w.submit = Submit::Editing;
-                        w.error = Some(e.clone());
-                    }
-                    app.messages
-                        .log(Level::Error, format!("{host_name}: {e}"), now);
-                }
+                Ok(()) => app.messages.log(
+                    Level::Info,
+                    format!("{name} on {host_name}: {}", op.verb()),
+                    now,
+                ),
+                Err(e) => app.messages.push(
+                    Level::Error,
+                    format!("{name} on {host_name}: {} failed: {e}", op.verb()),
+                    now,
+                ),
             }
+        }
+        (Owner::Display { uuid }, Reply::Display(result)) => {
+            super::display::answered(app, host, &uuid, result)
+        }
+        (Owner::VmDetails { uuid }, Reply::VmDetails(result)) => {
+            super::detail::answered(app, host, uuid, result)
+        }
+        (Owner::Sources { kind }, Reply::Sources(result)) => {
+            super::storage::pool_wizard::sources(app, host, &kind, result)
+        }
+        (Owner::ImageHead { pool, volume }, Reply::ImageHead(result)) => {
+            super::newvm::image_head(app, host, format!("{pool}/{volume}"), result)
+        }
+        (Owner::Leases { network }, Reply::Leases(result)) => {
+            if let Some(h) = app.hosts.iter_mut().find(|h| h.id == host) {
+                h.leases.insert(network, result);
+            }
+        }
+        (Owner::Preflight(migration), Reply::Preflight(checks)) => {
+            super::migrations::on_preflight(app, migration, checks)
+        }
+        (Owner::Redefine(what), Reply::Done(result)) => {
+            super::detail::redefined(app, host, id, &result);
+            action_done(app, &host_name, &what, result)
+        }
+        (Owner::WizardThen(then), Reply::Done(result)) => {
+            if result.is_ok() {
+                app.detail.after.push(*then);
+            }
+            wizard_done(app, host, &host_name, id, result)
+        }
+        (Owner::Wizard, Reply::Done(result)) => wizard_done(app, host, &host_name, id, result),
+        (Owner::Action(what), Reply::Done(result)) => action_done(app, &host_name, &what, result),
+        // A worker answering with the wrong shape is a bug; the log keeps a trace.
+        (_, _) => app.messages.log(
+            Level::Error,
+            format!("{host_name}: an answer of an unexpected kind was dropped"),
+            now,
+        ),
+    }
+}
+
+/// A pane action's outcome, as a message.
+fn action_done(app: &mut App, host_name: &str, what: &str, result: Result<String, String>) {
+    let now = app.now;
+    match result {
+        Ok(text) => app
+            .messages
+            .push(Level::Info, format!("{host_name}: {text}"), now),
+        Err(e) => app.messages.push(
+            Level::Error,
+            format!("{host_name}: {what} failed: {e}"),
+            now,
+        ),
+    }
+}
+
+/// A wizard's submit answered: success closes the wizard waiting for `id` (on top or under
+/// help opened meanwhile), a failure keeps it open with the error. A wizard closed
+/// meanwhile only leaves the message.
+fn wizard_done(
+    app: &mut App,
+    host: HostId,
+    host_name: &str,
+    id: RequestId,
+    result: Result<String, String>,
+) {
+    let now = app.now;
+    let waiting = |m: &Mode| matches!(m, Mode::Wizard(w) if w.submit == Submit::Waiting(id));
+    match result {
+        Ok(text) => {
+            let w = app.overlays().find(|m| waiting(m)).cloned();
+            if let Some(Mode::Wizard(w)) = w {
+                super::newvm::created(app, host, &w);
+                app.close_overlay(waiting);
+            }
+            app.messages
+                .push(Level::Info, format!("{host_name}: {text}"), now);
+        }
+        Err(e) => {
+            if let Some(w) = app.wizard_mut().filter(|w| w.submit == Submit::Waiting(id)) {
+                w.submit = Submit::Editing;
+                w.error = Some(e.clone());
+            }
+            app.messages
+                .log(Level::Error, format!("{host_name}: {e}"), now);
         }
     }
 }
@@ -122,7 +244,7 @@ pub fn target_host(app: &App, selected: Option<HostId>) -> Option<HostId> {
     })
 }
 
-/// Asks before a pane action; `typed` is the name the user must type, if any. The tag is
+/// Asks before a pane action; `typed` is the name the user must type, if any. The request is
 /// registered now and forgotten when the user says no.
 #[allow(clippy::too_many_arguments)]
 pub fn confirm(
@@ -132,9 +254,9 @@ pub fn confirm(
     typed: Option<String>,
     host: HostId,
     what: String,
-    make: impl FnOnce(u64) -> HostCommand,
+    make: impl FnOnce(RequestId) -> HostCommand,
 ) {
-    let tag = app.requests.tag(host, Owner::Action(what));
+    let id = app.requests.issue(host, Owner::Action(what));
     // A form that ends in a question hands over to it: answered or not, the form is done.
     if matches!(app.mode, Mode::Wizard(_)) {
         app.pop_overlay();
@@ -145,8 +267,8 @@ pub fn confirm(
         typed: typed.map(|expected| (expected, String::new())),
         action: ConfirmAction::Send {
             host,
-            tag,
-            cmd: Box::new(make(tag)),
+            id,
+            cmd: Box::new(make(id)),
         },
     }));
 }
@@ -164,3 +286,6 @@ pub fn step(sel: usize, len: usize, action: Action, page: usize) -> Option<usize
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests;

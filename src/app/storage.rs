@@ -18,7 +18,7 @@ use super::toast::Level;
 use super::wizard;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
-use crate::host::{HostCommand, PoolOp, StorageCmd, VolOp};
+use crate::host::{HostCommand, PoolOp, RequestId, StorageCmd, VolOp};
 use crate::job::{Job, JobState};
 use crate::model::storage::{Pool, Secret, StorageInventory, Volume};
 use crate::model::HostId;
@@ -173,17 +173,17 @@ fn confirm(
     typed: Option<String>,
     host: HostId,
     what: String,
-    cmd: impl FnOnce(u64) -> StorageCmd,
+    cmd: impl FnOnce(RequestId) -> StorageCmd,
 ) {
-    requests::confirm(app, title, body, typed, host, what, |tag| {
-        HostCommand::Storage(cmd(tag))
+    requests::confirm(app, title, body, typed, host, what, |id| {
+        HostCommand::Storage(cmd(id))
     });
 }
 
 fn pool_cmd(app: &mut App, host: HostId, pool: &str, op: PoolOp, what: &str) -> Vec<Effect> {
     let pool = pool.to_string();
-    requests::send(app, host, format!("{what} pool {pool}"), |tag| {
-        HostCommand::Storage(StorageCmd::Pool { tag, pool, op })
+    requests::send(app, host, format!("{what} pool {pool}"), |id| {
+        HostCommand::Storage(StorageCmd::Pool { id, pool, op })
     })
 }
 
@@ -228,8 +228,8 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
                 None,
                 host,
                 format!("stop pool {name}"),
-                |tag| StorageCmd::Pool {
-                    tag,
+                |id| StorageCmd::Pool {
+                    id,
                     pool: name,
                     op: PoolOp::Stop,
                 },
@@ -249,8 +249,8 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
             None,
             host,
             format!("build pool {name}"),
-            |tag| StorageCmd::Pool {
-                tag,
+            |id| StorageCmd::Pool {
+                id,
                 pool: name,
                 op: PoolOp::Build,
             },
@@ -278,8 +278,8 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
             None,
             host,
             format!("undefine pool {name}"),
-            |tag| StorageCmd::Pool {
-                tag,
+            |id| StorageCmd::Pool {
+                id,
                 pool: name,
                 op: PoolOp::Undefine,
             },
@@ -307,8 +307,8 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
                 typed,
                 host,
                 format!("delete pool {name}"),
-                |tag| StorageCmd::Pool {
-                    tag,
+                |id| StorageCmd::Pool {
+                    id,
                     pool: name,
                     op: PoolOp::Delete,
                 },
@@ -396,8 +396,8 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
     };
     let (vname, capacity, users) = (v.name.clone(), v.capacity, v.used_by.clone());
     let vol_cmd = |op: VolOp, pool: String, volume: String| {
-        move |tag| StorageCmd::Volume {
-            tag,
+        move |id| StorageCmd::Volume {
+            id,
             pool,
             volume,
             op,
@@ -533,7 +533,7 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
             None,
             host,
             format!("delete secret {label}"),
-            |tag| StorageCmd::DeleteSecret { tag, uuid },
+            |id| StorageCmd::DeleteSecret { id, uuid },
         ),
         _ => {}
     }

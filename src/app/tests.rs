@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
-use crate::host::{HostCommand, HostEvent, LifecycleOp};
+use crate::host::{HostCommand, HostEvent, LifecycleOp, Reply};
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
 
 pub(super) fn vm(name: &str, state: VmState) -> Vm {
@@ -128,16 +128,37 @@ pub(super) fn select(app: &mut App, name: &str) {
     }
 }
 
-fn lifecycle_cmds(effects: &[Effect]) -> Vec<(usize, String, LifecycleOp)> {
+/// Host, VM name (as its registered request says) and operation of each lifecycle command.
+fn lifecycle_cmds(app: &App, effects: &[Effect]) -> Vec<(usize, String, LifecycleOp)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Host(h, HostCommand::Lifecycle { name, op, .. }) => {
-                Some((h.0, name.clone(), *op))
+            Effect::Host(h, HostCommand::Lifecycle { id, uuid, op }) => {
+                match app.requests.owner(*id) {
+                    Some(requests::Owner::Lifecycle {
+                        uuid: u,
+                        name,
+                        op: o,
+                    }) if u == uuid && o == op => Some((h.0, name.clone(), *op)),
+                    other => panic!("request {id:?} of {uuid} registered as {other:?}"),
+                }
             }
             _ => None,
         })
         .collect()
+}
+
+/// The request id of the only lifecycle command in `effects`.
+fn lifecycle_id(effects: &[Effect]) -> crate::host::RequestId {
+    let ids: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Host(_, HostCommand::Lifecycle { id, .. }) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{effects:?}");
+    ids[0]
 }
 
 #[test]
@@ -293,7 +314,7 @@ fn start_emits_command_and_marks_pending() {
     select(&mut a, "web-02");
     let fx = press(&mut a, "s");
     assert_eq!(
-        lifecycle_cmds(&fx),
+        lifecycle_cmds(&a, &fx),
         vec![(0, "web-02".into(), LifecycleOp::Start)]
     );
     assert_eq!(
@@ -303,11 +324,9 @@ fn start_emits_command_and_marks_pending() {
     // The result clears pending; success is logged quietly.
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::OpDone {
-            uuid: "uuid-web-02".into(),
-            name: "web-02".into(),
-            op: LifecycleOp::Start,
-            result: Ok(()),
+        HostEvent::Reply {
+            id: lifecycle_id(&fx),
+            reply: Reply::Op(Ok(())),
         },
     ));
     assert!(a.pending.is_empty());
@@ -318,14 +337,14 @@ fn start_emits_command_and_marks_pending() {
 fn failures_show_libvirt_text() {
     let mut a = app();
     select(&mut a, "web-02");
-    press(&mut a, "s");
+    let fx = press(&mut a, "s");
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::OpDone {
-            uuid: "uuid-web-02".into(),
-            name: "web-02".into(),
-            op: LifecycleOp::Start,
-            result: Err("Requested operation is not valid: network 'default' is not active".into()),
+        HostEvent::Reply {
+            id: lifecycle_id(&fx),
+            reply: Reply::Op(Err(
+                "Requested operation is not valid: network 'default' is not active".into(),
+            )),
         },
     ));
     assert!(a.pending.is_empty());
@@ -367,7 +386,7 @@ fn every_key_maps_to_its_op() {
         select(&mut a, name);
         let fx = press(&mut a, key);
         assert_eq!(
-            lifecycle_cmds(&fx).first().map(|c| c.2),
+            lifecycle_cmds(&a, &fx).first().map(|c| c.2),
             Some(op),
             "key {key}"
         );
@@ -388,7 +407,7 @@ fn force_off_and_reset_ask_first() {
         assert_eq!(a.mode, Mode::Normal);
         press(&mut a, key);
         let fx = press(&mut a, "y");
-        assert_eq!(lifecycle_cmds(&fx), vec![(0, "web-01".into(), op)]);
+        assert_eq!(lifecycle_cmds(&a, &fx), vec![(0, "web-01".into(), op)]);
         assert_eq!(a.mode, Mode::Normal);
     }
 }
@@ -409,7 +428,7 @@ fn bulk_action_on_marked_vms_confirms_and_skips_inapplicable() {
     assert!(c.title.contains("4 VMs"));
     assert!(a.messages.toasts.back().unwrap().text.contains("web-02"));
     let fx = press(&mut a, "<Enter>");
-    let cmds = lifecycle_cmds(&fx);
+    let cmds = lifecycle_cmds(&a, &fx);
     assert_eq!(cmds.len(), 4);
     assert!(cmds.iter().all(|c| c.2 == LifecycleOp::Shutdown));
     assert!(cmds.iter().any(|c| c.0 == 1 && c.1 == "cache"));
@@ -437,7 +456,7 @@ fn autostart_toggles_each_vm() {
     press(&mut a, "<Space>");
     press(&mut a, "a");
     let fx = press(&mut a, "y");
-    let mut cmds = lifecycle_cmds(&fx);
+    let mut cmds = lifecycle_cmds(&a, &fx);
     cmds.sort_by(|x, y| x.1.cmp(&y.1));
     assert_eq!(
         cmds,
@@ -681,7 +700,8 @@ fn stalled_host_refuses_actions_until_it_resumes() {
     assert!(last.contains("not responding"), "{last}");
     a.update(Msg::Host(HostId(0), HostEvent::Resumed));
     assert!(!a.hosts[0].is_stale());
-    assert_eq!(lifecycle_cmds(&press(&mut a, "s")).len(), 1);
+    let fx = press(&mut a, "s");
+    assert_eq!(lifecycle_cmds(&a, &fx).len(), 1);
 }
 
 #[test]

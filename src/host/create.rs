@@ -10,7 +10,7 @@
 //! VM's new disk, so it works for remote hosts too. Progress goes through the
 //! [`Job`]: `total` is the number of steps, `done` the steps finished; [`steps`] names them
 //! so the UI can show "creating volume vm.qcow2 (1/3)". The job ends Done, Failed or
-//! Cancelled, and the worker answers `HostEvent::Done { tag, .. }` as well.
+//! Cancelled, and the worker answers `Reply::Done` as well.
 
 use virt::connect::Connect;
 use virt::domain::Domain;
@@ -18,7 +18,7 @@ use virt::error::Error;
 use virt::storage_vol::StorageVol;
 use virt::stream::Stream;
 
-use super::{message, HostEvent};
+use super::{message, HostEvent, Reply, RequestId};
 use crate::job::{Job, JobState};
 use crate::xml::newvm::{DiskSource, InstallMethod, NewVm, Record};
 use crate::xml::volume::VolumeDef;
@@ -26,7 +26,7 @@ use crate::xml::volume::VolumeDef;
 /// `HostCommand::CreateVm`: create `spec` on the host, then start it if `start`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateVm {
-    pub tag: u64,
+    pub id: RequestId,
     pub spec: NewVm,
     /// Start the VM once defined. An install-tree (kernel/initrd) install always starts:
     /// its first boot exists only as a transient definition.
@@ -176,7 +176,7 @@ impl From<Error> for Stop {
     }
 }
 
-/// Runs the job, answers `HostEvent::Done` and finishes `job`. Returns the libvirt error that
+/// Runs the job, answers `Reply::Done` and finishes `job`. Returns the libvirt error that
 /// failed it, so the worker can tell a dead connection from a refused action.
 pub(super) fn run(
     conn: &Connect,
@@ -184,7 +184,7 @@ pub(super) fn run(
     notify: &dyn Fn(HostEvent),
 ) -> Result<(), Error> {
     let CreateVm {
-        tag,
+        id,
         spec,
         start,
         job,
@@ -219,7 +219,10 @@ pub(super) fn run(
         }
     };
     job.finish(state);
-    notify(HostEvent::Done { tag, result });
+    notify(HostEvent::Reply {
+        id,
+        reply: Reply::Done(result),
+    });
     error.map_or(Ok(()), Err)
 }
 

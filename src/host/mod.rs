@@ -11,6 +11,7 @@ mod network;
 mod node;
 mod ops;
 pub mod overlay;
+mod request;
 pub mod stats;
 mod storage;
 mod uptime;
@@ -29,6 +30,7 @@ pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
 pub use node::{is_local_uri, test_connection};
+pub use request::{Reply, RequestId};
 pub use worker::{effective_uri, message};
 
 /// A lifecycle operation on one domain.
@@ -81,9 +83,10 @@ impl LifecycleOp {
 /// What the app asks a worker to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostCommand {
+    /// Answered with `Reply::Op`.
     Lifecycle {
+        id: RequestId,
         uuid: String,
-        name: String,
         op: LifecycleOp,
     },
     /// Re-read every domain now (inventory and stats).
@@ -95,8 +98,8 @@ pub enum HostCommand {
         force: bool,
         link: crate::console::Link,
     },
-    /// Read the VM's graphics setup; answered with `HostEvent::Display`.
-    Display { uuid: String },
+    /// Read the VM's graphics setup; answered with `Reply::Display`.
+    Display { id: RequestId, uuid: String },
     /// Connect `target.preview` to graphics device `idx`: through libvirt's own socket
     /// (`virDomainOpenGraphicsFD`), else over TCP to `tcp`. Failures show in the preview.
     Preview {
@@ -115,22 +118,23 @@ pub enum HostCommand {
     Migrate(migrate::MigrateCmd),
     /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
     Vm(vm::VmCmd),
-    /// The new-VM wizard's Create (`host::create`): answered with `HostEvent::Done`, progress
+    /// The new-VM wizard's Create (`host::create`): answered with `Reply::Done`, progress
     /// and outcome also in its job.
     CreateVm(Box<CreateVm>),
     /// Close the connection and end the thread.
     Stop,
 }
 
-/// Storage work. Every action is answered with `HostEvent::Done { tag, .. }` and followed by a
+/// Storage work. Every action is answered with `Reply::Done` and followed by a
 /// fresh `HostEvent::Storage`; `Refresh` only sends the inventory.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StorageCmd {
     /// Re-read pools, volumes (with the VMs using them) and secrets.
     Refresh,
     /// Read the first bytes of a volume and say whether it can be a boot disk
-    /// (`HostEvent::ImageHead`).
+    /// (`Reply::ImageHead`).
     Sniff {
+        id: RequestId,
         pool: String,
         volume: String,
     },
@@ -139,14 +143,14 @@ pub enum StorageCmd {
     /// since a pool on a slow mount takes its time.
     Rescan,
     Pool {
-        tag: u64,
+        id: RequestId,
         pool: String,
         op: PoolOp,
     },
     /// Define a pool from the wizard. Steps run in order (secret, define, build, start,
     /// autostart); when one fails, what the earlier ones created is removed again.
     DefinePool {
-        tag: u64,
+        id: RequestId,
         xml: String,
         /// A secret to create first (rbd/iscsi auth): its XML and value.
         secret: Option<(String, Vec<u8>)>,
@@ -154,14 +158,15 @@ pub enum StorageCmd {
         start: bool,
         autostart: bool,
     },
-    /// Answered with `HostEvent::Sources`. `spec` is the `<source>` XML hint (host for netfs
+    /// Answered with `Reply::Sources`. `spec` is the `<source>` XML hint (host for netfs
     /// and iscsi), if the type needs one.
     FindSources {
+        id: RequestId,
         kind: String,
         spec: Option<String>,
     },
     Volume {
-        tag: u64,
+        id: RequestId,
         pool: String,
         /// The volume acted on; for Create and Clone, the new volume's name.
         volume: String,
@@ -183,17 +188,17 @@ pub enum StorageCmd {
     },
     /// Define a secret (XML) and set its value when given.
     DefineSecret {
-        tag: u64,
+        id: RequestId,
         xml: String,
         value: Option<Vec<u8>>,
     },
     SetSecretValue {
-        tag: u64,
+        id: RequestId,
         uuid: String,
         value: Vec<u8>,
     },
     DeleteSecret {
-        tag: u64,
+        id: RequestId,
         uuid: String,
     },
 }
@@ -229,25 +234,25 @@ pub enum VolOp {
     Delete,
 }
 
-/// Network work: actions answer with `HostEvent::Done { tag, .. }` followed by a fresh
+/// Network work: actions answer with `Reply::Done` followed by a fresh
 /// `HostEvent::Networks`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetCmd {
     /// Networks and host interfaces; answered with `HostEvent::Networks`.
     Refresh,
-    /// One network's DHCP leases; answered with `HostEvent::Leases`.
-    Leases { network: String },
+    /// One network's DHCP leases; answered with `Reply::Leases`.
+    Leases { id: RequestId, network: String },
     /// Addresses of every running VM (lease, then agent, then ARP); answered with
     /// `HostEvent::Addresses`.
     Addresses,
     Net {
-        tag: u64,
+        id: RequestId,
         network: String,
         op: NetOp,
     },
     /// Define from the wizard, then start and set autostart; rolls back on failure.
     Define {
-        tag: u64,
+        id: RequestId,
         xml: String,
         start: bool,
         autostart: bool,
@@ -286,50 +291,22 @@ pub enum HostEvent {
     },
     /// The hung call returned.
     Resumed,
-    OpDone {
-        uuid: String,
-        name: String,
-        op: LifecycleOp,
-        result: Result<(), String>,
-    },
-    Display {
-        uuid: String,
-        result: Result<DisplayInfo, String>,
+    /// The answer to a request (`request.rs`).
+    Reply {
+        id: RequestId,
+        reply: Reply,
     },
     Storage(crate::model::storage::StorageInventory),
-    /// A storage or network action finished: `Ok` carries a short success text.
-    Done {
-        tag: u64,
-        result: Result<String, String>,
-    },
-    /// What a volume's first bytes say (`StorageCmd::Sniff`).
-    ImageHead {
-        pool: String,
-        volume: String,
-        result: Result<crate::diskimage::Head, String>,
-    },
-    Sources {
-        kind: String,
-        result: Result<Vec<crate::model::storage::PoolSource>, String>,
-    },
     Networks(crate::model::network::NetworkInventory),
-    Leases {
-        network: String,
-        result: Result<Vec<crate::model::network::Lease>, String>,
-    },
     /// Addresses per VM UUID.
     Addresses(std::collections::HashMap<String, Vec<crate::model::network::VmAddr>>),
     /// Progress, control answers and the end of a migration (`MigrateCmd::Start`).
     Migration(crate::model::migration::MigrationUpdate),
-    /// The answer to `MigrateCmd::Preflight`.
-    Preflight {
-        id: crate::model::migration::MigrationId,
-        checks: Vec<crate::migrate::preflight::Check>,
-    },
-    /// A VM's definitions and snapshots (`VmCmd::Details`, and after every `VmCmd::Act`).
-    VmDetails {
+    /// A VM's definitions and snapshots as they are after a `VmCmd::Act` (news, not an
+    /// answer: the act's answer is its `Reply::Done`).
+    VmChanged {
         uuid: String,
-        result: Result<Box<vm::VmDetails>, String>,
+        details: Box<vm::VmDetails>,
     },
 }
 
@@ -345,62 +322,59 @@ pub struct DisplayInfo {
 /// so nothing waits on a dead host. Refresh and Stop need no answer.
 pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent)) {
     match cmd {
-        HostCommand::Lifecycle { uuid, name, op } => notify(HostEvent::OpDone {
-            uuid,
-            name,
-            op,
-            result: Err(reason.to_string()),
+        HostCommand::Lifecycle { id, .. } => notify(HostEvent::Reply {
+            id,
+            reply: Reply::Op(Err(reason.to_string())),
         }),
         HostCommand::Console { link, .. } => link.fail(reason.to_string()),
         HostCommand::Preview { target, .. } => target.preview.fail(reason.to_string()),
-        HostCommand::Display { uuid } => notify(HostEvent::Display {
-            uuid,
-            result: Err(reason.to_string()),
+        HostCommand::Display { id, .. } => notify(HostEvent::Reply {
+            id,
+            reply: Reply::Display(Err(reason.to_string())),
         }),
         HostCommand::Storage(c) => match c {
-            StorageCmd::Pool { tag, .. }
-            | StorageCmd::DefinePool { tag, .. }
-            | StorageCmd::Volume { tag, .. }
-            | StorageCmd::DefineSecret { tag, .. }
-            | StorageCmd::SetSecretValue { tag, .. }
-            | StorageCmd::DeleteSecret { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            StorageCmd::Pool { id, .. }
+            | StorageCmd::DefinePool { id, .. }
+            | StorageCmd::Volume { id, .. }
+            | StorageCmd::DefineSecret { id, .. }
+            | StorageCmd::SetSecretValue { id, .. }
+            | StorageCmd::DeleteSecret { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
             StorageCmd::Upload { job, .. } | StorageCmd::Download { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
-            StorageCmd::FindSources { kind, .. } => notify(HostEvent::Sources {
-                kind,
-                result: Err(reason.to_string()),
+            StorageCmd::FindSources { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(Err(reason.to_string())),
             }),
-            StorageCmd::Sniff { pool, volume } => notify(HostEvent::ImageHead {
-                pool,
-                volume,
-                result: Err(reason.to_string()),
+            StorageCmd::Sniff { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::ImageHead(Err(reason.to_string())),
             }),
             StorageCmd::Refresh | StorageCmd::Rescan => {}
         },
         HostCommand::Network(c) => match c {
-            NetCmd::Net { tag, .. } | NetCmd::Define { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            NetCmd::Net { id, .. } | NetCmd::Define { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
-            NetCmd::Leases { network } => notify(HostEvent::Leases {
-                network,
-                result: Err(reason.to_string()),
+            NetCmd::Leases { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Leases(Err(reason.to_string())),
             }),
             NetCmd::Refresh | NetCmd::Addresses => {}
         },
         HostCommand::Migrate(c) => migrate::refuse(c, reason, notify),
         HostCommand::Vm(c) => match c {
-            vm::VmCmd::Details { uuid } => notify(HostEvent::VmDetails {
-                uuid,
-                result: Err(reason.to_string()),
+            vm::VmCmd::Details { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::VmDetails(Err(reason.to_string())),
             }),
-            vm::VmCmd::Act { tag, .. } => notify(HostEvent::Done {
-                tag,
-                result: Err(reason.to_string()),
+            vm::VmCmd::Act { id, .. } => notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(Err(reason.to_string())),
             }),
             vm::VmCmd::Clone { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
@@ -409,9 +383,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
         HostCommand::CreateVm(c) => {
             c.job
                 .finish(crate::job::JobState::Failed(reason.to_string()));
-            notify(HostEvent::Done {
-                tag: c.tag,
-                result: Err(reason.to_string()),
+            notify(HostEvent::Reply {
+                id: c.id,
+                reply: Reply::Done(Err(reason.to_string())),
             })
         }
         HostCommand::Refresh | HostCommand::Stop => {}

@@ -12,7 +12,7 @@ use virt::error::Error;
 use virt::network::Network;
 use virt::sys;
 
-use super::{message, HostEvent, NetCmd, NetOp};
+use super::{message, HostEvent, NetCmd, NetOp, Reply, RequestId};
 use crate::model::network::{AddrSource, HostIface, NetUser, NetworkInventory, VmAddr};
 use crate::xml::network as netxml;
 
@@ -28,7 +28,7 @@ pub(super) fn run(
             notify(HostEvent::Networks(inventory(conn)?));
             Ok(())
         }
-        NetCmd::Leases { network } => {
+        NetCmd::Leases { id, network } => {
             let got = conn
                 .lookup_network_by_name(&network)
                 .and_then(|n| ffi::dhcp_leases(&n));
@@ -36,16 +36,16 @@ pub(super) fn run(
                 Ok(mut leases) => {
                     // By address, numerically (10.0.0.9 before 10.0.0.10).
                     leases.sort_by_key(|l| (l.ip.parse::<std::net::IpAddr>().ok(), l.ip.clone()));
-                    notify(HostEvent::Leases {
-                        network,
-                        result: Ok(leases),
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Leases(Ok(leases)),
                     });
                     Ok(())
                 }
                 Err(e) => {
-                    notify(HostEvent::Leases {
-                        network,
-                        result: Err(message(&e)),
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Leases(Err(message(&e))),
                     });
                     Err(e)
                 }
@@ -55,18 +55,18 @@ pub(super) fn run(
             notify(HostEvent::Addresses(addresses(conn)?));
             Ok(())
         }
-        NetCmd::Net { tag, network, op } => {
+        NetCmd::Net { id, network, op } => {
             let result = net_op(conn, &network, op);
-            finish(conn, tag, result, notify)
+            finish(conn, id, result, notify)
         }
         NetCmd::Define {
-            tag,
+            id,
             xml,
             start,
             autostart,
         } => {
             let result = define(conn, &xml, start, autostart);
-            finish(conn, tag, result, notify)
+            finish(conn, id, result, notify)
         }
     }
 }
@@ -75,7 +75,7 @@ pub(super) fn run(
 /// action may have changed something). The action's error wins over the refresh's.
 fn finish(
     conn: &Connect,
-    tag: u64,
+    id: RequestId,
     result: Result<String, (String, Error)>,
     notify: &dyn Fn(HostEvent),
 ) -> Result<(), Error> {
@@ -83,7 +83,10 @@ fn finish(
         Ok(text) => (Ok(text), None),
         Err((text, e)) => (Err(text), Some(e)),
     };
-    notify(HostEvent::Done { tag, result });
+    notify(HostEvent::Reply {
+        id,
+        reply: Reply::Done(result),
+    });
     let refreshed = inventory(conn).map(|inv| notify(HostEvent::Networks(inv)));
     match err {
         Some(e) => Err(e),

@@ -11,7 +11,7 @@ use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
 use super::worker::Side;
-use super::{message, HostCommand, HostEvent, Notify, PoolOp, StorageCmd, VolOp};
+use super::{message, HostCommand, HostEvent, Notify, PoolOp, Reply, RequestId, StorageCmd, VolOp};
 
 /// Why an action failed: the text for the user, and the libvirt error behind it (none for a
 /// refusal decided here), which the worker needs to tell a dead connection from a refused call.
@@ -92,17 +92,18 @@ pub(super) fn run(
 
 /// One storage action on the calling thread; answers through `notify`.
 fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<(), Error> {
-    let (tag, outcome) = match cmd {
-        StorageCmd::FindSources { kind, spec } => return find_sources(conn, kind, spec, notify),
+    let (id, outcome) = match cmd {
+        StorageCmd::FindSources { id, kind, spec } => {
+            return find_sources(conn, id, kind, spec, notify)
+        }
         StorageCmd::Refresh | StorageCmd::Upload { .. } | StorageCmd::Download { .. } => {
             return send_inventory(conn, notify)
         }
-        StorageCmd::Sniff { pool, volume } => {
+        StorageCmd::Sniff { id, pool, volume } => {
             let result = transfer::head(conn, &pool, &volume).map(|b| crate::diskimage::sniff(&b));
-            notify(HostEvent::ImageHead {
-                pool,
-                volume,
-                result,
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::ImageHead(result),
             });
             return Ok(());
         }
@@ -115,9 +116,9 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
             }
             return send_inventory(conn, notify);
         }
-        StorageCmd::Pool { tag, pool, op } => (tag, pool_op(conn, &pool, op)),
+        StorageCmd::Pool { id, pool, op } => (id, pool_op(conn, &pool, op)),
         StorageCmd::DefinePool {
-            tag,
+            id,
             xml,
             secret,
             build,
@@ -129,27 +130,30 @@ fn act(conn: &Connect, cmd: StorageCmd, notify: &dyn Fn(HostEvent)) -> Result<()
                 start,
                 autostart,
             };
-            (tag, define::define_pool(conn, &xml, secret, steps))
+            (id, define::define_pool(conn, &xml, secret, steps))
         }
         StorageCmd::Volume {
-            tag,
+            id,
             pool,
             volume,
             op,
-        } => (tag, volume_op(conn, &pool, &volume, op)),
-        StorageCmd::DefineSecret { tag, xml, value } => {
-            (tag, define::define_secret(conn, &xml, value.as_deref()))
+        } => (id, volume_op(conn, &pool, &volume, op)),
+        StorageCmd::DefineSecret { id, xml, value } => {
+            (id, define::define_secret(conn, &xml, value.as_deref()))
         }
-        StorageCmd::SetSecretValue { tag, uuid, value } => {
-            (tag, set_secret_value(conn, &uuid, &value))
+        StorageCmd::SetSecretValue { id, uuid, value } => {
+            (id, set_secret_value(conn, &uuid, &value))
         }
-        StorageCmd::DeleteSecret { tag, uuid } => (tag, delete_secret(conn, &uuid)),
+        StorageCmd::DeleteSecret { id, uuid } => (id, delete_secret(conn, &uuid)),
     };
     let (result, error) = match outcome {
         Ok(text) => (Ok(text), None),
         Err(f) => (Err(f.text), f.error),
     };
-    notify(HostEvent::Done { tag, result });
+    notify(HostEvent::Reply {
+        id,
+        reply: Reply::Done(result),
+    });
     match error {
         // The link died: a refresh would only fail too (after the keepalive timeout).
         Some(e) if !conn.is_alive().unwrap_or(false) => Err(e),
@@ -166,6 +170,7 @@ fn send_inventory(conn: &Connect, notify: &dyn Fn(HostEvent)) -> Result<(), Erro
 
 fn find_sources(
     conn: &Connect,
+    id: RequestId,
     kind: String,
     spec: Option<String>,
     notify: &dyn Fn(HostEvent),
@@ -174,13 +179,16 @@ fn find_sources(
         Ok(xml) => {
             let result = crate::xml::pool::parse_sources(&xml)
                 .map_err(|e| format!("libvirt's answer for {kind} sources could not be read: {e}"));
-            notify(HostEvent::Sources { kind, result });
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(result),
+            });
             Ok(())
         }
         Err(e) => {
-            notify(HostEvent::Sources {
-                kind,
-                result: Err(message(&e)),
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Sources(Err(message(&e))),
             });
             Err(e)
         }

@@ -1,7 +1,7 @@
 //! The VM detail screen's host side: reading a VM's definitions and snapshots, and the edits,
 //! snapshot actions, redefinition, clone and delete it offers. Commands run on the worker's
 //! connection (clone on a thread of its own, like volume transfers). Each action answers with
-//! `HostEvent::Done { tag, .. }` and is followed by a fresh `HostEvent::VmDetails` for the VM
+//! `Reply::Done` and is followed by a fresh `HostEvent::VmChanged` for the VM
 //! (unless it was deleted).
 
 mod clone;
@@ -11,7 +11,7 @@ use virt::domain::Domain;
 use virt::error::Error;
 use virt::sys;
 
-use super::{message, HostEvent};
+use super::{message, HostEvent, Reply, RequestId};
 use crate::job::Job;
 use crate::xml::domain::XmlError;
 use crate::xml::hardware::{self, Hardware, Source};
@@ -76,10 +76,14 @@ impl Scope {
 /// What the detail screen asks a worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VmCmd {
-    /// Read the VM's definitions and snapshots; answered with `HostEvent::VmDetails`.
-    Details { uuid: String },
-    /// Change the VM; answered with `HostEvent::Done { tag, .. }`, then `VmDetails`.
-    Act { tag: u64, uuid: String, op: VmOp },
+    /// Read the VM's definitions and snapshots; answered with `Reply::VmDetails`.
+    Details { id: RequestId, uuid: String },
+    /// Change the VM; answered with `Reply::Done`, then `HostEvent::VmChanged`.
+    Act {
+        id: RequestId,
+        uuid: String,
+        op: VmOp,
+    },
     /// Clone the (shut-off) VM on a thread of its own; progress, cancel and the outcome go
     /// through `job`. A failed or cancelled clone removes the volumes it created.
     Clone {
@@ -276,12 +280,12 @@ pub(super) fn run(
     notify: &dyn Fn(HostEvent),
 ) -> (Option<String>, Result<(), Error>) {
     match cmd {
-        VmCmd::Details { uuid } => {
+        VmCmd::Details { id, uuid } => {
             let res = details(conn, &uuid);
             let err = res.as_ref().err().and_then(|e| e.libvirt().cloned());
-            notify(HostEvent::VmDetails {
-                uuid,
-                result: res.map(Box::new).map_err(|e| e.to_string()),
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::VmDetails(res.map(Box::new).map_err(|e| e.to_string())),
             });
             (None, err.map_or(Ok(()), Err))
         }
@@ -289,13 +293,13 @@ pub(super) fn run(
             clone::spawn(conn, uuid, spec, job);
             (None, Ok(()))
         }
-        VmCmd::Act { tag, uuid, op } => {
+        VmCmd::Act { id, uuid, op } => {
             let deleting = matches!(op, VmOp::Delete(_));
             let res = act(conn, &uuid, op);
             let err = res.as_ref().err().and_then(|e| e.libvirt().cloned());
-            notify(HostEvent::Done {
-                tag,
-                result: res.map_err(|e| e.to_string()),
+            notify(HostEvent::Reply {
+                id,
+                reply: Reply::Done(res.map_err(|e| e.to_string())),
             });
             if let Some(e) = err {
                 // A dead link: a details read would only fail too (after the keepalive).
@@ -305,9 +309,9 @@ pub(super) fn run(
             }
             if !deleting || conn.lookup_domain_by_uuid_string(&uuid).is_ok() {
                 if let Ok(d) = details(conn, &uuid) {
-                    notify(HostEvent::VmDetails {
+                    notify(HostEvent::VmChanged {
                         uuid: uuid.clone(),
-                        result: Ok(Box::new(d)),
+                        details: Box::new(d),
                     });
                 }
             }

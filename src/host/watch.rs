@@ -132,8 +132,8 @@ mod tests {
         busy.enter();
         std::thread::sleep(Duration::from_millis(500));
         tx.send(HostCommand::Lifecycle {
+            id: crate::host::RequestId(1),
             uuid: "u".into(),
-            name: "vm".into(),
             op: LifecycleOp::Start,
         })
         .unwrap();
@@ -146,7 +146,7 @@ mod tests {
         let ev = events.lock().unwrap();
         assert!(matches!(ev[0], HostEvent::Stalled { .. }), "{ev:?}");
         assert!(
-            matches!(&ev[1], HostEvent::OpDone { result: Err(e), .. } if e.contains("not responding")),
+            matches!(&ev[1], HostEvent::Reply { id: crate::host::RequestId(1), reply: crate::host::Reply::Op(Err(e)) } if e.contains("not responding")),
             "{ev:?}"
         );
         assert!(matches!(ev[2], HostEvent::Resumed), "{ev:?}");

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use super::node::NodeSampler;
 use super::watch::Busy;
-use super::{backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, WorkerOptions};
+use super::{
+    backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, Reply, WorkerOptions,
+};
 use crate::model::{version_string, HostInfo, NodeSample, Outbox, Snapshot, Vm, VmState};
 
 /// While commands and events keep coming, the table is brought up to date this often.
@@ -370,25 +372,21 @@ impl<'a> Session<'a> {
                     return End::Stop
                 }
                 Ok(Input::Cmd(HostCommand::Refresh)) => self.last_inventory = None,
-                Ok(Input::Cmd(HostCommand::Lifecycle { uuid, name, op })) => {
+                Ok(Input::Cmd(HostCommand::Lifecycle { id, uuid, op })) => {
                     let result = ops::run_op(&self.conn, &uuid, op);
                     if let Err(e) = &result {
                         if let Some(end) = self.check(e) {
-                            notify(HostEvent::OpDone {
-                                uuid,
-                                name,
-                                op,
-                                result: Err(message(e)),
+                            notify(HostEvent::Reply {
+                                id,
+                                reply: Reply::Op(Err(message(e))),
                             });
                             return end;
                         }
                     }
                     self.changed.insert(uuid.clone());
-                    self.answers.push(HostEvent::OpDone {
-                        uuid,
-                        name,
-                        op,
-                        result: result.map_err(|e| message(&e)),
+                    self.answers.push(HostEvent::Reply {
+                        id,
+                        reply: Reply::Op(result.map_err(|e| message(&e))),
                     });
                 }
                 Ok(Input::Cmd(HostCommand::Console { uuid, force, link })) => {
@@ -434,7 +432,7 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
-                Ok(Input::Cmd(HostCommand::Display { uuid })) => {
+                Ok(Input::Cmd(HostCommand::Display { id, uuid })) => {
                     let result = ops::display(&self.conn, &uuid, !self.opts.readonly);
                     if let Err(e) = &result {
                         if let Some(end) = self.check(e) {
@@ -442,7 +440,10 @@ impl<'a> Session<'a> {
                         }
                     }
                     let result = result.map_err(|e| message(&e)).and_then(|r| r);
-                    notify(HostEvent::Display { uuid, result });
+                    notify(HostEvent::Reply {
+                        id,
+                        reply: Reply::Display(result),
+                    });
                 }
                 Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
                     if let Err(e) = super::storage::run(&self.conn, cmd, &self.shared, &self.side) {

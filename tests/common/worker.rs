@@ -1,12 +1,14 @@
 //! A bare host worker for tests that drive `HostCommand`s directly (storage, networks): start
-//! it, wait for an event, run a tagged action and get its result plus the inventory the worker
+//! it, wait for an event, run an action and get its result plus the inventory the worker
 //! sends after every action.
 
 use std::marker::PhantomData;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use virtdeck::host::{HostCommand, HostEvent, HostHandle, NetCmd, StorageCmd, WorkerOptions};
+use virtdeck::host::{
+    HostCommand, HostEvent, HostHandle, NetCmd, Reply, RequestId, StorageCmd, WorkerOptions,
+};
 use virtdeck::model::network::NetworkInventory;
 use virtdeck::model::storage::StorageInventory;
 use virtdeck::model::HostId;
@@ -58,7 +60,7 @@ pub struct Worker<I> {
     pub handle: HostHandle,
     rx: Receiver<HostEvent>,
     pub uri: String,
-    tag: u64,
+    next_id: u64,
     _inventory: PhantomData<I>,
 }
 
@@ -79,7 +81,7 @@ impl<I: Inventory> Worker<I> {
             handle,
             rx,
             uri: uri.into(),
-            tag: 0,
+            next_id: 0,
             _inventory: PhantomData,
         };
         w.wait("connection", WAIT, |ev| {
@@ -116,26 +118,29 @@ impl<I: Inventory> Worker<I> {
     }
 
     /// Runs an action: its result, then the inventory the worker sends after every action.
-    pub fn act(&mut self, make: impl FnOnce(u64) -> I::Cmd) -> (Result<String, String>, I) {
-        self.tag += 1;
-        let tag = self.tag;
-        self.send(make(tag));
+    pub fn act(&mut self, make: impl FnOnce(RequestId) -> I::Cmd) -> (Result<String, String>, I) {
+        self.next_id += 1;
+        let id = RequestId(self.next_id);
+        self.send(make(id));
         let result = self.wait("result", WAIT, |ev| match ev {
-            HostEvent::Done { tag: t, result } if t == tag => Some(result),
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Done(result),
+            } if i == id => Some(result),
             _ => None,
         });
         let inv = self.wait("inventory after the action", WAIT, I::pick);
         (result, inv)
     }
 
-    pub fn ok(&mut self, make: impl FnOnce(u64) -> I::Cmd) -> (String, I) {
+    pub fn ok(&mut self, make: impl FnOnce(RequestId) -> I::Cmd) -> (String, I) {
         match self.act(make) {
             (Ok(text), inv) => (text, inv),
             (Err(e), _) => panic!("action failed: {e}"),
         }
     }
 
-    pub fn err(&mut self, make: impl FnOnce(u64) -> I::Cmd) -> (String, I) {
+    pub fn err(&mut self, make: impl FnOnce(RequestId) -> I::Cmd) -> (String, I) {
         match self.act(make) {
             (Err(e), inv) => (e, inv),
             (Ok(text), _) => panic!("action should have failed but: {text}"),

@@ -10,7 +10,7 @@ use crate::app::toast::Level;
 use crate::app::{App, Effect};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
-use crate::host::HostCommand;
+use crate::host::{HostCommand, RequestId};
 use crate::model::HostId;
 use crate::xml::edit::{diff, DiffLine};
 
@@ -22,8 +22,8 @@ pub enum XmlStage {
         diff: Vec<DiffLine>,
         scroll: usize,
     },
-    /// Sent; the answer carries this tag.
-    Waiting(u64),
+    /// Sent; the answer carries this id.
+    Waiting(RequestId),
     /// `e` found an earlier edit kept (closed with Esc, perhaps refused by libvirt): continue
     /// it, or discard it for the current definition. Never reopened without asking.
     Resume,
@@ -186,15 +186,15 @@ pub fn key(
                     .and_then(|c| c.details.as_ref())
                     .map(|d| d.name.clone())
                     .unwrap_or_default();
-                let tag = super::tag(app, host, format!("{name}: redefine"));
+                let id = super::register(app, host, format!("{name}: redefine"));
                 if let Some(ed) = &mut app.detail.editor {
-                    ed.stage = XmlStage::Waiting(tag);
+                    ed.stage = XmlStage::Waiting(id);
                     ed.error = None;
                 }
                 return vec![Effect::Host(
                     host,
                     HostCommand::Vm(VmCmd::Act {
-                        tag,
+                        id,
                         uuid,
                         op: VmOp::DefineXml { xml },
                     }),

@@ -1,7 +1,8 @@
 //! The VM detail screen: tabs (Overview, Hardware, Snapshots, XML), a cache of each VM's
 //! definitions and snapshots read through its host's worker, the cursors of each tab, the
 //! in-app XML editor and the actions each tab offers. Nothing here waits on libvirt: reads
-//! and changes go out as effects and come back as `HostEvent::VmDetails` / `Done`.
+//! and changes go out as effects and come back as replies (`Reply::VmDetails`, `Reply::Done`)
+//! and `HostEvent::VmChanged`.
 
 mod editor;
 pub mod forms;
@@ -16,7 +17,7 @@ use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
-use crate::host::HostCommand;
+use crate::host::{HostCommand, RequestId};
 use crate::job::{Job, JobState};
 use crate::model::HostId;
 use forms::Form;
@@ -81,19 +82,19 @@ pub struct DetailUi {
     pub editor: Option<XmlEditor>,
     /// Rows a page holds in the current tab, from the last draw.
     pub page: Cell<usize>,
-    /// Changes waiting for an earlier tagged answer (attach after the new volume exists).
+    /// Follow-up changes whose first step succeeded, sent on the next tick (answers cannot
+    /// send effects themselves).
     pub after: Vec<After>,
 }
 
-/// A VM change sent once the request `tag` succeeded.
+/// A VM change sent once an earlier request succeeded (attach after the new volume exists);
+/// the registry keeps it with that request (`Owner::WizardThen`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct After {
-    pub tag: u64,
     pub host: HostId,
     pub uuid: String,
     pub what: String,
     pub op: VmOp,
-    pub ready: bool,
 }
 
 impl DetailUi {
@@ -151,7 +152,13 @@ pub fn request(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
         return Vec::new();
     }
     entry.loading = true;
-    vec![Effect::Host(host, HostCommand::Vm(VmCmd::Details { uuid }))]
+    let id = app
+        .requests
+        .issue(host, Owner::VmDetails { uuid: uuid.clone() });
+    vec![Effect::Host(
+        host,
+        HostCommand::Vm(VmCmd::Details { id, uuid }),
+    )]
 }
 
 /// The host answered a details read.
@@ -179,13 +186,9 @@ pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<Vm
 /// Once a second: re-read the shown VM when its state, as the
 /// periodic snapshot sees it, no longer matches the cached details (started, stopped…).
 pub fn tick(app: &mut App) -> Vec<Effect> {
-    // Follow-ups whose first step succeeded (host answers cannot send effects themselves).
+    // Follow-ups whose first step succeeded.
     let mut fx = Vec::new();
-    let (ready, waiting): (Vec<After>, Vec<After>) = std::mem::take(&mut app.detail.after)
-        .into_iter()
-        .partition(|a| a.ready);
-    app.detail.after = waiting;
-    for a in ready {
+    for a in std::mem::take(&mut app.detail.after) {
         let name = app
             .host(a.host)
             .and_then(|h| h.vms.iter().find(|v| v.uuid == a.uuid))
@@ -197,7 +200,7 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
             app,
             a.host,
             format!("{name}: {}", a.what),
-            |tag| HostCommand::Vm(VmCmd::Act { tag, uuid, op }),
+            |id| HostCommand::Vm(VmCmd::Act { id, uuid, op }),
         ));
     }
     let Some((host, uuid)) = shown(app) else {
@@ -219,30 +222,11 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-/// Sends `op` to the VM once the request `tag` succeeded (dropped if it fails).
-pub fn then(app: &mut App, tag: u64, host: HostId, uuid: String, what: String, op: VmOp) {
-    app.detail.after.push(After {
-        tag,
-        host,
-        uuid,
-        what,
-        op,
-        ready: false,
-    });
-}
-
-/// A tagged answer: a failed redefinition reopens the editor with the error and the text;
-/// a change waiting for this answer is released (or dropped).
-pub fn done(app: &mut App, host: HostId, tag: u64, result: &Result<String, String>) {
-    app.detail.after.retain_mut(|a| {
-        if a.tag != tag || a.host != host {
-            return true;
-        }
-        a.ready = true;
-        result.is_ok()
-    });
+/// The answer to the editor's redefinition `id`: success closes the editor, a failure
+/// reopens it with the error and the text. An editor closed meanwhile hears nothing.
+pub fn redefined(app: &mut App, host: HostId, id: RequestId, result: &Result<String, String>) {
     if let Some(ed) = &mut app.detail.editor {
-        if ed.host == host && ed.stage == XmlStage::Waiting(tag) {
+        if ed.host == host && ed.stage == XmlStage::Waiting(id) {
             match result {
                 Ok(_) => app.detail.editor = None,
                 Err(e) => {
@@ -376,8 +360,8 @@ pub fn selected_snapshot(app: &App, d: &VmDetails) -> Option<String> {
 /// Sends one change to the VM, reported as a toast.
 pub fn act(app: &mut App, host: HostId, d: &VmDetails, what: &str, op: VmOp) -> Vec<Effect> {
     let uuid = d.uuid.clone();
-    requests::send(app, host, format!("{}: {what}", d.name), |tag| {
-        HostCommand::Vm(VmCmd::Act { tag, uuid, op })
+    requests::send(app, host, format!("{}: {what}", d.name), |id| {
+        HostCommand::Vm(VmCmd::Act { id, uuid, op })
     })
 }
 
@@ -464,9 +448,9 @@ fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
         None,
         host,
         format!("{}: detach {label}", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::DetachDevice { xml, scope },
             })
@@ -512,9 +496,9 @@ fn revert(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
         None,
         host,
         format!("{}: revert to {name}", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::RevertSnapshot { name, force },
             })
@@ -561,9 +545,9 @@ pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEnt
     })
 }
 
-/// Registers a tag whose answer the detail screen waits for (the editor's redefinition).
-pub fn tag(app: &mut App, host: HostId, what: String) -> u64 {
-    app.requests.tag(host, Owner::Action(what))
+/// Registers the editor's redefinition, whose answer the editor waits for.
+pub fn register(app: &mut App, host: HostId, what: String) -> RequestId {
+    app.requests.issue(host, Owner::Redefine(what))
 }
 
 pub struct DetailPane;

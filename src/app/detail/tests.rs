@@ -9,7 +9,7 @@ use crate::app::{HostSpec, Mode, Msg, Settings};
 use crate::config::keymap::{Key, Keymap};
 use crate::config::theme::Theme;
 use crate::host::vm::{Scope, VmDetails};
-use crate::host::HostEvent;
+use crate::host::{HostEvent, RequestId};
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
 use crate::xml::snapshot::SnapshotTree;
 
@@ -120,12 +120,37 @@ pub(super) fn type_text(app: &mut App, s: &str) {
     }
 }
 
-pub(super) fn answer(app: &mut App, d: Box<VmDetails>) {
+/// The request id of the details read `fx` sends (the only effect), registered for the VM.
+pub(super) fn details_read(app: &App, fx: &[Effect]) -> RequestId {
+    let [Effect::Host(HostId(0), HostCommand::Vm(VmCmd::Details { id, uuid }))] = fx else {
+        panic!("one details read expected: {fx:?}")
+    };
+    assert_eq!(uuid, UUID);
+    assert_eq!(
+        app.requests.owner(*id),
+        Some(&requests::Owner::VmDetails { uuid: UUID.into() })
+    );
+    *id
+}
+
+/// The host answers the details read `id`.
+pub(super) fn answer(app: &mut App, id: RequestId, d: Box<VmDetails>) {
     app.update(Msg::Host(
         HostId(0),
-        HostEvent::VmDetails {
+        HostEvent::Reply {
+            id,
+            reply: crate::host::Reply::VmDetails(Ok(d)),
+        },
+    ));
+}
+
+/// The host sends the VM's details after a change (no request).
+pub(super) fn changed(app: &mut App, d: Box<VmDetails>) {
+    app.update(Msg::Host(
+        HostId(0),
+        HostEvent::VmChanged {
             uuid: UUID.into(),
-            result: Ok(d),
+            details: d,
         },
     ));
 }
@@ -134,16 +159,10 @@ pub(super) fn answer(app: &mut App, d: Box<VmDetails>) {
 pub(super) fn opened(active: bool) -> App {
     let mut a = app(active, false);
     let fx = press(&mut a, "<Enter>");
-    assert_eq!(
-        fx,
-        vec![Effect::Host(
-            HostId(0),
-            HostCommand::Vm(VmCmd::Details { uuid: UUID.into() })
-        )]
-    );
+    let id = details_read(&a, &fx);
     // A second read is not sent while one is under way.
     assert!(request(&mut a, HostId(0), UUID.into()).is_empty());
-    answer(&mut a, details(active));
+    answer(&mut a, id, details(active));
     a
 }
 
@@ -160,13 +179,11 @@ pub(super) fn with_pools(a: &mut App, names: &[&str]) {
         .collect();
 }
 
-/// The VM ops in effects, with their tags.
-pub(super) fn ops(fx: &[Effect]) -> Vec<(u64, VmOp)> {
+/// The VM ops in effects, with their request ids.
+pub(super) fn ops(fx: &[Effect]) -> Vec<(RequestId, VmOp)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Host(_, HostCommand::Vm(VmCmd::Act { tag, op, .. })) => {
-                Some((*tag, op.clone()))
-            }
+            Effect::Host(_, HostCommand::Vm(VmCmd::Act { id, op, .. })) => Some((*id, op.clone())),
             _ => None,
         })
         .collect()
@@ -219,15 +236,15 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
         .any(|l| matches!(l, crate::xml::edit::DiffLine::Added(s) if s.starts_with("<!-- x -->"))));
     let fx = press(&mut a, "y");
     let sent = ops(&fx);
-    let [(tag, VmOp::DefineXml { xml })] = sent.as_slice() else {
+    let [(id, VmOp::DefineXml { xml })] = sent.as_slice() else {
         panic!("{sent:?}")
     };
     assert!(xml.starts_with("<!-- x --><domain"));
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::Done {
-            tag: *tag,
-            result: Err("XML error: bad".into()),
+        HostEvent::Reply {
+            id: *id,
+            reply: crate::host::Reply::Done(Err("XML error: bad".into())),
         },
     ));
     let ed = a.detail.editor.as_ref().unwrap();
@@ -243,12 +260,12 @@ fn failed_redefine_keeps_the_edit_and_the_error() {
     // Fixed and accepted: the editor closes.
     press(&mut a, "<C-s>");
     let fx = press(&mut a, "y");
-    let tag = ops(&fx)[0].0;
+    let id = ops(&fx)[0].0;
     a.update(Msg::Host(
         HostId(0),
-        HostEvent::Done {
-            tag,
-            result: Ok("redefined".into()),
+        HostEvent::Reply {
+            id,
+            reply: crate::host::Reply::Done(Ok("redefined".into())),
         },
     ));
     assert!(a.detail.editor.is_none());
@@ -264,12 +281,12 @@ fn a_refused_draft_is_offered_not_reopened_and_its_error_leaves_with_it() {
         press(a, "e");
         type_text(a, "<!-- XB -->");
         press(a, "<C-s>");
-        let tag = ops(&press(a, "y"))[0].0;
+        let id = ops(&press(a, "y"))[0].0;
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag,
-                result: Err("unsupported unit 'XB'".into()),
+            HostEvent::Reply {
+                id,
+                reply: crate::host::Reply::Done(Err("unsupported unit 'XB'".into())),
             },
         ));
         press(a, "<Esc>");
@@ -353,8 +370,9 @@ fn detach_nic_confirms_then_names_it_by_mac() {
 #[test]
 fn readonly_refuses_changes_but_not_reading() {
     let mut a = app(false, true);
-    press(&mut a, "<Enter>");
-    answer(&mut a, details(false));
+    let fx = press(&mut a, "<Enter>");
+    let id = details_read(&a, &fx);
+    answer(&mut a, id, details(false));
     press(&mut a, "<Tab>");
     assert_eq!(a.detail.tab, Tab::Hardware);
     assert!(press(&mut a, "A").is_empty());

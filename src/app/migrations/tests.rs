@@ -3,7 +3,7 @@
 use super::super::tests::{app, press, select, vm};
 use super::*;
 use crate::app::Msg;
-use crate::host::HostEvent;
+use crate::host::{HostEvent, Reply, RequestId};
 use crate::migrate::preflight::{CheckKind, Status};
 use crate::model::migration::{PostCopy, Progress};
 use crate::model::{NodeMemory, Snapshot, VmState};
@@ -37,6 +37,30 @@ fn event(a: &mut App, host: usize, ev: HostEvent) -> Vec<Effect> {
     a.update(Msg::Host(HostId(host), ev))
 }
 
+/// The migration whose checks the pre-flight request `id` asks for.
+fn migration_of(a: &App, id: RequestId) -> MigrationId {
+    match a.requests.owner(id) {
+        Some(requests::Owner::Preflight(m)) => *m,
+        other => panic!("request {id:?} is not a pre-flight: {other:?}"),
+    }
+}
+
+/// Source host kvm-a answers the pre-flight request of migration `id`.
+fn answer_preflight(a: &mut App, id: MigrationId, checks: Vec<Check>) {
+    let rid = a
+        .requests
+        .find(&requests::Owner::Preflight(id))
+        .expect("a pre-flight request for the migration");
+    event(
+        a,
+        0,
+        HostEvent::Reply {
+            id: rid,
+            reply: Reply::Preflight(checks),
+        },
+    );
+}
+
 /// `m` on web-01 of kvm-a, Enter twice: the checks page, with one pre-flight asked.
 fn to_checks(a: &mut App) -> MigrationId {
     select(a, "web-01");
@@ -57,29 +81,27 @@ fn to_checks(a: &mut App) -> MigrationId {
     assert_eq!(uuid, "uuid-web-01");
     assert_eq!(target.uri, "test:///b");
     assert!(wizard(a).is_review());
-    *id
+    migration_of(a, *id)
 }
 
 #[test]
 fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
     let mut a = app();
     let id = to_checks(&mut a);
+    let first = a.requests.find(&requests::Owner::Preflight(id)).unwrap();
     assert!(press(&mut a, "<Enter>").is_empty(), "checks still running");
     assert!(wizard(&a)
         .error
         .as_deref()
         .unwrap()
         .contains("still running"));
-    event(
+    answer_preflight(
         &mut a,
-        0,
-        HostEvent::Preflight {
-            id,
-            checks: vec![
-                check(CheckKind::Reachable, Status::Pass),
-                check(CheckKind::Network, Status::Fail),
-            ],
-        },
+        id,
+        vec![
+            check(CheckKind::Reachable, Status::Pass),
+            check(CheckKind::Network, Status::Fail),
+        ],
     );
     assert!(press(&mut a, "<Enter>").is_empty(), "a failed check blocks");
     assert!(wizard(&a).error.as_deref().unwrap().contains("block"));
@@ -96,19 +118,19 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
     let [MigrateCmd::Preflight { vms, .. }] = migrate_cmds(&fx).as_slice() else {
         panic!("a new pre-flight round")
     };
-    let id2 = vms[0].0;
+    let id2 = migration_of(&a, vms[0].0);
     assert_ne!(id, id2);
     // An answer of the old round is ignored.
-    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
-    assert!(a.migrations.preflight[0].checks.is_none());
     event(
         &mut a,
         0,
-        HostEvent::Preflight {
-            id: id2,
-            checks: vec![check(CheckKind::Network, Status::Fail)],
+        HostEvent::Reply {
+            id: first,
+            reply: Reply::Preflight(vec![]),
         },
     );
+    assert!(a.migrations.preflight[0].checks.is_none());
+    answer_preflight(&mut a, id2, vec![check(CheckKind::Network, Status::Fail)]);
     let fx = press(&mut a, "<Enter>");
     let [MigrateCmd::Start {
         id: started,
@@ -129,7 +151,7 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
 fn progress_and_the_end_show_in_the_pane_and_as_a_message() {
     let mut a = app();
     let id = to_checks(&mut a);
-    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
+    answer_preflight(&mut a, id, vec![]);
     press(&mut a, "<Enter>");
     let upd = |event| HostEvent::Migration(MigrationUpdate { id, event });
     event(&mut a, 0, upd(MigrationEvent::Started));
@@ -176,7 +198,7 @@ fn progress_and_the_end_show_in_the_pane_and_as_a_message() {
 fn tune_and_post_copy_reach_the_running_migration() {
     let mut a = app();
     let id = to_checks(&mut a);
-    event(&mut a, 0, HostEvent::Preflight { id, checks: vec![] });
+    answer_preflight(&mut a, id, vec![]);
     press(&mut a, "<Enter>");
     // Post-copy was not allowed at start: refused with a message, nothing sent.
     event(
@@ -312,7 +334,7 @@ fn busy_source() -> App {
 
 /// The pre-flight round an Enter on the options page asked, one command per target:
 /// (id, uuid, target uri, options) per VM.
-fn preflights(fx: &[Effect]) -> Vec<(MigrationId, String, String, MigrationOptions)> {
+fn preflights(a: &App, fx: &[Effect]) -> Vec<(MigrationId, String, String, MigrationOptions)> {
     migrate_cmds(fx)
         .into_iter()
         .flat_map(|c| match c {
@@ -323,7 +345,10 @@ fn preflights(fx: &[Effect]) -> Vec<(MigrationId, String, String, MigrationOptio
                 ..
             } => vms
                 .iter()
-                .map(|(id, uuid)| (*id, uuid.clone(), target.uri.clone(), options.clone()))
+                .map(|(id, uuid)| {
+                    let m = migration_of(a, *id);
+                    (m, uuid.clone(), target.uri.clone(), options.clone())
+                })
                 .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         })
@@ -372,7 +397,7 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
     press(&mut a, "3");
     let fx = press(&mut a, "<Enter>");
     assert_eq!(migrate_cmds(&fx).len(), 1, "one command per target host");
-    let round = preflights(&fx);
+    let round = preflights(&a, &fx);
     assert_eq!(round.len(), 4, "every running VM on every other host");
     assert!(round.iter().all(|(_, _, uri, o)| uri == "test:///b"
         && o.allow_unsafe
@@ -396,7 +421,7 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
                 check(CheckKind::CacheMode, Status::Warn),
             ]
         };
-        event(&mut a, 0, HostEvent::Preflight { id: *id, checks });
+        answer_preflight(&mut a, *id, checks);
     }
     let plan = evacuation::plan(&a, wizard(&a)).expect("all answered");
     let going: Vec<_> = plan
@@ -435,13 +460,13 @@ fn evacuation_runs_two_at_a_time_by_default() {
     let mut a = busy_source();
     press(&mut a, "M");
     let fx = press(&mut a, "<Enter>");
-    let round = preflights(&fx);
+    let round = preflights(&a, &fx);
     assert!(round
         .iter()
         .all(|(_, _, _, o)| *o == MigrationOptions::default()));
     for (id, _, _, _) in &round {
         let checks = vec![check(CheckKind::State, Status::Pass)];
-        event(&mut a, 0, HostEvent::Preflight { id: *id, checks });
+        answer_preflight(&mut a, *id, checks);
     }
     let fx = press(&mut a, "<Enter>");
     let started: Vec<MigrationId> = started(&fx).into_iter().map(|(id, _)| id).collect();
@@ -473,9 +498,9 @@ fn evacuation_without_room_says_so() {
     a.hosts[1].node.memory = None;
     press(&mut a, "M");
     let fx = press(&mut a, "<Enter>");
-    for (id, _, _, _) in preflights(&fx) {
+    for (id, _, _, _) in preflights(&a, &fx) {
         let checks = vec![check(CheckKind::State, Status::Pass)];
-        event(&mut a, 0, HostEvent::Preflight { id, checks });
+        answer_preflight(&mut a, id, checks);
     }
     let plan = evacuation::plan(&a, wizard(&a)).unwrap();
     assert!(plan

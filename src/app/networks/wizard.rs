@@ -277,14 +277,14 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     );
 }
 
-pub fn command(w: &Wizard, tag: u64) -> Result<NetCmd, String> {
+pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<NetCmd, String> {
     let xml = match &w.review {
         Some(Ok(x)) => x.clone(),
         Some(Err(e)) => return Err(e.clone()),
         None => return Err("nothing to define".into()),
     };
     Ok(NetCmd::Define {
-        tag,
+        id: tag,
         xml,
         start: w.on("start"),
         autostart: w.on("autostart"),

@@ -374,9 +374,9 @@ fn import_builds_the_spec_and_the_create_job() {
     assert!(
         matches!(&vm.nic, Some(NicSpec { source: NicSource::Network(n), .. }) if n == "default")
     );
-    match command(&mut w, &c, 9).expect("command") {
+    match command(&mut w, &c, crate::host::RequestId(9)).expect("command") {
         HostCommand::CreateVm(cv) => {
-            assert_eq!(cv.tag, 9);
+            assert_eq!(cv.id, crate::host::RequestId(9));
             assert!(cv.start);
             assert_eq!(cv.spec, vm);
         }
@@ -633,14 +633,24 @@ mod app_level {
                 .count()
         };
         let now = a.now;
-        assert_eq!(sniffs(&a.update(Msg::Tick(now))), 1);
+        let fx = a.update(Msg::Tick(now));
+        assert_eq!(sniffs(&fx), 1);
         assert_eq!(sniffs(&a.update(Msg::Tick(now))), 0, "asked once");
+        let id = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Host(_, HostCommand::Storage(StorageCmd::Sniff { id, pool, volume })) => {
+                    assert_eq!((pool.as_str(), volume.as_str()), ("default", "img.raw"));
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .expect("sniff");
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::ImageHead {
-                pool: "default".into(),
-                volume: "img.raw".into(),
-                result: Ok(crate::diskimage::Head::Unbootable),
+            HostEvent::Reply {
+                id,
+                reply: crate::host::Reply::ImageHead(Ok(crate::diskimage::Head::Unbootable)),
             },
         ));
         let Mode::Wizard(w) = &a.mode else {
@@ -720,7 +730,7 @@ mod app_level {
         w.page = PAGES.len() - 1;
         let tag = a
             .requests
-            .tag(HostId(0), crate::app::requests::Owner::Wizard);
+            .issue(HostId(0), crate::app::requests::Owner::Wizard);
         let Mode::Wizard(w) = &mut a.mode else {
             panic!("no wizard")
         };
@@ -735,9 +745,9 @@ mod app_level {
         // The host says done: the form closes, the VM is selected when it shows up.
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag,
-                result: Ok("VM fresh created".into()),
+            HostEvent::Reply {
+                id: tag,
+                reply: crate::host::Reply::Done(Ok("VM fresh created".into())),
             },
         ));
         assert_eq!(a.mode, Mode::Normal);

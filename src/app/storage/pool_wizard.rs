@@ -474,7 +474,14 @@ fn discover(app: &mut App) -> Vec<Effect> {
     w.note = Some(format!("searching for {kind} sources…"));
     vec![Effect::Host(
         host,
-        HostCommand::Storage(StorageCmd::FindSources { kind, spec }),
+        HostCommand::Storage(StorageCmd::FindSources {
+            id: app.requests.issue(
+                host,
+                crate::app::requests::Owner::Sources { kind: kind.clone() },
+            ),
+            kind,
+            spec,
+        }),
     )]
 }
 
@@ -515,7 +522,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
     }
 }
 
-pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
     let d = def(w)?;
     let xml = d.to_xml().map_err(|e| e.to_string())?;
     let secret = match secret_usage(w) {
@@ -544,7 +551,7 @@ pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
         }
     };
     Ok(StorageCmd::DefinePool {
-        tag,
+        id: tag,
         xml,
         secret,
         build: w.on("build"),

@@ -123,18 +123,18 @@ fn def(w: &Wizard) -> Result<SecretDef, String> {
     })
 }
 
-pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
     let value = value(w)?;
     match w.spec_as() {
         Some(SecretForm::Value { uuid }) => Ok(StorageCmd::SetSecretValue {
-            tag,
+            id: tag,
             uuid: uuid.clone(),
             value,
         }),
         _ => {
             let xml = def(w)?.to_xml().map_err(|e| e.to_string())?;
             Ok(StorageCmd::DefineSecret {
-                tag,
+                id: tag,
                 xml,
                 value: Some(value),
             })

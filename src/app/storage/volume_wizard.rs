@@ -361,7 +361,7 @@ fn clone_def(w: &Wizard, ctx: &Context, source: &str) -> Result<VolumeDef, Strin
 }
 
 /// The command the form's last page sends.
-pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
     let xml = || match &w.review {
         Some(Ok(x)) => Ok(x.clone()),
         Some(Err(e)) => Err(e.clone()),
@@ -389,7 +389,7 @@ pub fn command(w: &Wizard, tag: u64) -> Result<StorageCmd, String> {
         _ => return Err("not a volume form".into()),
     };
     Ok(StorageCmd::Volume {
-        tag,
+        id: tag,
         pool,
         volume,
         op,

@@ -61,16 +61,16 @@ fn pool_wizard_validates_as_typed_and_builds_escaped_xml() {
     let parsed = crate::xml::pool::parse(&xml).expect("round trip");
     assert_eq!(parsed.name, "scratch-01");
     assert_eq!(parsed.target.as_deref(), Some("/srv/pools/<&'\">"));
-    match pool::command(&w, 7).expect("command") {
+    match pool::command(&w, crate::host::RequestId(7)).expect("command") {
         StorageCmd::DefinePool {
-            tag,
+            id,
             build,
             start,
             autostart,
             secret,
             ..
         } => {
-            assert_eq!(tag, 7);
+            assert_eq!(id, crate::host::RequestId(7));
             assert!(build && start && autostart);
             assert!(secret.is_none());
         }
@@ -119,7 +119,7 @@ fn pool_type_switch_shows_its_fields_and_keeps_typed_values() {
         secret: Some((sxml, value)),
         xml,
         ..
-    } = pool::command(&w, 1).expect("cmd")
+    } = pool::command(&w, crate::host::RequestId(1)).expect("cmd")
     else {
         panic!("rbd with a user needs a secret");
     };
@@ -204,7 +204,7 @@ fn resize_only_grows() {
     w.set_text("size", "2G");
     refresh(&mut w, &ctx);
     assert!(w.page_errors().is_empty());
-    match volume::command(&w, 3).expect("cmd") {
+    match volume::command(&w, crate::host::RequestId(3)).expect("cmd") {
         StorageCmd::Volume {
             op: crate::host::VolOp::Resize { capacity },
             volume,
@@ -342,11 +342,17 @@ fn c_f_asks_the_host_for_sources_and_the_answer_fills_the_form() {
     let host = w.host;
     assert!(w.choose("type", "logical"));
     let fx = press(&mut a, "<C-f>");
+    // The search is a request of the registry; its answer comes back under its id.
+    let id = match fx.as_slice() {
+        [Effect::Host(_, HostCommand::Storage(StorageCmd::FindSources { id, .. }))] => *id,
+        other => panic!("{other:?}"),
+    };
     assert_eq!(
         fx,
         vec![Effect::Host(
             host,
             HostCommand::Storage(StorageCmd::FindSources {
+                id,
                 kind: "logical".into(),
                 spec: None,
             })
@@ -358,9 +364,9 @@ fn c_f_asks_the_host_for_sources_and_the_answer_fills_the_form() {
     };
     a.update(Msg::Host(
         host,
-        HostEvent::Sources {
-            kind: "logical".into(),
-            result: Ok(vec![vg]),
+        HostEvent::Reply {
+            id,
+            reply: crate::host::Reply::Sources(Ok(vec![vg])),
         },
     ));
     let Mode::Wizard(w) = &a.mode else {

@@ -14,7 +14,7 @@ use ratatui_textarea::TextArea;
 use super::requests::Owner;
 use super::{App, Effect, Mode};
 use crate::config::keymap::Action;
-use crate::host::HostCommand;
+use crate::host::{HostCommand, RequestId};
 use crate::model::HostId;
 
 /// What a field holds.
@@ -244,7 +244,7 @@ fn review_heading(verb: &str) -> &'static str {
 pub enum Submit {
     Editing,
     /// Sent to the host; the answer carries this tag.
-    Waiting(u64),
+    Waiting(crate::host::RequestId),
 }
 
 #[derive(Clone, Debug)]
@@ -755,14 +755,14 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
 /// waits for the answer, or shows why nothing could be built.
 pub fn send(
     app: &mut App,
-    build: impl FnOnce(&mut Wizard, &Context, u64) -> Result<HostCommand, String>,
+    build: impl FnOnce(&mut Wizard, &Context, RequestId) -> Result<HostCommand, String>,
 ) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
     };
     let host = w.host;
     let ctx = context(app, host, w.spec.as_ref());
-    let tag = app.requests.tag(host, Owner::Wizard);
+    let tag = app.requests.issue(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };

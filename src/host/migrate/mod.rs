@@ -2,8 +2,8 @@
 //! them over, so it keeps polling while a migration runs:
 //!
 //! - `Preflight` reads facts from this host and the target on a thread of its own (one
-//!   target connection for all the VMs it checks) and answers each VM with
-//!   `HostEvent::Preflight { id, checks }`.
+//!   target connection for all the VMs it checks) and answers each VM's request id with
+//!   `Reply::Preflight(checks)`.
 //! - `Start` runs the migration on its own thread (libvirt's migrate call blocks for the
 //!   whole migration) with a second reference to this host's connection, plus a connection
 //!   to the target unless peer-to-peer (then the source daemon connects itself). A poller
@@ -41,7 +41,7 @@ use virt::domain::Domain;
 use virt::error::Error;
 use virt::sys;
 
-use super::{message, HostEvent};
+use super::{message, HostEvent, Reply, RequestId};
 use crate::migrate::preflight::{self, Check, CheckKind, Status};
 use crate::model::migration::{
     migration_uri, Kind, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome,
@@ -123,11 +123,11 @@ pub struct MigrationTarget {
 /// Migration work, sent to the source host's worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MigrateCmd {
-    /// Run the pre-flight checks for moving each of `vms` (id, uuid) to `target` with
-    /// `options`, one after the other over one connection to the target; each VM is
-    /// answered with its own `HostEvent::Preflight { id, checks }` through `report`.
+    /// Run the pre-flight checks for moving each of `vms` (request id, uuid) to `target`
+    /// with `options`, one after the other over one connection to the target; each VM is
+    /// answered with its own `Reply::Preflight` through `report`.
     Preflight {
-        vms: Vec<(MigrationId, String)>,
+        vms: Vec<(RequestId, String)>,
         target: MigrationTarget,
         options: MigrationOptions,
         report: Report,
@@ -245,9 +245,9 @@ pub(super) fn refuse(cmd: MigrateCmd, reason: &str, notify: &dyn Fn(HostEvent)) 
         MigrateCmd::Preflight { vms, report, .. } => {
             for (id, _) in vms {
                 report.send_or(
-                    HostEvent::Preflight {
+                    HostEvent::Reply {
                         id,
-                        checks: vec![not_checked("source host", reason)],
+                        reply: Reply::Preflight(vec![not_checked("source host", reason)]),
                     },
                     notify,
                 )
@@ -329,24 +329,23 @@ fn not_checked(name: &str, why: &str) -> Check {
 
 fn spawn_preflight(
     src: Connect,
-    vms: Vec<(MigrationId, String)>,
+    vms: Vec<(RequestId, String)>,
     target: MigrationTarget,
     options: MigrationOptions,
     report: Report,
 ) {
-    let name = format!("preflight-{}", vms.first().map_or(0, |v| v.0));
+    let name = format!("preflight-{}", vms.first().map_or(0, |v| v.0 .0));
     // What the thread has not answered yet, so a panic or a failed spawn still answers
     // every VM and the UI never waits.
-    let left: Arc<Mutex<Vec<MigrationId>>> =
-        Arc::new(Mutex::new(vms.iter().map(|v| v.0).collect()));
+    let left: Arc<Mutex<Vec<RequestId>>> = Arc::new(Mutex::new(vms.iter().map(|v| v.0).collect()));
     let fail = {
         let (r, left) = (report.clone(), Arc::clone(&left));
         move |text: &str| {
             let ids = std::mem::take(&mut *left.lock().unwrap_or_else(PoisonError::into_inner));
             for id in ids {
-                r.send(HostEvent::Preflight {
+                r.send(HostEvent::Reply {
                     id,
-                    checks: vec![not_checked("pre-flight", text)],
+                    reply: Reply::Preflight(vec![not_checked("pre-flight", text)]),
                 })
             }
         }
@@ -365,7 +364,10 @@ fn spawn_preflight(
                 left.lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .retain(|&l| l != id);
-                report.send(HostEvent::Preflight { id, checks });
+                report.send(HostEvent::Reply {
+                    id,
+                    reply: Reply::Preflight(checks),
+                });
             }
         },
         on_panic,
@@ -727,7 +729,7 @@ mod tests {
         );
         refuse(
             MigrateCmd::Preflight {
-                vms: vec![(90_004, "u".into())],
+                vms: vec![(RequestId(90_004), "u".into())],
                 target: target(),
                 options,
                 report,
@@ -744,7 +746,10 @@ mod tests {
             }) if e == "host is not connected"
         ));
         match &seen[1] {
-            HostEvent::Preflight { id: 90_004, checks } => {
+            HostEvent::Reply {
+                id: RequestId(90_004),
+                reply: Reply::Preflight(checks),
+            } => {
                 assert!(preflight::blocking(checks, true), "{checks:?}")
             }
             other => panic!("{other:?}"),

@@ -3,6 +3,7 @@
 
 use super::facts::{default_pool, list, pool_check, pool_hint};
 use super::{at, fail, scope_field, scope_of, waiting, Facts, Layout, Ops, Wizard};
+use crate::app::detail::After;
 use crate::app::requests::Owner;
 use crate::app::wizard::{check, Field};
 use crate::app::{App, Effect, Mode};
@@ -185,7 +186,7 @@ pub(super) fn new_volume(w: &Wizard) -> bool {
     w.get("what") == NEW_DISK
 }
 
-/// Creates the volume; the attach follows once it exists (`detail::then`).
+/// Creates the volume; the attach follows once it exists (`Owner::WizardThen`).
 pub(super) fn submit_new_volume(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
         return Vec::new();
@@ -207,20 +208,18 @@ pub(super) fn submit_new_volume(app: &mut App, host: HostId, d: &VmDetails) -> V
     };
     let (pool, volume, scope) = (w.get("pool"), w.get("vol_name"), scope_of(w, d));
     // The form waits for the volume; the attach follows once it exists.
-    let tag = app.requests.tag(host, Owner::Wizard);
-    waiting(app, tag);
-    crate::app::detail::then(
-        app,
-        tag,
+    let then = After {
         host,
-        d.uuid.clone(),
-        format!("attach {pool}/{volume}"),
-        VmOp::AttachDevice { xml: dev, scope },
-    );
+        uuid: d.uuid.clone(),
+        what: format!("attach {pool}/{volume}"),
+        op: VmOp::AttachDevice { xml: dev, scope },
+    };
+    let id = app.requests.issue(host, Owner::WizardThen(Box::new(then)));
+    waiting(app, id);
     vec![Effect::Host(
         host,
         HostCommand::Storage(StorageCmd::Volume {
-            tag,
+            id,
             pool,
             volume,
             op: VolOp::Create { xml: vol },
@@ -322,7 +321,7 @@ mod tests {
         let [Effect::Host(
             _,
             HostCommand::Storage(crate::host::StorageCmd::Volume {
-                tag, pool, volume, ..
+                id, pool, volume, ..
             }),
         )] = fx.as_slice()
         else {
@@ -338,9 +337,9 @@ mod tests {
         );
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag: *tag,
-                result: Ok("created".into()),
+            HostEvent::Reply {
+                id: *id,
+                reply: crate::host::Reply::Done(Ok("created".into())),
             },
         ));
         assert_eq!(a.mode, Mode::Normal);
@@ -354,5 +353,33 @@ mod tests {
         );
         assert_eq!(*scope, Scope::BOTH);
         assert!(tick(&mut a).is_empty(), "sent once");
+    }
+
+    #[test]
+    fn a_failed_new_volume_keeps_the_form_and_attaches_nothing() {
+        let mut a = opened(true);
+        with_pools(&mut a, &["default"]);
+        press(&mut a, "A");
+        press(&mut a, "<Right>"); // Device: new volume
+        press(&mut a, "<Enter>"); // review
+        let fx = press(&mut a, "<Enter>");
+        let [Effect::Host(_, HostCommand::Storage(crate::host::StorageCmd::Volume { id, .. }))] =
+            fx.as_slice()
+        else {
+            panic!("{fx:?}")
+        };
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Reply {
+                id: *id,
+                reply: crate::host::Reply::Done(Err("no space left".into())),
+            },
+        ));
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("the form stays open")
+        };
+        assert_eq!(w.error.as_deref(), Some("no space left"));
+        assert!(tick(&mut a).is_empty(), "the attach is dropped");
+        assert!(a.requests.is_empty());
     }
 }

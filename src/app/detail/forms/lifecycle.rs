@@ -171,9 +171,9 @@ pub(super) fn submit_delete(app: &mut App, host: HostId, d: &VmDetails) -> Vec<E
         Some(d.name.clone()),
         host,
         format!("{}: delete", d.name),
-        |tag| {
+        |id| {
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid,
                 op: VmOp::Delete(opts),
             })
@@ -184,7 +184,7 @@ pub(super) fn submit_delete(app: &mut App, host: HostId, d: &VmDetails) -> Vec<E
 
 #[cfg(test)]
 mod tests {
-    use crate::app::detail::tests::{answer, details, opened, ops, press, type_text, with_pools};
+    use crate::app::detail::tests::{changed, details, opened, ops, press, type_text, with_pools};
     use crate::app::{Effect, Mode, Msg};
     use crate::host::vm::{VmCmd, VmOp};
     use crate::host::{HostCommand, HostEvent};
@@ -228,7 +228,7 @@ mod tests {
         let mut a = opened(false);
         let mut d = details(false);
         d.name = raw.into();
-        answer(&mut a, d);
+        changed(&mut a, d);
         press(&mut a, "X");
         press(&mut a, "<Enter>"); // review
         press(&mut a, "<Enter>");

@@ -21,7 +21,7 @@ use crate::app::requests::Owner;
 use crate::app::wizard::{self, Context, Field, Spec, Submit, Wizard};
 use crate::app::{App, Effect, Mode};
 use crate::host::vm::{Scope, VmCmd, VmDetails, VmOp};
-use crate::host::HostCommand;
+use crate::host::{HostCommand, RequestId};
 use crate::model::HostId;
 
 use facts::Facts;
@@ -257,14 +257,14 @@ fn send(app: &mut App, host: HostId, d: &VmDetails, list: Ops) -> Vec<Effect> {
         } else {
             Owner::Action(format!("{}: {what}", d.name))
         };
-        let tag = app.requests.tag(host, owner);
+        let id = app.requests.issue(host, owner);
         if i + 1 == n {
-            waiting(app, tag);
+            waiting(app, id);
         }
         fx.push(Effect::Host(
             host,
             HostCommand::Vm(VmCmd::Act {
-                tag,
+                id,
                 uuid: d.uuid.clone(),
                 op,
             }),
@@ -280,10 +280,10 @@ fn fail(app: &mut App, e: String) {
     }
 }
 
-/// The form waits for the answer tagged `tag`.
-fn waiting(app: &mut App, tag: u64) {
+/// The form waits for the answer tagged `id`.
+fn waiting(app: &mut App, id: RequestId) {
     if let Mode::Wizard(w) = &mut app.mode {
-        w.submit = Submit::Waiting(tag);
+        w.submit = Submit::Waiting(id);
         w.error = None;
     }
 }

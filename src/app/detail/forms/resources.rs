@@ -225,9 +225,9 @@ mod tests {
         assert!(matches!(a.mode, Mode::Wizard(_)), "waits for the answer");
         a.update(Msg::Host(
             HostId(0),
-            HostEvent::Done {
-                tag: sent[0].0,
-                result: Ok("vCPUs set".into()),
+            HostEvent::Reply {
+                id: sent[0].0,
+                reply: crate::host::Reply::Done(Ok("vCPUs set".into())),
             },
         ));
         assert_eq!(a.mode, Mode::Normal);

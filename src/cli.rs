@@ -112,7 +112,7 @@ pub fn hosts(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
 pub fn warnings(cli: &Cli, cfg: &Config) -> Vec<String> {
     let mut out = duplicate_uris(cli, cfg);
     for s in hosts(cli, cfg) {
-        if let Some(w) = crate::app::form::local_command(&s.uri) {
+        if let Some(w) = crate::app::add_host::local_command(&s.uri) {
             out.push(format!("{}: {w}", s.name));
         }
     }

@@ -221,7 +221,7 @@ fn demo_readonly_refuses_every_change_on_every_key() {
                         d.press("n")
                     }
                     Mode::Confirm(_) => d.press("y"),
-                    Mode::Form(_) | Mode::Wizard(_) => d.press("<Enter>"),
+                    Mode::AddHost(_) | Mode::Wizard(_) => d.press("<Enter>"),
                     _ => break,
                 }
             }

@@ -10,8 +10,8 @@ use clap::Parser;
 use fuzz_gen::{bounded, config, hostile};
 use proptest::prelude::*;
 
+use virtdeck::app::add_host::validate_uri;
 use virtdeck::app::filter::Filter;
-use virtdeck::app::form::validate_uri;
 use virtdeck::app::HostSpec;
 use virtdeck::cli::{self, Cli};
 use virtdeck::config::Config;

@@ -19,7 +19,7 @@ use virtdeck::host::migrate::{MigrateCmd, MigrationTarget, Report};
 use virtdeck::host::{HostCommand, Reply, RequestId};
 use virtdeck::migrate::preflight::{blocking, Check, Status};
 use virtdeck::model::migration::{
-    Kind, Migration, MigrationEvent, MigrationOptions, Outcome, Phase, PostCopy, Setting,
+    Migration, MigrationEvent, MigrationKind, MigrationOptions, Outcome, Phase, PostCopy, Setting,
 };
 use virtdeck::model::storage::StorageInventory;
 use virtdeck::model::HostId;
@@ -483,7 +483,7 @@ fn offline_migration_moves_the_definition() {
     // Peer-to-peer: covers the path where the source daemon drives and virtdeck reads the
     // outcome from the target afterwards.
     let options = MigrationOptions {
-        kind: Kind::Offline,
+        kind: MigrationKind::Offline,
         peer_to_peer: true,
         ..MigrationOptions::default()
     };
@@ -1014,7 +1014,7 @@ fn cpu_check_passes_between_two_daemons_on_one_host() {
     let g = Guest::define("mig-cpu");
     let w = Worker::<StorageInventory>::start(URI);
     let offline = MigrationOptions {
-        kind: Kind::Offline,
+        kind: MigrationKind::Offline,
         ..MigrationOptions::default()
     };
     let checks = preflight(&w, 300, &g.uuid, target(&lab), offline);

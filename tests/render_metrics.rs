@@ -215,7 +215,7 @@ fn add_host_form() {
     let mut live = demo_with_metrics(1);
     live.app.view = View::Dashboard;
     live.press("a");
-    assert!(matches!(live.app.mode, Mode::Form(_)));
+    assert!(matches!(live.app.mode, Mode::AddHost(_)));
     live.type_text("qemu+ssh://root@kvm-<&'\">/sytem");
     insta::assert_snapshot!("form_invalid", screen(&live.app, 100, 24));
     for _ in 0..5 {

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::form::{validate_uri, TestState};
+use super::add_host::{validate_uri, TestState};
 use super::toast::Level;
 use super::{lifecycle, App, ConfirmAction, Effect, HostSpec, Mode, View};
 use crate::config::keymap::{Action, Key, Section};
@@ -41,7 +41,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
         Mode::Confirm(c) if c.typed.is_some() => typed_confirm(app, ev),
         Mode::Display(_) => super::display::key(app, app.keymap.action(Section::Display, key)),
         Mode::Filter => filter(app, key, app.keymap.action(Section::Filter, key)),
-        Mode::Form(_) => form(app, ev, app.keymap.action(Section::Form, key)),
+        Mode::AddHost(_) => form(app, ev, app.keymap.action(Section::Form, key)),
         Mode::Confirm(c) => match app.keymap.action(Section::Confirm, key) {
             Some(Action::Confirm) => {
                 app.pop_overlay();
@@ -123,7 +123,7 @@ pub(super) fn move_to(app: &mut App, target: isize) {
 }
 
 fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
-    let Mode::Form(f) = &mut app.mode else {
+    let Mode::AddHost(f) = &mut app.mode else {
         return Vec::new();
     };
     match action {
@@ -145,7 +145,7 @@ fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Confirm) => return save_form(app),
         _ => {
-            super::form::edit_line(f.focused(), ev);
+            super::add_host::edit_line(f.focused(), ev);
             // Editing invalidates an earlier save error; a test result stays until the URI
             // differs from the one tested (the view greys it out).
             f.error = None;
@@ -155,7 +155,7 @@ fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
 }
 
 fn save_form(app: &mut App) -> Vec<Effect> {
-    let Mode::Form(f) = &mut app.mode else {
+    let Mode::AddHost(f) = &mut app.mode else {
         return Vec::new();
     };
     let uri = f.uri_text();

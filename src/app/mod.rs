@@ -2,12 +2,12 @@
 //! main loop delivers messages and carries out the effects.
 
 pub mod actions;
+pub mod add_host;
 pub mod console;
 pub mod dashboard;
 pub mod detail;
 pub mod display;
 pub mod filter;
-pub mod form;
 pub mod hitmap;
 pub mod hosts;
 pub mod jobs;
@@ -39,9 +39,9 @@ use crate::config::theme::Theme;
 use crate::config::Thresholds;
 use crate::host::{HostCommand, HostEvent, LifecycleOp};
 use crate::model::{HostId, Vm};
+use add_host::HostForm;
 use dashboard::DashSort;
 use filter::Filter;
-use form::HostForm;
 use hosts::{HostStatus, HostView};
 use table::{filter_rows, sort_rows, RowRef, SortKey};
 use toast::{Level, Messages};
@@ -184,7 +184,7 @@ pub enum Mode {
     },
     Confirm(Confirm),
     /// The add-host form.
-    Form(Box<HostForm>),
+    AddHost(Box<HostForm>),
     /// A VM's graphics: addresses, tunnel, viewer.
     Display(Box<display::DisplayPanel>),
     /// A multi-page form (new pool, volume, secret, network…).
@@ -450,7 +450,7 @@ impl App {
             }
             Msg::Terminate => vec![Effect::Quit],
             Msg::ConnTest { uri, result } => {
-                if let Mode::Form(f) = &mut self.mode {
+                if let Mode::AddHost(f) = &mut self.mode {
                     f.test_finished(&uri, result);
                 }
                 Vec::new()

@@ -1111,7 +1111,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
 pub fn command(
     w: &mut Wizard,
     ctx: &Context,
-    tag: crate::host::RequestId,
+    id: crate::host::RequestId,
 ) -> Result<HostCommand, String> {
     let f = ctx.extra::<Facts>().ok_or("no host facts")?;
     let spec = build(w, f)?;
@@ -1120,7 +1120,7 @@ pub fn command(
     let labels = steps(&spec, start).iter().map(|s| s.label()).collect();
     w.job = Some((job.clone(), labels));
     Ok(HostCommand::CreateVm(Box::new(CreateVm {
-        id: tag,
+        id,
         spec,
         start,
         job,

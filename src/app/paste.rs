@@ -10,7 +10,7 @@ pub fn handle(app: &mut App, text: &str) -> Vec<Effect> {
     let now = app.now;
     let line = Cleaned::one_line(text);
     let note = match &mut app.mode {
-        Mode::Form(f) => {
+        Mode::AddHost(f) => {
             f.focused().insert_str(&line.text);
             f.error = None;
             line.note()
@@ -129,7 +129,7 @@ mod tests {
     use crate::app::storage::pool_wizard as pool;
     use crate::app::tests::{app, press};
     use crate::app::wizard::Input;
-    use crate::app::{form::HostForm, Confirm, ConfirmAction, Mode, Msg};
+    use crate::app::{add_host::HostForm, Confirm, ConfirmAction, Mode, Msg};
     use crate::host::LifecycleOp;
     use crate::model::HostId;
 
@@ -140,12 +140,12 @@ mod tests {
     #[test]
     fn a_paste_goes_whole_into_the_add_host_form_as_one_line() {
         let mut a = app();
-        a.push_overlay(Mode::Form(Box::default()));
+        a.push_overlay(Mode::AddHost(Box::default()));
         let uri = "qemu+ssh://root@kvm2.example/system";
         // Long enough to have come in several terminal reads; Enter in it must not save.
         let long = format!("{uri}?keyfile=/root/.ssh/{}", "k".repeat(10_000));
         a.update(Msg::Paste(format!("{long}\r")));
-        let Mode::Form(f) = &a.mode else {
+        let Mode::AddHost(f) = &a.mode else {
             panic!("the paste closed the form: {:?}", a.mode)
         };
         assert_eq!(f.uri_text(), long);
@@ -155,9 +155,9 @@ mod tests {
         // Into the name field, with an inner line break.
         let mut f = HostForm::default();
         f.next_field();
-        a.push_overlay(Mode::Form(Box::new(f)));
+        a.push_overlay(Mode::AddHost(Box::new(f)));
         a.update(Msg::Paste("kvm\r\n2".into()));
-        let Mode::Form(f) = &a.mode else { panic!() };
+        let Mode::AddHost(f) = &a.mode else { panic!() };
         assert_eq!(f.name_text(), "kvm 2");
     }
 

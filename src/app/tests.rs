@@ -604,11 +604,11 @@ fn add_host_form_validates_tests_and_adds() {
     press(&mut a, "1");
     assert_eq!(a.view, View::Dashboard);
     press(&mut a, "a");
-    assert!(matches!(a.mode, Mode::Form(_)));
+    assert!(matches!(a.mode, Mode::AddHost(_)));
     type_str(&mut a, "qemu+ssh://root@kvm-c/sytem");
     // Enter refuses an invalid URI and keeps what was typed.
     assert!(press(&mut a, "<Enter>").is_empty());
-    let Mode::Form(f) = &a.mode else { panic!() };
+    let Mode::AddHost(f) = &a.mode else { panic!() };
     assert!(f.error.as_deref().unwrap().contains("/system"));
     assert_eq!(f.uri_text(), "qemu+ssh://root@kvm-c/sytem");
     for _ in 0..5 {
@@ -627,9 +627,9 @@ fn add_host_form_validates_tests_and_adds() {
         uri: "qemu+ssh://root@kvm-c/system".into(),
         result: Err("Connection refused".into()),
     });
-    let Mode::Form(f) = &a.mode else { panic!() };
+    let Mode::AddHost(f) = &a.mode else { panic!() };
     assert!(
-        matches!(&f.test, form::TestState::Failed { error, .. } if error == "Connection refused")
+        matches!(&f.test, add_host::TestState::Failed { error, .. } if error == "Connection refused")
     );
     let fx = press(&mut a, "<Enter>");
     assert_eq!(a.mode, Mode::Normal);
@@ -648,7 +648,7 @@ fn add_host_form_validates_tests_and_adds() {
     press(&mut a, "a");
     type_str(&mut a, "qemu+ssh://root@kvm-c/system");
     assert!(press(&mut a, "<Enter>").is_empty());
-    let Mode::Form(f) = &a.mode else { panic!() };
+    let Mode::AddHost(f) = &a.mode else { panic!() };
     assert!(f
         .error
         .as_deref()

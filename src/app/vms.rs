@@ -122,5 +122,5 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 pub(super) fn open_form(app: &mut App) {
-    app.push_overlay(Mode::Form(Box::default()));
+    app.push_overlay(Mode::AddHost(Box::default()));
 }

@@ -2,7 +2,7 @@
 //! (`host::migrate::gather` reads them): each check is pass / warn / fail with a line of
 //! detail, and [`blocking`] says whether the wizard may go on.
 
-use crate::model::migration::{CopyStorage, Kind, MigrationOptions};
+use crate::model::migration::{CopyStorage, MigrationKind, MigrationOptions};
 use crate::xml::domain::XmlError;
 use crate::xml::{hardware, tree};
 
@@ -281,7 +281,7 @@ pub fn checks(facts: &Facts, opts: &MigrationOptions) -> Vec<Check> {
             return out;
         }
     };
-    let offline = opts.kind == Kind::Offline;
+    let offline = opts.kind == MigrationKind::Offline;
     out.push(state_check(vm, opts));
     out.push(cpu_check(vm, target.cpu.as_ref(), offline));
     storage_checks(vm, target, opts, &mut out);
@@ -296,19 +296,19 @@ fn state_check(vm: &VmFacts, opts: &MigrationOptions) -> Check {
     let name = "VM state";
     let state = if vm.active { "running" } else { "shut off" };
     match (opts.kind, vm.active) {
-        (Kind::Offline, true) => Check::new(
+        (MigrationKind::Offline, true) => Check::new(
             CheckKind::State,
             name,
             Fail,
             "the VM is running: offline migration moves a stopped VM (choose live, or shut it down)",
         ),
-        (Kind::Offline, false) if !vm.persistent => Check::new(
+        (MigrationKind::Offline, false) if !vm.persistent => Check::new(
             CheckKind::State,
             name,
             Fail,
             "the VM is not defined (transient): nothing to move offline",
         ),
-        (Kind::Live | Kind::Suspended, false) => Check::new(
+        (MigrationKind::Live | MigrationKind::Suspended, false) => Check::new(
             CheckKind::State,
             name,
             Fail,
@@ -413,7 +413,7 @@ fn cpu_check(vm: &VmFacts, cpu: Option<&CpuCompat>, offline: bool) -> Check {
 fn storage_checks(vm: &VmFacts, t: &TargetFacts, opts: &MigrationOptions, out: &mut Vec<Check>) {
     use Status::*;
     let copy = opts.copy_storage != CopyStorage::None;
-    let offline = opts.kind == Kind::Offline;
+    let offline = opts.kind == MigrationKind::Offline;
     for (i, d) in vm.disks.iter().enumerate() {
         let name = format!("disk {}", d.target);
         let vis = t.disk_visibility.get(i).cloned().unwrap_or(Visibility::No);
@@ -952,7 +952,7 @@ mod tests {
         // Offline: the VM is not started, so only a warning.
         vm(&mut f).active = false;
         let off = MigrationOptions {
-            kind: Kind::Offline,
+            kind: MigrationKind::Offline,
             ..live()
         };
         assert_eq!(find(&checks(&f, &off), "network off").status, Status::Warn);
@@ -1134,7 +1134,11 @@ mod tests {
             vm(&mut f).active = active;
             tgt(&mut f).cpu = Some(cpu);
             let opts = MigrationOptions {
-                kind: if active { Kind::Live } else { Kind::Offline },
+                kind: if active {
+                    MigrationKind::Live
+                } else {
+                    MigrationKind::Offline
+                },
                 ..live()
             };
             find(&checks(&f, &opts), "CPU compatible")
@@ -1245,7 +1249,7 @@ mod tests {
     fn state_must_fit_the_kind() {
         let mut f = good();
         let off = MigrationOptions {
-            kind: Kind::Offline,
+            kind: MigrationKind::Offline,
             ..live()
         };
         assert_eq!(find(&checks(&f, &off), "VM state").status, Status::Fail);

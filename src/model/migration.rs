@@ -16,7 +16,7 @@ pub type MigrationId = u64;
 
 /// How the VM moves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum MigrationKind {
     /// The guest keeps running while its memory is copied (`VIR_MIGRATE_LIVE`).
     #[default]
     Live,
@@ -27,12 +27,12 @@ pub enum Kind {
     Offline,
 }
 
-impl Kind {
+impl MigrationKind {
     pub fn label(self) -> &'static str {
         match self {
-            Kind::Live => "live",
-            Kind::Suspended => "suspended",
-            Kind::Offline => "offline",
+            MigrationKind::Live => "live",
+            MigrationKind::Suspended => "suspended",
+            MigrationKind::Offline => "offline",
         }
     }
 }
@@ -86,7 +86,7 @@ pub enum PostCopy {
 /// unlimited bandwidth.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationOptions {
-    pub kind: Kind,
+    pub kind: MigrationKind,
     /// The source daemon talks to the target daemon itself (`VIR_MIGRATE_PEER2PEER`); without
     /// it virtdeck opens a connection to the target and drives both sides.
     pub peer_to_peer: bool,
@@ -117,7 +117,7 @@ pub struct MigrationOptions {
 impl Default for MigrationOptions {
     fn default() -> Self {
         MigrationOptions {
-            kind: Kind::Live,
+            kind: MigrationKind::Live,
             peer_to_peer: false,
             tunnelled: false,
             copy_storage: CopyStorage::None,
@@ -207,14 +207,14 @@ impl MigrationOptions {
             return Err(OptionError::TunnelledNeedsPeerToPeer);
         }
         if self.post_copy != PostCopy::Off {
-            if self.kind != Kind::Live {
+            if self.kind != MigrationKind::Live {
                 return Err(OptionError::PostCopyNeedsLive);
             }
             if self.tunnelled {
                 return Err(OptionError::PostCopyTunnelled);
             }
         }
-        if self.kind == Kind::Offline {
+        if self.kind == MigrationKind::Offline {
             if !self.persist {
                 return Err(OptionError::OfflineNeedsPersist);
             }
@@ -250,9 +250,9 @@ impl MigrationOptions {
         let mut f = 0;
         let mut params = Vec::new();
         match self.kind {
-            Kind::Live => f |= flags::LIVE,
-            Kind::Suspended => {}
-            Kind::Offline => f |= flags::OFFLINE,
+            MigrationKind::Live => f |= flags::LIVE,
+            MigrationKind::Suspended => {}
+            MigrationKind::Offline => f |= flags::OFFLINE,
         }
         if self.peer_to_peer {
             f |= flags::PEER2PEER;
@@ -277,7 +277,7 @@ impl MigrationOptions {
         if self.post_copy != PostCopy::Off {
             f |= flags::POSTCOPY;
         }
-        let moves_memory = self.kind != Kind::Offline;
+        let moves_memory = self.kind != MigrationKind::Offline;
         if moves_memory {
             if self.auto_converge {
                 f |= flags::AUTO_CONVERGE;
@@ -807,7 +807,7 @@ mod tests {
         // Live is its own bit; suspended has none.
         assert_eq!(call(&base).flags & flags::LIVE, flags::LIVE);
         let susp = MigrationOptions {
-            kind: Kind::Suspended,
+            kind: MigrationKind::Suspended,
             ..base.clone()
         };
         assert_eq!(call(&susp).flags, 0);
@@ -850,7 +850,7 @@ mod tests {
     #[test]
     fn offline_moves_only_the_definition() {
         let o = MigrationOptions {
-            kind: Kind::Offline,
+            kind: MigrationKind::Offline,
             bandwidth_mib_s: Some(5),
             auto_converge: true,
             compression: vec![Compression::Mt],
@@ -877,7 +877,7 @@ mod tests {
         );
         assert_eq!(
             err(MigrationOptions {
-                kind: Kind::Suspended,
+                kind: MigrationKind::Suspended,
                 post_copy: PostCopy::Manual,
                 ..d()
             }),
@@ -894,7 +894,7 @@ mod tests {
         );
         assert_eq!(
             err(MigrationOptions {
-                kind: Kind::Offline,
+                kind: MigrationKind::Offline,
                 persist: false,
                 ..d()
             }),
@@ -902,7 +902,7 @@ mod tests {
         );
         assert_eq!(
             err(MigrationOptions {
-                kind: Kind::Offline,
+                kind: MigrationKind::Offline,
                 copy_storage: CopyStorage::All,
                 ..d()
             }),
@@ -910,7 +910,7 @@ mod tests {
         );
         assert_eq!(
             err(MigrationOptions {
-                kind: Kind::Offline,
+                kind: MigrationKind::Offline,
                 peer_to_peer: true,
                 tunnelled: true,
                 ..d()
@@ -960,7 +960,7 @@ mod tests {
                 ..d()
             },
             MigrationOptions {
-                kind: Kind::Offline,
+                kind: MigrationKind::Offline,
                 peer_to_peer: true,
                 ..d()
             },

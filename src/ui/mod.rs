@@ -1,11 +1,11 @@
 //! Views: pure functions of the app state. Nothing here calls libvirt or changes the model.
 
+mod add_host;
 mod console;
 mod dashboard;
 mod detail;
 mod dialog;
 mod display;
-mod form;
 pub mod help;
 mod hosts;
 mod jobs;
@@ -102,7 +102,7 @@ pub fn render(app: &App, f: &mut Frame) {
             Mode::Help { scroll } => help::render(app, f, area, *scroll),
             Mode::Log { scroll } => log::render(app, f, area, *scroll),
             Mode::Confirm(c) => dialog::render(app, f, area, c),
-            Mode::Form(form) => form::render(app, f, area, form),
+            Mode::AddHost(form) => add_host::render(app, f, area, form),
             Mode::Display(p) => display::render(app, f, main_area, p),
             Mode::Wizard(w) => wizard::render(app, f, area, w),
             Mode::Palette(p) => palette::render(app, f, main_area, status_area, p),

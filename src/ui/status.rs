@@ -46,7 +46,7 @@ fn hinted(app: &App) -> (Section, &'static [(Action, &'static str)]) {
         ),
         // The palette draws its own line.
         Mode::Palette(_) => (Section::Normal, &[]),
-        Mode::Form(_) => (
+        Mode::AddHost(_) => (
             Section::Form,
             &[
                 (Action::TestConnection, "test"),

@@ -422,9 +422,9 @@ pub struct NewNetwork {
     pub domain: String,
 }
 
-/// Which wizard field a problem belongs to.
+/// The part of a network definition a problem is about (the wizard shows it on that field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
+pub enum Part {
     Name,
     Bridge,
     ForwardDev,
@@ -436,7 +436,7 @@ pub enum Field {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
-    pub field: Field,
+    pub field: Part,
     pub message: String,
 }
 
@@ -444,13 +444,13 @@ impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let v = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
         match self.field {
-            Field::Name => write!(f, "name: {}", self.message),
-            Field::Bridge => write!(f, "bridge: {}", self.message),
-            Field::ForwardDev => write!(f, "forward device: {}", self.message),
-            Field::Domain => write!(f, "DNS domain: {}", self.message),
-            Field::Subnet { v6 } => write!(f, "{} subnet: {}", v(v6), self.message),
-            Field::Gateway { v6 } => write!(f, "{} host address: {}", v(v6), self.message),
-            Field::Dhcp { v6 } => write!(f, "{} DHCP range: {}", v(v6), self.message),
+            Part::Name => write!(f, "name: {}", self.message),
+            Part::Bridge => write!(f, "bridge: {}", self.message),
+            Part::ForwardDev => write!(f, "forward device: {}", self.message),
+            Part::Domain => write!(f, "DNS domain: {}", self.message),
+            Part::Subnet { v6 } => write!(f, "{} subnet: {}", v(v6), self.message),
+            Part::Gateway { v6 } => write!(f, "{} host address: {}", v(v6), self.message),
+            Part::Dhcp { v6 } => write!(f, "{} DHCP range: {}", v(v6), self.message),
         }
     }
 }
@@ -518,39 +518,39 @@ impl NewNetwork {
         let mut errs = Vec::new();
         let mut err = |field, message: String| errs.push(FieldError { field, message });
         if let Err(m) = names::check(NameKind::Network, &self.name) {
-            err(Field::Name, m);
+            err(Part::Name, m);
         }
         let bridge = self.bridge.trim();
         if self.kind == NewKind::Bridge && bridge.is_empty() {
             err(
-                Field::Bridge,
+                Part::Bridge,
                 "choose the host bridge the guests join".into(),
             );
         } else if !bridge.is_empty() {
             if let Err(m) = names::check_iface(bridge) {
-                err(Field::Bridge, m);
+                err(Part::Bridge, m);
             }
         }
         let dev = self.forward_dev.trim();
         if !dev.is_empty() {
             if !matches!(self.kind, NewKind::Nat | NewKind::Route) {
                 err(
-                    Field::ForwardDev,
+                    Part::ForwardDev,
                     "only NAT and routed networks forward through a device".into(),
                 );
             } else if let Err(m) = names::check_iface(dev) {
-                err(Field::ForwardDev, m);
+                err(Part::ForwardDev, m);
             }
         }
         let domain = self.domain.trim();
         if !domain.is_empty() {
             if self.kind == NewKind::Bridge {
                 err(
-                    Field::Domain,
+                    Part::Domain,
                     "a bridged network has no DNS server of its own".into(),
                 );
             } else if let Err(m) = names::check_dns_domain(domain) {
-                err(Field::Domain, m);
+                err(Part::Domain, m);
             }
         }
         let mut ips = Vec::new();
@@ -558,7 +558,7 @@ impl NewNetwork {
             let Some(spec) = spec else { continue };
             if self.kind == NewKind::Bridge {
                 err(
-                    Field::Subnet { v6 },
+                    Part::Subnet { v6 },
                     "a bridged network has no addresses of its own: the host bridge's network provides them".into(),
                 );
                 continue;
@@ -571,11 +571,11 @@ impl NewNetwork {
         let has_v4 = self.ipv4.is_some();
         match self.kind {
             NewKind::Nat if !has_v4 => err(
-                Field::Subnet { v6: false },
+                Part::Subnet { v6: false },
                 "a NAT network needs an IPv4 subnet".into(),
             ),
             NewKind::Route if self.ipv4.is_none() && self.ipv6.is_none() => err(
-                Field::Subnet { v6: false },
+                Part::Subnet { v6: false },
                 "a routed network needs a subnet".into(),
             ),
             _ => {}
@@ -623,11 +623,11 @@ impl NewNetwork {
     }
 }
 
-fn ip_block(spec: &SubnetSpec, v6: bool) -> Result<IpDef, (Field, String)> {
-    let subnet = parse_subnet(&spec.cidr).map_err(|m| (Field::Subnet { v6 }, m))?;
+fn ip_block(spec: &SubnetSpec, v6: bool) -> Result<IpDef, (Part, String)> {
+    let subnet = parse_subnet(&spec.cidr).map_err(|m| (Part::Subnet { v6 }, m))?;
     if subnet.is_ipv6() != v6 {
         return Err((
-            Field::Subnet { v6 },
+            Part::Subnet { v6 },
             format!(
                 "{} is an {} subnet",
                 spec.cidr.trim(),
@@ -635,12 +635,11 @@ fn ip_block(spec: &SubnetSpec, v6: bool) -> Result<IpDef, (Field, String)> {
             ),
         ));
     }
-    let gw = gateway(&subnet, &spec.gateway).map_err(|m| (Field::Gateway { v6 }, m))?;
+    let gw = gateway(&subnet, &spec.gateway).map_err(|m| (Part::Gateway { v6 }, m))?;
     let dhcp = match &spec.dhcp {
         None => None,
         Some((start, end)) => {
-            let (a, b) =
-                dhcp_range(&subnet, gw, start, end).map_err(|m| (Field::Dhcp { v6 }, m))?;
+            let (a, b) = dhcp_range(&subnet, gw, start, end).map_err(|m| (Part::Dhcp { v6 }, m))?;
             Some(Dhcp {
                 ranges: vec![DhcpRange {
                     start: a.to_string(),
@@ -914,14 +913,14 @@ mod tests {
         n.bridge = "this-bridge-name-is-long".into();
         n.domain = "bad_domain".into();
         let errs = n.validate();
-        let fields: Vec<Field> = errs.iter().map(|e| e.field).collect();
+        let fields: Vec<Part> = errs.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
             vec![
-                Field::Name,
-                Field::Bridge,
-                Field::Domain,
-                Field::Subnet { v6: false }
+                Part::Name,
+                Part::Bridge,
+                Part::Domain,
+                Part::Subnet { v6: false }
             ],
             "{errs:?}"
         );
@@ -931,8 +930,8 @@ mod tests {
         );
         let mut n = NewNetwork::bridged("b", "");
         n.ipv4 = Some(SubnetSpec::default());
-        let f: Vec<Field> = n.validate().iter().map(|e| e.field).collect();
-        assert_eq!(f, vec![Field::Bridge, Field::Subnet { v6: false }]);
+        let f: Vec<Part> = n.validate().iter().map(|e| e.field).collect();
+        assert_eq!(f, vec![Part::Bridge, Part::Subnet { v6: false }]);
         let mut nat = NewNetwork::nat("n", "10.0.0.0/24");
         nat.ipv4 = None;
         assert_eq!(
@@ -950,7 +949,7 @@ mod tests {
         );
         let mut iso = NewNetwork::isolated("i", "");
         iso.forward_dev = "eth0".into();
-        assert_eq!(iso.validate()[0].field, Field::ForwardDev);
+        assert_eq!(iso.validate()[0].field, Part::ForwardDev);
     }
 
     #[test]

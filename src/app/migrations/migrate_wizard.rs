@@ -183,7 +183,7 @@ fn toggle_or(w: &Wizard, key: &str, default: bool) -> bool {
 /// names what is wrong.
 pub fn options(w: &Wizard) -> Result<MigrationOptions, String> {
     let d = MigrationOptions::default();
-    use crate::model::migration::Kind as Mode;
+    use crate::model::migration::MigrationKind as Mode;
     let kind = match w.get("mode").as_str() {
         "suspended" => Mode::Suspended,
         "offline" => Mode::Offline,

@@ -11,7 +11,7 @@ use crate::subnet::{
     gateway, move_dhcp, network_subnets, overlaps, parse_subnet, rebase, suggest_dhcp,
     suggest_subnet, Cidr,
 };
-use crate::xml::network::{Field as F, NewKind, NewNetwork, SubnetSpec};
+use crate::xml::network::{NewKind, NewNetwork, Part as F, SubnetSpec};
 
 const KINDS: &[&str] = &["nat", "route", "isolated", "bridge"];
 
@@ -39,7 +39,7 @@ impl Spec for NetworkForm {
     }
 
     fn submit(&self, app: &mut App) -> Vec<Effect> {
-        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Network))
+        wizard::send(app, |w, _, id| command(w, id).map(HostCommand::Network))
     }
 }
 
@@ -277,14 +277,14 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     );
 }
 
-pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<NetCmd, String> {
+pub fn command(w: &Wizard, id: crate::host::RequestId) -> Result<NetCmd, String> {
     let xml = match &w.review {
         Some(Ok(x)) => x.clone(),
         Some(Err(e)) => return Err(e.clone()),
         None => return Err("nothing to define".into()),
     };
     Ok(NetCmd::Define {
-        id: tag,
+        id,
         xml,
         start: w.on("start"),
         autostart: w.on("autostart"),

@@ -304,11 +304,11 @@ fn secrets_needs_a_host_when_several() {
 #[test]
 fn esc_pops_one_overlay() {
     let mut a = app();
-    a.push_overlay(Mode::Form(Box::default()));
+    a.push_overlay(Mode::AddHost(Box::default()));
     a.push_overlay(Mode::Help { scroll: 0 });
     assert_eq!(a.overlays().count(), 2);
     key(&mut a, KeyCode::Esc);
-    assert!(matches!(a.mode, Mode::Form(_)), "{:?}", a.mode);
+    assert!(matches!(a.mode, Mode::AddHost(_)), "{:?}", a.mode);
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.mode, Mode::Normal);
     assert!(a.under.is_empty());

@@ -38,7 +38,7 @@ impl Spec for PoolForm {
     }
 
     fn submit(&self, app: &mut App) -> Vec<Effect> {
-        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+        wizard::send(app, |w, _, id| command(w, id).map(HostCommand::Storage))
     }
 
     fn on_action(&self, action: Action, app: &mut App) -> Vec<Effect> {
@@ -522,7 +522,7 @@ pub fn sources(app: &mut App, host: HostId, kind: &str, result: Result<Vec<PoolS
     }
 }
 
-pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, id: crate::host::RequestId) -> Result<StorageCmd, String> {
     let d = def(w)?;
     let xml = d.to_xml().map_err(|e| e.to_string())?;
     let secret = match secret_usage(w) {
@@ -551,7 +551,7 @@ pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, St
         }
     };
     Ok(StorageCmd::DefinePool {
-        id: tag,
+        id,
         xml,
         secret,
         build: w.on("build"),

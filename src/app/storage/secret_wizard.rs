@@ -30,7 +30,7 @@ impl Spec for SecretForm {
     }
 
     fn submit(&self, app: &mut App) -> Vec<Effect> {
-        wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage))
+        wizard::send(app, |w, _, id| command(w, id).map(HostCommand::Storage))
     }
 }
 
@@ -123,18 +123,18 @@ fn def(w: &Wizard) -> Result<SecretDef, String> {
     })
 }
 
-pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, id: crate::host::RequestId) -> Result<StorageCmd, String> {
     let value = value(w)?;
     match w.spec_as() {
         Some(SecretForm::Value { uuid }) => Ok(StorageCmd::SetSecretValue {
-            id: tag,
+            id,
             uuid: uuid.clone(),
             value,
         }),
         _ => {
             let xml = def(w)?.to_xml().map_err(|e| e.to_string())?;
             Ok(StorageCmd::DefineSecret {
-                id: tag,
+                id,
                 xml,
                 value: Some(value),
             })

@@ -61,7 +61,7 @@ impl Spec for VolumeForm {
             VolumeForm::Upload { pool, volume, .. } | VolumeForm::Download { pool, volume } => {
                 transfer(app, pool, volume)
             }
-            _ => wizard::send(app, |w, _, tag| command(w, tag).map(HostCommand::Storage)),
+            _ => wizard::send(app, |w, _, id| command(w, id).map(HostCommand::Storage)),
         }
     }
 
@@ -361,7 +361,7 @@ fn clone_def(w: &Wizard, ctx: &Context, source: &str) -> Result<VolumeDef, Strin
 }
 
 /// The command the form's last page sends.
-pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, String> {
+pub fn command(w: &Wizard, id: crate::host::RequestId) -> Result<StorageCmd, String> {
     let xml = || match &w.review {
         Some(Ok(x)) => Ok(x.clone()),
         Some(Err(e)) => Err(e.clone()),
@@ -389,7 +389,7 @@ pub fn command(w: &Wizard, tag: crate::host::RequestId) -> Result<StorageCmd, St
         _ => return Err("not a volume form".into()),
     };
     Ok(StorageCmd::Volume {
-        id: tag,
+        id,
         pool,
         volume,
         op,

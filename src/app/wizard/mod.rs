@@ -243,7 +243,7 @@ fn review_heading(verb: &str) -> &'static str {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Submit {
     Editing,
-    /// Sent to the host; the answer carries this tag.
+    /// Sent to the host; the answer carries this id.
     Waiting(crate::host::RequestId),
 }
 
@@ -581,7 +581,7 @@ impl Wizard {
             return false;
         };
         match &mut f.input {
-            Input::Text(t) | Input::Secret(t) => crate::app::form::edit_line(t, ev),
+            Input::Text(t) | Input::Secret(t) => crate::app::add_host::edit_line(t, ev),
             Input::Choice { options, selected } => {
                 let n = options.len().max(1);
                 match ev.code {
@@ -751,7 +751,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     spec.submit(app)
 }
 
-/// Sends the command `build` makes of the open wizard (with the answer's tag); the wizard
+/// Sends the command `build` makes of the open wizard (with the request id its answer carries); the wizard
 /// waits for the answer, or shows why nothing could be built.
 pub fn send(
     app: &mut App,
@@ -762,19 +762,19 @@ pub fn send(
     };
     let host = w.host;
     let ctx = context(app, host, w.spec.as_ref());
-    let tag = app.requests.issue(host, Owner::Wizard);
+    let id = app.requests.issue(host, Owner::Wizard);
     let Mode::Wizard(w) = &mut app.mode else {
         return Vec::new();
     };
-    match build(w, &ctx, tag) {
+    match build(w, &ctx, id) {
         Ok(cmd) => {
-            w.submit = Submit::Waiting(tag);
+            w.submit = Submit::Waiting(id);
             w.error = None;
             vec![Effect::Host(host, cmd)]
         }
         Err(e) => {
             w.error = Some(e);
-            app.requests.forget(tag);
+            app.requests.forget(id);
             Vec::new()
         }
     }

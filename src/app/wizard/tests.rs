@@ -49,7 +49,7 @@ pub(crate) fn error(w: &Wizard, k: &str) -> Option<String> {
 
 #[test]
 fn field_moving_keys_never_type_into_a_text_field() {
-    use crate::app::form::edit_line;
+    use crate::app::add_host::edit_line;
     let mut t = ratatui_textarea::TextArea::default();
     for (code, mods) in [
         (KeyCode::BackTab, KeyModifiers::SHIFT),

@@ -44,8 +44,8 @@ use virt::sys;
 use super::{message, HostEvent, Reply, RequestId};
 use crate::migrate::preflight::{self, Check, CheckKind, Status};
 use crate::model::migration::{
-    migration_uri, Kind, MigrationEvent, MigrationId, MigrationOptions, MigrationUpdate, Outcome,
-    PostCopy, Progress, Setting,
+    migration_uri, MigrationEvent, MigrationId, MigrationKind, MigrationOptions, MigrationUpdate,
+    Outcome, PostCopy, Progress, Setting,
 };
 use ffi::TypedParams;
 
@@ -449,7 +449,7 @@ fn migrate(
             return Outcome::Failed(text);
         }
     };
-    let live = options.kind != Kind::Offline;
+    let live = options.kind != MigrationKind::Offline;
     // Downtime is a property of the job: set it now, and once more when the job shows up
     // (older QEMUs only accept it during a migration).
     let mut downtime_pending = None;

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
-use crate::app::form::{local_command, validate_uri, Field, HostForm, TestState};
+use crate::app::add_host::{local_command, validate_uri, HostField, HostForm, TestState};
 use crate::app::App;
 use crate::config::keymap::{Action, Section};
 use crate::fmt;
@@ -36,11 +36,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
     let label = |text: &'static str, on: bool| {
         Paragraph::new(Span::styled(text, if on { t.key_hint } else { t.header }))
     };
-    f.render_widget(label("libvirt URI", form.focus == Field::Uri), uri_l);
+    f.render_widget(label("libvirt URI", form.focus == HostField::Uri), uri_l);
     let field_style = |on: bool| if on { t.filter } else { t.base };
     let mut uri = form.uri.clone();
-    uri.set_style(field_style(form.focus == Field::Uri));
-    if form.focus != Field::Uri {
+    uri.set_style(field_style(form.focus == HostField::Uri));
+    if form.focus != HostField::Uri {
         uri.set_cursor_style(field_style(false));
     }
     f.render_widget(&uri, uri_f);
@@ -58,10 +58,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
         Paragraph::new(msg).style(style).wrap(Wrap { trim: true }),
         uri_msg,
     );
-    f.render_widget(label("Name (optional)", form.focus == Field::Name), name_l);
+    f.render_widget(
+        label("Name (optional)", form.focus == HostField::Name),
+        name_l,
+    );
     let mut name = form.name.clone();
-    name.set_style(field_style(form.focus == Field::Name));
-    if form.focus != Field::Name {
+    name.set_style(field_style(form.focus == HostField::Name));
+    if form.focus != HostField::Name {
         name.set_cursor_style(field_style(false));
     }
     f.render_widget(&name, name_f);

@@ -19,7 +19,7 @@ pub fn edit_line(t: &mut TextArea<'static>, ev: crossterm::event::KeyEvent) -> b
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
+pub enum HostField {
     Uri,
     Name,
 }
@@ -36,7 +36,7 @@ pub enum TestState {
 pub struct HostForm {
     pub uri: TextArea<'static>,
     pub name: TextArea<'static>,
-    pub focus: Field,
+    pub focus: HostField,
     pub test: TestState,
     /// An error from the last save attempt (duplicate host…).
     pub error: Option<String>,
@@ -64,7 +64,7 @@ impl Default for HostForm {
         HostForm {
             uri: field("qemu+ssh://root@kvm2.example/system"),
             name: field("(from the URI)"),
-            focus: Field::Uri,
+            focus: HostField::Uri,
             test: TestState::Idle,
             error: None,
         }
@@ -92,15 +92,15 @@ impl HostForm {
 
     pub fn focused(&mut self) -> &mut TextArea<'static> {
         match self.focus {
-            Field::Uri => &mut self.uri,
-            Field::Name => &mut self.name,
+            HostField::Uri => &mut self.uri,
+            HostField::Name => &mut self.name,
         }
     }
 
     pub fn next_field(&mut self) {
         self.focus = match self.focus {
-            Field::Uri => Field::Name,
-            Field::Name => Field::Uri,
+            HostField::Uri => HostField::Name,
+            HostField::Name => HostField::Uri,
         };
     }
 

@@ -158,7 +158,7 @@ impl Loop {
         self.press(action);
         self.press('y');
         let mut said = Instant::now();
-        while self.count(want) < n || !self.app.pending.is_empty() {
+        while self.count(want) < n || !self.app.vms.pending.is_empty() {
             self.turn()?;
             if said.elapsed() > Duration::from_secs(10)
                 && std::env::var_os("VIRTDECK_BULK_DEBUG").is_some()
@@ -167,8 +167,8 @@ impl Loop {
                 eprintln!(
                     "bulk: {action}: {} of {n} {want:?}, {} pending, {} marks, mode {:?}",
                     self.count(want),
-                    self.app.pending.len(),
-                    self.app.marks.len(),
+                    self.app.vms.pending.len(),
+                    self.app.vms.marks.len(),
                     std::mem::discriminant(&self.app.mode)
                 );
             }

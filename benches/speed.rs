@@ -458,7 +458,7 @@ fn time_keys(
         t.update.push(ms(t1 - t0));
         t.draw.push(ms(t2 - t1));
         t.worst
-            .push((total, app.filter_text.clone(), app.rows.len()));
+            .push((total, app.vms.filter_text.clone(), app.vms.rows.len()));
     }
     // Leave the filter empty and the mode normal for the next run.
     handles.apply(app.update(Msg::Key(key(KeyCode::Esc))));

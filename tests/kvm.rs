@@ -23,9 +23,9 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     assert_eq!(state_of_app(&live.app, &g.uuid), Some(VmState::Shutoff));
 
     live.press("s");
-    assert!(!live.app.pending.is_empty(), "start shows as pending");
+    assert!(!live.app.vms.pending.is_empty(), "start shows as pending");
     let ok = live.pump_until(Duration::from_secs(20), |app| {
-        app.pending.is_empty()
+        app.vms.pending.is_empty()
             && app.hosts[0]
                 .vms
                 .iter()
@@ -86,7 +86,7 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     for _ in 0..8 {
         live.press("d");
         off = live.pump_until(Duration::from_secs(5), |app| {
-            app.pending.is_empty() && state_of_app(app, &g.uuid) == Some(VmState::Shutoff)
+            app.vms.pending.is_empty() && state_of_app(app, &g.uuid) == Some(VmState::Shutoff)
         });
         if off {
             break;
@@ -100,7 +100,7 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
 
     live.press("s");
     let ok = live.pump_until(Duration::from_secs(20), |app| {
-        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.pending.is_empty()
+        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.vms.pending.is_empty()
     });
     assert!(ok, "started again");
     live.press("F");
@@ -110,7 +110,7 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     );
     live.press("y");
     let ok = live.pump_until(Duration::from_secs(20), |app| {
-        state_of_app(app, &g.uuid) == Some(VmState::Shutoff) && app.pending.is_empty()
+        state_of_app(app, &g.uuid) == Some(VmState::Shutoff) && app.vms.pending.is_empty()
     });
     assert!(ok, "forced off");
     assert!(
@@ -156,7 +156,7 @@ fn lifecycle_events_update_rows_between_polls() {
     assert!(ok, "pause event reached the table");
     live.press("u");
     let ok = live.pump_until(Duration::from_secs(10), |app| {
-        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.pending.is_empty()
+        state_of_app(app, &g.uuid) == Some(VmState::Running) && app.vms.pending.is_empty()
     });
     assert!(ok, "resumed through virtdeck");
     dom.destroy().unwrap();

@@ -242,7 +242,7 @@ fn palette_completes_hosts_and_scopes_the_table() {
         s.contains(&format!("@{host}")),
         "the title shows the scope:\n{s}"
     );
-    for r in &live.app.rows {
+    for r in &live.app.vms.rows {
         let (h, vm) = live.app.vm(*r);
         assert_eq!(h.name, host);
         assert!(vm.name.contains("web"), "{}", vm.name);

@@ -29,7 +29,7 @@ fn on_vm(name: &str) -> common::Live {
     live.press("/");
     live.type_text(name);
     live.press("<Enter>");
-    assert_eq!(live.app.rows.len(), 1, "{name} is unique");
+    assert_eq!(live.app.vms.rows.len(), 1, "{name} is unique");
     live
 }
 

@@ -309,8 +309,9 @@ fn every_pane(w: u16, h: u16) {
 
     live.press("2");
     move_to(&mut live, |a| {
-        a.rows
-            .get(a.selected)
+        a.vms
+            .rows
+            .get(a.vms.selected)
             .is_some_and(|r| a.vm(*r).1.name == NL_VM)
     });
     check(&live.app, &mut term, "vms_newline_selected");

@@ -133,7 +133,7 @@ fn dashboard_with_thresholds_and_history() {
     insta::assert_snapshot!("dashboard_80x24", screen(&live.app, 80, 24));
     // Sorted by load: the busiest host (red) comes first and the cursor stays on its host.
     live.press("o");
-    assert_eq!(live.app.dash_sort, virtdeck::app::dashboard::DashSort::Load);
+    assert_eq!(live.app.dash.sort, virtdeck::app::dashboard::DashSort::Load);
     insta::assert_snapshot!("dashboard_by_load", screen(&live.app, 120, 30));
 }
 

@@ -135,6 +135,7 @@ fn commands_through_the_app_update_rows_pending_then_state() {
     let (host, vm) = {
         let r = live
             .app
+            .vms
             .rows
             .iter()
             .copied()
@@ -148,12 +149,12 @@ fn commands_through_the_app_update_rows_pending_then_state() {
     }
     live.press("s");
     assert_eq!(
-        live.app.pending.get(&(host, vm.clone())),
+        live.app.vms.pending.get(&(host, vm.clone())),
         Some(&LifecycleOp::Start),
         "row shows the action pending"
     );
     let ok = live.pump_until(Duration::from_secs(10), |app| {
-        app.pending.is_empty()
+        app.vms.pending.is_empty()
             && app.hosts[host.0]
                 .vms
                 .iter()
@@ -161,7 +162,12 @@ fn commands_through_the_app_update_rows_pending_then_state() {
     });
     assert!(ok, "state became running");
     // The filter (state:off) now hides it.
-    assert!(live.app.rows.iter().all(|r| live.app.vm(*r).1.uuid != vm));
+    assert!(live
+        .app
+        .vms
+        .rows
+        .iter()
+        .all(|r| live.app.vm(*r).1.uuid != vm));
 }
 
 #[test]

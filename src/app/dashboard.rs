@@ -106,6 +106,24 @@ pub fn order(hosts: &[HostView], key: DashSort, descending: bool, t: &Thresholds
     idx
 }
 
+/// The dashboard's cursor (an index into `order`) and sort.
+#[derive(Debug)]
+pub struct DashUi {
+    pub selected: usize,
+    pub sort: DashSort,
+    pub descending: bool,
+}
+
+impl Default for DashUi {
+    fn default() -> Self {
+        DashUi {
+            selected: 0,
+            sort: DashSort::Name,
+            descending: false,
+        }
+    }
+}
+
 pub struct DashboardPane;
 
 impl Pane for DashboardPane {
@@ -131,37 +149,37 @@ impl Pane for DashboardPane {
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     let n = app.hosts.len();
     let last = n.saturating_sub(1);
-    let sel = app.dash_selected.min(last);
+    let sel = app.dash.selected.min(last);
     let host_at = |app: &App, i: usize| {
         let ord = order(
             &app.hosts,
-            app.dash_sort,
-            app.dash_descending,
+            app.dash.sort,
+            app.dash.descending,
             &app.settings.thresholds,
         );
         ord.get(i).map(|&h| app.hosts[h].id)
     };
     match action {
-        Action::Down => app.dash_selected = (sel + 1).min(last),
-        Action::Up => app.dash_selected = sel.saturating_sub(1),
-        Action::Top => app.dash_selected = 0,
-        Action::Bottom => app.dash_selected = last,
+        Action::Down => app.dash.selected = (sel + 1).min(last),
+        Action::Up => app.dash.selected = sel.saturating_sub(1),
+        Action::Top => app.dash.selected = 0,
+        Action::Bottom => app.dash.selected = last,
         Action::SortNext | Action::SortReverse => {
             // Keep the cursor on the same host through the re-sort.
             let keep = host_at(app, sel);
             if action == Action::SortNext {
-                app.dash_sort = app.dash_sort.next();
-                app.dash_descending = false;
+                app.dash.sort = app.dash.sort.next();
+                app.dash.descending = false;
             } else {
-                app.dash_descending = !app.dash_descending;
+                app.dash.descending = !app.dash.descending;
             }
             let ord = order(
                 &app.hosts,
-                app.dash_sort,
-                app.dash_descending,
+                app.dash.sort,
+                app.dash.descending,
                 &app.settings.thresholds,
             );
-            app.dash_selected = ord
+            app.dash.selected = ord
                 .iter()
                 .position(|&h| Some(app.hosts[h].id) == keep)
                 .unwrap_or(0);

@@ -117,9 +117,9 @@ fn scroll_mode(
 }
 
 pub(super) fn move_to(app: &mut App, target: isize) {
-    app.cursor_moved = true;
-    let last = app.rows.len().saturating_sub(1) as isize;
-    app.selected = target.clamp(0, last.max(0)) as usize;
+    app.vms.cursor_moved = true;
+    let last = app.vms.rows.len().saturating_sub(1) as isize;
+    app.vms.selected = target.clamp(0, last.max(0)) as usize;
 }
 
 fn form(app: &mut App, ev: KeyEvent, action: Option<Action>) -> Vec<Effect> {
@@ -199,11 +199,11 @@ fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
             app.pop_overlay();
             app.set_filter(String::new());
         }
-        Some(Action::Down) => move_to(app, app.selected as isize + 1),
-        Some(Action::Up) => move_to(app, app.selected as isize - 1),
+        Some(Action::Down) => move_to(app, app.vms.selected as isize + 1),
+        Some(Action::Up) => move_to(app, app.vms.selected as isize - 1),
         Some(Action::Quit) => return vec![Effect::Quit],
         _ => {
-            let mut text = app.filter_text.clone();
+            let mut text = app.vms.filter_text.clone();
             match key.code {
                 KeyCode::Char('u') if key.mods.contains(KeyModifiers::CONTROL) => text.clear(),
                 KeyCode::Char('w') if key.mods.contains(KeyModifiers::CONTROL) => {

@@ -71,7 +71,7 @@ fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
 /// current flag.
 pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     let now = app.now;
-    let mut candidates: Vec<(HostId, &Vm, Option<String>)> = if app.marks.is_empty() {
+    let mut candidates: Vec<(HostId, &Vm, Option<String>)> = if app.vms.marks.is_empty() {
         app.selected_row()
             .map(|r| {
                 let (h, vm) = app.vm(r);
@@ -85,7 +85,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
             .flat_map(|h| {
                 h.vms
                     .iter()
-                    .filter(|vm| app.marks.contains(&(h.id, vm.uuid.clone())))
+                    .filter(|vm| app.vms.marks.contains(&(h.id, vm.uuid.clone())))
                     .map(move |vm| (h.id, vm, host_problem(h)))
             })
             .collect()
@@ -231,7 +231,7 @@ pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effec
             }
             o => o,
         };
-        app.pending.insert((t.host, t.uuid.clone()), vm_op);
+        app.vms.pending.insert((t.host, t.uuid.clone()), vm_op);
         let id = app.requests.issue(
             t.host,
             super::requests::Owner::Lifecycle {
@@ -249,6 +249,6 @@ pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effec
             },
         ));
     }
-    app.marks.clear();
+    app.vms.marks.clear();
     effects
 }

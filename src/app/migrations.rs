@@ -105,10 +105,10 @@ fn target_of(app: &App, target: HostId) -> Option<MigrationTarget> {
 /// `m`: the migrate wizard for the marked VMs (all on one host) or the one under the cursor.
 pub fn open_wizard(app: &mut App) -> Vec<Effect> {
     let picked: Vec<(HostId, String)> =
-        if app.marks.is_empty() || matches!(app.view, View::Detail { .. }) {
+        if app.vms.marks.is_empty() || matches!(app.view, View::Detail { .. }) {
             app.focused_vm().into_iter().collect()
         } else {
-            app.marks.iter().cloned().collect()
+            app.vms.marks.iter().cloned().collect()
         };
     let Some(&(host, _)) = picked.first() else {
         return Vec::new();

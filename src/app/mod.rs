@@ -28,7 +28,6 @@ pub mod toast;
 pub mod vms;
 pub mod wizard;
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -40,10 +39,9 @@ use crate::config::Thresholds;
 use crate::host::{HostCommand, HostEvent, LifecycleOp};
 use crate::model::{HostId, Vm};
 use add_host::HostForm;
-use dashboard::DashSort;
 use filter::Filter;
 use hosts::{HostStatus, HostView};
-use table::{filter_rows, sort_rows, RowRef, SortKey};
+use table::{filter_rows, sort_rows, RowRef};
 use toast::{Level, Messages};
 
 pub use lifecycle::Target;
@@ -278,18 +276,10 @@ pub struct HostSpec {
 
 pub struct App {
     pub hosts: Vec<HostView>,
-    /// Every VM in sort order; `rows` is its filtered view.
-    sorted: Vec<RowRef>,
-    pub rows: Vec<RowRef>,
-    pub selected: usize,
-    pub sort: SortKey,
-    pub descending: bool,
-    pub filter_text: String,
-    /// Why the text typed last is not the filter in force (an invalid `re:` pattern).
-    pub filter_error: Option<String>,
-    filter: Filter,
-    pub marks: HashSet<(HostId, String)>,
-    pub pending: HashMap<(HostId, String), LifecycleOp>,
+    /// The VM table pane's state.
+    pub vms: vms::VmsUi,
+    /// The dashboard's cursor and sort.
+    pub dash: dashboard::DashUi,
     /// The overlay on top (what keys go to); `Normal` when none is open.
     pub mode: Mode,
     /// Overlays under `mode`, bottom first: `Esc` pops one and the one below gets the keys
@@ -298,22 +288,12 @@ pub struct App {
     pub messages: Messages,
     pub settings: Settings,
     pub view: View,
-    /// Dashboard cursor (index into `dashboard::order`) and sort.
-    pub dash_selected: usize,
-    pub dash_sort: DashSort,
-    pub dash_descending: bool,
     next_host_id: usize,
     pub keymap: Keymap,
     pub theme: Theme,
     pub now: Instant,
-    /// View state the renderer keeps between frames: first visible row and rows per page.
-    pub table_offset: Cell<usize>,
-    pub table_page: Cell<usize>,
     /// Where the last frame drew its lists and tabs, for the mouse.
     pub hits: hitmap::HitMap,
-    /// Once the user moves the cursor it follows that VM through refreshes; before that it
-    /// stays on the first row while hosts report in.
-    pub cursor_moved: bool,
     pub storage: storage::StorageUi,
     pub networks: networks::NetworksUi,
     pub migrations: migrations::MigrationsUi,
@@ -331,8 +311,6 @@ pub struct App {
     pub back: Vec<panes::Place>,
     /// `@HOST /TEXT` of the list panes the palette narrowed.
     pub scopes: panes::Scopes,
-    /// `:vms @HOST`: the VM table shows one host.
-    pub vm_scope: Option<HostId>,
     /// Set by `-` so the pane it leaves is not remembered.
     going_back: bool,
     /// The last `Effect::Probe` id handed out.
@@ -350,31 +328,17 @@ impl App {
         App {
             settings,
             view: if n > 1 { View::Dashboard } else { View::Vms },
-            dash_selected: 0,
-            dash_sort: DashSort::Name,
-            dash_descending: false,
             next_host_id: n,
             hosts,
-            sorted: Vec::new(),
-            rows: Vec::new(),
-            selected: 0,
-            sort: SortKey::Host,
-            descending: false,
-            filter_text: String::new(),
-            filter_error: None,
-            filter: Filter::default(),
-            marks: HashSet::new(),
-            pending: HashMap::new(),
+            vms: vms::VmsUi::default(),
+            dash: dashboard::DashUi::default(),
             mode: Mode::Normal,
             under: Vec::new(),
             messages: Messages::default(),
             keymap,
             theme,
             now: Instant::now(),
-            table_offset: Cell::new(0),
-            table_page: Cell::new(20),
             hits: hitmap::HitMap::default(),
-            cursor_moved: false,
             storage: storage::StorageUi::default(),
             networks: networks::NetworksUi::default(),
             migrations: migrations::MigrationsUi::default(),
@@ -386,7 +350,6 @@ impl App {
             history: Vec::new(),
             back: Vec::new(),
             scopes: panes::Scopes::default(),
-            vm_scope: None,
             going_back: false,
             probe_seq: 0,
         }
@@ -555,11 +518,11 @@ impl App {
     pub fn dashboard_host(&self) -> Option<HostId> {
         let ord = dashboard::order(
             &self.hosts,
-            self.dash_sort,
-            self.dash_descending,
+            self.dash.sort,
+            self.dash.descending,
             &self.settings.thresholds,
         );
-        let i = self.dash_selected.min(ord.len().checked_sub(1)?);
+        let i = self.dash.selected.min(ord.len().checked_sub(1)?);
         ord.get(i).map(|&h| self.hosts[h].id)
     }
 
@@ -609,12 +572,12 @@ impl App {
         };
         let keep = self.cursor_key().filter(|(h, _)| *h != id);
         let h = self.hosts.remove(i);
-        self.marks.retain(|(hid, _)| *hid != id);
+        self.vms.marks.retain(|(hid, _)| *hid != id);
         self.scopes.forget_host(id);
-        if self.vm_scope == Some(id) {
-            self.vm_scope = None;
+        if self.vms.vm_scope == Some(id) {
+            self.vms.vm_scope = None;
         }
-        self.pending.retain(|(hid, _), _| *hid != id);
+        self.vms.pending.retain(|(hid, _), _| *hid != id);
         // Its worker's late answers are dropped anyway; nobody waits for them any more.
         self.requests.forget_host(id);
         let on_host = match &self.view {
@@ -632,7 +595,7 @@ impl App {
         if on_host {
             self.view = View::Vms;
         }
-        self.dash_selected = self.dash_selected.min(self.hosts.len().saturating_sub(1));
+        self.dash.selected = self.dash.selected.min(self.hosts.len().saturating_sub(1));
         // Read-only changes nothing, config.toml included: the host is gone for this session.
         let persist = !self.settings.readonly;
         let note = if persist {
@@ -668,11 +631,11 @@ impl App {
     }
 
     pub fn selected_row(&self) -> Option<RowRef> {
-        self.rows.get(self.selected).copied()
+        self.vms.rows.get(self.vms.selected).copied()
     }
 
     pub fn is_marked(&self, host: HostId, uuid: &str) -> bool {
-        !self.marks.is_empty() && self.marks.contains(&(host, uuid.to_string()))
+        !self.vms.marks.is_empty() && self.vms.marks.contains(&(host, uuid.to_string()))
     }
 
     pub fn total_vms(&self) -> usize {
@@ -684,12 +647,12 @@ impl App {
     pub fn set_filter(&mut self, text: String) {
         match Filter::parse(&text) {
             Ok(f) => {
-                self.filter = f;
-                self.filter_error = None;
+                self.vms.filter = f;
+                self.vms.filter_error = None;
             }
-            Err(e) => self.filter_error = Some(e),
+            Err(e) => self.vms.filter_error = Some(e),
         }
-        self.filter_text = text;
+        self.vms.filter_text = text;
         let keep = self.cursor_key();
         self.refilter(keep);
     }
@@ -702,28 +665,33 @@ impl App {
 
     /// The VM under the cursor, once the user has moved it.
     fn cursor_key(&self) -> Option<(HostId, String)> {
-        let r = self.selected_row().filter(|_| self.cursor_moved)?;
+        let r = self.selected_row().filter(|_| self.vms.cursor_moved)?;
         let (h, vm) = self.vm(r);
         Some((h.id, vm.uuid.clone()))
     }
 
     fn rebuild_keeping(&mut self, keep: Option<(HostId, String)>) {
-        self.sorted = sort_rows(&self.hosts, self.sort, self.descending);
+        self.vms.sorted = sort_rows(&self.hosts, self.vms.sort, self.vms.descending);
         self.refilter(keep);
     }
 
     fn refilter(&mut self, keep: Option<(HostId, String)>) {
-        self.rows = filter_rows(&self.hosts, &self.sorted, &self.filter, self.vm_scope);
+        self.vms.rows = filter_rows(
+            &self.hosts,
+            &self.vms.sorted,
+            &self.vms.filter,
+            self.vms.vm_scope,
+        );
         if let Some((host, uuid)) = keep {
-            if let Some(i) = self.rows.iter().position(|r| {
+            if let Some(i) = self.vms.rows.iter().position(|r| {
                 let (h, vm) = self.vm(*r);
                 h.id == host && vm.uuid == uuid
             }) {
-                self.selected = i;
+                self.vms.selected = i;
                 return;
             }
         }
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.vms.selected = self.vms.selected.min(self.vms.rows.len().saturating_sub(1));
     }
 
     fn on_host(&mut self, id: HostId, ev: HostEvent) {
@@ -804,7 +772,8 @@ impl App {
                 let host = &mut self.hosts[hi];
                 host.apply_snapshot(snap);
                 let alive: HashSet<&str> = host.vms.iter().map(|v| v.uuid.as_str()).collect();
-                self.marks
+                self.vms
+                    .marks
                     .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
                 self.rebuild_keeping(keep);
             }

@@ -85,8 +85,8 @@ fn wheel(app: &mut App, down: bool) -> Vec<Effect> {
 /// The list the current pane's cursor moves in: which, where the cursor is, how many rows.
 fn cursor(app: &App) -> Option<(List, usize, usize)> {
     Some(match &app.view {
-        View::Dashboard => (List::Dashboard, app.dash_selected, app.hosts.len()),
-        View::Vms => (List::Vms, app.selected, app.rows.len()),
+        View::Dashboard => (List::Dashboard, app.dash.selected, app.hosts.len()),
+        View::Vms => (List::Vms, app.vms.selected, app.vms.rows.len()),
         View::Pools => (
             List::Pools,
             app.storage.pool_sel,
@@ -140,7 +140,7 @@ fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
     let i = i.min(len - 1);
     match list {
         List::Vms => super::keys::move_to(app, i as isize),
-        List::Dashboard => app.dash_selected = i,
+        List::Dashboard => app.dash.selected = i,
         List::Pools => app.storage.pool_sel = i,
         List::Volumes => app.storage.vol_sel = i,
         List::Secrets => app.storage.secret_sel = i,
@@ -220,8 +220,8 @@ mod tests {
         let y = line_of(&screen, "cache");
         assert!(click(&mut a, 30, y).is_empty(), "a click runs nothing");
         assert_eq!(selected_name(&a), "cache");
-        assert!(a.cursor_moved, "the cursor follows that VM from now on");
-        let before = a.selected;
+        assert!(a.vms.cursor_moved, "the cursor follows that VM from now on");
+        let before = a.vms.selected;
         let screen = draw(&a, 100, 30);
         // The header, the hosts strip, empty rows below the last VM and the status bar.
         for y in [
@@ -231,13 +231,13 @@ mod tests {
             29,
         ] {
             click(&mut a, 30, y);
-            assert_eq!(a.selected, before, "a click on line {y}");
+            assert_eq!(a.vms.selected, before, "a click on line {y}");
         }
         // Right-button presses and releases are not clicks.
         let y = line_of(&screen, "db-01");
         mouse(&mut a, MouseEventKind::Down(MouseButton::Right), 30, y);
         mouse(&mut a, MouseEventKind::Up(MouseButton::Left), 30, y);
-        assert_eq!(a.selected, before);
+        assert_eq!(a.vms.selected, before);
         click(&mut a, 30, y);
         assert_eq!(selected_name(&a), "db-01");
     }
@@ -247,13 +247,17 @@ mod tests {
         let mut a = app();
         draw(&a, 100, 30);
         wheel(&mut a, true);
-        assert_eq!(a.selected, 3);
+        assert_eq!(a.vms.selected, 3);
         wheel(&mut a, true);
-        assert_eq!(a.selected, a.rows.len() - 1, "stops at the last row");
+        assert_eq!(
+            a.vms.selected,
+            a.vms.rows.len() - 1,
+            "stops at the last row"
+        );
         wheel(&mut a, false);
-        assert_eq!(a.selected, 1);
+        assert_eq!(a.vms.selected, 1);
         wheel(&mut a, false);
-        assert_eq!(a.selected, 0);
+        assert_eq!(a.vms.selected, 0);
     }
 
     /// A scrolled VM table: the click lands on the row drawn there, not on the row with that
@@ -264,8 +268,8 @@ mod tests {
         press(&mut a, "G");
         // 12 lines: hosts strip and borders leave room for 3 of the 5 rows.
         let screen = draw(&a, 100, 12);
-        assert!(a.table_offset.get() > 0, "{}", screen.join("\n"));
-        let name = a.vm(a.rows[a.table_offset.get()]).1.name.clone();
+        assert!(a.vms.table_offset.get() > 0, "{}", screen.join("\n"));
+        let name = a.vm(a.vms.rows[a.vms.table_offset.get()]).1.name.clone();
         click(&mut a, 30, line_of(&screen, &name));
         assert_eq!(selected_name(&a), name);
     }
@@ -276,7 +280,7 @@ mod tests {
         let screen = draw(&a, 100, 30);
         press(&mut a, "F");
         assert!(matches!(a.mode, Mode::Confirm(_)), "{:?}", a.mode);
-        let (mode, sel) = (a.mode.clone(), a.selected);
+        let (mode, sel) = (a.mode.clone(), a.vms.selected);
         let screen_q = draw(&a, 100, 30);
         for y in [line_of(&screen, "cache"), line_of(&screen, "db-01")] {
             assert!(click(&mut a, 30, y).is_empty());
@@ -285,7 +289,7 @@ mod tests {
             assert!(wheel(&mut a, true).is_empty());
         }
         assert_eq!(
-            (a.mode.clone(), a.selected),
+            (a.mode.clone(), a.vms.selected),
             (mode, sel),
             "{}",
             screen_q.join("\n")
@@ -301,7 +305,7 @@ mod tests {
         wheel(&mut a, false);
         wheel(&mut a, false);
         assert_eq!(a.mode, Mode::Help { scroll: 0 });
-        assert_eq!(a.selected, 0, "the table under help stays");
+        assert_eq!(a.vms.selected, 0, "the table under help stays");
         press(&mut a, "<Esc>");
         press(&mut a, "L");
         // The log opens at its newest line: up goes back in time.
@@ -330,8 +334,8 @@ mod tests {
         a.view = View::Dashboard;
         // Row 1 of the VM table, a row the dashboard has too.
         click(&mut a, 30, line_of(&screen, "web-01"));
-        assert_eq!((a.dash_selected, a.selected), (0, 0));
-        assert!(!a.cursor_moved);
+        assert_eq!((a.dash.selected, a.vms.selected), (0, 0));
+        assert!(!a.vms.cursor_moved);
     }
 
     fn pools(n: usize) -> crate::model::storage::StorageInventory {

@@ -1207,7 +1207,7 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
     }
     app.created = None;
     let position = |app: &App| {
-        app.rows.iter().position(|r| {
+        app.vms.rows.iter().position(|r| {
             let (h, vm) = app.vm(*r);
             h.id == c.host && vm.name == c.name
         })
@@ -1220,8 +1220,8 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     app.view = View::Vms;
-    app.selected = i;
-    app.cursor_moved = true;
+    app.vms.selected = i;
+    app.vms.cursor_moved = true;
     if c.console {
         return crate::app::console::open(app);
     }

@@ -430,7 +430,7 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
     let fx = panes::open(app, place);
     match pane {
         PaneId::Vms => {
-            app.vm_scope = scope.host;
+            app.vms.vm_scope = scope.host;
             app.set_filter(scope.text.clone());
         }
         PaneId::Volumes => app.scopes.set(

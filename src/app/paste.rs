@@ -20,7 +20,7 @@ pub fn handle(app: &mut App, text: &str) -> Vec<Effect> {
             line.note()
         }
         Mode::Filter => {
-            let filter = format!("{}{}", app.filter_text, line.text);
+            let filter = format!("{}{}", app.vms.filter_text, line.text);
             app.set_filter(filter);
             line.note()
         }
@@ -167,8 +167,8 @@ mod tests {
         press(&mut a, "/");
         a.update(Msg::Paste("web\n".into()));
         assert_eq!(a.mode, Mode::Filter, "the newline did not close the filter");
-        assert_eq!(a.filter_text, "web");
-        assert_eq!(a.rows.len(), 3);
+        assert_eq!(a.vms.filter_text, "web");
+        assert_eq!(a.vms.rows.len(), 3);
     }
 
     #[test]
@@ -222,7 +222,7 @@ mod tests {
         a.pop_overlay();
         assert!(a.update(Msg::Paste("qF*".into())).is_empty());
         assert_eq!(a.mode, Mode::Normal);
-        assert!(a.marks.is_empty());
+        assert!(a.vms.marks.is_empty());
         assert!(toasted(&a, "paste ignored"));
     }
 

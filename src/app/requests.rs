@@ -122,7 +122,7 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
     let now = app.now;
     match (owner, reply) {
         (Owner::Lifecycle { uuid, name, op }, Reply::Op(result)) => {
-            app.pending.remove(&(host, uuid));
+            app.vms.pending.remove(&(host, uuid));
             match result {
                 Ok(()) => app.messages.log(
                     Level::Info,

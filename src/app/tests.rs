@@ -114,7 +114,11 @@ fn type_text(app: &mut App, s: &str) {
 }
 
 fn names(app: &App) -> Vec<String> {
-    app.rows.iter().map(|r| app.vm(*r).1.name.clone()).collect()
+    app.vms
+        .rows
+        .iter()
+        .map(|r| app.vm(*r).1.name.clone())
+        .collect()
 }
 
 fn selected_name(app: &App) -> String {
@@ -177,15 +181,15 @@ fn filter_excludes_and_matches_patterns_and_a_bad_pattern_keeps_the_old_filter()
     assert_eq!(names(&a), vec!["db-01", "cache"]);
     a.set_filter("re:^web-0[12]$".into());
     assert_eq!(names(&a), vec!["web-01", "web-02"]);
-    assert!(a.filter_error.is_none());
+    assert!(a.vms.filter_error.is_none());
     // Typing on into an invalid pattern: the rows stay, the line says why.
     a.set_filter("re:^web-0[12".into());
     assert_eq!(names(&a), vec!["web-01", "web-02"]);
-    assert_eq!(a.filter_text, "re:^web-0[12");
-    let e = a.filter_error.clone().expect("error shown");
+    assert_eq!(a.vms.filter_text, "re:^web-0[12");
+    let e = a.vms.filter_error.clone().expect("error shown");
     assert!(e.starts_with("re:^web-0[12: "), "{e}");
     a.set_filter("re:^web-0[12]".into());
-    assert!(a.filter_error.is_none());
+    assert!(a.vms.filter_error.is_none());
 }
 
 #[test]
@@ -197,46 +201,46 @@ fn filter_by_name_host_and_state() {
     assert_eq!(names(&a), vec!["web-01", "web-02", "web-10"]);
     press(&mut a, "<Enter>");
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.filter_text, "web");
+    assert_eq!(a.vms.filter_text, "web");
 
     a.set_filter("host:kvm-b".into());
     assert_eq!(names(&a), vec!["cache", "web-10"]);
     a.set_filter("state:running".into());
     assert_eq!(names(&a), vec!["db-01", "web-01", "cache"]);
     a.set_filter("nothing-matches".into());
-    assert!(a.rows.is_empty());
+    assert!(a.vms.rows.is_empty());
     assert!(a.selected_row().is_none());
 
     // Esc in the filter line clears it.
     press(&mut a, "/");
     press(&mut a, "<Esc>");
-    assert_eq!(a.rows.len(), 5);
+    assert_eq!(a.vms.rows.len(), 5);
     // Backspace edits.
     press(&mut a, "/");
     type_text(&mut a, "webx");
-    assert!(a.rows.is_empty());
+    assert!(a.vms.rows.is_empty());
     press(&mut a, "<Backspace>");
-    assert_eq!(a.rows.len(), 3);
+    assert_eq!(a.vms.rows.len(), 3);
 }
 
 #[test]
 fn sort_cycles_and_reverses() {
     let mut a = app();
     press(&mut a, "o");
-    assert_eq!(a.sort, table::SortKey::Name);
+    assert_eq!(a.vms.sort, table::SortKey::Name);
     assert_eq!(
         names(&a),
         vec!["cache", "db-01", "web-01", "web-02", "web-10"]
     );
     press(&mut a, "O");
-    assert!(a.descending);
+    assert!(a.vms.descending);
     assert_eq!(
         names(&a),
         vec!["web-10", "web-02", "web-01", "db-01", "cache"]
     );
     press(&mut a, "o");
-    assert_eq!(a.sort, table::SortKey::State);
-    assert!(!a.descending);
+    assert_eq!(a.vms.sort, table::SortKey::State);
+    assert!(!a.vms.descending);
     assert_eq!(
         selected_name(&a),
         "db-01",
@@ -272,40 +276,41 @@ fn cursor_follows_vm_across_refreshes_once_moved() {
     assert_eq!(selected_name(&a), "web-10");
     press(&mut a, "g");
     press(&mut a, "k");
-    assert_eq!(a.selected, 0);
+    assert_eq!(a.vms.selected, 0);
 }
 
 #[test]
 fn marks_toggle_all_and_clear() {
     let mut a = app();
     press(&mut a, "<Space>");
-    assert_eq!(a.marks.len(), 1);
-    assert_eq!(a.selected, 0, "marking stays on the row");
+    assert_eq!(a.vms.marks.len(), 1);
+    assert_eq!(a.vms.selected, 0, "marking stays on the row");
     press(&mut a, "<Space>");
-    assert!(a.marks.is_empty(), "space again unmarks");
+    assert!(a.vms.marks.is_empty(), "space again unmarks");
     // `Space j Space` marks two neighbours, skipping none.
     for k in ["<Space>", "j", "<Space>"] {
         press(&mut a, k);
     }
     let marked: Vec<&str> = a
+        .vms
         .rows
         .iter()
         .map(|r| a.vm(*r).1)
-        .filter(|vm| a.marks.iter().any(|(_, u)| *u == vm.uuid))
+        .filter(|vm| a.vms.marks.iter().any(|(_, u)| *u == vm.uuid))
         .map(|vm| vm.name.as_str())
         .collect();
     assert_eq!(marked, names(&a)[..2].to_vec());
     press(&mut a, "*");
-    assert_eq!(a.marks.len(), 5);
+    assert_eq!(a.vms.marks.len(), 5);
     press(&mut a, "*");
-    assert!(a.marks.is_empty());
+    assert!(a.vms.marks.is_empty());
     press(&mut a, "*");
     a.set_filter("web".into());
     press(&mut a, "<Esc>");
-    assert!(a.marks.is_empty(), "Esc clears marks first");
-    assert_eq!(a.filter_text, "web");
+    assert!(a.vms.marks.is_empty(), "Esc clears marks first");
+    assert_eq!(a.vms.filter_text, "web");
     press(&mut a, "<Esc>");
-    assert_eq!(a.filter_text, "", "then the filter");
+    assert_eq!(a.vms.filter_text, "", "then the filter");
 }
 
 #[test]
@@ -318,7 +323,7 @@ fn start_emits_command_and_marks_pending() {
         vec![(0, "web-02".into(), LifecycleOp::Start)]
     );
     assert_eq!(
-        a.pending.get(&(HostId(0), "uuid-web-02".into())),
+        a.vms.pending.get(&(HostId(0), "uuid-web-02".into())),
         Some(&LifecycleOp::Start)
     );
     // The result clears pending; success is logged quietly.
@@ -329,7 +334,7 @@ fn start_emits_command_and_marks_pending() {
             reply: Reply::Op(Ok(())),
         },
     ));
-    assert!(a.pending.is_empty());
+    assert!(a.vms.pending.is_empty());
     assert!(a.messages.toasts.is_empty());
 }
 
@@ -347,13 +352,13 @@ fn failures_show_libvirt_text() {
             )),
         },
     ));
-    assert!(a.pending.is_empty());
+    assert!(a.vms.pending.is_empty());
     let t = a.messages.toasts.back().unwrap();
     assert_eq!(t.level, toast::Level::Error);
     assert!(t
         .text
         .contains("web-02 on kvm-a: start failed: Requested operation is not valid"));
-    assert_eq!(a.rows.len(), 5, "nothing lost");
+    assert_eq!(a.vms.rows.len(), 5, "nothing lost");
 }
 
 #[test]
@@ -432,8 +437,8 @@ fn bulk_action_on_marked_vms_confirms_and_skips_inapplicable() {
     assert_eq!(cmds.len(), 4);
     assert!(cmds.iter().all(|c| c.2 == LifecycleOp::Shutdown));
     assert!(cmds.iter().any(|c| c.0 == 1 && c.1 == "cache"));
-    assert!(a.marks.is_empty(), "marks are consumed");
-    assert_eq!(a.pending.len(), 4);
+    assert!(a.vms.marks.is_empty(), "marks are consumed");
+    assert_eq!(a.vms.pending.len(), 4);
 }
 
 #[test]
@@ -477,7 +482,7 @@ fn readonly_refuses_with_reason() {
     }
     let t = a.messages.toasts.back().unwrap();
     assert!(t.text.contains("read-only"), "{}", t.text);
-    assert!(a.pending.is_empty());
+    assert!(a.vms.pending.is_empty());
 }
 
 #[test]
@@ -490,7 +495,7 @@ fn disconnected_host_refuses_actions_and_keeps_stale_rows() {
         },
     ));
     assert!(a.hosts[1].is_stale());
-    assert_eq!(a.rows.len(), 5, "stale rows stay");
+    assert_eq!(a.vms.rows.len(), 5, "stale rows stay");
     select(&mut a, "cache");
     assert!(press(&mut a, "d").is_empty());
     assert!(a
@@ -678,7 +683,7 @@ fn remove_host_confirms_and_drops_its_rows() {
         }]
     );
     assert_eq!(a.hosts.len(), 1);
-    assert_eq!(a.rows.len(), 3, "only kvm-a's VMs are left");
+    assert_eq!(a.vms.rows.len(), 3, "only kvm-a's VMs are left");
     // Late events from the removed host's worker are ignored.
     a.update(Msg::Host(HostId(1), HostEvent::Connecting { attempt: 1 }));
     assert_eq!(a.hosts.len(), 1);
@@ -711,8 +716,8 @@ fn dashboard_opens_a_hosts_vms_and_details() {
     press(&mut a, "j");
     press(&mut a, "<Enter>");
     assert_eq!(a.view, View::Vms);
-    assert_eq!(a.filter_text, "host:kvm-b");
-    assert_eq!(a.rows.len(), 2);
+    assert_eq!(a.vms.filter_text, "host:kvm-b");
+    assert_eq!(a.vms.rows.len(), 2);
     press(&mut a, "<Enter>");
     let (h, vm) = a.detail_vm().unwrap();
     assert_eq!((h.name.as_str(), vm.name.as_str()), ("kvm-b", "cache"));

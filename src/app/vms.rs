@@ -1,10 +1,64 @@
 //! The VM table pane: the cursor, marks, sort and the lifecycle keys of the selected or
 //! marked VMs.
 
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+use super::filter::Filter;
 use super::panes::Pane;
+use super::table::{RowRef, SortKey};
 use super::{lifecycle, App, Effect, Mode};
 use crate::config::keymap::Action;
 use crate::host::LifecycleOp;
+use crate::model::HostId;
+
+/// The VM table's state: the sorted and filtered rows, the cursor, marks, the filter and the
+/// `:vms @HOST` scope, and what the renderer keeps between frames.
+#[derive(Debug)]
+pub struct VmsUi {
+    /// Every VM in sort order; `rows` is its filtered view.
+    pub(super) sorted: Vec<RowRef>,
+    pub rows: Vec<RowRef>,
+    pub selected: usize,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub filter_text: String,
+    /// Why the text typed last is not the filter in force (an invalid `re:` pattern).
+    pub filter_error: Option<String>,
+    pub(super) filter: Filter,
+    pub marks: HashSet<(HostId, String)>,
+    /// Lifecycle operations sent and not answered yet, by VM.
+    pub pending: HashMap<(HostId, String), LifecycleOp>,
+    /// View state the renderer keeps between frames: first visible row and rows per page.
+    pub table_offset: Cell<usize>,
+    pub table_page: Cell<usize>,
+    /// Once the user moves the cursor it follows that VM through refreshes; before that it
+    /// stays on the first row while hosts report in.
+    pub cursor_moved: bool,
+    /// `:vms @HOST`: the VM table shows one host.
+    pub vm_scope: Option<HostId>,
+}
+
+impl Default for VmsUi {
+    fn default() -> Self {
+        VmsUi {
+            sorted: Vec::new(),
+            rows: Vec::new(),
+            selected: 0,
+            sort: SortKey::Host,
+            descending: false,
+            filter_text: String::new(),
+            filter_error: None,
+            filter: Filter::default(),
+            marks: HashSet::new(),
+            pending: HashMap::new(),
+            table_offset: Cell::new(0),
+            table_page: Cell::new(20),
+            cursor_moved: false,
+            vm_scope: None,
+        }
+    }
+}
 
 pub struct VmsPane;
 
@@ -33,8 +87,8 @@ impl Pane for VmsPane {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let page = app.table_page.get().max(1) as isize;
-    let sel = app.selected as isize;
+    let page = app.vms.table_page.get().max(1) as isize;
+    let sel = app.vms.selected as isize;
     match action {
         Action::Down => super::keys::move_to(app, sel + 1),
         Action::Up => super::keys::move_to(app, sel - 1),
@@ -49,13 +103,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 let key = (h.id, vm.uuid.clone());
                 // Toggles and stays (k9s): `Space j Space` marks two neighbours, `Space Space`
                 // takes a mark back.
-                if !app.marks.remove(&key) {
-                    app.marks.insert(key);
+                if !app.vms.marks.remove(&key) {
+                    app.vms.marks.insert(key);
                 }
             }
         }
         Action::MarkAll => {
             let shown: Vec<_> = app
+                .vms
                 .rows
                 .iter()
                 .map(|r| {
@@ -63,32 +118,32 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                     (h.id, vm.uuid.clone())
                 })
                 .collect();
-            if shown.iter().all(|k| app.marks.contains(k)) {
+            if shown.iter().all(|k| app.vms.marks.contains(k)) {
                 for k in &shown {
-                    app.marks.remove(k);
+                    app.vms.marks.remove(k);
                 }
             } else {
-                app.marks.extend(shown);
+                app.vms.marks.extend(shown);
             }
         }
-        Action::ClearMarks => app.marks.clear(),
+        Action::ClearMarks => app.vms.marks.clear(),
         Action::Back => {
-            if !app.marks.is_empty() {
-                app.marks.clear();
-            } else if !app.filter_text.is_empty() {
+            if !app.vms.marks.is_empty() {
+                app.vms.marks.clear();
+            } else if !app.vms.filter_text.is_empty() {
                 app.set_filter(String::new());
-            } else if app.vm_scope.take().is_some() {
+            } else if app.vms.vm_scope.take().is_some() {
                 // `:vms @HOST` last: the table shows every host again.
                 app.rebuild();
             }
         }
         Action::SortNext => {
-            app.sort = app.sort.next();
-            app.descending = false;
+            app.vms.sort = app.vms.sort.next();
+            app.vms.descending = false;
             app.rebuild();
         }
         Action::SortReverse => {
-            app.descending = !app.descending;
+            app.vms.descending = !app.vms.descending;
             app.rebuild();
         }
         Action::Start => return lifecycle::request(app, LifecycleOp::Start),

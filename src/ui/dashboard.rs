@@ -28,11 +28,11 @@ pub fn level_style(t: &Theme, l: Level) -> Style {
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let ord = order(
         &app.hosts,
-        app.dash_sort,
-        app.dash_descending,
+        app.dash.sort,
+        app.dash.descending,
         &app.settings.thresholds,
     );
-    let sel = app.dash_selected.min(ord.len().saturating_sub(1));
+    let sel = app.dash.selected.min(ord.len().saturating_sub(1));
     let table_h = (ord.len() as u16 + 3).min(area.height.saturating_sub(8).max(4));
     let [top, bottom] =
         Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
@@ -151,14 +151,14 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
     ]);
     header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);
     let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
-    let arrow = if app.dash_descending { " ▲" } else { "" };
+    let arrow = if app.dash.descending { " ▲" } else { "" };
     let title = Line::from(vec![
         Span::styled(" Dashboard ", t.title),
         Span::styled(
             format!(
                 "{connected}/{} hosts connected · sort: {}{arrow} ",
                 app.hosts.len(),
-                app.dash_sort.title()
+                app.dash.sort.title()
             ),
             t.dim,
         ),

@@ -79,7 +79,7 @@ pub fn render(app: &App, f: &mut Frame) {
         }
         View::Vms => {
             let hosts_h = hosts::height(app, area.height);
-            let filter_h = u16::from(app.mode == Mode::Filter || !app.filter_text.is_empty());
+            let filter_h = u16::from(app.mode == Mode::Filter || !app.vms.filter_text.is_empty());
             let [hosts_area, table_area, filter_area] = Layout::vertical([
                 Constraint::Length(hosts_h),
                 Constraint::Min(3),

@@ -90,13 +90,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let pos = if n == 0 {
             0
         } else {
-            app.dash_selected.min(n - 1) + 1
+            app.dash.selected.min(n - 1) + 1
         };
         format!(" {pos}/{n} hosts ")
     } else {
-        let shown = app.rows.len();
+        let shown = app.vms.rows.len();
         let total = app.total_vms();
-        let pos = if shown == 0 { 0 } else { app.selected + 1 };
+        let pos = if shown == 0 { 0 } else { app.vms.selected + 1 };
         let mut right = format!(" {pos}/{shown}");
         if shown != total {
             right.push_str(&format!(" of {total}"));
@@ -131,12 +131,12 @@ pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
     let editing = app.mode == Mode::Filter;
     let mut spans = vec![
         Span::styled(" / ", t.key_hint),
-        Span::styled(crate::sanitize::text(&app.filter_text), t.filter),
+        Span::styled(crate::sanitize::text(&app.vms.filter_text), t.filter),
     ];
     if editing {
         spans.push(Span::styled("█", t.filter));
     }
-    if let Some(e) = &app.filter_error {
+    if let Some(e) = &app.vms.filter_error {
         spans.push(Span::styled(
             format!("   ✖ {} (filter unchanged)", crate::sanitize::text(e)),
             t.level_crit,

@@ -111,16 +111,16 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
 
 /// Keeps the cursor on screen, scrolling as little as possible from the previous frame.
 fn scroll(app: &App, visible: usize) -> usize {
-    let sel = app.selected;
-    let mut off = app.table_offset.get();
+    let sel = app.vms.selected;
+    let mut off = app.vms.table_offset.get();
     if sel < off {
         off = sel;
     } else if visible > 0 && sel >= off + visible {
         off = sel + 1 - visible;
     }
-    off = off.min(app.rows.len().saturating_sub(visible));
-    app.table_offset.set(off);
-    app.table_page.set(visible.max(1));
+    off = off.min(app.vms.rows.len().saturating_sub(visible));
+    app.vms.table_offset.set(off);
+    app.vms.table_page.set(visible.max(1));
     off
 }
 
@@ -176,6 +176,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let show_ip = cols.iter().any(|c| c.title == "IP");
     let rows = app
+        .vms
         .rows
         .iter()
         .enumerate()
@@ -184,7 +185,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .map(|(i, r)| {
             let (h, vm) = app.vm(*r);
             let marked = app.is_marked(h.id, &vm.uuid);
-            let (state_text, state_st) = match app.pending.get(&(h.id, vm.uuid.clone())) {
+            let (state_text, state_st) = match app.vms.pending.get(&(h.id, vm.uuid.clone())) {
                 Some(op) => (format!("⋯ {}", op.pending_label()), t.pending),
                 None => {
                     // A shut-off VM with a managed save image resumes where it was.
@@ -242,14 +243,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             if marked {
                 row = row.style(t.marked);
             }
-            if i == app.selected {
+            if i == app.vms.selected {
                 row = row.style(t.selected);
             }
             row
         });
-    let arrow = if app.descending { "▼" } else { "▲" };
+    let arrow = if app.vms.descending { "▼" } else { "▲" };
     let header = Row::new(cols.iter().map(|c| {
-        if c.key == Some(app.sort) {
+        if c.key == Some(app.vms.sort) {
             Cell::from(format!("{}{arrow}", c.title))
         } else {
             Cell::from(c.title)
@@ -258,15 +259,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .style(t.header);
     let mut title = vec![
         Span::styled(" VMs ", t.title),
-        Span::styled(format!("{}/{} ", app.rows.len(), app.total_vms()), t.dim),
+        Span::styled(
+            format!("{}/{} ", app.vms.rows.len(), app.total_vms()),
+            t.dim,
+        ),
     ];
-    if !app.marks.is_empty() {
+    if !app.vms.marks.is_empty() {
         title.push(Span::styled(
-            format!("[{} marked] ", app.marks.len()),
+            format!("[{} marked] ", app.vms.marks.len()),
             t.marked,
         ));
     }
-    if let Some(h) = app.vm_scope.and_then(|h| app.host(h)) {
+    if let Some(h) = app.vms.vm_scope.and_then(|h| app.host(h)) {
         title.push(Span::styled(
             format!("@{} ", crate::fmt::truncate(&h.name, 40)),
             t.filter,
@@ -279,7 +283,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Line::from(title));
-    if app.rows.is_empty() {
+    if app.vms.rows.is_empty() {
         f.render_widget(
             Table::new(Vec::<Row>::new(), widths)
                 .header(header)

@@ -147,6 +147,6 @@ pub fn select(live: &mut super::Live, g: &Guest) {
     live.press("/");
     live.type_text(&prefix);
     live.press("<Enter>");
-    assert_eq!(live.app.rows.len(), 1, "filter finds exactly the guest");
+    assert_eq!(live.app.vms.rows.len(), 1, "filter finds exactly the guest");
     assert_eq!(live.app.vm(live.app.selected_row().unwrap()).1.uuid, g.uuid);
 }

@@ -327,7 +327,7 @@ fn busy_source() -> App {
         available_kib: 32 << 20,
     });
     a.view = View::Dashboard;
-    a.dash_selected = 0;
+    a.dash.selected = 0;
     assert_eq!(a.dashboard_host(), Some(HostId(0)));
     a
 }

@@ -70,14 +70,14 @@ fn vms_at_host_slash_text_scopes_and_filters_the_table() {
     let fx = run_line(&mut a, "vms @kvm-b /web");
     assert_eq!(a.mode, Mode::Normal);
     assert_eq!(a.view, View::Vms);
-    assert_eq!(a.filter_text, "web");
-    let names: Vec<_> = a.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
+    assert_eq!(a.vms.filter_text, "web");
+    let names: Vec<_> = a.vms.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
     assert_eq!(names, ["web-10"], "kvm-b's web VMs only");
     assert_eq!(fx, [Effect::SaveHistory(vec!["vms @kvm-b /web".into()])]);
     // `:vms` alone shows every VM again.
     run_line(&mut a, "vm");
-    assert_eq!(a.rows.len(), 5);
-    assert!(a.filter_text.is_empty());
+    assert_eq!(a.vms.rows.len(), 5);
+    assert!(a.vms.filter_text.is_empty());
 }
 
 #[test]
@@ -233,8 +233,8 @@ fn user_aliases_expand_and_loops_are_refused() {
     a.settings.aliases.insert("loop".into(), "loop2".into());
     a.settings.aliases.insert("loop2".into(), "loop".into());
     run_line(&mut a, "prod");
-    assert_eq!(a.filter_text, "web");
-    let names: Vec<_> = a.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
+    assert_eq!(a.vms.filter_text, "web");
+    let names: Vec<_> = a.vms.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
     assert_eq!(names, ["web-01", "web-02"]);
     assert_eq!(a.history, ["prod"], "history keeps what was typed");
     run_line(&mut a, "loop");
@@ -339,13 +339,13 @@ fn tab_cycles_the_panes_of_a_screen() {
 fn esc_in_the_table_clears_the_filter_then_the_host_scope() {
     let mut a = app();
     run_line(&mut a, "vms @kvm-b /web");
-    assert_eq!(a.rows.len(), 1);
+    assert_eq!(a.vms.rows.len(), 1);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.rows.len(), 2, "kvm-b's VMs, unfiltered");
-    assert_eq!(a.vm_scope, Some(HostId(1)));
+    assert_eq!(a.vms.rows.len(), 2, "kvm-b's VMs, unfiltered");
+    assert_eq!(a.vms.vm_scope, Some(HostId(1)));
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.rows.len(), 5, "every host again");
-    assert_eq!(a.vm_scope, None);
+    assert_eq!(a.vms.rows.len(), 5, "every host again");
+    assert_eq!(a.vms.vm_scope, None);
 }
 
 #[test]

@@ -27,12 +27,18 @@ fn each_lifecycle_answer_reaches_the_vm_its_request_was_for() {
     let web02 = ids(&press(&mut a, "s"));
     select(&mut a, "db-01");
     let db01 = ids(&press(&mut a, "S"));
-    assert_eq!(a.pending.len(), 2);
+    assert_eq!(a.vms.pending.len(), 2);
     assert_eq!(a.requests.len(), 2, "one request per operation");
     // The second operation's answer comes first; it names no VM, yet clears only db-01.
     reply(&mut a, 0, db01[0], Reply::Op(Err("refused".into())));
-    assert!(a.pending.contains_key(&(HostId(0), "uuid-web-02".into())));
-    assert!(!a.pending.contains_key(&(HostId(0), "uuid-db-01".into())));
+    assert!(a
+        .vms
+        .pending
+        .contains_key(&(HostId(0), "uuid-web-02".into())));
+    assert!(!a
+        .vms
+        .pending
+        .contains_key(&(HostId(0), "uuid-db-01".into())));
     let t = a.messages.toasts.back().unwrap();
     assert!(
         t.text.contains("db-01 on kvm-a: save failed: refused"),
@@ -40,7 +46,7 @@ fn each_lifecycle_answer_reaches_the_vm_its_request_was_for() {
         t.text
     );
     reply(&mut a, 0, web02[0], Reply::Op(Ok(())));
-    assert!(a.pending.is_empty());
+    assert!(a.vms.pending.is_empty());
     assert!(a.requests.is_empty(), "answered requests are forgotten");
 }
 
@@ -49,12 +55,12 @@ fn an_answer_nobody_waits_for_changes_nothing() {
     let mut a = app();
     select(&mut a, "web-02");
     let id = ids(&press(&mut a, "s"))[0];
-    let before = (a.pending.clone(), a.messages.toasts.len());
+    let before = (a.vms.pending.clone(), a.messages.toasts.len());
     // An id the app never issued, and an answer of the wrong kind for a real one.
     reply(&mut a, 0, RequestId(id.0 + 100), Reply::Op(Ok(())));
-    assert_eq!((a.pending.clone(), a.messages.toasts.len()), before);
+    assert_eq!((a.vms.pending.clone(), a.messages.toasts.len()), before);
     reply(&mut a, 0, id, Reply::Done(Ok("started".into())));
-    assert_eq!((a.pending.clone(), a.messages.toasts.len()), before);
+    assert_eq!((a.vms.pending.clone(), a.messages.toasts.len()), before);
     assert!(a
         .messages
         .log

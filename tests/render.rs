@@ -296,3 +296,40 @@ fn jobs_pane_lists_work_of_the_fleet() {
     live.press("c");
     assert!(live.app.jobs.list.is_empty(), "c clears finished jobs");
 }
+
+/// The events pane on the demo fleet: starting a shut-off VM through the table brings the test
+/// driver's lifecycle event to `7` (named, with libvirt's detail).
+#[test]
+fn a_started_vm_shows_in_the_events_pane() {
+    let mut live = common::demo();
+    let (name, host) = live
+        .app
+        .hosts
+        .iter()
+        .find_map(|h| {
+            h.vms
+                .iter()
+                .find(|v| v.state == virtdeck::model::VmState::Shutoff && v.persistent)
+                .map(|v| (v.name.clone(), h.name.clone()))
+        })
+        .expect("a shut-off VM in the demo");
+    live.press("2");
+    live.press("/");
+    live.type_text(&name);
+    live.press("<Enter>");
+    live.press("s");
+    let seen = live.pump_until(Duration::from_secs(10), |a| {
+        a.events.list.iter().any(|e| e.vm == name)
+    });
+    assert!(seen, "no lifecycle event for {name}");
+    live.press("7");
+    let s = screen(&live.app, 120, 20);
+    let line = s
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("{name} not listed:\n{s}"));
+    assert!(
+        line.contains(&host) && line.contains("started (booted)"),
+        "{line}"
+    );
+}

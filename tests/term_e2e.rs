@@ -256,7 +256,8 @@ fn the_mouse_is_off_while_the_editor_runs_and_on_again_after() {
     std::fs::write(
         &editor,
         format!(
-            "#!/bin/sh\ntmux display-message -p -t \"$TMUX_PANE\" '#{{mouse_any_flag}}' > {}\n",
+            // Written whole, then renamed: the test reads it as soon as it exists.
+            "#!/bin/sh\ntmux display-message -p -t \"$TMUX_PANE\" '#{{mouse_any_flag}}' > {0}.tmp && mv {0}.tmp {0}\n",
             seen.display()
         ),
     )

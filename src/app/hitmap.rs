@@ -18,6 +18,7 @@ pub enum List {
     Networks,
     Migrations,
     Jobs,
+    Events,
     Hardware,
     Snapshots,
 }

@@ -7,6 +7,7 @@ pub mod console;
 pub mod dashboard;
 pub mod detail;
 pub mod display;
+pub mod events;
 pub mod filter;
 pub mod hitmap;
 pub mod hosts;
@@ -216,6 +217,8 @@ pub enum View {
     Migrations,
     /// Transfers, clones, VM creations and migrations of the whole fleet.
     Jobs,
+    /// Lifecycle events of the whole fleet.
+    Events,
 }
 
 /// Choices that come from config.toml and the command line.
@@ -305,6 +308,8 @@ pub struct App {
     pub created: Option<newvm::Created>,
     /// Transfers, clones and VM creations of the whole fleet.
     pub jobs: jobs::Jobs,
+    /// Lifecycle events of the whole fleet.
+    pub events: events::EventsUi,
     /// Palette lines run, oldest first (loaded at start, saved by an effect).
     pub history: Vec<String>,
     /// Panes left, for `-`.
@@ -347,6 +352,7 @@ impl App {
             osdb: newvm::OsDbState::default(),
             created: None,
             jobs: jobs::Jobs::default(),
+            events: events::EventsUi::default(),
             history: Vec::new(),
             back: Vec::new(),
             scopes: panes::Scopes::default(),
@@ -502,6 +508,7 @@ impl App {
             View::Preview(p) => Some((p.host, p.uuid.clone())),
             View::Dashboard
             | View::Jobs
+            | View::Events
             | View::Pools
             | View::Volumes { .. }
             | View::Secrets { .. }
@@ -778,6 +785,7 @@ impl App {
                 self.rebuild_keeping(keep);
             }
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
+            HostEvent::DomainEvents(list) => events::arrived(self, id, list),
             HostEvent::Reply { id: rid, reply } => requests::answered(self, id, rid, reply),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,

@@ -109,6 +109,7 @@ fn cursor(app: &App) -> Option<(List, usize, usize)> {
             app.migrations.list.len(),
         ),
         View::Jobs => (List::Jobs, app.jobs.sel, super::jobs::rows(app).len()),
+        View::Events => (List::Events, app.events.sel, super::events::rows(app).len()),
         View::Detail { .. } => {
             let d = detail::current(app)?;
             match app.detail.tab {
@@ -146,6 +147,7 @@ fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
         List::Secrets => app.storage.secret_sel = i,
         List::Migrations => app.migrations.sel = i,
         List::Jobs => app.jobs.sel = i,
+        List::Events => app.events.sel = i,
         List::Hardware => app.detail.hw_sel = i,
         List::Snapshots => app.detail.snap_sel = i,
         List::Networks => {

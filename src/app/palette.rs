@@ -417,6 +417,7 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
         PaneId::Networks => Place::Networks,
         PaneId::Migrations => Place::Migrations,
         PaneId::Jobs => Place::Jobs,
+        PaneId::Events => Place::Events,
         PaneId::Volumes => {
             let (pool, host) = volumes_of(app, &l, host)?;
             Place::Volumes(host, pool)

@@ -22,6 +22,7 @@ pub enum PaneId {
     Networks,
     Migrations,
     Jobs,
+    Events,
 }
 
 /// One screen's behaviour. Its state lives in `App` (the palette, the mouse and host events
@@ -68,6 +69,7 @@ pub const PANES: &[PaneSpec] = &[
     pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "virtual networks", true),
     pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "migrations and evacuations", true),
     pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "uploads, downloads, clones, new VMs, migrations", true),
+    pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "lifecycle events of every VM", true),
 ];
 
 const fn pane(
@@ -114,6 +116,7 @@ pub fn place_for_key(action: Action) -> Option<Place> {
         PaneId::Networks => Place::Networks,
         PaneId::Migrations => Place::Migrations,
         PaneId::Jobs => Place::Jobs,
+        PaneId::Events => Place::Events,
         PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
             return None
         }
@@ -139,6 +142,7 @@ impl View {
             View::Networks => PaneId::Networks,
             View::Migrations => PaneId::Migrations,
             View::Jobs => PaneId::Jobs,
+            View::Events => PaneId::Events,
         }
     }
 
@@ -156,6 +160,7 @@ impl View {
             View::Networks => Place::Networks,
             View::Migrations => Place::Migrations,
             View::Jobs => Place::Jobs,
+            View::Events => Place::Events,
         })
     }
 }
@@ -172,6 +177,7 @@ pub enum Place {
     Networks,
     Migrations,
     Jobs,
+    Events,
 }
 
 /// How many places `-` remembers.
@@ -223,6 +229,7 @@ pub fn open(app: &mut App, p: Place) -> Vec<Effect> {
         Place::Networks => return super::networks::open(app),
         Place::Migrations => return super::migrations::open(app),
         Place::Jobs => app.view = View::Jobs,
+        Place::Events => return super::events::open(app),
     }
     Vec::new()
 }
@@ -310,6 +317,7 @@ mod tests {
             PaneId::Networks,
             PaneId::Migrations,
             PaneId::Jobs,
+            PaneId::Events,
         ] {
             assert_eq!(spec(id).id, id);
         }

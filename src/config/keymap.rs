@@ -97,6 +97,7 @@ pub enum Action {
     Save,
     NewVm,
     ViewJobs,
+    ViewEvents,
     /// Opens the `:` command palette.
     Palette,
     /// Back to the pane shown before (`-`).
@@ -191,6 +192,7 @@ impl Action {
         ("save", Action::Save),
         ("new_vm", Action::NewVm),
         ("view_jobs", Action::ViewJobs),
+        ("view_events", Action::ViewEvents),
         ("palette", Action::Palette),
         ("prev_pane", Action::PrevPane),
         ("cycle_pane", Action::CyclePane),
@@ -243,10 +245,12 @@ pub enum Section {
     XmlEdit,
     /// Jobs of the whole fleet.
     Jobs,
+    /// Lifecycle events of the whole fleet.
+    Events,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 20] = [
+    pub const ALL: [(&'static str, Section); 21] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -267,6 +271,7 @@ impl Section {
         ("migrations", Section::Migrations),
         ("xml_edit", Section::XmlEdit),
         ("jobs", Section::Jobs),
+        ("events", Section::Events),
     ];
 }
 
@@ -424,6 +429,7 @@ struct RawKeymap {
     migrations: Vec<RawBinding>,
     xml_edit: Vec<RawBinding>,
     jobs: Vec<RawBinding>,
+    events: Vec<RawBinding>,
 }
 
 impl RawKeymap {
@@ -449,6 +455,7 @@ impl RawKeymap {
             Section::Migrations => &mut self.migrations,
             Section::XmlEdit => &mut self.xml_edit,
             Section::Jobs => &mut self.jobs,
+            Section::Events => &mut self.events,
         })
     }
 }

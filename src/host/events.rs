@@ -33,8 +33,8 @@ pub fn ensure_event_loop() {
 unsafe extern "C" fn lifecycle_cb(
     _conn: sys::virConnectPtr,
     dom: sys::virDomainPtr,
-    _event: c_int,
-    _detail: c_int,
+    event: c_int,
+    detail: c_int,
     opaque: *mut c_void,
 ) {
     if opaque.is_null() || dom.is_null() {
@@ -46,7 +46,12 @@ unsafe extern "C" fn lifecycle_cb(
         let uuid = std::ffi::CStr::from_ptr(buf.as_ptr())
             .to_string_lossy()
             .into_owned();
-        let _ = tx.send(Input::DomainEvent(uuid));
+        let _ = tx.send(Input::DomainEvent(crate::model::event::LifecycleEvent {
+            uuid,
+            event,
+            detail,
+            at: std::time::SystemTime::now(),
+        }));
     }
 }
 
@@ -56,7 +61,7 @@ unsafe extern "C" fn free_opaque(opaque: *mut c_void) {
     }
 }
 
-/// Registers for lifecycle events; each one becomes `Input::DomainEvent(uuid)` for the worker.
+/// Registers for lifecycle events; each one becomes `Input::DomainEvent` for the worker.
 /// Returns the callback id, or None when the driver has no events (the poll covers it).
 pub fn register_lifecycle(conn: &Connect, tx: Sender<Input>) -> Option<c_int> {
     let opaque = Box::into_raw(Box::new(tx)) as *mut c_void;

@@ -270,6 +270,8 @@ pub enum NetOp {
 /// What a worker reports.
 #[derive(Clone, Debug)]
 pub enum HostEvent {
+    /// Lifecycle events since the last flush, oldest first (for the events pane).
+    DomainEvents(Vec<crate::model::event::LifecycleEvent>),
     Connecting {
         attempt: u32,
     },

@@ -24,6 +24,8 @@ const MAX_FLUSH_GAP: Duration = Duration::from_secs(2);
 /// Past this many changed domains, one bulk re-read (five calls) beats a re-read per domain
 /// (six calls each): a bulk action on 5,000 VMs would otherwise double its round trips.
 const BULK_REREAD: usize = 32;
+/// Lifecycle events held between two flushes (the app keeps its own bounded list).
+const MAX_EVENTS: usize = 10_000;
 /// Full VM lists on their way to the app at once (see `model::Receipt`).
 const IN_FLIGHT: usize = 2;
 /// How soon a snapshot held back by `IN_FLIGHT` is tried again.
@@ -31,8 +33,8 @@ const RETRY: Duration = Duration::from_millis(50);
 
 pub(crate) enum Input {
     Cmd(HostCommand),
-    /// A lifecycle event for the domain with this UUID (sent from libvirt's event thread).
-    DomainEvent(String),
+    /// A lifecycle event of a domain (sent from libvirt's event thread).
+    DomainEvent(crate::model::event::LifecycleEvent),
 }
 
 enum End {
@@ -265,6 +267,8 @@ struct Session<'a> {
     backlog: VecDeque<HostCommand>,
     /// Domains to re-read before the next snapshot.
     changed: BTreeSet<String>,
+    /// Lifecycle events since the last flush, for the events pane.
+    events: std::collections::VecDeque<crate::model::event::LifecycleEvent>,
     /// A snapshot is owed (something changed since the last one the app got).
     dirty: bool,
     /// Node readings of a poll whose snapshot was held back, sent with the next one.
@@ -303,6 +307,7 @@ impl<'a> Session<'a> {
             bulk_stats: true,
             backlog: VecDeque::new(),
             changed: BTreeSet::new(),
+            events: std::collections::VecDeque::new(),
             dirty: false,
             held_node: None,
             answers: Vec::new(),
@@ -490,8 +495,14 @@ impl<'a> Session<'a> {
                         self.changed.insert(uuid);
                     }
                 }
-                Ok(Input::DomainEvent(uuid)) => {
-                    self.changed.insert(uuid);
+                Ok(Input::DomainEvent(ev)) => {
+                    self.changed.insert(ev.uuid.clone());
+                    // Sent with the next flush, after the snapshot that shows the change; an
+                    // event storm keeps only the newest (the app keeps a bounded ring too).
+                    if self.events.len() >= MAX_EVENTS {
+                        self.events.pop_front();
+                    }
+                    self.events.push_back(ev);
                 }
             }
             // A long run of commands (a bulk action on thousands of VMs) or an event storm
@@ -525,6 +536,11 @@ impl<'a> Session<'a> {
         if self.dirty {
             let node = self.held_node.take();
             self.send_snapshot(node, notify);
+        }
+        if !self.events.is_empty() {
+            notify(HostEvent::DomainEvents(Vec::from(std::mem::take(
+                &mut self.events,
+            ))));
         }
         for answer in self.answers.drain(..) {
             notify(answer);

@@ -1,5 +1,6 @@
 //! Plain data shared by host workers and the app: what a host reports about itself and its VMs.
 
+pub mod event;
 pub mod migration;
 pub mod network;
 pub mod storage;

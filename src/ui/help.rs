@@ -12,7 +12,7 @@ use crate::config::keymap::{Binding, Section};
 
 /// Every keymap section with its title, in the order the help lists them after the focused
 /// one.
-const SECTIONS: [(&str, Section); 20] = [
+const SECTIONS: [(&str, Section); 21] = [
     ("VM table", Section::Normal),
     ("Dashboard", Section::Dashboard),
     ("VM details", Section::Detail),
@@ -23,6 +23,7 @@ const SECTIONS: [(&str, Section); 20] = [
     ("Networks", Section::Networks),
     ("Migrations", Section::Migrations),
     ("Jobs", Section::Jobs),
+    ("Events", Section::Events),
     ("Serial console (attached)", Section::Console),
     ("Serial console (not attached)", Section::ConsoleIdle),
     ("Display panel", Section::Display),

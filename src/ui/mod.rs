@@ -6,6 +6,7 @@ mod dashboard;
 mod detail;
 mod dialog;
 mod display;
+mod events;
 pub mod help;
 mod hosts;
 mod jobs;
@@ -75,6 +76,10 @@ pub fn render(app: &App, f: &mut Frame) {
         }
         View::Jobs => {
             jobs::render(app, f, main_area);
+            main_area
+        }
+        View::Events => {
+            events::render(app, f, main_area);
             main_area
         }
         View::Vms => {

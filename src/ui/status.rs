@@ -85,6 +85,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         super::migrations::status_count(app)
     } else if app.view == View::Jobs {
         super::jobs::status_count(app)
+    } else if app.view == View::Events {
+        super::events::status_count(app)
     } else if app.view == View::Dashboard {
         let n = app.hosts.len();
         let pos = if n == 0 {

@@ -1,0 +1,189 @@
+//! The events pane: libvirt lifecycle events of the whole fleet, newest first, as the workers
+//! report them (started, paused on an I/O error, crashed…). A bounded ring: the oldest go.
+
+use std::collections::VecDeque;
+
+use super::panes::{Pane, PaneId};
+use super::{App, Effect, View};
+use crate::config::keymap::Action;
+use crate::model::event::LifecycleEvent;
+use crate::model::HostId;
+
+/// Events kept (a bulk action on 5,000 VMs fits).
+pub const KEPT: usize = 10_000;
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub host: HostId,
+    /// The VM's name when the event arrived (the UUID when the host had not listed it).
+    pub vm: String,
+    pub event: LifecycleEvent,
+}
+
+#[derive(Debug, Default)]
+pub struct EventsUi {
+    /// Oldest first.
+    pub list: VecDeque<Entry>,
+    pub sel: usize,
+}
+
+/// A host's batch of events: named from its VM list, appended, the oldest dropped past `KEPT`.
+pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
+    let Some(h) = app.host(host) else { return };
+    let named: Vec<Entry> = events
+        .into_iter()
+        .map(|event| Entry {
+            host,
+            vm: h
+                .vms
+                .iter()
+                .find(|v| v.uuid == event.uuid)
+                .map_or_else(|| event.uuid.clone(), |v| v.name.clone()),
+            event,
+        })
+        .collect();
+    let list = &mut app.events.list;
+    list.extend(named);
+    let extra = list.len().saturating_sub(KEPT);
+    list.drain(..extra);
+}
+
+/// What the pane lists, newest first, narrowed by `:events @HOST /TEXT`.
+pub fn rows(app: &App) -> Vec<&Entry> {
+    app.events
+        .list
+        .iter()
+        .rev()
+        .filter(|e| {
+            let host = app.host(e.host).map_or("", |h| h.name.as_str());
+            app.scopes.keeps(PaneId::Events, e.host, host, &e.vm)
+        })
+        .collect()
+}
+
+pub fn open(app: &mut App) -> Vec<Effect> {
+    app.view = View::Events;
+    Vec::new()
+}
+
+pub struct EventsPane;
+
+impl Pane for EventsPane {
+    fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
+        let n = rows(app).len();
+        if let Some(i) = super::requests::step(app.events.sel, n, action, 10) {
+            app.events.sel = i;
+            return Vec::new();
+        }
+        match action {
+            Action::ClearFinished => {
+                app.events.list.clear();
+                app.events.sel = 0;
+                Vec::new()
+            }
+            // The VM the event is about.
+            Action::Open => {
+                let target = rows(app)
+                    .get(app.events.sel)
+                    .map(|e| (e.host, e.event.uuid.clone()));
+                match target {
+                    Some((host, uuid))
+                        if app
+                            .host(host)
+                            .is_some_and(|h| h.vms.iter().any(|v| v.uuid == uuid)) =>
+                    {
+                        super::detail::open(app, host, uuid)
+                    }
+                    Some(_) => {
+                        app.messages.push(
+                            super::toast::Level::Info,
+                            "that VM is not listed any more",
+                            app.now,
+                        );
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
+        &[
+            (Action::Help, "help"),
+            (Action::Open, "the VM"),
+            (Action::ClearFinished, "clear"),
+            (Action::Palette, "command"),
+            (Action::Quit, "quit"),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::{app, press};
+    use crate::app::Msg;
+    use crate::host::HostEvent;
+    use std::time::SystemTime;
+
+    fn ev(uuid: &str, event: i32) -> LifecycleEvent {
+        LifecycleEvent {
+            uuid: uuid.into(),
+            event,
+            detail: 0,
+            at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn events_are_named_newest_first_scoped_and_bounded() {
+        let mut a = app();
+        let uuid = a.hosts[1].vms[0].uuid.clone();
+        let name = a.hosts[1].vms[0].name.clone();
+        a.update(Msg::Host(
+            HostId(1),
+            HostEvent::DomainEvents(vec![ev(&uuid, 2), ev("gone-uuid", 5)]),
+        ));
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::DomainEvents(vec![ev("x", 3)]),
+        ));
+        let r: Vec<(usize, String, String)> = rows(&a)
+            .iter()
+            .map(|e| (e.host.0, e.vm.clone(), e.event.label()))
+            .collect();
+        assert_eq!(
+            r,
+            [
+                (0, "x".to_string(), "paused (by request)".to_string()),
+                (1, "gone-uuid".into(), "stopped (shut down)".into()),
+                (1, name.clone(), "started (booted)".into()),
+            ]
+        );
+        // `:events @kvm-b /NAME` narrows; `7` opens it too.
+        press(&mut a, ":");
+        for c in format!("events @kvm-b /{name}").chars() {
+            a.update(Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )));
+        }
+        press(&mut a, "<Enter>");
+        assert_eq!(a.view, View::Events);
+        assert_eq!(rows(&a).len(), 1);
+        // Enter: the VM's details.
+        press(&mut a, "<Enter>");
+        assert!(matches!(&a.view, View::Detail { uuid: u, .. } if *u == uuid));
+        press(&mut a, "7");
+        assert_eq!(a.view, View::Events);
+        // A storm keeps the newest KEPT.
+        let storm = (0..KEPT + 5).map(|i| ev(&format!("u{i}"), 4)).collect();
+        a.update(Msg::Host(HostId(0), HostEvent::DomainEvents(storm)));
+        assert_eq!(a.events.list.len(), KEPT);
+        assert_eq!(a.events.list.back().map(|e| e.vm.as_str()), Some("u10004"));
+        press(&mut a, "c");
+        assert!(a.events.list.is_empty());
+    }
+}

@@ -1,0 +1,83 @@
+//! The events pane: time, host, VM and what happened, newest first.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row};
+use ratatui::Frame;
+
+use super::migrations::host_name;
+use super::pools::{empty_note, list_table};
+use crate::app::events::rows;
+use crate::app::panes::{scope_label, PaneId};
+use crate::app::App;
+use crate::sanitize;
+
+pub fn status_count(app: &App) -> String {
+    let n = rows(app).len();
+    let pos = if n == 0 {
+        0
+    } else {
+        app.events.sel.min(n - 1) + 1
+    };
+    format!(" {pos}/{n} events ")
+}
+
+/// `HH:MM:SS` (UTC) of a wall-clock time.
+fn clock(at: std::time::SystemTime) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let list = rows(app);
+    let body = list.iter().map(|e| {
+        let style = if e.event.is_bad() {
+            t.toast_error
+        } else {
+            t.base
+        };
+        Row::new(vec![
+            Cell::from(clock(e.event.at)),
+            Cell::from(host_name(app, e.host)),
+            Cell::from(sanitize::text(&e.vm).into_owned()),
+            Cell::from(e.event.label()).style(style),
+        ])
+    });
+    let title = vec![
+        Span::styled(" Events ", t.title),
+        Span::styled(format!("{} ", list.len()), t.dim),
+        Span::styled(scope_label(app, PaneId::Events), t.filter),
+    ];
+    let widths = vec![
+        Constraint::Length(9),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+    ];
+    list_table(
+        app,
+        f,
+        area,
+        title,
+        vec!["TIME UTC", "HOST", "VM", "EVENT"],
+        widths,
+        body,
+        (crate::app::hitmap::List::Events, app.events.sel, list.len()),
+    );
+    if list.is_empty() {
+        empty_note(
+            app,
+            f,
+            area,
+            "No events yet: VMs starting, stopping, pausing or crashing on any host show here",
+        );
+    }
+}

@@ -411,21 +411,12 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
         filter,
     };
     let place = match pane {
-        PaneId::Dashboard => Place::Dashboard,
-        PaneId::Vms => Place::Vms,
-        PaneId::Pools => Place::Pools,
-        PaneId::Networks => Place::Networks,
-        PaneId::Migrations => Place::Migrations,
-        PaneId::Jobs => Place::Jobs,
-        PaneId::Events => Place::Events,
         PaneId::Volumes => {
             let (pool, host) = volumes_of(app, &l, host)?;
             Place::Volumes(host, pool)
         }
         PaneId::Secrets => Place::Secrets(secrets_host(app, host)?),
-        PaneId::Detail | PaneId::Console | PaneId::Preview => {
-            return Err(format!("unknown command :{}", l.command));
-        }
+        id => panes::whole(id).ok_or_else(|| format!("unknown command :{}", l.command))?,
     };
     close(app);
     let fx = panes::open(app, place);

@@ -108,8 +108,13 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
 
 /// Where a pane's number key goes (panes that need an argument have none).
 pub fn place_for_key(action: Action) -> Option<Place> {
-    let p = PANES.iter().find(|p| p.key == Some(action))?;
-    Some(match p.id {
+    whole(PANES.iter().find(|p| p.key == Some(action))?.id)
+}
+
+/// The place of a pane that shows everything it can without an argument (not one VM, pool
+/// or host's secrets).
+pub fn whole(id: PaneId) -> Option<Place> {
+    Some(match id {
         PaneId::Dashboard => Place::Dashboard,
         PaneId::Vms => Place::Vms,
         PaneId::Pools => Place::Pools,

@@ -25,20 +25,34 @@ pub struct EventsUi {
     /// Oldest first.
     pub list: VecDeque<Entry>,
     pub sel: usize,
+    /// The first row the last frame showed (the view builds only the rows on screen).
+    pub offset: std::cell::Cell<usize>,
 }
 
 /// A host's batch of events: named from its VM list, appended, the oldest dropped past `KEPT`.
 pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
     let Some(h) = app.host(host) else { return };
+    // A bulk action on 10,000 VMs sends 10,000 events at once: one lookup table for a big
+    // batch, a scan for a few.
+    let table: Option<std::collections::HashMap<&str, &str>> = (events.len() > 16).then(|| {
+        h.vms
+            .iter()
+            .map(|v| (v.uuid.as_str(), v.name.as_str()))
+            .collect()
+    });
+    let name_of = |uuid: &str| match &table {
+        Some(t) => t.get(uuid).map(|n| n.to_string()),
+        None => h
+            .vms
+            .iter()
+            .find(|v| v.uuid == uuid)
+            .map(|v| v.name.clone()),
+    };
     let named: Vec<Entry> = events
         .into_iter()
         .map(|event| Entry {
             host,
-            vm: h
-                .vms
-                .iter()
-                .find(|v| v.uuid == event.uuid)
-                .map_or_else(|| event.uuid.clone(), |v| v.name.clone()),
+            vm: name_of(&event.uuid).unwrap_or_else(|| event.uuid.clone()),
             event,
         })
         .collect();

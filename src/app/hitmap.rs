@@ -50,9 +50,15 @@ impl HitMap {
         f.tabs.clear();
     }
 
-    /// `list` drew its row `first` at the top of `body`, the next ones below.
+    /// `list` drew its row `first` at the top of `body`, the next ones below (a second call
+    /// for the same list corrects the first: a view that draws a window of its rows).
     pub fn list(&self, list: List, body: Rect, first: usize) {
-        self.0.borrow_mut().lists.push(Drawn { list, body, first });
+        let d = Drawn { list, body, first };
+        let mut f = self.0.borrow_mut();
+        match f.lists.iter_mut().find(|x| x.list == list) {
+            Some(x) => *x = d,
+            None => f.lists.push(d),
+        }
     }
 
     pub fn tab(&self, area: Rect, tab: Tab) {

@@ -474,4 +474,32 @@ mod tests {
         wheel(&mut a, true);
         assert_eq!(a.detail.xml_scroll, 3);
     }
+
+    /// The events pane draws only the rows on screen; a click still picks the event it shows.
+    #[test]
+    fn a_click_selects_an_event_in_a_window_of_thousands() {
+        use crate::model::event::LifecycleEvent;
+        let mut a = app();
+        let storm = (0..10_000)
+            .map(|i| LifecycleEvent {
+                uuid: format!("vm-{i:05}"),
+                event: 2,
+                detail: 0,
+                at: std::time::SystemTime::UNIX_EPOCH,
+            })
+            .collect();
+        a.update(Msg::Host(HostId(0), HostEvent::DomainEvents(storm)));
+        a.view = View::Events;
+        // Newest first: row 5000 is vm-04999.
+        a.events.sel = 5000;
+        let screen = draw(&a, 100, 20);
+        let y = line_of(&screen, "vm-04999");
+        click(&mut a, 30, y - 2);
+        assert_eq!(a.events.sel, 4998, "{}", screen.join("\n"));
+        let screen = draw(&a, 100, 20);
+        assert!(
+            screen.iter().any(|l| l.contains("vm-05001")),
+            "the window stayed"
+        );
+    }
 }

@@ -38,7 +38,16 @@ fn clock(at: std::time::SystemTime) -> String {
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);
-    let body = list.iter().map(|e| {
+    // Only the rows on screen are built: the list holds up to 10,000.
+    let page = (area.height as usize).saturating_sub(3).max(1);
+    let sel = app.events.sel.min(list.len().saturating_sub(1));
+    let first = app
+        .events
+        .offset
+        .get()
+        .clamp(sel.saturating_sub(page - 1), sel);
+    app.events.offset.set(first);
+    let body = list.iter().skip(first).take(page).map(|e| {
         let style = if e.event.is_bad() {
             t.toast_error
         } else {
@@ -62,7 +71,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Constraint::Fill(2),
         Constraint::Fill(2),
     ];
-    list_table(
+    let shown = list.len().saturating_sub(first).min(page);
+    let rect = list_table(
         app,
         f,
         area,
@@ -70,8 +80,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         vec!["TIME UTC", "HOST", "VM", "EVENT"],
         widths,
         body,
-        (crate::app::hitmap::List::Events, app.events.sel, list.len()),
+        (crate::app::hitmap::List::Events, sel - first, shown),
     );
+    // The mouse maps a row to the whole list, not to the window drawn.
+    app.hits.list(crate::app::hitmap::List::Events, rect, first);
     if list.is_empty() {
         empty_note(
             app,

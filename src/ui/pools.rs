@@ -63,7 +63,7 @@ pub(super) fn list_table<'a>(
     widths: Vec<Constraint>,
     rows: impl IntoIterator<Item = Row<'a>>,
     (list, sel, len): (List, usize, usize),
-) {
+) -> Rect {
     let t = &app.theme;
     let b = block(app, title);
     // The rows start under the header, inside the border.
@@ -78,6 +78,7 @@ pub(super) fn list_table<'a>(
     let mut state = TableState::default().with_selected(Some(sel.min(len.saturating_sub(1))));
     f.render_stateful_widget(table, area, &mut state);
     app.hits.list(list, body, state.offset());
+    body
 }
 
 /// A column as wide as its widest cell (or header), at most `max`: names stay whole when

@@ -131,6 +131,10 @@ impl Pane for DashboardPane {
         on_action(app, action)
     }
 
+    fn position(&self, app: &App) -> String {
+        super::panes::position(app.dash.selected, app.hosts.len(), "hosts")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

@@ -123,6 +123,10 @@ impl Pane for EventsPane {
         }
     }
 
+    fn position(&self, app: &App) -> String {
+        super::panes::position(app.events.sel, rows(app).len(), "events")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

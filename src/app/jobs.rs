@@ -313,6 +313,10 @@ impl super::panes::Pane for JobsPane {
         key(app, action)
     }
 
+    fn position(&self, app: &App) -> String {
+        super::panes::position(app.jobs.sel, rows(app).len(), "jobs")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

@@ -616,6 +616,11 @@ impl super::panes::Pane for MigrationsPane {
         key(app, action)
     }
 
+    fn position(&self, app: &App) -> String {
+        let m = &app.migrations;
+        super::panes::position(m.sel, m.list.len(), "migrations")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

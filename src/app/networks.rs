@@ -302,6 +302,10 @@ impl super::panes::Pane for NetworksPane {
         key(app, action)
     }
 
+    fn position(&self, app: &App) -> String {
+        super::panes::position(app.networks.sel, rows(app).len(), "networks")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

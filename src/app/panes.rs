@@ -38,6 +38,17 @@ pub trait Pane: Sync {
     fn tick(&self, _app: &mut App) -> Vec<Effect> {
         Vec::new()
     }
+    /// The cursor's place for the status bar's right end (`3/12 pools`); screens of one VM
+    /// show the VM table's.
+    fn position(&self, app: &App) -> String {
+        super::vms::position(app)
+    }
+}
+
+/// ` 3/12 pools `: the cursor (0-based `sel`, clamped) among `n` rows of `what`.
+pub fn position(sel: usize, n: usize, what: &str) -> String {
+    let pos = if n == 0 { 0 } else { sel.min(n - 1) + 1 };
+    format!(" {pos}/{n} {what} ")
 }
 
 pub struct PaneSpec {
@@ -50,6 +61,8 @@ pub struct PaneSpec {
     pub names: &'static [&'static str],
     /// Its keymap section: help lists it first, the status bar hints from it.
     pub section: Section,
+    /// Its heading in the help.
+    pub title: &'static str,
     /// What the palette's suggestion list says about it.
     pub about: &'static str,
     /// `@HOST` and `/TEXT` narrow it.
@@ -58,18 +71,18 @@ pub struct PaneSpec {
 
 #[rustfmt::skip]
 pub const PANES: &[PaneSpec] = &[
-    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, Some(Action::ViewDashboard), &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "hosts and their load", false),
-    pane(PaneId::Vms, &super::vms::VmsPane, Some(Action::ViewVms), &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", true),
-    pane(PaneId::Detail, &super::detail::DetailPane, None, &[], Section::Detail, "", false),
-    pane(PaneId::Console, &super::console::ConsolePane, None, &[], Section::Console, "", false),
-    pane(PaneId::Preview, &super::preview::PreviewPane, None, &[], Section::Preview, "", false),
-    pane(PaneId::Pools, &super::storage::PoolsPane, Some(Action::ViewPools), &["pools", "pool", "sp", "storage"], Section::Pools, "storage pools", true),
-    pane(PaneId::Volumes, &super::storage::VolumesPane, None, &["vols", "vol", "volumes", "volume"], Section::Volumes, "volumes of POOL[@HOST]", true),
-    pane(PaneId::Secrets, &super::storage::SecretsPane, None, &["secrets", "secret", "sec"], Section::Secrets, "libvirt secrets of @HOST", false),
-    pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "virtual networks", true),
-    pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "migrations and evacuations", true),
-    pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "uploads, downloads, clones, new VMs, migrations", true),
-    pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "lifecycle events of every VM", true),
+    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, Some(Action::ViewDashboard), &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "Dashboard", "hosts and their load", false),
+    pane(PaneId::Vms, &super::vms::VmsPane, Some(Action::ViewVms), &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", "VM table", true),
+    pane(PaneId::Detail, &super::detail::DetailPane, None, &[], Section::Detail, "VM details", "", false),
+    pane(PaneId::Console, &super::console::ConsolePane, None, &[], Section::Console, "Serial console (attached)", "", false),
+    pane(PaneId::Preview, &super::preview::PreviewPane, None, &[], Section::Preview, "VNC preview", "", false),
+    pane(PaneId::Pools, &super::storage::PoolsPane, Some(Action::ViewPools), &["pools", "pool", "sp", "storage"], Section::Pools, "Storage pools", "storage pools", true),
+    pane(PaneId::Volumes, &super::storage::VolumesPane, None, &["vols", "vol", "volumes", "volume"], Section::Volumes, "Volumes", "volumes of POOL[@HOST]", true),
+    pane(PaneId::Secrets, &super::storage::SecretsPane, None, &["secrets", "secret", "sec"], Section::Secrets, "Secrets", "libvirt secrets of @HOST", false),
+    pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "Networks", "virtual networks", true),
+    pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "Migrations", "migrations and evacuations", true),
+    pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "Jobs", "uploads, downloads, clones, new VMs, migrations", true),
+    pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "Events", "lifecycle events of every VM", true),
 ];
 
 const fn pane(
@@ -78,6 +91,7 @@ const fn pane(
     key: Option<Action>,
     names: &'static [&'static str],
     section: Section,
+    title: &'static str,
     about: &'static str,
     scoped: bool,
 ) -> PaneSpec {
@@ -87,6 +101,7 @@ const fn pane(
         key,
         names,
         section,
+        title,
         about,
         scoped,
     }

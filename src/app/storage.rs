@@ -572,6 +572,10 @@ impl super::panes::Pane for PoolsPane {
         }
     }
 
+    fn position(&self, app: &App) -> String {
+        super::panes::position(app.storage.pool_sel, pool_rows(app).len(), "pools")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),
@@ -602,6 +606,16 @@ impl super::panes::Pane for VolumesPane {
         }
     }
 
+    fn position(&self, app: &App) -> String {
+        let n = match &app.view {
+            View::Volumes { host, pool: name } => {
+                pool(app, *host, name).map_or(0, |p| volume_rows(app, p).len())
+            }
+            _ => 0,
+        };
+        super::panes::position(app.storage.vol_sel, n, "volumes")
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Back, "pools"),
@@ -625,6 +639,14 @@ impl super::panes::Pane for SecretsPane {
             Action::CyclePane | Action::CyclePaneBack => open_pools(app),
             a => secrets_key(app, a),
         }
+    }
+
+    fn position(&self, app: &App) -> String {
+        let n = match &app.view {
+            View::Secrets { host } => inventory(app, *host).map_or(0, |s| s.secrets.len()),
+            _ => 0,
+        };
+        super::panes::position(app.storage.secret_sel, n, "secrets")
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {

@@ -60,6 +60,19 @@ impl Default for VmsUi {
     }
 }
 
+/// ` 3/40 of 67 VMs `: the cursor among the rows shown, and all VMs when a filter hides some.
+pub fn position(app: &App) -> String {
+    let shown = app.vms.rows.len();
+    let total = app.total_vms();
+    let pos = if shown == 0 { 0 } else { app.vms.selected + 1 };
+    let mut right = format!(" {pos}/{shown}");
+    if shown != total {
+        right.push_str(&format!(" of {total}"));
+    }
+    right.push_str(" VMs ");
+    right
+}
+
 pub struct VmsPane;
 
 impl Pane for VmsPane {

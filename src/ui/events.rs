@@ -12,16 +12,6 @@ use crate::app::panes::{scope_label, PaneId};
 use crate::app::App;
 use crate::sanitize;
 
-pub fn status_count(app: &App) -> String {
-    let n = rows(app).len();
-    let pos = if n == 0 {
-        0
-    } else {
-        app.events.sel.min(n - 1) + 1
-    };
-    format!(" {pos}/{n} events ")
-}
-
 /// `HH:MM:SS` (UTC) of a wall-clock time.
 fn clock(at: std::time::SystemTime) -> String {
     let secs = at

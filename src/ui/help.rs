@@ -10,24 +10,20 @@ use crate::app::panes::PANES;
 use crate::app::App;
 use crate::config::keymap::{Binding, Section};
 
-/// Every keymap section with its title, in the order the help lists them after the focused
-/// one.
-const SECTIONS: [(&str, Section); 21] = [
-    ("VM table", Section::Normal),
-    ("Dashboard", Section::Dashboard),
-    ("VM details", Section::Detail),
-    ("XML editor (VM details)", Section::XmlEdit),
-    ("Storage pools", Section::Pools),
-    ("Volumes", Section::Volumes),
-    ("Secrets", Section::Secrets),
-    ("Networks", Section::Networks),
-    ("Migrations", Section::Migrations),
-    ("Jobs", Section::Jobs),
-    ("Events", Section::Events),
-    ("Serial console (attached)", Section::Console),
-    ("Serial console (not attached)", Section::ConsoleIdle),
+/// Sections that belong to a pane's screen but are not its own keymap: listed right after
+/// it.
+const SUBSECTIONS: [(Section, &str, Section); 2] = [
+    (Section::Detail, "XML editor (VM details)", Section::XmlEdit),
+    (
+        Section::Console,
+        "Serial console (not attached)",
+        Section::ConsoleIdle,
+    ),
+];
+
+/// The overlays' sections, listed after the panes.
+const OVERLAYS: [(&str, Section); 7] = [
     ("Display panel", Section::Display),
-    ("VNC preview", Section::Preview),
     ("Forms and wizards", Section::Wizard),
     ("Add-host form", Section::Form),
     ("Filter line", Section::Filter),
@@ -36,18 +32,32 @@ const SECTIONS: [(&str, Section); 21] = [
     ("This help", Section::Help),
 ];
 
+/// Every section with its title: each pane's (its title is in its registry line) with what
+/// belongs to it, then the overlays'.
+fn sections() -> impl Iterator<Item = (&'static str, Section)> {
+    PANES
+        .iter()
+        .flat_map(|p| {
+            std::iter::once((p.title, p.section)).chain(
+                SUBSECTIONS
+                    .iter()
+                    .filter(move |(of, _, _)| *of == p.section)
+                    .map(|(_, title, s)| (*title, *s)),
+            )
+        })
+        .chain(OVERLAYS.iter().copied())
+}
+
 /// Lines of help: every section of the keymap, the focused pane's first; per section each
 /// action once with all its keys.
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = Vec::new();
     let focused = super::status::focused_section(app);
-    let order = SECTIONS
-        .iter()
+    let order = sections()
         .filter(|(_, s)| *s == focused)
-        .chain(SECTIONS.iter().filter(|(_, s)| *s != focused));
+        .chain(sections().filter(|(_, s)| *s != focused));
     for (title, section) in order {
-        let section = *section;
         let bindings = app.keymap.bindings(section);
         if bindings.is_empty() {
             continue;
@@ -147,7 +157,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::SECTIONS;
+    use super::sections;
     use crate::config::keymap::Section;
 
     /// A section added to the keymap must show in the help (7 of 19 did).
@@ -155,7 +165,7 @@ mod tests {
     fn every_keymap_section_has_a_help_title() {
         for (name, s) in Section::ALL {
             assert!(
-                SECTIONS.iter().any(|(_, h)| *h == s),
+                sections().any(|(_, h)| h == s),
                 "[{name}] is missing from the help"
             );
         }

@@ -15,16 +15,6 @@ use crate::fmt;
 use crate::job::JobState;
 use crate::sanitize;
 
-pub fn status_count(app: &App) -> String {
-    let n = rows(app).len();
-    let pos = if n == 0 {
-        0
-    } else {
-        app.jobs.sel.min(n - 1) + 1
-    };
-    format!(" {pos}/{n} jobs ")
-}
-
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);

@@ -16,16 +16,6 @@ use crate::app::App;
 use crate::migrate::preflight::{blocking, Check, Status};
 use crate::model::migration::{Migration, Phase};
 
-pub fn status_count(app: &App) -> String {
-    let n = app.migrations.list.len();
-    let pos = if n == 0 {
-        0
-    } else {
-        app.migrations.sel.min(n - 1) + 1
-    };
-    format!(" {pos}/{n} migrations ")
-}
-
 pub(super) fn phase_style(app: &App, p: Phase) -> Style {
     let t = &app.theme;
     match p {

@@ -12,16 +12,6 @@ use crate::app::networks::{rows, selected};
 use crate::app::App;
 use crate::sanitize;
 
-pub fn status_count(app: &App) -> String {
-    let n = rows(app).len();
-    let pos = if n == 0 {
-        0
-    } else {
-        app.networks.sel.min(n - 1) + 1
-    };
-    format!(" {pos}/{n} networks ")
-}
-
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let lower = (area.height / 3).clamp(5, 14);
     let [top, bottom] =

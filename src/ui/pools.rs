@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::vms::yes;
 use crate::app::hitmap::List;
 use crate::app::storage::{self, pool_rows};
-use crate::app::{App, View};
+use crate::app::App;
 use crate::fmt;
 use crate::job::JobState;
 use crate::model::storage::PoolState;
@@ -154,29 +154,6 @@ pub(super) fn empty_note(app: &App, f: &mut Frame, area: Rect, text: &str) {
 }
 
 /// The right end of the status bar on storage panes ("3/12 pools").
-pub fn status_count(app: &App) -> Option<String> {
-    let (pos, n, what) = match &app.view {
-        View::Pools => (app.storage.pool_sel, pool_rows(app).len(), "pools"),
-        View::Volumes { host, pool } => (
-            app.storage.vol_sel,
-            storage::pool(app, *host, pool)
-                .map(|p| p.volumes.len())
-                .unwrap_or(0),
-            "volumes",
-        ),
-        View::Secrets { host } => (
-            app.storage.secret_sel,
-            storage::inventory(app, *host)
-                .map(|s| s.secrets.len())
-                .unwrap_or(0),
-            "secrets",
-        ),
-        _ => return None,
-    };
-    let pos = if n == 0 { 0 } else { pos.min(n - 1) + 1 };
-    Some(format!(" {pos}/{n} {what} "))
-}
-
 pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let rows = pool_rows(app);

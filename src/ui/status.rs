@@ -6,7 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::{App, Mode, View};
+use crate::app::{App, Mode};
 use crate::config::keymap::{Action, Section};
 
 /// The keymap section of what has the focus behind any overlay (the help lists it first).
@@ -77,35 +77,7 @@ fn hinted(app: &App) -> (Section, &'static [(Action, &'static str)]) {
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let right = if let Some(r) = super::pools::status_count(app) {
-        r
-    } else if app.view == View::Networks {
-        super::networks::status_count(app)
-    } else if app.view == View::Migrations {
-        super::migrations::status_count(app)
-    } else if app.view == View::Jobs {
-        super::jobs::status_count(app)
-    } else if app.view == View::Events {
-        super::events::status_count(app)
-    } else if app.view == View::Dashboard {
-        let n = app.hosts.len();
-        let pos = if n == 0 {
-            0
-        } else {
-            app.dash.selected.min(n - 1) + 1
-        };
-        format!(" {pos}/{n} hosts ")
-    } else {
-        let shown = app.vms.rows.len();
-        let total = app.total_vms();
-        let pos = if shown == 0 { 0 } else { app.vms.selected + 1 };
-        let mut right = format!(" {pos}/{shown}");
-        if shown != total {
-            right.push_str(&format!(" of {total}"));
-        }
-        right.push_str(" VMs ");
-        right
-    };
+    let right = crate::app::panes::spec(app.view.pane()).pane.position(app);
     let budget = (area.width as usize).saturating_sub(right.width() + 1);
     let (section, hints) = hinted(app);
     let mut spans = vec![Span::raw(" ")];

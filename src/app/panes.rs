@@ -85,6 +85,8 @@ pub const PANES: &[PaneSpec] = &[
     pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "Events", "lifecycle events of every VM", true),
 ];
 
+// One line per pane in the table above reads better than eight-field struct literals.
+#[allow(clippy::too_many_arguments)]
 const fn pane(
     id: PaneId,
     pane: &'static dyn Pane,

@@ -135,6 +135,15 @@ impl Pane for DashboardPane {
         super::panes::position(app.dash.selected, app.hosts.len(), "hosts")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.dash.selected, app.hosts.len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.dash.selected = i;
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

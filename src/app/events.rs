@@ -127,6 +127,15 @@ impl Pane for EventsPane {
         super::panes::position(app.events.sel, rows(app).len(), "events")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.events.sel, rows(app).len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.events.sel = i;
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

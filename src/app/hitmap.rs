@@ -6,19 +6,14 @@ use std::cell::RefCell;
 use ratatui::layout::{Position, Rect};
 
 use super::detail::Tab;
+use super::panes::PaneId;
 
 /// A list whose rows a click selects (one per pane; the detail screen's per tab).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum List {
-    Dashboard,
-    Vms,
-    Pools,
-    Volumes,
-    Secrets,
-    Networks,
-    Migrations,
-    Jobs,
-    Events,
+    /// A pane's own list (the pane moves its cursor: `Pane::select`).
+    Pane(PaneId),
+    /// The detail screen's tabs with rows.
     Hardware,
     Snapshots,
 }
@@ -87,10 +82,10 @@ mod tests {
     #[test]
     fn rows_map_from_the_top_of_the_body_and_clear_forgets_them() {
         let h = HitMap::default();
-        h.list(List::Pools, Rect::new(1, 2, 10, 5), 40);
+        h.list(List::Pane(PaneId::Pools), Rect::new(1, 2, 10, 5), 40);
         h.tab(Rect::new(0, 0, 4, 1), Tab::Xml);
-        assert_eq!(h.row_at(1, 2), Some((List::Pools, 40)));
-        assert_eq!(h.row_at(10, 6), Some((List::Pools, 44)));
+        assert_eq!(h.row_at(1, 2), Some((List::Pane(PaneId::Pools), 40)));
+        assert_eq!(h.row_at(10, 6), Some((List::Pane(PaneId::Pools), 44)));
         assert_eq!(h.row_at(11, 6), None, "right of the body");
         assert_eq!(h.row_at(1, 7), None, "below the body");
         assert_eq!(h.row_at(1, 1), None, "the header");

@@ -317,6 +317,15 @@ impl super::panes::Pane for JobsPane {
         super::panes::position(app.jobs.sel, rows(app).len(), "jobs")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.jobs.sel, rows(app).len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.jobs.sel = i;
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

@@ -621,6 +621,15 @@ impl super::panes::Pane for MigrationsPane {
         super::panes::position(m.sel, m.list.len(), "migrations")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.migrations.sel, app.migrations.list.len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.migrations.sel = i;
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

@@ -5,7 +5,7 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use super::hitmap::List;
-use super::{detail, networks, storage, App, Effect, Mode, View};
+use super::{detail, panes, App, Effect, Mode, View};
 use crate::config::keymap::Action;
 
 /// Rows one wheel notch moves.
@@ -84,55 +84,30 @@ fn wheel(app: &mut App, down: bool) -> Vec<Effect> {
 
 /// The list the current pane's cursor moves in: which, where the cursor is, how many rows.
 fn cursor(app: &App) -> Option<(List, usize, usize)> {
-    Some(match &app.view {
-        View::Dashboard => (List::Dashboard, app.dash.selected, app.hosts.len()),
-        View::Vms => (List::Vms, app.vms.selected, app.vms.rows.len()),
-        View::Pools => (
-            List::Pools,
-            app.storage.pool_sel,
-            storage::pool_rows(app).len(),
-        ),
-        View::Volumes { host, pool } => (
-            List::Volumes,
-            app.storage.vol_sel,
-            storage::pool(app, *host, pool).map_or(0, |p| storage::volume_rows(app, p).len()),
-        ),
-        View::Secrets { host } => (
-            List::Secrets,
-            app.storage.secret_sel,
-            storage::inventory(app, *host).map_or(0, |s| s.secrets.len()),
-        ),
-        View::Networks => (List::Networks, app.networks.sel, networks::rows(app).len()),
-        View::Migrations => (
-            List::Migrations,
-            app.migrations.sel,
-            app.migrations.list.len(),
-        ),
-        View::Jobs => (List::Jobs, app.jobs.sel, super::jobs::rows(app).len()),
-        View::Events => (List::Events, app.events.sel, super::events::rows(app).len()),
-        View::Detail { .. } => {
-            let d = detail::current(app)?;
-            match app.detail.tab {
-                detail::Tab::Hardware => (
-                    List::Hardware,
-                    app.detail.hw_sel,
-                    detail::items::hw_items(&d.hardware).len(),
-                ),
-                detail::Tab::Snapshots => {
-                    (List::Snapshots, app.detail.snap_sel, d.snapshots.rows.len())
-                }
-                _ => return None,
+    if let View::Detail { .. } = &app.view {
+        let d = detail::current(app)?;
+        return match app.detail.tab {
+            detail::Tab::Hardware => Some((
+                List::Hardware,
+                app.detail.hw_sel,
+                detail::items::hw_items(&d.hardware).len(),
+            )),
+            detail::Tab::Snapshots => {
+                Some((List::Snapshots, app.detail.snap_sel, d.snapshots.rows.len()))
             }
-        }
-        View::Console(_) | View::Preview(_) => return None,
-    })
+            _ => None,
+        };
+    }
+    let spec = panes::spec(app.view.pane());
+    let (sel, len) = spec.pane.cursor(app)?;
+    Some((List::Pane(spec.id), sel, len))
 }
 
 /// Moves the cursor of `list` to row `i` (the last row when past it), as the keys would.
 /// A list drawn for another pane than the current one (a key changed the pane after the
 /// frame the click was aimed at) is left alone.
 fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
-    let Some((current, before, len)) = cursor(app) else {
+    let Some((current, _, len)) = cursor(app) else {
         return Vec::new();
     };
     if current != list || len == 0 {
@@ -140,22 +115,9 @@ fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
     }
     let i = i.min(len - 1);
     match list {
-        List::Vms => super::keys::move_to(app, i as isize),
-        List::Dashboard => app.dash.selected = i,
-        List::Pools => app.storage.pool_sel = i,
-        List::Volumes => app.storage.vol_sel = i,
-        List::Secrets => app.storage.secret_sel = i,
-        List::Migrations => app.migrations.sel = i,
-        List::Jobs => app.jobs.sel = i,
-        List::Events => app.events.sel = i,
         List::Hardware => app.detail.hw_sel = i,
         List::Snapshots => app.detail.snap_sel = i,
-        List::Networks => {
-            app.networks.sel = i;
-            if i != before {
-                return networks::leases_of_selected(app);
-            }
-        }
+        List::Pane(id) => return panes::spec(id).pane.select(app, i),
     }
     Vec::new()
 }

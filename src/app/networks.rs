@@ -306,6 +306,19 @@ impl super::panes::Pane for NetworksPane {
         super::panes::position(app.networks.sel, rows(app).len(), "networks")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.networks.sel, rows(app).len()))
+    }
+
+    /// A network newly under the cursor asks for its leases, as the keys do.
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        let before = std::mem::replace(&mut app.networks.sel, i);
+        if i != before {
+            return leases_of_selected(app);
+        }
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

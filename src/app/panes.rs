@@ -38,6 +38,14 @@ pub trait Pane: Sync {
     fn tick(&self, _app: &mut App) -> Vec<Effect> {
         Vec::new()
     }
+    /// Its list's cursor and length, for the mouse (None: no list to click).
+    fn cursor(&self, _app: &App) -> Option<(usize, usize)> {
+        None
+    }
+    /// The mouse picked row `i` (within the length `cursor` gave): move there as the keys do.
+    fn select(&self, _app: &mut App, _i: usize) -> Vec<Effect> {
+        Vec::new()
+    }
     /// The cursor's place for the status bar's right end (`3/12 pools`); screens of one VM
     /// show the VM table's.
     fn position(&self, app: &App) -> String {

@@ -576,6 +576,15 @@ impl super::panes::Pane for PoolsPane {
         super::panes::position(app.storage.pool_sel, pool_rows(app).len(), "pools")
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.storage.pool_sel, pool_rows(app).len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.storage.pool_sel = i;
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),
@@ -607,13 +616,21 @@ impl super::panes::Pane for VolumesPane {
     }
 
     fn position(&self, app: &App) -> String {
-        let n = match &app.view {
-            View::Volumes { host, pool: name } => {
-                pool(app, *host, name).map_or(0, |p| volume_rows(app, p).len())
-            }
-            _ => 0,
-        };
+        let n = self.cursor(app).map_or(0, |(_, n)| n);
         super::panes::position(app.storage.vol_sel, n, "volumes")
+    }
+
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        let View::Volumes { host, pool: name } = &app.view else {
+            return None;
+        };
+        let n = pool(app, *host, name).map_or(0, |p| volume_rows(app, p).len());
+        Some((app.storage.vol_sel, n))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.storage.vol_sel = i;
+        Vec::new()
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
@@ -642,11 +659,21 @@ impl super::panes::Pane for SecretsPane {
     }
 
     fn position(&self, app: &App) -> String {
-        let n = match &app.view {
-            View::Secrets { host } => inventory(app, *host).map_or(0, |s| s.secrets.len()),
-            _ => 0,
-        };
+        let n = self.cursor(app).map_or(0, |(_, n)| n);
         super::panes::position(app.storage.secret_sel, n, "secrets")
+    }
+
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        let View::Secrets { host } = &app.view else {
+            return None;
+        };
+        let n = inventory(app, *host).map_or(0, |s| s.secrets.len());
+        Some((app.storage.secret_sel, n))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        app.storage.secret_sel = i;
+        Vec::new()
     }
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {

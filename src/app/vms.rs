@@ -80,6 +80,15 @@ impl Pane for VmsPane {
         on_action(app, action)
     }
 
+    fn cursor(&self, app: &App) -> Option<(usize, usize)> {
+        Some((app.vms.selected, app.vms.rows.len()))
+    }
+
+    fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
+        super::keys::move_to(app, i as isize);
+        Vec::new()
+    }
+
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
             (Action::Help, "help"),

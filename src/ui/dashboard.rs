@@ -63,7 +63,8 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         area.width.saturating_sub(2),
         visible as u16,
     );
-    app.hits.list(List::Dashboard, body, off);
+    app.hits
+        .list(List::Pane(crate::app::panes::PaneId::Dashboard), body, off);
     let vms_of = |h: &HostView| {
         if h.updated_at.is_some() {
             format!("{}/{}", h.running(), h.vms.len())

@@ -70,10 +70,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         vec!["TIME UTC", "HOST", "VM", "EVENT"],
         widths,
         body,
-        (crate::app::hitmap::List::Events, sel - first, shown),
+        (
+            crate::app::hitmap::List::Pane(crate::app::panes::PaneId::Events),
+            sel - first,
+            shown,
+        ),
     );
     // The mouse maps a row to the whole list, not to the window drawn.
-    app.hits.list(crate::app::hitmap::List::Events, rect, first);
+    app.hits.list(
+        crate::app::hitmap::List::Pane(crate::app::panes::PaneId::Events),
+        rect,
+        first,
+    );
     if list.is_empty() {
         empty_note(
             app,

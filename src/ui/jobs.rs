@@ -105,7 +105,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         header,
         widths,
         body,
-        (crate::app::hitmap::List::Jobs, app.jobs.sel, list.len()),
+        (
+            crate::app::hitmap::List::Pane(crate::app::panes::PaneId::Jobs),
+            app.jobs.sel,
+            list.len(),
+        ),
     );
     if list.is_empty() {
         empty_note(

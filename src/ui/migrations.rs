@@ -122,7 +122,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         widths,
         rows,
         (
-            crate::app::hitmap::List::Migrations,
+            crate::app::hitmap::List::Pane(crate::app::panes::PaneId::Migrations),
             app.migrations.sel,
             list.len(),
         ),

@@ -104,7 +104,7 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
         ),
     ];
     let sel = (
-        crate::app::hitmap::List::Networks,
+        crate::app::hitmap::List::Pane(crate::app::panes::PaneId::Networks),
         app.networks.sel,
         list.len(),
     );

@@ -243,7 +243,11 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
         Span::styled(format!("{} ", rows.len()), t.dim),
         Span::styled(scope_label(app, PaneId::Pools), t.filter),
     ];
-    let sel = (List::Pools, app.storage.pool_sel, rows.len());
+    let sel = (
+        List::Pane(crate::app::panes::PaneId::Pools),
+        app.storage.pool_sel,
+        rows.len(),
+    );
     list_table(app, f, area, title, header, widths, table_rows, sel);
     if rows.is_empty() {
         let waiting = app
@@ -341,7 +345,11 @@ pub fn render_volumes(
         }
         Row::new(cells)
     });
-    let sel = (List::Volumes, app.storage.vol_sel, vols.len());
+    let sel = (
+        List::Pane(crate::app::panes::PaneId::Volumes),
+        app.storage.vol_sel,
+        vols.len(),
+    );
     list_table(app, f, table_area, title, header, widths, rows, sel);
     match pool {
         None => empty_note(app, f, table_area, "Reading the pool…"),
@@ -427,7 +435,11 @@ pub fn render_secrets(app: &App, f: &mut Frame, area: Rect, host: crate::model::
         Span::styled(format!("on {host_name} "), t.dim),
     ];
     let header = vec!["USAGE", "NAME", "DESCRIPTION", "VALUE", "UUID"];
-    let sel = (List::Secrets, app.storage.secret_sel, secrets.len());
+    let sel = (
+        List::Pane(crate::app::panes::PaneId::Secrets),
+        app.storage.secret_sel,
+        secrets.len(),
+    );
     list_table(app, f, area, title, header, widths, rows, sel);
     if secrets.is_empty() {
         empty_note(

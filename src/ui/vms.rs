@@ -171,7 +171,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         area.width.saturating_sub(2),
         visible as u16,
     );
-    app.hits.list(List::Vms, body, off);
+    app.hits
+        .list(List::Pane(crate::app::panes::PaneId::Vms), body, off);
     let multi_host = app.hosts.len() > 1;
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let show_ip = cols.iter().any(|c| c.title == "IP");

@@ -65,7 +65,7 @@ pub fn refresh_all(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-pub(super) fn leases_of_selected(app: &mut App) -> Vec<Effect> {
+fn leases_of_selected(app: &mut App) -> Vec<Effect> {
     let asked = selected(app)
         .filter(|(_, n)| n.active)
         .map(|(h, n)| (h, n.name.clone()));

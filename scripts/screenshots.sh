@@ -70,6 +70,9 @@ esc 1 && for _ in 1 2 3 4 5; do keys Tab; done && keys Right && keys Enter && sl
 keys 6 && shot jobs
 keys : && keys -l "vms @" && shot palette
 keys Tab && keys -l " /k8s" && keys Enter && shot palette-scoped
+# The events pane after a VM was shut down from the table.
+esc 2 && keys / && keys -l "redis-cache-01" && keys Enter && keys d && sleep 1.5 \
+  && keys 7 && shot events
 start 80 24
 keys 2 && shot narrow-80x24
 

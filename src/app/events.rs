@@ -68,10 +68,7 @@ pub fn rows(app: &App) -> Vec<&Entry> {
         .list
         .iter()
         .rev()
-        .filter(|e| {
-            let host = app.host(e.host).map_or("", |h| h.name.as_str());
-            app.scopes.keeps(PaneId::Events, e.host, host, &e.vm)
-        })
+        .filter(|e| super::panes::keeps(app, PaneId::Events, e.host, &e.vm))
         .collect()
 }
 

@@ -98,16 +98,9 @@ impl Jobs {
         &mut self.list[last]
     }
 
-    /// Running jobs of `kind`s, then finished ones, newest last.
+    /// The jobs of `kinds`, in start order.
     pub fn of<'a>(&'a self, kinds: &'a [JobKind]) -> impl Iterator<Item = &'a JobEntry> + 'a {
         self.list.iter().filter(move |j| kinds.contains(&j.kind))
-    }
-
-    pub fn running(&self) -> usize {
-        self.list
-            .iter()
-            .filter(|j| j.job.state() == JobState::Running)
-            .count()
     }
 }
 
@@ -142,11 +135,8 @@ impl Row<'_> {
 
 /// The rows the pane shows, in start order, narrowed by `:jobs @HOST /TEXT`.
 pub fn rows(app: &App) -> Vec<Row<'_>> {
-    let scope = app.scopes.get(super::panes::PaneId::Jobs);
-    let keep = |host: HostId, name: &str| {
-        let host_name = app.host(host).map_or("", |h| h.name.as_str());
-        scope.is_none_or(|s| s.keeps(host, host_name, name))
-    };
+    let keep =
+        |host: HostId, name: &str| super::panes::keeps(app, super::panes::PaneId::Jobs, host, name);
     let mut out: Vec<(Option<Instant>, Row)> = app
         .jobs
         .list
@@ -234,13 +224,14 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 fn cancel(app: &mut App) -> Vec<Effect> {
-    let sel = app.jobs.sel;
-    let (job, what, migration) = match rows(app).get(sel) {
+    let (id, what) = match rows(app).get(app.jobs.sel) {
         Some(Row::Job(j)) if j.job.state() == JobState::Running => {
-            (Some(j.id), format!("{} {}", j.kind.label(), j.target), None)
+            (j.id, format!("{} {}", j.kind.label(), j.target))
         }
+        // A migration is cancelled through the migrations pane's own question.
         Some(Row::Migration(m)) if !m.phase.is_finished() => {
-            (None, format!("migration of {}", m.vm_name), Some(m.id))
+            let id = m.id;
+            return super::migrations::cancel_by_id(app, id);
         }
         Some(_) => {
             app.messages
@@ -249,10 +240,6 @@ fn cancel(app: &mut App) -> Vec<Effect> {
         }
         None => return Vec::new(),
     };
-    if let Some(id) = migration {
-        return super::migrations::cancel_by_id(app, id);
-    }
-    let Some(id) = job else { return Vec::new() };
     app.push_overlay(Mode::Confirm(Confirm {
         title: format!("Cancel the {what}?"),
         body: vec![

@@ -90,12 +90,11 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
 /// `--readonly`: a key of the focused pane that would change a host is refused here, with
 /// the reason, before the pane sees it (the table is `actions::CHANGES`).
 fn refused(app: &mut App, key: Key) -> bool {
-    let section = match &app.view {
-        View::Detail { host, uuid } if app.detail.editing(*host, uuid) => Section::XmlEdit,
-        // Their keys go to the guest; nothing there is in the table.
-        View::Console(_) | View::Preview(_) => return false,
-        v => super::panes::spec(v.pane()).section,
-    };
+    // Their keys go to the guest; nothing there is in the table.
+    if matches!(app.view, View::Console(_) | View::Preview(_)) {
+        return false;
+    }
+    let section = super::panes::focused_section(app);
     let action = app.keymap.action(section, key);
     super::actions::refused(app, section, action)
 }

@@ -331,19 +331,9 @@ mod tests {
     #[test]
     fn a_click_on_a_network_asks_for_its_leases() {
         use crate::host::{HostCommand, NetCmd};
-        use crate::model::network::{ForwardMode, Network, NetworkInventory};
+        use crate::model::network::NetworkInventory;
         let mut a = app();
-        let net = |name: &str| Network {
-            name: name.into(),
-            uuid: String::new(),
-            forward: ForwardMode::Nat,
-            bridge: None,
-            ips: Vec::new(),
-            active: true,
-            autostart: true,
-            persistent: true,
-            users: Vec::new(),
-        };
+        let net = crate::app::tests::test_network;
         a.update(Msg::Host(
             HostId(0),
             HostEvent::Networks(NetworkInventory {

@@ -35,16 +35,11 @@ pub struct NetworksUi {
 /// Every network of every host that reported, in host order then by name.
 /// Narrowed by `:nets @HOST /TEXT`.
 pub fn rows(app: &App) -> Vec<(HostId, &Network)> {
-    let pane = super::panes::PaneId::Networks;
     app.hosts
         .iter()
-        .filter_map(|h| h.networks.as_ref().map(|n| (h, n)))
-        .flat_map(|(h, n)| {
-            n.networks
-                .iter()
-                .filter(move |x| app.scopes.keeps(pane, h.id, &h.name, &x.name))
-                .map(move |x| (h.id, x))
-        })
+        .filter_map(|h| h.networks.as_ref().map(|n| (h.id, n)))
+        .flat_map(|(id, n)| n.networks.iter().map(move |x| (id, x)))
+        .filter(|(h, x)| super::panes::keeps(app, super::panes::PaneId::Networks, *h, &x.name))
         .collect()
 }
 

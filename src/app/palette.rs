@@ -14,11 +14,18 @@ use crate::model::HostId;
 pub const HISTORY: usize = 200;
 
 /// Commands that are not panes.
-const EXTRA: &[(&[&str], &str)] = &[
-    (&["log", "messages"], "message log"),
-    (&["help", "?"], "keys of every pane"),
-    (&["q", "quit", "q!", "exit"], "leave virtdeck"),
+const EXTRA: &[(&[&str], &str, Extra)] = &[
+    (&["log", "messages"], "message log", Extra::Log),
+    (&["help", "?"], "keys of every pane", Extra::Help),
+    (&["q", "quit", "q!", "exit"], "leave virtdeck", Extra::Quit),
 ];
+
+#[derive(Clone, Copy)]
+enum Extra {
+    Log,
+    Help,
+    Quit,
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Palette {
@@ -215,7 +222,7 @@ pub fn suggest(app: &App, input: &str) -> Vec<Suggestion> {
                 });
             }
         }
-        for (names, about) in EXTRA {
+        for (names, about, _) in EXTRA {
             if let Some(n) = names.iter().find(|n| n.starts_with(&lower)) {
                 out.push(Suggestion {
                     word: n.to_string(),
@@ -372,19 +379,21 @@ fn remember(app: &mut App, line: &str) {
 pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
     let expanded = expand(app, line)?;
     let l = parse(&expanded);
-    if let Some((_, _)) = EXTRA.iter().find(|(n, _)| n.contains(&l.command.as_str())) {
-        return Ok(match l.command.as_str() {
-            "log" | "messages" => {
-                close(app);
+    if let Some((_, _, what)) = EXTRA
+        .iter()
+        .find(|(n, _, _)| n.contains(&l.command.as_str()))
+    {
+        close(app);
+        return Ok(match what {
+            Extra::Log => {
                 app.push_overlay(Mode::Log { scroll: 0 });
                 Vec::new()
             }
-            "help" | "?" => {
-                close(app);
+            Extra::Help => {
                 app.push_overlay(Mode::Help { scroll: 0 });
                 Vec::new()
             }
-            _ => vec![Effect::Quit],
+            Extra::Quit => vec![Effect::Quit],
         });
     }
     let Some(pane) = command_pane(&l.command) else {

@@ -296,15 +296,19 @@ impl Scopes {
         self.0.insert(pane, scope);
     }
 
-    pub fn keeps(&self, pane: PaneId, host: HostId, host_name: &str, name: &str) -> bool {
-        self.get(pane)
-            .is_none_or(|s| s.keeps(host, host_name, name))
-    }
-
     /// Drops what refers to a removed host.
     pub fn forget_host(&mut self, host: HostId) {
         self.0.retain(|_, s| s.host != Some(host));
     }
+}
+
+/// Whether `pane` shows a row named `name` of `host`: the host's name is looked up only when
+/// a scope is set (the events pane checks thousands of rows a frame).
+pub fn keeps(app: &App, pane: PaneId, host: HostId, name: &str) -> bool {
+    app.scopes.get(pane).is_none_or(|s| {
+        let host_name = app.host(host).map_or("", |h| h.name.as_str());
+        s.keeps(host, host_name, name)
+    })
 }
 
 /// ` @host /text` for a pane's title, or nothing.

@@ -58,15 +58,9 @@ pub fn transfers(app: &App, host: HostId) -> Vec<&Job> {
 /// Every pool of every host that reported storage, in host order then by name.
 /// Narrowed by `:pools @HOST /TEXT`.
 pub fn pool_rows(app: &App) -> Vec<(HostId, &Pool)> {
-    app.hosts
-        .iter()
-        .filter_map(|h| h.storage.as_ref().map(|s| (h, s)))
-        .flat_map(|(h, s)| {
-            s.pools
-                .iter()
-                .filter(|p| app.scopes.keeps(PaneId::Pools, h.id, &h.name, &p.name))
-                .map(move |p| (h.id, p))
-        })
+    all_pools(app)
+        .into_iter()
+        .filter(|(h, p)| super::panes::keeps(app, PaneId::Pools, *h, &p.name))
         .collect()
 }
 

@@ -78,6 +78,21 @@ fn app_with(readonly: bool) -> App {
     app
 }
 
+/// An active, autostarted NAT network with nothing on it.
+pub(super) fn test_network(name: &str) -> crate::model::network::Network {
+    crate::model::network::Network {
+        name: name.into(),
+        uuid: String::new(),
+        forward: crate::model::network::ForwardMode::Nat,
+        bridge: None,
+        ips: Vec::new(),
+        active: true,
+        autostart: true,
+        persistent: true,
+        users: Vec::new(),
+    }
+}
+
 /// A running dir pool of 1 GiB with no volumes.
 pub(super) fn test_pool(name: &str) -> crate::model::storage::Pool {
     crate::model::storage::Pool {
@@ -788,7 +803,7 @@ fn a_host_that_connects_while_the_pools_pane_is_open_is_asked_at_the_next_tick()
 #[test]
 fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
     use crate::host::NetCmd;
-    use crate::model::network::{ForwardMode, Network, NetworkInventory};
+    use crate::model::network::NetworkInventory;
     let mut a = app();
     a.view = View::Networks;
     let t = a.now;
@@ -803,17 +818,7 @@ fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
             .count()
     };
     assert_eq!(leases(&a.update(Msg::Tick(t))), 0, "no networks known yet");
-    let net = Network {
-        name: "default".into(),
-        uuid: String::new(),
-        forward: ForwardMode::Nat,
-        bridge: None,
-        ips: Vec::new(),
-        active: true,
-        autostart: true,
-        persistent: true,
-        users: Vec::new(),
-    };
+    let net = test_network("default");
     a.update(Msg::Host(
         HostId(0),
         HostEvent::Networks(NetworkInventory {

@@ -12,6 +12,18 @@ use std::time::{Duration, Instant};
 use common::tmux::{tmux_available, Tmux};
 
 /// Starts the binary in a private tmux server; None (reported) when tmux is missing outside CI.
+/// From the demo's dashboard to kali-lab's XML tab on the detail screen.
+fn open_kali_xml(t: &Tmux) {
+    t.keys(&["2", "/"]);
+    t.literal("kali");
+    t.keys(&["Enter"]);
+    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
+    t.keys(&["Enter"]);
+    t.wait_for("details", |s| s.contains("kali-lab"));
+    t.keys(&["Tab", "Tab", "Tab"]);
+    t.wait_for("the XML tab", |s| s.contains("<domain"));
+}
+
 fn launch(tag: &str, cfg: &tempfile::TempDir, args: &[&str]) -> Option<Tmux> {
     if !tmux_available() {
         assert!(std::env::var("CI").is_err(), "tmux is required in CI");
@@ -60,14 +72,7 @@ fn bracketed_paste_of_10k_into_the_xml_editor_then_one_key_acts_at_once() {
         return;
     };
     t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
-    t.keys(&["2", "/"]);
-    t.literal("kali");
-    t.keys(&["Enter"]);
-    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
-    t.keys(&["Enter"]);
-    t.wait_for("details", |s| s.contains("kali-lab"));
-    t.keys(&["Tab", "Tab", "Tab"]);
-    t.wait_for("the XML tab", |s| s.contains("<domain"));
+    open_kali_xml(&t);
     t.keys(&["e"]);
     t.wait_for("the editor", |s| s.contains("Editing"));
     // Lines that would act as keys if the paste were read as keys (y answers, q quits).
@@ -274,14 +279,7 @@ fn the_mouse_is_off_while_the_editor_runs_and_on_again_after() {
     );
     t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
     assert_eq!(mouse_flags(&t), "1 1 1 0");
-    t.keys(&["2", "/"]);
-    t.literal("kali");
-    t.keys(&["Enter"]);
-    t.wait_for("filtered table", |s| s.contains("VMs 1/67"));
-    t.keys(&["Enter"]);
-    t.wait_for("details", |s| s.contains("kali-lab"));
-    t.keys(&["Tab", "Tab", "Tab"]);
-    t.wait_for("the XML tab", |s| s.contains("<domain"));
+    open_kali_xml(&t);
     t.keys(&["E"]);
     let until = Instant::now() + Duration::from_secs(20);
     while !seen.exists() && Instant::now() < until {

@@ -307,6 +307,51 @@ fn every_pane(w: u16, h: u16) {
     });
     check(&live.app, &mut term, "networks");
 
+    // The palette lists the hosts' pools as completions: hostile names included.
+    live.press(":");
+    live.type_text("vols ");
+    assert!(matches!(&live.app.mode, Mode::Palette(p) if p.suggestions.len() > 1));
+    check(&live.app, &mut term, "palette_pools");
+    live.press("<Esc>");
+
+    // The jobs pane names what a job works on, the events pane the VM an event is about:
+    // every hostile VM of the first host, with a failed clone of the newline one.
+    let host = live.app.hosts[0].id;
+    let now = live.app.now;
+    let clone = virtdeck::job::Job::new(format!("clone of {NL_VM}"));
+    clone.finish(virtdeck::job::JobState::Failed(format!(
+        "{NL_VM}\u{1b}[2J: no space"
+    )));
+    live.app.jobs.add(
+        virtdeck::app::jobs::JobKind::Clone,
+        host,
+        NL_VM.into(),
+        clone,
+        now,
+    );
+    // In name order, for a stable snapshot (the host's list is in no particular order).
+    let mut vms: Vec<_> = live.app.hosts[0].vms.iter().collect();
+    vms.sort_by(|a, b| a.name.cmp(&b.name));
+    let events = vms
+        .into_iter()
+        .map(|v| virtdeck::model::event::LifecycleEvent {
+            uuid: v.uuid.clone(),
+            event: 5,
+            detail: 2,
+            at: std::time::UNIX_EPOCH + Duration::from_secs(86_399),
+        })
+        .collect();
+    live.app.update(virtdeck::app::Msg::Host(
+        host,
+        virtdeck::host::HostEvent::DomainEvents(events),
+    ));
+    live.press("6");
+    assert_eq!(live.app.view, View::Jobs);
+    check(&live.app, &mut term, "jobs");
+    live.press("7");
+    assert_eq!(live.app.view, View::Events);
+    check(&live.app, &mut term, "events");
+
     live.press("2");
     move_to(&mut live, |a| {
         a.vms

@@ -15,6 +15,7 @@
 #[path = "support/report.rs"]
 mod report;
 use report::{ms, print_table, row, sorted};
+use virtdeck::app::PaneId;
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -226,7 +227,7 @@ fn main() -> Res<()> {
         Theme::load("default", None)?,
         virtdeck::app::Settings::default(),
     );
-    app.view = View::Vms;
+    app.view = View::Pane(PaneId::Vms);
     let mut lp = Loop {
         app,
         workers,

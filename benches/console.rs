@@ -56,6 +56,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
+use virtdeck::app::PaneId;
 
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
@@ -257,7 +258,7 @@ fn console_app(link: &Link) -> Res<App> {
         link: link.clone(),
         scroll: 0,
         attached_id: None,
-        back: Box::new(View::Vms),
+        back: Box::new(View::Pane(PaneId::Vms)),
     }));
     Ok(app)
 }

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use virtdeck::app::PaneId;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
@@ -252,7 +253,7 @@ fn first_frame_once() -> Res<FirstFrame> {
     let mut handles = runtime::Workers::start(&specs, &tx, None, WorkerOptions::default())?;
     let mut app = new_app(&specs)?;
     // Several hosts land on the dashboard; this measures the VM table's first frames.
-    app.view = virtdeck::app::View::Vms;
+    app.view = virtdeck::app::View::Pane(PaneId::Vms);
     let mut term = terminal(200, 50)?;
     draw(&mut term, &app)?;
     let first = t0.elapsed();

@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use common::guest::{kvm_available, live, select, Guest, URI};
 use virt::connect::Connect;
@@ -117,7 +118,7 @@ fn console_attaches_at_boot_echoes_survives_reset_and_restart_and_detaches() {
     // Ctrl+] detaches back to the table.
     let l = link(&live.app);
     live.press("<C-]>");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
     assert_eq!(l.state(), LinkState::Detached);
 }
 
@@ -369,7 +370,7 @@ fn preview_from_the_display_panel_shows_the_guest_screen() {
         target.preview.status()
     );
     live.press("<Esc>");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
     let ok = live.pump_until(Duration::from_secs(5), |_| {
         target.preview.status() == PreviewStatus::Closed
     });

@@ -6,6 +6,7 @@ mod common;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -207,7 +208,7 @@ fn demo_readonly_refuses_every_change_on_every_key() {
         for key in &keys {
             d.app.mode = Mode::Normal;
             d.app.under.clear();
-            d.app.view = View::Vms;
+            d.app.view = View::Pane(PaneId::Vms);
             for k in *entry {
                 d.press(k);
             }
@@ -302,7 +303,7 @@ fn every_changing_action_of_every_pane_is_refused_in_one_place() {
         for action in *actions {
             d.app.mode = Mode::Normal;
             d.app.under.clear();
-            d.app.view = View::Vms;
+            d.app.view = View::Pane(PaneId::Vms);
             for k in entry {
                 d.press(k);
             }
@@ -364,7 +365,7 @@ fn readonly_add_and_remove_host_leave_config_toml_alone() {
         original += &format!("\n[[hosts]]\nname = \"{}\"\nuri = \"{}\"\n", h.name, h.uri);
     }
     std::fs::write(&config, &original).unwrap();
-    d.app.view = View::Dashboard;
+    d.app.view = View::Pane(PaneId::Dashboard);
 
     d.press("a");
     for c in "qemu+ssh://root@kvm9/system?command=/tmp/evil".chars() {

@@ -10,6 +10,7 @@ use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+use virtdeck::app::PaneId;
 
 use common::guest::{kvm_available, Guest, URI};
 use common::worker::Worker;
@@ -810,7 +811,12 @@ fn live_migration_through_the_wizard_and_the_pane() {
     assert!(answered, "pre-flight answered");
     eprintln!("checks: {:#?}", live.app.migrations.preflight);
     live.press("<Enter>");
-    assert_eq!(live.app.view, View::Migrations, "{:?}", live.app.mode);
+    assert_eq!(
+        live.app.view,
+        View::Pane(PaneId::Migrations),
+        "{:?}",
+        live.app.mode
+    );
     let mut saw_progress = false;
     let done = live.pump_until(Duration::from_secs(120), |a| {
         let m = &a.migrations.list[0];
@@ -918,7 +924,7 @@ fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves
     });
     assert!(shown, "both hosts connected and both guests running");
     live.press("1");
-    assert_eq!(live.app.view, View::Dashboard);
+    assert_eq!(live.app.view, View::Pane(PaneId::Dashboard));
     for _ in 0..4 {
         if live.app.dashboard_host() == Some(HostId(0)) {
             break;
@@ -983,7 +989,12 @@ fn evacuation_refuses_unprovable_shared_storage_unless_allowed_unsafe_then_moves
     let s = screen(&live);
     assert!(s.contains("2 of 2 VM(s) leave src"), "{s}");
     live.press("<Enter>");
-    assert_eq!(live.app.view, View::Migrations, "{:?}", live.app.mode);
+    assert_eq!(
+        live.app.view,
+        View::Pane(PaneId::Migrations),
+        "{:?}",
+        live.app.mode
+    );
     assert_eq!(live.app.migrations.list.len(), 2);
     let done = live.pump_until(Duration::from_secs(120), |a| {
         a.migrations.list.iter().all(|m| m.phase.is_finished())

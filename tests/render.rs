@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -77,7 +78,7 @@ fn filter_line_with_an_invalid_pattern() {
 #[test]
 fn help_starts_with_the_focused_pane_and_lists_every_section() {
     let mut live = common::demo();
-    live.app.view = virtdeck::app::View::Pools;
+    live.app.view = virtdeck::app::View::Pane(PaneId::Pools);
     let lines: Vec<String> = virtdeck::ui::help::lines(&live.app)
         .iter()
         .map(|l| l.to_string())

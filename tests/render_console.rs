@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -52,7 +53,7 @@ fn console_refused_by_the_driver_shows_libvirts_reason() {
     insta::assert_snapshot!(screen(&live.app, 100, 20));
     // Esc goes back to the table.
     live.press("<Esc>");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
 }
 
 #[test]
@@ -93,7 +94,7 @@ fn console_with_output_colours_scrollback_and_resize() {
     assert_eq!(l.with_screen(0, |s| s.size()), (28, 100));
     // Ctrl+] (sent by terminals as 0x1d, which crossterm reports as Ctrl+5) detaches.
     live.press("<C-5>");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
     assert_eq!(l.state(), LinkState::Detached);
 }
 

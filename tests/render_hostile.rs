@@ -12,6 +12,7 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::buffer::Buffer;
@@ -252,11 +253,11 @@ fn every_pane(w: u16, h: u16) {
     check(&live.app, &mut term, "vms");
 
     live.press("1");
-    assert_eq!(live.app.view, View::Dashboard);
+    assert_eq!(live.app.view, View::Pane(PaneId::Dashboard));
     check(&live.app, &mut term, "dashboard");
 
     live.press("3");
-    assert_eq!(live.app.view, View::Pools);
+    assert_eq!(live.app.view, View::Pane(PaneId::Pools));
     assert!(live.pump_until(Duration::from_secs(10), |a| a
         .hosts
         .iter()
@@ -297,7 +298,7 @@ fn every_pane(w: u16, h: u16) {
     live.press("<Esc>");
 
     live.press("4");
-    assert_eq!(live.app.view, View::Networks);
+    assert_eq!(live.app.view, View::Pane(PaneId::Networks));
     assert!(live.pump_until(Duration::from_secs(10), |a| a
         .hosts
         .iter()
@@ -346,10 +347,10 @@ fn every_pane(w: u16, h: u16) {
         virtdeck::host::HostEvent::DomainEvents(events),
     ));
     live.press("6");
-    assert_eq!(live.app.view, View::Jobs);
+    assert_eq!(live.app.view, View::Pane(PaneId::Jobs));
     check(&live.app, &mut term, "jobs");
     live.press("7");
-    assert_eq!(live.app.view, View::Events);
+    assert_eq!(live.app.view, View::Pane(PaneId::Events));
     check(&live.app, &mut term, "events");
 
     live.press("2");

@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -128,7 +129,7 @@ fn demo_with_metrics(polls: u32) -> common::Live {
 #[test]
 fn dashboard_with_thresholds_and_history() {
     let mut live = demo_with_metrics(40);
-    live.app.view = View::Dashboard;
+    live.app.view = View::Pane(PaneId::Dashboard);
     insta::assert_snapshot!("dashboard_160x40", screen(&live.app, 160, 40));
     insta::assert_snapshot!("dashboard_80x24", screen(&live.app, 80, 24));
     // Sorted by load: the busiest host (red) comes first and the cursor stays on its host.
@@ -141,7 +142,7 @@ fn dashboard_with_thresholds_and_history() {
 fn dashboard_levels_follow_thresholds() {
     use ratatui::style::Color;
     let mut live = demo_with_metrics(10);
-    live.app.view = View::Dashboard;
+    live.app.view = View::Pane(PaneId::Dashboard);
     let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
     t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
     let buf = t.backend().buffer().clone();
@@ -162,7 +163,7 @@ fn dashboard_levels_follow_thresholds() {
 #[test]
 fn vm_detail_charts() {
     let mut live = demo_with_metrics(60);
-    live.app.view = View::Vms;
+    live.app.view = View::Pane(PaneId::Vms);
     live.press("/");
     live.type_text("db-primary");
     live.press("<Enter>");
@@ -171,14 +172,14 @@ fn vm_detail_charts() {
     insta::assert_snapshot!("vm_detail_120x40", screen(&live.app, 120, 40));
     insta::assert_snapshot!("vm_detail_80x24", screen(&live.app, 80, 24));
     live.press("<Esc>");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
 }
 
 #[test]
 fn vm_table_shows_rates() {
     let live = demo_with_metrics(3);
     let mut app = live;
-    app.app.view = View::Vms;
+    app.app.view = View::Pane(PaneId::Vms);
     let s = screen(&app.app, 160, 30);
     // 8 MiB read + 2 MiB written per 2 s poll, 3 MiB received + 1 MiB sent.
     let row = s.lines().find(|l| l.contains("db-primary")).unwrap();
@@ -190,7 +191,7 @@ fn vm_table_shows_rates() {
 #[test]
 fn stalled_host_shows_not_responding_and_stale() {
     let mut live = demo_with_metrics(3);
-    live.app.view = View::Dashboard;
+    live.app.view = View::Pane(PaneId::Dashboard);
     let id = live.app.hosts[1].id;
     live.app.update(Msg::Host(
         id,
@@ -213,7 +214,7 @@ fn stalled_host_shows_not_responding_and_stale() {
 #[test]
 fn add_host_form() {
     let mut live = demo_with_metrics(1);
-    live.app.view = View::Dashboard;
+    live.app.view = View::Pane(PaneId::Dashboard);
     live.press("a");
     assert!(matches!(live.app.mode, Mode::AddHost(_)));
     live.type_text("qemu+ssh://root@kvm-<&'\">/sytem");

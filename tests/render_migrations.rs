@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -69,7 +70,7 @@ fn migrate_wizard_checks_and_the_pane() {
         assert!(w.error.is_some(), "{:?}", w.error);
         return;
     }
-    assert_eq!(live.app.view, View::Migrations);
+    assert_eq!(live.app.view, View::Pane(PaneId::Migrations));
     let ended = live.pump_until(Duration::from_secs(10), |a| {
         a.migrations.list.iter().all(|m| m.phase.is_finished())
     });
@@ -114,7 +115,7 @@ fn pane_shows_progress_speed_and_eta_of_a_running_migration() {
     );
     live.app.migrations.list = vec![m, failed];
     live.press("5");
-    assert_eq!(live.app.view, View::Migrations);
+    assert_eq!(live.app.view, View::Pane(PaneId::Migrations));
     let s = screen(&live.app, 120, 14);
     assert!(s.contains("29%"), "{s}");
     insta::assert_snapshot!("migrations_pane", s);
@@ -136,7 +137,7 @@ fn evacuation_options_and_plan_with_verdicts() {
     use virtdeck::migrate::preflight::{Check, CheckKind, Status};
     let mut live = common::demo();
     live.press("1");
-    assert_eq!(live.app.view, View::Dashboard);
+    assert_eq!(live.app.view, View::Pane(PaneId::Dashboard));
     live.press("g");
     live.press("M");
     let Mode::Wizard(w) = &live.app.mode else {

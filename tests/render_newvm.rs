@@ -6,6 +6,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -158,7 +159,7 @@ fn import_creates_starts_and_selects_the_vm() {
     assert!(matches!(wizard(&live.app).submit, Submit::Waiting(_)));
     let created = live.pump_until(Duration::from_secs(15), |a| {
         a.mode == Mode::Normal
-            && a.view == View::Vms
+            && a.view == View::Pane(PaneId::Vms)
             && a.selected_row().is_some_and(|r| {
                 let vm = a.vm(r).1;
                 // The create job runs beside the worker: the row can show the definition

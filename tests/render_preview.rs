@@ -8,6 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
 use virtdeck::app::preview::PreviewView;
+use virtdeck::app::PaneId;
 use virtdeck::app::{App, View};
 use virtdeck::vnc::frame::Framebuffer;
 use virtdeck::vnc::PreviewTarget;
@@ -50,7 +51,7 @@ fn previewing() -> common::Live {
         native: false,
         origin: (0, 0),
         body: Default::default(),
-        back: Box::new(View::Vms),
+        back: Box::new(View::Pane(PaneId::Vms)),
     }));
     live
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use virtdeck::app::PaneId;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -27,7 +28,7 @@ fn on_pools() -> common::Live {
         .iter()
         .all(|h| h.status.is_connected())));
     live.press("3");
-    assert_eq!(live.app.view, View::Pools);
+    assert_eq!(live.app.view, View::Pane(PaneId::Pools));
     assert!(
         live.pump_until(Duration::from_secs(10), storage_ready),
         "storage inventory never came"
@@ -174,7 +175,7 @@ fn networks_pane_and_wizard() {
         .iter()
         .all(|h| h.status.is_connected())));
     live.press("4");
-    assert_eq!(live.app.view, View::Networks);
+    assert_eq!(live.app.view, View::Pane(PaneId::Networks));
     assert!(live.pump_until(Duration::from_secs(10), |a| a
         .hosts
         .iter()
@@ -352,9 +353,9 @@ fn a_file_check_that_never_returns_leaves_the_keys_working() {
     live.press("<Esc>");
     assert_eq!(live.app.mode, Mode::Normal);
     live.press("2");
-    assert_eq!(live.app.view, View::Vms);
+    assert_eq!(live.app.view, View::Pane(PaneId::Vms));
     live.press("4");
-    assert_eq!(live.app.view, View::Networks);
+    assert_eq!(live.app.view, View::Pane(PaneId::Networks));
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "the keys waited on the probe: {:?}",

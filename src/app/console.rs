@@ -1,6 +1,7 @@
 //! The serial console view: open, force, detach, scroll, and re-attach when the guest comes
 //! back after a stop.
 
+use crate::app::PaneId;
 use crossterm::event::KeyEvent;
 
 use super::toast::Level;
@@ -93,7 +94,7 @@ pub fn key(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
     match app.keymap.action(section, key) {
         Some(Action::Detach) | Some(Action::Back) => {
             cv.link.detach();
-            let back = std::mem::replace(&mut cv.back, Box::new(View::Vms));
+            let back = std::mem::replace(&mut cv.back, Box::new(View::Pane(PaneId::Vms)));
             app.view = *back;
         }
         Some(Action::PageUp) => cv.scroll += page,

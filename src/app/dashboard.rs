@@ -1,5 +1,6 @@
 //! The dashboard's logic: host order, load levels from the configured thresholds.
 
+use crate::app::PaneId;
 use std::cmp::Ordering;
 
 use super::hosts::HostView;
@@ -202,7 +203,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 let name = app.host(id).map(|h| h.name.clone()).unwrap_or_default();
                 let word = name.split_whitespace().next().unwrap_or("").to_string();
                 app.set_filter(format!("host:{word}"));
-                app.view = View::Vms;
+                app.view = View::Pane(PaneId::Vms);
             }
         }
         Action::AddHost => super::vms::open_form(app),

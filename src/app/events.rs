@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::panes::{Pane, PaneId};
-use super::{App, Effect, View};
+use super::{App, Effect};
 use crate::config::keymap::Action;
 use crate::model::event::LifecycleEvent;
 use crate::model::HostId;
@@ -70,11 +70,6 @@ pub fn rows(app: &App) -> Vec<&Entry> {
         .rev()
         .filter(|e| super::panes::keeps(app, PaneId::Events, e.host, &e.vm))
         .collect()
-}
-
-pub fn open(app: &mut App) -> Vec<Effect> {
-    app.view = View::Events;
-    Vec::new()
 }
 
 pub struct EventsPane;
@@ -148,7 +143,7 @@ impl Pane for EventsPane {
 mod tests {
     use super::*;
     use crate::app::tests::{app, press};
-    use crate::app::Msg;
+    use crate::app::{Msg, PaneId, View};
     use crate::host::HostEvent;
     use std::time::SystemTime;
 
@@ -195,13 +190,13 @@ mod tests {
             )));
         }
         press(&mut a, "<Enter>");
-        assert_eq!(a.view, View::Events);
+        assert_eq!(a.view, View::Pane(PaneId::Events));
         assert_eq!(rows(&a).len(), 1);
         // Enter: the VM's details.
         press(&mut a, "<Enter>");
         assert!(matches!(&a.view, View::Detail { uuid: u, .. } if *u == uuid));
         press(&mut a, "7");
-        assert_eq!(a.view, View::Events);
+        assert_eq!(a.view, View::Pane(PaneId::Events));
         // A storm keeps the newest KEPT.
         let storm = (0..KEPT + 5).map(|i| ev(&format!("u{i}"), 4)).collect();
         a.update(Msg::Host(HostId(0), HostEvent::DomainEvents(storm)));

@@ -2,6 +2,7 @@
 //! (each a shared [`Job`] handle the host thread advances), with migrations shown from the
 //! migrations list. `:jobs` shows them; `x` cancels (confirm); finished ones stay until `c`.
 
+use crate::app::PaneId;
 use std::time::Instant;
 
 use super::toast::Level;
@@ -194,7 +195,7 @@ pub fn tick(app: &mut App) {
 }
 
 pub fn open(app: &mut App) -> Vec<Effect> {
-    app.view = View::Jobs;
+    app.view = View::Pane(PaneId::Jobs);
     Vec::new()
 }
 
@@ -270,7 +271,7 @@ fn go_to(app: &mut App) -> Vec<Effect> {
             }
             JobKind::Clone | JobKind::NewVm => Some((j.host, None, Some(j.target.clone()))),
         },
-        Some(Row::Migration(_)) => return super::migrations::open(app),
+        Some(Row::Migration(_)) => return super::panes::show(app, PaneId::Migrations),
         None => None,
     };
     match target {

@@ -5,6 +5,7 @@
 //! worker; progress comes back as `HostEvent::Migration`, each VM's checks as a
 //! `Reply::Preflight` to its own request.
 
+use crate::app::PaneId;
 use std::collections::HashMap;
 
 use super::requests;
@@ -85,11 +86,6 @@ impl MigrationsUi {
     pub fn active(&self) -> usize {
         self.list.iter().filter(|m| !m.phase.is_finished()).count()
     }
-}
-
-pub fn open(app: &mut App) -> Vec<Effect> {
-    app.view = View::Migrations;
-    Vec::new()
 }
 
 /// Where `target`'s migration stream goes: its URI, and the per-host migration address from
@@ -272,7 +268,7 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
     }
     app.migrations.sel = app.migrations.list.len().saturating_sub(1);
     app.pop_overlay();
-    app.view = View::Migrations;
+    app.view = View::Pane(PaneId::Migrations);
     fx
 }
 
@@ -480,7 +476,7 @@ fn start_evacuation(
             .insert(id, (source, start_cmd(id, uuid, &to, &options)));
         app.migrations.queue.push(id);
     }
-    app.view = View::Migrations;
+    app.view = View::Pane(PaneId::Migrations);
     pump(app)
 }
 

@@ -46,6 +46,7 @@ use table::{filter_rows, sort_rows, RowRef};
 use toast::{Level, Messages};
 
 pub use lifecycle::Target;
+pub use panes::PaneId;
 
 /// Everything that can change the app.
 #[derive(Clone, Debug)]
@@ -195,30 +196,19 @@ pub enum Mode {
 /// The screen under the overlays.
 #[derive(Clone, Debug, PartialEq)]
 pub enum View {
-    /// One row per host with its load; the landing screen with more than one host.
-    Dashboard,
-    /// The VM table.
-    Vms,
+    /// A pane that shows everything it has without an argument (the dashboard, the VM
+    /// table, pools, networks, migrations, jobs, events): see `panes::PANES`.
+    Pane(PaneId),
     /// One VM's charts.
     Detail { host: HostId, uuid: String },
     /// A VM's serial console.
     Console(Box<console::ConsoleView>),
     /// A live VNC preview.
     Preview(Box<preview::PreviewView>),
-    /// Storage pools of every host.
-    Pools,
     /// One pool's volumes.
     Volumes { host: HostId, pool: String },
     /// One host's libvirt secrets.
     Secrets { host: HostId },
-    /// Virtual networks of every host.
-    Networks,
-    /// Migrations of the whole fleet (running, queued, finished).
-    Migrations,
-    /// Transfers, clones, VM creations and migrations of the whole fleet.
-    Jobs,
-    /// Lifecycle events of the whole fleet.
-    Events,
 }
 
 /// Choices that come from config.toml and the command line.
@@ -332,7 +322,11 @@ impl App {
             .collect();
         App {
             settings,
-            view: if n > 1 { View::Dashboard } else { View::Vms },
+            view: if n > 1 {
+                View::Pane(PaneId::Dashboard)
+            } else {
+                View::Pane(PaneId::Vms)
+            },
             next_host_id: n,
             hosts,
             vms: vms::VmsUi::default(),
@@ -506,18 +500,11 @@ impl App {
             View::Detail { host, uuid } => Some((*host, uuid.clone())),
             View::Console(c) => Some((c.host, c.uuid.clone())),
             View::Preview(p) => Some((p.host, p.uuid.clone())),
-            View::Dashboard
-            | View::Jobs
-            | View::Events
-            | View::Pools
-            | View::Volumes { .. }
-            | View::Secrets { .. }
-            | View::Networks
-            | View::Migrations => None,
-            View::Vms => {
+            View::Pane(PaneId::Vms) => {
                 let (h, vm) = self.vm(self.selected_row()?);
                 Some((h.id, vm.uuid.clone()))
             }
+            View::Pane(_) | View::Volumes { .. } | View::Secrets { .. } => None,
         }
     }
 
@@ -600,7 +587,7 @@ impl App {
             _ => false,
         };
         if on_host {
-            self.view = View::Vms;
+            self.view = View::Pane(PaneId::Vms);
         }
         self.dash.selected = self.dash.selected.min(self.hosts.len().saturating_sub(1));
         // Read-only changes nothing, config.toml included: the host is gone for this session.

@@ -124,6 +124,7 @@ fn select(app: &mut App, list: List, i: usize) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests {
+    use crate::app::PaneId;
     use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -282,7 +283,7 @@ mod tests {
     #[test]
     fn a_click_selects_a_host_on_the_dashboard() {
         let mut a = app();
-        a.view = View::Dashboard;
+        a.view = View::Pane(PaneId::Dashboard);
         let screen = draw(&a, 100, 30);
         click(&mut a, 5, line_of(&screen, "kvm-b"));
         assert_eq!(a.dashboard_host(), Some(HostId(1)));
@@ -295,7 +296,7 @@ mod tests {
     fn a_click_on_the_last_frame_of_another_pane_is_ignored() {
         let mut a = app();
         let screen = draw(&a, 100, 30);
-        a.view = View::Dashboard;
+        a.view = View::Pane(PaneId::Dashboard);
         // Row 1 of the VM table, a row the dashboard has too.
         click(&mut a, 30, line_of(&screen, "web-01"));
         assert_eq!((a.dash.selected, a.vms.selected), (0, 0));
@@ -318,7 +319,7 @@ mod tests {
     fn a_click_selects_a_pool_in_a_scrolled_list() {
         let mut a = app();
         a.update(Msg::Host(HostId(0), HostEvent::Storage(pools(40))));
-        a.view = View::Pools;
+        a.view = View::Pane(PaneId::Pools);
         a.storage.pool_sel = 35;
         let screen = draw(&a, 100, 20);
         let y = line_of(&screen, "pool-30");
@@ -341,7 +342,7 @@ mod tests {
                 ..NetworkInventory::default()
             }),
         ));
-        a.view = View::Networks;
+        a.view = View::Pane(PaneId::Networks);
         let screen = draw(&a, 120, 30);
         let fx = click(&mut a, 20, line_of(&screen, "lab"));
         assert_eq!(a.networks.sel, 1);
@@ -441,7 +442,7 @@ mod tests {
             })
             .collect();
         a.update(Msg::Host(HostId(0), HostEvent::DomainEvents(storm)));
-        a.view = View::Events;
+        a.view = View::Pane(PaneId::Events);
         // Newest first: row 5000 is vm-04999.
         a.events.sel = 5000;
         let screen = draw(&a, 100, 20);

@@ -2,6 +2,7 @@
 //! the host's interfaces, and the actions (start, stop, autostart, undefine, new). Also keeps
 //! the VM addresses (lease, agent, ARP) fresh for the VM table and detail view.
 
+use crate::app::PaneId;
 use std::time::Duration;
 
 pub mod wizard;
@@ -105,14 +106,14 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         t.is_none_or(|t| now.saturating_duration_since(t) >= every)
     };
     let mut fx = Vec::new();
-    if app.view == View::Networks {
+    if app.view == View::Pane(PaneId::Networks) {
         if since(app.networks.last_refresh, REFRESH_EVERY) {
             fx.extend(refresh_all(app));
         } else {
             fx.extend(leases_missing(app));
         }
     }
-    let vms_shown = matches!(app.view, View::Vms | View::Detail { .. });
+    let vms_shown = matches!(app.view, View::Pane(PaneId::Vms) | View::Detail { .. });
     if vms_shown && since(app.networks.last_addresses, ADDRESSES_EVERY) {
         app.networks.last_addresses = Some(app.now);
         fx.extend(
@@ -129,11 +130,6 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         );
     }
     fx
-}
-
-pub fn open(app: &mut App) -> Vec<Effect> {
-    app.view = View::Networks;
-    refresh_all(app)
 }
 
 /// Most VMs a confirmation names one by one; the rest are counted.
@@ -293,6 +289,10 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
 pub struct NetworksPane;
 
 impl super::panes::Pane for NetworksPane {
+    fn opened(&self, app: &mut App) -> Vec<Effect> {
+        refresh_all(app)
+    }
+
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
         key(app, action)
     }

@@ -4,6 +4,7 @@
 //! (`host::create`): the wizard shows its steps while it runs and keeps the form when it
 //! fails. The host's facts come from what the app already has ([`facts`]).
 
+use crate::app::PaneId;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -1219,7 +1220,7 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
     let Some(i) = position(app) else {
         return Vec::new();
     };
-    app.view = View::Vms;
+    app.view = View::Pane(PaneId::Vms);
     app.vms.selected = i;
     app.vms.cursor_moved = true;
     if c.console {

@@ -536,7 +536,7 @@ fn secrets_host(app: &App, host: Option<HostId>) -> Result<HostId, String> {
         View::Volumes { host, .. } | View::Secrets { host } | View::Detail { host, .. } => {
             Some(*host)
         }
-        View::Dashboard => app.dashboard_host(),
+        View::Pane(PaneId::Dashboard) => app.dashboard_host(),
         _ => None,
     };
     match (here, app.hosts.as_slice()) {

@@ -1,6 +1,6 @@
 //! The pane registry: every screen's `:` name, aliases, keymap section and how to open it.
-//! The palette, `-` (back), help and the status bar read it, so a new pane is one line here
-//! plus its own module.
+//! The palette, `-` (back), help and the status bar read it; the README's design section lists
+//! the few other places a new pane touches and why.
 
 use std::collections::HashMap;
 
@@ -27,7 +27,8 @@ pub enum PaneId {
 
 /// One screen's behaviour. Its state lives in `App` (the palette, the mouse and host events
 /// reach it there); the pane says what its actions do, what to hint and what to do as time
-/// passes. Its view is `ui::pane_view` (the views stay pure functions of the state).
+/// passes. Its view is `ui::whole_pane`'s line or its `View` variant's arm in `ui::render`
+/// (the views stay pure functions of the state).
 pub trait Pane: Sync {
     /// What an action of its keymap section does (after the keys every pane shares:
     /// switching panes, the palette, help, log, quit).
@@ -50,6 +51,10 @@ pub trait Pane: Sync {
     /// show the VM table's.
     fn position(&self, app: &App) -> String {
         super::vms::position(app)
+    }
+    /// It was opened as `View::Pane` (a whole pane): ask the hosts for what it shows.
+    fn opened(&self, _app: &mut App) -> Vec<Effect> {
+        Vec::new()
     }
 }
 
@@ -75,22 +80,25 @@ pub struct PaneSpec {
     pub about: &'static str,
     /// `@HOST` and `/TEXT` narrow it.
     pub scoped: bool,
+    /// It shows everything it has without an argument (not one VM, pool or host), so it
+    /// opens as `View::Pane(id)` from its number key, the palette and `-`.
+    pub whole: bool,
 }
 
 #[rustfmt::skip]
 pub const PANES: &[PaneSpec] = &[
-    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, Some(Action::ViewDashboard), &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "Dashboard", "hosts and their load", false),
-    pane(PaneId::Vms, &super::vms::VmsPane, Some(Action::ViewVms), &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", "VM table", true),
-    pane(PaneId::Detail, &super::detail::DetailPane, None, &[], Section::Detail, "VM details", "", false),
-    pane(PaneId::Console, &super::console::ConsolePane, None, &[], Section::Console, "Serial console (attached)", "", false),
-    pane(PaneId::Preview, &super::preview::PreviewPane, None, &[], Section::Preview, "VNC preview", "", false),
-    pane(PaneId::Pools, &super::storage::PoolsPane, Some(Action::ViewPools), &["pools", "pool", "sp", "storage"], Section::Pools, "Storage pools", "storage pools", true),
-    pane(PaneId::Volumes, &super::storage::VolumesPane, None, &["vols", "vol", "volumes", "volume"], Section::Volumes, "Volumes", "volumes of POOL[@HOST]", true),
-    pane(PaneId::Secrets, &super::storage::SecretsPane, None, &["secrets", "secret", "sec"], Section::Secrets, "Secrets", "libvirt secrets of @HOST", false),
-    pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "Networks", "virtual networks", true),
-    pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "Migrations", "migrations and evacuations", true),
-    pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "Jobs", "uploads, downloads, clones, new VMs, migrations", true),
-    pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "Events", "lifecycle events of every VM", true),
+    pane(PaneId::Dashboard, &super::dashboard::DashboardPane, Some(Action::ViewDashboard), &["hosts", "dash", "dashboard", "host", "node", "nodes"], Section::Dashboard, "Dashboard", "hosts and their load", false, true),
+    pane(PaneId::Vms, &super::vms::VmsPane, Some(Action::ViewVms), &["vms", "vm", "dom", "domains", "domain", "guests"], Section::Normal, "VM table", "VM table", true, true),
+    pane(PaneId::Detail, &super::detail::DetailPane, None, &[], Section::Detail, "VM details", "", false, false),
+    pane(PaneId::Console, &super::console::ConsolePane, None, &[], Section::Console, "Serial console (attached)", "", false, false),
+    pane(PaneId::Preview, &super::preview::PreviewPane, None, &[], Section::Preview, "VNC preview", "", false, false),
+    pane(PaneId::Pools, &super::storage::PoolsPane, Some(Action::ViewPools), &["pools", "pool", "sp", "storage"], Section::Pools, "Storage pools", "storage pools", true, true),
+    pane(PaneId::Volumes, &super::storage::VolumesPane, None, &["vols", "vol", "volumes", "volume"], Section::Volumes, "Volumes", "volumes of POOL[@HOST]", true, false),
+    pane(PaneId::Secrets, &super::storage::SecretsPane, None, &["secrets", "secret", "sec"], Section::Secrets, "Secrets", "libvirt secrets of @HOST", false, false),
+    pane(PaneId::Networks, &super::networks::NetworksPane, Some(Action::ViewNetworks), &["nets", "net", "networks", "network"], Section::Networks, "Networks", "virtual networks", true, true),
+    pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "Migrations", "migrations and evacuations", true, true),
+    pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "Jobs", "uploads, downloads, clones, new VMs, migrations", true, true),
+    pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "Events", "lifecycle events of every VM", true, true),
 ];
 
 // One line per pane in the table above reads better than eight-field struct literals.
@@ -104,6 +112,7 @@ const fn pane(
     title: &'static str,
     about: &'static str,
     scoped: bool,
+    whole: bool,
 ) -> PaneSpec {
     PaneSpec {
         id,
@@ -114,6 +123,7 @@ const fn pane(
         title,
         about,
         scoped,
+        whole,
     }
 }
 
@@ -139,18 +149,7 @@ pub fn place_for_key(action: Action) -> Option<Place> {
 /// The place of a pane that shows everything it can without an argument (not one VM, pool
 /// or host's secrets).
 pub fn whole(id: PaneId) -> Option<Place> {
-    Some(match id {
-        PaneId::Dashboard => Place::Dashboard,
-        PaneId::Vms => Place::Vms,
-        PaneId::Pools => Place::Pools,
-        PaneId::Networks => Place::Networks,
-        PaneId::Migrations => Place::Migrations,
-        PaneId::Jobs => Place::Jobs,
-        PaneId::Events => Place::Events,
-        PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
-            return None
-        }
-    })
+    spec(id).whole.then_some(Place::Pane(id))
 }
 
 pub fn spec(id: PaneId) -> &'static PaneSpec {
@@ -161,18 +160,12 @@ pub fn spec(id: PaneId) -> &'static PaneSpec {
 impl View {
     pub fn pane(&self) -> PaneId {
         match self {
-            View::Dashboard => PaneId::Dashboard,
-            View::Vms => PaneId::Vms,
+            View::Pane(id) => *id,
             View::Detail { .. } => PaneId::Detail,
             View::Console(_) => PaneId::Console,
             View::Preview(_) => PaneId::Preview,
-            View::Pools => PaneId::Pools,
             View::Volumes { .. } => PaneId::Volumes,
             View::Secrets { .. } => PaneId::Secrets,
-            View::Networks => PaneId::Networks,
-            View::Migrations => PaneId::Migrations,
-            View::Jobs => PaneId::Jobs,
-            View::Events => PaneId::Events,
         }
     }
 
@@ -180,17 +173,11 @@ impl View {
     /// connections and are not reopened behind the user's back.
     pub fn place(&self) -> Option<Place> {
         Some(match self {
-            View::Dashboard => Place::Dashboard,
-            View::Vms => Place::Vms,
+            View::Pane(id) => Place::Pane(*id),
             View::Detail { host, uuid } => Place::Detail(*host, uuid.clone()),
             View::Console(_) | View::Preview(_) => return None,
-            View::Pools => Place::Pools,
             View::Volumes { host, pool } => Place::Volumes(*host, pool.clone()),
             View::Secrets { host } => Place::Secrets(*host),
-            View::Networks => Place::Networks,
-            View::Migrations => Place::Migrations,
-            View::Jobs => Place::Jobs,
-            View::Events => Place::Events,
         })
     }
 }
@@ -198,16 +185,11 @@ impl View {
 /// A pane and what it shows, for going back.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Place {
-    Dashboard,
-    Vms,
+    /// A whole pane (`PaneSpec::whole`).
+    Pane(PaneId),
     Detail(HostId, String),
-    Pools,
     Volumes(HostId, String),
     Secrets(HostId),
-    Networks,
-    Migrations,
-    Jobs,
-    Events,
 }
 
 /// How many places `-` remembers.
@@ -250,18 +232,17 @@ pub fn back(app: &mut App) -> Vec<Effect> {
 
 pub fn open(app: &mut App, p: Place) -> Vec<Effect> {
     match p {
-        Place::Dashboard => app.view = View::Dashboard,
-        Place::Vms => app.view = View::Vms,
-        Place::Detail(h, uuid) => return super::detail::open(app, h, uuid),
-        Place::Pools => return super::storage::open_pools(app),
-        Place::Volumes(host, pool) => return super::storage::open_volumes(app, host, pool),
-        Place::Secrets(host) => return super::storage::open_secrets(app, host),
-        Place::Networks => return super::networks::open(app),
-        Place::Migrations => return super::migrations::open(app),
-        Place::Jobs => app.view = View::Jobs,
-        Place::Events => return super::events::open(app),
+        Place::Pane(id) => show(app, id),
+        Place::Detail(h, uuid) => super::detail::open(app, h, uuid),
+        Place::Volumes(host, pool) => super::storage::open_volumes(app, host, pool),
+        Place::Secrets(host) => super::storage::open_secrets(app, host),
     }
-    Vec::new()
+}
+
+/// Shows a whole pane and lets it ask for what it lists.
+pub fn show(app: &mut App, id: PaneId) -> Vec<Effect> {
+    app.view = View::Pane(id);
+    spec(id).pane.opened(app)
 }
 
 /// What `@HOST` and `/TEXT` narrowed a list pane to.
@@ -329,6 +310,22 @@ pub fn scope_label(app: &App, pane: PaneId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_pane_opens_as_itself_and_the_others_need_their_argument() {
+        let mut a = crate::app::tests::app();
+        for p in PANES {
+            match whole(p.id) {
+                Some(place) => {
+                    a.view = View::Pane(PaneId::Vms);
+                    open(&mut a, place.clone());
+                    assert_eq!(a.view.pane(), p.id);
+                    assert_eq!(a.view.place(), Some(place));
+                }
+                None => assert!(!p.whole),
+            }
+        }
+    }
 
     #[test]
     fn names_are_unique_and_every_pane_has_a_line() {

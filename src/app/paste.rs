@@ -259,7 +259,7 @@ mod tests {
             link,
             scroll: 5,
             attached_id: Some(1),
-            back: Box::new(crate::app::View::Vms),
+            back: Box::new(crate::app::View::Pane(crate::app::PaneId::Vms)),
         }));
         a.update(Msg::Paste("ls\n\x1b[201~rm -rf /\r\n".into()));
         let want = b"\x1b[200~ls\r[201~rm -rf /\r\x1b[201~";

@@ -128,7 +128,7 @@ pub fn refresh_all(app: &mut App) -> Vec<Effect> {
 pub fn tick(app: &mut App) -> Vec<Effect> {
     let open = matches!(
         app.view,
-        View::Pools | View::Volumes { .. } | View::Secrets { .. }
+        View::Pane(PaneId::Pools) | View::Volumes { .. } | View::Secrets { .. }
     );
     let due = app
         .storage
@@ -139,11 +139,6 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     } else {
         Vec::new()
     }
-}
-
-pub fn open_pools(app: &mut App) -> Vec<Effect> {
-    app.view = View::Pools;
-    refresh_all(app)
 }
 
 pub fn open_volumes(app: &mut App, host: HostId, pool: String) -> Vec<Effect> {
@@ -367,7 +362,7 @@ pub fn volumes_key(app: &mut App, action: Action) -> Vec<Effect> {
     }
     match action {
         Action::Back => {
-            app.view = View::Pools;
+            app.view = View::Pane(PaneId::Pools);
             return Vec::new();
         }
         Action::CancelJob => {
@@ -503,7 +498,7 @@ pub fn secrets_key(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     if action == Action::Back {
-        app.view = View::Pools;
+        app.view = View::Pane(PaneId::Pools);
         return Vec::new();
     }
     if action == Action::NewItem {
@@ -559,6 +554,10 @@ fn open_pool_wizard(app: &mut App) -> Vec<Effect> {
 pub struct PoolsPane;
 
 impl super::panes::Pane for PoolsPane {
+    fn opened(&self, app: &mut App) -> Vec<Effect> {
+        refresh_all(app)
+    }
+
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
         match action {
             Action::CyclePane | Action::CyclePaneBack => pools_key(app, Action::Open),
@@ -604,7 +603,7 @@ pub struct VolumesPane;
 impl super::panes::Pane for VolumesPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
         match action {
-            Action::CyclePane | Action::CyclePaneBack => open_pools(app),
+            Action::CyclePane | Action::CyclePaneBack => super::panes::show(app, PaneId::Pools),
             a => volumes_key(app, a),
         }
     }
@@ -647,7 +646,7 @@ pub struct SecretsPane;
 impl super::panes::Pane for SecretsPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
         match action {
-            Action::CyclePane | Action::CyclePaneBack => open_pools(app),
+            Action::CyclePane | Action::CyclePaneBack => super::panes::show(app, PaneId::Pools),
             a => secrets_key(app, a),
         }
     }

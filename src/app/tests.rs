@@ -48,7 +48,7 @@ fn app_with(readonly: bool) -> App {
         },
     );
     // These tests drive the VM table; the dashboard has its own.
-    app.view = View::Vms;
+    app.view = View::Pane(PaneId::Vms);
     let t = app.now;
     for (i, vms) in [
         vec![
@@ -622,7 +622,7 @@ fn type_str(a: &mut App, s: &str) {
 fn add_host_form_validates_tests_and_adds() {
     let mut a = app();
     press(&mut a, "1");
-    assert_eq!(a.view, View::Dashboard);
+    assert_eq!(a.view, View::Pane(PaneId::Dashboard));
     press(&mut a, "a");
     assert!(matches!(a.mode, Mode::AddHost(_)));
     type_str(&mut a, "qemu+ssh://root@kvm-c/sytem");
@@ -730,14 +730,14 @@ fn dashboard_opens_a_hosts_vms_and_details() {
     press(&mut a, "1");
     press(&mut a, "j");
     press(&mut a, "<Enter>");
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     assert_eq!(a.vms.filter_text, "host:kvm-b");
     assert_eq!(a.vms.rows.len(), 2);
     press(&mut a, "<Enter>");
     let (h, vm) = a.detail_vm().unwrap();
     assert_eq!((h.name.as_str(), vm.name.as_str()), ("kvm-b", "cache"));
     press(&mut a, "<Esc>");
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
 }
 
 #[test]
@@ -757,7 +757,7 @@ fn each_console_wake_re_arms_the_next_one() {
         link: link.clone(),
         scroll: 0,
         attached_id: None,
-        back: Box::new(View::Vms),
+        back: Box::new(View::Pane(PaneId::Vms)),
     }));
     for round in 1..=3 {
         link.set_state(crate::console::LinkState::Attached);
@@ -769,7 +769,7 @@ fn each_console_wake_re_arms_the_next_one() {
 #[test]
 fn a_host_that_connects_while_the_pools_pane_is_open_is_asked_at_the_next_tick() {
     let mut a = app();
-    a.view = View::Pools;
+    a.view = View::Pane(PaneId::Pools);
     let t = a.now;
     let refreshes = |fx: &[Effect]| {
         fx.iter()
@@ -805,7 +805,7 @@ fn leases_are_asked_once_when_the_networks_arrive_after_the_pane_opened() {
     use crate::host::NetCmd;
     use crate::model::network::NetworkInventory;
     let mut a = app();
-    a.view = View::Networks;
+    a.view = View::Pane(PaneId::Networks);
     let t = a.now;
     let leases = |fx: &[Effect]| {
         fx.iter()
@@ -877,7 +877,7 @@ fn storage_deletes_confirm_with_the_shown_form_of_a_hostile_name() {
             secrets: Vec::new(),
         }),
     ));
-    a.view = View::Pools;
+    a.view = View::Pane(PaneId::Pools);
     press(&mut a, "D");
     assert!(
         matches!(&a.mode, Mode::Confirm(c) if c.typed.is_some()),

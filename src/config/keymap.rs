@@ -1,6 +1,7 @@
 //! Keymaps are data: `keymaps/default.toml` is compiled in, and the user's `keymap.toml` replaces
 //! only the keys it names. Help and the status bar read their text from here, so they cannot drift.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -406,59 +407,8 @@ struct RawBinding {
     desc: String,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-struct RawKeymap {
-    normal: Vec<RawBinding>,
-    dashboard: Vec<RawBinding>,
-    detail: Vec<RawBinding>,
-    filter: Vec<RawBinding>,
-    confirm: Vec<RawBinding>,
-    form: Vec<RawBinding>,
-    help: Vec<RawBinding>,
-    log: Vec<RawBinding>,
-    console: Vec<RawBinding>,
-    console_idle: Vec<RawBinding>,
-    display: Vec<RawBinding>,
-    preview: Vec<RawBinding>,
-    pools: Vec<RawBinding>,
-    volumes: Vec<RawBinding>,
-    secrets: Vec<RawBinding>,
-    networks: Vec<RawBinding>,
-    wizard: Vec<RawBinding>,
-    migrations: Vec<RawBinding>,
-    xml_edit: Vec<RawBinding>,
-    jobs: Vec<RawBinding>,
-    events: Vec<RawBinding>,
-}
-
-impl RawKeymap {
-    fn take(&mut self, s: Section) -> Vec<RawBinding> {
-        std::mem::take(match s {
-            Section::Normal => &mut self.normal,
-            Section::Dashboard => &mut self.dashboard,
-            Section::Detail => &mut self.detail,
-            Section::Filter => &mut self.filter,
-            Section::Confirm => &mut self.confirm,
-            Section::Form => &mut self.form,
-            Section::Help => &mut self.help,
-            Section::Log => &mut self.log,
-            Section::Console => &mut self.console,
-            Section::ConsoleIdle => &mut self.console_idle,
-            Section::Display => &mut self.display,
-            Section::Preview => &mut self.preview,
-            Section::Pools => &mut self.pools,
-            Section::Volumes => &mut self.volumes,
-            Section::Secrets => &mut self.secrets,
-            Section::Networks => &mut self.networks,
-            Section::Wizard => &mut self.wizard,
-            Section::Migrations => &mut self.migrations,
-            Section::XmlEdit => &mut self.xml_edit,
-            Section::Jobs => &mut self.jobs,
-            Section::Events => &mut self.events,
-        })
-    }
-}
+/// A keymap file: `[[section]]` tables of bindings, named as in `Section::ALL`.
+type RawKeymap = std::collections::BTreeMap<Spanned<String>, Vec<RawBinding>>;
 
 /// Parses one keymap file. A key bound twice in one section is an error (the second binding
 /// would silently shadow or be shadowed by the first), and so is, when `meaningful` is given,
@@ -468,13 +418,28 @@ fn parse_file(
     src: &str,
     meaningful: Option<&Keymap>,
 ) -> Result<Vec<(Section, Vec<Binding>)>, ConfigError> {
-    let mut raw: RawKeymap =
-        toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+    let raw: RawKeymap = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+    let mut by_name: HashMap<&str, Vec<RawBinding>> = HashMap::new();
+    for (name, list) in raw {
+        let Some((known, _)) = Section::ALL.iter().find(|(n, _)| *n == name.get_ref()) else {
+            let names: Vec<&str> = Section::ALL.iter().map(|(n, _)| *n).collect();
+            return Err(ConfigError::new(
+                path,
+                Some(line_of(src, name.span().start)),
+                format!(
+                    "unknown section [[{}]] (sections: {})",
+                    name.get_ref().escape_debug(),
+                    names.join(", ")
+                ),
+            ));
+        };
+        by_name.insert(known, list);
+    }
     let mut out = Vec::new();
     for (section_name, section) in Section::ALL {
         let mut bindings: Vec<Binding> = Vec::new();
         let mut lines: Vec<usize> = Vec::new();
-        for rb in raw.take(section) {
+        for rb in by_name.remove(section_name).unwrap_or_default() {
             let on_line = line_of(src, rb.on.span().start);
             let key = Key::parse(rb.on.get_ref())
                 .map_err(|m| ConfigError::new(path, Some(on_line), m))?;
@@ -661,6 +626,24 @@ mod tests {
         assert_eq!(km.action(Section::Normal, k("q")), None);
         assert_eq!(km.action(Section::Normal, k("x")), Some(Action::Quit));
         assert_eq!(km.action(Section::Normal, k("j")), Some(Action::Down));
+    }
+
+    #[test]
+    fn an_unknown_section_is_an_error_at_its_line() {
+        let mut km = Keymap::preset();
+        let user =
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n\n[[pool]]\non = \"y\"\nrun = \"quit\"\n";
+        let err = km
+            .apply_overrides("/u/keymap.toml", user)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/u/keymap.toml:5: unknown section [[pool]] (sections: normal, "),
+            "{err}"
+        );
+        assert!(err.contains("pools"), "{err}");
+        // Nothing of the file was applied.
+        assert_eq!(km.action(Section::Normal, Key::parse("x").unwrap()), None);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Block;
 use ratatui::Frame;
 
-use crate::app::{App, Mode, View};
+use crate::app::{App, Mode, PaneId, View};
 
 /// Draws the whole screen.
 pub fn render(app: &App, f: &mut Frame) {
@@ -38,10 +38,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     // Toasts sit at the bottom right of the main pane.
     let toast_area = match &app.view {
-        View::Dashboard => {
-            dashboard::render(app, f, main_area);
-            main_area
-        }
+        View::Pane(id) => whole_pane(app, f, main_area, *id),
         View::Detail { .. } => {
             detail::render(app, f, main_area);
             main_area
@@ -54,10 +51,6 @@ pub fn render(app: &App, f: &mut Frame) {
             preview::render(app, f, main_area, pv);
             main_area
         }
-        View::Pools => {
-            pools::render_pools(app, f, main_area);
-            main_area
-        }
         View::Volumes { host, pool } => {
             pools::render_volumes(app, f, main_area, *host, pool);
             main_area
@@ -65,38 +58,6 @@ pub fn render(app: &App, f: &mut Frame) {
         View::Secrets { host } => {
             pools::render_secrets(app, f, main_area, *host);
             main_area
-        }
-        View::Networks => {
-            networks::render(app, f, main_area);
-            main_area
-        }
-        View::Migrations => {
-            migrations::render(app, f, main_area);
-            main_area
-        }
-        View::Jobs => {
-            jobs::render(app, f, main_area);
-            main_area
-        }
-        View::Events => {
-            events::render(app, f, main_area);
-            main_area
-        }
-        View::Vms => {
-            let hosts_h = hosts::height(app, area.height);
-            let filter_h = u16::from(app.mode == Mode::Filter || !app.vms.filter_text.is_empty());
-            let [hosts_area, table_area, filter_area] = Layout::vertical([
-                Constraint::Length(hosts_h),
-                Constraint::Min(3),
-                Constraint::Length(filter_h),
-            ])
-            .areas(main_area);
-            hosts::render(app, f, hosts_area);
-            vms::render(app, f, table_area);
-            if filter_h > 0 {
-                status::render_filter(app, f, filter_area);
-            }
-            table_area
         }
     };
     status::render(app, f, status_area);
@@ -115,6 +76,43 @@ pub fn render(app: &App, f: &mut Frame) {
         }
     }
     guard(f.buffer_mut());
+}
+
+/// The view of a pane that needs no argument (`View::Pane`); returns where toasts go.
+fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) -> Rect {
+    let view: fn(&App, &mut Frame, Rect) = match id {
+        PaneId::Vms => return vm_screen(app, f, area),
+        PaneId::Dashboard => dashboard::render,
+        PaneId::Pools => pools::render_pools,
+        PaneId::Networks => networks::render,
+        PaneId::Migrations => migrations::render,
+        PaneId::Jobs => jobs::render,
+        PaneId::Events => events::render,
+        // These need an argument and have their own `View` variant.
+        PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
+            return area
+        }
+    };
+    view(app, f, area);
+    area
+}
+
+/// The host strip, the VM table and the filter line; toasts go over the table.
+fn vm_screen(app: &App, f: &mut Frame, main_area: Rect) -> Rect {
+    let hosts_h = hosts::height(app, f.area().height);
+    let filter_h = u16::from(app.mode == Mode::Filter || !app.vms.filter_text.is_empty());
+    let [hosts_area, table_area, filter_area] = Layout::vertical([
+        Constraint::Length(hosts_h),
+        Constraint::Min(3),
+        Constraint::Length(filter_h),
+    ])
+    .areas(main_area);
+    hosts::render(app, f, hosts_area);
+    vms::render(app, f, table_area);
+    if filter_h > 0 {
+        status::render_filter(app, f, filter_area);
+    }
+    table_area
 }
 
 /// What the guard draws instead of a cell that still holds an unsafe character.
@@ -288,10 +286,10 @@ mod tests {
             t.draw(|f| render(app, f)).unwrap();
             t.backend().to_string()
         };
-        app.view = View::Vms;
+        app.view = View::Pane(PaneId::Vms);
         let s = screen(&app);
         assert!(s.contains("kvm-xxxxxxxxxxx… 20000/20000 running"), "{s}");
-        app.view = View::Dashboard;
+        app.view = View::Pane(PaneId::Dashboard);
         let s = screen(&app);
         assert!(s.contains("kvm-xxxxxxx…"), "{s}");
         assert!(s.contains(" 20000/20000 "), "{s}");

@@ -11,6 +11,7 @@ pub mod worker;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use virtdeck::app::PaneId;
 
 use virtdeck::app::{App, HostSpec, Msg, Settings, View};
 use virtdeck::config::keymap::Keymap;
@@ -93,7 +94,7 @@ pub fn start(specs: Vec<(HostSpec, WorkerOptions)>, readonly: bool) -> Live {
         },
     );
     // Most tests drive the VM table; dashboard tests switch views themselves.
-    app.view = View::Vms;
+    app.view = View::Pane(PaneId::Vms);
     Live {
         app,
         rx,

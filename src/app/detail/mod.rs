@@ -8,6 +8,7 @@ mod editor;
 pub mod forms;
 pub mod items;
 
+use crate::app::PaneId;
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -556,7 +557,7 @@ impl super::panes::Pane for DetailPane {
     fn on_action(&self, app: &mut App, action: Action) -> Vec<Effect> {
         match action {
             Action::Back => {
-                app.view = View::Vms;
+                app.view = View::Pane(PaneId::Vms);
                 Vec::new()
             }
             Action::Console => super::console::open(app),

@@ -2,6 +2,7 @@
 //! messages (details, Done, the external editor's text). The fixtures (`opened`, `press`…)
 //! also serve the tests of each form group under `forms/`.
 
+use crate::app::PaneId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
@@ -69,7 +70,7 @@ fn app(active: bool, readonly: bool) -> App {
             ..Settings::default()
         },
     );
-    app.view = View::Vms;
+    app.view = View::Pane(PaneId::Vms);
     app.update(Msg::Host(
         HostId(0),
         HostEvent::Connected(HostInfo::default()),

@@ -3,6 +3,7 @@
 use super::super::tests::{app, press, select, vm};
 use super::*;
 use crate::app::Msg;
+use crate::app::PaneId;
 use crate::host::{HostEvent, Reply, RequestId};
 use crate::migrate::preflight::{CheckKind, Status};
 use crate::model::migration::{PostCopy, Progress};
@@ -143,7 +144,7 @@ fn a_failed_check_blocks_until_overridden_then_the_migration_starts() {
     assert_eq!(*started, id2);
     assert!(options.persist && options.undefine_source);
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.view, View::Migrations);
+    assert_eq!(a.view, View::Pane(PaneId::Migrations));
     assert_eq!(a.migrations.list[0].phase, Phase::Queued);
 }
 
@@ -326,7 +327,7 @@ fn busy_source() -> App {
         total_kib: 64 << 20,
         available_kib: 32 << 20,
     });
-    a.view = View::Dashboard;
+    a.view = View::Pane(PaneId::Dashboard);
     a.dash.selected = 0;
     assert_eq!(a.dashboard_host(), Some(HostId(0)));
     a
@@ -451,7 +452,7 @@ fn evacuation_checks_every_vm_with_the_chosen_options_and_leaves_the_refused_one
         .iter()
         .all(|(_, o)| o.allow_unsafe && o.bandwidth_mib_s == Some(5)));
     assert_eq!(a.migrations.list.len(), 3, "db-01 is not queued");
-    assert_eq!(a.view, View::Migrations);
+    assert_eq!(a.view, View::Pane(PaneId::Migrations));
     assert_eq!(a.mode, Mode::Normal);
 }
 
@@ -472,7 +473,7 @@ fn evacuation_runs_two_at_a_time_by_default() {
     let started: Vec<MigrationId> = started(&fx).into_iter().map(|(id, _)| id).collect();
     assert_eq!(started.len(), EVACUATION_PARALLEL, "the concurrency limit");
     assert_eq!(a.migrations.list.len(), 4);
-    assert_eq!(a.view, View::Migrations);
+    assert_eq!(a.view, View::Pane(PaneId::Migrations));
     // One ends: the next queued one starts.
     let fx = event(
         &mut a,

@@ -1,6 +1,7 @@
 //! The new-VM wizard's logic without a terminal or a host: OS defaults, host limits and
 //! overcommit, free space, names, method-specific checks, the searchable list, the command.
 
+use crate::app::PaneId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
@@ -572,7 +573,7 @@ mod app_level {
                 ..Settings::default()
             },
         );
-        app.view = View::Vms;
+        app.view = View::Pane(PaneId::Vms);
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Connected(HostInfo::default()),

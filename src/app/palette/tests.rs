@@ -60,16 +60,16 @@ fn colon_opens_the_palette_and_esc_closes_it_changing_nothing() {
     typed(&mut a, "pools");
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
 }
 
 #[test]
 fn vms_at_host_slash_text_scopes_and_filters_the_table() {
     let mut a = app();
-    a.view = View::Dashboard;
+    a.view = View::Pane(PaneId::Dashboard);
     let fx = run_line(&mut a, "vms @kvm-b /web");
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     assert_eq!(a.vms.filter_text, "web");
     let names: Vec<_> = a.vms.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
     assert_eq!(names, ["web-10"], "kvm-b's web VMs only");
@@ -87,7 +87,7 @@ fn unknown_command_or_host_is_said_in_the_palette_and_changes_nothing() {
     assert!(fx.is_empty());
     let e = palette(&a).error.clone().unwrap();
     assert!(e.contains("unknown command :frobnicate"), "{e}");
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     // Typing clears the error; the line stays as typed.
     key(&mut a, KeyCode::Backspace);
     assert_eq!(palette(&a).error, None);
@@ -101,7 +101,7 @@ fn unknown_command_or_host_is_said_in_the_palette_and_changes_nothing() {
         e.contains("no host named nohost") && e.contains("kvm-a"),
         "{e}"
     );
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     assert!(a.history.is_empty(), "failed lines are not remembered");
     // A hostile name is shown escaped.
     key(&mut a, KeyCode::Esc);
@@ -145,7 +145,7 @@ fn tab_completes_commands_hosts_and_pools() {
     key(&mut a, KeyCode::Tab);
     assert_eq!(palette(&a).input, "pools @kvm-b");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.view, View::Pools);
+    assert_eq!(a.view, View::Pane(PaneId::Pools));
     let pools: Vec<_> = crate::app::storage::pool_rows(&a)
         .iter()
         .map(|(h, p)| (h.0, p.name.clone()))
@@ -261,15 +261,15 @@ fn dash_goes_back_through_the_panes() {
     press(&mut a, "3");
     press(&mut a, "4");
     run_line(&mut a, "jobs");
-    assert_eq!(a.view, View::Jobs);
+    assert_eq!(a.view, View::Pane(PaneId::Jobs));
     press(&mut a, "-");
-    assert_eq!(a.view, View::Networks);
+    assert_eq!(a.view, View::Pane(PaneId::Networks));
     press(&mut a, "-");
-    assert_eq!(a.view, View::Pools);
+    assert_eq!(a.view, View::Pane(PaneId::Pools));
     press(&mut a, "-");
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     press(&mut a, "-");
-    assert_eq!(a.view, View::Vms);
+    assert_eq!(a.view, View::Pane(PaneId::Vms));
     assert!(a
         .messages
         .toasts
@@ -328,7 +328,7 @@ fn tab_cycles_the_panes_of_a_screen() {
         }
     );
     press(&mut a, "<BackTab>");
-    assert_eq!(a.view, View::Pools);
+    assert_eq!(a.view, View::Pane(PaneId::Pools));
     press(&mut a, "4");
     let before = a.networks.show_ifaces;
     press(&mut a, "<Tab>");

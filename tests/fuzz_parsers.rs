@@ -36,6 +36,7 @@ fn vm(name: &str, state: VmState) -> Vm {
         autostart: false,
         persistent: true,
         managed_save: false,
+        known: Default::default(),
         started: None,
     }
 }

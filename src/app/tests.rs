@@ -24,6 +24,7 @@ pub(super) fn vm(name: &str, state: VmState) -> Vm {
         autostart: false,
         persistent: true,
         managed_save: false,
+        known: Default::default(),
         started: None,
     }
 }

@@ -5,7 +5,7 @@ use virt::domain::Domain;
 use virt::error::Error;
 
 use super::LifecycleOp;
-use crate::model::{Vm, VmState};
+use crate::model::{Known, Vm, VmState};
 
 pub fn run_op(conn: &Connect, uuid: &str, op: LifecycleOp) -> Result<(), Error> {
     let dom = conn.lookup_domain_by_uuid_string(uuid)?;
@@ -93,6 +93,31 @@ pub fn display(
 
 /// Everything the VM table shows, read from one domain (a few calls; used on connect, after
 /// actions and events, and for domains the bulk stats show for the first time).
+/// A row from the list call alone (no round trip: name, UUID and id travel with the handle).
+pub fn listed(dom: &Domain) -> Option<Vm> {
+    let id = dom.id();
+    Some(Vm {
+        uuid: dom.uuid_string().ok()?,
+        name: dom.name().ok()?,
+        id,
+        state: if id.is_some() {
+            VmState::Running
+        } else {
+            VmState::Shutoff
+        },
+        vcpus: 0,
+        memory_kib: 0,
+        max_memory_kib: 0,
+        cpu_time_ns: None,
+        io: Default::default(),
+        autostart: false,
+        persistent: false,
+        managed_save: false,
+        started: None,
+        known: Known::Listed,
+    })
+}
+
 pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
     let info = dom.info()?;
     let state = VmState::from_raw(info.state.to_raw() as i64);
@@ -111,5 +136,6 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         persistent: dom.is_persistent()?,
         managed_save: dom.has_managed_save(0).unwrap_or(false),
         started: None,
+        known: Known::All,
     })
 }

@@ -106,6 +106,7 @@ mod tests {
             autostart: false,
             persistent: true,
             managed_save: false,
+            known: Default::default(),
             started: None,
         }
     }

@@ -16,7 +16,8 @@ use super::watch::Busy;
 use super::{
     backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, Reply, WorkerOptions,
 };
-use crate::model::{version_string, HostInfo, NodeSample, Outbox, Snapshot, Vm, VmState};
+use crate::model::{version_string, HostInfo, Known, NodeSample, Outbox, Snapshot, Vm, VmState};
+use virt::domain::Domain;
 
 /// While commands and events keep coming, the table is brought up to date this often.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
@@ -30,6 +31,8 @@ const MAX_EVENTS: usize = 10_000;
 const IN_FLIGHT: usize = 2;
 /// How soon a snapshot held back by `IN_FLIGHT` is tried again.
 const RETRY: Duration = Duration::from_millis(50);
+/// Longest stretch of owed `info` calls between two looks at the command queue.
+const OWED_SLICE: Duration = Duration::from_millis(40);
 
 pub(crate) enum Input {
     Cmd(HostCommand),
@@ -267,6 +270,9 @@ struct Session<'a> {
     backlog: VecDeque<HostCommand>,
     /// Domains to re-read before the next snapshot.
     changed: BTreeSet<String>,
+    /// Domains whose vCPUs and memory the bulk stats did not carry (`Known::Flagged`): one
+    /// `info` call each, made between other work so the rows are never held up by them.
+    owed: VecDeque<(String, Domain)>,
     /// Lifecycle events since the last flush, for the events pane.
     events: std::collections::VecDeque<crate::model::event::LifecycleEvent>,
     /// A snapshot is owed (something changed since the last one the app got).
@@ -307,6 +313,7 @@ impl<'a> Session<'a> {
             bulk_stats: true,
             backlog: VecDeque::new(),
             changed: BTreeSet::new(),
+            owed: VecDeque::new(),
             events: std::collections::VecDeque::new(),
             dirty: false,
             held_node: None,
@@ -354,15 +361,25 @@ impl<'a> Session<'a> {
                 None => match rx.try_recv() {
                     Ok(i) => Ok(i),
                     Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-                    // Nothing queued: show what changed, then wait.
+                    // Nothing queued: read owed facts, show what changed, then wait.
                     Err(TryRecvError::Empty) => {
                         busy.enter();
-                        if let Err(end) = self.flush(notify) {
+                        if let Err(end) = self.pay_owed() {
                             return end;
+                        }
+                        // While owed facts come in, the table is updated at the flush pace.
+                        let filling = !self.owed.is_empty();
+                        if !filling || self.last_flush.elapsed() >= self.flush_gap {
+                            if let Err(end) = self.flush(notify) {
+                                return end;
+                            }
                         }
                         let mut timeout = next_poll.saturating_duration_since(Instant::now());
                         if self.dirty {
                             timeout = timeout.min(RETRY);
+                        }
+                        if !self.owed.is_empty() {
+                            timeout = Duration::ZERO;
                         }
                         busy.leave();
                         rx.recv_timeout(timeout)
@@ -523,7 +540,7 @@ impl<'a> Session<'a> {
         if !self.changed.is_empty() {
             let changed = std::mem::take(&mut self.changed);
             if changed.len() > BULK_REREAD && self.bulk_stats {
-                if let Err(e) = self.reread_all() {
+                if let Err(e) = self.reread_all(notify) {
                     return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
                 }
             } else {
@@ -549,10 +566,61 @@ impl<'a> Session<'a> {
     }
 
     /// Every domain's flags and state in a handful of calls (the poll's path).
-    fn reread_all(&mut self) -> Result<(), Error> {
-        self.full_inventory()?;
+    fn reread_all(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), Error> {
+        let doms = self.full_inventory(notify)?;
         let list = stats::all_domain_stats(&self.conn)?;
         self.merge_stats(list);
+        self.owe(doms);
+        Ok(())
+    }
+
+    /// Queues the `info` call of every listed domain the stats left without vCPUs or memory.
+    fn owe(&mut self, doms: Vec<Domain>) {
+        self.owed.clear();
+        for dom in doms {
+            let Ok(uuid) = dom.uuid_string() else {
+                continue;
+            };
+            if self
+                .vms
+                .get(&uuid)
+                .is_some_and(|vm| vm.known == Known::Flagged)
+            {
+                self.owed.push_back((uuid, dom));
+            }
+        }
+    }
+
+    /// Makes owed `info` calls for up to `OWED_SLICE`. A domain gone meanwhile is skipped;
+    /// a dead link ends the session.
+    fn pay_owed(&mut self) -> Result<(), End> {
+        let until = Instant::now() + OWED_SLICE;
+        while Instant::now() < until {
+            let Some((uuid, dom)) = self.owed.pop_front() else {
+                break;
+            };
+            let Some(vm) = self
+                .vms
+                .get_mut(&uuid)
+                .filter(|vm| vm.known == Known::Flagged)
+            else {
+                continue;
+            };
+            match dom.info() {
+                Ok(info) => {
+                    vm.vcpus = info.nr_virt_cpu;
+                    vm.memory_kib = info.memory;
+                    vm.max_memory_kib = info.max_mem;
+                    vm.known = Known::All;
+                    self.dirty = true;
+                }
+                Err(e) => {
+                    if let Some(end) = self.check(&e) {
+                        return Err(end);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -581,17 +649,38 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Re-reads every domain. Domains seen for the first time get the per-domain calls (a few
-    /// round trips each); known ones take their flags from four filtered list calls, since the
-    /// bulk stats keep state, vCPUs and memory current. With 160 VMs this is 4 round trips
-    /// instead of 640, which is most of virtdeck's idle CPU otherwise.
-    fn full_inventory(&mut self) -> Result<(), Error> {
+    /// Re-reads every domain in four calls whatever their number: the list, then the
+    /// autostart, persistent and managed-save lists; state, vCPUs and memory come from the
+    /// bulk stats the caller reads next. The first time, the rows go out straight after the
+    /// list call (name, running or not), so a big or far host never shows a blank table.
+    /// Without bulk stats (an old driver) every domain is read on its own, as before.
+    /// Returns the handles, for the `info` calls the stats may leave owed.
+    fn full_inventory(&mut self, notify: &impl Fn(HostEvent)) -> Result<Vec<Domain>, Error> {
         let doms = self.conn.list_all_domains(0)?;
-        let known = self.bulk_stats && !self.vms.is_empty();
+        if !self.bulk_stats {
+            self.vms = doms
+                .iter()
+                .filter_map(|dom| {
+                    // A domain can vanish between the list and the per-domain calls.
+                    let mut vm = ops::inventory(dom).ok()?;
+                    if let Some(old) = self.vms.get(&vm.uuid) {
+                        vm.cpu_time_ns = old.cpu_time_ns;
+                        vm.io = old.io;
+                    }
+                    Some((vm.uuid.clone(), vm))
+                })
+                .collect();
+            self.last_inventory = Some(Instant::now());
+            return Ok(doms);
+        }
+        if self.last_inventory.is_none() && self.vms.is_empty() {
+            self.vms = doms
+                .iter()
+                .filter_map(|d| ops::listed(d).map(|vm| (vm.uuid.clone(), vm)))
+                .collect();
+            self.send_snapshot(None, notify);
+        }
         let flagged = |flag: u32| -> Result<std::collections::HashSet<String>, Error> {
-            if !known {
-                return Ok(Default::default());
-            }
             Ok(self
                 .conn
                 .list_all_domains(flag)?
@@ -607,34 +696,27 @@ impl<'a> Session<'a> {
             let Ok(uuid) = dom.uuid_string() else {
                 continue;
             };
-            let vm = match self.vms.get(&uuid) {
-                Some(old) if known => {
-                    let mut vm = old.clone();
-                    // Name and id are local to the handle (no round trip).
-                    vm.name = dom.name().unwrap_or(vm.name);
-                    vm.id = dom.id();
-                    vm.autostart = autostart.contains(&uuid);
-                    vm.persistent = persistent.contains(&uuid);
-                    vm.managed_save = saved.contains(&uuid);
-                    vm
-                }
-                old => {
-                    // A domain can vanish between the list and the per-domain calls.
-                    let Ok(mut vm) = ops::inventory(dom) else {
-                        continue;
-                    };
-                    if let Some(old) = old {
-                        vm.cpu_time_ns = old.cpu_time_ns;
-                        vm.io = old.io;
-                    }
-                    vm
-                }
+            let mut vm = match self.vms.get(&uuid) {
+                Some(old) if old.known != Known::Listed => old.clone(),
+                _ => match ops::listed(dom) {
+                    Some(vm) => Vm {
+                        known: Known::Flagged,
+                        ..vm
+                    },
+                    None => continue,
+                },
             };
+            // Name and id are local to the handle (no round trip).
+            vm.name = dom.name().unwrap_or(vm.name);
+            vm.id = dom.id();
+            vm.autostart = autostart.contains(&uuid);
+            vm.persistent = persistent.contains(&uuid);
+            vm.managed_save = saved.contains(&uuid);
             fresh.insert(uuid, vm);
         }
         self.vms = fresh;
         self.last_inventory = Some(Instant::now());
-        Ok(())
+        Ok(doms)
     }
 
     fn poll(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), End> {
@@ -650,21 +732,29 @@ impl<'a> Session<'a> {
             || self
                 .last_inventory
                 .is_none_or(|t| t.elapsed() >= self.opts.inventory_interval);
+        let mut doms = None;
         if due || !self.bulk_stats {
-            if let Err(e) = self.full_inventory() {
-                return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
+            match self.full_inventory(notify) {
+                Ok(d) => doms = Some(d),
+                Err(e) => return Err(self.check(&e).unwrap_or(End::Lost(message(&e)))),
             }
         }
         if self.bulk_stats {
             match stats::all_domain_stats(&self.conn) {
-                Ok(list) => self.merge_stats(list),
+                Ok(list) => {
+                    self.merge_stats(list);
+                    if let Some(doms) = doms {
+                        self.owe(doms);
+                    }
+                }
                 Err(e) => {
                     if let Some(end) = self.check(&e) {
                         return Err(end);
                     }
                     // Driver without bulk stats: fall back to per-domain inventory each tick.
                     self.bulk_stats = false;
-                    if let Err(e) = self.full_inventory() {
+                    self.owed.clear();
+                    if let Err(e) = self.full_inventory(notify) {
                         return Err(self.check(&e).unwrap_or(End::Lost(message(&e))));
                     }
                 }
@@ -705,6 +795,12 @@ impl<'a> Session<'a> {
             }
             if let Some(m) = st.balloon_max_kib {
                 vm.max_memory_kib = m;
+            }
+            if vm.known == Known::Flagged
+                && st.vcpu_current.is_some()
+                && st.balloon_max_kib.is_some()
+            {
+                vm.known = Known::All;
             }
         }
         self.vms.retain(|uuid, _| seen.contains(uuid));

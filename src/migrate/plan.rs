@@ -258,6 +258,7 @@ mod tests {
             autostart: false,
             persistent: true,
             managed_save: false,
+            known: Default::default(),
             started: None,
         };
         let loads = VmLoad::active(&[

@@ -101,6 +101,23 @@ pub struct Vm {
     pub managed_save: bool,
     /// When the guest started (`host::uptime`); `None` while stopped or when unknown.
     pub started: Option<std::time::SystemTime>,
+    /// How much of it has been read yet.
+    pub known: Known,
+}
+
+/// How much of a VM the worker has read: a big or far host shows its rows from its first
+/// list call and fills in the rest as it arrives, instead of a blank table meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Known {
+    /// Name and whether it runs (from the list call alone): `state` is `Running` or
+    /// `Shutoff` and the flags are not read yet.
+    Listed,
+    /// State and flags too; vCPUs and memory are still being read (0 until then). Drivers
+    /// whose bulk stats carry no vCPU or balloon figures (the test driver) get them from one
+    /// `info` call per VM, between other work.
+    Flagged,
+    #[default]
+    All,
 }
 
 /// Counters summed over a VM's disks and interfaces (None where the driver reports none).

@@ -268,6 +268,7 @@ mod tests {
                 autostart: false,
                 persistent: true,
                 managed_save: false,
+                known: Default::default(),
                 started: None,
             })
             .collect();
@@ -293,5 +294,84 @@ mod tests {
         let s = screen(&app);
         assert!(s.contains("kvm-xxxxxxx…"), "{s}");
         assert!(s.contains(" 20000/20000 "), "{s}");
+    }
+
+    #[test]
+    fn rows_from_the_list_call_alone_show_what_is_still_coming() {
+        use crate::app::{App, HostSpec, Msg, Settings, View};
+        use crate::host::HostEvent;
+        use crate::model::{HostId, HostInfo, Known, Snapshot, Vm, VmState};
+        let mut app = App::new(
+            vec![HostSpec {
+                name: "far".into(),
+                uri: "test:///far".into(),
+            }],
+            crate::config::keymap::Keymap::preset(),
+            crate::config::theme::Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
+        let vm = |name: &str, id: Option<u32>, known: Known| Vm {
+            uuid: format!("u-{name}"),
+            name: name.into(),
+            id,
+            state: if id.is_some() {
+                VmState::Running
+            } else {
+                VmState::Shutoff
+            },
+            vcpus: 0,
+            memory_kib: 0,
+            max_memory_kib: 0,
+            cpu_time_ns: None,
+            io: Default::default(),
+            autostart: true,
+            persistent: true,
+            managed_save: false,
+            known,
+            started: None,
+        };
+        let now = app.now;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms: vec![
+                    vm("listed-up", Some(3), Known::Listed),
+                    vm("listed-down", None, Known::Listed),
+                    vm("flagged", Some(4), Known::Flagged),
+                ],
+                taken_at: now,
+                node: None,
+                receipt: Default::default(),
+            }),
+        ));
+        app.view = View::Pane(PaneId::Vms);
+        let mut t = Terminal::new(TestBackend::new(160, 12)).unwrap();
+        t.draw(|f| render(&app, f)).unwrap();
+        let s = t.backend().to_string();
+        let line = |name: &str| {
+            s.lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{name} not drawn: {s}"))
+                .to_string()
+        };
+        let up = line("listed-up");
+        assert!(up.contains("… active"), "{up}");
+        // Nothing read yet is shown as a value: no 0 vCPUs, no "yes"/"no" flags.
+        assert!(
+            !up.contains(" 0 ") && !up.contains("yes") && !up.contains("no "),
+            "{up}"
+        );
+        assert!(line("listed-down").contains("… shut off"));
+        // State and flags known, counts still coming.
+        let flagged = line("flagged");
+        assert!(
+            flagged.contains("running") && flagged.contains("yes"),
+            "{flagged}"
+        );
+        assert!(flagged.matches('…').count() >= 2, "{flagged}");
     }
 }

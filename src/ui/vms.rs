@@ -12,7 +12,7 @@ use crate::app::table::SortKey;
 use crate::app::App;
 use crate::config::theme::Theme;
 use crate::fmt;
-use crate::model::VmState;
+use crate::model::{Known, VmState};
 use crate::sanitize;
 
 pub fn state_style(theme: &Theme, s: VmState) -> Style {
@@ -188,6 +188,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             let marked = app.is_marked(h.id, &vm.uuid);
             let (state_text, state_st) = match app.vms.pending.get(&(h.id, vm.uuid.clone())) {
                 Some(op) => (format!("⋯ {}", op.pending_label()), t.pending),
+                // Only the list call is in: whether it runs, not how.
+                None if vm.known == Known::Listed => {
+                    let label = if vm.state.is_active() {
+                        "active"
+                    } else {
+                        "shut off"
+                    };
+                    (format!("… {label}"), t.dim)
+                }
                 None => {
                     // A shut-off VM with a managed save image resumes where it was.
                     let label = if vm.managed_save && !vm.state.is_active() {
@@ -208,8 +217,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             cells.extend([
                 Cell::from(fmt::truncate(&vm.name, name_w)),
                 Cell::from(state_text).style(state_st),
-                Cell::from(format!("{:>4}", vm.vcpus)),
-                Cell::from(format!("{:>9}", fmt::kib(vm.max_memory_kib))),
+                Cell::from(format!(
+                    "{:>4}",
+                    counted(vm.vcpus.into(), |n| n.to_string())
+                )),
+                Cell::from(format!("{:>9}", counted(vm.max_memory_kib, fmt::kib))),
                 Cell::from(format!("{:>5}", fmt::percent(h.cpu_pct(&vm.uuid)))),
             ]);
             if wide_io {
@@ -234,8 +246,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 cells.push(Cell::from(first_ip(h, &vm.uuid)));
             }
             if cols.len() > cells.len() {
-                cells.push(Cell::from(yes(vm.autostart)));
-                cells.push(Cell::from(yes(vm.persistent)));
+                let flag = |b: bool| {
+                    if vm.known == Known::Listed {
+                        "…"
+                    } else {
+                        yes(b)
+                    }
+                };
+                cells.push(Cell::from(flag(vm.autostart)));
+                cells.push(Cell::from(flag(vm.persistent)));
             }
             let mut row = Row::new(cells);
             if h.is_stale() {
@@ -312,4 +331,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .block(block)
         .column_spacing(1);
     f.render_widget(table, area);
+}
+
+/// A count still being read (0 until its VM's facts arrive, see `model::Known`) shows `…`.
+fn counted(n: u64, show: impl Fn(u64) -> String) -> String {
+    if n == 0 {
+        "…".to_string()
+    } else {
+        show(n)
+    }
 }

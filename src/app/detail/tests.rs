@@ -92,6 +92,7 @@ fn app(active: bool, readonly: bool) -> App {
         autostart: false,
         persistent: true,
         managed_save: false,
+        known: Default::default(),
         started: None,
     };
     let now = app.now;

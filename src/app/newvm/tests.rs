@@ -556,6 +556,7 @@ mod app_level {
             autostart: false,
             persistent: true,
             managed_save: false,
+            known: Default::default(),
             started: None,
         }
     }

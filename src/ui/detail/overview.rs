@@ -411,6 +411,7 @@ mod uptime_tests {
             autostart: false,
             persistent: true,
             managed_save: false,
+            known: Default::default(),
             started,
         }
     }

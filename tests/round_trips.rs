@@ -1,0 +1,305 @@
+//! Round trips per host do not grow with its number of VMs (issue 20): a proxy between the
+//! worker and libvirtd counts the calls the worker sends, by procedure, for a test-driver host
+//! of 10 VMs and one of 400 (`test+unix:///FILE?socket=PROXY`).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use virtdeck::host::{self, HostEvent, HostHandle, WorkerOptions};
+use virtdeck::model::{HostId, Known, Snapshot};
+
+const DAEMON: &str = "/run/libvirt/libvirt-sock";
+/// libvirt's remote program and `virDomainGetInfo`'s procedure number (remote_protocol.x).
+const REMOTE_PROGRAM: u32 = 0x2000_8086;
+const PROC_DOMAIN_GET_INFO: u32 = 16;
+/// Type of a message that expects an answer.
+const CALL: u32 = 0;
+
+/// Calls seen, by (program, procedure).
+type Counts = Arc<Mutex<BTreeMap<(u32, u32), usize>>>;
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Forwards every connection made to `sock` to libvirtd and counts the client's calls.
+fn proxy(sock: &Path) -> Counts {
+    slow_proxy(sock, Arc::default())
+}
+
+/// `proxy`, holding each of the client's messages back for `delay_ms` (a far host).
+fn slow_proxy(sock: &Path, delay_ms: Arc<AtomicU64>) -> Counts {
+    let counts: Counts = Arc::default();
+    let listener = UnixListener::bind(sock).expect("bind the proxy socket");
+    let c = Arc::clone(&counts);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(daemon) = UnixStream::connect(DAEMON) else {
+                return;
+            };
+            let (mut c_in, mut d_out) = (client.try_clone().unwrap(), daemon.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let (mut d_in, mut c_out) = (daemon, client);
+                let _ = std::io::copy(&mut d_in, &mut c_out);
+            });
+            let (c, delay_ms) = (Arc::clone(&c), Arc::clone(&delay_ms));
+            std::thread::spawn(move || {
+                // Each message: a 4-byte big-endian length (itself included), then the header:
+                // program, version, procedure, type, serial, status.
+                loop {
+                    let mut len = [0u8; 4];
+                    if c_in.read_exact(&mut len).is_err() {
+                        return;
+                    }
+                    let n = u32::from_be_bytes(len) as usize;
+                    let mut body = vec![0u8; n.saturating_sub(4)];
+                    if c_in.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let word =
+                        |i: usize| u32::from_be_bytes(body[i * 4..i * 4 + 4].try_into().unwrap());
+                    if body.len() >= 24 && word(3) == CALL {
+                        *c.lock().unwrap().entry((word(0), word(2))).or_default() += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(delay_ms.load(Ordering::Relaxed)));
+                    if d_out.write_all(&len).is_err() || d_out.write_all(&body).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    counts
+}
+
+fn total(c: &Counts) -> BTreeMap<(u32, u32), usize> {
+    c.lock().unwrap().clone()
+}
+
+fn calls(m: &BTreeMap<(u32, u32), usize>) -> usize {
+    m.values().sum()
+}
+
+fn infos(m: &BTreeMap<(u32, u32), usize>) -> usize {
+    m.get(&(REMOTE_PROGRAM, PROC_DOMAIN_GET_INFO))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// What one host cost: calls until its first snapshot (rows first), until every VM's state
+/// and flags are known (`info` calls excluded: they may have started), `info` calls until
+/// every VM is complete, and calls of each of two later ticks.
+#[derive(Debug)]
+struct Cost {
+    rows_first: usize,
+    /// Every row of the first snapshot came from the list call alone.
+    listed_first: bool,
+    until_flagged: usize,
+    infos: usize,
+    ticks: [usize; 2],
+}
+
+fn fleet(dir: &Path, vms: usize) -> PathBuf {
+    let xml = dir.join(format!("h{vms}.xml"));
+    let made = Command::new("python3")
+        .args(["scripts/gen_fleet.py", "--vms", &vms.to_string(), "--name"])
+        .arg(format!("rt{vms}"))
+        .arg("--out")
+        .arg(&xml)
+        .status()
+        .expect("run gen_fleet.py");
+    assert!(made.success());
+    xml
+}
+
+fn measure(dir: &Path, vms: usize) -> Cost {
+    let xml = fleet(dir, vms);
+    let sock = dir.join(format!("proxy{vms}.sock"));
+    let counts = proxy(&sock);
+    let (tx, rx) = mpsc::channel::<HostEvent>();
+    let opts = WorkerOptions {
+        poll_interval: Duration::from_millis(1500),
+        inventory_interval: Duration::from_secs(3600),
+        ..WorkerOptions::default()
+    };
+    let uri = format!("test+unix://{}?socket={}", xml.display(), sock.display());
+    let handle: HostHandle = host::spawn(HostId(0), uri, opts, move |e| {
+        let _ = tx.send(e);
+    })
+    .expect("spawn worker");
+    let until = Instant::now() + Duration::from_secs(60);
+    let next = || -> Snapshot {
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left).expect("a snapshot within 60 s") {
+                HostEvent::Snapshot(s) => return s,
+                HostEvent::Unreachable { error, .. } | HostEvent::Lost { error } => {
+                    panic!("host failed: {error}")
+                }
+                _ => {}
+            }
+        }
+    };
+    let first = next();
+    let rows_first = calls(&total(&counts));
+    assert_eq!(first.vms.len(), vms, "the first snapshot has every row");
+    let listed_first = first.vms.iter().all(|v| v.known == Known::Listed);
+    let mut s = first;
+    while s.vms.iter().any(|v| v.known == Known::Listed) {
+        s = next();
+    }
+    let m = total(&counts);
+    let until_flagged = calls(&m) - infos(&m);
+    while s.vms.iter().any(|v| v.known != Known::All) {
+        s = next();
+    }
+    assert!(s.vms.iter().all(|v| v.vcpus > 0 && v.max_memory_kib > 0));
+    let m = total(&counts);
+    let infos = infos(&m);
+    // Two ticks: the calls between consecutive snapshots once nothing is owed.
+    let mut ticks = [0; 2];
+    let mut before = calls(&total(&counts));
+    next();
+    before = calls(&total(&counts)).max(before);
+    for t in &mut ticks {
+        next();
+        let now = calls(&total(&counts));
+        *t = now - before;
+        before = now;
+    }
+    drop(handle);
+    Cost {
+        rows_first,
+        listed_first,
+        until_flagged,
+        infos,
+        ticks,
+    }
+}
+
+fn lab(name: &str) -> Option<Dir> {
+    if !Path::new(DAEMON).exists() {
+        println!("skipped: no libvirtd socket at {DAEMON} (run scripts/lab.sh)");
+        return None;
+    }
+    let dir = Dir(std::env::temp_dir().join(format!("vd-{name}-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    Some(dir)
+}
+
+#[test]
+fn round_trips_per_host_do_not_grow_with_its_vms() {
+    let Some(dir) = lab("rt") else { return };
+    let small = measure(&dir.0, 10);
+    let big = measure(&dir.0, 400);
+    println!("10 VMs: {small:?}\n400 VMs: {big:?}");
+    // Rows first: the list call's rows, before any per-VM fact.
+    assert!(small.listed_first && big.listed_first);
+    assert_eq!(
+        big.rows_first, small.rows_first,
+        "calls before the first rows"
+    );
+    assert_eq!(
+        big.until_flagged, small.until_flagged,
+        "calls until state and flags"
+    );
+    // The test driver's bulk stats carry no vCPUs or memory: one `info` per VM, once.
+    assert_eq!((small.infos, big.infos), (10, 400));
+    assert_eq!(big.ticks, small.ticks, "calls per tick");
+    // Bulk stats, the node's CPU and memory counters and the like: a handful.
+    assert!(big.ticks[0] <= 5, "calls per tick: {:?}", big.ticks);
+}
+
+/// A host that stops answering for a while delays only itself, and the ticks it missed are
+/// skipped, not queued: no burst of back-to-back polls once it answers again.
+#[test]
+fn a_slow_host_delays_only_itself_and_skips_ticks() {
+    let Some(dir) = lab("fair") else { return };
+    let xml = fleet(&dir.0, 20);
+    let slow_sock = dir.0.join("slow.sock");
+    let delay_ms = Arc::new(AtomicU64::new(0));
+    slow_proxy(&slow_sock, Arc::clone(&delay_ms));
+    let (tx, rx) = mpsc::channel::<(usize, Instant)>();
+    let opts = WorkerOptions {
+        poll_interval: Duration::from_millis(100),
+        inventory_interval: Duration::from_secs(3600),
+        ..WorkerOptions::default()
+    };
+    let uris = [
+        format!(
+            "test+unix://{}?socket={}",
+            xml.display(),
+            slow_sock.display()
+        ),
+        format!("test+unix://{}", xml.display()),
+    ];
+    let handles: Vec<HostHandle> = uris
+        .into_iter()
+        .enumerate()
+        .map(|(i, uri)| {
+            let tx = tx.clone();
+            host::spawn(HostId(i), uri, opts.clone(), move |e| {
+                if let HostEvent::Snapshot(s) = e {
+                    // Taken at once, as the app does, so the worker is never held back.
+                    drop(s);
+                    let _ = tx.send((i, Instant::now()));
+                }
+            })
+            .expect("spawn worker")
+        })
+        .collect();
+    let watch = |d: Duration| -> [Vec<Instant>; 2] {
+        let (start, mut times) = (Instant::now(), <[Vec<Instant>; 2]>::default());
+        while start.elapsed() < d {
+            if let Ok((i, t)) = rx.recv_timeout(Duration::from_millis(50)) {
+                times[i].push(t);
+            }
+        }
+        times
+    };
+    // Both connect and pay what they owe.
+    watch(Duration::from_secs(2));
+    // 300 ms a call: one tick of the slow host outlasts many 100 ms intervals.
+    delay_ms.store(300, Ordering::Relaxed);
+    let during = watch(Duration::from_secs(2));
+    delay_ms.store(0, Ordering::Relaxed);
+    let after = watch(Duration::from_secs(2));
+    drop(handles);
+    println!(
+        "while slow: slow host {} snapshots, fast host {}",
+        during[0].len(),
+        during[1].len()
+    );
+    let gaps: Vec<Duration> = after[0].windows(2).map(|w| w[1] - w[0]).collect();
+    println!("after: slow host gaps {gaps:?}");
+    assert!(
+        during[0].len() <= 2,
+        "the slow host kept its pace: {}",
+        during[0].len()
+    );
+    assert!(
+        during[1].len() >= 4,
+        "the fast host was held up: {}",
+        during[1].len()
+    );
+    // Once it answers, it polls at its interval again (a queue of missed ticks would come
+    // back to back).
+    assert!(gaps.len() >= 3, "the slow host did not recover: {gaps:?}");
+    let min = gaps.iter().min().copied().unwrap_or_default();
+    assert!(
+        min >= Duration::from_millis(80),
+        "back-to-back polls: {gaps:?}"
+    );
+}

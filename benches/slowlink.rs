@@ -91,9 +91,8 @@ fn missing() -> Option<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Some("needs root (network namespaces, a private libvirtd)".into());
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
     for prog in ["ip", "libvirtd", "virsh", "python3"] {
-        if !std::env::split_paths(&path).any(|d| d.join(prog).is_file()) {
+        if !link::on_path(prog) {
             return Some(format!("{prog} not installed (scripts/lab.sh installs it)"));
         }
     }
@@ -355,6 +354,12 @@ fn parent() -> Res<()> {
         "-",
         None,
     ));
+    rows.push(row(
+        "  ÷ the call round trip (≈ round trips in a row)",
+        complete.map_or("n/a".into(), |v| format!("{:.0}", v / p50)),
+        "-",
+        None,
+    ));
     let p99 = g("keys_p99");
     rows.push(row(
         format!(
@@ -385,6 +390,13 @@ fn parent() -> Res<()> {
     );
     println!();
     print_table(&rows);
+    if ns.delay == Delay::Relay {
+        println!();
+        println!(
+            "The relay adds latency only: TCP on each side of it sees a short round trip, so \
+             unlike netem or a real link, a large reply costs no extra trips for slow start."
+        );
+    }
     Ok(())
 }
 

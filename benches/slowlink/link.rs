@@ -49,6 +49,11 @@ fn run(prog: &str, args: &[&str]) -> Res<()> {
     Err(format!("{prog} {}: {}", args.join(" "), err.trim()).into())
 }
 
+pub fn on_path(prog: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|d| d.join(prog).is_file())
+}
+
 /// The namespace and the veth pair; both deleted when dropped.
 pub struct Netns {
     pub name: String,
@@ -63,7 +68,7 @@ pub struct Netns {
 
 impl Netns {
     /// Creates `vdslow-<pid>` with a /30 from 10.213.0.0/16 that no interface uses yet.
-    /// `want_netem`: None tries netem and falls back to the relay; Some(x) insists.
+    /// `want`: None tries netem and falls back to the relay; Some(x) insists on x.
     pub fn create(each_way: Duration, want: Option<Delay>) -> Res<Netns> {
         let pid = std::process::id();
         let used = Command::new("ip")
@@ -112,6 +117,10 @@ impl Netns {
         ip(&["-n", &n, "link", "set", &ns.inner, "up"])?;
         ip(&["-n", &n, "link", "set", "lo", "up"])?;
         let d = format!("{}ms", each_way.as_millis());
+        if want != Some(Delay::Relay) && on_path("modprobe") {
+            // Where netem is a module; a kernel without modules (the lab's) has no modprobe.
+            let _ = run("modprobe", &["sch_netem"]);
+        }
         let netem = if want == Some(Delay::Relay) {
             Err("relay asked for".into())
         } else {

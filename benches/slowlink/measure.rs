@@ -113,7 +113,7 @@ pub fn run(uri: &str, truth_file: &Path, every: Duration, timeout: Duration) -> 
 
     let mut latencies = Vec::new();
     let (mut rows_at, mut all_rows_at, mut complete_at) = (None, None, None);
-    let (mut frames, mut best) = (1usize, (0usize, 0usize));
+    let (mut frames, mut most_rows, mut most_right) = (1usize, 0usize, 0usize);
     while complete_at.is_none() && t0.elapsed() < timeout {
         let Ok(first) = rx.recv_timeout(Duration::from_millis(100)) else {
             continue;
@@ -142,7 +142,7 @@ pub fn run(uri: &str, truth_file: &Path, every: Duration, timeout: Duration) -> 
         frames += 1;
         latencies.extend(keyed.iter().map(|k| ms(drawn - *k)));
         let (rows, right) = progress(&app, &by_name);
-        best = best.max((rows, right));
+        (most_rows, most_right) = (most_rows.max(rows), most_right.max(right));
         if rows > 0 && rows_at.is_none() {
             rows_at = Some(drawn - t0);
         }
@@ -168,8 +168,8 @@ pub fn run(uri: &str, truth_file: &Path, every: Duration, timeout: Duration) -> 
         }
     }
     emit("timeout_s", timeout.as_secs_f64());
-    emit("best_rows", best.0 as f64);
-    emit("best_right", best.1 as f64);
+    emit("best_rows", most_rows as f64);
+    emit("best_right", most_right as f64);
     emit("frames", frames as f64);
     let mut lat = latencies;
     lat.sort_by(f64::total_cmp);

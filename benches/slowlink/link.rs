@@ -67,7 +67,7 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// Creates `vdslow-<pid>` with a /30 from 10.213.0.0/16 that no interface uses yet.
+    /// Creates `vdslow-<pid>` with a /30 in a 10.213.x.0/24 no root-namespace interface uses.
     /// `want`: None tries netem and falls back to the relay; Some(x) insists on x.
     pub fn create(each_way: Duration, want: Option<Delay>) -> Res<Netns> {
         let pid = std::process::id();

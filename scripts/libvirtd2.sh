@@ -5,7 +5,7 @@
 #
 #   scripts/libvirtd2.sh start    start it (idempotent); prints on stdout, last lines:
 #                                   unix=qemu+unix:///system?socket=<BASE>/run/libvirt/libvirt-sock
-#                                   tcp=qemu+tcp://127.0.0.1:16510/system
+#                                   tcp=qemu+tcp://<LISTEN>:16510/system
 #                                   pid=<libvirtd pid>
 #   scripts/libvirtd2.sh stop     kill libvirtd, its virtlogd and guests, remove <BASE>
 #                                 (safe when not running, also when SIGSTOPped)
@@ -28,7 +28,10 @@
 #
 # Environment:
 #   VIRTDECK_LAB2_DIR=DIR        base directory for all state (default /run/virtdeck-lab2)
-#   VIRTDECK_LAB2_PORT=N         TCP port on 127.0.0.1 (default 16510), auth_tcp = "none"
+#   VIRTDECK_LAB2_PORT=N         TCP port (default 16510), auth_tcp = "none"
+#   VIRTDECK_LAB2_LISTEN=ADDR    TCP listen address (default 127.0.0.1); benches/slowlink.rs
+#                                runs this script inside a network namespace and listens on
+#                                the namespace's end of a veth pair
 #   VIRTDECK_LAB2_HOSTNAME=NAME  hostname inside the namespace (default vd-lab2)
 #   VIRTDECK_LAB2_TIMEOUT=N      seconds to wait for the daemon to answer / exit (default 30)
 #
@@ -38,6 +41,7 @@ set -euo pipefail
 
 BASE="${VIRTDECK_LAB2_DIR:-/run/virtdeck-lab2}"
 PORT="${VIRTDECK_LAB2_PORT:-16510}"
+LISTEN="${VIRTDECK_LAB2_LISTEN:-127.0.0.1}"
 NS_HOSTNAME="${VIRTDECK_LAB2_HOSTNAME:-vd-lab2}"
 TIMEOUT="${VIRTDECK_LAB2_TIMEOUT:-30}"
 
@@ -54,7 +58,7 @@ DAEMON_LOG="$BASE/libvirtd.log"        # libvirtd's stdout/stderr
 LOCK="$BASE.lock"                      # outside BASE: survives stop
 
 UNIX_URI="qemu+unix:///system?socket=$RUN_DIR/libvirt-sock"
-TCP_URI="qemu+tcp://127.0.0.1:$PORT/system"
+TCP_URI="qemu+tcp://$LISTEN:$PORT/system"
 
 log() { printf 'libvirtd2: %s\n' "$*" >&2; }
 warn() { printf 'libvirtd2: WARNING: %s\n' "$*" >&2; }
@@ -175,7 +179,7 @@ prepare_dirs() {
 # written by scripts/libvirtd2.sh: second test daemon, NOT for production
 listen_tls = 0
 listen_tcp = 1
-listen_addr = "127.0.0.1"
+listen_addr = "$LISTEN"
 tcp_port = "$PORT"
 auth_tcp = "none"
 auth_unix_rw = "none"
@@ -239,7 +243,7 @@ cmd_start() {
   fi
 
   # Guests or a virtlogd of a killed incarnation may still run: they are reused.
-  log "starting libvirtd (base $BASE, hostname $NS_HOSTNAME, tcp 127.0.0.1:$PORT)"
+  log "starting libvirtd (base $BASE, hostname $NS_HOSTNAME, tcp $LISTEN:$PORT)"
   launch
   deadline=$((SECONDS + TIMEOUT))
   until answers 5; do

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use virtdeck::host::{self, HostEvent, HostHandle, WorkerOptions};
+use virtdeck::host::{self, HostCommand, HostEvent, HostHandle, NetCmd, WorkerOptions};
 use virtdeck::model::{HostId, Known, Snapshot};
 
 const DAEMON: &str = "/run/libvirt/libvirt-sock";
@@ -301,5 +301,53 @@ fn a_slow_host_delays_only_itself_and_skips_ticks() {
     assert!(
         min >= Duration::from_millis(80),
         "back-to-back polls: {gaps:?}"
+    );
+}
+
+/// libvirt 9.0's test driver crashes the daemon when asked for the addresses of a running
+/// domain on a network without a DHCP range (`gen_fleet.py`'s `prod-br` bridge network):
+/// the worker must not ask, and the daemon must still answer afterwards.
+#[test]
+fn asking_a_test_host_for_addresses_leaves_libvirtd_running() {
+    let Some(dir) = lab("addr") else { return };
+    let xml = fleet(&dir.0, 50);
+    let src = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        src.contains("<source network='prod-br'/>"),
+        "the fleet no longer has VMs on the range-less prod-br network"
+    );
+    let (tx, rx) = mpsc::channel::<HostEvent>();
+    let uri = format!("test+unix://{}", xml.display());
+    let handle = host::spawn(HostId(0), uri.clone(), WorkerOptions::default(), move |e| {
+        let _ = tx.send(e);
+    })
+    .expect("spawn worker");
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut asked = false;
+    let answer = loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left).expect("an answer within 30 s") {
+            HostEvent::Snapshot(_) if !asked => {
+                handle.send(HostCommand::Network(NetCmd::Addresses));
+                asked = true;
+            }
+            HostEvent::Addresses(a) => break a,
+            HostEvent::Lost { error } | HostEvent::Unreachable { error, .. } => {
+                panic!("the host went away: {error}")
+            }
+            _ => {}
+        }
+    };
+    drop(handle);
+    // The VMs on `default` (which has a range) still get the test driver's addresses.
+    assert!(!answer.is_empty(), "no VM got an address");
+    let alive = Command::new("virsh")
+        .args(["-c", &uri, "list", "--all", "--name"])
+        .output()
+        .expect("run virsh");
+    assert!(
+        alive.status.success(),
+        "libvirtd no longer answers: {}",
+        String::from_utf8_lossy(&alive.stderr)
     );
 }

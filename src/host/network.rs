@@ -2,6 +2,7 @@
 //! addresses.
 
 mod ffi;
+mod lease_guard;
 mod sysfs;
 
 use std::collections::HashMap;
@@ -306,6 +307,7 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
         (sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, AddrSource::Arp),
     ];
     let doms = conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?;
+    let guard = lease_guard::LeaseGuard::for_driver(conn);
     // Sources not asked any more in this pass.
     let mut skip: Vec<u32> = Vec::new();
     let mut out = HashMap::with_capacity(doms.len());
@@ -313,6 +315,9 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
         let Ok(uuid) = dom.uuid_string() else {
             continue;
         };
+        if guard.as_ref().is_some_and(|g| !g.allows(dom)) {
+            continue;
+        }
         let mut found = Vec::new();
         for (raw, source) in SOURCES {
             if skip.contains(&raw) {

@@ -234,17 +234,15 @@ mod tests {
         assert_eq!(a, "");
     }
 
-    /// A host of 20,000 VMs with a 500-character name: the hosts strip and the dashboard keep
-    /// the whole counts, the name is cut.
-    #[test]
-    fn counts_keep_their_room_names_give_way() {
-        use crate::app::{App, HostSpec, Msg, Settings, View};
+    /// An app with one connected test host named `name`.
+    fn connected_host(name: String) -> crate::app::App {
+        use crate::app::{App, HostSpec, Msg, Settings};
         use crate::host::HostEvent;
-        use crate::model::{HostId, HostInfo, Snapshot, Vm, VmState};
+        use crate::model::{HostId, HostInfo};
         let mut app = App::new(
             vec![HostSpec {
-                name: format!("kvm-{}", "x".repeat(496)),
-                uri: "test:///big".into(),
+                name,
+                uri: "test:///one".into(),
             }],
             crate::config::keymap::Keymap::preset(),
             crate::config::theme::Theme::load("default", None).unwrap(),
@@ -254,6 +252,17 @@ mod tests {
             HostId(0),
             HostEvent::Connected(HostInfo::default()),
         ));
+        app
+    }
+
+    /// A host of 20,000 VMs with a 500-character name: the hosts strip and the dashboard keep
+    /// the whole counts, the name is cut.
+    #[test]
+    fn counts_keep_their_room_names_give_way() {
+        use crate::app::{App, Msg, View};
+        use crate::host::HostEvent;
+        use crate::model::{HostId, Snapshot, Vm, VmState};
+        let mut app = connected_host(format!("kvm-{}", "x".repeat(496)));
         let vms = (0..20_000)
             .map(|i| Vm {
                 uuid: format!("u{i}"),
@@ -298,22 +307,10 @@ mod tests {
 
     #[test]
     fn rows_from_the_list_call_alone_show_what_is_still_coming() {
-        use crate::app::{App, HostSpec, Msg, Settings, View};
+        use crate::app::{Msg, View};
         use crate::host::HostEvent;
-        use crate::model::{HostId, HostInfo, Known, Snapshot, Vm, VmState};
-        let mut app = App::new(
-            vec![HostSpec {
-                name: "far".into(),
-                uri: "test:///far".into(),
-            }],
-            crate::config::keymap::Keymap::preset(),
-            crate::config::theme::Theme::load("default", None).unwrap(),
-            Settings::default(),
-        );
-        app.update(Msg::Host(
-            HostId(0),
-            HostEvent::Connected(HostInfo::default()),
-        ));
+        use crate::model::{HostId, Known, Snapshot, Vm, VmState};
+        let mut app = connected_host("far".to_string());
         let vm = |name: &str, id: Option<u32>, known: Known| Vm {
             uuid: format!("u-{name}"),
             name: name.into(),

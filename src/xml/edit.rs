@@ -249,6 +249,73 @@ pub fn set_memory(xml: &str, memory_kib: u64, current_kib: u64) -> Result<String
     sp.apply()
 }
 
+/// Makes guest memory shareable with host processes, as virtiofs needs: adds
+/// `<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>` after
+/// `<currentMemory>` (or `<memory>`), or completes an existing `<memoryBacking>` (a hugepage
+/// backing keeps its source; only `<access>` becomes shared). libvirt reads this only when
+/// the guest starts: callers change the persistent definition of a shut-off VM.
+pub fn share_memory(xml: &str) -> Result<String, XmlError> {
+    let root = domain(xml)?;
+    let mut sp = Splices::new(xml);
+    let access = "<access mode='shared'/>";
+    match root.child("memoryBacking") {
+        None => {
+            let indent = root
+                .children
+                .first()
+                .map(|c| indent_of(xml, c.span.start).to_string())
+                .unwrap_or_default();
+            let block = format!(
+                "<memoryBacking>\n{indent}  <source type='memfd'/>\n{indent}  {access}\n{indent}</memoryBacking>"
+            );
+            match meta_anchor(&root, &["memory", "currentMemory"]) {
+                Some(a) => insert_after(&mut sp, a, &block),
+                None => append_child(&mut sp, &root, &block)?,
+            }
+        }
+        Some(mb) => {
+            match mb.child("access") {
+                Some(a) if a.attr("mode") == Some("shared") => return Ok(xml.to_string()),
+                Some(a) => sp.replace(a.span.clone(), access),
+                None if mb.inner.is_none() => {
+                    // `<memoryBacking/>`: nothing inside to keep.
+                    sp.replace(
+                        mb.span.clone(),
+                        format!("<memoryBacking><source type='memfd'/>{access}</memoryBacking>"),
+                    );
+                }
+                None => {
+                    let memfd = mb.child("source").is_none() && mb.child("hugepages").is_none();
+                    if memfd {
+                        append_child(&mut sp, mb, "<source type='memfd'/>")?;
+                    }
+                    append_child(&mut sp, mb, access)?;
+                }
+            }
+        }
+    }
+    sp.apply()
+}
+
+/// Sets the model of the primary (first) `<video>`; its other model attributes (vram,
+/// heads…) belong to the old model and go, so libvirt fills in the new one's defaults.
+pub fn set_video_model(xml: &str, model: &str) -> Result<String, XmlError> {
+    let root = domain(xml)?;
+    let Some(video) = devices(&root)?.child("video") else {
+        return Err(XmlError("domain XML: no <video> to change".into()));
+    };
+    let mut sp = Splices::new(xml);
+    let new = format!("<model type='{}'/>", escape(model));
+    match video.child("model") {
+        Some(m) => sp.replace(m.span.clone(), new),
+        None if video.inner.is_none() => {
+            sp.replace(video.span.clone(), format!("<video>{new}</video>"))
+        }
+        None => append_child(&mut sp, video, &new)?,
+    }
+    sp.apply()
+}
+
 /// A device that can carry a per-device `<boot order>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootDevice {
@@ -789,5 +856,56 @@ mod tests {
             hardware::parse(&y).unwrap().os.nvram.as_deref(),
             Some("/nv/c_VARS.fd")
         );
+    }
+
+    #[test]
+    fn shared_memory_for_virtiofs() {
+        assert!(!hardware::parse(VIRT_INSTALL).unwrap().shared_memory);
+        let x = share_memory(VIRT_INSTALL).unwrap();
+        let (r, a) = changes(VIRT_INSTALL, &x);
+        assert!(r.is_empty(), "{r:?}");
+        assert_eq!(
+            a,
+            [
+                "  <memoryBacking>",
+                "    <source type='memfd'/>",
+                "    <access mode='shared'/>",
+                "  </memoryBacking>"
+            ]
+        );
+        assert!(hardware::parse(&x).unwrap().shared_memory);
+        assert_eq!(share_memory(&x).unwrap(), x, "already shared: unchanged");
+        // A hugepage backing keeps its pages; only the access mode is added.
+        let huge = VIRT_INSTALL.replacen(
+            "</currentMemory>",
+            "</currentMemory>\n  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>",
+            1,
+        );
+        let y = share_memory(&huge).unwrap();
+        let (r, a) = changes(&huge, &y);
+        assert!(r.is_empty() && a == ["    <access mode='shared'/>"], "{r:?} {a:?}");
+        let private = huge.replacen("<hugepages/>", "<access mode='private'/>", 1);
+        let z = share_memory(&private).unwrap();
+        assert!(hardware::parse(&z).unwrap().shared_memory, "{z}");
+    }
+
+    #[test]
+    fn the_primary_video_model_is_replaced() {
+        let x = set_video_model(TINY_LIVE, "virtio").unwrap();
+        let (r, a) = changes(TINY_LIVE, &x);
+        assert_eq!(
+            r,
+            ["      <model type='vga' vram='16384' heads='1' primary='yes'/>"]
+        );
+        assert_eq!(a, ["      <model type='virtio'/>"]);
+        let first = hardware::parse(&x)
+            .unwrap()
+            .other
+            .into_iter()
+            .find(|d| d.kind == "video")
+            .unwrap();
+        assert_eq!(first.model.as_deref(), Some("virtio"));
+        let none = VIRT_INSTALL.replacen("<video>", "<x>", 1).replacen("</video>", "</x>", 1);
+        assert!(set_video_model(&none, "vga").is_err(), "no video: attach instead");
     }
 }

@@ -33,6 +33,9 @@ pub struct Hardware {
     /// Everything else under `<devices>` (video, sound, input, hostdev, rng, watchdog, tpm,
     /// memballoon, filesystem, redirdev…), in document order. `<emulator>` is in `os`.
     pub other: Vec<Device>,
+    /// Guest memory is shared with host processes (`<memoryBacking><access mode='shared'>`,
+    /// or every NUMA cell's `memAccess='shared'`): what virtiofs (vhost-user) needs.
+    pub shared_memory: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -215,6 +218,8 @@ pub struct CharDev {
     pub target_port: Option<String>,
     /// `<source path>` (the pty in the live XML, the socket of a unix channel).
     pub source_path: Option<String>,
+    /// The element as the definition has it (what detaching it sends back to libvirt).
+    pub xml: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -235,6 +240,8 @@ pub struct Device {
     /// The element's attributes as `key=value` (for "details").
     pub summary: String,
     pub boot_order: Option<u32>,
+    /// The element as the definition has it (what detaching it sends back to libvirt).
+    pub xml: String,
 }
 
 impl Hardware {
@@ -293,7 +300,47 @@ fn boot_order(n: &Node) -> Option<u32> {
 /// Parses a domain's XML (live or inactive) into the Hardware model.
 pub fn parse(domain_xml: &str) -> Result<Hardware, XmlError> {
     let root = tree::parse(domain_xml, "domain")?;
-    from_tree(&root)
+    let mut hw = from_tree(&root)?;
+    keep_element_xml(&mut hw, &root, domain_xml);
+    Ok(hw)
+}
+
+/// Copies each character device's and generic device's element text from `src` (the same
+/// order `from_tree` listed them in), so detaching one names it exactly as libvirt wrote it
+/// (with its alias in the live XML), whatever its kind.
+fn keep_element_xml(hw: &mut Hardware, root: &Node, src: &str) {
+    let Some(devices) = root.child("devices") else {
+        return;
+    };
+    let (mut chars, mut others) = (hw.chardevs.iter_mut(), hw.other.iter_mut());
+    for d in &devices.children {
+        let text = src.get(d.span.clone()).unwrap_or_default().to_string();
+        match d.name.as_str() {
+            "emulator" | "disk" | "interface" | "graphics" | "controller" => {}
+            "serial" | "console" | "channel" | "parallel" => {
+                if let Some(c) = chars.next() {
+                    c.xml = text;
+                }
+            }
+            _ => {
+                if let Some(o) = others.next() {
+                    o.xml = text;
+                }
+            }
+        }
+    }
+}
+
+/// Whether the guest's memory is shared (see `Hardware::shared_memory`).
+fn shared_memory(root: &Node) -> bool {
+    if root.path(&["memoryBacking", "access"]).and_then(|a| a.attr("mode")) == Some("shared") {
+        return true;
+    }
+    let cells: Vec<&Node> = root
+        .path(&["cpu", "numa"])
+        .map(|n| n.children_named("cell").collect())
+        .unwrap_or_default();
+    !cells.is_empty() && cells.iter().all(|c| c.attr("memAccess") == Some("shared"))
 }
 
 pub(crate) fn from_tree(root: &Node) -> Result<Hardware, XmlError> {
@@ -311,6 +358,7 @@ pub(crate) fn from_tree(root: &Node) -> Result<Hardware, XmlError> {
         title: root.child("title").map(|n| n.text.clone()),
         description: root.child("description").map(|n| n.text.clone()),
         os_id: root.child("metadata").and_then(libosinfo_id),
+        shared_memory: shared_memory(root),
         ..Hardware::default()
     };
     if let (Some(m), Some(uuid)) = (root.child("metadata"), &hw.uuid) {
@@ -386,6 +434,7 @@ pub(crate) fn from_tree(root: &Node) -> Result<Hardware, XmlError> {
                     target_name: owned(d.child_attr("target", "name")),
                     target_port: owned(d.child_attr("target", "port")),
                     source_path: owned(d.attr("tty").or_else(|| d.child_attr("source", "path"))),
+                    xml: String::new(),
                 }),
                 "controller" => hw.controllers.push(Controller {
                     kind: d.attr("type").unwrap_or_default().to_string(),
@@ -530,6 +579,7 @@ fn generic(d: &Node) -> Device {
             .collect::<Vec<_>>()
             .join(" "),
         boot_order: boot_order(d),
+        xml: String::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod de;
 pub mod device;
+pub mod device_extra;
 pub mod domain;
 pub mod edit;
 pub mod hardware;

@@ -26,14 +26,18 @@ pub const TAG_MAX: usize = 36;
 /// One device to attach.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExtraDevice {
-    Sound { model: &'static str },
+    Sound {
+        model: &'static str,
+    },
     /// virtio-rng fed from the host's /dev/urandom.
     Rng,
     Watchdog {
         model: &'static str,
         action: &'static str,
     },
-    Video { model: &'static str },
+    Video {
+        model: &'static str,
+    },
     Input {
         kind: &'static str,
         bus: &'static str,
@@ -65,12 +69,18 @@ impl FsShare {
     pub fn validate(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !self.source.starts_with('/') {
-            out.push(("fs_source", "an absolute host directory like /srv/share".into()));
+            out.push((
+                "fs_source",
+                "an absolute host directory like /srv/share".into(),
+            ));
         } else if self.source.chars().any(char::is_control) {
             out.push(("fs_source", "no control characters in the path".into()));
         }
         if self.tag.is_empty() {
-            out.push(("fs_tag", "the name the guest mounts: mount -t virtiofs TAG /mnt".into()));
+            out.push((
+                "fs_tag",
+                "the name the guest mounts: mount -t virtiofs TAG /mnt".into(),
+            ));
         } else if self.tag.len() > TAG_MAX {
             out.push(("fs_tag", format!("at most {TAG_MAX} bytes")));
         } else if self
@@ -291,7 +301,10 @@ mod tests {
             ExtraDevice::Console.to_xml().unwrap(),
             "<console type=\"pty\">\n  <target type=\"virtio\"/>\n</console>\n"
         );
-        assert_eq!(ExtraDevice::Serial.to_xml().unwrap(), "<serial type=\"pty\"/>\n");
+        assert_eq!(
+            ExtraDevice::Serial.to_xml().unwrap(),
+            "<serial type=\"pty\"/>\n"
+        );
         assert!(!ExtraDevice::Sound { model: "ich9" }.hotpluggable());
         assert!(ExtraDevice::Rng.hotpluggable());
         assert_eq!(pick(VIDEO_MODELS, "qxl"), Some("qxl"));

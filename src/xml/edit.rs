@@ -297,6 +297,18 @@ pub fn share_memory(xml: &str) -> Result<String, XmlError> {
     sp.apply()
 }
 
+/// Appends a device element (from `xml::device` or `xml::device_extra`, already escaped) as
+/// the last child of `<devices>`, indented to sit with its siblings.
+pub fn add_device(xml: &str, element: &str) -> Result<String, XmlError> {
+    let root = domain(xml)?;
+    let devs = devices(&root)?;
+    let indent = child_indent(xml, devs);
+    let element = element.trim_end().replace('\n', &format!("\n{indent}"));
+    let mut sp = Splices::new(xml);
+    append_child(&mut sp, devs, &element)?;
+    sp.apply()
+}
+
 /// Sets the model of the primary (first) `<video>`; its other model attributes (vram,
 /// heads…) belong to the old model and go, so libvirt fills in the new one's defaults.
 pub fn set_video_model(xml: &str, model: &str) -> Result<String, XmlError> {
@@ -883,7 +895,10 @@ mod tests {
         );
         let y = share_memory(&huge).unwrap();
         let (r, a) = changes(&huge, &y);
-        assert!(r.is_empty() && a == ["    <access mode='shared'/>"], "{r:?} {a:?}");
+        assert!(
+            r.is_empty() && a == ["    <access mode='shared'/>"],
+            "{r:?} {a:?}"
+        );
         let private = huge.replacen("<hugepages/>", "<access mode='private'/>", 1);
         let z = share_memory(&private).unwrap();
         assert!(hardware::parse(&z).unwrap().shared_memory, "{z}");
@@ -905,7 +920,36 @@ mod tests {
             .find(|d| d.kind == "video")
             .unwrap();
         assert_eq!(first.model.as_deref(), Some("virtio"));
-        let none = VIRT_INSTALL.replacen("<video>", "<x>", 1).replacen("</video>", "</x>", 1);
-        assert!(set_video_model(&none, "vga").is_err(), "no video: attach instead");
+        let none = VIRT_INSTALL
+            .replacen("<video>", "<x>", 1)
+            .replacen("</video>", "</x>", 1);
+        assert!(
+            set_video_model(&none, "vga").is_err(),
+            "no video: attach instead"
+        );
+    }
+
+    #[test]
+    fn a_device_is_appended_to_devices() {
+        let fs = "<filesystem type=\"mount\">\n  <source dir=\"/a&amp;b\"/>\n</filesystem>\n";
+        let x = add_device(VIRT_INSTALL, fs).unwrap();
+        let (r, a) = changes(VIRT_INSTALL, &x);
+        assert!(r.is_empty(), "{r:?}");
+        assert_eq!(
+            a,
+            [
+                "    <filesystem type=\"mount\">",
+                "      <source dir=\"/a&amp;b\"/>",
+                "    </filesystem>"
+            ]
+        );
+        let hw = hardware::parse(&x).unwrap();
+        let last = hw.other.last().unwrap();
+        assert_eq!(last.kind, "filesystem");
+        assert!(
+            last.xml.starts_with("<filesystem") && last.xml.contains("/a&amp;b"),
+            "{}",
+            last.xml
+        );
     }
 }

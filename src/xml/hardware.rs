@@ -333,7 +333,11 @@ fn keep_element_xml(hw: &mut Hardware, root: &Node, src: &str) {
 
 /// Whether the guest's memory is shared (see `Hardware::shared_memory`).
 fn shared_memory(root: &Node) -> bool {
-    if root.path(&["memoryBacking", "access"]).and_then(|a| a.attr("mode")) == Some("shared") {
+    if root
+        .path(&["memoryBacking", "access"])
+        .and_then(|a| a.attr("mode"))
+        == Some("shared")
+    {
         return true;
     }
     let cells: Vec<&Node> = root

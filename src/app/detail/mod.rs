@@ -401,7 +401,7 @@ fn not_editable(app: &mut App) -> Vec<Effect> {
     Vec::new()
 }
 
-/// `D` on a disk or NIC: confirm, then detach (live and persistent where the VM has both).
+/// `D` on a device: confirm, then detach (live and persistent where the VM has both).
 fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
     let list = items::hw_items(&d.hardware);
     let item = list.get(app.detail.hw_sel).copied();
@@ -428,10 +428,20 @@ fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
             }
             None => return Vec::new(),
         },
+        // Any other device goes back to libvirt as the definition has it (its alias names
+        // it in the live XML).
+        Some(HwItem::CharDev(i)) => match d.hardware.chardevs.get(i) {
+            Some(c) if !c.xml.is_empty() => (c.element.clone(), c.xml.clone()),
+            _ => return Vec::new(),
+        },
+        Some(HwItem::Other(i)) => match d.hardware.other.get(i) {
+            Some(o) if !o.xml.is_empty() => (o.kind.clone(), o.xml.clone()),
+            _ => return Vec::new(),
+        },
         _ => {
             app.messages.push(
                 Level::Info,
-                "only disks, CD-ROM drives and NICs can be detached here (E edits the XML)",
+                "settings cannot be detached: choose a device (E edits the XML)",
                 app.now,
             );
             return Vec::new();

@@ -40,15 +40,20 @@ const XML: &str = "<domain type='kvm'>
 const UUID: &str = "11111111-2222-3333-4444-555555555555";
 
 pub(super) fn details(active: bool) -> Box<VmDetails> {
-    let hw = crate::xml::hardware::parse(XML).unwrap();
+    details_of(active, XML)
+}
+
+/// The detail of a persistent VM defined by `xml` (the live XML too when `active`).
+pub(super) fn details_of(active: bool, xml: &str) -> Box<VmDetails> {
+    let hw = crate::xml::hardware::parse(xml).unwrap();
     Box::new(VmDetails {
         uuid: UUID.into(),
         name: "web-01".into(),
         active,
         persistent: true,
         autostart: false,
-        live_xml: active.then(|| XML.to_string()),
-        inactive_xml: Some(XML.to_string()),
+        live_xml: active.then(|| xml.to_string()),
+        inactive_xml: Some(xml.to_string()),
         secure: true,
         next_boot: active.then(|| hw.clone()),
         hardware: hw,
@@ -159,13 +164,23 @@ pub(super) fn changed(app: &mut App, d: Box<VmDetails>) {
 
 /// Opens the detail screen and answers its read.
 pub(super) fn opened(active: bool) -> App {
+    opened_with(active, XML)
+}
+
+/// The detail screen open on web-01 defined by `xml` (the fixture's name and UUID).
+pub(super) fn opened_with(active: bool, xml: &str) -> App {
     let mut a = app(active, false);
     let fx = press(&mut a, "<Enter>");
     let id = details_read(&a, &fx);
     // A second read is not sent while one is under way.
     assert!(request(&mut a, HostId(0), UUID.into()).is_empty());
-    answer(&mut a, id, details(active));
+    answer(&mut a, id, details_of(active, xml));
     a
+}
+
+/// The fixture's definition with `devices` added at the end of `<devices>`.
+pub(super) fn xml_with(devices: &str) -> String {
+    XML.replacen("  </devices>", &format!("{devices}\n  </devices>"), 1)
 }
 
 /// The host's poll names its active pools (what forms offer before the pools pane opened).

@@ -151,10 +151,18 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
             hw.os.firmware.as_deref().unwrap_or("bios")
         )),
         HwItem::Autostart => out.push(String::from("e or a: toggle")),
+        HwItem::Other(i) => {
+            if let Some(o) = hw.other.get(i) {
+                out.push(format!("{} · {}", o.kind, o.summary));
+                out.push(String::from("D: detach · E edits the whole definition"));
+            }
+        }
+        HwItem::CharDev(_) => out.push(String::from("D: detach · E edits the whole definition")),
         _ => out.push(String::from("E edits the whole definition")),
     }
     out.push(format!(
-        "A attaches a disk, CD-ROM or NIC · changes apply {}",
+        "A attaches a disk, NIC, sound, RNG, watchdog, video, input, console, virtiofs… · \
+         changes apply {}",
         d.scope().label()
     ));
     out

@@ -1,8 +1,11 @@
 //! Attach a device to the VM: a disk (a host path, a pool volume, or a new volume created
-//! first), a CD-ROM or a NIC. One form; the device chosen shows its own fields.
+//! first), a CD-ROM, a NIC, or one of the other devices `devices` builds (sound, RNG,
+//! watchdog, video, input, serial, console, USB redirection, virtiofs). One form; the device
+//! chosen shows its own fields.
 
+use super::devices;
 use super::facts::{default_pool, list, pool_check, pool_hint};
-use super::{at, fail, scope_field, scope_of, waiting, Facts, Layout, Ops, Wizard};
+use super::{at, fail, scope_field, scope_of, scopes, waiting, Facts, Layout, Ops, Wizard};
 use crate::app::detail::After;
 use crate::app::requests::Owner;
 use crate::app::wizard::{check, Field};
@@ -29,8 +32,10 @@ pub(super) fn fields_attach(facts: &Facts) -> Layout {
         nic_sources.push("default".into());
     }
     let source = nic_sources.first().cloned().unwrap_or_default();
+    let mut kinds = vec!["disk", NEW_DISK, "cdrom", "nic"];
+    kinds.extend_from_slice(devices::KINDS);
     let mut f = vec![
-        Field::choice("what", "Device", 0, &["disk", NEW_DISK, "cdrom", "nic"]),
+        Field::choice("what", "Device", 0, &kinds),
         Field::text("path", "Image", 0, "")
             .hint("a host path (/var/lib/libvirt/images/x.qcow2, /dev/sdb) or pool/volume"),
         Field::text("pool", "Pool", 0, &default_pool(facts, None)).hint(&pool_hint(facts)),
@@ -63,8 +68,9 @@ pub(super) fn fields_attach(facts: &Facts) -> Layout {
         )),
         Field::choice("model", "Model", 0, NIC_MODELS),
         Field::text("mac", "MAC", 0, "").hint("empty: libvirt picks one"),
-        scope_field(d),
     ];
+    f.extend(devices::fields(d));
+    f.push(scope_field(d));
     for x in &mut f {
         x.page = 0;
     }
@@ -76,6 +82,7 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
     let d = &facts.details;
     let what = w.get("what");
     let nic = what == "nic";
+    let disk_like = !nic && !devices::owns(&what);
     let buses: Vec<String> = if what == "cdrom" {
         vec!["sata".into(), "scsi".into(), "ide".into()]
     } else {
@@ -84,10 +91,10 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
     w.set_options("bus", buses);
     let new_disk = what == NEW_DISK;
     for (keys, visible) in [
-        (&["bus", "target"][..], !nic),
+        (&["bus", "target"][..], disk_like),
         (&["format", "cache", "io"][..], what == "disk" || new_disk),
         (&["pool", "vol_name", "size"][..], new_disk),
-        (&["path"][..], !nic && !new_disk),
+        (&["path"][..], disk_like && !new_disk),
     ] {
         for k in keys {
             if let Some(f) = w.field_mut(k) {
@@ -168,10 +175,23 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
             Ok(())
         },
     );
+    devices::check_device(w, d, &what);
+    if devices::owns(&what) {
+        return;
+    }
+    // A disk or NIC goes where the VM allows (another device may have narrowed the scope).
+    w.set_options(
+        "scope",
+        scopes(d).iter().map(|s| s.label().into()).collect(),
+    );
+    w.review_notes = Vec::new();
     w.review = Some(attach_xml(w, d));
 }
 
 pub(super) fn ops_attach(w: &Wizard, d: &VmDetails, scope: Scope) -> Result<Ops, String> {
+    if devices::owns(&w.get("what")) {
+        return devices::ops(w, d, scope);
+    }
     Ok(vec![(
         format!("attach {}{}", w.get("what"), at(scope)),
         VmOp::AttachDevice {

@@ -11,6 +11,7 @@
 
 mod attach;
 mod boot;
+mod devices;
 mod facts;
 mod identity;
 mod lifecycle;

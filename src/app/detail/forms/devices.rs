@@ -9,7 +9,7 @@ use crate::app::wizard::{check, Field};
 use crate::host::vm::{Scope, VmDetails, VmOp};
 use crate::xml::device_extra::{
     pick, ExtraDevice, FsShare, INPUT_BUSES, INPUT_KINDS, SOUND_MODELS_PC, SOUND_MODELS_Q35,
-    VIDEO_MODELS, WATCHDOG_ACTIONS, WATCHDOG_MODELS_PC, WATCHDOG_MODELS_Q35,
+    VIDEO_MODELS, WATCHDOG_ACTIONS, WATCHDOG_MODELS,
 };
 use crate::xml::edit::{add_device, set_video_model, share_memory};
 use crate::xml::hardware::Hardware;
@@ -52,17 +52,8 @@ pub(super) fn fields(d: &VmDetails) -> Vec<Field> {
         } else {
             "ich6: HDA; ac97 for old guests"
         }),
-        Field::choice(
-            "wd_model",
-            "Watchdog",
-            0,
-            if q {
-                WATCHDOG_MODELS_Q35
-            } else {
-                WATCHDOG_MODELS_PC
-            },
-        )
-        .hint("the guest must feed it (a watchdog daemon), or the action fires"),
+        Field::choice("wd_model", "Watchdog", 0, WATCHDOG_MODELS)
+            .hint("the guest must feed it (a watchdog daemon), or the action fires"),
         Field::choice("wd_action", "On expiry", 0, WATCHDOG_ACTIONS),
         Field::choice("video_model", "Video model", 0, VIDEO_MODELS),
         Field::choice("input_kind", "Input", 0, INPUT_KINDS),
@@ -171,14 +162,7 @@ fn device(w: &Wizard, d: &VmDetails) -> Result<ExtraDevice, String> {
         },
         "rng" => ExtraDevice::Rng,
         "watchdog" => ExtraDevice::Watchdog {
-            model: chosen(
-                "wd_model",
-                if q {
-                    WATCHDOG_MODELS_Q35
-                } else {
-                    WATCHDOG_MODELS_PC
-                },
-            )?,
+            model: chosen("wd_model", WATCHDOG_MODELS)?,
             action: chosen("wd_action", WATCHDOG_ACTIONS)?,
         },
         "video" => ExtraDevice::Video {
@@ -378,7 +362,7 @@ mod tests {
             "watchdog",
             &[("wd_model", "itco"), ("wd_action", "pause")],
         );
-        // itco is q35's own: the fixture is an i440fx (pc) machine.
+        // itco is not offered (libvirt 9.0 refuses it).
         let (xml, _, _) = review(&a);
         assert_eq!(
             xml.unwrap(),

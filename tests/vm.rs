@@ -22,6 +22,7 @@ use virtdeck::host::{HostCommand, HostEvent, Reply, RequestId};
 use virtdeck::job::{Job, JobState};
 use virtdeck::xml::device::{next_target, random_mac, Bus, Cache, DiskSource, DiskSpec, Io};
 use virtdeck::xml::device::{NicSource, NicSpec};
+use virtdeck::xml::device_extra::{ExtraDevice, FsShare};
 use virtdeck::xml::edit;
 use virtdeck::xml::hardware::Source;
 use virtdeck::xml::snapshot::SnapshotSpec;
@@ -688,6 +689,171 @@ fn xml_edit_round_trip_and_a_rejected_edit_changes_nothing() {
         .conn
         .lookup_domain_by_uuid_string("11111111-2222-4333-8444-555555555555")
         .is_err());
+}
+
+/// virtiofs on the shut-off guest: the attach form's definition (shared memory added, the
+/// share appended) is accepted by libvirt, the guest starts with virtiofsd serving the share,
+/// and the share detaches from the definition again.
+#[test]
+fn virtiofs_share_redefines_a_stopped_vm_cleanly_and_detaches() {
+    if !kvm_available() {
+        return;
+    }
+    let virtiofsd = "/usr/lib/qemu/virtiofsd";
+    if !std::path::Path::new(virtiofsd).exists() {
+        println!("skipped: {virtiofsd} (qemu-system-common) is missing");
+        return;
+    }
+    let lab = Lab::new("fs");
+    let (_, uuid) = lab.guest(false);
+    let share_dir = lab.path("share <&'\"> ü");
+    std::fs::create_dir(&share_dir).unwrap();
+    let mut w: W = Worker::start(URI);
+    let d = details(&w, &uuid);
+    assert!(!d.hardware.shared_memory);
+    let fs = ExtraDevice::Virtiofs(FsShare {
+        source: share_dir.clone(),
+        tag: "vdk<&>".into(),
+        readonly: false,
+    });
+    let base = edit::share_memory(d.inactive_xml.as_deref().unwrap()).unwrap();
+    let xml = edit::add_device(&base, &fs.to_xml().unwrap()).unwrap();
+    let (text, d) = ok(&mut w, &uuid, VmOp::DefineXml { xml });
+    assert!(text.contains("redefined"), "{text}");
+    assert!(d.hardware.shared_memory, "libvirt kept the memoryBacking");
+    let share = d
+        .hardware
+        .other
+        .iter()
+        .find(|o| o.kind == "filesystem")
+        .expect("the share is defined");
+    let node = virtdeck::xml::tree::parse(&share.xml, "filesystem").unwrap();
+    assert_eq!(node.child_attr("source", "dir"), Some(share_dir.as_str()));
+    assert_eq!(node.child_attr("target", "dir"), Some("vdk<&>"));
+    assert_eq!(node.child_attr("driver", "type"), Some("virtiofs"));
+
+    // It starts: libvirt runs virtiofsd for the share.
+    let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    dom.create().unwrap();
+    let live = details(&w, &uuid);
+    assert!(
+        live.hardware.other.iter().any(|o| o.kind == "filesystem"),
+        "the running guest has the share"
+    );
+    dom.destroy().unwrap();
+
+    // Detach from the definition, as D on the Hardware tab sends it.
+    let d = details(&w, &uuid);
+    let share = d
+        .hardware
+        .other
+        .iter()
+        .find(|o| o.kind == "filesystem")
+        .unwrap();
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml: share.xml.clone(),
+            scope: Scope::CONFIG,
+        },
+    );
+    assert!(!d.hardware.other.iter().any(|o| o.kind == "filesystem"));
+}
+
+/// The other devices the attach form offers go into the running guest where QEMU can
+/// hotplug them, and detach by the element the Hardware tab lists: a USB tablet (USB unplug
+/// needs no guest help) live and persistent; virtio-rng live, detached from the definition
+/// only (a PCI unplug waits for an ACPI eject the boot sector never answers); a virtio
+/// console, which without a virtio-serial controller libvirt takes only into the definition
+/// (what the attach form then offers).
+#[test]
+fn other_devices_attach_live_and_detach() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("dev");
+    let (_, uuid) = lab.guest(true);
+    let mut w: W = Worker::start(URI);
+    let tablet = |hw: &virtdeck::xml::hardware::Hardware| {
+        hw.other
+            .iter()
+            .find(|o| o.kind == "input" && o.summary.contains("tablet"))
+            .map(|o| o.xml.clone())
+    };
+    let rng = |hw: &virtdeck::xml::hardware::Hardware| {
+        hw.other
+            .iter()
+            .find(|o| o.kind == "rng")
+            .map(|o| o.xml.clone())
+    };
+    let console = |hw: &virtdeck::xml::hardware::Hardware| {
+        hw.chardevs
+            .iter()
+            .find(|c| c.element == "console" && c.target_type.as_deref() == Some("virtio"))
+            .map(|c| c.xml.clone())
+    };
+    let attach = |w: &mut W, dev: ExtraDevice, scope: Scope| {
+        let (text, d) = ok(
+            w,
+            &uuid,
+            VmOp::AttachDevice {
+                xml: dev.to_xml().unwrap(),
+                scope,
+            },
+        );
+        assert!(text.contains("attached"), "{text}");
+        d
+    };
+    let input = ExtraDevice::Input {
+        kind: "tablet",
+        bus: "usb",
+    };
+    let d = attach(&mut w, input, Scope::BOTH);
+    let live = tablet(&d.hardware).expect("the running guest has the tablet");
+    assert!(
+        live.contains("<alias"),
+        "the live element names its alias: {live}"
+    );
+    assert!(tablet(d.next_boot.as_ref().unwrap()).is_some());
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml: live,
+            scope: Scope::BOTH,
+        },
+    );
+    assert!(tablet(d.next_boot.as_ref().unwrap()).is_none());
+
+    let d = attach(&mut w, ExtraDevice::Rng, Scope::BOTH);
+    let live = rng(&d.hardware).expect("the running guest has the RNG");
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::DetachDevice {
+            xml: live,
+            scope: Scope::CONFIG,
+        },
+    );
+    assert!(rng(d.next_boot.as_ref().unwrap()).is_none());
+
+    let e = err(
+        &mut w,
+        &uuid,
+        VmOp::AttachDevice {
+            xml: ExtraDevice::Console.to_xml().unwrap(),
+            scope: Scope::BOTH,
+        },
+    );
+    assert!(e.contains("virtio-serial"), "{e}");
+    let d = attach(&mut w, ExtraDevice::Console, Scope::CONFIG);
+    let next = d.next_boot.as_ref().unwrap();
+    assert!(console(next).is_some() && console(&d.hardware).is_none());
+    assert!(
+        next.controllers.iter().any(|c| c.kind == "virtio-serial"),
+        "libvirt added the controller to the definition"
+    );
 }
 
 /// Types `hi` on the guest's serial console until it echoes, proving it booted its disk.

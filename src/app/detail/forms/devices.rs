@@ -211,7 +211,15 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
         notes: Vec::new(),
         what: "attach",
     };
-    if !dev.hotpluggable() && d.active {
+    // A virtio console hotplugs onto a virtio-serial bus; libvirt adds the controller only
+    // to a definition ("no virtio-serial controllers are available" live).
+    let no_serial_bus = matches!(dev, ExtraDevice::Console)
+        && !d
+            .hardware
+            .controllers
+            .iter()
+            .any(|c| c.kind == "virtio-serial");
+    if (!dev.hotpluggable() || no_serial_bus) && d.active {
         if !d.persistent {
             return Err(format!(
                 "QEMU cannot add a {} to a running guest and this transient VM has no \
@@ -220,17 +228,35 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
             ));
         }
         plan.only = Some(Scope::CONFIG);
-        plan.notes.push(format!(
-            "QEMU cannot add a {} to a running guest: it is added to the definition and \
-             appears at the next boot.",
-            dev.element()
-        ));
+        plan.notes.push(if no_serial_bus {
+            "The running guest has no virtio-serial controller: the console is added to the \
+             definition (libvirt adds the controller) and appears at the next boot."
+                .to_string()
+        } else {
+            format!(
+                "QEMU cannot add a {} to a running guest: it is added to the definition and \
+                 appears at the next boot.",
+                dev.element()
+            )
+        });
     }
     match &dev {
         ExtraDevice::UsbRedir if !next.graphics.iter().any(|g| g.kind == "spice") => {
             return Err(
                 "USB redirection goes through a SPICE client: this VM has no SPICE \
                         graphics (add it in the XML, E)"
+                    .into(),
+            );
+        }
+        ExtraDevice::UsbRedir | ExtraDevice::Input { bus: "usb", .. }
+            if next
+                .controllers
+                .iter()
+                .any(|c| c.kind == "usb" && c.model.as_deref() == Some("none")) =>
+        {
+            return Err(
+                "this VM has no USB controller (model none): add one in the XML (E) \
+                        or choose the virtio bus"
                     .into(),
             );
         }
@@ -352,6 +378,23 @@ mod tests {
         assert_eq!(w.get("scope"), "persistent", "the choice is kept…");
         assert!(w.choose("scope", "live"), "…but live is offered again");
         assert!(w.review_notes.is_empty());
+    }
+
+    #[test]
+    fn a_console_without_a_virtio_serial_bus_waits_for_the_next_boot() {
+        let mut a = opened(true);
+        form(&mut a, "console", &[]);
+        let (_, notes, scope) = review(&a);
+        assert!(notes[0].contains("virtio-serial"), "{notes:?}");
+        assert_eq!(scope, "persistent");
+        let bus = xml_with("    <controller type='virtio-serial' index='0'/>");
+        let mut a = opened_with(true, &bus);
+        form(&mut a, "console", &[]);
+        assert_eq!(review(&a).2, "live and persistent");
+        let none = xml_with("    <controller type='usb' model='none'/>");
+        let mut a = opened_with(false, &none);
+        form(&mut a, "input", &[("input_bus", "usb")]);
+        assert!(review(&a).0.unwrap_err().contains("USB controller"));
     }
 
     #[test]

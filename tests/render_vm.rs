@@ -278,3 +278,34 @@ fn delete_review_names_its_own_action() {
     );
     assert!(!review.contains("defined"), "{review}");
 }
+
+/// Chooses device number `n` of the attach form (0 = disk) by keys.
+fn choose_device(live: &mut common::Live, n: usize) {
+    for _ in 0..n {
+        live.press("<Right>");
+    }
+}
+
+#[test]
+fn attach_form_shows_the_other_devices() {
+    let mut live = open("web-01");
+    live.press("<Tab>");
+    live.press("A");
+    // Device: sound (after disk, new volume, cdrom, nic).
+    choose_device(&mut live, 4);
+    insta::assert_snapshot!("attach_sound_100x30", screen(&live.app, 100, 30));
+    // Watchdog: model and action.
+    choose_device(&mut live, 2);
+    let s = screen(&live.app, 100, 30);
+    assert!(s.contains("i6300esb") && s.contains("On expiry"), "{s}");
+    // virtiofs: the share's fields, then the review.
+    choose_device(&mut live, 6);
+    insta::assert_snapshot!("attach_virtiofs_100x30", screen(&live.app, 100, 30));
+    live.press("<Tab>");
+    live.type_text("/srv/share");
+    live.press("<Tab>");
+    live.type_text("share");
+    // web-01 runs without shared memory: the review says why it cannot be attached now.
+    live.press("<Enter>");
+    insta::assert_snapshot!("attach_virtiofs_review_100x30", screen(&live.app, 100, 30));
+}

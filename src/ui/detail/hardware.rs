@@ -161,8 +161,7 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
         _ => out.push(String::from("E edits the whole definition")),
     }
     out.push(format!(
-        "A attaches a disk, NIC, sound, RNG, watchdog, video, input, console, virtiofs… · \
-         changes apply {}",
+        "A attaches a device (disk, NIC, RNG, virtiofs…) · applies {}",
         d.scope().label()
     ));
     out

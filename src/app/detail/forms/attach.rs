@@ -5,7 +5,7 @@
 
 use super::devices;
 use super::facts::{default_pool, list, pool_check, pool_hint};
-use super::{at, fail, scope_field, scope_of, scopes, waiting, Facts, Layout, Ops, Wizard};
+use super::{at, fail, scope_field, scope_of, waiting, Facts, Layout, Ops, Wizard};
 use crate::app::detail::After;
 use crate::app::requests::Owner;
 use crate::app::wizard::{check, Field};
@@ -180,10 +180,7 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
         return;
     }
     // A disk or NIC goes where the VM allows (another device may have narrowed the scope).
-    w.set_options(
-        "scope",
-        scopes(d).iter().map(|s| s.label().into()).collect(),
-    );
+    devices::offer_all_scopes(w, d);
     w.review_notes = Vec::new();
     w.review = Some(attach_xml(w, d));
 }

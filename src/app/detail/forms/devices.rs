@@ -93,18 +93,33 @@ pub(super) fn check_device(w: &mut Wizard, d: &VmDetails, what: &str) {
     }
     match plan(w, d) {
         Ok(p) => {
-            let labels: Vec<String> = match p.only {
-                Some(s) => vec![s.label().to_string()],
-                None => super::scopes(d).iter().map(|s| s.label().into()).collect(),
-            };
-            w.set_options("scope", labels);
+            match p.only {
+                Some(s) => w.set_options("scope", vec![s.label().to_string()]),
+                None => offer_all_scopes(w, d),
+            }
             w.review_notes = p.notes;
             w.review = Some(Ok(p.review));
         }
         Err(e) => {
+            offer_all_scopes(w, d);
             w.review_notes = Vec::new();
             w.review = Some(Err(e));
         }
+    }
+}
+
+/// Offers every scope the VM allows again; after a device that narrowed it to one, the
+/// widest is chosen (what the form opens with).
+pub(super) fn offer_all_scopes(w: &mut Wizard, d: &VmDetails) {
+    let all: Vec<String> = super::scopes(d).iter().map(|s| s.label().into()).collect();
+    let narrowed = matches!(
+        w.field("scope").map(|f| &f.input),
+        Some(crate::app::wizard::Input::Choice { options, .. }) if options.len() == 1
+    );
+    let first = all.first().cloned().unwrap_or_default();
+    w.set_options("scope", all);
+    if narrowed {
+        w.choose("scope", &first);
     }
 }
 
@@ -375,8 +390,8 @@ mod tests {
         };
         w.choose("what", "nic");
         super::super::refresh(w, &Default::default());
-        assert_eq!(w.get("scope"), "persistent", "the choice is kept…");
-        assert!(w.choose("scope", "live"), "…but live is offered again");
+        assert_eq!(w.get("scope"), "live and persistent");
+        assert!(w.choose("scope", "live"), "live is offered again");
         assert!(w.review_notes.is_empty());
     }
 

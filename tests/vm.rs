@@ -732,6 +732,28 @@ fn virtiofs_share_redefines_a_stopped_vm_cleanly_and_detaches() {
     assert_eq!(node.child_attr("target", "dir"), Some("vdk<&>"));
     assert_eq!(node.child_attr("driver", "type"), Some("virtiofs"));
 
+    // A read-only share: libvirt 9.0 refuses it with its own words, and nothing changes.
+    let ro = ExtraDevice::Virtiofs(FsShare {
+        source: share_dir.clone(),
+        tag: "ro".into(),
+        readonly: true,
+    });
+    let before = d.inactive_xml.clone().unwrap();
+    let with_ro = edit::add_device(&before, &ro.to_xml().unwrap()).unwrap();
+    let (result, _) = w.act(|id| VmCmd::Act {
+        id,
+        uuid: uuid.clone(),
+        op: VmOp::DefineXml { xml: with_ro },
+    });
+    match result {
+        Ok(_) => println!("this libvirt accepts a read-only virtiofs share"),
+        Err(e) => {
+            assert!(e.contains("read-only"), "{e}");
+            let now = details(&w, &uuid);
+            assert_eq!(now.inactive_xml.as_deref(), Some(before.as_str()));
+        }
+    }
+
     // It starts: libvirt runs virtiofsd for the share.
     let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
     dom.create().unwrap();

@@ -289,6 +289,16 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
                 )];
             }
         }
+        _ => {}
+    }
+    if let ExtraDevice::Virtiofs(FsShare { readonly: true, .. }) = &dev {
+        plan.notes.push(
+            "libvirt 9.0 (Debian 12) refuses a read-only virtiofs share (\"virtiofs does not \
+             yet support read-only mode\"); newer releases accept it."
+                .into(),
+        );
+    }
+    match &dev {
         ExtraDevice::Virtiofs(_) if !next.shared_memory => {
             if d.active {
                 return Err("virtiofs needs shared guest memory (<memoryBacking> with \
@@ -299,11 +309,12 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
             let base = share_memory(definition(d)?).map_err(|e| e.to_string())?;
             plan.define = Some(add_device(&base, &xml).map_err(|e| e.to_string())?);
             plan.only = Some(Scope::CONFIG);
-            plan.notes = vec![
+            plan.notes.insert(
+                0,
                 "The VM's memory is not shared yet, which virtiofs needs: the definition \
                  also gets this <memoryBacking> (memfd, shared)."
                     .into(),
-            ];
+            );
             plan.review = format!("{SHARED_MEMORY}{xml}");
         }
         _ => {}
@@ -541,6 +552,20 @@ mod tests {
             matches!(sent.as_slice(), [VmOp::AttachDevice { scope, .. }] if *scope == Scope::BOTH),
             "{sent:?}"
         );
+        // Read-only: the review warns that libvirt 9.0 refuses it.
+        let mut a = opened_with(false, &shared);
+        form(
+            &mut a,
+            "virtiofs",
+            &[
+                ("fs_source", "/srv/x"),
+                ("fs_tag", "t"),
+                ("fs_readonly", "yes"),
+            ],
+        );
+        let (xml, notes, _) = review(&a);
+        assert!(xml.unwrap().contains("<readonly/>"));
+        assert!(notes.iter().any(|n| n.contains("read-only")), "{notes:?}");
         // A bad tag is the field's error.
         let mut a = opened(false);
         form(

@@ -539,6 +539,11 @@ fn device_label(xml: &str) -> String {
             .child_attr("mac", "address")
             .or_else(|| n.child_attr("source", "network"))
             .or_else(|| n.child_attr("source", "bridge")),
+        // A share by its mount tag; other devices by their model or type.
+        "filesystem" => n.child_attr("target", "dir"),
+        "sound" | "watchdog" => n.attr("model"),
+        "input" | "redirdev" => n.attr("type"),
+        "video" => n.child_attr("model", "type"),
         _ => None,
     };
     match (n.attr("device"), detail) {
@@ -709,6 +714,11 @@ mod tests {
             "interface default"
         );
         assert_eq!(device_label("<rng model='virtio'/>"), "rng");
+        assert_eq!(
+            device_label("<filesystem><target dir='t&lt;1'/></filesystem>"),
+            "filesystem t<1"
+        );
+        assert_eq!(device_label("<sound model='ich9'/>"), "sound ich9");
         assert_eq!(device_label("<broken"), "device");
     }
 

@@ -285,7 +285,8 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
                 plan.notes = vec![format!(
                     "The VM has a video adapter ({}): its model changes to {model} in the \
                      definition, from the next boot.",
-                    old.model.as_deref().unwrap_or("default")
+                    // The host wrote it: shown escaped, as all host text.
+                    crate::sanitize::text(old.model.as_deref().unwrap_or("default"))
                 )];
             }
         }
@@ -471,6 +472,15 @@ mod tests {
         assert!(
             new.contains("<model type='virtio'/>") && !new.contains("cirrus"),
             "{new}"
+        );
+        // The old model is the host's text: control characters arrive escaped.
+        let evil = xml_with("    <video>\n      <model type='qxl&#x1b;[2J'/>\n    </video>");
+        let mut a = opened_with(false, &evil);
+        form(&mut a, "video", &[("video_model", "vga")]);
+        let (_, notes, _) = review(&a);
+        assert!(
+            !notes[0].contains('\u{1b}') && notes[0].contains("qxl"),
+            "{notes:?}"
         );
         // Without a video adapter it is an attach.
         let mut a = opened(false);

@@ -309,3 +309,22 @@ fn attach_form_shows_the_other_devices() {
     live.press("<Enter>");
     insta::assert_snapshot!("attach_virtiofs_review_100x30", screen(&live.app, 100, 30));
 }
+
+#[test]
+fn attach_virtiofs_to_a_stopped_vm_reviews_the_memory_backing_it_adds() {
+    let mut live = open("web-04");
+    live.press("<Tab>");
+    live.press("A");
+    choose_device(&mut live, 12);
+    live.press("<Tab>");
+    live.type_text("/srv/a<&>");
+    live.press("<Tab>");
+    live.type_text("share");
+    live.press("<Enter>");
+    let s = screen(&live.app, 100, 30);
+    assert!(
+        s.contains("memoryBacking") && s.contains("/srv/a&lt;&amp;&gt;"),
+        "{s}"
+    );
+    insta::assert_snapshot!("attach_virtiofs_stopped_review_100x30", s);
+}

@@ -860,6 +860,17 @@ fn other_devices_attach_live_and_detach() {
     );
     assert!(rng(d.next_boot.as_ref().unwrap()).is_none());
 
+    // A watchdog hotplugs (libvirt 9.0 and QEMU 7.2 take an i6300esb live).
+    let d = attach(
+        &mut w,
+        ExtraDevice::Watchdog {
+            model: "i6300esb",
+            action: "poweroff",
+        },
+        Scope::BOTH,
+    );
+    assert!(d.hardware.other.iter().any(|o| o.kind == "watchdog"));
+
     let e = err(
         &mut w,
         &uuid,

@@ -573,15 +573,26 @@ fn generic(d: &Node) -> Device {
         .or_else(|| d.attr("model"))
         .or_else(|| d.attr("type"))
         .or_else(|| d.attr("bus"));
+    // The attributes, then what a few children say: a video's model, a share's driver,
+    // directory and tag (its attributes alone say little).
+    let mut parts: Vec<String> = d.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for (child, attr) in [
+        ("model", "type"),
+        ("driver", "type"),
+        ("source", "dir"),
+        ("target", "dir"),
+    ] {
+        if let Some(v) = d.child_attr(child, attr) {
+            parts.push(format!("{child}={v}"));
+        }
+    }
+    if d.child("readonly").is_some() {
+        parts.push("readonly".into());
+    }
     Device {
         kind: d.name.clone(),
         model: owned(model),
-        summary: d
-            .attrs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" "),
+        summary: parts.join(" "),
         boot_order: boot_order(d),
         xml: String::new(),
     }
@@ -904,6 +915,19 @@ line &lt;two&gt;</description>
         // Unknown devices are listed, not dropped.
         let future = hw.other.iter().find(|d| d.kind == "futuredevice").unwrap();
         assert_eq!(future.summary, "flavour=new");
+        let fs = parse(
+            "<domain><devices><video><model type='qxl' vram='1'/></video>\
+             <filesystem type='mount'><driver type='virtiofs'/><source dir='/s'/>\
+             <target dir='t'/><readonly/></filesystem></devices></domain>",
+        )
+        .unwrap();
+        assert_eq!(fs.other[0].summary, "model=qxl");
+        assert_eq!(
+            fs.other[1].summary,
+            "type=mount driver=virtiofs source=/s target=t readonly"
+        );
+        assert!(fs.other[1].xml.starts_with("<filesystem type='mount'>"));
+        assert!(fs.other[1].xml.ends_with("</filesystem>"));
         assert!(hw.other.iter().any(|d| d.kind == "tpm"));
     }
 

@@ -234,7 +234,7 @@ fn help_lists_the_detail_keys_from_the_keymap() {
     for text in [
         "Next tab (Overview, Hardware, Snapshots, XML)",
         "Edit the XML in $EDITOR",
-        "Attach a disk, CD-ROM or NIC",
+        "Attach a device (disk, NIC, RNG, virtiofs…)",
         "Revert to the selected snapshot (confirm)",
         "Delete the VM (options; type the name)",
         "Review the diff against the definition, then redefine",

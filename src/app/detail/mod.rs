@@ -395,7 +395,7 @@ fn edit_item(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
 fn not_editable(app: &mut App) -> Vec<Effect> {
     app.messages.push(
         Level::Info,
-        "nothing to edit here: D detaches a disk or NIC; E edits the whole XML",
+        "nothing to edit here: D detaches the device; E edits the whole XML",
         app.now,
     );
     Vec::new()
@@ -438,6 +438,14 @@ fn detach(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
             Some(o) if !o.xml.is_empty() => (o.kind.clone(), o.xml.clone()),
             _ => return Vec::new(),
         },
+        Some(HwItem::Graphics(_) | HwItem::Controller(_)) => {
+            app.messages.push(
+                Level::Info,
+                "graphics and controllers are not detached here (E edits the XML)",
+                app.now,
+            );
+            return Vec::new();
+        }
         _ => {
             app.messages.push(
                 Level::Info,

@@ -1,13 +1,13 @@
 //! The VM detail screen's forms: vCPUs, memory, title, description, rename, boot order, CD-ROM
-//! media, block resize, attach a disk/CD-ROM/NIC, new snapshot, delete snapshot, clone and
+//! media, block resize, attach a device, new snapshot, delete snapshot, clone and
 //! delete the VM. Each carries the VM's details as they were when it opened; the scope
 //! field shows where a change applies (live, persistent or both, as the VM allows).
 //!
 //! The generic wizard types and pages; it carries a form as a `wizard::Spec` (`VmForm`) and
 //! hands checking and submitting back here. This module dispatches by form to the group that
 //! owns it: `resources` (vCPUs, memory, disk size), `identity` (title, description, rename),
-//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC), `snapshots`, `lifecycle` (clone,
-//! delete); `facts` is what they check against.
+//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC; the other devices in `devices`),
+//! `snapshots`, `lifecycle` (clone, delete); `facts` is what they check against.
 
 mod attach;
 mod boot;

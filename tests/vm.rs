@@ -693,7 +693,7 @@ fn xml_edit_round_trip_and_a_rejected_edit_changes_nothing() {
 
 /// virtiofs on the shut-off guest: the attach form's definition (shared memory added, the
 /// share appended) is accepted by libvirt, the guest starts with virtiofsd serving the share,
-/// and the share detaches from the definition again.
+/// a second share hotplugs into it, and a share detaches from the definition again.
 #[test]
 fn virtiofs_share_redefines_a_stopped_vm_cleanly_and_detaches() {
     if !kvm_available() {
@@ -762,6 +762,25 @@ fn virtiofs_share_redefines_a_stopped_vm_cleanly_and_detaches() {
         live.hardware.other.iter().any(|o| o.kind == "filesystem"),
         "the running guest has the share"
     );
+    // With shared memory, a second share hotplugs into the running guest.
+    let second = ExtraDevice::Virtiofs(FsShare {
+        source: share_dir.clone(),
+        tag: "live".into(),
+        readonly: false,
+    });
+    let (_, d) = ok(
+        &mut w,
+        &uuid,
+        VmOp::AttachDevice {
+            xml: second.to_xml().unwrap(),
+            scope: Scope::BOTH,
+        },
+    );
+    let shares = |hw: &virtdeck::xml::hardware::Hardware| {
+        hw.other.iter().filter(|o| o.kind == "filesystem").count()
+    };
+    assert_eq!(shares(&d.hardware), 2, "live");
+    assert_eq!(shares(d.next_boot.as_ref().unwrap()), 2, "persistent");
     dom.destroy().unwrap();
 
     // Detach from the definition, as D on the Hardware tab sends it.
@@ -780,7 +799,7 @@ fn virtiofs_share_redefines_a_stopped_vm_cleanly_and_detaches() {
             scope: Scope::CONFIG,
         },
     );
-    assert!(!d.hardware.other.iter().any(|o| o.kind == "filesystem"));
+    assert_eq!(shares(&d.hardware), 1);
 }
 
 /// The other devices the attach form offers go into the running guest where QEMU can

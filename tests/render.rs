@@ -198,7 +198,7 @@ fn unreachable_and_malformed_hosts_show_libvirt_error() {
         use virtdeck::app::hosts::HostStatus;
         matches!(app.hosts[0].status, HostStatus::Unreachable { .. })
             && matches!(app.hosts[1].status, HostStatus::Unreachable { .. })
-            && app.hosts[2].updated_at.is_some()
+            && app.hosts[2].read_in_full()
     });
     assert!(
         ok,

@@ -56,7 +56,7 @@ fn live() -> common::Live {
         live.pump_until(Duration::from_secs(20), |a| a
             .hosts
             .iter()
-            .all(|h| h.updated_at.is_some() && h.status.is_connected())),
+            .all(|h| h.read_in_full() && h.status.is_connected())),
         "hosts did not report in time"
     );
     // Which host connected first varies; the log pane gets its own hostile entry below.

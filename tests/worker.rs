@@ -199,7 +199,7 @@ fn failed_connect_hook_reports_unreachable_and_retries() {
         false,
     );
     let ok = live.pump_until(Duration::from_secs(10), |app| {
-        app.hosts[0].status.is_connected() && app.hosts[0].updated_at.is_some()
+        app.hosts[0].status.is_connected() && app.hosts[0].read_in_full()
     });
     assert!(ok);
     assert!(live

@@ -118,6 +118,12 @@ pub struct HostView {
 }
 
 impl HostView {
+    /// A VM list has come in and every VM's facts are read (not only its row, see
+    /// `model::Known`).
+    pub fn read_in_full(&self) -> bool {
+        self.updated_at.is_some() && self.vms.iter().all(|v| v.known == crate::model::Known::All)
+    }
+
     pub fn new(id: HostId, name: String, uri: String, history_len: usize) -> Self {
         HostView {
             id,

@@ -125,7 +125,7 @@ pub fn demo() -> Live {
     }
     live._fleet = Some(fleet);
     let ok = live.pump_until(Duration::from_secs(20), |app| {
-        app.hosts.iter().all(|h| h.updated_at.is_some())
+        app.hosts.iter().all(|h| h.read_in_full())
     });
     assert!(ok, "demo hosts did not report in time");
     live

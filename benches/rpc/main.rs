@@ -1,0 +1,510 @@
+//! Round trips per host (issue 20, items 1 and 5): `cargo bench --bench rpc`.
+//!
+//! 1. For hosts of 10, 500 and 5,000 VMs (gen_fleet test-driver files served by the running
+//!    libvirtd as `test+unix:///FILE`), counts the libvirt RPC calls one virtdeck host worker
+//!    makes on connect, until its first complete snapshot (every VM with its state and
+//!    autostart flag), and per poll tick afterwards; next to them, the calls of `virsh list
+//!    --all` and `virsh domstats` on the same host. Calls are counted in libvirt's client log
+//!    (see `log.rs`), which libvirt reads from the environment when it initialises: each
+//!    measurement runs in a child process of this binary (`VIRTDECK_RPC_SCENARIO`).
+//! 2. A 10,000-VM host: start → first frame with VM rows, against the wall time of `virsh
+//!    list --all` on the same URI (interleaved runs), RSS once the rows are shown, and filter
+//!    keystroke → frame at 200×50.
+//!
+//! Knobs: `VIRTDECK_RPC_SIZES` (default "10,500,5000"), `VIRTDECK_RPC_BIG` (default 10000),
+//! `VIRTDECK_RPC_RUNS` (default 3), `VIRTDECK_RPC_KEYS` (keys per run, default 300).
+//! Needs a libvirtd on this machine (`scripts/lab.sh`) and `virsh`; prints `skipped: …`
+//! otherwise.
+
+#[path = "../support/keys.rs"]
+mod keys;
+#[path = "../support/report.rs"]
+mod report;
+
+mod count;
+mod fleet;
+mod log;
+mod rows;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use report::{print_table, row, sorted};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const SCENARIO: &str = "VIRTDECK_RPC_SCENARIO";
+const URI: &str = "VIRTDECK_RPC_URI";
+const XML: &str = "VIRTDECK_RPC_XML";
+const LOG: &str = "VIRTDECK_RPC_LOG";
+const SPAWNED_AT: &str = "VIRTDECK_RPC_SPAWNED_AT_NS";
+
+fn emit(key: &str, value: f64) {
+    println!("@@ {key} {value}");
+}
+
+fn note(text: &str) {
+    println!("## {text}");
+}
+
+fn wall_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn env_path(name: &str) -> Res<PathBuf> {
+    Ok(std::env::var(name)
+        .map_err(|_| format!("{name} is not set"))?
+        .into())
+}
+
+fn run_scenario(name: &str) -> Res<()> {
+    let uri = std::env::var(URI).map_err(|_| format!("{URI} is not set"))?;
+    match name {
+        "calibrate" => count::calibrate(&uri, &env_path(LOG)?),
+        "count" => count::worker(&uri, &env_path(XML)?, &env_path(LOG)?),
+        "rows" => rows::first_rows(&uri, &env_path(XML)?, env_or("VIRTDECK_RPC_KEYS", 300)),
+        other => Err(format!("unknown scenario {other}").into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+/// What the children printed.
+#[derive(Default)]
+struct Out {
+    nums: BTreeMap<String, Vec<f64>>,
+    notes: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Out {
+    fn get(&self, key: &str) -> Option<f64> {
+        self.nums.get(key).and_then(|v| v.last().copied())
+    }
+
+    fn all(&self, key: &str) -> Vec<f64> {
+        self.nums.get(key).cloned().unwrap_or_default()
+    }
+
+    /// Runs this binary as `scenario`; its numbers are stored under `prefix.` + key.
+    fn child(&mut self, prefix: &str, scenario: &str, envs: &[(&str, &Path)], log: Option<&Path>) {
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => return self.errors.push(format!("{prefix}: {e}")),
+        };
+        let mut cmd = Command::new(exe);
+        cmd.env(SCENARIO, scenario)
+            .env(SPAWNED_AT, wall_ns().to_string())
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        log_env(&mut cmd, log);
+        if let Some(l) = log {
+            cmd.env(LOG, l);
+        }
+        match cmd.output() {
+            Ok(o) => {
+                for line in String::from_utf8_lossy(&o.stdout).lines() {
+                    if let Some(rest) = line.strip_prefix("@@ ") {
+                        let mut it = rest.splitn(2, ' ');
+                        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            if let Ok(v) = v.trim().parse::<f64>() {
+                                let key = format!("{prefix}.{k}");
+                                self.nums.entry(key).or_default().push(v);
+                            }
+                        }
+                    } else if let Some(rest) = line.strip_prefix("## ") {
+                        self.notes.push(format!("[{prefix}] {rest}"));
+                    } else if let Some(rest) = line.strip_prefix("!! ") {
+                        self.errors.push(format!("{prefix}: {rest}"));
+                    }
+                }
+                if !o.status.success() {
+                    self.errors
+                        .push(format!("{prefix}: child exited with {}", o.status));
+                }
+            }
+            Err(e) => self.errors.push(format!("{prefix}: {e}")),
+        }
+    }
+}
+
+/// libvirt's client log to `log` (every RPC and API line), or no log at all: a debug log
+/// slows libvirt down, so timed runs go without.
+fn log_env(cmd: &mut Command, log: Option<&Path>) {
+    match log {
+        Some(p) => cmd
+            .env("LIBVIRT_LOG_FILTERS", log::FILTERS)
+            .env("LIBVIRT_LOG_OUTPUTS", format!("1:file:{}", p.display())),
+        None => cmd
+            .env_remove("LIBVIRT_LOG_FILTERS")
+            .env_remove("LIBVIRT_LOG_OUTPUTS"),
+    };
+    cmd.env_remove("LIBVIRT_DEBUG");
+}
+
+/// `virsh -c uri ARGS`, with stdout thrown away; its wall time in seconds.
+fn virsh(uri: &str, args: &[&str], log: Option<&Path>) -> Res<f64> {
+    let mut cmd = Command::new("virsh");
+    cmd.arg("-c")
+        .arg(uri)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    log_env(&mut cmd, log);
+    let t = Instant::now();
+    let out = cmd.output()?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "virsh {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    Ok(secs)
+}
+
+/// Calls `virsh ARGS` makes on `uri`, with the names of the calls.
+fn virsh_calls(uri: &str, args: &[&str], log: &Path) -> Res<(usize, String)> {
+    virsh(uri, args, Some(log))?;
+    let mut tail = log::Tail::new(log);
+    tail.poll()?;
+    Ok((log::calls(&tail.events), log::breakdown(&tail.events)))
+}
+
+/// Why the bench cannot run here, if it cannot.
+fn unreachable(uri: &str) -> Option<String> {
+    match virsh(uri, &["-q", "uri"], None) {
+        Ok(_) => None,
+        Err(e) => Some(format!("libvirtd not reachable through {uri}: {e}")),
+    }
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("VIRTDECK_RPC_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![10, 500, 5000])
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let s = sorted(v.to_vec());
+    (!s.is_empty()).then(|| s[s.len() / 2])
+}
+
+fn parent() -> Res<()> {
+    let started = Instant::now();
+    let sizes = sizes();
+    let big = env_or("VIRTDECK_RPC_BIG", 10_000);
+    let runs = env_or("VIRTDECK_RPC_RUNS", 3);
+    // Removed when dropped, on every return below (errors included).
+    let dir = tempfile::Builder::new().prefix("virtdeck-rpc-").tempdir()?;
+    let file = |name: String| dir.path().join(name);
+    let uri_of = |p: &Path| format!("test+unix://{}", p.display());
+
+    let small = file(format!("fleet-{}.xml", sizes[0]));
+    fleet::generate(sizes[0], true, &small)?;
+    if let Some(why) = unreachable(&uri_of(&small)) {
+        println!("skipped: {why}");
+        return Ok(());
+    }
+    let mut out = Out::default();
+
+    eprintln!("rpc: calibrating the count on a known sequence…");
+    let log = file("calibrate.log".into());
+    out.child(
+        "calibrate",
+        "calibrate",
+        &[(URI, Path::new(&uri_of(&small)))],
+        Some(&log),
+    );
+
+    let mut count_rows = Vec::new();
+    for &n in &sizes {
+        let xml = file(format!("fleet-{n}.xml"));
+        if !xml.exists() {
+            fleet::generate(n, true, &xml)?;
+        }
+        let uri = uri_of(&xml);
+        eprintln!("rpc: counting calls on {n} VMs…");
+        let log = file(format!("worker-{n}.log"));
+        let p = format!("n{n}");
+        out.child(
+            &p,
+            "count",
+            &[(URI, Path::new(&uri)), (XML, &xml)],
+            Some(&log),
+        );
+        let mut reference = |what: &str, args: &[&str]| -> String {
+            let log = file(format!("virsh-{what}-{n}.log"));
+            match virsh_calls(&uri, args, &log) {
+                Ok((c, names)) => {
+                    out.notes
+                        .push(format!("[{p}] virsh {}: {names}", args.join(" ")));
+                    c.to_string()
+                }
+                Err(e) => {
+                    out.errors.push(format!("{p}: {e}"));
+                    "n/a".into()
+                }
+            }
+        };
+        let list = reference("list", &["list", "--all"]);
+        let domstats = reference("domstats", &["domstats"]);
+        count_rows.push((n, list, domstats));
+    }
+
+    eprintln!("rpc: {big} VMs, start → rows against virsh list --all, {runs} runs…");
+    let xml = file(format!("big-{big}.xml"));
+    fleet::generate(big, false, &xml)?;
+    let uri = uri_of(&xml);
+    let mut virsh_secs = Vec::new();
+    for _ in 0..runs {
+        match virsh(&uri, &["list", "--all"], None) {
+            Ok(s) => virsh_secs.push(s),
+            Err(e) => out.errors.push(format!("big: {e}")),
+        }
+        out.child("big", "rows", &[(URI, Path::new(&uri)), (XML, &xml)], None);
+    }
+
+    print_report(&out, &count_rows, big, &virsh_secs, started);
+    Ok(())
+}
+
+fn print_report(
+    out: &Out,
+    count_rows: &[(usize, String, String)],
+    big: usize,
+    virsh_secs: &[f64],
+    started: Instant,
+) {
+    let commit = Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!();
+    println!(
+        "virtdeck round trips ({} CPUs, commit {commit}, {:.0} s)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        started.elapsed().as_secs_f64()
+    );
+    match (out.get("calibrate.made"), out.get("calibrate.counted")) {
+        (Some(m), Some(c)) => println!(
+            "calibration: {m:.0} known calls, {c:.0} counted: {}",
+            if m == c { "PASS" } else { "FAIL" }
+        ),
+        _ => println!("calibration: n/a"),
+    }
+    println!();
+
+    // 1. Calls per host.
+    let n_or = |k: String| out.get(&k).map_or("n/a".into(), |v| format!("{v:.0}"));
+    let head = [
+        "VMs",
+        "to first snapshot",
+        "connect RPCs",
+        "RPCs per tick",
+        "per tick w/ inventory",
+        "virsh list --all",
+        "virsh domstats",
+    ];
+    let body: Vec<Vec<String>> = count_rows
+        .iter()
+        .map(|(n, list, stats)| {
+            let p = format!("n{n}");
+            vec![
+                n.to_string(),
+                n_or(format!("{p}.first_snapshot")),
+                n_or(format!("{p}.connect")),
+                n_or(format!("{p}.tick")),
+                n_or(format!("{p}.tick_inventory")),
+                list.clone(),
+                stats.clone(),
+            ]
+        })
+        .collect();
+    print_grid(&head, &body);
+    println!();
+    let (lo, hi) = match (count_rows.first(), count_rows.last()) {
+        (Some(a), Some(b)) if a.0 != b.0 => (format!("n{}", a.0), format!("n{}", b.0)),
+        _ => (String::new(), String::new()),
+    };
+    // Allowed difference: none. A worker whose calls do not depend on the number of VMs
+    // makes the same calls on every host of the same shape; the two hosts differ only in size.
+    let same = |k: &str, what: &str| {
+        let verdict = match (out.get(&format!("{lo}.{k}")), out.get(&format!("{hi}.{k}"))) {
+            (Some(a), Some(b)) => {
+                let pass = b <= a;
+                format!(
+                    "{} ({a:.0} at {} VMs, {b:.0} at {} VMs)",
+                    if pass { "PASS" } else { "FAIL" },
+                    &lo[1..],
+                    &hi[1..]
+                )
+            }
+            _ => "n/a".into(),
+        };
+        println!("{what}: {verdict}");
+    };
+    same("connect", "connect RPCs do not grow with the number of VMs");
+    same("tick", "RPCs per tick do not grow with the number of VMs");
+    same(
+        "tick_inventory",
+        "RPCs per tick with the inventory re-read do not grow with the number of VMs",
+    );
+
+    // 2. The big host.
+    let rows_ms = out.all("big.rows_ms");
+    let v = median(virsh_secs).map(|s| s * 1e3);
+    let r = median(&rows_ms);
+    let ratio = match (r, v) {
+        (Some(r), Some(v)) if v > 0.0 => Some(r / v),
+        _ => None,
+    };
+    let keys = sorted(out.all("big.key_ms"));
+    let pct = |p: f64| {
+        (!keys.is_empty()).then(|| {
+            keys[((p / 100.0 * keys.len() as f64).ceil() as usize).clamp(1, keys.len()) - 1]
+        })
+    };
+    let rss = out.all("big.rss_mib").into_iter().reduce(f64::max);
+    let fmt_ms = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.0} ms"));
+    let rows = vec![
+        row(
+            format!(
+                "{big} VMs: start → first frame with VM rows (median of {})",
+                rows_ms.len()
+            ),
+            fmt_ms(r),
+            "-",
+            None,
+        ),
+        row(
+            format!(
+                "  virsh list --all, same URI (median of {})",
+                virsh_secs.len()
+            ),
+            fmt_ms(v),
+            "-",
+            None,
+        ),
+        row(
+            "  ratio",
+            ratio.map_or("n/a".into(), |x| format!("{x:.2}×")),
+            "≤ 1.2×",
+            ratio.map(|x| x <= 1.2),
+        ),
+        row(
+            "  same, from exec of the process (median)",
+            fmt_ms(median(&out.all("big.spawn_to_rows_ms"))),
+            "-",
+            None,
+        ),
+        row(
+            "RSS once the rows are shown (max)",
+            rss.map_or("n/a".into(), |v| format!("{v:.1} MiB")),
+            "≤ 50 MB",
+            rss.map(|v| v * 1.048576 <= 50.0),
+        ),
+        row(
+            format!("filter key → frame 200x50, p50/p99/max (n={})", keys.len()),
+            match (pct(50.0), pct(99.0), pct(100.0)) {
+                (Some(a), Some(b), Some(c)) => format!("{a:.2} / {b:.2} / {c:.2} ms"),
+                _ => "n/a".into(),
+            },
+            "p99 ≤ 16 ms",
+            pct(99.0).map(|v| v <= 16.0),
+        ),
+    ];
+    println!();
+    print_table(&rows);
+    if !out.notes.is_empty() {
+        println!();
+        for n in &out.notes {
+            println!("- {n}");
+        }
+    }
+    if !out.errors.is_empty() {
+        println!();
+        for e in &out.errors {
+            println!("- ERROR {e}");
+        }
+    }
+}
+
+/// A markdown table with free columns (`report::print_table` has four fixed ones).
+fn print_grid(head: &[&str], body: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            body.iter()
+                .map(|r| r[i].chars().count())
+                .chain([head[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(head.to_vec());
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in body {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if let Ok(s) = std::env::var(SCENARIO) {
+        if let Err(e) = run_scenario(&s) {
+            println!("!! {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Err(e) = parent() {
+        eprintln!("rpc: {e}");
+        std::process::exit(1);
+    }
+}

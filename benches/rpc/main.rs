@@ -190,11 +190,15 @@ fn virsh_calls(uri: &str, args: &[&str], log: &Path) -> Res<(usize, String)> {
     Ok((log::calls(&tail.events), log::breakdown(&tail.events)))
 }
 
-/// Why the bench cannot run here, if it cannot.
-fn unreachable(uri: &str) -> Option<String> {
+/// Why the bench cannot run here, if it cannot: no virsh, or no libvirtd serving the test
+/// driver over its socket.
+fn unreachable() -> Option<String> {
+    let uri = "test+unix:///default";
     match virsh(uri, &["-q", "uri"], None) {
         Ok(_) => None,
-        Err(e) => Some(format!("libvirtd not reachable through {uri}: {e}")),
+        Err(e) => Some(format!(
+            "cannot reach libvirtd through {uri} with virsh: {e}"
+        )),
     }
 }
 
@@ -221,12 +225,12 @@ fn parent() -> Res<()> {
     let file = |name: String| dir.path().join(name);
     let uri_of = |p: &Path| format!("test+unix://{}", p.display());
 
-    let small = file(format!("fleet-{}.xml", sizes[0]));
-    fleet::generate(sizes[0], true, &small)?;
-    if let Some(why) = unreachable(&uri_of(&small)) {
+    if let Some(why) = unreachable() {
         println!("skipped: {why}");
         return Ok(());
     }
+    let small = file(format!("fleet-{}.xml", sizes[0]));
+    fleet::generate(sizes[0], true, &small)?;
     let mut out = Out::default();
 
     eprintln!("rpc: calibrating the count on a known sequence…");

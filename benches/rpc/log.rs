@@ -119,7 +119,7 @@ impl Tail {
             self.events.push(Ev::Call(format!("{api} (proc {proc})")));
         } else if is_api(func) {
             let flags = msg
-                .split(|c: char| c == ' ' || c == ',')
+                .split([' ', ','])
                 .find_map(|w| w.strip_prefix("flags="))
                 .filter(|f| !matches!(*f, "0x0" | "0"));
             let name = match flags {

@@ -2,6 +2,7 @@
 //! `LIBVIRT_LOG_FILTERS` / `LIBVIRT_LOG_OUTPUTS` before this process starts, since libvirt
 //! reads them once, when it initialises).
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,15 +12,17 @@ use virtdeck::host::{self, HostCommand, HostEvent, WorkerOptions};
 use virtdeck::model::HostId;
 
 use super::fleet::Expected;
-use super::log::{breakdown, calls, find_mark, Ev, Marks, Tail};
+use super::log::{breakdown, calls, find_mark, is_api_call, Ev, Marks, Tail};
 use super::{emit, note, Res};
 
-/// Ticks watched after the complete snapshot; the first one is not counted (it may start
-/// before the mark), so this gives `TICKS - 1` whole ticks.
+/// Ticks watched after the complete snapshot (the last one, maybe cut short, is not counted).
 const TICKS: usize = 7;
-const POLL: Duration = Duration::from_millis(400);
+const POLL: Duration = Duration::from_secs(1);
 /// Every third tick or so re-reads the inventory (30 s in the app), so both kinds show.
-const INVENTORY: Duration = Duration::from_millis(1100);
+const INVENTORY: Duration = Duration::from_millis(2500);
+/// A tick's calls go out together (some side by side); ticks are `POLL` apart. So a pause this
+/// long with no call waiting for its reply ends a tick.
+const GAP_MS: u64 = 500;
 const WAIT: Duration = Duration::from_secs(120);
 
 /// Known calls between two marks: checks that one call is counted as one.
@@ -127,11 +130,44 @@ fn stats_calls(ev: &[Ev]) -> Vec<usize> {
     ev.iter()
         .enumerate()
         .filter(|(_, e)| {
-            matches!(e, Ev::Call(n) if n.starts_with("virConnectGetAllDomainStats")
-                || n.starts_with("virDomainListGetStats"))
+            is_api_call(e, "virConnectGetAllDomainStats") || is_api_call(e, "virDomainListGetStats")
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// The calls in bursts: a burst ends at a pause of `GAP_MS` with no call waiting for its reply.
+fn bursts(ev: &[Ev]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut waiting = 0usize;
+    let mut last = 0u64;
+    for (i, e) in ev.iter().enumerate() {
+        match e {
+            Ev::Call(_, at) => {
+                match start {
+                    Some(s) if waiting == 0 && at.saturating_sub(last) >= GAP_MS => {
+                        out.push(s..i);
+                        start = Some(i);
+                    }
+                    Some(_) => {}
+                    None => start = Some(i),
+                }
+                waiting += 1;
+                last = *at;
+            }
+            Ev::Reply(at) => {
+                // A reply to a call sent before `ev` starts does not count.
+                waiting = waiting.saturating_sub(1);
+                last = *at;
+            }
+            Ev::Mark(_) => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..ev.len());
+    }
+    out
 }
 
 fn report(ev: &[Ev], done: usize) {
@@ -159,32 +195,43 @@ fn report(ev: &[Ev], done: usize) {
         "connect, to the first complete snapshot (overlay left out): {}",
         breakdown(&connect)
     ));
-    let s: Vec<usize> = stats_calls(&ev[done..]).iter().map(|i| i + done).collect();
-    if let Some(&tick) = s.first() {
-        if calls(&ev[done..tick]) > 0 {
+    // After the complete snapshot: bursts of calls, each normally one tick (one stats call).
+    // The last may have been cut short by the stop, so it is not counted.
+    let after = &ev[done..];
+    let mut all = bursts(after);
+    all.pop();
+    let mut seq = Vec::new();
+    let mut plain = None;
+    let mut inventory = None;
+    for (i, b) in all.iter().enumerate() {
+        let burst = &after[b.clone()];
+        let n = calls(burst);
+        let ticks = stats_calls(burst).len();
+        let inv = burst
+            .iter()
+            .any(|e| is_api_call(e, "virConnectListAllDomains"));
+        let star = if inv { "*" } else { "" };
+        match ticks {
+            1 => {
+                seq.push(format!("{n}{star}"));
+                let slot = if inv { &mut inventory } else { &mut plain };
+                *slot = Some((n, breakdown(burst)));
+            }
+            0 => seq.push(format!("[{n} between ticks]")),
+            t => seq.push(format!("[{n}{star} in {t} ticks]")),
+        }
+        // The first burst carries what connecting left for later (node readings, and on
+        // some drivers per-VM reads): worth seeing, as is anything that is not one tick.
+        if i == 0 || ticks != 1 {
             note(&format!(
-                "after the complete snapshot, before the first tick: {}",
-                breakdown(&ev[done..tick])
+                "burst {} after the complete snapshot, {n} calls in {ticks} tick(s): {}",
+                i + 1,
+                breakdown(burst)
             ));
         }
     }
-    // Tick i runs from its stats call to the next one: the stats, what follows it (node
-    // readings) and what the next tick does before its stats (the inventory's list calls).
-    let mut plain = None;
-    let mut inventory = None;
-    let mut seq = Vec::new();
-    for w in s.windows(2) {
-        let tick = &ev[w[0]..w[1]];
-        let n = calls(tick);
-        let inv = tick
-            .iter()
-            .any(|e| matches!(e, Ev::Call(c) if c.starts_with("virConnectListAllDomains")));
-        seq.push(format!("{n}{}", if inv { "*" } else { "" }));
-        let slot = if inv { &mut inventory } else { &mut plain };
-        *slot = Some((n, breakdown(tick)));
-    }
     note(&format!(
-        "calls per tick, in order (* = with the inventory re-read): {}",
+        "calls per tick after the complete snapshot, in order (* = with the inventory re-read, [..] = not one tick): {}",
         seq.join(" ")
     ));
     for (key, t) in [("tick", &plain), ("tick_inventory", &inventory)] {

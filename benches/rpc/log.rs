@@ -22,8 +22,11 @@ const MARK: &str = "VDMARK ";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ev {
-    /// One RPC call: the API that sent it (with its flags when not 0) and the procedure.
-    Call(String),
+    /// One RPC call: the API that sent it (with its flags when not 0) and the procedure, and
+    /// when it was sent (ms, see `millis`).
+    Call(String, u64),
+    /// A call's reply arrived.
+    Reply(u64),
     Mark(String),
 }
 
@@ -97,11 +100,16 @@ impl Tail {
         let (Some(head), Some(func), Some(msg)) = (parts.next(), parts.next(), parts.next()) else {
             return;
         };
-        let Some(tid) = head.split(": ").nth(1) else {
+        let mut head = head.split(": ");
+        let (Some(at), Some(tid)) = (head.next().and_then(millis), head.next()) else {
             return;
         };
         let func = func.split(':').next().unwrap_or("");
-        if let Some(rest) = msg.strip_prefix("RPC_CLIENT_MSG_TX_QUEUE: ") {
+        let (tx, rx) = (
+            msg.strip_prefix("RPC_CLIENT_MSG_TX_QUEUE: "),
+            msg.strip_prefix("RPC_CLIENT_MSG_RX: "),
+        );
+        if let Some(rest) = tx.or(rx) {
             let field = |k: &str| -> Option<u64> {
                 rest.split_whitespace()
                     .find_map(|w| w.strip_prefix(k))
@@ -112,11 +120,19 @@ impl Tail {
             else {
                 return;
             };
-            if prog == KEEPALIVE_PROG || !matches!(kind, 0 | 4) {
+            if prog == KEEPALIVE_PROG {
                 return;
             }
-            let api = self.api.get(tid).map_or("?", String::as_str);
-            self.events.push(Ev::Call(format!("{api} (proc {proc})")));
+            if rx.is_some() {
+                // REPLY and REPLY_WITH_FDS; events and stream data are not answers.
+                if matches!(kind, 1 | 5) {
+                    self.events.push(Ev::Reply(at));
+                }
+            } else if matches!(kind, 0 | 4) {
+                let api = self.api.get(tid).map_or("?", String::as_str);
+                self.events
+                    .push(Ev::Call(format!("{api} (proc {proc})"), at));
+            }
         } else if is_api(func) {
             let flags = msg
                 .split([' ', ','])
@@ -131,6 +147,29 @@ impl Tail {
     }
 }
 
+/// "2026-12-04 23:55:26.200+0000" (libvirt logs in UTC) as milliseconds since 1970.
+fn millis(ts: &str) -> Option<u64> {
+    let (date, time) = ts.split_once(' ')?;
+    let mut d = date.split('-').map(|v| v.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.split('+').next()?;
+    let mut t = time.split(':');
+    let (h, min, sec) = (t.next()?, t.next()?, t.next()?);
+    let (s, ms) = sec.split_once('.').unwrap_or((sec, "0"));
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400
+        + h.parse::<i64>().ok()? * 3600
+        + min.parse::<i64>().ok()? * 60
+        + s.parse::<i64>().ok()?;
+    u64::try_from(secs * 1000 + ms.parse::<i64>().ok()?).ok()
+}
+
 /// A line of libvirt's public API (or its open path), not of the RPC layer underneath.
 fn is_api(func: &str) -> bool {
     func.starts_with("vir")
@@ -140,7 +179,12 @@ fn is_api(func: &str) -> bool {
 }
 
 pub fn is_call(e: &Ev) -> bool {
-    matches!(e, Ev::Call(_))
+    matches!(e, Ev::Call(..))
+}
+
+/// Whether the call is `api` (with any flags).
+pub fn is_api_call(e: &Ev, api: &str) -> bool {
+    matches!(e, Ev::Call(n, _) if n.split([' ', '(']).next() == Some(api))
 }
 
 pub fn calls(events: &[Ev]) -> usize {
@@ -151,7 +195,7 @@ pub fn calls(events: &[Ev]) -> usize {
 pub fn breakdown(events: &[Ev]) -> String {
     let mut by: BTreeMap<&str, usize> = BTreeMap::new();
     for e in events {
-        if let Ev::Call(name) = e {
+        if let Ev::Call(name, _) = e {
             *by.entry(name).or_default() += 1;
         }
     }

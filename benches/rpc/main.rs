@@ -311,14 +311,18 @@ fn print_report(
         ])
         .output()
         .ok()
+        .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+        .unwrap_or_else(|| "unknown (not a git checkout)".into());
     println!();
     println!(
         "virtdeck round trips ({} CPUs, commit {commit}, {:.0} s)",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         started.elapsed().as_secs_f64()
     );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("load average at the end: {}", load.join(" "));
     match (out.get("calibrate.made"), out.get("calibrate.counted")) {
         (Some(m), Some(c)) => println!(
             "calibration: {m:.0} known calls, {c:.0} counted: {}",

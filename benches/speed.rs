@@ -15,8 +15,11 @@
 //! part of: that is virtdeck's share of the resident memory, measured directly. It counts only
 //! in the memory scenarios, so it does not slow down the timed ones.
 
+#[path = "support/keys.rs"]
+mod keys;
 #[path = "support/report.rs"]
 mod report;
+use keys::{key, keystrokes, time_keys};
 use report::{ms, print_table, row, sorted};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -28,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use virtdeck::app::PaneId;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use virtdeck::app::{App, HostSpec, Msg};
@@ -205,14 +208,6 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn ctrl(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scenario: first frame on the demo fleet
 
@@ -377,97 +372,6 @@ fn open_big(base: WorkerOptions, keep_copy: bool) -> Res<Big> {
     }
 }
 
-/// Filter edits: the words of the brief typed and deleted again, in several ways.
-fn keystrokes(n: usize) -> Vec<KeyEvent> {
-    const WORDS: &[&str] = &[
-        "web-1",
-        "web",
-        "e",
-        "b",
-        "-",
-        "1",
-        "state:run",
-        "host:fle",
-        "state:run web-1",
-        "db-00",
-        "k8s-worker",
-        "host:fleet state:paused app",
-        "win2022-0",
-        "café",
-        "zzz",
-        "host:nomatch",
-        "state:off",
-        "cache-4",
-    ];
-    let mut out = Vec::with_capacity(n + 64);
-    let mut i = 0usize;
-    while out.len() < n {
-        let w = WORDS[i % WORDS.len()];
-        out.extend(w.chars().map(|c| key(KeyCode::Char(c))));
-        match i % 5 {
-            // Clear the line in one go.
-            3 => out.push(ctrl('u')),
-            // Delete word by word, then what is left.
-            4 => {
-                for _ in 0..w.split_whitespace().count() {
-                    out.push(ctrl('w'));
-                }
-                out.push(ctrl('u'));
-            }
-            _ => out.extend(w.chars().map(|_| key(KeyCode::Backspace))),
-        }
-        i += 1;
-    }
-    out.truncate(n);
-    out
-}
-
-struct KeyTimes {
-    total: Vec<f64>,
-    update: Vec<f64>,
-    draw: Vec<f64>,
-    /// (total ms, filter text after the key, rows shown)
-    worst: Vec<(f64, String, usize)>,
-}
-
-fn time_keys(
-    app: &mut App,
-    handles: &mut Workers,
-    w: u16,
-    h: u16,
-    keys: &[KeyEvent],
-) -> Res<KeyTimes> {
-    let mut term = terminal(w, h)?;
-    draw(&mut term, app)?;
-    handles.apply(app.update(Msg::Key(key(KeyCode::Char('/')))));
-    draw(&mut term, app)?;
-    let mut t = KeyTimes {
-        total: Vec::with_capacity(keys.len()),
-        update: Vec::with_capacity(keys.len()),
-        draw: Vec::with_capacity(keys.len()),
-        worst: Vec::new(),
-    };
-    for k in keys {
-        let t0 = Instant::now();
-        let fx = app.update(Msg::Key(*k));
-        let t1 = Instant::now();
-        term.draw(|f| ui::render(app, f))?;
-        let t2 = Instant::now();
-        handles.apply(fx);
-        let total = ms(t2 - t0);
-        t.total.push(total);
-        t.update.push(ms(t1 - t0));
-        t.draw.push(ms(t2 - t1));
-        t.worst
-            .push((total, app.vms.filter_text.clone(), app.vms.rows.len()));
-    }
-    // Leave the filter empty and the mode normal for the next run.
-    handles.apply(app.update(Msg::Key(key(KeyCode::Esc))));
-    t.worst.sort_by(|a, b| b.0.total_cmp(&a.0));
-    t.worst.truncate(5);
-    Ok(t)
-}
-
 fn emit_dist(prefix: &str, samples: &[f64]) {
     let s = sorted(samples.to_vec());
     emit(&format!("{prefix}.p50"), pct(&s, 50.0));
@@ -504,7 +408,15 @@ fn scenario_keys(n_keys: usize) -> Res<()> {
 
     let keys = keystrokes(n_keys);
     for (w, h) in [(200u16, 50u16), (80, 24)] {
-        let t = time_keys(&mut big.app, &mut big.handles, w, h, &keys)?;
+        let t = time_keys(
+            &mut big.app,
+            &mut |fx| {
+                big.handles.apply(fx);
+            },
+            w,
+            h,
+            &keys,
+        )?;
         let p = format!("keys_{w}x{h}");
         emit_dist(&format!("{p}.total_ms"), &t.total);
         emit_dist(&format!("{p}.update_ms"), &t.update);
@@ -613,7 +525,15 @@ fn scenario_mem_app() -> Res<()> {
     emit("app_steady.snapshots", snapshots as f64);
     emit_memory("app_steady");
     let keys = keystrokes(200);
-    time_keys(&mut big.app, &mut big.handles, 200, 50, &keys)?;
+    time_keys(
+        &mut big.app,
+        &mut |fx| {
+            big.handles.apply(fx);
+        },
+        200,
+        50,
+        &keys,
+    )?;
     emit_memory("app_keys");
     stop(&big.handles);
     Ok(())

@@ -186,7 +186,9 @@ fn periodic_inventory_picks_up_flags_changed_elsewhere() {
             .find(|v| v.uuid == g.uuid)
             .map(|v| (v.autostart, v.persistent, v.state, v.max_memory_kib))
     };
-    assert!(live.pump_until(Duration::from_secs(10), |a| find(a).is_some()));
+    assert!(live.pump_until(Duration::from_secs(10), |a| {
+        find(a).is_some() && a.hosts[0].read_in_full()
+    }));
     let (auto, persistent, state, mem) = find(&live.app).unwrap();
     assert!(!auto && persistent && state == VmState::Shutoff && mem > 0);
     let conn = Connect::open(Some(URI)).unwrap();

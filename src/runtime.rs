@@ -362,15 +362,63 @@ pub fn run<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
-    const TICK: Duration = Duration::from_secs(1);
-    // Bounds the work per frame when a flood of events arrives.
-    const BATCH: usize = 256;
-    terminal.draw(|f| crate::ui::render(app, f))?;
-    'outer: loop {
+    let mut lp = Loop::new(terminal, app)?;
+    while lp.turn(terminal, app, rx, workers)? {}
+    workers.stop_all();
+    Ok(())
+}
+
+/// With no message, the loop wakes this often (time passes: toasts, countdowns).
+const TICK: Duration = Duration::from_secs(1);
+/// Bounds the work per frame when a flood of events arrives.
+const BATCH: usize = 256;
+
+/// The loop between two turns (benches drive it turn by turn, like `run`).
+pub struct Loop {
+    keys: u64,
+    drew: bool,
+}
+
+impl Loop {
+    /// Draws the first frame.
+    pub fn new<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<Loop>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        terminal.draw(|f| crate::ui::render(app, f))?;
+        Ok(Loop {
+            keys: 0,
+            drew: true,
+        })
+    }
+
+    /// Keys applied so far.
+    pub fn keys(&self) -> u64 {
+        self.keys
+    }
+
+    /// Whether the last turn drew a frame.
+    pub fn drew(&self) -> bool {
+        self.drew
+    }
+
+    /// Waits for a message (at most `TICK`), applies it and whatever else is queued (at most
+    /// `BATCH`), then draws. False when the app asked to quit or nothing can send any more.
+    pub fn turn<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        app: &mut App,
+        rx: &Receiver<Msg>,
+        workers: &mut Workers,
+    ) -> anyhow::Result<bool>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        self.drew = false;
         let first = match rx.recv_timeout(TICK) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) => return Ok(false),
         };
         let mut batch = std::collections::VecDeque::from([first]);
         while batch.len() < BATCH {
@@ -381,6 +429,7 @@ where
         }
         batch.push_back(Msg::Tick(Instant::now()));
         while let Some(msg) = batch.pop_front() {
+            self.keys += u64::from(matches!(msg, Msg::Key(_)));
             let mut fx = app.update(msg);
             // The editor needs the terminal, which only this loop holds.
             let mut edits = Vec::new();
@@ -392,7 +441,7 @@ where
                 _ => true,
             });
             if !workers.apply(fx) {
-                break 'outer;
+                return Ok(false);
             }
             for (host, uuid, text) in edits {
                 let result = edit_external(terminal, &text);
@@ -400,9 +449,9 @@ where
             }
         }
         terminal.draw(|f| crate::ui::render(app, f))?;
+        self.drew = true;
+        Ok(true)
     }
-    workers.stop_all();
-    Ok(())
 }
 
 /// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then

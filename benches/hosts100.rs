@@ -437,7 +437,7 @@ fn keys_part(f: &Fleet, vms_total: usize, secs: Duration, rows: &mut Rows) -> Re
     );
     app.view = View::Pane(PaneId::Vms);
     let mut term = Terminal::new(TestBackend::new(200, 50))?;
-    let mut lp = runtime::Loop::new(&mut term, &app)?;
+    let mut lp = runtime::Loop::new(&mut term, &mut app)?;
     let t0 = Instant::now();
     while app.total_vms() < vms_total {
         if !lp.turn(&mut term, &mut app, &rx, &mut workers)? {

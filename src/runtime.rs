@@ -332,7 +332,7 @@ pub fn spawn_input(tx: Sender<Msg>) {
                 // Clicks and the wheel; releases and drags would only cost a frame each.
                 // Nothing passes with the mouse off (a stray report is not a click).
                 Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
-                Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
+                Ok(Event::Resize(..)) => Msg::Wake,
                 Ok(_) => continue,
                 Err(_) => return,
             };
@@ -381,10 +381,11 @@ pub struct Loop {
 
 impl Loop {
     /// Draws the first frame.
-    pub fn new<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<Loop>
+    pub fn new<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> anyhow::Result<Loop>
     where
         B::Error: Send + Sync + 'static,
     {
+        app.take_redraw();
         terminal.draw(|f| crate::ui::render(app, f))?;
         Ok(Loop {
             keys: 0,
@@ -403,7 +404,7 @@ impl Loop {
     }
 
     /// Waits for a message (at most `TICK`), applies it and whatever else is queued (at most
-    /// `BATCH`), then draws. False when the app asked to quit or nothing can send any more.
+    /// `BATCH`), then draws if the app says something shown changed. False when the app asked to quit or nothing can send any more.
     pub fn turn<B: Backend>(
         &mut self,
         terminal: &mut Terminal<B>,
@@ -448,8 +449,10 @@ impl Loop {
                 batch.push_front(Msg::Edited { host, uuid, result });
             }
         }
-        terminal.draw(|f| crate::ui::render(app, f))?;
-        self.drew = true;
+        if app.take_redraw() {
+            terminal.draw(|f| crate::ui::render(app, f))?;
+            self.drew = true;
+        }
         Ok(true)
     }
 }
@@ -561,5 +564,36 @@ mod editor_tests {
         assert!(e.contains("false exited"), "{e}");
         let e = super::run_editor("/nonexistent/editor", "x").unwrap_err();
         assert!(e.starts_with("cannot run /nonexistent/editor"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use crate::app::Settings;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+    use ratatui::backend::TestBackend;
+
+    /// Nothing changed: the turn builds no frame (it used to draw one every second).
+    #[test]
+    fn an_idle_turn_draws_no_frame_and_a_key_does() {
+        let (tx, rx) = channel();
+        let mut workers = Workers::start(&[], &tx, None, WorkerOptions::default()).unwrap();
+        let mut app = App::new(
+            Vec::new(),
+            Keymap::preset(),
+            Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let mut lp = Loop::new(&mut term, &mut app).unwrap();
+        tx.send(Msg::Tick(Instant::now())).unwrap();
+        assert!(lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap());
+        assert!(!lp.drew(), "an idle tick drew a frame");
+        let j = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'));
+        tx.send(Msg::Key(j)).unwrap();
+        assert!(lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap());
+        assert!(lp.drew(), "a key drew no frame");
     }
 }

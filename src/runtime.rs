@@ -3,10 +3,13 @@
 //! screen is redrawn after each batch. Nothing here waits on libvirt or the file system.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -309,35 +312,96 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
 
 /// Set while an external editor owns the terminal: the input thread stops reading so the
 /// editor gets every key.
-static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INPUT_PAUSED: AtomicBool = AtomicBool::new(false);
+/// Set by the input thread while it is paused (it reads nothing then).
+static INPUT_PARKED: AtomicBool = AtomicBool::new(false);
+/// Wakes the input thread from its wait: a pause, or SIGWINCH (written by signal-hook).
+static INPUT_WAKE: OnceLock<UnixStream> = OnceLock::new();
 
-/// Reads terminal events on a thread of its own.
+fn wake_input() {
+    if let Some(mut w) = INPUT_WAKE.get() {
+        let _ = w.write(&[1]);
+    }
+}
+
+/// Blocks until one of `fds` is readable (no timeout: an idle terminal costs nothing).
+fn wait_readable(fds: &[RawFd]) {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `p` is a valid array of `p.len()` pollfd structs for the whole call.
+    unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, -1) };
+}
+
+fn drain(mut r: &UnixStream) {
+    let mut buf = [0u8; 64];
+    while matches!(r.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Reads terminal events on a thread of its own. It sleeps in `poll(2)` on the terminal (and
+/// a wake-up socket) until there is input: polling crossterm every 50 ms cost more CPU than
+/// the rest of an idle virtdeck.
 pub fn spawn_input(tx: Sender<Msg>) {
+    let Ok((wake_r, wake_w)) = UnixStream::pair() else {
+        return;
+    };
+    let _ = wake_r.set_nonblocking(true);
+    let _ = wake_w.set_nonblocking(true);
+    // A resize arrives as a signal, which crossterm turns into an event: wake up to read it.
+    if let Ok(w) = wake_w.try_clone() {
+        let _ = signal_hook::low_level::pipe::register(signal_hook::consts::SIGWINCH, w);
+    }
+    let _ = INPUT_WAKE.set(wake_w);
+    // The terminal crossterm reads (`use-dev-tty`); stdin when there is no /dev/tty.
+    let tty = std::fs::File::open("/dev/tty").ok();
+    let tty_fd = tty.as_ref().map_or(0, |t| t.as_raw_fd());
     std::thread::Builder::new()
         .name("input".into())
-        .spawn(move || loop {
-            if INPUT_PAUSED.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            // Polling (not a blocking read) lets a pause take effect within 50 ms.
-            match event::poll(Duration::from_millis(50)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(_) => return,
-            }
-            let msg = match event::read() {
-                Ok(Event::Key(k)) => Msg::Key(k),
-                Ok(Event::Paste(text)) => Msg::Paste(text),
-                // Clicks and the wheel; releases and drags would only cost a frame each.
-                // Nothing passes with the mouse off (a stray report is not a click).
-                Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
-                Ok(Event::Resize(..)) => Msg::Wake,
-                Ok(_) => continue,
-                Err(_) => return,
-            };
-            if tx.send(msg).is_err() {
-                return;
+        .spawn(move || {
+            let _tty = tty;
+            loop {
+                if INPUT_PAUSED.load(Ordering::SeqCst) {
+                    INPUT_PARKED.store(true, Ordering::SeqCst);
+                    wait_readable(&[wake_r.as_raw_fd()]);
+                    drain(&wake_r);
+                    continue;
+                }
+                INPUT_PARKED.store(false, Ordering::SeqCst);
+                // What crossterm has read already comes first, then wait for more. (Its poll
+                // with a zero timeout never looks at the terminal: 1 ms.)
+                loop {
+                    match event::poll(Duration::from_millis(1)) {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(_) => return,
+                    }
+                    let msg = match event::read() {
+                        Ok(Event::Key(k)) => Msg::Key(k),
+                        Ok(Event::Paste(text)) => Msg::Paste(text),
+                        // Clicks and the wheel; releases and drags would only cost a frame
+                        // each. Nothing passes with the mouse off (a stray report is not a
+                        // click).
+                        Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
+                        Ok(Event::Resize(..)) => Msg::Wake,
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                    if INPUT_PAUSED.load(Ordering::SeqCst) {
+                        break;
+                    }
+                }
+                if !INPUT_PAUSED.load(Ordering::SeqCst) {
+                    wait_readable(&[tty_fd, wake_r.as_raw_fd()]);
+                }
+                drain(&wake_r);
             }
         })
         .ok();
@@ -466,8 +530,14 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "vi".into());
     INPUT_PAUSED.store(true, Ordering::SeqCst);
-    // Let the input thread finish its current poll before the editor reads the terminal.
-    std::thread::sleep(Duration::from_millis(120));
+    // Let the input thread stop reading before the editor reads the terminal.
+    if INPUT_WAKE.get().is_some() {
+        wake_input();
+        let until = Instant::now() + Duration::from_millis(500);
+        while !INPUT_PARKED.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
     crate::term::restore();
     // The editor owns the terminal now: what it writes on stderr is for the user to see.
     crate::stderr::pause();
@@ -476,6 +546,7 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
     let back = crate::term::resume();
     let _ = terminal.clear();
     INPUT_PAUSED.store(false, Ordering::SeqCst);
+    wake_input();
     back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
     result
 }

@@ -257,6 +257,8 @@ mod tests {
                 .unwrap()
             })
             .collect();
+        // A thread names itself once it runs.
+        std::thread::sleep(Duration::from_millis(200));
         let watchers = std::fs::read_dir("/proc/self/task")
             .unwrap()
             .flatten()

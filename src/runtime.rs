@@ -3,10 +3,13 @@
 //! screen is redrawn after each batch. Nothing here waits on libvirt or the file system.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -309,35 +312,96 @@ fn test_connection(uri: String, readonly: bool, tx: Sender<Msg>) {
 
 /// Set while an external editor owns the terminal: the input thread stops reading so the
 /// editor gets every key.
-static INPUT_PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INPUT_PAUSED: AtomicBool = AtomicBool::new(false);
+/// Set by the input thread while it is paused (it reads nothing then).
+static INPUT_PARKED: AtomicBool = AtomicBool::new(false);
+/// Wakes the input thread from its wait: a pause, or SIGWINCH (written by signal-hook).
+static INPUT_WAKE: OnceLock<UnixStream> = OnceLock::new();
 
-/// Reads terminal events on a thread of its own.
+fn wake_input() {
+    if let Some(mut w) = INPUT_WAKE.get() {
+        let _ = w.write(&[1]);
+    }
+}
+
+/// Blocks until one of `fds` is readable (no timeout: an idle terminal costs nothing).
+fn wait_readable(fds: &[RawFd]) {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `p` is a valid array of `p.len()` pollfd structs for the whole call.
+    unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, -1) };
+}
+
+fn drain(mut r: &UnixStream) {
+    let mut buf = [0u8; 64];
+    while matches!(r.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Reads terminal events on a thread of its own. It sleeps in `poll(2)` on the terminal (and
+/// a wake-up socket) until there is input: polling crossterm every 50 ms cost more CPU than
+/// the rest of an idle virtdeck.
 pub fn spawn_input(tx: Sender<Msg>) {
+    let Ok((wake_r, wake_w)) = UnixStream::pair() else {
+        return;
+    };
+    let _ = wake_r.set_nonblocking(true);
+    let _ = wake_w.set_nonblocking(true);
+    // A resize arrives as a signal, which crossterm turns into an event: wake up to read it.
+    if let Ok(w) = wake_w.try_clone() {
+        let _ = signal_hook::low_level::pipe::register(signal_hook::consts::SIGWINCH, w);
+    }
+    let _ = INPUT_WAKE.set(wake_w);
+    // The terminal crossterm reads (`use-dev-tty`); stdin when there is no /dev/tty.
+    let tty = std::fs::File::open("/dev/tty").ok();
+    let tty_fd = tty.as_ref().map_or(0, |t| t.as_raw_fd());
     std::thread::Builder::new()
         .name("input".into())
-        .spawn(move || loop {
-            if INPUT_PAUSED.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            // Polling (not a blocking read) lets a pause take effect within 50 ms.
-            match event::poll(Duration::from_millis(50)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(_) => return,
-            }
-            let msg = match event::read() {
-                Ok(Event::Key(k)) => Msg::Key(k),
-                Ok(Event::Paste(text)) => Msg::Paste(text),
-                // Clicks and the wheel; releases and drags would only cost a frame each.
-                // Nothing passes with the mouse off (a stray report is not a click).
-                Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
-                Ok(Event::Resize(..)) => Msg::Tick(Instant::now()),
-                Ok(_) => continue,
-                Err(_) => return,
-            };
-            if tx.send(msg).is_err() {
-                return;
+        .spawn(move || {
+            let _tty = tty;
+            loop {
+                if INPUT_PAUSED.load(Ordering::SeqCst) {
+                    INPUT_PARKED.store(true, Ordering::SeqCst);
+                    wait_readable(&[wake_r.as_raw_fd()]);
+                    drain(&wake_r);
+                    continue;
+                }
+                INPUT_PARKED.store(false, Ordering::SeqCst);
+                // What crossterm has read already comes first, then wait for more. (Its poll
+                // with a zero timeout never looks at the terminal: 1 ms.)
+                loop {
+                    match event::poll(Duration::from_millis(1)) {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(_) => return,
+                    }
+                    let msg = match event::read() {
+                        Ok(Event::Key(k)) => Msg::Key(k),
+                        Ok(Event::Paste(text)) => Msg::Paste(text),
+                        // Clicks and the wheel; releases and drags would only cost a frame
+                        // each. Nothing passes with the mouse off (a stray report is not a
+                        // click).
+                        Ok(Event::Mouse(m)) if crate::term::mouse() && wanted(&m) => Msg::Mouse(m),
+                        Ok(Event::Resize(..)) => Msg::Wake,
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                    if INPUT_PAUSED.load(Ordering::SeqCst) {
+                        break;
+                    }
+                }
+                if !INPUT_PAUSED.load(Ordering::SeqCst) {
+                    wait_readable(&[tty_fd, wake_r.as_raw_fd()]);
+                }
+                drain(&wake_r);
             }
         })
         .ok();
@@ -362,15 +426,64 @@ pub fn run<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
-    const TICK: Duration = Duration::from_secs(1);
-    // Bounds the work per frame when a flood of events arrives.
-    const BATCH: usize = 256;
-    terminal.draw(|f| crate::ui::render(app, f))?;
-    'outer: loop {
+    let mut lp = Loop::new(terminal, app)?;
+    while lp.turn(terminal, app, rx, workers)? {}
+    workers.stop_all();
+    Ok(())
+}
+
+/// With no message, the loop wakes this often (time passes: toasts, countdowns).
+const TICK: Duration = Duration::from_secs(1);
+/// Bounds the work per frame when a flood of events arrives.
+const BATCH: usize = 256;
+
+/// The loop between two turns (benches drive it turn by turn, like `run`).
+pub struct Loop {
+    keys: u64,
+    drew: bool,
+}
+
+impl Loop {
+    /// Draws the first frame.
+    pub fn new<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> anyhow::Result<Loop>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        app.take_redraw();
+        terminal.draw(|f| crate::ui::render(app, f))?;
+        Ok(Loop {
+            keys: 0,
+            drew: true,
+        })
+    }
+
+    /// Keys applied so far.
+    pub fn keys(&self) -> u64 {
+        self.keys
+    }
+
+    /// Whether the last turn drew a frame.
+    pub fn drew(&self) -> bool {
+        self.drew
+    }
+
+    /// Waits for a message (at most `TICK`), applies it and whatever else is queued (at most
+    /// `BATCH`), then draws if the app says something shown changed. False when the app asked to quit or nothing can send any more.
+    pub fn turn<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        app: &mut App,
+        rx: &Receiver<Msg>,
+        workers: &mut Workers,
+    ) -> anyhow::Result<bool>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        self.drew = false;
         let first = match rx.recv_timeout(TICK) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) => return Ok(false),
         };
         let mut batch = std::collections::VecDeque::from([first]);
         while batch.len() < BATCH {
@@ -381,6 +494,7 @@ where
         }
         batch.push_back(Msg::Tick(Instant::now()));
         while let Some(msg) = batch.pop_front() {
+            self.keys += u64::from(matches!(msg, Msg::Key(_)));
             let mut fx = app.update(msg);
             // The editor needs the terminal, which only this loop holds.
             let mut edits = Vec::new();
@@ -392,17 +506,19 @@ where
                 _ => true,
             });
             if !workers.apply(fx) {
-                break 'outer;
+                return Ok(false);
             }
             for (host, uuid, text) in edits {
                 let result = edit_external(terminal, &text);
                 batch.push_front(Msg::Edited { host, uuid, result });
             }
         }
-        terminal.draw(|f| crate::ui::render(app, f))?;
+        if app.take_redraw() {
+            terminal.draw(|f| crate::ui::render(app, f))?;
+            self.drew = true;
+        }
+        Ok(true)
     }
-    workers.stop_all();
-    Ok(())
 }
 
 /// Leaves the screen to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on `text`, then
@@ -414,8 +530,14 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "vi".into());
     INPUT_PAUSED.store(true, Ordering::SeqCst);
-    // Let the input thread finish its current poll before the editor reads the terminal.
-    std::thread::sleep(Duration::from_millis(120));
+    // Let the input thread stop reading before the editor reads the terminal.
+    if INPUT_WAKE.get().is_some() {
+        wake_input();
+        let until = Instant::now() + Duration::from_millis(500);
+        while !INPUT_PARKED.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
     crate::term::restore();
     // The editor owns the terminal now: what it writes on stderr is for the user to see.
     crate::stderr::pause();
@@ -424,6 +546,7 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
     let back = crate::term::resume();
     let _ = terminal.clear();
     INPUT_PAUSED.store(false, Ordering::SeqCst);
+    wake_input();
     back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
     result
 }
@@ -512,5 +635,36 @@ mod editor_tests {
         assert!(e.contains("false exited"), "{e}");
         let e = super::run_editor("/nonexistent/editor", "x").unwrap_err();
         assert!(e.starts_with("cannot run /nonexistent/editor"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use crate::app::Settings;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+    use ratatui::backend::TestBackend;
+
+    /// Nothing changed: the turn builds no frame (it used to draw one every second).
+    #[test]
+    fn an_idle_turn_draws_no_frame_and_a_key_does() {
+        let (tx, rx) = channel();
+        let mut workers = Workers::start(&[], &tx, None, WorkerOptions::default()).unwrap();
+        let mut app = App::new(
+            Vec::new(),
+            Keymap::preset(),
+            Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let mut lp = Loop::new(&mut term, &mut app).unwrap();
+        tx.send(Msg::Tick(Instant::now())).unwrap();
+        assert!(lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap());
+        assert!(!lp.drew(), "an idle tick drew a frame");
+        let j = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'));
+        tx.send(Msg::Key(j)).unwrap();
+        assert!(lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap());
+        assert!(lp.drew(), "a key drew no frame");
     }
 }

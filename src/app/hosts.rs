@@ -1,6 +1,6 @@
 //! Per-host state: connection status, facts, the last snapshot, rates and their history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use crate::metrics::{node_cpu_percent, vm_rates, Ring, VmHistory, VmRates, VmSample};
@@ -173,9 +173,12 @@ impl HostView {
         self.rates.get(uuid).and_then(|r| r.cpu_pct)
     }
 
-    pub fn apply_snapshot(&mut self, snap: Snapshot) {
-        let mut samples = HashMap::with_capacity(snap.vms.len());
-        let mut rates = HashMap::with_capacity(snap.vms.len());
+    /// Takes a snapshot in, updating rates and history in place (a poll of 5,000 VMs
+    /// allocates nothing for the VMs it knew). The VMs are kept in UUID order, so a host whose
+    /// list did not change keeps its rows' positions. Returns what the snapshot changed.
+    pub fn apply_snapshot(&mut self, mut snap: Snapshot) -> Applied {
+        snap.vms.sort_unstable_by(|a, b| a.uuid.cmp(&b.uuid));
+        let mut rates_changed = false;
         // Only a full poll (with node readings) advances the history, so its points stay one
         // poll interval apart; refreshes after actions and events only update the table.
         let tick = snap.node.is_some();
@@ -186,42 +189,78 @@ impl HostView {
                 cpu_time_ns: vm.cpu_time_ns,
                 io: vm.io,
             };
-            let prev = self.samples.get(&vm.uuid);
-            let r = match prev {
+            let r = match self.samples.get_mut(&vm.uuid) {
                 // A refresh right after a poll keeps the older sample and the last rates, so
                 // rates always span about one poll interval.
-                Some(p) if !tick && p.dom_id == cur.dom_id => {
-                    samples.insert(vm.uuid.clone(), *p);
-                    if let Some(r) = self.rates.get(&vm.uuid) {
-                        rates.insert(vm.uuid.clone(), *r);
-                    }
-                    continue;
+                Some(p) if !tick && p.dom_id == cur.dom_id => continue,
+                Some(p) => {
+                    let r = vm_rates(p, &cur, vm.vcpus);
+                    *p = cur;
+                    r
                 }
-                Some(p) => vm_rates(p, &cur, vm.vcpus),
-                None => VmRates::default(),
+                None => {
+                    self.samples.insert(vm.uuid.clone(), cur);
+                    VmRates::default()
+                }
             };
-            samples.insert(vm.uuid.clone(), cur);
-            if r != VmRates::default() {
-                rates.insert(vm.uuid.clone(), r);
+            if r == VmRates::default() {
+                rates_changed |= self.rates.remove(&vm.uuid).is_some();
+            } else {
+                match self.rates.get_mut(&vm.uuid) {
+                    Some(old) => {
+                        rates_changed |= *old != r;
+                        *old = r;
+                    }
+                    None => {
+                        rates_changed = true;
+                        self.rates.insert(vm.uuid.clone(), r);
+                    }
+                }
             }
             if tick {
                 let mem = vm.io.rss_kib.or(Some(vm.memory_kib).filter(|m| *m > 0));
-                let cap = self.history_len;
-                self.history
-                    .entry(vm.uuid.clone())
-                    .or_insert_with(|| VmHistory::new(cap))
-                    .push(&r, vm.state.is_active().then_some(mem).flatten());
+                let mem = vm.state.is_active().then_some(mem).flatten();
+                match self.history.get_mut(&vm.uuid) {
+                    Some(h) => h.push(&r, mem),
+                    None => {
+                        let mut h = VmHistory::new(self.history_len);
+                        h.push(&r, mem);
+                        self.history.insert(vm.uuid.clone(), h);
+                    }
+                }
             }
         }
-        if tick {
-            self.history.retain(|u, _| samples.contains_key(u));
+        // The maps hold every VM of the snapshot now: more entries means some VMs are gone.
+        let n = snap.vms.len();
+        if self.samples.len() > n || (tick && self.history.len() > n) {
+            let alive: HashSet<&str> = snap.vms.iter().map(|v| v.uuid.as_str()).collect();
+            self.samples.retain(|u, _| alive.contains(u.as_str()));
+            let before = self.rates.len();
+            self.rates.retain(|u, _| alive.contains(u.as_str()));
+            rates_changed |= before != self.rates.len();
+            if tick {
+                self.history.retain(|u, _| alive.contains(u.as_str()));
+            }
         }
-        self.samples = samples;
-        self.rates = rates;
-        self.vms = snap.vms;
+        let old = std::mem::replace(&mut self.vms, snap.vms);
         self.updated_at = Some(snap.taken_at);
+        let node = snap.node.is_some();
         if let Some(n) = snap.node {
             self.node.apply(n);
         }
+        Applied {
+            old,
+            rates_changed,
+            node,
+        }
     }
+}
+
+/// What a snapshot changed (`HostView::apply_snapshot`).
+pub struct Applied {
+    /// The VM list it replaced.
+    pub old: Vec<Vm>,
+    pub rates_changed: bool,
+    /// Node readings and a point of history arrived (the dashboard's and detail's charts).
+    pub node: bool,
 }

@@ -70,7 +70,8 @@ pub enum Msg {
     },
     /// A change to config.toml failed.
     ConfigError(String),
-    /// A console or preview has new output: redraw.
+    /// Something the app does not hold changed what is shown (console output, a preview
+    /// frame, a job's progress, the terminal's size): redraw.
     Wake,
     /// A viewer was started (its name) or failed (why).
     Viewer(Result<String, String>),
@@ -310,7 +311,18 @@ pub struct App {
     going_back: bool,
     /// The last `Effect::Probe` id handed out.
     probe_seq: u64,
+    /// The screen may be out of date (`take_redraw`): set by every message that can change
+    /// what is shown. An idle screen is not redrawn at all.
+    redraw: bool,
+    /// The last frame showed something computed from the clock (`clock`): it is redrawn
+    /// every `CLOCK_STEP`. Set while rendering, which only borrows the app.
+    pub(crate) clocked: std::cell::Cell<bool>,
+    /// `now` when the last frame was drawn.
+    drawn_at: Instant,
 }
+
+/// How often a frame that shows ages or countdowns is redrawn.
+const CLOCK_STEP: std::time::Duration = std::time::Duration::from_millis(900);
 
 impl App {
     pub fn new(hosts: Vec<HostSpec>, keymap: Keymap, theme: Theme, settings: Settings) -> App {
@@ -352,10 +364,18 @@ impl App {
             scopes: panes::Scopes::default(),
             going_back: false,
             probe_seq: 0,
+            redraw: true,
+            clocked: std::cell::Cell::new(false),
+            drawn_at: Instant::now(),
         }
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        // Ticks and snapshots decide for themselves whether they changed what is shown (they
+        // are what comes while the user does nothing); anything else redraws.
+        if !matches!(msg, Msg::Tick(_) | Msg::Host(_, HostEvent::Snapshot(_))) {
+            self.redraw = true;
+        }
         // Every message is followed by a draw, which shows all console output so far: re-arm
         // the link's wake so the next output wakes the UI again.
         if let View::Console(c) = &self.view {
@@ -405,10 +425,18 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
-                self.messages.expire(now);
+                let expired = self.messages.expire(now);
                 wizard::checks::tick(self);
                 let mut fx = panes::tick(self);
                 fx.extend(newvm::tick(self));
+                // Overlays (wizards, forms, the log) count time in many ways: they redraw
+                // with every tick, as the whole screen used to.
+                let overlay = !matches!(self.mode, Mode::Normal | Mode::Filter);
+                let clock = self.clocked.get()
+                    && now.saturating_duration_since(self.drawn_at) >= CLOCK_STEP;
+                if expired || clock || overlay || !fx.is_empty() {
+                    self.redraw = true;
+                }
                 fx
             }
             Msg::Terminate => vec![Effect::Quit],
@@ -439,6 +467,22 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// The time, for a view that shows something computed from it (an age, a countdown):
+    /// such a frame is redrawn every second, any other only when something changes.
+    pub fn clock(&self) -> Instant {
+        self.clocked.set(true);
+        self.now
+    }
+
+    /// Whether the screen may be out of date; the caller draws it when true.
+    pub fn take_redraw(&mut self) -> bool {
+        let r = std::mem::take(&mut self.redraw);
+        if r {
+            self.drawn_at = self.now;
+        }
+        r
     }
 
     /// Opens `m` over whatever is open.
@@ -764,12 +808,40 @@ impl App {
                 // Rows index into the old VM list: read the cursor's VM before replacing it.
                 let keep = self.cursor_key();
                 let host = &mut self.hosts[hi];
-                host.apply_snapshot(snap);
-                let alive: HashSet<&str> = host.vms.iter().map(|v| v.uuid.as_str()).collect();
-                self.vms
-                    .marks
-                    .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
-                self.rebuild_keeping(keep);
+                let applied = host.apply_snapshot(snap);
+                if !self.vms.marks.is_empty() {
+                    let alive: HashSet<&str> = host.vms.iter().map(|v| v.uuid.as_str()).collect();
+                    self.vms
+                        .marks
+                        .retain(|(h, u)| *h != id || alive.contains(u.as_str()));
+                }
+                let host = &self.hosts[hi];
+                let same_rows = applied.old.len() == host.vms.len()
+                    && applied
+                        .old
+                        .iter()
+                        .zip(&host.vms)
+                        .all(|(a, b)| a.uuid == b.uuid);
+                // Sorting every VM of every host costs milliseconds with thousands of VMs, and
+                // a hundred hosts each send a snapshot per poll: the rows stay as they are
+                // unless what orders or filters them changed.
+                if !same_rows
+                    || (applied.rates_changed && table::orders_by_rates(self.vms.sort))
+                    || applied
+                        .old
+                        .iter()
+                        .zip(&host.vms)
+                        .any(|(a, b)| table::moves(self.vms.sort, a, b))
+                {
+                    self.rebuild_keeping(keep);
+                }
+                // The VM table shows neither node readings nor history.
+                let charts = applied.node
+                    && !(self.view == View::Pane(PaneId::Vms)
+                        && matches!(self.mode, Mode::Normal | Mode::Filter));
+                if charts || applied.rates_changed || applied.old != self.hosts[hi].vms {
+                    self.redraw = true;
+                }
             }
             HostEvent::Storage(inv) => self.hosts[hi].storage = Some(inv),
             HostEvent::DomainEvents(list) => events::arrived(self, id, list),
@@ -782,5 +854,7 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod redraw_tests;
 #[cfg(test)]
 mod tests;

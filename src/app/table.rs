@@ -142,6 +142,26 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
     rows
 }
 
+/// Whether `key` orders rows by their rates (CPU, disk or network).
+pub fn orders_by_rates(key: SortKey) -> bool {
+    matches!(key, SortKey::Cpu | SortKey::Disk | SortKey::Net)
+}
+
+/// Whether the change from `old` to `new` (the same VM) can move its row under `key` or take
+/// it in or out of a filter (which looks at name and state). Rates are `orders_by_rates`'.
+pub fn moves(key: SortKey, old: &Vm, new: &Vm) -> bool {
+    old.name != new.name
+        || old.state != new.state
+        || match key {
+            SortKey::Host | SortKey::Name | SortKey::State => false,
+            SortKey::Cpu | SortKey::Disk | SortKey::Net => false,
+            SortKey::Vcpus => old.vcpus != new.vcpus,
+            SortKey::Memory => old.max_memory_kib != new.max_memory_kib,
+            SortKey::Autostart => old.autostart != new.autostart,
+            SortKey::Persistent => old.persistent != new.persistent,
+        }
+}
+
 /// The sorted rows that pass `filter`, in one pass.
 /// The rows `filter` keeps, of `only` host when the palette scoped the table (`:vms @HOST`).
 pub fn filter_rows(

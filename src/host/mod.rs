@@ -19,7 +19,7 @@ pub mod vm;
 mod watch;
 mod worker;
 
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -448,23 +448,24 @@ impl Default for WorkerOptions {
     }
 }
 
-/// The app's side of a worker.
+/// The app's side of a worker. Dropping the last clone stops the worker.
 #[derive(Clone, Debug)]
 pub struct HostHandle {
     pub id: HostId,
     pub uri: String,
-    tx: Sender<HostCommand>,
+    link: Arc<watch::Link>,
 }
 
 impl HostHandle {
-    /// Sends without waiting. A worker that already ended just drops the command.
+    /// Sends without waiting. A worker that already ended just drops the command; one stuck in
+    /// a libvirt call past the timeout has it answered at once.
     pub fn send(&self, cmd: HostCommand) {
-        let _ = self.tx.send(cmd);
+        self.link.send(cmd);
     }
 }
 
-/// Starts the worker thread for `uri` and its watcher. `notify` is called from those threads
-/// for every event.
+/// Starts the worker thread for `uri` and has the watcher (one thread for all workers) look
+/// at it. `notify` is called from those threads for every event.
 pub fn spawn(
     id: HostId,
     uri: String,
@@ -473,7 +474,6 @@ pub fn spawn(
 ) -> std::io::Result<HostHandle> {
     ensure_event_loop();
     let notify: Notify = Arc::new(notify);
-    let (tx, rx) = mpsc::channel();
     let (wtx, wrx) = mpsc::channel();
     let busy = watch::Busy::new();
     let timeout = opts.call_timeout;
@@ -488,8 +488,6 @@ pub fn spawn(
             .name(format!("host-{}", id.0))
             .spawn(move || worker::run_guarded(uri, opts, wrx, wtx, busy, notify))?;
     }
-    std::thread::Builder::new()
-        .name(format!("watch-{}", id.0))
-        .spawn(move || watch::run(rx, wtx, busy, timeout, notify))?;
-    Ok(HostHandle { id, uri, tx })
+    let link = Arc::new(watch::Link::new(wtx, busy, timeout, notify));
+    Ok(HostHandle { id, uri, link })
 }

@@ -77,7 +77,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, form: &HostForm) {
         TestState::Running { since, .. } => (
             format!(
                 "Testing the connection… {}",
-                fmt::duration(app.now.saturating_duration_since(*since))
+                fmt::duration(app.clock().saturating_duration_since(*since))
             ),
             t.pending,
         ),

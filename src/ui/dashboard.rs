@@ -88,7 +88,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .map(|(pos, &i)| {
             let h = &app.hosts[i];
             let lv = levels(h, th);
-            let (status, st_style) = status_cell(h, t, app.now);
+            let (status, st_style) = status_cell(h, t, app);
             let mem = h.node.memory.map(|m| {
                 format!(
                     "{}/{}",

@@ -18,12 +18,13 @@ pub fn height(app: &App, screen: u16) -> u16 {
     rows.min((screen / 3).saturating_sub(3).max(1)) + 3
 }
 
-pub fn status_cell(host: &HostView, theme: &Theme, now: std::time::Instant) -> (String, Style) {
+/// A host's status; ages and countdowns read `app.clock()`, so only they tick the screen.
+pub fn status_cell(host: &HostView, theme: &Theme, app: &App) -> (String, Style) {
     if let Some(since) = host.stalled_since {
         return (
             format!(
                 "⏸ not responding for {}",
-                fmt::duration(now.saturating_duration_since(since))
+                fmt::duration(app.clock().saturating_duration_since(since))
             ),
             theme.host_unreachable,
         );
@@ -38,7 +39,7 @@ pub fn status_cell(host: &HostView, theme: &Theme, now: std::time::Instant) -> (
         HostStatus::Unreachable { error, retry_at } => (
             format!(
                 "✖ unreachable, retry in {}: {}",
-                fmt::duration(retry_at.saturating_duration_since(now)),
+                fmt::duration(retry_at.saturating_duration_since(app.clock())),
                 sanitize::text(error)
             ),
             theme.host_unreachable,
@@ -62,7 +63,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             format!(
                 " (stale {})",
                 fmt::duration(
-                    app.now
+                    app.clock()
                         .saturating_duration_since(h.updated_at.unwrap_or(app.now))
                 )
             )
@@ -80,7 +81,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(14) as u16;
     let rows = app.hosts.iter().map(|h| {
-        let (status, style) = status_cell(h, t, app.now);
+        let (status, style) = status_cell(h, t, app);
         let info = h.info.as_ref();
         let mut cells = vec![
             Cell::from(fmt::truncate(&h.name, host_w)).style(t.title),

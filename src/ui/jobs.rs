@@ -19,7 +19,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);
     let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
-    let now = app.now;
+    let now = app.clock();
     let body = list.iter().map(|r| {
         let (kind, progress, rate, eta, state, style) = match r {
             JobRow::Job(j) => {

@@ -24,7 +24,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
             .log
             .iter()
             .map(|e| {
-                let age = fmt::duration(app.now.saturating_duration_since(e.at));
+                let age = fmt::duration(app.clock().saturating_duration_since(e.at));
                 let (tag, st) = match e.level {
                     Level::Info => ("info ", t.dim),
                     Level::Error => ("error", t.host_unreachable),

@@ -80,7 +80,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         cells.extend([Cell::from(m.speed_label()), Cell::from(m.eta_label())]);
         if wide {
             cells.push(Cell::from(
-                m.elapsed(app.now)
+                m.elapsed(app.clock())
                     .map(crate::fmt::duration)
                     .unwrap_or_else(|| "-".into()),
             ));

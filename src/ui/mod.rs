@@ -33,6 +33,8 @@ use crate::app::{App, Mode, PaneId, View};
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     app.hits.clear();
+    // Views that show ages or countdowns set it again (`App::clock`).
+    app.clocked.set(false);
     f.render_widget(Block::default().style(app.theme.base), area);
     let [main_area, status_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);

@@ -156,6 +156,8 @@ fn render_leases(app: &App, f: &mut Frame, area: Rect) {
         t.title,
     )];
     let leases = app.host(hid).and_then(|h| h.leases.get(&net.name));
+    // Leases count down: the frame ticks.
+    app.clock();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -240,7 +240,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 format!("{} {}", vm.state.symbol(), vm.state.label()),
                 state_style(t, vm.state),
             ),
-            Span::styled(uptime(vm), t.dim),
+            Span::styled(
+                {
+                    // The uptime counts up: the frame ticks.
+                    app.clock();
+                    uptime(vm)
+                },
+                t.dim,
+            ),
             if h.is_stale() {
                 Span::styled("  (stale: host not answering)", t.pending)
             } else {

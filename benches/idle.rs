@@ -700,6 +700,9 @@ fn scenario_poll(rounds: usize) -> Res<()> {
         sessions.push(VirshSession::spawn(uri)?);
     }
     let mut local = sysinfo::System::new();
+    // What the worker learns per host on its first poll (sizes, missing memory stats).
+    let mut cpu_sizes: Vec<Option<i32>> = vec![None; uris.len()];
+    let mut memories: Vec<stats::MemoryReading> = uris.iter().map(|_| Default::default()).collect();
     let methods = [
         Method::Virtdeck,
         Method::VirshProcess,
@@ -728,9 +731,9 @@ fn scenario_poll(rounds: usize) -> Res<()> {
                         // The worker's own calls (host/stats.rs), decoding included.
                         let recs = stats::all_domain_stats(conn)?;
                         let t1 = Instant::now();
-                        stats::node_cpu(conn)?;
+                        stats::node_cpu(conn, &mut cpu_sizes[h])?;
                         let t2 = Instant::now();
-                        std::hint::black_box(stats::node_memory(conn, 0));
+                        std::hint::black_box(stats::node_memory(conn, 0, &mut memories[h]));
                         let t3 = Instant::now();
                         // Local URIs also read this machine's memory and load every tick.
                         local.refresh_memory();

@@ -229,8 +229,9 @@ fn round_trips_per_host_do_not_grow_with_its_vms() {
     // The test driver's bulk stats carry no vCPUs or memory: one `info` per VM, once.
     assert_eq!((small.infos, big.infos), (10, 400));
     assert_eq!(big.ticks, small.ticks, "calls per tick");
-    // Bulk stats, the node's CPU and memory counters and the like: a handful.
-    assert!(big.ticks[0] <= 5, "calls per tick: {:?}", big.ticks);
+    // Bulk stats, the node's CPU counters and its free memory (the test driver has no memory
+    // stats): three, the array sizes being remembered from the first poll.
+    assert!(big.ticks[0] <= 3, "calls per tick: {:?}", big.ticks);
 }
 
 /// A host that stops answering for a while delays only itself, and the ticks it missed are

@@ -3,6 +3,8 @@
 
 mod ffi;
 mod lease_guard;
+
+pub(super) use lease_guard::LeaseGuard;
 mod sysfs;
 
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ pub(super) fn run(
     conn: &Connect,
     cmd: NetCmd,
     notify: &dyn Fn(HostEvent),
+    leases: &mut Option<LeaseGuard>,
 ) -> Result<(), virt::error::Error> {
     match cmd {
         NetCmd::Refresh => {
@@ -53,7 +56,7 @@ pub(super) fn run(
             }
         }
         NetCmd::Addresses => {
-            notify(HostEvent::Addresses(addresses(conn)?));
+            notify(HostEvent::Addresses(addresses(conn, leases)?));
             Ok(())
         }
         NetCmd::Net { id, network, op } => {
@@ -294,7 +297,10 @@ fn iface_kind(xml: &str) -> String {
 /// that answers with addresses wins. A source the driver does not implement is not asked
 /// again for the other domains, nor is ARP after it failed once, nor the agent once one agent
 /// was slow to answer (libvirt waits up to 5 s for a stuck agent), so one pass stays bounded.
-fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
+fn addresses(
+    conn: &Connect,
+    leases: &mut Option<LeaseGuard>,
+) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
     const SOURCES: [(u32, AddrSource); 3] = [
         (
             sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
@@ -307,7 +313,7 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
         (sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, AddrSource::Arp),
     ];
     let doms = conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?;
-    let guard = lease_guard::LeaseGuard::for_driver(conn);
+    let mut guard = LeaseGuard::refresh(leases, conn);
     // Sources not asked any more in this pass.
     let mut skip: Vec<u32> = Vec::new();
     let mut out = HashMap::with_capacity(doms.len());
@@ -315,7 +321,7 @@ fn addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
         let Ok(uuid) = dom.uuid_string() else {
             continue;
         };
-        if guard.as_ref().is_some_and(|g| !g.allows(dom)) {
+        if guard.as_mut().is_some_and(|g| !g.allows(dom, &uuid)) {
             continue;
         }
         let mut found = Vec::new();

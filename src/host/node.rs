@@ -14,6 +14,9 @@ const SLOW_EVERY: Duration = Duration::from_secs(10);
 pub(crate) struct NodeSampler {
     total_kib: u64,
     cpu_supported: bool,
+    /// The node CPU stats' count of values, once known (one call a poll instead of two).
+    cpu_size: Option<i32>,
+    memory: stats::MemoryReading,
     last_slow: Option<Instant>,
     /// The machine virtdeck runs on, sampled only for local URIs.
     local: Option<sysinfo::System>,
@@ -25,6 +28,8 @@ impl NodeSampler {
         NodeSampler {
             total_kib,
             cpu_supported: true,
+            cpu_size: None,
+            memory: stats::MemoryReading::default(),
             last_slow: None,
             local: local.then(sysinfo::System::new),
             disks: Vec::new(),
@@ -36,7 +41,7 @@ impl NodeSampler {
     pub fn sample(&mut self, conn: &Connect) -> Result<NodeSample, Error> {
         let mut out = NodeSample::default();
         if self.cpu_supported {
-            match stats::node_cpu(conn) {
+            match stats::node_cpu(conn, &mut self.cpu_size) {
                 Ok(c) => out.cpu = c,
                 Err(e) => {
                     if !conn.is_alive().unwrap_or(false) {
@@ -47,7 +52,7 @@ impl NodeSampler {
                 }
             }
         }
-        out.memory = stats::node_memory(conn, self.total_kib);
+        out.memory = stats::node_memory(conn, self.total_kib, &mut self.memory);
         let slow = self.last_slow.is_none_or(|t| t.elapsed() >= SLOW_EVERY);
         if slow {
             self.last_slow = Some(Instant::now());

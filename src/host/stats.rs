@@ -148,22 +148,34 @@ pub fn all_domain_stats(conn: &Connect) -> Result<Vec<DomainStats>, Error> {
 }
 
 /// Reads `(field, value)` pairs from one of libvirt's two-call node stats APIs: the first call
-/// sizes the array, the second fills it.
+/// sizes the array, the second fills it. `size` remembers the count between polls (it never
+/// changes for a host), so after the first poll it is one call, not two.
 fn node_params(
+    size: &mut Option<i32>,
     call: impl Fn(*mut sys::virNodeCPUStats, *mut i32) -> i32,
 ) -> Result<Vec<(String, u64)>, Error> {
-    let mut n: i32 = 0;
-    if call(std::ptr::null_mut(), &mut n) < 0 {
-        return Err(Error::last_error());
-    }
+    let mut n: i32 = match *size {
+        Some(n) => n,
+        None => {
+            let mut n = 0;
+            if call(std::ptr::null_mut(), &mut n) < 0 {
+                return Err(Error::last_error());
+            }
+            n
+        }
+    };
     if n <= 0 {
+        *size = Some(0);
         return Ok(Vec::new());
     }
     // SAFETY: an all-zero virNodeCPUStats is valid (a C char array and an integer).
     let mut buf: Vec<sys::virNodeCPUStats> = vec![unsafe { std::mem::zeroed() }; n as usize];
     if call(buf.as_mut_ptr(), &mut n) < 0 {
+        // A remembered size that no longer fits: size it again next time.
+        *size = None;
         return Err(Error::last_error());
     }
+    *size = Some(buf.len() as i32);
     Ok(buf
         .iter()
         .take(n.max(0) as usize)
@@ -176,8 +188,8 @@ fn node_params(
 }
 
 /// Cumulative CPU times over all the node's CPUs.
-pub fn node_cpu(conn: &Connect) -> Result<Option<NodeCpu>, Error> {
-    let params = node_params(|p, n| {
+pub fn node_cpu(conn: &Connect, size: &mut Option<i32>) -> Result<Option<NodeCpu>, Error> {
+    let params = node_params(size, |p, n| {
         // SAFETY: `p` is NULL or points to `*n` elements, as the API requires.
         unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), sys::VIR_NODE_CPU_STATS_ALL_CPUS, p, n, 0) }
     })?;
@@ -199,30 +211,41 @@ pub fn cpu_from_params(params: &[(String, u64)]) -> Option<NodeCpu> {
     })
 }
 
+/// How to read a host's memory, learnt from its first answers.
+#[derive(Debug, Default)]
+pub struct MemoryReading {
+    size: Option<i32>,
+    /// The driver has no memory stats (the test driver): only free memory is asked.
+    free_only: bool,
+}
+
 /// Node memory in KiB; falls back to total/free memory for drivers without memory stats.
-pub fn node_memory(conn: &Connect, total_kib: u64) -> Option<NodeMemory> {
-    let params = node_params(|p, n| {
-        // SAFETY: virNodeMemoryStats has the same layout as virNodeCPUStats (char[80], u64).
-        unsafe {
-            sys::virNodeGetMemoryStats(
-                conn.as_ptr(),
-                sys::VIR_NODE_MEMORY_STATS_ALL_CELLS,
-                p.cast(),
-                n,
-                0,
-            )
-        }
-    });
-    match params {
-        Ok(p) if !p.is_empty() => memory_from_params(&p),
-        _ => {
-            let free = conn.free_memory().ok()? / 1024;
-            (total_kib > 0).then_some(NodeMemory {
-                total_kib,
-                available_kib: free.min(total_kib),
-            })
+pub fn node_memory(conn: &Connect, total_kib: u64, how: &mut MemoryReading) -> Option<NodeMemory> {
+    if !how.free_only {
+        let params = node_params(&mut how.size, |p, n| {
+            // SAFETY: virNodeMemoryStats has the same layout as virNodeCPUStats (char[80], u64).
+            unsafe {
+                sys::virNodeGetMemoryStats(
+                    conn.as_ptr(),
+                    sys::VIR_NODE_MEMORY_STATS_ALL_CELLS,
+                    p.cast(),
+                    n,
+                    0,
+                )
+            }
+        });
+        match params {
+            Ok(p) if !p.is_empty() => return memory_from_params(&p),
+            Ok(_) => how.free_only = true,
+            Err(_) if conn.is_alive().unwrap_or(false) => how.free_only = true,
+            Err(_) => return None,
         }
     }
+    let free = conn.free_memory().ok()? / 1024;
+    (total_kib > 0).then_some(NodeMemory {
+        total_kib,
+        available_kib: free.min(total_kib),
+    })
 }
 
 pub fn memory_from_params(params: &[(String, u64)]) -> Option<NodeMemory> {

@@ -329,6 +329,8 @@ struct Session<'a> {
     /// Domains whose vCPUs and memory the bulk stats did not carry (`Known::Flagged`): one
     /// `info` call each, made between other work so the rows are never held up by them.
     owed: VecDeque<(String, Domain)>,
+    /// What the test driver may safely be asked about addresses (`network::LeaseGuard`).
+    leases: Option<super::network::LeaseGuard>,
     /// Lifecycle events since the last flush, for the events pane.
     events: std::collections::VecDeque<crate::model::event::LifecycleEvent>,
     /// A snapshot is owed (something changed since the last one the app got).
@@ -370,6 +372,7 @@ impl<'a> Session<'a> {
             backlog: VecDeque::new(),
             changed: BTreeSet::new(),
             owed: VecDeque::new(),
+            leases: None,
             events: std::collections::VecDeque::new(),
             dirty: false,
             held_node: None,
@@ -547,7 +550,7 @@ impl<'a> Session<'a> {
                     );
                 }
                 Ok(Input::Cmd(HostCommand::Network(cmd))) => {
-                    if let Err(e) = super::network::run(&self.conn, cmd, notify) {
+                    if let Err(e) = super::network::run(&self.conn, cmd, notify, &mut self.leases) {
                         if let Some(end) = self.check(&e) {
                             return end;
                         }

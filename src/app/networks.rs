@@ -2,7 +2,6 @@
 //! the host's interfaces, and the actions (start, stop, autostart, undefine, new). Also keeps
 //! the VM addresses (lease, agent, ARP) fresh for the VM table and detail view.
 
-use crate::app::PaneId;
 use std::time::Duration;
 
 pub mod wizard;
@@ -11,7 +10,7 @@ mod wizard_tests;
 
 use super::requests;
 use super::toast::Level;
-use super::{App, Effect, View};
+use super::{App, Effect, PaneId, View};
 use crate::config::keymap::Action;
 use crate::host::{HostCommand, NetCmd, NetOp, RequestId};
 use crate::model::network::{NetUser, Network};
@@ -121,15 +120,24 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
                 .into_iter()
                 // libvirt 9's test driver segfaults in virDomainInterfaceAddresses for a VM on a
                 // network without <ip> (the demo's bridge networks; seen in gdb inside
-                // libvirt.so, called from host/network/ffi.rs): demo hosts get no addresses.
+                // libvirt.so, called from host/network/ffi.rs), and through `test+unix://` it
+                // takes the shared daemon down; what it reports is made up anyway. Test hosts
+                // get no addresses (`host::network::LeaseGuard` also refuses the unsafe ones).
                 .filter(|h| {
                     app.host(*h)
-                        .is_some_and(|h| h.running() > 0 && !h.uri.starts_with("test:"))
+                        .is_some_and(|h| h.running() > 0 && !is_test_driver(&h.uri))
                 })
                 .map(|h| Effect::Host(h, HostCommand::Network(NetCmd::Addresses))),
         );
     }
     fx
+}
+
+/// `test:///…`, `test+unix:///…`, `test+tcp://…`: libvirt's test driver, local or through a
+/// daemon.
+fn is_test_driver(uri: &str) -> bool {
+    let scheme = uri.split("://").next().unwrap_or("");
+    scheme == "test" || scheme.starts_with("test+")
 }
 
 /// Most VMs a confirmation names one by one; the rest are counted.
@@ -329,5 +337,29 @@ impl super::panes::Pane for NetworksPane {
 
     fn tick(&self, app: &mut App) -> Vec<Effect> {
         tick(app)
+    }
+}
+
+#[cfg(test)]
+mod driver_tests {
+    use super::is_test_driver;
+
+    #[test]
+    fn the_test_driver_is_known_local_or_through_a_daemon() {
+        for uri in [
+            "test:///default",
+            "test+unix:///tmp/h.xml",
+            "test+tcp://10.0.0.2/default",
+        ] {
+            assert!(is_test_driver(uri), "{uri}");
+        }
+        for uri in [
+            "qemu:///system",
+            "qemu+ssh://test@kvm/system",
+            "testing:///x",
+            "",
+        ] {
+            assert!(!is_test_driver(uri), "{uri}");
+        }
     }
 }

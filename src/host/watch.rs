@@ -83,7 +83,16 @@ impl Link {
     }
 
     pub fn send(&self, cmd: HostCommand) {
-        if self.watched.stalled.load(Ordering::SeqCst) && !matches!(cmd, HostCommand::Stop) {
+        // Refused only while the call that stalled is still running: the watcher notices a
+        // recovery up to `CHECK` late, and a command sent in between (right after the slow
+        // call's answer) would be refused although the worker is free again.
+        let hung = self
+            .watched
+            .busy
+            .elapsed()
+            .is_some_and(|d| d >= self.watched.timeout);
+        if hung && self.watched.stalled.load(Ordering::SeqCst) && !matches!(cmd, HostCommand::Stop)
+        {
             let secs = self.watched.busy.elapsed().unwrap_or_default().as_secs();
             let reason = format!("host is not responding (no answer for {secs} s)");
             super::refuse(cmd, &reason, &*self.watched.notify);
@@ -239,6 +248,29 @@ mod tests {
         assert!(matches!(fwd[0], Input::Cmd(HostCommand::Refresh)));
         assert!(matches!(fwd[1], Input::Cmd(HostCommand::Stop)));
         assert_eq!(fwd.len(), 2);
+    }
+
+    /// A command sent right after the slow call answered, before the watcher noticed the
+    /// recovery, reaches the worker (it used to be refused as "not responding for 0 s").
+    #[test]
+    fn a_command_right_after_a_slow_call_reaches_the_worker() {
+        use std::sync::mpsc;
+        let (wtx, wrx) = mpsc::channel();
+        let busy = Busy::new();
+        let notify: Notify = Arc::new(|_| {});
+        let link = Link::new(wtx, Arc::clone(&busy), Duration::from_millis(100), notify);
+        busy.enter();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(link.watched.stalled.load(Ordering::SeqCst));
+        // The call returns; the watcher looks again only `CHECK` later.
+        busy.leave();
+        link.send(HostCommand::Refresh);
+        let fwd: Vec<_> = wrx.try_iter().collect();
+        assert!(
+            matches!(fwd.first(), Some(Input::Cmd(HostCommand::Refresh))),
+            "refused: {}",
+            fwd.len()
+        );
     }
 
     /// 100 hosts used to cost 200 threads: a worker and a watcher each.

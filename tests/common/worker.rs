@@ -129,7 +129,8 @@ impl<I: Inventory> Worker<I> {
             } if i == id => Some(result),
             _ => None,
         });
-        let inv = self.wait("inventory after the action", WAIT, I::pick);
+        let what = format!("inventory after the action (its result: {result:?})");
+        let inv = self.wait(&what, WAIT, I::pick);
         (result, inv)
     }
 

@@ -90,11 +90,10 @@ impl Link {
             .watched
             .busy
             .elapsed()
-            .is_some_and(|d| d >= self.watched.timeout);
-        if hung && self.watched.stalled.load(Ordering::SeqCst) && !matches!(cmd, HostCommand::Stop)
-        {
-            let secs = self.watched.busy.elapsed().unwrap_or_default().as_secs();
-            let reason = format!("host is not responding (no answer for {secs} s)");
+            .filter(|d| *d >= self.watched.timeout)
+            .filter(|_| self.watched.stalled.load(Ordering::SeqCst));
+        if let (Some(d), false) = (hung, matches!(cmd, HostCommand::Stop)) {
+            let reason = format!("host is not responding (no answer for {} s)", d.as_secs());
             super::refuse(cmd, &reason, &*self.watched.notify);
             return;
         }

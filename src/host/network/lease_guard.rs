@@ -17,6 +17,8 @@ use crate::xml::network as netxml;
 /// definitions every 15 s otherwise).
 #[derive(Default)]
 pub(in crate::host) struct LeaseGuard {
+    /// The connection's driver is the test driver (asked once per connection).
+    test: bool,
     /// Networks with at least one DHCP range, as of the last pass.
     ranged: HashSet<String>,
     /// Verdicts by domain UUID and id: a restart (new id) or a changed network list asks again.
@@ -30,10 +32,11 @@ impl LeaseGuard {
         cache: &'a mut Option<LeaseGuard>,
         conn: &Connect,
     ) -> Option<&'a mut LeaseGuard> {
-        if !conn
-            .driver_type()
-            .is_ok_and(|t| t.eq_ignore_ascii_case("test"))
-        {
+        let guard = cache.get_or_insert_with(|| LeaseGuard {
+            test: conn.driver_type().is_ok_and(|t| t.eq_ignore_ascii_case("test")),
+            ..Default::default()
+        });
+        if !guard.test {
             return None;
         }
         let ranged: HashSet<String> = conn
@@ -44,7 +47,6 @@ impl LeaseGuard {
             .filter(has_range)
             .map(|def| def.name)
             .collect();
-        let guard = cache.get_or_insert_with(LeaseGuard::default);
         if guard.ranged != ranged {
             guard.ranged = ranged;
             guard.verdicts.clear();

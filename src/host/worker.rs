@@ -627,12 +627,23 @@ impl<'a> Session<'a> {
     /// Every domain's flags and state in a handful of calls (the poll's path).
     fn reread_all(&mut self, notify: &impl Fn(HostEvent)) -> Result<(), Error> {
         let listed = self.full_inventory(notify, true)?;
-        let list = match listed.stats {
-            Some(st) => st?,
-            None => stats::all_domain_stats(&self.conn)?,
+        self.take_stats(Some(listed))
+    }
+
+    /// Merges the bulk stats (read beside an inventory's list calls when `listed` carries
+    /// them, else now) and queues the `info` calls they leave owed for the listed domains.
+    fn take_stats(&mut self, listed: Option<Listed>) -> Result<(), Error> {
+        let (doms, read) = match listed {
+            Some(Listed {
+                doms,
+                stats: Some(read),
+            }) => (Some(doms), read),
+            l => (l.map(|l| l.doms), stats::all_domain_stats(&self.conn)),
         };
-        self.merge_stats(list);
-        self.owe(listed.doms);
+        self.merge_stats(read?);
+        if let Some(doms) = doms {
+            self.owe(doms);
+        }
         Ok(())
     }
 
@@ -798,18 +809,10 @@ impl<'a> Session<'a> {
             }
         }
         if self.bulk_stats {
-            let read = match listed.as_mut().and_then(|l| l.stats.take()) {
-                Some(st) => st,
-                None => stats::all_domain_stats(&self.conn),
-            };
-            match read {
-                Ok(list) => {
-                    self.merge_stats(list);
-                    if let Some(l) = listed {
-                        self.owe(l.doms);
-                    }
-                    // The first complete rows go out before the host's own readings: on a
-                    // far host those are three more round trips.
+            match self.take_stats(listed) {
+                // The first complete rows go out before the host's own readings: on a far
+                // host those are three more round trips.
+                Ok(()) => {
                     if first {
                         self.send_snapshot(None, notify);
                     }

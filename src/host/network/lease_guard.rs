@@ -33,7 +33,9 @@ impl LeaseGuard {
         conn: &Connect,
     ) -> Option<&'a mut LeaseGuard> {
         let guard = cache.get_or_insert_with(|| LeaseGuard {
-            test: conn.driver_type().is_ok_and(|t| t.eq_ignore_ascii_case("test")),
+            test: conn
+                .driver_type()
+                .is_ok_and(|t| t.eq_ignore_ascii_case("test")),
             ..Default::default()
         });
         if !guard.test {

@@ -36,7 +36,8 @@ case "$MODE" in
               qemu-system-x86 qemu-utils dnsmasq-base tmux nasm
               openssh-server openssh-client netcat-openbsd libxml2-utils
               lvm2 parted busybox-static iptables virtinst osinfo-db
-              xorriso python3-yaml file) ;;
+              xorriso python3-yaml file
+              ovmf swtpm swtpm-tools qemu-guest-agent) ;;
   install-only) PKGS=(libvirt-dev pkg-config) ;;
   -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$MODE' (expected nothing or 'install-only')" ;;

@@ -32,6 +32,9 @@
 //! - `VIRTDECK_IDLE_LAB2_DIR` / `VIRTDECK_IDLE_LAB2_PORT` for the second daemon (default
 //!   `/run/virtdeck-lab2-bench`, 16530)
 
+#[path = "support/children.rs"]
+mod children;
+use children::Out;
 #[path = "support/report.rs"]
 mod report;
 use report::{ms, print_table, row, sorted};
@@ -1335,36 +1338,9 @@ fn idle_in_tmux(
 // ---------------------------------------------------------------------------------------------
 // Parent: set up, run the parts, print the report
 
-#[derive(Default)]
-struct Out {
-    nums: BTreeMap<String, Vec<f64>>,
-    notes: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl Out {
-    fn take_line(&mut self, tag: &str, line: &str) {
-        if let Some(rest) = line.strip_prefix("@@ ") {
-            let mut it = rest.splitn(2, ' ');
-            if let (Some(k), Some(v)) = (it.next(), it.next()) {
-                if let Ok(v) = v.trim().parse::<f64>() {
-                    self.nums.entry(k.to_string()).or_default().push(v);
-                }
-            }
-        } else if let Some(rest) = line.strip_prefix("## ") {
-            self.notes.push(format!("[{tag}] {rest}"));
-        } else if let Some(rest) = line.strip_prefix("!! ") {
-            self.errors.push(format!("{tag}: {rest}"));
-        }
-    }
-
-    fn med(&self, key: &str) -> Option<f64> {
-        self.nums.get(key).and_then(|v| median(v))
-    }
-
-    fn last(&self, key: &str) -> Option<f64> {
-        self.nums.get(key).and_then(|v| v.last().copied())
-    }
+/// The median of what was recorded under `key`.
+fn med(out: &Out, key: &str) -> Option<f64> {
+    out.nums.get(key).and_then(|v| median(v))
 }
 
 fn child(out: &mut Out, scenario: &str, uris: &[String]) {
@@ -1381,18 +1357,7 @@ fn child(out: &mut Out, scenario: &str, uris: &[String]) {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output();
-    match o {
-        Ok(o) => {
-            for line in String::from_utf8_lossy(&o.stdout).lines() {
-                out.take_line(scenario, line);
-            }
-            if !o.status.success() {
-                out.errors
-                    .push(format!("{scenario}: child exited with {}", o.status));
-            }
-        }
-        Err(e) => out.errors.push(format!("{scenario}: {e}")),
-    }
+    out.take_output(scenario, "", o);
 }
 
 /// Runs a part in this process; its protocol lines go into `out`.
@@ -1405,7 +1370,7 @@ fn in_parent(out: &mut Out, tag: &str, f: impl FnOnce() -> Res<()>) {
         .map(|mut c| std::mem::take(&mut *c))
         .unwrap_or_default();
     for l in lines {
-        out.take_line(tag, &l);
+        out.take_line(tag, "", &l);
     }
     if let Err(e) = r {
         out.errors.push(format!("{tag}: {e}"));
@@ -1589,7 +1554,7 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
     }
 
     for h in 0..2 {
-        let g = |key: &str| out.med(&format!("poll.h{h}.{key}"));
+        let g = |key: &str| med(out, &format!("poll.h{h}.{key}"));
         let Some(a) = g("a_ms") else { continue };
         let host = if h == 0 {
             "qemu:///system"
@@ -1760,18 +1725,7 @@ fn report(out: &Out, k: &Knobs, started: Instant, load0: &str) {
     );
     println!();
     print_table(&rows);
-    if !out.notes.is_empty() {
-        println!();
-        for n in &out.notes {
-            println!("- {n}");
-        }
-    }
-    if !out.errors.is_empty() {
-        println!();
-        for e in &out.errors {
-            println!("- ERROR {e}");
-        }
-    }
+    out.print_notes();
 }
 
 fn main() {

@@ -15,14 +15,16 @@
 //! part of: that is virtdeck's share of the resident memory, measured directly. It counts only
 //! in the memory scenarios, so it does not slow down the timed ones.
 
+#[path = "support/children.rs"]
+mod children;
 #[path = "support/keys.rs"]
 mod keys;
+use children::Out;
 #[path = "support/report.rs"]
 mod report;
 use keys::{key, keystrokes, time_keys};
 use report::{ms, print_table, row, sorted};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
@@ -564,19 +566,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 // ---------------------------------------------------------------------------------------------
 // Parent: run the children, print the report
 
-#[derive(Default)]
-struct Out {
-    nums: BTreeMap<String, Vec<f64>>,
-    notes: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl Out {
-    fn get(&self, key: &str) -> Option<f64> {
-        self.nums.get(key).and_then(|v| v.last().copied())
-    }
-}
-
 fn child(out: &mut Out, scenario: &str, xml: Option<&Path>) {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -593,29 +582,7 @@ fn child(out: &mut Out, scenario: &str, xml: Option<&Path>) {
     if let Some(x) = xml {
         cmd.env(XML, x);
     }
-    match cmd.output() {
-        Ok(o) => {
-            for line in String::from_utf8_lossy(&o.stdout).lines() {
-                if let Some(rest) = line.strip_prefix("@@ ") {
-                    let mut it = rest.splitn(2, ' ');
-                    if let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        if let Ok(v) = v.trim().parse::<f64>() {
-                            out.nums.entry(k.to_string()).or_default().push(v);
-                        }
-                    }
-                } else if let Some(rest) = line.strip_prefix("## ") {
-                    out.notes.push(format!("[{scenario}] {rest}"));
-                } else if let Some(rest) = line.strip_prefix("!! ") {
-                    out.errors.push(format!("{scenario}: {rest}"));
-                }
-            }
-            if !o.status.success() {
-                out.errors
-                    .push(format!("{scenario}: child exited with {}", o.status));
-            }
-        }
-        Err(e) => out.errors.push(format!("{scenario}: {e}")),
-    }
+    out.take_output(scenario, "", cmd.output());
 }
 
 fn min_med_max(v: &[f64]) -> Option<(f64, f64, f64)> {
@@ -695,17 +662,17 @@ fn parent() -> Res<()> {
     ));
 
     // 2. Keystrokes.
-    let vm_count = out.get("vms").unwrap_or(0.0);
+    let vm_count = out.last("vms").unwrap_or(0.0);
     rows.push(row(
         format!("{vm_count:.0}-VM host: connect → first snapshot"),
-        out.get("connect_to_snapshot_ms")
+        out.last("connect_to_snapshot_ms")
             .map_or("n/a".into(), |v| format!("{v:.0} ms")),
         "-",
         None,
     ));
     for (w, h) in [(200, 50), (80, 24)] {
         let p = format!("keys_{w}x{h}");
-        let g = |k: &str| out.get(&format!("{p}.{k}"));
+        let g = |k: &str| out.last(&format!("{p}.{k}"));
         let (p50, p99, max) = (g("total_ms.p50"), g("total_ms.p99"), g("total_ms.max"));
         rows.push(row(
             format!(
@@ -735,7 +702,7 @@ fn parent() -> Res<()> {
             ));
         }
     }
-    let g = |k: &str| out.get(k);
+    let g = |k: &str| out.last(k);
     rows.push(row(
         "full snapshot applied + frame 200x50, p50/max",
         match (g("snapshot_frame_ms.p50"), g("snapshot_frame_ms.max")) {
@@ -821,18 +788,7 @@ fn parent() -> Res<()> {
     println!("load average at the end: {}", load.join(" "));
     println!();
     print_table(&rows);
-    if !out.notes.is_empty() {
-        println!();
-        for n in &out.notes {
-            println!("- {n}");
-        }
-    }
-    if !out.errors.is_empty() {
-        println!();
-        for e in &out.errors {
-            println!("- ERROR {e}");
-        }
-    }
+    out.print_notes();
     Ok(())
 }
 

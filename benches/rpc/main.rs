@@ -16,8 +16,11 @@
 //! Needs a libvirtd on this machine (`scripts/lab.sh`) and `virsh`; prints `skipped: …`
 //! otherwise.
 
+#[path = "../support/children.rs"]
+mod children;
 #[path = "../support/keys.rs"]
 mod keys;
+use children::Out;
 #[path = "../support/report.rs"]
 mod report;
 
@@ -27,7 +30,6 @@ mod log;
 mod rows;
 mod table;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -83,66 +85,25 @@ fn run_scenario(name: &str) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // Parent
 
-/// What the children printed.
-#[derive(Default)]
-struct Out {
-    nums: BTreeMap<String, Vec<f64>>,
-    notes: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl Out {
-    fn get(&self, key: &str) -> Option<f64> {
-        self.nums.get(key).and_then(|v| v.last().copied())
+/// Runs this binary as `scenario`; its numbers are stored under `prefix.` + key.
+fn child(out: &mut Out, prefix: &str, scenario: &str, envs: &[(&str, &Path)], log: Option<&Path>) {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return out.errors.push(format!("{prefix}: {e}")),
+    };
+    let mut cmd = Command::new(exe);
+    cmd.env(SCENARIO, scenario)
+        .env(SPAWNED_AT, wall_ns().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        cmd.env(k, v);
     }
-
-    fn all(&self, key: &str) -> Vec<f64> {
-        self.nums.get(key).cloned().unwrap_or_default()
+    log_env(&mut cmd, log);
+    if let Some(l) = log {
+        cmd.env(LOG, l);
     }
-
-    /// Runs this binary as `scenario`; its numbers are stored under `prefix.` + key.
-    fn child(&mut self, prefix: &str, scenario: &str, envs: &[(&str, &Path)], log: Option<&Path>) {
-        let exe = match std::env::current_exe() {
-            Ok(e) => e,
-            Err(e) => return self.errors.push(format!("{prefix}: {e}")),
-        };
-        let mut cmd = Command::new(exe);
-        cmd.env(SCENARIO, scenario)
-            .env(SPAWNED_AT, wall_ns().to_string())
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        log_env(&mut cmd, log);
-        if let Some(l) = log {
-            cmd.env(LOG, l);
-        }
-        match cmd.output() {
-            Ok(o) => {
-                for line in String::from_utf8_lossy(&o.stdout).lines() {
-                    if let Some(rest) = line.strip_prefix("@@ ") {
-                        let mut it = rest.splitn(2, ' ');
-                        if let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            if let Ok(v) = v.trim().parse::<f64>() {
-                                let key = format!("{prefix}.{k}");
-                                self.nums.entry(key).or_default().push(v);
-                            }
-                        }
-                    } else if let Some(rest) = line.strip_prefix("## ") {
-                        self.notes.push(format!("[{prefix}] {rest}"));
-                    } else if let Some(rest) = line.strip_prefix("!! ") {
-                        self.errors.push(format!("{prefix}: {rest}"));
-                    }
-                }
-                if !o.status.success() {
-                    self.errors
-                        .push(format!("{prefix}: child exited with {}", o.status));
-                }
-            }
-            Err(e) => self.errors.push(format!("{prefix}: {e}")),
-        }
-    }
+    out.take_output(prefix, &format!("{prefix}."), cmd.output());
 }
 
 /// libvirt's client log to `log` (every RPC and API line), or no log at all: a debug log
@@ -236,7 +197,8 @@ fn parent() -> Res<()> {
 
     eprintln!("rpc: calibrating the count on a known sequence…");
     let log = file("calibrate.log".into());
-    out.child(
+    child(
+        &mut out,
         "calibrate",
         "calibrate",
         &[(URI, Path::new(&uri_of(&small)))],
@@ -253,7 +215,8 @@ fn parent() -> Res<()> {
         eprintln!("rpc: counting calls on {n} VMs…");
         let log = file(format!("worker-{n}.log"));
         let p = format!("n{n}");
-        out.child(
+        child(
+            &mut out,
             &p,
             "count",
             &[(URI, Path::new(&uri)), (XML, &xml)],
@@ -288,7 +251,13 @@ fn parent() -> Res<()> {
             Ok(s) => virsh_secs.push(s),
             Err(e) => out.errors.push(format!("big: {e}")),
         }
-        out.child("big", "rows", &[(URI, Path::new(&uri)), (XML, &xml)], None);
+        child(
+            &mut out,
+            "big",
+            "rows",
+            &[(URI, Path::new(&uri)), (XML, &xml)],
+            None,
+        );
     }
 
     table::print(&out, &count_rows, big, &virsh_secs, started);

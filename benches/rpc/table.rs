@@ -35,7 +35,7 @@ pub fn print(
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     println!("load average at the end: {}", load.join(" "));
-    match (out.get("calibrate.made"), out.get("calibrate.counted")) {
+    match (out.last("calibrate.made"), out.last("calibrate.counted")) {
         (Some(m), Some(c)) => println!(
             "calibration: {m:.0} known calls, {c:.0} counted: {}",
             if m == c { "PASS" } else { "FAIL" }
@@ -45,7 +45,7 @@ pub fn print(
     println!();
 
     // 1. Calls per host.
-    let n_or = |k: String| out.get(&k).map_or("n/a".into(), |v| format!("{v:.0}"));
+    let n_or = |k: String| out.last(&k).map_or("n/a".into(), |v| format!("{v:.0}"));
     let head = [
         "VMs",
         "to first snapshot",
@@ -80,7 +80,10 @@ pub fn print(
     // and 3 networks at every size), so a worker whose calls do not depend on the number of
     // VMs makes exactly the same calls on each.
     let same = |k: &str, what: &str| {
-        let verdict = match (out.get(&format!("{lo}.{k}")), out.get(&format!("{hi}.{k}"))) {
+        let verdict = match (
+            out.last(&format!("{lo}.{k}")),
+            out.last(&format!("{hi}.{k}")),
+        ) {
             (Some(a), Some(b)) => {
                 let pass = b <= a;
                 format!(
@@ -166,18 +169,7 @@ pub fn print(
     ];
     println!();
     print_table(&rows);
-    if !out.notes.is_empty() {
-        println!();
-        for n in &out.notes {
-            println!("- {n}");
-        }
-    }
-    if !out.errors.is_empty() {
-        println!();
-        for e in &out.errors {
-            println!("- ERROR {e}");
-        }
-    }
+    out.print_notes();
 }
 
 /// A markdown table with free columns (`report::print_table` has four fixed ones).

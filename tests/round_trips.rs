@@ -363,3 +363,58 @@ fn asking_a_test_host_for_addresses_leaves_libvirtd_running() {
         String::from_utf8_lossy(&alive.stderr)
     );
 }
+
+/// `virConnectGetAllDomainStats`'s procedure number (remote_protocol.x).
+const PROC_ALL_DOMAIN_STATS: u32 = 344;
+
+fn bulk_stats(c: &Counts) -> usize {
+    total(c)
+        .get(&(REMOTE_PROGRAM, PROC_ALL_DOMAIN_STATS))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A host nothing on screen shows polls at the background interval, and at once when it is
+/// shown again (issue 20: 100 hosts idle on the VM table, which shows one or two of them).
+#[test]
+fn a_background_host_polls_slowly_and_at_once_when_shown() {
+    let Some(dir) = lab("pace") else { return };
+    let xml = fleet(&dir.0, 10);
+    let sock = dir.0.join("pace.sock");
+    let counts = proxy(&sock);
+    let opts = WorkerOptions {
+        poll_interval: Duration::from_millis(200),
+        background_interval: Duration::from_secs(30),
+        inventory_interval: Duration::from_secs(3600),
+        ..WorkerOptions::default()
+    };
+    let uri = format!("test+unix://{}?socket={}", xml.display(), sock.display());
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = host::spawn(HostId(0), uri, opts, move |e| {
+        if let HostEvent::Snapshot(s) = e {
+            drop(s);
+            let _ = tx.send(());
+        }
+    })
+    .expect("spawn worker");
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("a first snapshot");
+    std::thread::sleep(Duration::from_secs(1));
+    let shown = bulk_stats(&counts);
+    assert!(
+        shown >= 3,
+        "polling every 200 ms: {shown} stats calls in 1 s"
+    );
+    handle.send(HostCommand::Pace(host::Pace::Background));
+    std::thread::sleep(Duration::from_millis(300));
+    let from = bulk_stats(&counts);
+    std::thread::sleep(Duration::from_secs(2));
+    let background = bulk_stats(&counts) - from;
+    assert_eq!(background, 0, "stats calls in 2 s of background");
+    handle.send(HostCommand::Pace(host::Pace::Shown));
+    std::thread::sleep(Duration::from_millis(150));
+    let back = bulk_stats(&counts) - from;
+    drop(handle);
+    // The last poll was long ago: shown again, it polls before its next 200 ms interval.
+    assert!(back >= 1, "no poll within 150 ms of being shown");
+}

@@ -18,6 +18,7 @@ pub mod migrations;
 mod mouse;
 pub mod networks;
 pub mod newvm;
+mod pace;
 pub mod palette;
 pub mod panes;
 mod paste;
@@ -272,6 +273,8 @@ pub struct App {
     pub hosts: Vec<HostView>,
     /// The VM table pane's state.
     pub vms: vms::VmsUi,
+    /// The pace each worker was last told (`pace.rs`); none: `Shown`, as workers start.
+    paced: HashMap<HostId, crate::host::Pace>,
     /// The dashboard's cursor and sort.
     pub dash: dashboard::DashUi,
     /// The overlay on top (what keys go to); `Normal` when none is open.
@@ -342,6 +345,7 @@ impl App {
             next_host_id: n,
             hosts,
             vms: vms::VmsUi::default(),
+            paced: HashMap::new(),
             dash: dashboard::DashUi::default(),
             mode: Mode::Normal,
             under: Vec::new(),
@@ -437,6 +441,8 @@ impl App {
                 if expired || clock || overlay || !fx.is_empty() {
                     self.redraw = true;
                 }
+                // Not news for the screen: no redraw for these.
+                fx.extend(pace::effects(self));
                 fx
             }
             Msg::Terminate => vec![Effect::Quit],
@@ -745,6 +751,9 @@ impl App {
                 host.status = HostStatus::Connecting { attempt };
             }
             HostEvent::Connected(info) => {
+                // A new session polls at `Shown` until told otherwise.
+                self.paced.remove(&id);
+                let host = &mut self.hosts[hi];
                 host.info = Some(info);
                 host.status = HostStatus::Connected;
                 host.stalled_since = None;

@@ -91,6 +91,9 @@ pub enum HostCommand {
     },
     /// Re-read every domain now (inventory and stats).
     Refresh,
+    /// Whether anything on screen shows this host's figures: a host in the background is
+    /// polled at `WorkerOptions::background_interval` (events still arrive at once).
+    Pace(Pace),
     /// Open the VM's serial console and attach it to `link` (`force` takes it from another
     /// client). The outcome shows in the link's state.
     Console {
@@ -267,6 +270,15 @@ pub enum NetOp {
     Undefine,
 }
 
+/// How often a worker polls: the view decides (`app::pace`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Its VMs or node figures are on screen: every `poll_interval`.
+    Shown,
+    /// Nothing on screen shows its figures: every `background_interval`.
+    Background,
+}
+
 /// What a worker reports.
 #[derive(Clone, Debug)]
 pub enum HostEvent {
@@ -390,7 +402,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 reply: Reply::Done(Err(reason.to_string())),
             })
         }
-        HostCommand::Refresh | HostCommand::Stop => {}
+        HostCommand::Refresh | HostCommand::Pace(_) | HostCommand::Stop => {}
     }
 }
 
@@ -404,6 +416,8 @@ pub type Notify = Arc<dyn Fn(HostEvent) + Send + Sync>;
 #[derive(Clone)]
 pub struct WorkerOptions {
     pub poll_interval: Duration,
+    /// The poll interval of a host nothing on screen shows (`Pace::Background`).
+    pub background_interval: Duration,
     pub readonly: bool,
     /// Full inventory (autostart, persistence…) is re-read this often; events and actions
     /// refresh single domains in between.
@@ -418,8 +432,10 @@ pub struct WorkerOptions {
 impl WorkerOptions {
     /// The options config.toml and `--readonly` give every host.
     pub fn from_config(cfg: &crate::config::Config, readonly: bool) -> WorkerOptions {
+        let poll_interval = Duration::from_secs_f64(cfg.poll_interval);
         WorkerOptions {
-            poll_interval: Duration::from_secs_f64(cfg.poll_interval),
+            poll_interval,
+            background_interval: background_interval(poll_interval),
             call_timeout: Duration::from_secs_f64(cfg.call_timeout),
             readonly,
             ..WorkerOptions::default()
@@ -435,10 +451,17 @@ impl WorkerOptions {
     }
 }
 
+/// Five polls' time, at least 10 s: 100 hosts of which two are on screen cost a fifth of
+/// what they did, and a host brought on screen is polled at once (`Session::run`).
+fn background_interval(poll: Duration) -> Duration {
+    (poll * 5).max(Duration::from_secs(10))
+}
+
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
             poll_interval: Duration::from_secs(2),
+            background_interval: background_interval(Duration::from_secs(2)),
             readonly: false,
             inventory_interval: Duration::from_secs(30),
             call_timeout: Duration::from_secs(5),

@@ -3,7 +3,6 @@
 //! it has no node-stats calls, so this calls libvirt directly and frees what it gets.
 
 use std::ffi::CStr;
-use std::os::raw::c_char;
 
 use virt::connect::Connect;
 use virt::error::Error;
@@ -89,10 +88,9 @@ impl ParamValue {
 }
 
 /// SAFETY: `p` must point to a valid virTypedParameter.
-unsafe fn decode(p: &sys::virTypedParameter) -> (String, ParamValue) {
-    let key = CStr::from_ptr(p.field.as_ptr())
-        .to_string_lossy()
-        .into_owned();
+/// The key is borrowed: a poll of 5,000 VMs decodes some 150,000 of them.
+unsafe fn decode(p: &sys::virTypedParameter) -> (std::borrow::Cow<'_, str>, ParamValue) {
+    let key = CStr::from_ptr(p.field.as_ptr()).to_string_lossy();
     let v = match p.type_ as u32 {
         sys::VIR_TYPED_PARAM_INT => ParamValue::Int(p.value.i as i64),
         sys::VIR_TYPED_PARAM_UINT => ParamValue::UInt(p.value.ui as u64),
@@ -102,6 +100,21 @@ unsafe fn decode(p: &sys::virTypedParameter) -> (String, ParamValue) {
         _ => ParamValue::Other,
     };
     (key, v)
+}
+
+/// `raw` as libvirt writes it (`virUUIDFormat`): lowercase hex, dashes after bytes 4, 6, 8
+/// and 10.
+fn uuid_string(raw: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    for (i, b) in raw.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// Stats for every domain on the connection, in one round trip.
@@ -129,9 +142,11 @@ pub fn all_domain_stats(conn: &Connect) -> Result<Vec<DomainStats>, Error> {
             if !name.is_null() {
                 st.name = CStr::from_ptr(name).to_string_lossy().into_owned();
             }
-            let mut buf = [0 as c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
-            if sys::virDomainGetUUIDString(dom, buf.as_mut_ptr()) == 0 {
-                st.uuid = CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned();
+            // The raw bytes, formatted here: libvirt's own string goes through snprintf, a
+            // twentieth of an idle worker's CPU.
+            let mut raw = [0u8; sys::VIR_UUID_BUFLEN as usize];
+            if sys::virDomainGetUUID(dom, raw.as_mut_ptr()) == 0 {
+                st.uuid = uuid_string(&raw);
             }
             let id = sys::virDomainGetID(dom);
             st.id = (id != u32::MAX).then_some(id);
@@ -263,6 +278,23 @@ pub fn memory_from_params(params: &[(String, u64)]) -> Option<NodeMemory> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_written_as_libvirt_writes_them() {
+        let raw = [
+            0x66, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e,
+            0x19, 0x3f,
+        ];
+        assert_eq!(uuid_string(&raw), "6695eb01-f6a4-8304-79aa-97f2502e193f");
+        // And as libvirt's own string for every domain the bulk call returns.
+        let conn = Connect::open(Some("test:///default")).expect("the test driver");
+        let stats = all_domain_stats(&conn).expect("bulk stats");
+        assert!(!stats.is_empty());
+        for st in stats {
+            let dom = conn.lookup_domain_by_name(&st.name).expect("lookup");
+            assert_eq!(st.uuid, dom.uuid_string().expect("uuid"));
+        }
+    }
 
     #[test]
     fn known_keys_are_recorded() {

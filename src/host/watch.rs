@@ -92,7 +92,9 @@ impl Link {
             .elapsed()
             .filter(|d| *d >= self.watched.timeout)
             .filter(|_| self.watched.stalled.load(Ordering::SeqCst));
-        if let (Some(d), false) = (hung, matches!(cmd, HostCommand::Stop)) {
+        // A stop and a pace are not calls: they wait in the queue for the worker.
+        let queued = matches!(cmd, HostCommand::Stop | HostCommand::Pace(_));
+        if let (Some(d), false) = (hung, queued) {
             let reason = format!("host is not responding (no answer for {} s)", d.as_secs());
             super::refuse(cmd, &reason, &*self.watched.notify);
             return;

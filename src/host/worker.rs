@@ -132,7 +132,7 @@ fn open(uri: &str, readonly: bool) -> Result<(Connect, HostInfo), Error> {
     };
     // Keepalive turns a dead or stopped daemon into an error instead of a hang. Local drivers
     // (test, qemu:///system over the unix socket is remote-driver and supports it) may refuse.
-    let _ = conn.set_keep_alive(2, 3);
+    let _ = conn.set_keep_alive(5, 3);
     // Five independent calls, made side by side: one round trip on a far host, not five.
     let c = &conn;
     let (node, hostname, driver, hyp, lib) = std::thread::scope(|s| {
@@ -407,13 +407,16 @@ impl<'a> Session<'a> {
 
     fn run(&mut self, rx: &Receiver<Input>, busy: &Busy, notify: &impl Fn(HostEvent)) -> End {
         let mut next_poll = Instant::now();
+        let mut polled = Instant::now();
+        let mut every = self.opts.poll_interval;
         busy.enter();
         loop {
             if Instant::now() >= next_poll {
                 if let Err(end) = self.poll(notify) {
                     return end;
                 }
-                next_poll = Instant::now() + self.opts.poll_interval;
+                polled = Instant::now();
+                next_poll = polled + every;
             }
             let input = match self.backlog.pop_front() {
                 Some(c) => Ok(Input::Cmd(c)),
@@ -453,6 +456,14 @@ impl<'a> Session<'a> {
                     return End::Stop
                 }
                 Ok(Input::Cmd(HostCommand::Refresh)) => self.last_inventory = None,
+                Ok(Input::Cmd(HostCommand::Pace(pace))) => {
+                    every = match pace {
+                        super::Pace::Shown => self.opts.poll_interval,
+                        super::Pace::Background => self.opts.background_interval,
+                    };
+                    // Brought on screen: figures as fresh as the others' at once.
+                    next_poll = next_poll.min(polled + every);
+                }
                 Ok(Input::Cmd(HostCommand::Lifecycle { id, uuid, op })) => {
                     let result = ops::run_op(&self.conn, &uuid, op);
                     if let Err(e) = &result {

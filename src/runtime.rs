@@ -436,11 +436,15 @@ where
 const TICK: Duration = Duration::from_secs(1);
 /// Bounds the work per frame when a flood of events arrives.
 const BATCH: usize = 256;
+/// News from the hosts is drawn at most this often (input at once): 100 hosts report 50
+/// times a second, and a frame after each was most of an idle dashboard's CPU.
+const DATA_GAP: Duration = Duration::from_millis(200);
 
 /// The loop between two turns (benches drive it turn by turn, like `run`).
 pub struct Loop {
     keys: u64,
     drew: bool,
+    drawn: Instant,
 }
 
 impl Loop {
@@ -454,6 +458,7 @@ impl Loop {
         Ok(Loop {
             keys: 0,
             drew: true,
+            drawn: Instant::now(),
         })
     }
 
@@ -480,7 +485,13 @@ impl Loop {
         B::Error: Send + Sync + 'static,
     {
         self.drew = false;
-        let first = match rx.recv_timeout(TICK) {
+        // A frame held back for `DATA_GAP` is drawn when the gap is over, message or not.
+        let wait = if app.redraw_pending() {
+            DATA_GAP.saturating_sub(self.drawn.elapsed())
+        } else {
+            TICK
+        };
+        let first = match rx.recv_timeout(wait) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => Msg::Tick(Instant::now()),
             Err(RecvTimeoutError::Disconnected) => return Ok(false),
@@ -493,6 +504,9 @@ impl Loop {
             }
         }
         batch.push_back(Msg::Tick(Instant::now()));
+        let urgent = batch
+            .iter()
+            .any(|m| !matches!(m, Msg::Host(..) | Msg::Tick(_)));
         while let Some(msg) = batch.pop_front() {
             self.keys += u64::from(matches!(msg, Msg::Key(_)));
             let mut fx = app.update(msg);
@@ -513,9 +527,11 @@ impl Loop {
                 batch.push_front(Msg::Edited { host, uuid, result });
             }
         }
-        if app.take_redraw() {
+        let due = urgent || self.drawn.elapsed() >= DATA_GAP;
+        if due && app.take_redraw() {
             terminal.draw(|f| crate::ui::render(app, f))?;
             self.drew = true;
+            self.drawn = Instant::now();
         }
         Ok(true)
     }
@@ -666,5 +682,49 @@ mod loop_tests {
         tx.send(Msg::Key(j)).unwrap();
         assert!(lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap());
         assert!(lp.drew(), "a key drew no frame");
+    }
+
+    /// Host news right after a frame waits for `DATA_GAP`, then is drawn without a message;
+    /// a key is drawn at once.
+    #[test]
+    fn host_news_is_drawn_at_most_every_data_gap() {
+        let (tx, rx) = channel();
+        let mut workers = Workers::start(&[], &tx, None, WorkerOptions::default()).unwrap();
+        let spec = crate::app::HostSpec {
+            name: "h".into(),
+            uri: "test:///default".into(),
+        };
+        let mut app = App::new(
+            vec![spec],
+            Keymap::preset(),
+            Theme::load("default", None).unwrap(),
+            Settings::default(),
+        );
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let mut lp = Loop::new(&mut term, &mut app).unwrap();
+        let news = || {
+            Msg::Host(
+                crate::model::HostId(0),
+                crate::host::HostEvent::Connected(Default::default()),
+            )
+        };
+        tx.send(news()).unwrap();
+        lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap();
+        assert!(!lp.drew(), "news drawn right after the last frame");
+        let t = Instant::now();
+        lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap();
+        assert!(lp.drew(), "the held-back news was never drawn");
+        let waited = t.elapsed();
+        assert!(
+            waited < TICK,
+            "drawn after a whole tick ({waited:?}), not the gap"
+        );
+        tx.send(news()).unwrap();
+        lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap();
+        assert!(!lp.drew());
+        let j = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'));
+        tx.send(Msg::Key(j)).unwrap();
+        lp.turn(&mut term, &mut app, &rx, &mut workers).unwrap();
+        assert!(lp.drew(), "a key waited for the gap");
     }
 }

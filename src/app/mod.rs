@@ -482,6 +482,11 @@ impl App {
         self.now
     }
 
+    /// Whether a frame is owed, without taking it (the loop may hold it back a moment).
+    pub fn redraw_pending(&self) -> bool {
+        self.redraw
+    }
+
     /// Whether the screen may be out of date; the caller draws it when true.
     pub fn take_redraw(&mut self) -> bool {
         let r = std::mem::take(&mut self.redraw);

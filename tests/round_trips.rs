@@ -19,6 +19,8 @@ const DAEMON: &str = "/run/libvirt/libvirt-sock";
 /// libvirt's remote program and `virDomainGetInfo`'s procedure number (remote_protocol.x).
 const REMOTE_PROGRAM: u32 = 0x2000_8086;
 const PROC_DOMAIN_GET_INFO: u32 = 16;
+/// `virConnectGetAllDomainStats`'s procedure number.
+const PROC_ALL_DOMAIN_STATS: u32 = 344;
 /// Type of a message that expects an answer.
 const CALL: u32 = 0;
 
@@ -96,17 +98,17 @@ fn calls(m: &BTreeMap<(u32, u32), usize>) -> usize {
 /// out right after the first complete rows, racing the count taken when they arrive.
 const NODE_PROCS: [u32; 3] = [227, 228, 102];
 
+/// Calls of one procedure of libvirt's remote program.
+fn calls_to(m: &BTreeMap<(u32, u32), usize>, procedure: u32) -> usize {
+    m.get(&(REMOTE_PROGRAM, procedure)).copied().unwrap_or(0)
+}
+
 fn node_calls(m: &BTreeMap<(u32, u32), usize>) -> usize {
-    NODE_PROCS
-        .iter()
-        .filter_map(|p| m.get(&(REMOTE_PROGRAM, *p)))
-        .sum()
+    NODE_PROCS.iter().map(|p| calls_to(m, *p)).sum()
 }
 
 fn infos(m: &BTreeMap<(u32, u32), usize>) -> usize {
-    m.get(&(REMOTE_PROGRAM, PROC_DOMAIN_GET_INFO))
-        .copied()
-        .unwrap_or(0)
+    calls_to(m, PROC_DOMAIN_GET_INFO)
 }
 
 /// What one host cost: calls until its first snapshot (rows first), until every VM's state
@@ -364,14 +366,8 @@ fn asking_a_test_host_for_addresses_leaves_libvirtd_running() {
     );
 }
 
-/// `virConnectGetAllDomainStats`'s procedure number (remote_protocol.x).
-const PROC_ALL_DOMAIN_STATS: u32 = 344;
-
 fn bulk_stats(c: &Counts) -> usize {
-    total(c)
-        .get(&(REMOTE_PROGRAM, PROC_ALL_DOMAIN_STATS))
-        .copied()
-        .unwrap_or(0)
+    calls_to(&total(c), PROC_ALL_DOMAIN_STATS)
 }
 
 /// A host nothing on screen shows polls at the background interval, and at once when it is

@@ -758,7 +758,6 @@ impl App {
             HostEvent::Connected(info) => {
                 // A new session polls at `Shown` until told otherwise.
                 self.paced.remove(&id);
-                let host = &mut self.hosts[hi];
                 host.info = Some(info);
                 host.status = HostStatus::Connected;
                 host.stalled_since = None;

@@ -459,9 +459,10 @@ fn background_interval(poll: Duration) -> Duration {
 
 impl Default for WorkerOptions {
     fn default() -> Self {
+        let poll_interval = Duration::from_secs(2);
         WorkerOptions {
-            poll_interval: Duration::from_secs(2),
-            background_interval: background_interval(Duration::from_secs(2)),
+            poll_interval,
+            background_interval: background_interval(poll_interval),
             readonly: false,
             inventory_interval: Duration::from_secs(30),
             call_timeout: Duration::from_secs(5),

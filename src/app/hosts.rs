@@ -113,6 +113,8 @@ pub struct HostView {
     pub leases: HashMap<String, Result<Vec<crate::model::network::Lease>, String>>,
     /// Addresses per VM UUID (lease, agent or ARP).
     pub addresses: HashMap<String, Vec<crate::model::network::VmAddr>>,
+    /// What the host can give a new guest (UEFI, Secure Boot, TPM), once a form asked.
+    pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
     history_len: usize,
     samples: HashMap<String, VmSample>,
 }
@@ -142,6 +144,7 @@ impl HostView {
             networks: None,
             leases: HashMap::new(),
             addresses: HashMap::new(),
+            caps: None,
             history_len,
             samples: HashMap::new(),
         }

@@ -861,6 +861,7 @@ impl App {
             HostEvent::Reply { id: rid, reply } => requests::answered(self, id, rid, reply),
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
+            HostEvent::Caps(caps) => self.hosts[hi].caps = Some(caps),
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
         }

@@ -84,6 +84,8 @@ pub struct Facts {
     pub local: bool,
     pub db: OsDbState,
     pub thresholds: Thresholds,
+    /// UEFI, Secure Boot and TPM support (`HostCommand::Caps`, asked when the wizard opens).
+    pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
 }
 
 pub fn facts(app: &App, host: HostId) -> Facts {
@@ -136,6 +138,7 @@ pub fn facts(app: &App, host: HostId) -> Facts {
         local: crate::host::is_local_uri(&h.uri),
         db: app.osdb.clone(),
         thresholds: app.settings.thresholds,
+        caps: h.caps.clone(),
     }
 }
 
@@ -225,6 +228,7 @@ pub fn open(app: &mut App, host: Option<HostId>) -> Vec<Effect> {
     let mut fx = vec![
         Effect::Host(host, HostCommand::Storage(StorageCmd::Rescan)),
         Effect::Host(host, HostCommand::Network(NetCmd::Refresh)),
+        Effect::Host(host, HostCommand::Caps),
     ];
     if matches!(app.osdb, OsDbState::NotLoaded) {
         app.osdb = OsDbState::Loading;
@@ -274,6 +278,10 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                 "host-passthrough: fastest, migrates only to identical hosts; \
                  hypervisor default: nested hosts whose KVM refuses the host CPU",
             ),
+        ]
+        .into_iter()
+        .chain(firmware::fields())
+        .chain([
             Field::choice("disk", "Disk", 3, &[DISK_NEW, DISK_EXISTING, DISK_NONE]),
             Field::choice("pool", "Pool", 3, &[]),
             Field::text("size", "Size", 3, "20G").hint("10G, 512MiB…"),
@@ -292,7 +300,8 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
             Field::toggle("start", "Start after create", 5, true),
             Field::toggle("console", "Open console", 5, false)
                 .hint("attach the serial console once the VM runs"),
-        ],
+        ])
+        .collect(),
     );
     w
 }
@@ -482,6 +491,7 @@ fn apply_os_defaults(w: &mut Wizard, f: &Facts, st: &mut State, os: &OsVariant) 
     w.set_text("vcpus", &os.vcpus().to_string());
     w.set_text("size", &gib(os.storage_bytes()));
     w.choose("model", os.nic_model().as_str());
+    firmware::os_defaults(w, os);
     let name = w.get("name");
     if name.is_empty() || name == st.auto_name {
         let proposed = free_name(&os.short_id, &f.vm_names);
@@ -779,6 +789,7 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
     set_warning(w, "memory", mem_w);
     check(w, "vcpus", cpu_r);
     set_warning(w, "vcpus", cpu_w);
+    firmware::refresh(w, f, &os);
 
     // Page 4: storage.
     let disk = w.get("disk");
@@ -1101,6 +1112,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
             .unwrap_or(os.nic_model()),
         mac: Some(w.get("mac")).filter(|m| !m.is_empty()),
     });
+    (vm.firmware, vm.tpm) = firmware::spec(w, f);
     if let Some((field, why)) = newvm::validate(&vm).into_iter().next() {
         return Err(format!("{field}: {why}"));
     }
@@ -1260,5 +1272,6 @@ pub fn db_loaded(app: &mut App, result: Result<&'static OsDb, String>, took: Dur
     refresh_open(app);
 }
 
+mod firmware;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! thread never calls libvirt.
 
 mod backoff;
+mod caps;
 pub mod create;
 mod events;
 mod hints;
@@ -121,6 +122,9 @@ pub enum HostCommand {
     Migrate(migrate::MigrateCmd),
     /// The VM detail screen: details, edits, snapshots, redefine, clone, delete (`host::vm`).
     Vm(vm::VmCmd),
+    /// What the host can give a new guest (UEFI, Secure Boot, TPM): answered with
+    /// `HostEvent::Caps` (`host::caps`).
+    Caps,
     /// The new-VM wizard's Create (`host::create`): answered with `Reply::Done`, progress
     /// and outcome also in its job.
     CreateVm(Box<CreateVm>),
@@ -322,6 +326,8 @@ pub enum HostEvent {
         uuid: String,
         details: Box<vm::VmDetails>,
     },
+    /// The answer to `HostCommand::Caps`.
+    Caps(Result<crate::xml::domcaps::GuestCaps, String>),
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -402,6 +408,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 reply: Reply::Done(Err(reason.to_string())),
             })
         }
+        HostCommand::Caps => notify(HostEvent::Caps(Err(reason.to_string()))),
         HostCommand::Refresh | HostCommand::Pace(_) | HostCommand::Stop => {}
     }
 }

@@ -537,6 +537,19 @@ impl<'a> Session<'a> {
                         reply: Reply::Display(result),
                     });
                 }
+                Ok(Input::Cmd(HostCommand::Caps)) => {
+                    let result = match super::caps::read(&self.conn) {
+                        Ok(caps) => Ok(caps),
+                        Err(Ok(unreadable)) => Err(unreadable),
+                        Err(Err(e)) => {
+                            if let Some(end) = self.check(&e) {
+                                return end;
+                            }
+                            Err(message(&e))
+                        }
+                    };
+                    notify(HostEvent::Caps(result));
+                }
                 Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
                     if let Err(e) = super::storage::run(&self.conn, cmd, &self.shared, &self.side) {
                         if let Some(end) = self.check(&e) {

@@ -210,6 +210,8 @@ pub struct OsVariant {
     pub media: Vec<Media>,
     /// The database lists a cloud image with cloud-init for this OS.
     pub cloud_image: bool,
+    /// osinfo-db says it cannot boot from BIOS on x86_64 (Windows 11).
+    pub uefi_only: bool,
 }
 
 const GIB: u64 = 1 << 30;
@@ -261,6 +263,17 @@ impl OsVariant {
         } else {
             NicModel::E1000
         }
+    }
+
+    /// Boots only from UEFI (osinfo-db marks BIOS unsupported): the wizard preselects UEFI.
+    pub fn needs_uefi(&self) -> bool {
+        self.uefi_only
+    }
+
+    /// Secure Boot and a TPM 2.0 are required: osinfo-db has no element for them, so this
+    /// is Microsoft's rule for the Windows that refuse BIOS (Windows 11 and later).
+    pub fn needs_tpm(&self) -> bool {
+        self.uefi_only && self.family.as_deref() == Some("winnt")
     }
 
     /// Recommended memory in MiB (else the minimum, else 2 GiB).
@@ -427,6 +440,7 @@ impl OsDb {
                 trees: o.trees.clone(),
                 media: o.media.clone(),
                 cloud_image: o.cloud_image,
+                uefi_only: o.uefi_only,
             });
         }
         let mut by_short_id = HashMap::new();

@@ -32,6 +32,8 @@ pub(super) struct RawOs {
     pub trees: Vec<InstallTree>,
     pub media: Vec<Media>,
     pub cloud_image: bool,
+    /// `<firmware arch='x86_64' type='bios' supported='false'/>`: boots only from UEFI.
+    pub uefi_only: bool,
 }
 
 fn attr(e: &BytesStart, name: &[u8]) -> Option<String> {
@@ -116,6 +118,15 @@ pub(super) fn parse_file(xml: &[u8], file: &str) -> Result<Vec<RawOs>, OsinfoErr
                                 arch: attr(e, b"arch").unwrap_or_else(|| "all".into()),
                                 ..InstallTree::default()
                             });
+                        }
+                    }
+                    (b"firmware", Some(b"os"))
+                        if attr(e, b"type").as_deref() == Some("bios")
+                            && attr(e, b"supported").as_deref() == Some("false")
+                            && matches!(attr(e, b"arch").as_deref(), None | Some("x86_64")) =>
+                    {
+                        if let Some(o) = os.as_mut() {
+                            o.uefi_only = true;
                         }
                     }
                     (b"image", Some(b"os"))

@@ -194,3 +194,19 @@ fn today_is_a_date() {
     assert_eq!(t.len(), 10);
     assert!(t.as_str() > "2024-01-01" && t.as_bytes()[4] == b'-', "{t}");
 }
+
+#[test]
+fn windows_11_needs_uefi_secure_boot_and_a_tpm_and_debian_none() {
+    let w = db().get("win11").expect("win11");
+    assert!(w.needs_uefi() && w.needs_tpm());
+    let w10 = db().get("win10").expect("win10");
+    assert!(!w10.needs_uefi() && !w10.needs_tpm());
+    let d = db().get("debian11").expect("debian11");
+    assert!(!d.needs_uefi() && !d.needs_tpm());
+    let vm = crate::xml::newvm::NewVm::for_os("w", w, crate::xml::newvm::InstallMethod::Pxe);
+    assert_eq!(
+        vm.firmware,
+        crate::xml::newvm::Firmware::Uefi { secure_boot: true }
+    );
+    assert_eq!(vm.tpm, Some("tpm-crb"));
+}

@@ -1,5 +1,5 @@
 //! Device XML for the attach form's other devices: sound, RNG, watchdog, video, input, serial,
-//! console, USB redirection and virtiofs shares. Models and actions are picked from fixed
+//! console, USB redirection, an emulated TPM and virtiofs shares. Models and actions are picked from fixed
 //! lists; the only free text (a virtiofs share's directory and tag) goes through serde, so
 //! it is escaped. The element shapes match what `virt-xml --build-xml` writes (see the test
 //! in tests/xml_validate.rs).
@@ -19,6 +19,8 @@ pub const WATCHDOG_ACTIONS: &[&str] = &["reset", "poweroff", "pause", "none"];
 pub const VIDEO_MODELS: &[&str] = &["virtio", "qxl", "vga", "bochs", "ramfb"];
 pub const INPUT_KINDS: &[&str] = &["tablet", "keyboard", "mouse"];
 pub const INPUT_BUSES: &[&str] = &["usb", "virtio"];
+/// TPM models; the form offers those the host's domain capabilities list (`xml::domcaps`).
+pub const TPM_MODELS: &[&str] = &["tpm-crb", "tpm-tis"];
 
 /// The longest virtiofs mount tag the guest driver accepts (`virtio_fs_config.tag`).
 pub const TAG_MAX: usize = 36;
@@ -48,6 +50,10 @@ pub enum ExtraDevice {
     Console,
     /// A USB redirection channel through the SPICE client.
     UsbRedir,
+    /// An emulated TPM 2.0 (swtpm on the host).
+    Tpm {
+        model: &'static str,
+    },
     Virtiofs(FsShare),
 }
 
@@ -106,17 +112,21 @@ impl ExtraDevice {
             ExtraDevice::Serial => "serial",
             ExtraDevice::Console => "console",
             ExtraDevice::UsbRedir => "redirdev",
+            ExtraDevice::Tpm { .. } => "tpm",
             ExtraDevice::Virtiofs(_) => "filesystem",
         }
     }
 
     /// Whether libvirt's QEMU driver can add it to a running guest. Sound cards and video
     /// adapters are not hotpluggable in QEMU; a serial port sits on the ISA bus, which is not
-    /// either. The rest go through device_add.
+    /// either, and libvirt has no TPM hotplug. The rest go through device_add.
     pub fn hotpluggable(&self) -> bool {
         !matches!(
             self,
-            ExtraDevice::Sound { .. } | ExtraDevice::Video { .. } | ExtraDevice::Serial
+            ExtraDevice::Sound { .. }
+                | ExtraDevice::Video { .. }
+                | ExtraDevice::Serial
+                | ExtraDevice::Tpm { .. }
         )
     }
 
@@ -173,6 +183,7 @@ impl ExtraDevice {
                     kind: "spicevmc",
                 },
             ),
+            ExtraDevice::Tpm { model } => write("tpm", &TpmXml::emulated(model)),
             ExtraDevice::Virtiofs(fs) => write(
                 "filesystem",
                 &FsXml {
@@ -259,6 +270,34 @@ struct RedirXml {
     kind: &'static str,
 }
 
+/// `<tpm model><backend type='emulator' version='2.0'/></tpm>` (also the wizard's).
+#[derive(Serialize)]
+pub(crate) struct TpmXml {
+    #[serde(rename = "@model")]
+    model: &'static str,
+    backend: TpmBackend,
+}
+
+#[derive(Serialize)]
+struct TpmBackend {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "@version")]
+    version: &'static str,
+}
+
+impl TpmXml {
+    pub(crate) fn emulated(model: &'static str) -> TpmXml {
+        TpmXml {
+            model,
+            backend: TpmBackend {
+                kind: "emulator",
+                version: "2.0",
+            },
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct DirAttr {
     #[serde(rename = "@dir")]
@@ -305,6 +344,11 @@ mod tests {
             ExtraDevice::Serial.to_xml().unwrap(),
             "<serial type=\"pty\"/>\n"
         );
+        assert_eq!(
+            ExtraDevice::Tpm { model: "tpm-crb" }.to_xml().unwrap(),
+            "<tpm model=\"tpm-crb\">\n  <backend type=\"emulator\" version=\"2.0\"/>\n</tpm>\n"
+        );
+        assert!(!ExtraDevice::Tpm { model: "tpm-tis" }.hotpluggable());
         assert!(!ExtraDevice::Sound { model: "ich9" }.hotpluggable());
         assert!(ExtraDevice::Rng.hotpluggable());
         assert_eq!(pick(VIDEO_MODELS, "qxl"), Some("qxl"));

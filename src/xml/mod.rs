@@ -5,6 +5,7 @@ pub mod de;
 pub mod device;
 pub mod device_extra;
 pub mod domain;
+pub mod domcaps;
 pub mod edit;
 pub mod hardware;
 pub mod network;

@@ -76,6 +76,10 @@ fn facts() -> Facts {
         local: false,
         db: OsDbState::Ready(db()),
         thresholds: Thresholds::default(),
+        caps: Some(Ok(crate::xml::domcaps::GuestCaps::parse(include_str!(
+            "../../../tests/fixtures/domcaps-q35-kvm.xml"
+        ))
+        .expect("domcaps fixture"))),
     }
 }
 
@@ -811,4 +815,77 @@ fn a_tree_url_gives_the_kernel_and_initrd_urls_of_the_chosen_os_and_fetch_steps(
     refresh_any(&mut w, &c);
     let vm = build(&w, &f).expect("spec");
     assert!(matches!(&vm.install, InstallMethod::Url { kernel, .. } if kernel == "/srv/vmlinuz"));
+}
+
+#[test]
+fn windows_11_preselects_uefi_secure_boot_and_a_tpm_and_the_host_must_have_them() {
+    use crate::xml::newvm::Firmware;
+    let c = ctx(facts());
+    let mut w = wizard(&c);
+    method(&mut w, &c, IMPORT);
+    typ(&mut w, &c, "image", "tiny");
+    typ(&mut w, &c, "os", "win11");
+    assert_eq!(w.get("firmware"), "UEFI");
+    assert!(w.on("secure_boot") && w.on("tpm"));
+    let vm = build(&w, &facts()).expect("spec");
+    assert_eq!(vm.firmware, Firmware::Uefi { secure_boot: true });
+    assert_eq!(vm.tpm, Some("tpm-crb"));
+    let xml = vm.domain_xml().unwrap();
+    assert!(xml.contains("<os firmware=\"efi\">"), "{xml}");
+    assert!(xml.contains("<feature enabled=\"yes\" name=\"secure-boot\"/>"));
+    assert!(xml.contains("<tpm model=\"tpm-crb\">"));
+    // BIOS is refused for an OS that cannot boot from it.
+    assert!(w.choose("firmware", "BIOS"));
+    refresh_any(&mut w, &c);
+    assert!(err(&w, "firmware")
+        .unwrap()
+        .contains("does not boot from BIOS"));
+    assert!(!w.field("secure_boot").unwrap().visible);
+
+    // A host without OVMF or swtpm: UEFI and the TPM are refused with the reason.
+    let mut bare = facts();
+    bare.caps = Some(Ok(crate::xml::domcaps::GuestCaps::default()));
+    let c = ctx(bare);
+    assert!(w.choose("firmware", "UEFI"));
+    refresh_any(&mut w, &c);
+    assert!(err(&w, "firmware").unwrap().contains("apt install ovmf"));
+    assert!(err(&w, "secure_boot").unwrap().contains("no Secure Boot"));
+    assert!(err(&w, "tpm").unwrap().contains("no TPM device"));
+    let mut no_swtpm = crate::xml::domcaps::GuestCaps::parse(include_str!(
+        "../../../tests/fixtures/domcaps-q35-kvm.xml"
+    ))
+    .unwrap();
+    no_swtpm.tpm_emulator = false;
+    let mut f = facts();
+    f.caps = Some(Ok(no_swtpm));
+    let c = ctx(f);
+    refresh_any(&mut w, &c);
+    assert!(err(&w, "tpm").unwrap().contains("swtpm"));
+    assert!(err(&w, "firmware").is_none());
+    // Unknown capabilities (the test driver has none): a warning, not a refusal.
+    let mut f = facts();
+    f.caps = Some(Err(
+        "this function is not supported by the connection driver".into(),
+    ));
+    let c = ctx(f);
+    refresh_any(&mut w, &c);
+    assert!(err(&w, "tpm").is_none());
+    assert!(warn(&w, "tpm").unwrap().contains("not supported"));
+
+    // Debian: BIOS by default; UEFI without Secure Boot says so explicitly.
+    typ(&mut w, &c, "os", "");
+    w.set_query("os", "debian11");
+    refresh_any(&mut w, &c);
+    assert_eq!(w.get("firmware"), "BIOS");
+    assert!(!w.on("tpm"));
+    assert!(w.choose("firmware", "UEFI"));
+    refresh_any(&mut w, &c);
+    let vm = build(&w, &facts()).expect("spec");
+    assert_eq!(vm.firmware, Firmware::Uefi { secure_boot: false });
+    let xml = vm.domain_xml().unwrap();
+    assert!(
+        xml.contains("<feature enabled=\"no\" name=\"secure-boot\"/>"),
+        "{xml}"
+    );
+    assert!(!xml.contains("enrolled-keys") && !xml.contains("<tpm"));
 }

@@ -375,6 +375,12 @@ impl Wizard {
         }
     }
 
+    pub fn set_toggle(&mut self, key: &str, on: bool) {
+        if let Some(Input::Toggle(t)) = self.field_mut(key).map(|f| &mut f.input) {
+            *t = on;
+        }
+    }
+
     pub fn set_options(&mut self, key: &str, opts: Vec<String>) {
         if let Some(f) = self.field_mut(key) {
             if let Input::Choice { options, selected } = &mut f.input {

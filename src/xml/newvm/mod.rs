@@ -196,6 +196,21 @@ pub enum CpuMode {
     Hypervisor,
 }
 
+/// The firmware the VM boots. UEFI is chosen by libvirt's firmware auto-selection
+/// (`<os firmware='efi'>` with the `secure-boot` feature on or off), so no loader or NVRAM
+/// path is written: libvirt picks the host's OVMF build and makes the NVRAM file from its
+/// template at the first start, as virt-install does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Firmware {
+    #[default]
+    Bios,
+    Uefi {
+        /// A Secure Boot loader with Microsoft's keys enrolled (Windows 11 wants it); needs
+        /// the q35 machine (SMM).
+        secure_boot: bool,
+    },
+}
+
 /// Everything the wizard asks. Build with [`NewVm::for_os`] for osinfo's defaults, then set
 /// fields; check with [`validate`]; turn into XML with [`NewVm::domain_xml`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +224,9 @@ pub struct NewVm {
     pub disks: Vec<DiskSource>,
     /// `None`: no network.
     pub nic: Option<NicSpec>,
+    pub firmware: Firmware,
+    /// An emulated TPM 2.0 of this model (`tpm-crb`, `tpm-tis`); swtpm on the host.
+    pub tpm: Option<&'static str>,
 }
 
 /// Boot devices, in `<os><boot dev>` order.
@@ -230,7 +248,8 @@ impl BootDev {
 }
 
 impl NewVm {
-    /// A spec with osinfo's recommendations for `os` (memory, vCPUs, NIC model) and a NIC on
+    /// A spec with osinfo's recommendations for `os` (memory, vCPUs, NIC model, UEFI where
+    /// the OS cannot boot from BIOS, with Secure Boot and a TPM for Windows 11) and a NIC on
     /// the `default` network; disks are left to the caller (see [`NewVm::default_disk`]).
     pub fn for_os(name: &str, os: &OsVariant, install: InstallMethod) -> NewVm {
         NewVm {
@@ -246,6 +265,14 @@ impl NewVm {
                 model: os.nic_model(),
                 mac: None,
             }),
+            firmware: if os.needs_uefi() {
+                Firmware::Uefi {
+                    secure_boot: os.needs_tpm(),
+                }
+            } else {
+                Firmware::Bios
+            },
+            tpm: os.needs_tpm().then_some("tpm-crb"),
         }
     }
 
@@ -436,6 +463,12 @@ pub fn validate(vm: &NewVm) -> Vec<(&'static str, String)> {
         if vm.nic.is_none() {
             out.push(("install", "PXE needs a network interface".into()));
         }
+    }
+    if vm.firmware == (Firmware::Uefi { secure_boot: true }) && vm.os.machine != Machine::Q35 {
+        out.push((
+            "firmware",
+            "Secure Boot needs the q35 machine (this OS uses i440fx)".into(),
+        ));
     }
     if let Some(mac) = vm.nic.as_ref().and_then(|n| n.mac.as_deref()) {
         if !mac_ok(mac) {

@@ -82,8 +82,13 @@ pub(super) struct Size {
 
 #[derive(Serialize)]
 pub(super) struct Os {
+    /// `efi`: libvirt's firmware auto-selection.
+    #[serde(rename = "@firmware", skip_serializing_if = "Option::is_none")]
+    pub(super) firmware: Option<&'static str>,
     #[serde(rename = "type")]
     pub(super) kind: OsType,
+    #[serde(rename = "firmware", skip_serializing_if = "Option::is_none")]
+    pub(super) features: Option<FirmwareFeatures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) kernel: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +97,20 @@ pub(super) struct Os {
     pub(super) cmdline: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) boot: Vec<Dev>,
+}
+
+/// `<firmware><feature enabled name/>…</firmware>`: what auto-selection must match.
+#[derive(Serialize)]
+pub(super) struct FirmwareFeatures {
+    pub(super) feature: Vec<FirmwareFeature>,
+}
+
+#[derive(Serialize)]
+pub(super) struct FirmwareFeature {
+    #[serde(rename = "@enabled")]
+    pub(super) enabled: &'static str,
+    #[serde(rename = "@name")]
+    pub(super) name: &'static str,
 }
 
 #[derive(Serialize)]
@@ -193,6 +212,7 @@ pub(super) struct Devices {
     pub(super) video: Vec<Video>,
     pub(super) memballoon: Vec<Model>,
     pub(super) rng: Vec<Rng>,
+    pub(super) tpm: Vec<crate::xml::device_extra::TpmXml>,
 }
 
 #[derive(Serialize)]

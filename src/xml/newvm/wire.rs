@@ -3,7 +3,8 @@
 
 use super::schema::*;
 use super::{
-    target_name, BootDev, CpuMode, DiskSource, HostFile, InstallMethod, NewVm, NicSource, Record,
+    target_name, BootDev, CpuMode, DiskSource, Firmware, HostFile, InstallMethod, NewVm, NicSource,
+    Record,
 };
 use crate::osinfo::{DiskBus, Machine};
 use crate::xml::domain::XmlError;
@@ -281,6 +282,8 @@ fn build(vm: &NewVm, install: bool, record: Option<&Record>) -> Domain {
         },
         vcpu: vm.vcpus,
         os: Os {
+            firmware: matches!(vm.firmware, Firmware::Uefi { .. }).then_some("efi"),
+            features: firmware_features(vm.firmware),
             kind: OsType {
                 arch: "x86_64",
                 machine: os.machine.as_str(),
@@ -385,8 +388,35 @@ fn build(vm: &NewVm, install: bool, record: Option<&Record>) -> Domain {
                 })
                 .into_iter()
                 .collect(),
+            tpm: vm
+                .tpm
+                .map(crate::xml::device_extra::TpmXml::emulated)
+                .into_iter()
+                .collect(),
         },
     }
+}
+
+/// Secure Boot is said either way: left out, libvirt may pick a Secure Boot build (it ranks
+/// first among Debian's firmware descriptors), which needs SMM a nested host may not have.
+/// With it on, the enrolled-keys build (Microsoft's keys, as Windows needs), as virt-install
+/// writes it.
+fn firmware_features(firmware: Firmware) -> Option<FirmwareFeatures> {
+    let Firmware::Uefi { secure_boot } = firmware else {
+        return None;
+    };
+    let on = if secure_boot { "yes" } else { "no" };
+    let mut feature = vec![FirmwareFeature {
+        enabled: on,
+        name: "secure-boot",
+    }];
+    if secure_boot {
+        feature.push(FirmwareFeature {
+            enabled: "yes",
+            name: "enrolled-keys",
+        });
+    }
+    Some(FirmwareFeatures { feature })
 }
 
 /// libosinfo's OS id (as virt-install writes it) and virtdeck's record of the volumes it made

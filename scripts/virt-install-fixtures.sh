@@ -63,3 +63,10 @@ gen cloud --osinfo debian11 --import --disk path="$tmp/vda.qcow2",format=qcow2 \
     --cloud-init user-data="$tmp/user-data",meta-data="$tmp/meta-data"
 gen legacy --osinfo winxp --cdrom "$tmp/install.iso" \
     --disk path="$tmp/hda.img",format=raw --network network=default
+# UEFI: Secure Boot said either way (virtdeck always says it; see src/xml/newvm/wire.rs).
+gen win11 --osinfo win11 --cdrom "$tmp/install.iso" \
+    --disk path="$tmp/vda.qcow2",format=qcow2 --network network=default \
+    --boot uefi,firmware.feature0.name=secure-boot,firmware.feature0.enabled=yes,firmware.feature1.name=enrolled-keys,firmware.feature1.enabled=yes
+gen uefi --osinfo debian11 --import --disk path="$tmp/disk.img",format=raw \
+    --network network=default --boot uefi,firmware.feature0.name=secure-boot,firmware.feature0.enabled=no \
+    --tpm emulator,model=tpm-tis

@@ -164,6 +164,9 @@ struct Significant {
     video: Vec<String>,
     memballoon: Vec<String>,
     rng: Vec<String>,
+    firmware: String,
+    firmware_features: Vec<String>,
+    tpm: Vec<String>,
 }
 
 fn significant(d: &El) -> Significant {
@@ -248,6 +251,30 @@ fn significant(d: &El) -> Significant {
             .map(|r| {
                 let b = r.child("backend").unwrap();
                 format!("{} {} {}", r.attr("model"), b.attr("model"), b.text)
+            })
+            .collect(),
+        firmware: os.attr("firmware"),
+        firmware_features: os
+            .child("firmware")
+            .map(|f| {
+                let mut v: Vec<String> = f
+                    .all("feature")
+                    .map(|x| format!("{}={}", x.attr("name"), x.attr("enabled")))
+                    .collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default(),
+        // The backend's version: virt-install leaves it to libvirt (2.0 for crb/tis on
+        // q35); virtdeck writes it.
+        tpm: dev
+            .all("tpm")
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t.attr("model"),
+                    t.child("backend").unwrap().attr("type")
+                )
             })
             .collect(),
     }
@@ -373,6 +400,20 @@ fn cases(name: &str) -> Vec<(&'static str, NewVm)> {
     let mut vm = spec(name, "winxp", InstallMethod::Iso(iso()));
     vm.disks.push(new_disk(&vm, DiskFormat::Raw));
     out.push(("legacy", vm));
+
+    // UEFI, Secure Boot and a TPM come from osinfo-db's "no BIOS" for Windows 11.
+    let mut vm = spec(name, "win11", InstallMethod::Iso(iso()));
+    vm.disks.push(new_disk(&vm, DiskFormat::Qcow2));
+    out.push(("win11", vm));
+
+    let mut vm = spec(name, "debian11", InstallMethod::Import);
+    vm.disks.push(DiskSource::Path {
+        path: "/var/lib/libvirt/images/disk.img".into(),
+        format: "raw".into(),
+    });
+    vm.firmware = virtdeck::xml::newvm::Firmware::Uefi { secure_boot: false };
+    vm.tpm = Some("tpm-tis");
+    out.push(("uefi", vm));
     out
 }
 
@@ -428,6 +469,23 @@ fn comparison_notices_a_difference() {
     vm.os.disk_bus = virtdeck::osinfo::DiskBus::Sata;
     let ours = significant(&parse(&vm.domain_xml().unwrap())[0]);
     assert_ne!(ours, significant(&fixture("iso")[0]));
+    // …and so does firmware or a TPM left out.
+    let (_, win11) = cases("vdk")
+        .into_iter()
+        .find(|(c, _)| *c == "win11")
+        .unwrap();
+    for change in [
+        |vm: &mut NewVm| vm.firmware = virtdeck::xml::newvm::Firmware::Bios,
+        |vm: &mut NewVm| vm.firmware = virtdeck::xml::newvm::Firmware::Uefi { secure_boot: false },
+        |vm: &mut NewVm| vm.tpm = None,
+    ] {
+        let mut vm = win11.clone();
+        change(&mut vm);
+        assert_ne!(
+            significant(&parse(&vm.domain_xml().unwrap())[0]),
+            significant(&fixture("win11")[0])
+        );
+    }
     let (_, mut vm) = cases("vdk").remove(0);
     vm.os.machine = virtdeck::osinfo::Machine::Pc;
     assert_ne!(

@@ -274,3 +274,28 @@ fn a_running_create_shows_its_step_and_progress() {
     assert!(job.is_cancelled());
     assert!(screen(&live.app, 120, 34).contains("(cancelling)"));
 }
+
+#[test]
+fn windows_11_gets_uefi_secure_boot_and_a_tpm_and_a_host_without_capabilities_says_so() {
+    let mut live = open();
+    let hi = lab_edge(&live.app);
+    // The wizard asked the host what it can give a guest; the test driver cannot say.
+    assert!(live.pump_until(Duration::from_secs(5), |a| a.hosts[hi].caps.is_some()));
+    assert!(matches!(&live.app.hosts[hi].caps, Some(Err(_))));
+    live.press("<Enter>");
+    live.type_text("win11");
+    live.press("<Enter>");
+    let w = wizard(&live.app);
+    assert_eq!(w.page, 2);
+    assert_eq!(w.get("firmware"), "UEFI");
+    assert!(w.on("secure_boot") && w.on("tpm"));
+    assert!(w
+        .field("tpm")
+        .and_then(|f| f.warning.clone())
+        .is_some_and(|m| m.contains("did not say")));
+    insta::assert_snapshot!("cpu_win11", screen(&live.app, 120, 34));
+    assert!(
+        matches!(&w.review, Some(Ok(x)) if x.contains("<os firmware=\"efi\">")
+        && x.contains("<tpm model=\"tpm-crb\">"))
+    );
+}

@@ -369,8 +369,15 @@ fn build(vm: &NewVm, install: bool, record: Option<&Record>) -> Domain {
                     address: "127.0.0.1",
                 },
             }],
+            // bochs-display under UEFI (no VGA BIOS needed), as virt-install picks it.
             video: vec![Video {
-                model: model_type(if dev.virtio_gpu { "virtio" } else { "vga" }),
+                model: model_type(if dev.virtio_gpu {
+                    "virtio"
+                } else if matches!(vm.firmware, Firmware::Uefi { .. }) {
+                    "bochs"
+                } else {
+                    "vga"
+                }),
             }],
             memballoon: dev
                 .virtio_balloon

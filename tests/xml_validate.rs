@@ -209,6 +209,8 @@ fn every_device() -> Vec<ExtraDevice> {
         ExtraDevice::Serial,
         ExtraDevice::Console,
         ExtraDevice::UsbRedir,
+        ExtraDevice::Tpm { model: "tpm-crb" },
+        ExtraDevice::Tpm { model: "tpm-tis" },
         share("/srv/share", "share", false),
         share("/srv/x<&>'\"/池", "t&<>", true),
     ];
@@ -339,6 +341,10 @@ fn other_devices_match_virt_xml() {
         (
             ExtraDevice::UsbRedir,
             vec!["--redirdev", "usb,type=spicevmc"],
+        ),
+        (
+            ExtraDevice::Tpm { model: "tpm-tis" },
+            vec!["--tpm", "emulator,model=tpm-tis,backend.version=2.0"],
         ),
         (
             share("/srv/x", "tag1", true),

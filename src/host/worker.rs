@@ -45,11 +45,14 @@ enum End {
     Lost(String),
 }
 
-/// libvirt's message without the `[code=… domain=…]` suffix the crate's Display adds.
+/// libvirt's message without the `[code=… domain=…]` suffix the crate's Display adds, and
+/// what to do where libvirt's words do not say it (a TPM without swtpm, at define or start).
 pub fn message(e: &Error) -> String {
     let m = e.message().trim();
     if m.is_empty() {
         "unknown libvirt error".to_string()
+    } else if let Some(fix) = crate::xml::domcaps::explain_tpm_error(m) {
+        format!("{m} ({fix})")
     } else {
         m.to_string()
     }

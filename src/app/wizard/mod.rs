@@ -652,6 +652,8 @@ pub struct Context {
     pub local: bool,
     pub networks: Vec<crate::model::network::Network>,
     pub ifaces: Vec<crate::model::network::HostIface>,
+    /// What the host can give a guest (UEFI, TPM), once asked (`HostCommand::Caps`).
+    pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
     /// What only the open wizard's spec checks against (`Spec::facts`).
     pub extra: Option<Extra>,
 }
@@ -702,6 +704,7 @@ pub fn host_context(app: &App, host: HostId, pool: Option<&str>) -> Context {
             .is_some_and(|h| crate::host::is_local_uri(&h.uri)),
         networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
         ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
+        caps: app.host(host).and_then(|h| h.caps.clone()),
         extra: None,
     }
 }

@@ -175,7 +175,7 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
             Ok(())
         },
     );
-    devices::check_device(w, d, &what);
+    devices::check_device(w, d, facts.caps.as_ref(), &what);
     if devices::owns(&what) {
         return;
     }

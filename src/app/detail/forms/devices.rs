@@ -1,5 +1,5 @@
 //! The attach form's other devices: sound, RNG, watchdog, video, input, serial, console, USB
-//! redirection and virtiofs shares. Each becomes an attach of its element, except where
+//! redirection, an emulated TPM and virtiofs shares. Each becomes an attach of its element, except where
 //! libvirt needs the definition changed instead: the primary video's model (a VM has one;
 //! changing it is an edit) and a virtiofs share on a VM without shared memory (the
 //! `<memoryBacking>` it needs is read only when the guest starts).
@@ -9,14 +9,15 @@ use crate::app::wizard::{check, Field};
 use crate::host::vm::{Scope, VmDetails, VmOp};
 use crate::xml::device_extra::{
     pick, ExtraDevice, FsShare, INPUT_BUSES, INPUT_KINDS, SOUND_MODELS_PC, SOUND_MODELS_Q35,
-    VIDEO_MODELS, WATCHDOG_ACTIONS, WATCHDOG_MODELS,
+    TPM_MODELS, VIDEO_MODELS, WATCHDOG_ACTIONS, WATCHDOG_MODELS,
 };
+use crate::xml::domcaps::GuestCaps;
 use crate::xml::edit::{add_device, set_video_model, share_memory};
 use crate::xml::hardware::Hardware;
 
 /// The device choices this module owns (after disk, new volume, cdrom and nic).
 pub(super) const KINDS: &[&str] = &[
-    "sound", "rng", "watchdog", "video", "input", "serial", "console", USB_REDIR, "virtiofs",
+    "sound", "rng", "watchdog", "video", "input", "serial", "console", USB_REDIR, "tpm", "virtiofs",
 ];
 const USB_REDIR: &str = "usb redirect";
 
@@ -30,6 +31,7 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("watchdog", &["wd_model", "wd_action"]),
     ("video", &["video_model"]),
     ("input", &["input_kind", "input_bus"]),
+    ("tpm", &["tpm_model"]),
     ("virtiofs", &["fs_source", "fs_tag", "fs_readonly"]),
 ];
 
@@ -58,6 +60,8 @@ pub(super) fn fields(d: &VmDetails) -> Vec<Field> {
         Field::choice("video_model", "Video model", 0, VIDEO_MODELS),
         Field::choice("input_kind", "Input", 0, INPUT_KINDS),
         Field::choice("input_bus", "Input bus", 0, INPUT_BUSES),
+        Field::choice("tpm_model", "TPM model", 0, TPM_MODELS)
+            .hint("TPM 2.0 emulated by swtpm on the host; crb: what Windows 11 expects"),
         Field::text("fs_source", "Host directory", 0, "")
             .hint("an absolute directory on the host, shared with the guest"),
         Field::text("fs_tag", "Mount tag", 0, "").hint("in the guest: mount -t virtiofs TAG /mnt"),
@@ -72,7 +76,12 @@ pub(super) fn owns(what: &str) -> bool {
 
 /// Shows the chosen device's fields (hiding the others'), checks them and rebuilds the
 /// review and its notes; narrows the scope to what the change can apply to.
-pub(super) fn check_device(w: &mut Wizard, d: &VmDetails, what: &str) {
+pub(super) fn check_device(
+    w: &mut Wizard,
+    d: &VmDetails,
+    caps: Option<&Result<GuestCaps, String>>,
+    what: &str,
+) {
     for (kind, keys) in FIELDS {
         for k in *keys {
             if let Some(f) = w.field_mut(k) {
@@ -91,6 +100,9 @@ pub(super) fn check_device(w: &mut Wizard, d: &VmDetails, what: &str) {
             .map(|(_, e)| e.clone());
         check(w, key, e.map_or(Ok(()), Err));
     }
+    if what == "tpm" {
+        check_tpm(w, d, caps);
+    }
     match plan(w, d) {
         Ok(p) => {
             match p.only {
@@ -105,6 +117,37 @@ pub(super) fn check_device(w: &mut Wizard, d: &VmDetails, what: &str) {
             w.review_notes = Vec::new();
             w.review = Some(Err(e));
         }
+    }
+}
+
+/// The TPM models the host offers, and why a TPM cannot be added (one per VM; swtpm).
+fn check_tpm(w: &mut Wizard, d: &VmDetails, caps: Option<&Result<GuestCaps, String>>) {
+    let next = d.next_boot.as_ref().unwrap_or(&d.hardware);
+    let (result, warning) = match caps {
+        _ if next.other.iter().any(|o| o.kind == "tpm") => (
+            Err("the VM has a TPM already (one per VM): detach it first".to_string()),
+            None,
+        ),
+        Some(Ok(c)) => {
+            let models: Vec<String> = TPM_MODELS
+                .iter()
+                .filter(|m| c.tpm_models.iter().any(|x| x == *m))
+                .map(|m| m.to_string())
+                .collect();
+            if !models.is_empty() {
+                w.set_options("tpm_model", models);
+            }
+            (c.tpm_problem().map_or(Ok(()), Err), None)
+        }
+        Some(Err(e)) => (
+            Ok(()),
+            Some(format!("the host did not say whether it has swtpm: {e}")),
+        ),
+        None => (Ok(()), Some("asking the host for its TPM support…".into())),
+    };
+    check(w, "tpm_model", result);
+    if let Some(f) = w.field_mut("tpm_model") {
+        f.warning = warning;
     }
 }
 
@@ -190,6 +233,9 @@ fn device(w: &Wizard, d: &VmDetails) -> Result<ExtraDevice, String> {
         "serial" => ExtraDevice::Serial,
         "console" => ExtraDevice::Console,
         USB_REDIR => ExtraDevice::UsbRedir,
+        "tpm" => ExtraDevice::Tpm {
+            model: chosen("tpm_model", TPM_MODELS)?,
+        },
         "virtiofs" => ExtraDevice::Virtiofs(share(w)),
         other => return Err(format!("unknown device {other}")),
     })
@@ -361,6 +407,75 @@ mod tests {
         press(a, "<Enter>");
         let fx = press(a, "<Enter>");
         ops(&fx).into_iter().map(|(_, op)| op).collect()
+    }
+
+    /// The form re-checked with the host's capabilities `caps`.
+    fn with_caps(a: &mut App, caps: Result<crate::xml::domcaps::GuestCaps, String>) {
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no form")
+        };
+        let ctx = crate::app::wizard::Context {
+            caps: Some(caps),
+            ..Default::default()
+        };
+        super::super::refresh(w, &ctx);
+    }
+
+    fn field(a: &App, key: &str) -> crate::app::wizard::Field {
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no form")
+        };
+        w.field(key).cloned().expect("field")
+    }
+
+    #[test]
+    fn a_tpm_goes_to_the_next_boot_as_the_host_allows() {
+        use crate::xml::domcaps::GuestCaps;
+        let here = GuestCaps::parse(include_str!(
+            "../../../../tests/fixtures/domcaps-q35-kvm.xml"
+        ))
+        .unwrap();
+        let mut a = opened(true);
+        form(&mut a, "tpm", &[]);
+        assert!(field(&a, "tpm_model").warning.unwrap().contains("asking"));
+        with_caps(&mut a, Ok(here.clone()));
+        let f = field(&a, "tpm_model");
+        assert!(f.error.is_none() && f.warning.is_none(), "{f:?}");
+        assert_eq!(f.value(), "tpm-crb");
+        let (xml, notes, scope) = review(&a);
+        assert!(xml
+            .unwrap()
+            .contains("<backend type=\"emulator\" version=\"2.0\"/>"));
+        assert!(notes[0].contains("next boot"), "{notes:?}");
+        assert_eq!(scope, "persistent");
+        let sent = submit(&mut a);
+        let [VmOp::AttachDevice { xml, scope }] = sent.as_slice() else {
+            panic!("{sent:?}")
+        };
+        assert!(xml.starts_with("<tpm model=\"tpm-crb\">"), "{xml}");
+        assert_eq!(*scope, Scope::CONFIG);
+
+        // No swtpm on the host: refused with what to install.
+        let mut a = opened(false);
+        form(&mut a, "tpm", &[]);
+        let mut bare = here.clone();
+        bare.tpm_emulator = false;
+        with_caps(&mut a, Ok(bare));
+        assert!(field(&a, "tpm_model")
+            .error
+            .unwrap()
+            .contains("apt install swtpm"));
+        // Only the models the host lists are offered.
+        let mut tis = here.clone();
+        tis.tpm_models = vec!["tpm-tis".into()];
+        with_caps(&mut a, Ok(tis));
+        assert_eq!(field(&a, "tpm_model").value(), "tpm-tis");
+        // A VM with a TPM gets no second one.
+        let has =
+            xml_with("    <tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>");
+        let mut a = opened_with(false, &has);
+        form(&mut a, "tpm", &[]);
+        assert!(field(&a, "tpm_model").error.unwrap().contains("one per VM"));
     }
 
     #[test]

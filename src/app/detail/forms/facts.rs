@@ -19,6 +19,8 @@ pub struct Facts {
     pub pools_known: bool,
     /// Other VMs on the host (rename and clone must not reuse one).
     pub vm_names: Vec<String>,
+    /// What the host can give a guest (the attach form's TPM), once it answered.
+    pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
 }
 
 /// The facts of `d` on `host` from what the app knows of the host.
@@ -42,6 +44,7 @@ pub(super) fn gather(app: &App, host: HostId, d: &VmDetails) -> Facts {
             .unwrap_or_default(),
         pools: ctx.pools,
         pools_known: ctx.pools_known,
+        caps: ctx.caps,
         vm_names: app
             .host(host)
             .map(|h| {
@@ -105,6 +108,10 @@ pub(super) fn learn_pools(w: &mut Wizard, ctx: &Context) {
         return;
     };
     let facts = &mut vf.facts;
+    // The host's capabilities (asked when the attach form opened) may come later too.
+    if ctx.caps.is_some() {
+        facts.caps = ctx.caps.clone();
+    }
     if !ctx.pools_known || (facts.pools_known && facts.pools == ctx.pools) {
         return;
     }

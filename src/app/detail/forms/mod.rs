@@ -143,6 +143,7 @@ fn scope_of(w: &Wizard, d: &VmDetails) -> Scope {
 /// Opens a form on the detail screen's VM.
 pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effect> {
     let inv = crate::app::storage::inventory(app, host);
+    let attach = matches!(form, Form::Attach);
     let w = new(host, form, facts::gather(app, host, d));
     // Attach and clone want the host's pools and networks: ask, the form fills in on the answer.
     let mut fx = Vec::new();
@@ -151,6 +152,10 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
             host,
             HostCommand::Storage(crate::host::StorageCmd::Refresh),
         ));
+    }
+    // The attach form offers a TPM as the host allows (models, swtpm installed).
+    if attach {
+        fx.push(Effect::Host(host, HostCommand::Caps));
     }
     fx.extend(wizard::open(app, w));
     fx

@@ -298,8 +298,20 @@ fn attach_form_shows_the_other_devices() {
     choose_device(&mut live, 2);
     let s = screen(&live.app, 100, 30);
     assert!(s.contains("i6300esb") && s.contains("On expiry"), "{s}");
-    // virtiofs: the share's fields, then the review.
+    // TPM: the models; the test driver cannot say whether swtpm is there (a warning, not a
+    // refusal); QEMU has no TPM hotplug, so only the definition for the next boot.
     choose_device(&mut live, 6);
+    assert!(live.pump_until(std::time::Duration::from_secs(5), |a| a
+        .hosts
+        .iter()
+        .any(|h| h.caps.is_some())));
+    live.press("<Tab>");
+    live.press("<Tab>");
+    insta::assert_snapshot!("attach_tpm_100x30", screen(&live.app, 100, 30));
+    live.press("<BackTab>");
+    live.press("<BackTab>");
+    // virtiofs: the share's fields, then the review.
+    choose_device(&mut live, 1);
     insta::assert_snapshot!("attach_virtiofs_100x30", screen(&live.app, 100, 30));
     live.press("<Tab>");
     live.type_text("/srv/share");
@@ -315,7 +327,7 @@ fn attach_virtiofs_to_a_stopped_vm_reviews_the_memory_backing_it_adds() {
     let mut live = open("web-04");
     live.press("<Tab>");
     live.press("A");
-    choose_device(&mut live, 12);
+    choose_device(&mut live, 13);
     live.press("<Tab>");
     live.type_text("/srv/a<&>");
     live.press("<Tab>");

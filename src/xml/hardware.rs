@@ -74,10 +74,30 @@ pub struct OsInfo {
     /// `<nvram>` path (UEFI variable store), and its template.
     pub nvram: Option<String>,
     pub nvram_template: Option<String>,
+    /// `<os><firmware><feature name='secure-boot'>` (auto-selection) or `<loader secure>`.
+    pub secure_boot: Option<bool>,
     /// `<os><boot dev>` in order (hd, cdrom, network, fd).
     pub boot: Vec<String>,
     pub boot_menu: Option<bool>,
     pub emulator: Option<String>,
+}
+
+impl OsInfo {
+    /// Boots from UEFI: auto-selected (`firmware='efi'`) or a pflash loader with NVRAM.
+    pub fn uefi(&self) -> bool {
+        self.firmware.as_deref() == Some("efi")
+            || self.loader.as_ref().and_then(|l| l.kind.as_deref()) == Some("pflash")
+            || self.nvram.is_some()
+    }
+
+    /// "UEFI, Secure Boot", "UEFI" or "BIOS".
+    pub fn firmware_label(&self) -> &'static str {
+        match (self.uefi(), self.secure_boot) {
+            (true, Some(true)) => "UEFI, Secure Boot",
+            (true, _) => "UEFI",
+            (false, _) => "BIOS",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -407,6 +427,13 @@ pub(crate) fn from_tree(root: &Node) -> Result<Hardware, XmlError> {
                 .map(|n| n.text.trim().to_string())
                 .filter(|p| !p.is_empty()),
             nvram_template: owned(os.child_attr("nvram", "template")),
+            secure_boot: os
+                .child("firmware")
+                .into_iter()
+                .flat_map(|f| f.children_named("feature"))
+                .find(|f| f.attr("name") == Some("secure-boot"))
+                .and_then(|f| yes(f.attr("enabled")))
+                .or_else(|| yes(os.child("loader").and_then(|l| l.attr("secure")))),
             boot: os
                 .children_named("boot")
                 .filter_map(|b| b.attr("dev").map(str::to_string))
@@ -788,6 +815,28 @@ line &lt;two&gt;</description>
 "#;
 
     #[test]
+    fn firmware_auto_selection_and_secure_boot_are_read() {
+        let xml = |os: &str| format!("<domain type='kvm'><name>f</name>{os}</domain>");
+        let sb = parse(&xml("<os firmware='efi'><type>hvm</type><firmware>\
+            <feature enabled='yes' name='enrolled-keys'/><feature enabled='yes' name='secure-boot'/>\
+            </firmware></os>"))
+        .unwrap();
+        assert_eq!(sb.os.firmware_label(), "UEFI, Secure Boot");
+        let off = parse(&xml("<os firmware='efi'><type>hvm</type><firmware>\
+            <feature enabled='no' name='secure-boot'/></firmware></os>"))
+        .unwrap();
+        assert_eq!((off.os.secure_boot, off.os.firmware_label()), (Some(false), "UEFI"));
+        // What libvirt writes into the live XML: the loader it chose.
+        let live = parse(&xml("<os><type>hvm</type><loader readonly='yes' secure='yes' \
+            type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.ms.fd</loader>\
+            <nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'>/var/lib/x_VARS.fd</nvram></os>"))
+        .unwrap();
+        assert_eq!(live.os.firmware_label(), "UEFI, Secure Boot");
+        let bios = parse(&xml("<os><type>hvm</type></os>")).unwrap();
+        assert_eq!(bios.os.firmware_label(), "BIOS");
+    }
+
+    #[test]
     fn virt_install_domain() {
         let hw = parse(VIRT_INSTALL).unwrap();
         assert_eq!(hw.name, "web");
@@ -815,6 +864,7 @@ line &lt;two&gt;</description>
             hw.os.nvram.as_deref(),
             Some("/var/lib/libvirt/qemu/nvram/web_VARS.fd")
         );
+        assert_eq!(hw.os.firmware_label(), "UEFI");
         assert_eq!(
             hw.os.emulator.as_deref(),
             Some("/usr/bin/qemu-system-x86_64")

@@ -13,6 +13,7 @@ pub enum HwItem {
     Vcpus,
     Memory,
     Boot,
+    Firmware,
     Autostart,
     Disk(usize),
     Nic(usize),
@@ -20,6 +21,15 @@ pub enum HwItem {
     CharDev(usize),
     Controller(usize),
     Other(usize),
+}
+
+/// "UEFI, Secure Boot · OVMF_CODE_4M.ms.fd": the loader's file name where libvirt says it.
+fn firmware_label(hw: &Hardware) -> String {
+    let loader = hw.os.loader.as_ref().and_then(|l| l.path.as_deref());
+    match loader.and_then(|p| p.rsplit('/').next()) {
+        Some(file) => format!("{} · {file}", hw.os.firmware_label()),
+        None => hw.os.firmware_label().to_string(),
+    }
 }
 
 pub fn hw_items(hw: &Hardware) -> Vec<HwItem> {
@@ -30,6 +40,7 @@ pub fn hw_items(hw: &Hardware) -> Vec<HwItem> {
         HwItem::Vcpus,
         HwItem::Memory,
         HwItem::Boot,
+        HwItem::Firmware,
         HwItem::Autostart,
     ];
     v.extend((0..hw.disks.len()).map(HwItem::Disk));
@@ -67,6 +78,7 @@ pub fn describe(hw: &Hardware, autostart: bool, item: HwItem) -> (String, String
             ),
         ),
         HwItem::Boot => ("Boot order".into(), boot_label(hw)),
+        HwItem::Firmware => ("Firmware".into(), firmware_label(hw)),
         HwItem::Autostart => (
             "Autostart".into(),
             if autostart { "yes" } else { "no" }.into(),

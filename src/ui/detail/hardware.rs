@@ -88,7 +88,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
 fn pending(d: &VmDetails, item: HwItem) -> Option<String> {
     let next = d.next_boot.as_ref()?;
     match item {
-        HwItem::Title | HwItem::Description | HwItem::Vcpus | HwItem::Memory | HwItem::Boot => {
+        HwItem::Title
+        | HwItem::Description
+        | HwItem::Vcpus
+        | HwItem::Memory
+        | HwItem::Boot
+        | HwItem::Firmware => {
             let now = describe(&d.hardware, d.autostart, item).1;
             let then = describe(next, d.autostart, item).1;
             (now != then).then_some(then)
@@ -148,8 +153,35 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
         )),
         HwItem::Boot => out.push(format!(
             "firmware {} · e: change the boot device order",
-            hw.os.firmware.as_deref().unwrap_or("bios")
+            hw.os.firmware_label()
         )),
+        HwItem::Firmware => {
+            let os = &hw.os;
+            match &os.loader {
+                Some(l) => out.push(format!(
+                    "loader {} ({}{}{})",
+                    l.path.as_deref().unwrap_or("chosen by libvirt"),
+                    l.kind.as_deref().unwrap_or("rom"),
+                    if l.readonly == Some(true) { ", read-only" } else { "" },
+                    if l.secure == Some(true) { ", secure" } else { "" },
+                )),
+                None if os.uefi() => {
+                    out.push("loader chosen by libvirt at start (firmware auto-selection)".into())
+                }
+                None => out.push("SeaBIOS (QEMU's default)".into()),
+            }
+            if os.uefi() {
+                out.push(format!(
+                    "NVRAM {}{}",
+                    os.nvram.as_deref().unwrap_or("made from the template at the first start"),
+                    os.nvram_template
+                        .as_deref()
+                        .map(|t| format!(" · template {t}"))
+                        .unwrap_or_default()
+                ));
+            }
+            out.push("E edits the whole definition (firmware is chosen when the VM is created)".into());
+        }
         HwItem::Autostart => out.push(String::from("e or a: toggle")),
         HwItem::Other(i) => {
             if let Some(o) = hw.other.get(i) {

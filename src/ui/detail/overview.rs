@@ -152,6 +152,7 @@ fn definition_line(app: &App) -> Line<'static> {
             .map(|m| format!(" ({m})"))
             .unwrap_or_default()
     ));
+    parts.push(hw.os.firmware_label().into());
     parts.push(
         if d.persistent {
             "persistent"

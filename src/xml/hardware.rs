@@ -825,11 +825,16 @@ line &lt;two&gt;</description>
         let off = parse(&xml("<os firmware='efi'><type>hvm</type><firmware>\
             <feature enabled='no' name='secure-boot'/></firmware></os>"))
         .unwrap();
-        assert_eq!((off.os.secure_boot, off.os.firmware_label()), (Some(false), "UEFI"));
+        assert_eq!(
+            (off.os.secure_boot, off.os.firmware_label()),
+            (Some(false), "UEFI")
+        );
         // What libvirt writes into the live XML: the loader it chose.
-        let live = parse(&xml("<os><type>hvm</type><loader readonly='yes' secure='yes' \
+        let live = parse(&xml(
+            "<os><type>hvm</type><loader readonly='yes' secure='yes' \
             type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.ms.fd</loader>\
-            <nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'>/var/lib/x_VARS.fd</nvram></os>"))
+            <nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'>/var/lib/x_VARS.fd</nvram></os>",
+        ))
         .unwrap();
         assert_eq!(live.os.firmware_label(), "UEFI, Secure Boot");
         let bios = parse(&xml("<os><type>hvm</type></os>")).unwrap();

@@ -162,8 +162,16 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
                     "loader {} ({}{}{})",
                     l.path.as_deref().unwrap_or("chosen by libvirt"),
                     l.kind.as_deref().unwrap_or("rom"),
-                    if l.readonly == Some(true) { ", read-only" } else { "" },
-                    if l.secure == Some(true) { ", secure" } else { "" },
+                    if l.readonly == Some(true) {
+                        ", read-only"
+                    } else {
+                        ""
+                    },
+                    if l.secure == Some(true) {
+                        ", secure"
+                    } else {
+                        ""
+                    },
                 )),
                 None if os.uefi() => {
                     out.push("loader chosen by libvirt at start (firmware auto-selection)".into())
@@ -173,14 +181,18 @@ fn info(d: &VmDetails, item: HwItem) -> Vec<String> {
             if os.uefi() {
                 out.push(format!(
                     "NVRAM {}{}",
-                    os.nvram.as_deref().unwrap_or("made from the template at the first start"),
+                    os.nvram
+                        .as_deref()
+                        .unwrap_or("made from the template at the first start"),
                     os.nvram_template
                         .as_deref()
                         .map(|t| format!(" · template {t}"))
                         .unwrap_or_default()
                 ));
             }
-            out.push("E edits the whole definition (firmware is chosen when the VM is created)".into());
+            out.push(
+                "E edits the whole definition (firmware is chosen when the VM is created)".into(),
+            );
         }
         HwItem::Autostart => out.push(String::from("e or a: toggle")),
         HwItem::Other(i) => {

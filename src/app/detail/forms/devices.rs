@@ -345,6 +345,19 @@ fn plan(w: &Wizard, d: &VmDetails) -> Result<Plan, String> {
                 .into(),
         );
     }
+    if let ExtraDevice::Tpm { .. } = dev {
+        // libvirt 9.0 attaches a TPM neither live nor persistently ("persistent attach of
+        // device 'tpm' is not supported"): the definition gets it.
+        plan.define = Some(add_device(definition(d)?, &xml).map_err(|e| e.to_string())?);
+        plan.only = Some(Scope::CONFIG);
+        if !d.active {
+            plan.notes.push(
+                "libvirt cannot attach a TPM: it is added to the definition (redefine) and \
+                 swtpm starts with the VM."
+                    .into(),
+            );
+        }
+    }
     match &dev {
         ExtraDevice::Virtiofs(_) if !next.shared_memory => {
             if d.active {
@@ -448,12 +461,15 @@ mod tests {
             .contains("<backend type=\"emulator\" version=\"2.0\"/>"));
         assert!(notes[0].contains("next boot"), "{notes:?}");
         assert_eq!(scope, "persistent");
+        // libvirt has no TPM attach at all: the definition is redefined with it.
         let sent = submit(&mut a);
-        let [VmOp::AttachDevice { xml, scope }] = sent.as_slice() else {
+        let [VmOp::DefineXml { xml }] = sent.as_slice() else {
             panic!("{sent:?}")
         };
-        assert!(xml.starts_with("<tpm model=\"tpm-crb\">"), "{xml}");
-        assert_eq!(*scope, Scope::CONFIG);
+        assert!(
+            xml.contains("<tpm model=\"tpm-crb\">") && xml.contains("<name>"),
+            "{xml}"
+        );
 
         // No swtpm on the host: refused with what to install.
         let mut a = opened(false);

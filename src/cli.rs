@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use crate::app::HostSpec;
 use crate::config::{name_from_uri, Config};
@@ -14,6 +14,8 @@ Examples:
   virtdeck -c qemu:///system -c qemu+ssh://root@kvm2/system
   virtdeck -c qemu+tls://kvm3.example/system --readonly
   NO_COLOR=1 virtdeck --demo                 monochrome
+  virtdeck backup web --to /srv/backups --incremental --keep 7
+  virtdeck restore /srv/backups/web-6a3c2f0e/20261205T075312Z-full --name web-restored
 
 Files (in $XDG_CONFIG_HOME/virtdeck, or --config-dir):
   config.toml     poll_interval = 2, theme = \"light\", [[hosts]] name = \"kvm1\", uri = \"…\"
@@ -58,6 +60,56 @@ pub struct Cli {
     /// Read config.toml, keymap.toml and themes/ from DIR instead of the XDG config dir
     #[arg(long, value_name = "DIR", env = "VIRTDECK_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+
+    /// Run one job without the TUI (for cron and systemd timers)
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up a VM into a directory of this machine (push mode; a shut-off VM is copied)
+    ///
+    /// Exit status: 0 done, 1 failed (nothing left behind), 130 interrupted (cancelled,
+    /// nothing left behind). One line of progress per 10 %.
+    Backup(BackupArgs),
+    /// Restore a backup (and the chain it builds on) into a new VM
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The VM's name or UUID, optionally @HOST (a host name from config.toml or a URI)
+    #[arg(value_name = "VM[@HOST]")]
+    pub vm: String,
+    /// Destination directory; the VM's backups go into a directory of their own inside it
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Only what changed since the last backup (a running VM with qcow2 disks)
+    #[arg(long)]
+    pub incremental: bool,
+    /// Keep the last N backups of the VM (and what they build on); 0 keeps all
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep: usize,
+    /// Back up only this disk (a target such as vda); repeat for more
+    #[arg(long = "disk", value_name = "TARGET")]
+    pub disks: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A backup's directory or its manifest.toml
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// The new VM's name
+    #[arg(long)]
+    pub name: String,
+    /// The pool (dir, fs or netfs) receiving the disks
+    #[arg(long, default_value = "default")]
+    pub pool: String,
+    /// The host to restore on: a host name from config.toml or a URI
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// An empty `-c` must not fall through to libvirt, which opens its default URI for it.

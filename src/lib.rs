@@ -5,6 +5,7 @@
 //! draws the state. Only host workers ([`host`]) talk to libvirt.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod cloudinit;
 pub mod config;

@@ -42,6 +42,13 @@ fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().or_else(config::config_dir);
     let cfg = Config::load(dir.as_deref())?;
+    if let Some(cmd) = &cli.command {
+        let hosts = cli::hosts(&cli, &cfg);
+        std::process::exit(match cmd {
+            cli::Command::Backup(a) => virtdeck::backup::cli::backup(a, &hosts),
+            cli::Command::Restore(a) => virtdeck::backup::cli::restore(a, &hosts),
+        });
+    }
     let keymap = Keymap::load(dir.as_deref())?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;

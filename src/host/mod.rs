@@ -3,6 +3,7 @@
 //! thread never calls libvirt.
 
 mod backoff;
+pub mod backup;
 mod caps;
 pub mod create;
 mod events;

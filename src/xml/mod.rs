@@ -1,6 +1,7 @@
 //! Typed libvirt XML: builders the wizards use and parsers the panes use. Serialised with
 //! quick-xml + serde, so user input is always escaped.
 
+pub mod backup;
 pub mod de;
 pub mod device;
 pub mod device_extra;

@@ -163,6 +163,8 @@ pub(crate) fn compare_hypervisor_cpu(conn: &Connect, cpu_xml: &str) -> Result<i3
 pub(crate) struct JobSample {
     pub kind: i32,
     pub progress: Progress,
+    /// `errmsg` of a failed job (completed statistics).
+    pub error: Option<String>,
 }
 
 /// `virDomainGetJobStats`; `flags` may ask for the completed job's statistics.
@@ -214,9 +216,25 @@ pub(crate) fn job_stats(dom: &Domain, flags: u32) -> Result<JobSample, Error> {
         auto_converge_throttle: i(sys::VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE)
             .and_then(|v| u32::try_from(v).ok()),
     };
+    let mut msg: *const std::os::raw::c_char = std::ptr::null();
+    // SAFETY: as above; the string stays owned by `params` until it is freed below.
+    let found = unsafe {
+        sys::virTypedParamsGetString(params, n, sys::VIR_DOMAIN_JOB_ERRMSG.as_ptr(), &mut msg)
+    };
+    let error = (found == 1 && !msg.is_null())
+        // SAFETY: a NUL-terminated string libvirt returned, copied before the free.
+        .then(|| {
+            unsafe { CStr::from_ptr(msg) }
+                .to_string_lossy()
+                .into_owned()
+        });
     if !params.is_null() {
         // SAFETY: allocated by libvirt for us, freed once.
         unsafe { sys::virTypedParamsFree(params, n) };
     }
-    Ok(JobSample { kind, progress })
+    Ok(JobSample {
+        kind,
+        progress,
+        error,
+    })
 }

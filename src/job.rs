@@ -21,6 +21,8 @@ struct Shared {
     done: AtomicU64,
     cancel: AtomicBool,
     state: Mutex<JobState>,
+    /// What a finished job has to say besides its state ("full backup in …, 64 MiB").
+    note: Mutex<Option<String>>,
     wake: Mutex<Option<Wake>>,
 }
 
@@ -53,6 +55,7 @@ impl Job {
             done: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
             state: Mutex::new(JobState::Running),
+            note: Mutex::new(None),
             wake: Mutex::new(None),
         }))
     }
@@ -118,6 +121,19 @@ impl Job {
     pub fn state(&self) -> JobState {
         self.0
             .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Set before [`Job::finish`]: the UI says it with the outcome.
+    pub fn set_note(&self, note: String) {
+        *self.0.note.lock().unwrap_or_else(PoisonError::into_inner) = Some(note);
+    }
+
+    pub fn note(&self) -> Option<String> {
+        self.0
+            .note
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()

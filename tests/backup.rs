@@ -283,14 +283,22 @@ fn a_cancelled_backup_leaves_no_file_and_no_checkpoint() {
         "no partial backup"
     );
     assert!(checkpoints(&name).is_empty());
-    // An incremental with nothing to build on says what to do.
+    // An incremental with nothing to build on is a full one, and says so.
     let r = run(
         &conn(),
         URI,
         &spec(&name, dest.path(), true, 0),
         &Job::new("i"),
+    )
+    .unwrap();
+    assert_eq!(r.backup.manifest.kind, Kind::Full);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("no earlier backup") && n.contains("full backup was taken")),
+        "{:?}",
+        r.notes
     );
-    assert!(r.unwrap_err().contains("take a full backup first"));
 }
 
 #[test]

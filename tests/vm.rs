@@ -212,6 +212,7 @@ impl Drop for Lab {
                     let _ = d.undefine_flags(
                         virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                             | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                            | virt::sys::VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
                             | virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM,
                     );
                 }
@@ -945,6 +946,47 @@ fn wait_job(job: &Job, secs: u64) -> JobState {
         std::thread::sleep(Duration::from_millis(100));
     }
     job.state()
+}
+
+/// The detail screen's `B` path: a backup sent to the worker runs as a job beside it, and the
+/// VM's details then list the checkpoint the next incremental starts from.
+#[test]
+fn a_backup_through_the_worker_leaves_its_checkpoint_in_the_details() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("backup");
+    let (_, uuid) = lab.guest(false);
+    // libvirt made the overlay qcow2 v2 (compat 0.10), which holds no dirty bitmap.
+    let amend = std::process::Command::new("qemu-img")
+        .args(["amend", "-o", "compat=1.1", &lab.path("disk.qcow2")])
+        .output()
+        .unwrap();
+    assert!(amend.status.success(), "{amend:?}");
+    let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    dom.create().unwrap();
+    let w: W = Worker::start(URI);
+    assert!(details(&w, &uuid).checkpoints.is_empty());
+    let dest = lab.dir.path().join("backups");
+    let job = Job::new("backup");
+    w.send(VmCmd::Backup {
+        spec: virtdeck::host::backup::BackupSpec {
+            vm: uuid.clone(),
+            dest: dest.clone(),
+            incremental: true,
+            disks: vec!["hda".into()],
+            keep: 0,
+        },
+        job: job.clone(),
+    });
+    // The worker answers other requests while the backup runs.
+    let _ = details(&w, &uuid);
+    assert_eq!(wait_job(&job, 120), JobState::Done);
+    let cps = details(&w, &uuid).checkpoints;
+    assert_eq!(cps.len(), 1, "{cps:?}");
+    assert!(cps[0].starts_with("virtdeck-"), "{cps:?}");
+    let vm_dirs: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
+    assert_eq!(vm_dirs.len(), 1);
 }
 
 #[test]

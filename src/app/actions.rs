@@ -40,6 +40,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::Attach,
             A::NewItem,
             A::CloneItem,
+            A::Backup,
             A::DeleteVm,
             A::ToggleAutostart,
             A::Delete,

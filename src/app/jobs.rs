@@ -18,6 +18,7 @@ pub enum JobKind {
     Download,
     Clone,
     NewVm,
+    Backup,
 }
 
 impl JobKind {
@@ -27,6 +28,7 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::Clone => "clone",
             JobKind::NewVm => "new VM",
+            JobKind::Backup => "backup",
         }
     }
 }
@@ -157,7 +159,7 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
     out.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Marks newly finished jobs and says so; a failed clone reopens its form.
+/// Marks newly finished jobs and says so; a failed clone or backup reopens its form.
 pub fn tick(app: &mut App) {
     let now = app.now;
     let mut reopen = None;
@@ -169,26 +171,33 @@ pub fn tick(app: &mut App) {
         }
         j.finished = Some(now);
         if let (JobState::Failed(e), Some(form)) = (&s, j.form.take()) {
-            reopen = Some((form, e.clone()));
+            reopen = Some((form, e.clone(), j.kind.label()));
         }
         // Transfers report through their pane; clones and new VMs here.
-        if j.kind == JobKind::Clone {
-            said.push(match &s {
-                JobState::Done => (Level::Info, format!("clone {} defined", j.target)),
-                JobState::Cancelled => (Level::Info, format!("clone {} cancelled", j.target)),
-                JobState::Failed(e) => (Level::Error, format!("clone {} failed: {e}", j.target)),
-                JobState::Running => continue,
-            });
-        }
+        let what = match j.kind {
+            JobKind::Clone => ("clone", "defined"),
+            JobKind::Backup => ("backup of", "done"),
+            _ => continue,
+        };
+        let t = &j.target;
+        said.push(match &s {
+            JobState::Done => match j.job.note() {
+                Some(n) => (Level::Info, format!("{} {t} {}: {n}", what.0, what.1)),
+                None => (Level::Info, format!("{} {t} {}", what.0, what.1)),
+            },
+            JobState::Cancelled => (Level::Info, format!("{} {t} cancelled", what.0)),
+            JobState::Failed(e) => (Level::Error, format!("{} {t} failed: {e}", what.0)),
+            JobState::Running => continue,
+        });
     }
     for (level, text) in said {
         app.messages.push(level, text, now);
     }
-    if let Some((mut form, e)) = reopen {
+    if let Some((mut form, e, label)) = reopen {
         // Back to the form with what was typed, unless another dialog is open.
         if app.mode == Mode::Normal {
             form.submit = super::wizard::Submit::Editing;
-            form.error = Some(format!("clone failed: {e}"));
+            form.error = Some(format!("{label} failed: {e}"));
             app.push_overlay(Mode::Wizard(form));
         }
     }
@@ -269,7 +278,9 @@ fn go_to(app: &mut App) -> Vec<Effect> {
                 let pool = j.target.split('/').next().unwrap_or("").to_string();
                 Some((j.host, Some(pool), None))
             }
-            JobKind::Clone | JobKind::NewVm => Some((j.host, None, Some(j.target.clone()))),
+            JobKind::Clone | JobKind::NewVm | JobKind::Backup => {
+                Some((j.host, None, Some(j.target.clone())))
+            }
         },
         Some(Row::Migration(_)) => return super::panes::show(app, PaneId::Migrations),
         None => None,

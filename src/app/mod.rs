@@ -226,6 +226,9 @@ pub struct Settings {
     pub migration_addresses: HashMap<String, String>,
     /// `[aliases]` of config.toml: palette words that stand for a whole line.
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// The backup form's defaults (config.toml `backup_dir`, `backup_keep`).
+    pub backup_dir: String,
+    pub backup_keep: usize,
 }
 
 impl Settings {
@@ -245,6 +248,8 @@ impl Settings {
                 .iter()
                 .map(|(k, v)| (k.to_lowercase(), v.clone()))
                 .collect(),
+            backup_dir: cfg.backup_dir.clone(),
+            backup_keep: cfg.backup_keep,
         }
     }
 }
@@ -258,6 +263,8 @@ impl Default for Settings {
             thresholds: Thresholds::default(),
             migration_addresses: HashMap::new(),
             aliases: Default::default(),
+            backup_dir: crate::config::DEFAULT_BACKUP_DIR.into(),
+            backup_keep: 7,
         }
     }
 }

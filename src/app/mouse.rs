@@ -404,6 +404,7 @@ mod tests {
             hardware,
             snapshots: Default::default(),
             snapshot_error: None,
+            checkpoints: Vec::new(),
         };
         a.update(Msg::Host(
             host,

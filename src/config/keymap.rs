@@ -73,6 +73,8 @@ pub enum Action {
     Delete,
     Secrets,
     CloneItem,
+    /// VM detail: back up the VM (push mode) into a directory.
+    Backup,
     Resize,
     Wipe,
     Upload,
@@ -169,6 +171,7 @@ impl Action {
         ("delete", Action::Delete),
         ("secrets", Action::Secrets),
         ("clone", Action::CloneItem),
+        ("backup", Action::Backup),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

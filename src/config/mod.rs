@@ -179,7 +179,14 @@ pub struct Config {
     pub hosts: Vec<HostEntry>,
     /// Palette aliases: `prod = "vms @kvm-prod /web"` makes `:prod` run that line.
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// Where the backup form puts backups (a directory of this machine).
+    pub backup_dir: String,
+    /// Backups kept per VM by the backup form (0: all).
+    pub backup_keep: usize,
 }
+
+/// The backup form's destination unless config.toml says `backup_dir`.
+pub const DEFAULT_BACKUP_DIR: &str = "/var/lib/libvirt/backups";
 
 impl Default for Config {
     fn default() -> Self {
@@ -192,6 +199,8 @@ impl Default for Config {
             thresholds: Thresholds::default(),
             hosts: Vec::new(),
             aliases: Default::default(),
+            backup_dir: DEFAULT_BACKUP_DIR.into(),
+            backup_keep: 7,
         }
     }
 }
@@ -220,6 +229,17 @@ impl Config {
             "minutes",
         )?;
         range("call_timeout", cfg.call_timeout, 0.5, 600.0, "seconds")?;
+        if !cfg.backup_dir.starts_with('/') {
+            let line = source.find("backup_dir").map(|off| line_of(source, off));
+            return Err(ConfigError::new(
+                path,
+                line,
+                format!(
+                    "backup_dir must be an absolute path, got {:?}",
+                    cfg.backup_dir
+                ),
+            ));
+        }
         let t = &cfg.thresholds;
         for (key, th) in [
             ("cpu", t.cpu),

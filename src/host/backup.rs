@@ -48,12 +48,64 @@ pub struct Outcome {
     pub notes: Vec<String>,
 }
 
+impl Outcome {
+    /// One line: kind, where, size, then the notes and what retention removed.
+    pub fn summary(&self) -> String {
+        let size: u64 = self.backup.manifest.disks.iter().map(|d| d.size).sum();
+        let mut s = format!(
+            "{} backup in {} ({})",
+            self.backup.manifest.kind.as_str(),
+            self.backup.dir.display(),
+            crate::fmt::bytes(size)
+        );
+        for n in &self.notes {
+            s.push_str("; ");
+            s.push_str(n);
+        }
+        if !self.removed.is_empty() {
+            s.push_str(&format!("; retention removed {} older", self.removed.len()));
+        }
+        s
+    }
+}
+
 /// One disk to copy.
 struct Chosen {
     target: String,
     source: String,
     format: String,
     capacity: u64,
+}
+
+/// Runs [`run`] on a thread of its own (the worker goes on polling); the job carries the
+/// outcome.
+pub fn spawn(conn: &Connect, spec: BackupSpec, job: Job) {
+    let conn = conn.clone();
+    let on_thread = job.clone();
+    let started = std::thread::Builder::new()
+        .name("vm-backup".into())
+        .spawn(move || {
+            let job = on_thread;
+            let uri = conn.uri().unwrap_or_default();
+            // The virt crate panics when freeing a handle fails: still end the job.
+            let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(&conn, &uri, &spec, &job)
+            }));
+            if let Ok(Ok(o)) = &ended {
+                job.set_note(o.summary());
+            }
+            job.finish(match ended {
+                Ok(Ok(_)) => crate::job::JobState::Done,
+                Ok(Err(_)) if job.is_cancelled() => crate::job::JobState::Cancelled,
+                Ok(Err(e)) => crate::job::JobState::Failed(e),
+                Err(_) => crate::job::JobState::Failed("internal error in the backup".into()),
+            });
+        });
+    if let Err(e) = started {
+        job.finish(crate::job::JobState::Failed(format!(
+            "cannot start the backup: {e}"
+        )));
+    }
 }
 
 /// A connection for a job run without the UI (the `backup`/`restore` commands).
@@ -97,8 +149,8 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let time = ms / 1000;
-    let all_qcow2 = chosen.iter().all(|c| c.format == "qcow2");
-    let kind = match (active, spec.incremental) {
+    let no_bitmap = no_bitmap(&chosen);
+    let mut kind = match (active, spec.incremental) {
         (false, inc) => {
             if inc {
                 notes.push("the VM is shut off: its disks are copied whole".into());
@@ -108,32 +160,25 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
         (true, true) => Kind::Incremental,
         (true, false) => Kind::Full,
     };
-    // The base of an incremental: the newest backup, whose checkpoint must still be there.
-    let base = match kind {
-        Kind::Incremental => {
-            if !all_qcow2 {
-                return Err("an incremental backup needs qcow2 disks (dirty bitmaps): \
-                            take a full backup"
-                    .into());
-            }
-            let last = existing
-                .iter()
-                .rev()
-                .find(|f| f.manifest.kind != Kind::Copy)
-                .filter(|f| existing.last() == Some(f))
-                .ok_or("no earlier backup to build on here: take a full backup first")?;
-            let ck = last
-                .manifest
-                .checkpoint
-                .clone()
-                .ok_or("the last backup left no checkpoint: take a full backup")?;
-            if !checkpoint_exists(&dom, &ck) {
-                return Err(format!(
-                    "checkpoint {ck} of the last backup is gone from the VM: take a full backup"
-                ));
-            }
-            Some((last.name(), ck))
+    if kind == Kind::Incremental {
+        if let Some(why) = &no_bitmap {
+            notes.push(format!(
+                "{why}: no dirty bitmaps, so a full backup was taken"
+            ));
+            kind = Kind::Full;
         }
+    }
+    // The base of an incremental: the newest backup, whose checkpoint must still be there.
+    // Without one the backup is full (what a cron job asking for incrementals wants).
+    let base = match kind {
+        Kind::Incremental => match incremental_base(&dom, &existing) {
+            Ok(base) => Some(base),
+            Err(why) => {
+                notes.push(format!("{why}: a full backup was taken"));
+                kind = Kind::Full;
+                None
+            }
+        },
         _ => None,
     };
     let dir = vm_dir.join(backup::backup_dir_name(ms, kind));
@@ -153,15 +198,13 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
             .collect();
         let checkpoint = if kind == Kind::Copy {
             None
-        } else if all_qcow2 {
-            Some(format!("virtdeck-{ms}"))
-        } else {
-            notes.push(
-                "a raw disk cannot carry a dirty bitmap: no checkpoint, so the next backup \
-                 is full too"
-                    .into(),
-            );
+        } else if let Some(why) = &no_bitmap {
+            notes.push(format!(
+                "{why}: no checkpoint, so the next backup is full too"
+            ));
             None
+        } else {
+            Some(format!("virtdeck-{ms}"))
         };
         if kind == Kind::Copy {
             copy_disks(&chosen, &files, job)?;
@@ -386,6 +429,93 @@ fn with_checkpoint<T>(
     Some(out)
 }
 
+/// Why a checkpoint (a dirty bitmap in every disk) cannot be made, if so: a raw disk, or a
+/// qcow2 v2 file (compat 0.10), which QEMU cannot store bitmaps in.
+fn no_bitmap(chosen: &[Chosen]) -> Option<String> {
+    if let Some(c) = chosen.iter().find(|c| c.format != "qcow2") {
+        return Some(format!("{} is {}, not qcow2", c.target, c.format));
+    }
+    chosen
+        .iter()
+        .find(|c| qcow2_version(Path::new(&c.source)) == Some(2))
+        .map(|c| {
+            format!(
+                "{} is qcow2 v2 (compat 0.10; `qemu-img amend -o compat=1.1` with the VM shut \
+                 off upgrades it)",
+                c.target
+            )
+        })
+}
+
+/// The version in a qcow2 header ("QFI\xfb", then a big-endian u32); none when the file
+/// cannot be read (a block device of another host's layout, no permission): libvirt decides.
+fn qcow2_version(path: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    (head[..4] == *b"QFI\xfb").then(|| u32::from_be_bytes([head[4], head[5], head[6], head[7]]))
+}
+
+/// The newest backup (its name and checkpoint) when an incremental can build on it.
+fn incremental_base(dom: &Domain, existing: &[Found]) -> Result<(String, String), String> {
+    let last = existing
+        .iter()
+        .rev()
+        .find(|f| f.manifest.kind != Kind::Copy)
+        .filter(|f| existing.last() == Some(f))
+        .ok_or("no earlier backup to build on")?;
+    let ck = last
+        .manifest
+        .checkpoint
+        .clone()
+        .ok_or("the last backup left no checkpoint")?;
+    if !checkpoint_exists(dom, &ck) {
+        return Err(format!(
+            "checkpoint {ck} of the last backup is gone from the VM"
+        ));
+    }
+    Ok((last.name(), ck))
+}
+
+/// The VM's checkpoints, parents before children; none where the driver has none.
+pub(crate) fn checkpoint_names(dom: &Domain) -> Vec<String> {
+    let mut list: *mut sys::virDomainCheckpointPtr = std::ptr::null_mut();
+    // SAFETY: valid handle; libvirt allocates the array, freed below with each element.
+    let n = unsafe {
+        sys::virDomainListAllCheckpoints(
+            dom.as_ptr(),
+            &mut list,
+            sys::VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL,
+        )
+    };
+    if n < 0 {
+        // The test driver and old daemons have no checkpoints: nothing to show.
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n as usize {
+        // SAFETY: `list` holds `n` checkpoint handles.
+        let ck = unsafe { *list.add(i) };
+        // SAFETY: a valid checkpoint; the name belongs to it and is copied before the free.
+        let name = unsafe { sys::virDomainCheckpointGetName(ck) };
+        if !name.is_null() {
+            // SAFETY: a NUL-terminated string owned by `ck`.
+            out.push(
+                unsafe { std::ffi::CStr::from_ptr(name) }
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+        // SAFETY: each handle freed once.
+        unsafe { sys::virDomainCheckpointFree(ck) };
+    }
+    if !list.is_null() {
+        // SAFETY: the array libvirt allocated with malloc.
+        unsafe { libc::free(list.cast()) };
+    }
+    out
+}
+
 fn checkpoint_exists(dom: &Domain, name: &str) -> bool {
     with_checkpoint(dom, name, |_| ()).is_some()
 }
@@ -511,4 +641,38 @@ pub fn restore(conn: &Connect, uri: &str, spec: &RestoreSpec, job: &Job) -> Resu
         let _ = pool.refresh(0);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{no_bitmap, qcow2_version, Chosen};
+
+    fn disk(target: &str, source: &str, format: &str) -> Chosen {
+        Chosen {
+            target: target.into(),
+            source: source.into(),
+            format: format.into(),
+            capacity: 0,
+        }
+    }
+
+    #[test]
+    fn checkpoints_need_qcow2_v3_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = dir.path().join("v2.qcow2");
+        let v3 = dir.path().join("v3.qcow2");
+        std::fs::write(&v2, b"QFI\xfb\0\0\0\x02rest").unwrap();
+        std::fs::write(&v3, b"QFI\xfb\0\0\0\x03rest").unwrap();
+        assert_eq!(qcow2_version(&v2), Some(2));
+        assert_eq!(qcow2_version(&v3), Some(3));
+        assert_eq!(qcow2_version(&dir.path().join("none")), None);
+        let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        assert_eq!(no_bitmap(&[disk("vda", &s(&v3), "qcow2")]), None);
+        // Unreadable (another layout, no permission): libvirt decides.
+        assert_eq!(no_bitmap(&[disk("vda", "/nonexistent", "qcow2")]), None);
+        let why = no_bitmap(&[disk("vda", &s(&v3), "qcow2"), disk("vdb", &s(&v2), "qcow2")]);
+        assert!(why.unwrap().starts_with("vdb is qcow2 v2"));
+        let why = no_bitmap(&[disk("sda", "/dev/sdz", "raw")]);
+        assert_eq!(why.unwrap(), "sda is raw, not qcow2");
+    }
 }

@@ -84,6 +84,12 @@ pub enum VmCmd {
         uuid: String,
         op: VmOp,
     },
+    /// Back the VM up (`host::backup`) on a thread of its own; progress, cancel and the
+    /// outcome go through `job`.
+    Backup {
+        spec: crate::host::backup::BackupSpec,
+        job: crate::job::Job,
+    },
     /// Clone the (shut-off) VM on a thread of its own; progress, cancel and the outcome go
     /// through `job`. A failed or cancelled clone removes the volumes it created.
     Clone {
@@ -203,6 +209,8 @@ pub struct VmDetails {
     pub snapshots: SnapshotTree,
     /// Snapshots could not be listed (driver without snapshots): the text, and an empty tree.
     pub snapshot_error: Option<String>,
+    /// Backup checkpoints, oldest first (each incremental backup starts from the newest).
+    pub checkpoints: Vec<String>,
 }
 
 impl VmDetails {
@@ -293,6 +301,10 @@ pub(super) fn run(
             clone::spawn(conn, uuid, spec, job);
             (None, Ok(()))
         }
+        VmCmd::Backup { spec, job } => {
+            crate::host::backup::spawn(conn, spec, job);
+            (None, Ok(()))
+        }
         VmCmd::Act { id, uuid, op } => {
             let deleting = matches!(op, VmOp::Delete(_));
             let res = act(conn, &uuid, op);
@@ -357,6 +369,7 @@ pub fn details(conn: &Connect, uuid: &str) -> Result<VmDetails, VmError> {
         next_boot,
         snapshots,
         snapshot_error,
+        checkpoints: crate::host::backup::checkpoint_names(&dom),
     })
 }
 

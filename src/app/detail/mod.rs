@@ -263,12 +263,17 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
             match clone_of(app, host, &uuid) {
                 Some(c) => {
                     c.job.cancel();
-                    let text = format!("cancelling the clone {}", c.target);
+                    let text = match c.kind {
+                        JobKind::Backup => format!("cancelling the backup of {}", c.target),
+                        _ => format!("cancelling the clone {}", c.target),
+                    };
                     app.messages.push(Level::Info, text, app.now);
                 }
-                None => app
-                    .messages
-                    .push(Level::Info, "no clone of this VM is running", app.now),
+                None => app.messages.push(
+                    Level::Info,
+                    "no clone or backup of this VM is running",
+                    app.now,
+                ),
             }
             return Vec::new();
         }
@@ -300,6 +305,7 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
             forms::open(app, host, &d, Form::Snapshot)
         }
         Action::CloneItem => forms::open(app, host, &d, Form::Clone),
+        Action::Backup => forms::open(app, host, &d, Form::Backup),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleAutostart => {
             let on = !d.autostart;
@@ -557,9 +563,9 @@ pub fn start_clone(
     e.form = Some(form);
 }
 
-/// The running clone of a VM.
+/// The running clone or backup of a VM.
 pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEntry> {
-    app.jobs.of(&[JobKind::Clone]).find(|j| {
+    app.jobs.of(&[JobKind::Clone, JobKind::Backup]).find(|j| {
         j.host == host && j.source.as_deref() == Some(uuid) && j.job.state() == JobState::Running
     })
 }
@@ -593,6 +599,7 @@ impl super::panes::Pane for DetailPane {
             (Action::Attach, "attach"),
             (Action::NewItem, "snapshot"),
             (Action::CloneItem, "clone"),
+            (Action::Backup, "backup"),
             (Action::DeleteVm, "delete VM"),
             (Action::Back, "back"),
             (Action::Quit, "quit"),

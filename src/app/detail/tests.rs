@@ -59,6 +59,7 @@ pub(super) fn details_of(active: bool, xml: &str) -> Box<VmDetails> {
         hardware: hw,
         snapshots: SnapshotTree::default(),
         snapshot_error: None,
+        checkpoints: Vec::new(),
     })
 }
 

@@ -176,13 +176,17 @@ fn definition_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-/// A running clone of this VM: its progress (x cancels).
+/// A running clone or backup of this VM: its progress (x cancels).
 fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static> {
     let t = &app.theme;
     match crate::app::detail::clone_of(app, host, uuid) {
         Some(c) => Line::from(Span::styled(
             format!(
-                "cloning to {}: {:.0}% of {} (x cancels)",
+                "{} {}: {:.0}% of {} (x cancels)",
+                match c.kind {
+                    crate::app::jobs::JobKind::Backup => "backing up",
+                    _ => "cloning to",
+                },
                 sanitize::text(&c.target),
                 c.job.ratio() * 100.0,
                 fmt::bytes(c.job.total())

@@ -41,6 +41,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
             format!(" Snapshots ({}) ", d.snapshots.snapshots.len()),
             t.title,
         ));
+    let block = match checkpoint_chain(&d.checkpoints, list_area.width.saturating_sub(4) as usize) {
+        Some(chain) => block.title_bottom(Span::styled(chain, t.dim)),
+        None => block,
+    };
     let inner = block.inner(list_area);
     f.render_widget(block, list_area);
     let rows = inner.height.saturating_sub(1) as usize;
@@ -158,8 +162,51 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
     );
 }
 
+/// " backup checkpoints: a → b → c " cut from the left so the newest stays in view; none
+/// when the VM has no checkpoints.
+fn checkpoint_chain(checkpoints: &[String], width: usize) -> Option<String> {
+    if checkpoints.is_empty() {
+        return None;
+    }
+    let chain = crate::sanitize::text(&checkpoints.join(" → ")).into_owned();
+    let head = " backup checkpoints: ";
+    let room = width.saturating_sub(crate::sanitize::width(head) + 1);
+    if crate::sanitize::width(&chain) <= room {
+        return Some(format!("{head}{chain} "));
+    }
+    // Keep the tail that fits beside the ellipsis.
+    let mut tail = Vec::new();
+    let mut used = 1;
+    for c in chain.chars().rev() {
+        let w = crate::sanitize::width(c.encode_utf8(&mut [0; 4]));
+        if used + w > room {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    let shown: String = std::iter::once('…').chain(tail.into_iter().rev()).collect();
+    Some(format!("{head}{shown} "))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn checkpoint_chains_keep_the_newest_in_view() {
+        assert_eq!(super::checkpoint_chain(&[], 80), None);
+        let d = vec!["virtdeck-1".to_string(), "virtdeck-2\u{202e}".to_string()];
+        assert_eq!(
+            super::checkpoint_chain(&d, 80).unwrap(),
+            " backup checkpoints: virtdeck-1 → virtdeck-2\\u{202e} "
+        );
+        let cut = super::checkpoint_chain(&d, 45).unwrap();
+        assert!(
+            cut.contains('…') && cut.ends_with("virtdeck-2\\u{202e} "),
+            "{cut}"
+        );
+        assert!(crate::sanitize::width(&cut) <= 45, "{cut}");
+    }
+
     #[test]
     fn utc_dates() {
         assert_eq!(super::utc(0), "1970-01-01 00:00");

@@ -21,6 +21,11 @@ pub struct Facts {
     pub vm_names: Vec<String>,
     /// What the host can give a guest (the attach form's TPM), once it answered.
     pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
+    /// The host is this machine (backups are written to a local directory).
+    pub local: bool,
+    /// The backup form's defaults (config.toml).
+    pub backup_dir: String,
+    pub backup_keep: usize,
 }
 
 /// The facts of `d` on `host` from what the app knows of the host.
@@ -45,6 +50,9 @@ pub(super) fn gather(app: &App, host: HostId, d: &VmDetails) -> Facts {
         pools: ctx.pools,
         pools_known: ctx.pools_known,
         caps: ctx.caps,
+        local: ctx.local,
+        backup_dir: app.settings.backup_dir.clone(),
+        backup_keep: app.settings.backup_keep,
         vm_names: app
             .host(host)
             .map(|h| {

@@ -10,6 +10,7 @@
 //! `snapshots`, `lifecycle` (clone, delete); `facts` is what they check against.
 
 mod attach;
+mod backup;
 mod boot;
 mod devices;
 mod facts;
@@ -50,6 +51,7 @@ pub enum Form {
         name: String,
     },
     Clone,
+    Backup,
     Delete,
 }
 
@@ -69,6 +71,7 @@ impl Form {
             Form::Snapshot => "create",
             Form::DeleteSnapshot { .. } | Form::Delete => "delete",
             Form::Clone => "clone",
+            Form::Backup => "back up",
         }
     }
 }
@@ -176,6 +179,7 @@ fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::Snapshot => snapshots::fields_new(d),
         Form::DeleteSnapshot { name } => snapshots::fields_delete(d, name),
         Form::Clone => lifecycle::fields_clone(&facts),
+        Form::Backup => backup::fields(&facts),
         Form::Delete => lifecycle::fields_delete(d),
     };
     Wizard::new(title, host, VmForm { form, facts }, pages, fields)
@@ -198,6 +202,7 @@ fn refresh(w: &mut Wizard, ctx: &Context) {
         Form::Attach => attach::check_attach(w, &facts),
         Form::Snapshot => snapshots::check_new(w, d),
         Form::Clone => lifecycle::check_clone(w, &facts),
+        Form::Backup => backup::check_form(w, &facts),
         Form::Delete => lifecycle::check_delete(w, d),
         Form::Description | Form::Cdrom { .. } | Form::DeleteSnapshot { .. } => {}
     }
@@ -218,7 +223,7 @@ fn ops(w: &Wizard, form: &Form, d: &VmDetails) -> Result<Ops, String> {
         Form::Attach => attach::ops_attach(w, d, scope),
         Form::Snapshot => Ok(snapshots::ops_new(w, d)),
         Form::DeleteSnapshot { name } => Ok(snapshots::ops_delete(w, name)),
-        Form::Clone | Form::Delete => Ok(Vec::new()),
+        Form::Clone | Form::Backup | Form::Delete => Ok(Vec::new()),
     }
 }
 
@@ -238,6 +243,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     let (host, form, d) = (w.host, vf.form.clone(), vf.facts.details.clone());
     match form {
         Form::Clone => lifecycle::submit_clone(app, host, &d),
+        Form::Backup => backup::submit(app, host, &d),
         Form::Delete => lifecycle::submit_delete(app, host, &d),
         Form::Attach if attach::new_volume(w) => attach::submit_new_volume(app, host, &d),
         _ => {

@@ -399,6 +399,23 @@ mod tests {
     }
 
     #[test]
+    fn backup_defaults_and_a_relative_directory_is_refused_with_its_line() {
+        let cfg = Config::parse("c", "").unwrap();
+        assert_eq!(cfg.backup_dir, DEFAULT_BACKUP_DIR);
+        assert_eq!(cfg.backup_keep, 7);
+        let cfg = Config::parse("c", "backup_dir = \"/srv/b\"\nbackup_keep = 0\n").unwrap();
+        assert_eq!((cfg.backup_dir.as_str(), cfg.backup_keep), ("/srv/b", 0));
+        let e = Config::parse("c", "mouse = true\nbackup_dir = \"b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c:2: backup_dir must be an absolute path"),
+            "{e}"
+        );
+        assert!(Config::parse("c", "backup_keep = -1\n").is_err());
+    }
+
+    #[test]
     fn empty_uris_are_refused_with_their_line() {
         for uri in ["\"\"", "\"  \""] {
             let src = format!(

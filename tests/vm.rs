@@ -17,6 +17,7 @@ use common::worker::{Inventory, Worker, WAIT};
 use virt::connect::Connect;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
+use virtdeck::host::vm::disk_move::MoveSpec;
 use virtdeck::host::vm::{storage_of, CloneSpec, DeleteOpts, Scope, VmCmd, VmDetails, VmOp};
 use virtdeck::host::{HostCommand, HostEvent, Reply, RequestId};
 use virtdeck::job::{Job, JobState};
@@ -913,7 +914,9 @@ fn other_devices_attach_live_and_detach() {
 fn echoes_on_console(conn: &Connect, uuid: &str) -> bool {
     let dom = conn.lookup_domain_by_uuid_string(uuid).unwrap();
     let stream = Arc::new(virt::stream::Stream::new(conn, 0).unwrap());
-    dom.open_console(None, &stream, 0).unwrap();
+    // FORCE: a test may ask twice; the earlier session is dropped.
+    dom.open_console(None, &stream, virt::sys::VIR_DOMAIN_CONSOLE_FORCE)
+        .unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = Arc::clone(&stream);
     // Blocking reads end when the domain is destroyed (the test's cleanup).
@@ -946,6 +949,106 @@ fn wait_job(job: &Job, secs: u64) -> JobState {
         std::thread::sleep(Duration::from_millis(100));
     }
     job.state()
+}
+
+/// Live disk move: the running guest's qcow2 overlay is mirrored into a raw volume of another
+/// pool and pivoted while the guest keeps echoing on its console; a cancelled move leaves
+/// nothing; a shut-off move converts back to qcow2, removes the old volume when asked, and
+/// the guest boots from the new one.
+#[test]
+fn a_disk_moves_live_and_offline_between_pools_and_formats() {
+    if !kvm_available() {
+        return;
+    }
+    // Declared first, dropped last: after the Lab's VM is gone.
+    let other = common::pool::Pool::new("mv");
+    let lab = Lab::new("move");
+    let (_, uuid) = lab.guest(true);
+    assert!(echoes_on_console(&lab.conn, &uuid), "the guest runs");
+    let w: W = Worker::start(URI);
+    let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    let disk_of = |flags: u32| {
+        let xml = dom.xml_desc(flags).unwrap();
+        let hw = virtdeck::xml::hardware::parse(&xml).unwrap();
+        let d = hw.disks.into_iter().find(|d| d.target == "hda").unwrap();
+        (d.source.path().map(str::to_string), d.format)
+    };
+    let send = |spec: MoveSpec| {
+        let job = Job::new("move");
+        w.send(VmCmd::MoveDisk {
+            uuid: uuid.clone(),
+            spec,
+            job: job.clone(),
+        });
+        job
+    };
+    let spec = |pool: &str, format: &str, remove_old: bool| MoveSpec {
+        target: "hda".into(),
+        pool: pool.into(),
+        format: format.into(),
+        remove_old,
+    };
+
+    // Same pool, same format: nothing to do, said so.
+    match wait_job(&send(spec(&lab.pool, "qcow2", false)), 30) {
+        JobState::Failed(e) => assert!(e.contains("already"), "{e}"),
+        s => panic!("{s:?}"),
+    }
+
+    // Live, into the other pool as raw.
+    let job = send(spec(&other.name, "raw", false));
+    let _ = details(&w, &uuid); // the worker answers meanwhile
+    assert_eq!(wait_job(&job, 120), JobState::Done, "{:?}", job.state());
+    let note = job.note().unwrap();
+    assert!(
+        note.contains("hda now on") && note.contains("(raw)"),
+        "{note}"
+    );
+    let new_path = other.dir.path().join("disk.img");
+    let new_path = new_path.to_string_lossy().into_owned();
+    assert_eq!(disk_of(0), (Some(new_path.clone()), Some("raw".into())));
+    assert_eq!(
+        disk_of(virt::sys::VIR_DOMAIN_XML_INACTIVE),
+        (Some(new_path.clone()), Some("raw".into())),
+        "the definition follows the pivot"
+    );
+    assert!(
+        echoes_on_console(&lab.conn, &uuid),
+        "the guest keeps answering"
+    );
+    // The copy is the flattened chain: the boot sector at its start.
+    let boot = std::fs::read(lab.path("tiny.img")).unwrap();
+    let copy = std::fs::read(&new_path).unwrap();
+    assert_eq!(&copy[..512], &boot[..512]);
+    assert_eq!(
+        lab.volumes(),
+        ["disk.qcow2", "tiny.img"],
+        "the old volume is kept"
+    );
+
+    // Cancelled: the VM stays where it is and no volume is left behind.
+    let job = send(spec(&lab.pool, "qcow2", false));
+    job.cancel();
+    assert_eq!(wait_job(&job, 60), JobState::Cancelled);
+    assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
+    assert_eq!(disk_of(0).0, Some(new_path.clone()));
+
+    // Shut off: converted back to qcow2 in the lab's pool; the raw volume removed.
+    dom.destroy().unwrap();
+    let job = send(spec(&lab.pool, "qcow2", true));
+    assert_eq!(wait_job(&job, 120), JobState::Done, "{:?}", job.state());
+    let note = job.note().unwrap();
+    assert!(note.contains("was removed"), "{note}");
+    assert_eq!(
+        disk_of(virt::sys::VIR_DOMAIN_XML_INACTIVE),
+        (Some(lab.path("disk-1.qcow2")), Some("qcow2".into()))
+    );
+    assert!(other.volumes().is_empty(), "{:?}", other.volumes());
+    dom.create().unwrap();
+    assert!(
+        echoes_on_console(&lab.conn, &uuid),
+        "it boots from the converted disk"
+    );
 }
 
 /// The detail screen's `B` path: a backup sent to the worker runs as a job beside it, and the

@@ -397,7 +397,9 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
                 id,
                 reply: Reply::Done(Err(reason.to_string())),
             }),
-            vm::VmCmd::Clone { job, .. } | vm::VmCmd::Backup { job, .. } => {
+            vm::VmCmd::Clone { job, .. }
+            | vm::VmCmd::Backup { job, .. }
+            | vm::VmCmd::MoveDisk { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
         },

@@ -5,6 +5,7 @@
 //! (unless it was deleted).
 
 mod clone;
+pub mod disk_move;
 
 use virt::connect::Connect;
 use virt::domain::Domain;
@@ -83,6 +84,14 @@ pub enum VmCmd {
         id: RequestId,
         uuid: String,
         op: VmOp,
+    },
+    /// Move one disk to another pool or format (`disk_move`: live block copy and pivot, or
+    /// an offline conversion) on a thread of its own; progress, cancel and the outcome go
+    /// through `job`.
+    MoveDisk {
+        uuid: String,
+        spec: disk_move::MoveSpec,
+        job: crate::job::Job,
     },
     /// Back the VM up (`host::backup`) on a thread of its own; progress, cancel and the
     /// outcome go through `job`.
@@ -299,6 +308,10 @@ pub(super) fn run(
         }
         VmCmd::Clone { uuid, spec, job } => {
             clone::spawn(conn, uuid, spec, job);
+            (None, Ok(()))
+        }
+        VmCmd::MoveDisk { uuid, spec, job } => {
+            disk_move::spawn(conn, uuid, spec, job);
             (None, Ok(()))
         }
         VmCmd::Backup { spec, job } => {

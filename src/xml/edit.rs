@@ -578,6 +578,40 @@ pub fn clone_xml(
             sp.remove(t);
         }
     }
+    replace_disks(&mut sp, devs, disks)?;
+    if let Some(nv) = root.path(&["os", "nvram"]) {
+        match nvram {
+            Some(p) => sp.replace(
+                nv.span.clone(),
+                format!(
+                    "{}{}</nvram>",
+                    start_tag("nvram", &nv.attrs, false),
+                    escape(p)
+                ),
+            ),
+            None if nv.attrs.is_empty() => sp.remove(nv),
+            None => sp.replace(nv.span.clone(), start_tag("nvram", &nv.attrs, true)),
+        }
+    }
+    sp.apply()
+}
+
+/// Points a VM's disks somewhere else in its definition (a disk moved to another pool or
+/// format while the VM was shut off): the sources of the disks in `disks` (keyed by target),
+/// their `<driver type>`, and no stale `<backingStore>`.
+pub fn set_disk_sources(xml: &str, disks: &HashMap<String, CloneDisk>) -> Result<String, XmlError> {
+    let root = domain(xml)?;
+    let mut sp = Splices::new(xml);
+    replace_disks(&mut sp, devices(&root)?, disks)?;
+    sp.apply()
+}
+
+/// New sources (and formats) for the disks in `disks`; an unknown target is an error.
+fn replace_disks(
+    sp: &mut Splices,
+    devs: &Node,
+    disks: &HashMap<String, CloneDisk>,
+) -> Result<(), XmlError> {
     let mut seen = HashSet::new();
     for disk in devs.children_named("disk") {
         let Some(target) = disk.child_attr("target", "dev") else {
@@ -606,7 +640,7 @@ pub fn clone_xml(
         );
         match disk.child("source") {
             Some(s) => sp.replace(s.span.clone(), source),
-            None => insert_after(&mut sp, disk.child("driver").unwrap_or(disk), &source),
+            None => insert_after(sp, disk.child("driver").unwrap_or(disk), &source),
         }
         if let Some(b) = disk.child("backingStore") {
             sp.remove(b);
@@ -622,21 +656,7 @@ pub fn clone_xml(
     if let Some(missing) = disks.keys().find(|k| !seen.contains(*k)) {
         return Err(XmlError(format!("the domain has no disk {missing}")));
     }
-    if let Some(nv) = root.path(&["os", "nvram"]) {
-        match nvram {
-            Some(p) => sp.replace(
-                nv.span.clone(),
-                format!(
-                    "{}{}</nvram>",
-                    start_tag("nvram", &nv.attrs, false),
-                    escape(p)
-                ),
-            ),
-            None if nv.attrs.is_empty() => sp.remove(nv),
-            None => sp.replace(nv.span.clone(), start_tag("nvram", &nv.attrs, true)),
-        }
-    }
-    sp.apply()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -689,6 +709,44 @@ mod tests {
             t.contains("</uuid>\n  <title>T</title>\n  <description>"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn a_moved_disk_changes_only_its_source_and_format() {
+        let target = hardware::parse(VIRT_INSTALL).unwrap().disks[0].target.clone();
+        let map = HashMap::from([(
+            target.clone(),
+            CloneDisk {
+                source: DiskSource::Volume {
+                    pool: "fast <&>".into(),
+                    volume: "web'1.img".into(),
+                },
+                format: Some("raw".into()),
+            },
+        )]);
+        let x = set_disk_sources(VIRT_INSTALL, &map).unwrap();
+        let d = hardware::parse(&x).unwrap().disks.remove(0);
+        assert_eq!(d.target, target);
+        assert_eq!(d.format.as_deref(), Some("raw"));
+        assert_eq!(
+            d.source,
+            hardware::Source::Volume {
+                pool: "fast <&>".into(),
+                volume: "web'1.img".into()
+            }
+        );
+        // Nothing else moved: the name, UUID and MACs stay.
+        let (r, a) = changes(VIRT_INSTALL, &x);
+        assert!(r.len() <= 3 && a.len() <= 3, "{r:?} {a:?}");
+        assert!(r.iter().chain(&a).all(|l| !l.contains("<name>") && !l.contains("mac")));
+        let bad = HashMap::from([(
+            "vdz".to_string(),
+            CloneDisk {
+                source: DiskSource::File("/x".into()),
+                format: None,
+            },
+        )]);
+        assert!(set_disk_sources(VIRT_INSTALL, &bad).is_err());
     }
 
     #[test]

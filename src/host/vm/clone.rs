@@ -32,7 +32,7 @@ pub struct CloneSpec {
     pub linked: bool,
 }
 
-enum Stop {
+pub(super) enum Stop {
     Cancelled,
     Failed(String),
 }
@@ -68,17 +68,17 @@ pub(super) fn spawn(conn: &Connect, uuid: String, spec: CloneSpec, job: Job) {
 }
 
 /// One disk to copy: the original volume and what it holds.
-struct Plan {
-    target: String,
+pub(super) struct Plan {
+    pub(super) target: String,
     /// The disk was `type='volume'`: the clone refers to its copy the same way.
-    by_volume: bool,
-    source: StorageVol,
-    path: String,
-    format: String,
-    capacity: u64,
+    pub(super) by_volume: bool,
+    pub(super) source: StorageVol,
+    pub(super) path: String,
+    pub(super) format: String,
+    pub(super) capacity: u64,
     /// Bytes the copy moves (the image's physical size), for progress.
-    size: u64,
-    ext: Option<String>,
+    pub(super) size: u64,
+    pub(super) ext: Option<String>,
 }
 
 fn clone(conn: &Connect, uuid: &str, spec: &CloneSpec, job: &Job) -> Result<(), Stop> {
@@ -199,13 +199,13 @@ fn copy_and_define(
     Ok(())
 }
 
-fn xml_of(def: &VolumeDef) -> Result<String, Stop> {
+pub(super) fn xml_of(def: &VolumeDef) -> Result<String, Stop> {
     def.to_xml().map_err(|e| Stop::Failed(e.to_string()))
 }
 
 /// Finds the volume behind a disk; a file outside every pool cannot be copied through
 /// libvirt (the host may be remote), so say how to fix that.
-fn plan(conn: &Connect, d: &Disk) -> Result<Plan, Stop> {
+pub(super) fn plan(conn: &Connect, d: &Disk) -> Result<Plan, Stop> {
     let (source, by_volume) = match &d.source {
         Source::Volume { pool, volume } => (
             conn.lookup_storage_pool_by_name(pool)?
@@ -293,7 +293,7 @@ fn volume_name(
 /// `virStorageVolCreateXMLFrom` copies on the host and cannot report progress or be
 /// aborted: a second thread watches the new volume grow. Cancel takes effect once the
 /// running copy ends (the volume is then deleted again).
-fn copy_with_progress(
+pub(super) fn copy_with_progress(
     conn: &Connect,
     pool: &StoragePool,
     pool_name: &str,
@@ -334,7 +334,7 @@ fn copy_with_progress(
 }
 
 /// Deletes what the clone created; returns what could not be deleted.
-fn rollback(created: Vec<(StorageVol, String)>) -> Vec<String> {
+pub(super) fn rollback(created: Vec<(StorageVol, String)>) -> Vec<String> {
     created
         .into_iter()
         .rev()

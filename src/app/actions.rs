@@ -41,6 +41,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::NewItem,
             A::CloneItem,
             A::Backup,
+            A::MoveDisk,
             A::DeleteVm,
             A::ToggleAutostart,
             A::Delete,

@@ -19,6 +19,7 @@ pub enum JobKind {
     Clone,
     NewVm,
     Backup,
+    DiskMove,
 }
 
 impl JobKind {
@@ -29,6 +30,7 @@ impl JobKind {
             JobKind::Clone => "clone",
             JobKind::NewVm => "new VM",
             JobKind::Backup => "backup",
+            JobKind::DiskMove => "disk move",
         }
     }
 }
@@ -177,6 +179,7 @@ pub fn tick(app: &mut App) {
         let what = match j.kind {
             JobKind::Clone => ("clone", "defined"),
             JobKind::Backup => ("backup of", "done"),
+            JobKind::DiskMove => ("disk move of", "done"),
             _ => continue,
         };
         let t = &j.target;
@@ -278,7 +281,7 @@ fn go_to(app: &mut App) -> Vec<Effect> {
                 let pool = j.target.split('/').next().unwrap_or("").to_string();
                 Some((j.host, Some(pool), None))
             }
-            JobKind::Clone | JobKind::NewVm | JobKind::Backup => {
+            JobKind::Clone | JobKind::NewVm | JobKind::Backup | JobKind::DiskMove => {
                 Some((j.host, None, Some(j.target.clone())))
             }
         },

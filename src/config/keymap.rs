@@ -75,6 +75,8 @@ pub enum Action {
     CloneItem,
     /// VM detail: back up the VM (push mode) into a directory.
     Backup,
+    /// VM detail: move the selected disk to another pool or format.
+    MoveDisk,
     Resize,
     Wipe,
     Upload,
@@ -172,6 +174,7 @@ impl Action {
         ("secrets", Action::Secrets),
         ("clone", Action::CloneItem),
         ("backup", Action::Backup),
+        ("move_disk", Action::MoveDisk),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

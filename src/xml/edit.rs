@@ -713,7 +713,9 @@ mod tests {
 
     #[test]
     fn a_moved_disk_changes_only_its_source_and_format() {
-        let target = hardware::parse(VIRT_INSTALL).unwrap().disks[0].target.clone();
+        let target = hardware::parse(VIRT_INSTALL).unwrap().disks[0]
+            .target
+            .clone();
         let map = HashMap::from([(
             target.clone(),
             CloneDisk {
@@ -738,7 +740,10 @@ mod tests {
         // Nothing else moved: the name, UUID and MACs stay.
         let (r, a) = changes(VIRT_INSTALL, &x);
         assert!(r.len() <= 3 && a.len() <= 3, "{r:?} {a:?}");
-        assert!(r.iter().chain(&a).all(|l| !l.contains("<name>") && !l.contains("mac")));
+        assert!(r
+            .iter()
+            .chain(&a)
+            .all(|l| !l.contains("<name>") && !l.contains("mac")));
         let bad = HashMap::from([(
             "vdz".to_string(),
             CloneDisk {

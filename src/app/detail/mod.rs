@@ -265,13 +265,14 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
                     c.job.cancel();
                     let text = match c.kind {
                         JobKind::Backup => format!("cancelling the backup of {}", c.target),
+                        JobKind::DiskMove => format!("cancelling the disk move of {}", c.target),
                         _ => format!("cancelling the clone {}", c.target),
                     };
                     app.messages.push(Level::Info, text, app.now);
                 }
                 None => app.messages.push(
                     Level::Info,
-                    "no clone or backup of this VM is running",
+                    "no clone, backup or disk move of this VM is running",
                     app.now,
                 ),
             }
@@ -306,6 +307,7 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::CloneItem => forms::open(app, host, &d, Form::Clone),
         Action::Backup => forms::open(app, host, &d, Form::Backup),
+        Action::MoveDisk => move_disk(app, host, &d),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleAutostart => {
             let on = !d.autostart;
@@ -370,6 +372,22 @@ pub fn act(app: &mut App, host: HostId, d: &VmDetails, what: &str, op: VmOp) -> 
     requests::send(app, host, format!("{}: {what}", d.name), |id| {
         HostCommand::Vm(VmCmd::Act { id, uuid, op })
     })
+}
+
+/// `M`: the move form for the disk selected on the Hardware tab, unless it cannot move.
+fn move_disk(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
+    let list = items::hw_items(&d.hardware);
+    let disk = match list.get(app.detail.hw_sel) {
+        Some(HwItem::Disk(i)) if app.detail.tab == Tab::Hardware => *i,
+        _ => usize::MAX,
+    };
+    match forms::move_refusal(d, disk) {
+        Some(why) => {
+            app.messages.push(Level::Info, why, app.now);
+            Vec::new()
+        }
+        None => forms::open(app, host, d, Form::MoveDisk { disk }),
+    }
 }
 
 /// Enter / `e` on the Hardware tab: the form for the selected item.
@@ -565,9 +583,13 @@ pub fn start_clone(
 
 /// The running clone or backup of a VM.
 pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEntry> {
-    app.jobs.of(&[JobKind::Clone, JobKind::Backup]).find(|j| {
-        j.host == host && j.source.as_deref() == Some(uuid) && j.job.state() == JobState::Running
-    })
+    app.jobs
+        .of(&[JobKind::Clone, JobKind::Backup, JobKind::DiskMove])
+        .find(|j| {
+            j.host == host
+                && j.source.as_deref() == Some(uuid)
+                && j.job.state() == JobState::Running
+        })
 }
 
 /// Registers the editor's redefinition, whose answer the editor waits for.

@@ -185,6 +185,7 @@ fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static
                 "{} {}: {:.0}% of {} (x cancels)",
                 match c.kind {
                     crate::app::jobs::JobKind::Backup => "backing up",
+                    crate::app::jobs::JobKind::DiskMove => "moving a disk of",
                     _ => "cloning to",
                 },
                 sanitize::text(&c.target),

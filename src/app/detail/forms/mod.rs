@@ -13,6 +13,7 @@ mod attach;
 mod backup;
 mod boot;
 mod devices;
+mod disk_move;
 mod facts;
 mod identity;
 mod lifecycle;
@@ -52,6 +53,10 @@ pub enum Form {
     },
     Clone,
     Backup,
+    /// Move `disks[disk]` to another pool or format.
+    MoveDisk {
+        disk: usize,
+    },
     Delete,
 }
 
@@ -72,6 +77,7 @@ impl Form {
             Form::DeleteSnapshot { .. } | Form::Delete => "delete",
             Form::Clone => "clone",
             Form::Backup => "back up",
+            Form::MoveDisk { .. } => "move",
         }
     }
 }
@@ -143,6 +149,8 @@ fn scope_of(w: &Wizard, d: &VmDetails) -> Scope {
         .unwrap_or_else(|| d.scope())
 }
 
+pub use disk_move::refusal as move_refusal;
+
 /// Opens a form on the detail screen's VM.
 pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effect> {
     let inv = crate::app::storage::inventory(app, host);
@@ -180,6 +188,7 @@ fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::DeleteSnapshot { name } => snapshots::fields_delete(d, name),
         Form::Clone => lifecycle::fields_clone(&facts),
         Form::Backup => backup::fields(&facts),
+        Form::MoveDisk { disk } => disk_move::fields(&facts, *disk),
         Form::Delete => lifecycle::fields_delete(d),
     };
     Wizard::new(title, host, VmForm { form, facts }, pages, fields)
@@ -203,6 +212,7 @@ fn refresh(w: &mut Wizard, ctx: &Context) {
         Form::Snapshot => snapshots::check_new(w, d),
         Form::Clone => lifecycle::check_clone(w, &facts),
         Form::Backup => backup::check_form(w, &facts),
+        Form::MoveDisk { disk } => disk_move::check_form(w, &facts, disk),
         Form::Delete => lifecycle::check_delete(w, d),
         Form::Description | Form::Cdrom { .. } | Form::DeleteSnapshot { .. } => {}
     }
@@ -223,7 +233,7 @@ fn ops(w: &Wizard, form: &Form, d: &VmDetails) -> Result<Ops, String> {
         Form::Attach => attach::ops_attach(w, d, scope),
         Form::Snapshot => Ok(snapshots::ops_new(w, d)),
         Form::DeleteSnapshot { name } => Ok(snapshots::ops_delete(w, name)),
-        Form::Clone | Form::Backup | Form::Delete => Ok(Vec::new()),
+        Form::Clone | Form::Backup | Form::MoveDisk { .. } | Form::Delete => Ok(Vec::new()),
     }
 }
 
@@ -244,6 +254,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     match form {
         Form::Clone => lifecycle::submit_clone(app, host, &d),
         Form::Backup => backup::submit(app, host, &d),
+        Form::MoveDisk { disk } => disk_move::submit(app, host, &d, disk),
         Form::Delete => lifecycle::submit_delete(app, host, &d),
         Form::Attach if attach::new_volume(w) => attach::submit_new_volume(app, host, &d),
         _ => {

@@ -102,8 +102,12 @@ pub struct RestoreArgs {
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
     /// The new VM's name
-    #[arg(long)]
-    pub name: String,
+    #[arg(long, required_unless_present = "over", conflicts_with = "over")]
+    pub name: Option<String>,
+    /// Restore over the disks of the VM the backup was taken of (shut off), instead of a new
+    /// VM; its name, typed again, confirms it
+    #[arg(long, value_name = "VM")]
+    pub over: Option<String>,
     /// The pool (dir, fs or netfs) receiving the disks
     #[arg(long, default_value = "default")]
     pub pool: String,

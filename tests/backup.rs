@@ -88,6 +88,10 @@ fn virsh(args: &[&str]) -> String {
 /// Writes 64 KiB of 0x5a at 1 MiB into the running guest's disk through QEMU, as the guest
 /// would (the device's own block backend: the format node refuses a second writer).
 fn write_marker(vm: &str) {
+    write_pattern(vm, "0x5a", "1M");
+}
+
+fn write_pattern(vm: &str, pattern: &str, at: &str) {
     let info = virsh(&["qemu-monitor-command", "--hmp", vm, "info block"]);
     let dev = info
         .lines()
@@ -98,15 +102,20 @@ fn write_marker(vm: &str) {
         "qemu-monitor-command",
         "--hmp",
         vm,
-        &format!("qemu-io -d {dev} \"write -P 0x5a 1M 64k\""),
+        &format!("qemu-io -d {dev} \"write -P {pattern} {at} 64k\""),
     ]);
     assert!(!out.contains("rror"), "qemu-io: {out}");
 }
 
 /// Whether `image` holds the marker (qemu-io verifies the pattern).
 fn has_marker(image: &Path) -> bool {
+    has_pattern(image, "0x5a", "1M")
+}
+
+fn has_pattern(image: &Path, pattern: &str, at: &str) -> bool {
     let out = Command::new("qemu-io")
-        .args(["-r", "-f", "qcow2", "-c", "read -P 0x5a 1M 64k"])
+        .args(["-r", "-U", "-f", "qcow2", "-c"])
+        .arg(format!("read -P {pattern} {at} 64k"))
         .arg(image)
         .output()
         .unwrap();
@@ -379,4 +388,80 @@ fn the_backup_command_exits_1_on_failure_and_leaves_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no VM"));
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
+
+/// Restore over the VM's own disks: refused while it runs and for a wrong typed name; then
+/// the disk is the incremental backup's state again (its marker in, a later write gone) in
+/// the same file, the checkpoints are gone (the next backup is full) and the guest boots.
+#[test]
+fn restore_over_the_vms_own_disks_returns_it_to_the_backup() {
+    if !kvm_available() {
+        return;
+    }
+    let pool = Pool::new("bko");
+    let name = unique("bko");
+    let _vm = define(&pool, &name);
+    virsh(&["start", &name]);
+    let dest = tempfile::Builder::new()
+        .prefix("vdk-bk-")
+        .tempdir()
+        .unwrap();
+    let b = |inc: bool| {
+        run(
+            &conn(),
+            URI,
+            &spec(&name, dest.path(), inc, 0),
+            &Job::new("b"),
+        )
+        .unwrap_or_else(|e| panic!("backup: {e}"))
+    };
+    b(false);
+    write_marker(&name);
+    let inc = b(true);
+    // Written after the backup: the restore takes it away.
+    write_pattern(&name, "0x6b", "2M");
+    let restore = |confirm: &str| {
+        Command::new(env!("CARGO_BIN_EXE_virtdeck"))
+            .args(["restore", "--host", URI, "--over", confirm])
+            .arg(&inc.backup.dir)
+            .output()
+            .unwrap()
+    };
+    let out = restore(&name);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is running"),
+        "{out:?}"
+    );
+    virsh(&["destroy", &name]);
+    let out = restore("someone-else");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("type the VM's name"),
+        "{out:?}"
+    );
+    let disk = pool.dir.path().join("disk.qcow2");
+    assert!(
+        has_pattern(&disk, "0x6b", "2M"),
+        "the later write is there before"
+    );
+
+    let out = restore(&name);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 disk(s) of") && stdout.contains("next backup is full"),
+        "{stdout}"
+    );
+    assert!(has_marker(&disk), "the backup's marker");
+    assert!(has_pattern(&disk, "0", "2M"), "the later write is gone");
+    assert!(checkpoints(&name).is_empty());
+    virsh(&["start", &name]);
+    // With no checkpoint left, an incremental is taken full.
+    let next = b(true);
+    assert_eq!(next.backup.manifest.kind, Kind::Full);
 }

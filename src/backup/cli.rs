@@ -162,21 +162,36 @@ pub fn restore(args: &RestoreArgs, hosts: &[HostSpec]) -> i32 {
         eprintln!("restore: no such host (give a URI or a name from config.toml)");
         return FAILED;
     };
+    let uri = host.uri.clone();
+    if let Some(vm) = &args.over {
+        let what = format!("restore over {vm}");
+        let job = Job::new(what.clone());
+        let on_thread = job.clone();
+        let (backup_dir, vm) = (args.manifest.clone(), vm.clone());
+        let (result, interrupted) = supervise(&what, &job, move || {
+            let conn = backup::connect(&uri)?;
+            backup::restore_over(&conn, &uri, &backup_dir, &vm, &on_thread)
+        });
+        if let Ok(said) = &result {
+            println!("{what}: {said}");
+        }
+        return status(&what, &job, &result, interrupted);
+    }
+    let name = args.name.clone().unwrap_or_default();
     let spec = RestoreSpec {
         backup: args.manifest.clone(),
-        name: args.name.clone(),
+        name: name.clone(),
         pool: args.pool.clone(),
     };
-    let what = format!("restore {}", args.name);
+    let what = format!("restore {name}");
     let job = Job::new(what.clone());
     let on_thread = job.clone();
-    let uri = host.uri.clone();
     let (result, interrupted) = supervise(&what, &job, move || {
         let conn = backup::connect(&uri)?;
         backup::restore(&conn, &uri, &spec, &on_thread)
     });
     if let Ok(uuid) = &result {
-        println!("{what}: defined VM {} ({uuid}) on {}", args.name, host.name);
+        println!("{what}: defined VM {name} ({uuid}) on {}", host.name);
     }
     status(&what, &job, &result, interrupted)
 }

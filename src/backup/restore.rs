@@ -47,6 +47,22 @@ pub fn flatten(chain: &[Found], target: &str, dest: &Path) -> Result<(), String>
     ])
 }
 
+/// Writes the disk `target` as it was at the chain's last backup over the existing image
+/// `dest`, in its format (`-n`: the file, its owner and labels stay; every block is written,
+/// zeros included).
+pub fn write_over(chain: &[Found], target: &str, dest: &Path, format: &str) -> Result<(), String> {
+    let spec = chain_spec(chain, target)?;
+    let source = format!("json:{spec}");
+    run_qemu_img(&[
+        "convert".as_ref(),
+        "-n".as_ref(),
+        "-O".as_ref(),
+        format.as_ref(),
+        source.as_ref(),
+        dest.as_os_str(),
+    ])
+}
+
 /// Copies a shut-off VM's disk image into `dest` (qcow2), for an offline backup.
 pub fn copy_image(source: &Path, format: &str, dest: &Path) -> Result<(), String> {
     run_qemu_img(&[

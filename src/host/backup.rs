@@ -252,7 +252,7 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
         Err(err) => {
             let _ = std::fs::remove_dir_all(&dir);
             if let Some(ck) = &made_checkpoint {
-                let _ = delete_checkpoint(&dom, ck);
+                let _ = delete_checkpoint(&dom, ck, 0);
             }
             return Err(err);
         }
@@ -263,7 +263,7 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
     for old in retention::to_delete(&all, spec.keep) {
         if let Some(ck) = &old.manifest.checkpoint {
             // Merged into its neighbours by libvirt; a gone checkpoint is fine.
-            let _ = delete_checkpoint(&dom, ck);
+            let _ = delete_checkpoint(&dom, ck, 0);
         }
         std::fs::remove_dir_all(&old.dir)
             .map_err(|err| format!("retention: cannot remove {}: {err}", old.dir.display()))?;
@@ -520,10 +520,10 @@ fn checkpoint_exists(dom: &Domain, name: &str) -> bool {
     with_checkpoint(dom, name, |_| ()).is_some()
 }
 
-fn delete_checkpoint(dom: &Domain, name: &str) -> Result<(), String> {
+fn delete_checkpoint(dom: &Domain, name: &str, flags: u32) -> Result<(), String> {
     // SAFETY: a valid checkpoint handle.
     match with_checkpoint(dom, name, |ck| unsafe {
-        sys::virDomainCheckpointDelete(ck, 0)
+        sys::virDomainCheckpointDelete(ck, flags)
     }) {
         Some(rc) if rc < 0 => Err(message(&virt::error::Error::last_error())),
         _ => Ok(()),
@@ -563,22 +563,7 @@ pub fn restore(conn: &Connect, uri: &str, spec: &RestoreSpec, job: &Job) -> Resu
     if conn.lookup_domain_by_name(&spec.name).is_ok() {
         return Err(format!("a VM named {:?} exists already", spec.name));
     }
-    let top_dir = if spec.backup.is_dir() {
-        spec.backup.clone()
-    } else {
-        spec.backup
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    };
-    let text = std::fs::read_to_string(top_dir.join(backup::MANIFEST))
-        .map_err(|e| format!("{}: {e}", top_dir.join(backup::MANIFEST).display()))?;
-    let top = Found {
-        manifest: Manifest::from_toml(&text)?,
-        dir: top_dir.clone(),
-    };
-    let (all, _) = top_dir.parent().map(backup::list).unwrap_or_default();
-    let chain = backup::chain(&all, &top)?;
+    let (top, chain) = load_chain(&spec.backup)?;
     let pool = conn
         .lookup_storage_pool_by_name(&spec.pool)
         .map_err(|e| format!("pool {}: {}", spec.pool, message(&e)))?;
@@ -641,6 +626,133 @@ pub fn restore(conn: &Connect, uri: &str, spec: &RestoreSpec, job: &Job) -> Resu
         let _ = pool.refresh(0);
     }
     result
+}
+
+/// The backup at `backup` (its directory or manifest) and the chain it builds on, full first.
+fn load_chain(backup: &Path) -> Result<(Found, Vec<Found>), String> {
+    let top_dir = if backup.is_dir() {
+        backup.to_path_buf()
+    } else {
+        backup.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let text = std::fs::read_to_string(top_dir.join(backup::MANIFEST))
+        .map_err(|e| format!("{}: {e}", top_dir.join(backup::MANIFEST).display()))?;
+    let top = Found {
+        manifest: Manifest::from_toml(&text)?,
+        dir: top_dir.clone(),
+    };
+    let (all, _) = top_dir.parent().map(backup::list).unwrap_or_default();
+    let chain = backup::chain(&all, &top)?;
+    Ok((top, chain))
+}
+
+/// Restores a backup over the disks of the VM it was taken of, which must be shut off and
+/// named `confirm` (the name typed as confirmation). Each disk is written in place in its
+/// own format (`qemu-img convert -n`), so its file, owner and labels stay; the VM's
+/// checkpoints are deleted, since their bitmaps no longer describe the disks (the next
+/// backup is full). Returns what to tell the user.
+pub fn restore_over(
+    conn: &Connect,
+    uri: &str,
+    backup: &Path,
+    confirm: &str,
+    job: &Job,
+) -> Result<String, String> {
+    if !is_local_uri(uri) {
+        return Err(format!(
+            "a restore reads the backup files on this machine; {uri} is another host: run \
+             `virtdeck restore` on it"
+        ));
+    }
+    let (top, chain) = load_chain(backup)?;
+    let m = &top.manifest;
+    let dom = conn.lookup_domain_by_uuid_string(&m.uuid).map_err(|_| {
+        format!(
+            "VM {} ({}) is not on this host: restore it as a new VM",
+            m.vm, m.uuid
+        )
+    })?;
+    let name = dom.name().map_err(|e| message(&e))?;
+    if name != confirm {
+        return Err(format!(
+            "type the VM's name to confirm: {confirm:?} is not {name:?}"
+        ));
+    }
+    if dom.is_active().map_err(|e| message(&e))? {
+        return Err(format!(
+            "{name} is running: shut it down before restoring over its disks"
+        ));
+    }
+    let xml = dom
+        .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
+        .map_err(|e| message(&e))?;
+    let hw = crate::xml::hardware::parse(&xml).map_err(|e| e.to_string())?;
+    // Every disk is checked before the first is written.
+    let mut plan = Vec::new();
+    for d in &m.disks {
+        let disk = hw
+            .disks
+            .iter()
+            .find(|x| x.target == d.target)
+            .ok_or_else(|| {
+                format!(
+                    "{name} has no disk {} any more: restore as a new VM",
+                    d.target
+                )
+            })?;
+        let path = match &disk.source {
+            crate::xml::hardware::Source::Volume { pool, volume } => conn
+                .lookup_storage_pool_by_name(pool)
+                .and_then(|p| p.lookup_storage_vol_by_name(volume))
+                .and_then(|v| v.path())
+                .map_err(|e| format!("{}: {}", d.target, message(&e)))?,
+            s => s
+                .path()
+                .map(str::to_string)
+                .ok_or_else(|| format!("{} is network storage: restore as a new VM", d.target))?,
+        };
+        let format = disk.format.clone().unwrap_or_else(|| "raw".into());
+        plan.push((
+            d.target.clone(),
+            PathBuf::from(path),
+            format,
+            d.capacity.max(1),
+        ));
+    }
+    job.set_total(plan.iter().map(|p| p.3).sum());
+    for (target, path, format, size) in &plan {
+        if job.is_cancelled() {
+            return Err("cancelled".into());
+        }
+        backup::restore::write_over(&chain, target, path, format)
+            .map_err(|e| format!("{e} ({target} may be partly written: run the restore again)"))?;
+        job.advance(*size);
+    }
+    let mut said = vec![format!(
+        "{} disk(s) of {name} restored to {}",
+        plan.len(),
+        top.name()
+    )];
+    let checkpoints = checkpoint_names(&dom);
+    let mut kept = Vec::new();
+    for ck in checkpoints.iter().rev() {
+        // Without its bitmaps, at least its metadata: an incremental must never build on it.
+        if delete_checkpoint(&dom, ck, 0).is_err() {
+            if let Err(e) =
+                delete_checkpoint(&dom, ck, sys::VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY)
+            {
+                kept.push(format!("{ck} ({e})"));
+            }
+        }
+    }
+    if !checkpoints.is_empty() {
+        said.push(if kept.is_empty() {
+            "its checkpoints were deleted: the next backup is full".into()
+        } else {
+            format!("checkpoints not deleted: {}", kept.join(", "))
+        });
+    }
+    Ok(said.join("; "))
 }
 
 #[cfg(test)]

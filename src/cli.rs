@@ -82,7 +82,8 @@ pub struct BackupArgs {
     /// The VM's name or UUID, optionally @HOST (a host name from config.toml or a URI)
     #[arg(value_name = "VM[@HOST]")]
     pub vm: String,
-    /// Destination directory; the VM's backups go into a directory of their own inside it
+    /// Destination directory, or pool:NAME for a dir/fs/netfs pool's directory; the VM's
+    /// backups go into a directory of their own inside it
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
     /// Only what changed since the last backup (a running VM with qcow2 disks)

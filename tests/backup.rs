@@ -465,3 +465,22 @@ fn restore_over_the_vms_own_disks_returns_it_to_the_backup() {
     let next = b(true);
     assert_eq!(next.backup.manifest.kind, Kind::Full);
 }
+
+/// `pool:NAME` as the destination: the pool's directory; an unknown pool is an error.
+#[test]
+fn a_pool_names_the_backup_directory() {
+    if !kvm_available() {
+        return;
+    }
+    let pool = Pool::new("bkp");
+    let name = unique("bkp");
+    let _vm = define(&pool, &name);
+    let dest = std::path::PathBuf::from(format!("pool:{}", pool.name));
+    let copy = run(&conn(), URI, &spec(&name, &dest, false, 0), &Job::new("p"))
+        .unwrap_or_else(|e| panic!("backup into a pool: {e}"));
+    assert!(copy.backup.dir.starts_with(pool.dir.path()), "{copy:?}");
+    assert!(copy.backup.dir.join("hda.qcow2").is_file());
+    let missing = std::path::PathBuf::from("pool:vdk-no-such-pool");
+    let e = run(&conn(), URI, &spec(&name, &missing, false, 0), &Job::new("p")).unwrap_err();
+    assert!(e.starts_with("pool vdk-no-such-pool:"), "{e}");
+}

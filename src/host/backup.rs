@@ -77,6 +77,9 @@ struct Chosen {
     capacity: u64,
 }
 
+/// A destination naming a pool instead of a directory: `pool:NAME`.
+pub const POOL_PREFIX: &str = "pool:";
+
 /// Runs [`run`] on a thread of its own (the worker goes on polling); the job carries the
 /// outcome.
 pub fn spawn(conn: &Connect, spec: BackupSpec, job: Job) {
@@ -140,7 +143,8 @@ pub fn run(conn: &Connect, uri: &str, spec: &BackupSpec, job: &Job) -> Result<Ou
         .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
         .unwrap_or_else(|_| xml.clone());
     let chosen = choose(conn, &dom, &xml, &spec.disks)?;
-    let vm_dir = backup::vm_dir(&spec.dest, &name, &uuid);
+    let dest = resolve_dest(conn, &spec.dest)?;
+    let vm_dir = backup::vm_dir(&dest, &name, &uuid);
     std::fs::create_dir_all(&vm_dir)
         .map_err(|err| format!("cannot create {}: {err}", vm_dir.display()))?;
     let (existing, _) = backup::list(&vm_dir);
@@ -626,6 +630,31 @@ pub fn restore(conn: &Connect, uri: &str, spec: &RestoreSpec, job: &Job) -> Resu
         let _ = pool.refresh(0);
     }
     result
+}
+
+/// The directory a destination names: a path, or `pool:NAME` for the directory of a
+/// running dir, fs or netfs pool of the host.
+fn resolve_dest(conn: &Connect, dest: &Path) -> Result<PathBuf, String> {
+    let Some(name) = dest.to_str().and_then(|d| d.strip_prefix(POOL_PREFIX)) else {
+        return Ok(dest.to_path_buf());
+    };
+    let pool = conn
+        .lookup_storage_pool_by_name(name)
+        .map_err(|e| format!("pool {name}: {}", message(&e)))?;
+    if !pool.is_active().map_err(|e| message(&e))? {
+        return Err(format!("pool {name} is not running"));
+    }
+    let xml = pool.xml_desc(0).map_err(|e| message(&e))?;
+    let root = crate::xml::tree::parse(&xml, "pool").map_err(|e| e.to_string())?;
+    let kind = root.attr("type").unwrap_or_default().to_string();
+    root.path(&["target", "path"])
+        .map(|p| PathBuf::from(p.text.trim()))
+        .filter(|_| matches!(kind.as_str(), "dir" | "fs" | "netfs"))
+        .ok_or_else(|| {
+            format!(
+                "pool {name} is a {kind} pool: backups need a directory (dir, fs or netfs pool)"
+            )
+        })
 }
 
 /// The backup at `backup` (its directory or manifest) and the chain it builds on, full first.

@@ -27,7 +27,7 @@ pub(super) fn fields(facts: &Facts) -> Layout {
         vec!["Backup", "Review"],
         vec![
             Field::text("dest", "Directory", 0, &facts.backup_dir)
-                .hint("on this machine; the VM's backups go into a directory of their own"),
+                .hint("on this machine, or pool:NAME (a dir pool's directory); the VM's backups go into a directory of their own"),
             Field::choice("kind", "Kind", 0, kinds).hint(if d.active {
                 "incremental: what changed since the last backup there (qcow2 disks); \
                  the first one is full"
@@ -44,8 +44,17 @@ pub(super) fn check_form(w: &mut Wizard, facts: &Facts) {
     let dest = w.get("dest");
     let r = if !facts.local {
         Err("backups are written on this machine: run `virtdeck backup` on that host".into())
+    } else if let Some(pool) = dest.strip_prefix(crate::host::backup::POOL_PREFIX) {
+        if facts.pools_known && !facts.pools.iter().any(|p| p == pool) {
+            Err(format!(
+                "no running pool {pool:?}: {}",
+                super::facts::pool_hint(facts)
+            ))
+        } else {
+            Ok(())
+        }
     } else if !dest.starts_with('/') {
-        Err("an absolute directory like /var/lib/libvirt/backups".into())
+        Err("an absolute directory like /var/lib/libvirt/backups, or pool:NAME".into())
     } else if dest.chars().any(char::is_control) {
         Err("no control characters".into())
     } else {

@@ -481,6 +481,12 @@ fn a_pool_names_the_backup_directory() {
     assert!(copy.backup.dir.starts_with(pool.dir.path()), "{copy:?}");
     assert!(copy.backup.dir.join("hda.qcow2").is_file());
     let missing = std::path::PathBuf::from("pool:vdk-no-such-pool");
-    let e = run(&conn(), URI, &spec(&name, &missing, false, 0), &Job::new("p")).unwrap_err();
+    let e = run(
+        &conn(),
+        URI,
+        &spec(&name, &missing, false, 0),
+        &Job::new("p"),
+    )
+    .unwrap_err();
     assert!(e.starts_with("pool vdk-no-such-pool:"), "{e}");
 }

@@ -37,6 +37,7 @@ fn vm(name: &str, state: VmState) -> Vm {
         persistent: true,
         managed_save: false,
         known: Default::default(),
+        template: false,
         started: None,
     }
 }

@@ -951,6 +951,95 @@ fn wait_job(job: &Job, secs: u64) -> JobState {
     job.state()
 }
 
+/// Templates: a shut-off VM marked in virtdeck's metadata is listed as a template (also by
+/// a new session, from the metadata alone), refuses to start, and its linked clone is an
+/// ordinary VM that boots; unmarked, it starts again.
+#[test]
+fn a_template_is_listed_refuses_to_start_and_its_linked_clone_boots() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("tpl");
+    let (_, uuid) = lab.guest(false);
+    let mut w: W = Worker::start(URI);
+    let (text, _) = ok(&mut w, &uuid, VmOp::SetTemplate(true));
+    assert!(text.contains("is a template"), "{text}");
+    let xml = lab
+        .conn
+        .lookup_domain_by_uuid_string(&uuid)
+        .unwrap()
+        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        .unwrap();
+    assert!(
+        xml.contains(virtdeck::xml::meta::NS) && xml.contains("template"),
+        "{xml}"
+    );
+    let listed = |w: &W, template: bool| {
+        w.wait("the template flag in a snapshot", WAIT, |ev| match ev {
+            HostEvent::Snapshot(s) => s
+                .vms
+                .iter()
+                .find(|v| v.uuid == uuid && v.template == template)
+                .map(|_| ()),
+            _ => None,
+        })
+    };
+    listed(&w, true);
+    // A new session knows it from the metadata alone.
+    let fresh: W = Worker::start(URI);
+    listed(&fresh, true);
+    drop(fresh);
+    // Start is refused by the host worker, whoever asks.
+    let start = |w: &W| {
+        let id = RequestId(1 << 50);
+        w.handle.send(HostCommand::Lifecycle {
+            id,
+            uuid: uuid.clone(),
+            op: virtdeck::host::LifecycleOp::Start,
+        });
+        w.wait("the start's answer", WAIT, |ev| match ev {
+            HostEvent::Reply {
+                id: i,
+                reply: Reply::Op(r),
+            } if i == id => Some(r),
+            _ => None,
+        })
+    };
+    let e = start(&w).unwrap_err();
+    assert!(e.contains("is a template"), "{e}");
+    assert!(!lab
+        .conn
+        .lookup_domain_by_uuid_string(&uuid)
+        .unwrap()
+        .is_active()
+        .unwrap());
+
+    // A linked clone: an ordinary VM on a qcow2 overlay of the template's disk, and it boots.
+    let name = format!("{}-from-tpl", lab.prefix);
+    let job = Job::new("clone");
+    w.send(VmCmd::Clone {
+        uuid: uuid.clone(),
+        spec: CloneSpec {
+            name: name.clone(),
+            pool: lab.pool.clone(),
+            linked: true,
+        },
+        job: job.clone(),
+    });
+    assert_eq!(wait_job(&job, 60), JobState::Done);
+    let clone = lab.conn.lookup_domain_by_name(&name).unwrap();
+    assert!(!virtdeck::host::meta::read(&clone).unwrap().template);
+    clone.create().unwrap();
+    assert!(echoes_on_console(&lab.conn, &clone.uuid_string().unwrap()));
+    clone.destroy().unwrap();
+
+    // Unmarked, it starts.
+    let (text, _) = ok(&mut w, &uuid, VmOp::SetTemplate(false));
+    assert!(text.contains("ordinary VM"), "{text}");
+    listed(&w, false);
+    assert_eq!(start(&w), Ok(()));
+}
+
 /// Live disk move: the running guest's qcow2 overlay is mirrored into a raw volume of another
 /// pool and pivoted while the guest keeps echoing on its console; a cancelled move leaves
 /// nothing; a shut-off move converts back to qcow2, removes the old volume when asked, and

@@ -174,6 +174,7 @@ mod tests {
             persistent: true,
             managed_save: false,
             known: Default::default(),
+            template: false,
             started: None,
         }
     }

@@ -25,6 +25,7 @@ pub(super) fn vm(name: &str, state: VmState) -> Vm {
         persistent: true,
         managed_save: false,
         known: Default::default(),
+        template: false,
         started: None,
     }
 }

@@ -8,6 +8,7 @@ mod caps;
 pub mod create;
 mod events;
 mod hints;
+pub mod meta;
 pub mod migrate;
 mod network;
 mod node;

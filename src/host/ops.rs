@@ -115,6 +115,7 @@ pub fn listed(dom: &Domain) -> Option<Vm> {
         managed_save: false,
         started: None,
         known: Known::Listed,
+        template: false,
     })
 }
 
@@ -136,6 +137,7 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         persistent: dom.is_persistent()?,
         managed_save: dom.has_managed_save(0).unwrap_or(false),
         started: None,
+        template: false,
         known: Known::All,
     })
 }

@@ -150,6 +150,8 @@ pub enum VmOp {
         bytes: u64,
     },
     SetAutostart(bool),
+    /// Mark (shut-off, persistent VMs) or unmark as a template (`xml::meta`).
+    SetTemplate(bool),
     /// Only while shut off (libvirt's rule).
     Rename {
         name: String,
@@ -470,6 +472,29 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
             }
             dom.block_resize(&target, bytes, sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)?;
             format!("{name}: {target} is now {}", crate::fmt::bytes(bytes))
+        }
+        VmOp::SetTemplate(on) => {
+            if on && dom.is_active()? {
+                return refused("a running VM cannot become a template: shut it down first");
+            }
+            if on && !dom.is_persistent()? {
+                return refused("a transient VM cannot become a template: define it first");
+            }
+            let mut m = crate::host::meta::read(&dom)?;
+            m.template = on;
+            crate::host::meta::write(&dom, &m)?;
+            if on && dom.autostart()? {
+                // A template must not start with the host either.
+                dom.set_autostart(false)?;
+            }
+            format!(
+                "{name} {}",
+                if on {
+                    "is a template: listed apart, never started; C clones a new VM from it"
+                } else {
+                    "is an ordinary VM again"
+                }
+            )
         }
         VmOp::SetAutostart(on) => {
             dom.set_autostart(on)?;

@@ -332,6 +332,11 @@ struct Session<'a> {
     /// Domains whose vCPUs and memory the bulk stats did not carry (`Known::Flagged`): one
     /// `info` call each, made between other work so the rows are never held up by them.
     owed: VecDeque<(String, Domain)>,
+    /// Shut-off persistent domains whose virtdeck metadata (template or not) is unread: one
+    /// call each, once per session, made like the owed `info` calls. Changed domains are
+    /// read again with their inventory.
+    meta_owed: VecDeque<(String, Domain)>,
+    meta_read: std::collections::HashSet<String>,
     /// What the test driver may safely be asked about addresses (`network::LeaseGuard`).
     leases: Option<super::network::LeaseGuard>,
     /// Lifecycle events since the last flush, for the events pane.
@@ -375,6 +380,8 @@ impl<'a> Session<'a> {
             backlog: VecDeque::new(),
             changed: BTreeSet::new(),
             owed: VecDeque::new(),
+            meta_owed: VecDeque::new(),
+            meta_read: Default::default(),
             leases: None,
             events: std::collections::VecDeque::new(),
             dirty: false,
@@ -433,7 +440,7 @@ impl<'a> Session<'a> {
                             return end;
                         }
                         // While owed facts come in, the table is updated at the flush pace.
-                        let filling = !self.owed.is_empty();
+                        let filling = self.owing();
                         if !filling || self.last_flush.elapsed() >= self.flush_gap {
                             if let Err(end) = self.flush(notify) {
                                 return end;
@@ -443,7 +450,7 @@ impl<'a> Session<'a> {
                         if self.dirty {
                             timeout = timeout.min(RETRY);
                         }
-                        if !self.owed.is_empty() {
+                        if self.owing() {
                             timeout = Duration::ZERO;
                         }
                         busy.leave();
@@ -468,7 +475,20 @@ impl<'a> Session<'a> {
                     next_poll = next_poll.min(polled + every);
                 }
                 Ok(Input::Cmd(HostCommand::Lifecycle { id, uuid, op })) => {
-                    let result = ops::run_op(&self.conn, &uuid, op);
+                    // A template is never started (a bulk start that marked one, virsh aside).
+                    let refusal = matches!(op, super::LifecycleOp::Start)
+                        .then(|| super::meta::start_refusal(&self.conn, &uuid))
+                        .flatten();
+                    let result = match refusal {
+                        Some(why) => {
+                            self.answers.push(HostEvent::Reply {
+                                id,
+                                reply: Reply::Op(Err(why)),
+                            });
+                            continue;
+                        }
+                        None => ops::run_op(&self.conn, &uuid, op),
+                    };
                     if let Err(e) = &result {
                         if let Some(end) = self.check(e) {
                             notify(HostEvent::Reply {
@@ -691,6 +711,31 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Facts are still owed (rows not complete yet).
+    fn owing(&self) -> bool {
+        !self.owed.is_empty() || !self.meta_owed.is_empty()
+    }
+
+    /// Queues the metadata read of every listed shut-off persistent domain not read yet.
+    fn owe_meta(&mut self, doms: &[Domain]) {
+        self.meta_owed.clear();
+        for dom in doms {
+            let Ok(uuid) = dom.uuid_string() else {
+                continue;
+            };
+            if self.meta_read.contains(&uuid) {
+                continue;
+            }
+            if self
+                .vms
+                .get(&uuid)
+                .is_some_and(|vm| vm.persistent && !vm.state.is_active())
+            {
+                self.meta_owed.push_back((uuid, dom.clone()));
+            }
+        }
+    }
+
     /// Makes owed `info` calls for up to `OWED_SLICE`. A domain gone meanwhile is skipped;
     /// a dead link ends the session.
     fn pay_owed(&mut self) -> Result<(), End> {
@@ -721,6 +766,29 @@ impl<'a> Session<'a> {
                 }
             }
         }
+        while Instant::now() < until && self.owed.is_empty() {
+            let Some((uuid, dom)) = self.meta_owed.pop_front() else {
+                break;
+            };
+            if !self.meta_read.insert(uuid.clone()) {
+                continue;
+            }
+            match super::meta::read(&dom) {
+                Ok(m) => {
+                    if let Some(vm) = self.vms.get_mut(&uuid) {
+                        if vm.template != m.template {
+                            vm.template = m.template;
+                            self.dirty = true;
+                        }
+                    }
+                }
+                Err(e) => {
+                    if let Some(end) = self.check(&e) {
+                        return Err(end);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -734,6 +802,12 @@ impl<'a> Session<'a> {
                                 vm.cpu_time_ns = old.cpu_time_ns;
                                 vm.io = old.io;
                             }
+                            vm.template = old.template;
+                        }
+                        // Marked or unmarked meanwhile: one more call for a changed domain.
+                        if let Ok(m) = super::meta::read(&dom) {
+                            vm.template = m.template;
+                            self.meta_read.insert(uuid.clone());
                         }
                         self.vms.insert(uuid.clone(), vm);
                     }
@@ -770,11 +844,13 @@ impl<'a> Session<'a> {
                     if let Some(old) = self.vms.get(&vm.uuid) {
                         vm.cpu_time_ns = old.cpu_time_ns;
                         vm.io = old.io;
+                        vm.template = old.template;
                     }
                     Some((vm.uuid.clone(), vm))
                 })
                 .collect();
             self.last_inventory = Some(Instant::now());
+            self.owe_meta(&doms);
             return Ok(Listed { doms, stats: None });
         }
         if self.last_inventory.is_none() && self.vms.is_empty() {
@@ -811,6 +887,7 @@ impl<'a> Session<'a> {
         }
         self.vms = fresh;
         self.last_inventory = Some(Instant::now());
+        self.owe_meta(&doms);
         Ok(Listed { doms, stats })
     }
 

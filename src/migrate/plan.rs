@@ -259,6 +259,7 @@ mod tests {
             persistent: true,
             managed_save: false,
             known: Default::default(),
+            template: false,
             started: None,
         };
         let loads = VmLoad::active(&[

@@ -103,6 +103,8 @@ pub struct Vm {
     pub started: Option<std::time::SystemTime>,
     /// How much of it has been read yet.
     pub known: Known,
+    /// Marked as a template in virtdeck's metadata (`xml::meta`): listed apart, not started.
+    pub template: bool,
 }
 
 /// How much of a VM the worker has read: a big or far host shows its rows from its first

@@ -280,6 +280,7 @@ mod tests {
                 persistent: true,
                 managed_save: false,
                 known: Default::default(),
+                template: false,
                 started: None,
             })
             .collect();
@@ -331,6 +332,7 @@ mod tests {
             persistent: true,
             managed_save: false,
             known,
+            template: false,
             started: None,
         };
         let now = app.now;

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod domcaps;
 pub mod edit;
 pub mod hardware;
+pub mod meta;
 pub mod network;
 pub mod newvm;
 pub mod pool;

@@ -99,6 +99,7 @@ fn app(active: bool, readonly: bool) -> App {
         persistent: true,
         managed_save: false,
         known: Default::default(),
+        template: false,
         started: None,
     };
     let now = app.now;

@@ -561,6 +561,7 @@ mod app_level {
             persistent: true,
             managed_save: false,
             known: Default::default(),
+            template: false,
             started: None,
         }
     }

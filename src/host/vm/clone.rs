@@ -195,7 +195,14 @@ fn copy_and_define(
     }
     let new_xml =
         clone_xml(xml, &spec.name, &map, None).map_err(|e| Stop::Failed(e.to_string()))?;
-    conn.define_domain_xml_flags(&new_xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)?;
+    let dom = conn.define_domain_xml_flags(&new_xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)?;
+    // A clone of a template is an ordinary VM (the metadata came along with the XML).
+    if let Ok(mut m) = crate::host::meta::read(&dom) {
+        if m.template {
+            m.template = false;
+            crate::host::meta::write(&dom, &m)?;
+        }
+    }
     Ok(())
 }
 

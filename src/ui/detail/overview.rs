@@ -425,6 +425,7 @@ mod uptime_tests {
             persistent: true,
             managed_save: false,
             known: Default::default(),
+            template: false,
             started,
         }
     }

@@ -1014,7 +1014,8 @@ fn a_template_is_listed_refuses_to_start_and_its_linked_clone_boots() {
         .is_active()
         .unwrap());
 
-    // A linked clone: an ordinary VM on a qcow2 overlay of the template's disk, and it boots.
+    // A linked clone with cloud-init: an ordinary VM on a qcow2 overlay of the template's
+    // disk with a NoCloud seed on a CD-ROM, and it boots.
     let name = format!("{}-from-tpl", lab.prefix);
     let job = Job::new("clone");
     w.send(VmCmd::Clone {
@@ -1023,12 +1024,32 @@ fn a_template_is_listed_refuses_to_start_and_its_linked_clone_boots() {
             name: name.clone(),
             pool: lab.pool.clone(),
             linked: true,
+            cloud: Some(virtdeck::cloudinit::CloudConfig {
+                hostname: "web-7".into(),
+                user: "ops".into(),
+                password: None,
+                ssh_keys: vec![
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0Fb2z1mJ5v2nQ3m0s1l6c9dXbq2m3b8n5Yk2wQm5q t@h"
+                        .into(),
+                ],
+            }),
         },
         job: job.clone(),
     });
-    assert_eq!(wait_job(&job, 60), JobState::Done);
+    assert_eq!(wait_job(&job, 60), JobState::Done, "{:?}", job.state());
     let clone = lab.conn.lookup_domain_by_name(&name).unwrap();
     assert!(!virtdeck::host::meta::read(&clone).unwrap().template);
+    let hw = virtdeck::xml::hardware::parse(&clone.xml_desc(0).unwrap()).unwrap();
+    let seed = hw
+        .disks
+        .iter()
+        .find(|d| {
+            d.device == "cdrom" && d.source.path().is_some_and(|p| p.ends_with("-cidata.iso"))
+        })
+        .unwrap_or_else(|| panic!("a seed CD-ROM: {:?}", hw.disks));
+    let iso = std::fs::read(seed.source.path().unwrap()).unwrap();
+    let text = String::from_utf8_lossy(&iso);
+    assert!(text.contains("#cloud-config") && text.contains("ops") && text.contains("web-7"));
     clone.create().unwrap();
     assert!(echoes_on_console(&lab.conn, &clone.uuid_string().unwrap()));
     clone.destroy().unwrap();
@@ -1202,6 +1223,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             name: format!("{}-hot", lab.prefix),
             pool: lab.pool.clone(),
             linked: false,
+            cloud: None,
         },
         job: job.clone(),
     });
@@ -1221,6 +1243,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             name: name.clone(),
             pool: lab.pool.clone(),
             linked: false,
+            cloud: None,
         },
         job: job.clone(),
     });
@@ -1237,6 +1260,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             name: format!("{}-a/b", lab.prefix),
             pool: lab.pool.clone(),
             linked: false,
+            cloud: None,
         },
         job: job.clone(),
     });
@@ -1259,6 +1283,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             name: name.clone(),
             pool: lab.pool.clone(),
             linked: false,
+            cloud: None,
         },
         job: job.clone(),
     });
@@ -1288,6 +1313,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
             name: linked.clone(),
             pool: lab.pool.clone(),
             linked: true,
+            cloud: None,
         },
         job: job.clone(),
     });

@@ -42,6 +42,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::CloneItem,
             A::Backup,
             A::MoveDisk,
+            A::ToggleTemplate,
             A::DeleteVm,
             A::ToggleAutostart,
             A::Delete,

@@ -1,5 +1,6 @@
 //! The `/` filter: whitespace-separated terms, all of which must match. A bare term matches the
-//! VM name, `host:` the host name, `state:` the state (`state:active`/`state:inactive` too),
+//! VM name, `host:` the host name, `state:` the state (`state:active`/`state:inactive` too,
+//! `state:template` the templates),
 //! `re:` the name against a regular expression (case-insensitive); `!` before any term
 //! excludes what it matches.
 
@@ -99,6 +100,7 @@ impl Filter {
         self.terms.iter().all(|t| {
             let hit = match &t.kind {
                 Kind::Name(n) => contains_ci(&vm.name, n),
+                Kind::State(s) if s == "template" => vm.template,
                 Kind::State(s) => state_matches(vm.state, s),
                 Kind::Regex(r) => r.is_match(&vm.name),
                 Kind::Host(_) => return true,
@@ -183,6 +185,17 @@ mod tests {
         fn parse_ok(text: &str) -> Filter {
             Filter::parse(text).expect("valid filter")
         }
+    }
+
+    #[test]
+    fn templates_by_state_template() {
+        let tpl = Vm {
+            template: true,
+            ..vm("golden", VmState::Shutoff)
+        };
+        let f = Filter::parse_ok("state:template");
+        assert!(f.vm_matches(&tpl) && !f.vm_matches(&vm("x", VmState::Shutoff)));
+        assert!(!Filter::parse_ok("!state:template").vm_matches(&tpl));
     }
 
     #[test]

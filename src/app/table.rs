@@ -94,6 +94,10 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
     };
     rows.sort_by(|a, b| {
         let ((ha, va), (hb, vb)) = (vm(a), vm(b));
+        // Templates are listed apart: after every VM, whatever the sort.
+        if va.template != vb.template {
+            return va.template.cmp(&vb.template);
+        }
         let primary = match key {
             SortKey::Host => Ordering::Equal,
             SortKey::Name => natural_cmp(&va.name, &vb.name),

@@ -77,6 +77,8 @@ pub enum Action {
     Backup,
     /// VM detail: move the selected disk to another pool or format.
     MoveDisk,
+    /// VM detail: mark the (shut-off) VM as a template, or unmark it.
+    ToggleTemplate,
     Resize,
     Wipe,
     Upload,
@@ -175,6 +177,7 @@ impl Action {
         ("clone", Action::CloneItem),
         ("backup", Action::Backup),
         ("move_disk", Action::MoveDisk),
+        ("toggle_template", Action::ToggleTemplate),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

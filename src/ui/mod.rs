@@ -375,4 +375,54 @@ mod tests {
         );
         assert!(flagged.matches('…').count() >= 2, "{flagged}");
     }
+
+    #[test]
+    fn templates_are_listed_after_every_vm_and_marked() {
+        use crate::app::{Msg, View};
+        use crate::host::HostEvent;
+        use crate::model::{HostId, Known, Snapshot, Vm, VmState};
+        let mut app = connected_host("kvm".to_string());
+        let vm = |name: &str, template: bool| Vm {
+            uuid: format!("u-{name}"),
+            name: name.into(),
+            id: None,
+            state: VmState::Shutoff,
+            vcpus: 1,
+            memory_kib: 1024,
+            max_memory_kib: 1024,
+            cpu_time_ns: None,
+            io: Default::default(),
+            autostart: false,
+            persistent: true,
+            managed_save: false,
+            known: Known::All,
+            template,
+            started: None,
+        };
+        let now = app.now;
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms: vec![
+                    vm("zz-web", false),
+                    vm("aa-golden", true),
+                    vm("mm-db", false),
+                ],
+                taken_at: now,
+                node: None,
+                receipt: Default::default(),
+            }),
+        ));
+        app.view = View::Pane(PaneId::Vms);
+        let mut t = Terminal::new(TestBackend::new(160, 12)).unwrap();
+        t.draw(|f| render(&app, f)).unwrap();
+        let s = t.backend().to_string();
+        let at = |name: &str| s.find(name).unwrap_or_else(|| panic!("{name}: {s}"));
+        assert!(
+            at("mm-db") < at("zz-web") && at("zz-web") < at("aa-golden"),
+            "{s}"
+        );
+        let golden = s.lines().find(|l| l.contains("aa-golden")).unwrap();
+        assert!(golden.contains("▣ template"), "{golden}");
+    }
 }

@@ -197,6 +197,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     };
                     (format!("… {label}"), t.dim)
                 }
+                None if vm.template && !vm.state.is_active() => ("▣ template".to_string(), t.dim),
                 None => {
                     // A shut-off VM with a managed save image resumes where it was.
                     let label = if vm.managed_save && !vm.state.is_active() {

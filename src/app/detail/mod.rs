@@ -117,6 +117,12 @@ fn shown(app: &App) -> Option<(HostId, String)> {
     }
 }
 
+/// The VM on screen as the host's list has it (state, template flag).
+pub fn shown_vm(app: &App) -> Option<&crate::model::Vm> {
+    let (host, uuid) = shown(app)?;
+    app.host(host)?.vms.iter().find(|v| v.uuid == uuid)
+}
+
 /// The cache entry of the VM on screen.
 pub fn cached(app: &App) -> Option<&Cached> {
     let key = shown(app)?;
@@ -309,6 +315,15 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Backup => forms::open(app, host, &d, Form::Backup),
         Action::MoveDisk => move_disk(app, host, &d),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
+        Action::ToggleTemplate => {
+            let on = !shown_vm(app).is_some_and(|v| v.template);
+            let what = if on {
+                "mark as template"
+            } else {
+                "unmark template"
+            };
+            act(app, host, &d, what, VmOp::SetTemplate(on))
+        }
         Action::ToggleAutostart => {
             let on = !d.autostart;
             let what = if on { "autostart on" } else { "autostart off" };

@@ -30,6 +30,9 @@ pub struct CloneSpec {
     /// instant and small, but the original must stay unchanged from then on (treat the
     /// source VM as a template), or the clone's data is corrupted.
     pub linked: bool,
+    /// First-boot configuration for the copy (a VM from a template): a NoCloud seed ISO is
+    /// written into the pool and attached as a CD-ROM.
+    pub cloud: Option<crate::cloudinit::CloudConfig>,
 }
 
 pub(super) enum Stop {
@@ -193,8 +196,11 @@ fn copy_and_define(
             return Err(Stop::Cancelled);
         }
     }
-    let new_xml =
+    let mut new_xml =
         clone_xml(xml, &spec.name, &map, None).map_err(|e| Stop::Failed(e.to_string()))?;
+    if let Some(cloud) = &spec.cloud {
+        new_xml = with_seed(conn, pool, spec, cloud, &new_xml, created)?;
+    }
     let dom = conn.define_domain_xml_flags(&new_xml, sys::VIR_DOMAIN_DEFINE_VALIDATE)?;
     // A clone of a template is an ordinary VM (the metadata came along with the XML).
     if let Ok(mut m) = crate::host::meta::read(&dom) {
@@ -204,6 +210,61 @@ fn copy_and_define(
         }
     }
     Ok(())
+}
+
+/// Writes the NoCloud seed of `cloud` into the pool and adds it to `xml` as a CD-ROM on the
+/// bus the machine has (SATA on q35, IDE on pc).
+fn with_seed(
+    conn: &Connect,
+    pool: &StoragePool,
+    spec: &CloneSpec,
+    cloud: &crate::cloudinit::CloudConfig,
+    xml: &str,
+    created: &mut Vec<(StorageVol, String)>,
+) -> Result<String, Stop> {
+    let iso =
+        crate::cloudinit::seed_iso(cloud, &spec.name).map_err(|e| Stop::Failed(e.to_string()))?;
+    let name = (0..)
+        .map(|n| match n {
+            0 => format!("{}-cidata.iso", spec.name.replace('/', "_")),
+            n => format!("{}-cidata-{n}.iso", spec.name.replace('/', "_")),
+        })
+        .find(|n| pool.lookup_storage_vol_by_name(n).is_err())
+        .unwrap_or_default();
+    let def = VolumeDef::new(&name, iso.len() as u64, "raw", false, None);
+    let vol = StorageVol::create_xml(pool, &xml_of(&def)?, 0)?;
+    created.push((vol.clone(), name.clone()));
+    let stream = virt::stream::Stream::new(conn, 0)?;
+    vol.upload(&stream, 0, iso.len() as u64, 0)?;
+    let mut sent = 0;
+    while sent < iso.len() {
+        match stream.send(&iso[sent..]) {
+            Ok(n) if n > 0 => sent += n as usize,
+            Ok(_) => {
+                let _ = stream.abort();
+                return Err(Stop::Failed(format!("the host stopped accepting {name}")));
+            }
+            Err(e) => {
+                let _ = stream.abort();
+                return Err(e.into());
+            }
+        }
+    }
+    stream.finish()?;
+    let hw = hardware::parse(xml).map_err(|e| Stop::Failed(e.to_string()))?;
+    let bus = if hw.os.machine.as_deref().is_some_and(|m| m.contains("q35")) {
+        crate::xml::device::Bus::Sata
+    } else {
+        crate::xml::device::Bus::Ide
+    };
+    let used: Vec<&str> = hw.disks.iter().map(|d| d.target.as_str()).collect();
+    let target = crate::xml::device::next_target(bus, &used)
+        .ok_or_else(|| Stop::Failed("no free CD-ROM slot for the cloud-init seed".into()))?;
+    let path = vol.path()?;
+    let cdrom = crate::xml::device::DiskSpec::cdrom(Some(&path), bus, &target)
+        .to_xml()
+        .map_err(|e| Stop::Failed(e.to_string()))?;
+    crate::xml::edit::add_device(xml, &cdrom).map_err(|e| Stop::Failed(e.to_string()))
 }
 
 pub(super) fn xml_of(def: &VolumeDef) -> Result<String, Stop> {

@@ -166,6 +166,9 @@ fn definition_line(app: &App) -> Line<'static> {
         if d.autostart { "on" } else { "off" }
     ));
     parts.push(format!("{} snapshot(s)", d.snapshots.snapshots.len()));
+    if crate::app::detail::shown_vm(app).is_some_and(|v| v.template) {
+        parts.push("template (never started; C clones a VM from it, T unmarks)".into());
+    }
     let mut spans = vec![Span::raw(sanitize::text(&parts.join(" · ")).into_owned())];
     if let Some(title) = &hw.title {
         spans.push(Span::styled(

@@ -26,6 +26,8 @@ pub struct Facts {
     /// The backup form's defaults (config.toml).
     pub backup_dir: String,
     pub backup_keep: usize,
+    /// The VM is a template: its clone form is "new VM from template", with cloud-init.
+    pub template: bool,
 }
 
 /// The facts of `d` on `host` from what the app knows of the host.
@@ -53,6 +55,7 @@ pub(super) fn gather(app: &App, host: HostId, d: &VmDetails) -> Facts {
         local: ctx.local,
         backup_dir: app.settings.backup_dir.clone(),
         backup_keep: app.settings.backup_keep,
+        template: crate::app::detail::shown_vm(app).is_some_and(|v| v.template),
         vm_names: app
             .host(host)
             .map(|h| {

@@ -25,8 +25,24 @@ pub(super) fn fields_clone(facts: &Facts) -> Layout {
         })
         .find(|n| !facts.vm_names.contains(n))
         .unwrap_or_default();
+    let mut cloud = vec![
+        Field::text("user", "cloud-init user", 0, "").hint(
+            "empty: no cloud-init; else the copy's first boot (cloud image) creates this sudo user",
+        ),
+        Field::text("hostname", "Hostname", 0, "").hint("empty: the new VM's name"),
+        Field::text("ssh_key", "SSH public key", 0, "")
+            .hint("ssh-ed25519 AAAA… for the user (a NoCloud seed ISO is attached as a CD-ROM)"),
+    ];
+    for f in &mut cloud {
+        f.visible = facts.template;
+    }
+    let title = if facts.template {
+        format!("New VM from template {name}")
+    } else {
+        format!("Clone {name}")
+    };
     (
-        format!("Clone {name}"),
+        title,
         vec!["Clone"],
         vec![
             Field::text("name", "New name", 0, &clone_name).hint(&format!(
@@ -34,9 +50,12 @@ pub(super) fn fields_clone(facts: &Facts) -> Layout {
                 names::hint(NameKind::Vm)
             )),
             Field::text("pool", "Into pool", 0, &pool).hint(&pool_hint(facts)),
-            Field::toggle("linked", "Linked (qcow2 overlay)", 0, false)
+            Field::toggle("linked", "Linked (qcow2 overlay)", 0, facts.template)
                 .hint("instant and small, but the original must never change again"),
-        ],
+        ]
+        .into_iter()
+        .chain(cloud)
+        .collect(),
     )
 }
 
@@ -78,6 +97,50 @@ pub(super) fn check_clone(w: &mut Wizard, facts: &Facts) {
     check(w, "name", r);
     let p = w.get("pool");
     check(w, "pool", pool_check(facts, &p));
+    if facts.template {
+        let user = w.get("user");
+        let c = cloud_of(w);
+        let problems = c
+            .as_ref()
+            .map(crate::cloudinit::validate)
+            .unwrap_or_default();
+        for key in ["user", "hostname", "ssh_key"] {
+            let msg = problems
+                .iter()
+                .find(|(f, _)| {
+                    *f == key || (key == "ssh_key" && matches!(*f, "ssh_keys" | "password"))
+                })
+                .map(|(_, m)| m.clone());
+            check(w, key, msg.map_or(Ok(()), Err));
+        }
+        if user.is_empty() && !w.get("ssh_key").is_empty() {
+            check(w, "user", Err("name the user the key is for".into()));
+        }
+    }
+}
+
+/// The cloud-init of a VM from a template: none without a user.
+fn cloud_of(w: &Wizard) -> Option<crate::cloudinit::CloudConfig> {
+    let user = w.get("user");
+    if user.is_empty() {
+        return None;
+    }
+    let hostname = w.get("hostname");
+    let key = w.get("ssh_key");
+    Some(crate::cloudinit::CloudConfig {
+        hostname: if hostname.is_empty() {
+            w.get("name")
+        } else {
+            hostname
+        },
+        user,
+        password: None,
+        ssh_keys: if key.is_empty() {
+            Vec::new()
+        } else {
+            vec![key]
+        },
+    })
 }
 
 /// The review: what goes and what stays.
@@ -123,6 +186,7 @@ pub(super) fn submit_clone(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Ef
         name: w.get("name"),
         pool: w.get("pool"),
         linked: w.on("linked"),
+        cloud: cloud_of(w),
     };
     let job = Job::new(format!("clone of {} as {}", d.name, spec.name));
     let uuid = d.uuid.clone();
@@ -321,6 +385,66 @@ mod tests {
         );
         press(&mut a, "x");
         assert!(job.is_cancelled(), "x cancels the clone");
+    }
+
+    /// `T` marks a template; its clone form is "New VM from template" with cloud-init
+    /// fields, linked by default, and sends the seed's configuration.
+    #[test]
+    fn a_templates_clone_form_offers_cloud_init() {
+        let mut a = opened(false);
+        with_pools(&mut a, &["default"]);
+        let fx = press(&mut a, "T");
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::Host(
+                    _,
+                    HostCommand::Vm(VmCmd::Act {
+                        op: crate::host::vm::VmOp::SetTemplate(true),
+                        ..
+                    })
+                )
+            )),
+            "{fx:?}"
+        );
+        a.hosts[0].vms[0].template = true;
+        press(&mut a, "C");
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no form")
+        };
+        assert!(w.title.starts_with("New VM from template"), "{}", w.title);
+        assert!(w.on("linked"));
+        assert!(w.field("user").unwrap().visible);
+        // To the user field: a key is needed for a login.
+        for c in ["<Tab>", "<Tab>", "<Tab>"] {
+            press(&mut a, c);
+        }
+        crate::app::detail::tests::type_text(&mut a, "ops");
+        let Mode::Wizard(w) = &a.mode else {
+            panic!("no form")
+        };
+        assert_eq!(w.get("user"), "ops");
+        assert!(w.field("ssh_key").unwrap().error.is_some());
+        press(&mut a, "<Tab>");
+        press(&mut a, "<Tab>");
+        crate::app::detail::tests::type_text(
+            &mut a,
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0Fb2z1mJ5v2nQ3m0s1l6c9dXbq2m3b8n5Yk2wQm5q t@h",
+        );
+        let fx = press(&mut a, "<Enter>");
+        let spec = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Host(_, HostCommand::Vm(VmCmd::Clone { spec, .. })) => Some(spec),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("a clone: {fx:?} {:?}", a.mode));
+        let cloud = spec.cloud.as_ref().unwrap();
+        assert_eq!(
+            (cloud.user.as_str(), cloud.hostname.as_str()),
+            ("ops", spec.name.as_str())
+        );
+        assert!(spec.linked);
     }
 
     /// A clone the host refuses brings the form back with the error and what was typed.

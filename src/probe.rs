@@ -16,6 +16,8 @@ pub enum Probe {
     SaveTarget(PathBuf),
     /// The directory downloads go to by default, and the git work tree virtdeck runs in.
     DownloadBase,
+    /// The backups in a VM's backup directory (`backup::list`).
+    Backups(PathBuf),
 }
 
 /// What a probe found. Errors inside are the file system's answer ("No such file…").
@@ -28,6 +30,8 @@ pub enum Found {
         base: PathBuf,
         repo: Option<PathBuf>,
     },
+    /// Readable backups oldest first, and the manifests that could not be read.
+    Backups(Vec<crate::backup::Found>, Vec<String>),
 }
 
 /// A probe's answer, or why there is none (it did not answer in time, no thread).
@@ -83,6 +87,10 @@ pub fn run(probe: &Probe) -> Found {
                     .find(|d| d.exists())
                     .map(|d| (d.to_path_buf(), d.is_dir())),
             })
+        }
+        Probe::Backups(dir) => {
+            let (found, bad) = crate::backup::list(dir);
+            Found::Backups(found, bad)
         }
         Probe::DownloadBase => {
             let cwd = std::env::current_dir().ok();

@@ -1200,6 +1200,27 @@ fn a_backup_through_the_worker_leaves_its_checkpoint_in_the_details() {
     assert!(cps[0].starts_with("virtdeck-"), "{cps:?}");
     let vm_dirs: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
     assert_eq!(vm_dirs.len(), 1);
+    let backup = std::fs::read_dir(vm_dirs[0].as_ref().unwrap().path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+
+    // The restore form's path: a new VM from it, as a job beside the worker.
+    let name = format!("{}-restored", lab.prefix);
+    let job = Job::new("restore");
+    w.send(VmCmd::Restore {
+        backup,
+        to: virtdeck::host::backup::RestoreTo::NewVm {
+            name: name.clone(),
+            pool: lab.pool.clone(),
+        },
+        job: job.clone(),
+    });
+    assert_eq!(wait_job(&job, 120), JobState::Done, "{:?}", job.state());
+    assert!(job.note().unwrap().contains("defined"));
+    assert!(lab.conn.lookup_domain_by_name(&name).is_ok());
 }
 
 #[test]

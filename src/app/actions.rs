@@ -43,6 +43,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::Backup,
             A::MoveDisk,
             A::ToggleTemplate,
+            A::Restore,
             A::DeleteVm,
             A::ToggleAutostart,
             A::Delete,

@@ -20,6 +20,7 @@ pub enum JobKind {
     NewVm,
     Backup,
     DiskMove,
+    Restore,
 }
 
 impl JobKind {
@@ -31,6 +32,7 @@ impl JobKind {
             JobKind::NewVm => "new VM",
             JobKind::Backup => "backup",
             JobKind::DiskMove => "disk move",
+            JobKind::Restore => "restore",
         }
     }
 }
@@ -180,6 +182,7 @@ pub fn tick(app: &mut App) {
             JobKind::Clone => ("clone", "defined"),
             JobKind::Backup => ("backup of", "done"),
             JobKind::DiskMove => ("disk move of", "done"),
+            JobKind::Restore => ("restore into", "done"),
             _ => continue,
         };
         let t = &j.target;
@@ -281,9 +284,11 @@ fn go_to(app: &mut App) -> Vec<Effect> {
                 let pool = j.target.split('/').next().unwrap_or("").to_string();
                 Some((j.host, Some(pool), None))
             }
-            JobKind::Clone | JobKind::NewVm | JobKind::Backup | JobKind::DiskMove => {
-                Some((j.host, None, Some(j.target.clone())))
-            }
+            JobKind::Clone
+            | JobKind::NewVm
+            | JobKind::Backup
+            | JobKind::DiskMove
+            | JobKind::Restore => Some((j.host, None, Some(j.target.clone()))),
         },
         Some(Row::Migration(_)) => return super::panes::show(app, PaneId::Migrations),
         None => None,

@@ -79,6 +79,8 @@ pub enum Action {
     MoveDisk,
     /// VM detail: mark the (shut-off) VM as a template, or unmark it.
     ToggleTemplate,
+    /// VM detail: restore one of the VM's backups (a new VM, or over its disks).
+    Restore,
     Resize,
     Wipe,
     Upload,
@@ -178,6 +180,7 @@ impl Action {
         ("backup", Action::Backup),
         ("move_disk", Action::MoveDisk),
         ("toggle_template", Action::ToggleTemplate),
+        ("restore", Action::Restore),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

@@ -111,6 +111,52 @@ pub fn spawn(conn: &Connect, spec: BackupSpec, job: Job) {
     }
 }
 
+/// Where a restore from the UI goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreTo {
+    /// A new VM: its name and the pool receiving its disks.
+    NewVm { name: String, pool: String },
+    /// Over the disks of the VM the backup is of; `confirm` is its name as typed.
+    Over { confirm: String },
+}
+
+/// Runs a restore on a thread of its own; the job carries the outcome and a note.
+pub fn spawn_restore(conn: &Connect, backup: PathBuf, to: RestoreTo, job: Job) {
+    let conn = conn.clone();
+    let on_thread = job.clone();
+    let started = std::thread::Builder::new()
+        .name("vm-restore".into())
+        .spawn(move || {
+            let job = on_thread;
+            let uri = conn.uri().unwrap_or_default();
+            let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &to {
+                RestoreTo::NewVm { name, pool } => {
+                    let spec = RestoreSpec {
+                        backup: backup.clone(),
+                        name: name.clone(),
+                        pool: pool.clone(),
+                    };
+                    restore(&conn, &uri, &spec, &job).map(|_| format!("VM {name} defined"))
+                }
+                RestoreTo::Over { confirm } => restore_over(&conn, &uri, &backup, confirm, &job),
+            }));
+            if let Ok(Ok(note)) = &ended {
+                job.set_note(note.clone());
+            }
+            job.finish(match ended {
+                Ok(Ok(_)) => crate::job::JobState::Done,
+                Ok(Err(_)) if job.is_cancelled() => crate::job::JobState::Cancelled,
+                Ok(Err(e)) => crate::job::JobState::Failed(e),
+                Err(_) => crate::job::JobState::Failed("internal error in the restore".into()),
+            });
+        });
+    if let Err(e) = started {
+        job.finish(crate::job::JobState::Failed(format!(
+            "cannot start the restore: {e}"
+        )));
+    }
+}
+
 /// A connection for a job run without the UI (the `backup`/`restore` commands).
 pub fn connect(uri: &str) -> Result<Connect, String> {
     super::ensure_event_loop();

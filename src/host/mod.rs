@@ -400,7 +400,8 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             }),
             vm::VmCmd::Clone { job, .. }
             | vm::VmCmd::Backup { job, .. }
-            | vm::VmCmd::MoveDisk { job, .. } => {
+            | vm::VmCmd::MoveDisk { job, .. }
+            | vm::VmCmd::Restore { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
         },

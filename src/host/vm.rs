@@ -93,6 +93,13 @@ pub enum VmCmd {
         spec: disk_move::MoveSpec,
         job: crate::job::Job,
     },
+    /// Restore a backup (`host::backup`: a new VM, or over this VM's disks) on a thread of
+    /// its own; progress, cancel and the outcome go through `job`.
+    Restore {
+        backup: std::path::PathBuf,
+        to: crate::host::backup::RestoreTo,
+        job: crate::job::Job,
+    },
     /// Back the VM up (`host::backup`) on a thread of its own; progress, cancel and the
     /// outcome go through `job`.
     Backup {
@@ -314,6 +321,10 @@ pub(super) fn run(
         }
         VmCmd::MoveDisk { uuid, spec, job } => {
             disk_move::spawn(conn, uuid, spec, job);
+            (None, Ok(()))
+        }
+        VmCmd::Restore { backup, to, job } => {
+            crate::host::backup::spawn_restore(conn, backup, to, job);
             (None, Ok(()))
         }
         VmCmd::Backup { spec, job } => {

@@ -272,6 +272,7 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
                     let text = match c.kind {
                         JobKind::Backup => format!("cancelling the backup of {}", c.target),
                         JobKind::DiskMove => format!("cancelling the disk move of {}", c.target),
+                        JobKind::Restore => format!("cancelling the restore into {}", c.target),
                         _ => format!("cancelling the clone {}", c.target),
                     };
                     app.messages.push(Level::Info, text, app.now);
@@ -313,6 +314,7 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::CloneItem => forms::open(app, host, &d, Form::Clone),
         Action::Backup => forms::open(app, host, &d, Form::Backup),
+        Action::Restore => forms::open(app, host, &d, Form::Restore),
         Action::MoveDisk => move_disk(app, host, &d),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleTemplate => {
@@ -599,7 +601,12 @@ pub fn start_clone(
 /// The running clone or backup of a VM.
 pub fn clone_of<'a>(app: &'a App, host: HostId, uuid: &str) -> Option<&'a JobEntry> {
     app.jobs
-        .of(&[JobKind::Clone, JobKind::Backup, JobKind::DiskMove])
+        .of(&[
+            JobKind::Clone,
+            JobKind::Backup,
+            JobKind::DiskMove,
+            JobKind::Restore,
+        ])
         .find(|j| {
             j.host == host
                 && j.source.as_deref() == Some(uuid)

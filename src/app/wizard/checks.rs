@@ -159,6 +159,18 @@ pub fn download_base(
     })
 }
 
+/// The backups in a VM's backup directory, oldest first: `None` while looking.
+pub fn backups(
+    w: &mut Wizard,
+    slot: &'static str,
+    vm_dir: PathBuf,
+) -> Option<Result<Vec<crate::backup::Found>, String>> {
+    flat(w.checks.ask(slot, Probe::Backups(vm_dir)), |f| match f {
+        Found::Backups(found, _) => Some(Ok(found.clone())),
+        _ => None,
+    })
+}
+
 /// After every update: the open wizard's new probes, as effects.
 pub fn send(app: &mut App) -> Vec<Effect> {
     let now = app.now;

@@ -189,6 +189,7 @@ fn clone_line(app: &App, host: crate::model::HostId, uuid: &str) -> Line<'static
                 match c.kind {
                     crate::app::jobs::JobKind::Backup => "backing up",
                     crate::app::jobs::JobKind::DiskMove => "moving a disk of",
+                    crate::app::jobs::JobKind::Restore => "restoring into",
                     _ => "cloning to",
                 },
                 sanitize::text(&c.target),

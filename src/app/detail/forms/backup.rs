@@ -34,6 +34,10 @@ pub(super) fn fields(facts: &Facts) -> Layout {
             } else {
                 "the VM is shut off: its disks are copied whole (qemu-img)"
             }),
+            Field::text("disks", "Disks", 0, "").hint(&format!(
+                "empty: every disk ({}); else some of them, e.g. vda vdb",
+                backup_disks(d).join(" ")
+            )),
             Field::text("keep", "Keep", 0, &facts.backup_keep.to_string())
                 .hint("backups kept per VM, with what they build on (0: all)"),
         ],
@@ -61,6 +65,16 @@ pub(super) fn check_form(w: &mut Wizard, facts: &Facts) {
         Ok(())
     };
     check(w, "dest", r);
+    let chosen = chosen_disks(&w.get("disks"));
+    let all = backup_disks(&facts.details);
+    check(
+        w,
+        "disks",
+        match chosen.iter().find(|t| !all.contains(t)) {
+            Some(t) => Err(format!("{t} is not one of {}", all.join(" "))),
+            None => Ok(()),
+        },
+    );
     let keep = w.get("keep");
     check(
         w,
@@ -96,6 +110,24 @@ pub(super) fn check_form(w: &mut Wizard, facts: &Facts) {
     w.review = Some(Ok(lines.join("\n")));
 }
 
+/// The disks a backup can copy: writable ones (not CD-ROMs or read-only disks).
+fn backup_disks(d: &VmDetails) -> Vec<String> {
+    d.hardware
+        .disks
+        .iter()
+        .filter(|x| x.device == "disk" && !x.readonly)
+        .map(|x| x.target.clone())
+        .collect()
+}
+
+/// The targets typed (space or comma separated); none means every disk.
+fn chosen_disks(text: &str) -> Vec<String> {
+    text.split([' ', ','])
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Starts the backup as a job; the form closes and comes back with the error if it fails.
 pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> {
     let Mode::Wizard(w) = &app.mode else {
@@ -106,7 +138,7 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> 
         vm: d.uuid.clone(),
         dest: w.get("dest").into(),
         incremental: d.active && w.get("kind") == INCREMENTAL,
-        disks: Vec::new(),
+        disks: chosen_disks(&w.get("disks")),
         keep: w.get("keep").parse().unwrap_or(0),
     };
     let job = Job::new(format!("backup of {}", d.name));
@@ -157,6 +189,20 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("this machine"));
+        assert!(w.field("disks").unwrap().hint.contains("every disk (vda)"));
+        assert_eq!(super::chosen_disks("vda, vdb  sda"), ["vda", "vdb", "sda"]);
+        if let Mode::Wizard(w) = &mut a.mode {
+            w.set_text("disks", "vdz");
+        }
+        let ctx = match &a.mode {
+            Mode::Wizard(w) => crate::app::wizard::context(&a, w.host, w.spec.as_ref()),
+            _ => unreachable!(),
+        };
+        if let Mode::Wizard(w) = &mut a.mode {
+            crate::app::wizard::refresh(w, &ctx);
+        }
+        let e = form(&a).field("disks").unwrap().error.clone().unwrap();
+        assert_eq!(e, "vdz is not one of vda");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod facts;
 mod identity;
 mod lifecycle;
 mod resources;
+mod restore;
 mod snapshots;
 
 use crate::app::requests::Owner;
@@ -53,6 +54,7 @@ pub enum Form {
     },
     Clone,
     Backup,
+    Restore,
     /// Move `disks[disk]` to another pool or format.
     MoveDisk {
         disk: usize,
@@ -77,6 +79,7 @@ impl Form {
             Form::DeleteSnapshot { .. } | Form::Delete => "delete",
             Form::Clone => "clone",
             Form::Backup => "back up",
+            Form::Restore => "restore",
             Form::MoveDisk { .. } => "move",
         }
     }
@@ -188,6 +191,7 @@ fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::DeleteSnapshot { name } => snapshots::fields_delete(d, name),
         Form::Clone => lifecycle::fields_clone(&facts),
         Form::Backup => backup::fields(&facts),
+        Form::Restore => restore::fields(&facts),
         Form::MoveDisk { disk } => disk_move::fields(&facts, *disk),
         Form::Delete => lifecycle::fields_delete(d),
     };
@@ -212,6 +216,7 @@ fn refresh(w: &mut Wizard, ctx: &Context) {
         Form::Snapshot => snapshots::check_new(w, d),
         Form::Clone => lifecycle::check_clone(w, &facts),
         Form::Backup => backup::check_form(w, &facts),
+        Form::Restore => restore::check_form(w, &facts),
         Form::MoveDisk { disk } => disk_move::check_form(w, &facts, disk),
         Form::Delete => lifecycle::check_delete(w, d),
         Form::Description | Form::Cdrom { .. } | Form::DeleteSnapshot { .. } => {}
@@ -233,7 +238,9 @@ fn ops(w: &Wizard, form: &Form, d: &VmDetails) -> Result<Ops, String> {
         Form::Attach => attach::ops_attach(w, d, scope),
         Form::Snapshot => Ok(snapshots::ops_new(w, d)),
         Form::DeleteSnapshot { name } => Ok(snapshots::ops_delete(w, name)),
-        Form::Clone | Form::Backup | Form::MoveDisk { .. } | Form::Delete => Ok(Vec::new()),
+        Form::Clone | Form::Backup | Form::Restore | Form::MoveDisk { .. } | Form::Delete => {
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -254,6 +261,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     match form {
         Form::Clone => lifecycle::submit_clone(app, host, &d),
         Form::Backup => backup::submit(app, host, &d),
+        Form::Restore => restore::submit(app, host, &d),
         Form::MoveDisk { disk } => disk_move::submit(app, host, &d, disk),
         Form::Delete => lifecycle::submit_delete(app, host, &d),
         Form::Attach if attach::new_volume(w) => attach::submit_new_volume(app, host, &d),

@@ -40,7 +40,8 @@ pub const IMPORT: &str = "import disk image";
 pub const CLOUD: &str = "cloud image + cloud-init";
 pub const URL: &str = "network install (kernel/initrd)";
 pub const PXE: &str = "PXE boot";
-const METHODS: [&str; 5] = [ISO, IMPORT, CLOUD, URL, PXE];
+pub const TEMPLATE: &str = "a template (clone)";
+const METHODS: [&str; 6] = [ISO, IMPORT, CLOUD, URL, PXE, TEMPLATE];
 
 /// The ISO list's last item: type a path instead.
 pub const ISO_PATH: &str = "(path)";
@@ -86,6 +87,8 @@ pub struct Facts {
     pub thresholds: Thresholds,
     /// UEFI, Secure Boot and TPM support (`HostCommand::Caps`, asked when the wizard opens).
     pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
+    /// The host's templates: (name, UUID).
+    pub templates: Vec<(String, String)>,
 }
 
 pub fn facts(app: &App, host: HostId) -> Facts {
@@ -139,6 +142,12 @@ pub fn facts(app: &App, host: HostId) -> Facts {
         db: app.osdb.clone(),
         thresholds: app.settings.thresholds,
         caps: h.caps.clone(),
+        templates: h
+            .vms
+            .iter()
+            .filter(|v| v.template)
+            .map(|v| (v.name.clone(), v.uuid.clone()))
+            .collect(),
     }
 }
 
@@ -183,6 +192,10 @@ impl Spec for NewVmForm {
             return Vec::new();
         };
         let host = w.host;
+        if w.get("method") == TEMPLATE {
+            let f = facts(app, host);
+            return template::submit(app, &f);
+        }
         let fx = wizard::send(app, command);
         // A VM creation is a job of the fleet too: the jobs pane shows and cancels it.
         for e in &fx {
@@ -245,13 +258,15 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
         .extra::<Facts>()
         .map_or_else(String::new, |f| format!(" on {}", f.host_name));
     let pick_hint = "type to filter · ←/→ choose";
-    let w = Wizard::new(
-        format!("New VM{on}"),
-        host,
-        NewVmForm::default(),
-        PAGES.to_vec(),
-        vec![
-            Field::choice("method", "Install from", 0, &METHODS),
+    let w =
+        Wizard::new(
+            format!("New VM{on}"),
+            host,
+            NewVmForm::default(),
+            PAGES.to_vec(),
+            std::iter::once(Field::choice("method", "Install from", 0, &METHODS))
+                .chain(template::fields())
+                .chain(vec![
             Field::pick("iso", "ISO image", 0)
                 .hint("a volume of the host's pools (type to filter · ←/→ choose)"),
             Field::text("iso_path", "ISO path", 0, "").hint("absolute path of an ISO on the host"),
@@ -278,31 +293,31 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                 "host-passthrough: fastest, migrates only to identical hosts; \
                  hypervisor default: nested hosts whose KVM refuses the host CPU",
             ),
-        ]
-        .into_iter()
-        .chain(firmware::fields())
-        .chain([
-            Field::choice("disk", "Disk", 3, &[DISK_NEW, DISK_EXISTING, DISK_NONE]),
-            Field::choice("pool", "Pool", 3, &[]),
-            Field::text("size", "Size", 3, "20G").hint("10G, 512MiB…"),
-            Field::choice("format", "Format", 3, &["qcow2", "raw"])
-                .hint("qcow2: thin, snapshots; raw: fastest, takes its full size at once"),
-            Field::pick("volume", "Volume", 3).hint(pick_hint),
-            Field::choice("nic", "Connect to", 4, &[NIC_NONE]),
-            Field::choice(
-                "model",
-                "NIC model",
-                4,
-                &NicModel::ALL.map(NicModel::as_str),
-            ),
-            Field::text("mac", "Fixed MAC", 4, "").hint("empty: libvirt picks one (52:54:00:…)"),
-            Field::text("name", "Name", 5, "").hint(&names::hint(NameKind::Vm)),
-            Field::toggle("start", "Start after create", 5, true),
-            Field::toggle("console", "Open console", 5, false)
-                .hint("attach the serial console once the VM runs"),
         ])
-        .collect(),
-    );
+                .chain(firmware::fields())
+                .chain([
+                    Field::choice("disk", "Disk", 3, &[DISK_NEW, DISK_EXISTING, DISK_NONE]),
+                    Field::choice("pool", "Pool", 3, &[]),
+                    Field::text("size", "Size", 3, "20G").hint("10G, 512MiB…"),
+                    Field::choice("format", "Format", 3, &["qcow2", "raw"])
+                        .hint("qcow2: thin, snapshots; raw: fastest, takes its full size at once"),
+                    Field::pick("volume", "Volume", 3).hint(pick_hint),
+                    Field::choice("nic", "Connect to", 4, &[NIC_NONE]),
+                    Field::choice(
+                        "model",
+                        "NIC model",
+                        4,
+                        &NicModel::ALL.map(NicModel::as_str),
+                    ),
+                    Field::text("mac", "Fixed MAC", 4, "")
+                        .hint("empty: libvirt picks one (52:54:00:…)"),
+                    Field::text("name", "Name", 5, "").hint(&names::hint(NameKind::Vm)),
+                    Field::toggle("start", "Start after create", 5, true),
+                    Field::toggle("console", "Open console", 5, false)
+                        .hint("attach the serial console once the VM runs"),
+                ])
+                .collect(),
+        );
     w
 }
 
@@ -604,6 +619,32 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         .map(|n| std::mem::take(&mut n.state))
         .unwrap_or_default();
     let method = w.get("method");
+    if method == TEMPLATE {
+        // The proposed name follows the template (unless the user typed one).
+        let template = w.get("template");
+        let name = w.get("name");
+        let base = if template.is_empty() {
+            f.templates.first().map(|t| t.0.clone()).unwrap_or_default()
+        } else {
+            template
+        };
+        if !base.is_empty() && (name.is_empty() || name == st.auto_name) {
+            let proposed = free_name(&base, &f.vm_names);
+            w.set_text("name", &proposed);
+            st.auto_name = proposed;
+        }
+        template::refresh(w, f);
+        w.skip_empty = true;
+        if let Some(n) = w.spec_as_mut::<NewVmForm>() {
+            n.state = st;
+        }
+        return;
+    }
+    w.skip_empty = false;
+    // Back from the template method: every field shows again unless hidden below.
+    for fl in w.fields.iter_mut() {
+        fl.visible = !matches!(fl.key, "template" | "linked");
+    }
     let cloud = method == CLOUD;
     let import = method == IMPORT;
     let own_disk = import || cloud;
@@ -1273,5 +1314,6 @@ pub fn db_loaded(app: &mut App, result: Result<&'static OsDb, String>, took: Dur
 }
 
 mod firmware;
+mod template;
 #[cfg(test)]
 mod tests;

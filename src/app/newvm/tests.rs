@@ -80,6 +80,7 @@ fn facts() -> Facts {
             "../../../tests/fixtures/domcaps-q35-kvm.xml"
         ))
         .expect("domcaps fixture"))),
+        templates: vec![("golden".into(), "u-golden".into())],
     }
 }
 
@@ -670,6 +671,58 @@ mod app_level {
         assert!(e.contains("not a bootable disk image"), "{e:?}");
     }
 
+    /// A template chosen in the wizard is cloned as a job of the jobs pane.
+    #[test]
+    fn a_new_vm_from_a_template_is_a_clone_job() {
+        let mut a = app(false);
+        let mut golden = vm("golden");
+        golden.template = true;
+        let t = a.now;
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Snapshot(Snapshot {
+                vms: vec![vm("web"), golden],
+                taken_at: t,
+                receipt: Default::default(),
+                node: None,
+            }),
+        ));
+        press(&mut a, "N");
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Storage(crate::model::storage::StorageInventory {
+                pools: vec![pool("default", 100 * GIB, 50 * GIB, vec![])],
+                ..Default::default()
+            }),
+        ));
+        let Mode::Wizard(w) = &mut a.mode else {
+            panic!("no wizard")
+        };
+        assert!(w.choose("method", TEMPLATE));
+        crate::app::wizard::refresh_open(&mut a);
+        // Install → Storage (the OS, CPU and network pages have nothing to ask) → Review.
+        for _ in 0..2 {
+            press(&mut a, "<Enter>");
+        }
+        let fx = press(&mut a, "<Enter>");
+        let spec = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Host(
+                    _,
+                    HostCommand::Vm(crate::host::vm::VmCmd::Clone { uuid, spec, .. }),
+                ) => {
+                    assert_eq!(uuid, "uuid-golden");
+                    Some(spec.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("a clone: {fx:?} {:?}", a.mode));
+        assert!(spec.linked && spec.name.starts_with("golden") && spec.pool == "default");
+        assert_eq!(a.jobs.of(&[crate::app::jobs::JobKind::Clone]).count(), 1);
+        assert_eq!(a.mode, Mode::Normal);
+    }
+
     #[test]
     fn n_opens_the_wizard_asks_for_inventories_and_loads_the_os_list_once() {
         let mut a = app(false);
@@ -889,4 +942,49 @@ fn windows_11_preselects_uefi_secure_boot_and_a_tpm_and_the_host_must_have_them(
         "{xml}"
     );
     assert!(!xml.contains("enrolled-keys") && !xml.contains("<tpm"));
+}
+
+/// "a template (clone)": only the template's own fields show, the empty pages are passed
+/// over, and the review says what the clone does.
+#[test]
+fn a_template_is_a_method_with_its_own_fields_and_pages() {
+    let c = ctx(facts());
+    let mut w = wizard(&c);
+    method(&mut w, &c, TEMPLATE);
+    let shown: Vec<&str> = w
+        .fields
+        .iter()
+        .filter(|f| f.visible)
+        .map(|f| f.key)
+        .collect();
+    assert_eq!(
+        shown,
+        ["method", "template", "linked", "user", "ssh_key", "hostname", "pool", "name"]
+    );
+    assert_eq!(w.get("template"), "golden");
+    assert!(w.on("linked"));
+    assert!(w.get("name").starts_with("golden"), "{}", w.get("name"));
+    w.set_text("name", "web-7");
+    refresh_any(&mut w, &c);
+    assert!(w.next_page());
+    assert_eq!(w.pages[w.page], "Storage", "OS and CPU pages passed over");
+    assert!(w.next_page());
+    assert_eq!(w.pages[w.page], "Review");
+    let review = w.review.clone().unwrap().unwrap();
+    assert!(
+        review.contains("Linked clone of template golden as web-7")
+            && review.contains("No cloud-init"),
+        "{review}"
+    );
+    assert!(w.prev_page());
+    assert_eq!(w.pages[w.page], "Storage");
+    assert!(w.prev_page());
+    assert_eq!(w.page, 0);
+    // A key asks for cloud-init, checked like the cloud image's.
+    typ(&mut w, &c, "ssh_key", "not a key");
+    assert!(err(&w, "ssh_key").is_some());
+    clear(&mut w, &c, "ssh_key");
+    // Back to an ISO install: its fields return.
+    method(&mut w, &c, ISO);
+    assert!(w.field("memory").unwrap().visible && !w.field("template").unwrap().visible);
 }

@@ -277,6 +277,9 @@ pub struct Wizard {
     pub review_notes: Vec<String>,
     /// File-system checks asked for and their answers (`checks`).
     pub checks: checks::Checks,
+    /// Pass over pages whose fields are all hidden (a method that needs none of them);
+    /// otherwise such a page shows its note ("no storage choices…").
+    pub skip_empty: bool,
 }
 
 impl PartialEq for Wizard {
@@ -321,6 +324,7 @@ impl Wizard {
             memo: Default::default(),
             review_notes: Vec::new(),
             checks: Default::default(),
+            skip_empty: false,
         };
         w.focus_first();
         w
@@ -500,10 +504,22 @@ impl Wizard {
         }
         if self.page + 1 < self.pages.len() {
             self.page += 1;
+            // A page whose fields are all hidden (a method that needs none of them) is
+            // passed over; the last page is the review and always shown.
+            while self.skip_empty
+                && self.page + 1 < self.pages.len()
+                && !self.page_has_fields(self.page)
+            {
+                self.page += 1;
+            }
             self.review_scroll = 0;
             self.focus_first();
         }
         true
+    }
+
+    fn page_has_fields(&self, page: usize) -> bool {
+        self.fields.iter().any(|f| f.page == page && f.visible)
     }
 
     /// Back one page; false on the first page (the caller closes the wizard).
@@ -512,6 +528,9 @@ impl Wizard {
             return false;
         }
         self.page -= 1;
+        while self.skip_empty && self.page > 0 && !self.page_has_fields(self.page) {
+            self.page -= 1;
+        }
         self.error = None;
         self.focus_first();
         true

@@ -38,6 +38,7 @@ fn vm(name: &str, state: VmState) -> Vm {
         managed_save: false,
         known: Default::default(),
         template: false,
+        tags: Vec::new(),
         started: None,
     }
 }

@@ -19,6 +19,8 @@ const DAEMON: &str = "/run/libvirt/libvirt-sock";
 /// libvirt's remote program and `virDomainGetInfo`'s procedure number (remote_protocol.x).
 const REMOTE_PROGRAM: u32 = 0x2000_8086;
 const PROC_DOMAIN_GET_INFO: u32 = 16;
+/// `virDomainGetMetadata`'s: virtdeck's tags and template mark, read once per VM per session.
+const PROC_DOMAIN_GET_METADATA: u32 = 265;
 /// `virConnectGetAllDomainStats`'s procedure number.
 const PROC_ALL_DOMAIN_STATS: u32 = 344;
 /// Type of a message that expects an answer.
@@ -111,6 +113,10 @@ fn infos(m: &BTreeMap<(u32, u32), usize>) -> usize {
     calls_to(m, PROC_DOMAIN_GET_INFO)
 }
 
+fn metas(m: &BTreeMap<(u32, u32), usize>) -> usize {
+    calls_to(m, PROC_DOMAIN_GET_METADATA)
+}
+
 /// What one host cost: calls until its first snapshot (rows first), until every VM's state
 /// and flags are known (`info` and node calls excluded: they may have started), `info` calls until
 /// every VM is complete, and calls of each of two later ticks.
@@ -121,6 +127,7 @@ struct Cost {
     listed_first: bool,
     until_flagged: usize,
     infos: usize,
+    metas: usize,
     ticks: [usize; 2],
 }
 
@@ -174,13 +181,18 @@ fn measure(dir: &Path, vms: usize) -> Cost {
         s = next();
     }
     let m = total(&counts);
-    let until_flagged = calls(&m) - infos(&m) - node_calls(&m);
+    let until_flagged = calls(&m) - infos(&m) - node_calls(&m) - metas(&m);
     while s.vms.iter().any(|v| v.known != Known::All) {
         s = next();
     }
     assert!(s.vms.iter().all(|v| v.vcpus > 0 && v.max_memory_kib > 0));
+    // The metadata reads come after the rows, between ticks.
+    while metas(&total(&counts)) < vms && Instant::now() < until {
+        next();
+    }
     let m = total(&counts);
     let infos = infos(&m);
+    let metas = metas(&m);
     // Two ticks: the calls between consecutive snapshots once nothing is owed.
     let mut ticks = [0; 2];
     let mut before = calls(&total(&counts));
@@ -198,6 +210,7 @@ fn measure(dir: &Path, vms: usize) -> Cost {
         listed_first,
         until_flagged,
         infos,
+        metas,
         ticks,
     }
 }
@@ -230,6 +243,8 @@ fn round_trips_per_host_do_not_grow_with_its_vms() {
     );
     // The test driver's bulk stats carry no vCPUs or memory: one `info` per VM, once.
     assert_eq!((small.infos, big.infos), (10, 400));
+    // virtdeck's metadata (tags, template mark): one read per VM per session, after the rows.
+    assert_eq!((small.metas, big.metas), (10, 400));
     assert_eq!(big.ticks, small.ticks, "calls per tick");
     // Bulk stats, the node's CPU counters and its free memory (the test driver has no memory
     // stats): three, the array sizes being remembered from the first poll.

@@ -26,6 +26,7 @@ pub(super) fn vm(name: &str, state: VmState) -> Vm {
         managed_save: false,
         known: Default::default(),
         template: false,
+        tags: Vec::new(),
         started: None,
     }
 }

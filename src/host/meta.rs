@@ -7,16 +7,16 @@ use virt::sys;
 
 use crate::xml::meta::{Meta, NS, PREFIX};
 
-/// The domain's virtdeck metadata (persistent definition when it has one); empty when it
-/// has none. A malformed element (written by hand) reads as empty rather than failing the
+/// The domain's virtdeck metadata; empty when it has none. A malformed element (written by hand) reads as empty rather than failing the
 /// row.
 pub fn read(dom: &Domain) -> Result<Meta, Error> {
-    let flags = if dom.is_persistent()? {
-        sys::VIR_DOMAIN_AFFECT_CONFIG
-    } else {
-        sys::VIR_DOMAIN_AFFECT_LIVE
-    };
-    match dom.metadata(sys::VIR_DOMAIN_METADATA_ELEMENT as i32, Some(NS), flags) {
+    // One round trip: the live definition of a running domain, else the persistent one
+    // (`write` keeps both the same).
+    match dom.metadata(
+        sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+        Some(NS),
+        sys::VIR_DOMAIN_AFFECT_CURRENT,
+    ) {
         Ok(xml) => Ok(Meta::parse(&xml).unwrap_or_default()),
         Err(e) if e.code().to_raw() == sys::VIR_ERR_NO_DOMAIN_METADATA => Ok(Meta::default()),
         Err(e) => Err(e),

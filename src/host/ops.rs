@@ -116,6 +116,7 @@ pub fn listed(dom: &Domain) -> Option<Vm> {
         started: None,
         known: Known::Listed,
         template: false,
+        tags: Vec::new(),
     })
 }
 
@@ -138,6 +139,7 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         managed_save: dom.has_managed_save(0).unwrap_or(false),
         started: None,
         template: false,
+        tags: Vec::new(),
         known: Known::All,
     })
 }

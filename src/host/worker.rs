@@ -332,8 +332,8 @@ struct Session<'a> {
     /// Domains whose vCPUs and memory the bulk stats did not carry (`Known::Flagged`): one
     /// `info` call each, made between other work so the rows are never held up by them.
     owed: VecDeque<(String, Domain)>,
-    /// Shut-off persistent domains whose virtdeck metadata (template or not) is unread: one
-    /// call each, once per session, made like the owed `info` calls. Changed domains are
+    /// Domains whose virtdeck metadata (template, tags) is unread: one call each, once per
+    /// session, made like the owed `info` calls after the rows are out. Changed domains are
     /// read again with their inventory.
     meta_owed: VecDeque<(String, Domain)>,
     meta_read: std::collections::HashSet<String>,
@@ -716,7 +716,7 @@ impl<'a> Session<'a> {
         !self.owed.is_empty() || !self.meta_owed.is_empty()
     }
 
-    /// Queues the metadata read of every listed shut-off persistent domain not read yet.
+    /// Queues the metadata read of every listed domain not read yet.
     fn owe_meta(&mut self, doms: &[Domain]) {
         self.meta_owed.clear();
         for dom in doms {
@@ -726,11 +726,7 @@ impl<'a> Session<'a> {
             if self.meta_read.contains(&uuid) {
                 continue;
             }
-            if self
-                .vms
-                .get(&uuid)
-                .is_some_and(|vm| vm.persistent && !vm.state.is_active())
-            {
+            if self.vms.contains_key(&uuid) {
                 self.meta_owed.push_back((uuid, dom.clone()));
             }
         }
@@ -776,8 +772,9 @@ impl<'a> Session<'a> {
             match super::meta::read(&dom) {
                 Ok(m) => {
                     if let Some(vm) = self.vms.get_mut(&uuid) {
-                        if vm.template != m.template {
+                        if vm.template != m.template || vm.tags != m.tags {
                             vm.template = m.template;
+                            vm.tags = m.tags;
                             self.dirty = true;
                         }
                     }
@@ -803,10 +800,12 @@ impl<'a> Session<'a> {
                                 vm.io = old.io;
                             }
                             vm.template = old.template;
+                            vm.tags = old.tags.clone();
                         }
-                        // Marked or unmarked meanwhile: one more call for a changed domain.
+                        // Marked or tagged meanwhile: one more call for a changed domain.
                         if let Ok(m) = super::meta::read(&dom) {
                             vm.template = m.template;
+                            vm.tags = m.tags;
                             self.meta_read.insert(uuid.clone());
                         }
                         self.vms.insert(uuid.clone(), vm);
@@ -845,6 +844,7 @@ impl<'a> Session<'a> {
                         vm.cpu_time_ns = old.cpu_time_ns;
                         vm.io = old.io;
                         vm.template = old.template;
+                        vm.tags = old.tags.clone();
                     }
                     Some((vm.uuid.clone(), vm))
                 })

@@ -260,6 +260,7 @@ mod tests {
             managed_save: false,
             known: Default::default(),
             template: false,
+            tags: Vec::new(),
             started: None,
         };
         let loads = VmLoad::active(&[

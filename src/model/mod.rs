@@ -105,6 +105,8 @@ pub struct Vm {
     pub known: Known,
     /// Marked as a template in virtdeck's metadata (`xml::meta`): listed apart, not started.
     pub template: bool,
+    /// Tags from virtdeck's metadata (`tag:` in the filter, the TAGS column).
+    pub tags: Vec<String>,
 }
 
 /// How much of a VM the worker has read: a big or far host shows its rows from its first

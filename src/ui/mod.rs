@@ -281,6 +281,7 @@ mod tests {
                 managed_save: false,
                 known: Default::default(),
                 template: false,
+                tags: Vec::new(),
                 started: None,
             })
             .collect();
@@ -333,6 +334,7 @@ mod tests {
             managed_save: false,
             known,
             template: false,
+            tags: Vec::new(),
             started: None,
         };
         let now = app.now;
@@ -397,6 +399,7 @@ mod tests {
             managed_save: false,
             known: Known::All,
             template,
+            tags: Vec::new(),
             started: None,
         };
         let now = app.now;

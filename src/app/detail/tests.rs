@@ -100,6 +100,7 @@ fn app(active: bool, readonly: bool) -> App {
         managed_save: false,
         known: Default::default(),
         template: false,
+        tags: Vec::new(),
         started: None,
     };
     let now = app.now;

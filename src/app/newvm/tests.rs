@@ -563,6 +563,7 @@ mod app_level {
             managed_save: false,
             known: Default::default(),
             template: false,
+            tags: Vec::new(),
             started: None,
         }
     }

@@ -430,6 +430,7 @@ mod uptime_tests {
             managed_save: false,
             known: Default::default(),
             template: false,
+            tags: Vec::new(),
             started,
         }
     }

@@ -39,6 +39,7 @@ fn vm(name: &str, state: VmState) -> Vm {
         known: Default::default(),
         template: false,
         tags: Vec::new(),
+        note: None,
         started: None,
     }
 }

@@ -951,6 +951,93 @@ fn wait_job(job: &Job, secs: u64) -> JobState {
     job.state()
 }
 
+/// Tags and a note in virtdeck's metadata: written by the worker, listed in its snapshots
+/// (and by a new session), and another tool's metadata element stays byte for byte.
+#[test]
+fn tags_and_a_note_keep_other_metadata_byte_for_byte() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("tags");
+    let (name, uuid) = lab.guest(false);
+    let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    let other = "<owner>keep &amp; me <b>as is</b></owner>"; // libvirt adds the namespace
+    dom.set_metadata(
+        virt::sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+        Some(other),
+        Some("other"),
+        Some("urn:example:other"),
+        virt::sys::VIR_DOMAIN_AFFECT_CONFIG,
+    )
+    .unwrap();
+    let before = dom
+        .metadata(
+            virt::sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            Some("urn:example:other"),
+            virt::sys::VIR_DOMAIN_AFFECT_CONFIG,
+        )
+        .unwrap();
+    let mut w: W = Worker::start(URI);
+    let (text, _) = ok(
+        &mut w,
+        &uuid,
+        VmOp::EditMeta {
+            set: Some(vec!["db".into(), "team:ops".into()]),
+            add: Vec::new(),
+            remove: Vec::new(),
+            note: Some("owner <&> Ünïcode".into()),
+        },
+    );
+    assert!(text.contains("tags db team:ops"), "{text}");
+    let after = dom
+        .metadata(
+            virt::sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            Some("urn:example:other"),
+            virt::sys::VIR_DOMAIN_AFFECT_CONFIG,
+        )
+        .unwrap();
+    assert_eq!(before, after, "the other tool's metadata");
+    let m = virtdeck::host::meta::read(&dom).unwrap();
+    assert_eq!(m.tags, ["db", "team:ops"]);
+    assert_eq!(m.note.as_deref(), Some("owner <&> Ünïcode"));
+    // A bad tag is refused by the host too (the form checks first).
+    let (r, _) = w.act(|id| VmCmd::Act {
+        id,
+        uuid: uuid.clone(),
+        op: VmOp::EditMeta {
+            set: None,
+            add: vec!["two words".into()],
+            remove: Vec::new(),
+            note: None,
+        },
+    });
+    assert!(r.unwrap_err().contains("not allowed"));
+    // A new session lists them.
+    let fresh: W = Worker::start(URI);
+    fresh.wait("the tags in a snapshot", WAIT, |ev| match ev {
+        HostEvent::Snapshot(s) => s
+            .vms
+            .iter()
+            .find(|v| v.uuid == uuid && v.tags == ["db", "team:ops"] && v.note.is_some())
+            .map(|_| ()),
+        _ => None,
+    });
+    // Removing the last tag and the note removes virtdeck's element.
+    ok(
+        &mut w,
+        &uuid,
+        VmOp::EditMeta {
+            set: Some(Vec::new()),
+            add: Vec::new(),
+            remove: Vec::new(),
+            note: Some(String::new()),
+        },
+    );
+    let xml = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap();
+    assert!(!xml.contains(virtdeck::xml::meta::NS), "{xml}");
+    assert!(xml.contains("urn:example:other"), "{name}: {xml}");
+}
+
 /// Templates: a shut-off VM marked in virtdeck's metadata is listed as a template (also by
 /// a new session, from the metadata alone), refuses to start, and its linked clone is an
 /// ordinary VM that boots; unmarked, it starts again.

@@ -23,6 +23,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::ManagedSave,
             A::ToggleAutostart,
             A::NewVm,
+            A::Tags,
             A::Migrate,
         ],
         "VM changes",

@@ -1,6 +1,6 @@
 //! The `/` filter: whitespace-separated terms, all of which must match. A bare term matches the
 //! VM name, `host:` the host name, `state:` the state (`state:active`/`state:inactive` too,
-//! `state:template` the templates),
+//! `state:template` the templates), `tag:` a tag of the VM's,
 //! `re:` the name against a regular expression (case-insensitive); `!` before any term
 //! excludes what it matches.
 
@@ -11,6 +11,8 @@ use crate::model::{Vm, VmState};
 #[derive(Clone, Debug)]
 enum Kind {
     Name(String),
+    /// A tag of the VM's, whole (`tag:db` is not `db2`); `tag:` alone: any tag.
+    Tag(String),
     Host(String),
     State(String),
     Regex(Regex),
@@ -56,6 +58,8 @@ impl Filter {
                 let lower = word.to_lowercase();
                 if let Some(h) = lower.strip_prefix("host:") {
                     Kind::Host(h.to_string())
+                } else if let Some(t) = lower.strip_prefix("tag:") {
+                    Kind::Tag(t.to_string())
                 } else if let Some(s) = lower.strip_prefix("state:") {
                     // Spaces never occur inside a term; "shutoff" matches "shut off".
                     Kind::State(s.to_string())
@@ -81,7 +85,7 @@ impl Filter {
                 Kind::Name(n) => lower.contains(n.as_str()),
                 Kind::Host(h) => contains_ci(host, h),
                 Kind::Regex(r) => r.is_match(name),
-                Kind::State(_) => return true,
+                Kind::State(_) | Kind::Tag(_) => return true,
             };
             hit != t.not
         })
@@ -100,6 +104,8 @@ impl Filter {
         self.terms.iter().all(|t| {
             let hit = match &t.kind {
                 Kind::Name(n) => contains_ci(&vm.name, n),
+                Kind::Tag(t) if t.is_empty() => !vm.tags.is_empty(),
+                Kind::Tag(t) => vm.tags.iter().any(|x| x.eq_ignore_ascii_case(t)),
                 Kind::State(s) if s == "template" => vm.template,
                 Kind::State(s) => state_matches(vm.state, s),
                 Kind::Regex(r) => r.is_match(&vm.name),
@@ -178,6 +184,7 @@ mod tests {
             known: Default::default(),
             template: false,
             tags: Vec::new(),
+            note: None,
             started: None,
         }
     }
@@ -186,6 +193,24 @@ mod tests {
         fn parse_ok(text: &str) -> Filter {
             Filter::parse(text).expect("valid filter")
         }
+    }
+
+    #[test]
+    fn tags_match_whole_and_case_blind() {
+        let db = Vm {
+            tags: vec!["db".into(), "Team:Ops".into()],
+            ..vm("pg", VmState::Running)
+        };
+        assert!(Filter::parse_ok("tag:db").vm_matches(&db));
+        assert!(Filter::parse_ok("tag:team:ops").vm_matches(&db));
+        assert!(!Filter::parse_ok("tag:d").vm_matches(&db), "whole tags");
+        assert!(!Filter::parse_ok("!tag:db").vm_matches(&db));
+        assert!(Filter::parse_ok("tag:").vm_matches(&db));
+        assert!(!Filter::parse_ok("tag:").vm_matches(&vm("x", VmState::Running)));
+        assert!(
+            Filter::parse_ok("tag:db").name_matches("pool", "h"),
+            "not a VM: no effect"
+        );
     }
 
     #[test]

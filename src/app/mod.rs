@@ -26,6 +26,7 @@ pub mod preview;
 pub mod requests;
 pub mod storage;
 pub mod table;
+pub mod tags;
 pub mod toast;
 pub mod vms;
 pub mod wizard;

@@ -27,6 +27,7 @@ pub(super) fn vm(name: &str, state: VmState) -> Vm {
         known: Default::default(),
         template: false,
         tags: Vec::new(),
+        note: None,
         started: None,
     }
 }
@@ -916,4 +917,70 @@ fn storage_deletes_confirm_with_the_shown_form_of_a_hostile_name() {
         ),
         "{fx:?}"
     );
+}
+
+/// `t`: one VM's tags and note replaced; the marked VMs (two hosts) get tags added and
+/// removed; a bad tag keeps the form open.
+#[test]
+fn tags_edit_one_vm_or_the_marked_ones() {
+    use crate::host::vm::{VmCmd, VmOp};
+    let mut a = app();
+    press(&mut a, "t");
+    let Mode::Wizard(w) = &mut a.mode else {
+        panic!("no tags form: {:?}", a.mode)
+    };
+    assert!(w.title.starts_with("Tags of "), "{}", w.title);
+    w.set_text("tags", "db bad<tag");
+    let ctx = match &a.mode {
+        Mode::Wizard(w) => crate::app::wizard::context(&a, w.host, w.spec.as_ref()),
+        _ => unreachable!(),
+    };
+    if let Mode::Wizard(w) = &mut a.mode {
+        crate::app::wizard::refresh(w, &ctx);
+        assert!(w.field("tags").unwrap().error.is_some());
+        w.set_text("tags", "db, web db");
+        w.set_text("note", "owner: ops");
+        crate::app::wizard::refresh(w, &ctx);
+    }
+    let fx = press(&mut a, "<Enter>");
+    let ops: Vec<&VmOp> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Host(_, HostCommand::Vm(VmCmd::Act { op, .. })) => Some(op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [&VmOp::EditMeta {
+            set: Some(vec!["db".into(), "web".into()]),
+            add: Vec::new(),
+            remove: Vec::new(),
+            note: Some("owner: ops".into()),
+        }]
+    );
+    assert_eq!(a.mode, Mode::Normal);
+    // Every VM marked, on both hosts: add and remove.
+    press(&mut a, "*");
+    press(&mut a, "t");
+    if let Mode::Wizard(w) = &mut a.mode {
+        assert!(w.title.contains("5 marked VMs"), "{}", w.title);
+        w.set_text("add", "prod");
+        w.set_text("remove", "test");
+    }
+    let fx = press(&mut a, "<Enter>");
+    let hosts: std::collections::BTreeSet<HostId> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Host(
+                h,
+                HostCommand::Vm(VmCmd::Act {
+                    op: VmOp::EditMeta { add, remove, .. },
+                    ..
+                }),
+            ) if add == &["prod"] && remove == &["test"] => Some(*h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hosts.len(), 2, "{fx:?}");
 }

@@ -186,6 +186,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Migrate => return super::migrations::open_wizard(app),
+        Action::Tags => return super::tags::open(app),
         Action::AddHost => open_form(app),
         Action::NewVm => {
             let host = app.selected_row().map(|r| app.vm(r).0.id);

@@ -81,6 +81,8 @@ pub enum Action {
     ToggleTemplate,
     /// VM detail: restore one of the VM's backups (a new VM, or over its disks).
     Restore,
+    /// VM table: edit the tags (and note) of the selected or marked VMs.
+    Tags,
     Resize,
     Wipe,
     Upload,
@@ -181,6 +183,7 @@ impl Action {
         ("move_disk", Action::MoveDisk),
         ("toggle_template", Action::ToggleTemplate),
         ("restore", Action::Restore),
+        ("tags", Action::Tags),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

@@ -117,6 +117,7 @@ pub fn listed(dom: &Domain) -> Option<Vm> {
         known: Known::Listed,
         template: false,
         tags: Vec::new(),
+        note: None,
     })
 }
 
@@ -140,6 +141,7 @@ pub fn inventory(dom: &Domain) -> Result<Vm, Error> {
         started: None,
         template: false,
         tags: Vec::new(),
+        note: None,
         known: Known::All,
     })
 }

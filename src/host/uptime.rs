@@ -109,6 +109,7 @@ mod tests {
             known: Default::default(),
             template: false,
             tags: Vec::new(),
+            note: None,
             started: None,
         }
     }

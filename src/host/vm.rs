@@ -159,6 +159,14 @@ pub enum VmOp {
     SetAutostart(bool),
     /// Mark (shut-off, persistent VMs) or unmark as a template (`xml::meta`).
     SetTemplate(bool),
+    /// Change the VM's tags and note (`xml::meta`): `set` replaces the tags, then `add` and
+    /// `remove` apply; a `note` of `Some("")` removes it, `None` leaves it.
+    EditMeta {
+        set: Option<Vec<String>>,
+        add: Vec<String>,
+        remove: Vec<String>,
+        note: Option<String>,
+    },
     /// Only while shut off (libvirt's rule).
     Rename {
         name: String,
@@ -506,6 +514,40 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
                     "is an ordinary VM again"
                 }
             )
+        }
+        VmOp::EditMeta {
+            set,
+            add,
+            remove,
+            note,
+        } => {
+            if let Some(p) = set
+                .iter()
+                .flatten()
+                .chain(&add)
+                .find_map(|t| crate::xml::meta::tag_problem(t))
+            {
+                return refused(p);
+            }
+            let mut m = crate::host::meta::read(&dom)?;
+            if let Some(tags) = set {
+                m.tags = tags;
+            }
+            for t in add {
+                if !m.tags.contains(&t) {
+                    m.tags.push(t);
+                }
+            }
+            m.tags.retain(|t| !remove.contains(t));
+            if let Some(n) = note {
+                m.note = (!n.trim().is_empty()).then_some(n);
+            }
+            crate::host::meta::write(&dom, &m)?;
+            if m.tags.is_empty() {
+                format!("{name}: no tags")
+            } else {
+                format!("{name}: tags {}", m.tags.join(" "))
+            }
         }
         VmOp::SetAutostart(on) => {
             dom.set_autostart(on)?;

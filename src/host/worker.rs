@@ -772,9 +772,10 @@ impl<'a> Session<'a> {
             match super::meta::read(&dom) {
                 Ok(m) => {
                     if let Some(vm) = self.vms.get_mut(&uuid) {
-                        if vm.template != m.template || vm.tags != m.tags {
+                        if vm.template != m.template || vm.tags != m.tags || vm.note != m.note {
                             vm.template = m.template;
                             vm.tags = m.tags;
+                            vm.note = m.note;
                             self.dirty = true;
                         }
                     }
@@ -801,11 +802,13 @@ impl<'a> Session<'a> {
                             }
                             vm.template = old.template;
                             vm.tags = old.tags.clone();
+                            vm.note = old.note.clone();
                         }
                         // Marked or tagged meanwhile: one more call for a changed domain.
                         if let Ok(m) = super::meta::read(&dom) {
                             vm.template = m.template;
                             vm.tags = m.tags;
+                            vm.note = m.note;
                             self.meta_read.insert(uuid.clone());
                         }
                         self.vms.insert(uuid.clone(), vm);
@@ -845,6 +848,7 @@ impl<'a> Session<'a> {
                         vm.io = old.io;
                         vm.template = old.template;
                         vm.tags = old.tags.clone();
+                        vm.note = old.note.clone();
                     }
                     Some((vm.uuid.clone(), vm))
                 })

@@ -261,6 +261,7 @@ mod tests {
             known: Default::default(),
             template: false,
             tags: Vec::new(),
+            note: None,
             started: None,
         };
         let loads = VmLoad::active(&[

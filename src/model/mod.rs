@@ -107,6 +107,8 @@ pub struct Vm {
     pub template: bool,
     /// Tags from virtdeck's metadata (`tag:` in the filter, the TAGS column).
     pub tags: Vec<String>,
+    /// The note from virtdeck's metadata.
+    pub note: Option<String>,
 }
 
 /// How much of a VM the worker has read: a big or far host shows its rows from its first

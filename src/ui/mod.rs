@@ -282,6 +282,7 @@ mod tests {
                 known: Default::default(),
                 template: false,
                 tags: Vec::new(),
+                note: None,
                 started: None,
             })
             .collect();
@@ -335,6 +336,7 @@ mod tests {
             known,
             template: false,
             tags: Vec::new(),
+            note: None,
             started: None,
         };
         let now = app.now;
@@ -400,6 +402,7 @@ mod tests {
             known: Known::All,
             template,
             tags: Vec::new(),
+            note: None,
             started: None,
         };
         let now = app.now;
@@ -409,7 +412,10 @@ mod tests {
                 vms: vec![
                     vm("zz-web", false),
                     vm("aa-golden", true),
-                    vm("mm-db", false),
+                    Vm {
+                        tags: vec!["db".into(), "team:\u{202e}ops".into()],
+                        ..vm("mm-db", false)
+                    },
                 ],
                 taken_at: now,
                 node: None,
@@ -427,5 +433,9 @@ mod tests {
         );
         let golden = s.lines().find(|l| l.contains("aa-golden")).unwrap();
         assert!(golden.contains("▣ template"), "{golden}");
+        // A TAGS column once some VM has tags, hostile ones escaped.
+        assert!(s.contains("TAGS"), "{s}");
+        let db = s.lines().find(|l| l.contains("mm-db")).unwrap();
+        assert!(db.contains("db team:\\u{202e"), "{db}");
     }
 }

@@ -85,6 +85,19 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
             },
         ]);
     }
+    // Only when some VM has tags: an empty column would starve NAME.
+    if width >= 100
+        && app
+            .hosts
+            .iter()
+            .any(|h| h.vms.iter().any(|v| !v.tags.is_empty()))
+    {
+        cols.push(Col {
+            key: None,
+            title: "TAGS",
+            width: Constraint::Length(16),
+        });
+    }
     if width >= 100 {
         cols.push(Col {
             key: None,
@@ -176,6 +189,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let multi_host = app.hosts.len() > 1;
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let show_ip = cols.iter().any(|c| c.title == "IP");
+    let show_tags = cols.iter().any(|c| c.title == "TAGS");
     let rows = app
         .vms
         .rows
@@ -242,6 +256,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     "{:>11}",
                     pair(r.net_rx_bps, r.net_tx_bps)
                 )));
+            }
+            if show_tags {
+                cells.push(Cell::from(fmt::truncate(&vm.tags.join(" "), 16)).style(t.dim));
             }
             if show_ip {
                 cells.push(Cell::from(first_ip(h, &vm.uuid)));

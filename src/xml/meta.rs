@@ -32,17 +32,16 @@ pub fn tag_problem(tag: &str) -> Option<String> {
         Some("an empty tag".into())
     } else if tag.chars().count() > TAG_MAX {
         Some(format!("{tag}: at most {TAG_MAX} characters"))
-    } else if let Some(c) = tag
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || "-_.:/@+".contains(*c)))
-    {
-        Some(format!(
-            "{}: {:?} is not allowed (letters, digits and - _ . : / @ +)",
-            crate::sanitize::text(tag),
-            c
-        ))
     } else {
-        None
+        tag.chars()
+            .find(|c| !(c.is_alphanumeric() || "-_.:/@+".contains(*c)))
+            .map(|c| {
+                format!(
+                    "{}: {:?} is not allowed (letters, digits and - _ . : / @ +)",
+                    crate::sanitize::text(tag),
+                    c
+                )
+            })
     }
 }
 

@@ -101,6 +101,7 @@ fn app(active: bool, readonly: bool) -> App {
         known: Default::default(),
         template: false,
         tags: Vec::new(),
+        note: None,
         started: None,
     };
     let now = app.now;

@@ -564,6 +564,7 @@ mod app_level {
             known: Default::default(),
             template: false,
             tags: Vec::new(),
+            note: None,
             started: None,
         }
     }

@@ -166,14 +166,24 @@ fn definition_line(app: &App) -> Line<'static> {
         if d.autostart { "on" } else { "off" }
     ));
     parts.push(format!("{} snapshot(s)", d.snapshots.snapshots.len()));
-    if crate::app::detail::shown_vm(app).is_some_and(|v| v.template) {
+    let vm = crate::app::detail::shown_vm(app);
+    if vm.is_some_and(|v| v.template) {
         parts.push("template (never started; C clones a VM from it, T unmarks)".into());
+    }
+    if let Some(v) = vm.filter(|v| !v.tags.is_empty()) {
+        parts.push(format!("tags {}", v.tags.join(" ")));
     }
     let mut spans = vec![Span::raw(sanitize::text(&parts.join(" · ")).into_owned())];
     if let Some(title) = &hw.title {
         spans.push(Span::styled(
             format!("  “{}”", sanitize::text(title)),
             t.header,
+        ));
+    }
+    if let Some(note) = vm.and_then(|v| v.note.as_deref()) {
+        spans.push(Span::styled(
+            format!("  note: {}", sanitize::text(note)),
+            t.dim,
         ));
     }
     Line::from(spans)
@@ -431,6 +441,7 @@ mod uptime_tests {
             known: Default::default(),
             template: false,
             tags: Vec::new(),
+            note: None,
             started,
         }
     }

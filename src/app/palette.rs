@@ -378,7 +378,7 @@ fn remember(app: &mut App, line: &str) {
 /// Runs a palette line: Ok with the effects, or why nothing was done.
 pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
     let expanded = expand(app, line)?;
-    let l = parse(&expanded);
+    let mut l = parse(&expanded);
     if let Some((_, _, what)) = EXTRA
         .iter()
         .find(|(n, _, _)| n.contains(&l.command.as_str()))
@@ -407,6 +407,11 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
         None => None,
     };
     let spec = panes::spec(pane);
+    // Filter words without the `/` (`:vms tag:db state:running`) on a pane that takes no
+    // argument of its own.
+    if l.text.is_none() && spec.scoped && pane != PaneId::Volumes && !l.args.is_empty() {
+        l.text = Some(l.args.join(" "));
+    }
     if !spec.scoped && l.text.is_some() {
         return Err(format!(":{} takes no /filter", spec.names[0]));
     }

@@ -78,6 +78,22 @@ fn vms_at_host_slash_text_scopes_and_filters_the_table() {
     run_line(&mut a, "vm");
     assert_eq!(a.vms.rows.len(), 5);
     assert!(a.vms.filter_text.is_empty());
+    // Filter words need no `/`: `:vms tag:db`.
+    let h = a
+        .hosts
+        .iter()
+        .position(|h| h.vms.iter().any(|v| v.name == "web-10"))
+        .unwrap();
+    let v = a.hosts[h]
+        .vms
+        .iter()
+        .position(|v| v.name == "web-10")
+        .unwrap();
+    a.hosts[h].vms[v].tags = vec!["db".into()];
+    run_line(&mut a, "vms tag:db");
+    assert_eq!(a.vms.filter_text, "tag:db");
+    let names: Vec<_> = a.vms.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();
+    assert_eq!(names, ["web-10"]);
 }
 
 #[test]

@@ -106,6 +106,12 @@ fn run() -> anyhow::Result<()> {
     );
     if let Some(dir) = config::history::state_dir() {
         app.history = config::history::load(&dir);
+        // The demo's events are made up: kept out of the log.
+        app.settings.keep_events = !cli.demo;
+        if app.settings.keep_events {
+            let (records, skipped) = virtdeck::eventlog::load(&dir);
+            virtdeck::app::events::load_earlier(&mut app, records, skipped);
+        }
     }
     for w in warnings {
         app.messages.push(Level::Info, w, app.now);

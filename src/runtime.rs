@@ -218,6 +218,14 @@ impl Workers {
                         result: Err("no terminal to run an editor in".into()),
                     });
                 }
+                Effect::SaveEvents(records) => {
+                    if let Some(dir) = crate::config::history::state_dir() {
+                        let tx = self.tx.clone();
+                        crate::eventlog::write_later(dir, records, move |e| {
+                            let _ = tx.send(Msg::ConfigError(e));
+                        });
+                    }
+                }
                 Effect::SaveHistory(lines) => {
                     if let Some(dir) = crate::config::history::state_dir() {
                         let tx = self.tx.clone();

@@ -84,3 +84,68 @@ fn demo_filter_start_and_quit_in_tmux() {
         "exited promptly with status 0: {status:?}"
     );
 }
+
+/// The events pane remembers earlier runs: a log with a truncated last line (a crash
+/// mid-write) loads with the line skipped, this run's events are appended on a new line,
+/// and a second run lists both runs' events.
+#[test]
+fn events_survive_a_restart_and_a_truncated_line() {
+    if !tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    let cfg = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cfg.path().join("config.toml"),
+        "[[hosts]]\nname = \"t1\"\nuri = \"test:///default\"\n",
+    )
+    .unwrap();
+    let log = state.path().join("events.jsonl");
+    std::fs::write(
+        &log,
+        "{\"t\":1733400000000,\"host\":\"t1\",\"uuid\":\"u-old\",\"vm\":\"old-vm\",\"event\":8,\"detail\":0}\n{\"t\":17334",
+    )
+    .unwrap();
+    let env = format!("VIRTDECK_STATE_DIR={}", state.path().display());
+    let run = |tag: &str| {
+        Tmux::launch_env(
+            format!("vdk-e2e-ev{tag}-{}", std::process::id()),
+            "ev",
+            (120, 30),
+            cfg.path(),
+            &[env.as_str()],
+            &[],
+        )
+    };
+    let t = run("1");
+    t.wait_for("the VM table", |s| s.contains("VMs 1/1"));
+    // Pause the test driver's running VM: a lifecycle event.
+    t.keys(&["p"]);
+    t.wait_for("paused", |s| s.contains("paused"));
+    t.keys(&["7"]);
+    let s = t.wait_for("the events pane", |s| {
+        s.contains("old-vm") && s.contains("paused (by request)")
+    });
+    assert!(s.contains("earlier runs") && s.contains("crashed"), "{s}");
+    t.keys(&["q"]);
+    t.wait_dead();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("{\"t\":") && last.contains("\"event\":3"), "{text}");
+
+    let t = run("2");
+    t.wait_for("the VM table", |s| s.contains("VMs 1/1"));
+    t.keys(&["7"]);
+    let s = t.wait_for("both runs' events", |s| {
+        s.contains("old-vm") && s.contains("paused (by request)")
+    });
+    assert!(s.contains("earlier runs"), "{s}");
+    t.keys(&["L"]);
+    t.wait_for("the load said in the log", |s| {
+        s.contains("2 from earlier runs, 1 unreadable line(s) skipped")
+    });
+    t.keys(&["Escape", "q"]);
+    t.wait_dead();
+}

@@ -18,6 +18,8 @@ pub struct Entry {
     /// The VM's name when the event arrived (the UUID when the host had not listed it).
     pub vm: String,
     pub event: LifecycleEvent,
+    /// From an earlier run of virtdeck (the event log), not seen by this one.
+    pub earlier: bool,
 }
 
 #[derive(Debug, Default)]
@@ -27,6 +29,8 @@ pub struct EventsUi {
     pub sel: usize,
     /// The first row the last frame showed (the view builds only the rows on screen).
     pub offset: std::cell::Cell<usize>,
+    /// Events not yet handed to the event log (`Effect::SaveEvents` after the update).
+    pub unsaved: Vec<crate::eventlog::Record>,
 }
 
 /// A host's batch of events: named from its VM list, appended, the oldest dropped past `KEPT`.
@@ -54,12 +58,79 @@ pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
             host,
             vm: name_of(&event.uuid).unwrap_or_else(|| event.uuid.clone()),
             event,
+            earlier: false,
         })
         .collect();
+    if app.settings.keep_events {
+        let host_name = h.name.clone();
+        app.events.unsaved.extend(named.iter().map(|e| {
+            crate::eventlog::Record {
+                t: e.event
+                    .at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+                host: host_name.clone(),
+                uuid: e.event.uuid.clone(),
+                vm: e.vm.clone(),
+                event: e.event.event,
+                detail: e.event.detail,
+            }
+        }));
+    }
     let list = &mut app.events.list;
     list.extend(named);
     let extra = list.len().saturating_sub(KEPT);
     list.drain(..extra);
+}
+
+/// Events of earlier runs from the event log, before this run's: those of hosts this run
+/// has (by name) are listed as earlier; says how many were read and skipped.
+pub fn load_earlier(app: &mut App, records: Vec<crate::eventlog::Record>, skipped: usize) {
+    let n = records.len();
+    let mut other_hosts = 0;
+    let mut earlier: Vec<Entry> = records
+        .into_iter()
+        .filter_map(|r| {
+            let Some(host) = app.hosts.iter().find(|h| h.name == r.host).map(|h| h.id) else {
+                other_hosts += 1;
+                return None;
+            };
+            Some(Entry {
+                host,
+                vm: r.vm,
+                event: LifecycleEvent {
+                    uuid: r.uuid,
+                    event: r.event,
+                    detail: r.detail,
+                    at: std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.t),
+                },
+                earlier: true,
+            })
+        })
+        .collect();
+    let extra = earlier.len().saturating_sub(KEPT);
+    earlier.drain(..extra);
+    let list = &mut app.events.list;
+    let now: Vec<Entry> = list.drain(..).collect();
+    list.extend(earlier);
+    list.extend(now);
+    let extra = list.len().saturating_sub(KEPT);
+    list.drain(..extra);
+    if n > 0 || skipped > 0 {
+        let mut text = format!("events: {} from earlier runs", n - other_hosts);
+        if other_hosts > 0 {
+            text.push_str(&format!(", {other_hosts} of hosts not configured now"));
+        }
+        if skipped > 0 {
+            text.push_str(&format!(", {skipped} unreadable line(s) skipped"));
+        }
+        let level = if skipped > 0 {
+            super::toast::Level::Error
+        } else {
+            super::toast::Level::Info
+        };
+        app.messages.log(level, text, app.now);
+    }
 }
 
 /// What the pane lists, newest first, narrowed by `:events @HOST /TEXT`.
@@ -204,5 +275,82 @@ mod tests {
         assert_eq!(a.events.list.back().map(|e| e.vm.as_str()), Some("u10004"));
         press(&mut a, "c");
         assert!(a.events.list.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+    use crate::app::tests::app;
+    use crate::app::{Effect, Msg};
+    use crate::eventlog::Record;
+    use crate::host::HostEvent;
+
+    fn rec(host: &str, vm: &str, t: u64) -> Record {
+        Record {
+            t,
+            host: host.into(),
+            uuid: format!("u-{vm}"),
+            vm: vm.into(),
+            event: 8,
+            detail: 0,
+        }
+    }
+
+    /// The log's events come before this run's, marked earlier; other hosts' are left out
+    /// and counted; new events go to the log as an effect only when it is kept.
+    #[test]
+    fn earlier_runs_are_loaded_marked_and_new_events_saved() {
+        let mut a = app();
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::DomainEvents(vec![LifecycleEvent {
+                uuid: "now".into(),
+                event: 2,
+                detail: 0,
+                at: std::time::SystemTime::now(),
+            }]),
+        ));
+        load_earlier(
+            &mut a,
+            vec![rec("kvm-a", "old-db", 1_000), rec("gone-host", "x", 2_000)],
+            3,
+        );
+        let list: Vec<(&str, bool)> = a
+            .events
+            .list
+            .iter()
+            .map(|e| (e.vm.as_str(), e.earlier))
+            .collect();
+        assert_eq!(list, [("old-db", true), ("now", false)]);
+        let said = &a.messages.log.back().unwrap().text;
+        assert_eq!(
+            said,
+            "events: 1 from earlier runs, 1 of hosts not configured now, 3 unreadable line(s) skipped"
+        );
+        // Kept: the next events become an effect for the log.
+        a.settings.keep_events = true;
+        let fx = a.update(Msg::Host(
+            HostId(1),
+            HostEvent::DomainEvents(vec![LifecycleEvent {
+                uuid: "u2".into(),
+                event: 5,
+                detail: 2,
+                at: std::time::UNIX_EPOCH + std::time::Duration::from_millis(42),
+            }]),
+        ));
+        let saved: Vec<&Record> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SaveEvents(r) => Some(r),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(
+            (saved[0].host.as_str(), saved[0].t, saved[0].detail),
+            ("kvm-b", 42, 2)
+        );
     }
 }

@@ -135,6 +135,8 @@ pub enum Effect {
     LoadOsDb,
     /// Keep the palette's history (XDG state dir) for the next run.
     SaveHistory(Vec<String>),
+    /// Append events to the event log in the state dir (`eventlog`), off the UI thread.
+    SaveEvents(Vec<crate::eventlog::Record>),
     /// Look at the local file system off the UI thread; answered with `Msg::Probed { id }`.
     Probe {
         id: u64,
@@ -230,6 +232,8 @@ pub struct Settings {
     /// The backup form's defaults (config.toml `backup_dir`, `backup_keep`).
     pub backup_dir: String,
     pub backup_keep: usize,
+    /// Events are appended to the state dir's event log (`eventlog`); off in tests.
+    pub keep_events: bool,
 }
 
 impl Settings {
@@ -251,6 +255,7 @@ impl Settings {
                 .collect(),
             backup_dir: cfg.backup_dir.clone(),
             backup_keep: cfg.backup_keep,
+            keep_events: false,
         }
     }
 }
@@ -266,6 +271,7 @@ impl Default for Settings {
             aliases: Default::default(),
             backup_dir: crate::config::DEFAULT_BACKUP_DIR.into(),
             backup_keep: 7,
+            keep_events: false,
         }
     }
 }
@@ -402,6 +408,9 @@ impl App {
         }
         fx.extend(console::follow(self));
         fx.extend(wizard::checks::send(self));
+        if !self.events.unsaved.is_empty() {
+            fx.push(Effect::SaveEvents(std::mem::take(&mut self.events.unsaved)));
+        }
         fx
     }
 

@@ -25,6 +25,15 @@ fn clock(at: std::time::SystemTime) -> String {
     )
 }
 
+/// `12-04 17:10` (UTC): an earlier run's event may be days old.
+fn day_clock(at: std::time::SystemTime) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    // "YYYY-MM-DD HH:MM" without the year.
+    super::detail::snapshots::utc(secs)[5..].to_string()
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let list = rows(app);
@@ -43,20 +52,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         } else {
             t.base
         };
+        let (time, row_style) = if e.earlier {
+            (day_clock(e.event.at), t.dim)
+        } else {
+            (clock(e.event.at), t.base)
+        };
         Row::new(vec![
-            Cell::from(clock(e.event.at)),
+            Cell::from(time),
             Cell::from(host_name(app, e.host)),
             Cell::from(sanitize::text(&e.vm).into_owned()),
-            Cell::from(e.event.label()).style(style),
+            Cell::from(e.event.label()).style(if e.earlier { t.dim } else { style }),
         ])
+        .style(row_style)
     });
-    let title = vec![
+    let mut title = vec![
         Span::styled(" Events ", t.title),
         Span::styled(format!("{} ", list.len()), t.dim),
         Span::styled(scope_label(app, PaneId::Events), t.filter),
     ];
+    if list.iter().any(|e| e.earlier) {
+        title.push(Span::styled("(dimmed: earlier runs, MM-DD times) ", t.dim));
+    }
     let widths = vec![
-        Constraint::Length(9),
+        Constraint::Length(12),
         Constraint::Fill(1),
         Constraint::Fill(2),
         Constraint::Fill(2),

@@ -2,7 +2,7 @@
 
 mod hardware;
 mod overview;
-mod snapshots;
+pub(crate) mod snapshots;
 pub mod xml;
 
 use ratatui::layout::{Constraint, Layout, Rect};

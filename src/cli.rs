@@ -33,7 +33,7 @@ wheel scrolls (--no-mouse or mouse = false in config.toml leave it to the termin
     after_help = EXAMPLES
 )]
 pub struct Cli {
-    /// libvirt URI to open; repeat for several hosts
+    /// libvirt URI (or a host name of config.toml) to open; repeat for several hosts
     ///
     /// Careful with URIs from elsewhere: with the ssh and ext transports a `command=`
     /// parameter makes libvirt run that program on this machine (instead of `ssh`), and
@@ -75,6 +75,17 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup (and the chain it builds on) into a new VM
     Restore(RestoreArgs),
+    /// Print a shell completion script (host names of config.toml complete after -c)
+    ///
+    /// bash: `virtdeck completions bash > ~/.local/share/bash-completion/completions/virtdeck`;
+    /// zsh: into a directory of $fpath as `_virtdeck`; fish:
+    /// `~/.config/fish/completions/virtdeck.fish`. Run it again after adding hosts.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `virtdeck man | man -l -`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +128,36 @@ pub struct RestoreArgs {
     pub host: Option<String>,
 }
 
+/// The command line as clap knows it, with `-c` offering `hosts` (config.toml's names) to
+/// completion scripts; parsing still takes any URI.
+pub fn command_for_completion(hosts: &[String]) -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    if hosts.is_empty() {
+        return cmd;
+    }
+    let names: Vec<clap::builder::PossibleValue> = hosts
+        .iter()
+        .filter(|h| !h.chars().any(|c| c.is_control() || c.is_whitespace()))
+        .map(|h| clap::builder::PossibleValue::new(h.clone()))
+        .collect();
+    cmd.mut_arg("connect", |a| {
+        a.value_parser(clap::builder::PossibleValuesParser::new(names))
+    })
+}
+
+/// Writes the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, hosts: &[String], out: &mut dyn std::io::Write) {
+    let mut cmd = command_for_completion(hosts);
+    clap_complete::generate(shell, &mut cmd, "virtdeck", out);
+}
+
+/// Writes the man page.
+pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
 /// An empty `-c` must not fall through to libvirt, which opens its default URI for it.
 fn non_empty_uri(s: &str) -> Result<String, String> {
     if s.trim().is_empty() {
@@ -131,9 +172,22 @@ fn requested(cli: &Cli, cfg: &Config) -> Vec<HostSpec> {
     if !cli.connect.is_empty() {
         cli.connect
             .iter()
-            .map(|u| HostSpec {
-                name: name_from_uri(u),
-                uri: u.clone(),
+            .map(|u| {
+                // A host's name from config.toml stands for its URI (`-c kvm1`).
+                let named = cfg
+                    .hosts
+                    .iter()
+                    .find(|h| !u.contains(':') && h.name.as_deref() == Some(u.as_str()));
+                match named {
+                    Some(h) => HostSpec {
+                        name: u.clone(),
+                        uri: h.uri.clone(),
+                    },
+                    None => HostSpec {
+                        name: name_from_uri(u),
+                        uri: u.clone(),
+                    },
+                }
             })
             .collect()
     } else if !cfg.hosts.is_empty() {
@@ -244,6 +298,69 @@ mod tests {
         let h = hosts(&parse(&[]), &cfg);
         assert_eq!(h[0].uri, "qemu:///system");
         assert!(hosts(&parse(&["--demo"]), &cfg).is_empty());
+    }
+
+    #[test]
+    fn a_config_name_after_c_stands_for_its_uri() {
+        let cfg = Config {
+            hosts: vec![HostEntry {
+                name: Some("kvm1".into()),
+                uri: "qemu+ssh://root@kvm1.example/system".into(),
+                migration_address: None,
+            }],
+            ..Config::default()
+        };
+        let h = hosts(&parse(&["-c", "kvm1", "-c", "qemu:///system"]), &cfg);
+        assert_eq!(
+            (h[0].name.as_str(), h[0].uri.as_str()),
+            ("kvm1", "qemu+ssh://root@kvm1.example/system")
+        );
+        assert_eq!(h[1].uri, "qemu:///system");
+    }
+
+    #[test]
+    fn completions_offer_config_hosts_after_c_and_the_man_page_renders() {
+        let hosts = vec![
+            "kvm-prod-1".to_string(),
+            "qemu+ssh://root@kvm1/system".into(),
+        ];
+        for (shell, needle) in [
+            (clap_complete::Shell::Bash, "kvm-prod-1"),
+            (clap_complete::Shell::Zsh, "kvm-prod-1"),
+            (clap_complete::Shell::Fish, "kvm-prod-1"),
+        ] {
+            let mut out = Vec::new();
+            completions(shell, &hosts, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            assert!(
+                text.contains(needle) && text.contains("backup"),
+                "{shell}: {text}"
+            );
+        }
+        // The bash script parses.
+        let mut out = Vec::new();
+        completions(clap_complete::Shell::Bash, &hosts, &mut out);
+        if let Ok(mut child) = std::process::Command::new("bash")
+            .arg("-n")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&out).unwrap();
+            assert!(child.wait().unwrap().success());
+        }
+        // Parsing still takes any URI after -c.
+        assert_eq!(
+            parse(&["-c", "qemu:///session"]).connect,
+            ["qemu:///session"]
+        );
+        let mut page = Vec::new();
+        man(&mut page).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(
+            page.contains(".TH virtdeck 1") && page.contains("readonly"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -47,6 +47,25 @@ fn run() -> anyhow::Result<()> {
         std::process::exit(match cmd {
             cli::Command::Backup(a) => virtdeck::backup::cli::backup(a, &hosts),
             cli::Command::Restore(a) => virtdeck::backup::cli::restore(a, &hosts),
+            cli::Command::Completions { shell } => {
+                // Names and URIs of config.toml's hosts, offered after -c.
+                let names: Vec<String> = cfg
+                    .hosts
+                    .iter()
+                    .flat_map(|h| h.name.iter().cloned().chain([h.uri.clone()]))
+                    .collect();
+                cli::completions(*shell, &names, &mut std::io::stdout());
+                0
+            }
+            cli::Command::Man => match cli::man(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                // `virtdeck man | head`: the reader had enough.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(e) => {
+                    eprintln!("virtdeck man: {e}");
+                    1
+                }
+            },
         });
     }
     let keymap = Keymap::load(dir.as_deref())?;

@@ -133,7 +133,10 @@ fn events_survive_a_restart_and_a_truncated_line() {
     t.wait_dead();
     let text = std::fs::read_to_string(&log).unwrap();
     let last = text.lines().last().unwrap();
-    assert!(last.starts_with("{\"t\":") && last.contains("\"event\":3"), "{text}");
+    assert!(
+        last.starts_with("{\"t\":") && last.contains("\"event\":3"),
+        "{text}"
+    );
 
     let t = run("2");
     t.wait_for("the VM table", |s| s.contains("VMs 1/1"));

@@ -86,6 +86,79 @@ pub enum Command {
     },
     /// Print the man page (roff): `virtdeck man | man -l -`
     Man,
+    /// List every VM of every host (-c, else config.toml): host, name, state, vCPUs, memory,
+    /// CPU % (with --sample), addresses, tags
+    ///
+    /// Exit status: 0, or 4 when a host was unreachable (the others are still listed).
+    List {
+        /// One JSON array of objects (host, name, uuid, state, vcpus, memory_kib,
+        /// cpu_percent, addresses, tags, template)
+        #[arg(long)]
+        json: bool,
+        /// The VM table's filter: words, host:, state:, tag:, re:, !
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Measure CPU % over this interval (2s, 500ms)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        sample: Option<std::time::Duration>,
+    },
+    /// The hosts: reachable or not, hypervisor, libvirt version, VM counts
+    Hosts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start VMs (VM, VM@HOST or a UUID; a name on two hosts needs @HOST)
+    ///
+    /// Exit status: 0 all done, 2 no such VM or an ambiguous name, 3 refused by libvirt,
+    /// 4 a host unreachable (the worst of the targets).
+    Start {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+    /// Shut VMs down (ACPI); statuses as for start
+    Shutdown {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+    /// Reboot VMs; statuses as for start
+    Reboot {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+    /// Force VMs off (virsh destroy); statuses as for start
+    Destroy {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+    /// Pause VMs; statuses as for start
+    Suspend {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+    /// Resume paused VMs; statuses as for start
+    Resume {
+        #[arg(value_name = "VM[@HOST]", required = true)]
+        vms: Vec<String>,
+    },
+}
+
+/// `2s`, `500ms`, `1.5` (seconds).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 3600.0 => {
+            Ok(std::time::Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "{s:?}: a duration like 2s or 500ms (at most an hour)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

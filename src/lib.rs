@@ -25,6 +25,7 @@ pub mod osinfo;
 pub mod probe;
 pub mod runtime;
 pub mod sanitize;
+pub mod script;
 pub mod size;
 pub mod stderr;
 pub mod subnet;

@@ -38,6 +38,9 @@ impl Drop for Screen {
     }
 }
 
+use virtdeck::host::LifecycleOp;
+use virtdeck::script::lifecycle;
+
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().or_else(config::config_dir);
@@ -57,6 +60,22 @@ fn run() -> anyhow::Result<()> {
                 cli::completions(*shell, &names, &mut std::io::stdout());
                 0
             }
+            cli::Command::List {
+                json,
+                filter,
+                sample,
+            } => virtdeck::script::list(&hosts, *json, filter.as_deref(), *sample),
+            cli::Command::Hosts { json } => virtdeck::script::hosts_cmd(&hosts, *json),
+            cli::Command::Start { vms } => lifecycle("start", LifecycleOp::Start, vms, &hosts),
+            cli::Command::Shutdown { vms } => {
+                lifecycle("shutdown", LifecycleOp::Shutdown, vms, &hosts)
+            }
+            cli::Command::Reboot { vms } => lifecycle("reboot", LifecycleOp::Reboot, vms, &hosts),
+            cli::Command::Destroy { vms } => {
+                lifecycle("destroy", LifecycleOp::ForceOff, vms, &hosts)
+            }
+            cli::Command::Suspend { vms } => lifecycle("suspend", LifecycleOp::Pause, vms, &hosts),
+            cli::Command::Resume { vms } => lifecycle("resume", LifecycleOp::Resume, vms, &hosts),
             cli::Command::Man => match cli::man(&mut std::io::stdout()) {
                 Ok(()) => 0,
                 // `virtdeck man | head`: the reader had enough.

@@ -28,7 +28,7 @@ pub fn split_target(target: &str, hosts: &[HostSpec]) -> (String, Option<HostSpe
     (target.to_string(), hosts.first().cloned())
 }
 
-fn find_host(host: &str, hosts: &[HostSpec]) -> Option<HostSpec> {
+pub fn find_host(host: &str, hosts: &[HostSpec]) -> Option<HostSpec> {
     hosts
         .iter()
         .find(|h| h.name == host || h.uri == host)

@@ -11,6 +11,7 @@ mod hints;
 pub mod meta;
 pub mod migrate;
 mod network;
+pub use network::all_addresses;
 mod node;
 mod ops;
 pub mod overlay;
@@ -33,6 +34,7 @@ pub use create::CreateVm;
 pub use events::ensure_event_loop;
 pub use hints::{hint, with_hint};
 pub use node::{is_local_uri, test_connection};
+pub use ops::run_op;
 pub use request::{Reply, RequestId};
 pub use worker::{effective_uri, message};
 

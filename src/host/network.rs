@@ -293,6 +293,11 @@ fn iface_kind(xml: &str) -> String {
         .unwrap_or_else(|| "ethernet".into())
 }
 
+/// [`addresses`] for a one-shot caller (`virtdeck list`).
+pub fn all_addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
+    addresses(conn, &mut None)
+}
+
 /// Addresses of every running domain: the first source (DHCP lease, guest agent, ARP table)
 /// that answers with addresses wins. A source the driver does not implement is not asked
 /// again for the other domains, nor is ARP after it failed once, nor the agent once one agent

@@ -150,8 +150,14 @@ impl Workers {
                     });
                     match &cmd {
                         HostCommand::Console { link, .. } => link.set_wake(wake),
-                        HostCommand::Vm(crate::host::vm::VmCmd::Clone { job, .. }) => {
-                            job.set_wake(wake)
+                        HostCommand::Vm(
+                            crate::host::vm::VmCmd::Clone { job, .. }
+                            | crate::host::vm::VmCmd::Backup { job, .. }
+                            | crate::host::vm::VmCmd::MoveDisk { job, .. }
+                            | crate::host::vm::VmCmd::Restore { job, .. },
+                        ) => job.set_wake(wake),
+                        HostCommand::Vm(crate::host::vm::VmCmd::GuestInfo { slot, .. }) => {
+                            slot.set_wake(wake)
                         }
                         HostCommand::CreateVm(c) => c.job.set_wake(wake),
                         HostCommand::Preview { target, .. } => {

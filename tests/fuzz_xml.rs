@@ -513,7 +513,7 @@ proptest! {
         prop_assert_eq!(back.description.as_deref(), s.description.as_deref());
 
         let spec = SnapshotSpec { name: name.clone(), description: Some(desc.clone()),
-            disk_only: false, disks: vec![] };
+            disk_only: false, disks: vec![], quiesce: false };
         let back = snapshot::parse(&spec.to_xml().expect("snapshot XML")).expect("reads back");
         prop_assert_eq!(&back.name, &name);
         prop_assert_eq!(back.description.as_deref(), Some(desc.as_str()));

@@ -367,6 +367,32 @@ fn every_pane(w: u16, h: u16) {
         live.pump_until(Duration::from_secs(10), loaded),
         "details never came"
     );
+    // What a hostile guest's agent says (every string the guest's).
+    {
+        let key = match &live.app.view {
+            View::Detail { host, uuid } => (*host, uuid.clone()),
+            other => panic!("not on the detail screen: {other:?}"),
+        };
+        let id = live.app.detail_vm().and_then(|(_, v)| v.id);
+        let slot = virtdeck::host::agent::AgentSlot::default();
+        slot.fill(Ok(virtdeck::host::agent::GuestInfo {
+            os: Some("Evil\u{202e}OS 1.0\n[[hosts]]".into()),
+            kernel: Some("6.1 \u{1b}[2J".into()),
+            hostname: Some("<&'\">".into()),
+            timezone: Some(("Europe/\u{7}Bell".into(), -16200)),
+            users: vec!["root".into(), "\u{200b}ghost".into()],
+            filesystems: vec![virtdeck::host::agent::Filesystem {
+                mountpoint: "/mnt/\ttab".into(),
+                fstype: "ext4".into(),
+                used_bytes: Some(3 << 30),
+                total_bytes: Some(12 << 30),
+            }],
+            interfaces: vec![("eth0\u{202e}".into(), vec!["10.0.0.2/24".into()])],
+        }));
+        if let Some(c) = live.app.detail.cache.get_mut(&key) {
+            c.agent = Some((id, slot));
+        }
+    }
     check(&live.app, &mut term, "detail_overview");
     for (tab, name) in [
         (Tab::Hardware, "detail_hardware"),

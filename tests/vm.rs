@@ -951,6 +951,63 @@ fn wait_job(job: &Job, secs: u64) -> JobState {
     job.state()
 }
 
+/// The guest agent of a guest that has the channel but no agent (a boot sector): the answer
+/// is "not answering" within about a second, asked on a thread while the worker answers other
+/// requests; quiesced snapshots and a password change are refused with libvirt's reason.
+#[test]
+fn an_absent_guest_agent_costs_a_second_and_is_said() {
+    if !kvm_available() {
+        return;
+    }
+    let lab = Lab::new("agent");
+    let (_, uuid) = lab.guest(false);
+    let dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
+    let xml = dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap().replace(
+        "</devices>",
+        "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>",
+    );
+    lab.conn.define_domain_xml(&xml).unwrap();
+    dom.create().unwrap();
+    let mut w: W = Worker::start(URI);
+    let d = details(&w, &uuid);
+    assert!(virtdeck::app::detail::has_agent_channel(&d.hardware));
+    let slot = virtdeck::host::agent::AgentSlot::default();
+    let asked = Instant::now();
+    w.send(VmCmd::GuestInfo {
+        uuid: uuid.clone(),
+        slot: slot.clone(),
+    });
+    // The worker is not held up meanwhile.
+    let _ = details(&w, &uuid);
+    while slot.answer().is_none() && asked.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = asked.elapsed();
+    let e = slot.answer().expect("an answer").unwrap_err();
+    assert!(e.contains("agent"), "{e}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    println!("absent agent answered in {took:?}: {e}");
+
+    let mut spec = virtdeck::xml::snapshot::SnapshotSpec::for_domain(&d.hardware, "q1", None, true);
+    spec.quiesce = true;
+    let (r, _) = w.act(|id| VmCmd::Act {
+        id,
+        uuid: uuid.clone(),
+        op: VmOp::CreateSnapshot(spec),
+    });
+    assert!(r.unwrap_err().contains("agent"));
+    let (r, _) = w.act(|id| VmCmd::Act {
+        id,
+        uuid: uuid.clone(),
+        op: VmOp::SetUserPassword {
+            user: "root".into(),
+            password: virtdeck::host::vm::Secret("x".into()),
+        },
+    });
+    let e = r.unwrap_err();
+    assert!(e.contains("agent") && !e.contains("\"x\""), "{e}");
+}
+
 /// Tags and a note in virtdeck's metadata: written by the worker, listed in its snapshots
 /// (and by a new session), and another tool's metadata element stays byte for byte.
 #[test]

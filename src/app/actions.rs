@@ -45,6 +45,7 @@ pub const CHANGES: &[(Section, &[Action], &str)] = &[
             A::MoveDisk,
             A::ToggleTemplate,
             A::Restore,
+            A::SetPassword,
             A::DeleteVm,
             A::ToggleAutostart,
             A::Delete,

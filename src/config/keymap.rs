@@ -83,6 +83,8 @@ pub enum Action {
     Restore,
     /// VM table: edit the tags (and note) of the selected or marked VMs.
     Tags,
+    /// VM detail: set a guest user's password through the guest agent.
+    SetPassword,
     Resize,
     Wipe,
     Upload,
@@ -184,6 +186,7 @@ impl Action {
         ("toggle_template", Action::ToggleTemplate),
         ("restore", Action::Restore),
         ("tags", Action::Tags),
+        ("set_password", Action::SetPassword),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),
         ("upload", Action::Upload),

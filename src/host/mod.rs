@@ -2,6 +2,7 @@
 //! over a channel; connection status, snapshots and results come back through a callback. The UI
 //! thread never calls libvirt.
 
+pub mod agent;
 mod backoff;
 pub mod backup;
 mod caps;
@@ -10,7 +11,7 @@ mod events;
 mod hints;
 pub mod meta;
 pub mod migrate;
-mod network;
+pub(crate) mod network;
 pub use network::all_addresses;
 mod node;
 mod ops;
@@ -406,6 +407,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             | vm::VmCmd::Restore { job, .. } => {
                 job.finish(crate::job::JobState::Failed(reason.to_string()))
             }
+            vm::VmCmd::GuestInfo { slot, .. } => slot.fill(Err(reason.to_string())),
         },
         HostCommand::CreateVm(c) => {
             c.job

@@ -293,6 +293,27 @@ fn iface_kind(xml: &str) -> String {
         .unwrap_or_else(|| "ethernet".into())
 }
 
+/// Every interface's addresses as the guest agent reports them: (name, `ip/prefix`s).
+pub(crate) fn agent_addresses(
+    dom: &virt::domain::Domain,
+) -> Result<Vec<(String, Vec<String>)>, Error> {
+    Ok(
+        ffi::interface_addresses(dom, sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)?
+            .into_iter()
+            .filter(|(name, _, _)| name != "lo")
+            .map(|(name, _, addrs)| {
+                (
+                    name,
+                    addrs
+                        .into_iter()
+                        .map(|(ip, p)| format!("{ip}/{p}"))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
 /// [`addresses`] for a one-shot caller (`virtdeck list`).
 pub fn all_addresses(conn: &Connect) -> Result<HashMap<String, Vec<VmAddr>>, Error> {
     addresses(conn, &mut None)

@@ -93,6 +93,12 @@ pub enum VmCmd {
         spec: disk_move::MoveSpec,
         job: crate::job::Job,
     },
+    /// Ask the VM's guest agent (`host::agent`) on a thread of its own; the answer goes into
+    /// `slot`.
+    GuestInfo {
+        uuid: String,
+        slot: crate::host::agent::AgentSlot,
+    },
     /// Restore a backup (`host::backup`: a new VM, or over this VM's disks) on a thread of
     /// its own; progress, cancel and the outcome go through `job`.
     Restore {
@@ -113,6 +119,16 @@ pub enum VmCmd {
         spec: CloneSpec,
         job: Job,
     },
+}
+
+/// Text that must not show in logs or debug output (a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// One change to a VM.
@@ -159,6 +175,11 @@ pub enum VmOp {
     SetAutostart(bool),
     /// Mark (shut-off, persistent VMs) or unmark as a template (`xml::meta`).
     SetTemplate(bool),
+    /// Set a guest user's password through the guest agent (never logged).
+    SetUserPassword {
+        user: String,
+        password: Secret,
+    },
     /// Change the VM's tags and note (`xml::meta`): `set` replaces the tags, then `add` and
     /// `remove` apply; a `note` of `Some("")` removes it, `None` leaves it.
     EditMeta {
@@ -331,6 +352,10 @@ pub(super) fn run(
             disk_move::spawn(conn, uuid, spec, job);
             (None, Ok(()))
         }
+        VmCmd::GuestInfo { uuid, slot } => {
+            crate::host::agent::spawn(conn, uuid, slot);
+            (None, Ok(()))
+        }
         VmCmd::Restore { backup, to, job } => {
             crate::host::backup::spawn_restore(conn, backup, to, job);
             (None, Ok(()))
@@ -491,6 +516,13 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
             }
             dom.block_resize(&target, bytes, sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)?;
             format!("{name}: {target} is now {}", crate::fmt::bytes(bytes))
+        }
+        VmOp::SetUserPassword { user, password } => {
+            if user.is_empty() || user.chars().any(char::is_control) {
+                return refused("name the guest's user");
+            }
+            dom.set_user_password(&user, &password.0, 0)?;
+            format!("{name}: password of {user} set")
         }
         VmOp::SetTemplate(on) => {
             if on && dom.is_active()? {
@@ -773,6 +805,9 @@ fn snapshot_flags(spec: &crate::xml::snapshot::SnapshotSpec) -> u32 {
     let mut f = sys::VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC;
     if spec.disk_only {
         f |= sys::VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY;
+    }
+    if spec.quiesce {
+        f |= sys::VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE;
     }
     f
 }

@@ -37,6 +37,9 @@ pub struct SnapshotSpec {
     pub disk_only: bool,
     /// Per-disk modes; empty lets libvirt decide for every disk.
     pub disks: Vec<SnapshotDisk>,
+    /// Freeze the guest's file systems through its agent while the snapshot is taken
+    /// (disk-only snapshots of a running VM with the agent).
+    pub quiesce: bool,
 }
 
 impl SnapshotSpec {
@@ -73,6 +76,7 @@ impl SnapshotSpec {
             description: description.map(str::to_string).filter(|d| !d.is_empty()),
             disk_only,
             disks,
+            quiesce: false,
         }
     }
 

@@ -71,6 +71,8 @@ pub struct Cached {
     pub loading: bool,
     /// The last read failed (shown above older details, if any).
     pub error: Option<String>,
+    /// The guest agent's answer for one boot of the VM (its domain id), asked once.
+    pub agent: Option<(Option<u32>, crate::host::agent::AgentSlot)>,
 }
 
 #[derive(Debug, Default)]
@@ -224,9 +226,43 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
         _ => false,
     };
     if stale {
-        fx.extend(request(app, host, uuid));
+        fx.extend(request(app, host, uuid.clone()));
     }
+    fx.extend(ask_agent(app, host, uuid));
     fx
+}
+
+/// Asks the shown VM's guest agent once per boot, when it runs and has the agent's channel.
+fn ask_agent(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
+    let id = match app.detail_vm() {
+        Some((_, vm)) if vm.state.is_active() => vm.id,
+        _ => return Vec::new(),
+    };
+    let has_channel = current(app).is_some_and(|d| d.active && has_agent_channel(&d.hardware));
+    let Some(entry) = app.detail.cache.get_mut(&(host, uuid.clone())) else {
+        return Vec::new();
+    };
+    if !has_channel || entry.agent.as_ref().is_some_and(|(i, _)| *i == id) {
+        return Vec::new();
+    }
+    let slot = crate::host::agent::AgentSlot::default();
+    entry.agent = Some((id, slot.clone()));
+    vec![Effect::Host(
+        host,
+        HostCommand::Vm(VmCmd::GuestInfo { uuid, slot }),
+    )]
+}
+
+/// The VM has a virtio channel for the QEMU guest agent.
+pub fn has_agent_channel(hw: &crate::xml::hardware::Hardware) -> bool {
+    hw.chardevs
+        .iter()
+        .any(|c| c.target_name.as_deref() == Some("org.qemu.guest_agent.0"))
+}
+
+/// The guest agent's answer for the VM on screen (None: not asked or no channel).
+pub fn agent_answer(app: &App) -> Option<Option<Result<crate::host::agent::GuestInfo, String>>> {
+    cached(app)?.agent.as_ref().map(|(_, slot)| slot.answer())
 }
 
 /// The answer to the editor's redefinition `id`: success closes the editor, a failure
@@ -315,6 +351,7 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         Action::CloneItem => forms::open(app, host, &d, Form::Clone),
         Action::Backup => forms::open(app, host, &d, Form::Backup),
         Action::Restore => forms::open(app, host, &d, Form::Restore),
+        Action::SetPassword => forms::open(app, host, &d, Form::Password),
         Action::MoveDisk => move_disk(app, host, &d),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleTemplate => {

@@ -121,6 +121,83 @@ fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
     }
 }
 
+/// What the guest agent said (OS, host name, time zone, users; file systems; addresses),
+/// or that it is being asked or does not answer; nothing without an agent channel.
+fn agent_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let s = |x: &str| sanitize::text(x).into_owned();
+    match crate::app::detail::agent_answer(app) {
+        None => Vec::new(),
+        Some(None) => vec![Line::from(Span::styled("guest agent: asking…", t.pending))],
+        Some(Some(Err(e))) => vec![Line::from(Span::styled(
+            format!("guest agent: not answering ({})", s(&e)),
+            t.dim,
+        ))],
+        Some(Some(Ok(g))) => {
+            let mut facts = Vec::new();
+            if let Some(os) = &g.os {
+                facts.push(s(os));
+            }
+            if let Some(k) = &g.kernel {
+                facts.push(s(k));
+            }
+            if let Some(h) = &g.hostname {
+                facts.push(format!("host {}", s(h)));
+            }
+            if let Some((tz, off)) = &g.timezone {
+                let sign = if *off < 0 { '-' } else { '+' };
+                let m = off.unsigned_abs() / 60;
+                facts.push(format!("{} (UTC{sign}{:02}:{:02})", s(tz), m / 60, m % 60));
+            }
+            facts.push(if g.users.is_empty() {
+                "nobody logged in".into()
+            } else {
+                format!("users {}", s(&g.users.join(", ")))
+            });
+            let fs: Vec<String> = g
+                .filesystems
+                .iter()
+                .map(|f| match (f.use_percent(), f.total_bytes) {
+                    (Some(p), Some(total)) => format!(
+                        "{} {} {p:.0}% of {}",
+                        s(&f.mountpoint),
+                        s(&f.fstype),
+                        fmt::bytes(total)
+                    ),
+                    _ => format!("{} {}", s(&f.mountpoint), s(&f.fstype)),
+                })
+                .collect();
+            let ifaces: Vec<String> = g
+                .interfaces
+                .iter()
+                .map(|(name, addrs)| format!("{} {}", s(name), s(&addrs.join(" "))))
+                .collect();
+            vec![
+                Line::from(vec![
+                    Span::styled("guest: ", t.header),
+                    Span::raw(facts.join(" · ")),
+                ]),
+                Line::from(vec![
+                    Span::styled("filesystems: ", t.header),
+                    Span::raw(if fs.is_empty() {
+                        "-".into()
+                    } else {
+                        fs.join(" · ")
+                    }),
+                ]),
+                Line::from(vec![
+                    Span::styled("addresses: ", t.header),
+                    Span::raw(if ifaces.is_empty() {
+                        "-".into()
+                    } else {
+                        ifaces.join(" · ")
+                    }),
+                ]),
+            ]
+        }
+    }
+}
+
 /// OS, title and persistence from the definition (once read).
 fn definition_line(app: &App) -> Line<'static> {
     let t = &app.theme;
@@ -236,7 +313,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     };
     let rates = h.rates.get(&vm.uuid).copied().unwrap_or_default();
-    let [head, grid] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(area);
+    let agent = agent_lines(app);
+    let [head, grid] = Layout::vertical([
+        Constraint::Length(6 + agent.len() as u16),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     let mem = vm
         .io
         .rss_kib
@@ -292,7 +374,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ]),
         definition_line(app),
         clone_line(app, h.id, &vm.uuid),
-    ];
+    ]
+    .into_iter()
+    .chain(agent)
+    .collect::<Vec<_>>();
     f.render_widget(Paragraph::new(lines), head);
     let Some(hist) = h.history.get(&vm.uuid) else {
         f.render_widget(Paragraph::new("Collecting metrics…").style(t.dim), grid);

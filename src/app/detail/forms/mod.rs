@@ -17,6 +17,7 @@ mod disk_move;
 mod facts;
 mod identity;
 mod lifecycle;
+mod password;
 mod resources;
 mod restore;
 mod snapshots;
@@ -55,6 +56,8 @@ pub enum Form {
     Clone,
     Backup,
     Restore,
+    /// Set a guest user's password through the agent.
+    Password,
     /// Move `disks[disk]` to another pool or format.
     MoveDisk {
         disk: usize,
@@ -80,6 +83,7 @@ impl Form {
             Form::Clone => "clone",
             Form::Backup => "back up",
             Form::Restore => "restore",
+            Form::Password => "set",
             Form::MoveDisk { .. } => "move",
         }
     }
@@ -192,6 +196,7 @@ fn new(host: HostId, form: Form, facts: Facts) -> Wizard {
         Form::Clone => lifecycle::fields_clone(&facts),
         Form::Backup => backup::fields(&facts),
         Form::Restore => restore::fields(&facts),
+        Form::Password => password::fields(d),
         Form::MoveDisk { disk } => disk_move::fields(&facts, *disk),
         Form::Delete => lifecycle::fields_delete(d),
     };
@@ -217,6 +222,7 @@ fn refresh(w: &mut Wizard, ctx: &Context) {
         Form::Clone => lifecycle::check_clone(w, &facts),
         Form::Backup => backup::check_form(w, &facts),
         Form::Restore => restore::check_form(w, &facts),
+        Form::Password => password::check_form(w, d),
         Form::MoveDisk { disk } => disk_move::check_form(w, &facts, disk),
         Form::Delete => lifecycle::check_delete(w, d),
         Form::Description | Form::Cdrom { .. } | Form::DeleteSnapshot { .. } => {}
@@ -237,6 +243,7 @@ fn ops(w: &Wizard, form: &Form, d: &VmDetails) -> Result<Ops, String> {
         Form::Resize { disk } => resources::ops_resize(w, d, *disk),
         Form::Attach => attach::ops_attach(w, d, scope),
         Form::Snapshot => Ok(snapshots::ops_new(w, d)),
+        Form::Password => Ok(password::ops(w)),
         Form::DeleteSnapshot { name } => Ok(snapshots::ops_delete(w, name)),
         Form::Clone | Form::Backup | Form::Restore | Form::MoveDisk { .. } | Form::Delete => {
             Ok(Vec::new())

@@ -26,6 +26,12 @@ pub(super) fn fields_new(d: &VmDetails) -> Layout {
             Field::choice("mode", "Contents", 0, modes).hint(
                 "internal snapshots (qcow2) keep disks, and memory while running; disk only: external overlay files",
             ),
+            {
+                let mut q = Field::toggle("quiesce", "Quiesce (freeze file systems)", 0, false)
+                    .hint("the guest agent flushes and freezes the guest's file systems meanwhile (disk only)");
+                q.visible = d.active && crate::app::detail::has_agent_channel(&d.hardware);
+                q
+            },
         ],
     )
 }
@@ -65,6 +71,16 @@ pub(super) fn check_new(w: &mut Wizard, d: &VmDetails) {
             .find(|(k, _)| *k == "disks")
             .map_or(Ok(()), |(_, e)| Err(e.clone())),
     );
+    // libvirt freezes file systems only for disk-only snapshots.
+    check(
+        w,
+        "quiesce",
+        if spec.quiesce && !spec.disk_only {
+            Err("choose disk only: a snapshot with memory cannot be quiesced".into())
+        } else {
+            Ok(())
+        },
+    );
     w.review = Some(spec.to_xml().map_err(|e| e.to_string()));
 }
 
@@ -88,10 +104,12 @@ pub(super) fn ops_delete(w: &Wizard, name: &str) -> Ops {
 
 fn spec(w: &Wizard, d: &VmDetails) -> SnapshotSpec {
     let desc = w.get("description");
-    SnapshotSpec::for_domain(
+    let mut spec = SnapshotSpec::for_domain(
         &d.hardware,
         &w.get("name"),
         Some(desc.as_str()).filter(|s| !s.is_empty()),
         w.get("mode") == "disk only",
-    )
+    );
+    spec.quiesce = w.field("quiesce").is_some_and(|f| f.visible) && w.on("quiesce");
+    spec
 }

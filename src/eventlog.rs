@@ -28,6 +28,13 @@ pub struct Record {
     /// libvirt's lifecycle event and detail numbers.
     pub event: i32,
     pub detail: i32,
+    /// Not a lifecycle event: `host`, `action` or `job`, with its text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bad: bool,
 }
 
 pub fn file(dir: &Path) -> PathBuf {
@@ -134,6 +141,9 @@ mod tests {
             vm: vm.into(),
             event: 5,
             detail: 2,
+            kind: String::new(),
+            text: String::new(),
+            bad: false,
         }
     }
 

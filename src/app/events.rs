@@ -20,6 +20,106 @@ pub struct Entry {
     pub event: LifecycleEvent,
     /// From an earlier run of virtdeck (the event log), not seen by this one.
     pub earlier: bool,
+    /// Not a libvirt lifecycle event: a host's connection, an action, a job.
+    pub note: Option<Note>,
+}
+
+/// What happened when it is not a lifecycle event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+    /// Shown as trouble (lost host, failed action or job).
+    pub bad: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    Host,
+    Action,
+    Job,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Host => "host",
+            NoteKind::Action => "action",
+            NoteKind::Job => "job",
+        }
+    }
+
+    fn parse(s: &str) -> Option<NoteKind> {
+        [NoteKind::Host, NoteKind::Action, NoteKind::Job]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+impl Entry {
+    /// What the EVENT column says.
+    pub fn label(&self) -> String {
+        match &self.note {
+            Some(n) => n.text.clone(),
+            None => self.event.label(),
+        }
+    }
+
+    pub fn is_bad(&self) -> bool {
+        self.note
+            .as_ref()
+            .map_or_else(|| self.event.is_bad(), |n| n.bad)
+    }
+
+    /// `lifecycle`, `host`, `action` or `job` (the `kind:` filter).
+    pub fn kind(&self) -> &'static str {
+        self.note.as_ref().map_or("lifecycle", |n| n.kind.as_str())
+    }
+}
+
+/// Adds a host, action or job event for `vm` (its UUID and name; empty for the host).
+pub fn note(
+    app: &mut App,
+    host: HostId,
+    vm: (&str, &str),
+    kind: NoteKind,
+    text: String,
+    bad: bool,
+) {
+    let (uuid, name) = vm;
+    let at = std::time::SystemTime::now();
+    if app.settings.keep_events {
+        let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
+        app.events.unsaved.push(crate::eventlog::Record {
+            t: at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            host: host_name,
+            uuid: uuid.into(),
+            vm: name.into(),
+            event: -1,
+            detail: 0,
+            kind: kind.as_str().into(),
+            text: text.clone(),
+            bad,
+        });
+    }
+    let list = &mut app.events.list;
+    list.push_back(Entry {
+        host,
+        vm: name.into(),
+        event: LifecycleEvent {
+            uuid: uuid.into(),
+            event: -1,
+            detail: 0,
+            at,
+        },
+        earlier: false,
+        note: Some(Note { kind, text, bad }),
+    });
+    if list.len() > KEPT {
+        list.pop_front();
+    }
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +159,7 @@ pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
             vm: name_of(&event.uuid).unwrap_or_else(|| event.uuid.clone()),
             event,
             earlier: false,
+            note: None,
         })
         .collect();
     if app.settings.keep_events {
@@ -74,6 +175,9 @@ pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
                 vm: e.vm.clone(),
                 event: e.event.event,
                 detail: e.event.detail,
+                kind: String::new(),
+                text: String::new(),
+                bad: false,
             }
         }));
     }
@@ -95,6 +199,11 @@ pub fn load_earlier(app: &mut App, records: Vec<crate::eventlog::Record>, skippe
                 other_hosts += 1;
                 return None;
             };
+            let note = NoteKind::parse(&r.kind).map(|kind| Note {
+                kind,
+                text: r.text,
+                bad: r.bad,
+            });
             Some(Entry {
                 host,
                 vm: r.vm,
@@ -105,6 +214,7 @@ pub fn load_earlier(app: &mut App, records: Vec<crate::eventlog::Record>, skippe
                     at: std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.t),
                 },
                 earlier: true,
+                note,
             })
         })
         .collect();
@@ -139,7 +249,13 @@ pub fn rows(app: &App) -> Vec<&Entry> {
         .list
         .iter()
         .rev()
-        .filter(|e| super::panes::keeps(app, PaneId::Events, e.host, &e.vm))
+        .filter(|e| {
+            super::panes::keeps(app, PaneId::Events, e.host, &e.vm)
+                && app
+                    .scopes
+                    .get(PaneId::Events)
+                    .is_none_or(|s| s.filter.kind_matches(e.kind()))
+        })
         .collect()
 }
 
@@ -240,9 +356,20 @@ mod tests {
             HostId(0),
             HostEvent::DomainEvents(vec![ev("x", 3)]),
         ));
+        // Both hosts' connections are events of their own.
+        let hosts: Vec<(usize, String)> = rows(&a)
+            .iter()
+            .filter(|e| e.kind() == "host")
+            .map(|e| (e.host.0, e.label()))
+            .collect();
+        assert_eq!(
+            hosts,
+            [(1, "host connected".into()), (0, "host connected".into())]
+        );
         let r: Vec<(usize, String, String)> = rows(&a)
             .iter()
-            .map(|e| (e.host.0, e.vm.clone(), e.event.label()))
+            .filter(|e| e.kind() == "lifecycle")
+            .map(|e| (e.host.0, e.vm.clone(), e.label()))
             .collect();
         assert_eq!(
             r,
@@ -294,6 +421,9 @@ mod log_tests {
             vm: vm.into(),
             event: 8,
             detail: 0,
+            kind: String::new(),
+            text: String::new(),
+            bad: false,
         }
     }
 
@@ -320,6 +450,7 @@ mod log_tests {
             .events
             .list
             .iter()
+            .filter(|e| e.note.is_none())
             .map(|e| (e.vm.as_str(), e.earlier))
             .collect();
         assert_eq!(list, [("old-db", true), ("now", false)]);
@@ -352,5 +483,72 @@ mod log_tests {
             (saved[0].host.as_str(), saved[0].t, saved[0].detail),
             ("kvm-b", 42, 2)
         );
+    }
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::*;
+    use crate::app::tests::{app, press, select};
+    use crate::app::Msg;
+    use crate::host::HostEvent;
+
+    /// Host troubles, actions and their outcomes are events too, found with `kind:`.
+    #[test]
+    fn host_action_and_job_events_and_the_kind_filter() {
+        let mut a = app();
+        select(&mut a, "web-02");
+        let fx = press(&mut a, "s");
+        let ids: Vec<crate::host::RequestId> = fx
+            .iter()
+            .filter_map(|e| match e {
+                crate::app::Effect::Host(_, crate::host::HostCommand::Lifecycle { id, .. }) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(!ids.is_empty(), "{fx:?}");
+        for id in ids {
+            a.update(Msg::Host(
+                HostId(0),
+                HostEvent::Reply {
+                    id,
+                    reply: crate::host::Reply::Op(Err("refused".into())),
+                },
+            ));
+        }
+        a.update(Msg::Host(
+            HostId(0),
+            HostEvent::Lost {
+                error: "EOF \u{1b}[2J".into(),
+            },
+        ));
+        let all: Vec<(&'static str, String, bool)> = a
+            .events
+            .list
+            .iter()
+            .map(|e| (e.kind(), e.label(), e.is_bad()))
+            .collect();
+        assert!(
+            all.contains(&("host", "host lost: EOF \u{1b}[2J".into(), true)),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|(k, l, bad)| *k == "action"
+                && l.starts_with("start failed: refused")
+                && *bad),
+            "{all:?}"
+        );
+        // `:events /kind:host` keeps the host's events only.
+        a.scopes.set(
+            PaneId::Events,
+            crate::app::panes::Scope {
+                host: None,
+                text: "kind:host".into(),
+                filter: crate::app::filter::Filter::parse("kind:host").unwrap(),
+            },
+        );
+        assert!(rows(&a).iter().all(|e| e.kind() == "host") && !rows(&a).is_empty());
     }
 }

@@ -13,6 +13,8 @@ enum Kind {
     Name(String),
     /// A tag of the VM's, whole (`tag:db` is not `db2`); `tag:` alone: any tag.
     Tag(String),
+    /// An event's kind (`kind:host`, `kind:lifecycle`…), for the events pane.
+    EventKind(String),
     Host(String),
     State(String),
     Regex(Regex),
@@ -60,6 +62,10 @@ impl Filter {
                     Kind::Host(h.to_string())
                 } else if let Some(t) = lower.strip_prefix("tag:") {
                     Kind::Tag(t.to_string())
+                } else if let Some(k) = lower.strip_prefix("kind:") {
+                    Kind::EventKind(k.to_string())
+                } else if let Some(v) = lower.strip_prefix("vm:") {
+                    Kind::Name(v.to_string())
                 } else if let Some(s) = lower.strip_prefix("state:") {
                     // Spaces never occur inside a term; "shutoff" matches "shut off".
                     Kind::State(s.to_string())
@@ -85,9 +91,17 @@ impl Filter {
                 Kind::Name(n) => lower.contains(n.as_str()),
                 Kind::Host(h) => contains_ci(host, h),
                 Kind::Regex(r) => r.is_match(name),
-                Kind::State(_) | Kind::Tag(_) => return true,
+                Kind::State(_) | Kind::Tag(_) | Kind::EventKind(_) => return true,
             };
             hit != t.not
+        })
+    }
+
+    /// Whether an event of `kind` passes the `kind:` terms (a prefix: `kind:life`).
+    pub fn kind_matches(&self, kind: &str) -> bool {
+        self.terms.iter().all(|t| match &t.kind {
+            Kind::EventKind(k) => kind.starts_with(k.as_str()) != t.not,
+            _ => true,
         })
     }
 
@@ -109,7 +123,7 @@ impl Filter {
                 Kind::State(s) if s == "template" => vm.template,
                 Kind::State(s) => state_matches(vm.state, s),
                 Kind::Regex(r) => r.is_match(&vm.name),
-                Kind::Host(_) => return true,
+                Kind::Host(_) | Kind::EventKind(_) => return true,
             };
             hit != t.not
         })

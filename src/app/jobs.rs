@@ -168,6 +168,8 @@ pub fn tick(app: &mut App) {
     let now = app.now;
     let mut reopen = None;
     let mut said = Vec::new();
+    let mut hosts_of = Vec::new();
+    let mut notes = Vec::new();
     for j in app.jobs.list.iter_mut().filter(|j| j.finished.is_none()) {
         let s = j.job.state();
         if s == JobState::Running {
@@ -186,6 +188,7 @@ pub fn tick(app: &mut App) {
             _ => continue,
         };
         let t = &j.target;
+        let host = j.host;
         said.push(match &s {
             JobState::Done => match j.job.note() {
                 Some(n) => (Level::Info, format!("{} {t} {}: {n}", what.0, what.1)),
@@ -195,9 +198,16 @@ pub fn tick(app: &mut App) {
             JobState::Failed(e) => (Level::Error, format!("{} {t} failed: {e}", what.0)),
             JobState::Running => continue,
         });
+        hosts_of.push(host);
     }
     for (level, text) in said {
-        app.messages.push(level, text, now);
+        // The events pane keeps the outcome too (host-wide: the job names its VM).
+        let bad = level == Level::Error;
+        app.messages.push(level, text.clone(), now);
+        notes.push((text, bad));
+    }
+    for (host, (text, bad)) in hosts_of.into_iter().zip(notes) {
+        super::events::note(app, host, ("", ""), super::events::NoteKind::Job, text, bad);
     }
     if let Some((mut form, e, label)) = reopen {
         // Back to the form with what was typed, unless another dialog is open.

@@ -768,6 +768,8 @@ impl App {
         };
         let host = &mut self.hosts[hi];
         let name = host.name.clone();
+        // What the events pane records of the host's connection.
+        let mut noted: Option<(String, bool)> = None;
         match ev {
             HostEvent::Connecting { attempt } => {
                 host.status = HostStatus::Connecting { attempt };
@@ -786,8 +788,10 @@ impl App {
                 // A recovery is news; the first connection is not.
                 if std::mem::take(&mut host.trouble) {
                     self.messages.push(Level::Info, text, now);
+                    noted = Some(("host connected again".into(), false));
                 } else {
                     self.messages.log(Level::Info, text, now);
+                    noted = Some(("host connected".into(), false));
                 }
             }
             HostEvent::Unreachable { error, retry_in } => {
@@ -802,6 +806,7 @@ impl App {
                 if !repeated {
                     self.messages
                         .push(Level::Error, format!("{name}: unreachable: {error}"), now);
+                    noted = Some((format!("host unreachable: {error}"), true));
                 }
             }
             HostEvent::Lost { error } => {
@@ -815,10 +820,12 @@ impl App {
                     format!("{name}: connection lost: {error}"),
                     now,
                 );
+                noted = Some((format!("host lost: {error}"), true));
             }
             HostEvent::Stalled { for_ } => {
                 host.stalled_since = Some(now.checked_sub(for_).unwrap_or(now));
                 host.trouble = true;
+                noted = Some(("host not responding".into(), true));
                 self.messages.push(
                     Level::Error,
                     format!(
@@ -832,6 +839,7 @@ impl App {
                 if host.stalled_since.take().is_some() {
                     self.messages
                         .push(Level::Info, format!("{name}: responding again"), now);
+                    noted = Some(("host responding again".into(), false));
                 }
             }
             HostEvent::Snapshot(snap) => {
@@ -881,6 +889,9 @@ impl App {
             HostEvent::Caps(caps) => self.hosts[hi].caps = Some(caps),
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
+        }
+        if let Some((text, bad)) = noted {
+            events::note(self, id, ("", ""), events::NoteKind::Host, text, bad);
         }
     }
 }

@@ -122,7 +122,19 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
     let now = app.now;
     match (owner, reply) {
         (Owner::Lifecycle { uuid, name, op }, Reply::Op(result)) => {
-            app.vms.pending.remove(&(host, uuid));
+            app.vms.pending.remove(&(host, uuid.clone()));
+            let (text, bad) = match &result {
+                Ok(()) => (format!("{} (virtdeck)", op.verb()), false),
+                Err(e) => (format!("{} failed: {e}", op.verb()), true),
+            };
+            super::events::note(
+                app,
+                host,
+                (&uuid, &name),
+                super::events::NoteKind::Action,
+                text,
+                bad,
+            );
             match result {
                 Ok(()) => app.messages.log(
                     Level::Info,
@@ -167,7 +179,21 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
             wizard_done(app, host, &host_name, id, result)
         }
         (Owner::Wizard, Reply::Done(result)) => wizard_done(app, host, &host_name, id, result),
-        (Owner::Action(what), Reply::Done(result)) => action_done(app, &host_name, &what, result),
+        (Owner::Action(what), Reply::Done(result)) => {
+            let (text, bad) = match &result {
+                Ok(t) => (t.clone(), false),
+                Err(e) => (format!("{what} failed: {e}"), true),
+            };
+            super::events::note(
+                app,
+                host,
+                ("", ""),
+                super::events::NoteKind::Action,
+                text,
+                bad,
+            );
+            action_done(app, &host_name, &what, result)
+        }
         // A worker answering with the wrong shape is a bug; the log keeps a trace.
         (_, _) => app.messages.log(
             Level::Error,

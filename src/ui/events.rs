@@ -47,11 +47,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .clamp(sel.saturating_sub(page - 1), sel);
     app.events.offset.set(first);
     let body = list.iter().skip(first).take(page).map(|e| {
-        let style = if e.event.is_bad() {
-            t.toast_error
-        } else {
-            t.base
-        };
+        let style = if e.is_bad() { t.toast_error } else { t.base };
         let (time, row_style) = if e.earlier {
             (day_clock(e.event.at), t.dim)
         } else {
@@ -61,7 +57,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(time),
             Cell::from(host_name(app, e.host)),
             Cell::from(sanitize::text(&e.vm).into_owned()),
-            Cell::from(e.event.label()).style(if e.earlier { t.dim } else { style }),
+            Cell::from(sanitize::text(&e.label()).into_owned()).style(if e.earlier {
+                t.dim
+            } else {
+                style
+            }),
         ])
         .style(row_style)
     });

@@ -121,6 +121,39 @@ fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
     }
 }
 
+/// The VM's last events (lifecycle and virtdeck's actions), newest first; none if none.
+fn events_line(app: &App, host: crate::model::HostId, uuid: &str) -> Option<Line<'static>> {
+    let t = &app.theme;
+    let last: Vec<String> = app
+        .events
+        .list
+        .iter()
+        .rev()
+        .filter(|e| e.host == host && e.event.uuid == uuid)
+        .take(3)
+        .map(|e| {
+            let secs = e
+                .event
+                .at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!(
+                "{:02}:{:02} {}",
+                secs / 3600 % 24,
+                secs / 60 % 60,
+                sanitize::text(&e.label())
+            )
+        })
+        .collect();
+    (!last.is_empty()).then(|| {
+        Line::from(vec![
+            Span::styled("events: ", t.header),
+            Span::raw(last.join(" · ")),
+            Span::styled("  (7: all)", t.dim),
+        ])
+    })
+}
+
 /// What the guest agent said (OS, host name, time zone, users; file systems; addresses),
 /// or that it is being asked or does not answer; nothing without an agent channel.
 fn agent_lines(app: &App) -> Vec<Line<'static>> {
@@ -313,7 +346,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     };
     let rates = h.rates.get(&vm.uuid).copied().unwrap_or_default();
-    let agent = agent_lines(app);
+    let mut agent = agent_lines(app);
+    agent.extend(events_line(app, h.id, &vm.uuid));
     let [head, grid] = Layout::vertical([
         Constraint::Length(6 + agent.len() as u16),
         Constraint::Min(0),

@@ -14,7 +14,7 @@ enum Kind {
     /// A tag of the VM's, whole (`tag:db` is not `db2`); `tag:` alone: any tag.
     Tag(String),
     /// An event's kind (`kind:host`, `kind:lifecycle`…), for the events pane.
-    EventKind(String),
+    Event(String),
     Host(String),
     State(String),
     Regex(Regex),
@@ -63,7 +63,7 @@ impl Filter {
                 } else if let Some(t) = lower.strip_prefix("tag:") {
                     Kind::Tag(t.to_string())
                 } else if let Some(k) = lower.strip_prefix("kind:") {
-                    Kind::EventKind(k.to_string())
+                    Kind::Event(k.to_string())
                 } else if let Some(v) = lower.strip_prefix("vm:") {
                     Kind::Name(v.to_string())
                 } else if let Some(s) = lower.strip_prefix("state:") {
@@ -91,7 +91,7 @@ impl Filter {
                 Kind::Name(n) => lower.contains(n.as_str()),
                 Kind::Host(h) => contains_ci(host, h),
                 Kind::Regex(r) => r.is_match(name),
-                Kind::State(_) | Kind::Tag(_) | Kind::EventKind(_) => return true,
+                Kind::State(_) | Kind::Tag(_) | Kind::Event(_) => return true,
             };
             hit != t.not
         })
@@ -100,7 +100,7 @@ impl Filter {
     /// Whether an event of `kind` passes the `kind:` terms (a prefix: `kind:life`).
     pub fn kind_matches(&self, kind: &str) -> bool {
         self.terms.iter().all(|t| match &t.kind {
-            Kind::EventKind(k) => kind.starts_with(k.as_str()) != t.not,
+            Kind::Event(k) => kind.starts_with(k.as_str()) != t.not,
             _ => true,
         })
     }
@@ -123,7 +123,7 @@ impl Filter {
                 Kind::State(s) if s == "template" => vm.template,
                 Kind::State(s) => state_matches(vm.state, s),
                 Kind::Regex(r) => r.is_match(&vm.name),
-                Kind::Host(_) | Kind::EventKind(_) => return true,
+                Kind::Host(_) | Kind::Event(_) => return true,
             };
             hit != t.not
         })

@@ -116,12 +116,30 @@ pub fn from_params(params: &[(String, Value)]) -> GuestInfo {
 }
 
 /// Asks the agent (1 s at most per call); the error says why there is no answer.
+///
+/// libvirt keeps the agent timeout per VM for as long as it runs, and other agent calls
+/// (a filesystem freeze for a quiesced snapshot, `virsh shutdown --mode=agent`) may need
+/// longer than 1 s: libvirt's default is put back after the read.
 pub fn read(dom: &Domain) -> Result<GuestInfo, String> {
-    let e = || crate::host::message(&virt::error::Error::last_error());
-    // SAFETY: valid handle; the timeout is in seconds.
-    if unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } < 0 {
-        return Err(e());
+    // SAFETY: valid handle; the timeout is in seconds. A libvirt without the call keeps
+    // its default, and the read still runs.
+    let short = unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } == 0;
+    let r = read_info(dom);
+    if short {
+        // SAFETY: as above.
+        unsafe {
+            sys::virDomainAgentSetResponseTimeout(
+                dom.as_ptr(),
+                sys::VIR_DOMAIN_AGENT_RESPONSE_TIMEOUT_DEFAULT,
+                0,
+            )
+        };
     }
+    r
+}
+
+fn read_info(dom: &Domain) -> Result<GuestInfo, String> {
+    let e = || crate::host::message(&virt::error::Error::last_error());
     let mut params: sys::virTypedParameterPtr = std::ptr::null_mut();
     let mut n: std::os::raw::c_int = 0;
     let types = sys::VIR_DOMAIN_GUEST_INFO_USERS

@@ -121,11 +121,17 @@ pub fn from_params(params: &[(String, Value)]) -> GuestInfo {
 /// (a filesystem freeze for a quiesced snapshot, `virsh shutdown --mode=agent`) may need
 /// longer than 1 s: libvirt's default is put back after the read.
 pub fn read(dom: &Domain) -> Result<GuestInfo, String> {
+    short(dom, || read_info(dom))
+}
+
+/// Runs `f` with the VM's agent timeout at 1 s, then puts libvirt's default back: a silent
+/// agent then holds the calling thread (the worker, for a password change) 1 s at most.
+pub fn short<T>(dom: &Domain, f: impl FnOnce() -> T) -> T {
     // SAFETY: valid handle; the timeout is in seconds. A libvirt without the call keeps
-    // its default, and the read still runs.
-    let short = unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } == 0;
-    let r = read_info(dom);
-    if short {
+    // its default, and `f` still runs.
+    let set = unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } == 0;
+    let out = f();
+    if set {
         // SAFETY: as above.
         unsafe {
             sys::virDomainAgentSetResponseTimeout(
@@ -135,7 +141,7 @@ pub fn read(dom: &Domain) -> Result<GuestInfo, String> {
             )
         };
     }
-    r
+    out
 }
 
 fn read_info(dom: &Domain) -> Result<GuestInfo, String> {

@@ -38,10 +38,11 @@ pub struct Filesystem {
 }
 
 impl Filesystem {
-    /// Used share in percent, when the agent reports sizes.
+    /// Used share in percent, when the agent reports sizes; a guest claiming more used than
+    /// total shows 100 %.
     pub fn use_percent(&self) -> Option<f64> {
         match (self.used_bytes, self.total_bytes) {
-            (Some(u), Some(t)) if t > 0 => Some(u as f64 * 100.0 / t as f64),
+            (Some(u), Some(t)) if t > 0 => Some((u as f64 * 100.0 / t as f64).min(100.0)),
             _ => None,
         }
     }
@@ -309,5 +310,40 @@ mod tests {
         ]);
         assert_eq!(g.os.as_deref(), Some("Alpine 3.19"));
         assert_eq!(from_params(&[]), GuestInfo::default());
+    }
+
+    #[test]
+    fn hostile_parameters() {
+        let g = from_params(&[
+            p("user.count", Value::Num(i64::MAX)),
+            p("user.0.name", Value::Num(7)),
+            p("user.1.name", Value::Str("x".into())),
+            p("user.300.name", Value::Str("beyond the cap".into())),
+            p("fs.count", Value::Num(-4)),
+            p("fs.0.mountpoint", Value::Str("/".into())),
+            p("hostname", Value::Other),
+            p("timezone.offset", Value::Str("not a number".into())),
+        ]);
+        assert_eq!(g.users, ["x"], "a number is no name; the cap holds");
+        assert!(g.filesystems.is_empty(), "a negative count reads nothing");
+        assert_eq!(g.hostname, None);
+        assert_eq!(g.timezone, None);
+        let fs = |used, total| Filesystem {
+            mountpoint: "/".into(),
+            fstype: String::new(),
+            used_bytes: used,
+            total_bytes: total,
+        };
+        assert_eq!(fs(Some(u64::MAX), Some(1)).use_percent(), Some(100.0));
+        assert_eq!(fs(Some(5), Some(0)).use_percent(), None);
+        assert_eq!(fs(None, Some(5)).use_percent(), None);
+        // Sizes that do not fit or are negative are unknown, not wrapped.
+        let g = from_params(&[
+            p("fs.count", Value::Num(1)),
+            p("fs.0.mountpoint", Value::Str("/".into())),
+            p("fs.0.used-bytes", Value::Num(-1)),
+            p("fs.0.total-bytes", Value::Num(10)),
+        ]);
+        assert_eq!(g.filesystems[0].used_bytes, None);
     }
 }

@@ -38,10 +38,11 @@ pub struct Filesystem {
 }
 
 impl Filesystem {
-    /// Used share in percent, when the agent reports sizes.
+    /// Used share in percent, when the agent reports sizes; a guest claiming more used than
+    /// total shows 100 %.
     pub fn use_percent(&self) -> Option<f64> {
         match (self.used_bytes, self.total_bytes) {
-            (Some(u), Some(t)) if t > 0 => Some(u as f64 * 100.0 / t as f64),
+            (Some(u), Some(t)) if t > 0 => Some((u as f64 * 100.0 / t as f64).min(100.0)),
             _ => None,
         }
     }
@@ -116,12 +117,36 @@ pub fn from_params(params: &[(String, Value)]) -> GuestInfo {
 }
 
 /// Asks the agent (1 s at most per call); the error says why there is no answer.
+///
+/// libvirt keeps the agent timeout per VM for as long as it runs, and other agent calls
+/// (a filesystem freeze for a quiesced snapshot, `virsh shutdown --mode=agent`) may need
+/// longer than 1 s: libvirt's default is put back after the read.
 pub fn read(dom: &Domain) -> Result<GuestInfo, String> {
-    let e = || crate::host::message(&virt::error::Error::last_error());
-    // SAFETY: valid handle; the timeout is in seconds.
-    if unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } < 0 {
-        return Err(e());
+    short(dom, || read_info(dom))
+}
+
+/// Runs `f` with the VM's agent timeout at 1 s, then puts libvirt's default back: a silent
+/// agent then holds the calling thread (the worker, for a password change) 1 s at most.
+pub fn short<T>(dom: &Domain, f: impl FnOnce() -> T) -> T {
+    // SAFETY: valid handle; the timeout is in seconds. A libvirt without the call keeps
+    // its default, and `f` still runs.
+    let set = unsafe { sys::virDomainAgentSetResponseTimeout(dom.as_ptr(), 1, 0) } == 0;
+    let out = f();
+    if set {
+        // SAFETY: as above.
+        unsafe {
+            sys::virDomainAgentSetResponseTimeout(
+                dom.as_ptr(),
+                sys::VIR_DOMAIN_AGENT_RESPONSE_TIMEOUT_DEFAULT,
+                0,
+            )
+        };
     }
+    out
+}
+
+fn read_info(dom: &Domain) -> Result<GuestInfo, String> {
+    let e = || crate::host::message(&virt::error::Error::last_error());
     let mut params: sys::virTypedParameterPtr = std::ptr::null_mut();
     let mut n: std::os::raw::c_int = 0;
     let types = sys::VIR_DOMAIN_GUEST_INFO_USERS
@@ -285,5 +310,40 @@ mod tests {
         ]);
         assert_eq!(g.os.as_deref(), Some("Alpine 3.19"));
         assert_eq!(from_params(&[]), GuestInfo::default());
+    }
+
+    #[test]
+    fn hostile_parameters() {
+        let g = from_params(&[
+            p("user.count", Value::Num(i64::MAX)),
+            p("user.0.name", Value::Num(7)),
+            p("user.1.name", Value::Str("x".into())),
+            p("user.300.name", Value::Str("beyond the cap".into())),
+            p("fs.count", Value::Num(-4)),
+            p("fs.0.mountpoint", Value::Str("/".into())),
+            p("hostname", Value::Other),
+            p("timezone.offset", Value::Str("not a number".into())),
+        ]);
+        assert_eq!(g.users, ["x"], "a number is no name; the cap holds");
+        assert!(g.filesystems.is_empty(), "a negative count reads nothing");
+        assert_eq!(g.hostname, None);
+        assert_eq!(g.timezone, None);
+        let fs = |used, total| Filesystem {
+            mountpoint: "/".into(),
+            fstype: String::new(),
+            used_bytes: used,
+            total_bytes: total,
+        };
+        assert_eq!(fs(Some(u64::MAX), Some(1)).use_percent(), Some(100.0));
+        assert_eq!(fs(Some(5), Some(0)).use_percent(), None);
+        assert_eq!(fs(None, Some(5)).use_percent(), None);
+        // Sizes that do not fit or are negative are unknown, not wrapped.
+        let g = from_params(&[
+            p("fs.count", Value::Num(1)),
+            p("fs.0.mountpoint", Value::Str("/".into())),
+            p("fs.0.used-bytes", Value::Num(-1)),
+            p("fs.0.total-bytes", Value::Num(10)),
+        ]);
+        assert_eq!(g.filesystems[0].used_bytes, None);
     }
 }

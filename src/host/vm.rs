@@ -521,7 +521,7 @@ fn act(conn: &Connect, uuid: &str, op: VmOp) -> Result<String, VmError> {
             if user.is_empty() || user.chars().any(char::is_control) {
                 return refused("name the guest's user");
             }
-            dom.set_user_password(&user, &password.0, 0)?;
+            crate::host::agent::short(&dom, || dom.set_user_password(&user, &password.0, 0))?;
             format!("{name}: password of {user} set")
         }
         VmOp::SetTemplate(on) => {

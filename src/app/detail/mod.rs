@@ -352,6 +352,14 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Backup => forms::open(app, host, &d, Form::Backup),
         Action::Restore => forms::open(app, host, &d, Form::Restore),
         Action::SetPassword => forms::open(app, host, &d, Form::Password),
+        // The answer is kept per boot: forgetting it makes the next tick ask again (an agent
+        // that starts after the guest booted, or one restarted inside the guest).
+        Action::RefreshItem => {
+            if let Some(e) = app.detail.cache.get_mut(&(host, uuid.clone())) {
+                e.agent = None;
+            }
+            ask_agent(app, host, uuid)
+        }
         Action::MoveDisk => move_disk(app, host, &d),
         Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleTemplate => {

@@ -163,7 +163,7 @@ fn agent_lines(app: &App) -> Vec<Line<'static>> {
         None => Vec::new(),
         Some(None) => vec![Line::from(Span::styled("guest agent: asking…", t.pending))],
         Some(Some(Err(e))) => vec![Line::from(Span::styled(
-            format!("guest agent: not answering ({})", s(&e)),
+            format!("guest agent: not answering ({}); C-r asks again", s(&e)),
             t.dim,
         ))],
         Some(Some(Ok(g))) => {

@@ -70,6 +70,29 @@ mod tests {
     const AGENT: &str =
         "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
 
+    /// The agent is asked once per boot; C-r forgets the answer and asks again.
+    #[test]
+    fn ctrl_r_asks_the_agent_again() {
+        let mut a = opened_with(true, &xml_with(AGENT));
+        let asks = |fx: &[Effect]| {
+            fx.iter()
+                .filter(|e| matches!(e, Effect::Host(_, HostCommand::Vm(VmCmd::GuestInfo { .. }))))
+                .count()
+        };
+        assert_eq!(
+            asks(&crate::app::detail::tick(&mut a)),
+            1,
+            "first tick asks"
+        );
+        assert_eq!(
+            asks(&crate::app::detail::tick(&mut a)),
+            0,
+            "asked once per boot"
+        );
+        assert_eq!(asks(&press(&mut a, "<C-r>")), 1, "C-r asks again");
+        assert_eq!(asks(&crate::app::detail::tick(&mut a)), 0);
+    }
+
     #[test]
     fn the_password_goes_to_the_agent_and_is_never_shown() {
         let mut a = opened_with(true, &xml_with(AGENT));

@@ -869,6 +869,7 @@ impl App {
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             HostEvent::Caps(caps) => self.hosts[hi].caps = Some(caps),
+            HostEvent::NodeDevices(d) => self.hosts[hi].hostdevs = Some(d),
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
         }

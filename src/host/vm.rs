@@ -546,6 +546,11 @@ fn device_label(xml: &str) -> String {
     let Ok(n) = crate::xml::tree::parse(xml, "device") else {
         return "device".into();
     };
+    if n.name == "hostdev" {
+        if let Some(spec) = crate::xml::hostdev::spec_of(&n) {
+            return spec.label();
+        }
+    }
     let detail = match n.name.as_str() {
         "disk" => n.child_attr("target", "dev"),
         "interface" => n

@@ -248,4 +248,4 @@ impl HostDevices {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,6 +14,7 @@ mod backup;
 mod boot;
 mod devices;
 mod facts;
+mod hostdev;
 mod identity;
 mod lifecycle;
 mod resources;
@@ -159,6 +160,8 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
     // The attach form offers a TPM as the host allows (models, swtpm installed).
     if attach {
         fx.push(Effect::Host(host, HostCommand::Caps));
+        // Devices come and go (USB): read them again each time the form opens.
+        fx.push(Effect::Host(host, HostCommand::NodeDevices));
     }
     fx.extend(wizard::open(app, w));
     fx

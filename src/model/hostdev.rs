@@ -50,8 +50,8 @@ impl HostDevices {
             .find(|d| matches!(&d.kind, DevKind::Pci(p) if p.addr == addr))
     }
 
-    /// The devices a guest can be given, in the host's order: PCI functions (not bridges),
-    /// USB devices (not root hubs), mediated devices.
+    /// The devices a guest can be given: PCI functions (not bridges) by address, USB
+    /// devices (not root hubs), mediated devices.
     pub fn offered(&self) -> Vec<&NodeDevice> {
         let rank = |d: &NodeDevice| match &d.kind {
             DevKind::Pci(_) => 0,
@@ -71,7 +71,14 @@ impl HostDevices {
                 _ => false,
             })
             .collect();
-        out.sort_by_key(|d| rank(d));
+        // PCI by address (the names spell it), USB by bus and device.
+        out.sort_by_key(|d| {
+            let usb = match &d.kind {
+                DevKind::Usb(u) => (u.bus, u.device),
+                _ => (0, 0),
+            };
+            (rank(d), usb, d.name.clone())
+        });
         out
     }
 
@@ -193,7 +200,6 @@ impl HostDevices {
     /// The warnings for giving `d` to a guest (escaped; empty: nothing known against it).
     pub fn warnings(&self, d: &NodeDevice) -> Vec<String> {
         let mut out = Vec::new();
-        let driver = d.driver.as_deref().unwrap_or("no driver");
         if let DevKind::Pci(p) = &d.kind {
             match p.iommu_group {
                 None => out.push(
@@ -235,6 +241,10 @@ impl HostDevices {
         }
         let used = self.host_use(d);
         if !used.is_empty() {
+            let driver = match d.driver.as_deref() {
+                Some(drv) => format!("driver {drv}"),
+                None => "it".into(),
+            };
             out.push(format!(
                 "in use by the host: {driver} carries {}; giving it to the guest takes it \
                  from the host",

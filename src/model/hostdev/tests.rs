@@ -109,13 +109,16 @@ fn warnings_name_the_group_and_what_the_host_uses() {
     assert_eq!(
         nic,
         [
-            "in use by the host: e1000e carries interface eth0 (up, 192.0.2.5/24); giving it to \
+            "in use by the host: driver e1000e carries interface eth0 (up, 192.0.2.5/24); giving it to \
           the guest takes it from the host"
         ]
     );
     let nvme = h.warnings(dev(&h, "pci_0000_03_00_0"));
     assert!(nvme[0].starts_with("no IOMMU group"), "{nvme:?}");
-    assert!(nvme[1].contains("nvme carries disk /dev/vda"), "{nvme:?}");
+    assert!(
+        nvme[1].contains("driver nvme carries disk /dev/vda"),
+        "{nvme:?}"
+    );
     assert!(h.warnings(dev(&h, "usb_1_5")).is_empty());
     // A remote host: no addresses, the link state only.
     let mut remote = sample();

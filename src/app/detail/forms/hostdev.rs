@@ -274,11 +274,9 @@ mod tests {
         );
         let w = wiz(&mut a);
         assert_eq!(w.get("hd_dev"), "pci_0000_02_00_0");
-        assert!(w
-            .review_notes
-            .iter()
-            .any(|n| n
-                .contains("in use by the host: e1000e carries interface eth0 (up, 192.0.2.5/24)")));
+        assert!(w.review_notes.iter().any(|n| n.contains(
+            "in use by the host: driver e1000e carries interface eth0 (up, 192.0.2.5/24)"
+        )));
         press(&mut a, "<Enter>");
         let fx = press(&mut a, "<Enter>");
         let sent = ops(&fx);

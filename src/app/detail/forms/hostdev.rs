@@ -111,7 +111,14 @@ pub(super) fn check_hostdev(w: &mut Wizard, facts: &Facts, what: &str) {
     );
     let mut notes: Vec<String> = warnings.iter().map(|w| format!("⚠ {w}")).collect();
     if let Some(d) = dev {
-        notes.insert(0, format!("{} · {}", h.line(d), driver_note(d)));
+        let what = match h.spec(d, usb_by(w)) {
+            Some(spec) => match h.describe(&spec) {
+                Some(name) => format!("{} ({name})", spec.label()),
+                None => spec.label(),
+            },
+            None => h.line(d),
+        };
+        notes.insert(0, format!("{what}: {}", driver_note(d)));
         if matches!(d.kind, DevKind::Pci(_)) && facts.details.active {
             notes.push(
                 "A running guest gets it now if the host can hotplug it (an IOMMU, the \

@@ -71,8 +71,41 @@ fn host_device_picker_warns_about_a_shared_iommu_group() {
 #[test]
 fn host_device_picker_filters_to_a_usb_stick() {
     let mut live = picker("home-assistant");
+    live.type_text("sandisk");
+    let s = screen(&live.app, 120, 30);
+    assert!(s.contains("Ultra Fit") && s.contains("USB by"), "{s}");
+    insta::assert_snapshot!("hostdev_usb_120x30", s);
+    // The Zigbee stick is the VM's already.
+    let mut live = picker("home-assistant");
     live.type_text("conbee");
     let s = screen(&live.app, 120, 30);
-    assert!(s.contains("ConBee II") && s.contains("USB by"), "{s}");
-    insta::assert_snapshot!("hostdev_usb_120x30", s);
+    assert!(
+        s.contains("USB 1cf1:0030 is attached to this VM already"),
+        "{s}"
+    );
+}
+
+/// The Hardware tab names the VM's host device by what the host calls it, and `D` offers
+/// to detach it.
+#[test]
+fn hardware_tab_names_the_host_device() {
+    let mut live = open("home-assistant");
+    live.press("<Tab>");
+    // The next tick asks the host for its devices (the VM has one).
+    live.tick();
+    assert!(live.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .any(|h| h.hostdevs.is_some())));
+    live.press("G");
+    live.press("k"); // the host device sits above the balloon
+    let s = screen(&live.app, 120, 30);
+    assert!(
+        s.contains("Host device") && s.contains("USB 1cf1:0030 (Dresden Elektronik ConBee II)"),
+        "{s}"
+    );
+    insta::assert_snapshot!("hostdev_hardware_120x30", s);
+    live.press("D");
+    let s = screen(&live.app, 120, 30);
+    assert!(matches!(live.app.mode, Mode::Confirm(_)), "{s}");
 }

@@ -109,3 +109,33 @@ fn hardware_tab_names_the_host_device() {
     let s = screen(&live.app, 120, 30);
     assert!(matches!(live.app.mode, Mode::Confirm(_)), "{s}");
 }
+
+/// `:hostdevs`: every host's devices, a ⚠ where something speaks against passing one
+/// through, the selected one's warnings below.
+#[test]
+fn host_devices_pane_lists_the_fleets_devices() {
+    let mut live = common::demo();
+    assert!(live.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.status.is_connected())));
+    live.press(":");
+    live.type_text("hostdevs");
+    live.press("<Enter>");
+    assert_eq!(
+        live.app.view,
+        View::Pane(virtdeck::app::panes::PaneId::HostDevs)
+    );
+    assert!(live.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.hostdevs.is_some())));
+    live.press("j");
+    live.press("j"); // the I210 carrying eno1
+    let s = screen(&live.app, 120, 30);
+    assert!(
+        s.contains("Host devices 7") && s.contains("carries interface eno1 (up)"),
+        "{s}"
+    );
+    insta::assert_snapshot!("hostdevs_pane_120x30", s);
+}

@@ -10,6 +10,7 @@ pub mod display;
 pub mod events;
 pub mod filter;
 pub mod hitmap;
+pub mod hostdevs;
 pub mod hosts;
 pub mod jobs;
 mod keys;
@@ -311,6 +312,8 @@ pub struct App {
     pub jobs: jobs::Jobs,
     /// Lifecycle events of the whole fleet.
     pub events: events::EventsUi,
+    /// The host-devices pane.
+    pub hostdevs: hostdevs::HostDevsUi,
     /// Palette lines run, oldest first (loaded at start, saved by an effect).
     pub history: Vec<String>,
     /// Panes left, for `-`.
@@ -370,6 +373,7 @@ impl App {
             created: None,
             jobs: jobs::Jobs::default(),
             events: events::EventsUi::default(),
+            hostdevs: hostdevs::HostDevsUi::default(),
             history: Vec::new(),
             back: Vec::new(),
             scopes: panes::Scopes::default(),

@@ -84,7 +84,13 @@ fn real_host_lists_pci_with_vendor_names() {
         return;
     }
     let w: Worker<Details> = Worker::start(URI);
+    let t = std::time::Instant::now();
     let h = node_devices(&w);
+    println!(
+        "{} node devices listed and parsed in {:?}",
+        h.devices.len(),
+        t.elapsed()
+    );
     let pci: Vec<_> = h
         .devices
         .iter()

@@ -738,6 +738,13 @@ mod tests {
         );
         assert_eq!(device_label("<sound model='ich9'/>"), "sound ich9");
         assert_eq!(device_label("<broken"), "device");
+        assert_eq!(
+            device_label(
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1cf1'/>\
+                 <product id='0x0030'/></source></hostdev>"
+            ),
+            "USB 1cf1:0030"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Attach a device to the VM: a disk (a host path, a pool volume, or a new volume created
 //! first), a CD-ROM, a NIC, or one of the other devices `devices` builds (sound, RNG,
-//! watchdog, video, input, serial, console, USB redirection, virtiofs). One form; the device
-//! chosen shows its own fields.
+//! watchdog, video, input, serial, console, USB redirection, virtiofs), or a host device
+//! (`hostdev`). One form; the device chosen shows its own fields.
 
 use super::devices;
 use super::facts::{default_pool, list, pool_check, pool_hint};

@@ -342,6 +342,22 @@ mod tests {
     }
 
     #[test]
+    fn leaving_host_device_for_a_disk_hides_its_fields_and_errors() {
+        let mut a = opened(false);
+        form(&mut a, Some(Ok(HostDevices::default())), "");
+        assert!(wiz(&mut a).field("hd_dev").unwrap().error.is_some());
+        let w = wiz(&mut a);
+        assert!(w.choose("what", "cdrom"));
+        super::super::refresh(w, &Default::default());
+        assert!(!w.field("hd_dev").unwrap().visible && !w.field("hd_usb").unwrap().visible);
+        let sent = submit(&mut a);
+        assert!(
+            matches!(sent.as_slice(), [VmOp::AttachDevice { xml, .. }] if xml.contains("cdrom")),
+            "{sent:?}"
+        );
+    }
+
+    #[test]
     fn unknown_failed_empty_and_already_attached() {
         let mut a = opened(false);
         form(&mut a, None, "");

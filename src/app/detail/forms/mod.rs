@@ -6,7 +6,8 @@
 //! The generic wizard types and pages; it carries a form as a `wizard::Spec` (`VmForm`) and
 //! hands checking and submitting back here. This module dispatches by form to the group that
 //! owns it: `resources` (vCPUs, memory, disk size), `identity` (title, description, rename),
-//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC; the other devices in `devices`),
+//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC; the other devices in `devices`,
+//! host devices in `hostdev`),
 //! `snapshots`, `lifecycle` (clone, delete); `facts` is what they check against.
 
 mod attach;

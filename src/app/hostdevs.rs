@@ -35,6 +35,7 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
         let Some(Ok(devs)) = &h.hostdevs else {
             continue;
         };
+        let index = devs.index();
         for d in devs.offered() {
             let line = devs.line(d);
             if !super::panes::keeps(app, PaneId::HostDevs, host, &line) {
@@ -43,7 +44,7 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
             out.push(Row {
                 host,
                 device: d,
-                warnings: devs.warnings(d),
+                warnings: devs.warnings_in(&index, d),
                 line,
             });
         }

@@ -25,6 +25,13 @@ pub struct HostDevices {
     pub addrs: Option<HashMap<String, Vec<String>>>,
 }
 
+/// Lookups over one `HostDevices` (`HostDevices::index`).
+pub struct Index<'a> {
+    by_addr: HashMap<PciAddr, &'a NodeDevice>,
+    /// Device name → what the host uses below it.
+    uses: HashMap<&'a str, Vec<String>>,
+}
+
 /// How a USB device is named in the guest's definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsbBy {
@@ -40,16 +47,6 @@ fn id_text(i: &IdName) -> String {
 }
 
 impl HostDevices {
-    fn by_name(&self, name: &str) -> Option<&NodeDevice> {
-        self.devices.iter().find(|d| d.name == name)
-    }
-
-    fn pci_at(&self, addr: PciAddr) -> Option<&NodeDevice> {
-        self.devices
-            .iter()
-            .find(|d| matches!(&d.kind, DevKind::Pci(p) if p.addr == addr))
-    }
-
     /// The devices a guest can be given: PCI functions (not bridges) by address, USB
     /// devices (not root hubs), mediated devices.
     pub fn offered(&self) -> Vec<&NodeDevice> {
@@ -159,25 +156,23 @@ impl HostDevices {
         Some(sanitize::text(&s).into_owned())
     }
 
-    /// Whether `d` is `ancestor` or below it (a USB interface below its device, a net
-    /// device below a virtio function). Bounded: the host could send a cycle.
-    fn below(&self, d: &NodeDevice, ancestor: &str) -> bool {
-        let mut cur = d.parent.as_deref();
-        for _ in 0..16 {
-            match cur {
-                Some(p) if p == ancestor => return true,
-                Some(p) => cur = self.by_name(p).and_then(|x| x.parent.as_deref()),
-                None => return false,
-            }
-        }
-        false
-    }
-
-    /// What the host uses below `d`: "eth0 (up, 10.0.0.2/24)", "/dev/vda".
-    pub fn host_use(&self, d: &NodeDevice) -> Vec<String> {
-        let mut out = Vec::new();
-        for child in self.devices.iter().filter(|c| self.below(c, &d.name)) {
-            match &child.kind {
+    /// Looks every device up once: the pane asks for the warnings of hundreds of devices
+    /// each frame, and a device's host use is found by walking up from the interfaces and
+    /// disks rather than down from each device.
+    pub fn index(&self) -> Index<'_> {
+        let by_name: HashMap<&str, &NodeDevice> =
+            self.devices.iter().map(|d| (d.name.as_str(), d)).collect();
+        let by_addr = self
+            .devices
+            .iter()
+            .filter_map(|d| match &d.kind {
+                DevKind::Pci(p) => Some((p.addr, d)),
+                _ => None,
+            })
+            .collect();
+        let mut uses: HashMap<&str, Vec<String>> = HashMap::new();
+        for child in &self.devices {
+            let what = match &child.kind {
                 DevKind::Net { iface, up } => {
                     let addrs = self
                         .addrs
@@ -185,20 +180,41 @@ impl HostDevices {
                         .and_then(|a| a.get(iface))
                         .filter(|a| !a.is_empty());
                     let state = if *up { "up" } else { "down" };
-                    out.push(match addrs {
+                    match addrs {
                         Some(a) => format!("interface {iface} ({state}, {})", a.join(", ")),
                         None => format!("interface {iface} ({state})"),
-                    });
+                    }
                 }
-                DevKind::Storage { block } => out.push(format!("disk {block}")),
-                _ => {}
+                DevKind::Storage { block } => format!("disk {block}"),
+                _ => continue,
+            };
+            // Every ancestor carries it. Bounded, and each once: the host could send a cycle.
+            let mut seen: Vec<&str> = vec![child.name.as_str()];
+            let mut cur = child.parent.as_deref();
+            while let Some(p) = cur.filter(|p| seen.len() < 16 && !seen.contains(p)) {
+                seen.push(p);
+                uses.entry(p).or_default().push(what.clone());
+                cur = by_name.get(p).and_then(|x| x.parent.as_deref());
             }
         }
-        out
+        Index { by_addr, uses }
+    }
+
+    /// What the host uses below `d`: "interface eth0 (up, 10.0.0.2/24)", "disk /dev/vda".
+    pub fn host_use(&self, d: &NodeDevice) -> Vec<String> {
+        self.index()
+            .uses
+            .remove(d.name.as_str())
+            .unwrap_or_default()
     }
 
     /// The warnings for giving `d` to a guest (escaped; empty: nothing known against it).
     pub fn warnings(&self, d: &NodeDevice) -> Vec<String> {
+        self.warnings_in(&self.index(), d)
+    }
+
+    /// `warnings` with the lookups of `index` (one index for many devices).
+    pub fn warnings_in(&self, index: &Index<'_>, d: &NodeDevice) -> Vec<String> {
         let mut out = Vec::new();
         if let DevKind::Pci(p) = &d.kind {
             match p.iommu_group {
@@ -213,7 +229,7 @@ impl HostDevices {
                         .group_members
                         .iter()
                         .filter(|a| **a != p.addr)
-                        .map(|a| match self.pci_at(*a) {
+                        .map(|a| match index.by_addr.get(a) {
                             Some(o) => {
                                 let DevKind::Pci(op) = &o.kind else {
                                     return a.to_string();
@@ -239,7 +255,7 @@ impl HostDevices {
                 }
             }
         }
-        let used = self.host_use(d);
+        let used = index.uses.get(d.name.as_str()).cloned().unwrap_or_default();
         if !used.is_empty() {
             let driver = match d.driver.as_deref() {
                 Some(drv) => format!("driver {drv}"),

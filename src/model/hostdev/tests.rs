@@ -153,5 +153,60 @@ fn hostile_host_text_is_escaped_and_parent_cycles_end() {
         "{w:?}"
     );
     assert!(w.iter().any(|w| w.contains("down")), "{w:?}");
-    assert!(h.host_use(dev(&h, "loop_a")).len() <= 2);
+    assert_eq!(h.host_use(dev(&h, "loop_a")), ["interface x (down)"]);
+}
+
+/// The pane computes every device's warnings each frame: a big host (1,000 functions, each
+/// with an interface below it) takes one index, not a walk per pair.
+#[test]
+fn warnings_for_a_big_host_are_one_pass() {
+    let mut h = HostDevices::default();
+    for i in 0..1000u32 {
+        let (bus, f) = (i / 8, i % 8);
+        let name = format!("pci_0000_{bus:02x}_00_{f}");
+        h.devices.push(NodeDevice {
+            name: name.clone(),
+            parent: Some("computer".into()),
+            driver: Some("ixgbe".into()),
+            kind: DevKind::Pci(crate::xml::nodedev::Pci {
+                addr: PciAddr {
+                    domain: 0,
+                    bus,
+                    slot: 0,
+                    function: f,
+                },
+                iommu_group: Some(bus),
+                group_members: (0..8)
+                    .map(|function| PciAddr {
+                        domain: 0,
+                        bus,
+                        slot: 0,
+                        function,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        });
+        h.devices.push(NodeDevice {
+            name: format!("net_{i}"),
+            parent: Some(name),
+            driver: None,
+            kind: DevKind::Net {
+                iface: format!("eth{i}"),
+                up: true,
+            },
+        });
+    }
+    let t = std::time::Instant::now();
+    let index = h.index();
+    let all: Vec<Vec<String>> = h
+        .offered()
+        .iter()
+        .map(|d| h.warnings_in(&index, d))
+        .collect();
+    let took = t.elapsed();
+    println!("warnings of 1,000 functions (2,000 devices) in {took:?}");
+    assert_eq!(all.len(), 1000);
+    assert!(all.iter().all(|w| w.len() == 2), "{:?}", all[0]);
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
 }

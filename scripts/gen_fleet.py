@@ -311,6 +311,23 @@ def generate(n_vms, seed, host, overlay, hostile=False):
               f"    <uuid>{det_uuid(host, 'net', hname)}</uuid>\n"
               f"    <bridge name='vbh{k}'/>\n  </network>\n")
 
+    if hostile:
+        # Node devices whose host-reported text is hostile: the host-device picker and pane
+        # show vendor, product and interface names.
+        for k, hname in enumerate(HOSTILE_NAMES[:8]):
+            w(f"  <device>\n    <name>pci_0000_{k + 1:02x}_00_0</name>\n    <parent>computer</parent>\n"
+              f"    <capability type='pci'>\n      <class>0x020000</class>\n"
+              f"      <domain>0</domain><bus>{k + 1}</bus><slot>0</slot><function>0</function>\n"
+              f"      <product id='0x1533'>{xml_text(hname)}</product>\n"
+              f"      <vendor id='0x8086'>{xml_text(hname)}</vendor>\n"
+              f"      <iommuGroup number='{k}'>"
+              f"<address domain='0x0000' bus='0x{k + 1:02x}' slot='0x00' function='0x0'/>"
+              f"<address domain='0x0000' bus='0x{k + 1:02x}' slot='0x00' function='0x1'/>"
+              f"</iommuGroup>\n    </capability>\n  </device>\n")
+            w(f"  <device>\n    <name>net_h{k}</name>\n    <parent>pci_0000_{k + 1:02x}_00_0</parent>\n"
+              f"    <capability type='net'>\n      <interface>{xml_text(hname[:15])}</interface>\n"
+              f"      <link state='up'/>\n    </capability>\n  </device>\n")
+
     # shared ISO used by the Windows CD-ROMs
     pools["default"]["vols"].append(["virtio-win.iso", 598, 598, "raw"])
     for pname, p in pools.items():

@@ -320,10 +320,14 @@ fn a_started_vm_shows_in_the_events_pane() {
     live.press("<Enter>");
     live.press("s");
     let seen = live.pump_until(Duration::from_secs(10), |a| {
-        a.events
-            .list
-            .iter()
-            .any(|e| e.vm == name && e.kind() == "lifecycle")
+        let has = |kind: &str| {
+            a.events
+                .list
+                .iter()
+                .any(|e| e.vm == name && e.kind() == kind)
+        };
+        // The action's answer waits for the snapshot that shows it; the event may come first.
+        has("lifecycle") && has("action")
     });
     assert!(seen, "no lifecycle event for {name}");
     live.press("7");

@@ -359,6 +359,22 @@ fn every_pane(w: u16, h: u16) {
     }
     check(&live.app, &mut term, "events");
 
+    // Host devices whose vendor, product and interface names are hostile: the pane's rows
+    // and the selected one's warnings (the shared group, the host's interface).
+    live.press(":");
+    live.type_text("hostdevs");
+    live.press("<Enter>");
+    assert_eq!(live.app.view, View::Pane(PaneId::HostDevs));
+    assert!(live.pump_until(Duration::from_secs(10), |a| a
+        .hosts
+        .iter()
+        .all(|h| h.hostdevs.is_some())));
+    assert!(virtdeck::app::hostdevs::rows(&live.app).len() >= 8);
+    for _ in 0..5 {
+        live.press("j"); // the newline one
+    }
+    check(&live.app, &mut term, "hostdevs");
+
     live.press("2");
     move_to(&mut live, |a| {
         a.vms

@@ -115,6 +115,8 @@ pub struct HostView {
     pub addresses: HashMap<String, Vec<crate::model::network::VmAddr>>,
     /// What the host can give a new guest (UEFI, Secure Boot, TPM), once a form asked.
     pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
+    /// The host's PCI, USB and mediated devices, once the attach form asked.
+    pub hostdevs: Option<Result<crate::model::hostdev::HostDevices, String>>,
     history_len: usize,
     samples: HashMap<String, VmSample>,
 }
@@ -145,6 +147,7 @@ impl HostView {
             leases: HashMap::new(),
             addresses: HashMap::new(),
             caps: None,
+            hostdevs: None,
             history_len,
             samples: HashMap::new(),
         }

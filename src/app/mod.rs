@@ -10,6 +10,7 @@ pub mod display;
 pub mod events;
 pub mod filter;
 pub mod hitmap;
+pub mod hostdevs;
 pub mod hosts;
 pub mod jobs;
 mod keys;
@@ -318,6 +319,8 @@ pub struct App {
     pub jobs: jobs::Jobs,
     /// Lifecycle events of the whole fleet.
     pub events: events::EventsUi,
+    /// The host-devices pane.
+    pub hostdevs: hostdevs::HostDevsUi,
     /// Palette lines run, oldest first (loaded at start, saved by an effect).
     pub history: Vec<String>,
     /// Panes left, for `-`.
@@ -377,6 +380,7 @@ impl App {
             created: None,
             jobs: jobs::Jobs::default(),
             events: events::EventsUi::default(),
+            hostdevs: hostdevs::HostDevsUi::default(),
             history: Vec::new(),
             back: Vec::new(),
             scopes: panes::Scopes::default(),
@@ -887,6 +891,7 @@ impl App {
             HostEvent::Networks(inv) => self.hosts[hi].networks = Some(inv),
             HostEvent::Addresses(map) => self.hosts[hi].addresses = map,
             HostEvent::Caps(caps) => self.hosts[hi].caps = Some(caps),
+            HostEvent::NodeDevices(d) => self.hosts[hi].hostdevs = Some(d),
             HostEvent::Migration(update) => migrations::on_update(self, update),
             HostEvent::VmChanged { uuid, details } => detail::answered(self, id, uuid, Ok(details)),
         }

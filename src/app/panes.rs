@@ -23,6 +23,7 @@ pub enum PaneId {
     Migrations,
     Jobs,
     Events,
+    HostDevs,
 }
 
 /// One screen's behaviour. Its state lives in `App` (the palette, the mouse and host events
@@ -99,6 +100,7 @@ pub const PANES: &[PaneSpec] = &[
     pane(PaneId::Migrations, &super::migrations::MigrationsPane, Some(Action::ViewMigrations), &["migrations", "mig", "migs", "migration"], Section::Migrations, "Migrations", "migrations and evacuations", true, true),
     pane(PaneId::Jobs, &super::jobs::JobsPane, Some(Action::ViewJobs), &["jobs", "job"], Section::Jobs, "Jobs", "uploads, downloads, clones, new VMs, migrations", true, true),
     pane(PaneId::Events, &super::events::EventsPane, Some(Action::ViewEvents), &["events", "event", "ev"], Section::Events, "Events", "lifecycle events of every VM", true, true),
+    pane(PaneId::HostDevs, &super::hostdevs::HostDevsPane, None, &["hostdevs", "hostdev", "devices", "nodedevs"], Section::HostDevs, "Host devices", "PCI, USB and mediated devices of every host", true, true),
 ];
 
 // One line per pane in the table above reads better than eight-field struct literals.
@@ -349,6 +351,7 @@ mod tests {
             PaneId::Migrations,
             PaneId::Jobs,
             PaneId::Events,
+            PaneId::HostDevs,
         ] {
             assert_eq!(spec(id).id, id);
         }

@@ -266,10 +266,12 @@ pub enum Section {
     Jobs,
     /// Lifecycle events of the whole fleet.
     Events,
+    /// Host devices (PCI, USB, mdev) of the whole fleet.
+    HostDevs,
 }
 
 impl Section {
-    pub const ALL: [(&'static str, Section); 21] = [
+    pub const ALL: [(&'static str, Section); 22] = [
         ("normal", Section::Normal),
         ("dashboard", Section::Dashboard),
         ("detail", Section::Detail),
@@ -291,6 +293,7 @@ impl Section {
         ("xml_edit", Section::XmlEdit),
         ("jobs", Section::Jobs),
         ("events", Section::Events),
+        ("hostdevs", Section::HostDevs),
     ];
 }
 

@@ -14,6 +14,7 @@ pub mod migrate;
 pub(crate) mod network;
 pub use network::all_addresses;
 mod node;
+mod nodedev;
 mod ops;
 pub mod overlay;
 mod request;
@@ -130,6 +131,9 @@ pub enum HostCommand {
     /// What the host can give a new guest (UEFI, Secure Boot, TPM): answered with
     /// `HostEvent::Caps` (`host::caps`).
     Caps,
+    /// The host's PCI, USB and mediated devices (the attach form's host-device picker):
+    /// answered with `HostEvent::NodeDevices` (`host::nodedev`).
+    NodeDevices,
     /// The new-VM wizard's Create (`host::create`): answered with `Reply::Done`, progress
     /// and outcome also in its job.
     CreateVm(Box<CreateVm>),
@@ -333,6 +337,8 @@ pub enum HostEvent {
     },
     /// The answer to `HostCommand::Caps`.
     Caps(Result<crate::xml::domcaps::GuestCaps, String>),
+    /// The answer to `HostCommand::NodeDevices`.
+    NodeDevices(Result<crate::model::hostdev::HostDevices, String>),
 }
 
 /// A VM's graphics devices, read from its XML.
@@ -418,6 +424,7 @@ pub(crate) fn refuse(cmd: HostCommand, reason: &str, notify: &dyn Fn(HostEvent))
             })
         }
         HostCommand::Caps => notify(HostEvent::Caps(Err(reason.to_string()))),
+        HostCommand::NodeDevices => notify(HostEvent::NodeDevices(Err(reason.to_string()))),
         HostCommand::Refresh | HostCommand::Pace(_) | HostCommand::Stop => {}
     }
 }

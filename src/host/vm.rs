@@ -669,6 +669,11 @@ fn device_label(xml: &str) -> String {
     let Ok(n) = crate::xml::tree::parse(xml, "device") else {
         return "device".into();
     };
+    if n.name == "hostdev" {
+        if let Some(spec) = crate::xml::hostdev::spec_of(&n) {
+            return spec.label();
+        }
+    }
     let detail = match n.name.as_str() {
         "disk" => n.child_attr("target", "dev"),
         "interface" => n
@@ -859,6 +864,13 @@ mod tests {
         );
         assert_eq!(device_label("<sound model='ich9'/>"), "sound ich9");
         assert_eq!(device_label("<broken"), "device");
+        assert_eq!(
+            device_label(
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1cf1'/>\
+                 <product id='0x0030'/></source></hostdev>"
+            ),
+            "USB 1cf1:0030"
+        );
     }
 
     #[test]

@@ -573,6 +573,15 @@ impl<'a> Session<'a> {
                     };
                     notify(HostEvent::Caps(result));
                 }
+                Ok(Input::Cmd(HostCommand::NodeDevices)) => {
+                    let result = super::nodedev::read(&self.conn, self.opts.local_machine);
+                    if let Err(e) = &result {
+                        if let Some(end) = self.check(e) {
+                            return end;
+                        }
+                    }
+                    notify(HostEvent::NodeDevices(result.map_err(|e| message(&e))));
+                }
                 Ok(Input::Cmd(HostCommand::Storage(cmd))) => {
                     if let Err(e) = super::storage::run(&self.conn, cmd, &self.shared, &self.side) {
                         if let Some(end) = self.check(&e) {

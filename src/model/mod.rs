@@ -1,6 +1,7 @@
 //! Plain data shared by host workers and the app: what a host reports about itself and its VMs.
 
 pub mod event;
+pub mod hostdev;
 pub mod migration;
 pub mod network;
 pub mod storage;

@@ -8,6 +8,7 @@ mod dialog;
 mod display;
 mod events;
 pub mod help;
+mod hostdevs;
 mod hosts;
 mod jobs;
 mod log;
@@ -90,6 +91,7 @@ fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) -> Rect {
         PaneId::Migrations => migrations::render,
         PaneId::Jobs => jobs::render,
         PaneId::Events => events::render,
+        PaneId::HostDevs => hostdevs::render,
         // These need an argument and have their own `View` variant.
         PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
             return area

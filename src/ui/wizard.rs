@@ -90,7 +90,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
         match &w.review {
             Some(Ok(xml)) => {
                 for n in &w.review_notes {
-                    lines.push(Line::from(Span::styled(format!("ⓘ {n}"), t.level_warn)));
+                    // A warning carries its own ⚠.
+                    let mark = if n.starts_with('⚠') { "" } else { "ⓘ " };
+                    lines.push(Line::from(Span::styled(format!("{mark}{n}"), t.level_warn)));
                 }
                 lines.push(Line::from(Span::styled(w.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {

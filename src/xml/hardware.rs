@@ -595,6 +595,19 @@ fn nic(d: &Node) -> Nic {
 }
 
 fn generic(d: &Node) -> Device {
+    // A host device by what it names: "PCI 0000:01:00.0", "USB 046d:c52b".
+    if let Some(spec) = (d.name == "hostdev")
+        .then(|| crate::xml::hostdev::spec_of(d))
+        .flatten()
+    {
+        return Device {
+            kind: d.name.clone(),
+            model: owned(d.attr("type")),
+            summary: spec.label(),
+            boot_order: boot_order(d),
+            xml: String::new(),
+        };
+    }
     let model = d
         .child_attr("model", "type")
         .or_else(|| d.attr("model"))

@@ -149,10 +149,14 @@ pub fn describe(hw: &Hardware, autostart: bool, item: HwItem) -> (String, String
                 opt(&c.model),
             )
         }),
-        HwItem::Other(i) => hw
-            .other
-            .get(i)
-            .describe_or_blank(|o| (capital(&o.kind), o.summary.clone())),
+        HwItem::Other(i) => hw.other.get(i).describe_or_blank(|o| {
+            let label = if o.kind == "hostdev" {
+                "Host device".to_string()
+            } else {
+                capital(&o.kind)
+            };
+            (label, o.summary.clone())
+        }),
     }
 }
 

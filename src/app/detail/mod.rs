@@ -88,6 +88,8 @@ pub struct DetailUi {
     /// Follow-up changes whose first step succeeded, sent on the next tick (answers cannot
     /// send effects themselves).
     pub after: Vec<After>,
+    /// Hosts asked for their devices so the Hardware tab can name host devices.
+    pub devices_asked: Vec<HostId>,
 }
 
 /// A VM change sent once an earlier request succeeded (attach after the new volume exists);
@@ -215,6 +217,17 @@ pub fn tick(app: &mut App) -> Vec<Effect> {
     let Some((host, uuid)) = shown(app) else {
         return fx;
     };
+    // The Hardware tab names host devices ("PCI 0000:01:00.0 (Intel … I210)") from the
+    // host's device list: read once per host, the first time a VM with one is shown.
+    let has_hostdev =
+        current(app).is_some_and(|d| d.hardware.other.iter().any(|o| o.kind == "hostdev"));
+    if has_hostdev
+        && !app.detail.devices_asked.contains(&host)
+        && app.host(host).is_some_and(|h| h.hostdevs.is_none())
+    {
+        app.detail.devices_asked.push(host);
+        fx.push(Effect::Host(host, HostCommand::NodeDevices));
+    }
     let stale = match (app.detail_vm(), current(app)) {
         (Some((_, vm)), Some(d)) => {
             vm.state.is_active() != d.active

@@ -673,6 +673,8 @@ pub struct Context {
     pub ifaces: Vec<crate::model::network::HostIface>,
     /// What the host can give a guest (UEFI, TPM), once asked (`HostCommand::Caps`).
     pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
+    /// The host's devices for passthrough, once asked (`HostCommand::NodeDevices`).
+    pub hostdevs: Option<Result<crate::model::hostdev::HostDevices, String>>,
     /// What only the open wizard's spec checks against (`Spec::facts`).
     pub extra: Option<Extra>,
 }
@@ -724,6 +726,7 @@ pub fn host_context(app: &App, host: HostId, pool: Option<&str>) -> Context {
         networks: nets.map(|n| n.networks.clone()).unwrap_or_default(),
         ifaces: nets.map(|n| n.ifaces.clone()).unwrap_or_default(),
         caps: app.host(host).and_then(|h| h.caps.clone()),
+        hostdevs: app.host(host).and_then(|h| h.hostdevs.clone()),
         extra: None,
     }
 }

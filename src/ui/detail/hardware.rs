@@ -11,6 +11,21 @@ use crate::app::App;
 use crate::host::vm::VmDetails;
 use crate::sanitize;
 
+/// What the host calls a host device row's device (its vendor and product), once the
+/// host's device list is known.
+fn hostdev_name(app: &App, d: &VmDetails, item: HwItem) -> Option<String> {
+    let HwItem::Other(i) = item else {
+        return None;
+    };
+    let o = d.hardware.other.get(i).filter(|o| o.kind == "hostdev")?;
+    let crate::app::View::Detail { host, .. } = &app.view else {
+        return None;
+    };
+    let devs = app.host(*host)?.hostdevs.as_ref()?.as_ref().ok()?;
+    let node = crate::xml::tree::parse(&o.xml, "hostdev").ok()?;
+    devs.describe(&crate::xml::hostdev::spec_of(&node)?)
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
     let t = &app.theme;
     let [list_area, info_area] =
@@ -45,7 +60,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
         .skip(first)
         .take(rows)
         .map(|(i, item)| {
-            let (label, value) = describe(&d.hardware, d.autostart, *item);
+            let (label, mut value) = describe(&d.hardware, d.autostart, *item);
+            if let Some(name) = hostdev_name(app, d, *item) {
+                value = format!("{value} ({name})");
+            }
             let pending = pending(d, *item);
             // Values come from the definition: titles, descriptions, paths, names.
             let mut spans = vec![

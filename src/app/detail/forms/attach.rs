@@ -1,10 +1,11 @@
 //! Attach a device to the VM: a disk (a host path, a pool volume, or a new volume created
 //! first), a CD-ROM, a NIC, or one of the other devices `devices` builds (sound, RNG,
-//! watchdog, video, input, serial, console, USB redirection, virtiofs). One form; the device
-//! chosen shows its own fields.
+//! watchdog, video, input, serial, console, USB redirection, virtiofs), or a host device
+//! (`hostdev`). One form; the device chosen shows its own fields.
 
 use super::devices;
 use super::facts::{default_pool, list, pool_check, pool_hint};
+use super::hostdev;
 use super::{at, fail, scope_field, scope_of, waiting, Facts, Layout, Ops, Wizard};
 use crate::app::detail::After;
 use crate::app::requests::Owner;
@@ -34,6 +35,7 @@ pub(super) fn fields_attach(facts: &Facts) -> Layout {
     let source = nic_sources.first().cloned().unwrap_or_default();
     let mut kinds = vec!["disk", NEW_DISK, "cdrom", "nic"];
     kinds.extend_from_slice(devices::KINDS);
+    kinds.push(hostdev::KIND);
     let mut f = vec![
         Field::choice("what", "Device", 0, &kinds),
         Field::text("path", "Image", 0, "")
@@ -70,6 +72,7 @@ pub(super) fn fields_attach(facts: &Facts) -> Layout {
         Field::text("mac", "MAC", 0, "").hint("empty: libvirt picks one"),
     ];
     f.extend(devices::fields(d));
+    f.extend(hostdev::fields());
     f.push(scope_field(d));
     for x in &mut f {
         x.page = 0;
@@ -82,7 +85,7 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
     let d = &facts.details;
     let what = w.get("what");
     let nic = what == "nic";
-    let disk_like = !nic && !devices::owns(&what);
+    let disk_like = !nic && !devices::owns(&what) && what != hostdev::KIND;
     let buses: Vec<String> = if what == "cdrom" {
         vec!["sata".into(), "scsi".into(), "ide".into()]
     } else {
@@ -176,7 +179,8 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
         },
     );
     devices::check_device(w, d, facts.caps.as_ref(), &what);
-    if devices::owns(&what) {
+    hostdev::check_hostdev(w, facts, &what);
+    if devices::owns(&what) || what == hostdev::KIND {
         return;
     }
     // A disk or NIC goes where the VM allows (another device may have narrowed the scope).
@@ -188,6 +192,9 @@ pub(super) fn check_attach(w: &mut Wizard, facts: &Facts) {
 pub(super) fn ops_attach(w: &Wizard, d: &VmDetails, scope: Scope) -> Result<Ops, String> {
     if devices::owns(&w.get("what")) {
         return devices::ops(w, d, scope);
+    }
+    if w.get("what") == hostdev::KIND {
+        return hostdev::ops(w, scope);
     }
     Ok(vec![(
         format!("attach {}{}", w.get("what"), at(scope)),

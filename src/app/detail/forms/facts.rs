@@ -21,6 +21,8 @@ pub struct Facts {
     pub vm_names: Vec<String>,
     /// What the host can give a guest (the attach form's TPM), once it answered.
     pub caps: Option<Result<crate::xml::domcaps::GuestCaps, String>>,
+    /// The host's devices for the attach form's host-device picker, once it answered.
+    pub hostdevs: Option<Result<crate::model::hostdev::HostDevices, String>>,
     /// The host is this machine (backups are written to a local directory).
     pub local: bool,
     /// The backup form's defaults (config.toml).
@@ -52,6 +54,7 @@ pub(super) fn gather(app: &App, host: HostId, d: &VmDetails) -> Facts {
         pools: ctx.pools,
         pools_known: ctx.pools_known,
         caps: ctx.caps,
+        hostdevs: ctx.hostdevs,
         local: ctx.local,
         backup_dir: app.settings.backup_dir.clone(),
         backup_keep: app.settings.backup_keep,
@@ -122,6 +125,9 @@ pub(super) fn learn_pools(w: &mut Wizard, ctx: &Context) {
     // The host's capabilities (asked when the attach form opened) may come later too.
     if ctx.caps.is_some() {
         facts.caps = ctx.caps.clone();
+    }
+    if ctx.hostdevs.is_some() {
+        facts.hostdevs = ctx.hostdevs.clone();
     }
     if !ctx.pools_known || (facts.pools_known && facts.pools == ctx.pools) {
         return;

@@ -6,7 +6,8 @@
 //! The generic wizard types and pages; it carries a form as a `wizard::Spec` (`VmForm`) and
 //! hands checking and submitting back here. This module dispatches by form to the group that
 //! owns it: `resources` (vCPUs, memory, disk size), `identity` (title, description, rename),
-//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC; the other devices in `devices`),
+//! `boot` (boot order, media), `attach` (disk, CD-ROM, NIC; the other devices in `devices`,
+//! host devices in `hostdev`),
 //! `snapshots`, `lifecycle` (clone, delete); `facts` is what they check against.
 
 mod attach;
@@ -15,6 +16,7 @@ mod boot;
 mod devices;
 mod disk_move;
 mod facts;
+mod hostdev;
 mod identity;
 mod lifecycle;
 mod password;
@@ -174,6 +176,8 @@ pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effec
     // The attach form offers a TPM as the host allows (models, swtpm installed).
     if attach {
         fx.push(Effect::Host(host, HostCommand::Caps));
+        // Devices come and go (USB): read them again each time the form opens.
+        fx.push(Effect::Host(host, HostCommand::NodeDevices));
     }
     fx.extend(wizard::open(app, w));
     fx

@@ -18,6 +18,7 @@ mod nodedev;
 mod ops;
 pub mod overlay;
 mod request;
+pub mod script;
 pub mod stats;
 mod storage;
 mod uptime;

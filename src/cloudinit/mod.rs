@@ -33,6 +33,24 @@ pub enum CloudInitError {
     Hash(String),
 }
 
+/// The first boot of a copy (a VM cloned from a template): none without an SSH key (the
+/// template's image may have no cloud-init at all); the host name defaults to the VM's.
+pub fn for_copy(user: &str, hostname: &str, ssh_key: &str, vm_name: &str) -> Option<CloudConfig> {
+    if ssh_key.is_empty() {
+        return None;
+    }
+    Some(CloudConfig {
+        hostname: if hostname.is_empty() {
+            vm_name.to_string()
+        } else {
+            hostname.to_string()
+        },
+        user: user.to_string(),
+        password: None,
+        ssh_keys: vec![ssh_key.to_string()],
+    })
+}
+
 /// Key types OpenSSH accepts in authorized_keys.
 const KEY_TYPES: &[&str] = &[
     "ssh-ed25519",

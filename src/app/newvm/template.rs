@@ -106,29 +106,14 @@ pub fn refresh(w: &mut Wizard, f: &Facts) {
     w.review = Some(Ok(lines.join("\n")));
 }
 
-/// The cloud-init the fields ask for: none without an SSH key (a template's own image may
-/// have no cloud-init at all).
+/// The cloud-init the fields ask for: none without an SSH key.
 fn cloud(w: &Wizard) -> Option<crate::cloudinit::CloudConfig> {
-    let key = w.get("ssh_key");
-    if key.is_empty() {
-        return None;
-    }
-    let user = w.get("user");
-    let hostname = w.get("hostname");
-    Some(crate::cloudinit::CloudConfig {
-        hostname: if hostname.is_empty() {
-            w.get("name")
-        } else {
-            hostname
-        },
-        user,
-        password: None,
-        ssh_keys: if key.is_empty() {
-            Vec::new()
-        } else {
-            vec![key]
-        },
-    })
+    crate::cloudinit::for_copy(
+        &w.get("user"),
+        &w.get("hostname"),
+        &w.get("ssh_key"),
+        &w.get("name"),
+    )
 }
 
 /// Sends the clone of the chosen template as a job of the jobs pane.

@@ -26,12 +26,11 @@ pub(super) fn fields_clone(facts: &Facts) -> Layout {
         .find(|n| !facts.vm_names.contains(n))
         .unwrap_or_default();
     let mut cloud = vec![
-        Field::text("user", "cloud-init user", 0, "").hint(
-            "empty: no cloud-init; else the copy's first boot (cloud image) creates this sudo user",
-        ),
+        Field::text("user", "cloud-init user", 0, "admin")
+            .hint("the sudo user the copy's first boot creates (with the SSH key below)"),
         Field::text("hostname", "Hostname", 0, "").hint("empty: the new VM's name"),
         Field::text("ssh_key", "SSH public key", 0, "")
-            .hint("ssh-ed25519 AAAA… for the user (a NoCloud seed ISO is attached as a CD-ROM)"),
+            .hint("empty: no cloud-init; else a NoCloud seed ISO is attached as a CD-ROM"),
     ];
     for f in &mut cloud {
         f.visible = facts.template;
@@ -98,7 +97,6 @@ pub(super) fn check_clone(w: &mut Wizard, facts: &Facts) {
     let p = w.get("pool");
     check(w, "pool", pool_check(facts, &p));
     if facts.template {
-        let user = w.get("user");
         let c = cloud_of(w);
         let problems = c
             .as_ref()
@@ -113,34 +111,17 @@ pub(super) fn check_clone(w: &mut Wizard, facts: &Facts) {
                 .map(|(_, m)| m.clone());
             check(w, key, msg.map_or(Ok(()), Err));
         }
-        if user.is_empty() && !w.get("ssh_key").is_empty() {
-            check(w, "user", Err("name the user the key is for".into()));
-        }
     }
 }
 
-/// The cloud-init of a VM from a template: none without a user.
+/// The cloud-init of a VM from a template: none without an SSH key.
 fn cloud_of(w: &Wizard) -> Option<crate::cloudinit::CloudConfig> {
-    let user = w.get("user");
-    if user.is_empty() {
-        return None;
-    }
-    let hostname = w.get("hostname");
-    let key = w.get("ssh_key");
-    Some(crate::cloudinit::CloudConfig {
-        hostname: if hostname.is_empty() {
-            w.get("name")
-        } else {
-            hostname
-        },
-        user,
-        password: None,
-        ssh_keys: if key.is_empty() {
-            Vec::new()
-        } else {
-            vec![key]
-        },
-    })
+    crate::cloudinit::for_copy(
+        &w.get("user"),
+        &w.get("hostname"),
+        &w.get("ssh_key"),
+        &w.get("name"),
+    )
 }
 
 /// The review: what goes and what stays.
@@ -415,18 +396,20 @@ mod tests {
         assert!(w.title.starts_with("New VM from template"), "{}", w.title);
         assert!(w.on("linked"));
         assert!(w.field("user").unwrap().visible);
-        // To the user field: a key is needed for a login.
-        for c in ["<Tab>", "<Tab>", "<Tab>"] {
+        // To the key field (the user is `admin` unless typed): a key asks for cloud-init.
+        for c in ["<Tab>", "<Tab>", "<Tab>", "<Tab>", "<Tab>"] {
             press(&mut a, c);
         }
-        crate::app::detail::tests::type_text(&mut a, "ops");
-        let Mode::Wizard(w) = &a.mode else {
+        crate::app::detail::tests::type_text(&mut a, "not-a-key");
+        let Mode::Wizard(w) = &mut a.mode else {
             panic!("no form")
         };
-        assert_eq!(w.get("user"), "ops");
-        assert!(w.field("ssh_key").unwrap().error.is_some());
-        press(&mut a, "<Tab>");
-        press(&mut a, "<Tab>");
+        assert_eq!(w.get("user"), "admin");
+        assert!(
+            w.field("ssh_key").unwrap().error.is_some(),
+            "a bad key is said"
+        );
+        w.set_text("ssh_key", "");
         crate::app::detail::tests::type_text(
             &mut a,
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0Fb2z1mJ5v2nQ3m0s1l6c9dXbq2m3b8n5Yk2wQm5q t@h",
@@ -442,7 +425,7 @@ mod tests {
         let cloud = spec.cloud.as_ref().unwrap();
         assert_eq!(
             (cloud.user.as_str(), cloud.hostname.as_str()),
-            ("ops", spec.name.as_str())
+            ("admin", spec.name.as_str())
         );
         assert!(spec.linked);
     }

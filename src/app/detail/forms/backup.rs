@@ -8,7 +8,6 @@ use crate::app::wizard::{check, Field};
 use crate::app::{App, Effect, Mode};
 use crate::host::backup::BackupSpec;
 use crate::host::vm::{VmCmd, VmDetails};
-use crate::host::HostCommand;
 use crate::job::Job;
 use crate::model::HostId;
 
@@ -142,21 +141,14 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> 
         keep: w.get("keep").parse().unwrap_or(0),
     };
     let job = Job::new(format!("backup of {}", d.name));
-    let now = app.now;
-    let e = app.jobs.add(
-        crate::app::jobs::JobKind::Backup,
+    super::start_job(
+        app,
         host,
-        d.name.clone(),
-        job.clone(),
-        now,
-    );
-    e.source = Some(d.uuid.clone());
-    e.form = Some(form);
-    app.pop_overlay();
-    vec![Effect::Host(
-        host,
-        HostCommand::Vm(VmCmd::Backup { spec, job }),
-    )]
+        (crate::app::jobs::JobKind::Backup, d.name.clone()),
+        d,
+        (job.clone(), form),
+        VmCmd::Backup { spec, job },
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use crate::app::wizard::{check, Field};
 use crate::app::{App, Effect, Mode};
 use crate::host::vm::disk_move::{MoveSpec, FORMATS};
 use crate::host::vm::{VmCmd, VmDetails};
-use crate::host::HostCommand;
 use crate::job::Job;
 use crate::model::HostId;
 
@@ -151,25 +150,18 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails, disk: usize) ->
         remove_old: w.get("old") == REMOVE,
     };
     let job = Job::new(format!("move of {} {} to {}", d.name, x.target, spec.pool));
-    let now = app.now;
-    let e = app.jobs.add(
-        crate::app::jobs::JobKind::DiskMove,
+    super::start_job(
+        app,
         host,
-        d.name.clone(),
-        job.clone(),
-        now,
-    );
-    e.source = Some(d.uuid.clone());
-    e.form = Some(form);
-    app.pop_overlay();
-    vec![Effect::Host(
-        host,
-        HostCommand::Vm(VmCmd::MoveDisk {
+        (crate::app::jobs::JobKind::DiskMove, d.name.clone()),
+        d,
+        (job.clone(), form),
+        VmCmd::MoveDisk {
             uuid: d.uuid.clone(),
             spec,
             job,
-        }),
-    )]
+        },
+    )
 }
 
 #[cfg(test)]

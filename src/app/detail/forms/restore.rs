@@ -10,7 +10,6 @@ use crate::app::wizard::{check, checks, Field};
 use crate::app::{App, Effect, Mode};
 use crate::host::backup::RestoreTo;
 use crate::host::vm::{VmCmd, VmDetails};
-use crate::host::HostCommand;
 use crate::job::Job;
 use crate::model::HostId;
 use crate::names::{self, NameKind};
@@ -188,21 +187,14 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> 
         )
     };
     let job = Job::new(format!("restore of {} into {label}", d.name));
-    let now = app.now;
-    let e = app.jobs.add(
-        crate::app::jobs::JobKind::Restore,
+    super::start_job(
+        app,
         host,
-        label,
-        job.clone(),
-        now,
-    );
-    e.source = Some(d.uuid.clone());
-    e.form = Some(form);
-    app.pop_overlay();
-    vec![Effect::Host(
-        host,
-        HostCommand::Vm(VmCmd::Restore { backup, to, job }),
-    )]
+        (crate::app::jobs::JobKind::Restore, label),
+        d,
+        (job.clone(), form),
+        VmCmd::Restore { backup, to, job },
+    )
 }
 
 #[cfg(test)]

@@ -85,6 +85,9 @@ fn feed(app: &mut App, polls: u32) -> Instant {
                 .map(|v| {
                     let mut v = v.clone();
                     if v.state.is_active() {
+                        // The balloon the worker reported may still change after connect
+                        // (the demo's overlay): charts are drawn from the definition's maximum.
+                        v.memory_kib = v.max_memory_kib;
                         let kk = u64::from(k);
                         let w = (wave * 1000.0) as u64;
                         v.cpu_time_ns =

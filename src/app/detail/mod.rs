@@ -640,20 +640,23 @@ pub fn editor_key(
     editor::key(app, ev, action, confirm)
 }
 
-/// A clone the user started: a job (the jobs pane lists it, `jobs::tick` reports its end),
-/// drawn by the Overview.
-pub fn start_clone(
+/// Starts a VM's long operation (clone, backup, disk move, restore) as a job: the jobs pane
+/// lists it (`jobs::tick` reports its end, reopening `form` with the error if it fails), the
+/// Overview of `source` (the VM's UUID) draws its progress; the form closes and `cmd` goes.
+pub fn start_job(
     app: &mut App,
     host: HostId,
+    (kind, target): (JobKind, String),
     source: String,
-    name: String,
-    job: Job,
-    form: Box<crate::app::wizard::Wizard>,
-) {
+    (job, form): (Job, Box<crate::app::wizard::Wizard>),
+    cmd: VmCmd,
+) -> Vec<Effect> {
     let now = app.now;
-    let e = app.jobs.add(JobKind::Clone, host, name, job, now);
+    let e = app.jobs.add(kind, host, target, job, now);
     e.source = Some(source);
     e.form = Some(form);
+    app.pop_overlay();
+    vec![Effect::Host(host, HostCommand::Vm(cmd))]
 }
 
 /// The running clone or backup of a VM.

@@ -7,7 +7,6 @@ use super::{visible, Facts, TEMPLATE};
 use crate::app::wizard::{check, Field, Wizard};
 use crate::app::{App, Effect, Mode};
 use crate::host::vm::{CloneSpec, VmCmd};
-use crate::host::HostCommand;
 use crate::job::Job;
 use crate::names::{self, NameKind};
 
@@ -133,21 +132,16 @@ pub fn submit(app: &mut App, f: &Facts) -> Vec<Effect> {
         cloud: cloud(w),
     };
     let job = Job::new(format!("new VM {} from template {template}", spec.name));
-    crate::app::detail::start_clone(
+    crate::app::detail::start_job(
         app,
         host,
+        (crate::app::jobs::JobKind::Clone, spec.name.clone()),
         uuid.clone(),
-        spec.name.clone(),
-        job.clone(),
-        form,
-    );
-    app.pop_overlay();
-    vec![Effect::Host(
-        host,
-        HostCommand::Vm(VmCmd::Clone {
+        (job.clone(), form),
+        VmCmd::Clone {
             uuid: uuid.clone(),
             spec,
             job,
-        }),
-    )]
+        },
+    )
 }

@@ -141,11 +141,11 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> 
         keep: w.get("keep").parse().unwrap_or(0),
     };
     let job = Job::new(format!("backup of {}", d.name));
-    super::start_job(
+    crate::app::detail::start_job(
         app,
         host,
         (crate::app::jobs::JobKind::Backup, d.name.clone()),
-        d,
+        d.uuid.clone(),
         (job.clone(), form),
         VmCmd::Backup { spec, job },
     )

@@ -150,11 +150,11 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails, disk: usize) ->
         remove_old: w.get("old") == REMOVE,
     };
     let job = Job::new(format!("move of {} {} to {}", d.name, x.target, spec.pool));
-    super::start_job(
+    crate::app::detail::start_job(
         app,
         host,
         (crate::app::jobs::JobKind::DiskMove, d.name.clone()),
-        d,
+        d.uuid.clone(),
         (job.clone(), form),
         VmCmd::MoveDisk {
             uuid: d.uuid.clone(),

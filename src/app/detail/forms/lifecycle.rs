@@ -171,19 +171,14 @@ pub(super) fn submit_clone(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Ef
     };
     let job = Job::new(format!("clone of {} as {}", d.name, spec.name));
     let uuid = d.uuid.clone();
-    crate::app::detail::start_clone(
+    crate::app::detail::start_job(
         app,
         host,
+        (crate::app::jobs::JobKind::Clone, spec.name.clone()),
         uuid.clone(),
-        spec.name.clone(),
-        job.clone(),
-        form,
-    );
-    app.pop_overlay();
-    vec![Effect::Host(
-        host,
-        HostCommand::Vm(VmCmd::Clone { uuid, spec, job }),
-    )]
+        (job.clone(), form),
+        VmCmd::Clone { uuid, spec, job },
+    )
 }
 
 /// Asks for the VM's name typed before undefining it.

@@ -160,24 +160,6 @@ fn scope_of(w: &Wizard, d: &VmDetails) -> Scope {
 
 pub use disk_move::refusal as move_refusal;
 
-/// Lists a VM's long operation (backup, disk move, restore) in the jobs pane, keeping the
-/// form to reopen with the error if it fails, closes the form and sends `cmd`.
-fn start_job(
-    app: &mut App,
-    host: HostId,
-    (kind, target): (crate::app::jobs::JobKind, String),
-    d: &VmDetails,
-    (job, form): (crate::job::Job, Box<Wizard>),
-    cmd: VmCmd,
-) -> Vec<Effect> {
-    let now = app.now;
-    let e = app.jobs.add(kind, host, target, job, now);
-    e.source = Some(d.uuid.clone());
-    e.form = Some(form);
-    app.pop_overlay();
-    vec![Effect::Host(host, HostCommand::Vm(cmd))]
-}
-
 /// Opens a form on the detail screen's VM.
 pub fn open(app: &mut App, host: HostId, d: &VmDetails, form: Form) -> Vec<Effect> {
     let inv = crate::app::storage::inventory(app, host);

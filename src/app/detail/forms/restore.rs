@@ -187,11 +187,11 @@ pub(super) fn submit(app: &mut App, host: HostId, d: &VmDetails) -> Vec<Effect> 
         )
     };
     let job = Job::new(format!("restore of {} into {label}", d.name));
-    super::start_job(
+    crate::app::detail::start_job(
         app,
         host,
         (crate::app::jobs::JobKind::Restore, label),
-        d,
+        d.uuid.clone(),
         (job.clone(), form),
         VmCmd::Restore { backup, to, job },
     )

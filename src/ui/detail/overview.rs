@@ -136,13 +136,10 @@ fn events_line(app: &App, host: crate::model::HostId, uuid: &str) -> Option<Line
                 .event
                 .at
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            format!(
-                "{:02}:{:02} {}",
-                secs / 3600 % 24,
-                secs / 60 % 60,
-                sanitize::text(&e.label())
-            )
+                .map_or(0, |d| d.as_secs() as i64);
+            // "HH:MM" of the Snapshots tab's "YYYY-MM-DD HH:MM".
+            let hm = super::snapshots::utc(secs)[11..].to_string();
+            format!("{hm} {}", sanitize::text(&e.label()))
         })
         .collect();
     (!last.is_empty()).then(|| {

@@ -97,12 +97,7 @@ fn as_vm(r: &VmRow) -> crate::model::Vm {
         uuid: r.uuid.clone(),
         name: r.name.clone(),
         id: None,
-        state: match r.state.as_str() {
-            "running" => crate::model::VmState::Running,
-            "paused" => crate::model::VmState::Paused,
-            "crashed" => crate::model::VmState::Crashed,
-            _ => crate::model::VmState::Shutoff,
-        },
+        state: r.vm_state,
         vcpus: r.vcpus as u32,
         memory_kib: r.memory_kib,
         max_memory_kib: r.memory_kib,

@@ -23,6 +23,9 @@ pub struct VmRow {
     pub uuid: String,
     /// running, paused, shut off, crashed… (as the VM table says it).
     pub state: String,
+    /// The same state, for the `/` filter's `state:` words.
+    #[serde(skip)]
+    pub vm_state: crate::model::VmState,
     pub vcpus: u64,
     pub memory_kib: u64,
     /// Share of its vCPUs used over the `--sample` interval; null without one.
@@ -74,12 +77,6 @@ fn connect_all(hosts: &[Host]) -> Vec<(Host, Result<Connect, String>)> {
         .collect()
 }
 
-fn state_label(raw: Option<i64>) -> String {
-    crate::model::VmState::from_raw(raw.unwrap_or(0))
-        .label()
-        .to_string()
-}
-
 /// The VMs of one host, with the CPU share over `sample` when given.
 fn vms_of(h: &Host, conn: &Connect, sample: Option<Duration>) -> Result<Vec<VmRow>, String> {
     let e = |e: virt::error::Error| super::message(&e);
@@ -118,10 +115,12 @@ fn vms_of(h: &Host, conn: &Connect, sample: Option<Duration>) -> Result<Vec<VmRo
             .as_ref()
             .and_then(|d| super::meta::read(d).ok())
             .unwrap_or_default();
+        let vm_state = crate::model::VmState::from_raw(s.state.unwrap_or(0));
         out.push(VmRow {
             host: h.0.clone(),
             name: s.name,
-            state: state_label(s.state),
+            state: vm_state.label().to_string(),
+            vm_state,
             vcpus,
             memory_kib: s
                 .balloon_current_kib
@@ -327,6 +326,7 @@ mod tests {
             name: "web <&>".into(),
             uuid: "u".into(),
             state: "running".into(),
+            vm_state: crate::model::VmState::Running,
             vcpus: 2,
             memory_kib: 1024,
             cpu_percent: None,

@@ -440,6 +440,18 @@ fn every_pane(w: u16, h: u16) {
     // Deleting the VM: the typed confirmation shows the name as it must be typed.
     live.press("X");
     assert!(matches!(live.app.mode, Mode::Wizard(_)));
+    // A host's answer shown in a form (libvirt quotes names and paths): escaped too.
+    if let Mode::Wizard(w) = &mut live.app.mode {
+        w.error = Some("libvirt: \u{1b}[2J cannot \u{202e}\n[[hosts]]".into());
+    }
+    let shown = text(&buffer(&live.app, w, h));
+    assert!(
+        shown.contains("✖ libvirt: \\u{1b}[2J cannot \\u{202e}\\n[[hosts]]"),
+        "{shown}"
+    );
+    if let Mode::Wizard(w) = &mut live.app.mode {
+        w.error = None;
+    }
     check(&live.app, &mut term, "delete_options");
     live.press("<Enter>");
     live.press("<Enter>");

@@ -46,7 +46,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
     // they go above the XML, which can be longer than the screen.
     let mut status: Vec<Line> = Vec::new();
     if let Some(n) = &w.note {
-        status.push(Line::from(Span::styled(n.clone(), t.dim)));
+        status.push(Line::from(Span::styled(safe(n), t.dim)));
     }
     match (&w.submit, &w.error) {
         (Submit::Waiting(_), _) if w.job.is_some() => {
@@ -58,7 +58,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
             "⋯ working on the host…",
             t.pending,
         ))),
-        (_, Some(e)) => status.push(Line::from(Span::styled(format!("✖ {e}"), t.toast_error))),
+        (_, Some(e)) => status.push(Line::from(Span::styled(
+            format!("✖ {}", safe(e)),
+            t.toast_error,
+        ))),
         _ => {}
     }
     let mut cursor = None;
@@ -92,15 +95,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, w: &Wizard) {
                 for n in &w.review_notes {
                     // A warning carries its own ⚠.
                     let mark = if n.starts_with('⚠') { "" } else { "ⓘ " };
-                    lines.push(Line::from(Span::styled(format!("{mark}{n}"), t.level_warn)));
+                    lines.push(Line::from(Span::styled(
+                        format!("{mark}{}", safe(n)),
+                        t.level_warn,
+                    )));
                 }
                 lines.push(Line::from(Span::styled(w.review_heading(), t.header)));
                 for l in pretty(xml).lines().skip(w.review_scroll as usize) {
-                    lines.push(Line::from(Span::raw(l.to_string())));
+                    lines.push(Line::from(Span::raw(safe(l))));
                 }
             }
             Some(Err(e)) => lines.push(Line::from(Span::styled(
-                format!("Cannot build it yet: {e}"),
+                format!("Cannot build it yet: {}", safe(e)),
                 t.toast_error,
             ))),
             None => {}
@@ -231,26 +237,26 @@ fn field_lines(app: &App, w: &Wizard, lines: &mut Vec<Line>, cursor: &mut Option
             lines.push(Line::from(vec![
                 Span::raw(pad.clone()),
                 if on {
-                    Span::styled(format!("› {l}"), t.key_hint)
+                    Span::styled(format!("› {}", safe(&l)), t.key_hint)
                 } else {
-                    Span::styled(format!("  {l}"), t.dim)
+                    Span::styled(format!("  {}", safe(&l)), t.dim)
                 },
             ]));
         }
         if let Some(e) = &fld.error {
             lines.push(Line::from(vec![
                 Span::raw(pad),
-                Span::styled(format!("✖ {e}"), t.toast_error),
+                Span::styled(format!("✖ {}", safe(e)), t.toast_error),
             ]));
         } else if let Some(wn) = &fld.warning {
             lines.push(Line::from(vec![
                 Span::raw(pad),
-                Span::styled(format!("⚠ {wn}"), t.level_warn),
+                Span::styled(format!("⚠ {}", safe(wn)), t.level_warn),
             ]));
         } else if focused && !fld.hint.is_empty() {
             lines.push(Line::from(vec![
                 Span::raw(pad),
-                Span::styled(fld.hint.clone(), t.dim),
+                Span::styled(safe(&fld.hint), t.dim),
             ]));
         }
     }
@@ -281,6 +287,12 @@ fn progress(app: &App, job: &Job, labels: &[String], lines: &mut Vec<Line>) {
         Span::styled("░".repeat(BAR - filled), t.dim),
         Span::raw(format!(" {done}/{total} steps")),
     ]));
+}
+
+/// Text from a host, a guest or a file (errors, names in hints and reviews) made safe to
+/// draw: control and bidi characters escaped (`sanitize`), one line.
+fn safe(s: &str) -> String {
+    crate::sanitize::text(s).into_owned()
 }
 
 /// One element per line, indented, for the review page (the builders write compact XML).

@@ -211,7 +211,11 @@ pub fn command_for_completion(hosts: &[String]) -> clap::Command {
     }
     let names: Vec<clap::builder::PossibleValue> = hosts
         .iter()
-        .filter(|h| !h.chars().any(|c| c.is_control() || c.is_whitespace()))
+        // Written into a shell script: nothing a shell would expand or that ends a quote.
+        .filter(|h| {
+            !h.chars()
+                .any(|c| c.is_control() || c.is_whitespace() || "$`\"'\\;|<>(){}".contains(c))
+        })
         .map(|h| clap::builder::PossibleValue::new(h.clone()))
         .collect();
     cmd.mut_arg("connect", |a| {
@@ -422,6 +426,18 @@ mod tests {
             child.stdin.take().unwrap().write_all(&out).unwrap();
             assert!(child.wait().unwrap().success());
         }
+        // Names a shell would expand are left out of the script.
+        let mut out = Vec::new();
+        completions(
+            clap_complete::Shell::Bash,
+            &["$(touch /tmp/x)".to_string(), "ok-host".into()],
+            &mut out,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("ok-host") && !text.contains("touch"),
+            "{text}"
+        );
         // Parsing still takes any URI after -c.
         assert_eq!(
             parse(&["-c", "qemu:///session"]).connect,

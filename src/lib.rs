@@ -4,6 +4,7 @@
 //! [`app::App::update`] turns them into state changes and [`app::Effect`]s, and [`ui::render`]
 //! draws the state. Only host workers ([`host`]) talk to libvirt.
 
+pub mod alert;
 pub mod app;
 pub mod backup;
 pub mod cli;

@@ -232,6 +232,12 @@ impl Workers {
                         });
                     }
                 }
+                Effect::AlertExec { argv, env } => {
+                    let tx = self.tx.clone();
+                    crate::alert::exec::spawn(&argv, &env, move |e| {
+                        let _ = tx.send(Msg::ConfigError(e));
+                    });
+                }
                 Effect::SaveHistory(lines) => {
                     if let Some(dir) = crate::config::history::state_dir() {
                         let tx = self.tx.clone();

@@ -38,6 +38,8 @@ pub enum NoteKind {
     Host,
     Action,
     Job,
+    /// An alert rule fired or cleared.
+    Alert,
 }
 
 impl NoteKind {
@@ -46,11 +48,12 @@ impl NoteKind {
             NoteKind::Host => "host",
             NoteKind::Action => "action",
             NoteKind::Job => "job",
+            NoteKind::Alert => "alert",
         }
     }
 
     fn parse(s: &str) -> Option<NoteKind> {
-        [NoteKind::Host, NoteKind::Action, NoteKind::Job]
+        [NoteKind::Host, NoteKind::Action, NoteKind::Job, NoteKind::Alert]
             .into_iter()
             .find(|k| k.as_str() == s)
     }

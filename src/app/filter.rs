@@ -155,7 +155,7 @@ fn state_matches(state: VmState, term: &str) -> bool {
 }
 
 /// The state label without spaces, as `state:` terms spell it.
-fn state_key(state: VmState) -> &'static str {
+pub(crate) fn state_key(state: VmState) -> &'static str {
     match state {
         VmState::Shutoff => "shutoff",
         VmState::Shutdown => "shuttingdown",

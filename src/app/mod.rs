@@ -2,6 +2,7 @@
 //! main loop delivers messages and carries out the effects.
 
 pub mod actions;
+pub mod alerts;
 pub mod add_host;
 pub mod console;
 pub mod dashboard;
@@ -138,6 +139,11 @@ pub enum Effect {
     SaveHistory(Vec<String>),
     /// Append events to the event log in the state dir (`eventlog`), off the UI thread.
     SaveEvents(Vec<crate::eventlog::Record>),
+    /// Run an alert's program (no shell) with the alert in its environment.
+    AlertExec {
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+    },
     /// Look at the local file system off the UI thread; answered with `Msg::Probed { id }`.
     Probe {
         id: u64,
@@ -235,6 +241,8 @@ pub struct Settings {
     pub backup_keep: usize,
     /// Events are appended to the state dir's event log (`eventlog`); off in tests.
     pub keep_events: bool,
+    /// `[[alerts]]` of config.toml.
+    pub alerts: Vec<crate::alert::Rule>,
 }
 
 impl Settings {
@@ -257,6 +265,7 @@ impl Settings {
             backup_dir: cfg.backup_dir.clone(),
             backup_keep: cfg.backup_keep,
             keep_events: false,
+            alerts: cfg.alerts.clone(),
         }
     }
 }
@@ -273,6 +282,7 @@ impl Default for Settings {
             backup_dir: crate::config::DEFAULT_BACKUP_DIR.into(),
             backup_keep: 7,
             keep_events: false,
+            alerts: Vec::new(),
         }
     }
 }
@@ -319,6 +329,8 @@ pub struct App {
     pub jobs: jobs::Jobs,
     /// Lifecycle events of the whole fleet.
     pub events: events::EventsUi,
+    /// Alert rules' state (`alerts.rs`).
+    pub alerts: alerts::AlertsUi,
     /// The host-devices pane.
     pub hostdevs: hostdevs::HostDevsUi,
     /// Palette lines run, oldest first (loaded at start, saved by an effect).
@@ -380,6 +392,7 @@ impl App {
             created: None,
             jobs: jobs::Jobs::default(),
             events: events::EventsUi::default(),
+            alerts: alerts::AlertsUi::default(),
             hostdevs: hostdevs::HostDevsUi::default(),
             history: Vec::new(),
             back: Vec::new(),
@@ -453,6 +466,7 @@ impl App {
                 let expired = self.messages.expire(now);
                 wizard::checks::tick(self);
                 let mut fx = panes::tick(self);
+                fx.extend(alerts::tick(self));
                 fx.extend(newvm::tick(self));
                 // Overlays (wizards, forms, the log) count time in many ways: they redraw
                 // with every tick, as the whole screen used to.

@@ -10,7 +10,7 @@ use crate::config::theme::Theme;
 use crate::host::{HostCommand, HostEvent, LifecycleOp, Reply};
 use crate::model::{HostInfo, Snapshot, Vm, VmState};
 
-pub(super) fn vm(name: &str, state: VmState) -> Vm {
+pub(crate) fn vm(name: &str, state: VmState) -> Vm {
     Vm {
         uuid: format!("uuid-{name}"),
         name: name.into(),

@@ -1,6 +1,7 @@
 //! Configuration: `config.toml`, keymaps and themes. Presets are compiled in; files in the user's
 //! config directory override them entry by entry.
 
+pub mod alerts;
 pub mod history;
 pub mod keymap;
 pub mod persist;
@@ -183,6 +184,11 @@ pub struct Config {
     pub backup_dir: String,
     /// Backups kept per VM by the backup form (0: all).
     pub backup_keep: usize,
+    /// `[[alerts]]` as written; read into `alerts` by `parse`.
+    #[serde(rename = "alerts")]
+    pub alert_entries: Vec<alerts::AlertEntry>,
+    #[serde(skip)]
+    pub alerts: Vec<crate::alert::Rule>,
 }
 
 /// The backup form's destination unless config.toml says `backup_dir`.
@@ -201,13 +207,15 @@ impl Default for Config {
             aliases: Default::default(),
             backup_dir: DEFAULT_BACKUP_DIR.into(),
             backup_keep: 7,
+            alert_entries: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 }
 
 impl Config {
     pub fn parse(path: &str, source: &str) -> Result<Config, ConfigError> {
-        let cfg: Config =
+        let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
         let range = |key: &str, v: f64, lo: f64, hi: f64, unit: &str| {
             if (lo..=hi).contains(&v) {
@@ -300,6 +308,7 @@ impl Config {
                 "uri is empty (e.g. uri = \"qemu+ssh://root@kvm1/system\")",
             ));
         }
+        cfg.alerts = alerts::rules(path, source, &cfg.alert_entries)?;
         Ok(cfg)
     }
 

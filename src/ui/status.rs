@@ -78,7 +78,13 @@ fn hinted(app: &App) -> (Section, &'static [(Action, &'static str)]) {
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let right = crate::app::panes::spec(app.view.pane()).pane.position(app);
-    let budget = (area.width as usize).saturating_sub(right.width() + 1);
+    // Firing alerts: `:events kind:alert` lists them.
+    let alerts = match app.alerts.active {
+        0 => String::new(),
+        1 => " ⚠ 1 alert ".to_string(),
+        n => format!(" ⚠ {n} alerts "),
+    };
+    let budget = (area.width as usize).saturating_sub(right.width() + alerts.width() + 1);
     let (section, hints) = hinted(app);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
@@ -94,8 +100,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::raw(format!(" {label}  ")));
         used += w;
     }
-    let pad = (area.width as usize).saturating_sub(used + right.width());
+    let pad = (area.width as usize).saturating_sub(used + right.width() + alerts.width());
     spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(alerts, t.level_crit));
     spans.push(Span::raw(right));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.status_bar), area);
 }

@@ -306,6 +306,17 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
     };
     add_heavy_rom(&g, 4);
     start_guest(&g);
+    // Tags and a note in virtdeck's metadata travel with the VM (issue 23).
+    let meta = virtdeck::xml::meta::Meta {
+        template: false,
+        tags: vec!["db".into(), "prod".into()],
+        note: Some("owner: <ops> & \"dba\"".into()),
+    };
+    {
+        let src = Connect::open(Some(URI)).unwrap();
+        let dom = src.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+        virtdeck::host::meta::write(&dom, &meta).unwrap();
+    }
     assert!(
         console_echoes(URI, &g.uuid, "before", Duration::from_secs(30)),
         "the guest answers on the source first"
@@ -458,6 +469,16 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
     let dst = Connect::open(Some(&lab.tcp)).unwrap();
     let moved = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
     assert!(moved.is_active().unwrap() && moved.is_persistent().unwrap());
+    assert_eq!(
+        virtdeck::host::meta::read(&moved).unwrap(),
+        meta,
+        "tags and note on the target's live definition"
+    );
+    let inactive = moved.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap();
+    assert!(
+        inactive.contains("https://virtdeck.dev/xmlns/virtdeck/1") && inactive.contains("prod"),
+        "and on its persistent one"
+    );
     let src = Connect::open(Some(URI)).unwrap();
     assert!(
         src.lookup_domain_by_uuid_string(&g.uuid).is_err(),

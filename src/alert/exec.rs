@@ -125,7 +125,10 @@ mod tests {
         let vars: Vec<&[u8]> = got.split(|b| *b == 0).collect();
         assert!(vars.contains(&&b"VIRTDECK_ALERT_VM=$(touch /tmp/pwned) `x` 'y'"[..]));
         assert!(vars.contains(&&b"VIRTDECK_ALERT_STATE=cleared"[..]));
-        assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "cp succeeded");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(500)).is_err(),
+            "cp succeeded"
+        );
 
         let (tx, rx) = mpsc::channel();
         spawn(&["/nonexistent/vd-notify".into()], &[], move |e| {

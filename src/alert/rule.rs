@@ -284,7 +284,10 @@ mod tests {
         assert!(e("vm.state == exploded").contains("unknown VM state"));
         assert!(e("vm.cpu").contains("expected e.g."));
         assert!(e("").contains("expected e.g."));
-        assert!(e("host.lost now").contains("unknown comparison") || e("host.lost now").contains("expected"));
+        assert!(
+            e("host.lost now").contains("unknown comparison")
+                || e("host.lost now").contains("expected")
+        );
     }
 
     #[test]

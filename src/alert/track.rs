@@ -142,7 +142,12 @@ mod tests {
     }
 
     /// Feeds one verdict per second for `rule` 0 on `s` and collects the changes.
-    fn run(t: &mut Tracker, s: &Subject, hold: u64, verdicts: &[Option<bool>]) -> Vec<(usize, Change)> {
+    fn run(
+        t: &mut Tracker,
+        s: &Subject,
+        hold: u64,
+        verdicts: &[Option<bool>],
+    ) -> Vec<(usize, Change)> {
         let start = Instant::now();
         let mut out = Vec::new();
         for (i, v) in verdicts.iter().enumerate() {

@@ -65,7 +65,10 @@ fn vm_verdict(h: &HostView, vm: &Vm, cond: &Cond) -> (Option<bool>, Option<f64>)
             if vm.known == crate::model::Known::Listed {
                 return (None, None);
             }
-            (Some((crate::app::filter::state_key(vm.state) == state) != *negate), None)
+            (
+                Some((crate::app::filter::state_key(vm.state) == state) != *negate),
+                None,
+            )
         }
         Cond::HostLost | Cond::HostUnresponsive => (Some(false), None),
     }
@@ -176,8 +179,7 @@ fn weigh(app: &mut App, rules: &[Rule]) -> Vec<Effect> {
         });
     }
     app.alerts.active = app.alerts.tracker.active();
-    told
-        .into_iter()
+    told.into_iter()
         .filter_map(|t| tell(app, &rules[t.rule], t))
         .collect()
 }
@@ -259,7 +261,10 @@ mod tests {
                 ..Settings::default()
             },
         );
-        app.update(Msg::Host(HostId(0), HostEvent::Connected(HostInfo::default())));
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
         let t = app.now;
         app.update(Msg::Host(
             HostId(0),
@@ -335,10 +340,7 @@ mod tests {
         assert_eq!(var("VALUE"), "97.0");
         assert_eq!(var("HOST"), "kvm-a");
         assert_eq!(app.alerts.active, 1);
-        assert_eq!(
-            alerts(&app),
-            [format!("{hot} alert: vm.cpu > 90 (97.0 %)")]
-        );
+        assert_eq!(alerts(&app), [format!("{hot} alert: vm.cpu > 90 (97.0 %)")]);
         assert!(app
             .messages
             .log
@@ -368,7 +370,10 @@ mod tests {
         assert_eq!(app.alerts.active, 1);
         assert_eq!(alerts(&app), [" alert: host gone"]);
         // Its VMs' states are unknown meanwhile: no crash alert, nothing cleared.
-        app.update(Msg::Host(HostId(0), HostEvent::Connected(HostInfo::default())));
+        app.update(Msg::Host(
+            HostId(0),
+            HostEvent::Connected(HostInfo::default()),
+        ));
         ticks(&mut app, 2);
         assert_eq!(app.alerts.active, 0);
         assert_eq!(alerts(&app).len(), 2);
@@ -391,6 +396,10 @@ mod tests {
         ));
         ticks(&mut app, 2);
         assert_eq!(app.alerts.active, 0);
-        assert!(alerts(&app)[1].contains("alert cleared"), "{:?}", alerts(&app));
+        assert!(
+            alerts(&app)[1].contains("alert cleared"),
+            "{:?}",
+            alerts(&app)
+        );
     }
 }

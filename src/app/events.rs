@@ -53,9 +53,14 @@ impl NoteKind {
     }
 
     fn parse(s: &str) -> Option<NoteKind> {
-        [NoteKind::Host, NoteKind::Action, NoteKind::Job, NoteKind::Alert]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            NoteKind::Host,
+            NoteKind::Action,
+            NoteKind::Job,
+            NoteKind::Alert,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

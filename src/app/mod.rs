@@ -2,8 +2,8 @@
 //! main loop delivers messages and carries out the effects.
 
 pub mod actions;
-pub mod alerts;
 pub mod add_host;
+pub mod alerts;
 pub mod console;
 pub mod dashboard;
 pub mod detail;

@@ -114,9 +114,17 @@ command = ["notify-send", "virtdeck"]
             "/c.toml:7: alerts: when: unknown reading \"vm.cpuu\": one of vm.cpu, vm.memory, host.cpu, host.memory, host.storage, host.overcommit, vm.state, host.lost, host.unresponsive"
         );
         let src = "[[alerts]]\nwhen = \"host.lost\"\nfor = \"5 days\"\n";
-        assert!(e(src).starts_with("/c.toml:3: alerts: for = \"5 days\""), "{}", e(src));
+        assert!(
+            e(src).starts_with("/c.toml:3: alerts: for = \"5 days\""),
+            "{}",
+            e(src)
+        );
         let src = "[[alerts]]\nwhen = \"host.lost\"\n[alerts.exec]\ncommand = []\n";
-        assert!(e(src).starts_with("/c.toml:4: alerts.exec: command"), "{}", e(src));
+        assert!(
+            e(src).starts_with("/c.toml:4: alerts.exec: command"),
+            "{}",
+            e(src)
+        );
         let src = "[[alerts]]\nwhen = \"host.lost\"\nfour = \"5m\"\n";
         assert!(e(src).starts_with("/c.toml:3:"), "{}", e(src));
         let src = "[[alerts]]\nfor = \"5m\"\n";

@@ -344,3 +344,43 @@ fn a_started_vm_shows_in_the_events_pane() {
         "{s}"
     );
 }
+
+/// `Z` groups the table (by host, then state); headers carry running/total, vCPUs and
+/// memory; `z` folds the group under the cursor.
+#[test]
+fn grouped_table_with_a_folded_group_120x30() {
+    let mut live = common::demo();
+    live.press("Z");
+    live.press("Z");
+    live.press("Z");
+    live.press("g");
+    live.press("j");
+    live.press("z");
+    live.app.messages.toasts.clear();
+    insta::assert_snapshot!(screen(&live.app, 120, 30));
+}
+
+/// An alert rule that holds fires once: a toast, the count in the status bar and an entry in
+/// the events pane.
+#[test]
+fn alerts_show_in_the_status_bar_and_the_events_pane() {
+    let mut live = common::demo();
+    let cfg = virtdeck::config::Config::parse(
+        "config.toml",
+        "[[alerts]]\nwhen = \"vm.state == paused\"\nname = \"paused VM\"\n",
+    )
+    .unwrap();
+    live.app.settings.alerts = cfg.alerts;
+    live.tick();
+    let n = live.app.alerts.active;
+    assert!(n > 0, "the demo fleet has paused VMs");
+    let s = screen(&live.app, 120, 30);
+    assert!(s.contains(&format!("⚠ {n} alert")), "{s}");
+    live.app.messages.toasts.clear();
+    live.app.events.list.retain(|e| e.kind() == "alert");
+    for e in live.app.events.list.iter_mut() {
+        e.event.at = std::time::UNIX_EPOCH + Duration::from_secs(86_399);
+    }
+    live.press("7");
+    insta::assert_snapshot!(screen(&live.app, 120, 20));
+}

@@ -117,7 +117,7 @@ fn scroll_mode(
 
 pub(super) fn move_to(app: &mut App, target: isize) {
     app.vms.cursor_moved = true;
-    let last = app.vms.rows.len().saturating_sub(1) as isize;
+    let last = app.vms.cursor_len().saturating_sub(1) as isize;
     app.vms.selected = target.clamp(0, last.max(0)) as usize;
 }
 

@@ -10,6 +10,7 @@ pub mod detail;
 pub mod display;
 pub mod events;
 pub mod filter;
+pub mod groups;
 pub mod hitmap;
 pub mod hostdevs;
 pub mod hosts;
@@ -715,7 +716,7 @@ impl App {
     }
 
     pub fn selected_row(&self) -> Option<RowRef> {
-        self.vms.rows.get(self.vms.selected).copied()
+        self.vms.row_at_cursor()
     }
 
     pub fn is_marked(&self, host: HostId, uuid: &str) -> bool {
@@ -760,22 +761,41 @@ impl App {
     }
 
     fn refilter(&mut self, keep: Option<(HostId, String)>) {
+        let header = self
+            .vms
+            .header_at_cursor()
+            .map(|g| self.vms.groups[g].key.clone());
         self.vms.rows = filter_rows(
             &self.hosts,
             &self.vms.sorted,
             &self.vms.filter,
             self.vms.vm_scope,
         );
+        self.vms.groups.clear();
+        self.vms.lines.clear();
+        if let Some(by) = self.vms.group_by {
+            let (rows, groups, lines) =
+                groups::build(&self.hosts, &self.vms.rows, by, &self.vms.folded);
+            (self.vms.rows, self.vms.groups, self.vms.lines) = (rows, groups, lines);
+            // The cursor was on a header: it stays on that group's.
+            if let Some(g) = header.and_then(|k| self.vms.groups.iter().position(|g| g.key == k)) {
+                self.vms.selected = self.vms.line_of_header(g);
+                return;
+            }
+        }
         if let Some((host, uuid)) = keep {
             if let Some(i) = self.vms.rows.iter().position(|r| {
                 let (h, vm) = self.vm(*r);
                 h.id == host && vm.uuid == uuid
             }) {
-                self.vms.selected = i;
+                self.vms.selected = self.vms.line_of_row(i);
                 return;
             }
         }
-        self.vms.selected = self.vms.selected.min(self.vms.rows.len().saturating_sub(1));
+        self.vms.selected = self
+            .vms
+            .selected
+            .min(self.vms.cursor_len().saturating_sub(1));
     }
 
     fn on_host(&mut self, id: HostId, ev: HostEvent) {

@@ -1274,7 +1274,7 @@ pub fn follow_up(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     app.view = View::Pane(PaneId::Vms);
-    app.vms.selected = i;
+    app.vms.selected = app.vms.line_of_row(i);
     app.vms.cursor_moved = true;
     if c.console {
         return crate::app::console::open(app);

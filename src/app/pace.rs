@@ -25,11 +25,23 @@ pub fn shown(app: &App) -> Option<HashSet<HostId>> {
             }
             let from = app.vms.table_offset.get();
             let page = app.vms.table_page.get().max(1);
+            let host_of =
+                |r: &crate::app::table::RowRef| app.hosts.get(r.host as usize).map(|h| h.id);
+            if app.vms.group_by.is_some() {
+                // Grouped, the table scrolls over headers and rows.
+                let lines = app.vms.lines.iter().skip(from).take(page);
+                return Some(
+                    lines
+                        .filter_map(|l| match l {
+                            crate::app::groups::Line::Row(i) => app.vms.rows.get(*i),
+                            crate::app::groups::Line::Header(_) => None,
+                        })
+                        .filter_map(host_of)
+                        .collect(),
+                );
+            }
             let rows = app.vms.rows.iter().skip(from).take(page);
-            Some(
-                rows.filter_map(|r| app.hosts.get(r.host as usize).map(|h| h.id))
-                    .collect(),
-            )
+            Some(rows.filter_map(host_of).collect())
         }
         View::Detail { host, .. } | View::Volumes { host, .. } | View::Secrets { host } => {
             one(host)

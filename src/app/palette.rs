@@ -407,6 +407,27 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
         None => None,
     };
     let spec = panes::spec(pane);
+    // `:vms group:tag`: how the VM table groups its rows (not a filter word).
+    let mut group = None;
+    if pane == PaneId::Vms {
+        let mut bad = None;
+        l.args.retain(|a| match a.strip_prefix("group:") {
+            Some(v) => {
+                match crate::app::groups::GroupBy::parse(&v.to_lowercase()) {
+                    Some(g) => group = Some(g),
+                    None => bad = Some(v.to_string()),
+                }
+                false
+            }
+            None => true,
+        });
+        if let Some(v) = bad {
+            return Err(format!(
+                "group:{}: group by host, tag, state or none",
+                crate::sanitize::text(&v)
+            ));
+        }
+    }
     // Filter words without the `/` (`:vms tag:db state:running`) on a pane that takes no
     // argument of its own.
     if l.text.is_none() && spec.scoped && pane != PaneId::Volumes && !l.args.is_empty() {
@@ -437,6 +458,10 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
     match pane {
         PaneId::Vms => {
             app.vms.vm_scope = scope.host;
+            if let Some(g) = group {
+                app.vms.group_by = g;
+                app.vms.folded.clear();
+            }
             app.set_filter(scope.text.clone());
         }
         PaneId::Volumes => app.scopes.set(

@@ -114,11 +114,11 @@ pub(super) fn test_pool(name: &str) -> crate::model::storage::Pool {
     }
 }
 
-pub(super) fn app() -> App {
+pub(crate) fn app() -> App {
     app_with(false)
 }
 
-pub(super) fn press(app: &mut App, spec: &str) -> Vec<Effect> {
+pub(crate) fn press(app: &mut App, spec: &str) -> Vec<Effect> {
     let k = crate::config::keymap::Key::parse(spec).unwrap();
     app.update(Msg::Key(KeyEvent::new(k.code, k.mods)))
 }

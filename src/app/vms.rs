@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use super::filter::Filter;
+use super::groups::{Group, GroupBy, Line};
 use super::panes::Pane;
 use super::table::{RowRef, SortKey};
 use super::{lifecycle, App, Effect, Mode};
@@ -37,6 +38,85 @@ pub struct VmsUi {
     pub cursor_moved: bool,
     /// `:vms @HOST`: the VM table shows one host.
     pub vm_scope: Option<HostId>,
+    /// `Z`: rows grouped under headers; the cursor then moves over `lines`.
+    pub group_by: Option<GroupBy>,
+    /// Keys of the folded groups (`z`).
+    pub folded: HashSet<String>,
+    pub groups: Vec<Group>,
+    pub lines: Vec<Line>,
+}
+
+impl VmsUi {
+    /// Lines the cursor moves over: headers and rows when grouped, else the rows.
+    pub fn cursor_len(&self) -> usize {
+        if self.group_by.is_some() {
+            self.lines.len()
+        } else {
+            self.rows.len()
+        }
+    }
+
+    /// The VM row under the cursor (none on a group's header).
+    pub fn row_at_cursor(&self) -> Option<RowRef> {
+        let i = if self.group_by.is_some() {
+            match self.lines.get(self.selected)? {
+                Line::Row(i) => *i,
+                Line::Header(_) => return None,
+            }
+        } else {
+            self.selected
+        };
+        self.rows.get(i).copied()
+    }
+
+    /// The group whose header is under the cursor.
+    pub fn header_at_cursor(&self) -> Option<usize> {
+        match self.lines.get(self.selected)? {
+            Line::Header(g) if self.group_by.is_some() => Some(*g),
+            _ => None,
+        }
+    }
+
+    /// The group of the line under the cursor (its header or a row under it).
+    fn group_at_cursor(&self) -> Option<usize> {
+        self.lines[..=self.selected.min(self.lines.len().checked_sub(1)?)]
+            .iter()
+            .rev()
+            .find_map(|l| match l {
+                Line::Header(g) => Some(*g),
+                Line::Row(_) => None,
+            })
+    }
+
+    /// The cursor position of `rows[i]`.
+    pub fn line_of_row(&self, i: usize) -> usize {
+        if self.group_by.is_none() {
+            return i;
+        }
+        self.lines
+            .iter()
+            .position(|l| *l == Line::Row(i))
+            .unwrap_or(0)
+    }
+
+    pub fn line_of_header(&self, g: usize) -> usize {
+        self.lines
+            .iter()
+            .position(|l| *l == Line::Header(g))
+            .unwrap_or(0)
+    }
+
+    /// The rows shown under group `g`.
+    fn rows_of(&self, g: usize) -> Vec<RowRef> {
+        let from = self.line_of_header(g) + 1;
+        self.lines[from.min(self.lines.len())..]
+            .iter()
+            .map_while(|l| match l {
+                Line::Row(i) => self.rows.get(*i).copied(),
+                Line::Header(_) => None,
+            })
+            .collect()
+    }
 }
 
 impl Default for VmsUi {
@@ -56,6 +136,10 @@ impl Default for VmsUi {
             table_page: Cell::new(20),
             cursor_moved: false,
             vm_scope: None,
+            group_by: None,
+            folded: HashSet::new(),
+            groups: Vec::new(),
+            lines: Vec::new(),
         }
     }
 }
@@ -64,7 +148,15 @@ impl Default for VmsUi {
 pub fn position(app: &App) -> String {
     let shown = app.vms.rows.len();
     let total = app.total_vms();
-    let pos = if shown == 0 { 0 } else { app.vms.selected + 1 };
+    // Grouped: the VM rows up to the cursor (a header counts as the row before it).
+    let pos = match app.vms.group_by {
+        Some(_) => app.vms.lines[..(app.vms.selected + 1).min(app.vms.lines.len())]
+            .iter()
+            .filter(|l| matches!(l, Line::Row(_)))
+            .count(),
+        None if shown == 0 => 0,
+        None => app.vms.selected + 1,
+    };
     let mut right = format!(" {pos}/{shown}");
     if shown != total {
         right.push_str(&format!(" of {total}"));
@@ -81,7 +173,7 @@ impl Pane for VmsPane {
     }
 
     fn cursor(&self, app: &App) -> Option<(usize, usize)> {
-        Some((app.vms.selected, app.vms.rows.len()))
+        Some((app.vms.selected, app.vms.cursor_len()))
     }
 
     fn select(&self, app: &mut App, i: usize) -> Vec<Effect> {
@@ -119,6 +211,26 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Top => super::keys::move_to(app, 0),
         Action::Bottom => super::keys::move_to(app, isize::MAX / 2),
         Action::Filter => app.push_overlay(Mode::Filter),
+        Action::Mark if app.vms.header_at_cursor().is_some() => {
+            // On a header: the group's shown VMs, all marked or all unmarked.
+            let g = app.vms.header_at_cursor().unwrap_or_default();
+            let keys: Vec<_> = app
+                .vms
+                .rows_of(g)
+                .into_iter()
+                .map(|r| {
+                    let (h, vm) = app.vm(r);
+                    (h.id, vm.uuid.clone())
+                })
+                .collect();
+            if keys.iter().all(|k| app.vms.marks.contains(k)) {
+                for k in &keys {
+                    app.vms.marks.remove(k);
+                }
+            } else {
+                app.vms.marks.extend(keys);
+            }
+        }
         Action::Mark => {
             if let Some(r) = app.selected_row() {
                 let (h, vm) = app.vm(r);
@@ -178,6 +290,21 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ManagedSave => return lifecycle::request(app, LifecycleOp::ManagedSave),
         // The per-VM value is decided in `request` (each VM flips its own flag).
         Action::ToggleAutostart => return lifecycle::request(app, LifecycleOp::SetAutostart(true)),
+        Action::Open | Action::Fold if app.vms.header_at_cursor().is_some() => fold(app),
+        Action::Fold => fold(app),
+        Action::GroupNext => {
+            app.vms.group_by = GroupBy::next(app.vms.group_by);
+            app.vms.folded.clear();
+            app.rebuild();
+            let text = match app.vms.group_by {
+                Some(by) => format!(
+                    "VMs grouped by {} (z folds a group, Z groups by the next)",
+                    by.title()
+                ),
+                None => "VMs not grouped".to_string(),
+            };
+            app.messages.push(super::toast::Level::Info, text, app.now);
+        }
         Action::Open => {
             if let Some(r) = app.selected_row() {
                 let (h, vm) = app.vm(r);
@@ -197,6 +324,21 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// Folds the group under the cursor, or unfolds it; the cursor goes to its header.
+fn fold(app: &mut App) {
+    let Some(g) = app.vms.group_at_cursor() else {
+        return;
+    };
+    let key = app.vms.groups[g].key.clone();
+    if !app.vms.folded.remove(&key) {
+        app.vms.folded.insert(key.clone());
+    }
+    app.vms.cursor_moved = true;
+    app.vms.selected = app.vms.line_of_header(g);
+    // `refilter` keeps the cursor on this header.
+    app.rebuild();
 }
 
 pub(super) fn open_form(app: &mut App) {

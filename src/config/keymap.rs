@@ -83,6 +83,10 @@ pub enum Action {
     Restore,
     /// VM table: edit the tags (and note) of the selected or marked VMs.
     Tags,
+    /// VM table: group rows by host, tag, state, or not (cycles).
+    GroupNext,
+    /// VM table: fold or unfold the group under the cursor.
+    Fold,
     /// VM detail: set a guest user's password through the guest agent.
     SetPassword,
     Resize,
@@ -186,6 +190,8 @@ impl Action {
         ("toggle_template", Action::ToggleTemplate),
         ("restore", Action::Restore),
         ("tags", Action::Tags),
+        ("group_next", Action::GroupNext),
+        ("fold", Action::Fold),
         ("set_password", Action::SetPassword),
         ("resize", Action::Resize),
         ("wipe", Action::Wipe),

@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use crate::app::groups::Line as GroupLine;
 use crate::app::hitmap::List;
-use crate::app::table::SortKey;
+use crate::app::table::{RowRef, SortKey};
 use crate::app::App;
 use crate::config::theme::Theme;
 use crate::fmt;
@@ -131,7 +132,7 @@ fn scroll(app: &App, visible: usize) -> usize {
     } else if visible > 0 && sel >= off + visible {
         off = sel + 1 - visible;
     }
-    off = off.min(app.vms.rows.len().saturating_sub(visible));
+    off = off.min(app.vms.cursor_len().saturating_sub(visible));
     app.vms.table_offset.set(off);
     app.vms.table_page.set(visible.max(1));
     off
@@ -190,102 +191,120 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let wide_io = cols.iter().any(|c| c.key == Some(SortKey::Disk));
     let show_ip = cols.iter().any(|c| c.title == "IP");
     let show_tags = cols.iter().any(|c| c.title == "TAGS");
-    let rows = app
-        .vms
-        .rows
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(visible)
-        .map(|(i, r)| {
-            let (h, vm) = app.vm(*r);
-            let marked = app.is_marked(h.id, &vm.uuid);
-            let (state_text, state_st) = match app.vms.pending.get(&(h.id, vm.uuid.clone())) {
-                Some(op) => (format!("⋯ {}", op.pending_label()), t.pending),
-                // Only the list call is in: whether it runs, not how.
-                None if vm.known == Known::Listed => {
-                    let label = if vm.state.is_active() {
-                        "active"
-                    } else {
-                        "shut off"
-                    };
-                    (format!("… {label}"), t.dim)
-                }
-                None if vm.template && !vm.state.is_active() => ("▣ template".to_string(), t.dim),
-                None => {
-                    // A shut-off VM with a managed save image resumes where it was.
-                    let label = if vm.managed_save && !vm.state.is_active() {
-                        "saved"
-                    } else {
-                        vm.state.label()
-                    };
-                    (
-                        format!("{} {label}", vm.state.symbol()),
-                        state_style(t, vm.state),
-                    )
+    // `i`: the row's line (the cursor's unit: rows, or headers and rows when grouped).
+    let vm_row = |i: usize, r: &RowRef| {
+        let (h, vm) = app.vm(*r);
+        let marked = app.is_marked(h.id, &vm.uuid);
+        let (state_text, state_st) = match app.vms.pending.get(&(h.id, vm.uuid.clone())) {
+            Some(op) => (format!("⋯ {}", op.pending_label()), t.pending),
+            // Only the list call is in: whether it runs, not how.
+            None if vm.known == Known::Listed => {
+                let label = if vm.state.is_active() {
+                    "active"
+                } else {
+                    "shut off"
+                };
+                (format!("… {label}"), t.dim)
+            }
+            None if vm.template && !vm.state.is_active() => ("▣ template".to_string(), t.dim),
+            None => {
+                // A shut-off VM with a managed save image resumes where it was.
+                let label = if vm.managed_save && !vm.state.is_active() {
+                    "saved"
+                } else {
+                    vm.state.label()
+                };
+                (
+                    format!("{} {label}", vm.state.symbol()),
+                    state_style(t, vm.state),
+                )
+            }
+        };
+        let mut cells = vec![Cell::from(if marked { "✓" } else { " " }).style(t.marked)];
+        if multi_host {
+            cells.push(Cell::from(fmt::truncate(&h.name, host_w)));
+        }
+        cells.extend([
+            Cell::from(fmt::truncate(&vm.name, name_w)),
+            Cell::from(state_text).style(state_st),
+            Cell::from(format!(
+                "{:>4}",
+                counted(vm.vcpus.into(), |n| n.to_string())
+            )),
+            Cell::from(format!("{:>9}", counted(vm.max_memory_kib, fmt::kib))),
+            Cell::from(format!("{:>5}", fmt::percent(h.cpu_pct(&vm.uuid)))),
+        ]);
+        if wide_io {
+            let r = h.rates.get(&vm.uuid).copied().unwrap_or_default();
+            let pair = |a: Option<f64>, b: Option<f64>| {
+                if a.is_none() && b.is_none() {
+                    "-".to_string()
+                } else {
+                    format!("{}/{}", fmt::rate_short(a), fmt::rate_short(b))
                 }
             };
-            let mut cells = vec![Cell::from(if marked { "✓" } else { " " }).style(t.marked)];
-            if multi_host {
-                cells.push(Cell::from(fmt::truncate(&h.name, host_w)));
-            }
-            cells.extend([
-                Cell::from(fmt::truncate(&vm.name, name_w)),
-                Cell::from(state_text).style(state_st),
-                Cell::from(format!(
-                    "{:>4}",
-                    counted(vm.vcpus.into(), |n| n.to_string())
-                )),
-                Cell::from(format!("{:>9}", counted(vm.max_memory_kib, fmt::kib))),
-                Cell::from(format!("{:>5}", fmt::percent(h.cpu_pct(&vm.uuid)))),
-            ]);
-            if wide_io {
-                let r = h.rates.get(&vm.uuid).copied().unwrap_or_default();
-                let pair = |a: Option<f64>, b: Option<f64>| {
-                    if a.is_none() && b.is_none() {
-                        "-".to_string()
-                    } else {
-                        format!("{}/{}", fmt::rate_short(a), fmt::rate_short(b))
-                    }
-                };
-                cells.push(Cell::from(format!(
-                    "{:>11}",
-                    pair(r.disk_rd_bps, r.disk_wr_bps)
-                )));
-                cells.push(Cell::from(format!(
-                    "{:>11}",
-                    pair(r.net_rx_bps, r.net_tx_bps)
-                )));
-            }
-            if show_tags {
-                cells.push(Cell::from(fmt::truncate(&vm.tags.join(" "), 16)).style(t.dim));
-            }
-            if show_ip {
-                cells.push(Cell::from(first_ip(h, &vm.uuid)));
-            }
-            if cols.len() > cells.len() {
-                let flag = |b: bool| {
-                    if vm.known == Known::Listed {
-                        "…"
-                    } else {
-                        yes(b)
-                    }
-                };
-                cells.push(Cell::from(flag(vm.autostart)));
-                cells.push(Cell::from(flag(vm.persistent)));
-            }
-            let mut row = Row::new(cells);
-            if h.is_stale() {
-                row = row.style(t.dim);
-            }
-            if marked {
-                row = row.style(t.marked);
-            }
-            if i == app.vms.selected {
-                row = row.style(t.selected);
-            }
-            row
-        });
+            cells.push(Cell::from(format!(
+                "{:>11}",
+                pair(r.disk_rd_bps, r.disk_wr_bps)
+            )));
+            cells.push(Cell::from(format!(
+                "{:>11}",
+                pair(r.net_rx_bps, r.net_tx_bps)
+            )));
+        }
+        if show_tags {
+            cells.push(Cell::from(fmt::truncate(&vm.tags.join(" "), 16)).style(t.dim));
+        }
+        if show_ip {
+            cells.push(Cell::from(first_ip(h, &vm.uuid)));
+        }
+        if cols.len() > cells.len() {
+            let flag = |b: bool| {
+                if vm.known == Known::Listed {
+                    "…"
+                } else {
+                    yes(b)
+                }
+            };
+            cells.push(Cell::from(flag(vm.autostart)));
+            cells.push(Cell::from(flag(vm.persistent)));
+        }
+        let mut row = Row::new(cells);
+        if h.is_stale() {
+            row = row.style(t.dim);
+        }
+        if marked {
+            row = row.style(t.marked);
+        }
+        if i == app.vms.selected {
+            row = row.style(t.selected);
+        }
+        row
+    };
+    let grouped = app.vms.group_by.is_some();
+    let rows: Vec<Row> = if grouped {
+        app.vms
+            .lines
+            .iter()
+            .enumerate()
+            .skip(off)
+            .take(visible)
+            .filter_map(|(i, l)| match l {
+                GroupLine::Row(r) => app.vms.rows.get(*r).map(|r| vm_row(i, r)),
+                // Drawn over the empty row after the table (a header spans the columns).
+                GroupLine::Header(_) => Some(Row::new(Vec::<Cell>::new())),
+            })
+            .collect()
+    } else {
+        app.vms
+            .rows
+            .iter()
+            .enumerate()
+            .skip(off)
+            .take(visible)
+            .map(|(i, r)| vm_row(i, r))
+            .collect()
+    };
     let arrow = if app.vms.descending { "▼" } else { "▲" };
     let header = Row::new(cols.iter().map(|c| {
         if c.key == Some(app.vms.sort) {
@@ -314,6 +333,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             t.filter,
         ));
     }
+    if let Some(by) = app.vms.group_by {
+        title.push(Span::styled(format!("by {} ", by.title()), t.filter));
+    }
     if app.settings.readonly {
         title.push(Span::styled("[read-only] ", t.pending));
     }
@@ -321,7 +343,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Line::from(title));
-    if app.vms.rows.is_empty() {
+    if app.vms.cursor_len() == 0 {
         f.render_widget(
             Table::new(Vec::<Row>::new(), widths)
                 .header(header)
@@ -349,6 +371,60 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .block(block)
         .column_spacing(1);
     f.render_widget(table, area);
+    if grouped {
+        headers(app, f, body, off);
+    }
+}
+
+/// The group headers on screen, each across the whole row: fold mark, key, counts.
+fn headers(app: &App, f: &mut Frame, body: Rect, off: usize) {
+    let t = &app.theme;
+    let shown = app
+        .vms
+        .lines
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(body.height as usize);
+    for (i, line) in shown {
+        let GroupLine::Header(g) = line else { continue };
+        let Some(g) = app.vms.groups.get(*g) else {
+            continue;
+        };
+        let area = Rect {
+            y: body.y + (i - off) as u16,
+            height: 1,
+            ..body
+        };
+        let fold = if g.folded { "▸" } else { "▾" };
+        let key = fmt::truncate(&sanitize::text(&g.key), 40);
+        // What the group's running VMs take; nothing to add when none runs.
+        let mut counts = format!("  {}/{} running", g.running, g.total);
+        if g.running > 0 {
+            counts.push_str(&format!(
+                " · {} vCPU, {} in use",
+                g.vcpus,
+                fmt::kib(g.memory_kib)
+            ));
+        }
+        let style = if i == app.vms.selected {
+            t.selected
+        } else {
+            t.header
+        };
+        let text = Line::from(vec![
+            Span::styled(format!("{fold} {key}"), style),
+            Span::styled(
+                counts,
+                if i == app.vms.selected {
+                    t.selected
+                } else {
+                    t.dim
+                },
+            ),
+        ]);
+        f.render_widget(Paragraph::new(text).style(style), area);
+    }
 }
 
 /// A count still being read (0 until its VM's facts arrive, see `model::Known`) shows `…`.

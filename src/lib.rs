@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod model;
 pub mod names;
 pub mod osinfo;
+pub mod plugin;
 pub mod probe;
 pub mod runtime;
 pub mod sanitize;

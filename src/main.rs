@@ -88,6 +88,7 @@ fn run() -> anyhow::Result<()> {
         });
     }
     let keymap = Keymap::load(dir.as_deref())?;
+    let plugins = virtdeck::plugin::load(dir.as_deref(), &keymap)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(&cli::theme_name(&cli, &cfg, no_color), dir.as_deref())?;
 
@@ -140,7 +141,10 @@ fn run() -> anyhow::Result<()> {
         names,
         keymap,
         theme,
-        Settings::from_config(&cfg, cli.readonly),
+        Settings {
+            plugins,
+            ..Settings::from_config(&cfg, cli.readonly)
+        },
     );
     if let Some(dir) = config::history::state_dir() {
         app.history = config::history::load(&dir);

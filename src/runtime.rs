@@ -232,6 +232,22 @@ impl Workers {
                         });
                     }
                 }
+                Effect::RunPlugin(run) => {
+                    let tx = self.tx.clone();
+                    if run.background {
+                        std::thread::spawn(move || {
+                            let outcome = crate::plugin::run::run(&run.argv);
+                            let _ = tx.send(Msg::PluginDone(run, outcome));
+                        });
+                    } else {
+                        // Only the UI loop holds the terminal (it takes these out first).
+                        let outcome = crate::plugin::run::Outcome {
+                            status: Err("no terminal to run it in".into()),
+                            output: String::new(),
+                        };
+                        let _ = tx.send(Msg::PluginDone(run, outcome));
+                    }
+                }
                 Effect::AlertExec { argv, env } => {
                     let tx = self.tx.clone();
                     crate::alert::exec::spawn(&argv, &env, move |e| {
@@ -532,9 +548,14 @@ impl Loop {
             let mut fx = app.update(msg);
             // The editor needs the terminal, which only this loop holds.
             let mut edits = Vec::new();
+            let mut foreground = Vec::new();
             fx.retain(|e| match e {
                 Effect::EditExternal { host, uuid, text } => {
                     edits.push((*host, uuid.clone(), text.clone()));
+                    false
+                }
+                Effect::RunPlugin(run) if !run.background => {
+                    foreground.push(run.clone());
                     false
                 }
                 _ => true,
@@ -545,6 +566,14 @@ impl Loop {
             for (host, uuid, text) in edits {
                 let result = edit_external(terminal, &text);
                 batch.push_front(Msg::Edited { host, uuid, result });
+            }
+            for run in foreground {
+                let (back, mut outcome) =
+                    with_terminal_left(terminal, || plugin_foreground(&run.argv));
+                if let Err(e) = back {
+                    outcome.status = Err(e);
+                }
+                batch.push_front(Msg::PluginDone(run, outcome));
             }
         }
         let due = urgent || self.drawn.elapsed() >= DATA_GAP;
@@ -565,6 +594,35 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
         .flatten()
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "vi".into());
+    match with_terminal_left(terminal, || run_editor(&editor, text)) {
+        (Ok(()), result) => result,
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// A foreground plugin: the program gets the terminal as it is; its output is the user's to
+/// read, so nothing is captured.
+fn plugin_foreground(argv: &[String]) -> crate::plugin::run::Outcome {
+    let status = match argv.split_first() {
+        Some((program, args)) => std::process::Command::new(program)
+            .args(args)
+            .status()
+            .map(|s| s.code())
+            .map_err(|e| format!("cannot run {program:?}: {e}")),
+        None => Err("empty command".into()),
+    };
+    crate::plugin::run::Outcome {
+        status,
+        output: String::new(),
+    }
+}
+
+/// Runs `f` with the screen given back to the terminal (cooked mode, main screen, the input
+/// thread parked), then takes it back.
+fn with_terminal_left<B: Backend, T>(
+    terminal: &mut Terminal<B>,
+    f: impl FnOnce() -> T,
+) -> (Result<(), String>, T) {
     INPUT_PAUSED.store(true, Ordering::SeqCst);
     // Let the input thread stop reading before the editor reads the terminal.
     if INPUT_WAKE.get().is_some() {
@@ -575,16 +633,18 @@ fn edit_external<B: Backend>(terminal: &mut Terminal<B>, text: &str) -> Result<S
         }
     }
     crate::term::restore();
-    // The editor owns the terminal now: what it writes on stderr is for the user to see.
+    // The program owns the terminal now: what it writes on stderr is for the user to see.
     crate::stderr::pause();
-    let result = run_editor(&editor, text);
+    let result = f();
     crate::stderr::resume();
     let back = crate::term::resume();
     let _ = terminal.clear();
     INPUT_PAUSED.store(false, Ordering::SeqCst);
     wake_input();
-    back.map_err(|e| format!("cannot restore the terminal: {e}"))?;
-    result
+    (
+        back.map_err(|e| format!("cannot restore the terminal: {e}")),
+        result,
+    )
 }
 
 /// Runs `editor` on a temp file holding `text` and returns the file's text afterwards. No

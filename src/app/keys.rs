@@ -32,7 +32,8 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                 let spec = super::panes::spec(app.view.pane());
                 match app.keymap.action(spec.section, key) {
                     Some(a) => common(app, a).unwrap_or_else(|| spec.pane.on_action(app, a)),
-                    None => Vec::new(),
+                    // A key no binding takes may be a plugin's.
+                    None => super::plugins::key(app, key).unwrap_or_default(),
                 }
             }
         },
@@ -58,6 +59,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                     ConfirmAction::Migration { host, cmd } => {
                         vec![Effect::Host(host, crate::host::HostCommand::Migrate(*cmd))]
                     }
+                    ConfirmAction::Plugin(run) => super::plugins::launch(app, *run),
                 }
             }
             Some(Action::Cancel) | Some(Action::Back) => {

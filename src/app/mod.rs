@@ -25,6 +25,7 @@ mod pace;
 pub mod palette;
 pub mod panes;
 mod paste;
+pub mod plugins;
 pub mod preview;
 pub mod requests;
 pub mod storage;
@@ -68,6 +69,8 @@ pub enum Msg {
     Tick(Instant),
     /// SIGTERM/SIGHUP/SIGINT: leave cleanly so the terminal is restored.
     Terminate,
+    /// A plugin ended (answer to `Effect::RunPlugin`).
+    PluginDone(Box<plugins::Run>, crate::plugin::run::Outcome),
     /// The add-host form's connection test finished (hostname and hypervisor, or the error).
     ConnTest {
         uri: String,
@@ -140,6 +143,9 @@ pub enum Effect {
     SaveHistory(Vec<String>),
     /// Append events to the event log in the state dir (`eventlog`), off the UI thread.
     SaveEvents(Vec<crate::eventlog::Record>),
+    /// Run a plugin: in the background (answered with `Msg::PluginDone`) or with the screen
+    /// left to it.
+    RunPlugin(Box<plugins::Run>),
     /// Run an alert's program (no shell) with the alert in its environment.
     AlertExec {
         argv: Vec<String>,
@@ -177,6 +183,8 @@ pub enum ConfirmAction {
     },
     /// Cancel a job of the jobs pane (by its id).
     CancelJob(u64),
+    /// Run a plugin that asks first.
+    Plugin(Box<plugins::Run>),
     /// A command whose answer someone waits for (its id is registered with `requests`).
     Send {
         host: HostId,
@@ -244,6 +252,8 @@ pub struct Settings {
     pub keep_events: bool,
     /// `[[alerts]]` of config.toml.
     pub alerts: Vec<crate::alert::Rule>,
+    /// `plugins.toml`.
+    pub plugins: Vec<crate::plugin::Plugin>,
 }
 
 impl Settings {
@@ -267,6 +277,7 @@ impl Settings {
             backup_keep: cfg.backup_keep,
             keep_events: false,
             alerts: cfg.alerts.clone(),
+            plugins: Vec::new(),
         }
     }
 }
@@ -284,6 +295,7 @@ impl Default for Settings {
             backup_keep: 7,
             keep_events: false,
             alerts: Vec::new(),
+            plugins: Vec::new(),
         }
     }
 }
@@ -496,6 +508,10 @@ impl App {
             Msg::Wake => Vec::new(),
             Msg::Edited { host, uuid, result } => {
                 detail::edited(self, host, uuid, result);
+                Vec::new()
+            }
+            Msg::PluginDone(run, outcome) => {
+                plugins::done(self, &run, outcome);
                 Vec::new()
             }
             Msg::Viewer(r) => {

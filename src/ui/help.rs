@@ -57,6 +57,43 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let order = sections()
         .filter(|(_, s)| *s == focused)
         .chain(sections().filter(|(_, s)| *s != focused));
+    // The focused scope's plugins first: they are this screen's keys too.
+    let mine = crate::app::plugins::of_scope(app);
+    let plugins = mine.iter().copied().chain(
+        app.settings
+            .plugins
+            .iter()
+            .filter(|p| !mine.iter().any(|m| std::ptr::eq(*m, *p))),
+    );
+    let mut header = false;
+    for p in plugins {
+        if !header {
+            out.push(Line::from(Span::styled("Plugins (plugins.toml)", t.header)));
+            header = true;
+        }
+        let scopes: Vec<&str> = p.scopes.iter().map(|s| s.name()).collect();
+        let mut flags = vec![scopes.join(",")];
+        if p.background {
+            flags.push("background".into());
+        }
+        if p.confirm {
+            flags.push("asks first".into());
+        }
+        if p.dangerous {
+            flags.push("not in --readonly".into());
+        }
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<18}", crate::sanitize::text(&p.key_text)),
+                t.key_hint,
+            ),
+            Span::raw(crate::sanitize::text(&p.description).into_owned()),
+            Span::styled(format!("  [{}]", flags.join("; ")), t.dim),
+        ]));
+    }
+    if header {
+        out.push(Line::default());
+    }
     for (title, section) in order {
         let bindings = app.keymap.bindings(section);
         if bindings.is_empty() {

@@ -100,6 +100,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::raw(format!(" {label}  ")));
         used += w;
     }
+    // The focused scope's plugins, after the pane's own keys, while no overlay is open.
+    if app.mode == Mode::Normal {
+        for p in crate::app::plugins::of_scope(app) {
+            let (key, label) = (
+                crate::sanitize::text(&p.key_text),
+                crate::sanitize::text(&p.name),
+            );
+            let w = key.width() + label.width() + 3;
+            if used + w > budget {
+                break;
+            }
+            spans.push(Span::styled(key.into_owned(), t.key_hint));
+            spans.push(Span::raw(format!(" {label}  ")));
+            used += w;
+        }
+    }
     let pad = (area.width as usize).saturating_sub(used + right.width() + alerts.width());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(alerts, t.level_crit));

@@ -35,6 +35,9 @@ pub struct Record {
     pub text: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bad: bool,
+    /// The `virsh` command line that does the same as the action (`virsh::equivalent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 pub fn file(dir: &Path) -> PathBuf {
@@ -144,6 +147,7 @@ mod tests {
             kind: String::new(),
             text: String::new(),
             bad: false,
+            command: None,
         }
     }
 

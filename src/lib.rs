@@ -33,6 +33,7 @@ pub mod stderr;
 pub mod subnet;
 pub mod term;
 pub mod ui;
+pub mod virsh;
 pub mod vnc;
 pub mod wake;
 pub mod xml;

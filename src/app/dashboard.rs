@@ -219,6 +219,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                     .map(|h| (h.name.clone(), h.uri.clone(), h.vms.len()));
                 if let Some((name, uri, vms)) = h {
                     app.push_overlay(Mode::Confirm(Confirm {
+                        command: None,
                         typed: None,
                         title: format!("Remove host {name}?"),
                         body: vec![

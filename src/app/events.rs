@@ -31,6 +31,8 @@ pub struct Note {
     pub text: String,
     /// Shown as trouble (lost host, failed action or job).
     pub bad: bool,
+    /// For an action: the `virsh` command line that does the same (`y` copies it).
+    pub command: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +96,19 @@ pub fn note(
     text: String,
     bad: bool,
 ) {
+    note_cmd(app, host, vm, kind, text, bad, None)
+}
+
+/// `note` of an action with the `virsh` command line that does the same.
+pub fn note_cmd(
+    app: &mut App,
+    host: HostId,
+    vm: (&str, &str),
+    kind: NoteKind,
+    text: String,
+    bad: bool,
+    command: Option<Vec<String>>,
+) {
     let (uuid, name) = vm;
     let at = std::time::SystemTime::now();
     if app.settings.keep_events {
@@ -110,6 +125,7 @@ pub fn note(
             kind: kind.as_str().into(),
             text: text.clone(),
             bad,
+            command: command.clone(),
         });
     }
     let list = &mut app.events.list;
@@ -123,7 +139,12 @@ pub fn note(
             at,
         },
         earlier: false,
-        note: Some(Note { kind, text, bad }),
+        note: Some(Note {
+            kind,
+            text,
+            bad,
+            command,
+        }),
     });
     if list.len() > KEPT {
         list.pop_front();
@@ -186,6 +207,7 @@ pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
                 kind: String::new(),
                 text: String::new(),
                 bad: false,
+                command: None,
             }
         }));
     }
@@ -211,6 +233,7 @@ pub fn load_earlier(app: &mut App, records: Vec<crate::eventlog::Record>, skippe
                 kind,
                 text: r.text,
                 bad: r.bad,
+                command: r.command,
             });
             Some(Entry {
                 host,
@@ -282,6 +305,30 @@ impl Pane for EventsPane {
                 app.events.sel = 0;
                 Vec::new()
             }
+            Action::CopyCommand => {
+                let line = rows(app)
+                    .get(app.events.sel)
+                    .and_then(|e| e.note.as_ref()?.command.as_deref())
+                    .map(crate::virsh::quote);
+                match line {
+                    Some(l) => {
+                        app.messages.push(
+                            super::toast::Level::Info,
+                            format!("copied: {l}"),
+                            app.now,
+                        );
+                        vec![Effect::Copy(l)]
+                    }
+                    None => {
+                        app.messages.push(
+                            super::toast::Level::Info,
+                            "no virsh command for this event (only actions taken from virtdeck have one)",
+                            app.now,
+                        );
+                        Vec::new()
+                    }
+                }
+            }
             // The VM the event is about.
             Action::Open => {
                 let target = rows(app)
@@ -327,6 +374,7 @@ impl Pane for EventsPane {
         &[
             (Action::Help, "help"),
             (Action::Open, "the VM"),
+            (Action::CopyCommand, "copy virsh"),
             (Action::ClearFinished, "clear"),
             (Action::Palette, "command"),
             (Action::Quit, "quit"),
@@ -432,6 +480,7 @@ mod log_tests {
             kind: String::new(),
             text: String::new(),
             bad: false,
+            command: None,
         }
     }
 

@@ -267,6 +267,7 @@ fn cancel(app: &mut App) -> Vec<Effect> {
         None => return Vec::new(),
     };
     app.push_overlay(Mode::Confirm(Confirm {
+        command: None,
         title: format!("Cancel the {what}?"),
         body: vec![
             "It stops after the step it is on; what it created so far is rolled back.".into(),

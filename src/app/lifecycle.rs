@@ -140,7 +140,26 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
     if needs_confirm(op, count) {
         // A toggle over mixed VMs confirms as one question and dispatches per group.
         let targets: Vec<Target> = groups.iter().flat_map(|(_, t)| t.clone()).collect();
-        app.push_overlay(Mode::Confirm(confirm_text(op, &groups, targets)));
+        let mut c = confirm_text(op, &groups, targets);
+        // The first VM's: the others differ only in the name (and the host's URI).
+        if let ConfirmAction::Lifecycle { targets, .. } = &c.action {
+            c.command = targets.first().and_then(|t| {
+                let h = app.host(t.host)?;
+                let argv = crate::virsh::lifecycle(
+                    crate::virsh::Subject {
+                        uri: &h.uri,
+                        vm: &t.name,
+                    },
+                    op,
+                );
+                let more = match targets.len() {
+                    1 => String::new(),
+                    n => format!("   (and {} more)", n - 1),
+                };
+                Some(format!("{}{more}", crate::virsh::quote(&argv)))
+            });
+        }
+        app.push_overlay(Mode::Confirm(c));
         return Vec::new();
     }
     let mut effects = Vec::new();
@@ -191,6 +210,7 @@ fn confirm_text(
         );
     }
     Confirm {
+        command: None,
         typed: None,
         title,
         body,

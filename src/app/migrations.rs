@@ -264,7 +264,19 @@ pub fn submit(app: &mut App) -> Vec<Effect> {
         let mut m = Migration::new(p.id, &p.vm, &p.uuid, host, target, options.clone());
         m.phase = Phase::Queued;
         app.migrations.list.push(m);
-        fx.push(Effect::Host(host, start_cmd(p.id, p.uuid, &to, &options)));
+        let cmd = start_cmd(p.id, p.uuid.clone(), &to, &options);
+        let command = super::requests::equivalent(app, host, &cmd);
+        let target_name = app.host(target).map(|h| h.name.clone()).unwrap_or_default();
+        super::events::note_cmd(
+            app,
+            host,
+            (&p.uuid, &p.vm),
+            super::events::NoteKind::Action,
+            format!("migration to {target_name} started"),
+            false,
+            command,
+        );
+        fx.push(Effect::Host(host, cmd));
     }
     app.migrations.sel = app.migrations.list.len().saturating_sub(1);
     app.pop_overlay();
@@ -530,6 +542,7 @@ fn cancel(app: &mut App, m: &Migration) -> Vec<Effect> {
         return Vec::new();
     }
     app.push_overlay(Mode::Confirm(Confirm {
+        command: None,
         title: format!("Cancel the migration of {}?", m.vm_name),
         body: vec!["The VM keeps running on its source host.".into()],
         action: ConfirmAction::Migration {
@@ -555,6 +568,7 @@ fn post_copy(app: &mut App, m: &Migration) -> Vec<Effect> {
         return Vec::new();
     }
     app.push_overlay(Mode::Confirm(Confirm {
+        command: None,
         title: format!("Switch {} to post-copy?", m.vm_name),
         body: vec![
             "The guest runs on the target from now on and fetches missing pages over the \

@@ -162,6 +162,8 @@ pub enum Effect {
 /// A question that must be answered before a destructive or bulk action runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Confirm {
+    /// The `virsh` command line that does the same, shown under the question.
+    pub command: Option<String>,
     pub title: String,
     pub body: Vec<String>,
     /// For deletions of data in use: the name the user must type, and what they typed.

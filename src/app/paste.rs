@@ -25,6 +25,7 @@ pub fn handle(app: &mut App, text: &str) -> Vec<Effect> {
             line.note()
         }
         Mode::Confirm(super::Confirm {
+            command: None,
             typed: Some((_, typed)),
             ..
         }) => {
@@ -199,6 +200,7 @@ mod tests {
     fn a_paste_never_answers_a_question_or_acts_as_keys() {
         let mut a = app();
         let ask = Confirm {
+            command: None,
             title: "Force off?".into(),
             body: Vec::new(),
             typed: None,
@@ -212,6 +214,7 @@ mod tests {
         assert_eq!(a.mode, Mode::Confirm(ask.clone()));
         // A typed confirmation takes the text, but Enter still has to be pressed.
         a.mode = Mode::Confirm(Confirm {
+            command: None,
             typed: Some(("db-01".into(), String::new())),
             ..ask
         });

@@ -203,6 +203,7 @@ fn start(app: &mut App, plugin: &Plugin) -> Vec<Effect> {
     };
     if plugin.confirm {
         app.push_overlay(Mode::Confirm(Confirm {
+            command: None,
             title: format!("Run plugin {}?", plugin.name),
             body: vec![
                 plugin.description.clone(),

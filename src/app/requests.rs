@@ -51,6 +51,8 @@ pub enum Owner {
 pub struct Requests {
     next: u64,
     owners: HashMap<RequestId, (HostId, Owner)>,
+    /// The `virsh` command line of an action request, for its events entry.
+    commands: HashMap<RequestId, Vec<String>>,
 }
 
 impl Requests {
@@ -64,11 +66,21 @@ impl Requests {
 
     pub fn forget(&mut self, id: RequestId) {
         self.owners.remove(&id);
+        self.commands.remove(&id);
+    }
+
+    /// Keeps what `cmd` is in virsh's words until request `id` is answered.
+    pub fn remember(&mut self, id: RequestId, command: Option<Vec<String>>) {
+        if let Some(c) = command {
+            self.commands.insert(id, c);
+        }
     }
 
     /// Forgets every request sent to `host` (the host was removed).
     pub fn forget_host(&mut self, host: HostId) {
         self.owners.retain(|_, (h, _)| *h != host);
+        let owners = &self.owners;
+        self.commands.retain(|id, _| owners.contains_key(id));
     }
 
     /// How many requests wait for an answer.
@@ -110,7 +122,30 @@ pub fn send(
         }
     }
     let id = app.requests.issue(host, Owner::Action(what));
-    vec![Effect::Host(host, make(id))]
+    let cmd = make(id);
+    let line = equivalent(app, host, &cmd);
+    app.requests.remember(id, line);
+    vec![Effect::Host(host, cmd)]
+}
+
+/// `cmd` in virsh's words, with the host's URI and the VM's name.
+pub fn equivalent(app: &App, host: HostId, cmd: &HostCommand) -> Option<Vec<String>> {
+    use crate::host::migrate::MigrateCmd;
+    use crate::host::vm::VmCmd;
+    let h = app.host(host)?;
+    let uuid = match cmd {
+        HostCommand::Lifecycle { uuid, .. }
+        | HostCommand::Vm(VmCmd::Act { uuid, .. } | VmCmd::Clone { uuid, .. })
+        | HostCommand::Migrate(MigrateCmd::Start { uuid, .. }) => Some(uuid.as_str()),
+        _ => None,
+    };
+    let vm = uuid.map_or("", |u| {
+        h.vms
+            .iter()
+            .find(|v| v.uuid == u)
+            .map_or(u, |v| v.name.as_str())
+    });
+    crate::virsh::equivalent(crate::virsh::Subject { uri: &h.uri, vm }, cmd)
 }
 
 /// The host answered request `id`: hand the answer to whoever waits for it.
@@ -118,6 +153,7 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
     let Some((_, owner)) = app.requests.owners.remove(&id) else {
         return;
     };
+    let command = app.requests.commands.remove(&id);
     let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
     let now = app.now;
     match (owner, reply) {
@@ -127,13 +163,22 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
                 Ok(()) => (format!("{} (virtdeck)", op.verb()), false),
                 Err(e) => (format!("{} failed: {e}", op.verb()), true),
             };
-            super::events::note(
+            let uri = app.host(host).map(|h| h.uri.clone()).unwrap_or_default();
+            let command = crate::virsh::lifecycle(
+                crate::virsh::Subject {
+                    uri: &uri,
+                    vm: &name,
+                },
+                op,
+            );
+            super::events::note_cmd(
                 app,
                 host,
                 (&uuid, &name),
                 super::events::NoteKind::Action,
                 text,
                 bad,
+                Some(command),
             );
             match result {
                 Ok(()) => app.messages.log(
@@ -184,13 +229,18 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
                 Ok(t) => (t.clone(), false),
                 Err(e) => (format!("{what} failed: {e}"), true),
             };
-            super::events::note(
+            if let Some(c) = &command {
+                app.messages
+                    .log(Level::Info, format!("  = {}", crate::virsh::quote(c)), now);
+            }
+            super::events::note_cmd(
                 app,
                 host,
                 ("", ""),
                 super::events::NoteKind::Action,
                 text,
                 bad,
+                command,
             );
             action_done(app, &host_name, &what, result)
         }
@@ -287,16 +337,20 @@ pub fn confirm(
     if matches!(app.mode, Mode::Wizard(_)) {
         app.pop_overlay();
     }
+    let cmd = make(id);
+    let line = equivalent(app, host, &cmd);
     app.push_overlay(Mode::Confirm(Confirm {
+        command: line.as_deref().map(crate::virsh::quote),
         title,
         body,
         typed: typed.map(|expected| (expected, String::new())),
         action: ConfirmAction::Send {
             host,
             id,
-            cmd: Box::new(make(id)),
+            cmd: Box::new(cmd),
         },
     }));
+    app.requests.remember(id, line);
 }
 
 /// Moves a list cursor for a movement action; None when `action` is not one.

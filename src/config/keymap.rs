@@ -83,6 +83,8 @@ pub enum Action {
     Restore,
     /// VM table: edit the tags (and note) of the selected or marked VMs.
     Tags,
+    /// Events: copy the selected action's `virsh` command line (OSC 52).
+    CopyCommand,
     /// VM table: group rows by host, tag, state, or not (cycles).
     GroupNext,
     /// VM table: fold or unfold the group under the cursor.
@@ -191,6 +193,7 @@ impl Action {
         ("restore", Action::Restore),
         ("tags", Action::Tags),
         ("group_next", Action::GroupNext),
+        ("copy_command", Action::CopyCommand),
         ("fold", Action::Fold),
         ("set_password", Action::SetPassword),
         ("resize", Action::Resize),

@@ -159,19 +159,7 @@ pub fn expand(command: &[String], ctx: &Context) -> Result<Vec<String>, String> 
 
 /// The command line as a POSIX shell would need it typed (for showing, never for running).
 pub fn quote(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            let plain = !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-            if plain {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::virsh::quote(argv)
 }
 
 #[cfg(test)]

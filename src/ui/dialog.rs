@@ -19,6 +19,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
     // Sanitised before they become lines (a Line drops newlines): a name shows as it must be
     // typed.
     lines.extend(c.body.iter().map(|b| Line::from(sanitize::text(b))));
+    if let Some(cmd) = &c.command {
+        lines.push(Line::default());
+        lines.push(Line::from(vec![
+            Span::styled("same as: ", t.dim),
+            Span::styled(sanitize::text(cmd).into_owned(), t.dim),
+        ]));
+    }
     if let Some((expected, typed)) = &c.typed {
         let ok = sanitize::typed_matches(expected, typed);
         lines.push(Line::default());
@@ -38,7 +45,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
             Span::styled("<Esc>", t.key_hint),
             Span::raw(" cancel"),
         ]));
-        let rect = centered(area, 72, lines.len() as u16 + 2);
+        let rect = centered(area, 72, wrapped_height(&lines, 70) + 2);
         boxed(app, f, rect, lines, t.toast_error, " Confirm ");
         return;
     }
@@ -57,8 +64,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
         Span::styled(no.to_string(), t.key_hint),
         Span::raw(" no"),
     ]));
-    let rect = centered(area, 64, lines.len() as u16 + 2);
+    let rect = centered(area, 64, wrapped_height(&lines, 62) + 2);
     boxed(app, f, rect, lines, t.toast_error, " Confirm ");
+}
+
+/// Rows `lines` take wrapped at `width` columns (a long command line takes several), so the
+/// box is tall enough for its last line, the keys.
+fn wrapped_height(lines: &[Line], width: usize) -> u16 {
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(width.max(1)).max(1))
+        .sum::<usize>()
+        .min(u16::MAX as usize) as u16
 }
 
 /// A bordered box of wrapped lines drawn over whatever is under `rect` (dialogs, panels,

@@ -1,8 +1,8 @@
 //! The events pane: time, host, VM and what happened, newest first.
 
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 use super::migrations::host_name;
@@ -34,9 +34,38 @@ fn day_clock(at: std::time::SystemTime) -> String {
     super::detail::snapshots::utc(secs)[5..].to_string()
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
+pub fn render(app: &App, f: &mut Frame, full: Rect) {
     let t = &app.theme;
     let list = rows(app);
+    // The selected action's virsh command line, under the table.
+    let command = list
+        .get(app.events.sel.min(list.len().saturating_sub(1)))
+        .and_then(|e| e.note.as_ref()?.command.as_deref())
+        .map(crate::virsh::quote);
+    let (area, below) = match &command {
+        Some(_) if full.height > 4 => {
+            let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(full);
+            (a, Some(b))
+        }
+        _ => (full, None),
+    };
+    if let (Some(line), Some(rect)) = (&command, below) {
+        let key = app
+            .keymap
+            .key_for(
+                crate::config::keymap::Section::Events,
+                crate::config::keymap::Action::CopyCommand,
+            )
+            .unwrap_or("y");
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" $ ", t.dim),
+                Span::raw(sanitize::text(line).into_owned()),
+                Span::styled(format!("   ({key} copies)"), t.dim),
+            ])),
+            rect,
+        );
+    }
     // Only the rows on screen are built: the list holds up to 10,000.
     let page = (area.height as usize).saturating_sub(3).max(1);
     let sel = app.events.sel.min(list.len().saturating_sub(1));

@@ -35,6 +35,8 @@ start() { # cols rows: a fresh tmux server per size (restarting one server races
 }
 
 start 120 36
+# The demo's made-up metrics need a few polls (2 s apart) before the sparklines move.
+sleep 12
 shot dashboard
 keys a && keys -l "qemu+ssh://root@kvm-04/sytem" && shot add-host
 keys Escape && keys 2 && shot main
@@ -74,6 +76,8 @@ keys Tab && keys -l " /k8s" && keys Enter && shot palette-scoped
 esc 2 && keys / && keys -l "redis-cache-01" && keys Enter && keys d && sleep 1.5 \
   && keys 7 && shot events
 start 80 24
+sleep 20
+shot dashboard-80x24
 keys 2 && shot narrow-80x24
 
 # Console, display panel and VNC preview need a real guest: the tiny KVM test guest on
@@ -106,7 +110,7 @@ fi
 python3 - <<'PY'
 import re
 readme = open("README.md").read()
-shot = open("screenshots/narrow-80x24.txt").read().rstrip("\n")
+shot = open("screenshots/dashboard-80x24.txt").read().rstrip("\n")
 block = "<!-- screenshot:begin -->\n```text\n" + shot + "\n```\n<!-- screenshot:end -->"
 readme = re.sub(r"<!-- screenshot:begin -->.*?<!-- screenshot:end -->", lambda _: block, readme, flags=re.S)
 open("README.md", "w").write(readme)

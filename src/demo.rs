@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+pub mod metrics;
+
 use crate::app::HostSpec;
 pub use crate::host::overlay::Overlay;
 use crate::host::WorkerOptions;
@@ -24,6 +26,8 @@ pub struct DemoFleet {
 pub struct DemoHost {
     pub spec: HostSpec,
     pub overlay: Arc<Overlay>,
+    /// Its made-up metrics (the test driver reports none).
+    pub metrics: Arc<metrics::DemoMetrics>,
 }
 
 impl DemoHost {
@@ -44,6 +48,7 @@ impl DemoHost {
         WorkerOptions {
             on_connect: Some(Arc::new(move |c| overlay.apply(c))),
             readonly: false,
+            simulate: Some(Arc::clone(&self.metrics) as Arc<dyn crate::host::Simulate>),
             ..base.clone()
         }
     }
@@ -76,9 +81,29 @@ impl DemoFleet {
                     ),
                 },
                 overlay: Arc::new(Overlay::parse(xml)),
+                metrics: Arc::new(node_size(xml)),
             })
             .collect()
     }
+}
+
+/// The simulator for a host file: its CPUs and memory as its `<node>` states them (what
+/// `virNodeGetInfo` reports), with the test driver's defaults when absent.
+fn node_size(xml: &str) -> metrics::DemoMetrics {
+    let num = |tag: &str| -> Option<u64> {
+        let open = format!("<{tag}>");
+        let from = xml.find(&open)? + open.len();
+        let to = from + xml[from..].find('<')?;
+        xml[from..to].trim().parse().ok()
+    };
+    let cpus = ["nodes", "sockets", "cores", "threads"]
+        .iter()
+        .map(|t| num(t).unwrap_or(1))
+        .product::<u64>();
+    metrics::DemoMetrics::new(
+        u32::try_from(cpus).unwrap_or(16),
+        num("memory").unwrap_or(8 << 20),
+    )
 }
 
 #[cfg(test)]

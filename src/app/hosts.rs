@@ -171,6 +171,11 @@ impl HostView {
 
     /// True when the VM data is not live (host disconnected after having reported, or a call
     /// has hung past the timeout).
+    /// Its metrics are the demo's made-up ones (`demo::metrics`).
+    pub fn simulated(&self) -> bool {
+        self.info.as_ref().is_some_and(|i| i.simulated)
+    }
+
     pub fn is_stale(&self) -> bool {
         (!self.status.is_connected() || self.stalled_since.is_some()) && self.updated_at.is_some()
     }

@@ -451,6 +451,14 @@ pub struct WorkerOptions {
     /// Also sample the machine virtdeck runs on (load, memory, disks): for local URIs.
     pub local_machine: bool,
     pub on_connect: Option<OnConnect>,
+    /// Made-up metrics laid over every snapshot: only the demo's own hosts set it
+    /// (`DemoHost::options`), never a real URI.
+    pub simulate: Option<Arc<dyn Simulate>>,
+}
+
+/// Fills in metrics a host does not report (the demo: the test driver has none).
+pub trait Simulate: Send + Sync + std::fmt::Debug {
+    fn fill(&self, vms: &mut [crate::model::Vm], node: Option<&mut crate::model::NodeSample>);
 }
 
 impl WorkerOptions {
@@ -492,6 +500,7 @@ impl Default for WorkerOptions {
             call_timeout: Duration::from_secs(5),
             local_machine: false,
             on_connect: None,
+            simulate: None,
         }
     }
 }

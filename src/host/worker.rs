@@ -158,6 +158,7 @@ fn open(uri: &str, readonly: bool) -> Result<(Connect, HostInfo), Error> {
         libvirt: lib,
         cpus: node.as_ref().map(|n| n.cpus).unwrap_or(0),
         memory_kib: node.map(|n| n.memory).unwrap_or(0),
+        simulated: false,
     };
     Ok((conn, info))
 }
@@ -267,8 +268,9 @@ fn run(
                 });
         busy.leave();
         match opened {
-            Ok((conn, info)) => {
+            Ok((conn, mut info)) => {
                 attempt = 0;
+                info.simulated = opts.simulate.is_some();
                 let sampler = NodeSampler::new(info.memory_kib, opts.local_machine);
                 notify(HostEvent::Connected(info));
                 let mut session = Session::new(
@@ -1007,10 +1009,15 @@ impl<'a> Session<'a> {
         self.dirty = false;
         self.uptime
             .stamp(self.vms.values_mut(), std::time::SystemTime::now());
+        let mut vms: Vec<Vm> = self.vms.values().cloned().collect();
+        let mut node = node.or(self.held_node.take());
+        if let Some(sim) = &self.opts.simulate {
+            sim.fill(&mut vms, node.as_mut());
+        }
         notify(HostEvent::Snapshot(Snapshot {
-            vms: self.vms.values().cloned().collect(),
+            vms,
             taken_at: Instant::now(),
-            node: node.or(self.held_node.take()),
+            node,
             receipt,
         }));
     }

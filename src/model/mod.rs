@@ -200,6 +200,8 @@ pub struct HostInfo {
     pub libvirt: String,
     pub cpus: u32,
     pub memory_kib: u64,
+    /// Its metrics are made up (the demo's hosts): every screen showing them says so.
+    pub simulated: bool,
 }
 
 /// One poll of a host's VMs.

@@ -153,7 +153,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
     header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);
     let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
     let arrow = if app.dash.descending { " ▲" } else { "" };
-    let title = Line::from(vec![
+    let mut title = Line::from(vec![
         Span::styled(" Dashboard ", t.title),
         Span::styled(
             format!(
@@ -164,6 +164,9 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
             t.dim,
         ),
     ]);
+    if app.hosts.iter().any(|h| h.simulated()) {
+        title.push_span(Span::styled("demo data ", t.pending));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
@@ -212,10 +215,14 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
         .border_style(t.border)
         .title({
             let [name, uri] = super::fit_names([&h.name, &h.uri], 3, area.width);
-            Line::from(vec![
+            let mut l = Line::from(vec![
                 Span::styled(format!(" {name} "), t.title),
                 Span::styled(format!("{uri} "), t.dim),
-            ])
+            ]);
+            if h.simulated() {
+                l.push_span(Span::styled("demo data ", t.pending));
+            }
+            l
         });
     let inner = block.inner(area);
     f.render_widget(block, area);

@@ -336,6 +336,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if let Some(by) = app.vms.group_by {
         title.push(Span::styled(format!("by {} ", by.title()), t.filter));
     }
+    if app.hosts.iter().any(|h| h.simulated()) {
+        title.push(Span::styled("demo data ", t.pending));
+    }
     if app.settings.readonly {
         title.push(Span::styled("[read-only] ", t.pending));
     }

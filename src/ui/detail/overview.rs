@@ -24,6 +24,17 @@ fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// " demo data " at the top right of `area`: the figures under it are made up.
+pub fn demo_label(app: &App, f: &mut Frame, area: Rect) {
+    const TEXT: &str = " demo data ";
+    let w = TEXT.len() as u16;
+    if area.width < w + 4 {
+        return;
+    }
+    let at = Rect::new(area.right() - w - 2, area.y, w, 1);
+    f.render_widget(Paragraph::new(TEXT).style(app.theme.pending), at);
+}
+
 struct Series<'a> {
     name: &'static str,
     ring: &'a Ring,
@@ -506,6 +517,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         None,
         bps,
     );
+    if h.simulated() {
+        demo_label(app, f, grid);
+    }
     let legend = vec![
         Line::from(Span::styled("Legend", t.header)),
         Line::from(vec![

@@ -137,6 +137,9 @@ fn run() -> anyhow::Result<()> {
         }
     };
     let mut workers = runtime::Workers::start(&specs, &tx, dir.clone(), base.clone())?;
+    if let Some(fleet) = demo {
+        workers.adopt_demo(fleet);
+    }
     let mut app = App::new(
         names,
         keymap,
@@ -167,6 +170,5 @@ fn run() -> anyhow::Result<()> {
     runtime::spawn_input(tx);
     let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
     drop(screen);
-    drop(demo);
     result
 }

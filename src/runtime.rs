@@ -24,6 +24,8 @@ use crate::probe::Probe;
 
 /// The running host workers and what is needed to start more from the app.
 pub struct Workers {
+    /// The demo fleet once `:demo` wrote it out (its files live as long as this).
+    demo: Option<crate::demo::DemoFleet>,
     handles: Vec<HostHandle>,
     tx: Sender<Msg>,
     config_dir: Option<PathBuf>,
@@ -100,7 +102,22 @@ impl Workers {
         config_dir: Option<PathBuf>,
         base: WorkerOptions,
     ) -> anyhow::Result<Workers> {
+        Self::start_inner(specs, tx, config_dir, base)
+    }
+
+    /// Keeps the demo fleet `--demo` opened, so `:demo` finds it instead of writing another.
+    pub fn adopt_demo(&mut self, fleet: crate::demo::DemoFleet) {
+        self.demo = Some(fleet);
+    }
+
+    fn start_inner(
+        specs: &[(HostSpec, WorkerOptions)],
+        tx: &Sender<Msg>,
+        config_dir: Option<PathBuf>,
+        base: WorkerOptions,
+    ) -> anyhow::Result<Workers> {
         let mut w = Workers {
+            demo: None,
             handles: Vec::new(),
             tx: tx.clone(),
             config_dir,
@@ -191,8 +208,28 @@ impl Workers {
                 Effect::TestConnection { uri } => {
                     test_connection(uri, self.base.readonly, self.tx.clone())
                 }
+                Effect::StartDemo => {
+                    if self.demo.is_none() {
+                        match crate::demo::DemoFleet::create() {
+                            Ok(f) => self.demo = Some(f),
+                            Err(e) => self.report(format!("the demo fleet: {e}")),
+                        }
+                    }
+                    if let Some(f) = &self.demo {
+                        let specs = f.hosts().into_iter().map(|h| h.spec).collect();
+                        let _ = self.tx.send(Msg::DemoHosts(specs));
+                    }
+                }
                 Effect::AddHost { id, spec, persist } => {
-                    let opts = self.base.for_uri(&spec.uri);
+                    // A demo host gets its overlay and made-up metrics.
+                    let demo = self
+                        .demo
+                        .as_ref()
+                        .and_then(|f| f.hosts().into_iter().find(|h| h.spec.uri == spec.uri));
+                    let opts = match demo {
+                        Some(h) => h.options(&self.base),
+                        None => self.base.for_uri(&spec.uri),
+                    };
                     if let Err(e) = self.spawn(id, &spec.uri, opts) {
                         self.report(format!("{e:#}"));
                     }

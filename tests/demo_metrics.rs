@@ -92,3 +92,64 @@ fn demo_hosts_have_moving_metrics_and_say_so() {
     );
     drop(fleet);
 }
+
+/// No host answers on a first run: the screen says so with what to do (add a host, `:demo`,
+/// start libvirtd) instead of an error alone; `:demo` adds the demo fleet and the notice goes.
+#[test]
+fn no_host_answers_says_what_to_do_and_demo_adds_the_fleet() {
+    let mut live = common::start(
+        vec![(
+            HostSpec {
+                name: "nothing-here".into(),
+                uri: "qemu+tcp://127.0.0.1:1/system".into(),
+            },
+            WorkerOptions::default(),
+        )],
+        false,
+    );
+    let ok = live.pump_until(Duration::from_secs(20), |a| {
+        matches!(
+            a.hosts[0].status,
+            virtdeck::app::hosts::HostStatus::Unreachable { .. }
+        )
+    });
+    assert!(ok);
+    live.app.messages.toasts.clear();
+    let s = screen(&live.app);
+    for want in [
+        "Getting started",
+        "No hypervisor answers",
+        "nothing-here: unable to connect",
+        "1 a    add a host",
+        ":demo  try every screen on the built-in demo fleet",
+        "systemctl start libvirtd",
+    ] {
+        assert!(s.contains(want), "{want:?} missing:\n{s}");
+    }
+    live.app.view = View::Pane(PaneId::Dashboard);
+    let s = screen(&live.app);
+    assert!(s.contains("a      add a host"), "{s}");
+
+    let fx = virtdeck::app::palette::run(&mut live.app, "demo").unwrap();
+    live.workers.apply(fx);
+    let ok = live.pump_until(Duration::from_secs(20), |a| {
+        a.hosts.len() == 4
+            && a.hosts[1..]
+                .iter()
+                .all(|h| h.read_in_full() && h.simulated())
+    });
+    assert!(
+        ok,
+        "the demo hosts did not come up: {:?}",
+        live.app.messages.log
+    );
+    assert_eq!(live.app.view, View::Pane(PaneId::Dashboard));
+    live.app.messages.toasts.clear();
+    let s = screen(&live.app);
+    assert!(!s.contains("Getting started"), "{s}");
+    // Again: nothing is added twice.
+    let fx = virtdeck::app::palette::run(&mut live.app, "demo").unwrap();
+    live.workers.apply(fx);
+    live.pump_until(Duration::from_millis(500), |_| false);
+    assert_eq!(live.app.hosts.len(), 4);
+}

@@ -111,7 +111,8 @@ pub fn note_cmd(
 ) {
     let (uuid, name) = vm;
     let at = std::time::SystemTime::now();
-    if app.settings.keep_events {
+    // The demo's hosts are made up: nothing of theirs goes to the log.
+    if app.settings.keep_events && !app.host(host).is_some_and(|h| h.simulated()) {
         let host_name = app.host(host).map(|h| h.name.clone()).unwrap_or_default();
         app.events.unsaved.push(crate::eventlog::Record {
             t: at
@@ -191,7 +192,7 @@ pub fn arrived(app: &mut App, host: HostId, events: Vec<LifecycleEvent>) {
             note: None,
         })
         .collect();
-    if app.settings.keep_events {
+    if app.settings.keep_events && !h.simulated() {
         let host_name = h.name.clone();
         app.events.unsaved.extend(named.iter().map(|e| {
             crate::eventlog::Record {

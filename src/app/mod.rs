@@ -69,6 +69,8 @@ pub enum Msg {
     Tick(Instant),
     /// SIGTERM/SIGHUP/SIGINT: leave cleanly so the terminal is restored.
     Terminate,
+    /// The demo fleet's hosts (answer to `Effect::StartDemo`): added for this session.
+    DemoHosts(Vec<HostSpec>),
     /// A plugin ended (answer to `Effect::RunPlugin`).
     PluginDone(Box<plugins::Run>, crate::plugin::run::Outcome),
     /// The add-host form's connection test finished (hostname and hypervisor, or the error).
@@ -143,6 +145,8 @@ pub enum Effect {
     SaveHistory(Vec<String>),
     /// Append events to the event log in the state dir (`eventlog`), off the UI thread.
     SaveEvents(Vec<crate::eventlog::Record>),
+    /// Write the demo fleet out (once) and answer with `Msg::DemoHosts`.
+    StartDemo,
     /// Run a plugin: in the background (answered with `Msg::PluginDone`) or with the screen
     /// left to it.
     RunPlugin(Box<plugins::Run>),
@@ -511,6 +515,16 @@ impl App {
             Msg::Edited { host, uuid, result } => {
                 detail::edited(self, host, uuid, result);
                 Vec::new()
+            }
+            Msg::DemoHosts(specs) => {
+                let mut fx = Vec::new();
+                for spec in specs {
+                    if !self.hosts.iter().any(|h| h.uri == spec.uri) {
+                        fx.extend(self.add_host(spec, false));
+                    }
+                }
+                self.view = View::Pane(PaneId::Dashboard);
+                fx
             }
             Msg::PluginDone(run, outcome) => {
                 plugins::done(self, &run, outcome);

@@ -18,6 +18,11 @@ const EXTRA: &[(&[&str], &str, Extra)] = &[
     (&["log", "messages"], "message log", Extra::Log),
     (&["help", "?"], "keys of every pane", Extra::Help),
     (&["q", "quit", "q!", "exit"], "leave virtdeck", Extra::Quit),
+    (
+        &["demo"],
+        "add the built-in demo fleet (made-up hosts)",
+        Extra::Demo,
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -25,6 +30,7 @@ enum Extra {
     Log,
     Help,
     Quit,
+    Demo,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -394,6 +400,7 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
                 Vec::new()
             }
             Extra::Quit => vec![Effect::Quit],
+            Extra::Demo => vec![Effect::StartDemo],
         });
     }
     let Some(pane) = command_pane(&l.command) else {

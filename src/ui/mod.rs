@@ -7,6 +7,7 @@ mod detail;
 mod dialog;
 mod display;
 mod events;
+mod first_run;
 pub mod help;
 mod hostdevs;
 mod hosts;
@@ -41,6 +42,11 @@ pub fn render(app: &App, f: &mut Frame) {
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     // Toasts sit at the bottom right of the main pane.
     let toast_area = match &app.view {
+        View::Pane(id @ (PaneId::Vms | PaneId::Dashboard)) => {
+            let a = whole_pane(app, f, main_area, *id);
+            first_run::render(app, f, main_area);
+            a
+        }
         View::Pane(id) => whole_pane(app, f, main_area, *id),
         View::Detail { .. } => {
             detail::render(app, f, main_area);

@@ -49,13 +49,18 @@ pub struct Cli {
     #[arg(long)]
     pub readonly: bool,
 
-    /// Theme: default, light, mono, or NAME for <config dir>/themes/NAME.toml
+    /// Theme: default, light, mono, console (16 colours), or NAME for <config dir>/themes/NAME.toml
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
 
     /// Leave the mouse to the terminal (its text selection): no clicks or wheel in virtdeck
     #[arg(long)]
     pub no_mouse: bool,
+
+    /// Draw only ASCII, Latin-1, box lines and blocks (the Linux console's font); on by itself
+    /// when TERM=linux
+    #[arg(long)]
+    pub ascii: bool,
 
     /// Read config.toml, keymap.toml and themes/ from DIR instead of the XDG config dir
     #[arg(long, value_name = "DIR", env = "VIRTDECK_CONFIG_DIR")]
@@ -348,7 +353,23 @@ pub fn theme_name(cli: &Cli, cfg: &Config, no_color: bool) -> String {
     if no_color {
         return "mono".into();
     }
-    cfg.theme.clone().unwrap_or_else(|| "default".into())
+    cfg.theme.clone().unwrap_or_else(|| {
+        if linux_console() {
+            "console".into()
+        } else {
+            "default".into()
+        }
+    })
+}
+
+/// The Linux virtual console (an IPMI/KVM screen): 16 colours, a small font.
+fn linux_console() -> bool {
+    std::env::var("TERM").is_ok_and(|t| t == "linux")
+}
+
+/// Glyphs the console font has only: `--ascii`, `ascii = true` or TERM=linux.
+pub fn ascii(cli: &Cli, cfg: &Config) -> bool {
+    cli.ascii || cfg.ascii || linux_console()
 }
 
 /// The mouse is on unless `--no-mouse` or `mouse = false` turns it off.
@@ -545,6 +566,17 @@ mod tests {
         dedupe_names(&mut s);
         assert_eq!(s[1].name, "k#2");
         assert_eq!(s[2].name, "k#3");
+    }
+
+    #[test]
+    fn ascii_from_the_flag_or_the_config() {
+        let off = Config::default();
+        // The suite may run on the Linux console itself.
+        let console = std::env::var("TERM").is_ok_and(|t| t == "linux");
+        assert_eq!(ascii(&parse(&[]), &off), console);
+        assert!(ascii(&parse(&["--ascii"]), &off));
+        let on = Config::parse("c.toml", "ascii = true").unwrap();
+        assert!(ascii(&parse(&[]), &on));
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn run() -> anyhow::Result<()> {
         theme,
         Settings {
             plugins,
+            ascii: cli::ascii(&cli, &cfg),
             ..Settings::from_config(&cfg, cli.readonly)
         },
     );

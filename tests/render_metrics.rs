@@ -235,3 +235,29 @@ fn add_host_form() {
     live.type_text("edge ü");
     insta::assert_snapshot!("form_valid", screen(&live.app, 100, 24));
 }
+
+/// `--ascii` (or TERM=linux): the dashboard and a VM's charts drawn only with what the Linux
+/// console's font has, in the 16-colour console theme.
+#[test]
+fn ascii_dashboard_and_vm_detail() {
+    let mut live = demo_with_metrics(40);
+    live.app.settings.ascii = true;
+    live.app.theme = virtdeck::config::theme::Theme::load("console", None).unwrap();
+    let console_font = |s: &str| {
+        s.chars().all(|c| {
+            c.is_ascii() || ('\u{a0}'..='\u{ff}').contains(&c) || "─│┌┐└┘├┤┬┴┼░▒▓█▄▀▌▐".contains(c)
+        })
+    };
+    live.app.view = View::Pane(PaneId::Dashboard);
+    let dash = screen(&live.app, 100, 30);
+    assert!(console_font(&dash), "{dash}");
+    insta::assert_snapshot!("ascii_dashboard_100x30", dash);
+    live.app.view = View::Pane(PaneId::Vms);
+    live.press("/");
+    live.type_text("db-primary");
+    live.press("<Enter>");
+    live.press("<Enter>");
+    let detail = screen(&live.app, 100, 30);
+    assert!(console_font(&detail), "{detail}");
+    insta::assert_snapshot!("ascii_vm_detail_100x30", detail);
+}

@@ -260,6 +260,8 @@ pub struct Settings {
     pub alerts: Vec<crate::alert::Rule>,
     /// `plugins.toml`.
     pub plugins: Vec<crate::plugin::Plugin>,
+    /// Draw only what the Linux console's font has (`--ascii`, `ascii = true`, TERM=linux).
+    pub ascii: bool,
 }
 
 impl Settings {
@@ -284,6 +286,7 @@ impl Settings {
             keep_events: false,
             alerts: cfg.alerts.clone(),
             plugins: Vec::new(),
+            ascii: cfg.ascii,
         }
     }
 }
@@ -302,6 +305,7 @@ impl Default for Settings {
             keep_events: false,
             alerts: Vec::new(),
             plugins: Vec::new(),
+            ascii: false,
         }
     }
 }

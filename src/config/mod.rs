@@ -176,6 +176,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// Clicks and the wheel; off leaves the mouse to the terminal's text selection.
     pub mouse: bool,
+    /// Draw only glyphs the Linux console font has (also `--ascii`, and TERM=linux).
+    pub ascii: bool,
     pub thresholds: Thresholds,
     pub hosts: Vec<HostEntry>,
     /// Palette aliases: `prod = "vms @kvm-prod /web"` makes `:prod` run that line.
@@ -202,6 +204,7 @@ impl Default for Config {
             call_timeout: 5.0,
             theme: None,
             mouse: true,
+            ascii: false,
             thresholds: Thresholds::default(),
             hosts: Vec::new(),
             aliases: Default::default(),

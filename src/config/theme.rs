@@ -13,6 +13,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
     ("mono", include_str!("../../themes/mono.toml")),
+    ("console", include_str!("../../themes/console.toml")),
 ];
 
 /// One slot as written in TOML: `{ fg = "green", bold = true }`.

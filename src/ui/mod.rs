@@ -1,6 +1,7 @@
 //! Views: pure functions of the app state. Nothing here calls libvirt or changes the model.
 
 mod add_host;
+pub mod ascii;
 mod console;
 mod dashboard;
 mod detail;
@@ -85,6 +86,9 @@ pub fn render(app: &App, f: &mut Frame) {
         }
     }
     guard(f.buffer_mut());
+    if app.settings.ascii {
+        ascii::downgrade(f.buffer_mut());
+    }
 }
 
 /// The view of a pane that needs no argument (`View::Pane`); returns where toasts go.

@@ -62,7 +62,12 @@ fn chart(
         .map(|(s, d)| {
             Dataset::default()
                 .name(s.name)
-                .marker(Marker::Braille)
+                .marker(if app.settings.ascii {
+                    // Half blocks: the console font has them, not braille.
+                    Marker::HalfBlock
+                } else {
+                    Marker::Braille
+                })
                 .graph_type(GraphType::Line)
                 .style(s.style)
                 .data(d)

@@ -131,7 +131,7 @@ confirm = true
         .body
         .iter()
         .any(|l| l.contains(&rec.display().to_string())));
-    live.press("<Enter>");
+    live.press("y");
     let mut got = recorded(&out, &mut live);
     got.sort();
     let mut want = marked.clone();

@@ -283,10 +283,13 @@ fn jobs_pane_lists_work_of_the_fleet() {
     let s = screen(&live.app, 120, 20);
     insta::assert_snapshot!("jobs_pane", s);
     assert!(s.contains("default/disk.img") && s.contains("40%"), "{s}");
-    // `x` asks, Enter cancels the upload.
+    // `x` asks; Enter answers no, `y` cancels the upload.
     live.press("x");
     assert!(matches!(live.app.mode, Mode::Confirm(_)));
     live.press("<Enter>");
+    assert!(!up.is_cancelled() && live.app.mode == Mode::Normal);
+    live.press("x");
+    live.press("y");
     assert!(up.is_cancelled());
     // The failed clone's error shows in full below.
     live.press("j");

@@ -255,12 +255,20 @@ fn typed_confirm(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             }
             app.pop_overlay();
         }
-        KeyCode::Enter if crate::sanitize::typed_matches(expected, typed) => {
+        KeyCode::Enter
+            if crate::sanitize::typed_matches(expected, typed)
+                || (matches!(c.action, ConfirmAction::Lifecycle { .. })
+                    && typed.trim().eq_ignore_ascii_case("yes")) =>
+        {
             let Mode::Confirm(c) = app.take_overlay() else {
                 return Vec::new();
             };
-            if let ConfirmAction::Send { host, cmd, .. } = c.action {
-                return vec![Effect::Host(host, *cmd)];
+            match c.action {
+                ConfirmAction::Send { host, cmd, .. } => return vec![Effect::Host(host, *cmd)],
+                ConfirmAction::Lifecycle { op, targets } => {
+                    return lifecycle::dispatch(app, op, &targets)
+                }
+                _ => {}
             }
         }
         KeyCode::Backspace => {

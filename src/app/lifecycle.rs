@@ -159,6 +159,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
                 Some(format!("{}{more}", crate::virsh::quote(&argv)))
             });
         }
+        big_blast(app, &mut c);
         app.push_overlay(Mode::Confirm(c));
         return Vec::new();
     }
@@ -167,6 +168,43 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
         effects.extend(dispatch(app, o, &targets));
     }
     effects
+}
+
+/// A bulk action over more than one host or more than `TYPED_ABOVE` VMs names the hosts with
+/// their counts and wants `yes` or the count typed: `Enter` alone never runs it.
+pub const TYPED_ABOVE: usize = 10;
+
+fn big_blast(app: &App, c: &mut Confirm) {
+    let ConfirmAction::Lifecycle { targets, .. } = &c.action else {
+        return;
+    };
+    let mut per_host: Vec<(HostId, usize)> = Vec::new();
+    for t in targets {
+        match per_host.iter_mut().find(|(h, _)| *h == t.host) {
+            Some((_, n)) => *n += 1,
+            None => per_host.push((t.host, 1)),
+        }
+    }
+    let n = targets.len();
+    if per_host.len() < 2 && n <= TYPED_ABOVE {
+        return;
+    }
+    let hosts: Vec<String> = per_host
+        .iter()
+        .map(|(h, k)| {
+            let name = app.host(*h).map_or("?", |h| h.name.as_str());
+            format!("{name} ({k})")
+        })
+        .collect();
+    c.body.push(String::new());
+    c.body.push(format!(
+        "{n} VMs on {} host{}: {}",
+        per_host.len(),
+        if per_host.len() == 1 { "" } else { "s" },
+        hosts.join(", ")
+    ));
+    c.body.push(format!("Type yes or {n} to go ahead."));
+    c.typed = Some((n.to_string(), String::new()));
 }
 
 fn confirm_text(

@@ -27,20 +27,23 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
         ]));
     }
     if let Some((expected, typed)) = &c.typed {
-        let ok = sanitize::typed_matches(expected, typed);
+        let bulk = matches!(c.action, crate::app::ConfirmAction::Lifecycle { .. });
+        let ok = sanitize::typed_matches(expected, typed)
+            || (bulk && typed.trim().eq_ignore_ascii_case("yes"));
         lines.push(Line::default());
         lines.push(Line::from(vec![
-            Span::styled("Name: ", t.header),
+            Span::styled(if bulk { "Confirm: " } else { "Name: " }, t.header),
             Span::styled(format!("{typed}█"), t.filter),
             Span::styled(if ok { "  ✓" } else { "" }, t.level_ok),
         ]));
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::styled("<Enter>", t.key_hint),
-            Span::raw(if ok {
-                " delete    "
-            } else {
-                " (type the name first)    "
+            Span::raw(match (ok, bulk) {
+                (true, false) => " delete    ",
+                (true, true) => " go ahead    ",
+                (false, false) => " (type the name first)    ",
+                (false, true) => " (type yes or the count first)    ",
             }),
             Span::styled("<Esc>", t.key_hint),
             Span::raw(" cancel"),
@@ -58,11 +61,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, c: &Confirm) {
         .key_for(Section::Confirm, Action::Cancel)
         .unwrap_or("n");
     lines.push(Line::default());
+    // Enter answers no unless the keymap says otherwise: a question is never run by habit.
+    let enter = crate::config::keymap::Key::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    );
+    let enter_no = app.keymap.action(Section::Confirm, enter) == Some(Action::Cancel);
     lines.push(Line::from(vec![
         Span::styled(yes.to_string(), t.key_hint),
         Span::raw(" yes    "),
         Span::styled(no.to_string(), t.key_hint),
-        Span::raw(" no"),
+        Span::raw(if enter_no { " no (also Enter)" } else { " no" }),
     ]));
     let rect = centered(area, 64, wrapped_height(&lines, 62) + 2);
     boxed(app, f, rect, lines, t.toast_error, " Confirm ");

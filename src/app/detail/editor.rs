@@ -210,7 +210,8 @@ pub fn key(
             _ => {}
         },
         XmlStage::Resume => match (confirm, ev.code) {
-            (Some(Action::Confirm), _) => ed.stage = XmlStage::Editing,
+            // Going on with a kept draft changes nothing: Enter may answer it.
+            (Some(Action::Confirm), _) | (_, KeyCode::Enter) => ed.stage = XmlStage::Editing,
             (_, KeyCode::Char('d')) => {
                 let (uuid, base) = (ed.uuid.clone(), ed.base.clone());
                 app.detail.editor = Some(XmlEditor::new(host, &uuid, &base, &base));

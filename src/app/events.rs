@@ -605,6 +605,7 @@ mod note_tests {
                 host: None,
                 text: "kind:host".into(),
                 filter: crate::app::filter::Filter::parse("kind:host").unwrap(),
+                error: None,
             },
         );
         assert!(rows(&a).iter().all(|e| e.kind() == "host") && !rows(&a).is_empty());

@@ -31,9 +31,22 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             _ => {
                 let spec = super::panes::spec(app.view.pane());
                 match app.keymap.action(spec.section, key) {
+                    // `q` on a screen of one thing (a VM, a pool's volumes) goes back to its list.
+                    Some(Action::Quit)
+                        if key == Key::new(KeyCode::Char('q'), KeyModifiers::NONE)
+                            && matches!(
+                                app.view,
+                                View::Detail { .. } | View::Volumes { .. } | View::Secrets { .. }
+                            ) =>
+                    {
+                        spec.pane.on_action(app, Action::Back)
+                    }
                     Some(a) => common(app, a).unwrap_or_else(|| spec.pane.on_action(app, a)),
-                    // A key no binding takes may be a plugin's.
-                    None => super::plugins::key(app, key).unwrap_or_default(),
+                    // A key no binding takes may be a plugin's; else it is said to do nothing.
+                    None => super::plugins::key(app, key).unwrap_or_else(|| {
+                        unbound(app, key);
+                        Vec::new()
+                    }),
                 }
             }
         },
@@ -60,6 +73,7 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
                         vec![Effect::Host(host, crate::host::HostCommand::Migrate(*cmd))]
                     }
                     ConfirmAction::Plugin(run) => super::plugins::launch(app, *run),
+                    ConfirmAction::Quit => vec![Effect::Quit],
                 }
             }
             Some(Action::Cancel) | Some(Action::Back) => {
@@ -193,18 +207,24 @@ fn save_form(app: &mut App) -> Vec<Effect> {
     fx
 }
 
+/// The filter line of the pane under it: the VM table's own, or a list pane's `/TEXT` scope.
 fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
+    let pane = app.view.pane();
+    let vms = pane == super::panes::PaneId::Vms;
     match action {
         Some(Action::Confirm) => app.pop_overlay(),
         Some(Action::Cancel) | Some(Action::Back) => {
             app.pop_overlay();
-            app.set_filter(String::new());
+            set_pane_filter(app, String::new());
         }
-        Some(Action::Down) => move_to(app, app.vms.selected as isize + 1),
-        Some(Action::Up) => move_to(app, app.vms.selected as isize - 1),
+        Some(Action::Down) if vms => move_to(app, app.vms.selected as isize + 1),
+        Some(Action::Up) if vms => move_to(app, app.vms.selected as isize - 1),
+        Some(a @ (Action::Down | Action::Up)) => {
+            return super::panes::spec(pane).pane.on_action(app, a);
+        }
         Some(Action::Quit) => return vec![Effect::Quit],
         _ => {
-            let mut text = app.vms.filter_text.clone();
+            let mut text = pane_filter_text(app);
             match key.code {
                 KeyCode::Char('u') if key.mods.contains(KeyModifiers::CONTROL) => text.clear(),
                 KeyCode::Char('w') if key.mods.contains(KeyModifiers::CONTROL) => {
@@ -217,10 +237,22 @@ fn filter(app: &mut App, key: Key, action: Option<Action>) -> Vec<Effect> {
                 }
                 _ => return Vec::new(),
             }
-            app.set_filter(text);
+            set_pane_filter(app, text);
         }
     }
     Vec::new()
+}
+
+/// The focused pane's filter text.
+fn pane_filter_text(app: &App) -> String {
+    super::panes::filter_state(app).0
+}
+
+fn set_pane_filter(app: &mut App, text: String) {
+    match app.view.pane() {
+        super::panes::PaneId::Vms => app.set_filter(text),
+        p => app.scopes.set_text(p, text),
+    }
 }
 
 /// Keys every pane shares: switching views, help, log, quit.
@@ -230,14 +262,65 @@ pub(super) fn common(app: &mut App, action: Action) -> Option<Vec<Effect>> {
         return Some(super::panes::open(app, place));
     }
     match action {
+        // `/` on a list pane: its filter line (the VM table has its own, with facets).
+        Action::Filter
+            if app.view.pane() != super::panes::PaneId::Vms
+                && matches!(app.view, View::Pane(_) | View::Volumes { .. })
+                && super::panes::spec(app.view.pane()).scoped =>
+        {
+            app.push_overlay(Mode::Filter)
+        }
         Action::Palette => super::palette::open(app),
         Action::PrevPane => return Some(super::panes::back(app)),
         Action::Help => app.push_overlay(Mode::Help { scroll: 0 }),
         Action::Log => app.push_overlay(Mode::Log { scroll: 0 }),
-        Action::Quit => return Some(vec![Effect::Quit]),
+        Action::Quit => return Some(quit(app)),
         _ => return None,
     }
     Some(Vec::new())
+}
+
+/// Quits, or asks first while transfers, clones, backups or migrations of virtdeck's run:
+/// they stop with it.
+fn quit(app: &mut App) -> Vec<Effect> {
+    let running = super::jobs::rows(app)
+        .iter()
+        .filter(|r| r.running())
+        .count();
+    if running == 0 {
+        return vec![Effect::Quit];
+    }
+    app.push_overlay(Mode::Confirm(super::Confirm {
+        command: None,
+        title: format!(
+            "Quit with {running} job{} running?",
+            if running == 1 { "" } else { "s" }
+        ),
+        body: vec![
+            "Transfers, clones, backups and migrations started here stop or fail when virtdeck exits. `6` lists them."
+                .into(),
+        ],
+        typed: None,
+        action: ConfirmAction::Quit,
+    }));
+    Vec::new()
+}
+
+/// A printable key that means nothing on this pane: said, so it is not taken for done.
+fn unbound(app: &mut App, key: Key) {
+    if let KeyCode::Char(c) = key.code {
+        if !key.mods.contains(KeyModifiers::CONTROL) && !key.mods.contains(KeyModifiers::ALT) {
+            let help = app
+                .keymap
+                .key_for(super::panes::focused_section(app), Action::Help)
+                .unwrap_or("?");
+            app.messages.push(
+                Level::Info,
+                format!("{c}: no action on this screen ({help} lists its keys)"),
+                app.now,
+            );
+        }
+    }
 }
 
 /// A confirmation that wants the object's name typed: every key is text except Enter/Esc.

@@ -191,6 +191,8 @@ pub enum ConfirmAction {
     CancelJob(u64),
     /// Run a plugin that asks first.
     Plugin(Box<plugins::Run>),
+    /// Leave virtdeck although work of its own is running.
+    Quit,
     /// A command whose answer someone waits for (its id is registered with `requests`).
     Send {
         host: HostId,

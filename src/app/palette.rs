@@ -451,6 +451,7 @@ pub fn run(app: &mut App, line: &str) -> Result<Vec<Effect>, String> {
         host,
         text: l.text.clone().unwrap_or_default(),
         filter,
+        error: None,
     };
     let place = match pane {
         PaneId::Volumes => {

@@ -247,12 +247,26 @@ pub fn show(app: &mut App, id: PaneId) -> Vec<Effect> {
     spec(id).pane.opened(app)
 }
 
+/// The focused pane's `/` filter text and why it is not in force, if it is not.
+pub fn filter_state(app: &App) -> (String, Option<String>) {
+    match app.view.pane() {
+        PaneId::Vms => (app.vms.filter_text.clone(), app.vms.filter_error.clone()),
+        p => app
+            .scopes
+            .of(p)
+            .map(|s| (s.text.clone(), s.error.clone()))
+            .unwrap_or_default(),
+    }
+}
+
 /// What `@HOST` and `/TEXT` narrowed a list pane to.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub host: Option<HostId>,
     pub text: String,
     pub filter: Filter,
+    /// Why `text` is not the filter in force (an invalid `re:`): the last good one stays.
+    pub error: Option<String>,
 }
 
 impl Scope {
@@ -277,6 +291,25 @@ impl Scopes {
 
     pub fn set(&mut self, pane: PaneId, scope: Scope) {
         self.0.insert(pane, scope);
+    }
+
+    /// The pane's scope as it is, empty or not (the filter line edits it).
+    pub fn of(&self, pane: PaneId) -> Option<&Scope> {
+        self.0.get(&pane)
+    }
+
+    /// The `/` filter line of a list pane typed `text`: the filter in force when it reads,
+    /// the last good one with the reason when it does not. The `@HOST` scope stays.
+    pub fn set_text(&mut self, pane: PaneId, text: String) {
+        let scope = self.0.entry(pane).or_default();
+        match Filter::parse(&text) {
+            Ok(f) => {
+                scope.filter = f;
+                scope.error = None;
+            }
+            Err(e) => scope.error = Some(e),
+        }
+        scope.text = text;
     }
 
     /// Drops what refers to a removed host.

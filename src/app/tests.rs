@@ -452,7 +452,13 @@ fn bulk_action_on_marked_vms_confirms_and_skips_inapplicable() {
     assert!(c.title.contains("4 VMs"));
     assert!(a.messages.toasts.back().unwrap().text.contains("web-02"));
     // Two hosts: the hosts and counts are named and Enter alone does not run it.
-    assert!(c.body.iter().any(|l| l == "4 VMs on 2 hosts: kvm-a (2), kvm-b (2)"), "{:?}", c.body);
+    assert!(
+        c.body
+            .iter()
+            .any(|l| l == "4 VMs on 2 hosts: kvm-a (2), kvm-b (2)"),
+        "{:?}",
+        c.body
+    );
     assert!(press(&mut a, "<Enter>").is_empty());
     assert!(matches!(a.mode, Mode::Confirm(_)), "still asking");
     assert!(press(&mut a, "y").is_empty(), "y is typed, not an answer");

@@ -48,7 +48,10 @@ pub fn render(app: &App, f: &mut Frame) {
             first_run::render(app, f, main_area);
             a
         }
-        View::Pane(id) => whole_pane(app, f, main_area, *id),
+        View::Pane(id) => {
+            let area = with_filter_line(app, f, main_area);
+            whole_pane(app, f, area, *id)
+        }
         View::Detail { .. } => {
             detail::render(app, f, main_area);
             main_area
@@ -62,8 +65,9 @@ pub fn render(app: &App, f: &mut Frame) {
             main_area
         }
         View::Volumes { host, pool } => {
-            pools::render_volumes(app, f, main_area, *host, pool);
-            main_area
+            let area = with_filter_line(app, f, main_area);
+            pools::render_volumes(app, f, area, *host, pool);
+            area
         }
         View::Secrets { host } => {
             pools::render_secrets(app, f, main_area, *host);
@@ -109,6 +113,18 @@ fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) -> Rect {
     };
     view(app, f, area);
     area
+}
+
+/// A list pane's `/` filter line under it while it is typed or in force; the area left.
+fn with_filter_line(app: &App, f: &mut Frame, area: Rect) -> Rect {
+    let editing = app.mode == Mode::Filter || app.under.contains(&Mode::Filter);
+    let shown = editing || !crate::app::panes::filter_state(app).0.is_empty();
+    if !shown || area.height < 4 {
+        return area;
+    }
+    let [list, line] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    status::render_filter(app, f, line);
+    list
 }
 
 /// The host strip, the VM table and the filter line; toasts go over the table.

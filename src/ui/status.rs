@@ -126,21 +126,27 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let editing = app.mode == Mode::Filter;
+    let (text, error) = crate::app::panes::filter_state(app);
+    let vms = app.view.pane() == crate::app::PaneId::Vms;
     let mut spans = vec![
         Span::styled(" / ", t.key_hint),
-        Span::styled(crate::sanitize::text(&app.vms.filter_text), t.filter),
+        Span::styled(crate::sanitize::text(&text).into_owned(), t.filter),
     ];
     if editing {
         spans.push(Span::styled("█", t.filter));
     }
-    if let Some(e) = &app.vms.filter_error {
+    if let Some(e) = &error {
         spans.push(Span::styled(
             format!("   ✖ {} (filter unchanged)", crate::sanitize::text(e)),
             t.level_crit,
         ));
     } else if editing {
         spans.push(Span::styled(
-            "   name, !name, host:NAME, state:running|paused|off|active, re:REGEX",
+            if vms {
+                "   name, !name, host:NAME, state:running|paused|off|active, tag:T, re:REGEX"
+            } else {
+                "   name, !name, host:NAME, re:REGEX   (Enter keeps it, Esc clears it)"
+            },
             t.dim,
         ));
     }

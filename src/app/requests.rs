@@ -181,9 +181,10 @@ pub fn answered(app: &mut App, host: HostId, id: RequestId, reply: Reply) {
                 Some(command),
             );
             match result {
-                Ok(()) => app.messages.log(
+                // Said, not only logged: a key that acts at once must show it did.
+                Ok(()) => app.messages.push(
                     Level::Info,
-                    format!("{name} on {host_name}: {}", op.verb()),
+                    format!("{name} on {host_name}: {}", op.done()),
                     now,
                 ),
                 Err(e) => app.messages.push(

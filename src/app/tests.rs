@@ -345,7 +345,7 @@ fn start_emits_command_and_marks_pending() {
         a.vms.pending.get(&(HostId(0), "uuid-web-02".into())),
         Some(&LifecycleOp::Start)
     );
-    // The result clears pending; success is logged quietly.
+    // The result clears pending and says what was done.
     a.update(Msg::Host(
         HostId(0),
         HostEvent::Reply {
@@ -354,7 +354,10 @@ fn start_emits_command_and_marks_pending() {
         },
     ));
     assert!(a.vms.pending.is_empty());
-    assert!(a.messages.toasts.is_empty());
+    assert_eq!(
+        a.messages.toasts.back().map(|t| t.text.as_str()),
+        Some("web-02 on kvm-a: started")
+    );
 }
 
 #[test]

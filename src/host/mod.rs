@@ -72,6 +72,23 @@ impl LifecycleOp {
     }
 
     /// Imperative name for messages ("start failed: …").
+    /// What the message says once libvirt took it (a shutdown or reboot is only asked of
+    /// the guest).
+    pub fn done(self) -> &'static str {
+        match self {
+            LifecycleOp::Start => "started",
+            LifecycleOp::Shutdown => "shutdown asked of the guest (ACPI)",
+            LifecycleOp::Reboot => "reboot asked of the guest",
+            LifecycleOp::Reset => "reset",
+            LifecycleOp::ForceOff => "forced off",
+            LifecycleOp::Pause => "paused",
+            LifecycleOp::Resume => "resumed",
+            LifecycleOp::ManagedSave => "saved",
+            LifecycleOp::SetAutostart(true) => "autostart on",
+            LifecycleOp::SetAutostart(false) => "autostart off",
+        }
+    }
+
     pub fn verb(self) -> &'static str {
         match self {
             LifecycleOp::Start => "start",

@@ -39,41 +39,30 @@ pub fn render(app: &App, f: &mut Frame) {
     // Views that show ages or countdowns set it again (`App::clock`).
     app.clocked.set(false);
     f.render_widget(Block::default().style(app.theme.base), area);
-    let [main_area, status_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    // Toasts sit at the bottom right of the main pane.
-    let toast_area = match &app.view {
+    let [main_area, toast_area, status_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(toast::height(app, area.height)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    match &app.view {
         View::Pane(id @ (PaneId::Vms | PaneId::Dashboard)) => {
-            let a = whole_pane(app, f, main_area, *id);
+            whole_pane(app, f, main_area, *id);
             first_run::render(app, f, main_area);
-            a
         }
         View::Pane(id) => {
             let area = with_filter_line(app, f, main_area);
-            whole_pane(app, f, area, *id)
+            whole_pane(app, f, area, *id);
         }
-        View::Detail { .. } => {
-            detail::render(app, f, main_area);
-            main_area
-        }
-        View::Console(cv) => {
-            console::render(app, f, main_area, cv);
-            main_area
-        }
-        View::Preview(pv) => {
-            preview::render(app, f, main_area, pv);
-            main_area
-        }
+        View::Detail { .. } => detail::render(app, f, main_area),
+        View::Console(cv) => console::render(app, f, main_area, cv),
+        View::Preview(pv) => preview::render(app, f, main_area, pv),
         View::Volumes { host, pool } => {
             let area = with_filter_line(app, f, main_area);
             pools::render_volumes(app, f, area, *host, pool);
-            area
         }
-        View::Secrets { host } => {
-            pools::render_secrets(app, f, main_area, *host);
-            main_area
-        }
-    };
+        View::Secrets { host } => pools::render_secrets(app, f, main_area, *host),
+    }
     status::render(app, f, status_area);
     toast::render(app, f, toast_area);
     // Overlays bottom first, so the one that has the keys is drawn on top.
@@ -95,8 +84,8 @@ pub fn render(app: &App, f: &mut Frame) {
     }
 }
 
-/// The view of a pane that needs no argument (`View::Pane`); returns where toasts go.
-fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) -> Rect {
+/// The view of a pane that needs no argument (`View::Pane`).
+fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) {
     let view: fn(&App, &mut Frame, Rect) = match id {
         PaneId::Vms => return vm_screen(app, f, area),
         PaneId::Dashboard => dashboard::render,
@@ -108,11 +97,10 @@ fn whole_pane(app: &App, f: &mut Frame, area: Rect, id: PaneId) -> Rect {
         PaneId::HostDevs => hostdevs::render,
         // These need an argument and have their own `View` variant.
         PaneId::Detail | PaneId::Console | PaneId::Preview | PaneId::Volumes | PaneId::Secrets => {
-            return area
+            return
         }
     };
     view(app, f, area);
-    area
 }
 
 /// A list pane's `/` filter line under it while it is typed or in force; the area left.
@@ -127,8 +115,8 @@ fn with_filter_line(app: &App, f: &mut Frame, area: Rect) -> Rect {
     list
 }
 
-/// The host strip, the VM table and the filter line; toasts go over the table.
-fn vm_screen(app: &App, f: &mut Frame, main_area: Rect) -> Rect {
+/// The host strip, the VM table and the filter line.
+fn vm_screen(app: &App, f: &mut Frame, main_area: Rect) {
     let hosts_h = hosts::height(app, f.area().height);
     let filter_h = u16::from(app.mode == Mode::Filter || !app.vms.filter_text.is_empty());
     let [hosts_area, table_area, filter_area] = Layout::vertical([
@@ -142,7 +130,6 @@ fn vm_screen(app: &App, f: &mut Frame, main_area: Rect) -> Rect {
     if filter_h > 0 {
         status::render_filter(app, f, filter_area);
     }
-    table_area
 }
 
 /// What the guard draws instead of a cell that still holds an unsafe character.

@@ -1,45 +1,45 @@
-//! Toasts: the newest messages, stacked at the bottom right of the table.
+//! Toasts: the newest messages, one line each, stacked above the status bar in rows of their
+//! own, so they never cover a table's rows (the log, `L`, keeps every message whole).
 
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::toast::Level;
 use crate::app::App;
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let width = (area.width.saturating_sub(4)).min(70);
-    if width < 10 {
-        return;
+/// Toasts shown at most.
+pub const SHOWN: usize = 3;
+
+/// Rows the toasts take now (0 when there are none, or the screen is too small to spare any).
+pub fn height(app: &App, screen_height: u16) -> u16 {
+    if screen_height < 12 {
+        return 0;
     }
-    let mut bottom = area.y + area.height.saturating_sub(1);
-    for toast in app.messages.toasts.iter().rev() {
-        let style = match toast.level {
-            Level::Info => app.theme.toast_info,
-            Level::Error => app.theme.toast_error,
+    app.messages.toasts.len().min(SHOWN) as u16
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let shown = app.messages.toasts.len().min(area.height as usize);
+    let skip = app.messages.toasts.len() - shown;
+    for (i, toast) in app.messages.toasts.iter().skip(skip).enumerate() {
+        let (style, mark) = match toast.level {
+            Level::Info => (app.theme.toast_info, "•"),
+            Level::Error => (app.theme.toast_error, "✖"),
         };
         // Toasts quote host text (names, libvirt's errors).
-        let text = format!(" {} ", crate::sanitize::text(&toast.text));
-        let lines = (unicode_width::UnicodeWidthStr::width(text.as_str()) as u16)
-            .div_ceil(width)
-            .clamp(1, 3);
-        if bottom < area.y + 1 + lines {
-            break;
-        }
+        let text = crate::sanitize::text(&toast.text);
+        let width = area.width.saturating_sub(4) as usize;
+        let line = Line::from(vec![
+            Span::raw(format!(" {mark} ")),
+            Span::raw(crate::fmt::truncate(&text, width)),
+        ]);
         let rect = Rect {
-            x: area.x + area.width - width - 2,
-            y: bottom - lines,
-            width,
-            height: lines,
+            y: area.y + i as u16,
+            height: 1,
+            ..area
         };
-        f.render_widget(Clear, rect);
-        f.render_widget(
-            Paragraph::new(Line::from(text))
-                .wrap(Wrap { trim: true })
-                .style(style),
-            rect,
-        );
-        bottom -= lines;
+        f.render_widget(Paragraph::new(line).style(style), rect);
     }
 }

@@ -154,16 +154,16 @@ fn dashboard_levels_follow_thresholds() {
     let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
     t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
     let buf = t.backend().buffer().clone();
-    // Row y of each host in name order; the CPU cell starts at x = 18.
+    // Row y of each host in name order (under the header); the CPU cell starts at x = 18.
     let cpu_fg = |y: u16| buf[(20, y)].fg;
-    assert_eq!(cpu_fg(2), Color::Green, "35% is below warn (70)");
-    assert_eq!(cpu_fg(3), Color::Rgb(0xff, 0xaf, 0x00), "75% is amber");
-    assert_eq!(cpu_fg(4), Color::Red, "95% is red");
+    assert_eq!(cpu_fg(3), Color::Green, "35% is below warn (70)");
+    assert_eq!(cpu_fg(4), Color::Rgb(0xff, 0xaf, 0x00), "75% is amber");
+    assert_eq!(cpu_fg(5), Color::Red, "95% is red");
     // Lower thresholds turn the first host amber.
     live.app.settings.thresholds.cpu.warn = 20.0;
     t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
     assert_eq!(
-        t.backend().buffer()[(20, 2)].fg,
+        t.backend().buffer()[(20, 3)].fg,
         Color::Rgb(0xff, 0xaf, 0x00)
     );
 }

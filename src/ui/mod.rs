@@ -9,6 +9,7 @@ mod dialog;
 mod display;
 mod events;
 mod first_run;
+mod header;
 pub mod help;
 mod hostdevs;
 mod hosts;
@@ -39,12 +40,20 @@ pub fn render(app: &App, f: &mut Frame) {
     // Views that show ages or countdowns set it again (`App::clock`).
     app.clocked.set(false);
     f.render_widget(Block::default().style(app.theme.base), area);
-    let [main_area, toast_area, status_area] = Layout::vertical([
+    // No header on a screen too small for it, nor over a guest's console or screen: they
+    // need every row (and say where they are in their own title).
+    let full = matches!(app.view, View::Console(_) | View::Preview(_));
+    let header_h = u16::from(area.height >= 12 && !full);
+    let [header_area, main_area, toast_area, status_area] = Layout::vertical([
+        Constraint::Length(header_h),
         Constraint::Min(3),
         Constraint::Length(toast::height(app, area.height)),
         Constraint::Length(1),
     ])
     .areas(area);
+    if header_h > 0 {
+        header::render(app, f, header_area);
+    }
     match &app.view {
         View::Pane(id @ (PaneId::Vms | PaneId::Dashboard)) => {
             whole_pane(app, f, main_area, *id);

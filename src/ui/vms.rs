@@ -241,7 +241,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(format!("{:>9}", counted(vm.max_memory_kib, fmt::kib))),
         ]);
         if show_cpu {
-            cells.push(Cell::from(format!("{:>5}", fmt::percent(h.cpu_pct(&vm.uuid)))));
+            cells.push(Cell::from(format!(
+                "{:>5}",
+                fmt::percent(h.cpu_pct(&vm.uuid))
+            )));
         }
         if wide_io {
             let r = h.rates.get(&vm.uuid).copied().unwrap_or_default();

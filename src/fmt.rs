@@ -40,14 +40,15 @@ pub fn rate_short(bps: Option<f64>) -> String {
     let Some(mut v) = bps else {
         return "-".to_string();
     };
-    const SHORT: [&str; 6] = ["", "K", "M", "G", "T", "P"];
+    // Bytes carry their `B` too: a bare `0` reads as a missing unit.
+    const SHORT: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
     let mut unit = 0;
     while v >= 999.5 && unit < SHORT.len() - 1 {
         v /= 1024.0;
         unit += 1;
     }
     if unit == 0 {
-        format!("{v:.0}")
+        format!("{v:.0}B")
     } else if v < 9.95 {
         format!("{v:.1}{}", SHORT[unit])
     } else {
@@ -119,9 +120,9 @@ mod tests {
     #[test]
     fn short_rates() {
         assert_eq!(rate_short(None), "-");
-        assert_eq!(rate_short(Some(0.0)), "0");
-        assert_eq!(rate_short(Some(512.0)), "512");
-        assert_eq!(rate_short(Some(999.0)), "999");
+        assert_eq!(rate_short(Some(0.0)), "0B");
+        assert_eq!(rate_short(Some(512.0)), "512B");
+        assert_eq!(rate_short(Some(999.0)), "999B");
         assert_eq!(rate_short(Some(1000.0)), "1.0K");
         assert_eq!(rate_short(Some(1536.0)), "1.5K");
         assert_eq!(rate_short(Some(34.0 * 1024.0)), "34K");

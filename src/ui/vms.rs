@@ -82,12 +82,12 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
         cols.extend([
             Col {
                 key: Some(SortKey::Disk),
-                title: "DISK R/W",
+                title: "DISK/s R/W",
                 width: Constraint::Length(11),
             },
             Col {
                 key: Some(SortKey::Net),
-                title: "NET RX/TX",
+                title: "NET/s RX/TX",
                 width: Constraint::Length(11),
             },
         ]);

@@ -242,11 +242,21 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
     .areas(inner);
     f.render_widget(Paragraph::new(info).style(t.dim), info_a);
     let window = app.settings.poll_interval * h.node.cpu_history.capacity() as u32;
+    // Tenths of a percent, on a scale of 1000. A reading, however low, is at least one eighth
+    // of the lowest row (a baseline), so only a gap (no reading) is blank.
+    let rows_h = 3.0;
+    let floor = (1000.0 / (rows_h * 8.0) as f32).ceil() as u64;
     let spark_rows = |ring: &crate::metrics::Ring, width: u16| -> Vec<u64> {
         let n = ring.len().saturating_sub(width as usize);
         ring.iter()
             .skip(n)
-            .map(|v| if v.is_nan() { 0 } else { v.round() as u64 })
+            .map(|v| {
+                if v.is_nan() {
+                    0
+                } else {
+                    ((v * 10.0).round() as u64).clamp(floor, 1000)
+                }
+            })
             .collect()
     };
     for (a, label, value, ring, style) in [
@@ -274,7 +284,7 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
         f.render_widget(
             Sparkline::default()
                 .data(spark_rows(ring, r.width))
-                .max(100)
+                .max(1000)
                 .style(style),
             r,
         );

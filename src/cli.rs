@@ -14,6 +14,7 @@ Examples:
   virtdeck -c qemu:///system -c qemu+ssh://root@kvm2/system
   virtdeck -c qemu+tls://kvm3.example/system --readonly
   NO_COLOR=1 virtdeck --demo                 monochrome
+  virtdeck doctor -c qemu+ssh://root@kvm2/system   check a host before trouble
   virtdeck backup web --to /srv/backups --incremental --keep 7
   virtdeck restore /srv/backups/web-6a3c2f0e/20261205T075312Z-full --name web-restored
 
@@ -38,7 +39,7 @@ pub struct Cli {
     /// Careful with URIs from elsewhere: with the ssh and ext transports a `command=`
     /// parameter makes libvirt run that program on this machine (instead of `ssh`), and
     /// `+ext` always runs the program `command=` names. (`netcat=` runs on the remote host.)
-    #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri)]
+    #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri, global = true)]
     pub connect: Vec<String>,
 
     /// Open the embedded demo fleet (libvirt test driver; no hypervisor needed)
@@ -101,6 +102,17 @@ pub enum Command {
         /// Measure CPU % over this interval (2s, 500ms)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         sample: Option<std::time::Duration>,
+    },
+    /// Check each host (-c, else config.toml): the URI, the ssh login (no prompt, host key,
+    /// virt-ssh-helper or nc), connect time, versions, access, KVM, default network, an
+    /// active pool, running VMs' displays, migration ports, clock skew; each problem with its
+    /// fix
+    ///
+    /// Exit status: 1 when anything is ✖ (broken), else 0 (⚠ works but needs a look).
+    Doctor {
+        /// How long a host may take to answer (connect, ssh login), in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=300))]
+        timeout: u64,
     },
     /// The hosts: reachable or not, hypervisor, libvirt version, VM counts
     Hosts {

@@ -183,7 +183,11 @@ fn host(h: &HostSpec, timeout: Duration) -> (Section, Clock) {
         ))
     };
     out.extend(checks::migration_ports(&conf));
-    let clock = if f.driver.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("test")) {
+    let clock = if f
+        .driver
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case("test"))
+    {
         Clock::NotApplicable
     } else if let Some(off) = login.as_ref().and_then(ssh::Outcome::offset) {
         Clock::Offset(off, "the host's `date` over ssh".into())
@@ -203,7 +207,12 @@ fn host(h: &HostSpec, timeout: Duration) -> (Section, Clock) {
 fn displays(uri: &str, f: &Facts) -> Vec<Check> {
     let running = match &f.running {
         Ok(r) => r,
-        Err(e) => return vec![Check::warn(format!("running VMs cannot be listed: {e}"), "")],
+        Err(e) => {
+            return vec![Check::warn(
+                format!("running VMs cannot be listed: {e}"),
+                "",
+            )]
+        }
     };
     if running.is_empty() {
         return vec![Check::info("no running VMs: no displays to check")];
@@ -211,7 +220,7 @@ fn displays(uri: &str, f: &Facts) -> Vec<Check> {
     let hostname = f.hostname.as_deref().unwrap_or("");
     let mut out = Vec::new();
     for (vm, xml) in running {
-        let gs = match display::parse(xml, false) {
+        let gs = match display::parse(xml, f.secure_xml) {
             Ok(g) => g,
             Err(e) => {
                 out.push(Check::warn(format!("{vm}: {e}"), ""));

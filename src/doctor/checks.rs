@@ -49,7 +49,9 @@ pub fn uri(uri: &str) -> Result<Check, Check> {
     }
     let h = display::uri_host(uri);
     if uri.starts_with("test:") {
-        return Ok(Check::ok("the URI parses (the test driver, inside virtdeck)"));
+        return Ok(Check::ok(
+            "the URI parses (the test driver, inside virtdeck)",
+        ));
     }
     let how = match (h.transport.as_str(), &h.host) {
         ("", None) | ("unix", _) => "this machine".to_string(),
@@ -83,13 +85,15 @@ pub fn ssh(t: &Target, o: &Outcome) -> (Vec<Check>, bool) {
     let err = o
         .stderr
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("Warning: Permanently added"))
-        .last()
+        .rfind(|l| !l.trim().is_empty() && !l.starts_with("Warning: Permanently added"))
         .unwrap_or("")
         .trim()
         .to_string();
     if let Some(e) = &o.spawn_error {
-        out.push(Check::fail(e.clone(), "install the OpenSSH client (openssh-client)"));
+        out.push(Check::fail(
+            e.clone(),
+            "install the OpenSSH client (openssh-client)",
+        ));
         return (out, false);
     }
     if let Some(k) = &t.keyfile {
@@ -125,15 +129,25 @@ pub fn ssh(t: &Target, o: &Outcome) -> (Vec<Check>, bool) {
         return (out, false);
     }
     if o.status != Some(0) || o.get("end").is_none() {
-        let unreachable = ["connection refused", "timed out", "could not resolve", "no route", "network is unreachable", "connection closed", "connection reset"]
-            .iter()
-            .any(|w| lower.contains(w));
+        let unreachable = [
+            "connection refused",
+            "timed out",
+            "could not resolve",
+            "no route",
+            "network is unreachable",
+            "connection closed",
+            "connection reset",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
         if unreachable {
             out.push(Check::fail(
                 format!("ssh cannot reach {}: {err}", t.host),
                 "check the host name and port, that sshd runs there and that a firewall lets port 22 (or the URI's port) through",
             ));
-        } else if lower.contains("permission denied") || lower.contains("too many authentication failures") {
+        } else if lower.contains("permission denied")
+            || lower.contains("too many authentication failures")
+        {
             out.push(Check::ok(format!("the host key of {} is known", t.host)));
             out.push(Check::fail(
                 format!("key authentication fails without a prompt (ssh -o BatchMode=yes): {err}"),
@@ -297,7 +311,12 @@ pub fn pools(uri: &str, f: &Facts) -> Check {
                     ),
                 )
             } else {
-                let mut names = active.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+                let mut names = active
+                    .iter()
+                    .take(5)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if active.len() > 5 {
                     names.push_str(", …");
                 }

@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn lines_carry_the_mark_and_the_fix() {
-        assert_eq!(check_lines(&Check::ok("connected"), PLAIN), ["  ✔ connected"]);
+        assert_eq!(
+            check_lines(&Check::ok("connected"), PLAIN),
+            ["  ✔ connected"]
+        );
         assert_eq!(
             check_lines(&Check::fail("no key", "ssh-copy-id root@kvm2"), PLAIN),
             ["  ✖ no key", "      fix: ssh-copy-id root@kvm2"]
@@ -200,7 +203,11 @@ mod tests {
         };
         assert_eq!(exit_status(&[]), 0);
         assert_eq!(
-            exit_status(&[sec(vec![Check::ok("a"), Check::warn("b", "c"), Check::info("d")])]),
+            exit_status(&[sec(vec![
+                Check::ok("a"),
+                Check::warn("b", "c"),
+                Check::info("d")
+            ])]),
             0
         );
         let all = [

@@ -251,7 +251,9 @@ mod tests {
         let t = target("qemu+ssh://-oProxyCommand=x@kvm2/system?keyfile=/k").unwrap();
         let a = args(&t, Duration::from_secs(5));
         assert!(a.windows(2).any(|w| w == ["-o", "BatchMode=yes"]));
-        assert!(a.windows(2).any(|w| w == ["-o", "StrictHostKeyChecking=yes"]));
+        assert!(a
+            .windows(2)
+            .any(|w| w == ["-o", "StrictHostKeyChecking=yes"]));
         assert!(a.windows(2).any(|w| w == ["-i", "/k"]));
         // The user is an option's value and the host comes after `--`: neither is read as
         // an option.

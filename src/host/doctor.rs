@@ -30,8 +30,11 @@ pub struct Facts {
     /// (name, active) of every network, or why they could not be listed.
     pub networks: Result<Vec<(String, bool)>, String>,
     pub pools: Result<Vec<(String, bool)>, String>,
-    /// (name, live XML) of the first [`MAX_VMS`] running VMs, and how many run in all.
+    /// (name, live XML) of the first [`MAX_VMS`] running VMs, and how many run in all. The
+    /// XML is read with VIR_DOMAIN_XML_SECURE on a full connection (`secure_xml`), so a
+    /// display without a password can be told from one whose password is hidden.
     pub running: Result<Vec<(String, String)>, String>,
+    pub secure_xml: bool,
     pub running_total: usize,
 }
 
@@ -49,6 +52,7 @@ impl Default for Facts {
             networks: Ok(Vec::new()),
             pools: Ok(Vec::new()),
             running: Ok(Vec::new()),
+            secure_xml: false,
             running_total: 0,
         }
     }
@@ -61,7 +65,7 @@ pub fn client_version() -> Option<u32> {
 
 enum Step {
     Connected(Duration),
-    Done(Result<Facts, String>),
+    Done(Box<Result<Facts, String>>),
 }
 
 fn open(uri: &str) -> Result<(Connect, Option<String>), String> {
@@ -100,6 +104,12 @@ fn facts(conn: &Connect, connect_time: Duration, readonly_because: Option<String
             .collect()
     });
     let mut running_total = 0;
+    let secure_xml = readonly_because.is_none();
+    let flags = if secure_xml {
+        virt::sys::VIR_DOMAIN_XML_SECURE
+    } else {
+        0
+    };
     let running = conn
         .list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)
         .map_err(msg)
@@ -107,7 +117,7 @@ fn facts(conn: &Connect, connect_time: Duration, readonly_because: Option<String
             running_total = ds.len();
             ds.iter()
                 .take(MAX_VMS)
-                .filter_map(|d| Some((d.name().ok()?, d.xml_desc(0).ok()?)))
+                .filter_map(|d| Some((d.name().ok()?, d.xml_desc(flags).ok()?)))
                 .collect()
         });
     Facts {
@@ -122,6 +132,7 @@ fn facts(conn: &Connect, connect_time: Duration, readonly_because: Option<String
         networks,
         pools,
         running,
+        secure_xml,
         running_total,
     }
 }
@@ -140,7 +151,7 @@ pub fn probe(uri: &str, timeout: Duration) -> Result<Facts, String> {
             let (conn, ro) = match open(&owned) {
                 Ok(c) => c,
                 Err(e) => {
-                    let _ = tx.send(Step::Done(Err(e)));
+                    let _ = tx.send(Step::Done(Box::new(Err(e))));
                     return;
                 }
             };
@@ -148,16 +159,16 @@ pub fn probe(uri: &str, timeout: Duration) -> Result<Facts, String> {
             // A host that stops answering fails the next call instead of blocking it.
             let _ = conn.set_keep_alive(2, 2);
             let _ = tx.send(Step::Connected(took));
-            let _ = tx.send(Step::Done(Ok(facts(&conn, took, ro))));
+            let _ = tx.send(Step::Done(Box::new(Ok(facts(&conn, took, ro)))));
         });
     if let Err(e) = spawned {
         return Err(format!("cannot start a thread: {e}"));
     }
     let secs = timeout.as_secs_f64();
     match rx.recv_timeout(timeout) {
-        Ok(Step::Done(r)) => r,
+        Ok(Step::Done(r)) => *r,
         Ok(Step::Connected(took)) => match rx.recv_timeout(timeout * 2) {
-            Ok(Step::Done(r)) => r,
+            Ok(Step::Done(r)) => *r,
             _ => Err(format!(
                 "connected in {:.1} s, then no answer within {:.0} s",
                 took.as_secs_f64(),

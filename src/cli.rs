@@ -103,11 +103,11 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         sample: Option<std::time::Duration>,
     },
-    /// Check each host (-c, else config.toml): the URI, the ssh login (no prompt, host key,
-    /// virt-ssh-helper or nc), connect time, versions, access, KVM, default network, an
-    /// active pool, running VMs' displays, migration ports, clock skew; each problem with its
-    /// fix
+    /// Check each host (-c, else config.toml) and say how to fix what is wrong
     ///
+    /// One ✔/⚠/✖ line per finding: the URI, the ssh login (no prompt, host key,
+    /// virt-ssh-helper or nc), connect time, versions, access, KVM, the default network, an
+    /// active pool, running VMs' displays, migration ports, clock skew between hosts.
     /// Exit status: 1 when anything is ✖ (broken), else 0 (⚠ works but needs a look).
     Doctor {
         /// How long a host may take to answer (connect, ssh login), in seconds
@@ -486,6 +486,17 @@ mod tests {
         assert_eq!(h[1].name, "x");
         let h = hosts(&parse(&["-c", "test:///default"]), &cfg);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn connect_goes_before_or_after_the_subcommand() {
+        let c = parse(&["doctor", "-c", "qemu:///system", "-c", "kvm1"]);
+        assert_eq!(c.connect, ["qemu:///system", "kvm1"]);
+        assert!(matches!(c.command, Some(Command::Doctor { timeout: 8 })));
+        let c = parse(&["-c", "test:///default", "doctor", "--timeout", "2"]);
+        assert_eq!(c.connect, ["test:///default"]);
+        assert!(matches!(c.command, Some(Command::Doctor { timeout: 2 })));
+        assert!(Cli::try_parse_from(["virtdeck", "doctor", "--timeout", "0"]).is_err());
     }
 
     #[test]

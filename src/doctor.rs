@@ -220,15 +220,16 @@ fn displays(uri: &str, f: &Facts) -> Vec<Check> {
     let hostname = f.hostname.as_deref().unwrap_or("");
     let mut out = Vec::new();
     for (vm, xml) in running {
+        let short = checks::name(vm);
         let gs = match display::parse(xml, f.secure_xml) {
             Ok(g) => g,
             Err(e) => {
-                out.push(Check::warn(format!("{vm}: {e}"), ""));
+                out.push(Check::warn(format!("{short}: {e}"), ""));
                 continue;
             }
         };
         if gs.is_empty() {
-            out.push(Check::info(format!("{vm}: no graphical display")));
+            out.push(Check::info(format!("{short}: no graphical display")));
         }
         for g in &gs {
             let a = display::access(g, uri, hostname);

@@ -3,8 +3,8 @@
 //! qemu+ssh://root@127.0.0.1/system (the key logs in without a prompt, virt-ssh-helper
 //! found, the clock measured over ssh), an ssh user with no key (✖ with ssh-copy-id, no
 //! prompt, no hang, stdin closed), a TCP port with nothing listening and one that accepts but
-//! never answers (✖ within the timeout), the test driver named in config.toml (no -c). Output
-//! goes to a pipe: no colour codes.
+//! never answers (✖ within the timeout), the test driver named in config.toml (no -c), the
+//! hostile fleet (nothing unsafe reaches the output). Output goes to a pipe: no colour codes.
 
 mod common;
 
@@ -132,10 +132,30 @@ fn the_lab_ssh_uri_logs_in_with_its_key() {
     if !daemon_available() || !ssh_works() {
         return;
     }
+    let guest = kvm_available().then(|| {
+        let g = Guest::define("doctor-ssh");
+        let o = Command::new("virsh")
+            .args(["-c", URI, "start", &g.uuid])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", out(&o));
+        g
+    });
     let (o, took) = doctor(&["-c", SSH_URI, "-c", URI]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     well_formed(&text);
+    if let Some(g) = &guest {
+        // Its display listens on the host's loopback: reached through the printed tunnel.
+        let line = text
+            .lines()
+            .find(|l| l.contains(&g.name) && l.contains("ssh -N -L"))
+            .unwrap_or_else(|| panic!("the guest's display through ssh: {text}"));
+        assert!(
+            line.starts_with("  ✔") && line.contains(" root@127.0.0.1  then open vnc://127.0.0.1:"),
+            "{line}"
+        );
+    }
     for want in [
         "✔ the host key of 127.0.0.1 is known",
         "✔ key authentication works without a prompt (ssh -o BatchMode=yes",
@@ -242,4 +262,29 @@ fn a_uri_that_does_not_parse_is_a_failure_with_an_example() {
         "{text}"
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn a_hostile_host_reaches_the_pipe_as_plain_text() {
+    let fleet = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/hostile-fleet.xml"
+    );
+    let (o, _) = doctor(&["-c", &format!("test://{fleet}")]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    well_formed(&text);
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !virtdeck::sanitize::is_unsafe(c),
+            "{c:?} reached the output: {text}"
+        );
+    }
+    // The crafted listen address is named, never offered as a command.
+    assert!(text.contains("is not an IP address or host name"), "{text}");
+    assert!(!text.contains("ssh -N -L 5900:$("), "{text}");
+    assert!(
+        text.lines().all(|l| l.chars().count() < 400),
+        "names are cut: {text}"
+    );
 }

@@ -21,6 +21,12 @@ fn virsh(uri: &str, rest: &str) -> String {
     format!("virsh -c {} {rest}", quote(uri))
 }
 
+/// A host-given name cut for a line (a fleet's generated names run to hundreds of
+/// characters), made safe.
+pub fn name(n: &str) -> String {
+    crate::fmt::truncate(n, 60)
+}
+
 /// `1009000` → `1.9.0`.
 pub fn version(v: u32) -> String {
     format!("{}.{}.{}", v / 1_000_000, v / 1000 % 1000, v % 1000)
@@ -314,7 +320,7 @@ pub fn pools(uri: &str, f: &Facts) -> Check {
                 let mut names = active
                     .iter()
                     .take(5)
-                    .copied()
+                    .map(|n| name(n))
                     .collect::<Vec<_>>()
                     .join(", ");
                 if active.len() > 5 {
@@ -334,8 +340,12 @@ pub fn pools(uri: &str, f: &Facts) -> Check {
 /// there is no URL to try).
 pub fn graphics(vm: &str, g: &Graphics, a: &Access, reachable: Option<bool>) -> Check {
     let kind = g.kind.label();
+    let vm = name(vm);
     if let Some(w) = display::listen_warning(g) {
-        return Check::warn(format!("{vm}: {kind}: {w}"), "");
+        return Check::warn(
+            format!("{vm}: {kind}: {w}"),
+            a.tunnel.clone().unwrap_or_default(),
+        );
     }
     if let Some(w) = display::exposure(g) {
         return Check::warn(

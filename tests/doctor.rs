@@ -288,3 +288,28 @@ fn a_hostile_host_reaches_the_pipe_as_plain_text() {
         "names are cut: {text}"
     );
 }
+
+#[test]
+fn an_unknown_host_key_fails_with_the_fix() {
+    if !ssh_works() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let uri = format!(
+        "qemu+libssh://root@127.0.0.1/system?known_hosts={}",
+        empty.display()
+    );
+    let (o, took) = doctor(&["-c", &uri, "--timeout", "5"]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    well_formed(&text);
+    assert!(
+        text.contains("✖ the host key of 127.0.0.1 is not known")
+            && text.contains(&format!("ssh-keyscan 127.0.0.1 >> {}", empty.display())),
+        "{text}"
+    );
+    assert!(text.contains("key authentication not tried"), "{text}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}

@@ -124,9 +124,10 @@ pub fn ssh(t: &Target, o: &Outcome) -> (Vec<Check>, bool) {
         out.push(Check::fail(
             format!("the host key of {} is not known (or changed): {err}", t.host),
             format!(
-                "check the key's fingerprint, then connect once with `ssh {login}` and accept it (or ssh-keyscan{} {} >> ~/.ssh/known_hosts)",
+                "check the key's fingerprint, then connect once with `ssh {login}` and accept it (or ssh-keyscan{} {} >> {})",
                 t.port.map_or(String::new(), |p| format!(" -p {p}")),
-                quote(&t.host)
+                quote(&t.host),
+                t.known_hosts.as_deref().map_or("~/.ssh/known_hosts".into(), quote)
             ),
         ));
         out.push(Check::info(

@@ -66,7 +66,11 @@ pub fn target(uri: &str) -> Option<Target> {
         host: h.host?,
         port: h.port,
         keyfile: param(uri, "keyfile"),
-        known_hosts: param(uri, "known_hosts"),
+        // libvirt reads known_hosts= only for its in-process ssh (libssh, libssh2); the ssh
+        // program uses its own files.
+        known_hosts: (h.transport != "ssh")
+            .then(|| param(uri, "known_hosts"))
+            .flatten(),
         no_verify: param(uri, "no_verify").is_some_and(|v| v != "0"),
     })
 }
@@ -244,6 +248,19 @@ mod tests {
         assert!(target("qemu:///system").is_none());
         assert!(target("qemu+tcp://h/system").is_none());
         assert!(target("qemu+libssh2://h/system").is_some());
+        assert_eq!(
+            target("qemu+ssh://h/system?known_hosts=/k")
+                .unwrap()
+                .known_hosts,
+            None
+        );
+        assert_eq!(
+            target("qemu+libssh://h/system?known_hosts=/k")
+                .unwrap()
+                .known_hosts
+                .as_deref(),
+            Some("/k")
+        );
     }
 
     #[test]

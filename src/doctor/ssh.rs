@@ -65,12 +65,14 @@ pub fn target(uri: &str) -> Option<Target> {
         user: h.user.filter(|u| !u.is_empty()),
         host: h.host?,
         port: h.port,
-        keyfile: param(uri, "keyfile"),
+        // An empty value is no value (`-i ""` would be an empty argument).
+        keyfile: param(uri, "keyfile").filter(|k| !k.is_empty()),
         // libvirt reads known_hosts= only for its in-process ssh (libssh, libssh2); the ssh
         // program uses its own files.
         known_hosts: (h.transport != "ssh")
             .then(|| param(uri, "known_hosts"))
-            .flatten(),
+            .flatten()
+            .filter(|k| !k.is_empty()),
         no_verify: param(uri, "no_verify").is_some_and(|v| v != "0"),
     })
 }

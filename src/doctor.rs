@@ -34,6 +34,11 @@ pub fn stdout_style() -> Style {
 /// Checks every host, prints each section as it is ready (in order), then the clock skew
 /// between hosts and a summary. Returns the exit status.
 pub fn run(hosts: &[HostSpec], timeout: Duration, style: Style) -> i32 {
+    if hosts.is_empty() {
+        // `--demo` with no config: nothing real to check.
+        eprintln!("doctor: no hosts to check: give -c URI or add [[hosts]] to config.toml");
+        return 1;
+    }
     let handles: Vec<_> = hosts
         .iter()
         .cloned()

@@ -253,6 +253,14 @@ fn config_hosts_are_checked_without_c() {
 
 #[test]
 fn a_uri_that_does_not_parse_is_a_failure_with_an_example() {
+    let o = Command::new(env!("CARGO_BIN_EXE_virtdeck"))
+        .env("VIRTDECK_CONFIG_DIR", "/nonexistent-vdk-config")
+        .args(["--demo", "doctor"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "no hosts: {}", out(&o));
+    assert!(out(&o).contains("no hosts to check"), "{}", out(&o));
     let (o, took) = doctor(&["-c", "qemu+ssh:///system", "-c", "test:///default"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");

@@ -14,6 +14,7 @@ Examples:
   virtdeck -c qemu:///system -c qemu+ssh://root@kvm2/system
   virtdeck -c qemu+tls://kvm3.example/system --readonly
   NO_COLOR=1 virtdeck --demo                 monochrome
+  virtdeck doctor -c qemu+ssh://root@kvm2/system   check a host before trouble
   virtdeck backup web --to /srv/backups --incremental --keep 7
   virtdeck restore /srv/backups/web-6a3c2f0e/20261205T075312Z-full --name web-restored
 
@@ -38,7 +39,7 @@ pub struct Cli {
     /// Careful with URIs from elsewhere: with the ssh and ext transports a `command=`
     /// parameter makes libvirt run that program on this machine (instead of `ssh`), and
     /// `+ext` always runs the program `command=` names. (`netcat=` runs on the remote host.)
-    #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri)]
+    #[arg(short = 'c', long = "connect", value_name = "URI", value_parser = non_empty_uri, global = true)]
     pub connect: Vec<String>,
 
     /// Open the embedded demo fleet (libvirt test driver; no hypervisor needed)
@@ -106,6 +107,17 @@ pub enum Command {
         /// Measure CPU % over this interval (2s, 500ms)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         sample: Option<std::time::Duration>,
+    },
+    /// Check each host (-c, else config.toml) and say how to fix what is wrong
+    ///
+    /// One ✔/⚠/✖ line per finding: the URI, the ssh login (no prompt, host key,
+    /// virt-ssh-helper or nc), connect time, versions, access, KVM, the default network, an
+    /// active pool, running VMs' displays, migration ports, clock skew between hosts.
+    /// Exit status: 1 when anything is ✖ (broken), else 0 (⚠ works but needs a look).
+    Doctor {
+        /// How long a host may take to answer (connect, ssh login), in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=300))]
+        timeout: u64,
     },
     /// The hosts: reachable or not, hypervisor, libvirt version, VM counts
     Hosts {
@@ -495,6 +507,17 @@ mod tests {
         assert_eq!(h[1].name, "x");
         let h = hosts(&parse(&["-c", "test:///default"]), &cfg);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn connect_goes_before_or_after_the_subcommand() {
+        let c = parse(&["doctor", "-c", "qemu:///system", "-c", "kvm1"]);
+        assert_eq!(c.connect, ["qemu:///system", "kvm1"]);
+        assert!(matches!(c.command, Some(Command::Doctor { timeout: 8 })));
+        let c = parse(&["-c", "test:///default", "doctor", "--timeout", "2"]);
+        assert_eq!(c.connect, ["test:///default"]);
+        assert!(matches!(c.command, Some(Command::Doctor { timeout: 2 })));
+        assert!(Cli::try_parse_from(["virtdeck", "doctor", "--timeout", "0"]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod console;
 pub mod demo;
 pub mod diskimage;
 pub mod display;
+pub mod doctor;
 pub mod eventlog;
 pub mod fmt;
 pub mod host;

@@ -65,6 +65,11 @@ fn run() -> anyhow::Result<()> {
                 filter,
                 sample,
             } => virtdeck::script::list(&hosts, *json, filter.as_deref(), *sample),
+            cli::Command::Doctor { timeout } => virtdeck::doctor::run(
+                &hosts,
+                std::time::Duration::from_secs(*timeout),
+                virtdeck::doctor::stdout_style(),
+            ),
             cli::Command::Hosts { json } => virtdeck::script::hosts_cmd(&hosts, *json),
             cli::Command::Start { vms } => lifecycle("start", LifecycleOp::Start, vms, &hosts),
             cli::Command::Shutdown { vms } => {

@@ -159,6 +159,26 @@ proptest! {
         });
     }
 
+    /// `virtdeck doctor` on any URI: the URI check never panics, and the ssh command built
+    /// from an ssh URI keeps the URI's words where they cannot be options: the user only
+    /// as `-l`'s value, the host right after `--`, then the fixed remote command.
+    #[test]
+    fn doctor_uri_and_ssh_args(u in prop_oneof![uri(), hostile()]) {
+        use virtdeck::doctor::{checks, ssh};
+        let _ = bounded("doctor uri", || checks::uri(&u));
+        if let Some(t) = ssh::target(&u) {
+            let a = ssh::args(&t, std::time::Duration::from_secs(5));
+            let dd = a.iter().position(|w| w == "--").expect("--");
+            prop_assert_eq!(a.len(), dd + 3);
+            prop_assert_eq!(&a[dd + 1], &t.host);
+            prop_assert!(a[..dd].iter().all(|w| !w.is_empty()));
+            if let Some(user) = &t.user {
+                let l = a.iter().position(|w| w == "-l").expect("-l");
+                prop_assert_eq!(&a[l + 1], user);
+            }
+        }
+    }
+
     /// A URI the add-host form accepts has the host and port `uri_host` reads back.
     #[test]
     fn uri_parts_agree(u in uri()) {

@@ -7,6 +7,7 @@ mod backoff;
 pub mod backup;
 mod caps;
 pub mod create;
+pub mod doctor;
 mod events;
 mod hints;
 pub mod meta;

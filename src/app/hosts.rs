@@ -76,14 +76,22 @@ impl NodeView {
         })
     }
 
-    /// Capacity, allocation and available bytes summed over the active pools.
+    /// Capacity, allocation and available bytes summed over the active pools, each
+    /// filesystem once: directory pools on one filesystem all report its capacity and free
+    /// space (libvirt has no device id for them), so pools with the same pair count once.
     pub fn storage(&self) -> Option<(u64, u64, u64)> {
         if self.pools.is_empty() {
             return None;
         }
-        Some(self.pools.iter().fold((0, 0, 0), |(c, a, v), p| {
-            (c + p.capacity, a + p.allocation, v + p.available)
-        }))
+        let mut seen = std::collections::HashSet::new();
+        Some(
+            self.pools
+                .iter()
+                .filter(|p| seen.insert((p.capacity, p.available)))
+                .fold((0, 0, 0), |(c, a, v), p| {
+                    (c + p.capacity, a + p.allocation, v + p.available)
+                }),
+        )
     }
 }
 
@@ -274,4 +282,24 @@ pub struct Applied {
     pub rates_changed: bool,
     /// Node readings and a point of history arrived (the dashboard's and detail's charts).
     pub node: bool,
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+    use crate::model::PoolUsage;
+
+    #[test]
+    fn pools_on_one_filesystem_count_once() {
+        let mut h = HostView::new(HostId(0), "h".into(), "test:///x".into(), 4);
+        let p = |name: &str, cap: u64, alloc: u64| PoolUsage {
+            name: name.into(),
+            capacity: cap,
+            allocation: alloc,
+            available: cap - alloc,
+        };
+        // `default` and `isos` are directories of one 252 GiB filesystem; `vg` is its own.
+        h.node.pools = vec![p("default", 252, 18), p("isos", 252, 18), p("vg", 100, 40)];
+        assert_eq!(h.node.storage(), Some((352, 58, 294)));
+    }
 }

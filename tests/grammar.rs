@@ -162,3 +162,45 @@ fn a_bulk_force_off_across_hosts_is_not_confirmed_by_enter() {
     assert_eq!(live.app.mode, Mode::Normal);
     assert!(live.app.vms.pending.is_empty());
 }
+
+#[test]
+fn help_is_searchable_and_as_wide_as_the_terminal() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let mut live = common::demo();
+    key(&mut live, "2");
+    key(&mut live, "?");
+    key(&mut live, "/");
+    for c in "force".chars() {
+        let fx = live.app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+        assert!(!changes(&fx));
+    }
+    key(&mut live, "<Enter>");
+    assert!(
+        matches!(live.app.mode, Mode::Help { .. }),
+        "Enter keeps the search"
+    );
+    let mut t = Terminal::new(TestBackend::new(140, 40)).unwrap();
+    t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    let s = t.backend().to_string();
+    assert!(s.contains("/ force"), "{s}");
+    assert!(s.contains("Force off (confirm)"), "{s}");
+    assert!(!s.contains("Move down"), "only what matches: {s}");
+    assert!(s.contains("VM table"), "under its heading: {s}");
+    // Wider than the old 76 columns on a wide terminal.
+    let widest = s
+        .lines()
+        .map(|l| l.trim_matches('"').trim().chars().count())
+        .max()
+        .unwrap();
+    assert!(widest > 100, "{widest}");
+    // Esc closes the help and forgets the search.
+    key(&mut live, "<Esc>");
+    assert_eq!(live.app.mode, Mode::Normal);
+    key(&mut live, "?");
+    t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+    assert!(t.backend().to_string().contains("Move down"));
+}

@@ -86,11 +86,39 @@ pub fn handle(app: &mut App, ev: KeyEvent) -> Vec<Effect> {
             Some(Action::Quit) => vec![Effect::Quit],
             _ => Vec::new(),
         },
-        Mode::Help { scroll } => {
-            scroll_mode(app, app.keymap.action(Section::Help, key), scroll, |s| {
-                Mode::Help { scroll: s }
-            })
+        // Typing the help's search: every key is text but Enter (keep) and Esc (clear).
+        Mode::Help { .. } if app.help_search.1 => {
+            let search = &mut app.help_search;
+            match ev.code {
+                KeyCode::Enter => search.1 = false,
+                KeyCode::Esc => *search = (String::new(), false),
+                KeyCode::Backspace => {
+                    search.0.pop();
+                }
+                KeyCode::Char('c') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    return vec![Effect::Quit]
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    search.0.push(c)
+                }
+                _ => {}
+            }
+            app.mode = Mode::Help { scroll: 0 };
+            Vec::new()
         }
+        Mode::Help { scroll } => match app.keymap.action(Section::Help, key) {
+            Some(Action::Filter) => {
+                app.help_search = (String::new(), true);
+                Vec::new()
+            }
+            action => {
+                // Closing the help forgets its search.
+                if matches!(action, Some(Action::Back | Action::Cancel)) {
+                    app.help_search = (String::new(), false);
+                }
+                scroll_mode(app, action, scroll, |s| Mode::Help { scroll: s })
+            }
+        },
         // The log opens at its newest line, so `scroll` counts lines back in time: up is +1.
         Mode::Log { scroll } => {
             let action = match app.keymap.action(Section::Log, key) {

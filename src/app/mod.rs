@@ -354,6 +354,8 @@ pub struct App {
     pub jobs: jobs::Jobs,
     /// Lifecycle events of the whole fleet.
     pub events: events::EventsUi,
+    /// The help's search: the text, and whether it is being typed (`/` in the help).
+    pub help_search: (String, bool),
     /// Alert rules' state (`alerts.rs`).
     pub alerts: alerts::AlertsUi,
     /// The host-devices pane.
@@ -418,6 +420,7 @@ impl App {
             jobs: jobs::Jobs::default(),
             events: events::EventsUi::default(),
             alerts: alerts::AlertsUi::default(),
+            help_search: (String::new(), false),
             hostdevs: hostdevs::HostDevsUi::default(),
             history: Vec::new(),
             back: Vec::new(),

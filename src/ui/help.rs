@@ -167,10 +167,53 @@ fn palette_lines(app: &App) -> Vec<Line<'static>> {
     out
 }
 
+/// The lines that hold `search` (any case), each under its section's heading.
+fn matching(lines: Vec<Line<'static>>, search: &str) -> Vec<Line<'static>> {
+    let needle = search.to_lowercase();
+    let mut out = Vec::new();
+    let mut heading: Option<Line<'static>> = None;
+    for l in lines {
+        let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        // Headings start in the first column; entries are indented.
+        if !text.starts_with(' ') && !text.is_empty() {
+            heading = Some(l);
+            continue;
+        }
+        if text.to_lowercase().contains(&needle) {
+            if let Some(h) = heading.take() {
+                out.push(h);
+            }
+            out.push(l);
+        }
+    }
+    out
+}
+
 pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
-    let lines = lines(app);
+    let (search, typing) = &app.help_search;
+    let mut lines = lines(app);
+    if !search.is_empty() {
+        lines = matching(lines, search);
+    }
+    if !search.is_empty() || *typing {
+        let count = if lines.is_empty() {
+            "  nothing matches".to_string()
+        } else {
+            String::new()
+        };
+        lines.insert(
+            0,
+            Line::from(vec![
+                Span::styled(" / ", app.theme.key_hint),
+                Span::styled(crate::sanitize::text(search).into_owned(), app.theme.filter),
+                Span::styled(if *typing { "█" } else { "" }, app.theme.filter),
+                Span::styled(count, app.theme.dim),
+            ]),
+        );
+    }
     let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, 76, h);
+    // As wide as the terminal allows (long descriptions and palette lines), centred.
+    let rect = centered(area, area.width.saturating_sub(4).clamp(40, 110), h);
     let max_scroll = lines
         .len()
         .saturating_sub(rect.height.saturating_sub(2) as usize);
@@ -184,7 +227,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, scroll: usize) {
                     .borders(Borders::ALL)
                     .border_style(app.theme.border_focus)
                     .title(Span::styled(
-                        " Help — keys from the active keymap ",
+                        " Help — keys from the active keymap · / searches ",
                         app.theme.title,
                     )),
             ),

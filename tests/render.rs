@@ -387,3 +387,104 @@ fn alerts_show_in_the_status_bar_and_the_events_pane() {
     live.press("7");
     insta::assert_snapshot!(screen(&live.app, 120, 20));
 }
+
+/// The `light` theme on a white terminal: every drawn glyph has a contrast of at least 3:1
+/// (WCAG's floor for large text and UI parts) against what is behind it, the terminal's own
+/// white where a slot sets no background.
+#[test]
+fn light_theme_is_readable_on_white() {
+    fn rgb(c: Color, default: (u8, u8, u8)) -> (u8, u8, u8) {
+        const ANSI: [(u8, u8, u8); 16] = [
+            (0, 0, 0),
+            (205, 0, 0),
+            (0, 205, 0),
+            (205, 205, 0),
+            (0, 0, 238),
+            (205, 0, 205),
+            (0, 205, 205),
+            (229, 229, 229),
+            (127, 127, 127),
+            (255, 0, 0),
+            (0, 255, 0),
+            (255, 255, 0),
+            (92, 92, 255),
+            (255, 0, 255),
+            (0, 255, 255),
+            (255, 255, 255),
+        ];
+        match c {
+            Color::Reset => default,
+            Color::Rgb(r, g, b) => (r, g, b),
+            Color::Indexed(i) if i < 16 => ANSI[i as usize],
+            Color::Indexed(i) if i >= 232 => {
+                let v = 8 + 10 * (i - 232);
+                (v, v, v)
+            }
+            Color::Indexed(i) => {
+                let i = i - 16;
+                let s = |x: u8| if x == 0 { 0 } else { 55 + 40 * x };
+                (s(i / 36), s(i / 6 % 6), s(i % 6))
+            }
+            Color::Black => ANSI[0],
+            Color::Red => ANSI[1],
+            Color::Green => ANSI[2],
+            Color::Yellow => ANSI[3],
+            Color::Blue => ANSI[4],
+            Color::Magenta => ANSI[5],
+            Color::Cyan => ANSI[6],
+            Color::Gray => ANSI[7],
+            Color::DarkGray => ANSI[8],
+            Color::LightRed => ANSI[9],
+            Color::LightGreen => ANSI[10],
+            Color::LightYellow => ANSI[11],
+            Color::LightBlue => ANSI[12],
+            Color::LightMagenta => ANSI[13],
+            Color::LightCyan => ANSI[14],
+            Color::White => ANSI[15],
+        }
+    }
+    fn lum((r, g, b): (u8, u8, u8)) -> f64 {
+        let ch = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+    }
+    let mut live = common::demo();
+    live.app.theme = virtdeck::config::theme::Theme::load("light", None).unwrap();
+    let check = |app: &App, what: &str| {
+        let t = draw(app, 120, 36);
+        let buf = t.backend().buffer();
+        for cell in buf.content.iter() {
+            if cell.symbol().trim().is_empty() {
+                continue;
+            }
+            let (mut fg, mut bg) = (rgb(cell.fg, (0, 0, 0)), rgb(cell.bg, (255, 255, 255)));
+            if cell.modifier.contains(ratatui::style::Modifier::REVERSED) {
+                std::mem::swap(&mut fg, &mut bg);
+            }
+            let (a, b) = (lum(fg), lum(bg));
+            let ratio = (a.max(b) + 0.05) / (a.min(b) + 0.05);
+            assert!(
+                ratio >= 3.0,
+                "{what}: {:?} in {:?} on {:?}: {ratio:.2}",
+                cell.symbol(),
+                cell.fg,
+                cell.bg
+            );
+        }
+    };
+    check(&live.app, "VM table");
+    live.press("1");
+    check(&live.app, "dashboard");
+    live.press("2");
+    live.press("<Enter>");
+    check(&live.app, "VM detail");
+    live.press("<Esc>");
+    live.press("3");
+    check(&live.app, "pools");
+}

@@ -204,3 +204,25 @@ fn help_is_searchable_and_as_wide_as_the_terminal() {
     t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
     assert!(t.backend().to_string().contains("Move down"));
 }
+
+#[test]
+fn read_only_hints_offer_nothing_that_would_be_refused_and_keep_help() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let mut live = common::demo();
+    live.app.settings.readonly = true;
+    live.app.messages.toasts.clear();
+    for (k, refused) in [("2", " s start"), ("3", " n new"), ("4", " u undefine")] {
+        key(&mut live, k);
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();
+        let s = t.backend().to_string();
+        let status = s.lines().last().unwrap().to_string();
+        assert!(status.contains("? help"), "{status}");
+        assert!(!status.contains(refused), "{k}: {status}");
+        assert!(
+            s.lines().next().unwrap().contains("[read-only]"),
+            "header: {s}"
+        );
+    }
+}

@@ -628,6 +628,7 @@ impl super::panes::Pane for VolumesPane {
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
+            (Action::Help, "help"),
             (Action::Back, "pools"),
             (Action::NewItem, "new"),
             (Action::CloneItem, "clone"),
@@ -671,6 +672,7 @@ impl super::panes::Pane for SecretsPane {
 
     fn hints(&self, _app: &App) -> &'static [(Action, &'static str)] {
         &[
+            (Action::Help, "help"),
             (Action::Back, "pools"),
             (Action::NewItem, "new"),
             (Action::SetValue, "set value"),

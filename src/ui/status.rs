@@ -89,6 +89,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (action, label) in hints {
+        // Read-only: what would be refused is not offered.
+        if app.settings.readonly && crate::app::actions::change(section, *action).is_some() {
+            continue;
+        }
         let Some(key) = app.keymap.key_for(section, *action) else {
             continue;
         };

@@ -106,6 +106,43 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// Like `truncate`, but the cut is in the middle: host names differ at their end
+/// (`kvm-prod-01`, `kvm-prod-02`), so `kvm-…-01` and `kvm-…-02` stay apart where
+/// `kvm-prod…` would show two hosts as one.
+pub fn truncate_middle(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let s = crate::sanitize::text(s);
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width || width < 5 {
+        return truncate(&s, width);
+    }
+    let tail_w = (width - 1).min(8) / 2;
+    let head_w = width - 1 - tail_w;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > head_w {
+            break;
+        }
+        used += w;
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > tail_w {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    head.push('…');
+    head.extend(tail.into_iter().rev());
+    head
+}
+
 /// Pads with spaces to `width` display cells (`format!("{:<w$}")` counts chars, which
 /// misaligns CJK and emoji).
 pub fn pad(s: &str, width: usize) -> String {
@@ -115,6 +152,15 @@ pub fn pad(s: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn middle_cut_keeps_the_end_that_tells_hosts_apart() {
+        assert_eq!(truncate_middle("kvm-prod-01", 8), "kvm-…-01");
+        assert_ne!(truncate_middle("kvm-prod-01", 8), truncate_middle("kvm-prod-02", 8));
+        assert_eq!(truncate_middle("short", 8), "short");
+        assert_eq!(truncate_middle("kvm-production-east-17", 12), "kvm-pro…t-17");
+        assert_eq!(truncate_middle("abcdefgh", 4), "abc…");
+    }
     use super::*;
 
     #[test]

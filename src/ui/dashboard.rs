@@ -104,7 +104,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 )
             });
             let mut cells = vec![
-                Cell::from(fmt::truncate(&h.name, host_w as usize)).style(t.title),
+                Cell::from(fmt::truncate_middle(&h.name, host_w as usize)).style(t.title),
                 Cell::from(format!("{:>5}", fmt::percent(h.node.cpu_pct)))
                     .style(level_style(t, lv[0])),
                 Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),

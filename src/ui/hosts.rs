@@ -84,7 +84,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let (status, style) = status_cell(h, t, app);
         let info = h.info.as_ref();
         let mut cells = vec![
-            Cell::from(fmt::truncate(&h.name, host_w)).style(t.title),
+            Cell::from(fmt::truncate_middle(&h.name, host_w)).style(t.title),
             Cell::from(vms_of(h)),
             Cell::from(fmt::truncate(
                 info.map(|i| i.hypervisor.as_str()).unwrap_or("-"),

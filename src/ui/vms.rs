@@ -229,7 +229,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         };
         let mut cells = vec![Cell::from(if marked { "✓" } else { " " }).style(t.marked)];
         if multi_host {
-            cells.push(Cell::from(fmt::truncate(&h.name, host_w)));
+            cells.push(Cell::from(fmt::truncate_middle(&h.name, host_w)));
         }
         cells.extend([
             Cell::from(fmt::truncate(&vm.name, name_w)),

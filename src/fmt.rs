@@ -156,9 +156,15 @@ mod tests {
     #[test]
     fn middle_cut_keeps_the_end_that_tells_hosts_apart() {
         assert_eq!(truncate_middle("kvm-prod-01", 8), "kvm-…-01");
-        assert_ne!(truncate_middle("kvm-prod-01", 8), truncate_middle("kvm-prod-02", 8));
+        assert_ne!(
+            truncate_middle("kvm-prod-01", 8),
+            truncate_middle("kvm-prod-02", 8)
+        );
         assert_eq!(truncate_middle("short", 8), "short");
-        assert_eq!(truncate_middle("kvm-production-east-17", 12), "kvm-pro…t-17");
+        assert_eq!(
+            truncate_middle("kvm-production-east-17", 12),
+            "kvm-pro…t-17"
+        );
         assert_eq!(truncate_middle("abcdefgh", 4), "abc…");
     }
     use super::*;

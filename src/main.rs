@@ -46,7 +46,17 @@ fn run() -> anyhow::Result<()> {
     let dir = cli.config_dir.clone().or_else(config::config_dir);
     let cfg = Config::load(dir.as_deref())?;
     if let Some(cmd) = &cli.command {
-        let hosts = cli::hosts(&cli, &cfg);
+        let mut hosts = cli::hosts(&cli, &cfg);
+        // `--demo list`: the demo's hosts for the scripting commands too (its files live
+        // until the command is done).
+        let _demo = if cli.demo {
+            let fleet =
+                DemoFleet::create().context("writing the demo fleet to a temporary directory")?;
+            hosts.extend(fleet.hosts().into_iter().map(|h| h.spec));
+            Some(fleet)
+        } else {
+            None
+        };
         std::process::exit(match cmd {
             cli::Command::Backup(a) => virtdeck::backup::cli::backup(a, &hosts),
             cli::Command::Restore(a) => virtdeck::backup::cli::restore(a, &hosts),

@@ -153,3 +153,36 @@ fn no_host_answers_says_what_to_do_and_demo_adds_the_fleet() {
     live.pump_until(Duration::from_millis(500), |_| false);
     assert_eq!(live.app.hosts.len(), 4);
 }
+
+/// `virtdeck --demo list --json`: the demo's hosts for the scripting commands too, the JSON
+/// documented in the README, read back with serde.
+#[test]
+fn list_json_of_the_demo() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_virtdeck"))
+        .env("VIRTDECK_CONFIG_DIR", "/nonexistent-vdk-config")
+        .args(["--demo", "list", "--json", "--filter", "host:lab-edge"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 12, "lab-edge's VMs");
+    for r in rows {
+        assert_eq!(r["host"], "lab-edge");
+        for field in [
+            "name",
+            "uuid",
+            "state",
+            "vcpus",
+            "memory_kib",
+            "cpu_percent",
+            "addresses",
+            "tags",
+            "template",
+        ] {
+            assert!(r.get(field).is_some(), "{field} in {r}");
+        }
+    }
+    assert!(rows.iter().any(|r| r["state"] == "running"));
+}

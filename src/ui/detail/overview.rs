@@ -59,10 +59,14 @@ fn chart(
     let datasets: Vec<Dataset> = series
         .iter()
         .zip(&data)
-        .map(|(s, d)| {
+        .enumerate()
+        .map(|(i, (s, d))| {
             Dataset::default()
                 .name(s.name)
-                .marker(if app.settings.ascii {
+                .marker(if i > 0 {
+                    // The second series in dots: told apart without colour (NO_COLOR).
+                    Marker::Dot
+                } else if app.settings.ascii {
                     // Half blocks: the console font has them, not braille.
                     Marker::HalfBlock
                 } else {
@@ -532,8 +536,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw("read / rx / CPU"),
         ]),
         Line::from(vec![
-            Span::styled("━ ", t.chart_b),
-            Span::raw("write / tx / memory"),
+            Span::styled("• ", t.chart_b),
+            Span::raw("write / tx / memory (dots)"),
         ]),
         Line::from(Span::styled(
             format!(

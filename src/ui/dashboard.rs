@@ -263,7 +263,7 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
         (cpu_a, "CPU", h.node.cpu_pct, &h.node.cpu_history, t.chart_a),
         (
             mem_a,
-            "Memory",
+            "Memory (libvirt)",
             h.node.memory_pct(),
             &h.node.mem_history,
             t.chart_b,
@@ -322,16 +322,22 @@ fn render_host(app: &App, f: &mut Frame, area: Rect, h: &HostView) {
         }
     }
     if let Some(l) = &h.node.local {
-        let mut lines = vec![
-            Line::from(Span::styled("This machine (sysinfo)", t.header)),
-            Line::from(format!(
-                "load {:.2} {:.2} {:.2} on {} CPUs · memory {} used of {}",
-                l.load[0],
-                l.load[1],
-                l.load[2],
-                l.cpus,
+        // One memory figure per host: libvirt's (above) when it has one, else this
+        // machine's own reading, with its source named.
+        let memory = if h.node.memory.is_some() {
+            "memory: see above (libvirt)".to_string()
+        } else {
+            format!(
+                "memory {} used of {} (sysinfo)",
                 fmt::bytes(l.mem_used),
                 fmt::bytes(l.mem_total)
+            )
+        };
+        let mut lines = vec![
+            Line::from(Span::styled("This machine", t.header)),
+            Line::from(format!(
+                "load {:.2} {:.2} {:.2} on {} CPUs · {memory}",
+                l.load[0], l.load[1], l.load[2], l.cpus,
             )),
         ];
         for d in l.disks.iter().take(4) {

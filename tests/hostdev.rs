@@ -99,6 +99,45 @@ fn real_host_lists_pci_with_vendor_names() {
             _ => None,
         })
         .collect();
+    // The same devices `virsh nodedev-list` lists, all of them and by capability.
+    let virsh = |cap: Option<&str>| -> std::collections::BTreeSet<String> {
+        let mut c = std::process::Command::new("virsh");
+        c.args(["-c", URI, "nodedev-list"]);
+        if let Some(cap) = cap {
+            c.args(["--cap", cap]);
+        }
+        let o = c.output().expect("virsh runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let ours = |keep: &dyn Fn(&DevKind) -> bool| -> std::collections::BTreeSet<String> {
+        h.devices
+            .iter()
+            .filter(|d| keep(&d.kind))
+            .map(|d| d.name.clone())
+            .collect()
+    };
+    // Every node device but the machine itself (`computer`, the `system` capability).
+    let all: std::collections::BTreeSet<String> = virsh(None)
+        .difference(&virsh(Some("system")))
+        .cloned()
+        .collect();
+    assert_eq!(ours(&|_| true), all, "every node device, by name");
+    assert_eq!(
+        ours(&|k| matches!(k, DevKind::Pci(_))),
+        virsh(Some("pci")),
+        "the PCI devices"
+    );
+    assert_eq!(
+        ours(&|k| matches!(k, DevKind::Usb(_))),
+        virsh(Some("usb_device")),
+        "the USB devices"
+    );
     assert!(
         pci.iter().any(|p| p.vendor.name.is_some()),
         "a PCI device with a vendor name: {pci:?}"

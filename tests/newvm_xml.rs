@@ -558,3 +558,26 @@ fn diskless_iso_boots_the_cdrom() {
     assert_eq!(boots(&parse(&xml)[0]), ["cdrom"]);
     validate_xml(&xml).unwrap();
 }
+
+/// The guest agent's channel comes by default: for an OS osinfo says has virtio-serial and
+/// for one it does not know; an old OS osinfo lists without virtio (Windows XP) gets none.
+#[test]
+fn the_agent_channel_is_there_by_default() {
+    let agent = "org.qemu.guest_agent.0";
+    let generic = NewVm::for_os(
+        "gen",
+        &virtdeck::osinfo::OsVariant::generic(),
+        InstallMethod::Iso(iso()),
+    );
+    let xml = generic.domain_xml().unwrap();
+    assert!(xml.contains(agent), "{xml}");
+    validate_xml(&xml).unwrap();
+    assert!(spec("d", "debian11", InstallMethod::Iso(iso()))
+        .domain_xml()
+        .unwrap()
+        .contains(agent));
+    assert!(!spec("x", "winxp", InstallMethod::Iso(iso()))
+        .domain_xml()
+        .unwrap()
+        .contains(agent));
+}

@@ -791,3 +791,116 @@ fn vms_column_counts_shut_off_vms_and_undefine_names_them() {
     );
     live.press("<Esc>");
 }
+
+/// The guest agent (issue 21) on a small Linux guest built here: Debian's cloud kernel with a
+/// busybox initramfs that runs `qemu-ga` (copied in with its libraries) on the
+/// `org.qemu.guest_agent.0` channel. Through the UI, the VM's Overview shows the hostname and
+/// the address the agent reports.
+#[test]
+fn the_guest_agent_reports_hostname_and_addresses_through_the_ui() {
+    let Some((uri, conn)) = prepare() else {
+        return;
+    };
+    if !std::path::Path::new("/usr/sbin/qemu-ga").exists() {
+        panic!("qemu-ga is missing: scripts/lab.sh installs qemu-guest-agent");
+    }
+    let pid = std::process::id();
+    let name = format!("vdk-agent-{pid}");
+    let _cleanup = Cleanup {
+        uri: uri.clone(),
+        names: vec![name.clone()],
+    };
+    let subnet = free_subnet(&conn, 3);
+    let mut spec = NewNetwork::nat(&name, &subnet.to_string());
+    spec.bridge = bridge_name('g');
+    spec.ipv4 = Some(SubnetSpec {
+        cidr: subnet.to_string(),
+        gateway: String::new(),
+        dhcp: Some((
+            subnet.nth(100).unwrap().to_string(),
+            subnet.nth(199).unwrap().to_string(),
+        )),
+    });
+    let xml = spec.build().unwrap().to_xml().unwrap();
+    dhcp_guest::boot_files();
+    let mut w = Worker::start(&uri);
+    w.ok(|id| NetCmd::Define {
+        id,
+        xml,
+        start: true,
+        autostart: false,
+    });
+    let g = DhcpGuest::start_with_agent(&uri, Nic::Network(&name));
+    assert!(
+        g.wait_console("vdk-guest: agent started", Duration::from_secs(60)),
+        "no agent in the guest; console:\n{}",
+        g.console_log()
+    );
+
+    let mut live = common::start(
+        vec![(
+            virtdeck::app::HostSpec {
+                name: "local".into(),
+                uri: uri.clone(),
+            },
+            virtdeck::host::WorkerOptions {
+                poll_interval: Duration::from_millis(500),
+                ..Default::default()
+            },
+        )],
+        false,
+    );
+    assert!(live.pump_until(Duration::from_secs(20), |a| a.hosts[0]
+        .vms
+        .iter()
+        .any(|v| v.uuid == g.uuid)));
+    live.press("/");
+    live.type_text(&g.name);
+    live.press("<Enter>");
+    live.press("<Enter>");
+    assert!(matches!(live.app.view, virtdeck::app::View::Detail { .. }));
+    let prefix = subnet.to_string();
+    let net = prefix.rsplit_once('.').map(|(a, _)| a.to_string()).unwrap();
+    let screen = |app: &virtdeck::app::App| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+        t.draw(|f| virtdeck::ui::render(app, f)).unwrap();
+        t.backend().to_string()
+    };
+    let until = Instant::now() + Duration::from_secs(90);
+    let mut last = String::new();
+    while Instant::now() < until {
+        live.pump_until(Duration::from_secs(2), |_| false);
+        live.tick();
+        last = screen(&live.app);
+        if last.contains(&g.hostname) && last.contains(&format!("{net}.")) {
+            break;
+        }
+        // The agent starts after the guest: ask it again (C-r), as a user would.
+        live.press("<C-r>");
+    }
+    assert!(
+        last.contains(&g.hostname),
+        "the agent's hostname {} is not shown:\n{last}\nconsole:\n{}",
+        g.hostname,
+        g.console_log()
+    );
+    assert!(
+        last.contains(&format!("{net}.")),
+        "no address in {net}.0/24:\n{last}"
+    );
+    // Both from the agent, not the DHCP lease: its own line says so.
+    let agent = virtdeck::app::detail::agent_answer(&live.app);
+    let info = match agent {
+        Some(Some(Ok(info))) => info,
+        other => panic!("no agent answer: {other:?}"),
+    };
+    assert_eq!(info.hostname.as_deref(), Some(g.hostname.as_str()));
+    assert!(
+        info.interfaces
+            .iter()
+            .flat_map(|(_, addrs)| addrs.iter())
+            .any(|a| a.starts_with(&format!("{net}."))),
+        "{info:?}"
+    );
+    println!("{}", last.lines().take(14).collect::<Vec<_>>().join("\n"));
+}

@@ -21,7 +21,12 @@ use virt::connect::Connect;
 const KERNEL_META: &str = "linux-image-cloud-amd64";
 /// Modules virtio-net needs on Debian's cloud kernel (where they are not built in); their
 /// dependencies are read from the modules themselves.
-const MODULES: &[&str] = &["virtio_pci", "virtio_net"];
+/// virtio_console carries the guest agent's channel (`DhcpGuest::start_with_agent`).
+const MODULES: &[&str] = &["virtio_pci", "virtio_net", "virtio_console"];
+/// Kernel directories made for this module list (an older cache lacks virtio_console).
+const KERNEL_DIR_SUFFIX: &str = "+vc";
+/// The guest agent and what it needs, copied into the initramfs (package qemu-guest-agent).
+const QEMU_GA: &str = "/usr/sbin/qemu-ga";
 
 const INIT: &str = include_str!("../guest/dhcp-init.sh");
 const EVENT: &str = include_str!("../guest/dhcp-event.sh");
@@ -94,7 +99,7 @@ fn cached_kernel(cache: &Path) -> Option<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("linux-image-"))
+                .is_some_and(|n| n.starts_with("linux-image-") && n.ends_with(KERNEL_DIR_SUFFIX))
                 && p.join("vmlinuz").is_file()
                 && p.join("modules/order").is_file()
         })
@@ -131,7 +136,7 @@ fn kernel_dir(cache: &Path) -> PathBuf {
         return d;
     }
     let pkg = kernel_package();
-    let dest = cache.join(&pkg);
+    let dest = cache.join(format!("{pkg}{KERNEL_DIR_SUFFIX}"));
     let tmp = tempfile::Builder::new()
         .prefix(".fetch-")
         .tempdir_in(cache)
@@ -324,8 +329,9 @@ fn initramfs(cache: &Path, kdir: &Path) -> PathBuf {
     let busybox = std::fs::read("/bin/busybox")
         .expect("/bin/busybox (package busybox-static; scripts/lab.sh installs it)");
     let mods = std::fs::read_to_string(kdir.join("modules/order")).unwrap();
+    let agent = agent_files();
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (INIT, EVENT, &busybox, kdir, &mods).hash(&mut h);
+    (INIT, EVENT, &busybox, kdir, &mods, &agent).hash(&mut h);
     let path = cache.join(format!("initramfs-{:016x}.cpio", h.finish()));
     if path.is_file() {
         return path;
@@ -337,6 +343,28 @@ fn initramfs(cache: &Path, kdir: &Path) -> PathBuf {
     // The kernel opens /dev/console for init before devtmpfs is mounted.
     c.entry("dev/console", 0o020600, &[], (5, 1));
     c.file("bin/busybox", 0o755, &busybox);
+    // The guest agent with its libraries at their own paths (the loader finds them there).
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _) in &agent {
+        let mut p = std::path::Path::new(path.trim_start_matches('/'));
+        let mut chain = Vec::new();
+        while let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            chain.push(parent.to_string_lossy().into_owned());
+            p = parent;
+        }
+        dirs.extend(chain);
+    }
+    let mut dirs: Vec<String> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| d.matches('/').count());
+    for d in dirs
+        .iter()
+        .filter(|d| !["bin", "dev", "proc", "sys", "tmp", "etc"].contains(&d.as_str()))
+    {
+        c.dir(d);
+    }
+    for (path, bytes) in &agent {
+        c.file(path.trim_start_matches('/'), 0o755, bytes);
+    }
     c.file("init", 0o755, INIT.as_bytes());
     c.file("bin/dhcp-event", 0o755, EVENT.as_bytes());
     c.file("modules/order", 0o644, mods.as_bytes());
@@ -356,6 +384,37 @@ fn initramfs(cache: &Path, kdir: &Path) -> PathBuf {
     path
 }
 
+/// qemu-ga and every library `ldd` lists for it (with the dynamic loader), by path; empty when
+/// the agent is not installed (the guest then runs none).
+fn agent_files() -> Vec<(String, Vec<u8>)> {
+    let Ok(o) = Command::new("ldd").arg(QEMU_GA).output() else {
+        return Vec::new();
+    };
+    if !o.status.success() {
+        return Vec::new();
+    }
+    let mut paths = vec![QEMU_GA.to_string()];
+    for l in String::from_utf8_lossy(&o.stdout).lines() {
+        // `libx.so => /lib/.../libx.so (0x…)` or `/lib64/ld-linux-x86-64.so.2 (0x…)`.
+        let path = l
+            .split("=>")
+            .last()
+            .and_then(|r| r.split_whitespace().next())
+            .filter(|p| p.starts_with('/'));
+        if let Some(p) = path {
+            paths.push(p.to_string());
+        }
+    }
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            // Follow symlinks: the file's bytes go in under the name the loader asks for.
+            let bytes = std::fs::read(&p).ok()?;
+            Some((p, bytes))
+        })
+        .collect()
+}
+
 /// A running DHCP guest on one network; destroyed and undefined on drop.
 pub struct DhcpGuest {
     pub name: String,
@@ -373,6 +432,15 @@ pub struct DhcpGuest {
 impl DhcpGuest {
     /// Defines and starts a guest with one virtio NIC; waits until its init runs.
     pub fn start(uri: &str, nic: Nic) -> DhcpGuest {
+        Self::start_with(uri, nic, false)
+    }
+
+    /// `start`, with the guest agent's channel: the guest's init runs qemu-ga on it.
+    pub fn start_with_agent(uri: &str, nic: Nic) -> DhcpGuest {
+        Self::start_with(uri, nic, true)
+    }
+
+    fn start_with(uri: &str, nic: Nic, agent: bool) -> DhcpGuest {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let boot = boot_files();
         let pid = std::process::id();
@@ -408,7 +476,13 @@ impl DhcpGuest {
                 .tempdir()
                 .unwrap();
             let console = dir.path().join("console.log");
-            let xml = domain_xml(virt_type, &name, boot, &hostname, nic, &mac, &console);
+            let mut xml = domain_xml(virt_type, &name, boot, &hostname, nic, &mac, &console);
+            if agent {
+                xml = xml.replace(
+                    "    <memballoon model='none'/>",
+                    "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n    <memballoon model='none'/>",
+                );
+            }
             let dom = conn
                 .define_domain_xml(&xml)
                 .unwrap_or_else(|e| panic!("define the DHCP guest: {e}\n{xml}"));

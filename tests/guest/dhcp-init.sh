@@ -20,6 +20,18 @@ done
 [ -e /sys/class/net/eth0 ] || echo "vdk-guest: no eth0"
 host="${vdk_host:-vdk-guest}"
 hostname "$host"
+# The guest agent, when the domain has its channel: /dev/virtio-ports/NAME as udev would
+# make it, then qemu-ga on it (restarted if it ends).
+for p in /sys/class/virtio-ports/*; do
+  [ -e "$p/name" ] || continue
+  mkdir -p /dev/virtio-ports
+  ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"
+done
+if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ] && [ -x /usr/sbin/qemu-ga ]; then
+  mkdir -p /var/run /run
+  (while :; do /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /tmp; sleep 1; done) &
+  echo "vdk-guest: agent started"
+fi
 ip link set lo up
 ip link set eth0 up
 # -q: quit once bound (the lease lasts an hour, longer than any test); retry until bound.

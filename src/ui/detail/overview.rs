@@ -130,7 +130,10 @@ fn uptime(vm: &crate::model::Vm) -> String {
 fn addresses(h: &crate::app::hosts::HostView, uuid: &str) -> String {
     match h.addresses.get(uuid) {
         Some(a) if !a.is_empty() => {
-            let list: Vec<String> = a
+            // IPv4 first, link-local IPv6 last: the address a user wants leads a cut line.
+            let mut sorted: Vec<_> = a.iter().collect();
+            sorted.sort_by_key(|x| (x.ip.contains(':'), x.ip.starts_with("fe80")));
+            let list: Vec<String> = sorted
                 .iter()
                 .map(|x| format!("{}/{} ({}, {})", x.ip, x.prefix, x.source.label(), x.iface))
                 .collect();

@@ -44,10 +44,12 @@ use virtdeck::script::lifecycle;
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().or_else(config::config_dir);
+    // Kept until the end of `run` (or dropped before `exit`): its drop flushes the last lines.
+    let log = virtdeck::log::init(cli.log_file.as_deref())?;
     let cfg = Config::load(dir.as_deref())?;
     if let Some(cmd) = &cli.command {
         let hosts = cli::hosts(&cli, &cfg);
-        std::process::exit(match cmd {
+        let code = match cmd {
             cli::Command::Backup(a) => virtdeck::backup::cli::backup(a, &hosts),
             cli::Command::Restore(a) => virtdeck::backup::cli::restore(a, &hosts),
             cli::Command::Completions { shell } => {
@@ -85,7 +87,9 @@ fn run() -> anyhow::Result<()> {
                     1
                 }
             },
-        });
+        };
+        drop(log);
+        std::process::exit(code);
     }
     let keymap = Keymap::load(dir.as_deref())?;
     let plugins = virtdeck::plugin::load(dir.as_deref(), &keymap)?;
@@ -168,5 +172,9 @@ fn run() -> anyhow::Result<()> {
     let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
     drop(screen);
     drop(demo);
+    if let Err(e) = &result {
+        tracing::error!(error = %format!("{e:#}").escape_debug(), "exiting on an error");
+    }
+    drop(log);
     result
 }

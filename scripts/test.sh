@@ -19,6 +19,8 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "test: release build (used by the end-to-end test)"
 cargo build --locked --release
 export VIRTDECK_BIN="$PWD/target/release/virtdeck"
+echo "test: package (.deb built, installed with dpkg -i, run)"
+bash scripts/deb-check.sh
 echo "test: cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

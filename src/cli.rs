@@ -67,6 +67,12 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", env = "VIRTDECK_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
 
+    /// Write a log for bug reports to PATH (debug level unless VIRTDECK_LOG says
+    /// info|debug|trace); VIRTDECK_LOG alone writes ~/.local/state/virtdeck/virtdeck.log
+    /// ($XDG_STATE_HOME/virtdeck/virtdeck.log). Never written to the terminal.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
     /// Run one job without the TUI (for cron and systemd timers)
     #[command(subcommand)]
     pub command: Option<Command>,

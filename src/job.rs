@@ -24,6 +24,8 @@ struct Shared {
     /// What a finished job has to say besides its state ("full backup in …, 64 MiB").
     note: Mutex<Option<String>>,
     wake: Mutex<Option<Wake>>,
+    /// For the log's duration of the whole job.
+    started: std::time::Instant,
 }
 
 /// Handle to one job; clones share it.
@@ -49,14 +51,17 @@ impl std::fmt::Debug for Job {
 
 impl Job {
     pub fn new(label: impl Into<String>) -> Job {
+        let label = label.into();
+        tracing::info!(job = %label.escape_debug(), "job started");
         Job(Arc::new(Shared {
-            label: label.into(),
+            label,
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
             state: Mutex::new(JobState::Running),
             note: Mutex::new(None),
             wake: Mutex::new(None),
+            started: std::time::Instant::now(),
         }))
     }
 
@@ -111,6 +116,7 @@ impl Job {
     }
 
     pub fn cancel(&self) {
+        tracing::info!(job = %self.0.label.escape_debug(), "job cancel asked");
         self.0.cancel.store(true, Ordering::Relaxed);
     }
 
@@ -128,6 +134,7 @@ impl Job {
 
     /// Set before [`Job::finish`]: the UI says it with the outcome.
     pub fn set_note(&self, note: String) {
+        tracing::debug!(job = %self.0.label.escape_debug(), note = %note.escape_debug(), "job step");
         *self.0.note.lock().unwrap_or_else(PoisonError::into_inner) = Some(note);
     }
 
@@ -140,6 +147,14 @@ impl Job {
     }
 
     pub fn finish(&self, s: JobState) {
+        let (job, ms) = (self.0.label.escape_debug(), crate::log::ms(self.0.started));
+        let done = self.0.done.load(Ordering::Relaxed);
+        match &s {
+            JobState::Failed(e) => {
+                tracing::warn!(%job, elapsed_ms = ms, done, error = %e.escape_debug(), "job failed")
+            }
+            other => tracing::info!(%job, elapsed_ms = ms, done, state = ?other, "job finished"),
+        }
         *self.0.state.lock().unwrap_or_else(PoisonError::into_inner) = s;
         self.wake();
     }

@@ -19,6 +19,7 @@ pub mod eventlog;
 pub mod fmt;
 pub mod host;
 pub mod job;
+pub mod log;
 pub mod metrics;
 pub mod migrate;
 pub mod model;

@@ -44,12 +44,14 @@ use virtdeck::script::lifecycle;
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let dir = cli.config_dir.clone().or_else(config::config_dir);
+    // Kept until the end of `run` (or dropped before `exit`): its drop flushes the last lines.
+    let log = virtdeck::log::init(cli.log_file.as_deref())?;
     let cfg = Config::load(dir.as_deref())?;
     if let Some(cmd) = &cli.command {
         let mut hosts = cli::hosts(&cli, &cfg);
         // `--demo list`: the demo's hosts for the scripting commands too (its files live
         // until the command is done).
-        let _demo = if cli.demo {
+        let demo = if cli.demo {
             let fleet =
                 DemoFleet::create().context("writing the demo fleet to a temporary directory")?;
             hosts.extend(fleet.hosts().into_iter().map(|h| h.spec));
@@ -57,7 +59,7 @@ fn run() -> anyhow::Result<()> {
         } else {
             None
         };
-        std::process::exit(match cmd {
+        let code = match cmd {
             cli::Command::Backup(a) => virtdeck::backup::cli::backup(a, &hosts),
             cli::Command::Restore(a) => virtdeck::backup::cli::restore(a, &hosts),
             cli::Command::Completions { shell } => {
@@ -100,7 +102,11 @@ fn run() -> anyhow::Result<()> {
                     1
                 }
             },
-        });
+        };
+        // `exit` runs no destructors: the demo's temporary files go first.
+        drop(demo);
+        drop(log);
+        std::process::exit(code);
     }
     let keymap = Keymap::load(dir.as_deref())?;
     let plugins = virtdeck::plugin::load(dir.as_deref(), &keymap)?;
@@ -186,5 +192,9 @@ fn run() -> anyhow::Result<()> {
     runtime::spawn_input(tx);
     let result = runtime::run(&mut terminal, &mut app, &rx, &mut workers);
     drop(screen);
+    if let Err(e) = &result {
+        tracing::error!(error = %format!("{e:#}").escape_debug(), "exiting on an error");
+    }
+    drop(log);
     result
 }

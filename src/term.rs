@@ -79,16 +79,24 @@ pub fn restore() {
     let _ = out.flush();
 }
 
-/// A panic on the UI thread (named "main") gives back fd 2 and the terminal, then prints.
+/// A panic on the UI thread (named "main") gives back fd 2 and the terminal, then prints (and
+/// names the log file when there is one, which has the backtrace: every panic goes there).
 /// Elsewhere (a worker, which reports its own failure) the message goes to the log through
 /// the captured stderr, and nowhere while nothing captures it: it would garble the screen.
 pub fn install_panic_hook() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        crate::log::panicked(info);
         if std::thread::current().name() == Some("main") {
             crate::stderr::restore();
             restore();
             report(info);
+            if let Some(path) = crate::log::path() {
+                eprintln!(
+                    "virtdeck: the panic and its backtrace are in {}",
+                    path.display()
+                );
+            }
         } else if crate::stderr::active() {
             report(info);
         }

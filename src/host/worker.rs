@@ -254,11 +254,14 @@ fn run(
     shared: &Notify,
 ) {
     let notify = &|e: HostEvent| (**shared)(e);
+    // Every log line of this worker names its host.
+    let _span = tracing::info_span!("host", uri = %uri.escape_debug()).entered();
     let mut attempt = 0u32;
     loop {
         notify(HostEvent::Connecting { attempt });
         // Opening can hang too (a stopped daemon accepts the socket but never answers).
         busy.enter();
+        let t0 = Instant::now();
         let opened =
             open(uri, opts.readonly)
                 .map_err(|e| message(&e))
@@ -267,6 +270,21 @@ fn run(
                     None => Ok((c, i)),
                 });
         busy.leave();
+        match &opened {
+            Ok((_, i)) => tracing::info!(
+                elapsed_ms = crate::log::ms(t0),
+                attempt,
+                libvirt = %i.libvirt.escape_debug(),
+                hypervisor = %i.hypervisor.escape_debug(),
+                "connect"
+            ),
+            Err(e) => tracing::warn!(
+                elapsed_ms = crate::log::ms(t0),
+                attempt,
+                error = %e.escape_debug(),
+                "connect failed"
+            ),
+        }
         match opened {
             Ok((conn, mut info)) => {
                 attempt = 0;
@@ -287,7 +305,10 @@ fn run(
                 busy.leave();
                 match end {
                     End::Stop => return,
-                    End::Lost(error) => notify(HostEvent::Lost { error }),
+                    End::Lost(error) => {
+                        tracing::warn!(error = %error.escape_debug(), "connection lost; reconnecting");
+                        notify(HostEvent::Lost { error })
+                    }
                 }
                 // Give a restarting daemon a moment before the first retry.
                 if wait(rx, backoff_delay(0), notify) {
@@ -297,6 +318,10 @@ fn run(
             Err(error) => {
                 let error = super::with_hint(uri, error);
                 let retry_in = backoff_delay(attempt);
+                tracing::info!(
+                    retry_in_ms = retry_in.as_millis() as u64,
+                    "reconnect scheduled"
+                );
                 notify(HostEvent::Unreachable { error, retry_in });
                 attempt = attempt.saturating_add(1);
                 if wait(rx, retry_in, notify) {
@@ -424,7 +449,10 @@ impl<'a> Session<'a> {
         busy.enter();
         loop {
             if Instant::now() >= next_poll {
-                if let Err(end) = self.poll(notify) {
+                let timed = crate::log::timed(|| "poll".into());
+                let polled_ok = self.poll(notify);
+                drop(timed);
+                if let Err(end) = polled_ok {
                     return end;
                 }
                 polled = Instant::now();
@@ -462,6 +490,12 @@ impl<'a> Session<'a> {
             };
             // Each command is timed on its own: a long queue of quick calls is not a hang.
             busy.enter();
+            let _timed = match &input {
+                Ok(Input::Cmd(c)) => {
+                    crate::log::timed(|| format!("command {}", crate::log::variant(c)))
+                }
+                _ => crate::log::Timed::off(),
+            };
             match input {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) | Ok(Input::Cmd(HostCommand::Stop)) => {
@@ -492,6 +526,7 @@ impl<'a> Session<'a> {
                         None => ops::run_op(&self.conn, &uuid, op),
                     };
                     if let Err(e) = &result {
+                        tracing::warn!(?op, uuid = %uuid.escape_debug(), error = %message(e).escape_debug(), "lifecycle failed");
                         if let Some(end) = self.check(e) {
                             notify(HostEvent::Reply {
                                 id,
@@ -696,7 +731,10 @@ impl<'a> Session<'a> {
                 doms,
                 stats: Some(read),
             }) => (Some(doms), read),
-            l => (l.map(|l| l.doms), stats::all_domain_stats(&self.conn)),
+            l => {
+                let _timed = crate::log::timed(|| "bulk stats".into());
+                (l.map(|l| l.doms), stats::all_domain_stats(&self.conn))
+            }
         };
         self.merge_stats(read?);
         if let Some(doms) = doms {
@@ -847,7 +885,9 @@ impl<'a> Session<'a> {
         notify: &impl Fn(HostEvent),
         want_stats: bool,
     ) -> Result<Listed, Error> {
+        let timed = crate::log::timed(|| "list_all_domains".into());
         let doms = self.conn.list_all_domains(0)?;
+        drop(timed);
         if !self.bulk_stats {
             self.vms = doms
                 .iter()

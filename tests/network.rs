@@ -304,6 +304,23 @@ fn create_stop_start_autostart_undefine_and_errors() {
     assert!(find(&w.inventory(), &name).is_none());
 }
 
+/// A NAT network on a free /24 (`salt` keeps tests apart) on bridge `br`, handing out
+/// .100–.199 by DHCP: its subnet and XML.
+fn dhcp_network(conn: &Connect, name: &str, salt: u32, br: &str) -> (Cidr, String) {
+    let subnet = free_subnet(conn, salt);
+    let mut spec = NewNetwork::nat(name, &subnet.to_string());
+    spec.bridge = br.to_string();
+    spec.ipv4 = Some(SubnetSpec {
+        cidr: subnet.to_string(),
+        gateway: String::new(),
+        dhcp: Some((
+            subnet.nth(100).unwrap().to_string(),
+            subnet.nth(199).unwrap().to_string(),
+        )),
+    });
+    (subnet, spec.build().unwrap().to_xml().unwrap())
+}
+
 /// Two guests that really ask for DHCP on one NAT network's bridge: one through the libvirt
 /// network (its address comes from the lease), one plugged straight into the bridge (no libvirt
 /// network, no agent: its address comes from the host's ARP table).
@@ -319,19 +336,8 @@ fn dhcp_guests_show_in_leases_and_addresses() {
         uri: uri.clone(),
         names: vec![name.clone()],
     };
-    let subnet = free_subnet(&conn, 2);
     let br = bridge_name('d');
-    let mut spec = NewNetwork::nat(&name, &subnet.to_string());
-    spec.bridge = br.clone();
-    spec.ipv4 = Some(SubnetSpec {
-        cidr: subnet.to_string(),
-        gateway: String::new(),
-        dhcp: Some((
-            subnet.nth(100).unwrap().to_string(),
-            subnet.nth(199).unwrap().to_string(),
-        )),
-    });
-    let xml = spec.build().unwrap().to_xml().unwrap();
+    let (subnet, xml) = dhcp_network(&conn, &name, 2, &br);
     // Kernel fetch / initramfs build happen here, before the clock matters.
     dhcp_guest::boot_files();
     let mut w = Worker::start(&uri);
@@ -810,18 +816,7 @@ fn the_guest_agent_reports_hostname_and_addresses_through_the_ui() {
         uri: uri.clone(),
         names: vec![name.clone()],
     };
-    let subnet = free_subnet(&conn, 3);
-    let mut spec = NewNetwork::nat(&name, &subnet.to_string());
-    spec.bridge = bridge_name('g');
-    spec.ipv4 = Some(SubnetSpec {
-        cidr: subnet.to_string(),
-        gateway: String::new(),
-        dhcp: Some((
-            subnet.nth(100).unwrap().to_string(),
-            subnet.nth(199).unwrap().to_string(),
-        )),
-    });
-    let xml = spec.build().unwrap().to_xml().unwrap();
+    let (subnet, xml) = dhcp_network(&conn, &name, 3, &bridge_name('g'));
     dhcp_guest::boot_files();
     let mut w = Worker::start(&uri);
     w.ok(|id| NetCmd::Define {

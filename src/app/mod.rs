@@ -979,4 +979,4 @@ impl App {
 #[cfg(test)]
 mod redraw_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

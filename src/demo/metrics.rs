@@ -219,25 +219,9 @@ mod tests {
     use std::time::Duration;
 
     fn vm(name: &str, state: VmState) -> Vm {
-        Vm {
-            uuid: format!("uuid-{name}"),
-            name: name.into(),
-            id: state.is_active().then_some(1),
-            state,
-            vcpus: 4,
-            memory_kib: 8 << 20,
-            max_memory_kib: 8 << 20,
-            cpu_time_ns: None,
-            io: Default::default(),
-            autostart: false,
-            persistent: true,
-            managed_save: false,
-            known: Default::default(),
-            template: false,
-            tags: Vec::new(),
-            note: None,
-            started: None,
-        }
+        let mut v = crate::app::tests::vm(name, state);
+        (v.vcpus, v.memory_kib, v.max_memory_kib) = (4, 8 << 20, 8 << 20);
+        v
     }
 
     /// CPU share of each VM between two fills 10 s apart.

@@ -3,34 +3,24 @@
 
 use super::Scope;
 
+/// Every scope knows its host.
+const EVERY: &[Scope] = &[
+    Scope::Vm,
+    Scope::Host,
+    Scope::Pool,
+    Scope::Volume,
+    Scope::Network,
+    Scope::Job,
+];
+
 /// The placeholders and the scopes that give them a value.
 const PLACEHOLDERS: [(&str, &[Scope]); 10] = [
     ("VM", &[Scope::Vm, Scope::Job]),
     ("UUID", &[Scope::Vm]),
     ("IP", &[Scope::Vm]),
     ("MARKED", &[Scope::Vm]),
-    (
-        "HOST",
-        &[
-            Scope::Vm,
-            Scope::Host,
-            Scope::Pool,
-            Scope::Volume,
-            Scope::Network,
-            Scope::Job,
-        ],
-    ),
-    (
-        "URI",
-        &[
-            Scope::Vm,
-            Scope::Host,
-            Scope::Pool,
-            Scope::Volume,
-            Scope::Network,
-            Scope::Job,
-        ],
-    ),
+    ("HOST", EVERY),
+    ("URI", EVERY),
     ("POOL", &[Scope::Pool, Scope::Volume]),
     ("VOLUME", &[Scope::Volume]),
     ("PATH", &[Scope::Pool, Scope::Volume]),

@@ -305,8 +305,10 @@ fn create_stop_start_autostart_undefine_and_errors() {
 }
 
 /// A NAT network on a free /24 (`salt` keeps tests apart) on bridge `br`, handing out
-/// .100–.199 by DHCP: its subnet and XML.
-fn dhcp_network(conn: &Connect, name: &str, salt: u32, br: &str) -> (Cidr, String) {
+/// .100–.199 by DHCP, defined and started through a worker on `uri` (after the guests' kernel
+/// and initramfs are ready, so a first fetch does not count against a test's clock): its
+/// subnet and the worker.
+fn dhcp_network(uri: &str, conn: &Connect, name: &str, salt: u32, br: &str) -> (Cidr, Worker) {
     let subnet = free_subnet(conn, salt);
     let mut spec = NewNetwork::nat(name, &subnet.to_string());
     spec.bridge = br.to_string();
@@ -318,7 +320,16 @@ fn dhcp_network(conn: &Connect, name: &str, salt: u32, br: &str) -> (Cidr, Strin
             subnet.nth(199).unwrap().to_string(),
         )),
     });
-    (subnet, spec.build().unwrap().to_xml().unwrap())
+    let xml = spec.build().unwrap().to_xml().unwrap();
+    dhcp_guest::boot_files();
+    let mut w = Worker::start(uri);
+    w.ok(|id| NetCmd::Define {
+        id,
+        xml,
+        start: true,
+        autostart: false,
+    });
+    (subnet, w)
 }
 
 /// Two guests that really ask for DHCP on one NAT network's bridge: one through the libvirt
@@ -337,16 +348,7 @@ fn dhcp_guests_show_in_leases_and_addresses() {
         names: vec![name.clone()],
     };
     let br = bridge_name('d');
-    let (subnet, xml) = dhcp_network(&conn, &name, 2, &br);
-    // Kernel fetch / initramfs build happen here, before the clock matters.
-    dhcp_guest::boot_files();
-    let mut w = Worker::start(&uri);
-    w.ok(|id| NetCmd::Define {
-        id,
-        xml,
-        start: true,
-        autostart: false,
-    });
+    let (subnet, w) = dhcp_network(&uri, &conn, &name, 2, &br);
 
     let on_net = DhcpGuest::start(&uri, Nic::Network(&name));
     let on_bridge = DhcpGuest::start(&uri, Nic::Bridge(&br));
@@ -816,15 +818,7 @@ fn the_guest_agent_reports_hostname_and_addresses_through_the_ui() {
         uri: uri.clone(),
         names: vec![name.clone()],
     };
-    let (subnet, xml) = dhcp_network(&conn, &name, 3, &bridge_name('g'));
-    dhcp_guest::boot_files();
-    let mut w = Worker::start(&uri);
-    w.ok(|id| NetCmd::Define {
-        id,
-        xml,
-        start: true,
-        autostart: false,
-    });
+    let (subnet, _net) = dhcp_network(&uri, &conn, &name, 3, &bridge_name('g'));
     let g = DhcpGuest::start_with_agent(&uri, Nic::Network(&name));
     assert!(
         g.wait_console("vdk-guest: agent started", Duration::from_secs(60)),

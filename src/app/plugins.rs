@@ -208,7 +208,7 @@ fn start(app: &mut App, plugin: &Plugin) -> Vec<Effect> {
             body: vec![
                 plugin.description.clone(),
                 String::new(),
-                expand::quote(&run.argv),
+                crate::virsh::quote(&run.argv),
             ],
             typed: None,
             action: ConfirmAction::Plugin(Box::new(run)),
@@ -231,7 +231,7 @@ pub struct Run {
 
 /// Runs it: the effect, and the events pane's note of what was run.
 pub fn launch(app: &mut App, run: Run) -> Vec<Effect> {
-    let line = expand::quote(&run.argv);
+    let line = crate::virsh::quote(&run.argv);
     events::note(
         app,
         run.host,

@@ -211,25 +211,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Top => super::keys::move_to(app, 0),
         Action::Bottom => super::keys::move_to(app, isize::MAX / 2),
         Action::Filter => app.push_overlay(Mode::Filter),
+        // On a header: the group's shown VMs, all marked or all unmarked.
         Action::Mark if app.vms.header_at_cursor().is_some() => {
-            // On a header: the group's shown VMs, all marked or all unmarked.
-            let g = app.vms.header_at_cursor().unwrap_or_default();
-            let keys: Vec<_> = app
+            let rows = app
                 .vms
-                .rows_of(g)
-                .into_iter()
-                .map(|r| {
-                    let (h, vm) = app.vm(r);
-                    (h.id, vm.uuid.clone())
-                })
-                .collect();
-            if keys.iter().all(|k| app.vms.marks.contains(k)) {
-                for k in &keys {
-                    app.vms.marks.remove(k);
-                }
-            } else {
-                app.vms.marks.extend(keys);
-            }
+                .header_at_cursor()
+                .map(|g| app.vms.rows_of(g))
+                .unwrap_or_default();
+            toggle_marks(app, &rows);
         }
         Action::Mark => {
             if let Some(r) = app.selected_row() {
@@ -243,22 +232,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::MarkAll => {
-            let shown: Vec<_> = app
-                .vms
-                .rows
-                .iter()
-                .map(|r| {
-                    let (h, vm) = app.vm(*r);
-                    (h.id, vm.uuid.clone())
-                })
-                .collect();
-            if shown.iter().all(|k| app.vms.marks.contains(k)) {
-                for k in &shown {
-                    app.vms.marks.remove(k);
-                }
-            } else {
-                app.vms.marks.extend(shown);
-            }
+            let rows = app.vms.rows.clone();
+            toggle_marks(app, &rows);
         }
         Action::ClearMarks => app.vms.marks.clear(),
         Action::Back => {
@@ -324,6 +299,24 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// Marks every VM of `rows`, or unmarks them when all are marked already.
+fn toggle_marks(app: &mut App, rows: &[RowRef]) {
+    let keys: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let (h, vm) = app.vm(*r);
+            (h.id, vm.uuid.clone())
+        })
+        .collect();
+    if keys.iter().all(|k| app.vms.marks.contains(k)) {
+        for k in &keys {
+            app.vms.marks.remove(k);
+        }
+    } else {
+        app.vms.marks.extend(keys);
+    }
 }
 
 /// Folds the group under the cursor, or unfolds it; the cursor goes to its header.

@@ -147,11 +147,6 @@ pub fn expand(command: &[String], ctx: &Context) -> Result<Vec<String>, String> 
     Ok(argv)
 }
 
-/// The command line as a POSIX shell would need it typed (for showing, never for running).
-pub fn quote(argv: &[String]) -> String {
-    crate::virsh::quote(argv)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +229,7 @@ mod tests {
     #[test]
     fn quoting_for_a_posix_shell() {
         assert_eq!(
-            quote(&cmd(&[
+            crate::virsh::quote(&cmd(&[
                 "virsh",
                 "-c",
                 "qemu:///system",

@@ -63,6 +63,13 @@ gen cloud --osinfo debian11 --import --disk path="$tmp/vda.qcow2",format=qcow2 \
     --cloud-init user-data="$tmp/user-data",meta-data="$tmp/meta-data"
 gen legacy --osinfo winxp --cdrom "$tmp/install.iso" \
     --disk path="$tmp/hda.img",format=raw --network network=default
+# The guest agent's channel, which virtdeck adds by default for an OS osinfo does not know
+# and on request for one without virtio: virt-install adds it only when told.
+agent=(--channel unix,target.type=virtio,target.name=org.qemu.guest_agent.0)
+gen generic --osinfo generic --cdrom "$tmp/install.iso" \
+    --disk path="$tmp/hda.img",format=raw --network network=default "${agent[@]}"
+gen legacy-agent --osinfo winxp --cdrom "$tmp/install.iso" \
+    --disk path="$tmp/hda.img",format=raw --network network=default "${agent[@]}"
 # UEFI: Secure Boot said either way (virtdeck always says it; see src/xml/newvm/wire.rs).
 gen win11 --osinfo win11 --cdrom "$tmp/install.iso" \
     --disk path="$tmp/vda.qcow2",format=qcow2 --network network=default \

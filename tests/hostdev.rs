@@ -138,6 +138,23 @@ fn real_host_lists_pci_with_vendor_names() {
         virsh(Some("usb_device")),
         "the USB devices"
     );
+    // The kinds below them that the in-use checks read, by the same capability names.
+    for (cap, kind) in [
+        (
+            "mdev",
+            &(|k: &DevKind| matches!(k, DevKind::Mdev(_))) as &dyn Fn(&DevKind) -> bool,
+        ),
+        ("net", &|k: &DevKind| matches!(k, DevKind::Net { .. })),
+        ("storage", &|k: &DevKind| {
+            matches!(k, DevKind::Storage { .. })
+        }),
+        (
+            "scsi_host",
+            &|k: &DevKind| matches!(k, DevKind::Other(o) if o == "scsi_host"),
+        ),
+    ] {
+        assert_eq!(ours(kind), virsh(Some(cap)), "the {cap} devices");
+    }
     assert!(
         pci.iter().any(|p| p.vendor.name.is_some()),
         "a PCI device with a vendor name: {pci:?}"

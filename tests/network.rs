@@ -892,4 +892,80 @@ fn the_guest_agent_reports_hostname_and_addresses_through_the_ui() {
         "{info:?}"
     );
     println!("{}", last.lines().take(14).collect::<Vec<_>>().join("\n"));
+
+    // A disk-only snapshot quiesced by the agent, from the Snapshots form: the ramfs guest
+    // has no file system that can freeze, so qemu-ga freezes none and libvirt goes on.
+    quiesced_snapshot(&mut live, &g, &conn);
+}
+
+/// New snapshot form: disk only, quiesce on; the snapshot exists in libvirt afterwards, or
+/// the app's message says why not (an agent that cannot freeze).
+fn quiesced_snapshot(live: &mut common::Live, g: &DhcpGuest, conn: &Connect) {
+    use virtdeck::app::Mode;
+    live.press("n");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("no snapshot form: {:?}", live.app.mode)
+    };
+    assert!(
+        w.field("quiesce").is_some_and(|f| f.visible),
+        "quiesce not offered for a running VM with the agent's channel"
+    );
+    live.press("<Tab>");
+    live.press("<Tab>");
+    live.press("<Right>");
+    live.press("<Tab>");
+    live.press(" ");
+    let Mode::Wizard(w) = &live.app.mode else {
+        panic!("the snapshot form closed: {:?}", live.app.mode)
+    };
+    assert_eq!(
+        (w.get("mode").as_str(), w.on("quiesce")),
+        ("disk only", true)
+    );
+    let logged = live.app.messages.log.len();
+    live.press("<Enter>");
+    live.press("<Enter>");
+    let done =
+        live.pump_until(Duration::from_secs(30), |a| {
+            a.mode == Mode::Normal
+                && a.messages.log.iter().skip(logged).any(|e| {
+                    e.level == virtdeck::app::toast::Level::Error || e.text.contains("snap1")
+                })
+        });
+    let said: Vec<String> = live
+        .app
+        .messages
+        .log
+        .iter()
+        .skip(logged)
+        .map(|e| e.text.clone())
+        .collect();
+    assert!(done, "the snapshot never finished: {:?}", live.app.mode);
+    let dom = conn.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    let snaps: Vec<String> = dom
+        .list_all_snapshots(0)
+        .unwrap()
+        .iter()
+        .map(|s| s.name().unwrap())
+        .collect();
+    println!("quiesced snapshot: {said:?}, snapshots {snaps:?}");
+    if snaps == ["snap1"] {
+        let xml = virt::domain::Domain::lookup_snapshot_by_name(&dom, "snap1", 0)
+            .unwrap()
+            .xml_desc(0)
+            .unwrap();
+        assert!(xml.contains("snapshot='external'"), "{xml}");
+        assert!(
+            said.iter().any(|m| m.contains("snapshot snap1 created")),
+            "{said:?}"
+        );
+    } else {
+        // No snapshot: the message names the agent's freeze.
+        assert!(snaps.is_empty(), "{snaps:?}");
+        assert!(
+            said.iter()
+                .any(|m| m.contains("freeze") || m.contains("quiesce") || m.contains("agent")),
+            "no clear reason: {said:?}"
+        );
+    }
 }

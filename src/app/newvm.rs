@@ -24,6 +24,7 @@ use crate::osinfo::{NicModel, OsDb, OsVariant};
 use crate::size::parse_size;
 use crate::xml::newvm::{
     self, CpuMode, DiskFormat, DiskSource, HostFile, InstallMethod, NewVm, NicSource, NicSpec,
+    OsChoice,
 };
 
 pub const PAGES: [&str; 6] = [
@@ -315,6 +316,10 @@ pub fn new(host: HostId, ctx: &Context) -> Wizard {
                     Field::toggle("start", "Start after create", 5, true),
                     Field::toggle("console", "Open console", 5, false)
                         .hint("attach the serial console once the VM runs"),
+                    Field::toggle("agent", "Guest agent channel", 5, true).hint(
+                        "org.qemu.guest_agent.0 for qemu-ga in the guest: its addresses, \
+                         file systems, quiesced snapshots",
+                    ),
                 ])
                 .collect(),
         );
@@ -507,6 +512,7 @@ fn apply_os_defaults(w: &mut Wizard, f: &Facts, st: &mut State, os: &OsVariant) 
     w.set_text("size", &gib(os.storage_bytes()));
     w.choose("model", os.nic_model().as_str());
     firmware::os_defaults(w, os);
+    w.set_toggle("agent", OsChoice::from_variant(os).agent_by_default());
     let name = w.get("name");
     if name.is_empty() || name == st.auto_name {
         let proposed = free_name(&os.short_id, &f.vm_names);
@@ -983,6 +989,17 @@ pub fn refresh(w: &mut Wizard, ctx: &Context) {
         }
     };
     check(w, "name", name_r);
+    let driverless = w.on("agent") && !OsChoice::from_variant(&os).agent_by_default();
+    set_warning(
+        w,
+        "agent",
+        driverless.then(|| {
+            format!(
+                "osinfo lists no virtio-serial for {}: the guest needs its driver (virtio-win on Windows)",
+                os.name
+            )
+        }),
+    );
     w.review = Some(build(w, f).and_then(|vm| vm.domain_xml().map_err(|e| e.to_string())));
     if let Some(n) = w.spec_as_mut::<NewVmForm>() {
         n.state = st;
@@ -1154,6 +1171,7 @@ pub fn build(w: &Wizard, f: &Facts) -> Result<NewVm, String> {
         mac: Some(w.get("mac")).filter(|m| !m.is_empty()),
     });
     (vm.firmware, vm.tpm) = firmware::spec(w, f);
+    vm.agent = w.on("agent");
     if let Some((field, why)) = newvm::validate(&vm).into_iter().next() {
         return Err(format!("{field}: {why}"));
     }

@@ -435,7 +435,8 @@ impl DhcpGuest {
         Self::start_with(uri, nic, false)
     }
 
-    /// `start`, with the guest agent's channel: the guest's init runs qemu-ga on it.
+    /// `start`, with the guest agent's channel (the guest's init runs qemu-ga on it) and a
+    /// small qcow2 disk for snapshots.
     pub fn start_with_agent(uri: &str, nic: Nic) -> DhcpGuest {
         Self::start_with(uri, nic, true)
     }
@@ -478,9 +479,19 @@ impl DhcpGuest {
             let console = dir.path().join("console.log");
             let mut xml = domain_xml(virt_type, &name, boot, &hostname, nic, &mac, &console);
             if agent {
+                // With a disk too, so a disk-only snapshot (quiesced by the agent) has
+                // something to overlay; the guest never looks at it.
+                let disk = dir.path().join("disk.qcow2");
+                run(Command::new("qemu-img")
+                    .args(["create", "-q", "-f", "qcow2"])
+                    .arg(&disk)
+                    .arg("1M"));
                 xml = xml.replace(
                     "    <memballoon model='none'/>",
-                    "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n    <memballoon model='none'/>",
+                    &format!(
+                        "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='hda' bus='ide'/></disk>\n    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n    <memballoon model='none'/>",
+                        esc(&disk.to_string_lossy())
+                    ),
                 );
             }
             let dom = conn
@@ -539,7 +550,8 @@ impl Drop for DhcpGuest {
         if let Ok(conn) = Connect::open(Some(&self.uri)) {
             if let Ok(dom) = conn.lookup_domain_by_uuid_string(&self.uuid) {
                 let _ = dom.destroy();
-                let _ = dom.undefine();
+                // Snapshot metadata a test left (the files go with the temp dir).
+                let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
             }
         }
     }

@@ -990,3 +990,42 @@ fn a_template_is_a_method_with_its_own_fields_and_pages() {
     method(&mut w, &c, ISO);
     assert!(w.field("memory").unwrap().visible && !w.field("template").unwrap().visible);
 }
+
+/// The guest agent's channel: on by default for an OS with virtio-serial, the review page's
+/// toggle leaves it out (and the XML has none); an OS without virtio gets it only when asked,
+/// with a warning that the guest needs the driver; the user's choice survives a refresh.
+#[test]
+fn the_agent_channel_is_a_review_toggle_defaulted_per_os() {
+    let agent = "org.qemu.guest_agent.0";
+    let c = ctx(facts());
+    let mut w = wizard(&c);
+    method(&mut w, &c, IMPORT);
+    typ(&mut w, &c, "image", "tiny");
+    typ(&mut w, &c, "os", "debian11");
+    assert_eq!(
+        w.field("agent").map(|f| (f.page, f.visible)),
+        Some((5, true))
+    );
+    assert!(w.on("agent"));
+    let review = |w: &Wizard| w.review.clone().unwrap().unwrap();
+    assert!(review(&w).contains(agent), "{}", review(&w));
+    focus(&mut w, "agent");
+    w.input(key(KeyCode::Char(' ')));
+    refresh_any(&mut w, &c);
+    assert!(!w.on("agent"), "the user's choice survives a refresh");
+    assert!(!build(&w, &facts()).unwrap().agent);
+    assert!(!review(&w).contains(agent), "{}", review(&w));
+    assert!(warn(&w, "agent").is_none());
+
+    // Windows XP: osinfo lists no virtio, so none by default; asked for, with a warning.
+    typ(&mut w, &c, "os", "");
+    w.set_query("os", "winxp");
+    refresh_any(&mut w, &c);
+    assert_eq!(w.get("os"), "winxp");
+    assert!(!w.on("agent"));
+    assert!(!review(&w).contains(agent));
+    w.set_toggle("agent", true);
+    refresh_any(&mut w, &c);
+    assert!(review(&w).contains(agent));
+    assert!(warn(&w, "agent").unwrap().contains("virtio-win"));
+}

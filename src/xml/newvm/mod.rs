@@ -59,6 +59,14 @@ impl OsChoice {
     pub fn generic() -> OsChoice {
         OsChoice::from_variant(&OsVariant::generic())
     }
+
+    /// Whether the guest agent's channel comes by default: wherever the OS may run an agent,
+    /// what osinfo says has virtio-serial (virt-install's rule) and an OS it does not know
+    /// (most often a current Linux). An OS osinfo lists without virtio (Windows, old
+    /// systems) would only see an unknown device: the wizard's toggle can still add it.
+    pub fn agent_by_default(&self) -> bool {
+        self.devices.virtio_serial || self.short_id == "generic"
+    }
 }
 
 /// A file on the VM's host: a storage volume (preferred: works on remote hosts) or a path.
@@ -227,6 +235,8 @@ pub struct NewVm {
     pub firmware: Firmware,
     /// An emulated TPM 2.0 of this model (`tpm-crb`, `tpm-tis`); swtpm on the host.
     pub tpm: Option<&'static str>,
+    /// The guest agent's channel (`org.qemu.guest_agent.0`, virtio-serial).
+    pub agent: bool,
 }
 
 /// Boot devices, in `<os><boot dev>` order.
@@ -252,12 +262,14 @@ impl NewVm {
     /// the OS cannot boot from BIOS, with Secure Boot and a TPM for Windows 11) and a NIC on
     /// the `default` network; disks are left to the caller (see [`NewVm::default_disk`]).
     pub fn for_os(name: &str, os: &OsVariant, install: InstallMethod) -> NewVm {
+        let choice = OsChoice::from_variant(os);
         NewVm {
+            agent: choice.agent_by_default(),
             name: name.to_string(),
             memory_mib: os.memory_mib(),
             vcpus: os.vcpus(),
             cpu: CpuMode::default(),
-            os: OsChoice::from_variant(os),
+            os: choice,
             install,
             disks: Vec::new(),
             nic: Some(NicSpec {

@@ -343,10 +343,9 @@ fn build(vm: &NewVm, install: bool, record: Option<&Record>) -> Domain {
                     port: 0,
                 },
             }],
-            // The guest agent's channel wherever the OS may run one: what osinfo says has
-            // virtio-serial (virt-install's rule) and an OS it does not know (most often a
-            // current Linux); an old OS osinfo lists without virtio gets none.
-            channel: (dev.virtio_serial || os.short_id == "generic")
+            // The guest agent's channel (by default per `OsChoice::agent_by_default`).
+            channel: vm
+                .agent
                 .then_some(Channel {
                     kind: "unix",
                     source: Mode { mode: "bind" },

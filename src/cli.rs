@@ -163,6 +163,63 @@ pub enum Command {
         #[arg(value_name = "VM[@HOST]", required = true)]
         vms: Vec<String>,
     },
+    /// Migrate a VM to another host: the pre-flight checks are printed first, then one line
+    /// of progress per 10 %
+    ///
+    /// Without --live a running VM is paused while its memory is copied (as `virsh migrate`
+    /// does) and a shut-off VM moves offline (its definition). SIGINT or SIGTERM cancels the
+    /// migration (the VM stays on the source). Exit status: 0 moved, 2 no such VM or an
+    /// ambiguous name, 3 a failed check (--force overrides those that can be) or refused by
+    /// libvirt, 4 a host unreachable, 130 cancelled.
+    Migrate(MigrateArgs),
+    /// Attach this terminal to a running VM's serial console; `C-]` detaches
+    ///
+    /// Every other key goes to the guest (C-c too). Exit status: 0 detached or the console
+    /// ended, 2 no such VM, 3 refused (not running, no console, in use: see --force), 4 the
+    /// host unreachable.
+    Console {
+        #[arg(value_name = "VM[@HOST]")]
+        vm: String,
+        /// Take the console over from another client (virsh console, virt-manager)
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The VM's name or UUID, optionally @HOST (a host name from config.toml or a URI)
+    #[arg(value_name = "VM[@SRC]")]
+    pub vm: String,
+    /// The target: a host name from config.toml or a libvirt URI
+    #[arg(long, value_name = "HOST")]
+    pub to: String,
+    /// Keep the guest running while its memory is copied
+    #[arg(long)]
+    pub live: bool,
+    /// Cap the migration's bandwidth, MiB/s
+    #[arg(long, value_name = "MIB_S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub bandwidth: Option<u64>,
+    /// Go on although a check failed (not an unreachable host or invalid options)
+    #[arg(long)]
+    pub force: bool,
+    /// Copy the disks to the target (all: whole disks; inc: above a shared backing image)
+    #[arg(long, value_name = "WHAT", value_parser = ["all", "inc"])]
+    pub copy_storage: Option<String>,
+    /// Tell libvirt the disks are safely shared although it cannot prove it (a cluster
+    /// filesystem it does not know); data is corrupted if they are not
+    #[arg(long = "unsafe")]
+    pub allow_unsafe: bool,
+    /// Keep the VM's definition on the source (default: undefined there once moved)
+    #[arg(long)]
+    pub keep_source: bool,
+    /// The source daemon connects to the target itself (the target URI must work from it)
+    #[arg(long)]
+    pub p2p: bool,
+    /// The target's address for the migration data (default: the host's `migration_address`
+    /// in config.toml, else libvirt uses the target's host name)
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
 }
 
 /// `2s`, `500ms`, `1.5` (seconds).

@@ -93,6 +93,16 @@ fn run() -> anyhow::Result<()> {
             }
             cli::Command::Suspend { vms } => lifecycle("suspend", LifecycleOp::Pause, vms, &hosts),
             cli::Command::Resume { vms } => lifecycle("resume", LifecycleOp::Resume, vms, &hosts),
+            cli::Command::Migrate(a) => {
+                // Per-host migration addresses of config.toml, by URI.
+                let addresses = cfg
+                    .hosts
+                    .iter()
+                    .filter_map(|h| Some((h.uri.clone(), h.migration_address.clone()?)))
+                    .collect();
+                virtdeck::script::migrate(a, &hosts, &addresses)
+            }
+            cli::Command::Console { vm, force } => virtdeck::script::console(vm, *force, &hosts),
             cli::Command::Man => match cli::man(&mut std::io::stdout()) {
                 Ok(()) => 0,
                 // `virtdeck man | head`: the reader had enough.

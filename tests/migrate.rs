@@ -1063,3 +1063,93 @@ fn cpu_check_passes_between_two_daemons_on_one_host() {
     eprintln!("running: {cpu:?}");
     assert_eq!(cpu.status, Status::Pass, "{checks:#?}");
 }
+
+/// `virtdeck migrate` as a script runs it, between the two daemons: the checks are printed
+/// and a failed one stops it with status 3 (the guest's /tmp disk is in no pool of the
+/// target) unless `--force`; then the live migration prints its progress per 10 % and the
+/// guest runs on the target. A missing VM is 2, a target that does not answer 4.
+#[test]
+fn the_migrate_command_prints_its_checks_stops_on_a_failed_one_and_moves_with_force() {
+    if !lab_ready() {
+        return;
+    }
+    let lab = Lab2::acquire();
+    let g = Guest::define("mig-cli");
+    let _on_target = OnTarget {
+        uri: lab.tcp.clone(),
+        uuid: g.uuid.clone(),
+    };
+    add_heavy_rom(&g, 6);
+    start_guest(&g);
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cfg.path().join("config.toml"),
+        format!(
+            "[[hosts]]\nname = \"src\"\nuri = \"{URI}\"\n\n[[hosts]]\nname = \"dst\"\nuri = \"{}\"\nmigration_address = \"{}\"\n",
+            lab.tcp,
+            migration_address()
+        ),
+    )
+    .unwrap();
+    let vd = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_virtdeck"))
+            .env("VIRTDECK_CONFIG_DIR", cfg.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code(), text)
+    };
+    let vm = format!("{}@src", g.name);
+
+    let (code, text) = vd(&["migrate", &vm, "--to", "dst", "--live", "--unsafe"]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("pre-flight:"), "{text}");
+    assert!(text.contains("✔ target reachable"), "{text}");
+    assert!(text.contains("✖ disk"), "the /tmp disk fails: {text}");
+    assert!(text.contains("--force"), "{text}");
+    assert!(
+        text.contains("virsh -c qemu:///system migrate --live"),
+        "the equivalent command: {text}"
+    );
+
+    let (code, text) = vd(&["migrate", "vdk-no-such-vm", "--to", "dst"]);
+    assert_eq!(code, Some(2), "{text}");
+    let (code, text) = vd(&[
+        "migrate",
+        &vm,
+        "--to",
+        "qemu+tcp://127.0.0.1:1/system",
+        "--live",
+    ]);
+    assert_eq!(code, Some(4), "{text}");
+
+    let (code, text) = vd(&[
+        "migrate",
+        &vm,
+        "--to",
+        "dst",
+        "--live",
+        "--unsafe",
+        "--force",
+        "--bandwidth",
+        "2",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let tenths = text.lines().filter(|l| l.ends_with(" %")).count();
+    assert!(tenths >= 3, "progress per 10 %: {text}");
+    assert!(text.contains(" 100 %"), "{text}");
+    assert!(text.contains("done in"), "{text}");
+    let dst = Connect::open(Some(&lab.tcp)).unwrap();
+    let dom = dst.lookup_domain_by_uuid_string(&g.uuid).unwrap();
+    assert!(dom.is_active().unwrap(), "running on the target");
+    let src = Connect::open(Some(URI)).unwrap();
+    assert!(
+        src.lookup_domain_by_uuid_string(&g.uuid).is_err(),
+        "undefined on the source"
+    );
+}

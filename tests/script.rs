@@ -85,3 +85,66 @@ fn list_and_lifecycle_with_exit_statuses() {
         !text(&o).contains(&g.uuid) && !String::from_utf8_lossy(&o.stdout).contains("vdk-script")
     );
 }
+
+/// `virtdeck console` in a terminal (tmux): the guest answers what is typed, `C-c` goes to
+/// the guest (the program stays), `C-]` detaches with status 0. A shut-off VM is refused (3).
+#[test]
+fn console_attaches_the_terminal_and_c_bracket_detaches() {
+    if !kvm_available() {
+        return;
+    }
+    if !common::tmux::tmux_available() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    let g = Guest::define("cons-cli");
+    let o = vd(&["-c", URI, "console", &g.name]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("not running"), "{}", text(&o));
+    let o = vd(&["-c", URI, "start", &g.name]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let cfg = tempfile::tempdir().unwrap();
+    let t = common::tmux::Tmux::launch(
+        format!("vdk-cons-{}", std::process::id()),
+        "cons",
+        (100, 30),
+        cfg.path(),
+        &["-c", URI, "console", &g.name],
+    );
+    t.wait_for("the banner", |s| s.contains("C-] detaches"));
+    // The guest may still be booting and drop the first keys: type until it answers.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        t.literal("hello");
+        t.keys(&["Enter"]);
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        if t.screen().contains("echo: hello") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "no echo: {}", t.screen());
+    }
+    let dead = || {
+        let o = t.cmd(&["display-message", "-p", "-t", "cons", "#{pane_dead}"]);
+        String::from_utf8_lossy(&o.stdout).trim() == "1"
+    };
+    t.keys(&["C-c"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!dead(), "C-c goes to the guest: {}", t.screen());
+    t.keys(&["C-]"]);
+    let s = t.wait_for("detached", |s| s.contains("detached from"));
+    assert!(s.contains(&g.name), "{s}");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !dead() {
+        assert!(
+            std::time::Instant::now() < until,
+            "still running: {}",
+            t.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = t.cmd(&["display-message", "-p", "-t", "cons", "#{pane_dead_status}"]);
+    let st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(st == "0" || st.is_empty(), "exit status {st:?}");
+}

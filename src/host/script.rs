@@ -229,6 +229,62 @@ pub enum Failure {
     Unreachable(String, String),
 }
 
+/// The domains (name, UUID) of each candidate host, and the hosts that did not answer.
+/// A host and its connection, or why it has none.
+type Opened = (Host, Result<Connect, String>);
+/// A host's name and its domains (name, UUID).
+type DomainList = (String, Vec<(String, String)>);
+
+fn domain_lists(candidates: &[&Opened]) -> (Vec<DomainList>, Vec<Failure>) {
+    let mut lists = Vec::new();
+    let mut troubles = Vec::new();
+    for (h, c) in candidates {
+        match c {
+            Ok(c) => lists.push((
+                h.0.clone(),
+                c.list_all_domains(0)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|d| Some((d.name().ok()?, d.uuid_string().ok()?)))
+                    .collect(),
+            )),
+            Err(e) => {
+                troubles.push(Failure::Unreachable(h.0.clone(), e.clone()));
+                lists.push((h.0.clone(), Vec::new()));
+            }
+        }
+    }
+    (lists, troubles)
+}
+
+/// Finds `vm` among `conns` (only the host with URI `pinned` when given): the index of its
+/// host and its UUID, or why not, and the hosts that did not answer.
+fn find(
+    conns: &[Opened],
+    vm: &str,
+    pinned: Option<&str>,
+) -> (Result<(usize, String), Failure>, Vec<Failure>) {
+    let candidates: Vec<(usize, &Opened)> = conns
+        .iter()
+        .enumerate()
+        .filter(|(_, (h, _))| pinned.is_none_or(|p| p == h.1))
+        .collect();
+    let refs: Vec<_> = candidates.iter().map(|(_, c)| *c).collect();
+    let (lists, troubles) = domain_lists(&refs);
+    let r = match locate(vm, &lists) {
+        Found::NotFound => Err(Failure::NotFound),
+        Found::Ambiguous(on) => Err(Failure::Ambiguous(on)),
+        Found::One(i, uuid) => {
+            let (at, (h, c)) = candidates[i];
+            match c {
+                Ok(_) => Ok((at, uuid)),
+                Err(e) => Err(Failure::Unreachable(h.0.clone(), e.clone())),
+            }
+        }
+    };
+    (r, troubles)
+}
+
 /// Runs `op` on each target: (VM name or UUID, the URI it is pinned to). Returns per target
 /// the host it ran on, or why not (an unreachable host is reported beside a result).
 pub fn act(
@@ -240,52 +296,70 @@ pub fn act(
     targets
         .iter()
         .map(|(vm, pinned)| {
-            let candidates: Vec<&(Host, Result<Connect, String>)> = conns
-                .iter()
-                .filter(|(h, _)| pinned.as_ref().is_none_or(|p| *p == h.1))
-                .collect();
-            let mut lists = Vec::new();
-            let mut troubles = Vec::new();
-            for (h, c) in &candidates {
-                match c {
-                    Ok(c) => lists.push((
-                        h.0.clone(),
-                        c.list_all_domains(0)
-                            .unwrap_or_default()
-                            .iter()
-                            .filter_map(|d| Some((d.name().ok()?, d.uuid_string().ok()?)))
-                            .collect(),
-                    )),
-                    Err(e) => {
-                        troubles.push(Failure::Unreachable(h.0.clone(), e.clone()));
-                        lists.push((h.0.clone(), Vec::new()));
-                    }
+            let (found, troubles) = find(&conns, vm, pinned.as_deref());
+            let r = found.and_then(|(at, uuid)| {
+                let (h, c) = &conns[at];
+                let c = c
+                    .as_ref()
+                    .map_err(|e| Failure::Unreachable(h.0.clone(), e.clone()))?;
+                let refusal = matches!(op, LifecycleOp::Start)
+                    .then(|| super::meta::start_refusal(c, &uuid))
+                    .flatten();
+                match refusal {
+                    Some(why) => Err(Failure::Refused(h.0.clone(), why)),
+                    None => super::run_op(c, &uuid, op)
+                        .map(|()| h.0.clone())
+                        .map_err(|e| Failure::Refused(h.0.clone(), super::message(&e))),
                 }
-            }
-            let r = match locate(vm, &lists) {
-                Found::NotFound => Err(Failure::NotFound),
-                Found::Ambiguous(on) => Err(Failure::Ambiguous(on)),
-                Found::One(i, uuid) => {
-                    let (h, c) = candidates[i];
-                    match c {
-                        Ok(c) => {
-                            let refusal = matches!(op, LifecycleOp::Start)
-                                .then(|| super::meta::start_refusal(c, &uuid))
-                                .flatten();
-                            match refusal {
-                                Some(why) => Err(Failure::Refused(h.0.clone(), why)),
-                                None => super::run_op(c, &uuid, op)
-                                    .map(|()| h.0.clone())
-                                    .map_err(|e| Failure::Refused(h.0.clone(), super::message(&e))),
-                            }
-                        }
-                        Err(e) => Err(Failure::Unreachable(h.0.clone(), e.clone())),
-                    }
-                }
-            };
+            });
             (r, troubles)
         })
         .collect()
+}
+
+/// One VM found for a command that works on it further (`migrate`, `console`).
+pub struct Located {
+    /// Its host's name and URI.
+    pub host: Host,
+    pub conn: Connect,
+    pub uuid: String,
+    pub name: String,
+    pub active: bool,
+}
+
+/// Opens the hosts (only `pinned` when given) and finds `vm` (a name or UUID) on them.
+pub fn locate_vm(
+    hosts: &[Host],
+    vm: &str,
+    pinned: Option<&str>,
+) -> (Result<Located, Failure>, Vec<Failure>) {
+    let wanted: Vec<Host> = hosts
+        .iter()
+        .filter(|h| pinned.is_none_or(|p| p == h.1))
+        .cloned()
+        .collect();
+    let mut conns = connect_all(&wanted);
+    let (found, troubles) = find(&conns, vm, None);
+    let r = found.and_then(|(at, uuid)| {
+        let (host, c) = conns.swap_remove(at);
+        let conn = c.map_err(|e| Failure::Unreachable(host.0.clone(), e))?;
+        let dom = conn
+            .lookup_domain_by_uuid_string(&uuid)
+            .map_err(|e| Failure::Refused(host.0.clone(), super::message(&e)))?;
+        Ok(Located {
+            name: dom.name().unwrap_or_else(|_| vm.to_string()),
+            active: dom.is_active().unwrap_or(false),
+            host,
+            conn,
+            uuid,
+        })
+    });
+    (r, troubles)
+}
+
+/// Opens the located VM's first console (`force` takes it over from another client).
+pub fn open_console(vm: &Located, force: bool) -> Result<virt::stream::Stream, String> {
+    super::ops::open_console(&vm.conn, &vm.uuid, force).map_err(|e| super::message(&e))
 }
 
 #[cfg(test)]

@@ -238,6 +238,14 @@ pub(super) fn run(conn: &Connect, cmd: MigrateCmd, shared: &super::Notify) {
     }
 }
 
+/// Runs a command outside any worker (the scripting CLI) on a connection of the caller's:
+/// a Preflight or Start must carry a report with a destination, control commands find the
+/// migration this process runs.
+pub fn run_detached(conn: &Connect, cmd: MigrateCmd) {
+    let nowhere: super::Notify = Arc::new(|_| {});
+    run(conn, cmd, &nowhere);
+}
+
 /// Answers a command the worker cannot take (host not connected or not responding). Control
 /// commands still reach a running migration: it has its own connection reference.
 pub(super) fn refuse(cmd: MigrateCmd, reason: &str, notify: &dyn Fn(HostEvent)) {

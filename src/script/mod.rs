@@ -6,6 +6,12 @@
 //! candidates are listed), 3 refused by libvirt, 4 a host unreachable.
 //! JSON output (`--json`) is one array of objects whose fields are documented in the README.
 
+mod console;
+mod migrate;
+
+pub use console::console;
+pub use migrate::migrate;
+
 use std::time::Duration;
 
 use crate::app::HostSpec;
@@ -154,39 +160,47 @@ pub fn hosts_cmd(hosts: &[HostSpec], json: bool) -> i32 {
 
 /// `virtdeck start|shutdown|… VM[@HOST]...`: each target on its host; the worst status.
 pub fn lifecycle(verb: &str, op: LifecycleOp, targets: &[String], hosts: &[HostSpec]) -> i32 {
-    // `VM@HOST` names the host; else every host is searched.
-    let parsed: Vec<(String, Option<String>)> = targets
-        .iter()
-        .map(|t| match t.rsplit_once('@') {
-            Some((vm, host)) => match crate::backup::cli::find_host(host, hosts) {
-                Some(h) => (vm.to_string(), Some(h.uri)),
-                None => (t.clone(), None),
-            },
-            None => (t.clone(), None),
-        })
-        .collect();
+    let parsed: Vec<(String, Option<String>)> = targets.iter().map(|t| target(t, hosts)).collect();
     let mut status = OK;
     let say = crate::sanitize::text;
     for (t, (r, troubles)) in targets.iter().zip(hs::act(&pairs(hosts), &parsed, op)) {
         for f in troubles.iter().chain(r.as_ref().err()) {
-            let (code, text) = match f {
-                Failure::NotFound => (NOT_FOUND, "no such VM".to_string()),
-                Failure::Ambiguous(on) => (
-                    NOT_FOUND,
-                    format!(
-                        "a VM of that name is on {}: say which with VM@HOST",
-                        on.join(", ")
-                    ),
-                ),
-                Failure::Refused(h, e) => (REFUSED, format!("{h}: {e}")),
-                Failure::Unreachable(h, e) => (UNREACHABLE, format!("{h}: {e}")),
-            };
-            eprintln!("{verb} {}: {}", say(t), say(&text));
-            status = status.max(code);
+            status = status.max(tell(verb, t, f));
         }
         if let Ok(h) = &r {
             println!("{verb} {}@{}: done", say(t), say(h));
         }
     }
     status
+}
+
+/// `VM@HOST` names the host (a name of config.toml or a URI); else every host is searched
+/// (also when the part after `@` names no host: a VM's name may hold an `@`).
+fn target(t: &str, hosts: &[HostSpec]) -> (String, Option<String>) {
+    match t.rsplit_once('@') {
+        Some((vm, host)) => match crate::backup::cli::find_host(host, hosts) {
+            Some(h) => (vm.to_string(), Some(h.uri)),
+            None => (t.to_string(), None),
+        },
+        None => (t.to_string(), None),
+    }
+}
+
+/// Prints why `verb` did not happen to `t` on stderr; returns the exit status it means.
+fn tell(verb: &str, t: &str, f: &Failure) -> i32 {
+    let (code, text) = match f {
+        Failure::NotFound => (NOT_FOUND, "no such VM".to_string()),
+        Failure::Ambiguous(on) => (
+            NOT_FOUND,
+            format!(
+                "a VM of that name is on {}: say which with VM@HOST",
+                on.join(", ")
+            ),
+        ),
+        Failure::Refused(h, e) => (REFUSED, format!("{h}: {e}")),
+        Failure::Unreachable(h, e) => (UNREACHABLE, format!("{h}: {e}")),
+    };
+    let say = crate::sanitize::text;
+    eprintln!("{verb} {}: {}", say(t), say(&text));
+    code
 }

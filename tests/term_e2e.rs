@@ -294,3 +294,57 @@ fn the_mouse_is_off_while_the_editor_runs_and_on_again_after() {
     }
     assert_eq!(mouse_flags(&t), "1 1 1 0", "clicks again after the editor");
 }
+
+/// A foreground plugin (issue 24) gets the terminal like `$EDITOR`: the normal screen with
+/// what it prints, its placeholder filled as one argument, and the dashboard back once it
+/// exits.
+#[test]
+fn a_foreground_plugin_gets_the_terminal_and_the_screen_comes_back() {
+    use std::os::unix::fs::PermissionsExt;
+    let cfg = tempfile::tempdir().unwrap();
+    let seen = cfg.path().join("plugin-arg");
+    let script = cfg.path().join("plugin.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"PLUGIN-RAN [$1] with $# argument(s)\"\nprintf %s \"$1\" > {0}.tmp && mv {0}.tmp {0}\nread line\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        cfg.path().join("plugins.toml"),
+        format!(
+            "[[plugins]]\nkey = \"<C-t>\"\nname = \"probe\"\ndescription = \"probe the host\"\nscopes = [\"host\"]\ncommand = [\"{}\", \"$HOST\"]\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let Some(t) = launch("plugin", &cfg, &["--demo"]) else {
+        return;
+    };
+    t.wait_for("dashboard", |s| s.contains("3/3 hosts connected"));
+    let alt = || {
+        let o = t.cmd(&["display-message", "-p", "-t", &t.session, "#{alternate_on}"]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(alt(), "1");
+    t.keys(&["C-t"]);
+    let s = t.wait_for("the plugin's output", |s| s.contains("PLUGIN-RAN ["));
+    assert!(s.contains("with 1 argument(s)"), "{s}");
+    assert_eq!(alt(), "0", "the plugin has the normal screen");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !seen.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let host = std::fs::read_to_string(&seen).expect("the plugin ran");
+    assert!(
+        host.starts_with("kvm-") || host.starts_with("lab-"),
+        "a demo host's name: {host:?}"
+    );
+    assert!(s.contains(&format!("PLUGIN-RAN [{host}]")), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_for("the dashboard back", |s| s.contains("hosts connected"));
+    assert_eq!(alt(), "1", "the alternate screen again");
+}

@@ -52,6 +52,17 @@ pub enum Level {
     Crit,
 }
 
+impl Level {
+    /// The dashboard's LOAD column: words, so it reads without colour.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Crit => "crit",
+        }
+    }
+}
+
 pub fn level(v: Option<f64>, t: Threshold) -> Level {
     match v {
         Some(v) if v >= t.crit => Level::Crit,

@@ -103,8 +103,12 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                     fmt::bytes(cap.max(alloc))
                 )
             });
+            let load = lv.into_iter().max().unwrap_or(Level::Ok);
             let mut cells = vec![
                 Cell::from(fmt::truncate_middle(&h.name, host_w as usize)).style(t.title),
+                // What "sort by load" orders by: the worst of the four levels.
+                Cell::from(if h.updated_at.is_some() { load.label() } else { "-" })
+                    .style(level_style(t, load)),
                 Cell::from(format!("{:>5}", fmt::percent(h.node.cpu_pct)))
                     .style(level_style(t, lv[0])),
                 Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),
@@ -135,11 +139,12 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         });
     let mut widths = vec![
         Constraint::Length(host_w),
+        Constraint::Length(4),
         Constraint::Length(5),
         Constraint::Length(spark_w as u16),
         Constraint::Length(5),
     ];
-    let mut header = vec!["HOST", "CPU", "CPU HISTORY", "MEM"];
+    let mut header = vec!["HOST", "LOAD", "CPU", "CPU HISTORY", "MEM"];
     if wide {
         widths.extend([Constraint::Length(spark_w as u16), Constraint::Length(19)]);
         header.extend(["MEM HISTORY", "USED/TOTAL"]);

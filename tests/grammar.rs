@@ -212,7 +212,7 @@ fn read_only_hints_offer_nothing_that_would_be_refused_and_keep_help() {
     let mut live = common::demo();
     live.app.settings.readonly = true;
     live.app.messages.toasts.clear();
-    for (k, refused) in [("2", " s start"), ("3", " n new"), ("4", " u undefine")] {
+    for (k, refused) in [("2", " s start"), ("3", " n new"), ("4", " D undefine")] {
         key(&mut live, k);
         let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
         t.draw(|f| virtdeck::ui::render(&live.app, f)).unwrap();

@@ -263,7 +263,7 @@ fn attach_form_shows_disk_fields_then_nic_fields() {
 #[test]
 fn delete_review_names_its_own_action() {
     let mut live = open("web-01");
-    live.press("X");
+    live.press("D");
     let Mode::Wizard(w) = &live.app.mode else {
         panic!("no delete form: {:?}", live.app.mode)
     };

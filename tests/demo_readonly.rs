@@ -199,7 +199,7 @@ fn demo_readonly_refuses_every_change_on_every_key() {
         &["2", "<Enter>"],
         &["3"],
         &["3", "<Enter>"],
-        &["3", "S"],
+        &["3", "K"],
         &["4"],
         &["5"],
     ];
@@ -292,7 +292,7 @@ fn every_changing_action_of_every_pane_is_refused_in_one_place() {
             Section::Detail => &["2", "<Enter>"],
             Section::Pools => &["3"],
             Section::Volumes => &["3", "<Enter>"],
-            Section::Secrets => &["3", "S"],
+            Section::Secrets => &["3", "K"],
             Section::Networks => &["4"],
             Section::Migrations => &["5"],
             Section::Jobs => &["6"],
@@ -367,7 +367,7 @@ fn readonly_add_and_remove_host_leave_config_toml_alone() {
     std::fs::write(&config, &original).unwrap();
     d.app.view = View::Pane(PaneId::Dashboard);
 
-    d.press("a");
+    d.press("n");
     for c in "qemu+ssh://root@kvm9/system?command=/tmp/evil".chars() {
         let fx = d.app.update(Msg::Key(crossterm::event::KeyEvent::new(
             crossterm::event::KeyCode::Char(c),
@@ -395,7 +395,7 @@ fn readonly_add_and_remove_host_leave_config_toml_alone() {
     // Not started: its worker would try to run /tmp/evil.
     assert_eq!(d.app.hosts.len(), 4);
 
-    d.press("x");
+    d.press("D");
     let Mode::Confirm(c) = &d.app.mode else {
         panic!("remove asks first")
     };

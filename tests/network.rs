@@ -788,7 +788,7 @@ fn vms_column_counts_shut_off_vms_and_undefine_names_them() {
         .position(|(_, n)| n.name == net)
         .unwrap();
     live.app.networks.sel = i;
-    live.press("u");
+    live.press("D");
     let virtdeck::app::Mode::Confirm(c) = &live.app.mode else {
         panic!("no confirmation: {:?}", live.app.mode)
     };

@@ -295,10 +295,10 @@ fn jobs_pane_lists_work_of_the_fleet() {
     live.press("j");
     let s = screen(&live.app, 120, 20);
     assert!(s.contains("failed: no space left in pool default"), "{s}");
-    live.press("c");
+    live.press("X");
     up.finish(JobState::Cancelled);
-    live.press("c");
-    assert!(live.app.jobs.list.is_empty(), "c clears finished jobs");
+    live.press("X");
+    assert!(live.app.jobs.list.is_empty(), "X clears finished jobs");
 }
 
 /// The events pane on the demo fleet: starting a shut-off VM through the table brings the test

@@ -268,7 +268,7 @@ fn every_pane(w: u16, h: u16) {
     check(&live.app, &mut term, "pools");
 
     // Undefining a running pool: libvirt refuses, quoting the hostile name.
-    live.press("u");
+    live.press("D");
     live.press("y");
     assert!(
         live.pump_until(Duration::from_secs(10), |a| a
@@ -438,7 +438,7 @@ fn every_pane(w: u16, h: u16) {
     }
 
     // Deleting the VM: the typed confirmation shows the name as it must be typed.
-    live.press("X");
+    live.press("D");
     assert!(matches!(live.app.mode, Mode::Wizard(_)));
     // A host's answer shown in a form (libvirt quotes names and paths): escaped too.
     if let Mode::Wizard(w) = &mut live.app.mode {

@@ -223,7 +223,7 @@ fn stalled_host_shows_not_responding_and_stale() {
 fn add_host_form() {
     let mut live = demo_with_metrics(1);
     live.app.view = View::Pane(PaneId::Dashboard);
-    live.press("a");
+    live.press("n");
     assert!(matches!(live.app.mode, Mode::AddHost(_)));
     live.type_text("qemu+ssh://root@kvm-<&'\">/sytem");
     insta::assert_snapshot!("form_invalid", screen(&live.app, 100, 24));

@@ -245,7 +245,7 @@ fn upload_wizard_starts_a_job_and_shows_libvirts_refusal() {
     let mut live = on_default_volumes();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), vec![7u8; 1000]).unwrap();
-    live.press("i");
+    live.press("<");
     let Mode::Wizard(w) = &live.app.mode else {
         panic!("no upload wizard: {:?}", live.app.mode)
     };
@@ -307,7 +307,7 @@ fn a_file_check_that_never_returns_leaves_the_keys_working() {
         }
     }));
     let started = Instant::now();
-    live.press("i");
+    live.press("<");
     live.type_text("/mnt/hung/disk.img");
     assert_eq!(
         file_error(&live.app).as_deref(),
@@ -366,7 +366,7 @@ fn a_file_check_that_never_returns_leaves_the_keys_working() {
 #[test]
 fn secrets_pane_and_a_secret_the_host_refuses_keeps_the_form() {
     let mut live = on_pools();
-    live.press("S");
+    live.press("K");
     assert!(
         matches!(live.app.view, View::Secrets { .. }),
         "{:?}",
@@ -433,7 +433,7 @@ fn undefine_network_names_the_vms_on_it_running_or_not() {
         })
         .unwrap();
     live.app.networks.sel = i;
-    live.press("u");
+    live.press("D");
     assert!(matches!(live.app.mode, Mode::Confirm(_)));
     insta::assert_snapshot!("undefine_network", screen(&live.app, 100, 24));
 }

@@ -235,8 +235,8 @@ fn help_lists_the_detail_keys_from_the_keymap() {
         "Next tab (Overview, Hardware, Snapshots, XML)",
         "Edit the XML in $EDITOR",
         "Attach a device (disk, NIC, RNG, virtiofs…)",
-        "Revert to the selected snapshot (confirm)",
-        "Delete the VM (options; type the name)",
+        "Snapshots: revert to the selected snapshot (confirm)",
+        "Delete what the cursor is on: Hardware detaches the device",
         "Review the diff against the definition, then redefine",
     ] {
         assert!(s.contains(text), "help lacks {text:?}");
@@ -263,7 +263,7 @@ fn attach_form_shows_disk_fields_then_nic_fields() {
 #[test]
 fn delete_review_names_its_own_action() {
     let mut live = open("web-01");
-    live.press("X");
+    live.press("D");
     let Mode::Wizard(w) = &live.app.mode else {
         panic!("no delete form: {:?}", live.app.mode)
     };

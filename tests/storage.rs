@@ -959,7 +959,7 @@ fn upload_and_download_through_the_ui() {
     assert!(live.pump_until(WAIT, |a| storage::selected_volume(a)
         .is_some_and(|(_, _, v)| v.name == "disk.img")));
 
-    live.press("i");
+    live.press("<");
     live.type_text(&src.display().to_string());
     // The file is looked at off the UI thread: the form waits for that answer.
     assert!(live.pump_until(WAIT, checked), "{:?}", live.app.mode);
@@ -978,7 +978,7 @@ fn upload_and_download_through_the_ui() {
     assert_eq!(&stored[..data.len()], &data[..], "uploaded bytes");
 
     let out = dir.path().join("out.bin");
-    live.press("e");
+    live.press(">");
     // The default (the download directory) arrives from a probe.
     assert!(live.pump_until(
         WAIT,
@@ -1007,7 +1007,7 @@ fn upload_and_download_through_the_ui() {
 
     // Into a folder that does not exist yet: the form says it makes it, and the job does.
     let nested = dir.path().join("new/sub/out2.bin");
-    live.press("e");
+    live.press(">");
     assert!(live.pump_until(
         WAIT,
         |a| matches!(&a.mode, Mode::Wizard(w) if !w.get("file").is_empty())

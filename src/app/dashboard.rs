@@ -161,7 +161,7 @@ impl Pane for DashboardPane {
             (Action::Help, "help"),
             (Action::Open, "VMs of host"),
             (Action::SortNext, "sort"),
-            (Action::AddHost, "add host"),
+            (Action::AddHost, "new host"),
             (Action::RemoveHost, "remove"),
             (Action::Palette, "command"),
             (Action::ViewVms, "all VMs"),

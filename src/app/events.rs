@@ -457,7 +457,7 @@ mod tests {
         a.update(Msg::Host(HostId(0), HostEvent::DomainEvents(storm)));
         assert_eq!(a.events.list.len(), KEPT);
         assert_eq!(a.events.list.back().map(|e| e.vm.as_str()), Some("u10004"));
-        press(&mut a, "c");
+        press(&mut a, "X");
         assert!(a.events.list.is_empty());
     }
 }

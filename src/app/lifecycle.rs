@@ -70,26 +70,55 @@ fn needs_confirm(op: LifecycleOp, count: usize) -> bool {
 /// Handles a lifecycle key. `SetAutostart(_)` means "toggle": each VM gets the opposite of its
 /// current flag.
 pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
-    let now = app.now;
-    let mut candidates: Vec<(HostId, &Vm, Option<String>)> = if app.vms.marks.is_empty() {
-        app.selected_row()
-            .map(|r| {
-                let (h, vm) = app.vm(r);
-                (h.id, vm, host_problem(h))
-            })
-            .into_iter()
-            .collect()
-    } else {
+    request_for(app, op, |app| {
+        if app.vms.marks.is_empty() {
+            app.selected_row()
+                .map(|r| {
+                    let (h, vm) = app.vm(r);
+                    (h.id, vm, host_problem(h))
+                })
+                .into_iter()
+                .collect()
+        } else {
+            app.hosts
+                .iter()
+                .flat_map(|h| {
+                    h.vms
+                        .iter()
+                        .filter(|vm| app.vms.marks.contains(&(h.id, vm.uuid.clone())))
+                        .map(move |vm| (h.id, vm, host_problem(h)))
+                })
+                .collect()
+        }
+    })
+}
+
+/// The same request for one VM (the detail screen's keys): the same checks, questions and
+/// messages as on the table, whatever is marked there.
+pub fn request_one(app: &mut App, op: LifecycleOp, host: HostId, uuid: &str) -> Vec<Effect> {
+    request_for(app, op, |app| {
         app.hosts
             .iter()
+            .filter(|h| h.id == host)
             .flat_map(|h| {
                 h.vms
                     .iter()
-                    .filter(|vm| app.vms.marks.contains(&(h.id, vm.uuid.clone())))
+                    .filter(|vm| vm.uuid == uuid)
                     .map(move |vm| (h.id, vm, host_problem(h)))
             })
             .collect()
-    };
+    })
+}
+
+type Candidates<'a> = Vec<(HostId, &'a Vm, Option<String>)>;
+
+fn request_for(
+    app: &mut App,
+    op: LifecycleOp,
+    pick: impl for<'a> Fn(&'a App) -> Candidates<'a>,
+) -> Vec<Effect> {
+    let mut candidates = pick(app);
+    let now = app.now;
     // Commands and confirmation lists go in a stable, readable order.
     candidates.sort_by(|a, b| {
         a.0.cmp(&b.0)
@@ -307,6 +336,12 @@ pub fn dispatch(app: &mut App, op: LifecycleOp, targets: &[Target]) -> Vec<Effec
             },
         ));
     }
-    app.vms.marks.clear();
+    // A bulk action used the marks up; one VM's from the detail screen leaves them alone.
+    if targets
+        .iter()
+        .all(|t| app.vms.marks.contains(&(t.host, t.uuid.clone())))
+    {
+        app.vms.marks.clear();
+    }
     effects
 }

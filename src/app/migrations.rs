@@ -134,7 +134,7 @@ pub fn open_wizard(app: &mut App) -> Vec<Effect> {
     if targets.is_empty() {
         app.messages.push(
             Level::Error,
-            "no other connected host to migrate to (a add host)",
+            "no other connected host to migrate to (n on the dashboard adds one)",
             app.now,
         );
         return Vec::new();
@@ -414,7 +414,7 @@ pub fn evacuate(app: &mut App) -> Vec<Effect> {
     if targets.is_empty() {
         app.messages.push(
             Level::Error,
-            format!("no other connected host to evacuate {name} to (a add host)"),
+            format!("no other connected host to evacuate {name} to (n on the dashboard adds one)"),
             app.now,
         );
         return Vec::new();
@@ -504,11 +504,20 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::CancelJob => cancel(app, &m),
-        Action::Tune if m.phase.is_active() => {
+        // `e` edits the running migration's max speed / downtime (`tune`: older keymaps).
+        Action::Edit | Action::Tune if m.phase.is_active() => {
             let form = TuneForm { id: m.id };
             app.push_overlay(Mode::Wizard(Box::new(migrate_wizard::tune(
                 m.source, form, &m.options,
             ))));
+            Vec::new()
+        }
+        Action::Edit | Action::Tune => {
+            app.messages.push(
+                Level::Info,
+                "the migration is over: nothing to edit",
+                app.now,
+            );
             Vec::new()
         }
         Action::PostCopy => post_copy(app, &m),
@@ -644,7 +653,7 @@ impl super::panes::Pane for MigrationsPane {
         &[
             (Action::Help, "help"),
             (Action::CancelJob, "cancel"),
-            (Action::Tune, "speed/downtime"),
+            (Action::Edit, "speed/downtime"),
             (Action::PostCopy, "post-copy"),
             (Action::ClearFinished, "clear finished"),
             (Action::Quit, "quit"),

@@ -273,11 +273,12 @@ pub fn pools_key(app: &mut App, action: Action) -> Vec<Effect> {
                 op: PoolOp::Undefine,
             },
         ),
-        Action::Delete if active => note(
+        // `W`: pool-delete wipes the pool's storage (`D` only undefines it).
+        Action::Wipe if active => note(
             app,
             format!("pool {name} is running: stop it before deleting its storage"),
         ),
-        Action::Delete => {
+        Action::Wipe => {
             let mut body = vec![
                 format!("Delete the storage of pool {name} ({kind})?"),
                 delete_effect(&kind).to_string(),
@@ -586,7 +587,7 @@ impl super::panes::Pane for PoolsPane {
             (Action::Start, "start"),
             (Action::Shutdown, "stop"),
             (Action::ToggleAutostart, "autostart"),
-            (Action::Delete, "delete"),
+            (Action::Undefine, "undefine"),
             (Action::Secrets, "secrets"),
             (Action::Quit, "quit"),
         ]

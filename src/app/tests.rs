@@ -643,7 +643,7 @@ fn add_host_form_validates_tests_and_adds() {
     let mut a = app();
     press(&mut a, "1");
     assert_eq!(a.view, View::Pane(PaneId::Dashboard));
-    press(&mut a, "a");
+    press(&mut a, "n");
     assert!(matches!(a.mode, Mode::AddHost(_)));
     type_str(&mut a, "qemu+ssh://root@kvm-c/sytem");
     // Enter refuses an invalid URI and keeps what was typed.
@@ -685,7 +685,7 @@ fn add_host_form_validates_tests_and_adds() {
     assert_eq!(a.hosts.len(), 3);
     assert_eq!(a.host(*id).unwrap().uri, "qemu+ssh://root@kvm-c/system");
     // The same URI twice is refused with the existing host's name.
-    press(&mut a, "a");
+    press(&mut a, "n");
     type_str(&mut a, "qemu+ssh://root@kvm-c/system");
     assert!(press(&mut a, "<Enter>").is_empty());
     let Mode::AddHost(f) = &a.mode else { panic!() };
@@ -703,7 +703,7 @@ fn remove_host_confirms_and_drops_its_rows() {
     let mut a = app();
     press(&mut a, "1");
     press(&mut a, "j");
-    assert!(press(&mut a, "x").is_empty());
+    assert!(press(&mut a, "D").is_empty());
     let Mode::Confirm(c) = &a.mode else {
         panic!("remove asks first")
     };
@@ -898,7 +898,7 @@ fn storage_deletes_confirm_with_the_shown_form_of_a_hostile_name() {
         }),
     ));
     a.view = View::Pane(PaneId::Pools);
-    press(&mut a, "D");
+    press(&mut a, "W");
     assert!(
         matches!(&a.mode, Mode::Confirm(c) if c.typed.is_some()),
         "{:?}",

@@ -287,6 +287,17 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 return super::detail::open(app, host, uuid);
             }
         }
+        // `e`: edits are per item, on the detail's Hardware tab.
+        Action::Edit => {
+            if let Some(r) = app.selected_row() {
+                let (h, vm) = app.vm(r);
+                let (host, uuid) = (h.id, vm.uuid.clone());
+                let fx = super::detail::open(app, host, uuid);
+                app.detail.tab = super::detail::Tab::Hardware;
+                return fx;
+            }
+        }
+        Action::DeleteVm => return super::detail::delete_vm(app),
         Action::Migrate => return super::migrations::open_wizard(app),
         Action::Tags => return super::tags::open(app),
         Action::AddHost => open_form(app),

@@ -237,6 +237,37 @@ dangerous = true
         assert!(parse_ok("").is_empty());
     }
 
+    /// The clash check follows the keymap: the keys the grammar took (`D` on hosts, `W` on
+    /// pools, `<` on volumes) clash, the ones it freed (`x` on hosts, `u` on pools) do not.
+    #[test]
+    fn key_clashes_follow_the_grammars_bindings() {
+        let one = |key: &str, scope: &str| {
+            format!("[[plugins]]\nkey = \"{key}\"\nname = \"p\"\nscopes = [\"{scope}\"]\ncommand = [\"true\"]\n")
+        };
+        for (key, scope, action) in [
+            ("D", "host", "RemoveHost"),
+            ("n", "host", "AddHost"),
+            ("W", "pool", "Wipe"),
+            ("D", "pool", "Undefine"),
+            ("<", "volume", "Upload"),
+            ("D", "network", "Undefine"),
+            ("X", "job", "ClearFinished"),
+            ("V", "vm", "Revert"),
+            ("D", "vm", "DeleteVm"),
+        ] {
+            let e = parse_err(&one(key, scope));
+            assert!(
+                e.contains(&format!(
+                    "key {key} is already {action} in the {scope} scope"
+                )),
+                "{e}"
+            );
+        }
+        for (key, scope) in [("x", "host"), ("a", "host"), ("u", "pool"), ("i", "volume")] {
+            assert_eq!(parse_ok(&one(key, scope)).len(), 1, "{key} on {scope}");
+        }
+    }
+
     #[test]
     fn bad_entries_name_their_line() {
         let e = parse_err(

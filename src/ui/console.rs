@@ -103,14 +103,14 @@ fn notice<'a>(app: &'a App, state: &LinkState) -> Option<Vec<Line<'a>>> {
         LinkState::Failed(e) => (
             "Could not open the console",
             e.clone(),
-            [hint(key(Action::Retry, "r"), "retry"), back].concat(),
+            [hint(key(Action::Retry, "<C-r>"), "retry"), back].concat(),
         ),
         LinkState::Ended(e) => (
             "The console closed",
             format!("{e}. Another client may have taken it over (--force)."),
             [
                 hint(key(Action::ForceConsole, "f"), "take it back"),
-                hint(key(Action::Retry, "r"), "retry"),
+                hint(key(Action::Retry, "<C-r>"), "retry"),
                 back,
             ]
             .concat(),

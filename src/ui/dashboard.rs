@@ -178,10 +178,18 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .title(title);
     if app.hosts.is_empty() {
         f.render_widget(
-            Paragraph::new("No hosts: press a to add one")
-                .style(t.dim)
-                .centered()
-                .block(block),
+            Paragraph::new(format!(
+                "No hosts: press {} to add one",
+                app.keymap
+                    .key_for(
+                        crate::config::keymap::Section::Dashboard,
+                        crate::config::keymap::Action::AddHost
+                    )
+                    .unwrap_or("n")
+            ))
+            .style(t.dim)
+            .centered()
+            .block(block),
             area,
         );
         return;

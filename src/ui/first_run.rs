@@ -38,7 +38,7 @@ pub fn lines(app: &App) -> Option<Vec<Line<'static>>> {
             let add = app
                 .keymap
                 .key_for(Section::Dashboard, Action::AddHost)
-                .unwrap_or("a");
+                .unwrap_or("n");
             format!("{dash} {add}")
         }
     };

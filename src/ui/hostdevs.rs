@@ -85,7 +85,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(e.clone(), t.toast_error)));
     }
     lines.push(Line::from(Span::styled(
-        "A on a VM's detail screen attaches one (host device) · r re-reads",
+        "A on a VM's detail screen attaches one (host device) · C-r re-reads",
         t.dim,
     )));
     f.render_widget(

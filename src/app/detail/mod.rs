@@ -18,7 +18,7 @@ use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
-use crate::host::{HostCommand, RequestId};
+use crate::host::{HostCommand, LifecycleOp, RequestId};
 use crate::job::{Job, JobState};
 use crate::model::HostId;
 use forms::Form;
@@ -90,6 +90,8 @@ pub struct DetailUi {
     pub after: Vec<After>,
     /// Hosts asked for their devices so the Hardware tab can name host devices.
     pub devices_asked: Vec<HostId>,
+    /// `D` on the VM table: the delete form opens once this VM's details are read.
+    pub delete_when_read: Option<(HostId, String)>,
 }
 
 /// A VM change sent once an earlier request succeeded (attach after the new volume exists);
@@ -174,6 +176,7 @@ pub fn request(app: &mut App, host: HostId, uuid: String) -> Vec<Effect> {
 
 /// The host answered a details read.
 pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<VmDetails>, String>) {
+    let failed = result.as_ref().err().cloned();
     let entry = app.detail.cache.entry((host, uuid.clone())).or_default();
     entry.loading = false;
     match result {
@@ -182,6 +185,15 @@ pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<Vm
             entry.details = Some(d);
         }
         Err(e) => entry.error = Some(e),
+    }
+    if app.detail.delete_when_read.as_ref() == Some(&(host, uuid.clone())) {
+        app.detail.delete_when_read = None;
+        match failed {
+            Some(e) => app
+                .messages
+                .push(Level::Error, format!("cannot read the VM: {e}"), app.now),
+            None => delete_form(app, host, &uuid),
+        }
     }
     // Cursors stay inside the lists, which may have shrunk.
     if shown(app) == Some((host, uuid)) {
@@ -192,6 +204,51 @@ pub fn answered(app: &mut App, host: HostId, uuid: String, result: Result<Box<Vm
             app.detail.snap_sel = app.detail.snap_sel.min(snaps.saturating_sub(1));
         }
     }
+}
+
+/// `D` on the VM table: the detail's delete form (options, the name typed) for the VM under
+/// the cursor, once its definition is read. Bulk delete is not offered.
+pub fn delete_vm(app: &mut App) -> Vec<Effect> {
+    if !app.vms.marks.is_empty() {
+        app.messages.push(
+            Level::Info,
+            "VMs are marked: delete them one at a time (Esc clears the marks)",
+            app.now,
+        );
+        return Vec::new();
+    }
+    let Some(r) = app.selected_row() else {
+        app.messages.push(Level::Info, "no VM selected", app.now);
+        return Vec::new();
+    };
+    let (h, vm) = app.vm(r);
+    let (host, uuid, problem) = (h.id, vm.uuid.clone(), super::lifecycle::host_problem(h));
+    if let Some(p) = problem {
+        app.messages.push(Level::Info, p, app.now);
+        return Vec::new();
+    }
+    // Read afresh (a cached definition may list volumes it no longer has); the form opens on
+    // the answer, or on the one already under way.
+    app.detail.delete_when_read = Some((host, uuid.clone()));
+    request(app, host, uuid)
+}
+
+/// Opens the delete form over the VM table with the VM's details just read. Its effects (a
+/// pool read other forms want) are not needed for deleting.
+fn delete_form(app: &mut App, host: HostId, uuid: &str) {
+    let Some(d) = app
+        .detail
+        .cache
+        .get(&(host, uuid.to_string()))
+        .and_then(|c| c.details.clone())
+    else {
+        return;
+    };
+    // Another key moved on meanwhile (a form, the palette, another screen): nothing pops up.
+    if app.mode != super::Mode::Normal || app.view != View::Pane(PaneId::Vms) {
+        return;
+    }
+    let _ = forms::open(app, host, &d, Form::Delete);
 }
 
 /// Once a second: re-read the shown VM when its state, as the
@@ -314,6 +371,27 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
             move_cursor(app, action, page);
             return Vec::new();
         }
+        // The VM table's lifecycle keys, for this one VM: the same checks, questions, toasts.
+        Action::Start
+        | Action::Shutdown
+        | Action::Reboot
+        | Action::Reset
+        | Action::ForceOff
+        | Action::Pause
+        | Action::Resume
+        | Action::ManagedSave => {
+            let op = match action {
+                Action::Start => LifecycleOp::Start,
+                Action::Shutdown => LifecycleOp::Shutdown,
+                Action::Reboot => LifecycleOp::Reboot,
+                Action::Reset => LifecycleOp::Reset,
+                Action::ForceOff => LifecycleOp::ForceOff,
+                Action::Pause => LifecycleOp::Pause,
+                Action::Resume => LifecycleOp::Resume,
+                _ => LifecycleOp::ManagedSave,
+            };
+            return super::lifecycle::request_one(app, op, host, &uuid);
+        }
         Action::CancelJob => {
             match clone_of(app, host, &uuid) {
                 Some(c) => {
@@ -395,14 +473,8 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
                 None => Vec::new(),
             },
             Tab::Hardware => detach(app, host, &d),
-            _ => {
-                app.messages.push(
-                    Level::Info,
-                    "select a device (Hardware) or a snapshot (Snapshots) to delete; X deletes the VM",
-                    app.now,
-                );
-                Vec::new()
-            }
+            // Nothing selectable here: `D` deletes the VM itself.
+            Tab::Overview | Tab::Xml => forms::open(app, host, &d, Form::Delete),
         },
         Action::Revert if app.detail.tab == Tab::Snapshots => revert(app, host, &d),
         _ => Vec::new(),
@@ -705,7 +777,7 @@ impl super::panes::Pane for DetailPane {
             (Action::NewItem, "snapshot"),
             (Action::CloneItem, "clone"),
             (Action::Backup, "backup"),
-            (Action::DeleteVm, "delete VM"),
+            (Action::Delete, "delete"),
             (Action::Back, "back"),
             (Action::Quit, "quit"),
         ]

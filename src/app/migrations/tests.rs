@@ -188,10 +188,10 @@ fn progress_and_the_end_show_in_the_pane_and_as_a_message() {
         .log
         .iter()
         .any(|e| e.text == "web-01 migrated to kvm-b (downtime 24 ms)"));
-    // Finished: x does nothing, c clears it.
+    // Finished: x does nothing, X clears it.
     assert!(press(&mut a, "x").is_empty());
     assert_eq!(a.mode, Mode::Normal);
-    press(&mut a, "c");
+    press(&mut a, "X");
     assert!(a.migrations.list.is_empty());
 }
 
@@ -218,7 +218,7 @@ fn tune_and_post_copy_reach_the_running_migration() {
         migrate_cmds(&fx).as_slice(),
         [MigrateCmd::PostCopy { .. }]
     ));
-    press(&mut a, "b");
+    press(&mut a, "e");
     let w = wizard(&a);
     assert!(w.spec_as::<super::migrate_wizard::TuneForm>().is_some());
     for c in "12".chars() {

@@ -139,7 +139,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, d: &VmDetails) {
                     ))
                     .into_owned(),
                 ),
-                Line::from("r: revert (confirm) · D: delete (with or without children) · n: new"),
+                Line::from("V: revert (confirm) · D: delete (with or without children) · n: new"),
             ]
         })
         .unwrap_or_default();

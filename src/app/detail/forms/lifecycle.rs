@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn delete_vm_lists_volumes_and_wants_the_name_typed() {
         let mut a = opened(false);
-        press(&mut a, "X");
+        press(&mut a, "D");
         assert!(matches!(a.mode, Mode::Wizard(_)));
         press(&mut a, "<Space>"); // delete storage: on
         press(&mut a, "<Enter>"); // review
@@ -269,7 +269,7 @@ mod tests {
         let mut d = details(false);
         d.name = raw.into();
         changed(&mut a, d);
-        press(&mut a, "X");
+        press(&mut a, "D");
         press(&mut a, "<Enter>"); // review
         press(&mut a, "<Enter>");
         let Mode::Confirm(c) = &a.mode else {

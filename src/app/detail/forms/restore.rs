@@ -262,7 +262,7 @@ mod tests {
         a.hosts[0].uri = "qemu:///system".into();
         a.settings.backup_dir = tmp.path().to_string_lossy().into_owned();
         with_pools(&mut a, &["default"]);
-        press(&mut a, "R");
+        press(&mut a, "I");
         let e = form(&a).field("backup").unwrap().error.clone();
         assert_eq!(
             e.as_deref(),
@@ -297,7 +297,7 @@ mod tests {
         );
 
         // Over the VM's disks: its name must be typed.
-        press(&mut a, "R");
+        press(&mut a, "I");
         refresh(&mut a);
         if let Mode::Wizard(w) = &mut a.mode {
             w.focus = 2;
@@ -328,7 +328,7 @@ mod tests {
         let mut a = opened(false);
         a.hosts[0].uri = "qemu:///system".into();
         a.settings.backup_dir = tmp.path().to_string_lossy().into_owned();
-        press(&mut a, "R");
+        press(&mut a, "I");
         refresh(&mut a);
         let e = form(&a).field("backup").unwrap().error.clone().unwrap();
         assert!(e.starts_with("no backups of web-01"), "{e}");

@@ -80,6 +80,15 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .chain([7])
         .max()
         .unwrap_or(7) as u16;
+    // What the other columns leave to STATUS (borders, one space between columns), so a
+    // long status ends in "…" instead of being cut.
+    let fixed = host_w + 4 + 5 + spark_w as u16 + 5 + vms_w + 6 + 16;
+    let (fixed, columns) = if wide {
+        (fixed + spark_w as u16 + 19, 11)
+    } else {
+        (fixed, 9)
+    };
+    let status_w = area.width.saturating_sub(2 + fixed + columns - 1) as usize;
     let rows = ord
         .iter()
         .enumerate()
@@ -107,8 +116,12 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
             let mut cells = vec![
                 Cell::from(fmt::truncate_middle(&h.name, host_w as usize)).style(t.title),
                 // What "sort by load" orders by: the worst of the four levels.
-                Cell::from(if h.updated_at.is_some() { load.label() } else { "-" })
-                    .style(level_style(t, load)),
+                Cell::from(if h.updated_at.is_some() {
+                    load.label()
+                } else {
+                    "-"
+                })
+                .style(level_style(t, load)),
                 Cell::from(format!("{:>5}", fmt::percent(h.node.cpu_pct)))
                     .style(level_style(t, lv[0])),
                 Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),
@@ -126,7 +139,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 Cell::from(h.overcommit().map_or("-".into(), |o| format!("{o:.1}x")))
                     .style(level_style(t, lv[2])),
                 Cell::from(storage.unwrap_or_else(|| "-".into())).style(level_style(t, lv[3])),
-                Cell::from(status).style(st_style),
+                Cell::from(fmt::truncate(&status, status_w)).style(st_style),
             ]);
             let mut row = Row::new(cells);
             if h.is_stale() {
@@ -144,7 +157,9 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         Constraint::Length(spark_w as u16),
         Constraint::Length(5),
     ];
-    let mut header = vec!["HOST", "LOAD", "CPU", "CPU HISTORY", "MEM"];
+    // The history column's title fits its width (8 on a narrow terminal).
+    let history = if narrow { "HISTORY" } else { "CPU HISTORY" };
+    let mut header = vec!["HOST", "LOAD", "CPU", history, "MEM"];
     if wide {
         widths.extend([Constraint::Length(spark_w as u16), Constraint::Length(19)]);
         header.extend(["MEM HISTORY", "USED/TOTAL"]);

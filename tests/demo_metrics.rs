@@ -120,7 +120,7 @@ fn no_host_answers_says_what_to_do_and_demo_adds_the_fleet() {
         "Getting started",
         "No hypervisor answers",
         "nothing-here: unable to connect",
-        "1 a    add a host",
+        "1 n    add a host",
         ":demo  try every screen on the built-in demo fleet",
         "systemctl start libvirtd",
     ] {
@@ -128,7 +128,7 @@ fn no_host_answers_says_what_to_do_and_demo_adds_the_fleet() {
     }
     live.app.view = View::Pane(PaneId::Dashboard);
     let s = screen(&live.app);
-    assert!(s.contains("a      add a host"), "{s}");
+    assert!(s.contains("n      add a host"), "{s}");
 
     let fx = virtdeck::app::palette::run(&mut live.app, "demo").unwrap();
     live.workers.apply(fx);

@@ -376,6 +376,16 @@ fn d_on_the_vm_table_opens_the_delete_form_and_e_the_hardware_tab() {
     assert_eq!(live.app.view, View::Pane(PaneId::Vms), "over the table");
     key(&mut live, "<Esc>");
     assert_eq!(live.app.mode, Mode::Normal);
+    // Esc before the read answers: the form does not pop up later.
+    live.press("D");
+    key(&mut live, "<Esc>");
+    assert!(
+        !live.pump_until(std::time::Duration::from_secs(2), |a| matches!(
+            a.mode,
+            Mode::Wizard(_)
+        )),
+        "the delete form came after Esc"
+    );
     // Marked VMs: bulk delete is not offered.
     key(&mut live, "<Space>");
     assert!(key(&mut live, "D").is_empty());

@@ -87,10 +87,12 @@ fn check(live: &common::Live, name: &str, place: Option<&str>, sub: Option<&str>
             );
         }
         if let Some(title) = sub {
+            // Named once: after the screens (`› Title`) or, when narrow, as the place itself.
             assert!(
-                header.contains(&format!("› {title}")),
+                header.contains(&format!("› {title}")) || here.trim() == title,
                 "{name} {w}x{h}: {header}"
             );
+            assert_eq!(header.matches(title).count(), 1, "{name} {w}x{h}: {header}");
         }
         assert!(status.contains("? help"), "{name} {w}x{h}: {status}");
         let shown = match part {

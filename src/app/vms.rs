@@ -201,6 +201,10 @@ impl Pane for VmsPane {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    // Any other key after `D` (Esc, a move) drops the delete form still waiting for its read.
+    if action != Action::DeleteVm {
+        app.detail.delete_when_read = None;
+    }
     let page = app.vms.table_page.get().max(1) as isize;
     let sel = app.vms.selected as isize;
     match action {

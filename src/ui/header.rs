@@ -55,9 +55,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let sub =
         !matches!(app.view, View::Pane(id) if PANES.iter().any(|p| p.id == id && p.key.is_some()));
     let mut right = Vec::new();
-    if sub {
-        right.push(Span::styled(format!("› {title} "), t.title));
-    }
+    let sub_span = sub.then(|| Span::styled(format!("› {title} "), t.title));
     let scope = match app.view.pane() {
         PaneId::Vms => app.vms.vm_scope,
         p => app.scopes.of(p).and_then(|s| s.host),
@@ -85,17 +83,26 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         right.push(Span::styled("[read-only] ", t.pending));
     }
     let used: usize = spans.iter().map(|s| s.content.width()).sum();
-    let right_w: usize = right.iter().map(|s| s.content.width()).sum();
+    let right_w: usize = right
+        .iter()
+        .chain(&sub_span)
+        .map(|s| s.content.width())
+        .sum();
     let width = area.width as usize;
     if used + right_w < width {
         spans.push(Span::raw(" ".repeat(width - used - right_w)));
+        spans.extend(sub_span);
         spans.extend(right);
     } else {
-        // Narrow: the place first, then as many screens as fit (the rest is in `?`).
+        // Narrow: the place first (a screen without a number key is named once), then what
+        // narrows it (the other screens are in `?`).
         let mut keep = vec![Span::styled(
             format!(" {} ", short_or(here, title)),
             t.selected,
         )];
+        if !short(here).is_empty() {
+            keep.extend(sub_span);
+        }
         keep.extend(right);
         spans = keep;
     }

@@ -26,13 +26,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .get()
         .clamp(sel.saturating_sub(page - 1), sel);
     app.hostdevs.offset.set(first);
+    // Borders, the host and mark columns and the spaces between: a long line ends in "…".
+    let line_w = (top.width as usize).saturating_sub(2 + 14 + 1 + 2);
     let body = list.iter().skip(first).take(page).map(|r| {
         let mark = if r.warnings.is_empty() { " " } else { "⚠" };
         Row::new(vec![
-            Cell::from(host_name(app, r.host)),
+            Cell::from(crate::fmt::truncate_middle(&host_name(app, r.host), 14)),
             Cell::from(mark).style(t.level_warn),
             // Escaped by `HostDevices::line`.
-            Cell::from(r.line.clone()),
+            Cell::from(crate::fmt::truncate(&r.line, line_w)),
         ])
     });
     let title = vec![

@@ -80,6 +80,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .chain([14])
         .max()
         .unwrap_or(14) as u16;
+    let mut widths = vec![
+        Constraint::Length(host_w as u16),
+        Constraint::Length(vms_w),
+        Constraint::Length(12),
+        Constraint::Length(14),
+    ];
+    let mut header = vec!["HOST", "VMS", "HYPERVISOR", "LIBVIRT"];
+    if wide {
+        widths.push(Constraint::Length(30));
+        header.push("URI");
+    }
+    widths.push(Constraint::Fill(1));
+    header.push("STATUS");
+    // A long status (libvirt's error) ends in "…" where the table cuts it.
+    let status_w = super::pools::resolved(&widths, area.width)
+        .last()
+        .copied()
+        .unwrap_or(0);
     let rows = app.hosts.iter().map(|h| {
         let (status, style) = status_cell(h, t, app);
         let info = h.info.as_ref();
@@ -98,22 +116,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         if wide {
             cells.push(Cell::from(fmt::truncate(&h.uri, 30)).style(t.dim));
         }
-        cells.push(Cell::from(status).style(style));
+        cells.push(Cell::from(fmt::truncate(&status, status_w)).style(style));
         Row::new(cells)
     });
-    let mut widths = vec![
-        Constraint::Length(host_w as u16),
-        Constraint::Length(vms_w),
-        Constraint::Length(12),
-        Constraint::Length(14),
-    ];
-    let mut header = vec!["HOST", "VMS", "HYPERVISOR", "LIBVIRT"];
-    if wide {
-        widths.push(Constraint::Length(30));
-        header.push("URI");
-    }
-    widths.push(Constraint::Fill(1));
-    header.push("STATUS");
     let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
     let title = Line::from(vec![
         Span::styled(" Hosts ", t.title),

@@ -66,11 +66,34 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     // Below 140 columns the data and elapsed columns give way (the gauge and ETA stay).
     let wide = area.width >= 140;
+    let mut widths = vec![
+        super::pools::fit("VM", list.iter().map(|m| m.vm_name.as_str()), 28),
+        super::pools::fit("HOSTS", hosts.iter().map(String::as_str), 36),
+        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Length(gauge_w as u16),
+    ];
+    let mut header = vec!["VM", "HOSTS", "TYPE", "PHASE", "PROGRESS"];
+    if wide {
+        widths.push(Constraint::Length(17));
+        header.push("DATA");
+    }
+    widths.extend([Constraint::Length(10), Constraint::Length(7)]);
+    header.extend(["SPEED", "ETA"]);
+    if wide {
+        widths.push(Constraint::Length(7));
+        header.push("ELAPSED");
+    }
+    widths.push(Constraint::Length(8));
+    header.push("DOWNTIME");
+    // The names give way before the numbers, and what is cut ends in "…".
+    super::pools::give_way(&mut widths, &[0, 1], top.width);
+    let w = super::pools::resolved(&widths, top.width);
     let rows = list.iter().zip(&hosts).map(|(m, hosts)| {
         let mut cells = vec![
-            Cell::from(crate::sanitize::text(&m.vm_name)),
-            Cell::from(hosts.clone()),
-            Cell::from(m.options.summary()),
+            Cell::from(crate::fmt::truncate(&m.vm_name, w[0])),
+            Cell::from(crate::fmt::truncate(hosts, w[1])),
+            Cell::from(crate::fmt::truncate(&m.options.summary(), w[2])),
             Cell::from(Span::styled(m.phase_label(), phase_style(app, m.phase))),
             Cell::from(bar(m.ratio(), gauge_w)),
         ];
@@ -88,26 +111,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         cells.push(Cell::from(m.downtime_label()));
         Row::new(cells)
     });
-    let mut widths = vec![
-        super::pools::fit("VM", list.iter().map(|m| m.vm_name.as_str()), 28),
-        super::pools::fit("HOSTS", hosts.iter().map(String::as_str), 36),
-        Constraint::Min(8),
-        Constraint::Length(10),
-        Constraint::Length(gauge_w as u16),
-    ];
-    let mut header = vec!["VM", "HOSTS", "TYPE", "PHASE", "PROGRESS"];
-    if wide {
-        widths.push(Constraint::Length(17));
-        header.push("DATA");
-    }
-    widths.extend([Constraint::Length(10), Constraint::Length(7)]);
-    header.extend(["SPEED", "ETA"]);
-    if wide {
-        widths.push(Constraint::Length(7));
-        header.push("ELAPSED");
-    }
-    widths.push(Constraint::Length(8));
-    header.push("DOWNTIME");
     let active = app.migrations.active();
     let title = vec![
         Span::styled(" Migrations ", t.title),

@@ -56,12 +56,14 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
     ]);
     let names: &[usize] = if multi { &[0, 1] } else { &[0] };
     super::pools::give_way(&mut widths, names, area.width);
+    let w = super::pools::resolved(&widths, area.width);
+    let first = usize::from(multi);
     let body = list.iter().enumerate().map(|(i, (hid, n))| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
                 app.host(*hid)
-                    .map(|h| sanitize::text(&h.name))
+                    .map(|h| crate::fmt::truncate_middle(&h.name, w[0]))
                     .unwrap_or_default(),
             ));
         }
@@ -71,14 +73,14 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             .flat_map(|i| i.dhcp.iter().map(|(a, b)| format!("{a}-{b}")))
             .collect();
         cells.extend([
-            Cell::from(sanitize::text(&n.name)),
+            Cell::from(crate::fmt::truncate(&n.name, w[first])),
             Cell::from(n.forward.label()),
-            Cell::from(bridges[i].clone()),
-            Cell::from(subnets[i].clone()),
+            Cell::from(crate::fmt::truncate(&bridges[i], w[first + 2])),
+            Cell::from(crate::fmt::truncate(&subnets[i], w[first + 3])),
             Cell::from(if dhcp.is_empty() {
                 "-".into()
             } else {
-                sanitize::text(&dhcp.join(" ")).into_owned()
+                crate::fmt::truncate(&dhcp.join(" "), w[first + 4])
             }),
             Cell::from(if n.active { "yes" } else { "no" }).style(if n.active {
                 t.state_running
@@ -87,7 +89,7 @@ fn render_networks(app: &App, f: &mut Frame, area: Rect) {
             }),
             Cell::from(yes(n.autostart)),
             Cell::from(yes(n.persistent)),
-            Cell::from(labels[i].clone()),
+            Cell::from(crate::fmt::truncate(&labels[i], w[first + 8])),
         ]);
         let mut row = Row::new(cells);
         if app.host(*hid).is_some_and(|h| h.is_stale()) {

@@ -125,6 +125,36 @@ pub(super) fn give_way(widths: &mut [Constraint], cols: &[usize], width: u16) {
     }
 }
 
+/// The width each column gets in a bordered table `width` cells wide with one space between
+/// columns: lengths as given, `Fill` columns share what is left by weight. Cells are cut to
+/// these with a "…" (a value cut by the table itself would read as wrong data).
+pub(super) fn resolved(widths: &[Constraint], width: u16) -> Vec<usize> {
+    let fixed: u16 = widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    let gaps = widths.len().saturating_sub(1) as u16;
+    let room = width.saturating_sub(2 + gaps + fixed) as usize;
+    let weights: u16 = widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Fill(w) => *w,
+            _ => 0,
+        })
+        .sum();
+    widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => *n as usize,
+            Constraint::Fill(w) if weights > 0 => room * *w as usize / weights as usize,
+            _ => 0,
+        })
+        .collect()
+}
+
 /// The HOST column of a fleet-wide pane, sized to the names of the hosts it lists.
 pub(super) fn host_column(
     app: &App,
@@ -168,7 +198,7 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
     widths.extend([
         fit("NAME", rows.iter().map(|(_, p)| p.name.as_str()), 28),
         Constraint::Length(8),
-        Constraint::Length(12),
+        fit("STATE", rows.iter().map(|(_, p)| p.state.label()), 12),
         Constraint::Length(4),
     ]);
     header.extend(["NAME", "TYPE", "STATE", "AUTO"]);
@@ -194,19 +224,21 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
     }
     let names: &[usize] = if multi { &[0, 1] } else { &[0] };
     give_way(&mut widths, names, area.width);
+    let w = resolved(&widths, area.width);
+    let first = usize::from(multi);
     let table_rows = rows.iter().map(|(hid, p)| {
         let mut cells = Vec::new();
         if multi {
             cells.push(Cell::from(
                 app.host(*hid)
-                    .map(|h| sanitize::text(&h.name))
+                    .map(|h| fmt::truncate_middle(&h.name, w[0]))
                     .unwrap_or_default(),
             ));
         }
         let active = p.state.is_active();
         let size = |n: u64| if active { fmt::bytes(n) } else { "-".into() };
         cells.extend([
-            Cell::from(sanitize::text(&p.name)),
+            Cell::from(fmt::truncate(&p.name, w[first])),
             Cell::from(sanitize::text(&p.kind)),
             Cell::from(p.state.label()).style(pool_state_style(app, p.state)),
             Cell::from(yes(p.autostart)),
@@ -225,8 +257,9 @@ pub fn render_pools(app: &App, f: &mut Frame, area: Rect) {
             } else {
                 "    -".into()
             }));
-            cells.push(Cell::from(sanitize::text(
+            cells.push(Cell::from(fmt::truncate(
                 p.target.as_deref().unwrap_or_default(),
+                w[first + 9],
             )));
         }
         let mut row = Row::new(cells);

@@ -38,7 +38,7 @@ start 120 36
 # The demo's made-up metrics need a few polls (2 s apart) before the sparklines move.
 sleep 12
 shot dashboard
-keys a && keys -l "qemu+ssh://root@kvm-04/sytem" && shot add-host
+keys n && keys -l "qemu+ssh://root@kvm-04/sytem" && shot add-host
 keys Escape && keys 2 && shot main
 keys Enter && shot vm-detail
 keys Escape && keys / && keys -l "state:run k8s" && shot filter

@@ -223,7 +223,9 @@ fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
         t.keys(&["Enter"]);
         std::thread::sleep(Duration::from_millis(800));
         let s = t.screen();
-        if s.lines().any(|l| l.contains("echo: ") && l.contains("typed in tmux")) {
+        if s.lines()
+            .any(|l| l.contains("echo: ") && l.contains("typed in tmux"))
+        {
             break;
         }
         assert!(std::time::Instant::now() < until, "no echo: {s}");

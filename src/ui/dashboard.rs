@@ -77,12 +77,30 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .hosts
         .iter()
         .map(|h| vms_of(h).len())
+        .chain([5])
+        .max()
+        .unwrap_or(5) as u16;
+    let storage_of = |h: &HostView| {
+        h.node.storage().map(|(cap, alloc, _)| {
+            format!(
+                "{} of {}",
+                fmt::percent(storage_pct(h)),
+                fmt::bytes(cap.max(alloc))
+            )
+        })
+    };
+    // As wide as the longest reading ("100% of 1023.9 GiB" at most), so STATUS keeps its room.
+    let storage_w = app
+        .hosts
+        .iter()
+        .filter_map(|h| storage_of(h).map(|s| s.len()))
         .chain([7])
         .max()
-        .unwrap_or(7) as u16;
+        .unwrap_or(7)
+        .min(18) as u16;
     // What the other columns leave to STATUS (borders, one space between columns), so a
     // long status ends in "…" instead of being cut.
-    let fixed = host_w + 4 + 5 + spark_w as u16 + 5 + vms_w + 6 + 16;
+    let fixed = host_w + 4 + 5 + spark_w as u16 + 5 + vms_w + 5 + storage_w;
     let (fixed, columns) = if wide {
         (fixed + spark_w as u16 + 19, 11)
     } else {
@@ -105,13 +123,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                     fmt::kib(m.total_kib)
                 )
             });
-            let storage = h.node.storage().map(|(cap, alloc, _)| {
-                format!(
-                    "{} of {}",
-                    fmt::percent(storage_pct(h)),
-                    fmt::bytes(cap.max(alloc))
-                )
-            });
+            let storage = storage_of(h);
             let load = lv.into_iter().max().unwrap_or(Level::Ok);
             let mut cells = vec![
                 Cell::from(fmt::truncate_middle(&h.name, host_w as usize)).style(t.title),
@@ -138,7 +150,11 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 Cell::from(vms_of(h)),
                 Cell::from(h.overcommit().map_or("-".into(), |o| format!("{o:.1}x")))
                     .style(level_style(t, lv[2])),
-                Cell::from(storage.unwrap_or_else(|| "-".into())).style(level_style(t, lv[3])),
+                Cell::from(fmt::truncate(
+                    &storage.unwrap_or_else(|| "-".into()),
+                    storage_w as usize,
+                ))
+                .style(level_style(t, lv[3])),
                 Cell::from(fmt::truncate(&status, status_w)).style(st_style),
             ]);
             let mut row = Row::new(cells);
@@ -166,8 +182,8 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
     }
     widths.extend([
         Constraint::Length(vms_w),
-        Constraint::Length(6),
-        Constraint::Length(16),
+        Constraint::Length(5),
+        Constraint::Length(storage_w),
         Constraint::Fill(1),
     ]);
     header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);

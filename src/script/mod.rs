@@ -68,12 +68,8 @@ pub fn list(hosts: &[HostSpec], json: bool, filter: Option<&str>, sample: Option
             .then_with(|| crate::app::table::natural_cmp(&a.name, &b.name))
     });
     if json {
-        match serde_json::to_string_pretty(&rows) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("list: {e}");
-                return FAILED;
-            }
+        if !print_json("list", &rows) {
+            return FAILED;
         }
     } else {
         println!(
@@ -129,12 +125,8 @@ pub fn hosts_cmd(hosts: &[HostSpec], json: bool) -> i32 {
         UNREACHABLE
     };
     if json {
-        match serde_json::to_string_pretty(&rows) {
-            Ok(t) => println!("{t}"),
-            Err(e) => {
-                eprintln!("hosts: {e}");
-                return FAILED;
-            }
+        if !print_json("hosts", &rows) {
+            return FAILED;
         }
     } else {
         for r in &rows {
@@ -203,4 +195,18 @@ fn tell(verb: &str, t: &str, f: &Failure) -> i32 {
     let say = crate::sanitize::text;
     eprintln!("{verb} {}: {}", say(t), say(&text));
     code
+}
+
+/// Prints `rows` as one pretty JSON array; false (said on stderr) if they cannot be.
+fn print_json(verb: &str, rows: &impl serde::Serialize) -> bool {
+    match serde_json::to_string_pretty(rows) {
+        Ok(text) => {
+            println!("{text}");
+            true
+        }
+        Err(e) => {
+            eprintln!("{verb}: {e}");
+            false
+        }
+    }
 }

@@ -186,6 +186,29 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The subcommand as typed (for the log: no arguments, which may name anything).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Backup(_) => "backup",
+            Command::Restore(_) => "restore",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+            Command::List { .. } => "list",
+            Command::Doctor { .. } => "doctor",
+            Command::Hosts { .. } => "hosts",
+            Command::Start { .. } => "start",
+            Command::Shutdown { .. } => "shutdown",
+            Command::Reboot { .. } => "reboot",
+            Command::Destroy { .. } => "destroy",
+            Command::Suspend { .. } => "suspend",
+            Command::Resume { .. } => "resume",
+            Command::Migrate(_) => "migrate",
+            Command::Console { .. } => "console",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// The VM's name or UUID, optionally @HOST (a host name from config.toml or a URI)

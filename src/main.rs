@@ -113,6 +113,7 @@ fn run() -> anyhow::Result<()> {
                 }
             },
         };
+        tracing::info!(command = cmd.name(), status = code, "command finished");
         // `exit` runs no destructors: the demo's temporary files go first.
         drop(demo);
         drop(log);

@@ -92,3 +92,33 @@ fn a_panic_goes_to_the_log_with_its_backtrace() {
     );
     assert!(!text.contains('\x1b'), "{text:?}");
 }
+
+/// A scripting command logs its end with its exit status (the start line alone said nothing
+/// of how it went).
+#[test]
+fn a_script_command_logs_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("virtdeck.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_virtdeck"))
+        .env("VIRTDECK_CONFIG_DIR", "/nonexistent-vdk-config")
+        .args(["--log-file"])
+        .arg(&log)
+        .args(["-c", "test:///default", "start", "vdk-no-such-vm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let end = text
+        .lines()
+        .find(|l| l.contains("command finished"))
+        .unwrap_or_else(|| panic!("no end line: {text}"));
+    assert!(
+        end.contains("command=\"start\"") || end.contains("command=start"),
+        "{end}"
+    );
+    assert!(end.contains("status=2"), "{end}");
+    assert!(
+        !end.contains("vdk-no-such-vm"),
+        "no arguments in the log: {end}"
+    );
+}

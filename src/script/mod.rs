@@ -78,14 +78,14 @@ pub fn list(hosts: &[HostSpec], json: bool, filter: Option<&str>, sample: Option
         );
         for r in &rows {
             println!(
-                "{:<16} {:<28} {:<10} {:>5} {:>9} {:>6}  {:<18} {}",
-                crate::fmt::truncate(&r.host, 16),
-                crate::fmt::truncate(&r.name, 28),
+                "{} {} {:<10} {:>5} {:>9} {:>6}  {} {}",
+                cell(&r.host, 16),
+                cell(&r.name, 28),
                 if r.template { "template" } else { &r.state },
                 r.vcpus,
                 crate::fmt::kib(r.memory_kib),
                 r.cpu_percent.map_or("-".into(), |p| format!("{p:.1}")),
-                crate::fmt::truncate(r.addresses.first().map_or("-", String::as_str), 18),
+                cell(r.addresses.first().map_or("-", String::as_str), 18),
                 crate::sanitize::text(&r.tags.join(" "))
             );
         }
@@ -129,6 +129,13 @@ pub fn hosts_cmd(hosts: &[HostSpec], json: bool) -> i32 {
             return FAILED;
         }
     } else {
+        // URIs whole where they fit: their ends (the file, the host) tell hosts apart.
+        let uri_w = rows
+            .iter()
+            .map(|r| crate::sanitize::width(&r.uri))
+            .max()
+            .unwrap_or(0)
+            .clamp(3, 72);
         for r in &rows {
             let what = match &r.error {
                 Some(e) => format!("unreachable: {}", crate::sanitize::text(e)),
@@ -140,11 +147,7 @@ pub fn hosts_cmd(hosts: &[HostSpec], json: bool) -> i32 {
                     r.libvirt.as_deref().unwrap_or("-")
                 ),
             };
-            println!(
-                "{:<16} {:<40} {what}",
-                crate::fmt::truncate(&r.name, 16),
-                crate::fmt::truncate(&r.uri, 40)
-            );
+            println!("{} {} {what}", cell(&r.name, 16), cell(&r.uri, uri_w));
         }
     }
     status
@@ -208,5 +211,30 @@ fn print_json(verb: &str, rows: &impl serde::Serialize) -> bool {
             eprintln!("{verb}: {e}");
             false
         }
+    }
+}
+
+/// A column of the text output: sanitised, cut with "…" and padded to `width` display cells
+/// (`{:<w}` counts chars, which misaligns CJK names).
+fn cell(s: &str, width: usize) -> String {
+    crate::fmt::pad(&crate::fmt::truncate(s, width), width)
+}
+
+#[cfg(test)]
+mod tests {
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn text_columns_line_up_with_wide_names_and_cut_with_an_ellipsis() {
+        for name in [
+            "web",
+            "東京-edge-cache",
+            "a-very-long-name-for-a-vm-\u{1b}[31m",
+        ] {
+            let c = super::cell(name, 12);
+            assert_eq!(c.width(), 12, "{c:?}");
+            assert!(!c.contains('\u{1b}'), "{c:?}");
+        }
+        assert!(super::cell("a-very-long-name", 8).trim_end().ends_with('…'));
     }
 }

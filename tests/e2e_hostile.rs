@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::tmux::{tmux_available, Tmux};
+use common::tmux::{usable, Tmux};
 use unicode_width::UnicodeWidthStr;
 
 fn fleet_uri() -> String {
@@ -52,9 +52,7 @@ fn check(pane: &str, screen: &str, cols: usize) {
 }
 
 fn visit_every_pane(cols: u16, rows: u16) {
-    if !tmux_available() {
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipped: tmux not installed");
+    if !usable() {
         return;
     }
     let cfg = tempfile::tempdir().unwrap();

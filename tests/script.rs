@@ -93,9 +93,7 @@ fn console_attaches_the_terminal_and_c_bracket_detaches() {
     if !kvm_available() {
         return;
     }
-    if !common::tmux::tmux_available() {
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipping: tmux not installed");
+    if !common::tmux::usable() {
         return;
     }
     let g = Guest::define("cons-cli");

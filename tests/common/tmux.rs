@@ -144,6 +144,17 @@ pub fn binary() -> PathBuf {
     }
 }
 
+/// Whether the tmux tests can run: CI must have tmux; elsewhere a test without it is
+/// reported as skipped.
+pub fn usable() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+    eprintln!("skipped: tmux not installed");
+    false
+}
+
 pub fn tmux_available() -> bool {
     Command::new("tmux")
         .arg("-V")

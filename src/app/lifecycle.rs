@@ -5,8 +5,25 @@ use super::hosts::HostView;
 use super::table::natural_cmp;
 use super::toast::Level;
 use super::{App, Confirm, ConfirmAction, Effect, Mode};
+use crate::config::keymap::Action;
 use crate::host::{HostCommand, LifecycleOp};
 use crate::model::{HostId, Vm, VmState};
+
+/// The lifecycle operation a key runs, the same on the VM table and a VM's detail screen
+/// (autostart is not here: each screen toggles it its own way).
+pub fn op_for(action: Action) -> Option<LifecycleOp> {
+    Some(match action {
+        Action::Start => LifecycleOp::Start,
+        Action::Shutdown => LifecycleOp::Shutdown,
+        Action::Reboot => LifecycleOp::Reboot,
+        Action::Reset => LifecycleOp::Reset,
+        Action::ForceOff => LifecycleOp::ForceOff,
+        Action::Pause => LifecycleOp::Pause,
+        Action::Resume => LifecycleOp::Resume,
+        Action::ManagedSave => LifecycleOp::ManagedSave,
+        _ => return None,
+    })
+}
 
 /// One VM an operation will run on.
 #[derive(Clone, Debug, PartialEq)]

@@ -504,15 +504,15 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::CancelJob => cancel(app, &m),
-        // `e` edits the running migration's max speed / downtime (`tune`: older keymaps).
-        Action::Edit | Action::Tune if m.phase.is_active() => {
+        // `e` edits the running migration's max speed / downtime.
+        Action::Edit if m.phase.is_active() => {
             let form = TuneForm { id: m.id };
             app.push_overlay(Mode::Wizard(Box::new(migrate_wizard::tune(
                 m.source, form, &m.options,
             ))));
             Vec::new()
         }
-        Action::Edit | Action::Tune => {
+        Action::Edit => {
             app.messages.push(
                 Level::Info,
                 "the migration is over: nothing to edit",

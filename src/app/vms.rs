@@ -205,6 +205,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     if action != Action::DeleteVm {
         app.detail.delete_when_read = None;
     }
+    if let Some(op) = lifecycle::op_for(action) {
+        return lifecycle::request(app, op);
+    }
     let page = app.vms.table_page.get().max(1) as isize;
     let sel = app.vms.selected as isize;
     match action {
@@ -259,14 +262,6 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.vms.descending = !app.vms.descending;
             app.rebuild();
         }
-        Action::Start => return lifecycle::request(app, LifecycleOp::Start),
-        Action::Shutdown => return lifecycle::request(app, LifecycleOp::Shutdown),
-        Action::Reboot => return lifecycle::request(app, LifecycleOp::Reboot),
-        Action::Reset => return lifecycle::request(app, LifecycleOp::Reset),
-        Action::ForceOff => return lifecycle::request(app, LifecycleOp::ForceOff),
-        Action::Pause => return lifecycle::request(app, LifecycleOp::Pause),
-        Action::Resume => return lifecycle::request(app, LifecycleOp::Resume),
-        Action::ManagedSave => return lifecycle::request(app, LifecycleOp::ManagedSave),
         // The per-VM value is decided in `request` (each VM flips its own flag).
         Action::ToggleAutostart => return lifecycle::request(app, LifecycleOp::SetAutostart(true)),
         Action::Open | Action::Fold if app.vms.header_at_cursor().is_some() => fold(app),

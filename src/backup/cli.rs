@@ -41,23 +41,29 @@ pub fn find_host(host: &str, hosts: &[HostSpec]) -> Option<HostSpec> {
         })
 }
 
+/// The tenths reached since `printed` up to `tenth` (at most 10), each once and never
+/// backwards; `printed` moves on to the last. Progress of every scripting command.
+pub fn new_tenths(tenth: u64, printed: &mut u64) -> std::ops::RangeInclusive<u64> {
+    let from = *printed + 1;
+    *printed = (*printed).max(tenth.min(10));
+    from..=*printed
+}
+
 /// The progress lines for `done` of `total` since `printed` tenths: each new tenth once.
 pub fn progress_lines(what: &str, done: u64, total: u64, printed: &mut u64) -> Vec<String> {
     if total == 0 {
         return Vec::new();
     }
-    let tenth = (done.min(total) * 10 / total).min(10);
-    let mut out = Vec::new();
-    while *printed < tenth {
-        *printed += 1;
-        out.push(format!(
-            "{what}: {:>3} % ({} of {})",
-            *printed * 10,
-            fmt::bytes(total * *printed / 10),
-            fmt::bytes(total)
-        ));
-    }
-    out
+    new_tenths(done.min(total) * 10 / total, printed)
+        .map(|t| {
+            format!(
+                "{what}: {:>3} % ({} of {})",
+                t * 10,
+                fmt::bytes(total * t / 10),
+                fmt::bytes(total)
+            )
+        })
+        .collect()
 }
 
 /// Runs `work` on a thread while printing its progress; a signal cancels it.

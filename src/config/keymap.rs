@@ -102,7 +102,6 @@ pub enum Action {
     Migrate,
     ViewMigrations,
     Evacuate,
-    Tune,
     PostCopy,
     ClearFinished,
     /// VM detail screen: tabs, edits, snapshots, XML.
@@ -207,7 +206,6 @@ impl Action {
         ("migrate", Action::Migrate),
         ("view_migrations", Action::ViewMigrations),
         ("evacuate", Action::Evacuate),
-        ("tune", Action::Tune),
         ("post_copy", Action::PostCopy),
         ("clear_finished", Action::ClearFinished),
         ("next_tab", Action::NextTab),

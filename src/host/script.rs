@@ -229,12 +229,12 @@ pub enum Failure {
     Unreachable(String, String),
 }
 
-/// The domains (name, UUID) of each candidate host, and the hosts that did not answer.
 /// A host and its connection, or why it has none.
 type Opened = (Host, Result<Connect, String>);
 /// A host's name and its domains (name, UUID).
 type DomainList = (String, Vec<(String, String)>);
 
+/// The domains (name, UUID) of each candidate host, and the hosts that did not answer.
 fn domain_lists(candidates: &[&Opened]) -> (Vec<DomainList>, Vec<Failure>) {
     let mut lists = Vec::new();
     let mut troubles = Vec::new();
@@ -258,7 +258,8 @@ fn domain_lists(candidates: &[&Opened]) -> (Vec<DomainList>, Vec<Failure>) {
 }
 
 /// Finds `vm` among `conns` (only the host with URI `pinned` when given): the index of its
-/// host and its UUID, or why not, and the hosts that did not answer.
+/// host and its UUID, or why not, and the hosts that did not answer. A host that did not
+/// answer lists no domain, so the one found is always a connected host's.
 fn find(
     conns: &[Opened],
     vm: &str,
@@ -274,13 +275,7 @@ fn find(
     let r = match locate(vm, &lists) {
         Found::NotFound => Err(Failure::NotFound),
         Found::Ambiguous(on) => Err(Failure::Ambiguous(on)),
-        Found::One(i, uuid) => {
-            let (at, (h, c)) = candidates[i];
-            match c {
-                Ok(_) => Ok((at, uuid)),
-                Err(e) => Err(Failure::Unreachable(h.0.clone(), e.clone())),
-            }
-        }
+        Found::One(i, uuid) => Ok((candidates[i].0, uuid)),
     };
     (r, troubles)
 }

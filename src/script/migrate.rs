@@ -259,13 +259,10 @@ fn wait_preflight(rx: &mpsc::Receiver<HostEvent>) -> Option<Vec<Check>> {
 
 /// A line per new tenth of `ratio` since `printed` tenths.
 pub fn progress(what: &str, ratio: f64, printed: &mut u64) -> Vec<String> {
-    let tenth = ((ratio.clamp(0.0, 1.0) * 10.0).floor() as u64).min(10);
-    let mut out = Vec::new();
-    while *printed < tenth {
-        *printed += 1;
-        out.push(format!("{what}: {:>3} %", *printed * 10));
-    }
-    out
+    let tenth = (ratio.clamp(0.0, 1.0) * 10.0).floor() as u64;
+    crate::backup::cli::new_tenths(tenth, printed)
+        .map(|t| format!("{what}: {:>3} %", t * 10))
+        .collect()
 }
 
 #[cfg(test)]

@@ -98,15 +98,33 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .max()
         .unwrap_or(7)
         .min(18) as u16;
-    // What the other columns leave to STATUS (borders, one space between columns), so a
-    // long status ends in "…" instead of being cut.
-    let fixed = host_w + 4 + 5 + spark_w as u16 + 5 + vms_w + 5 + storage_w;
-    let (fixed, columns) = if wide {
-        (fixed + spark_w as u16 + 19, 11)
-    } else {
-        (fixed, 9)
-    };
-    let status_w = area.width.saturating_sub(2 + fixed + columns - 1) as usize;
+    let mut widths = vec![
+        Constraint::Length(host_w),
+        Constraint::Length(4),
+        Constraint::Length(5),
+        Constraint::Length(spark_w as u16),
+        Constraint::Length(5),
+    ];
+    // The history column's title fits its width (8 on a narrow terminal).
+    let history = if narrow { "HISTORY" } else { "CPU HISTORY" };
+    let mut header = vec!["HOST", "LOAD", "CPU", history, "MEM"];
+    if wide {
+        widths.extend([Constraint::Length(spark_w as u16), Constraint::Length(19)]);
+        header.extend(["MEM HISTORY", "USED/TOTAL"]);
+    }
+    widths.extend([
+        Constraint::Length(vms_w),
+        Constraint::Length(5),
+        Constraint::Length(storage_w),
+        Constraint::Fill(1),
+    ]);
+    header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);
+    // What the other columns leave to STATUS, so a long status ends in "…" instead of being
+    // cut by the table.
+    let status_w = super::pools::resolved(&widths, area.width)
+        .last()
+        .copied()
+        .unwrap_or(0);
     let rows = ord
         .iter()
         .enumerate()
@@ -166,27 +184,6 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
             }
             row
         });
-    let mut widths = vec![
-        Constraint::Length(host_w),
-        Constraint::Length(4),
-        Constraint::Length(5),
-        Constraint::Length(spark_w as u16),
-        Constraint::Length(5),
-    ];
-    // The history column's title fits its width (8 on a narrow terminal).
-    let history = if narrow { "HISTORY" } else { "CPU HISTORY" };
-    let mut header = vec!["HOST", "LOAD", "CPU", history, "MEM"];
-    if wide {
-        widths.extend([Constraint::Length(spark_w as u16), Constraint::Length(19)]);
-        header.extend(["MEM HISTORY", "USED/TOTAL"]);
-    }
-    widths.extend([
-        Constraint::Length(vms_w),
-        Constraint::Length(5),
-        Constraint::Length(storage_w),
-        Constraint::Fill(1),
-    ]);
-    header.extend(["VMS", "vCPU", "STORAGE", "STATUS"]);
     let connected = app.hosts.iter().filter(|h| h.status.is_connected()).count();
     let arrow = if app.dash.descending { " ▲" } else { "" };
     let mut title = Line::from(vec![

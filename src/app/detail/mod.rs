@@ -18,7 +18,7 @@ use super::toast::Level;
 use super::{App, Effect, View};
 use crate::config::keymap::Action;
 use crate::host::vm::{VmCmd, VmDetails, VmOp};
-use crate::host::{HostCommand, LifecycleOp, RequestId};
+use crate::host::{HostCommand, RequestId};
 use crate::job::{Job, JobState};
 use crate::model::HostId;
 use forms::Form;
@@ -356,6 +356,10 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
     let Some((host, uuid)) = shown(app) else {
         return Vec::new();
     };
+    // The VM table's lifecycle keys, for this one VM: the same checks, questions, toasts.
+    if let Some(op) = super::lifecycle::op_for(action) {
+        return super::lifecycle::request_one(app, op, host, &uuid);
+    }
     let page = app.detail.page.get().max(1);
     match action {
         Action::NextTab | Action::PrevTab => {
@@ -370,27 +374,6 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Bottom => {
             move_cursor(app, action, page);
             return Vec::new();
-        }
-        // The VM table's lifecycle keys, for this one VM: the same checks, questions, toasts.
-        Action::Start
-        | Action::Shutdown
-        | Action::Reboot
-        | Action::Reset
-        | Action::ForceOff
-        | Action::Pause
-        | Action::Resume
-        | Action::ManagedSave => {
-            let op = match action {
-                Action::Start => LifecycleOp::Start,
-                Action::Shutdown => LifecycleOp::Shutdown,
-                Action::Reboot => LifecycleOp::Reboot,
-                Action::Reset => LifecycleOp::Reset,
-                Action::ForceOff => LifecycleOp::ForceOff,
-                Action::Pause => LifecycleOp::Pause,
-                Action::Resume => LifecycleOp::Resume,
-                _ => LifecycleOp::ManagedSave,
-            };
-            return super::lifecycle::request_one(app, op, host, &uuid);
         }
         Action::CancelJob => {
             match clone_of(app, host, &uuid) {
@@ -452,7 +435,6 @@ pub fn key(app: &mut App, action: Action) -> Vec<Effect> {
             ask_agent(app, host, uuid)
         }
         Action::MoveDisk => move_disk(app, host, &d),
-        Action::DeleteVm => forms::open(app, host, &d, Form::Delete),
         Action::ToggleTemplate => {
             let on = !shown_vm(app).is_some_and(|v| v.template);
             let what = if on {

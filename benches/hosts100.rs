@@ -25,6 +25,8 @@
 
 #[path = "support/report.rs"]
 mod report;
+#[path = "support/shipped.rs"]
+mod shipped;
 use report::{ms, print_table, row, sorted};
 
 use std::collections::BTreeMap;
@@ -253,7 +255,8 @@ fn tmux_part(
     settle: Duration,
     rows: &mut Rows,
 ) -> Res<()> {
-    let bin = env!("CARGO_BIN_EXE_virtdeck");
+    let bin = shipped::binary();
+    let bin = bin.as_str();
     let tmux = Tmux {
         socket: format!("vd-h100-{}", std::process::id()),
     };

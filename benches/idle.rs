@@ -29,6 +29,11 @@
 //! - `VIRTDECK_IDLE_VMS` domains per host (default 160), `VIRTDECK_IDLE_RUNNING` started per
 //!   host (default 4)
 //! - `VIRTDECK_IDLE_PARTS` comma list of `poll`, `idle`, `redraw` (default all)
+//! - `VIRTDECK_BENCH_BIN` the binary the tmux part runs (`scripts/bench.sh idle` sets it to the
+//!   release binary; see benches/support/shipped.rs)
+//! - `VIRTDECK_IDLE_WRAP` runs the binary in tmux under this program (words split on spaces, no
+//!   shell), e.g. callgrind for `scripts/link-order.sh`; the tmux part then measures nothing and
+//!   quits the binary with `q` so the wrapper can write its output
 //! - `VIRTDECK_IDLE_LAB2_DIR` / `VIRTDECK_IDLE_LAB2_PORT` for the second daemon (default
 //!   `/run/virtdeck-lab2-bench`, 16530)
 
@@ -37,6 +42,8 @@ mod children;
 use children::Out;
 #[path = "support/report.rs"]
 mod report;
+#[path = "support/shipped.rs"]
+mod shipped;
 use report::{ms, print_table, row, sorted};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -1256,7 +1263,8 @@ fn idle_in_tmux(
     secs: Duration,
     settle: Duration,
 ) -> Res<()> {
-    let bin = env!("CARGO_BIN_EXE_virtdeck");
+    let bin = shipped::binary();
+    let bin = bin.as_str();
     let cfg_dir = tempfile::tempdir()?;
     let bytes_file = cfg_dir.path().join("pane.bytes");
     let tmux = Tmux {
@@ -1264,6 +1272,8 @@ fn idle_in_tmux(
         session: "vd".into(),
     };
     let cfg_env = format!("VIRTDECK_CONFIG_DIR={}", cfg_dir.path().display());
+    let wrap_words = std::env::var("VIRTDECK_IDLE_WRAP").unwrap_or_default();
+    let wrap: Vec<&str> = wrap_words.split_whitespace().collect();
     let mut args = vec![
         "-f",
         "/dev/null",
@@ -1279,8 +1289,9 @@ fn idle_in_tmux(
         &cfg_env,
         "-e",
         "TERM=xterm-256color",
-        bin,
     ];
+    args.extend(&wrap);
+    args.push(bin);
     for u in uris {
         args.push("-c");
         args.push(u);
@@ -1292,6 +1303,9 @@ fn idle_in_tmux(
         .trim()
         .parse()?;
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if !wrap.is_empty() {
+        return run_wrapped(&tmux, uris.len(), secs);
+    }
     if comm.trim() != "virtdeck" {
         return Err(format!("pane process {pid} is {comm:?}, not virtdeck").into());
     }
@@ -1333,6 +1347,30 @@ fn idle_in_tmux(
         return Err("virtdeck exited during the measurement".into());
     }
     Ok(())
+}
+
+/// `VIRTDECK_IDLE_WRAP`: the same session (dashboard, then the VM table) under a wrapper such as
+/// callgrind, which slows the binary too much for any figure to mean something. It ends with `q`
+/// (and `y` should it ask) so the wrapper writes its output.
+fn run_wrapped(tmux: &Tmux, hosts: usize, secs: Duration) -> Res<()> {
+    let want = format!("{hosts}/{hosts} hosts connected");
+    tmux.wait_for(Duration::from_secs(600), |s| s.contains(&want))?;
+    note("wrapped: nothing is measured");
+    sleep_checked(secs)?;
+    tmux.cmd(&["send-keys", "-t", "vd", "2"])?;
+    tmux.wait_for(Duration::from_secs(120), |s| !s.contains("Dashboard"))?;
+    sleep_checked(secs)?;
+    tmux.cmd(&["send-keys", "-t", "vd", "q"])?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        sleep_checked(Duration::from_secs(2))?;
+        let dead = tmux.cmd(&["display-message", "-p", "-t", "vd", "#{pane_dead}"])?;
+        if dead.trim() == "1" {
+            return Ok(());
+        }
+        tmux.cmd(&["send-keys", "-t", "vd", "y"])?;
+    }
+    Err("the wrapped binary did not exit after q".into())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ command -v cargo-deb >/dev/null || cargo install --locked cargo-deb
 bash scripts/deb.sh
 deb="$(ls -t "$target"/debian/virtdeck_*.deb | head -1)"
 dpkg-deb -f "$deb" Depends | grep -q libvirt0 || { echo "deb: Depends lacks libvirt0" >&2; exit 1; }
+# Packed relocations (build.rs) need glibc 2.36; $auto alone says 2.34.
+if readelf -V "$target/release/virtdeck" | grep -q GLIBC_ABI_DT_RELR; then
+  dpkg-deb -f "$deb" Depends | grep -qF 'libc6 (>= 2.36)' || { echo "deb: Depends lacks libc6 (>= 2.36)" >&2; exit 1; }
+fi
 dpkg -i "$deb"
 trap 'dpkg -r virtdeck >/dev/null' EXIT
 test -f /usr/share/man/man1/virtdeck.1.gz

@@ -100,6 +100,10 @@ impl Ring {
 
     pub fn push(&mut self, v: Option<f64>) {
         let v = v.map_or(f32::NAN, |v| v as f32);
+        if self.buf.capacity() == 0 {
+            // Once, the whole window: growing by doubling would end at the next power of two.
+            self.buf.reserve_exact(self.cap);
+        }
         if self.buf.len() < self.cap {
             self.buf.push(v);
         } else {
@@ -151,6 +155,8 @@ pub struct VmHistory {
     pub disk_iops: Ring,
     pub net_rx: Ring,
     pub net_tx: Ring,
+    /// Pushes in a row without any reading (the VM is off).
+    gaps: usize,
 }
 
 impl VmHistory {
@@ -163,10 +169,27 @@ impl VmHistory {
             disk_iops: Ring::new(cap),
             net_rx: Ring::new(cap),
             net_tx: Ring::new(cap),
+            gaps: 0,
         }
     }
 
+    /// Whether a push of these has nothing to chart.
+    pub fn blank(r: &VmRates, memory_kib: Option<u64>) -> bool {
+        *r == VmRates::default() && memory_kib.is_none()
+    }
+
+    /// Every reading in the window is a gap: the VM has been off for all of it, and the
+    /// history says no more than none would (the app drops it, see `HostView::apply_snapshot`).
+    pub fn only_gaps(&self) -> bool {
+        self.gaps >= self.cpu.len()
+    }
+
     pub fn push(&mut self, r: &VmRates, memory_kib: Option<u64>) {
+        self.gaps = if Self::blank(r, memory_kib) {
+            self.gaps + 1
+        } else {
+            0
+        };
         self.cpu.push(r.cpu_pct);
         self.memory.push(memory_kib.map(|m| m as f64));
         self.disk_rd.push(r.disk_rd_bps);
@@ -182,6 +205,18 @@ impl VmHistory {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_ring_takes_its_window_once_and_exactly() {
+        let mut r = Ring::new(300);
+        assert_eq!(r.buf.capacity(), 0, "nothing before the first reading");
+        for i in 0..301 {
+            r.push(Some(f64::from(i)));
+        }
+        assert_eq!(r.buf.capacity(), 300);
+        assert_eq!(r.len(), 300);
+        assert_eq!(r.iter().next(), Some(1.0));
+    }
 
     fn sample(at: Instant, id: u32, cpu: u64, rd: u64) -> VmSample {
         VmSample {

@@ -239,8 +239,16 @@ impl HostView {
             if tick {
                 let mem = vm.io.rss_kib.or(Some(vm.memory_kib).filter(|m| *m > 0));
                 let mem = vm.state.is_active().then_some(mem).flatten();
+                // A VM that is off keeps no history (10 minutes of gaps in 7 series would
+                // cost 8 KiB per VM); one that stops keeps its until only gaps are left.
                 match self.history.get_mut(&vm.uuid) {
-                    Some(h) => h.push(&r, mem),
+                    Some(h) => {
+                        h.push(&r, mem);
+                        if h.only_gaps() {
+                            self.history.remove(&vm.uuid);
+                        }
+                    }
+                    None if VmHistory::blank(&r, mem) => {}
                     None => {
                         let mut h = VmHistory::new(self.history_len);
                         h.push(&r, mem);

@@ -434,7 +434,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .collect::<Vec<_>>();
     f.render_widget(Paragraph::new(lines), head);
     let Some(hist) = h.history.get(&vm.uuid) else {
-        f.render_widget(Paragraph::new("Collecting metrics…").style(t.dim), grid);
+        let text = if vm.state.is_active() {
+            "Collecting metrics…"
+        } else {
+            "No metrics: the VM is not running"
+        };
+        f.render_widget(Paragraph::new(text).style(t.dim), grid);
         return;
     };
     let rows = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(grid);

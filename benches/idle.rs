@@ -1302,10 +1302,10 @@ fn idle_in_tmux(
         .cmd(&["display-message", "-p", "-t", "vd", "#{pane_pid}"])?
         .trim()
         .parse()?;
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     if !wrap.is_empty() {
         return run_wrapped(&tmux, uris.len(), secs);
     }
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     if comm.trim() != "virtdeck" {
         return Err(format!("pane process {pid} is {comm:?}, not virtdeck").into());
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates link/order.txt, the functions build.rs has the linker put first in .text (see
-# build.rs). Run it after large changes, then rebuild and compare `cargo bench --bench idle`.
+# build.rs). Run it after large changes, then compare `scripts/bench.sh idle` before and after
+# (plain `cargo bench` runs a build the list does not lay out).
 #
 # The functions come from callgrind, in two groups:
 #  1. hot: an idle session on the idle bench's fleet (qemu:///system and a second libvirtd,

@@ -80,20 +80,24 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
         .chain([5])
         .max()
         .unwrap_or(5) as u16;
-    let storage_of = |h: &HostView| {
-        h.node.storage().map(|(cap, alloc, _)| {
-            format!(
-                "{} of {}",
-                fmt::percent(storage_pct(h)),
-                fmt::bytes(cap.max(alloc))
-            )
-        })
-    };
-    // As wide as the longest reading ("100% of 1023.9 GiB" at most), so STATUS keeps its room.
-    let storage_w = app
+    // Each host's storage reading, by host index: formatted once for the width and the rows.
+    let storages: Vec<Option<String>> = app
         .hosts
         .iter()
-        .filter_map(|h| storage_of(h).map(|s| s.len()))
+        .map(|h| {
+            h.node.storage().map(|(cap, alloc, _)| {
+                format!(
+                    "{} of {}",
+                    fmt::percent(storage_pct(h)),
+                    fmt::bytes(cap.max(alloc))
+                )
+            })
+        })
+        .collect();
+    // As wide as the longest reading ("100% of 1023.9 GiB" at most), so STATUS keeps its room.
+    let storage_w = storages
+        .iter()
+        .filter_map(|s| s.as_ref().map(String::len))
         .chain([7])
         .max()
         .unwrap_or(7)
@@ -141,7 +145,6 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                     fmt::kib(m.total_kib)
                 )
             });
-            let storage = storage_of(h);
             let load = lv.into_iter().max().unwrap_or(Level::Ok);
             let mut cells = vec![
                 Cell::from(fmt::truncate_middle(&h.name, host_w as usize)).style(t.title),
@@ -169,7 +172,7 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 Cell::from(h.overcommit().map_or("-".into(), |o| format!("{o:.1}x")))
                     .style(level_style(t, lv[2])),
                 Cell::from(fmt::truncate(
-                    &storage.unwrap_or_else(|| "-".into()),
+                    storages[i].as_deref().unwrap_or("-"),
                     storage_w as usize,
                 ))
                 .style(level_style(t, lv[3])),

@@ -129,22 +129,14 @@ pub(super) fn give_way(widths: &mut [Constraint], cols: &[usize], width: u16) {
 /// columns: lengths as given, `Fill` columns share what is left by weight. Cells are cut to
 /// these with a "…" (a value cut by the table itself would read as wrong data).
 pub(super) fn resolved(widths: &[Constraint], width: u16) -> Vec<usize> {
-    let fixed: u16 = widths
-        .iter()
-        .map(|c| match c {
-            Constraint::Length(n) => *n,
-            _ => 0,
-        })
-        .sum();
+    // The fixed lengths and the fill weights, in one pass.
+    let (fixed, weights) = widths.iter().fold((0u16, 0u16), |(l, f), c| match c {
+        Constraint::Length(n) => (l + n, f),
+        Constraint::Fill(w) => (l, f + w),
+        _ => (l, f),
+    });
     let gaps = widths.len().saturating_sub(1) as u16;
     let room = width.saturating_sub(2 + gaps + fixed) as usize;
-    let weights: u16 = widths
-        .iter()
-        .map(|c| match c {
-            Constraint::Fill(w) => *w,
-            _ => 0,
-        })
-        .sum();
     widths
         .iter()
         .map(|c| match c {

@@ -81,68 +81,181 @@ pub fn node_cpu_percent(prev: &NodeCpu, cur: &NodeCpu) -> Option<f64> {
     (total > 0).then(|| ((total.saturating_sub(idle)) as f64 / total as f64 * 100.0).min(100.0))
 }
 
-/// A fixed-capacity history of readings; the oldest falls out. `NaN` marks a gap (no rate).
+/// Readings of one series over a window of `cap` polls; the oldest fall out. A gap (no
+/// rate) reads as `NaN`.
+///
+/// Kept small because every running VM has seven (5,000 VMs' full windows of `f32` were
+/// 42 MB): each point is a bfloat16 (the top half of an `f32`: 3 significant digits, plenty
+/// for a chart; the figures printed beside the charts come from the exact rates), and a
+/// VM's window is tiered like an RRD archive: the newest `FINE` polls one point each, older
+/// polls folded `FOLD` to a point (their mean). A 300-poll window is 120 points, 240 bytes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ring {
-    buf: Vec<f32>,
-    head: usize,
-    cap: usize,
+    /// The fine ring (`fine_cap` points), then the coarse one; each filled in order, then
+    /// overwritten oldest first from its head. Grown lazily: a VM that ran for a minute
+    /// holds a minute.
+    buf: Vec<u16>,
+    fine_cap: u32,
+    coarse_cap: u32,
+    fine_head: u32,
+    coarse_head: u32,
+    /// Points that fell out of the fine ring and wait for a full fold.
+    pending: [u16; FOLD - 1],
+    pending_n: u8,
+    /// The window in polls.
+    cap: u32,
+}
+
+/// Polls a VM's history keeps one point each (2 minutes at the default 2 s).
+const FINE: usize = 60;
+/// Older polls per point.
+const FOLD: usize = 4;
+const GAP: u16 = 0x7fc0;
+
+fn encode(v: Option<f64>) -> u16 {
+    match v.map(|v| v as f32) {
+        Some(v) if !v.is_nan() => {
+            // Round to nearest even on the dropped half.
+            let b = v.to_bits();
+            ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+        }
+        _ => GAP,
+    }
+}
+
+fn decode(q: u16) -> f32 {
+    f32::from_bits(u32::from(q) << 16)
 }
 
 impl Ring {
+    /// Every poll of the window kept as one point (a host's own charts).
     pub fn new(cap: usize) -> Ring {
+        Ring::with_tiers(cap, cap)
+    }
+
+    /// The newest `FINE` polls one point each, older ones folded (a VM's charts).
+    pub fn tiered(cap: usize) -> Ring {
+        Ring::with_tiers(cap, FINE)
+    }
+
+    fn with_tiers(cap: usize, fine: usize) -> Ring {
+        let cap = cap.clamp(1, u32::MAX as usize / 2);
+        let fine = fine.clamp(1, cap);
         Ring {
-            buf: Vec::new(),
-            head: 0,
-            cap: cap.max(1),
+            fine_cap: fine as u32,
+            coarse_cap: (cap - fine).div_ceil(FOLD) as u32,
+            cap: cap as u32,
+            ..Ring::default()
         }
+    }
+
+    fn fine_len(&self) -> usize {
+        self.buf.len().min(self.fine_cap as usize)
+    }
+
+    fn coarse_len(&self) -> usize {
+        self.buf.len() - self.fine_len()
+    }
+
+    /// Appends to `buf`, doubling its room from 16 but never past both rings (plain
+    /// doubling ends at the next power of two).
+    fn append(&mut self, q: u16) {
+        let full = (self.fine_cap + self.coarse_cap) as usize;
+        if self.buf.len() == self.buf.capacity() {
+            let more = self.buf.len().max(16).min(full - self.buf.len());
+            self.buf.reserve_exact(more);
+        }
+        self.buf.push(q);
     }
 
     pub fn push(&mut self, v: Option<f64>) {
-        let v = v.map_or(f32::NAN, |v| v as f32);
-        if self.buf.len() == self.buf.capacity() && self.buf.len() < self.cap {
-            // Doubling, but never past the window (plain doubling ends at the next power of
-            // two: 512 points for a 300-point window). Lazily: 5,000 VMs' full windows are 42 MB.
-            let more = self.buf.len().max(16).min(self.cap - self.buf.len());
-            self.buf.reserve_exact(more);
+        let q = encode(v);
+        let fine = self.fine_cap as usize;
+        if self.buf.len() < fine {
+            self.append(q);
+            return;
         }
-        if self.buf.len() < self.cap {
-            self.buf.push(v);
+        let at = self.fine_head as usize;
+        let out = std::mem::replace(&mut self.buf[at], q);
+        self.fine_head = ((at + 1) % fine) as u32;
+        if self.coarse_cap == 0 {
+            return;
+        }
+        let n = usize::from(self.pending_n);
+        if n < FOLD - 1 {
+            self.pending[n] = out;
+            self.pending_n += 1;
+            return;
+        }
+        self.pending_n = 0;
+        let folded = self.pending.iter().copied().chain([out]).map(decode);
+        let (sum, count) = folded
+            .filter(|v| !v.is_nan())
+            .fold((0.0f64, 0u32), |(s, c), v| (s + f64::from(v), c + 1));
+        let mean = encode((count > 0).then(|| sum / f64::from(count)));
+        if self.coarse_len() < self.coarse_cap as usize {
+            self.append(mean);
         } else {
-            self.buf[self.head] = v;
-            self.head = (self.head + 1) % self.cap;
+            let at = self.coarse_head as usize;
+            self.buf[fine + at] = mean;
+            self.coarse_head = ((at + 1) % self.coarse_cap as usize) as u32;
         }
     }
 
+    /// Polls held, at most the window.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        let all = self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len();
+        all.min(self.cap as usize)
     }
 
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
+    /// The window in polls.
     pub fn capacity(&self) -> usize {
-        self.cap
+        self.cap as usize
     }
 
-    /// Oldest to newest, gaps included.
+    /// Polls kept one point each, and polls per point before them.
+    pub fn tiers(&self) -> (usize, usize) {
+        (self.fine_cap as usize, FOLD)
+    }
+
+    /// One reading per poll, oldest to newest, gaps included (a folded point repeats for
+    /// each of its polls).
     pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
-        let (a, b) = self.buf.split_at(self.head);
-        b.iter().chain(a.iter()).copied()
+        let (fine, coarse) = self.buf.split_at(self.fine_len());
+        let (fa, fb) = fine.split_at(self.fine_head as usize % fine.len().max(1));
+        let (ca, cb) = coarse.split_at(self.coarse_head as usize % coarse.len().max(1));
+        let all = self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len();
+        cb.iter()
+            .chain(ca)
+            .flat_map(|q| std::iter::repeat_n(*q, FOLD))
+            .chain(self.pending[..usize::from(self.pending_n)].iter().copied())
+            .chain(fb.iter().copied())
+            .chain(fa.iter().copied())
+            .skip(all - self.len())
+            .map(decode)
     }
 
     pub fn last(&self) -> Option<f32> {
-        if self.buf.is_empty() {
+        let n = self.fine_len();
+        if n == 0 {
             return None;
         }
-        let i = (self.head + self.buf.len() - 1) % self.buf.len();
-        Some(self.buf[i]).filter(|v| !v.is_nan())
+        let i = (self.fine_head as usize + n - 1) % n;
+        Some(decode(self.buf[i])).filter(|v| !v.is_nan())
     }
 
     /// Largest reading (gaps skipped).
     pub fn max(&self) -> Option<f32> {
         self.iter().filter(|v| !v.is_nan()).reduce(f32::max)
+    }
+
+    /// Heap bytes held (the memory bench and its test).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() * std::mem::size_of::<u16>()
     }
 }
 
@@ -164,13 +277,13 @@ pub struct VmHistory {
 impl VmHistory {
     pub fn new(cap: usize) -> VmHistory {
         VmHistory {
-            cpu: Ring::new(cap),
-            memory: Ring::new(cap),
-            disk_rd: Ring::new(cap),
-            disk_wr: Ring::new(cap),
-            disk_iops: Ring::new(cap),
-            net_rx: Ring::new(cap),
-            net_tx: Ring::new(cap),
+            cpu: Ring::tiered(cap),
+            memory: Ring::tiered(cap),
+            disk_rd: Ring::tiered(cap),
+            disk_wr: Ring::tiered(cap),
+            disk_iops: Ring::tiered(cap),
+            net_rx: Ring::tiered(cap),
+            net_tx: Ring::tiered(cap),
             gaps: 0,
         }
     }
@@ -201,6 +314,20 @@ impl VmHistory {
         self.net_rx.push(r.net_rx_bps);
         self.net_tx.push(r.net_tx_bps);
     }
+
+    /// Bytes this history holds, itself included (the memory budget per running VM).
+    pub fn bytes(&self) -> usize {
+        let rings = [
+            &self.cpu,
+            &self.memory,
+            &self.disk_rd,
+            &self.disk_wr,
+            &self.disk_iops,
+            &self.net_rx,
+            &self.net_tx,
+        ];
+        std::mem::size_of::<Self>() + rings.iter().map(|r| r.heap_bytes()).sum::<usize>()
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +349,78 @@ mod tests {
         assert_eq!(r.buf.capacity(), 300);
         assert_eq!(r.len(), 300);
         assert_eq!(r.iter().next(), Some(1.0));
+    }
+
+    #[test]
+    fn a_tiered_ring_keeps_the_newest_polls_and_means_of_older_ones() {
+        // Quarters of small integers are exact in a bfloat16: the means compare exactly.
+        let v = |i: usize| ((i * 7) % 16) as f64;
+        for total in [
+            1, 59, 60, 61, 63, 64, 65, 299, 300, 301, 303, 304, 1000, 1003,
+        ] {
+            let mut r = Ring::tiered(300);
+            for i in 0..total {
+                r.push(Some(v(i)));
+            }
+            // The model: polls 0.. fall out of the fine ring in order and fold by fours.
+            let evicted = total.saturating_sub(FINE);
+            let folds = evicted / FOLD;
+            let mut want: Vec<f32> = Vec::new();
+            for k in folds.saturating_sub(60)..folds {
+                let mean = (0..FOLD).map(|j| v(k * FOLD + j)).sum::<f64>() / FOLD as f64;
+                want.extend(std::iter::repeat_n(mean as f32, FOLD));
+            }
+            want.extend((folds * FOLD..total).map(|i| v(i) as f32));
+            let skip = want.len().saturating_sub(300);
+            let want = &want[skip..];
+            assert_eq!(r.iter().collect::<Vec<_>>(), want, "after {total} polls");
+            assert_eq!(r.len(), want.len(), "after {total} polls");
+            assert_eq!(r.last(), Some(v(total - 1) as f32));
+            assert!(r.heap_bytes() <= 240, "{}", r.heap_bytes());
+        }
+    }
+
+    #[test]
+    fn a_fold_of_gaps_is_a_gap_and_a_fold_with_readings_skips_them() {
+        let mut r = Ring::tiered(68);
+        for i in 0..FINE + 2 * FOLD {
+            // The first fold: gap, 2, gap, 4; the second: all gaps.
+            let v = (i < FOLD && i % 2 == 1).then(|| (i + 1) as f64);
+            r.push(v);
+        }
+        let got: Vec<f32> = r.iter().collect();
+        assert_eq!(got.len(), 68);
+        assert!(got[..4].iter().all(|v| *v == 3.0), "{got:?}");
+        assert!(got[4..8].iter().all(|v| v.is_nan()), "{got:?}");
+        assert_eq!(r.max(), Some(3.0));
+    }
+
+    #[test]
+    fn points_are_bfloat16_rounded_to_nearest() {
+        for v in [0.0, 1.0, 57.3, 99.9, 1234.5, 3.0e9, 1.0e-3] {
+            let back = decode(encode(Some(v)));
+            let err = ((f64::from(back) - v) / v.max(1e-9)).abs();
+            assert!(err <= 1.0 / 256.0, "{v} read back as {back}");
+        }
+        assert_eq!(decode(encode(Some(57.3))), 57.25);
+        assert!(decode(encode(None)).is_nan());
+        assert!(decode(encode(Some(f64::NAN))).is_nan());
+    }
+
+    #[test]
+    fn a_running_vm_s_ten_minutes_of_history_fit_in_about_two_kib() {
+        let mut h = VmHistory::new(300);
+        let r = VmRates {
+            cpu_pct: Some(12.5),
+            disk_rd_bps: Some(4096.0),
+            ..VmRates::default()
+        };
+        for _ in 0..1000 {
+            h.push(&r, Some(1 << 20));
+        }
+        assert_eq!(h.cpu.len(), 300);
+        // 7 series of 120 points (60 polls, then 240 folded by four) and the rings.
+        assert!(h.bytes() <= 2_100, "{} bytes", h.bytes());
     }
 
     fn sample(at: Instant, id: u32, cpu: u64, rd: u64) -> VmSample {

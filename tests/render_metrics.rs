@@ -183,6 +183,43 @@ fn vm_detail_charts() {
     assert_eq!(live.app.view, View::Pane(PaneId::Vms));
 }
 
+/// Past the fine part of the window (2 minutes), older polls are folded four to a point:
+/// the chart still spans the whole 10 minutes, and a VM's history stays about 2 KiB.
+#[test]
+fn vm_detail_charts_span_the_window_after_folding() {
+    let mut live = demo_with_metrics(400);
+    live.app.view = View::Pane(PaneId::Vms);
+    live.press("/");
+    live.type_text("db-primary");
+    live.press("<Enter>");
+    live.press("<Enter>");
+    let s = screen(&live.app, 120, 40);
+    let cpu = s
+        .lines()
+        .find(|l| l.contains("-10m"))
+        .expect("x axis of the first chart");
+    let plot: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains('⠀') || l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)))
+        .collect();
+    assert!(!plot.is_empty(), "{s}");
+    // The first plotted column (just right of the y axis) has a reading: 10 minutes back.
+    let leftmost = plot.iter().any(|l| {
+        let after_axis = l.split('│').nth(2).unwrap_or("");
+        after_axis
+            .chars()
+            .next()
+            .is_some_and(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+    });
+    assert!(leftmost, "{cpu}\n{s}");
+    for h in &live.app.hosts {
+        for hist in h.history.values() {
+            assert_eq!(hist.cpu.len(), 300);
+            assert!(hist.bytes() <= 2_100, "{}", hist.bytes());
+        }
+    }
+}
+
 #[test]
 fn vm_table_shows_rates() {
     let live = demo_with_metrics(3);

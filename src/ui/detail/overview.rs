@@ -24,6 +24,20 @@ fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// What one point of a chart stands for: a poll, and past the ring's fine part a fold.
+fn resolution(poll: std::time::Duration, ring: &Ring) -> String {
+    let (fine, fold) = ring.tiers();
+    if fine >= ring.capacity() {
+        return format!("one point per poll ({})", fmt::duration(poll));
+    }
+    format!(
+        "a point per {}; per {} past {}",
+        fmt::duration(poll),
+        fmt::duration(poll * fold as u32),
+        fmt::duration(poll * fine as u32)
+    )
+}
+
 /// " demo data " at the top right of `area`: the figures under it are made up.
 pub fn demo_label(app: &App, f: &mut Frame, area: Rect) {
     const TEXT: &str = " demo data ";
@@ -548,10 +562,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw("write / tx / memory (dots)"),
         ]),
         Line::from(Span::styled(
-            format!(
-                "one point per poll ({})",
-                fmt::duration(app.settings.poll_interval)
-            ),
+            resolution(app.settings.poll_interval, &hist.cpu),
             t.dim,
         )),
     ];

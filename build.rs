@@ -8,6 +8,9 @@
 //! stores the relocations of a position-independent binary in a few KiB instead of 600 KiB that
 //! are all read at start.
 //!
+//! The list names functions by their v0-mangled names (`.cargo/config.toml`), which stay the same
+//! when unrelated code changes.
+//!
 //! Only with the linker that has these options: rust-lld, which rustc uses by default on
 //! x86_64-unknown-linux-gnu since 1.90. `VIRTDECK_PLAIN_LINK=1` turns both off.
 
@@ -23,6 +26,13 @@ fn main() {
     let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") else {
         return;
     };
+    if !std::env::var("CARGO_ENCODED_RUSTFLAGS")
+        .unwrap_or_default()
+        .contains("symbol-mangling-version=v0")
+    {
+        // link/order.txt names v0 symbols (.cargo/config.toml), which RUSTFLAGS replaced.
+        println!("cargo:warning=virtdeck: RUSTFLAGS without -C symbol-mangling-version=v0: link/order.txt matches no function");
+    }
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={dir}/link/order.txt");
     println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");

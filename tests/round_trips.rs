@@ -31,6 +31,12 @@ const CALL: u32 = 0;
 /// Calls seen, as (program, procedure), in the order they were sent.
 type Counts = Arc<Mutex<Vec<(u32, u32)>>>;
 
+/// The flags of each `virConnectGetAllDomainStats` call, in order.
+type StatsFlags = Arc<Mutex<Vec<u32>>>;
+
+/// `VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE`.
+const STATS_ACTIVE: u32 = 1;
+
 struct Dir(PathBuf);
 
 impl Drop for Dir {
@@ -41,11 +47,12 @@ impl Drop for Dir {
 
 /// Forwards every connection made to `sock` to libvirtd and counts the client's calls.
 fn proxy(sock: &Path) -> Counts {
-    slow_proxy(sock, Arc::default())
+    slow_proxy(sock, Arc::default(), Arc::default())
 }
 
 /// `proxy`, holding each of the client's messages back for `delay_ms` (a far host).
-fn slow_proxy(sock: &Path, delay_ms: Arc<AtomicU64>) -> Counts {
+/// Records the flags of the bulk stats calls in `flags`.
+fn slow_proxy(sock: &Path, delay_ms: Arc<AtomicU64>, flags: StatsFlags) -> Counts {
     let counts: Counts = Arc::default();
     let listener = UnixListener::bind(sock).expect("bind the proxy socket");
     let c = Arc::clone(&counts);
@@ -60,7 +67,7 @@ fn slow_proxy(sock: &Path, delay_ms: Arc<AtomicU64>) -> Counts {
                 let (mut d_in, mut c_out) = (daemon, client);
                 let _ = std::io::copy(&mut d_in, &mut c_out);
             });
-            let (c, delay_ms) = (Arc::clone(&c), Arc::clone(&delay_ms));
+            let (c, delay_ms, flags) = (Arc::clone(&c), Arc::clone(&delay_ms), Arc::clone(&flags));
             std::thread::spawn(move || {
                 // Each message: a 4-byte big-endian length (itself included), then the header:
                 // program, version, procedure, type, serial, status.
@@ -78,6 +85,14 @@ fn slow_proxy(sock: &Path, delay_ms: Arc<AtomicU64>) -> Counts {
                         |i: usize| u32::from_be_bytes(body[i * 4..i * 4 + 4].try_into().unwrap());
                     if body.len() >= 24 && word(3) == CALL {
                         c.lock().unwrap().push((word(0), word(2)));
+                    }
+                    // Its arguments: the domains (none: all of them), the stat groups, flags.
+                    if body.len() >= 36
+                        && (word(0), word(2), word(3))
+                            == (REMOTE_PROGRAM, PROC_ALL_DOMAIN_STATS, CALL)
+                        && word(6) == 0
+                    {
+                        flags.lock().unwrap().push(word(8));
                     }
                     std::thread::sleep(Duration::from_millis(delay_ms.load(Ordering::Relaxed)));
                     if d_out.write_all(&len).is_err() || d_out.write_all(&body).is_err() {
@@ -269,6 +284,61 @@ fn round_trips_per_host_do_not_grow_with_its_vms() {
     assert!(big.ticks[0] <= 3, "calls per tick: {:?}", big.ticks);
 }
 
+/// Between inventories a tick reads the active domains' stats alone (most of a host's
+/// domains may be off, and their figures do not move), and the shut-off ones stay listed.
+#[test]
+fn ticks_between_inventories_read_the_active_domains_alone() {
+    let Some(dir) = lab("active") else { return };
+    let xml = fleet(&dir.0, 40);
+    let sock = dir.0.join("active.sock");
+    let flags = StatsFlags::default();
+    let _counts = slow_proxy(&sock, Arc::default(), Arc::clone(&flags));
+    let opts = WorkerOptions {
+        poll_interval: Duration::from_millis(300),
+        inventory_interval: Duration::from_secs(3600),
+        ..WorkerOptions::default()
+    };
+    let uri = format!("test+unix://{}?socket={}", xml.display(), sock.display());
+    let (tx, rx) = mpsc::channel::<Snapshot>();
+    let handle = host::spawn(HostId(0), uri, opts, move |e| {
+        if let HostEvent::Snapshot(s) = e {
+            let _ = tx.send(s);
+        }
+    })
+    .expect("spawn worker");
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("a snapshot")
+    };
+    let mut s = next();
+    while s.vms.iter().any(|v| v.known != Known::All) {
+        s = next();
+    }
+    let off = s.vms.iter().filter(|v| v.id.is_none()).count();
+    assert!(
+        off > 0 && off < 40,
+        "the fleet has shut-off and running VMs: {off} off"
+    );
+    for _ in 0..4 {
+        s = next();
+        assert_eq!(s.vms.len(), 40, "every VM stays listed");
+        assert_eq!(s.vms.iter().filter(|v| v.id.is_none()).count(), off);
+        assert!(s.vms.iter().all(|v| v.known == Known::All));
+    }
+    drop(handle);
+    let flags = flags.lock().unwrap().clone();
+    assert!(flags.len() >= 4, "{flags:?}");
+    assert_eq!(
+        flags[0] & STATS_ACTIVE,
+        0,
+        "the inventory reads every domain: {flags:?}"
+    );
+    assert!(
+        flags[1..].iter().all(|f| f & STATS_ACTIVE != 0),
+        "ticks read the active ones: {flags:?}"
+    );
+}
+
 /// A host that stops answering for a while delays only itself, and the ticks it missed are
 /// skipped, not queued: no burst of back-to-back polls once it answers again.
 #[test]
@@ -277,7 +347,7 @@ fn a_slow_host_delays_only_itself_and_skips_ticks() {
     let xml = fleet(&dir.0, 20);
     let slow_sock = dir.0.join("slow.sock");
     let delay_ms = Arc::new(AtomicU64::new(0));
-    slow_proxy(&slow_sock, Arc::clone(&delay_ms));
+    slow_proxy(&slow_sock, Arc::clone(&delay_ms), Arc::default());
     let (tx, rx) = mpsc::channel::<(usize, Instant)>();
     let opts = WorkerOptions {
         poll_interval: Duration::from_millis(100),

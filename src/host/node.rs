@@ -1,5 +1,6 @@
 //! Host-level readings taken with each poll: node CPU and memory every tick, storage pools and
-//! local disks less often (they change slowly and cost one call per pool).
+//! the local machine's load, memory and disks less often (they change slowly, and cost one
+//! call per pool or a few /proc files).
 
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,13 @@ pub(crate) struct NodeSampler {
     cpu_size: Option<i32>,
     memory: stats::MemoryReading,
     last_slow: Option<Instant>,
-    /// The machine virtdeck runs on, sampled only for local URIs.
+    /// The machine virtdeck runs on, sampled only for local URIs, with the slow readings:
+    /// its memory, load and disks move slowly, and reading them parses /proc files (the
+    /// memory's cgroup limits read the mount table).
     local: Option<sysinfo::System>,
-    disks: Vec<LocalDisk>,
+    local_reading: Option<LocalMachine>,
+    /// CPUs this process may use: std reads the cgroup files and mount table for it.
+    cpus: usize,
 }
 
 impl NodeSampler {
@@ -32,7 +37,12 @@ impl NodeSampler {
             memory: stats::MemoryReading::default(),
             last_slow: None,
             local: local.then(sysinfo::System::new),
-            disks: Vec::new(),
+            local_reading: None,
+            cpus: if local {
+                std::thread::available_parallelism().map_or(0, |n| n.get())
+            } else {
+                0
+            },
         }
     }
 
@@ -57,21 +67,19 @@ impl NodeSampler {
         if slow {
             self.last_slow = Some(Instant::now());
             out.pools = Some(pools(conn)?);
-            if self.local.is_some() {
-                self.disks = local_disks();
+            if let Some(sys) = self.local.as_mut() {
+                sys.refresh_memory();
+                let l = sysinfo::System::load_average();
+                self.local_reading = Some(LocalMachine {
+                    load: [l.one, l.five, l.fifteen],
+                    cpus: self.cpus,
+                    mem_total: sys.total_memory(),
+                    mem_used: sys.used_memory(),
+                    disks: local_disks(),
+                });
             }
         }
-        if let Some(sys) = self.local.as_mut() {
-            sys.refresh_memory();
-            let l = sysinfo::System::load_average();
-            out.local = Some(LocalMachine {
-                load: [l.one, l.five, l.fifteen],
-                cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-                mem_total: sys.total_memory(),
-                mem_used: sys.used_memory(),
-                disks: self.disks.clone(),
-            });
-        }
+        out.local = self.local_reading.clone();
         Ok(out)
     }
 }

@@ -353,6 +353,9 @@ struct Session<'a> {
     event_id: Option<c_int>,
     last_inventory: Option<Instant>,
     bulk_stats: bool,
+    /// Ticks between inventories read the active domains' stats alone (cleared when the
+    /// driver refuses the filter).
+    active_stats: bool,
     backlog: VecDeque<HostCommand>,
     /// Domains to re-read before the next snapshot.
     changed: BTreeSet<String>,
@@ -404,6 +407,7 @@ impl<'a> Session<'a> {
             event_id,
             last_inventory: None,
             bulk_stats: true,
+            active_stats: true,
             backlog: VecDeque::new(),
             changed: BTreeSet::new(),
             owed: VecDeque::new(),
@@ -725,18 +729,37 @@ impl<'a> Session<'a> {
 
     /// Merges the bulk stats (read beside an inventory's list calls when `listed` carries
     /// them, else now) and queues the `info` calls they leave owed for the listed domains.
+    /// Between inventories only the active domains are read (`stats::active_domain_stats`).
     fn take_stats(&mut self, listed: Option<Listed>) -> Result<(), Error> {
-        let (doms, read) = match listed {
+        let (doms, read, complete) = match listed {
             Some(Listed {
                 doms,
                 stats: Some(read),
-            }) => (Some(doms), read),
-            l => {
+            }) => (Some(doms), read, true),
+            Some(l) => {
                 let _timed = crate::log::timed(|| "bulk stats".into());
-                (l.map(|l| l.doms), stats::all_domain_stats(&self.conn))
+                (Some(l.doms), stats::all_domain_stats(&self.conn), true)
+            }
+            None => {
+                let _timed = crate::log::timed(|| "bulk stats, active domains".into());
+                let read = if self.active_stats {
+                    stats::active_domain_stats(&self.conn)
+                } else {
+                    stats::all_domain_stats(&self.conn)
+                };
+                match read {
+                    // A driver that refuses the filter: every domain from now on. (On a
+                    // lost link the second call fails too and its error ends the session.)
+                    Err(_) if self.active_stats => {
+                        let all = stats::all_domain_stats(&self.conn);
+                        self.active_stats = all.is_err();
+                        (None, all, true)
+                    }
+                    read => (None, read, !self.active_stats),
+                }
             }
         };
-        self.merge_stats(read?);
+        self.merge_stats(read?, complete);
         if let Some(doms) = doms {
             self.owe(doms);
         }
@@ -1000,7 +1023,9 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn merge_stats(&mut self, list: Vec<stats::DomainStats>) {
+    /// `complete`: the list covers every domain (else only the active ones), so a domain
+    /// missing from it is gone.
+    fn merge_stats(&mut self, list: Vec<stats::DomainStats>, complete: bool) {
         let mut seen = BTreeSet::new();
         let mut unknown = BTreeSet::new();
         for st in list {
@@ -1032,7 +1057,18 @@ impl<'a> Session<'a> {
                 vm.known = Known::All;
             }
         }
-        self.vms.retain(|uuid, _| seen.contains(uuid));
+        if complete {
+            self.vms.retain(|uuid, _| seen.contains(uuid));
+        } else {
+            // Active when last read and missing now: stopped or undefined since, and its
+            // event has not come (or never will, on a driver without events).
+            unknown.extend(
+                self.vms
+                    .iter()
+                    .filter(|(uuid, vm)| vm.id.is_some() && !seen.contains(*uuid))
+                    .map(|(uuid, _)| uuid.clone()),
+            );
+        }
         if !unknown.is_empty() {
             self.refresh_domains(&unknown);
         }

@@ -168,15 +168,21 @@ fn dashboard_levels_follow_thresholds() {
     );
 }
 
-#[test]
-fn vm_detail_charts() {
-    let mut live = demo_with_metrics(60);
+/// The demo after `polls` polls, on db-primary's detail (found with `/`).
+fn db_primary_detail(polls: u32) -> common::Live {
+    let mut live = demo_with_metrics(polls);
     live.app.view = View::Pane(PaneId::Vms);
     live.press("/");
     live.type_text("db-primary");
     live.press("<Enter>");
     live.press("<Enter>");
     assert!(matches!(live.app.view, View::Detail { .. }));
+    live
+}
+
+#[test]
+fn vm_detail_charts() {
+    let mut live = db_primary_detail(60);
     insta::assert_snapshot!("vm_detail_120x40", screen(&live.app, 120, 40));
     insta::assert_snapshot!("vm_detail_80x24", screen(&live.app, 80, 24));
     live.press("<Esc>");
@@ -187,12 +193,7 @@ fn vm_detail_charts() {
 /// the chart still spans the whole 10 minutes, and a VM's history stays about 2 KiB.
 #[test]
 fn vm_detail_charts_span_the_window_after_folding() {
-    let mut live = demo_with_metrics(400);
-    live.app.view = View::Pane(PaneId::Vms);
-    live.press("/");
-    live.type_text("db-primary");
-    live.press("<Enter>");
-    live.press("<Enter>");
+    let live = db_primary_detail(400);
     let s = screen(&live.app, 120, 40);
     let cpu = s
         .lines()

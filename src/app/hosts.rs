@@ -109,7 +109,9 @@ pub struct HostView {
     pub updated_at: Option<Instant>,
     /// Rates per VM uuid, from the last two samples.
     pub rates: HashMap<String, VmRates>,
-    pub history: HashMap<String, VmHistory>,
+    /// Boxed: the map rounds its buckets up to a power of two, and 400-byte histories inline
+    /// made 16,384 buckets of 424 B for 8,033 running VMs (6.9 MB; 3.8 MB boxed).
+    pub history: HashMap<String, Box<VmHistory>>,
     pub node: NodeView,
     /// Set after a failure, so the next successful connection is announced.
     pub trouble: bool,
@@ -250,7 +252,7 @@ impl HostView {
                     }
                     None if VmHistory::blank(&r, mem) => {}
                     None => {
-                        let mut h = VmHistory::new(self.history_len);
+                        let mut h = Box::new(VmHistory::new(self.history_len));
                         h.push(&r, mem);
                         self.history.insert(vm.uuid.clone(), h);
                     }

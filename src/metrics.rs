@@ -202,10 +202,14 @@ impl Ring {
         }
     }
 
+    /// Polls the points stand for, which may pass the window by a fold.
+    fn held(&self) -> usize {
+        self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len()
+    }
+
     /// Polls held, at most the window.
     pub fn len(&self) -> usize {
-        let all = self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len();
-        all.min(self.cap as usize)
+        self.held().min(self.cap as usize)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -228,14 +232,13 @@ impl Ring {
         let (fine, coarse) = self.buf.split_at(self.fine_len());
         let (fa, fb) = fine.split_at(self.fine_head as usize % fine.len().max(1));
         let (ca, cb) = coarse.split_at(self.coarse_head as usize % coarse.len().max(1));
-        let all = self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len();
         cb.iter()
             .chain(ca)
             .flat_map(|q| std::iter::repeat_n(*q, FOLD))
             .chain(self.pending[..usize::from(self.pending_n)].iter().copied())
             .chain(fb.iter().copied())
             .chain(fa.iter().copied())
-            .skip(all - self.len())
+            .skip(self.held() - self.len())
             .map(decode)
     }
 

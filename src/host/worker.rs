@@ -740,23 +740,22 @@ impl<'a> Session<'a> {
                 let _timed = crate::log::timed(|| "bulk stats".into());
                 (Some(l.doms), stats::all_domain_stats(&self.conn), true)
             }
-            None => {
+            None if self.active_stats => {
                 let _timed = crate::log::timed(|| "bulk stats, active domains".into());
-                let read = if self.active_stats {
-                    stats::active_domain_stats(&self.conn)
-                } else {
-                    stats::all_domain_stats(&self.conn)
-                };
-                match read {
+                match stats::active_domain_stats(&self.conn) {
+                    Ok(read) => (None, Ok(read), false),
                     // A driver that refuses the filter: every domain from now on. (On a
                     // lost link the second call fails too and its error ends the session.)
-                    Err(_) if self.active_stats => {
+                    Err(_) => {
                         let all = stats::all_domain_stats(&self.conn);
                         self.active_stats = all.is_err();
                         (None, all, true)
                     }
-                    read => (None, read, !self.active_stats),
                 }
+            }
+            None => {
+                let _timed = crate::log::timed(|| "bulk stats".into());
+                (None, stats::all_domain_stats(&self.conn), true)
             }
         };
         self.merge_stats(read?, complete);

@@ -199,18 +199,17 @@ fn vm_detail_charts_span_the_window_after_folding() {
         .lines()
         .find(|l| l.contains("-10m"))
         .expect("x axis of the first chart");
+    // A braille cell with at least one dot (U+2800 is the blank one).
+    let dots = |c: char| ('\u{2801}'..='\u{28ff}').contains(&c);
     let plot: Vec<&str> = s
         .lines()
-        .filter(|l| l.contains('⠀') || l.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)))
+        .filter(|l| l.contains('⠀') || l.chars().any(dots))
         .collect();
     assert!(!plot.is_empty(), "{s}");
     // The first plotted column (just right of the y axis) has a reading: 10 minutes back.
     let leftmost = plot.iter().any(|l| {
         let after_axis = l.split('│').nth(2).unwrap_or("");
-        after_axis
-            .chars()
-            .next()
-            .is_some_and(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+        after_axis.chars().next().is_some_and(dots)
     });
     assert!(leftmost, "{cpu}\n{s}");
     for h in &live.app.hosts {

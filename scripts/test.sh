@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "test: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
 export VIRTDECK_REQUIRE_KVM="${VIRTDECK_REQUIRE_KVM:-1}"
 bash scripts/lab.sh
+# A clean build of everything below takes about 6 GB (debug tests 4 GB, release 1 GB); say what
+# the disk has, since a full disk shows up later as a compiler I/O error.
+df -h --output=avail,target . | sed 's/^/test: disk: /'
 
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check

@@ -90,35 +90,38 @@ fn vms_of(h: &Host, conn: &Connect, sample: Option<Duration>) -> Result<Vec<VmRo
         }
         None => (first, None, Duration::ZERO),
     };
-    let cpu0: HashMap<String, (Option<u32>, Option<u64>)> = before
+    let cpu0: HashMap<super::stats::UuidText, (Option<u32>, Option<u64>)> = before
         .unwrap_or_default()
         .into_iter()
-        .map(|s| (s.uuid, (s.id, s.cpu_time_ns)))
+        .filter_map(|s| Some((s.uuid?, (s.id, s.cpu_time_ns))))
         .collect();
     let addrs = super::all_addresses(conn).unwrap_or_default();
     let mut out = Vec::with_capacity(stats.len());
     for s in stats {
-        let dom = conn.lookup_domain_by_uuid_string(&s.uuid).ok();
-        let info = dom.as_ref().and_then(|d| d.info().ok());
+        let Some(uuid) = s.uuid else {
+            continue;
+        };
+        // Gone since the stats call: not listed.
+        let Ok(dom) = conn.lookup_domain_by_uuid_string(uuid.as_str()) else {
+            continue;
+        };
+        let info = dom.info().ok();
         let vcpus = s
             .vcpu_current
             .or(info.as_ref().map(|i| u64::from(i.nr_virt_cpu)))
             .unwrap_or(0);
-        let cpu_percent = match (cpu0.get(&s.uuid), s.cpu_time_ns) {
+        let cpu_percent = match (cpu0.get(&uuid), s.cpu_time_ns) {
             (Some((id0, Some(c0))), Some(c1)) if *id0 == s.id && s.id.is_some() && vcpus > 0 => {
                 let secs = wall.as_secs_f64().max(1e-3);
                 Some((c1.saturating_sub(*c0) as f64 / 1e9 / secs / vcpus as f64 * 100.0).min(100.0))
             }
             _ => None,
         };
-        let meta = dom
-            .as_ref()
-            .and_then(|d| super::meta::read(d).ok())
-            .unwrap_or_default();
+        let meta = super::meta::read(&dom).unwrap_or_default();
         let vm_state = crate::model::VmState::from_raw(s.state.unwrap_or(0));
         out.push(VmRow {
             host: h.0.clone(),
-            name: s.name,
+            name: dom.name().unwrap_or_default(),
             state: vm_state.label().to_string(),
             vm_state,
             vcpus,
@@ -128,12 +131,12 @@ fn vms_of(h: &Host, conn: &Connect, sample: Option<Duration>) -> Result<Vec<VmRo
                 .unwrap_or(0),
             cpu_percent,
             addresses: addrs
-                .get(&s.uuid)
+                .get(uuid.as_str())
                 .map(|v| v.iter().map(|a| format!("{}/{}", a.ip, a.prefix)).collect())
                 .unwrap_or_default(),
             tags: meta.tags,
             template: meta.template,
-            uuid: s.uuid,
+            uuid: uuid.as_str().to_owned(),
         });
     }
     Ok(out)

@@ -10,11 +10,53 @@ use virt::sys;
 
 use crate::model::{IoCounters, NodeCpu, NodeMemory};
 
+/// A domain's UUID as libvirt writes it (`virUUIDFormat`: lowercase hex, dashes after bytes
+/// 4, 6, 8 and 10), held inline: a tick of 8,000 running VMs and an inventory's three flag
+/// lists would otherwise allocate a string per domain (a megabyte or two at each peak).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UuidText([u8; 36]);
+
+impl UuidText {
+    pub fn from_raw(raw: &[u8; sys::VIR_UUID_BUFLEN as usize]) -> UuidText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut at = 0;
+        for (i, b) in raw.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            out[at] = HEX[usize::from(b >> 4)];
+            out[at + 1] = HEX[usize::from(b & 0xf)];
+            at += 2;
+        }
+        UuidText(out)
+    }
+
+    /// The domain's UUID, read from its handle (no round trip).
+    pub fn of(dom: &virt::domain::Domain) -> Option<UuidText> {
+        let mut raw = [0u8; sys::VIR_UUID_BUFLEN as usize];
+        // SAFETY: the handle is valid while `dom` lives; libvirt writes VIR_UUID_BUFLEN bytes.
+        let ok = unsafe { sys::virDomainGetUUID(dom.as_ptr(), raw.as_mut_ptr()) } == 0;
+        ok.then(|| UuidText::from_raw(&raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII (hex digits and dashes).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for UuidText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The fields virtdeck reads from a domain's stats record.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainStats {
-    pub uuid: String,
-    pub name: String,
+    /// None when libvirt could not give it (the record is then skipped).
+    pub uuid: Option<UuidText>,
     pub id: Option<u32>,
     pub state: Option<i64>,
     pub cpu_time_ns: Option<u64>,
@@ -102,21 +144,6 @@ unsafe fn decode(p: &sys::virTypedParameter) -> (std::borrow::Cow<'_, str>, Para
     (key, v)
 }
 
-/// `raw` as libvirt writes it (`virUUIDFormat`): lowercase hex, dashes after bytes 4, 6, 8
-/// and 10.
-fn uuid_string(raw: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
-    for (i, b) in raw.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
-}
-
 /// Stats for every domain on the connection, in one round trip.
 pub fn all_domain_stats(conn: &Connect) -> Result<Vec<DomainStats>, Error> {
     domain_stats(conn, 0)
@@ -150,15 +177,11 @@ fn domain_stats(conn: &Connect, filter: u32) -> Result<Vec<DomainStats>, Error> 
             let rec = &**records.add(i);
             let mut st = DomainStats::default();
             let dom = rec.dom;
-            let name = sys::virDomainGetName(dom);
-            if !name.is_null() {
-                st.name = CStr::from_ptr(name).to_string_lossy().into_owned();
-            }
             // The raw bytes, formatted here: libvirt's own string goes through snprintf, a
             // twentieth of an idle worker's CPU.
             let mut raw = [0u8; sys::VIR_UUID_BUFLEN as usize];
             if sys::virDomainGetUUID(dom, raw.as_mut_ptr()) == 0 {
-                st.uuid = uuid_string(&raw);
+                st.uuid = Some(UuidText::from_raw(&raw));
             }
             let id = sys::virDomainGetID(dom);
             st.id = (id != u32::MAX).then_some(id);
@@ -297,14 +320,23 @@ mod tests {
             0x66, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e,
             0x19, 0x3f,
         ];
-        assert_eq!(uuid_string(&raw), "6695eb01-f6a4-8304-79aa-97f2502e193f");
-        // And as libvirt's own string for every domain the bulk call returns.
+        assert_eq!(
+            UuidText::from_raw(&raw).as_str(),
+            "6695eb01-f6a4-8304-79aa-97f2502e193f"
+        );
+        // And as libvirt's own string for every domain the bulk call returns, and for its
+        // handle.
         let conn = Connect::open(Some("test:///default")).expect("the test driver");
         let stats = all_domain_stats(&conn).expect("bulk stats");
         assert!(!stats.is_empty());
-        for st in stats {
-            let dom = conn.lookup_domain_by_name(&st.name).expect("lookup");
-            assert_eq!(st.uuid, dom.uuid_string().expect("uuid"));
+        let doms = conn.list_all_domains(0).expect("list");
+        assert_eq!(stats.len(), doms.len());
+        for dom in doms {
+            let libvirt = dom.uuid_string().expect("uuid");
+            let ours = UuidText::of(&dom).expect("uuid");
+            assert_eq!(ours.as_str(), libvirt);
+            assert_eq!(format!("{ours:?}"), libvirt);
+            assert!(stats.iter().any(|st| st.uuid == Some(ours)));
         }
     }
 

@@ -170,7 +170,7 @@ struct Listed {
     stats: Option<StatsRead>,
 }
 
-type Uuids = std::collections::HashSet<String>;
+type Uuids = std::collections::HashSet<stats::UuidText>;
 type StatsRead = Result<Vec<stats::DomainStats>, Error>;
 
 /// The autostart, persistent and managed-save lists and, when `want_stats`, the bulk stats,
@@ -184,7 +184,7 @@ fn flags_and_stats(
         Ok(conn
             .list_all_domains(flag)?
             .iter()
-            .filter_map(|d| d.uuid_string().ok())
+            .filter_map(stats::UuidText::of)
             .collect())
     };
     std::thread::scope(|s| {
@@ -769,15 +769,15 @@ impl<'a> Session<'a> {
     fn owe(&mut self, doms: Vec<Domain>) {
         self.owed.clear();
         for dom in doms {
-            let Ok(uuid) = dom.uuid_string() else {
+            let Some(uuid) = stats::UuidText::of(&dom) else {
                 continue;
             };
             if self
                 .vms
-                .get(&uuid)
+                .get(uuid.as_str())
                 .is_some_and(|vm| vm.known == Known::Flagged)
             {
-                self.owed.push_back((uuid, dom));
+                self.owed.push_back((uuid.as_str().to_owned(), dom));
             }
         }
     }
@@ -939,30 +939,46 @@ impl<'a> Session<'a> {
         }
         let (flags, stats) = flags_and_stats(&self.conn, want_stats);
         let [autostart, persistent, saved] = flags?;
-        let mut fresh = HashMap::with_capacity(doms.len());
+        // Updated in place: building the next map beside the old one doubled the worker's
+        // biggest allocation (5 MB for 10,000 VMs) every inventory.
+        let mut seen = Vec::with_capacity(doms.len());
         for dom in &doms {
-            let Ok(uuid) = dom.uuid_string() else {
+            let Some(uuid) = stats::UuidText::of(dom) else {
                 continue;
             };
-            let mut vm = match self.vms.get(&uuid) {
-                Some(old) if old.known != Known::Listed => old.clone(),
-                _ => match ops::listed(dom) {
-                    Some(vm) => Vm {
-                        known: Known::Flagged,
-                        ..vm
-                    },
-                    None => continue,
-                },
+            // A row known from a list call alone is read again like a new one.
+            let read = self
+                .vms
+                .get(uuid.as_str())
+                .is_some_and(|old| old.known != Known::Listed);
+            if !read {
+                let Some(vm) = ops::listed(dom) else {
+                    continue;
+                };
+                let vm = Vm {
+                    known: Known::Flagged,
+                    ..vm
+                };
+                self.vms.insert(uuid.as_str().to_owned(), vm);
+            }
+            let Some(vm) = self.vms.get_mut(uuid.as_str()) else {
+                continue;
             };
+            seen.push(uuid);
             // Name and id are local to the handle (no round trip).
-            vm.name = dom.name().unwrap_or(vm.name);
+            if let Ok(name) = dom.name() {
+                if name != vm.name {
+                    vm.name = name;
+                }
+            }
             vm.id = dom.id();
             vm.autostart = autostart.contains(&uuid);
             vm.persistent = persistent.contains(&uuid);
             vm.managed_save = saved.contains(&uuid);
-            fresh.insert(uuid, vm);
         }
-        self.vms = fresh;
+        seen.sort_unstable();
+        self.vms
+            .retain(|uuid, _| seen.binary_search_by(|s| s.as_str().cmp(uuid)).is_ok());
         self.last_inventory = Some(Instant::now());
         self.owe_meta(&doms);
         Ok(Listed { doms, stats })
@@ -1025,12 +1041,15 @@ impl<'a> Session<'a> {
     /// `complete`: the list covers every domain (else only the active ones), so a domain
     /// missing from it is gone.
     fn merge_stats(&mut self, list: Vec<stats::DomainStats>, complete: bool) {
-        let mut seen = BTreeSet::new();
+        let mut seen = Vec::with_capacity(list.len());
         let mut unknown = BTreeSet::new();
         for st in list {
-            seen.insert(st.uuid.clone());
-            let Some(vm) = self.vms.get_mut(&st.uuid) else {
-                unknown.insert(st.uuid);
+            let Some(uuid) = st.uuid else {
+                continue;
+            };
+            seen.push(uuid);
+            let Some(vm) = self.vms.get_mut(uuid.as_str()) else {
+                unknown.insert(uuid.as_str().to_owned());
                 continue;
             };
             if let Some(s) = st.state {
@@ -1056,15 +1075,17 @@ impl<'a> Session<'a> {
                 vm.known = Known::All;
             }
         }
+        seen.sort_unstable();
+        let seen = |uuid: &str| seen.binary_search_by(|s| s.as_str().cmp(uuid)).is_ok();
         if complete {
-            self.vms.retain(|uuid, _| seen.contains(uuid));
+            self.vms.retain(|uuid, _| seen(uuid));
         } else {
             // Active when last read and missing now: stopped or undefined since, and its
             // event has not come (or never will, on a driver without events).
             unknown.extend(
                 self.vms
                     .iter()
-                    .filter(|(uuid, vm)| vm.id.is_some() && !seen.contains(*uuid))
+                    .filter(|(uuid, vm)| vm.id.is_some() && !seen(uuid))
                     .map(|(uuid, _)| uuid.clone()),
             );
         }

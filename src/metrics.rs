@@ -81,35 +81,38 @@ pub fn node_cpu_percent(prev: &NodeCpu, cur: &NodeCpu) -> Option<f64> {
     (total > 0).then(|| ((total.saturating_sub(idle)) as f64 / total as f64 * 100.0).min(100.0))
 }
 
-/// Readings of one series over a window of `cap` polls; the oldest fall out. A gap (no
-/// rate) reads as `NaN`.
+/// Readings of `N` series polled together over a window of `cap` polls; the oldest fall out.
+/// A gap (no rate) reads as `NaN`.
 ///
-/// Kept small because every running VM has seven (5,000 VMs' full windows of `f32` were
-/// 42 MB): each point is a bfloat16 (the top half of an `f32`: 3 significant digits, plenty
-/// for a chart; the figures printed beside the charts come from the exact rates), and a
-/// VM's window is tiered like an RRD archive: the newest `FINE` polls one point each, older
-/// polls folded `FOLD` to a point (their mean). A 300-poll window is 120 points, 240 bytes.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Ring {
-    /// The fine ring (`fine_cap` points), then the coarse one; each filled in order, then
+/// Kept small because every running VM has seven series (5,000 VMs' full windows of `f32`
+/// were 42 MB): each point is a bfloat16 (the top half of an `f32`: 3 significant digits,
+/// plenty for a chart; the figures printed beside the charts come from the exact rates), and
+/// a VM's window is tiered like an RRD archive: the newest `FINE` polls one point each, older
+/// polls folded `FOLD` to a point (their mean). A 300-poll window is 75 points a series. The
+/// series share one buffer of frames (a point of each) and one set of heads: seven rings of
+/// their own cost seven allocations and seven headers per VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rings<const N: usize> {
+    /// The fine ring (`fine_cap` frames), then the coarse one; each filled in order, then
     /// overwritten oldest first from its head. Grown lazily: a VM that ran for a minute
     /// holds a minute.
-    buf: Vec<u16>,
+    buf: Vec<[u16; N]>,
     fine_cap: u32,
     coarse_cap: u32,
     fine_head: u32,
     coarse_head: u32,
-    /// Points that fell out of the fine ring and wait for a full fold.
-    pending: [u16; FOLD - 1],
+    /// Frames that fell out of the fine ring and wait for a full fold.
+    pending: [[u16; N]; FOLD - 1],
     pending_n: u8,
     /// The window in polls.
     cap: u32,
 }
 
-/// Polls a VM's history keeps one point each (2 minutes at the default 2 s).
-const FINE: usize = 60;
-/// Older polls per point.
-const FOLD: usize = 4;
+/// Polls a VM's history keeps one point each (a minute at the default 2 s).
+const FINE: usize = 30;
+/// Older polls per point: a 300-poll window is 75 points a series, 1,050 bytes for seven.
+/// (60 and 4 made 120 points: 13.5 MB for 8,000 running VMs, most of a 50 MB budget.)
+const FOLD: usize = 6;
 const GAP: u16 = 0x7fc0;
 
 fn encode(v: Option<f64>) -> u16 {
@@ -127,25 +130,38 @@ fn decode(q: u16) -> f32 {
     f32::from_bits(u32::from(q) << 16)
 }
 
-impl Ring {
+/// The mean of a fold's points, gaps skipped; a fold of gaps is a gap.
+fn mean(points: impl Iterator<Item = u16>) -> u16 {
+    let (sum, count) = points
+        .map(decode)
+        .filter(|v| !v.is_nan())
+        .fold((0.0f64, 0u32), |(s, c), v| (s + f64::from(v), c + 1));
+    encode((count > 0).then(|| sum / f64::from(count)))
+}
+
+impl<const N: usize> Rings<N> {
     /// Every poll of the window kept as one point (a host's own charts).
-    pub fn new(cap: usize) -> Ring {
-        Ring::with_tiers(cap, cap)
+    pub fn new(cap: usize) -> Self {
+        Self::with_tiers(cap, cap)
     }
 
     /// The newest `FINE` polls one point each, older ones folded (a VM's charts).
-    pub fn tiered(cap: usize) -> Ring {
-        Ring::with_tiers(cap, FINE)
+    pub fn tiered(cap: usize) -> Self {
+        Self::with_tiers(cap, FINE)
     }
 
-    fn with_tiers(cap: usize, fine: usize) -> Ring {
+    fn with_tiers(cap: usize, fine: usize) -> Self {
         let cap = cap.clamp(1, u32::MAX as usize / 2);
         let fine = fine.clamp(1, cap);
-        Ring {
+        Rings {
+            buf: Vec::new(),
             fine_cap: fine as u32,
             coarse_cap: (cap - fine).div_ceil(FOLD) as u32,
+            fine_head: 0,
+            coarse_head: 0,
+            pending: [[GAP; N]; FOLD - 1],
+            pending_n: 0,
             cap: cap as u32,
-            ..Ring::default()
         }
     }
 
@@ -153,13 +169,9 @@ impl Ring {
         self.buf.len().min(self.fine_cap as usize)
     }
 
-    fn coarse_len(&self) -> usize {
-        self.buf.len() - self.fine_len()
-    }
-
     /// Appends to `buf`, doubling its room from 16 but never past both rings (plain
     /// doubling ends at the next power of two).
-    fn append(&mut self, q: u16) {
+    fn append(&mut self, q: [u16; N]) {
         let full = (self.fine_cap + self.coarse_cap) as usize;
         if self.buf.len() == self.buf.capacity() {
             let more = self.buf.len().max(16).min(full - self.buf.len());
@@ -168,8 +180,9 @@ impl Ring {
         self.buf.push(q);
     }
 
-    pub fn push(&mut self, v: Option<f64>) {
-        let q = encode(v);
+    /// One poll's readings, a value (or a gap) per series.
+    pub fn push(&mut self, v: [Option<f64>; N]) {
+        let q = v.map(encode);
         let fine = self.fine_cap as usize;
         if self.buf.len() < fine {
             self.append(q);
@@ -188,107 +201,232 @@ impl Ring {
             return;
         }
         self.pending_n = 0;
-        let folded = self.pending.iter().copied().chain([out]).map(decode);
-        let (sum, count) = folded
-            .filter(|v| !v.is_nan())
-            .fold((0.0f64, 0u32), |(s, c), v| (s + f64::from(v), c + 1));
-        let mean = encode((count > 0).then(|| sum / f64::from(count)));
-        if self.coarse_len() < self.coarse_cap as usize {
-            self.append(mean);
+        let pending = &self.pending;
+        let folded: [u16; N] =
+            std::array::from_fn(|s| mean(pending.iter().map(|p| p[s]).chain([out[s]])));
+        if self.buf.len() - fine < self.coarse_cap as usize {
+            self.append(folded);
         } else {
             let at = self.coarse_head as usize;
-            self.buf[fine + at] = mean;
+            self.buf[fine + at] = folded;
             self.coarse_head = ((at + 1) % self.coarse_cap as usize) as u32;
         }
     }
 
-    /// Polls the points stand for, which may pass the window by a fold.
-    fn held(&self) -> usize {
-        self.coarse_len() * FOLD + usize::from(self.pending_n) + self.fine_len()
+    /// Series `s`: the readings, oldest first.
+    pub fn view(&self, s: usize) -> View<'_> {
+        View {
+            frames: self.buf.as_flattened(),
+            pending: self.pending[..usize::from(self.pending_n)].as_flattened(),
+            stride: N,
+            series: s.min(N.saturating_sub(1)),
+            fine_len: self.fine_len(),
+            fine_head: self.fine_head as usize,
+            coarse_head: self.coarse_head as usize,
+            fine_cap: self.fine_cap as usize,
+            cap: self.cap as usize,
+        }
     }
 
-    /// Polls held, at most the window.
+    /// Polls held, at most the window (the same for every series).
     pub fn len(&self) -> usize {
-        self.held().min(self.cap as usize)
+        self.view(0).len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
+    /// Heap bytes held (the memory bench and its test).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() * std::mem::size_of::<[u16; N]>()
+    }
+}
+
+/// One series of a `Rings`, to read.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// Every series' points, frame after frame.
+    frames: &'a [u16],
+    pending: &'a [u16],
+    stride: usize,
+    series: usize,
+    fine_len: usize,
+    fine_head: usize,
+    coarse_head: usize,
+    fine_cap: usize,
+    cap: usize,
+}
+
+impl<'a> View<'a> {
+    fn point(&self, frame: usize) -> u16 {
+        self.frames[frame * self.stride + self.series]
+    }
+
+    fn coarse_len(&self) -> usize {
+        self.frames.len() / self.stride - self.fine_len
+    }
+
+    /// Polls the points stand for, which may pass the window by a fold.
+    fn held(&self) -> usize {
+        self.coarse_len() * FOLD + self.pending.len() / self.stride + self.fine_len
+    }
+
+    /// Polls held, at most the window.
+    pub fn len(&self) -> usize {
+        self.held().min(self.cap)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
     /// The window in polls.
     pub fn capacity(&self) -> usize {
-        self.cap as usize
+        self.cap
     }
 
     /// Polls kept one point each, and polls per point before them.
     pub fn tiers(&self) -> (usize, usize) {
-        (self.fine_cap as usize, FOLD)
+        (self.fine_cap, FOLD)
     }
 
     /// One reading per poll, oldest to newest, gaps included (a folded point repeats for
     /// each of its polls).
-    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
-        let (fine, coarse) = self.buf.split_at(self.fine_len());
-        let (fa, fb) = fine.split_at(self.fine_head as usize % fine.len().max(1));
-        let (ca, cb) = coarse.split_at(self.coarse_head as usize % coarse.len().max(1));
-        cb.iter()
-            .chain(ca)
-            .flat_map(|q| std::iter::repeat_n(*q, FOLD))
-            .chain(self.pending[..usize::from(self.pending_n)].iter().copied())
-            .chain(fb.iter().copied())
-            .chain(fa.iter().copied())
-            .skip(self.held() - self.len())
+    pub fn iter(self) -> impl Iterator<Item = f32> + 'a {
+        let v = self;
+        let (fine_n, coarse_n) = (v.fine_len, v.coarse_len());
+        let coarse = (0..coarse_n).map(move |k| v.point(fine_n + (v.coarse_head + k) % coarse_n));
+        let pending =
+            (0..v.pending.len() / v.stride).map(move |k| v.pending[k * v.stride + v.series]);
+        let fine = (0..fine_n).map(move |k| v.point((v.fine_head + k) % fine_n));
+        coarse
+            .flat_map(|q| std::iter::repeat_n(q, FOLD))
+            .chain(pending)
+            .chain(fine)
+            .skip(v.held() - v.len())
             .map(decode)
     }
 
     pub fn last(&self) -> Option<f32> {
-        let n = self.fine_len();
+        let n = self.fine_len;
         if n == 0 {
             return None;
         }
-        let i = (self.fine_head as usize + n - 1) % n;
-        Some(decode(self.buf[i])).filter(|v| !v.is_nan())
+        Some(decode(self.point((self.fine_head + n - 1) % n))).filter(|v| !v.is_nan())
     }
 
     /// Largest reading (gaps skipped).
-    pub fn max(&self) -> Option<f32> {
+    pub fn max(self) -> Option<f32> {
         self.iter().filter(|v| !v.is_nan()).reduce(f32::max)
     }
+}
 
-    /// Heap bytes held (the memory bench and its test).
+/// A single series (a host's CPU or memory).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ring(Rings<1>);
+
+impl Ring {
+    /// Every poll of the window kept as one point.
+    pub fn new(cap: usize) -> Ring {
+        Ring(Rings::new(cap))
+    }
+
+    /// The newest `FINE` polls one point each, older ones folded.
+    pub fn tiered(cap: usize) -> Ring {
+        Ring(Rings::tiered(cap))
+    }
+
+    pub fn push(&mut self, v: Option<f64>) {
+        self.0.push([v]);
+    }
+
+    pub fn view(&self) -> View<'_> {
+        self.0.view(0)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
+        self.view().iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.view().capacity()
+    }
+
+    pub fn last(&self) -> Option<f32> {
+        self.view().last()
+    }
+
+    pub fn max(&self) -> Option<f32> {
+        self.view().max()
+    }
+
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity() * std::mem::size_of::<u16>()
+        self.0.heap_bytes()
     }
 }
 
 /// The charted series of one VM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmHistory {
-    pub cpu: Ring,
-    /// KiB: RSS where reported, else the balloon's current size.
-    pub memory: Ring,
-    pub disk_rd: Ring,
-    pub disk_wr: Ring,
-    pub disk_iops: Ring,
-    pub net_rx: Ring,
-    pub net_tx: Ring,
+    /// CPU %, memory (KiB: RSS where reported, else the balloon's current size), disk read
+    /// and write bytes/s, disk requests/s, network rx and tx bytes/s.
+    rings: Rings<7>,
     /// Pushes in a row without any reading (the VM is off).
-    gaps: usize,
+    gaps: u32,
 }
 
 impl VmHistory {
     pub fn new(cap: usize) -> VmHistory {
         VmHistory {
-            cpu: Ring::tiered(cap),
-            memory: Ring::tiered(cap),
-            disk_rd: Ring::tiered(cap),
-            disk_wr: Ring::tiered(cap),
-            disk_iops: Ring::tiered(cap),
-            net_rx: Ring::tiered(cap),
-            net_tx: Ring::tiered(cap),
+            rings: Rings::tiered(cap),
             gaps: 0,
         }
+    }
+
+    pub fn cpu(&self) -> View<'_> {
+        self.rings.view(0)
+    }
+
+    pub fn memory(&self) -> View<'_> {
+        self.rings.view(1)
+    }
+
+    pub fn disk_rd(&self) -> View<'_> {
+        self.rings.view(2)
+    }
+
+    pub fn disk_wr(&self) -> View<'_> {
+        self.rings.view(3)
+    }
+
+    pub fn disk_iops(&self) -> View<'_> {
+        self.rings.view(4)
+    }
+
+    pub fn net_rx(&self) -> View<'_> {
+        self.rings.view(5)
+    }
+
+    pub fn net_tx(&self) -> View<'_> {
+        self.rings.view(6)
+    }
+
+    /// Polls held (every series holds as many).
+    pub fn len(&self) -> usize {
+        self.rings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rings.is_empty()
     }
 
     /// Whether a push of these has nothing to chart.
@@ -299,37 +437,29 @@ impl VmHistory {
     /// Every reading in the window is a gap: the VM has been off for all of it, and the
     /// history says no more than none would (the app drops it, see `HostView::apply_snapshot`).
     pub fn only_gaps(&self) -> bool {
-        self.gaps >= self.cpu.len()
+        self.gaps as usize >= self.len()
     }
 
     pub fn push(&mut self, r: &VmRates, memory_kib: Option<u64>) {
         self.gaps = if Self::blank(r, memory_kib) {
-            self.gaps + 1
+            self.gaps.saturating_add(1)
         } else {
             0
         };
-        self.cpu.push(r.cpu_pct);
-        self.memory.push(memory_kib.map(|m| m as f64));
-        self.disk_rd.push(r.disk_rd_bps);
-        self.disk_wr.push(r.disk_wr_bps);
-        self.disk_iops
-            .push(VmRates::sum(r.disk_rd_iops, r.disk_wr_iops));
-        self.net_rx.push(r.net_rx_bps);
-        self.net_tx.push(r.net_tx_bps);
+        self.rings.push([
+            r.cpu_pct,
+            memory_kib.map(|m| m as f64),
+            r.disk_rd_bps,
+            r.disk_wr_bps,
+            VmRates::sum(r.disk_rd_iops, r.disk_wr_iops),
+            r.net_rx_bps,
+            r.net_tx_bps,
+        ]);
     }
 
     /// Bytes this history holds, itself included (the memory budget per running VM).
     pub fn bytes(&self) -> usize {
-        let rings = [
-            &self.cpu,
-            &self.memory,
-            &self.disk_rd,
-            &self.disk_wr,
-            &self.disk_iops,
-            &self.net_rx,
-            &self.net_tx,
-        ];
-        std::mem::size_of::<Self>() + rings.iter().map(|r| r.heap_bytes()).sum::<usize>()
+        std::mem::size_of::<Self>() + self.rings.heap_bytes()
     }
 }
 
@@ -341,37 +471,51 @@ mod tests {
     #[test]
     fn a_ring_grows_with_its_readings_up_to_its_window_exactly() {
         let mut r = Ring::new(300);
-        assert_eq!(r.buf.capacity(), 0, "nothing before the first reading");
+        assert_eq!(r.0.buf.capacity(), 0, "nothing before the first reading");
         for i in 0..30 {
             r.push(Some(f64::from(i)));
         }
-        assert!(r.buf.capacity() < 64, "{}", r.buf.capacity());
+        assert!(r.0.buf.capacity() < 64, "{}", r.0.buf.capacity());
         for i in 30..301 {
             r.push(Some(f64::from(i)));
         }
-        assert_eq!(r.buf.capacity(), 300);
+        assert_eq!(r.0.buf.capacity(), 300);
         assert_eq!(r.len(), 300);
         assert_eq!(r.iter().next(), Some(1.0));
     }
 
     #[test]
     fn a_tiered_ring_keeps_the_newest_polls_and_means_of_older_ones() {
-        // Quarters of small integers are exact in a bfloat16: the means compare exactly.
         let v = |i: usize| ((i * 7) % 16) as f64;
+        let coarse = (300 - FINE).div_ceil(FOLD);
         for total in [
-            1, 59, 60, 61, 63, 64, 65, 299, 300, 301, 303, 304, 1000, 1003,
+            1,
+            FINE - 1,
+            FINE,
+            FINE + 1,
+            FINE + FOLD - 1,
+            FINE + FOLD,
+            FINE + FOLD + 1,
+            299,
+            300,
+            301,
+            303,
+            304,
+            1000,
+            1003,
         ] {
             let mut r = Ring::tiered(300);
             for i in 0..total {
                 r.push(Some(v(i)));
             }
-            // The model: polls 0.. fall out of the fine ring in order and fold by fours.
+            // The model: polls 0.. fall out of the fine ring in order and fold by FOLDs, each
+            // mean rounded as a point is.
             let evicted = total.saturating_sub(FINE);
             let folds = evicted / FOLD;
             let mut want: Vec<f32> = Vec::new();
-            for k in folds.saturating_sub(60)..folds {
+            for k in folds.saturating_sub(coarse)..folds {
                 let mean = (0..FOLD).map(|j| v(k * FOLD + j)).sum::<f64>() / FOLD as f64;
-                want.extend(std::iter::repeat_n(mean as f32, FOLD));
+                want.extend(std::iter::repeat_n(decode(encode(Some(mean))), FOLD));
             }
             want.extend((folds * FOLD..total).map(|i| v(i) as f32));
             let skip = want.len().saturating_sub(300);
@@ -379,23 +523,54 @@ mod tests {
             assert_eq!(r.iter().collect::<Vec<_>>(), want, "after {total} polls");
             assert_eq!(r.len(), want.len(), "after {total} polls");
             assert_eq!(r.last(), Some(v(total - 1) as f32));
-            assert!(r.heap_bytes() <= 240, "{}", r.heap_bytes());
+            assert!(r.heap_bytes() <= 2 * (FINE + coarse), "{}", r.heap_bytes());
         }
     }
 
     #[test]
+    fn series_sharing_one_buffer_read_back_as_rings_of_their_own() {
+        let mut all: Rings<3> = Rings::tiered(300);
+        let mut one = [Ring::tiered(300), Ring::tiered(300), Ring::tiered(300)];
+        let bits = |it: &mut dyn Iterator<Item = f32>| it.map(f32::to_bits).collect::<Vec<_>>();
+        for i in 0..700usize {
+            let v = [
+                Some((i % 13) as f64),
+                (i % 5 != 0).then(|| (i * 3 % 17) as f64),
+                None,
+            ];
+            all.push(v);
+            for (r, x) in one.iter_mut().zip(v) {
+                r.push(x);
+            }
+            for (s, r) in one.iter().enumerate() {
+                let view = all.view(s);
+                assert_eq!(
+                    bits(&mut view.iter()),
+                    bits(&mut r.iter()),
+                    "series {s}, poll {i}"
+                );
+                assert_eq!(view.last(), r.last());
+                assert_eq!(view.len(), r.len());
+            }
+        }
+        assert!(all.heap_bytes() <= 3 * one[0].heap_bytes());
+    }
+
+    #[test]
     fn a_fold_of_gaps_is_a_gap_and_a_fold_with_readings_skips_them() {
-        let mut r = Ring::tiered(68);
-        for i in 0..FINE + 2 * FOLD {
-            // The first fold: gap, 2, gap, 4; the second: all gaps.
+        let n = FINE + 2 * FOLD;
+        let mut r = Ring::tiered(n);
+        for i in 0..n {
+            // The first fold: gap, 2, gap, 4, gap, 6…; the second: all gaps.
             let v = (i < FOLD && i % 2 == 1).then(|| (i + 1) as f64);
             r.push(v);
         }
+        let mean = (2..=FOLD).step_by(2).sum::<usize>() as f32 / (FOLD / 2) as f32;
         let got: Vec<f32> = r.iter().collect();
-        assert_eq!(got.len(), 68);
-        assert!(got[..4].iter().all(|v| *v == 3.0), "{got:?}");
-        assert!(got[4..8].iter().all(|v| v.is_nan()), "{got:?}");
-        assert_eq!(r.max(), Some(3.0));
+        assert_eq!(got.len(), n);
+        assert!(got[..FOLD].iter().all(|v| *v == mean), "{got:?}");
+        assert!(got[FOLD..2 * FOLD].iter().all(|v| v.is_nan()), "{got:?}");
+        assert_eq!(r.max(), Some(mean));
     }
 
     #[test]
@@ -411,7 +586,7 @@ mod tests {
     }
 
     #[test]
-    fn a_running_vm_s_ten_minutes_of_history_fit_in_about_two_kib() {
+    fn a_running_vm_s_ten_minutes_of_history_fit_in_1200_bytes() {
         let mut h = VmHistory::new(300);
         let r = VmRates {
             cpu_pct: Some(12.5),
@@ -421,9 +596,11 @@ mod tests {
         for _ in 0..1000 {
             h.push(&r, Some(1 << 20));
         }
-        assert_eq!(h.cpu.len(), 300);
-        // 7 series of 120 points (60 polls, then 240 folded by four) and the rings.
-        assert!(h.bytes() <= 2_100, "{} bytes", h.bytes());
+        assert_eq!(h.cpu().len(), 300);
+        assert_eq!(h.disk_rd().last(), Some(4096.0));
+        assert_eq!(h.net_tx().last(), None);
+        // 7 series of 75 points (30 polls, then 270 folded by six) in one buffer.
+        assert!(h.bytes() <= 1_200, "{} bytes", h.bytes());
     }
 
     fn sample(at: Instant, id: u32, cpu: u64, rd: u64) -> VmSample {

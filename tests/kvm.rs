@@ -72,10 +72,12 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
     assert!(vm.io.disk_rd_bytes.is_some(), "{:?}", vm.io);
     assert!(vm.io.disk_wr_reqs.is_some(), "{:?}", vm.io);
     assert!(vm.io.rss_kib.is_some_and(|k| k > 1024), "{:?}", vm.io);
-    let rates = live.app.hosts[0].rates[&g.uuid];
+    let rates = live.app.hosts[0].rates(&g.uuid).expect("rates");
     assert!(rates.disk_rd_bps.is_some_and(|r| r >= 0.0), "{rates:?}");
     assert!(
-        live.app.hosts[0].history[&g.uuid].cpu.len() >= 2,
+        live.app.hosts[0]
+            .history(&g.uuid)
+            .is_some_and(|h| h.cpu().len() >= 2),
         "history grows one point per poll"
     );
 

@@ -128,7 +128,7 @@ fn demo_with_metrics(polls: u32) -> common::Live {
     // A real poll that came in while the demo connected (a slow machine: more than one)
     // would sit in the charts before the fed ones.
     for h in &mut live.app.hosts {
-        h.history.clear();
+        h.clear_histories();
     }
     feed(&mut live.app, polls);
     live
@@ -213,9 +213,9 @@ fn vm_detail_charts_span_the_window_after_folding() {
     });
     assert!(leftmost, "{cpu}\n{s}");
     for h in &live.app.hosts {
-        for hist in h.history.values() {
-            assert_eq!(hist.cpu.len(), 300);
-            assert!(hist.bytes() <= 2_100, "{}", hist.bytes());
+        for hist in h.histories() {
+            assert_eq!(hist.cpu().len(), 300);
+            assert!(hist.bytes() <= 1_200, "{}", hist.bytes());
         }
     }
 }

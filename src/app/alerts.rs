@@ -27,7 +27,7 @@ pub struct AlertsUi {
 /// A reading of `metric` for a VM of `h`: `None` when there is none now.
 fn vm_reading(h: &HostView, vm: &Vm, metric: Metric) -> Option<f64> {
     match metric {
-        Metric::VmCpu => h.rates.get(&vm.uuid)?.cpu_pct,
+        Metric::VmCpu => h.rates(&vm.uuid)?.cpu_pct,
         Metric::VmMemory => {
             let rss = vm.io.rss_kib? as f64;
             (vm.max_memory_kib > 0).then(|| rss / vm.max_memory_kib as f64 * 100.0)
@@ -284,8 +284,8 @@ mod tests {
 
     fn cpu(app: &mut App, name: &str, pct: f64) {
         let uuid = format!("uuid-{name}");
-        app.hosts[0].rates.insert(
-            uuid,
+        app.hosts[0].set_rates(
+            &uuid,
             VmRates {
                 cpu_pct: Some(pct),
                 ..VmRates::default()

@@ -1,6 +1,6 @@
 //! Per-host state: connection status, facts, the last snapshot, rates and their history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::metrics::{node_cpu_percent, vm_rates, Ring, VmHistory, VmRates, VmSample};
@@ -107,11 +107,10 @@ pub struct HostView {
     pub vms: Vec<Vm>,
     /// When the VM list was last refreshed; older data is shown as stale when disconnected.
     pub updated_at: Option<Instant>,
-    /// Rates per VM uuid, from the last two samples.
-    pub rates: HashMap<String, VmRates>,
-    /// Boxed: the map rounds its buckets up to a power of two, and 400-byte histories inline
-    /// made 16,384 buckets of 424 B for 8,033 running VMs (6.9 MB; 3.8 MB boxed).
-    pub history: HashMap<String, Box<VmHistory>>,
+    /// Each VM's sample, rates and history, at its row's index in `vms` (see `VmMetrics`).
+    metrics: Vec<VmMetrics>,
+    /// VMs with a rate (a column no host reports is left out of the table).
+    rated: usize,
     pub node: NodeView,
     /// Set after a failure, so the next successful connection is announced.
     pub trouble: bool,
@@ -128,7 +127,71 @@ pub struct HostView {
     /// The host's PCI, USB and mediated devices, once the attach form asked.
     pub hostdevs: Option<Result<crate::model::hostdev::HostDevices, String>>,
     history_len: usize,
-    samples: HashMap<String, VmSample>,
+}
+
+/// One VM's readings. Kept beside the VM list rather than in maps keyed by UUID: three maps
+/// (samples, rates, histories) for 10,000 VMs cost 6.5 MB in buckets and key copies, as the
+/// map rounds its buckets up to a power of two; this is 190 bytes a VM.
+#[derive(Clone, Debug, Default)]
+struct VmMetrics {
+    /// The counters the rates start from.
+    sample: Option<VmSample>,
+    rates: Rates32,
+    /// Boxed: only a running VM has one.
+    history: Option<Box<VmHistory>>,
+}
+
+/// `VmRates` in `f32`s, a gap as `NaN`: rates are shown to three digits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rates32([f32; 7]);
+
+impl Default for Rates32 {
+    fn default() -> Self {
+        Rates32([f32::NAN; 7])
+    }
+}
+
+impl Rates32 {
+    fn new(r: &VmRates) -> Rates32 {
+        let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
+        Rates32([
+            f(r.cpu_pct),
+            f(r.disk_rd_bps),
+            f(r.disk_wr_bps),
+            f(r.disk_rd_iops),
+            f(r.disk_wr_iops),
+            f(r.net_rx_bps),
+            f(r.net_tx_bps),
+        ])
+    }
+
+    fn none(&self) -> bool {
+        self.0.iter().all(|v| v.is_nan())
+    }
+
+    /// Same readings (NaN equal to NaN, unlike `==`).
+    fn same(&self, other: &Rates32) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
+    fn get(&self) -> Option<VmRates> {
+        if self.none() {
+            return None;
+        }
+        let f = |i: usize| Some(f64::from(self.0[i])).filter(|v| !v.is_nan());
+        Some(VmRates {
+            cpu_pct: f(0),
+            disk_rd_bps: f(1),
+            disk_wr_bps: f(2),
+            disk_rd_iops: f(3),
+            disk_wr_iops: f(4),
+            net_rx_bps: f(5),
+            net_tx_bps: f(6),
+        })
+    }
 }
 
 impl HostView {
@@ -148,8 +211,8 @@ impl HostView {
             info: None,
             vms: Vec::new(),
             updated_at: None,
-            rates: HashMap::new(),
-            history: HashMap::new(),
+            metrics: Vec::new(),
+            rated: 0,
             node: NodeView::new(history_len),
             trouble: false,
             storage: None,
@@ -159,7 +222,6 @@ impl HostView {
             caps: None,
             hostdevs: None,
             history_len,
-            samples: HashMap::new(),
         }
     }
 
@@ -190,8 +252,87 @@ impl HostView {
         (!self.status.is_connected() || self.stalled_since.is_some()) && self.updated_at.is_some()
     }
 
+    /// The row of the VM with this UUID (the list is kept in UUID order).
+    fn index_of(&self, uuid: &str) -> Option<usize> {
+        let i = self
+            .vms
+            .binary_search_by(|v| v.uuid.as_str().cmp(uuid))
+            .ok()?;
+        Some(i)
+    }
+
+    /// The VM's rates from its last two samples, if it has any.
+    pub fn rates(&self, uuid: &str) -> Option<VmRates> {
+        self.rates_at(self.index_of(uuid)?)
+    }
+
+    /// The rates of the VM in row `idx` of `vms`.
+    pub fn rates_at(&self, idx: usize) -> Option<VmRates> {
+        self.metrics.get(idx)?.rates.get()
+    }
+
+    /// Whether any VM of this host has a rate.
+    pub fn has_rates(&self) -> bool {
+        self.rated > 0
+    }
+
     pub fn cpu_pct(&self, uuid: &str) -> Option<f64> {
-        self.rates.get(uuid).and_then(|r| r.cpu_pct)
+        self.rates(uuid).and_then(|r| r.cpu_pct)
+    }
+
+    /// The VM's charted history, while it runs (and until only gaps are left).
+    pub fn history(&self, uuid: &str) -> Option<&VmHistory> {
+        self.metrics.get(self.index_of(uuid)?)?.history.as_deref()
+    }
+
+    /// Every history held (tests and the memory bench).
+    pub fn histories(&self) -> impl Iterator<Item = &VmHistory> {
+        self.metrics.iter().filter_map(|m| m.history.as_deref())
+    }
+
+    /// Drops every VM's history: the charts start over.
+    pub fn clear_histories(&mut self) {
+        for m in &mut self.metrics {
+            m.history = None;
+        }
+    }
+
+    /// Sets a VM's rates by hand (alert tests).
+    #[cfg(test)]
+    pub fn set_rates(&mut self, uuid: &str, r: VmRates) {
+        let i = self.index_of(uuid).expect("a VM of the host");
+        self.metrics.resize_with(self.vms.len(), VmMetrics::default);
+        self.metrics[i].rates = Rates32::new(&r);
+        self.rated = self.metrics.iter().filter(|m| !m.rates.none()).count();
+    }
+
+    /// Moves each VM's metrics to its row in `next` (both lists in UUID order); a VM new to
+    /// the list starts without any.
+    fn realign(&mut self, next: &[Vm]) {
+        let same = self.metrics.len() == next.len()
+            && self.vms.len() == next.len()
+            && self.vms.iter().zip(next).all(|(a, b)| a.uuid == b.uuid);
+        if same {
+            return;
+        }
+        let mut old = std::mem::take(&mut self.metrics).into_iter();
+        let mut old_vms = self.vms.iter().map(|v| v.uuid.as_str()).peekable();
+        let mut out = Vec::with_capacity(next.len());
+        for vm in next {
+            let mut found = VmMetrics::default();
+            while let Some(u) = old_vms.peek() {
+                if *u > vm.uuid.as_str() {
+                    break;
+                }
+                let m = old.next().unwrap_or_default();
+                if old_vms.next() == Some(vm.uuid.as_str()) {
+                    found = m;
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        self.metrics = out;
     }
 
     /// Takes a snapshot in, updating rates and history in place (a poll of 5,000 VMs
@@ -199,78 +340,64 @@ impl HostView {
     /// list did not change keeps its rows' positions. Returns what the snapshot changed.
     pub fn apply_snapshot(&mut self, mut snap: Snapshot) -> Applied {
         snap.vms.sort_unstable_by(|a, b| a.uuid.cmp(&b.uuid));
+        let rated_before = self.rated;
+        self.realign(&snap.vms);
         let mut rates_changed = false;
+        let mut rated = 0;
         // Only a full poll (with node readings) advances the history, so its points stay one
         // poll interval apart; refreshes after actions and events only update the table.
         let tick = snap.node.is_some();
-        for vm in &snap.vms {
+        for (vm, m) in snap.vms.iter().zip(self.metrics.iter_mut()) {
             let cur = VmSample {
                 at: snap.taken_at,
                 dom_id: vm.id,
                 cpu_time_ns: vm.cpu_time_ns,
                 io: vm.io,
             };
-            let r = match self.samples.get_mut(&vm.uuid) {
+            let r = match &mut m.sample {
                 // A refresh right after a poll keeps the older sample and the last rates, so
                 // rates always span about one poll interval.
-                Some(p) if !tick && p.dom_id == cur.dom_id => continue,
+                Some(p) if !tick && p.dom_id == cur.dom_id => {
+                    rated += usize::from(!m.rates.none());
+                    continue;
+                }
                 Some(p) => {
                     let r = vm_rates(p, &cur, vm.vcpus);
                     *p = cur;
                     r
                 }
                 None => {
-                    self.samples.insert(vm.uuid.clone(), cur);
+                    m.sample = Some(cur);
                     VmRates::default()
                 }
             };
-            if r == VmRates::default() {
-                rates_changed |= self.rates.remove(&vm.uuid).is_some();
-            } else {
-                match self.rates.get_mut(&vm.uuid) {
-                    Some(old) => {
-                        rates_changed |= *old != r;
-                        *old = r;
-                    }
-                    None => {
-                        rates_changed = true;
-                        self.rates.insert(vm.uuid.clone(), r);
-                    }
-                }
-            }
+            let r32 = Rates32::new(&r);
+            rates_changed |= !m.rates.same(&r32);
+            m.rates = r32;
+            rated += usize::from(!r32.none());
             if tick {
                 let mem = vm.io.rss_kib.or(Some(vm.memory_kib).filter(|m| *m > 0));
                 let mem = vm.state.is_active().then_some(mem).flatten();
                 // A VM that is off keeps no history (10 minutes of gaps in 7 series would
-                // cost 8 KiB per VM); one that stops keeps its until only gaps are left.
-                match self.history.get_mut(&vm.uuid) {
+                // cost 1.7 KiB per VM); one that stops keeps its until only gaps are left.
+                match &mut m.history {
                     Some(h) => {
                         h.push(&r, mem);
                         if h.only_gaps() {
-                            self.history.remove(&vm.uuid);
+                            m.history = None;
                         }
                     }
                     None if VmHistory::blank(&r, mem) => {}
                     None => {
                         let mut h = Box::new(VmHistory::new(self.history_len));
                         h.push(&r, mem);
-                        self.history.insert(vm.uuid.clone(), h);
+                        m.history = Some(h);
                     }
                 }
             }
         }
-        // The maps hold every VM of the snapshot now: more entries means some VMs are gone.
-        let n = snap.vms.len();
-        if self.samples.len() > n || (tick && self.history.len() > n) {
-            let alive: HashSet<&str> = snap.vms.iter().map(|v| v.uuid.as_str()).collect();
-            self.samples.retain(|u, _| alive.contains(u.as_str()));
-            let before = self.rates.len();
-            self.rates.retain(|u, _| alive.contains(u.as_str()));
-            rates_changed |= before != self.rates.len();
-            if tick {
-                self.history.retain(|u, _| alive.contains(u.as_str()));
-            }
-        }
+        self.rated = rated;
+        rates_changed |= rated != rated_before;
         let old = std::mem::replace(&mut self.vms, snap.vms);
         self.updated_at = Some(snap.taken_at);
         let node = snap.node.is_some();

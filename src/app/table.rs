@@ -105,14 +105,16 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
             SortKey::Vcpus => va.vcpus.cmp(&vb.vcpus),
             SortKey::Memory => va.max_memory_kib.cmp(&vb.max_memory_kib),
             SortKey::Cpu => {
-                let ca = ha.cpu_pct(&va.uuid).unwrap_or(-1.0);
-                let cb = hb.cpu_pct(&vb.uuid).unwrap_or(-1.0);
-                ca.total_cmp(&cb)
+                let cpu = |h: &HostView, r: &RowRef| {
+                    h.rates_at(r.idx as usize)
+                        .and_then(|r| r.cpu_pct)
+                        .unwrap_or(-1.0)
+                };
+                cpu(ha, a).total_cmp(&cpu(hb, b))
             }
             SortKey::Disk | SortKey::Net => {
-                let io = |h: &HostView, v: &Vm| {
-                    h.rates
-                        .get(&v.uuid)
+                let io = |h: &HostView, r: &RowRef| {
+                    h.rates_at(r.idx as usize)
                         .and_then(|r| {
                             if key == SortKey::Disk {
                                 VmRates::sum(r.disk_rd_bps, r.disk_wr_bps)
@@ -122,7 +124,7 @@ pub fn sort_rows(hosts: &[HostView], key: SortKey, descending: bool) -> Vec<RowR
                         })
                         .unwrap_or(-1.0)
                 };
-                io(ha, va).total_cmp(&io(hb, vb))
+                io(ha, a).total_cmp(&io(hb, b))
             }
             SortKey::Autostart => va.autostart.cmp(&vb.autostart),
             SortKey::Persistent => va.persistent.cmp(&vb.persistent),

@@ -593,8 +593,8 @@ fn cpu_percent_from_consecutive_snapshots() {
     // 1 s of CPU in 2 s on 2 vCPUs = 25%.
     let p = a.hosts[0].cpu_pct("uuid-web-01").unwrap();
     assert!((p - 25.0).abs() < 0.01, "{p}");
-    let hist = &a.hosts[0].history["uuid-web-01"];
-    assert_eq!(hist.cpu.len(), 2, "one point per poll");
+    let hist = a.hosts[0].history("uuid-web-01").unwrap();
+    assert_eq!(hist.cpu().len(), 2, "one point per poll");
     // A refresh right after keeps the rate instead of computing it over 10 ms, and adds no
     // history point.
     a.update(Msg::Host(
@@ -602,7 +602,7 @@ fn cpu_percent_from_consecutive_snapshots() {
         mk(2_000_000_100, t0 + Duration::from_millis(2010), false),
     ));
     assert!((a.hosts[0].cpu_pct("uuid-web-01").unwrap() - 25.0).abs() < 0.01);
-    assert_eq!(a.hosts[0].history["uuid-web-01"].cpu.len(), 2);
+    assert_eq!(a.hosts[0].history("uuid-web-01").unwrap().cpu().len(), 2);
     // The next poll measures from the previous poll, not from the refresh.
     a.update(Msg::Host(
         HostId(0),
@@ -610,7 +610,10 @@ fn cpu_percent_from_consecutive_snapshots() {
     ));
     let p = a.hosts[0].cpu_pct("uuid-web-01").unwrap();
     assert!((p - 50.0).abs() < 0.01, "{p}");
-    assert_eq!(a.hosts[0].history["uuid-web-01"].cpu.last(), Some(50.0));
+    assert_eq!(
+        a.hosts[0].history("uuid-web-01").unwrap().cpu().last(),
+        Some(50.0)
+    );
 }
 
 /// Issue 20: 10 minutes of gaps in 7 series cost 8 KiB per VM that is off, growing with every
@@ -634,21 +637,63 @@ fn a_vm_that_is_off_keeps_no_history_and_a_stopped_one_drops_its_gaps() {
     for secs in [0, 2] {
         a.update(Msg::Host(HostId(0), mk(VmState::Running, secs)));
     }
-    assert!(!a.hosts[0].history.contains_key("uuid-off"));
-    assert_eq!(a.hosts[0].history["uuid-db"].cpu.len(), 2);
+    assert!(a.hosts[0].history("uuid-off").is_none());
+    assert_eq!(a.hosts[0].history("uuid-db").unwrap().cpu().len(), 2);
     // Stopped: the gaps follow its readings until the window holds nothing else.
     for secs in [4, 6] {
         a.update(Msg::Host(HostId(0), mk(VmState::Shutoff, secs)));
     }
-    let h = &a.hosts[0].history["uuid-db"];
-    assert_eq!(h.cpu.len(), 3);
-    assert!(h.cpu.max().is_some(), "a reading is still in the window");
+    let h = a.hosts[0].history("uuid-db").unwrap();
+    assert_eq!(h.cpu().len(), 3);
+    assert!(h.cpu().max().is_some(), "a reading is still in the window");
     a.update(Msg::Host(HostId(0), mk(VmState::Shutoff, 8)));
-    assert!(!a.hosts[0].history.contains_key("uuid-db"));
-    assert!(!a.hosts[0].history.contains_key("uuid-off"));
+    assert!(a.hosts[0].history("uuid-db").is_none());
+    assert!(a.hosts[0].history("uuid-off").is_none());
     // Started again: a new history.
     a.update(Msg::Host(HostId(0), mk(VmState::Running, 10)));
-    assert_eq!(a.hosts[0].history["uuid-db"].cpu.len(), 1);
+    assert_eq!(a.hosts[0].history("uuid-db").unwrap().cpu().len(), 1);
+}
+
+#[test]
+fn vms_that_come_and_go_leave_the_others_their_own_readings() {
+    let mut a = app();
+    let t0 = Instant::now();
+    // Each VM burns its own share: 1 s of CPU per 2 s poll per letter position (b: 2 s).
+    let mk = |names: &[&str], secs: u64| {
+        let vms = names
+            .iter()
+            .map(|n| {
+                let mut v = vm(n, VmState::Running);
+                let share = u64::from(n.as_bytes()[0] - b'a' + 1);
+                v.cpu_time_ns = Some(secs * share * 250_000_000);
+                v
+            })
+            .collect();
+        HostEvent::Snapshot(Snapshot {
+            vms,
+            taken_at: t0 + Duration::from_secs(secs),
+            receipt: Default::default(),
+            node: Some(crate::model::NodeSample::default()),
+        })
+    };
+    a.update(Msg::Host(HostId(0), mk(&["d", "b"], 0)));
+    a.update(Msg::Host(HostId(0), mk(&["b", "d"], 2)));
+    // `a` and `c` arrive before and between, `d` goes: `b` keeps its history and rate.
+    a.update(Msg::Host(HostId(0), mk(&["c", "b", "a"], 4)));
+    let h = &a.hosts[0];
+    // 2 vCPUs: b burns 0.5 s per s, 25 %.
+    assert_eq!(h.cpu_pct("uuid-b"), Some(25.0));
+    assert_eq!(h.history("uuid-b").map(|h| h.cpu().len()), Some(3));
+    assert_eq!(h.cpu_pct("uuid-a"), None, "a first sample has no rate");
+    assert_eq!(h.cpu_pct("uuid-c"), None);
+    assert!(h.history("uuid-d").is_none() && h.cpu_pct("uuid-d").is_none());
+    a.update(Msg::Host(HostId(0), mk(&["a", "b", "c"], 6)));
+    let h = &a.hosts[0];
+    assert_eq!(h.cpu_pct("uuid-a"), Some(12.5));
+    assert_eq!(h.cpu_pct("uuid-c"), Some(37.5));
+    assert_eq!(h.history("uuid-b").map(|h| h.cpu().len()), Some(4));
+    assert_eq!(h.histories().count(), 3);
+    assert!(h.has_rates());
 }
 
 #[test]

@@ -157,13 +157,14 @@ fn render_table(app: &App, f: &mut Frame, area: Rect, ord: &[usize], sel: usize)
                 .style(level_style(t, load)),
                 Cell::from(format!("{:>5}", fmt::percent(h.node.cpu_pct)))
                     .style(level_style(t, lv[0])),
-                Cell::from(spark(&h.node.cpu_history, spark_w, Some(100.0))).style(t.chart_a),
+                Cell::from(spark(h.node.cpu_history.view(), spark_w, Some(100.0))).style(t.chart_a),
                 Cell::from(format!("{:>5}", fmt::percent(h.node.memory_pct())))
                     .style(level_style(t, lv[1])),
             ];
             if wide {
                 cells.push(
-                    Cell::from(spark(&h.node.mem_history, spark_w, Some(100.0))).style(t.chart_b),
+                    Cell::from(spark(h.node.mem_history.view(), spark_w, Some(100.0)))
+                        .style(t.chart_b),
                 );
                 cells.push(Cell::from(mem.unwrap_or_else(|| "-".into())));
             }

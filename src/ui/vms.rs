@@ -69,7 +69,7 @@ fn columns(app: &App, width: u16) -> Vec<Col> {
     ]);
     // Figures no host reports (the test driver has none) would only take NAME's room; a table
     // sorted by one keeps it, so the sort shows.
-    let rates = app.hosts.iter().any(|h| !h.rates.is_empty());
+    let rates = app.hosts.iter().any(|h| h.has_rates());
     let sorted_by = |k: SortKey| app.vms.sort == k;
     if rates || sorted_by(SortKey::Cpu) {
         cols.push(Col {
@@ -247,7 +247,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             )));
         }
         if wide_io {
-            let r = h.rates.get(&vm.uuid).copied().unwrap_or_default();
+            let r = h.rates(&vm.uuid).unwrap_or_default();
             let pair = |a: Option<f64>, b: Option<f64>| {
                 if a.is_none() && b.is_none() {
                     "-".to_string()

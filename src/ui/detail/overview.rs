@@ -10,12 +10,12 @@ use ratatui::Frame;
 
 use crate::app::App;
 use crate::fmt;
-use crate::metrics::Ring;
+use crate::metrics::View;
 use crate::sanitize;
 use crate::ui::vms::state_style;
 
 /// Points of a ring as (seconds relative to now, value), gaps dropped.
-fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
+fn points(ring: View, step: f64) -> Vec<(f64, f64)> {
     let n = ring.len();
     ring.iter()
         .enumerate()
@@ -25,7 +25,7 @@ fn points(ring: &Ring, step: f64) -> Vec<(f64, f64)> {
 }
 
 /// What one point of a chart stands for: a poll, and past the ring's fine part a fold.
-fn resolution(poll: std::time::Duration, ring: &Ring) -> String {
+fn resolution(poll: std::time::Duration, ring: View) -> String {
     let (fine, fold) = ring.tiers();
     if fine >= ring.capacity() {
         return format!("one point per poll ({})", fmt::duration(poll));
@@ -51,7 +51,7 @@ pub fn demo_label(app: &App, f: &mut Frame, area: Rect) {
 
 struct Series<'a> {
     name: &'static str,
-    ring: &'a Ring,
+    ring: View<'a>,
     style: Style,
 }
 
@@ -379,7 +379,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    let rates = h.rates.get(&vm.uuid).copied().unwrap_or_default();
+    let rates = h.rates(&vm.uuid).unwrap_or_default();
     let mut agent = agent_lines(app);
     agent.extend(events_line(app, h.id, &vm.uuid));
     let [head, grid] = Layout::vertical([
@@ -447,7 +447,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .chain(agent)
     .collect::<Vec<_>>();
     f.render_widget(Paragraph::new(lines), head);
-    let Some(hist) = h.history.get(&vm.uuid) else {
+    let Some(hist) = h.history(&vm.uuid) else {
         let text = if vm.state.is_active() {
             "Collecting metrics…"
         } else {
@@ -472,7 +472,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         format!("CPU {}", fmt::percent(rates.cpu_pct)),
         &[Series {
             name: "cpu",
-            ring: &hist.cpu,
+            ring: hist.cpu(),
             style: t.chart_a,
         }],
         Some(100.0),
@@ -489,7 +489,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         },
         &[Series {
             name: "memory",
-            ring: &hist.memory,
+            ring: hist.memory(),
             style: t.chart_b,
         }],
         None,
@@ -503,12 +503,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         &[
             Series {
                 name: "read",
-                ring: &hist.disk_rd,
+                ring: hist.disk_rd(),
                 style: t.chart_a,
             },
             Series {
                 name: "write",
-                ring: &hist.disk_wr,
+                ring: hist.disk_wr(),
                 style: t.chart_b,
             },
         ],
@@ -522,7 +522,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         "Disk IOPS".into(),
         &[Series {
             name: "iops",
-            ring: &hist.disk_iops,
+            ring: hist.disk_iops(),
             style: t.chart_a,
         }],
         None,
@@ -536,12 +536,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         &[
             Series {
                 name: "rx",
-                ring: &hist.net_rx,
+                ring: hist.net_rx(),
                 style: t.chart_a,
             },
             Series {
                 name: "tx",
-                ring: &hist.net_tx,
+                ring: hist.net_tx(),
                 style: t.chart_b,
             },
         ],
@@ -562,7 +562,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw("write / tx / memory (dots)"),
         ]),
         Line::from(Span::styled(
-            resolution(app.settings.poll_interval, &hist.cpu),
+            resolution(app.settings.poll_interval, hist.cpu()),
             t.dim,
         )),
     ];

@@ -17,6 +17,7 @@ pub mod display;
 pub mod doctor;
 pub mod eventlog;
 pub mod fmt;
+pub mod heap;
 pub mod host;
 pub mod job;
 pub mod log;

@@ -580,6 +580,9 @@ impl Loop {
         let urgent = batch
             .iter()
             .any(|m| !matches!(m, Msg::Host(..) | Msg::Tick(_)));
+        let batch_had_snapshots = batch
+            .iter()
+            .any(|m| matches!(m, Msg::Host(_, crate::host::HostEvent::Snapshot(_))));
         while let Some(msg) = batch.pop_front() {
             self.keys += u64::from(matches!(msg, Msg::Key(_)));
             let mut fx = app.update(msg);
@@ -618,6 +621,10 @@ impl Loop {
             terminal.draw(|f| crate::ui::render(app, f))?;
             self.drew = true;
             self.drawn = Instant::now();
+        }
+        // The old VM lists a batch of snapshots replaced (`heap::trim` is rate-limited).
+        if batch_had_snapshots {
+            crate::heap::trim();
         }
         Ok(true)
     }

@@ -215,7 +215,7 @@ fn vm_detail_charts_span_the_window_after_folding() {
     for h in &live.app.hosts {
         for hist in h.histories() {
             assert_eq!(hist.cpu().len(), 300);
-            assert!(hist.bytes() <= 1_200, "{}", hist.bytes());
+            assert!(hist.bytes() <= 1_024, "{}", hist.bytes());
         }
     }
 }

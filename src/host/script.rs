@@ -80,12 +80,20 @@ fn connect_all(hosts: &[Host]) -> Vec<(Host, Result<Connect, String>)> {
 /// The VMs of one host, with the CPU share over `sample` when given.
 fn vms_of(h: &Host, conn: &Connect, sample: Option<Duration>) -> Result<Vec<VmRow>, String> {
     let e = |e: virt::error::Error| super::message(&e);
-    let first = super::stats::all_domain_stats(conn).map_err(e)?;
+    let read = |c| {
+        Ok::<Vec<_>, String>(
+            super::stats::all_domain_stats(c)
+                .map_err(e)?
+                .iter()
+                .collect(),
+        )
+    };
+    let first = read(conn)?;
     let (stats, before, wall) = match sample {
         Some(d) => {
             let t0 = Instant::now();
             std::thread::sleep(d);
-            let again = super::stats::all_domain_stats(conn).map_err(e)?;
+            let again = read(conn)?;
             (again, Some(first), t0.elapsed())
         }
         None => (first, None, Duration::ZERO),

@@ -3,7 +3,7 @@
 //! when it starts the guest; on any host, the moment this worker saw the guest go from
 //! stopped to running. A guest already running on a remote host at connect stays unknown.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -25,7 +25,9 @@ pub(super) struct Uptime {
     /// Where libvirt's pid files and the processes are (the host is this machine), or
     /// `None` for a remote host.
     dirs: Option<(PathBuf, PathBuf)>,
-    seen: HashMap<String, Seen>,
+    /// Each guest (`stats::uuid_key`), and the last `stamp` round that listed it.
+    seen: HashMap<u128, (Seen, u32)>,
+    round: u32,
 }
 
 impl Uptime {
@@ -33,6 +35,7 @@ impl Uptime {
         Uptime {
             dirs: local.then(|| (PathBuf::from(PID_DIR), PathBuf::from("/proc"))),
             seen: HashMap::new(),
+            round: 0,
         }
     }
 
@@ -42,27 +45,36 @@ impl Uptime {
         pid_file_time(pids, proc, uuid)
     }
 
-    /// Fills `started` of every VM of a full snapshot, learning from it.
+    /// Fills `started` of every VM of a full snapshot, learning from it. Allocates nothing
+    /// for a guest it has seen: it runs with every snapshot, 10,000 VMs each.
     pub(super) fn stamp<'a>(&mut self, vms: impl IntoIterator<Item = &'a mut Vm>, now: SystemTime) {
-        let mut present = HashSet::new();
+        self.round = self.round.wrapping_add(1);
+        let mut listed = 0;
         for vm in vms {
-            present.insert(vm.uuid.clone());
-            if !vm.state.is_active() {
-                self.seen.insert(vm.uuid.clone(), Seen::Stopped);
-                vm.started = None;
-                continue;
-            }
-            let t = match self.seen.get(&vm.uuid).copied() {
-                Some(Seen::Running(t)) => t,
-                // The worker saw it start.
-                Some(Seen::Stopped) => self.look_up(&vm.uuid).or(Some(now)),
-                None => self.look_up(&vm.uuid),
+            listed += 1;
+            let key = super::stats::uuid_key(&vm.uuid);
+            let before = self.seen.get(&key).map(|(s, _)| *s);
+            let next = if !vm.state.is_active() {
+                Seen::Stopped
+            } else {
+                Seen::Running(match before {
+                    Some(Seen::Running(t)) => t,
+                    // The worker saw it start.
+                    Some(Seen::Stopped) => self.look_up(&vm.uuid).or(Some(now)),
+                    None => self.look_up(&vm.uuid),
+                })
             };
-            self.seen.insert(vm.uuid.clone(), Seen::Running(t));
-            vm.started = t;
+            vm.started = match next {
+                Seen::Running(t) => t,
+                Seen::Stopped => None,
+            };
+            self.seen.insert(key, (next, self.round));
         }
         // Guests undefined meanwhile.
-        self.seen.retain(|uuid, _| present.contains(uuid));
+        if self.seen.len() > listed {
+            let round = self.round;
+            self.seen.retain(|_, (_, r)| *r == round);
+        }
     }
 }
 

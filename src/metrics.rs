@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::model::{IoCounters, NodeCpu};
+use crate::model::{Counter, IoCounters, NodeCpu};
 
 /// One VM's cumulative counters at one moment.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,15 +62,15 @@ pub fn vm_rates(prev: &VmSample, cur: &VmSample, vcpus: u32) -> VmRates {
         .then(|| counter_rate(prev.cpu_time_ns, cur.cpu_time_ns, secs))
         .flatten()
         .map(|ns_per_s| (ns_per_s / 1e9 / f64::from(vcpus) * 100.0).clamp(0.0, 100.0));
-    let (p, c) = (&prev.io, &cur.io);
+    let rate = |k: Counter| counter_rate(prev.io.get(k), cur.io.get(k), secs);
     VmRates {
         cpu_pct,
-        disk_rd_bps: counter_rate(p.disk_rd_bytes, c.disk_rd_bytes, secs),
-        disk_wr_bps: counter_rate(p.disk_wr_bytes, c.disk_wr_bytes, secs),
-        disk_rd_iops: counter_rate(p.disk_rd_reqs, c.disk_rd_reqs, secs),
-        disk_wr_iops: counter_rate(p.disk_wr_reqs, c.disk_wr_reqs, secs),
-        net_rx_bps: counter_rate(p.net_rx_bytes, c.net_rx_bytes, secs),
-        net_tx_bps: counter_rate(p.net_tx_bytes, c.net_tx_bytes, secs),
+        disk_rd_bps: rate(Counter::DiskRdBytes),
+        disk_wr_bps: rate(Counter::DiskWrBytes),
+        disk_rd_iops: rate(Counter::DiskRdReqs),
+        disk_wr_iops: rate(Counter::DiskWrReqs),
+        net_rx_bps: rate(Counter::NetRxBytes),
+        net_tx_bps: rate(Counter::NetTxBytes),
     }
 }
 
@@ -610,12 +610,10 @@ mod tests {
             at,
             dom_id: Some(id),
             cpu_time_ns: Some(cpu),
-            io: IoCounters {
-                disk_rd_bytes: Some(rd),
-                disk_rd_reqs: Some(rd / 4096),
-                net_rx_bytes: Some(rd * 2),
-                ..IoCounters::default()
-            },
+            io: IoCounters::default()
+                .with(Counter::DiskRdBytes, Some(rd))
+                .with(Counter::DiskRdReqs, Some(rd / 4096))
+                .with(Counter::NetRxBytes, Some(rd * 2)),
         }
     }
 

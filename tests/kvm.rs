@@ -10,7 +10,7 @@ use common::guest::{kvm_available, live, live_with, select, Guest, URI};
 
 use virt::connect::Connect;
 use virtdeck::host::WorkerOptions;
-use virtdeck::model::VmState;
+use virtdeck::model::{Counter, VmState};
 
 #[test]
 fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
@@ -69,9 +69,9 @@ fn start_observe_cpu_shutdown_and_force_off_through_the_worker() {
         .iter()
         .find(|v| v.uuid == g.uuid)
         .unwrap();
-    assert!(vm.io.disk_rd_bytes.is_some(), "{:?}", vm.io);
-    assert!(vm.io.disk_wr_reqs.is_some(), "{:?}", vm.io);
-    assert!(vm.io.rss_kib.is_some_and(|k| k > 1024), "{:?}", vm.io);
+    assert!(vm.io.get(Counter::DiskRdBytes).is_some(), "{:?}", vm.io);
+    assert!(vm.io.get(Counter::DiskWrReqs).is_some(), "{:?}", vm.io);
+    assert!(vm.io.rss_kib().is_some_and(|k| k > 1024), "{:?}", vm.io);
     let rates = live.app.hosts[0].rates(&g.uuid).expect("rates");
     assert!(rates.disk_rd_bps.is_some_and(|r| r >= 0.0), "{rates:?}");
     assert!(

@@ -12,7 +12,8 @@ use ratatui::Terminal;
 use virtdeck::app::{App, Mode, Msg, View};
 use virtdeck::host::HostEvent;
 use virtdeck::model::{
-    IoCounters, LocalDisk, LocalMachine, NodeCpu, NodeMemory, NodeSample, PoolUsage, Snapshot,
+    Counter, IoCounters, LocalDisk, LocalMachine, NodeCpu, NodeMemory, NodeSample, PoolUsage,
+    Snapshot,
 };
 
 fn screen(app: &App, w: u16, h: u16) -> String {
@@ -92,15 +93,14 @@ fn feed(app: &mut App, polls: u32) -> Instant {
                         let w = (wave * 1000.0) as u64;
                         v.cpu_time_ns =
                             Some(kk * 2_000_000_000 * u64::from(v.vcpus) / 3 + w * 1_000_000);
-                        v.io = IoCounters {
-                            rss_kib: Some(v.memory_kib / 2 + w * 100),
-                            disk_rd_bytes: Some((kk * 8) << 20),
-                            disk_wr_bytes: Some(kk * (2 << 20) + w * 4096),
-                            disk_rd_reqs: Some(kk * 400),
-                            disk_wr_reqs: Some(kk * 100 + w),
-                            net_rx_bytes: Some(kk * (3 << 20) + w * 2048),
-                            net_tx_bytes: Some(kk * (1 << 20)),
-                        };
+                        v.io = IoCounters::default()
+                            .with(Counter::RssKib, Some(v.memory_kib / 2 + w * 100))
+                            .with(Counter::DiskRdBytes, Some((kk * 8) << 20))
+                            .with(Counter::DiskWrBytes, Some(kk * (2 << 20) + w * 4096))
+                            .with(Counter::DiskRdReqs, Some(kk * 400))
+                            .with(Counter::DiskWrReqs, Some(kk * 100 + w))
+                            .with(Counter::NetRxBytes, Some(kk * (3 << 20) + w * 2048))
+                            .with(Counter::NetTxBytes, Some(kk * (1 << 20)));
                     }
                     v
                 })

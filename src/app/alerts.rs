@@ -29,7 +29,7 @@ fn vm_reading(h: &HostView, vm: &Vm, metric: Metric) -> Option<f64> {
     match metric {
         Metric::VmCpu => h.rates(&vm.uuid)?.cpu_pct,
         Metric::VmMemory => {
-            let rss = vm.io.rss_kib? as f64;
+            let rss = vm.io.rss_kib()? as f64;
             (vm.max_memory_kib > 0).then(|| rss / vm.max_memory_kib as f64 * 100.0)
         }
         _ => None,

@@ -376,7 +376,7 @@ impl HostView {
             m.rates = r32;
             rated += usize::from(!r32.none());
             if tick {
-                let mem = vm.io.rss_kib.or(Some(vm.memory_kib).filter(|m| *m > 0));
+                let mem = vm.io.rss_kib().or(Some(vm.memory_kib).filter(|m| *m > 0));
                 let mem = vm.state.is_active().then_some(mem).flatten();
                 // A VM that is off keeps no history (10 minutes of gaps in 7 series would
                 // cost 1.7 KiB per VM); one that stops keeps its until only gaps are left.

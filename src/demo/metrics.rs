@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::host::Simulate;
-use crate::model::{IoCounters, NodeCpu, NodeMemory, NodeSample, Vm, VmState};
+use crate::model::{Counter, IoCounters, NodeCpu, NodeMemory, NodeSample, Vm, VmState};
 
 /// How hard a VM of a role works: share of its vCPUs, share of its memory in use, and bytes
 /// per second read, written, received and sent.
@@ -176,15 +176,14 @@ impl DemoMetrics {
             let rss = (memory as f64 * (r.memory * (0.95 + 0.05 * w)).min(1.0)) as u64;
             used_kib += rss;
             vm.cpu_time_ns = Some(acc.cpu_ns as u64);
-            vm.io = IoCounters {
-                rss_kib: Some(rss),
-                disk_rd_bytes: Some(acc.read as u64),
-                disk_wr_bytes: Some(acc.write as u64),
-                disk_rd_reqs: Some((acc.read / 16384.0) as u64),
-                disk_wr_reqs: Some((acc.write / 16384.0) as u64),
-                net_rx_bytes: Some(acc.rx as u64),
-                net_tx_bytes: Some(acc.tx as u64),
-            };
+            vm.io = IoCounters::default()
+                .with(Counter::RssKib, Some(rss))
+                .with(Counter::DiskRdBytes, Some(acc.read as u64))
+                .with(Counter::DiskWrBytes, Some(acc.write as u64))
+                .with(Counter::DiskRdReqs, Some((acc.read / 16384.0) as u64))
+                .with(Counter::DiskWrReqs, Some((acc.write / 16384.0) as u64))
+                .with(Counter::NetRxBytes, Some(acc.rx as u64))
+                .with(Counter::NetTxBytes, Some(acc.tx as u64));
         }
         let cpus = f64::from(self.cpus);
         // The host's own work: a little, with a wave of its own.
@@ -253,7 +252,7 @@ mod tests {
         assert_eq!(s[2], Some(0.0), "a paused VM is flat");
         assert_eq!(s[3], None, "a shut-off VM has no counters");
         assert!(
-            vms[2].io.rss_kib.is_some(),
+            vms[2].io.rss_kib().is_some(),
             "a paused VM still holds memory"
         );
         assert_eq!(vms[3].io, IoCounters::default());
@@ -285,8 +284,8 @@ mod tests {
             .fold((f64::MAX, f64::MIN), |(l, h), w| (l.min(*w), h.max(*w)));
         assert!(hi - lo > 0.3, "{ws:?}");
         // Counters never go back.
-        let before = x[0].io.net_rx_bytes.unwrap();
+        let before = x[0].io.get(Counter::NetRxBytes).unwrap();
         a.fill_at(&mut x, None, t0 + Duration::from_secs(30));
-        assert!(x[0].io.net_rx_bytes.unwrap() > before);
+        assert!(x[0].io.get(Counter::NetRxBytes).unwrap() > before);
     }
 }

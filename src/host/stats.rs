@@ -8,7 +8,7 @@ use virt::connect::Connect;
 use virt::error::Error;
 use virt::sys;
 
-use crate::model::{IoCounters, NodeCpu, NodeMemory};
+use crate::model::{Counter, IoCounters, NodeCpu, NodeMemory};
 
 /// A domain's UUID as libvirt writes it (`virUUIDFormat`: lowercase hex, dashes after bytes
 /// 4, 6, 8 and 10), held inline: a tick of 8,000 running VMs and an inventory's three flag
@@ -94,13 +94,6 @@ pub struct DomainStats {
     pub io: IoCounters,
 }
 
-/// Adds `v` to a per-device sum (`block.0.rd.bytes` + `block.1.rd.bytes` …).
-fn add(slot: &mut Option<u64>, v: Option<u64>) {
-    if let Some(v) = v {
-        *slot = Some(slot.unwrap_or(0).saturating_add(v));
-    }
-}
-
 impl DomainStats {
     /// Records one typed parameter; unknown keys are ignored.
     pub fn set(&mut self, key: &str, value: ParamValue) {
@@ -111,7 +104,7 @@ impl DomainStats {
             "balloon.current" => self.balloon_current_kib = n,
             "balloon.maximum" => self.balloon_max_kib = n,
             "vcpu.current" => self.vcpu_current = n,
-            "balloon.rss" => self.io.rss_kib = n,
+            "balloon.rss" => self.io.set(Counter::RssKib, n),
             _ => {
                 // Per-device keys: `block.<i>.rd.bytes`, `net.<i>.rx.bytes`, …
                 let Some((group, rest)) = key.split_once('.') else {
@@ -125,12 +118,12 @@ impl DomainStats {
                 }
                 let io = &mut self.io;
                 match (group, field) {
-                    ("block", "rd.bytes") => add(&mut io.disk_rd_bytes, n),
-                    ("block", "wr.bytes") => add(&mut io.disk_wr_bytes, n),
-                    ("block", "rd.reqs") => add(&mut io.disk_rd_reqs, n),
-                    ("block", "wr.reqs") => add(&mut io.disk_wr_reqs, n),
-                    ("net", "rx.bytes") => add(&mut io.net_rx_bytes, n),
-                    ("net", "tx.bytes") => add(&mut io.net_tx_bytes, n),
+                    ("block", "rd.bytes") => io.add(Counter::DiskRdBytes, n),
+                    ("block", "wr.bytes") => io.add(Counter::DiskWrBytes, n),
+                    ("block", "rd.reqs") => io.add(Counter::DiskRdReqs, n),
+                    ("block", "wr.reqs") => io.add(Counter::DiskWrReqs, n),
+                    ("net", "rx.bytes") => io.add(Counter::NetRxBytes, n),
+                    ("net", "tx.bytes") => io.add(Counter::NetTxBytes, n),
                     _ => {}
                 }
             }
@@ -456,12 +449,12 @@ mod tests {
         s.set("net.0.tx.bytes", ParamValue::UInt(3));
         s.set("net.0.rx.pkts", ParamValue::UInt(1000));
         s.set("balloon.rss", ParamValue::UInt(4096));
-        assert_eq!(s.io.disk_rd_bytes, Some(150));
-        assert_eq!(s.io.disk_wr_reqs, Some(7));
-        assert_eq!(s.io.disk_wr_bytes, None);
-        assert_eq!(s.io.net_rx_bytes, Some(15));
-        assert_eq!(s.io.net_tx_bytes, Some(3));
-        assert_eq!(s.io.rss_kib, Some(4096));
+        assert_eq!(s.io.get(Counter::DiskRdBytes), Some(150));
+        assert_eq!(s.io.get(Counter::DiskWrReqs), Some(7));
+        assert_eq!(s.io.get(Counter::DiskWrBytes), None);
+        assert_eq!(s.io.get(Counter::NetRxBytes), Some(15));
+        assert_eq!(s.io.get(Counter::NetTxBytes), Some(3));
+        assert_eq!(s.io.rss_kib(), Some(4096));
     }
 
     #[test]

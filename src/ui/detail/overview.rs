@@ -389,7 +389,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .areas(area);
     let mem = vm
         .io
-        .rss_kib
+        .rss_kib()
         .map_or(String::new(), |r| format!(" · RSS {}", fmt::kib(r)));
     let pair = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (None, None) => "-".to_string(),
@@ -482,7 +482,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         app,
         f,
         cells[0][1],
-        if vm.io.rss_kib.is_some() {
+        if vm.io.rss_kib().is_some() {
             "Memory (RSS)".into()
         } else {
             "Memory (balloon)".into()

@@ -1045,6 +1045,9 @@ impl<'a> Session<'a> {
         for answer in self.answers.drain(..) {
             notify(answer);
         }
+        // The tick's transients (libvirt's stats records, an inventory's domain handles and
+        // lists) are freed by now: their holes go back to the system.
+        crate::heap::trim();
         Ok(())
     }
 
@@ -1085,10 +1088,8 @@ impl<'a> Session<'a> {
                 vm.known = Known::All;
             }
         }
-        // libvirt's records go before the re-reads below, and the holes they leave in the
-        // heap back to the system.
+        // libvirt's records go before the re-reads below.
         drop(list);
-        crate::heap::trim();
         seen.sort_unstable();
         let seen = |uuid: &str| seen.binary_search_by(|s| s.as_str().cmp(uuid)).is_ok();
         if complete {

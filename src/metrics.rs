@@ -375,11 +375,24 @@ impl Ring {
     }
 }
 
+/// One of a VM's charted series, in `VmHistory::push`'s order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmSeries {
+    Cpu,
+    /// KiB: RSS where reported, else the balloon's current size.
+    Memory,
+    DiskRd,
+    DiskWr,
+    /// Read and write requests per second together.
+    DiskIops,
+    NetRx,
+    NetTx,
+}
+
 /// The charted series of one VM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmHistory {
-    /// CPU %, memory (KiB: RSS where reported, else the balloon's current size), disk read
-    /// and write bytes/s, disk requests/s, network rx and tx bytes/s.
+    /// A series per `VmSeries`.
     rings: Rings<7>,
     /// Pushes in a row without any reading (the VM is off).
     gaps: u32,
@@ -393,32 +406,12 @@ impl VmHistory {
         }
     }
 
+    pub fn series(&self, s: VmSeries) -> View<'_> {
+        self.rings.view(s as usize)
+    }
+
     pub fn cpu(&self) -> View<'_> {
-        self.rings.view(0)
-    }
-
-    pub fn memory(&self) -> View<'_> {
-        self.rings.view(1)
-    }
-
-    pub fn disk_rd(&self) -> View<'_> {
-        self.rings.view(2)
-    }
-
-    pub fn disk_wr(&self) -> View<'_> {
-        self.rings.view(3)
-    }
-
-    pub fn disk_iops(&self) -> View<'_> {
-        self.rings.view(4)
-    }
-
-    pub fn net_rx(&self) -> View<'_> {
-        self.rings.view(5)
-    }
-
-    pub fn net_tx(&self) -> View<'_> {
-        self.rings.view(6)
+        self.series(VmSeries::Cpu)
     }
 
     /// Polls held (every series holds as many).
@@ -598,8 +591,10 @@ mod tests {
             h.push(&r, Some(1 << 20));
         }
         assert_eq!(h.cpu().len(), 300);
-        assert_eq!(h.disk_rd().last(), Some(4096.0));
-        assert_eq!(h.net_tx().last(), None);
+        assert_eq!(h.series(VmSeries::DiskRd).last(), Some(4096.0));
+        assert_eq!(h.series(VmSeries::Memory).last(), Some(1_048_576.0));
+        assert_eq!(h.cpu().last(), Some(12.5));
+        assert_eq!(h.series(VmSeries::NetTx).last(), None);
         // 7 series of 60 points (30 polls, then 270 folded by nine) in one buffer, and the
         // frames waiting for a fold.
         assert!(h.bytes() <= 1_024, "{} bytes", h.bytes());

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use crate::app::App;
 use crate::fmt;
-use crate::metrics::View;
+use crate::metrics::{View, VmSeries};
 use crate::sanitize;
 use crate::ui::vms::state_style;
 
@@ -489,7 +489,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         },
         &[Series {
             name: "memory",
-            ring: hist.memory(),
+            ring: hist.series(VmSeries::Memory),
             style: t.chart_b,
         }],
         None,
@@ -503,12 +503,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         &[
             Series {
                 name: "read",
-                ring: hist.disk_rd(),
+                ring: hist.series(VmSeries::DiskRd),
                 style: t.chart_a,
             },
             Series {
                 name: "write",
-                ring: hist.disk_wr(),
+                ring: hist.series(VmSeries::DiskWr),
                 style: t.chart_b,
             },
         ],
@@ -522,7 +522,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         "Disk IOPS".into(),
         &[Series {
             name: "iops",
-            ring: hist.disk_iops(),
+            ring: hist.series(VmSeries::DiskIops),
             style: t.chart_a,
         }],
         None,
@@ -536,12 +536,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         &[
             Series {
                 name: "rx",
-                ring: hist.net_rx(),
+                ring: hist.series(VmSeries::NetRx),
                 style: t.chart_a,
             },
             Series {
                 name: "tx",
-                ring: hist.net_tx(),
+                ring: hist.series(VmSeries::NetTx),
                 style: t.chart_b,
             },
         ],

@@ -1,4 +1,7 @@
 //! 100 hosts through one libvirtd: `cargo bench --bench hosts100` (issue 20, item 4).
+//! With `VIRTDECK_H100_HOSTS=1 VIRTDECK_H100_VMS=10000` it is item 5's session instead: one
+//! big host, judged on RSS alone (≤ 50 MB, sampled each second from the rows on), the other
+//! rows printed as information (item 5's first frame and filter keys are bench `rpc`'s).
 //!
 //! `HOSTS` test-driver hosts of `VMS` domains each (`scripts/gen_fleet.py`), each served by one
 //! libvirtd as `test+unix:///ABSOLUTE/FILE.xml` (each connection gets its own copy of the host,
@@ -301,11 +304,14 @@ fn tmux_part(
         s.contains(&conn)
     })?;
     tmux.cmd(&["send-keys", "-t", "vd", "2"])?;
+    // One big host is item 5's shape: its first frame and keys are bench `rpc`'s, its only
+    // target here is RSS over the session; the rest is information.
+    let fleet = n > 1;
     rows.push(row(
         format!("start → all {n} hosts connected and {vms_total} rows shown"),
         format!("{shown:.2} s"),
-        "≤ 3 s",
-        Some(shown <= 3.0),
+        if fleet { "≤ 3 s" } else { "" },
+        fleet.then_some(shown <= 3.0),
     ));
     let cpu_of = |name: &str| startup.get(name).copied().unwrap_or(0) as f64 / 1e9;
     rows.push(row(
@@ -324,7 +330,13 @@ fn tmux_part(
         settle.as_secs(),
         secs.as_secs()
     );
-    std::thread::sleep(settle);
+    // Sampled through the settle too: item 5 asks for RSS over a session, not a window.
+    let mut rss_session = 0;
+    let s0 = Instant::now();
+    while s0.elapsed() < settle {
+        rss_session = rss_session.max(status_field(pid, "VmRSS:").unwrap_or(0));
+        std::thread::sleep(Duration::from_secs(1).min(settle.saturating_sub(s0.elapsed())));
+    }
     let load0 = loadavg();
     let (c0, th0, w0) = (
         proc_ticks(pid).ok_or("virtdeck is gone")?,
@@ -347,8 +359,8 @@ fn tmux_part(
             loadavg()
         ),
         format!("{cpu:.2} % of a core"),
-        "≤ 2 %",
-        Some(cpu <= 2.0),
+        if fleet { "≤ 2 %" } else { "" },
+        fleet.then_some(cpu <= 2.0),
     ));
     let mut per: Vec<(String, u64)> = th1
         .iter()
@@ -371,21 +383,25 @@ fn tmux_part(
         "",
         None,
     ));
+    let rss_session = rss_session.max(rss_max);
+    let limit = if fleet { 60e6 } else { 50e6 };
     rows.push(row(
-        "RSS at the end / max",
+        "RSS at the end / max in the window / max since start (1 s samples) / VmHWM",
         format!(
-            "{:.1} / {:.1} MiB",
+            "{:.1} / {:.1} / {:.1} / {:.1} MiB",
             status_field(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
-            rss_max as f64 / 1024.0
+            rss_max as f64 / 1024.0,
+            rss_session as f64 / 1024.0,
+            status_field(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0,
         ),
-        "≤ 60 MB",
-        Some(rss_max as f64 * 1024.0 <= 60e6),
+        if fleet { "≤ 60 MB" } else { "≤ 50 MB" },
+        Some(rss_session as f64 * 1024.0 <= limit),
     ));
     rows.push(row(
         "threads",
         nthreads.to_string(),
-        "not 2 per host",
-        Some(nthreads < 2 * n as u64),
+        if fleet { "not 2 per host" } else { "" },
+        fleet.then_some(nthreads < 2 * n as u64),
     ));
     let s = tmux.screen();
     if !s.contains(&want) {

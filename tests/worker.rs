@@ -210,3 +210,69 @@ fn failed_connect_hook_reports_unreachable_and_retries() {
         .any(|e| e.text.contains("first try fails")));
     assert_eq!(tries.load(Ordering::SeqCst), 2);
 }
+
+/// Undefines the test's domain even when the test fails.
+struct Undefine(virt::domain::Domain);
+
+impl Drop for Undefine {
+    fn drop(&mut self) {
+        let _ = self.0.undefine();
+    }
+}
+
+#[test]
+fn tags_set_by_another_client_show_without_a_reconnect() {
+    let mut live = common::start(
+        vec![(
+            virtdeck::app::HostSpec {
+                name: "default".into(),
+                uri: "test:///default".into(),
+            },
+            virtdeck::host::WorkerOptions::default(),
+        )],
+        false,
+    );
+    assert!(live.pump_until(Duration::from_secs(10), |a| !a.hosts[0].vms.is_empty()));
+    // test:///default is one driver per process: this connection is another client of the
+    // host the worker watches.
+    let conn = virt::connect::Connect::open(Some("test:///default")).expect("test driver");
+    let name = format!("vdk-meta-{}", std::process::id());
+    let dom = Undefine(
+        conn.define_domain_xml(&format!(
+            "<domain type='test'><name>{name}</name><memory>1024</memory>\
+             <os><type>hvm</type></os></domain>"
+        ))
+        .expect("define"),
+    );
+    assert!(
+        live.pump_until(Duration::from_secs(10), |a| a.hosts[0]
+            .vms
+            .iter()
+            .any(|v| v.name == name)),
+        "the defined domain never showed"
+    );
+    let tag = format!("ext-{}", std::process::id());
+    virtdeck::host::meta::write(
+        &dom.0,
+        &virtdeck::xml::meta::Meta {
+            tags: vec![tag.clone()],
+            note: Some("set <elsewhere> & \"quoted\"".into()),
+            ..Default::default()
+        },
+    )
+    .expect("write metadata");
+    // The 30 s inventory does not read metadata again: only the change event brings it.
+    assert!(
+        live.pump_until(Duration::from_secs(10), |a| a.hosts[0]
+            .vms
+            .iter()
+            .any(|v| v.name == name && v.tags == [tag.clone()])),
+        "the tag set by another client never showed"
+    );
+    let vm = live.app.hosts[0].vms.iter().find(|v| v.name == name);
+    assert_eq!(
+        vm.and_then(|v| v.note.as_deref()),
+        Some("set <elsewhere> & \"quoted\"")
+    );
+    live.workers.stop_all();
+}

@@ -1,4 +1,5 @@
-//! libvirt's event loop (needed for keepalive and domain events) and lifecycle event callbacks.
+//! libvirt's event loop (needed for keepalive and domain events) and the domain event
+//! callbacks (lifecycle, metadata).
 
 use std::os::raw::{c_int, c_void};
 use std::sync::mpsc::Sender;
@@ -55,40 +56,84 @@ unsafe extern "C" fn lifecycle_cb(
     }
 }
 
+/// A change of a domain's metadata (`virConnectDomainEventMetadataChangeCallback`). Only
+/// virtdeck's own element matters (template mark, tags, note): another virtdeck or tool that
+/// changes it shows here without a reconnect.
+unsafe extern "C" fn metadata_cb(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    kind: c_int,
+    nsuri: *const std::os::raw::c_char,
+    opaque: *mut c_void,
+) {
+    if opaque.is_null() || dom.is_null() || nsuri.is_null() {
+        return;
+    }
+    if kind != sys::VIR_DOMAIN_METADATA_ELEMENT as c_int
+        || std::ffi::CStr::from_ptr(nsuri).to_bytes() != crate::xml::meta::NS.as_bytes()
+    {
+        return;
+    }
+    let tx = &*(opaque as *const Sender<Input>);
+    let mut buf = [0 as std::os::raw::c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
+    if sys::virDomainGetUUIDString(dom, buf.as_mut_ptr()) == 0 {
+        let uuid = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        let _ = tx.send(Input::MetadataChanged(uuid));
+    }
+}
+
 unsafe extern "C" fn free_opaque(opaque: *mut c_void) {
     if !opaque.is_null() {
         drop(Box::from_raw(opaque as *mut Sender<Input>));
     }
 }
 
-/// Registers for lifecycle events; each one becomes `Input::DomainEvent` for the worker.
-/// Returns the callback id, or None when the driver has no events (the poll covers it).
-pub fn register_lifecycle(conn: &Connect, tx: Sender<Input>) -> Option<c_int> {
+/// The generic callback type `virConnectDomainEventRegisterAny` takes; each event id calls
+/// its own signature through it.
+type AnyCallback = unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void);
+
+/// Registers for lifecycle events (each one becomes `Input::DomainEvent` for the worker) and
+/// for changes of virtdeck's metadata (`Input::MetadataChanged`). Returns the callback ids;
+/// none when the driver has no events (the poll covers state; metadata then shows after a
+/// reconnect or the VM's next change).
+pub fn register(conn: &Connect, tx: &Sender<Input>) -> Vec<c_int> {
+    type Lifecycle =
+        unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, c_int, c_int, *mut c_void);
+    type Metadata = unsafe extern "C" fn(
+        sys::virConnectPtr,
+        sys::virDomainPtr,
+        c_int,
+        *const std::os::raw::c_char,
+        *mut c_void,
+    );
+    // SAFETY: each callback has the signature libvirt documents for its event id, and libvirt
+    // calls it through that signature; the generic type is only how the C API passes it.
+    let (lifecycle, metadata) = unsafe {
+        (
+            std::mem::transmute::<Lifecycle, AnyCallback>(lifecycle_cb),
+            std::mem::transmute::<Metadata, AnyCallback>(metadata_cb),
+        )
+    };
+    [
+        (sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle),
+        (sys::VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, metadata),
+    ]
+    .into_iter()
+    .filter_map(|(id, cb)| register_any(conn, id as c_int, cb, tx.clone()))
+    .collect()
+}
+
+fn register_any(conn: &Connect, event: c_int, cb: AnyCallback, tx: Sender<Input>) -> Option<c_int> {
     let opaque = Box::into_raw(Box::new(tx)) as *mut c_void;
-    // SAFETY: the callback matches virConnectDomainEventCallback's signature for the lifecycle
-    // event id; libvirt owns `opaque` from here and releases it through `free_opaque`.
+    // SAFETY: libvirt owns `opaque` from here and releases it through `free_opaque`.
     let id = unsafe {
-        let cb: unsafe extern "C" fn(
-            sys::virConnectPtr,
-            sys::virDomainPtr,
-            c_int,
-            c_int,
-            *mut c_void,
-        ) = lifecycle_cb;
         sys::virConnectDomainEventRegisterAny(
             conn.as_ptr(),
             std::ptr::null_mut(),
-            sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
-            Some(std::mem::transmute::<
-                unsafe extern "C" fn(
-                    sys::virConnectPtr,
-                    sys::virDomainPtr,
-                    c_int,
-                    c_int,
-                    *mut c_void,
-                ),
-                unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void),
-            >(cb)),
+            event,
+            Some(cb),
             opaque,
             Some(free_opaque),
         )

@@ -38,6 +38,25 @@ unsafe extern "C" fn lifecycle_cb(
     detail: c_int,
     opaque: *mut c_void,
 ) {
+    send_for(dom, opaque, |uuid| {
+        Input::DomainEvent(crate::model::event::LifecycleEvent {
+            uuid,
+            event,
+            detail,
+            at: std::time::SystemTime::now(),
+        })
+    });
+}
+
+/// Sends the worker (`opaque`, a `Sender<Input>`) the input made of `dom`'s UUID.
+///
+/// # Safety
+/// `dom` and `opaque` come from libvirt's event callback: null or valid for the call.
+unsafe fn send_for(
+    dom: sys::virDomainPtr,
+    opaque: *mut c_void,
+    input: impl FnOnce(String) -> Input,
+) {
     if opaque.is_null() || dom.is_null() {
         return;
     }
@@ -47,12 +66,7 @@ unsafe extern "C" fn lifecycle_cb(
         let uuid = std::ffi::CStr::from_ptr(buf.as_ptr())
             .to_string_lossy()
             .into_owned();
-        let _ = tx.send(Input::DomainEvent(crate::model::event::LifecycleEvent {
-            uuid,
-            event,
-            detail,
-            at: std::time::SystemTime::now(),
-        }));
+        let _ = tx.send(input(uuid));
     }
 }
 
@@ -66,22 +80,13 @@ unsafe extern "C" fn metadata_cb(
     nsuri: *const std::os::raw::c_char,
     opaque: *mut c_void,
 ) {
-    if opaque.is_null() || dom.is_null() || nsuri.is_null() {
-        return;
-    }
-    if kind != sys::VIR_DOMAIN_METADATA_ELEMENT as c_int
+    if nsuri.is_null()
+        || kind != sys::VIR_DOMAIN_METADATA_ELEMENT as c_int
         || std::ffi::CStr::from_ptr(nsuri).to_bytes() != crate::xml::meta::NS.as_bytes()
     {
         return;
     }
-    let tx = &*(opaque as *const Sender<Input>);
-    let mut buf = [0 as std::os::raw::c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
-    if sys::virDomainGetUUIDString(dom, buf.as_mut_ptr()) == 0 {
-        let uuid = std::ffi::CStr::from_ptr(buf.as_ptr())
-            .to_string_lossy()
-            .into_owned();
-        let _ = tx.send(Input::MetadataChanged(uuid));
-    }
+    send_for(dom, opaque, Input::MetadataChanged);
 }
 
 unsafe extern "C" fn free_opaque(opaque: *mut c_void) {

@@ -11,6 +11,7 @@ use crate::cli::{BackupArgs, RestoreArgs};
 use crate::fmt;
 use crate::host::backup::{self, BackupSpec, RestoreSpec};
 use crate::job::{Job, JobState};
+use crate::script::{find_host, new_tenths};
 
 /// Exit statuses.
 pub const OK: i32 = 0;
@@ -26,27 +27,6 @@ pub fn split_target(target: &str, hosts: &[HostSpec]) -> (String, Option<HostSpe
         }
     }
     (target.to_string(), hosts.first().cloned())
-}
-
-pub fn find_host(host: &str, hosts: &[HostSpec]) -> Option<HostSpec> {
-    hosts
-        .iter()
-        .find(|h| h.name == host || h.uri == host)
-        .cloned()
-        .or_else(|| {
-            host.contains("://").then(|| HostSpec {
-                name: crate::config::name_from_uri(host),
-                uri: host.to_string(),
-            })
-        })
-}
-
-/// The tenths reached since `printed` up to `tenth` (at most 10), each once and never
-/// backwards; `printed` moves on to the last. Progress of every scripting command.
-pub fn new_tenths(tenth: u64, printed: &mut u64) -> std::ops::RangeInclusive<u64> {
-    let from = *printed + 1;
-    *printed = (*printed).max(tenth.min(10));
-    from..=*printed
 }
 
 /// The progress lines for `done` of `total` since `printed` tenths: each new tenth once.

@@ -84,7 +84,7 @@ pub fn verdict(checks: &[Check], force: bool) -> Option<(i32, String)> {
 
 pub fn migrate(a: &MigrateArgs, hosts: &[HostSpec], addresses: &HashMap<String, String>) -> i32 {
     let (vm, pinned) = super::target(&a.vm, hosts);
-    let Some(to) = crate::backup::cli::find_host(&a.to, hosts) else {
+    let Some(to) = super::find_host(&a.to, hosts) else {
         eprintln!(
             "migrate: --to {}: not a host of config.toml nor a URI",
             say(&a.to)
@@ -260,7 +260,7 @@ fn wait_preflight(rx: &mpsc::Receiver<HostEvent>) -> Option<Vec<Check>> {
 /// A line per new tenth of `ratio` since `printed` tenths.
 pub fn progress(what: &str, ratio: f64, printed: &mut u64) -> Vec<String> {
     let tenth = (ratio.clamp(0.0, 1.0) * 10.0).floor() as u64;
-    crate::backup::cli::new_tenths(tenth, printed)
+    super::new_tenths(tenth, printed)
         .map(|t| format!("{what}: {:>3} %", t * 10))
         .collect()
 }

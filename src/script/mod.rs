@@ -31,6 +31,28 @@ fn pairs(hosts: &[HostSpec]) -> Vec<hs::Host> {
         .collect()
 }
 
+/// The host a command names: one of the configured hosts by name or URI, else a URI itself.
+pub fn find_host(host: &str, hosts: &[HostSpec]) -> Option<HostSpec> {
+    hosts
+        .iter()
+        .find(|h| h.name == host || h.uri == host)
+        .cloned()
+        .or_else(|| {
+            host.contains("://").then(|| HostSpec {
+                name: crate::config::name_from_uri(host),
+                uri: host.to_string(),
+            })
+        })
+}
+
+/// The tenths reached since `printed` up to `tenth` (at most 10), each once and never
+/// backwards; `printed` moves on to the last. Progress of every scripting command.
+pub fn new_tenths(tenth: u64, printed: &mut u64) -> std::ops::RangeInclusive<u64> {
+    let from = *printed + 1;
+    *printed = (*printed).max(tenth.min(10));
+    from..=*printed
+}
+
 /// `virtdeck list`: every VM of every host, filtered like the `/` filter.
 pub fn list(hosts: &[HostSpec], json: bool, filter: Option<&str>, sample: Option<Duration>) -> i32 {
     let filter = match filter.map(crate::app::filter::Filter::parse).transpose() {
@@ -173,7 +195,7 @@ pub fn lifecycle(verb: &str, op: LifecycleOp, targets: &[String], hosts: &[HostS
 /// (also when the part after `@` names no host: a VM's name may hold an `@`).
 fn target(t: &str, hosts: &[HostSpec]) -> (String, Option<String>) {
     match t.rsplit_once('@') {
-        Some((vm, host)) => match crate::backup::cli::find_host(host, hosts) {
+        Some((vm, host)) => match find_host(host, hosts) {
             Some(h) => (vm.to_string(), Some(h.uri)),
             None => (t.to_string(), None),
         },

@@ -167,15 +167,31 @@ unsafe fn decode(p: &sys::virTypedParameter) -> (std::borrow::Cow<'_, str>, Para
 
 /// Stats for every domain on the connection, in one round trip.
 pub fn all_domain_stats(conn: &Connect) -> Result<Records, Error> {
-    domain_stats(conn, 0)
+    domain_stats(conn, 0, GROUPS)
 }
 
 /// Stats for the running and paused domains only (libvirt's "active": they have an id). A
 /// shut-off domain's figures do not move, and on a host where most are off reading them every
 /// poll was most of the call (and of the daemon's work: it opens their disk images).
+///
+/// Without the vCPU group: of it only the count is used, which the inventory's call (every
+/// 30 s) and a changed domain's re-read bring, while QEMU reports each vCPU's state and
+/// times too (several 96-byte parameters per vCPU, for every running VM at every tick).
 pub fn active_domain_stats(conn: &Connect) -> Result<Records, Error> {
-    domain_stats(conn, sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+    domain_stats(
+        conn,
+        sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
+        GROUPS & !sys::VIR_DOMAIN_STATS_VCPU,
+    )
 }
+
+/// The stats groups an inventory reads.
+const GROUPS: u32 = sys::VIR_DOMAIN_STATS_STATE
+    | sys::VIR_DOMAIN_STATS_CPU_TOTAL
+    | sys::VIR_DOMAIN_STATS_BALLOON
+    | sys::VIR_DOMAIN_STATS_VCPU
+    | sys::VIR_DOMAIN_STATS_INTERFACE
+    | sys::VIR_DOMAIN_STATS_BLOCK;
 
 /// The records of one bulk stats call, as libvirt returned them: each is decoded when read
 /// (`iter`), so a tick of 10,000 VMs holds libvirt's records alone, not a decoded copy
@@ -214,13 +230,7 @@ impl Drop for Records {
     }
 }
 
-fn domain_stats(conn: &Connect, filter: u32) -> Result<Records, Error> {
-    let groups = sys::VIR_DOMAIN_STATS_STATE
-        | sys::VIR_DOMAIN_STATS_CPU_TOTAL
-        | sys::VIR_DOMAIN_STATS_BALLOON
-        | sys::VIR_DOMAIN_STATS_VCPU
-        | sys::VIR_DOMAIN_STATS_INTERFACE
-        | sys::VIR_DOMAIN_STATS_BLOCK;
+fn domain_stats(conn: &Connect, filter: u32, groups: u32) -> Result<Records, Error> {
     let mut list: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
     // SAFETY: plain FFI call; on success libvirt hands us a NULL-terminated array `Records`
     // frees.

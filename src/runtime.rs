@@ -624,7 +624,7 @@ impl Loop {
         }
         // The old VM lists a batch of snapshots replaced (`heap::trim` is rate-limited).
         if batch_had_snapshots {
-            crate::heap::trim();
+            crate::heap::trim(crate::heap::Who::Ui);
         }
         Ok(true)
     }

@@ -580,9 +580,13 @@ impl Loop {
         let urgent = batch
             .iter()
             .any(|m| !matches!(m, Msg::Host(..) | Msg::Tick(_)));
-        let batch_had_snapshots = batch
+        let snapshot_vms: usize = batch
             .iter()
-            .any(|m| matches!(m, Msg::Host(_, crate::host::HostEvent::Snapshot(_))));
+            .map(|m| match m {
+                Msg::Host(_, crate::host::HostEvent::Snapshot(s)) => s.vms.len(),
+                _ => 0,
+            })
+            .sum();
         while let Some(msg) = batch.pop_front() {
             self.keys += u64::from(matches!(msg, Msg::Key(_)));
             let mut fx = app.update(msg);
@@ -623,7 +627,7 @@ impl Loop {
             self.drawn = Instant::now();
         }
         // The old VM lists a batch of snapshots replaced (`heap::trim` is rate-limited).
-        if batch_had_snapshots {
+        if snapshot_vms >= crate::heap::WORTH_IT {
             crate::heap::trim(crate::heap::Who::Ui);
         }
         Ok(true)

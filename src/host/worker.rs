@@ -1134,7 +1134,9 @@ impl<'a> Session<'a> {
         }
         // The tick's transients (libvirt's stats records, an inventory's domain handles and
         // lists) are freed by now: their holes go back to the system.
-        crate::heap::trim(crate::heap::Who::Workers);
+        if self.vms.len() >= crate::heap::WORTH_IT {
+            crate::heap::trim(crate::heap::Who::Workers);
+        }
         Ok(())
     }
 

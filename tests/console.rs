@@ -54,6 +54,28 @@ fn echoed(live: &mut common::Live, text: &str) -> bool {
     false
 }
 
+/// Waits for `done` after a fresh QEMU start. If the console did attach (the new boot's
+/// SeaBIOS text came through) but the guest's banner then stopped mid-word for good, as in
+/// loaded CI runs at the first boot and at a restart (QEMU's serial port waiting on its pty,
+/// whose reader libvirtd had just swapped), one reset (same QEMU, same pty) must bring the
+/// banner through the same stream.
+fn until_banner(
+    live: &mut common::Live,
+    g: &Guest,
+    phase: &str,
+    done: impl Fn(&App) -> bool,
+) -> bool {
+    if live.pump_until(Duration::from_secs(45), &done) {
+        return true;
+    }
+    if !(link(&live.app).is_attached() && screen(&live.app).contains("Booting from")) {
+        return false;
+    }
+    println!("{phase}: banner stalled ({}); resetting", screen(&live.app));
+    domain(g).reset().unwrap();
+    live.pump_until(Duration::from_secs(45), &done)
+}
+
 fn domain(g: &Guest) -> virt::domain::Domain {
     let c = Connect::open(Some(URI)).unwrap();
     c.lookup_domain_by_uuid_string(&g.uuid).unwrap()
@@ -75,7 +97,7 @@ fn console_attaches_at_boot_echoes_survives_reset_and_restart_and_detaches() {
     domain(&g).create().unwrap();
     // The guest's first line proves the attach at boot. Under a loaded CI machine the rest of
     // the banner has twice stalled for over 20 s (QEMU's pty), so its start is what counts.
-    let ok = live.pump_until(Duration::from_secs(45), |app| {
+    let ok = until_banner(&mut live, &g, "boot", |app| {
         screen(app).contains(&BANNER[..13])
     });
     assert!(
@@ -116,16 +138,7 @@ fn console_attaches_at_boot_echoes_survives_reset_and_restart_and_detaches() {
         let s = screen(app);
         s.contains(BANNER) && !s.contains("echo: after reset") && link(app).is_attached()
     };
-    let mut ok = live.pump_until(Duration::from_secs(45), restarted);
-    if !ok && link(&live.app).is_attached() && screen(&live.app).contains("Booting from") {
-        // The new stream carried the new boot, so the console did attach again. Once in a
-        // loaded CI run the guest's banner then stopped mid-word for good: QEMU's serial port
-        // waited on its pty, whose reader libvirtd had just swapped. A reset (same QEMU, same
-        // pty) must bring the banner through the same stream.
-        println!("restart: banner stalled ({}); resetting", screen(&live.app));
-        domain(&g).reset().unwrap();
-        ok = live.pump_until(Duration::from_secs(45), restarted);
-    }
+    let ok = until_banner(&mut live, &g, "restart", restarted);
     assert!(
         ok,
         "banner after restart: {:?} {}",

@@ -15,15 +15,18 @@ fn main() {
     // One malloc arena for all threads: glibc gives threads that allocate arenas of their own
     // (up to 8 per core), which kept 14 MB more resident with 100 host workers (43 MB instead
     // of 29, benches/hosts100). virtdeck's threads mostly sleep: they hardly contend.
-    // Blocks of 128 KiB and more (a host's VM list in a snapshot, the bulk stats) get
+    // Blocks of 1 MiB and more (a big host's VM list in a snapshot, its bulk stats) get
     // mappings of their own, handed back when freed. Setting the threshold also stops glibc
     // from raising it after the first such free, after which those blocks came from the heap
     // and its top stayed at the peak of two lists in flight: 10,000 VMs held 56.4 MiB after
-    // two minutes instead of 51.7 (benches/hosts100 with VIRTDECK_H100_VMS=10000).
+    // two minutes instead of 51.7 (benches/hosts100 with VIRTDECK_H100_VMS=10000). Not lower:
+    // at 128 KiB every RPC buffer and small host's list was an mmap and a munmap with page
+    // faults, which doubled idle CPU (idle bench 0.35 % against 0.15 %, 100 hosts 2.5 % against
+    // 1.5 %).
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
     }
     // `run` has given back the terminal and fd 2 by the time it returns.
     if let Err(e) = run() {

@@ -17,7 +17,7 @@ const EVERY: Duration = Duration::from_millis(500);
 /// its transients to be worth a trim. Below it the holes are a few pages, which a trim after
 /// every tick hands back only for malloc to fault them in again at the next (strace: about
 /// six `madvise` calls a trim on the idle bench's 2 × 160 VMs, no RSS gained).
-pub const WORTH_IT: usize = 1_000;
+const WORTH_IT: usize = 1_000;
 
 /// Who trims; each has its own `EVERY`.
 #[derive(Clone, Copy, Debug)]
@@ -35,10 +35,11 @@ fn now_ms() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }
 
-/// Trims the heap unless `who` did within `EVERY`. The call walks malloc's free chunks
-/// under its lock: 0.3 to 1.6 ms with 10,000 VMs, microseconds on a small fleet.
-pub fn trim(who: Who) -> bool {
-    if !claim(&LAST[who as usize], now_ms()) {
+/// Trims the heap after work that carried `vms` VMs, unless they were fewer than `WORTH_IT`
+/// or `who` trimmed within `EVERY`. The call walks malloc's free chunks under its lock: 0.3
+/// to 1.6 ms with 10,000 VMs.
+pub fn trim(who: Who, vms: usize) -> bool {
+    if vms < WORTH_IT || !claim(&LAST[who as usize], now_ms()) {
         return false;
     }
     let _timed = crate::log::timed(|| "malloc_trim".into());
@@ -78,7 +79,8 @@ mod tests {
             "the other caller's turn is its own"
         );
         assert!(claim(&slots[0], 1 + every));
-        assert!(trim(Who::Workers) || LAST[0].load(Ordering::Relaxed) != 0);
-        assert!(!trim(Who::Workers), "the real slot limits too");
+        assert!(!trim(Who::Ui, WORTH_IT - 1), "too little to be worth it");
+        assert!(trim(Who::Workers, WORTH_IT) || LAST[0].load(Ordering::Relaxed) != 0);
+        assert!(!trim(Who::Workers, WORTH_IT), "the real slot limits too");
     }
 }

@@ -626,10 +626,8 @@ impl Loop {
             self.drew = true;
             self.drawn = Instant::now();
         }
-        // The old VM lists a batch of snapshots replaced (`heap::trim` is rate-limited).
-        if snapshot_vms >= crate::heap::WORTH_IT {
-            crate::heap::trim(crate::heap::Who::Ui);
-        }
+        // The old VM lists a batch of snapshots replaced (`heap::trim` decides if worth it).
+        crate::heap::trim(crate::heap::Who::Ui, snapshot_vms);
         Ok(true)
     }
 }

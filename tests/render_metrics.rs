@@ -13,7 +13,7 @@ use virtdeck::app::{App, Mode, Msg, View};
 use virtdeck::host::HostEvent;
 use virtdeck::model::{
     Counter, IoCounters, LocalDisk, LocalMachine, NodeCpu, NodeMemory, NodeSample, PoolUsage,
-    Snapshot,
+    Snapshot, Vm,
 };
 
 fn screen(app: &App, w: u16, h: u16) -> String {
@@ -84,7 +84,7 @@ fn feed(app: &mut App, polls: u32) -> Instant {
                 .vms
                 .iter()
                 .map(|v| {
-                    let mut v = v.clone();
+                    let mut v = Vm::clone(v);
                     if v.state.is_active() {
                         // The balloon the worker reported may still change after connect
                         // (the demo's overlay): charts are drawn from the definition's maximum.
@@ -109,7 +109,7 @@ fn feed(app: &mut App, polls: u32) -> Instant {
             app.update(Msg::Host(
                 id,
                 HostEvent::Snapshot(Snapshot {
-                    vms,
+                    vms: virtdeck::model::shared(vms),
                     taken_at: at,
                     receipt: Default::default(),
                     node: Some(node),

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -49,7 +50,7 @@ impl Expected {
     }
 
     /// Every VM there, each with its state and its autostart flag.
-    pub fn complete(&self, vms: &[Vm]) -> bool {
+    pub fn complete(&self, vms: &[Arc<Vm>]) -> bool {
         vms.len() == self.states.len()
             && vms.iter().all(|v| {
                 self.states.get(&v.name) == Some(&v.state)
@@ -58,7 +59,7 @@ impl Expected {
     }
 
     /// Why `vms` is not complete (for the error when it never gets there).
-    pub fn missing(&self, vms: &[Vm]) -> String {
+    pub fn missing(&self, vms: &[Arc<Vm>]) -> String {
         let state = vms
             .iter()
             .filter(|v| self.states.get(&v.name) != Some(&v.state))

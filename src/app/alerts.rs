@@ -269,11 +269,11 @@ mod tests {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: vec![
+                vms: crate::model::shared(vec![
                     vm("hot <&'\"\u{202e}", VmState::Running),
                     vm("idle", VmState::Running),
                     vm("off", VmState::Shutoff),
-                ],
+                ]),
                 taken_at: t,
                 receipt: Default::default(),
                 node: None,
@@ -388,7 +388,7 @@ mod tests {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: vec![vm("idle", VmState::Running)],
+                vms: crate::model::shared(vec![vm("idle", VmState::Running)]),
                 taken_at: t,
                 receipt: Default::default(),
                 node: None,

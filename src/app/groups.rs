@@ -168,7 +168,7 @@ mod tests {
 
     fn host(name: &str, vms: Vec<Vm>) -> HostView {
         let mut h = HostView::new(HostId(0), name.into(), "test:///x".into(), 10);
-        h.vms = vms;
+        h.vms = crate::model::shared(vms);
         h
     }
 

@@ -1,6 +1,7 @@
 //! Per-host state: connection status, facts, the last snapshot, rates and their history.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::metrics::{node_cpu_percent, vm_rates, Ring, VmHistory, VmRates, VmSample};
@@ -104,7 +105,7 @@ pub struct HostView {
     /// Set while a libvirt call on this host has been running longer than the call timeout.
     pub stalled_since: Option<Instant>,
     pub info: Option<HostInfo>,
-    pub vms: Vec<Vm>,
+    pub vms: Vec<Arc<Vm>>,
     /// When the VM list was last refreshed; older data is shown as stale when disconnected.
     pub updated_at: Option<Instant>,
     /// Each VM's sample, rates and history, at its row's index in `vms` (see `VmMetrics`).
@@ -307,7 +308,7 @@ impl HostView {
 
     /// Moves each VM's metrics to its row in `next` (both lists in UUID order); a VM new to
     /// the list starts without any.
-    fn realign(&mut self, next: &[Vm]) {
+    fn realign(&mut self, next: &[Arc<Vm>]) {
         let same = self.metrics.len() == next.len()
             && self.vms.len() == next.len()
             && self.vms.iter().zip(next).all(|(a, b)| a.uuid == b.uuid);
@@ -414,7 +415,7 @@ impl HostView {
 /// What a snapshot changed (`HostView::apply_snapshot`).
 pub struct Applied {
     /// The VM list it replaced.
-    pub old: Vec<Vm>,
+    pub old: Vec<Arc<Vm>>,
     pub rates_changed: bool,
     /// Node readings and a point of history arrived (the dashboard's and detail's charts).
     pub node: bool,

@@ -103,7 +103,7 @@ pub fn request(app: &mut App, op: LifecycleOp) -> Vec<Effect> {
                     h.vms
                         .iter()
                         .filter(|vm| app.vms.marks.contains(&(h.id, vm.uuid.clone())))
-                        .map(move |vm| (h.id, vm, host_problem(h)))
+                        .map(move |vm| (h.id, &**vm, host_problem(h)))
                 })
                 .collect()
         }
@@ -121,7 +121,7 @@ pub fn request_one(app: &mut App, op: LifecycleOp, host: HostId, uuid: &str) -> 
                 h.vms
                     .iter()
                     .filter(|vm| vm.uuid == uuid)
-                    .map(move |vm| (h.id, vm, host_problem(h)))
+                    .map(move |vm| (h.id, &**vm, host_problem(h)))
             })
             .collect()
     })

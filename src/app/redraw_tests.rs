@@ -63,7 +63,7 @@ fn snapshot(vms: Vec<Vm>, at: Instant, node: Option<NodeSample>) -> Msg {
     Msg::Host(
         HostId(0),
         HostEvent::Snapshot(Snapshot {
-            vms,
+            vms: crate::model::shared(vms),
             taken_at: at,
             node,
             receipt: Default::default(),

@@ -286,8 +286,10 @@ mod tests {
             .enumerate()
             .map(|(i, n)| HostView::new(HostId(i), n.to_string(), format!("test:///{n}"), 10))
             .collect();
-        hosts[0].vms = vec![vm("x", VmState::Running), vm("y", VmState::Running)];
-        hosts[1].vms = vec![vm("p", VmState::Running), vm("q", VmState::Shutoff)];
+        hosts[0].vms =
+            crate::model::shared(vec![vm("x", VmState::Running), vm("y", VmState::Running)]);
+        hosts[1].vms =
+            crate::model::shared(vec![vm("p", VmState::Running), vm("q", VmState::Shutoff)]);
         let rates = |cpu: f64, rd: f64, tx: f64| VmRates {
             cpu_pct: Some(cpu),
             disk_rd_bps: Some(rd),

@@ -72,7 +72,7 @@ fn app_with(readonly: bool) -> App {
         app.update(Msg::Host(
             HostId(i),
             HostEvent::Snapshot(Snapshot {
-                vms,
+                vms: crate::model::shared(vms),
                 taken_at: t,
                 receipt: Default::default(),
                 node: None,
@@ -276,12 +276,12 @@ fn cursor_follows_vm_across_refreshes_once_moved() {
     a.update(Msg::Host(
         HostId(0),
         HostEvent::Snapshot(Snapshot {
-            vms: vec![
+            vms: crate::model::shared(vec![
                 vm("aaa", VmState::Running),
                 vm("web-01", VmState::Running),
                 vm("web-02", VmState::Shutoff),
                 vm("db-01", VmState::Running),
-            ],
+            ]),
             taken_at: t + Duration::from_secs(2),
             receipt: Default::default(),
             node: None,
@@ -485,7 +485,7 @@ fn autostart_toggles_each_vm() {
     a.update(Msg::Host(
         HostId(0),
         HostEvent::Snapshot(Snapshot {
-            vms: vec![on, vm("web-01", VmState::Running)],
+            vms: crate::model::shared(vec![on, vm("web-01", VmState::Running)]),
             taken_at: t,
             receipt: Default::default(),
             node: None,
@@ -579,7 +579,7 @@ fn cpu_percent_from_consecutive_snapshots() {
         let mut v = vm("web-01", VmState::Running);
         v.cpu_time_ns = Some(ns);
         HostEvent::Snapshot(Snapshot {
-            vms: vec![v],
+            vms: crate::model::shared(vec![v]),
             taken_at: at,
             receipt: Default::default(),
             node: poll.then(crate::model::NodeSample::default),
@@ -628,7 +628,7 @@ fn a_vm_that_is_off_keeps_no_history_and_a_stopped_one_drops_its_gaps() {
         let mut v = vm("db", state);
         v.cpu_time_ns = state.is_active().then_some(secs * 1_000_000_000);
         HostEvent::Snapshot(Snapshot {
-            vms: vec![v, vm("off", VmState::Shutoff)],
+            vms: crate::model::shared(vec![v, vm("off", VmState::Shutoff)]),
             taken_at: t0 + Duration::from_secs(secs),
             receipt: Default::default(),
             node: Some(crate::model::NodeSample::default()),
@@ -670,7 +670,7 @@ fn vms_that_come_and_go_leave_the_others_their_own_readings() {
             })
             .collect();
         HostEvent::Snapshot(Snapshot {
-            vms,
+            vms: crate::model::shared(vms),
             taken_at: t0 + Duration::from_secs(secs),
             receipt: Default::default(),
             node: Some(crate::model::NodeSample::default()),

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::f64::consts::TAU;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::host::Simulate;
@@ -127,7 +127,7 @@ impl DemoMetrics {
     }
 
     /// Fills `vms` (and `node`) as of `now`.
-    pub fn fill_at(&self, vms: &mut [Vm], node: Option<&mut NodeSample>, now: Instant) {
+    pub fn fill_at(&self, vms: &mut [Arc<Vm>], node: Option<&mut NodeSample>, now: Instant) {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
@@ -139,6 +139,8 @@ impl DemoMetrics {
         let mut busy_cores = 0.0;
         let mut used_kib = 0u64;
         for vm in vms.iter_mut() {
+            // Demo hosts are small: every VM is copied each fill.
+            let vm = Arc::make_mut(vm);
             let r = role(&vm.name);
             let w = wave(&vm.uuid, t);
             let running = vm.state == VmState::Running;
@@ -207,7 +209,7 @@ impl DemoMetrics {
 }
 
 impl Simulate for DemoMetrics {
-    fn fill(&self, vms: &mut [Vm], node: Option<&mut NodeSample>) {
+    fn fill(&self, vms: &mut [Arc<Vm>], node: Option<&mut NodeSample>) {
         self.fill_at(vms, node, Instant::now());
     }
 }
@@ -217,14 +219,14 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn vm(name: &str, state: VmState) -> Vm {
+    fn vm(name: &str, state: VmState) -> Arc<Vm> {
         let mut v = crate::app::tests::vm(name, state);
         (v.vcpus, v.memory_kib, v.max_memory_kib) = (4, 8 << 20, 8 << 20);
-        v
+        Arc::new(v)
     }
 
     /// CPU share of each VM between two fills 10 s apart.
-    fn shares(sim: &DemoMetrics, vms: &mut [Vm], t0: Instant) -> Vec<Option<f64>> {
+    fn shares(sim: &DemoMetrics, vms: &mut [Arc<Vm>], t0: Instant) -> Vec<Option<f64>> {
         sim.fill_at(vms, None, t0);
         let before: Vec<Option<u64>> = vms.iter().map(|v| v.cpu_time_ns).collect();
         sim.fill_at(vms, None, t0 + Duration::from_secs(10));

@@ -18,6 +18,7 @@ mod node;
 mod nodedev;
 mod ops;
 pub mod overlay;
+mod readings;
 mod request;
 pub mod script;
 pub mod stats;
@@ -476,7 +477,11 @@ pub struct WorkerOptions {
 
 /// Fills in metrics a host does not report (the demo: the test driver has none).
 pub trait Simulate: Send + Sync + std::fmt::Debug {
-    fn fill(&self, vms: &mut [crate::model::Vm], node: Option<&mut crate::model::NodeSample>);
+    fn fill(
+        &self,
+        vms: &mut [std::sync::Arc<crate::model::Vm>],
+        node: Option<&mut crate::model::NodeSample>,
+    );
 }
 
 impl WorkerOptions {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::model::Vm;
@@ -47,7 +48,12 @@ impl Uptime {
 
     /// Fills `started` of every VM of a full snapshot, learning from it. Allocates nothing
     /// for a guest it has seen: it runs with every snapshot, 10,000 VMs each.
-    pub(super) fn stamp<'a>(&mut self, vms: impl IntoIterator<Item = &'a mut Vm>, now: SystemTime) {
+    /// A VM is copied only when its time changes (the app may hold it: `host::readings`).
+    pub(super) fn stamp<'a>(
+        &mut self,
+        vms: impl IntoIterator<Item = &'a mut Arc<Vm>>,
+        now: SystemTime,
+    ) {
         self.round = self.round.wrapping_add(1);
         let mut listed = 0;
         for vm in vms {
@@ -64,10 +70,13 @@ impl Uptime {
                     None => self.look_up(&vm.uuid),
                 })
             };
-            vm.started = match next {
+            let started = match next {
                 Seen::Running(t) => t,
                 Seen::Stopped => None,
             };
+            if vm.started != started {
+                Arc::make_mut(vm).started = started;
+            }
             self.seen.insert(key, (next, self.round));
         }
         // Guests undefined meanwhile.
@@ -104,8 +113,8 @@ mod tests {
     use crate::model::VmState;
     use std::time::Duration;
 
-    fn vm(state: VmState) -> Vm {
-        Vm {
+    fn vm(state: VmState) -> Arc<Vm> {
+        Arc::new(Vm {
             uuid: "u".into(),
             name: "n".into(),
             id: None,
@@ -123,7 +132,7 @@ mod tests {
             tags: Vec::new(),
             note: None,
             started: None,
-        }
+        })
     }
 
     #[test]

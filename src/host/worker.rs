@@ -16,7 +16,7 @@ use super::watch::Busy;
 use super::{
     backoff_delay, events, ops, stats, HostCommand, HostEvent, Notify, Reply, WorkerOptions,
 };
-use crate::model::{version_string, HostInfo, Known, NodeSample, Outbox, Snapshot, Vm, VmState};
+use crate::model::{version_string, HostInfo, Known, NodeSample, Outbox, Snapshot, Vm};
 use virt::domain::Domain;
 
 /// While commands and events keep coming, the table is brought up to date this often.
@@ -410,10 +410,13 @@ fn wait(rx: &Receiver<Input>, d: Duration, notify: &impl Fn(HostEvent)) -> bool 
 struct Session<'a> {
     conn: Connect,
     opts: &'a WorkerOptions,
-    /// Keyed by the UUID's bits (`stats::uuid_key`), boxed: the map rounds its buckets up to
-    /// a power of two, so 10,000 VMs inline took 16,384 buckets of 304 bytes and a key string
-    /// each (5.5 MB); this is 2.9 MB.
-    vms: HashMap<u128, Box<Vm>>,
+    /// Keyed by the UUID's bits (`stats::uuid_key`), each VM behind a pointer: the map rounds
+    /// its buckets up to a power of two, so 10,000 VMs inline took 16,384 buckets of 304 bytes
+    /// and a key string each (5.5 MB); this is 2.9 MB. The pointers are shared with the
+    /// snapshots and the app's list, so a VM is only copied when it changes while the app
+    /// holds it (`Arc::make_mut`, after comparing): a tick used to copy all 10,000 VMs, and the
+    /// worker's list, the snapshot and the app's old list were three copies at once.
+    vms: HashMap<u128, Arc<Vm>>,
     event_ids: Vec<c_int>,
     last_inventory: Option<Instant>,
     bulk_stats: bool,
@@ -894,6 +897,7 @@ impl<'a> Session<'a> {
             };
             match dom.info() {
                 Ok(info) => {
+                    let vm = Arc::make_mut(vm);
                     vm.vcpus = info.nr_virt_cpu;
                     vm.memory_kib = info.memory;
                     vm.max_memory_kib = info.max_mem;
@@ -918,6 +922,7 @@ impl<'a> Session<'a> {
                 Ok(m) => {
                     if let Some(vm) = self.vms.get_mut(&stats::uuid_key(&uuid)) {
                         if vm.template != m.template || vm.tags != m.tags || vm.note != m.note {
+                            let vm = Arc::make_mut(vm);
                             vm.template = m.template;
                             vm.tags = m.tags;
                             vm.note = m.note;
@@ -962,7 +967,7 @@ impl<'a> Session<'a> {
                             vm.note = m.note;
                             self.meta_read.insert(stats::uuid_key(uuid));
                         }
-                        self.vms.insert(stats::uuid_key(uuid), Box::new(vm));
+                        self.vms.insert(stats::uuid_key(uuid), Arc::new(vm));
                     }
                     Err(_) => {
                         self.vms.remove(&stats::uuid_key(uuid));
@@ -1003,7 +1008,7 @@ impl<'a> Session<'a> {
                         vm.tags = old.tags.clone();
                         vm.note = old.note.clone();
                     }
-                    Some((stats::uuid_key(&vm.uuid), Box::new(vm)))
+                    Some((stats::uuid_key(&vm.uuid), Arc::new(vm)))
                 })
                 .collect();
             self.last_inventory = Some(Instant::now());
@@ -1013,7 +1018,7 @@ impl<'a> Session<'a> {
         if self.last_inventory.is_none() && self.vms.is_empty() {
             self.vms = doms
                 .iter()
-                .filter_map(|d| ops::listed(d).map(|vm| (stats::uuid_key(&vm.uuid), Box::new(vm))))
+                .filter_map(|d| ops::listed(d).map(|vm| (stats::uuid_key(&vm.uuid), Arc::new(vm))))
                 .collect();
             self.send_snapshot(None, notify);
         }
@@ -1042,7 +1047,7 @@ impl<'a> Session<'a> {
                     known: Known::Flagged,
                     ..vm
                 };
-                self.vms.insert(key, Box::new(vm));
+                self.vms.insert(key, Arc::new(vm));
             }
             let Some(vm) = self.vms.get_mut(&key) else {
                 continue;
@@ -1051,10 +1056,13 @@ impl<'a> Session<'a> {
             // Name and id are local to the handle (no round trip).
             if let Ok(name) = dom.name() {
                 if name != vm.name {
-                    vm.name = name;
+                    Arc::make_mut(vm).name = name;
                 }
             }
-            vm.id = dom.id();
+            let id = dom.id();
+            if id != vm.id {
+                Arc::make_mut(vm).id = id;
+            }
             if vm.known != Known::All || !self.meta_read.contains(&key) {
                 owed.push(dom);
             }
@@ -1067,9 +1075,11 @@ impl<'a> Session<'a> {
         self.flags_without = flags.each_ref().map(|f| f.ask_without_next(seen.len()));
         let [autostart, persistent, saved] = flags;
         for (key, vm) in self.vms.iter_mut() {
-            vm.autostart = autostart.has(*key);
-            vm.persistent = persistent.has(*key);
-            vm.managed_save = saved.has(*key);
+            let f = (autostart.has(*key), persistent.has(*key), saved.has(*key));
+            if f != (vm.autostart, vm.persistent, vm.managed_save) {
+                let vm = Arc::make_mut(vm);
+                (vm.autostart, vm.persistent, vm.managed_save) = f;
+            }
         }
         self.last_inventory = Some(Instant::now());
         self.owe_meta(&doms);
@@ -1147,28 +1157,7 @@ impl<'a> Session<'a> {
                 unknown.insert(uuid.as_str().to_owned());
                 continue;
             };
-            if let Some(s) = st.state {
-                vm.state = VmState::from_raw(s);
-            }
-            vm.id = st.id;
-            // Shut-off domains report libvirtd's own CPU time here on some hosts: ignore it.
-            vm.cpu_time_ns = st.id.and(st.cpu_time_ns);
-            vm.io = st.io;
-            if let Some(v) = st.vcpu_current {
-                vm.vcpus = v as u32;
-            }
-            if let Some(m) = st.balloon_current_kib {
-                vm.memory_kib = m;
-            }
-            if let Some(m) = st.balloon_max_kib {
-                vm.max_memory_kib = m;
-            }
-            if vm.known == Known::Flagged
-                && st.vcpu_current.is_some()
-                && st.balloon_max_kib.is_some()
-            {
-                vm.known = Known::All;
-            }
+            super::readings::apply(&st, vm);
         }
         // libvirt's records go before the re-reads below.
         drop(list);
@@ -1200,11 +1189,9 @@ impl<'a> Session<'a> {
             return;
         };
         self.dirty = false;
-        self.uptime.stamp(
-            self.vms.values_mut().map(|v| &mut **v),
-            std::time::SystemTime::now(),
-        );
-        let mut vms: Vec<Vm> = self.vms.values().map(|v| Vm::clone(v)).collect();
+        self.uptime
+            .stamp(self.vms.values_mut(), std::time::SystemTime::now());
+        let mut vms: Vec<Arc<Vm>> = self.vms.values().cloned().collect();
         let mut node = node.or(self.held_node.take());
         if let Some(sim) = &self.opts.simulate {
             sim.fill(&mut vms, node.as_mut());

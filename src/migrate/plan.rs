@@ -18,7 +18,7 @@ pub struct VmLoad {
 impl VmLoad {
     /// The VMs an evacuation moves: the running, blocked and paused ones of a host's
     /// snapshot (a crashed or shutting-down VM cannot be migrated live).
-    pub fn active(vms: &[crate::model::Vm]) -> Vec<VmLoad> {
+    pub fn active(vms: &[std::sync::Arc<crate::model::Vm>]) -> Vec<VmLoad> {
         use crate::model::VmState::*;
         vms.iter()
             .filter(|v| matches!(v.state, Running | Blocked | Paused))
@@ -264,12 +264,15 @@ mod tests {
             note: None,
             started: None,
         };
-        let loads = VmLoad::active(&[
-            vm("run", VmState::Running),
-            vm("off", VmState::Shutoff),
-            vm("paused", VmState::Paused),
-            vm("crashed", VmState::Crashed),
-        ]);
+        let loads = VmLoad::active(
+            &[
+                vm("run", VmState::Running),
+                vm("off", VmState::Shutoff),
+                vm("paused", VmState::Paused),
+                vm("crashed", VmState::Crashed),
+            ]
+            .map(std::sync::Arc::new),
+        );
         let names: Vec<_> = loads.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["run", "paused"]);
         assert_eq!(

@@ -6,6 +6,7 @@ pub mod migration;
 pub mod network;
 pub mod storage;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Index of a host in the app's host list; also names its worker.
@@ -276,12 +277,19 @@ pub struct HostInfo {
 /// One poll of a host's VMs.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    pub vms: Vec<Vm>,
+    /// Shared with the worker's own list: a snapshot costs a pointer per VM, and only the VMs
+    /// a tick changed are copied (the worker's `Arc::make_mut`), not the whole list.
+    pub vms: Vec<Arc<Vm>>,
     pub taken_at: Instant,
     /// Host readings; absent on snapshots sent after an action or event (VM list only).
     pub node: Option<NodeSample>,
     /// Tells the worker when this snapshot has been consumed (dropped).
     pub receipt: Receipt,
+}
+
+/// A VM list as snapshots carry it, from plain VMs (tests build theirs with it).
+pub fn shared(vms: Vec<Vm>) -> Vec<Arc<Vm>> {
+    vms.into_iter().map(Arc::new).collect()
 }
 
 /// Counts a worker's snapshots still on their way to the app: each carries one receipt, and

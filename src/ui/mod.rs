@@ -314,7 +314,7 @@ mod tests {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms,
+                vms: crate::model::shared(vms),
                 taken_at: now,
                 node: None,
                 receipt: Default::default(),
@@ -368,11 +368,11 @@ mod tests {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: vec![
+                vms: crate::model::shared(vec![
                     vm("listed-up", Some(3), Known::Listed),
                     vm("listed-down", None, Known::Listed),
                     vm("flagged", Some(4), Known::Flagged),
-                ],
+                ]),
                 taken_at: now,
                 node: None,
                 receipt: Default::default(),
@@ -434,14 +434,14 @@ mod tests {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: vec![
+                vms: crate::model::shared(vec![
                     vm("zz-web", false),
                     vm("aa-golden", true),
                     Vm {
                         tags: vec!["db".into(), "team:\u{202e}ops".into()],
                         ..vm("mm-db", false)
                     },
-                ],
+                ]),
                 taken_at: now,
                 node: None,
                 receipt: Default::default(),

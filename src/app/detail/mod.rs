@@ -126,7 +126,11 @@ fn shown(app: &App) -> Option<(HostId, String)> {
 /// The VM on screen as the host's list has it (state, template flag).
 pub fn shown_vm(app: &App) -> Option<&crate::model::Vm> {
     let (host, uuid) = shown(app)?;
-    app.host(host)?.vms.iter().find(|v| v.uuid == uuid)
+    app.host(host)?
+        .vms
+        .iter()
+        .find(|v| v.uuid == uuid)
+        .map(|v| &**v)
 }
 
 /// The cache entry of the VM on screen.

@@ -108,7 +108,7 @@ fn app(active: bool, readonly: bool) -> App {
     app.update(Msg::Host(
         HostId(0),
         HostEvent::Snapshot(Snapshot {
-            vms: vec![vm],
+            vms: crate::model::shared(vec![vm]),
             taken_at: now,
             receipt: Default::default(),
             node: None,
@@ -405,13 +405,13 @@ fn readonly_refuses_changes_but_not_reading() {
 fn state_change_seen_in_the_table_rereads_the_details() {
     let mut a = opened(false);
     assert!(tick(&mut a).is_empty(), "up to date");
-    let mut running = a.hosts[0].vms[0].clone();
+    let mut running = crate::model::Vm::clone(&a.hosts[0].vms[0]);
     running.state = VmState::Running;
     let now = a.now;
     a.update(Msg::Host(
         HostId(0),
         HostEvent::Snapshot(Snapshot {
-            vms: vec![running],
+            vms: crate::model::shared(vec![running]),
             taken_at: now,
             receipt: Default::default(),
             node: None,

@@ -317,7 +317,7 @@ fn busy_source() -> App {
         &mut a,
         0,
         HostEvent::Snapshot(Snapshot {
-            vms,
+            vms: crate::model::shared(vms),
             taken_at: t,
             receipt: Default::default(),
             node: None,

@@ -596,7 +596,7 @@ mod app_level {
         app.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: names.iter().map(|n| vm(n)).collect(),
+                vms: crate::model::shared(names.iter().map(|n| vm(n)).collect()),
                 taken_at: t,
                 receipt: Default::default(),
                 node: None,
@@ -683,7 +683,7 @@ mod app_level {
         a.update(Msg::Host(
             HostId(0),
             HostEvent::Snapshot(Snapshot {
-                vms: vec![vm("web"), golden],
+                vms: crate::model::shared(vec![vm("web"), golden]),
                 taken_at: t,
                 receipt: Default::default(),
                 node: None,

@@ -30,7 +30,7 @@ fn app(per: usize) -> App {
         app.update(Msg::Host(
             HostId(i),
             HostEvent::Snapshot(Snapshot {
-                vms,
+                vms: crate::model::shared(vms),
                 taken_at,
                 receipt: Default::default(),
                 node: None,

@@ -89,7 +89,7 @@ fn vms_at_host_slash_text_scopes_and_filters_the_table() {
         .iter()
         .position(|v| v.name == "web-10")
         .unwrap();
-    a.hosts[h].vms[v].tags = vec!["db".into()];
+    std::sync::Arc::make_mut(&mut a.hosts[h].vms[v]).tags = vec!["db".into()];
     run_line(&mut a, "vms tag:db");
     assert_eq!(a.vms.filter_text, "tag:db");
     let names: Vec<_> = a.vms.rows.iter().map(|r| a.vm(*r).1.name.clone()).collect();

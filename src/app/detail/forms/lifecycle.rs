@@ -383,7 +383,7 @@ mod tests {
             )),
             "{fx:?}"
         );
-        a.hosts[0].vms[0].template = true;
+        std::sync::Arc::make_mut(&mut a.hosts[0].vms[0]).template = true;
         press(&mut a, "C");
         let Mode::Wizard(w) = &a.mode else {
             panic!("no form")

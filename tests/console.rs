@@ -235,6 +235,25 @@ fn tmux_on(g: &Guest, tag: &str, cfg: &tempfile::TempDir) -> Option<common::tmux
     Some(t)
 }
 
+/// Types `text` and Enter until the guest echoes the line. A guest slowed by a busy machine
+/// drops keys (its UART's FIFO is 16 bytes); a CI run lost a whole line once.
+fn tmux_echoed(t: &common::tmux::Tmux, text: &str) {
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        t.literal(text);
+        t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(800));
+        let s = t.screen();
+        if s.lines().any(|l| l.contains("echo: ") && l.contains(text)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no echo of {text:?}: {s}"
+        );
+    }
+}
+
 #[test]
 fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
     if !kvm_available() {
@@ -249,21 +268,7 @@ fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
     t.wait_for("waiting", |s| s.contains("waiting for the guest to start"));
     domain(&g).create().unwrap();
     t.wait_for("banner", |s| s.contains(BANNER) && s.contains("● attached"));
-    // A guest slowed by a busy machine can drop keys (its UART's FIFO is 16 bytes): type
-    // until a line comes back.
-    let until = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        t.literal("typed in tmux");
-        t.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(800));
-        let s = t.screen();
-        if s.lines()
-            .any(|l| l.contains("echo: ") && l.contains("typed in tmux"))
-        {
-            break;
-        }
-        assert!(std::time::Instant::now() < until, "no echo: {s}");
-    }
+    tmux_echoed(&t, "typed in tmux");
     t.keys(&["C-]"]);
     let s = t.wait_for("the table again", |s| {
         s.contains("VMs 1/") && !s.contains("Console ")
@@ -322,12 +327,7 @@ fn a_flood_through_the_console_does_not_stall_the_ui() {
             .is_some_and(|l| l.starts_with('>'))
     });
     let took = start.elapsed();
-    t.literal("done");
-    t.keys(&["Enter"]);
-    t.wait_for("echo after flood", |s| {
-        s.lines()
-            .any(|l| l.starts_with("echo:") && l.contains("done"))
-    });
+    tmux_echoed(&t, "done");
     eprintln!(
         "1 MiB flood: {took:?}; worst scroll-key round trip through tmux during it: {worst:?}"
     );

@@ -216,8 +216,80 @@ struct Undefine(virt::domain::Domain);
 
 impl Drop for Undefine {
     fn drop(&mut self) {
+        let _ = self.0.destroy();
         let _ = self.0.undefine();
     }
+}
+
+/// A tick that changes nothing hands the app the VMs it already holds (shared with the
+/// worker, not copied: a 10,000-VM host used to be copied whole every tick), and a VM that
+/// changed arrives as a new copy while the one the app held keeps what it showed.
+#[test]
+fn unchanged_vms_are_shared_with_the_app_and_a_changed_one_is_copied() {
+    let mut live = common::start(
+        vec![(
+            virtdeck::app::HostSpec {
+                name: "default".into(),
+                uri: "test:///default".into(),
+            },
+            virtdeck::host::WorkerOptions {
+                poll_interval: Duration::from_millis(200),
+                ..Default::default()
+            },
+        )],
+        false,
+    );
+    let conn = virt::connect::Connect::open(Some("test:///default")).expect("test driver");
+    let name = |n: &str| format!("vdk-share-{}-{n}", std::process::id());
+    let define = |n: &str| {
+        Undefine(
+            conn.define_domain_xml(&format!(
+                "<domain type='test'><name>{}</name><memory>1024</memory>\
+                 <os><type>hvm</type></os></domain>",
+                name(n)
+            ))
+            .expect("define"),
+        )
+    };
+    let run = define("run");
+    run.0.create().expect("start");
+    let _off = define("off");
+    let mine = |a: &virtdeck::app::App| {
+        let find = |n: &str| {
+            a.hosts[0]
+                .vms
+                .iter()
+                .find(|v| v.name == name(n) && v.known == virtdeck::model::Known::All)
+                .cloned()
+        };
+        Some((find("run")?, find("off")?))
+    };
+    assert!(live.pump_until(Duration::from_secs(10), |a| mine(a).is_some()));
+    let (run0, off0) = mine(&live.app).unwrap();
+    let polled = live.app.hosts[0].updated_at;
+    // A few polls (every 200 ms) in which nothing changed.
+    live.pump_until(Duration::from_secs(1), |_| false);
+    assert_ne!(live.app.hosts[0].updated_at, polled, "no poll came");
+    let (run1, off1) = mine(&live.app).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&run0, &run1), "running VM copied");
+    assert!(std::sync::Arc::ptr_eq(&off0, &off1), "shut-off VM copied");
+
+    run.0.suspend().expect("suspend");
+    assert!(live.pump_until(Duration::from_secs(10), |a| {
+        mine(a).is_some_and(|(r, _)| r.state == VmState::Paused)
+    }));
+    let (run2, off2) = mine(&live.app).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&run0, &run2));
+    assert_eq!(
+        run0.state,
+        VmState::Running,
+        "the app's old copy is untouched"
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&off0, &off2),
+        "an unchanged VM stays shared"
+    );
+    live.workers.stop_all();
 }
 
 #[test]

@@ -84,8 +84,9 @@ impl VmState {
     }
 }
 
-/// What the app knows about one VM.
-#[derive(Clone, Debug, PartialEq)]
+/// What the app knows about one VM. `Eq` lets two `Arc<Vm>` that share their VM compare
+/// equal without reading it (the app compares each snapshot's list with its own).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vm {
     pub uuid: String,
     pub name: String,

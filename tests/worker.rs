@@ -221,39 +221,46 @@ impl Drop for Undefine {
     }
 }
 
-/// A tick that changes nothing hands the app the VMs it already holds (shared with the
-/// worker, not copied: a 10,000-VM host used to be copied whole every tick), and a VM that
-/// changed arrives as a new copy while the one the app held keeps what it showed.
-#[test]
-fn unchanged_vms_are_shared_with_the_app_and_a_changed_one_is_copied() {
-    let mut live = common::start(
+/// An app with one host, `test:///default`: one driver per process, so a connection the test
+/// opens is another client of the host the worker watches.
+fn on_default(opts: virtdeck::host::WorkerOptions) -> common::Live {
+    common::start(
         vec![(
             virtdeck::app::HostSpec {
                 name: "default".into(),
                 uri: "test:///default".into(),
             },
-            virtdeck::host::WorkerOptions {
-                poll_interval: Duration::from_millis(200),
-                ..Default::default()
-            },
+            opts,
         )],
         false,
-    );
+    )
+}
+
+/// Defines a shut-off test-driver domain, undefined when the guard drops.
+fn define(conn: &virt::connect::Connect, name: &str) -> Undefine {
+    Undefine(
+        conn.define_domain_xml(&format!(
+            "<domain type='test'><name>{name}</name><memory>1024</memory>\
+             <os><type>hvm</type></os></domain>"
+        ))
+        .expect("define"),
+    )
+}
+
+/// A tick that changes nothing hands the app the VMs it already holds (shared with the
+/// worker, not copied: a 10,000-VM host used to be copied whole every tick), and a VM that
+/// changed arrives as a new copy while the one the app held keeps what it showed.
+#[test]
+fn unchanged_vms_are_shared_with_the_app_and_a_changed_one_is_copied() {
+    let mut live = on_default(virtdeck::host::WorkerOptions {
+        poll_interval: Duration::from_millis(200),
+        ..Default::default()
+    });
     let conn = virt::connect::Connect::open(Some("test:///default")).expect("test driver");
     let name = |n: &str| format!("vdk-share-{}-{n}", std::process::id());
-    let define = |n: &str| {
-        Undefine(
-            conn.define_domain_xml(&format!(
-                "<domain type='test'><name>{}</name><memory>1024</memory>\
-                 <os><type>hvm</type></os></domain>",
-                name(n)
-            ))
-            .expect("define"),
-        )
-    };
-    let run = define("run");
+    let run = define(&conn, &name("run"));
     run.0.create().expect("start");
-    let _off = define("off");
+    let _off = define(&conn, &name("off"));
     let mine = |a: &virtdeck::app::App| {
         let find = |n: &str| {
             a.hosts[0]
@@ -294,28 +301,11 @@ fn unchanged_vms_are_shared_with_the_app_and_a_changed_one_is_copied() {
 
 #[test]
 fn tags_set_by_another_client_show_without_a_reconnect() {
-    let mut live = common::start(
-        vec![(
-            virtdeck::app::HostSpec {
-                name: "default".into(),
-                uri: "test:///default".into(),
-            },
-            virtdeck::host::WorkerOptions::default(),
-        )],
-        false,
-    );
+    let mut live = on_default(virtdeck::host::WorkerOptions::default());
     assert!(live.pump_until(Duration::from_secs(10), |a| !a.hosts[0].vms.is_empty()));
-    // test:///default is one driver per process: this connection is another client of the
-    // host the worker watches.
     let conn = virt::connect::Connect::open(Some("test:///default")).expect("test driver");
     let name = format!("vdk-meta-{}", std::process::id());
-    let dom = Undefine(
-        conn.define_domain_xml(&format!(
-            "<domain type='test'><name>{name}</name><memory>1024</memory>\
-             <os><type>hvm</type></os></domain>"
-        ))
-        .expect("define"),
-    );
+    let dom = define(&conn, &name);
     assert!(
         live.pump_until(Duration::from_secs(10), |a| a.hosts[0]
             .vms

@@ -217,6 +217,28 @@ fn report() -> (Report, Receiver<virtdeck::host::HostEvent>) {
     (r, rx)
 }
 
+/// Sends migration `id` of `g` to the lab's second daemon through `w`: the `Migration` the
+/// app would keep for it and the channel its events come on. Migration ids are process-wide
+/// in the runner; the App in the UI test counts from 1, so these are 9001 and up.
+fn start(
+    w: &Worker<StorageInventory>,
+    lab: &Lab2,
+    g: &Guest,
+    id: u64,
+    options: MigrationOptions,
+) -> (Migration, Receiver<virtdeck::host::HostEvent>) {
+    let (report, rx) = report();
+    let m = Migration::new(id, &g.name, &g.uuid, HostId(0), HostId(1), options.clone());
+    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
+        id,
+        uuid: g.uuid.clone(),
+        target: target(lab),
+        options,
+        report,
+    }));
+    (m, rx)
+}
+
 /// The directory of the guest's disk (a temp dir under /tmp).
 fn disk_dir(g: &Guest) -> String {
     let c = Connect::open(Some(URI)).unwrap();
@@ -375,24 +397,8 @@ fn live_migration_with_a_bandwidth_cap_reports_progress_and_the_guest_answers_on
     );
     assert!(!blocking(&checks, false), "{checks:#?}");
 
-    let (report, rx) = report();
-    // Migration ids are process-wide in the runner; the App in the UI test counts from 1.
-    let mut m = Migration::new(
-        9001,
-        &g.name,
-        &g.uuid,
-        HostId(0),
-        HostId(1),
-        options.clone(),
-    );
     let t0 = Instant::now();
-    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 9001,
-        uuid: g.uuid.clone(),
-        target: target(&lab),
-        options,
-        report,
-    }));
+    let (mut m, rx) = start(&w, &lab, &g, 9001, options);
     let mut processed = Vec::new();
     let mut max_speed: f64 = 0.0;
     let mut asked = false;
@@ -509,22 +515,7 @@ fn offline_migration_moves_the_definition() {
         peer_to_peer: true,
         ..MigrationOptions::default()
     };
-    let (report, rx) = report();
-    let mut m = Migration::new(
-        9002,
-        &g.name,
-        &g.uuid,
-        HostId(0),
-        HostId(1),
-        options.clone(),
-    );
-    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 9002,
-        uuid: g.uuid.clone(),
-        target: target(&lab),
-        options,
-        report,
-    }));
+    let (mut m, rx) = start(&w, &lab, &g, 9002, options);
     let log = follow(&rx, &mut m, Duration::from_secs(60), |_, _| {});
     assert_eq!(m.phase, Phase::Succeeded, "{:?} {log:?}", m.error);
     let dst = Connect::open(Some(&lab.tcp)).unwrap();
@@ -560,22 +551,7 @@ fn a_cancelled_migration_leaves_the_vm_running_on_the_source() {
         allow_unsafe: true,
         ..MigrationOptions::default()
     };
-    let (report, rx) = report();
-    let mut m = Migration::new(
-        9003,
-        &g.name,
-        &g.uuid,
-        HostId(0),
-        HostId(1),
-        options.clone(),
-    );
-    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 9003,
-        uuid: g.uuid.clone(),
-        target: target(&lab),
-        options,
-        report,
-    }));
+    let (mut m, rx) = start(&w, &lab, &g, 9003, options);
     let mut sent = false;
     let log = follow(&rx, &mut m, Duration::from_secs(60), |m, ev| {
         if matches!(ev, MigrationEvent::Progress(_)) && !sent {
@@ -732,22 +708,7 @@ fn post_copy_switch_finishes_on_the_target() {
         post_copy: PostCopy::Manual,
         ..MigrationOptions::default()
     };
-    let (report, rx) = report();
-    let mut m = Migration::new(
-        9004,
-        &g.name,
-        &g.uuid,
-        HostId(0),
-        HostId(1),
-        options.clone(),
-    );
-    w.handle.send(HostCommand::Migrate(MigrateCmd::Start {
-        id: 9004,
-        uuid: g.uuid.clone(),
-        target: target(&lab),
-        options,
-        report,
-    }));
+    let (mut m, rx) = start(&w, &lab, &g, 9004, options);
     let mut sent = false;
     let log = follow(&rx, &mut m, Duration::from_secs(60), |_, ev| {
         if let MigrationEvent::Progress(p) = ev {

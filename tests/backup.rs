@@ -39,6 +39,14 @@ impl Drop for Vm {
     }
 }
 
+/// A fresh backup destination, removed when dropped.
+fn dest_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("vdk-bk-")
+        .tempdir()
+        .unwrap()
+}
+
 /// The tiny guest on a 64 MiB qcow2 copy of its boot sector (IDE: SeaBIOS boots it).
 fn define(pool: &Pool, name: &str) -> Vm {
     pool.add_tiny_guest();
@@ -156,10 +164,7 @@ fn full_then_incremental_restores_the_marker_byte_for_byte() {
     let name = unique("bk");
     let _vm = define(&pool, &name);
     virsh(&["start", &name]);
-    let dest = tempfile::Builder::new()
-        .prefix("vdk-bk-")
-        .tempdir()
-        .unwrap();
+    let dest = dest_dir();
     let full = run(
         &conn(),
         URI,
@@ -256,10 +261,7 @@ fn a_cancelled_backup_leaves_no_file_and_no_checkpoint() {
         String::from_utf8_lossy(&out.stdout)
     );
     virsh(&["start", &name]);
-    let dest = tempfile::Builder::new()
-        .prefix("vdk-bk-")
-        .tempdir()
-        .unwrap();
+    let dest = dest_dir();
     let job = Job::new("c");
     let watcher = {
         let job = job.clone();
@@ -318,10 +320,7 @@ fn retention_removes_exactly_what_nothing_kept_needs_and_a_stopped_vm_is_copied(
     let pool = Pool::new("bkr");
     let name = unique("bkr");
     let _vm = define(&pool, &name);
-    let dest = tempfile::Builder::new()
-        .prefix("vdk-bk-")
-        .tempdir()
-        .unwrap();
+    let dest = dest_dir();
     // Shut off: a copy.
     let copy = run(
         &conn(),
@@ -376,10 +375,7 @@ fn the_backup_command_exits_1_on_failure_and_leaves_nothing() {
     if !kvm_available() {
         return;
     }
-    let dest = tempfile::Builder::new()
-        .prefix("vdk-bk-")
-        .tempdir()
-        .unwrap();
+    let dest = dest_dir();
     let out = Command::new(env!("CARGO_BIN_EXE_virtdeck"))
         .args(["backup", &format!("{}@{URI}", unique("nosuch")), "--to"])
         .arg(dest.path())
@@ -402,10 +398,7 @@ fn restore_over_the_vms_own_disks_returns_it_to_the_backup() {
     let name = unique("bko");
     let _vm = define(&pool, &name);
     virsh(&["start", &name]);
-    let dest = tempfile::Builder::new()
-        .prefix("vdk-bk-")
-        .tempdir()
-        .unwrap();
+    let dest = dest_dir();
     let b = |inc: bool| {
         run(
             &conn(),

@@ -943,6 +943,21 @@ fn echoes_on_console(conn: &Connect, uuid: &str) -> bool {
     false
 }
 
+/// Sends a clone of `uuid` named `name` into the lab's pool (`linked`: a qcow2 overlay on the
+/// original), run as `job`.
+fn send_clone(w: &W, lab: &Lab, uuid: &str, name: &str, linked: bool, job: &Job) {
+    w.send(VmCmd::Clone {
+        uuid: uuid.into(),
+        spec: CloneSpec {
+            name: name.into(),
+            pool: lab.pool.clone(),
+            linked,
+            cloud: None,
+        },
+        job: job.clone(),
+    });
+}
+
 fn wait_job(job: &Job, secs: u64) -> JobState {
     let until = Instant::now() + Duration::from_secs(secs);
     while job.state() == JobState::Running && Instant::now() < until {
@@ -1382,16 +1397,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     let src_dom = lab.conn.lookup_domain_by_uuid_string(&uuid).unwrap();
     src_dom.create().unwrap();
     let job = Job::new("clone");
-    w.send(VmCmd::Clone {
-        uuid: uuid.clone(),
-        spec: CloneSpec {
-            name: format!("{}-hot", lab.prefix),
-            pool: lab.pool.clone(),
-            linked: false,
-            cloud: None,
-        },
-        job: job.clone(),
-    });
+    send_clone(&w, &lab, &uuid, &format!("{}-hot", lab.prefix), false, &job);
     match wait_job(&job, 60) {
         JobState::Failed(e) => assert!(e.contains("running"), "{e}"),
         s => panic!("cloning a running guest: {s:?}"),
@@ -1402,16 +1408,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     let job = Job::new("clone");
     job.cancel();
     let name = format!("{}-c0", lab.prefix);
-    w.send(VmCmd::Clone {
-        uuid: uuid.clone(),
-        spec: CloneSpec {
-            name: name.clone(),
-            pool: lab.pool.clone(),
-            linked: false,
-            cloud: None,
-        },
-        job: job.clone(),
-    });
+    send_clone(&w, &lab, &uuid, &name, false, &job);
     assert_eq!(wait_job(&job, 60), JobState::Cancelled);
     assert!(lab.conn.lookup_domain_by_name(&name).is_err());
     assert_eq!(lab.volumes(), ["disk.qcow2", "tiny.img"]);
@@ -1419,16 +1416,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     // libvirt refuses the definition ('/' in a VM name) after the disk was copied: the
     // copy is deleted again and libvirt's reason comes back.
     let job = Job::new("clone");
-    w.send(VmCmd::Clone {
-        uuid: uuid.clone(),
-        spec: CloneSpec {
-            name: format!("{}-a/b", lab.prefix),
-            pool: lab.pool.clone(),
-            linked: false,
-            cloud: None,
-        },
-        job: job.clone(),
-    });
+    send_clone(&w, &lab, &uuid, &format!("{}-a/b", lab.prefix), false, &job);
     match wait_job(&job, 120) {
         JobState::Failed(e) => assert!(e.contains('/'), "{e}"),
         s => panic!("a clone named a/b: {s:?}"),
@@ -1442,16 +1430,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     // A full copy with a hostile name, booted.
     let name = format!("{}-copy <&'\"> ü", lab.prefix);
     let job = Job::new("clone");
-    w.send(VmCmd::Clone {
-        uuid: uuid.clone(),
-        spec: CloneSpec {
-            name: name.clone(),
-            pool: lab.pool.clone(),
-            linked: false,
-            cloud: None,
-        },
-        job: job.clone(),
-    });
+    send_clone(&w, &lab, &uuid, &name, false, &job);
     assert_eq!(wait_job(&job, 120), JobState::Done);
     assert!(job.total() > 0 && job.ratio() >= 1.0, "{job:?}");
     let copy = lab.conn.lookup_domain_by_name(&name).unwrap();
@@ -1472,16 +1451,7 @@ fn clone_boots_and_delete_with_storage_leaves_no_volume() {
     // A linked clone: a qcow2 overlay on the original.
     let linked = format!("{}-linked", lab.prefix);
     let job = Job::new("clone");
-    w.send(VmCmd::Clone {
-        uuid: uuid.clone(),
-        spec: CloneSpec {
-            name: linked.clone(),
-            pool: lab.pool.clone(),
-            linked: true,
-            cloud: None,
-        },
-        job: job.clone(),
-    });
+    send_clone(&w, &lab, &uuid, &linked, true, &job);
     assert_eq!(wait_job(&job, 60), JobState::Done);
     let lvol = lab
         .pool()

@@ -74,6 +74,28 @@ impl Worker {
         })
     }
 
+    /// Creates a volume of `bytes` in `pool` (`volume_xml`).
+    fn create_vol(
+        &mut self,
+        pool: &str,
+        volume: &str,
+        bytes: u64,
+        format: &str,
+        backing: Option<&str>,
+    ) -> (Result<String, String>, StorageInventory) {
+        let xml = volume_xml(volume, bytes, format, backing);
+        self.vol_op(pool, volume, VolOp::Create { xml })
+    }
+
+    /// Defines, builds and starts a directory pool under `dir`, named after `tag`; the guard
+    /// removes it.
+    fn dir_pool(&mut self, dir: &Path, tag: &str) -> (String, PoolGuard) {
+        let name = unique(tag);
+        let guard = PoolGuard(name.clone());
+        self.define_pool(&dir_pool_xml(&name, &dir.join("pool")), true, true);
+        (name, guard)
+    }
+
     fn define_pool(&mut self, xml: &str, build: bool, start: bool) -> (String, StorageInventory) {
         self.ok(|id| StorageCmd::DefinePool {
             id,
@@ -356,13 +378,7 @@ fn fs_pool_on_an_ext4_loop_device_mounts_and_unmounts() {
     assert!(p.capacity > 20 * MIB, "{p:?}");
     assert!(mounted(&mnt), "start mounted the filesystem");
 
-    let (r, inv) = w.vol_op(
-        &name,
-        "data.raw",
-        VolOp::Create {
-            xml: volume_xml("data.raw", MIB, "raw", None),
-        },
-    );
+    let (r, inv) = w.create_vol(&name, "data.raw", MIB, "raw", None);
     assert_eq!(
         r.unwrap(),
         format!("volume data.raw created in pool {name}")
@@ -473,12 +489,9 @@ fn volumes_create_clone_resize_transfer_wipe_and_their_users() {
     }
     let dir = tempdir();
     let mut w = Worker::start(URI);
-    let name = unique("vols");
-    let _guard = PoolGuard(name.clone());
-    w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
+    let (name, _guard) = w.dir_pool(dir.path(), "vols");
     let create = |w: &mut Worker, v: &str, bytes: u64, format: &str, backing: Option<&str>| {
-        let xml = volume_xml(v, bytes, format, backing);
-        let (r, inv) = w.vol_op(&name, v, VolOp::Create { xml });
+        let (r, inv) = w.create_vol(&name, v, bytes, format, backing);
         (r.unwrap(), inv)
     };
 
@@ -637,16 +650,8 @@ fn a_long_volume_action_does_not_hold_up_the_worker() {
     }
     let dir = tempdir();
     let mut w = Worker::start(URI);
-    let name = unique("slow");
-    let _guard = PoolGuard(name.clone());
-    w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
-    let (r, _) = w.vol_op(
-        &name,
-        "big.img",
-        VolOp::Create {
-            xml: volume_xml("big.img", 2048 * MIB, "raw", None),
-        },
-    );
+    let (name, _guard) = w.dir_pool(dir.path(), "slow");
+    let (r, _) = w.create_vol(&name, "big.img", 2048 * MIB, "raw", None);
     r.unwrap();
     w.send(StorageCmd::Volume {
         id: RequestId(9_000),
@@ -880,13 +885,7 @@ fn test_driver_inventory_and_volume_actions() {
     assert_eq!(p.target.as_deref(), Some("/default-pool"));
     assert!(p.capacity > 0 && p.persistent);
 
-    let (r, inv) = w.vol_op(
-        "default-pool",
-        "a.img",
-        VolOp::Create {
-            xml: volume_xml("a.img", MIB, "raw", None),
-        },
-    );
+    let (r, inv) = w.create_vol("default-pool", "a.img", MIB, "raw", None);
     assert_eq!(r.unwrap(), "volume a.img created in pool default-pool");
     let v = vol(&inv, "default-pool", "a.img").unwrap();
     assert_eq!(
@@ -910,16 +909,8 @@ fn upload_and_download_through_the_ui() {
     }
     let dir = tempdir();
     let mut w = Worker::start(URI);
-    let name = unique("ui");
-    let _guard = PoolGuard(name.clone());
-    w.define_pool(&dir_pool_xml(&name, &dir.path().join("pool")), true, true);
-    let (r, _) = w.vol_op(
-        &name,
-        "disk.img",
-        VolOp::Create {
-            xml: volume_xml("disk.img", 4 * MIB, "raw", None),
-        },
-    );
+    let (name, _guard) = w.dir_pool(dir.path(), "ui");
+    let (r, _) = w.create_vol(&name, "disk.img", 4 * MIB, "raw", None);
     r.unwrap();
     let data = noise(3 * MIB as usize + 17, 42);
     let src = dir.path().join("in.bin");

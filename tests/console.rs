@@ -76,6 +76,20 @@ fn until_banner(
     live.pump_until(Duration::from_secs(45), &done)
 }
 
+/// The app on qemu:///system with `g` selected, once its row shows it running.
+fn running(g: &Guest) -> common::Live {
+    let mut live = live(Duration::from_millis(500));
+    select(&mut live, g);
+    let ok = live.pump_until(Duration::from_secs(10), |app| {
+        app.hosts[0]
+            .vms
+            .iter()
+            .any(|v| v.uuid == g.uuid && v.state.is_active())
+    });
+    assert!(ok, "{} never showed running", g.name);
+    live
+}
+
 fn domain(g: &Guest) -> virt::domain::Domain {
     let c = Connect::open(Some(URI)).unwrap();
     c.lookup_domain_by_uuid_string(&g.uuid).unwrap()
@@ -176,15 +190,7 @@ fn a_console_held_elsewhere_is_refused_until_forced() {
         .open_console(None, &other, 0)
         .unwrap();
 
-    let mut live = live(Duration::from_millis(500));
-    select(&mut live, &g);
-    let ok = live.pump_until(Duration::from_secs(10), |app| {
-        app.hosts[0]
-            .vms
-            .iter()
-            .any(|v| v.uuid == g.uuid && v.state.is_active())
-    });
-    assert!(ok);
+    let mut live = running(&g);
     live.press("c");
     let ok = live.pump_until(Duration::from_secs(10), |app| {
         matches!(link(app).state(), LinkState::InUse(_))
@@ -377,15 +383,7 @@ fn preview_from_the_display_panel_shows_the_guest_screen() {
     }
     let g = Guest::define("prev");
     domain(&g).create().unwrap();
-    let mut live = live(Duration::from_millis(500));
-    select(&mut live, &g);
-    let ok = live.pump_until(Duration::from_secs(10), |app| {
-        app.hosts[0]
-            .vms
-            .iter()
-            .any(|v| v.uuid == g.uuid && v.state.is_active())
-    });
-    assert!(ok);
+    let mut live = running(&g);
     live.press("v");
     let ok = live.pump_until(Duration::from_secs(10), |app| {
         matches!(&app.mode, Mode::Display(p) if matches!(p.state, virtdeck::app::display::PanelState::Ready(_)))

@@ -60,6 +60,18 @@ fn spec(name: &str, install: InstallMethod) -> NewVm {
     vm
 }
 
+/// A PXE install with a NIC on the network "default". The tests using it never start the VM,
+/// so the network is never needed (the lab has none).
+fn pxe_on_default(name: &str) -> NewVm {
+    let mut vm = spec(name, InstallMethod::Pxe);
+    vm.nic = Some(virtdeck::xml::newvm::NicSpec {
+        source: virtdeck::xml::newvm::NicSource::Network("default".into()),
+        model: virtdeck::osinfo::NicModel::Virtio,
+        mac: None,
+    });
+    vm
+}
+
 /// Sends CreateVm and waits for its answer; checks the job agrees.
 fn create(w: &Worker, tag: u64, spec: NewVm, start: bool) -> (Result<String, String>, Job) {
     create_with(w, tag, spec, start, Job::new("create"))
@@ -280,12 +292,7 @@ fn a_pool_too_small_leaves_nothing_behind() {
     let pool = &small.pool;
     let name = unique("small");
     let _dom = DomainGuard(name.clone());
-    let mut vm = spec(&name, InstallMethod::Pxe);
-    vm.nic = Some(virtdeck::xml::newvm::NicSpec {
-        source: virtdeck::xml::newvm::NicSource::Network("default".into()),
-        model: virtdeck::osinfo::NicModel::Virtio,
-        mac: None,
-    });
+    let mut vm = pxe_on_default(&name);
     // The first raw volume fits; the second (64 MiB on a 16 MiB filesystem) does not.
     vm.disks.push(DiskSource::New {
         pool: pool.name.clone(),
@@ -475,12 +482,7 @@ fn a_cancelled_job_creates_nothing() {
     let pool = Pool::new("cancel");
     let name = unique("cancel");
     let _dom = DomainGuard(name.clone());
-    let mut vm = spec(&name, InstallMethod::Pxe);
-    vm.nic = Some(virtdeck::xml::newvm::NicSpec {
-        source: virtdeck::xml::newvm::NicSource::Network("default".into()),
-        model: virtdeck::osinfo::NicModel::Virtio,
-        mac: None,
-    });
+    let mut vm = pxe_on_default(&name);
     vm.disks.push(DiskSource::New {
         pool: pool.name.clone(),
         name: "never.qcow2".into(),

@@ -338,3 +338,53 @@ fn tags_set_by_another_client_show_without_a_reconnect() {
     );
     live.workers.stop_all();
 }
+
+/// Tags added to more VMs at once than the worker re-reads one by one (a bulk re-read) all
+/// show: the bulk path must read the touched VMs' metadata again too.
+#[test]
+fn a_bulk_tag_on_many_vms_shows_on_every_row() {
+    use virtdeck::host::vm::{VmCmd, VmOp};
+    let mut live = on_default(virtdeck::host::WorkerOptions::default());
+    let conn = virt::connect::Connect::open(Some("test:///default")).expect("test driver");
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("vdk-bulktag-{}-{i}", std::process::id()))
+        .collect();
+    let _doms: Vec<Undefine> = names.iter().map(|n| define(&conn, n)).collect();
+    let mine = |a: &virtdeck::app::App| {
+        a.hosts[0]
+            .vms
+            .iter()
+            .filter(|v| names.contains(&v.name))
+            .map(|v| (v.uuid.clone(), v.tags.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(live.pump_until(Duration::from_secs(10), |a| mine(a).len() == names.len()));
+    // Let the metadata reads of the new domains finish first.
+    live.pump_until(Duration::from_secs(2), |_| false);
+    let id = live.app.hosts[0].id;
+    let tag = format!("bulk-{}", std::process::id());
+    for (i, (uuid, _)) in mine(&live.app).into_iter().enumerate() {
+        live.workers.send(
+            id,
+            HostCommand::Vm(VmCmd::Act {
+                id: virtdeck::host::RequestId(800_000 + i as u64),
+                uuid,
+                op: VmOp::EditMeta {
+                    set: None,
+                    add: vec![tag.clone()],
+                    remove: Vec::new(),
+                    note: None,
+                },
+            }),
+        );
+    }
+    let ok = live.pump_until(Duration::from_secs(10), |a| {
+        mine(a).iter().all(|(_, t)| t.contains(&tag))
+    });
+    let missing = mine(&live.app)
+        .iter()
+        .filter(|(_, t)| !t.contains(&tag))
+        .count();
+    assert!(ok, "{missing} of {} rows lack the tag", names.len());
+    live.workers.stop_all();
+}

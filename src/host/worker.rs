@@ -27,6 +27,8 @@ const MAX_FLUSH_GAP: Duration = Duration::from_secs(2);
 const BULK_REREAD: usize = 32;
 /// Lifecycle events held between two flushes (the app keeps its own bounded list).
 const MAX_EVENTS: usize = 10_000;
+/// libvirt's `VIR_DOMAIN_EVENT_DEFINED`.
+const DEFINED: i32 = virt::sys::VIR_DOMAIN_EVENT_DEFINED as i32;
 /// Full VM lists on their way to the app at once (see `model::Receipt`).
 const IN_FLIGHT: usize = 2;
 /// How soon a snapshot held back by `IN_FLIGHT` is tried again.
@@ -435,6 +437,11 @@ struct Session<'a> {
     meta_owed: VecDeque<(String, Domain)>,
     /// Domains whose metadata was read (`stats::uuid_key`).
     meta_read: std::collections::HashSet<u128>,
+    /// Changed domains whose metadata may have changed too (a command of the detail screen,
+    /// a metadata event, a new definition). A re-read one by one reads every changed domain's
+    /// metadata anyway; a bulk re-read (`full_inventory`) reads only these again, in the owed
+    /// calls after the rows. Tags added to 40 marked VMs at once used to show on none of them.
+    meta_changed: BTreeSet<String>,
     /// Which side of each flag (`Flag::ALL`) the next inventory lists (`FlagList`).
     flags_without: [bool; 3],
     /// What the test driver may safely be asked about addresses (`network::LeaseGuard`).
@@ -483,6 +490,7 @@ impl<'a> Session<'a> {
             owed: VecDeque::new(),
             meta_owed: VecDeque::new(),
             meta_read: Default::default(),
+            meta_changed: BTreeSet::new(),
             // Most hosts' domains are persistent, few autostart or have a managed save.
             flags_without: [false, true, false],
             leases: None,
@@ -737,11 +745,16 @@ impl<'a> Session<'a> {
                     }
                     // The table shows the change (name, autostart, vCPUs) with the next flush.
                     if let Some(uuid) = touched {
-                        self.changed.insert(uuid);
+                        self.changed.insert(uuid.clone());
+                        self.meta_changed.insert(uuid);
                     }
                 }
                 Ok(Input::DomainEvent(ev)) => {
                     self.changed.insert(ev.uuid.clone());
+                    // A definition (new, edited, from a snapshot) may carry other metadata.
+                    if ev.event == DEFINED {
+                        self.meta_changed.insert(ev.uuid.clone());
+                    }
                     // Sent with the next flush, after the snapshot that shows the change; an
                     // event storm keeps only the newest (the app keeps a bounded ring too).
                     if self.events.len() >= MAX_EVENTS {
@@ -751,7 +764,8 @@ impl<'a> Session<'a> {
                 }
                 // Re-read with the next flush, metadata included (`refresh_domains`).
                 Ok(Input::MetadataChanged(uuid)) => {
-                    self.changed.insert(uuid);
+                    self.changed.insert(uuid.clone());
+                    self.meta_changed.insert(uuid);
                 }
             }
             // A long run of commands (a bulk action on thousands of VMs) or an event storm
@@ -948,6 +962,7 @@ impl<'a> Session<'a> {
 
     fn refresh_domains(&mut self, uuids: &BTreeSet<String>) {
         for uuid in uuids {
+            self.meta_changed.remove(uuid);
             match self.conn.lookup_domain_by_uuid_string(uuid) {
                 Ok(dom) => match ops::inventory(&dom) {
                     Ok(mut vm) => {
@@ -992,6 +1007,10 @@ impl<'a> Session<'a> {
         notify: &impl Fn(HostEvent),
         want_stats: bool,
     ) -> Result<Listed, Error> {
+        // Their metadata is read again as if never read (`owe_meta`).
+        for uuid in std::mem::take(&mut self.meta_changed) {
+            self.meta_read.remove(&stats::uuid_key(&uuid));
+        }
         let timed = crate::log::timed(|| "list_all_domains".into());
         let doms = self.conn.list_all_domains(0)?;
         drop(timed);

@@ -349,7 +349,7 @@ fn a_bulk_tag_on_many_vms_shows_on_every_row() {
     let names: Vec<String> = (0..40)
         .map(|i| format!("vdk-bulktag-{}-{i}", std::process::id()))
         .collect();
-    let _doms: Vec<Undefine> = names.iter().map(|n| define(&conn, n)).collect();
+    let doms: Vec<Undefine> = names.iter().map(|n| define(&conn, n)).collect();
     let mine = |a: &virtdeck::app::App| {
         a.hosts[0]
             .vms
@@ -386,5 +386,22 @@ fn a_bulk_tag_on_many_vms_shows_on_every_row() {
         .filter(|(_, t)| !t.contains(&tag))
         .count();
     assert!(ok, "{missing} of {} rows lack the tag", names.len());
+
+    // The same through metadata events alone: another client retags all 40.
+    let other = format!("other-{}", std::process::id());
+    for d in &doms {
+        virtdeck::host::meta::write(
+            &d.0,
+            &virtdeck::xml::meta::Meta {
+                tags: vec![other.clone()],
+                ..Default::default()
+            },
+        )
+        .expect("write metadata");
+    }
+    let ok = live.pump_until(Duration::from_secs(10), |a| {
+        mine(a).iter().all(|(_, t)| t.len() == 1 && t[0] == other)
+    });
+    assert!(ok, "tags set by another client: {:?}", mine(&live.app));
     live.workers.stop_all();
 }

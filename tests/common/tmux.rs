@@ -108,16 +108,27 @@ impl Tmux {
     }
 
     pub fn wait_within(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        match self.poll_within(limit, ok) {
+            Ok(s) => s,
+            Err(s) => panic!("timed out waiting for {what}; screen:\n{s}"),
+        }
+    }
+
+    /// The screen once `ok` holds, or the last one seen when `limit` passes first.
+    pub fn poll_within(
+        &self,
+        limit: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
         let until = Instant::now() + limit;
         loop {
             let s = self.screen();
             if ok(&s) {
-                return s;
+                return Ok(s);
             }
-            assert!(
-                Instant::now() < until,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
+            if Instant::now() >= until {
+                return Err(s);
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

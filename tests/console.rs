@@ -241,25 +241,6 @@ fn tmux_on(g: &Guest, tag: &str, cfg: &tempfile::TempDir) -> Option<common::tmux
     Some(t)
 }
 
-/// Types `text` and Enter until the guest echoes the line. A guest slowed by a busy machine
-/// drops keys (its UART's FIFO is 16 bytes); a CI run lost a whole line once.
-fn tmux_echoed(t: &common::tmux::Tmux, text: &str) {
-    let until = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        t.literal(text);
-        t.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(800));
-        let s = t.screen();
-        if s.lines().any(|l| l.contains("echo: ") && l.contains(text)) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "no echo of {text:?}: {s}"
-        );
-    }
-}
-
 #[test]
 fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
     if !kvm_available() {
@@ -280,7 +261,7 @@ fn console_in_tmux_shows_the_banner_echoes_and_detaches() {
         domain(&g).reset().unwrap();
     }
     t.wait_within("banner", Duration::from_secs(30), banner);
-    tmux_echoed(&t, "typed in tmux");
+    t.type_until_echoed("typed in tmux", Duration::from_secs(60));
     t.keys(&["C-]"]);
     let s = t.wait_for("the table again", |s| {
         s.contains("VMs 1/") && !s.contains("Console ")
@@ -344,7 +325,7 @@ fn a_flood_through_the_console_does_not_stall_the_ui() {
             .is_some_and(|l| l.starts_with('>'))
     });
     let took = start.elapsed();
-    tmux_echoed(&t, "done");
+    t.type_until_echoed("done", Duration::from_secs(60));
     eprintln!(
         "1 MiB flood: {took:?}; worst scroll-key round trip through tmux during it: {worst:?}"
     );

@@ -112,17 +112,7 @@ fn console_attaches_the_terminal_and_c_bracket_detaches() {
         &["-c", URI, "console", &g.name],
     );
     t.wait_for("the banner", |s| s.contains("C-] detaches"));
-    // The guest may still be booting and drop the first keys: type until it answers.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(40);
-    loop {
-        t.literal("hello");
-        t.keys(&["Enter"]);
-        std::thread::sleep(std::time::Duration::from_millis(700));
-        if t.screen().contains("echo: hello") {
-            break;
-        }
-        assert!(std::time::Instant::now() < until, "no echo: {}", t.screen());
-    }
+    t.type_until_echoed("hello", std::time::Duration::from_secs(40));
     let dead = || {
         let o = t.cmd(&["display-message", "-p", "-t", "cons", "#{pane_dead}"]);
         String::from_utf8_lossy(&o.stdout).trim() == "1"

@@ -114,6 +114,24 @@ impl Tmux {
         }
     }
 
+    /// Types `text` and Enter until the guest on the serial console echoes the line (the tiny
+    /// guest answers `echo: TEXT`). A guest still booting or slowed by a busy machine drops
+    /// keys (its UART's FIFO is 16 bytes); a CI run once lost a whole line.
+    pub fn type_until_echoed(&self, text: &str, limit: Duration) {
+        let want = format!("echo: {text}");
+        let until = Instant::now() + limit;
+        loop {
+            self.literal(text);
+            self.keys(&["Enter"]);
+            std::thread::sleep(Duration::from_millis(800));
+            let s = self.screen();
+            if s.contains(&want) {
+                return;
+            }
+            assert!(Instant::now() < until, "no echo of {text:?}: {s}");
+        }
+    }
+
     /// The screen once `ok` holds, or the last one seen when `limit` passes first.
     pub fn poll_within(
         &self,

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 /// At most one trim in this long for each kind of caller (`Who`): the workers, after their
 /// ticks, at most twice a second with a hundred hosts; the UI loop, after the snapshots that
 /// replaced its lists. One limit for both skipped the UI's trim, which comes a few
-/// milliseconds after the worker's: the VM list it had just freed (a megabyte of small blocks
-/// for 10,000 VMs) stayed resident until the next tick.
+/// milliseconds after the worker's: the VMs it had just freed stayed resident until the next
+/// tick (a megabyte of small blocks for 10,000 VMs when the lists were copied whole; since
+/// they are shared, the VMs a tick changed).
 const EVERY: Duration = Duration::from_millis(500);
 
 /// How many VMs a tick (a worker's) or a batch of snapshots (the UI's) must have carried for
